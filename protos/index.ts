@@ -1,0 +1,14 @@
+/**
+ * Public surface of the wire protocol: generated message codecs and gRPC
+ * service definitions for `fedmart.v1`. Regenerate with `npm run proto:gen`.
+ */
+export * from './gen/fedmart/v1/merchant.js';
+export {
+  KeyHolderServiceService,
+  KeyHolderServiceClient,
+  type KeyHolderServiceServer,
+  ReleaseHeader,
+  ReleaseContribution,
+  ReleasePart,
+  SignedRelease,
+} from './gen/fedmart/v1/keyholder.js';
