@@ -1,0 +1,53 @@
+/**
+ * Public surface of `analytics/`: the shop data model, the query-definition
+ * contract and registry, and the `segment-stats` query with its pooled
+ * plaintext check and console table.
+ *
+ * @module
+ */
+export {
+  LIFECYCLE_STAGES,
+  isLifecycleStage,
+  type LifecycleStage,
+  type Customer,
+  type Order,
+  type ShopData,
+  type PooledCustomer,
+  type PooledOrder,
+  type PooledData,
+} from './shop-data.js';
+export {
+  assertWithinBounds,
+  type FieldSpec,
+  type CellSpec,
+  type QueryDefinition,
+  type AnyQueryDefinition,
+  type ReleasedTotals,
+} from './query-definition.js';
+export { QuerySpecError, UnknownQueryKindError } from './errors.js';
+export { canonicalSpecJson } from './canonical-json.js';
+export { ratioToNumber } from './rational.js';
+export { getQueryDefinition, listQueryKinds, registerQueryDefinition, type KnownQueryKinds } from './registry.js';
+export {
+  SEGMENT_STATS_KIND,
+  SEGMENT_STAT_NAMES,
+  DEFAULT_SEGMENT_STATS_BOUNDS,
+  parseSegmentStatsSpec,
+  segmentFieldName,
+  segmentStatBound,
+  segmentStatsFields,
+  segmentStatsCells,
+  type SegmentStatName,
+  type SegmentStatsBounds,
+  type SegmentStatsSpec,
+} from './segment-stats-spec.js';
+export { segmentStatsQuery, computeSegmentStatsLocal, finaliseSegmentStats, segmentRowFromTotals } from './segment-stats.js';
+export type { SegmentStatsRow, SegmentStatsTable } from './segment-table.js';
+export { pooledSegmentStats, type PooledSegmentStatsOptions } from './pooled-segment-stats.js';
+export { formatSegmentTable, largestRelativeDifference, displayWidth, STAGE_LABELS_ZH } from './segment-table-format.js';
+export {
+  parseReleaseDocument,
+  releasedTotalsFromDocument,
+  type ReleaseCell,
+  type ReleaseDocument,
+} from './release-document.js';

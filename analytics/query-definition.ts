@@ -1,0 +1,89 @@
+/**
+ * The contract every query kind implements, so that the merchant node, the
+ * coordinator and the key holder can handle any kind without knowing it:
+ *
+ * - the coordinator parses and publishes the spec (its canonical JSON and
+ *   digest), derives the field layout and bounds for the BFV overflow check
+ *   and the cells for the k-threshold;
+ * - a merchant computes one non-negative bigint per field over its own data
+ *   and encrypts the vector;
+ * - the key holder decrypts only the sums and releases per-cell totals, which
+ *   `finalise` turns into the human-facing result.
+ *
+ * @module
+ */
+import type { ShopData } from './shop-data.js';
+
+/**
+ * One per-shop statistic. `max` is the inclusive upper bound of a single
+ * shop's value; together with the contributor bound the coordinator checks
+ * that the encrypted sum cannot wrap the plaintext modulus. Same shape as
+ * crypto's FieldSpec so layouts pass through unchanged.
+ */
+export interface FieldSpec {
+  readonly name: string;
+  readonly max: bigint;
+}
+
+/**
+ * A released cell: a group of fields published together or not at all.
+ * `subjectsField` counts the distinct consented customers behind the cell and
+ * is what the key holder compares against the k-anonymity threshold.
+ */
+export interface CellSpec {
+  readonly name: string;
+  readonly subjectsField: string;
+  readonly fields: readonly string[];
+}
+
+/** Decrypted totals per cell, as released by the key holder. */
+export interface ReleasedTotals {
+  readonly cells: Readonly<
+    Record<string, { readonly suppressed: boolean; readonly totals?: Readonly<Record<string, bigint>> }>
+  >;
+}
+
+/**
+ * A query kind. `Spec` is the parsed, normalised specification (defaults
+ * filled in); `Result` is what a marketer finally sees.
+ *
+ * Methods are declared with method syntax on purpose: it keeps
+ * `QueryDefinition<SegmentStatsSpec, ...>` assignable to
+ * `QueryDefinition<unknown, unknown>` for the registry.
+ */
+export interface QueryDefinition<Spec, Result> {
+  readonly kind: string;
+  /** Validates untrusted JSON; throws `QuerySpecError` naming the path. */
+  parseSpec(json: unknown): Spec;
+  /** Per-shop statistic fields in a fixed order (the ciphertext layout). */
+  fields(spec: Spec): readonly FieldSpec[];
+  /** Cells for disclosure control; every field belongs to exactly one cell. */
+  cells(spec: Spec): readonly CellSpec[];
+  /**
+   * Shop side: one non-negative bigint per field, in `fields(spec)` order.
+   * Throws RangeError naming the field when a bound is exceeded: values are
+   * never clamped silently, since a clamped sum would be a wrong answer.
+   */
+  computeLocal(spec: Spec, data: ShopData): bigint[];
+  /** Coordinator side: released totals to the result. */
+  finalise(spec: Spec, release: ReleasedTotals): Result;
+}
+
+/** A definition whose spec and result types are not statically known. */
+export type AnyQueryDefinition = QueryDefinition<unknown, unknown>;
+
+/**
+ * Checks a computed vector against its layout: same length, every value in
+ * `[0, max]`. Shared by all query kinds so that the failure message is the
+ * same everywhere. Throws RangeError naming the field.
+ */
+export function assertWithinBounds(fields: readonly FieldSpec[], values: readonly bigint[]): void {
+  if (values.length !== fields.length) {
+    throw new RangeError(`values: expected ${fields.length} values (one per field), got ${values.length}`);
+  }
+  fields.forEach((field, i) => {
+    const v = values[i] as bigint;
+    if (v < 0n) throw new RangeError(`field ${field.name}: value ${v} is negative`);
+    if (v > field.max) throw new RangeError(`field ${field.name}: value ${v} exceeds its bound ${field.max}`);
+  });
+}

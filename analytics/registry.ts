@@ -1,0 +1,51 @@
+/**
+ * Query kind → definition. The coordinator, key holder and merchant node
+ * look kinds up here so that adding a query kind means adding one file and
+ * one line below, and no service code changes.
+ *
+ * @module
+ */
+import { UnknownQueryKindError } from './errors.js';
+import type { AnyQueryDefinition, QueryDefinition } from './query-definition.js';
+import { segmentStatsQuery } from './segment-stats.js';
+import type { SegmentStatsSpec } from './segment-stats-spec.js';
+import type { SegmentStatsTable } from './segment-table.js';
+
+/** Statically known kinds, for precise types at call sites that name them. */
+export interface KnownQueryKinds {
+  'segment-stats': QueryDefinition<SegmentStatsSpec, SegmentStatsTable>;
+}
+
+const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
+
+/**
+ * The definition for `kind`. Throws `UnknownQueryKindError` (code
+ * `unknown-query-kind`) for kinds nobody registered, e.g. a spec from a newer
+ * coordinator.
+ */
+export function getQueryDefinition<K extends keyof KnownQueryKinds>(kind: K): KnownQueryKinds[K];
+export function getQueryDefinition(kind: string): AnyQueryDefinition;
+export function getQueryDefinition(kind: string): AnyQueryDefinition {
+  if (typeof kind !== 'string') throw new TypeError('kind: expected a string');
+  const def = registry.get(kind);
+  if (def === undefined) throw new UnknownQueryKindError(kind, [...registry.keys()]);
+  return def;
+}
+
+/** Registered kinds, sorted. */
+export function listQueryKinds(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/**
+ * Adds a kind (for query kinds defined outside this folder, and tests).
+ * Throws RangeError if the kind is taken: silently replacing a definition
+ * would change the meaning of already published specs.
+ */
+export function registerQueryDefinition<S, R>(definition: QueryDefinition<S, R>): void {
+  if (typeof definition !== 'object' || definition === null || typeof definition.kind !== 'string' || definition.kind === '') {
+    throw new TypeError('definition: expected a QueryDefinition with a non-empty kind');
+  }
+  if (registry.has(definition.kind)) throw new RangeError(`definition.kind: '${definition.kind}' is already registered`);
+  registry.set(definition.kind, definition as AnyQueryDefinition);
+}
