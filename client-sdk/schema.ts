@@ -1,0 +1,301 @@
+/**
+ * The declared schema of a shop's export (`schema.json`): for each table the
+ * file name, which of the shop's columns holds each fedmart field and how to
+ * read it, and which columns fedmart must ignore.
+ *
+ * Declaring every column is deliberate. A shop states up front which of its
+ * columns are direct identifiers (`ignoredColumns`, e.g. name and phone) so
+ * the loader can drop them at the parser's row; an undeclared column is an
+ * error rather than something silently carried along (PIPL minimisation),
+ * and a renamed column in a new export fails loudly instead of shifting data.
+ *
+ * This file also holds the exact value readers of the column types: amounts
+ * go from text to integer cents with no floating point on the way.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
+import { ShopDataError } from './csv.js';
+
+const columnName = z.string().min(1).max(128);
+
+const stringColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('string'),
+  /** Longest accepted value (default 256). */
+  maxLength: z.number().int().positive().max(65_536).optional(),
+});
+const integerColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('integer'),
+  min: z.number().int().optional(),
+  max: z.number().int().optional(),
+});
+const decimalColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('decimal'),
+  /** Most digits after the point; at most 2 so that values are whole cents. */
+  scale: z.number().int().min(0).max(2),
+});
+const booleanColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('boolean'),
+  /** Spelling of true/false in this export (default `true` / `false`). */
+  trueValue: z.string().min(1).optional(),
+  falseValue: z.string().min(1).optional(),
+});
+const timestampColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('timestamp'),
+  /** `iso8601`: `2026-03-04T05:06:07Z` (UTC, whole seconds); `unix-seconds`: an integer. */
+  format: z.enum(['iso8601', 'unix-seconds']).optional(),
+});
+const stageEnumColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('enum'),
+  /** The shop's spelling → fedmart lifecycle stage. */
+  values: z.record(z.string().min(1), z.enum(LIFECYCLE_STAGES)),
+});
+
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a plain file name in the shop folder');
+
+const customersTable = z.strictObject({
+  file: fileName,
+  fields: z.strictObject({
+    customerId: stringColumn,
+    lifecycleStage: stageEnumColumn,
+    consentAnalytics: booleanColumn,
+    consentMarketing: booleanColumn,
+    city: stringColumn,
+    /** Read as an integer and generalised to a band at load. */
+    age: integerColumn,
+    signupAt: timestampColumn,
+    /** Only in pooled check files. */
+    shopId: stringColumn.optional(),
+  }),
+  ignoredColumns: z.array(columnName).optional(),
+});
+
+const ordersTable = z.strictObject({
+  file: fileName,
+  fields: z.strictObject({
+    orderId: stringColumn,
+    customerId: stringColumn,
+    orderedAt: timestampColumn,
+    amount: decimalColumn,
+    returned: booleanColumn,
+    shopId: stringColumn.optional(),
+  }),
+  ignoredColumns: z.array(columnName).optional(),
+});
+
+const shopSchemaSchema = z
+  .strictObject({
+    version: z.literal(1),
+    tables: z.strictObject({ customers: customersTable, orders: ordersTable }),
+  })
+  .superRefine((schema, ctx) => {
+    for (const [table, t] of Object.entries(schema.tables)) {
+      const used = new Map<string, string>();
+      for (const [field, col] of Object.entries(t.fields)) {
+        if (col === undefined) continue;
+        const other = used.get(col.column);
+        if (other !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['tables', table, 'fields', field, 'column'], message: `column '${col.column}' is already mapped to ${other}` });
+        }
+        used.set(col.column, field);
+      }
+      for (const [i, col] of (t.ignoredColumns ?? []).entries()) {
+        if (used.has(col)) {
+          ctx.addIssue({ code: 'custom', path: ['tables', table, 'ignoredColumns', i], message: `column '${col}' is both mapped and ignored` });
+        }
+      }
+    }
+  });
+
+/** A validated `schema.json`. */
+export type ShopSchema = z.infer<typeof shopSchemaSchema>;
+export type CustomersTableSchema = ShopSchema['tables']['customers'];
+export type OrdersTableSchema = ShopSchema['tables']['orders'];
+/** One column declaration of any type. */
+export type ColumnSpec =
+  | z.infer<typeof stringColumn>
+  | z.infer<typeof integerColumn>
+  | z.infer<typeof decimalColumn>
+  | z.infer<typeof booleanColumn>
+  | z.infer<typeof timestampColumn>
+  | z.infer<typeof stageEnumColumn>;
+
+/**
+ * Validates untrusted `schema.json` content. Throws ShopDataError
+ * (`schema-invalid`, table `schema`) naming the JSON path in `column`.
+ */
+export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema {
+  const result = shopSchemaSchema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue === undefined ? '' : issue.path.map((p) => String(p)).join('.');
+  throw new ShopDataError({
+    code: 'schema-invalid',
+    table: 'schema',
+    file,
+    ...(path === '' ? {} : { column: path }),
+    detail: issue?.message ?? 'invalid schema',
+  });
+}
+
+/**
+ * The column layout `fedmart synth` writes (and the reference for shops
+ * exporting in the standard format). `pooled` adds the `shop_id` column of
+ * the pooled check files.
+ */
+export function standardShopSchema(options: { readonly pooled?: boolean } = {}): ShopSchema {
+  const pooled = options.pooled === true;
+  const shopId = pooled ? { shopId: { column: 'shop_id', type: 'string' as const } } : {};
+  return {
+    version: 1,
+    tables: {
+      customers: {
+        file: 'customers.csv',
+        fields: {
+          customerId: { column: 'customer_id', type: 'string' },
+          lifecycleStage: {
+            column: 'lifecycle_stage',
+            type: 'enum',
+            values: Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, s])) as Record<string, LifecycleStage>,
+          },
+          consentAnalytics: { column: 'consent_analytics', type: 'boolean' },
+          consentMarketing: { column: 'consent_marketing', type: 'boolean' },
+          city: { column: 'city', type: 'string' },
+          age: { column: 'age', type: 'integer', min: 0, max: 130 },
+          signupAt: { column: 'signup_at', type: 'timestamp', format: 'iso8601' },
+          ...shopId,
+        },
+        ignoredColumns: ['name', 'phone'],
+      },
+      orders: {
+        file: 'orders.csv',
+        fields: {
+          orderId: { column: 'order_id', type: 'string' },
+          customerId: { column: 'customer_id', type: 'string' },
+          orderedAt: { column: 'ordered_at', type: 'timestamp', format: 'iso8601' },
+          amount: { column: 'amount', type: 'decimal', scale: 2 },
+          returned: { column: 'returned', type: 'boolean' },
+          ...shopId,
+        },
+        ignoredColumns: [],
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Value readers. Each returns the value or a string saying what is wrong
+// (the loader adds file, row and column), so no exception is built per cell
+// on the hot path and messages stay uniform.
+
+/** Result of reading one cell. */
+export type CellResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
+const ok = <T>(value: T): CellResult<T> => ({ ok: true, value });
+const bad = (text: string, what: string): CellResult<never> => ({ ok: false, problem: `'${clip(text)}' is not ${what}` });
+
+function clip(text: string): string {
+  const oneLine = text.replace(/[\r\n]+/g, ' ');
+  return oneLine.length > 40 ? `${oneLine.slice(0, 37)}...` : oneLine;
+}
+
+/** Non-empty text up to `maxLength` (default 256). */
+export function readString(text: string, spec: { readonly maxLength?: number | undefined }): CellResult<string> {
+  const max = spec.maxLength ?? 256;
+  if (text.length === 0) return { ok: false, problem: 'the value is empty' };
+  if (text.length > max) return { ok: false, problem: `the value is longer than ${max} characters` };
+  return ok(text);
+}
+
+/** Decimal integer without sign tricks or leading zeros, within [min, max]. */
+export function readInteger(text: string, spec: { readonly min?: number | undefined; readonly max?: number | undefined }): CellResult<number> {
+  if (!/^-?(0|[1-9][0-9]{0,15})$/.test(text)) return bad(text, 'an integer');
+  const v = Number(text);
+  if (!Number.isSafeInteger(v)) return bad(text, 'a safe integer');
+  if (spec.min !== undefined && v < spec.min) return bad(text, `an integer ≥ ${spec.min}`);
+  if (spec.max !== undefined && v > spec.max) return bad(text, `an integer ≤ ${spec.max}`);
+  return ok(v);
+}
+
+/**
+ * Non-negative decimal with at most `scale` places, as exact integer cents:
+ * `123.4` (scale 2) → 12340n. Pure string arithmetic, no floating point.
+ */
+export function readDecimalCents(text: string, spec: { readonly scale: number }): CellResult<bigint> {
+  const m = /^(0|[1-9][0-9]{0,17})(?:\.([0-9]+))?$/.exec(text);
+  const frac = m?.[2] ?? '';
+  if (m === null || frac.length > spec.scale || (m[2] !== undefined && frac.length === 0)) {
+    return bad(text, `a decimal with ${spec.scale} places`);
+  }
+  return ok(BigInt(m[1] as string) * 100n + BigInt(frac.padEnd(2, '0') || '0'));
+}
+
+/** Exactly the declared spellings of true and false (case-sensitive). */
+export function readBoolean(
+  text: string,
+  spec: { readonly trueValue?: string | undefined; readonly falseValue?: string | undefined },
+): CellResult<boolean> {
+  const t = spec.trueValue ?? 'true';
+  const f = spec.falseValue ?? 'false';
+  if (text === t) return ok(true);
+  if (text === f) return ok(false);
+  return bad(text, `a boolean (${t}/${f})`);
+}
+
+const ISO = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$/;
+
+/**
+ * Integer Unix seconds from `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds;
+ * impossible dates such as 02-30 are rejected) or from an integer.
+ */
+export function readTimestamp(text: string, spec: { readonly format?: 'iso8601' | 'unix-seconds' | undefined }): CellResult<number> {
+  if (spec.format === 'unix-seconds') {
+    const r = readInteger(text, {});
+    return r.ok ? r : bad(text, 'a Unix time in seconds');
+  }
+  const m = ISO.exec(text);
+  if (m === null) return bad(text, 'a UTC timestamp like 2026-03-04T05:06:07Z');
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  if (
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    back.getUTCHours() !== h ||
+    back.getUTCMinutes() !== mi ||
+    back.getUTCSeconds() !== s
+  ) {
+    return bad(text, 'a valid date and time');
+  }
+  return ok(ms / 1000);
+}
+
+/** The shop's spelling of a lifecycle stage → the fedmart stage. */
+export function readStage(text: string, spec: { readonly values: Readonly<Record<string, LifecycleStage>> }): CellResult<LifecycleStage> {
+  const v = Object.hasOwn(spec.values, text) ? spec.values[text] : undefined;
+  return v === undefined ? bad(text, `one of ${Object.keys(spec.values).join(', ')}`) : ok(v);
+}
+
+/**
+ * Generalises an age to a ten-year band (quasi-identifier generalisation):
+ * exact ages are never kept in memory beyond the row.
+ */
+export function ageBand(age: number): string {
+  if (age < 18) return '0-17';
+  if (age < 25) return '18-24';
+  if (age >= 65) return '65+';
+  const lo = Math.floor((age - 25) / 10) * 10 + 25;
+  return `${lo}-${lo + 9}`;
+}
