@@ -1,0 +1,70 @@
+/**
+ * Public surface of the crypto module (the leaf of the dependency graph):
+ * BFV parameters, context, keys, encryption, addition and structural
+ * validation through node-seal; fixed-point slot layouts; Ed25519, BLAKE2b and
+ * canonical encoding through libsodium; signed contribution envelopes.
+ */
+export {
+  FedmartCryptoError,
+  CiphertextFormatError,
+  OverflowRiskError,
+  NoiseBudgetExhaustedError,
+} from './errors.js';
+export type { CiphertextFormatErrorCode } from './errors.js';
+
+export { HE_PARAM_SETS, DEFAULT_HE_PARAM_SET, getHeParamSet, isHeParamSetName } from './params.js';
+export type { HeParamSetName, HeParamSet } from './params.js';
+
+export { HeContext } from './context.js';
+export { generateHeKeys, HeEncryptor, HeDecryptor } from './keys.js';
+
+export {
+  SlotLayout,
+  parseFixedPoint,
+  formatFixedPoint,
+  MAX_SCALE_DIGITS,
+  MAX_LIMB_BITS,
+  MIN_LIMB_BITS,
+  SLOT_LAYOUT_DOMAIN,
+} from './fixed-point.js';
+export type { FieldSpec, SlotLayoutOptions } from './fixed-point.js';
+
+export {
+  cryptoReady,
+  generateSigningKeyPair,
+  signingKeyPairFromSeed,
+  signDigest,
+  verifyDigest,
+  blake2b256,
+  blake2b,
+  randomBytes,
+  toHex,
+  fromHex,
+  constantTimeEqual,
+  SIGNING_PUBLIC_KEY_BYTES,
+  SIGNING_SECRET_KEY_BYTES,
+  SIGNING_SEED_BYTES,
+  SIGNATURE_BYTES,
+  DIGEST_BYTES,
+} from './sign.js';
+export type { SigningKeyPair } from './sign.js';
+
+export { canonicalEncode, statementDigest, CANONICAL_MAX_DEPTH } from './canonical.js';
+export type { CanonicalValue } from './canonical.js';
+
+export {
+  envelopeDigest,
+  signEnvelope,
+  verifyEnvelope,
+  validateEnvelope,
+  enrolmentDigest,
+  publicKeyBundleDigest,
+  heKeyId,
+  ENVELOPE_DOMAIN,
+  ENROLMENT_DOMAIN,
+  PUBLIC_KEY_BUNDLE_DOMAIN,
+  ENVELOPE_NONCE_BYTES,
+  ENVELOPE_NONCE_MIN_BYTES,
+  ENVELOPE_NONCE_MAX_BYTES,
+} from './envelope.js';
+export type { ContributionEnvelope } from './envelope.js';
