@@ -1,0 +1,20 @@
+/**
+ * Public surface of `synth/`: deterministic synthetic shops for demos, tests
+ * and benchmarks (`fedmart synth --shops N --seed S --out DIR`).
+ *
+ * @module
+ */
+export {
+  generateSynth,
+  DEFAULT_HISTORY_END_UNIX_S,
+  type SynthOptions,
+  type SynthProgress,
+  type SynthDataset,
+  type SynthShop,
+  type SynthCustomer,
+  type SynthOrder,
+  type SynthCampaignExposure,
+} from './generate.js';
+export { writeSynth, type SynthManifest } from './write.js';
+export { shopIdOf, type ShopProfile, type CustomersPerShop } from './profile.js';
+export { Prng } from './prng.js';

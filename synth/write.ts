@@ -1,0 +1,106 @@
+/**
+ * Writes a synthetic dataset to disk, the way `fedmart synth` lays it out:
+ *
+ * ```
+ * OUT/shop-01/{customers,orders,campaigns}.csv, schema.json   one folder per shop
+ * OUT/pooled/{customers,orders}.csv, schema.json              all shops, with shop_id
+ * OUT/manifest.json                                            { seed, shops: [...] }
+ * ```
+ *
+ * The pooled files exist only so demos and tests can compute the plaintext
+ * answer a federated release must equal.
+ *
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { standardShopSchema } from '../client-sdk/schema.js';
+import { csvLine, formatBool, formatCents, isoSeconds } from './csv-format.js';
+import { generateSynth, type SynthCustomer, type SynthOptions, type SynthOrder } from './generate.js';
+
+/** `OUT/manifest.json`. */
+export interface SynthManifest {
+  readonly seed: number | string;
+  readonly shops: ReadonlyArray<{
+    readonly shopId: string;
+    /** Folder relative to the output folder. */
+    readonly dir: string;
+    readonly customers: number;
+    readonly orders: number;
+  }>;
+}
+
+const CUSTOMER_COLUMNS = ['customer_id', 'name', 'phone', 'city', 'age', 'signup_at', 'lifecycle_stage', 'consent_analytics', 'consent_marketing'];
+const ORDER_COLUMNS = ['order_id', 'customer_id', 'ordered_at', 'amount', 'returned'];
+const CAMPAIGN_COLUMNS = ['campaign_id', 'customer_id', 'variant', 'exposed', 'clicked', 'converted'];
+
+function customerFields(c: SynthCustomer): string[] {
+  return [
+    c.customerId,
+    c.name,
+    c.phone,
+    c.city,
+    String(c.age),
+    isoSeconds(c.signupUnixS),
+    c.lifecycleStage,
+    formatBool(c.consentAnalytics),
+    formatBool(c.consentMarketing),
+  ];
+}
+
+function orderFields(o: SynthOrder): string[] {
+  return [o.orderId, o.customerId, isoSeconds(o.orderedUnixS), formatCents(o.amountCents), formatBool(o.returned)];
+}
+
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * Generates and writes the dataset; returns the manifest it wrote. Existing
+ * files of the same names are overwritten; nothing else in `outDir` is
+ * touched.
+ */
+export async function writeSynth(outDir: string, options: SynthOptions): Promise<SynthManifest> {
+  if (typeof outDir !== 'string' || outDir === '') throw new TypeError('outDir: expected a folder path');
+  const data = generateSynth(options);
+  const pooledDir = join(outDir, 'pooled');
+  await mkdir(pooledDir, { recursive: true });
+  const pooledCustomers: string[] = [csvLine(['shop_id', ...CUSTOMER_COLUMNS])];
+  const pooledOrders: string[] = [csvLine(['shop_id', ...ORDER_COLUMNS])];
+  const shops: Array<SynthManifest['shops'][number]> = [];
+  for (const shop of data.shops) {
+    const dir = join(outDir, shop.shopId);
+    await mkdir(dir, { recursive: true });
+    const customers = [csvLine(CUSTOMER_COLUMNS)];
+    for (const c of shop.customers) {
+      const f = customerFields(c);
+      customers.push(csvLine(f));
+      pooledCustomers.push(csvLine([shop.shopId, ...f]));
+    }
+    const orders = [csvLine(ORDER_COLUMNS)];
+    for (const o of shop.orders) {
+      const f = orderFields(o);
+      orders.push(csvLine(f));
+      pooledOrders.push(csvLine([shop.shopId, ...f]));
+    }
+    const campaigns = [csvLine(CAMPAIGN_COLUMNS)];
+    for (const e of shop.campaigns) {
+      campaigns.push(csvLine([e.campaignId, e.customerId, e.variant, formatBool(e.exposed), formatBool(e.clicked), formatBool(e.converted)]));
+    }
+    await Promise.all([
+      writeFile(join(dir, 'customers.csv'), customers.join('')),
+      writeFile(join(dir, 'orders.csv'), orders.join('')),
+      writeFile(join(dir, 'campaigns.csv'), campaigns.join('')),
+      writeFile(join(dir, 'schema.json'), json(standardShopSchema())),
+    ]);
+    shops.push({ shopId: shop.shopId, dir: shop.shopId, customers: shop.customers.length, orders: shop.orders.length });
+    options.onProgress?.({ phase: 'write', shop: shop.profile.index, shops: data.shops.length, shopId: shop.shopId });
+  }
+  await Promise.all([
+    writeFile(join(pooledDir, 'customers.csv'), pooledCustomers.join('')),
+    writeFile(join(pooledDir, 'orders.csv'), pooledOrders.join('')),
+    writeFile(join(pooledDir, 'schema.json'), json(standardShopSchema({ pooled: true }))),
+  ]);
+  const manifest: SynthManifest = { seed: data.seed, shops };
+  await writeFile(join(outDir, 'manifest.json'), json(manifest));
+  return manifest;
+}
