@@ -107,19 +107,22 @@ export function largestRelativeDifference(
 }
 
 /**
- * Fixed-width table: for each stage a `released` line and a `pooled` line,
- * then the largest relative difference between the two.
+ * Fixed-width table: for each stage a `released` line and, when `pooled` is
+ * given, a `pooled` line under it and finally the largest relative
+ * difference between the two. Without `pooled` (a real deployment has no
+ * pooled data) only the released lines are printed.
  */
-export function formatSegmentTable(released: SegmentStatsTable, pooled: SegmentStatsTable): string {
+export function formatSegmentTable(released: SegmentStatsTable, pooled?: SegmentStatsTable): string {
   if (!Array.isArray(released?.rows as unknown)) throw new TypeError('released: expected a SegmentStatsTable');
-  if (!Array.isArray(pooled?.rows as unknown)) throw new TypeError('pooled: expected a SegmentStatsTable');
+  if (pooled !== undefined && !Array.isArray(pooled?.rows as unknown)) throw new TypeError('pooled: expected a SegmentStatsTable');
   const out: string[] = [line(COLUMNS.map((c) => c.header))];
   out.push('-'.repeat(COLUMNS.reduce((w, c) => w + c.width + 1, -1)));
   for (const r of released.rows) {
     const label = `${r.stage} ${STAGE_LABELS_ZH[r.stage]}`;
     out.push(line(rowCells(label, 'released', r)));
-    out.push(line(rowCells('', 'pooled', pooled.rows.find((p) => p.stage === r.stage))));
+    if (pooled !== undefined) out.push(line(rowCells('', 'pooled', pooled.rows.find((p) => p.stage === r.stage))));
   }
+  if (pooled === undefined) return out.join('\n');
   const diff = largestRelativeDifference(released, pooled);
   out.push(
     diff === null
