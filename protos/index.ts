@@ -12,3 +12,6 @@ export {
   ReleasePart,
   SignedRelease,
 } from './gen/fedmart/v1/keyholder.js';
+export * from './rpc.js';
+export { envelopeOf } from './envelope.js';
+export { checkPublicKeyBundle } from './public-key-bundle.js';

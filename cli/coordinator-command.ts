@@ -1,0 +1,49 @@
+import { startCoordinator } from '../coordinator/index.js';
+import { emit, parse, requireString, untilSignal } from './args.js';
+import { cliLogger } from './logger.js';
+
+export const COORDINATOR_HELP = `fedmart coordinator — run the coordinator (merchant gRPC, HTTP API, round closing)
+
+Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR] [--grpc HOST:PORT] [--http HOST:PORT]
+
+  --keyholder HOST:PORT  the key holder's gRPC address
+  --keyholder-key HEX    pin the key holder's Ed25519 key (recommended)
+  --db DIR               embedded database folder (default .fedmart/coordinator-db; memory:// for none)
+  --grpc HOST:PORT       merchant gRPC address (default 127.0.0.1:7001)
+  --http HOST:PORT       HTTP API address (default 127.0.0.1:7080)
+
+The HTTP API token is read from FEDMART_API_TOKEN (required).
+Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
+
+export async function coordinatorCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, {
+    keyholder: { type: 'string' },
+    'keyholder-key': { type: 'string' },
+    db: { type: 'string' },
+    grpc: { type: 'string' },
+    http: { type: 'string' },
+  });
+  if (values.help) {
+    console.log(COORDINATOR_HELP);
+    return 0;
+  }
+  const apiToken = process.env.FEDMART_API_TOKEN;
+  if (!apiToken || apiToken.length < 16) {
+    console.error('fedmart coordinator: set FEDMART_API_TOKEN to a secret of at least 16 characters');
+    return 2;
+  }
+  const pin = values['keyholder-key'];
+  const running = await startCoordinator({
+    keyholderAddress: requireString(values, 'keyholder'),
+    ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
+    database: requireString(values, 'db', '.fedmart/coordinator-db'),
+    grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
+    httpListen: requireString(values, 'http', '127.0.0.1:7080'),
+    apiToken,
+    logger: cliLogger('coordinator'),
+  });
+  emit({ event: 'ready', role: 'coordinator', grpc: running.grpcAddress, http: running.httpAddress });
+  await untilSignal();
+  await running.close();
+  return 0;
+}

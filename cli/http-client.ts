@@ -1,0 +1,69 @@
+/**
+ * A small client for the coordinator's HTTP API, used by `fedmart query` and
+ * the demo. Problem+json answers become one clear error line.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export class CoordinatorHttpClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    const parsed: unknown = text.length > 0 ? JSON.parse(text) : null;
+    if (!res.ok) {
+      const p = (parsed ?? {}) as { code?: string; title?: string; detail?: string };
+      throw new ApiError(res.status, p.code ?? 'HTTP_' + res.status, `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`);
+    }
+    return parsed as T;
+  }
+}
+
+export interface QueryView {
+  readonly queryId: string;
+  readonly kind: string;
+  readonly status: 'open' | 'closing' | 'released' | 'failed';
+  readonly statusReason: string | null;
+  readonly contributions: number;
+  readonly targetMerchants: number;
+  readonly minMerchants: number;
+  readonly result?: unknown;
+}
+
+/**
+ * Polls a query until it is released or failed, reporting progress
+ * (merchants answered of the target) through `onProgress`.
+ */
+export async function waitForQuery(
+  client: CoordinatorHttpClient,
+  queryId: string,
+  options: { timeoutMs: number; onProgress?: (q: QueryView) => void },
+): Promise<QueryView> {
+  const until = Date.now() + options.timeoutMs;
+  for (;;) {
+    const q = await client.request<QueryView>('GET', `/v1/queries/${encodeURIComponent(queryId)}`);
+    options.onProgress?.(q);
+    if (q.status === 'released' || q.status === 'failed') return q;
+    if (Date.now() > until) throw new Error(`query ${queryId} still ${q.status} after ${options.timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,40 @@
+import { startKeyHolder } from '../keyholder/index.js';
+import { emit, integer, parse, requireString, untilSignal } from './args.js';
+import { cliLogger } from './logger.js';
+
+export const KEYHOLDER_HELP = `fedmart keyholder — run the key holder (holds the secret key, signs releases)
+
+Usage: fedmart keyholder --data DIR [--listen HOST:PORT] [--min-merchants M] [--min-subjects K]
+
+  --data DIR          folder for keys (created 0700, secret files 0600) and the release ledger
+  --listen HOST:PORT  gRPC address (default 127.0.0.1:7002; port 0 picks a free one)
+  --min-merchants M   fewest distinct merchants whose sum is decrypted (default 3)
+  --min-subjects K    fewest subjects per released cell; smaller cells are suppressed (default 10)
+
+Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
+
+export async function keyholderCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, {
+    data: { type: 'string' },
+    listen: { type: 'string' },
+    'min-merchants': { type: 'string' },
+    'min-subjects': { type: 'string' },
+  });
+  if (values.help) {
+    console.log(KEYHOLDER_HELP);
+    return 0;
+  }
+  const running = await startKeyHolder({
+    dataDir: requireString(values, 'data'),
+    listen: requireString(values, 'listen', '127.0.0.1:7002'),
+    policy: {
+      minMerchants: integer(values, 'min-merchants', 3, 2, 10_000),
+      minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
+    },
+    logger: cliLogger('keyholder'),
+  });
+  emit({ event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex });
+  await untilSignal();
+  await running.close();
+  return 0;
+}

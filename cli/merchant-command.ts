@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { MerchantNode, loadShopData } from '../client-sdk/index.js';
+import { emit, integer, parse, requireString } from './args.js';
+import { cliLogger } from './logger.js';
+
+export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
+
+Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--keyholder-key HEX]
+                        [--state DIR] [--once] [--poll-ms MS]
+
+  --id ID                 this shop's merchant id (letters, digits, . _ -)
+  --data DIR              the shop's export: schema.json plus the CSV files it names
+  --coordinator HOST:PORT the coordinator's gRPC address
+  --keyholder-key HEX     pin the key holder's Ed25519 key; public keys not signed by it are refused
+  --state DIR             signing key and receipts (default DATA/.fedmart-state)
+  --once                  answer the queries open now, then exit
+  --poll-ms MS            how often to look for new queries (default 500)
+
+Raw rows never leave this process: only encrypted, signed statistics are sent.`;
+
+export async function merchantCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, {
+    id: { type: 'string' },
+    data: { type: 'string' },
+    coordinator: { type: 'string' },
+    'keyholder-key': { type: 'string' },
+    state: { type: 'string' },
+    once: { type: 'boolean' },
+    'poll-ms': { type: 'string' },
+  });
+  if (values.help) {
+    console.log(MERCHANT_HELP);
+    return 0;
+  }
+  const merchantId = requireString(values, 'id');
+  const dataDir = requireString(values, 'data');
+  const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
+  const log = cliLogger('merchant');
+  const data = await loadShopData(dataDir, merchantId);
+  const pin = values['keyholder-key'];
+  const node = await MerchantNode.create({
+    merchantId,
+    coordinatorAddress: requireString(values, 'coordinator'),
+    data,
+    stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
+    ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
+    logger: log,
+  });
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await node.enrol();
+    await node.loadPublicKey();
+    emit({ event: 'ready', role: 'merchant', merchantId, customers: data.customers.length, orders: data.orders.length });
+    do {
+      for (const outcome of await node.answerOpenQueries()) emit({ event: 'answer', merchantId, ...outcome, receipt: undefined });
+      if (values.once) break;
+      await new Promise((r) => setTimeout(r, pollMs));
+    } while (!stop);
+  } finally {
+    node.close();
+  }
+  return 0;
+}

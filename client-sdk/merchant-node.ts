@@ -1,0 +1,235 @@
+/**
+ * A merchant node: the shop-side half of fedmart. It reads the shop's own
+ * export, computes a query's statistic locally, encodes it into slots,
+ * encrypts it under the key holder's public key, signs the envelope and
+ * streams it to the coordinator. Raw rows never leave this process: the only
+ * bytes sent are ciphertexts, digests, identifiers of the shop and the query,
+ * and a signature.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import {
+  HeContext,
+  HeEncryptor,
+  SlotLayout,
+  blake2b256,
+  constantTimeEqual,
+  cryptoReady,
+  enrolmentDigest,
+  randomBytes,
+  signDigest,
+  signEnvelope,
+  toHex,
+  DEFAULT_HE_PARAM_SET,
+  type HeParamSetName,
+  type SigningKeyPair,
+} from '../crypto/index.js';
+import { getQueryDefinition, type ShopData } from '../analytics/index.js';
+import {
+  MerchantServiceClient,
+  callUnary,
+  checkPublicKeyBundle,
+  envelopeOf,
+  errorCodeOf,
+  type ContributionHeader,
+  type OpenQuery,
+  type PublicKeyBundle,
+  type SubmitContributionResponse,
+} from '../protos/index.js';
+import { loadOrCreateSigningKey } from './signing-key.js';
+
+/** Ciphertext bytes per gRPC message; well under the coordinator's 1 MiB limit. */
+export const CHUNK_BYTES = 256 * 1024;
+
+export interface MerchantNodeOptions {
+  readonly merchantId: string;
+  readonly coordinatorAddress: string;
+  /** The shop's data, already loaded (see loadShopData). */
+  readonly data: ShopData;
+  /** Folder for the node's signing key and receipts. */
+  readonly stateDir: string;
+  /** Hex Ed25519 key of the key holder; the public key bundle must be signed by it. */
+  readonly keyholderSigningKeyHex?: string;
+  readonly paramSet?: HeParamSetName;
+  readonly logger?: Logger;
+}
+
+/** What happened to one open query. */
+export type AnswerOutcome =
+  | { readonly queryId: string; readonly outcome: 'submitted'; readonly receipt: SubmitContributionResponse }
+  | { readonly queryId: string; readonly outcome: 'already-answered' }
+  | { readonly queryId: string; readonly outcome: 'refused'; readonly code: string; readonly message: string };
+
+export class MerchantNode {
+  private encryptor: HeEncryptor | undefined;
+  private bundle: PublicKeyBundle | undefined;
+
+  private constructor(
+    private readonly options: MerchantNodeOptions,
+    private readonly ctx: HeContext,
+    private readonly signing: SigningKeyPair,
+    private readonly client: MerchantServiceClient,
+    private readonly log: Logger,
+  ) {}
+
+  static async create(options: MerchantNodeOptions): Promise<MerchantNode> {
+    await cryptoReady();
+    const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
+    mkdirSync(join(options.stateDir, 'receipts'), { recursive: true, mode: 0o700 });
+    const signing = loadOrCreateSigningKey(join(options.stateDir, 'signing.seed'));
+    const client = new MerchantServiceClient(options.coordinatorAddress, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    });
+    const log = options.logger ?? pino({ name: 'merchant' });
+    return new MerchantNode(options, ctx, signing, client, log);
+  }
+
+  get merchantId(): string {
+    return this.options.merchantId;
+  }
+
+  get signingPublicKey(): Uint8Array {
+    return this.signing.publicKey;
+  }
+
+  close(): void {
+    this.encryptor?.close();
+    this.client.close();
+    this.ctx.close();
+  }
+
+  /** Registers this node's signing key with the coordinator (idempotent). */
+  async enrol(): Promise<boolean> {
+    const id = this.options.merchantId;
+    const res = await callUnary(this.client.enroll.bind(this.client), {
+      merchantId: id,
+      signingPublicKey: Buffer.from(this.signing.publicKey),
+      proofOfPossession: Buffer.from(signDigest(enrolmentDigest(id, this.signing.publicKey), this.signing.secretKey)),
+    });
+    return res.newlyEnrolled;
+  }
+
+  /** Fetches and checks the public key to encrypt under. */
+  async loadPublicKey(): Promise<PublicKeyBundle> {
+    const bundle = await callUnary(this.client.getPublicKey.bind(this.client), {});
+    checkPublicKeyBundle(bundle, this.ctx, this.options.keyholderSigningKeyHex);
+    this.encryptor?.close();
+    this.encryptor = new HeEncryptor(this.ctx, bundle.publicKey);
+    this.bundle = bundle;
+    return bundle;
+  }
+
+  async openQueries(): Promise<OpenQuery[]> {
+    const res = await callUnary(this.client.listOpenQueries.bind(this.client), { merchantId: this.options.merchantId });
+    return res.queries;
+  }
+
+  private receiptFile(queryId: string): string {
+    return join(this.options.stateDir, 'receipts', Buffer.from(queryId, 'utf8').toString('base64url') + '.json');
+  }
+
+  hasAnswered(queryId: string): boolean {
+    return existsSync(this.receiptFile(queryId));
+  }
+
+  /**
+   * Builds the signed contribution for `query`: local statistic, slot
+   * encoding, encryption, envelope and signature. Exposed so tests can
+   * inspect or tamper with what would be sent.
+   */
+  buildContribution(query: OpenQuery): { header: ContributionHeader; ciphertexts: Uint8Array[] } {
+    if (!this.encryptor || !this.bundle) throw new Error('loadPublicKey() must run before answering queries');
+    if (!constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
+      throw new Error(`query ${query.queryId}: spec_digest does not match spec_json`);
+    }
+    if (query.paramSet !== this.bundle.paramSet || !constantTimeEqual(query.keyId, this.bundle.keyId)) {
+      throw new Error(`query ${query.queryId} is not under the key holder's current public key`);
+    }
+    const definition = getQueryDefinition(query.kind);
+    const spec = definition.parseSpec(JSON.parse(query.specJson));
+    const layout = new SlotLayout(definition.fields(spec), {
+      plainModulus: this.ctx.plainModulus,
+      slotCount: this.ctx.slotCount,
+      maxContributors: query.maxContributors,
+    });
+    const values = definition.computeLocal(spec, this.options.data);
+    const ciphertexts = layout.encode(values).map((slots) => this.encryptor!.encrypt(slots));
+    const unsigned: ContributionHeader = {
+      queryId: query.queryId,
+      merchantId: this.options.merchantId,
+      specDigest: Buffer.from(query.specDigest),
+      keyId: Buffer.from(query.keyId),
+      paramSet: query.paramSet,
+      layoutDigest: Buffer.from(layout.digest()),
+      ciphertextDigests: ciphertexts.map((c) => Buffer.from(blake2b256(c))),
+      ciphertextLengths: ciphertexts.map((c) => c.length),
+      createdUnixMs: BigInt(Date.now()),
+      nonce: Buffer.from(randomBytes(16)),
+      signature: Buffer.alloc(0),
+    };
+    const signature = signEnvelope(envelopeOf(unsigned), this.signing.secretKey);
+    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts };
+  }
+
+  /** Streams a contribution: the header, then the ciphertexts in chunks. */
+  submit(header: ContributionHeader, ciphertexts: readonly Uint8Array[], timeoutMs = 60_000): Promise<SubmitContributionResponse> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.submitContribution(new Metadata(), { deadline: new Date(Date.now() + timeoutMs) },
+        (err: ServiceError | null, res?: SubmitContributionResponse) => (err ? reject(err) : res ? resolve(res) : reject(new Error('empty response'))));
+      void (async () => {
+        const write = async (msg: Parameters<typeof call.write>[0]) => {
+          if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
+        };
+        await write({ header });
+        const body = Buffer.concat(ciphertexts);
+        for (let off = 0; off < body.length; off += CHUNK_BYTES) await write({ data: body.subarray(off, off + CHUNK_BYTES) });
+        call.end();
+      })().catch(reject);
+    });
+  }
+
+  /** Answers one open query unless already answered; records the receipt durably. */
+  async answer(query: OpenQuery): Promise<AnswerOutcome> {
+    if (this.hasAnswered(query.queryId)) return { queryId: query.queryId, outcome: 'already-answered' };
+    const { header, ciphertexts } = this.buildContribution(query);
+    try {
+      const receipt = await this.submit(header, ciphertexts);
+      writeFileSync(this.receiptFile(query.queryId), JSON.stringify({
+        queryId: receipt.queryId,
+        envelopeDigest: toHex(receipt.envelopeDigest),
+        storedUnixMs: receipt.storedUnixMs.toString(),
+      }), { mode: 0o600 });
+      this.log.info({ queryId: query.queryId }, 'contribution acknowledged');
+      return { queryId: query.queryId, outcome: 'submitted', receipt };
+    } catch (err) {
+      const e = err as ServiceError;
+      if (e.code === status.ALREADY_EXISTS) {
+        writeFileSync(this.receiptFile(query.queryId), JSON.stringify({ queryId: query.queryId, note: 'already stored' }), { mode: 0o600 });
+        return { queryId: query.queryId, outcome: 'already-answered' };
+      }
+      if (typeof e.code === 'number' && e.code !== status.UNAVAILABLE) {
+        const outcome = { queryId: query.queryId, outcome: 'refused', code: errorCodeOf(err) ?? status[e.code] ?? 'UNKNOWN', message: e.details } as const;
+        this.log.warn({ queryId: query.queryId, code: outcome.code }, 'contribution refused');
+        return outcome;
+      }
+      throw err;
+    }
+  }
+
+  /** Enrols, loads the key and answers every open query once. */
+  async answerOpenQueries(): Promise<AnswerOutcome[]> {
+    if (!this.encryptor) await this.loadPublicKey();
+    const outcomes: AnswerOutcome[] = [];
+    for (const q of await this.openQueries()) {
+      if (!this.hasAnswered(q.queryId)) outcomes.push(await this.answer(q));
+    }
+    return outcomes;
+  }
+}
+
+/** Reads a receipt file written by {@link MerchantNode.answer}; for the CLI. */
+export function readReceipt(stateDir: string, queryId: string): unknown {
+  return JSON.parse(readFileSync(join(stateDir, 'receipts', Buffer.from(queryId, 'utf8').toString('base64url') + '.json'), 'utf8'));
+}

@@ -1,0 +1,144 @@
+/**
+ * Receives one contribution stream and either stores it or refuses it with a
+ * precise status, changing nothing. Cheap checks run before the ciphertext is
+ * read, every byte is checked in TypeScript before SEAL could see it, and the
+ * merchant is acknowledged only after the database committed.
+ */
+import { status, type ServerReadableStream } from '@grpc/grpc-js';
+import { blake2b256, constantTimeEqual, envelopeDigest, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
+import {
+  RpcError,
+  envelopeOf,
+  readStream,
+  type ContributionChunk,
+  type ContributionHeader,
+  type SubmitContributionResponse,
+} from '../protos/index.js';
+import type { QueryLayouts } from './query-layouts.js';
+import type { CoordinatorStore } from './store.js';
+
+export interface IntakeOptions {
+  /** A stream that has not finished after this long is refused. */
+  readonly streamTimeoutMs: number;
+}
+
+const MAX_ID_LENGTH = 128;
+
+function invalid(code: string, message: string): never {
+  throw new RpcError(status.INVALID_ARGUMENT, code, message);
+}
+
+function checkHeaderShape(h: ContributionHeader): void {
+  if (h.queryId.length === 0 || h.queryId.length > MAX_ID_LENGTH) invalid('HEADER_INVALID', 'query_id must be 1..128 characters');
+  if (h.merchantId.length === 0 || h.merchantId.length > MAX_ID_LENGTH) invalid('HEADER_INVALID', 'merchant_id must be 1..128 characters');
+  if (h.signature.length !== 64) invalid('HEADER_INVALID', 'signature must be 64 bytes');
+  if (h.nonce.length < 16 || h.nonce.length > 64) invalid('HEADER_INVALID', 'nonce must be 16..64 bytes');
+  if (h.specDigest.length !== 32 || h.keyId.length !== 32 || h.layoutDigest.length !== 32) {
+    invalid('HEADER_INVALID', 'spec_digest, key_id and layout_digest must be 32 bytes');
+  }
+  if (h.ciphertextDigests.some((d) => d.length !== 32)) invalid('HEADER_INVALID', 'ciphertext digests must be 32 bytes');
+}
+
+export class ContributionIntake {
+  constructor(
+    private readonly ctx: HeContext,
+    private readonly store: CoordinatorStore,
+    private readonly layouts: QueryLayouts,
+    private readonly options: IntakeOptions,
+  ) {}
+
+  /** Handles one SubmitContribution call; resolves with the receipt or throws RpcError. */
+  async submit(call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>): Promise<SubmitContributionResponse> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RpcError(status.DEADLINE_EXCEEDED, 'STREAM_TIMEOUT', `contribution not completed within ${this.options.streamTimeoutMs} ms`)),
+        this.options.streamTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.receive(call), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async receive(call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>): Promise<SubmitContributionResponse> {
+    const messages = readStream(call);
+    const first = await messages.next();
+    if (first.done || !first.value.header) invalid('HEADER_FIRST', 'the first message must be the contribution header');
+    const h = first.value.header;
+    checkHeaderShape(h);
+
+    const merchantKey = await this.store.merchantKey(h.merchantId);
+    if (!merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
+    const query = await this.store.getQuery(h.queryId);
+    if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
+    if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) {
+      throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
+    }
+    if (!verifyEnvelope(envelopeOf(h), h.signature, merchantKey)) {
+      throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
+    }
+    const layout = this.layouts.layoutOf(query);
+    if (h.paramSet !== query.paramSet || !constantTimeEqual(h.keyId, query.keyId)) {
+      invalid('ROUND_BINDING', 'contribution is not under this query\'s public key');
+    }
+    if (!constantTimeEqual(h.specDigest, query.specDigest) || !constantTimeEqual(h.layoutDigest, layout.digest())) {
+      invalid('ROUND_BINDING', 'contribution is bound to another spec or slot layout');
+    }
+    if (await this.store.hasContribution(h.queryId, h.merchantId)) {
+      throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', `merchant ${h.merchantId} already contributed to ${h.queryId}`);
+    }
+    const ctLength = this.ctx.ciphertextByteLength;
+    const count = layout.ciphertextCount;
+    if (h.ciphertextDigests.length !== count || h.ciphertextLengths.length !== count || h.ciphertextLengths.some((n) => n !== ctLength)) {
+      invalid('CIPHERTEXT_SHAPE', `expected ${count} ciphertext(s) of exactly ${ctLength} bytes`);
+    }
+
+    // Read exactly count × ctLength bytes; refuse as soon as more arrive.
+    const expected = count * ctLength;
+    const body = new Uint8Array(expected);
+    let received = 0;
+    for (;;) {
+      const next = await messages.next();
+      if (next.done) break;
+      const data = next.value.data;
+      if (!data) invalid('CHUNK_INVALID', 'only data chunks may follow the header');
+      if (received + data.length > expected) {
+        throw new RpcError(status.RESOURCE_EXHAUSTED, 'CONTRIBUTION_TOO_LARGE', `more than the ${expected} declared bytes`);
+      }
+      body.set(data, received);
+      received += data.length;
+    }
+    if (received < expected) invalid('CONTRIBUTION_TRUNCATED', `received ${received} of ${expected} bytes`);
+
+    for (let i = 0; i < count; i++) {
+      const ct = body.subarray(i * ctLength, (i + 1) * ctLength);
+      if (!constantTimeEqual(blake2b256(ct), h.ciphertextDigests[i] ?? new Uint8Array())) {
+        invalid('CIPHERTEXT_DIGEST', `ciphertext ${i} does not match its signed digest`);
+      }
+      try {
+        this.ctx.validateCiphertext(ct);
+      } catch (err) {
+        if (err instanceof CiphertextFormatError) invalid('CIPHERTEXT_INVALID', `ciphertext ${i}: ${err.code}: ${err.message}`);
+        throw err;
+      }
+    }
+
+    const digest = envelopeDigest(envelopeOf(h));
+    const outcome = await this.store.insertContribution({
+      queryId: h.queryId,
+      merchantId: h.merchantId,
+      envelopeDigest: digest,
+      header: h,
+      ciphertexts: body,
+    });
+    if (!outcome.ok) {
+      if (outcome.reason === 'duplicate') throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', 'this contribution or one from the same merchant is already stored');
+      if (outcome.reason === 'query-unknown') throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
+      throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} closed before the contribution was stored`);
+    }
+    return { queryId: h.queryId, merchantId: h.merchantId, envelopeDigest: Buffer.from(digest), storedUnixMs: BigInt(outcome.storedAt.getTime()) };
+  }
+}

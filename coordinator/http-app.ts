@@ -1,0 +1,172 @@
+/**
+ * HTTP API for people and scripts (marketers asking for segment statistics).
+ * `buildHttpApp` never listens, so tests drive it with `inject`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { OverflowRiskError, SlotLayout, blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
+import { canonicalSpecJson, getQueryDefinition } from '../analytics/index.js';
+import type { PublicKeyBundle } from '../protos/index.js';
+import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
+import type { CoordinatorStore, QueryRecord } from './store.js';
+
+export interface HttpAppDeps {
+  readonly store: CoordinatorStore;
+  readonly ctx: HeContext;
+  readonly publicKeyBundle: PublicKeyBundle;
+  /** The operator's API token; only its SHA-256 is kept. */
+  readonly apiToken: string;
+  readonly logger: Logger;
+  readonly onQueryCreated?: (queryId: string) => void;
+}
+
+const createQueryBody = z.object({
+  kind: z.string().min(1).max(64),
+  spec: z.record(z.string(), z.unknown()),
+  targetMerchants: z.number().int().min(1).max(10_000).optional(),
+  minMerchants: z.number().int().min(2).max(10_000).optional(),
+  maxContributors: z.number().int().min(1).max(10_000).optional(),
+  deadlineSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+}).strict();
+
+const queryIdParams = z.object({ id: z.string().min(1).max(128) });
+
+function queryView(q: QueryRecord, contributions: number): Record<string, unknown> {
+  return {
+    queryId: q.queryId,
+    kind: q.kind,
+    spec: JSON.parse(q.specJson) as unknown,
+    status: q.status,
+    statusReason: q.statusReason,
+    contributions,
+    targetMerchants: q.targetMerchants,
+    minMerchants: q.minMerchants,
+    maxContributors: q.maxContributors,
+    deadline: q.deadline.toISOString(),
+    createdAt: q.createdAt.toISOString(),
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new HttpProblem('VALIDATION_FAILED', issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid');
+  }
+  return r.data;
+}
+
+export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
+  const tokenHash = createHash('sha256').update(deps.apiToken).digest();
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+
+  app.setErrorHandler((err, request, reply) => {
+    let code: keyof typeof PROBLEMS = 'INTERNAL';
+    let detail: string | undefined;
+    if (err instanceof HttpProblem) {
+      code = err.code;
+      detail = err.detail;
+    } else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      code = 'PAYLOAD_TOO_LARGE';
+    } else if ((err as { statusCode?: number }).statusCode === 400) {
+      code = 'VALIDATION_FAILED';
+      detail = err instanceof Error ? err.message : undefined;
+    } else {
+      request.log.error({ err }, 'request failed');
+    }
+    void reply.status(PROBLEMS[code].status).type('application/problem+json').send(problemBody(code, detail, request.url));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).type('application/problem+json').send(problemBody('NOT_FOUND', undefined, request.url));
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/healthz') return;
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const presented = createHash('sha256').update(token).digest();
+    if (token.length === 0 || !timingSafeEqual(presented, tokenHash)) throw new HttpProblem('UNAUTHENTICATED');
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.post('/v1/queries', async (request, reply) => {
+    const body = parse(createQueryBody, request.body);
+    let definition;
+    try {
+      definition = getQueryDefinition(body.kind);
+    } catch {
+      throw new HttpProblem('QUERY_KIND_UNKNOWN', `no query kind ${body.kind}`);
+    }
+    let spec: unknown;
+    try {
+      spec = definition.parseSpec({ ...body.spec, kind: body.kind });
+    } catch (err) {
+      throw new HttpProblem('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
+    }
+    const maxContributors = body.maxContributors ?? 100;
+    try {
+      const layout = new SlotLayout(definition.fields(spec), {
+        plainModulus: deps.ctx.plainModulus,
+        slotCount: deps.ctx.slotCount,
+        maxContributors,
+      });
+      layout.assertNoWrap(maxContributors);
+    } catch (err) {
+      if (err instanceof OverflowRiskError || err instanceof RangeError) throw new HttpProblem('OVERFLOW_RISK', err.message);
+      throw err;
+    }
+    const specJson = canonicalSpecJson(spec);
+    const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
+    const minMerchants = body.minMerchants ?? 3;
+    const query = await deps.store.createQuery({
+      queryId: `q-${toHex(randomBytes(8))}`,
+      kind: body.kind,
+      specJson,
+      specDigest: blake2b256(Buffer.from(specJson, 'utf8')),
+      paramSet: deps.publicKeyBundle.paramSet,
+      keyId: deps.publicKeyBundle.keyId,
+      maxContributors,
+      targetMerchants: Math.min(body.targetMerchants ?? Math.max(enrolled, minMerchants), maxContributors),
+      minMerchants,
+      deadline: new Date(Date.now() + (body.deadlineSeconds ?? 600) * 1000),
+      createdBy: 'operator',
+    });
+    deps.onQueryCreated?.(query.queryId);
+    return reply.status(201).send(queryView(query, 0));
+  });
+
+  app.get('/v1/queries', async () => {
+    const queries = await deps.store.listQueries();
+    return { queries: await Promise.all(queries.map(async (q) => queryView(q, await deps.store.contributionCount(q.queryId)))) };
+  });
+
+  app.get('/v1/queries/:id', async (request) => {
+    const { id } = parse(queryIdParams, request.params);
+    const q = await deps.store.getQuery(id);
+    if (!q) throw new HttpProblem('QUERY_NOT_FOUND', `no query ${id}`);
+    const release = q.status === 'released' ? await deps.store.getRelease(id) : undefined;
+    return {
+      ...queryView(q, await deps.store.contributionCount(id)),
+      result: release ? (JSON.parse(release.resultJson) as unknown) : null,
+    };
+  });
+
+  app.get('/v1/queries/:id/release', async (request) => {
+    const { id } = parse(queryIdParams, request.params);
+    const q = await deps.store.getQuery(id);
+    if (!q) throw new HttpProblem('QUERY_NOT_FOUND', `no query ${id}`);
+    const release = await deps.store.getRelease(id);
+    if (!release) throw new HttpProblem('RELEASE_NOT_READY', `query ${id} is ${q.status}`);
+    return {
+      release: JSON.parse(release.releaseJson) as unknown,
+      releaseJson: release.releaseJson,
+      keyholderSigningKey: toHex(release.keyholderSigningKey),
+      signature: toHex(release.signature),
+    };
+  });
+
+  return app;
+}

@@ -1,0 +1,58 @@
+/**
+ * The coordinator's client for the key holder: fetches the round public key
+ * and streams release requests.
+ */
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { HeContext } from '../crypto/index.js';
+import {
+  KeyHolderServiceClient,
+  callUnary,
+  checkPublicKeyBundle,
+  type PublicKeyBundle,
+  type ReleasePart,
+  type SignedRelease,
+} from '../protos/index.js';
+
+export class KeyHolderClient {
+  private readonly client: KeyHolderServiceClient;
+
+  constructor(address: string) {
+    this.client = new KeyHolderServiceClient(address, credentials.createInsecure(), {
+      'grpc.max_send_message_length': 16 * 1024 * 1024,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /**
+   * Fetches the key holder's public key bundle and checks it: signature by
+   * the key holder (pinned when `pinnedSigningKeyHex` is given), key id, and
+   * the key's structure for this parameter set.
+   */
+  async fetchPublicKey(ctx: HeContext, pinnedSigningKeyHex?: string): Promise<PublicKeyBundle> {
+    const bundle = await callUnary(this.client.getPublicKey.bind(this.client), {}, 10_000);
+    checkPublicKeyBundle(bundle, ctx, pinnedSigningKeyHex);
+    return bundle;
+  }
+
+  /** Streams a release request; resolves with the signed release or rejects with the key holder's status. */
+  release(parts: Iterable<ReleasePart>, timeoutMs = 120_000): Promise<SignedRelease> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.release(new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null, res?: SignedRelease) => {
+        if (err) reject(err);
+        else if (!res) reject(new Error('empty release response'));
+        else resolve(res);
+      });
+      void (async () => {
+        for (const part of parts) {
+          if (!call.write(part)) await new Promise((r) => call.once('drain', r));
+        }
+        call.end();
+      })().catch(reject);
+    });
+  }
+}
+

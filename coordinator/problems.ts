@@ -1,0 +1,41 @@
+/**
+ * The catalogue of HTTP problems (RFC 9457 problem+json) the coordinator
+ * answers with. Each has a stable code; 5xx responses never carry internals.
+ */
+export const PROBLEMS = {
+  UNAUTHENTICATED: { status: 401, title: 'Missing or invalid API token' },
+  VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema' },
+  QUERY_KIND_UNKNOWN: { status: 400, title: 'Unknown query kind' },
+  QUERY_SPEC_INVALID: { status: 400, title: 'The query specification is invalid' },
+  OVERFLOW_RISK: { status: 400, title: 'The declared bounds could wrap the plaintext modulus' },
+  QUERY_NOT_FOUND: { status: 404, title: 'No such query' },
+  RELEASE_NOT_READY: { status: 409, title: 'The query has no release yet' },
+  NOT_FOUND: { status: 404, title: 'No such route' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** A failure that becomes a problem+json response. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail?: string,
+  ) {
+    super(detail ?? PROBLEMS[code].title);
+    this.name = 'HttpProblem';
+  }
+}
+
+export function problemBody(code: ProblemCode, detail: string | undefined, instance: string): Record<string, unknown> {
+  const p = PROBLEMS[code];
+  return {
+    type: `urn:fedmart:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: p.title,
+    status: p.status,
+    code,
+    ...(detail !== undefined && p.status < 500 ? { detail } : {}),
+    instance,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Starts a coordinator: storage, the key holder's public key, the gRPC
+ * service for merchants, the HTTP API for people, and the round closer.
+ * The coordinator never holds a secret key; it imports nothing from keyholder/.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import { HeContext, cryptoReady, fromHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { ContributionIntake } from './contribution-intake.js';
+import { openDatabase } from './database.js';
+import { buildHttpApp } from './http-app.js';
+import { KeyHolderClient } from './keyholder-client.js';
+import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
+import { QueryLayouts } from './query-layouts.js';
+import { RoundCloser } from './round-closer.js';
+import { CoordinatorStore } from './store.js';
+
+export interface CoordinatorOptions {
+  /** PGlite data folder, or `memory://` for a throw-away database. */
+  readonly database: string;
+  readonly grpcListen?: string;
+  readonly httpListen?: string;
+  readonly keyholderAddress: string;
+  /** Hex Ed25519 key of the key holder; when given, anything else is refused. */
+  readonly keyholderSigningKeyHex?: string;
+  readonly apiToken: string;
+  readonly paramSet?: HeParamSetName;
+  readonly streamTimeoutMs?: number;
+  readonly closerIntervalMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface RunningCoordinator {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly store: CoordinatorStore;
+  close(): Promise<void>;
+}
+
+/** Largest single gRPC message accepted from a merchant (chunks are 256 KiB). */
+export const COORDINATOR_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+async function fetchKeyWithRetry(client: KeyHolderClient, ctx: HeContext, pin: string | undefined, log: Logger) {
+  const until = Date.now() + 30_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.fetchPublicKey(ctx, pin);
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      if (attempt === 1) log.info('waiting for the key holder');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function hostOf(listen: string): string {
+  return listen.slice(0, listen.lastIndexOf(':'));
+}
+
+export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
+  const log = options.logger ?? pino({ name: 'coordinator' });
+  await cryptoReady();
+  const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
+  const keyHolder = new KeyHolderClient(options.keyholderAddress);
+  const db = await openDatabase(options.database);
+  const cleanups: (() => Promise<void> | void)[] = [() => db.close(), () => keyHolder.close(), () => ctx.close()];
+  try {
+    const bundle = await fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
+    const store = new CoordinatorStore(db);
+    const layouts = new QueryLayouts(ctx);
+    const closer = new RoundCloser(ctx, store, layouts, keyHolder,
+      options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, log);
+    const intake = new ContributionIntake(ctx, store, layouts, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 });
+
+    const grpc = new Server({
+      'grpc.max_receive_message_length': COORDINATOR_MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': 4 * 1024 * 1024,
+    });
+    grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
+      store, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
+    }));
+    const grpcListen = options.grpcListen ?? '127.0.0.1:0';
+    const grpcPort = await new Promise<number>((resolve, reject) => {
+      grpc.bindAsync(grpcListen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    cleanups.unshift(() => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
+
+    const http = buildHttpApp({ store, ctx, publicKeyBundle: bundle, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke() });
+    const httpListen = options.httpListen ?? '127.0.0.1:0';
+    await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
+    const httpPort = (http.server.address() as { port: number }).port;
+    cleanups.unshift(() => http.close());
+
+    closer.start(options.closerIntervalMs ?? 250);
+    cleanups.unshift(() => closer.stop());
+
+    const grpcAddress = `${hostOf(grpcListen)}:${grpcPort}`;
+    const httpAddress = `http://${hostOf(httpListen)}:${httpPort}`;
+    log.info({ grpcAddress, httpAddress }, 'coordinator listening');
+    return {
+      grpcAddress,
+      httpAddress,
+      store,
+      close: async () => {
+        for (const c of cleanups) await c();
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups) await c();
+    throw err;
+  }
+}

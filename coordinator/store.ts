@@ -1,0 +1,267 @@
+/**
+ * Typed access to the coordinator's tables. Exactly-once acceptance is the
+ * database's job (primary key on query and merchant), not memory's.
+ */
+import { ContributionHeader } from '../protos/index.js';
+import { isUniqueViolation, type Database, type SqlExecutor } from './database.js';
+
+export type QueryStatus = 'open' | 'closing' | 'released' | 'failed';
+
+export interface QueryRecord {
+  readonly queryId: string;
+  readonly kind: string;
+  readonly specJson: string;
+  readonly specDigest: Uint8Array;
+  readonly paramSet: string;
+  readonly keyId: Uint8Array;
+  readonly maxContributors: number;
+  readonly targetMerchants: number;
+  readonly minMerchants: number;
+  readonly deadline: Date;
+  readonly status: QueryStatus;
+  readonly statusReason: string | null;
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly closedAt: Date | null;
+}
+
+export interface NewQuery {
+  readonly queryId: string;
+  readonly kind: string;
+  readonly specJson: string;
+  readonly specDigest: Uint8Array;
+  readonly paramSet: string;
+  readonly keyId: Uint8Array;
+  readonly maxContributors: number;
+  readonly targetMerchants: number;
+  readonly minMerchants: number;
+  readonly deadline: Date;
+  readonly createdBy: string;
+}
+
+export interface StoredContribution {
+  readonly queryId: string;
+  readonly merchantId: string;
+  readonly envelopeDigest: Uint8Array;
+  readonly header: ContributionHeader;
+  readonly ciphertexts: Uint8Array;
+  readonly signingPublicKey: Uint8Array;
+}
+
+export interface StoredRelease {
+  readonly queryId: string;
+  readonly releaseJson: string;
+  readonly keyholderSigningKey: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly resultJson: string;
+  readonly createdAt: Date;
+}
+
+/** Why an insert of a contribution did not happen. */
+export type InsertContributionOutcome =
+  | { readonly ok: true; readonly storedAt: Date }
+  | { readonly ok: false; readonly reason: 'query-unknown' | 'query-closed' | 'duplicate' };
+
+interface QueryRow {
+  query_id: string;
+  kind: string;
+  spec_json: string;
+  spec_digest: Uint8Array;
+  param_set: string;
+  key_id: Uint8Array;
+  max_contributors: number;
+  target_merchants: number;
+  min_merchants: number;
+  deadline: Date;
+  status: QueryStatus;
+  status_reason: string | null;
+  created_by: string;
+  created_at: Date;
+  closed_at: Date | null;
+}
+
+function toQuery(row: QueryRow): QueryRecord {
+  return {
+    queryId: row.query_id,
+    kind: row.kind,
+    specJson: row.spec_json,
+    specDigest: row.spec_digest,
+    paramSet: row.param_set,
+    keyId: row.key_id,
+    maxContributors: row.max_contributors,
+    targetMerchants: row.target_merchants,
+    minMerchants: row.min_merchants,
+    deadline: row.deadline,
+    status: row.status,
+    statusReason: row.status_reason,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    closedAt: row.closed_at,
+  };
+}
+
+export class CoordinatorStore {
+  constructor(readonly db: Database) {}
+
+  /** Enrols a merchant. Returns false if it was already enrolled with the same key; throws if with another key. */
+  async enrolMerchant(merchantId: string, signingPublicKey: Uint8Array): Promise<'enrolled' | 'already-enrolled' | 'key-conflict'> {
+    return this.db.transaction(async (tx) => {
+      const existing = await tx.query<{ signing_public_key: Uint8Array }>(
+        'SELECT signing_public_key FROM merchants WHERE merchant_id = $1 FOR UPDATE',
+        [merchantId],
+      );
+      const row = existing[0];
+      if (row) return Buffer.from(row.signing_public_key).equals(signingPublicKey) ? 'already-enrolled' : 'key-conflict';
+      await tx.query('INSERT INTO merchants (merchant_id, signing_public_key) VALUES ($1, $2)', [merchantId, signingPublicKey]);
+      return 'enrolled';
+    });
+  }
+
+  async merchantKey(merchantId: string): Promise<Uint8Array | undefined> {
+    const rows = await this.db.query<{ signing_public_key: Uint8Array }>(
+      'SELECT signing_public_key FROM merchants WHERE merchant_id = $1',
+      [merchantId],
+    );
+    return rows[0]?.signing_public_key;
+  }
+
+  async createQuery(q: NewQuery): Promise<QueryRecord> {
+    const rows = await this.db.query<QueryRow>(
+      `INSERT INTO queries (query_id, kind, spec_json, spec_digest, param_set, key_id, max_contributors,
+         target_merchants, min_merchants, deadline, status, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11) RETURNING *`,
+      [q.queryId, q.kind, q.specJson, q.specDigest, q.paramSet, q.keyId, q.maxContributors, q.targetMerchants,
+        q.minMerchants, q.deadline, q.createdBy],
+    );
+    const row = rows[0];
+    if (!row) throw new Error('insert returned no row');
+    return toQuery(row);
+  }
+
+  async getQuery(queryId: string, tx: SqlExecutor = this.db): Promise<QueryRecord | undefined> {
+    const rows = await tx.query<QueryRow>('SELECT * FROM queries WHERE query_id = $1', [queryId]);
+    return rows[0] ? toQuery(rows[0]) : undefined;
+  }
+
+  async listQueries(status?: QueryStatus): Promise<QueryRecord[]> {
+    const rows = status
+      ? await this.db.query<QueryRow>('SELECT * FROM queries WHERE status = $1 ORDER BY created_at, query_id', [status])
+      : await this.db.query<QueryRow>('SELECT * FROM queries ORDER BY created_at, query_id');
+    return rows.map(toQuery);
+  }
+
+  async contributionCount(queryId: string): Promise<number> {
+    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE query_id = $1', [queryId]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async hasContribution(queryId: string, merchantId: string): Promise<boolean> {
+    const rows = await this.db.query<{ one: number }>(
+      'SELECT 1 AS one FROM contributions WHERE query_id = $1 AND merchant_id = $2',
+      [queryId, merchantId],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Stores a verified contribution if, at commit time, its query is still
+   * open and this merchant has not contributed to it. The caller
+   * acknowledges the merchant only after this resolves with ok.
+   */
+  async insertContribution(c: {
+    queryId: string;
+    merchantId: string;
+    envelopeDigest: Uint8Array;
+    header: ContributionHeader;
+    ciphertexts: Uint8Array;
+  }): Promise<InsertContributionOutcome> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const q = await tx.query<{ status: QueryStatus; deadline: Date }>(
+          'SELECT status, deadline FROM queries WHERE query_id = $1 FOR UPDATE',
+          [c.queryId],
+        );
+        const query = q[0];
+        if (!query) return { ok: false, reason: 'query-unknown' } as const;
+        if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) return { ok: false, reason: 'query-closed' } as const;
+        const rows = await tx.query<{ received_at: Date }>(
+          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts)
+           VALUES ($1, $2, $3, $4, $5) RETURNING received_at`,
+          [c.queryId, c.merchantId, c.envelopeDigest, ContributionHeader.encode(c.header).finish(), c.ciphertexts],
+        );
+        return { ok: true, storedAt: rows[0]?.received_at ?? new Date() } as const;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) return { ok: false, reason: 'duplicate' };
+      throw err;
+    }
+  }
+
+  async contributions(queryId: string): Promise<StoredContribution[]> {
+    const rows = await this.db.query<{
+      query_id: string;
+      merchant_id: string;
+      envelope_digest: Uint8Array;
+      header: Uint8Array;
+      ciphertexts: Uint8Array;
+      signing_public_key: Uint8Array;
+    }>(
+      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, m.signing_public_key
+         FROM contributions c JOIN merchants m USING (merchant_id)
+        WHERE c.query_id = $1 ORDER BY c.merchant_id`,
+      [queryId],
+    );
+    return rows.map((r) => ({
+      queryId: r.query_id,
+      merchantId: r.merchant_id,
+      envelopeDigest: r.envelope_digest,
+      header: ContributionHeader.decode(r.header),
+      ciphertexts: r.ciphertexts,
+      signingPublicKey: r.signing_public_key,
+    }));
+  }
+
+  /** Moves a query from `from` to `to`; false if it was not in `from` (someone else moved it). */
+  async transition(queryId: string, from: QueryStatus, to: QueryStatus, reason: string | null = null): Promise<boolean> {
+    const rows = await this.db.query<{ query_id: string }>(
+      `UPDATE queries SET status = $3, status_reason = $4,
+              closed_at = CASE WHEN $3 = 'closing' THEN now() ELSE closed_at END
+        WHERE query_id = $1 AND status = $2 RETURNING query_id`,
+      [queryId, from, to, reason],
+    );
+    return rows.length === 1;
+  }
+
+  async saveRelease(r: Omit<StoredRelease, 'createdAt'>): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO releases (query_id, release_json, keyholder_signing_key, signature, result_json)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [r.queryId, r.releaseJson, r.keyholderSigningKey, r.signature, r.resultJson],
+      );
+      await tx.query(`UPDATE queries SET status = 'released', status_reason = NULL WHERE query_id = $1`, [r.queryId]);
+    });
+  }
+
+  async getRelease(queryId: string): Promise<StoredRelease | undefined> {
+    const rows = await this.db.query<{
+      query_id: string;
+      release_json: string;
+      keyholder_signing_key: Uint8Array;
+      signature: Uint8Array;
+      result_json: string;
+      created_at: Date;
+    }>('SELECT * FROM releases WHERE query_id = $1', [queryId]);
+    const r = rows[0];
+    return r
+      ? {
+          queryId: r.query_id,
+          releaseJson: r.release_json,
+          keyholderSigningKey: r.keyholder_signing_key,
+          signature: r.signature,
+          resultJson: r.result_json,
+          createdAt: r.created_at,
+        }
+      : undefined;
+  }
+}

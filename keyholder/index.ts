@@ -1,0 +1,5 @@
+/** Public surface of the key holder service. */
+export { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy, type ContributionForRelease } from './key-holder.js';
+export { loadOrCreateKeys, KeyFilePermissionError, type KeyHolderKeys } from './key-store.js';
+export { ReleaseLedger } from './release-ledger.js';
+export { startKeyHolder, KEYHOLDER_MAX_MESSAGE_BYTES, type KeyHolderOptions, type RunningKeyHolder } from './server.js';

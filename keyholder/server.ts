@@ -1,0 +1,66 @@
+/**
+ * Starts a key holder: loads or creates its keys, then serves gRPC.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import { HeContext, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy } from './key-holder.js';
+import { keyHolderServiceDefinition, keyHolderServiceImplementation } from './grpc-service.js';
+import { loadOrCreateKeys } from './key-store.js';
+import { ReleaseLedger } from './release-ledger.js';
+
+export interface KeyHolderOptions {
+  /** Folder for keys and the release ledger. */
+  readonly dataDir: string;
+  /** host:port to listen on; port 0 picks a free one. */
+  readonly listen?: string;
+  readonly paramSet?: HeParamSetName;
+  readonly policy?: Partial<ReleasePolicy>;
+  readonly logger?: Logger;
+}
+
+export interface RunningKeyHolder {
+  readonly address: string;
+  readonly port: number;
+  readonly keyHolder: KeyHolder;
+  /** Hex of the Ed25519 key merchants and the coordinator pin. */
+  readonly signingPublicKeyHex: string;
+  close(): Promise<void>;
+}
+
+/** Largest message the key holder accepts: one contribution of a few ciphertexts. */
+export const KEYHOLDER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export async function startKeyHolder(options: KeyHolderOptions): Promise<RunningKeyHolder> {
+  const log = options.logger ?? pino({ name: 'keyholder' });
+  await cryptoReady();
+  const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
+  const keys = loadOrCreateKeys(options.dataDir, ctx);
+  const policy = { ...DEFAULT_RELEASE_POLICY, ...options.policy };
+  const keyHolder = new KeyHolder(ctx, keys, policy, new ReleaseLedger(options.dataDir));
+
+  const server = new Server({
+    'grpc.max_receive_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
+  });
+  server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log));
+  const listen = options.listen ?? '127.0.0.1:0';
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  const address = `${host}:${port}`;
+  const signingPublicKeyHex = toHex(keys.signing.publicKey);
+  log.info({ address, keyId: toHex(keyHolder.keyId), policy }, 'key holder listening');
+  return {
+    address,
+    port,
+    keyHolder,
+    signingPublicKeyHex,
+    close: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      keyHolder.close();
+      ctx.close();
+    },
+  };
+}

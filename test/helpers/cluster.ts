@@ -1,0 +1,74 @@
+/**
+ * Starts a real key holder and coordinator in this process on 127.0.0.1
+ * ephemeral ports (real SEAL, real gRPC, real PGlite) for integration tests.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startCoordinator, type RunningCoordinator } from '../../coordinator/index.js';
+import { startKeyHolder, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+export interface Cluster {
+  readonly dir: string;
+  readonly keyholder: RunningKeyHolder;
+  readonly coordinator: RunningCoordinator;
+  close(): Promise<void>;
+}
+
+export async function startCluster(policy: Partial<ReleasePolicy> = {}): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'fedmart-test-'));
+  const logger = pino({ level: 'silent' });
+  const keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), listen: '127.0.0.1:0', policy, logger });
+  const coordinator = await startCoordinator({
+    database: 'memory://',
+    grpcListen: '127.0.0.1:0',
+    httpListen: '127.0.0.1:0',
+    keyholderAddress: keyholder.address,
+    keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
+    apiToken: TEST_TOKEN,
+    closerIntervalMs: 100,
+    logger,
+  });
+  return {
+    dir,
+    keyholder,
+    coordinator,
+    close: async () => {
+      await coordinator.close();
+      await keyholder.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls the coordinator's HTTP API with the test token. */
+export async function api<T>(cluster: Cluster, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(cluster.coordinator.httpAddress + path, {
+    method,
+    headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export interface QueryState {
+  queryId: string;
+  status: string;
+  statusReason: string | null;
+  contributions: number;
+  result: unknown;
+}
+
+/** Polls until the query is released or failed. */
+export async function waitForFinal(cluster: Cluster, queryId: string, timeoutMs = 60_000): Promise<QueryState> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api<QueryState>(cluster, 'GET', `/v1/queries/${queryId}`);
+    if (body.status === 'released' || body.status === 'failed') return body;
+    if (Date.now() > until) throw new Error(`query ${queryId} still ${body.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Synthetic shops on disk plus in-process merchant nodes for them.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { MerchantNode, loadShopData } from '../../client-sdk/index.js';
+import { writeSynth } from '../../synth/index.js';
+
+export interface SynthShops {
+  readonly dir: string;
+  readonly shopDirs: readonly { shopId: string; dir: string }[];
+  readonly pooledDir: string;
+}
+
+export async function makeShops(shops: number, seed: string | number): Promise<SynthShops> {
+  const dir = mkdtempSync(join(tmpdir(), 'fedmart-shops-'));
+  const manifest = await writeSynth(dir, { shops, seed });
+  return {
+    dir,
+    shopDirs: manifest.shops.map((s) => ({ shopId: s.shopId, dir: join(dir, s.dir) })),
+    pooledDir: join(dir, 'pooled'),
+  };
+}
+
+/** Creates, enrols and keys one merchant node per shop. */
+export async function makeMerchants(
+  shops: SynthShops,
+  coordinatorAddress: string,
+  keyholderSigningKeyHex: string,
+  options: { enrol?: boolean } = {},
+): Promise<MerchantNode[]> {
+  const nodes: MerchantNode[] = [];
+  for (const s of shops.shopDirs) {
+    const node = await MerchantNode.create({
+      merchantId: s.shopId,
+      coordinatorAddress,
+      data: await loadShopData(s.dir, s.shopId),
+      stateDir: mkdtempSync(join(tmpdir(), `fedmart-state-${s.shopId}-`)),
+      keyholderSigningKeyHex,
+      logger: pino({ level: 'silent' }),
+    });
+    if (options.enrol !== false) await node.enrol();
+    await node.loadPublicKey();
+    nodes.push(node);
+  }
+  return nodes;
+}
