@@ -90,6 +90,11 @@ export class MerchantNode {
     return this.options.merchantId;
   }
 
+  /** Folder holding this node's signing key and receipts. */
+  get stateDir(): string {
+    return this.options.stateDir;
+  }
+
   get signingPublicKey(): Uint8Array {
     return this.signing.publicKey;
   }

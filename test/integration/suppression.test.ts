@@ -1,0 +1,60 @@
+/**
+ * Cells with fewer than k subjects are suppressed by the key holder and
+ * reported as suppressed; the others are released exactly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MerchantNode } from '../../client-sdk/index.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
+import { makeMerchants, makeShops } from '../helpers/shops.js';
+
+describe('k-subject suppression', () => {
+  let cluster: Cluster;
+  let merchants: MerchantNode[];
+  let reference: Record<string, ReferenceRow>;
+  let k: number;
+
+  beforeAll(async () => {
+    const shops = await makeShops(3, 'suppression');
+    reference = pooledReference(shops.pooledDir);
+    // Choose k so that the smallest cell falls under it and the largest does not.
+    const counts = Object.values(reference).map((r) => r.customers).sort((a, b) => a - b);
+    k = counts[0]! + 1;
+    expect(k).toBeLessThanOrEqual(counts[counts.length - 1]!);
+    cluster = await startCluster({ minMerchants: 3, minSubjects: k });
+    merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
+  });
+
+  afterAll(async () => {
+    for (const m of merchants ?? []) m.close();
+    await cluster?.close();
+  });
+
+  it('suppresses exactly the cells under k and releases the rest', async () => {
+    const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', {
+      kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' }, targetMerchants: 3,
+    });
+    for (const m of merchants) await m.answerOpenQueries();
+    const final = await waitForFinal(cluster, created.body.queryId);
+    expect(final.status).toBe('released');
+    const rows = (final.result as { rows: { stage: string; suppressed: boolean; customers: number | null }[] }).rows;
+    for (const row of rows) {
+      const expected = reference[row.stage]!.customers;
+      if (expected < k) {
+        expect(row.suppressed).toBe(true);
+        expect(row.customers).toBeNull();
+      } else {
+        expect(row.suppressed).toBe(false);
+        expect(row.customers).toBe(expected);
+      }
+    }
+    const release = await api<{ release: { cells: Record<string, { suppressed: boolean; reason?: string; totals?: unknown }> } }>(
+      cluster, 'GET', `/v1/queries/${created.body.queryId}/release`);
+    const suppressed = Object.entries(release.body.release.cells).filter(([, c]) => c.suppressed);
+    expect(suppressed.length).toBeGreaterThan(0);
+    for (const [, cell] of suppressed) {
+      expect(cell.reason).toBe(`fewer than ${k} subjects`);
+      expect(cell.totals).toBeUndefined();
+    }
+  });
+});
