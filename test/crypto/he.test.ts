@@ -216,7 +216,7 @@ describe('validateCiphertext', () => {
 
   it('rejects random bytes of the right length', () => {
     const junk = randomFillSync(new Uint8Array(valid.length));
-    junk[0] ^= junk[0] === 0x5e ? 1 : 0; // make sure the magic differs
+    junk[0] = junk[0] === 0x5e ? 0x5f : junk[0]!; // make sure the magic differs
     expect(formatCode(() => ctx.validateCiphertext(junk))).toBe('CIPHERTEXT_HEADER');
   });
 
