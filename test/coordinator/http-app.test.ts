@@ -1,0 +1,90 @@
+/**
+ * The coordinator's HTTP API through fastify's inject (no listening socket),
+ * on a real PGlite database and a real HE context.
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HeContext, cryptoReady, generateHeKeys, heKeyId } from '../../crypto/index.js';
+import { CoordinatorStore, buildHttpApp, openDatabase, type Database } from '../../coordinator/index.js';
+import type { FastifyInstance } from 'fastify';
+
+const TOKEN = 'http-test-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
+
+describe('coordinator HTTP API', () => {
+  let ctx: HeContext;
+  let db: Database;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    await cryptoReady();
+    ctx = await HeContext.create();
+    db = await openDatabase('memory://');
+    const { publicKey } = generateHeKeys(ctx);
+    app = buildHttpApp({
+      store: new CoordinatorStore(db),
+      ctx,
+      publicKeyBundle: { paramSet: ctx.paramSet.name, publicKey: Buffer.from(publicKey), keyId: Buffer.from(heKeyId(publicKey)), keyholderSigningKey: Buffer.alloc(32), signature: Buffer.alloc(64) },
+      apiToken: TOKEN,
+      logger: pino({ level: 'silent' }),
+    });
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.close();
+    ctx?.close();
+  });
+
+  it('refuses requests without the token as problem+json 401', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }]) {
+      const res = await app.inject({ method: 'GET', url: '/v1/queries', headers });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('creates a query, lists it and reports it not yet released', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/queries', headers: auth, payload: { kind: 'segment-stats', spec: SPEC, targetMerchants: 4 } });
+    expect(created.statusCode).toBe(201);
+    const body = created.json<{ queryId: string; status: string; targetMerchants: number; minMerchants: number }>();
+    expect(body).toMatchObject({ status: 'open', targetMerchants: 4, minMerchants: 3 });
+    const list = await app.inject({ method: 'GET', url: '/v1/queries', headers: auth });
+    expect(list.json<{ queries: { queryId: string }[] }>().queries.map((q) => q.queryId)).toContain(body.queryId);
+    const one = await app.inject({ method: 'GET', url: `/v1/queries/${body.queryId}`, headers: auth });
+    expect(one.json()).toMatchObject({ queryId: body.queryId, contributions: 0, result: null });
+    const release = await app.inject({ method: 'GET', url: `/v1/queries/${body.queryId}/release`, headers: auth });
+    expect(release.statusCode).toBe(409);
+    expect(release.json()).toMatchObject({ code: 'RELEASE_NOT_READY' });
+  });
+
+  it.each([
+    ['unknown kind', { kind: 'nope', spec: SPEC }, 'QUERY_KIND_UNKNOWN'],
+    ['spec without purpose', { kind: 'segment-stats', spec: { groupBy: 'lifecycle_stage' } }, 'QUERY_SPEC_INVALID'],
+    ['unknown body field', { kind: 'segment-stats', spec: SPEC, extra: 1 }, 'VALIDATION_FAILED'],
+    ['minMerchants below 2', { kind: 'segment-stats', spec: SPEC, minMerchants: 1 }, 'VALIDATION_FAILED'],
+    ['maxContributors beyond the limit', { kind: 'segment-stats', spec: SPEC, maxContributors: 20_000 }, 'VALIDATION_FAILED'],
+  ])('refuses %s with a coded 400 problem', async (_name, payload, code) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/queries', headers: auth, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 400, code });
+  });
+
+  it('answers unknown queries and routes with 404 problems, and oversized bodies with 413', async () => {
+    expect((await app.inject({ method: 'GET', url: '/v1/queries/q-missing', headers: auth })).json()).toMatchObject({ status: 404, code: 'QUERY_NOT_FOUND' });
+    expect((await app.inject({ method: 'GET', url: '/v1/nothing', headers: auth })).json()).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    const big = await app.inject({ method: 'POST', url: '/v1/queries', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ kind: 'x'.repeat(100_000) }) });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('answers malformed JSON with a 400 problem', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/queries', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"kind":' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+});
