@@ -406,6 +406,18 @@ describe('validateCiphertext', () => {
     expect(dec.decrypt(ctx.add([valid, valid]))[5]).toBe(14n);
   });
 
+  it('accepts subarray views at odd offsets (e.g. slices of one stored blob)', () => {
+    const other = enc.encrypt(new BigUint64Array(ctx.slotCount).fill(4n));
+    const blob = new Uint8Array(7 + valid.length + other.length + 5).fill(0xee);
+    blob.set(valid, 7);
+    blob.set(other, 7 + valid.length);
+    const a = blob.subarray(7, 7 + valid.length);
+    const b = blob.subarray(7 + valid.length, 7 + valid.length + other.length);
+    expect(() => ctx.validateCiphertext(b)).not.toThrow();
+    expect(dec.decrypt(ctx.add([a, b]))[100]).toBe(11n);
+    expect(dec.decrypt(Buffer.from(blob.buffer, blob.byteOffset + 7, valid.length))[0]).toBe(7n);
+  });
+
   it('throws TypeError for a non-Uint8Array argument', () => {
     expect(() => ctx.validateCiphertext('abc' as unknown as Uint8Array)).toThrow(TypeError);
   });
@@ -431,6 +443,11 @@ describe('key validation', () => {
     expect(formatCode(() => ctx.validateCiphertext(keys.publicKey))).toBe('CIPHERTEXT_LENGTH');
     expect(() => new HeEncryptor(ctx, valid)).toThrow(CiphertextFormatError);
     expect(() => new HeDecryptor(ctx, keys.secretKey.subarray(0, 1000))).toThrow(CiphertextFormatError);
+    expect(formatCode(() => ctx.validateSecretKey(valid))).toBe('CIPHERTEXT_LENGTH');
+    const sk = keys.secretKey.slice();
+    writeU64(sk, 88, Q0); // first secret-key coefficient (data offset 88) at the modulus
+    expect(formatCode(() => ctx.validateSecretKey(sk))).toBe('CIPHERTEXT_COEFFICIENT');
+    expect(() => new HeDecryptor(ctx, sk)).toThrow(CiphertextFormatError);
   });
 
   it('a key pair from another generation cannot decrypt (wrong key gives wrong numbers, not an error)', () => {
