@@ -107,6 +107,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       throw new HttpProblem('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
     }
     const maxContributors = body.maxContributors ?? 100;
+    if (maxContributors > deps.ctx.paramSet.maxAddends) {
+      throw new HttpProblem('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
+    }
     try {
       const layout = new SlotLayout(definition.fields(spec), {
         plainModulus: deps.ctx.plainModulus,

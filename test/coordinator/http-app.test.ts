@@ -67,6 +67,7 @@ describe('coordinator HTTP API', () => {
     ['unknown body field', { kind: 'segment-stats', spec: SPEC, extra: 1 }, 'VALIDATION_FAILED'],
     ['minMerchants below 2', { kind: 'segment-stats', spec: SPEC, minMerchants: 1 }, 'VALIDATION_FAILED'],
     ['maxContributors beyond the limit', { kind: 'segment-stats', spec: SPEC, maxContributors: 20_000 }, 'VALIDATION_FAILED'],
+    ['more contributors than the noise budget allows', { kind: 'segment-stats', spec: SPEC, maxContributors: 5000 }, 'OVERFLOW_RISK'],
   ])('refuses %s with a coded 400 problem', async (_name, payload, code) => {
     const res = await app.inject({ method: 'POST', url: '/v1/queries', headers: auth, payload });
     expect(res.statusCode).toBe(400);
