@@ -29,6 +29,13 @@ export const SLOT_LAYOUT_DOMAIN = 'fedmart/v1/slot-layout';
 export const MAX_LIMB_BITS = 32;
 /** Narrowest acceptable limb; below this a layout would waste too many slots. */
 export const MIN_LIMB_BITS = 8;
+/**
+ * Most ciphertexts one contribution may need (64 x 128 KiB = 8 MiB). Layouts
+ * are built from query specifications that arrive over the network; the cap
+ * stops a spec with absurd bounds from making a shop allocate and encrypt
+ * without limit.
+ */
+export const MAX_LAYOUT_CIPHERTEXTS = 64;
 
 /** One statistic in the layout. */
 export interface FieldSpec {
@@ -104,6 +111,11 @@ export class SlotLayout {
     for (const c of limbCounts) {
       offsets.push(used);
       used += c;
+    }
+    if (used > MAX_LAYOUT_CIPHERTEXTS * options.slotCount) {
+      throw new RangeError(
+        `fields need ${used} slots, more than ${MAX_LAYOUT_CIPHERTEXTS} ciphertexts of ${options.slotCount} slots; reduce the bounds or split the query`,
+      );
     }
 
     this.fields = Object.freeze(copy);

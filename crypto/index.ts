@@ -25,6 +25,7 @@ export {
   MAX_SCALE_DIGITS,
   MAX_LIMB_BITS,
   MIN_LIMB_BITS,
+  MAX_LAYOUT_CIPHERTEXTS,
   SLOT_LAYOUT_DOMAIN,
 } from './fixed-point.js';
 export type { FieldSpec, SlotLayoutOptions } from './fixed-point.js';

@@ -150,6 +150,9 @@ describe('SlotLayout', () => {
     expect(() => new SlotLayout([{ name: 'neg', max: -1n }], opts)).toThrow(/neg/);
     expect(() => new SlotLayout([{ name: '', max: 1n }], opts)).toThrow(/name/);
     expect(() => new SlotLayout([{ name: 'n', max: 1 as unknown as bigint }], opts)).toThrow(TypeError);
+    // 64 ciphertexts x 8 slots = 512 slots of 32-bit limbs at most.
+    expect(new SlotLayout([{ name: 'big', max: (1n << (512n * 32n)) - 1n }], { ...opts, maxContributors: 255 }).ciphertextCount).toBe(64);
+    expect(() => new SlotLayout([{ name: 'big', max: 1n << (512n * 32n) }], { ...opts, maxContributors: 255 })).toThrow(/fields need 513 slots/);
     const layout = new SlotLayout([{ name: 'a', max: 10n }, { name: 'b', max: 5n }], opts);
     expect(() => layout.encode([1n])).toThrow(/values must have one entry per field/);
     expect(() => layout.encode([1n, 6n])).toThrow(/field "b"/);
