@@ -1,0 +1,178 @@
+/**
+ * BFV through the project's crypto module: a merchant encodes, encrypts and
+ * signs one ciphertext full of 64-bit values; the coordinator validates and
+ * adds M of them; the key holder decrypts the sum. The decrypted totals must
+ * equal the plaintext column sums or the bench fails.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  generateHeKeys,
+  HeContext,
+  HeDecryptor,
+  HeEncryptor,
+  heKeyId,
+  SlotLayout,
+} from '../crypto/index.js';
+import type { HeParamSetName } from '../crypto/index.js';
+import type { BenchPlan } from './options.js';
+import { BenchCheckError, record } from './records.js';
+import type { BenchRecord } from './records.js';
+import { ShareSigner } from './share-signing.js';
+import type { SignedShare } from './share-signing.js';
+import { cpuMsNow, median, sample, StageClock } from './stats.js';
+import { columnSums, firstMismatch, randomContributions, U64_MAX } from './values.js';
+
+export const HE_PARAM_SET: HeParamSetName = 'bfv-8192-t40';
+
+/** A layout holding as many 64-bit fields as fit in one ciphertext. */
+export function fullCiphertextLayout(ctx: HeContext, maxContributors: number): SlotLayout {
+  const options = { plainModulus: ctx.plainModulus, slotCount: ctx.slotCount, maxContributors };
+  const probe = new SlotLayout([{ name: 'v0', max: U64_MAX }], options);
+  const perCiphertext = Math.floor(ctx.slotCount / probe.limbCount(0));
+  const fields = Array.from({ length: perCiphertext }, (_, i) => ({ name: `v${i}`, max: U64_MAX }));
+  const layout = new SlotLayout(fields, options);
+  if (layout.ciphertextCount !== 1) {
+    throw new Error(`expected ${perCiphertext} 64-bit fields to fill exactly one ciphertext, got ${layout.ciphertextCount}`);
+  }
+  return layout;
+}
+
+export interface HeBenchResult {
+  readonly records: BenchRecord[];
+  /** 64-bit values per ciphertext (the plaintext bench uses the same share size). */
+  readonly valuesPerCiphertext: number;
+}
+
+interface MerchantSample {
+  encodeMs: number;
+  encryptMs: number;
+  signMs: number;
+  cpuMs: number;
+}
+
+export async function runHeBench(plan: BenchPlan, progress: (message: string) => void): Promise<HeBenchResult> {
+  const m = plan.contributors;
+  if (m < 2) throw new RangeError('contributors must be at least 2');
+
+  progress(`HE: creating ${HE_PARAM_SET} context and keys`);
+  let t0 = performance.now();
+  const ctx = await HeContext.create(HE_PARAM_SET);
+  const contextMs = performance.now() - t0;
+  let enc: HeEncryptor | undefined;
+  let dec: HeDecryptor | undefined;
+  try {
+    t0 = performance.now();
+    const keys = generateHeKeys(ctx);
+    const keygenMs = performance.now() - t0;
+    enc = new HeEncryptor(ctx, keys.publicKey);
+    dec = new HeDecryptor(ctx, keys.secretKey);
+
+    const layout = fullCiphertextLayout(ctx, plan.layoutMaxContributors);
+    layout.assertNoWrap(m);
+    const v = layout.fields.length;
+    const signer = new ShareSigner({ paramSet: HE_PARAM_SET, keyId: heKeyId(keys.publicKey), layoutDigest: layout.digest() });
+    const rows = randomContributions(m, v);
+
+    // Merchant: encode + encrypt + hash and sign, once per contribution.
+    const passes = plan.warmup + Math.max(plan.heMerchantSamples, m);
+    progress(`HE: ${passes} merchant passes (encode, encrypt, sign ${v} values each)`);
+    const shares: Uint8Array[] = new Array<Uint8Array>(m);
+    const signed: SignedShare[] = new Array<SignedShare>(m);
+    const merchant: MerchantSample[] = [];
+    for (let i = 0; i < passes; i++) {
+      const row = rows[i % m] as bigint[];
+      const c0 = cpuMsNow();
+      const clock = new StageClock();
+      const slots = layout.encode(row);
+      const encodeMs = clock.lap();
+      const ct = enc.encrypt(slots[0] as BigUint64Array);
+      const encryptMs = clock.lap();
+      const s = signer.sign(ct, i % m);
+      const signMs = clock.lap();
+      const cpuMs = cpuMsNow() - c0;
+      shares[i % m] = ct;
+      signed[i % m] = s;
+      if (i >= plan.warmup) merchant.push({ encodeMs, encryptMs, signMs, cpuMs });
+    }
+    const encodeMs = median(merchant.map((x) => x.encodeMs));
+    const encryptMs = median(merchant.map((x) => x.encryptMs));
+    const signMs = median(merchant.map((x) => x.signMs));
+    const merchantCpuMs = median(merchant.map((x) => x.cpuMs));
+
+    // Coordinator: M validations and M-1 additions (ctx.add validates every input).
+    progress(`HE: coordinator (validate ${plan.heValidateSamples}x, sum of ${m} contributions ${plan.heCoordinatorSamples}x)`);
+    const validate = sample((i) => ctx.validateCiphertext(shares[i % m] as Uint8Array), {
+      warmup: plan.warmup,
+      samples: plan.heValidateSamples,
+    });
+    const verify = sample(
+      (i) => {
+        if (!signer.verify(shares[i % m] as Uint8Array, signed[i % m] as SignedShare)) {
+          throw new BenchCheckError(`HE: the envelope signature of contribution ${i % m} does not verify`);
+        }
+      },
+      { warmup: plan.warmup, samples: plan.heValidateSamples },
+    );
+    const sumOne = sample((i) => ctx.add([shares[i % m] as Uint8Array]), { warmup: plan.warmup, samples: plan.heCoordinatorSamples });
+    const sumAll = sample(() => ctx.add(shares), { warmup: 1, samples: plan.heCoordinatorSamples });
+    // ctx.add(list of M) - ctx.add(list of 1) = (M-1) x (validate + load + add).
+    const marginalMs = (sumAll.wallMs - sumOne.wallMs) / (m - 1);
+    const addMs = Math.max(0, marginalMs - validate.wallMs);
+
+    // Key holder: decrypt the sum; it must equal the plaintext sums.
+    progress(`HE: decrypting the sum ${plan.heDecryptSamples}x and checking it`);
+    const sum = ctx.add(shares);
+    const decrypter = dec;
+    const decrypt = sample(() => decrypter.decrypt(sum), { warmup: plan.warmup, samples: plan.heDecryptSamples });
+    const totals = layout.decode([dec.decrypt(sum)]);
+    const expected = columnSums(rows);
+    const bad = firstMismatch(totals, expected);
+    if (bad !== -1) {
+      throw new BenchCheckError(`HE: decrypted sum of value ${bad} is ${totals[bad]}, expected ${expected[bad]}`);
+    }
+    const noiseBudget = dec.noiseBudget(sum);
+
+    const perValueUs = (ms: number): number => (ms * 1000) / v;
+    const bytesPerValue = (ctx.ciphertextByteLength * layout.ciphertextCount) / v;
+    const coefficientBytes = 2 * ctx.slotCount * 8 * ctx.ciphertextModuli.length;
+    return {
+      valuesPerCiphertext: v,
+      records: [
+        record('he.slot_count', ctx.slotCount, 'slots', ctx.paramSet.description),
+        record('he.limb_bits', layout.limbBits, 'bits', `64-bit values split into ${layout.limbCount(0)} limbs; maxContributors ${layout.maxContributors}`),
+        record('he.values_per_ciphertext', v, 'values'),
+        record('he.ciphertext_bytes', ctx.ciphertextByteLength, 'bytes', 'uncompressed serialization (header + 2 polys x N x 8 bytes)'),
+        record('he.header_bytes_per_ciphertext', ctx.ciphertextByteLength - coefficientBytes, 'bytes', `serialization header; coefficients take ${coefficientBytes} bytes`),
+        record('he.bytes_per_value', bytesPerValue, 'bytes/value', 'ciphertextByteLength x ciphertextCount / valuesPerCiphertext'),
+        record('he.context_create_ms', contextMs, 'ms', 'one sample; includes WASM start and self-test'),
+        record('he.keygen_ms', keygenMs, 'ms', 'one sample'),
+        record('he.encode_ms_per_ciphertext', encodeMs, 'ms/ciphertext', 'SlotLayout.encode into limbs'),
+        record('he.encode_us_per_value', perValueUs(encodeMs), 'µs/value'),
+        record('he.encrypt_ms_per_ciphertext', encryptMs, 'ms/ciphertext', 'batch encode + encrypt + serialize'),
+        record('he.encrypt_us_per_value', perValueUs(encryptMs), 'µs/value'),
+        record('he.sign_ms_per_ciphertext', signMs, 'ms/ciphertext', 'BLAKE2b-256 of the ciphertext + Ed25519 envelope signature'),
+        record('he.validate_ms_per_ciphertext', validate.wallMs, 'ms/ciphertext', 'structural check in TypeScript'),
+        record('he.validate_us_per_value', perValueUs(validate.wallMs), 'µs/value'),
+        record('he.add_ms_per_ciphertext', addMs, 'ms/ciphertext', `derived: (add of ${m} - add of 1) / ${m - 1} - validate; load + evaluator add`),
+        record('he.add_us_per_value', perValueUs(addMs), 'µs/value'),
+        record('he.sum_ms_per_round', sumAll.wallMs, 'ms', `ctx.add of ${m} contributions (${m} validations, ${m - 1} adds)`),
+        record('he.verify_ms_per_ciphertext', verify.wallMs, 'ms/ciphertext', 'BLAKE2b-256 + Ed25519 verify; not in coordinator CPU'),
+        record('he.decrypt_ms_per_ciphertext', decrypt.wallMs, 'ms/ciphertext', 'validate + load + decrypt + BigInt decode'),
+        record('he.decrypt_us_per_value', perValueUs(decrypt.wallMs), 'µs/value'),
+        record('he.noise_budget_bits_after_sum', noiseBudget, 'bits', `after adding ${m} ciphertexts`),
+        record('he.merchant_cpu_us_per_value', perValueUs(merchantCpuMs), 'µs/value', 'process CPU: encode + encrypt + sign'),
+        record('he.coordinator_cpu_us_per_value', sumAll.cpuMs * 1000 / (m * v), 'µs/value', `process CPU of ctx.add of ${m} contributions / (${m} x ${v} values)`),
+        record(
+          'he.coordinator_cpu_with_signatures_us_per_value',
+          ((sumAll.cpuMs + m * verify.cpuMs) * 1000) / (m * v),
+          'µs/value',
+          'as above + BLAKE2b and Ed25519 verify of each contribution',
+        ),
+      ],
+    };
+  } finally {
+    dec?.close();
+    enc?.close();
+    ctx.close();
+  }
+}
