@@ -1,0 +1,35 @@
+/**
+ * Ratios between the three systems, computed from records of the same run.
+ */
+import { record, valueOf } from './records.js';
+import type { BenchRecord } from './records.js';
+
+const METRICS = [
+  ['merchant_cpu_per_value', 'merchant_cpu_us_per_value'],
+  ['coordinator_cpu_per_value', 'coordinator_cpu_us_per_value'],
+  ['bytes_per_value', 'bytes_per_value'],
+] as const;
+
+function ratio(records: readonly BenchRecord[], numerator: string, denominator: string, metric: readonly [string, string]): BenchRecord {
+  const [label, field] = metric;
+  const top = valueOf(records, `${numerator}.${field}`);
+  const bottom = valueOf(records, `${denominator}.${field}`);
+  if (bottom <= 0) throw new RangeError(`${denominator}.${field} must be positive to form a ratio, got ${bottom}`);
+  return record(`ratio.${numerator}_over_${denominator}.${label}`, top / bottom, 'x', `${numerator}.${field} / ${denominator}.${field}`);
+}
+
+export function computeRatios(records: readonly BenchRecord[]): BenchRecord[] {
+  const out: BenchRecord[] = [];
+  for (const metric of METRICS) out.push(ratio(records, 'paillier', 'he', metric));
+  out.push(ratio(records, 'paillier', 'he', ['coordinator_cpu_with_signatures_per_value', 'coordinator_cpu_with_signatures_us_per_value']));
+  out.push(
+    record(
+      'ratio.paillier_over_he.decrypt_per_value',
+      valueOf(records, 'paillier.decrypt_us_per_value') / valueOf(records, 'he.decrypt_us_per_value'),
+      'x',
+      'paillier.decrypt_us_per_value / he.decrypt_us_per_value',
+    ),
+  );
+  for (const metric of METRICS) out.push(ratio(records, 'he', 'plain', metric));
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * `fedmart bench`: HE (BFV) against 2048-bit Paillier and plaintext, per
+ * 64-bit value, all measured in one run. Writes JSON records and prints a
+ * table with the targets judged PASS or MISS.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { cryptoReady } from '../crypto/index.js';
+import { runHeBench } from './he.js';
+import { BENCH_HELP, parseBenchArgs } from './options.js';
+import type { BenchPlan } from './options.js';
+import { runPaillierBench } from './paillier.js';
+import { runPlainBench } from './plain.js';
+import { processIo, progressReporter } from './progress.js';
+import type { BenchIo } from './progress.js';
+import { computeRatios } from './ratios.js';
+import { assertUniqueNames, BenchCheckError, record } from './records.js';
+import type { BenchRecord } from './records.js';
+import { renderTable } from './table.js';
+import { judgeTargets, targetRecords } from './targets.js';
+
+export type { BenchRecord } from './records.js';
+
+/** Runs every part of the bench and returns all records (targets included) and the rendered table. */
+export async function runBench(plan: BenchPlan, progress: (message: string) => void): Promise<{ records: BenchRecord[]; table: string }> {
+  const started = performance.now();
+  await cryptoReady();
+  const he = await runHeBench(plan, progress);
+  const plain = runPlainBench(plan, he.valuesPerCiphertext, progress);
+  const paillier = await runPaillierBench(plan, he.valuesPerCiphertext, progress);
+  const measured = [...he.records, ...paillier, ...plain];
+  const ratios = computeRatios(measured);
+  const outcomes = judgeTargets([...measured, ...ratios]);
+  const meta = [
+    record('bench.quick', plan.mode === 'quick' ? 1 : 0, 'flag', plan.mode === 'quick' ? 'quick run: few iterations, rough figures' : 'full run'),
+    record('bench.contributors', plan.contributors, 'contributions', 'M contributions summed by each coordinator'),
+    record('bench.wall_s', (performance.now() - started) / 1000, 's', `node ${process.version}, ${process.platform}/${process.arch}`),
+  ];
+  const records = [...meta, ...measured, ...ratios, ...targetRecords(outcomes)];
+  assertUniqueNames(records);
+  const table = renderTable(records, outcomes, `fedmart bench (${plan.mode}): medians; per value = per 64-bit value`);
+  return { records, table };
+}
+
+/** Rounds to 6 significant digits for a readable JSON file. */
+function rounded(records: readonly BenchRecord[]): BenchRecord[] {
+  return records.map((r) => ({ ...r, value: Number(r.value.toPrecision(6)) }));
+}
+
+async function writeJsonAtomically(path: string, data: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(data, null, 2) + '\n');
+  await rename(tmp, path);
+}
+
+/**
+ * Entry point of `fedmart bench [--quick] [--out FILE]`.
+ * @returns exit code: 0 ok, 1 failed (including a correctness check), 2 usage error
+ */
+export async function benchCommand(argv: readonly string[], io: BenchIo = processIo): Promise<number> {
+  const parsed = parseBenchArgs(argv);
+  if (parsed.kind === 'help') {
+    io.out(BENCH_HELP + '\n');
+    return 0;
+  }
+  if (parsed.kind === 'usage-error') {
+    io.err(`fedmart bench: ${parsed.message} (see fedmart bench --help)\n`);
+    return 2;
+  }
+  const progress = progressReporter(io);
+  try {
+    const { records, table } = await runBench(parsed.plan, progress);
+    await writeJsonAtomically(parsed.outPath, rounded(records));
+    io.out(table);
+    progress(`wrote ${records.length} records to ${parsed.outPath}`);
+    return 0;
+  } catch (err) {
+    const what = err instanceof BenchCheckError ? 'correctness check failed' : 'failed';
+    io.err(`fedmart bench: ${what}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The project's targets, judged on this run's records. Reported, never
+ * asserted in tests: timings depend on the machine.
+ */
+import { record, valueOf } from './records.js';
+import type { BenchRecord } from './records.js';
+
+export interface Target {
+  readonly name: string;
+  readonly description: string;
+  readonly metric: string;
+  readonly comparison: '<=' | '>=';
+  readonly threshold: number;
+}
+
+export const TARGETS: readonly Target[] = Object.freeze([
+  {
+    name: 'target.he_bytes_per_value',
+    description: 'HE bytes on the wire per 64-bit value <= 32 (Paillier 512)',
+    metric: 'he.bytes_per_value',
+    comparison: '<=',
+    threshold: 32,
+  },
+  {
+    name: 'target.merchant_cpu_vs_paillier',
+    description: 'merchant CPU per value >= 1000x less than Paillier',
+    metric: 'ratio.paillier_over_he.merchant_cpu_per_value',
+    comparison: '>=',
+    threshold: 1000,
+  },
+  {
+    name: 'target.coordinator_cpu_vs_paillier',
+    description: 'coordinator CPU per value >= 1000x less than Paillier',
+    metric: 'ratio.paillier_over_he.coordinator_cpu_per_value',
+    comparison: '>=',
+    threshold: 1000,
+  },
+]);
+
+export interface TargetOutcome {
+  readonly target: Target;
+  readonly measured: number;
+  readonly pass: boolean;
+}
+
+export function judgeTargets(records: readonly BenchRecord[]): TargetOutcome[] {
+  return TARGETS.map((target) => {
+    const measured = valueOf(records, target.metric);
+    const pass = target.comparison === '<=' ? measured <= target.threshold : measured >= target.threshold;
+    return { target, measured, pass };
+  });
+}
+
+/** One record per target: 1 = PASS, 0 = MISS. */
+export function targetRecords(outcomes: readonly TargetOutcome[]): BenchRecord[] {
+  return outcomes.map(({ target, measured, pass }) =>
+    record(target.name, pass ? 1 : 0, 'pass', `${pass ? 'PASS' : 'MISS'}: ${target.metric} = ${measured} ${target.comparison} ${target.threshold}?`),
+  );
+}
