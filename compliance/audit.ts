@@ -1,0 +1,42 @@
+/**
+ * Public surface of the audit part of compliance/: the RFC 6962 Merkle tree,
+ * C2SP signed checkpoints, the audit event catalogue, the append-only audit
+ * log over a pluggable store, and signed audit report bundles with their
+ * offline verifier and renderers. `compliance/index.ts` re-exports this file.
+ *
+ * @module
+ */
+export {
+  MERKLE_HASH_BYTES,
+  EMPTY_TREE_ROOT,
+  MerkleTree,
+  leafHash,
+  nodeHash,
+  rootFromLeafHashes,
+  inclusionProof,
+  verifyInclusion,
+  consistencyProof,
+  verifyConsistency,
+} from './merkle.js';
+
+export { CheckpointError } from './checkpoint-error.js';
+export type { CheckpointErrorCode } from './checkpoint-error.js';
+
+export {
+  NOTE_ED25519_TYPE,
+  MAX_NOTE_SIGNATURES,
+  MAX_NOTE_BYTES,
+  isValidKeyName,
+  encodeBase64,
+  decodeBase64Strict,
+  noteKeyId,
+  verifierKeyString,
+  parseVerifierKey,
+  signNote,
+  parseNote,
+  openNote,
+} from './signed-note.js';
+export type { NoteSignature, ParsedNote } from './signed-note.js';
+
+export { formatCheckpoint, signCheckpoint, parseCheckpoint, verifyCheckpoint } from './checkpoint.js';
+export type { Checkpoint, ParsedCheckpoint } from './checkpoint.js';
