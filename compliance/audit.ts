@@ -40,3 +40,32 @@ export type { NoteSignature, ParsedNote } from './signed-note.js';
 
 export { formatCheckpoint, signCheckpoint, parseCheckpoint, verifyCheckpoint } from './checkpoint.js';
 export type { Checkpoint, ParsedCheckpoint } from './checkpoint.js';
+
+export {
+  AUDIT_EVENT_SCHEMAS,
+  AUDIT_EVENT_TYPES,
+  AUDIT_ID_RE,
+  REASON_CODE_RE,
+  PURPOSE_CODE_RE,
+  SLUG_RE,
+  LEGAL_BASES,
+  GRPC_CODE_NAMES,
+  RIGHTS_REQUEST_TYPES,
+  AuditEntryError,
+  isEntryOfType,
+  validateAuditEvent,
+  validateAuditEntry,
+  serializeAuditEntry,
+  auditLeafData,
+  parseAuditEntry,
+} from './audit-events.js';
+export type { AuditEventType, AuditDetails, AuditEvent, AuditEntry, AuditEntryErrorCode, LegalBasis } from './audit-events.js';
+
+export { InMemoryAuditStore } from './audit-store.js';
+export type { AuditStore, AuditEntryBuilder, StoredAuditEntry, StoredCheckpoint } from './audit-store.js';
+
+export { AuditLog, AuditLogError } from './audit-log.js';
+export type { AuditLogOptions, AuditLogErrorCode, StoredLogReport } from './audit-log.js';
+
+export { verifyAuditEntryProof, verifyAuditConsistency } from './audit-proof.js';
+export type { AuditLogKey, AuditProofResult } from './audit-proof.js';

@@ -1,0 +1,139 @@
+/**
+ * A deterministic audit scenario shared by the audit-log and audit-bundle
+ * tests: two purposes with PIAs, four enrolled shops, two queries (one
+ * released with noise and a suppressed cell, one failed), accepted and
+ * rejected contributions, a rights request, security events and a retention
+ * deletion. Times come from a clock that advances one minute per entry.
+ */
+import { createHash } from 'node:crypto';
+import { signingKeyPairFromSeed } from '../../crypto/index.js';
+import type { SigningKeyPair } from '../../crypto/index.js';
+import { AuditLog, InMemoryAuditStore } from '../../compliance/audit.js';
+import type { AuditEvent } from '../../compliance/audit.js';
+
+export const ORIGIN = 'fedmart.test/audit';
+export const KEY_NAME = 'fedmart.test/audit';
+export const START = Date.parse('2025-05-01T00:00:00.000Z');
+
+/** Hex SHA-256 of a label: a stand-in digest. */
+export function d(label: string): string {
+  return createHash('sha256').update(label).digest('hex');
+}
+
+/** The log key (fixed seed, so bundles are reproducible). */
+export function logKeyPair(): SigningKeyPair {
+  return signingKeyPairFromSeed(new Uint8Array(32).fill(42));
+}
+
+/** A clock that returns START + n minutes on its n-th call. */
+export function minuteClock(start: number = START): () => Date {
+  let n = 0;
+  return () => new Date(start + 60_000 * n++);
+}
+
+/** The scenario's events in append order. */
+export function scenarioEvents(): AuditEvent[] {
+  const shops = ['shop-001', 'shop-002', 'shop-003', 'shop-004'];
+  return [
+    {
+      type: 'purpose.registered',
+      actor: 'coordinator',
+      details: {
+        purpose: 'marketing-analytics',
+        legalBasis: 'consent',
+        allowedFields: ['order_total', 'order_count', 'lifecycle_stage'],
+        retentionDays: 180,
+        recipients: ['marketing-team'],
+      },
+    },
+    {
+      type: 'purpose.registered',
+      actor: 'coordinator',
+      details: {
+        purpose: 'fraud-prevention',
+        legalBasis: 'legal-obligation',
+        allowedFields: ['return_count'],
+        retentionDays: 365,
+        recipients: ['risk-team', 'regulator'],
+      },
+    },
+    { type: 'pia.recorded', actor: 'user:dpo-1', details: { piaId: 'pia-2025-01', purpose: 'marketing-analytics', assessedOn: '2025-04-20', retainedUntil: '2028-04-20', documentDigest: d('pia-1') } },
+    ...shops.map((merchantId): AuditEvent => ({ type: 'merchant.enrolled', actor: `merchant:${merchantId}`, details: { merchantId, keyDigest: d(`key-${merchantId}`) } })),
+    {
+      type: 'query.created',
+      actor: 'user:mkt-7',
+      details: {
+        queryId: 'q-001',
+        requester: 'user:mkt-7',
+        purpose: 'marketing-analytics',
+        legalBasis: 'consent',
+        kind: 'segment-stats',
+        specDigest: d('spec-q-001'),
+        thresholds: { minMerchants: 3, minSubjects: 10 },
+      },
+    },
+    ...shops.slice(0, 3).map((merchantId, i): AuditEvent => ({
+      type: 'contribution.accepted',
+      actor: `merchant:${merchantId}`,
+      details: {
+        merchantId,
+        queryId: 'q-001',
+        envelopeDigest: d(`env-q-001-${merchantId}`),
+        subjectsIncluded: 100 + i * 10,
+        subjectsExcluded: i === 1 ? { NO_CONSENT: 7, CONSENT_WITHDRAWN: 2 } : { NO_CONSENT: 3 },
+      },
+    })),
+    { type: 'contribution.rejected', actor: 'coordinator', details: { merchantId: 'shop-004', queryId: 'q-001', grpcCode: 'UNAUTHENTICATED', reason: 'SIGNATURE_INVALID' } },
+    { type: 'contribution.rejected', actor: 'coordinator', details: { merchantId: null, queryId: null, grpcCode: 'INVALID_ARGUMENT', reason: 'HEADER_INVALID' } },
+    { type: 'threshold.suppressed', actor: 'keyholder', details: { queryId: 'q-001', cells: ['churned|tier-3'], reason: 'MIN_SUBJECTS' } },
+    {
+      type: 'release.stored',
+      actor: 'coordinator',
+      details: {
+        queryId: 'q-001',
+        merchants: ['shop-001', 'shop-002', 'shop-003'],
+        policy: { minMerchants: 3, minSubjects: 10 },
+        noise: { mechanism: 'discrete-laplace', epsilon: 0.5, delta: 0 },
+        releaseDigest: d('release-q-001'),
+      },
+    },
+    {
+      type: 'query.created',
+      actor: 'user:mkt-7',
+      details: {
+        queryId: 'q-002',
+        requester: 'user:mkt-7',
+        purpose: 'fraud-prevention',
+        legalBasis: 'legal-obligation',
+        kind: 'segment-stats',
+        specDigest: d('spec-q-002'),
+        thresholds: { minMerchants: 3, minSubjects: 10 },
+      },
+    },
+    {
+      type: 'contribution.accepted',
+      actor: 'merchant:shop-004',
+      details: { merchantId: 'shop-004', queryId: 'q-002', envelopeDigest: d('env-q-002-shop-004'), subjectsIncluded: 40, subjectsExcluded: {} },
+    },
+    { type: 'query.failed', actor: 'coordinator', details: { queryId: 'q-002', reason: 'TOO_FEW_MERCHANTS', contributions: 1 } },
+    { type: 'rights.request', actor: 'merchant:shop-002', details: { shopId: 'shop-002', requestId: 'rr-19', requestType: 'deletion', receivedAt: '2025-05-01T00:30:00.000Z', status: 'completed' } },
+    { type: 'auth.failed', actor: 'anonymous', details: { surface: 'http', route: '/v1/queries', reason: 'BAD_TOKEN' } },
+    { type: 'auth.failed', actor: 'anonymous', details: { surface: 'http', route: '/v1/audit/export', reason: 'BAD_TOKEN' } },
+    { type: 'config.changed', actor: 'user:admin-1', details: { key: 'disclosure.min-subjects', oldDigest: d('cfg-old'), newDigest: d('cfg-new') } },
+    { type: 'retention.deleted', actor: 'coordinator', details: { category: 'contributions', records: 12, cutoff: '2025-01-01T00:00:00.000Z' } },
+    { type: 'export.created', actor: 'user:dpo-1', details: { exportKind: 'release-csv', queryId: 'q-001', from: null, to: null, entryCount: 0, digest: d('csv') } },
+  ];
+}
+
+/** A log over a fresh in-memory store with the scenario appended. */
+export async function scenarioLog(options: { checkpointEvery?: number } = {}): Promise<{ log: AuditLog; store: InMemoryAuditStore; keyPair: SigningKeyPair }> {
+  const store = new InMemoryAuditStore();
+  const keyPair = logKeyPair();
+  const log = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair, clock: minuteClock() });
+  const events = scenarioEvents();
+  for (let i = 0; i < events.length; i++) {
+    await log.append(events[i]!);
+    if (options.checkpointEvery !== undefined && (i + 1) % options.checkpointEvery === 0) await log.checkpoint();
+  }
+  return { log, store, keyPair };
+}
