@@ -7,6 +7,7 @@
  * @module
  */
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
+import { generateShopConsents, type SynthShopConsents } from './consents.js';
 import { fakeAge, fakeCity, fakeName, fakePhone } from './people.js';
 import { Prng } from './prng.js';
 import { makeProfiles, type CustomersPerShop, type ShopProfile } from './profile.js';
@@ -78,6 +79,8 @@ export interface SynthShop {
   /** Sorted by time; order ids follow that order. */
   readonly orders: readonly SynthOrder[];
   readonly campaigns: readonly SynthCampaignExposure[];
+  /** Consent ledger and rights requests (own stream: the data above does not depend on it). */
+  readonly consent: SynthShopConsents;
 }
 
 export interface SynthDataset {
@@ -194,7 +197,7 @@ function orderCents(rng: Prng, p: ShopProfile, stage: LifecycleStage): bigint {
   return BigInt(Math.min(MAX_ORDER_CENTS, Math.max(100, cents)));
 }
 
-function generateShop(rng: Prng, p: ShopProfile, t0: number, t1: number): SynthShop {
+function generateShop(rng: Prng, consentRng: Prng, p: ShopProfile, t0: number, t1: number): SynthShop {
   const nn = String(p.index).padStart(2, '0');
   const mix = LIFECYCLE_STAGES.map((s) => p.stageMix[s]);
   const customers: SynthCustomer[] = [];
@@ -240,7 +243,7 @@ function generateShop(rng: Prng, p: ShopProfile, t0: number, t1: number): SynthS
       campaigns.push({ campaignId: c.id, customerId: cu.customerId, variant, exposed, clicked, converted });
     }
   }
-  return { profile: p, shopId: p.shopId, customers, orders, campaigns };
+  return { profile: p, shopId: p.shopId, customers, orders, campaigns, consent: generateShopConsents(consentRng, p, customers, t1) };
 }
 
 /**
@@ -254,7 +257,7 @@ export function generateSynth(options: SynthOptions): SynthDataset {
   const t0 = t1 - 365 * DAY;
   const profiles = makeProfiles(root.fork('profiles'), options.shops, options.customersPerShop ?? { min: 300, max: 3000 });
   const shops = profiles.map((p) => {
-    const shop = generateShop(root.fork(p.shopId), p, t0, t1);
+    const shop = generateShop(root.fork(p.shopId), root.fork(`${p.shopId}/consent`), p, t0, t1);
     options.onProgress?.({ phase: 'generate', shop: p.index, shops: options.shops, shopId: p.shopId });
     return shop;
   });

@@ -18,3 +18,4 @@ export {
 export { writeSynth, type SynthManifest } from './write.js';
 export { shopIdOf, type ShopProfile, type CustomersPerShop } from './profile.js';
 export { Prng } from './prng.js';
+export { generateShopConsents, type SynthShopConsents, type SynthConsent, type ConsentSubject } from './consents.js';

@@ -3,18 +3,27 @@
  *
  * ```
  * OUT/shop-01/{customers,orders,campaigns}.csv, schema.json   one folder per shop
+ * OUT/shop-01/consents.jsonl, rights-requests.jsonl            consent ledger (see below)
+ * OUT/shop-01/fields.json, purposes.json, pseudonym.key        classification, purposes + PIAs, 0600 key
  * OUT/pooled/{customers,orders}.csv, schema.json              all shops, with shop_id
+ * OUT/pooled/{consents,rights-requests}.jsonl                  all shops, with shopId
  * OUT/manifest.json                                            { seed, shops: [...] }
  * ```
+ *
+ * `consents.jsonl` holds one JSON consent record per line with the shop's
+ * customer id in an extra leading `customerId` field (the loader strips it:
+ * records themselves carry only pseudonyms); `rights-requests.jsonl` one
+ * rights request per line. Customers without a record have no line.
  *
  * The pooled files exist only so demos and tests can compute the plaintext
  * answer a federated release must equal.
  *
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { standardShopSchema } from '../client-sdk/schema.js';
+import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSE_REGISTRY } from '../compliance/consent.js';
 import { csvLine, formatBool, formatCents, isoSeconds } from './csv-format.js';
 import { generateSynth, type SynthCustomer, type SynthOptions, type SynthOrder } from './generate.js';
 
@@ -53,6 +62,7 @@ function orderFields(o: SynthOrder): string[] {
 }
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+const jsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
 
 /**
  * Generates and writes the dataset; returns the manifest it wrote. Existing
@@ -66,6 +76,8 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
   await mkdir(pooledDir, { recursive: true });
   const pooledCustomers: string[] = [csvLine(['shop_id', ...CUSTOMER_COLUMNS])];
   const pooledOrders: string[] = [csvLine(['shop_id', ...ORDER_COLUMNS])];
+  const pooledConsents: string[] = [];
+  const pooledRights: string[] = [];
   const shops: Array<SynthManifest['shops'][number]> = [];
   for (const shop of data.shops) {
     const dir = join(outDir, shop.shopId);
@@ -86,11 +98,27 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
     for (const e of shop.campaigns) {
       campaigns.push(csvLine([e.campaignId, e.customerId, e.variant, formatBool(e.exposed), formatBool(e.clicked), formatBool(e.converted)]));
     }
+    const consents: string[] = [];
+    for (const { customerId, record } of shop.consent.consents) {
+      consents.push(jsonLine({ customerId, ...record }));
+      pooledConsents.push(jsonLine({ shopId: shop.shopId, customerId, ...record }));
+    }
+    const rights: string[] = [];
+    for (const r of shop.consent.rightsRequests) {
+      rights.push(jsonLine(r));
+      pooledRights.push(jsonLine({ shopId: shop.shopId, ...r }));
+    }
+    const keyFile = join(dir, 'pseudonym.key');
     await Promise.all([
       writeFile(join(dir, 'customers.csv'), customers.join('')),
       writeFile(join(dir, 'orders.csv'), orders.join('')),
       writeFile(join(dir, 'campaigns.csv'), campaigns.join('')),
       writeFile(join(dir, 'schema.json'), json(standardShopSchema())),
+      writeFile(join(dir, 'consents.jsonl'), consents.join('')),
+      writeFile(join(dir, 'rights-requests.jsonl'), rights.join('')),
+      writeFile(join(dir, 'fields.json'), json(DEFAULT_FIELD_CLASSIFICATION)),
+      writeFile(join(dir, 'purposes.json'), json(DEFAULT_PURPOSE_REGISTRY)),
+      writeFile(keyFile, `${Buffer.from(shop.consent.pseudonymKey).toString('hex')}\n`, { mode: 0o600 }).then(() => chmod(keyFile, 0o600)),
     ]);
     shops.push({ shopId: shop.shopId, dir: shop.shopId, customers: shop.customers.length, orders: shop.orders.length });
     options.onProgress?.({ phase: 'write', shop: shop.profile.index, shops: data.shops.length, shopId: shop.shopId });
@@ -99,6 +127,8 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
     writeFile(join(pooledDir, 'customers.csv'), pooledCustomers.join('')),
     writeFile(join(pooledDir, 'orders.csv'), pooledOrders.join('')),
     writeFile(join(pooledDir, 'schema.json'), json(standardShopSchema({ pooled: true }))),
+    writeFile(join(pooledDir, 'consents.jsonl'), pooledConsents.join('')),
+    writeFile(join(pooledDir, 'rights-requests.jsonl'), pooledRights.join('')),
   ]);
   const manifest: SynthManifest = { seed: data.seed, shops };
   await writeFile(join(outDir, 'manifest.json'), json(manifest));

@@ -53,8 +53,20 @@ describe('writeSynth', () => {
     expect(files).toEqual(
       [
         'manifest.json',
-        ...['customers.csv', 'orders.csv', 'schema.json'].map((f) => `pooled/${f}`),
-        ...[1, 2, 3, 4, 5].flatMap((i) => ['campaigns.csv', 'customers.csv', 'orders.csv', 'schema.json'].map((f) => `shop-0${i}/${f}`)),
+        ...['consents.jsonl', 'customers.csv', 'orders.csv', 'rights-requests.jsonl', 'schema.json'].map((f) => `pooled/${f}`),
+        ...[1, 2, 3, 4, 5].flatMap((i) =>
+          [
+            'campaigns.csv',
+            'consents.jsonl',
+            'customers.csv',
+            'fields.json',
+            'orders.csv',
+            'pseudonym.key',
+            'purposes.json',
+            'rights-requests.jsonl',
+            'schema.json',
+          ].map((f) => `shop-0${i}/${f}`),
+        ),
       ].sort(),
     );
     expect(JSON.parse(readFileSync(join(dirA, 'manifest.json'), 'utf8'))).toEqual(manifest);
