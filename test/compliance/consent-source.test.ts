@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConsentSourceError, loadConsentLedger } from '../../client-sdk/consent-source.js';
+import { pseudonymise } from '../../compliance/consent.js';
+import { CUTOFF, MARKETING, record } from './consent-fixtures.js';
+
+const line = (customerId: string, n: number, patch: object = {}): string => `${JSON.stringify({ customerId, ...record(n), ...patch })}\n`;
+
+function shopDir(consents: string, rights?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fedmart-consent-src-'));
+  writeFileSync(join(dir, 'consents.jsonl'), consents);
+  if (rights !== undefined) writeFileSync(join(dir, 'rights-requests.jsonl'), rights);
+  return dir;
+}
+
+async function failure(dir: string, options = {}): Promise<ConsentSourceError> {
+  try {
+    await loadConsentLedger(dir, options);
+  } catch (e) {
+    if (e instanceof ConsentSourceError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConsentSourceError');
+}
+
+describe('loadConsentLedger', () => {
+  it('loads records keyed by customer id, strips the id and applies rights requests', async () => {
+    const dir = shopDir(
+      line('C-1', 1) + line('C-2', 2),
+      `${JSON.stringify({ requestId: 'R-1', customerId: 'C-2', type: 'withdrawal', receivedAt: '2025-05-01T00:00:00Z', handledAt: '2025-05-02T00:00:00Z' })}\n`,
+    );
+    const ledger = await loadConsentLedger(dir);
+    expect(ledger.customerIds()).toEqual(['C-1', 'C-2']);
+    expect(ledger.get('C-1')).toEqual(record(1));
+    expect('customerId' in ledger.get('C-1')!).toBe(false);
+    const f = ledger.filterForRound({ purpose: MARKETING, cutoff: CUTOFF, customerIds: ['C-1', 'C-2'] });
+    expect([...f.includedCustomerIds]).toEqual(['C-1']);
+    expect(f.excludedByReason.withdrawn).toBe(1);
+  });
+
+  it('accepts CRLF and a missing final newline; no rights file means no requests', async () => {
+    const ledger = await loadConsentLedger(shopDir(line('C-1', 1).replace('\n', '\r\n') + line('C-2', 2).trimEnd()));
+    expect(ledger.size).toBe(2);
+  });
+
+  it.each<[string, string, string | undefined, string, number, RegExp]>([
+    ['bad JSON', line('C-1', 1) + '{"customerId":\n', undefined, 'json-syntax', 2, /consents\.jsonl line 2: not JSON/],
+    ['blank line', line('C-1', 1) + '\n' + line('C-2', 2), undefined, 'json-syntax', 2, /line 2: the line is empty/],
+    ['array instead of object', '[]\n', undefined, 'json-syntax', 1, /expected a JSON object/],
+    ['missing customerId', `${JSON.stringify(record(1))}\n`, undefined, 'customer-id', 1, /customerId/],
+    ['invalid record', line('C-1', 1) + line('C-2', 2, { channel: 'fax' }), undefined, 'invalid-record', 2, /line 2: channel/],
+    ['unknown field', line('C-1', 1, { extra: true }), undefined, 'invalid-record', 1, /line 1/],
+    ['duplicate customer', line('C-1', 1) + line('C-1', 2), undefined, 'duplicate', 2, /line 2: customer 'C-1'/],
+    ['duplicate record id', line('C-1', 1) + line('C-2', 1, { subjectPseudonym: 'ab'.repeat(32) }), undefined, 'duplicate', 2, /record 'CR-000001'/],
+    ['bad rights request', line('C-1', 1), '{"requestId":"R-1","customerId":"C-1","type":"erase","receivedAt":"2025-01-01T00:00:00Z"}\n', 'invalid-request', 1, /rights-requests\.jsonl line 1: type/],
+    [
+      'duplicate request id',
+      line('C-1', 1),
+      '{"requestId":"R-1","customerId":"C-1","type":"access","receivedAt":"2025-01-01T00:00:00Z"}\n{"requestId":"R-1","customerId":"C-1","type":"access","receivedAt":"2025-01-01T00:00:00Z"}\n',
+      'duplicate',
+      2,
+      /rights-requests\.jsonl line 2: request id 'R-1'/,
+    ],
+  ])('%s is an error naming file and line', async (_name, consents, rights, code, lineNo, message) => {
+    const e = await failure(shopDir(consents, rights));
+    expect(e.code).toBe(code);
+    expect(e.line).toBe(lineNo);
+    expect(e.message).toMatch(message);
+  });
+
+  it('refuses invalid UTF-8 and a missing consents file', async () => {
+    const dir = shopDir('');
+    writeFileSync(join(dir, 'consents.jsonl'), Buffer.concat([Buffer.from(line('C-1', 1)), Buffer.from([0xff, 0xfe, 0x0a])]));
+    expect((await failure(dir)).code).toBe('encoding');
+    const empty = mkdtempSync(join(tmpdir(), 'fedmart-consent-src-'));
+    const e = await failure(empty);
+    expect(e.code).toBe('file-missing');
+    expect(e.file).toBe('consents.jsonl');
+    expect((await failure(shopDir(line('C-1', 1)), { requireRightsFile: true })).file).toBe('rights-requests.jsonl');
+  });
+
+  it('checks pseudonyms against the shop key when given', async () => {
+    const key = new Uint8Array(32).fill(7);
+    const good = line('C-1', 1, { subjectPseudonym: pseudonymise('C-1', key) });
+    expect((await loadConsentLedger(shopDir(good), { pseudonymKey: key })).size).toBe(1);
+    const e = await failure(shopDir(good + line('C-2', 2)), { pseudonymKey: key });
+    expect(e.code).toBe('pseudonym-mismatch');
+    expect(e.line).toBe(2);
+  });
+});
