@@ -19,6 +19,9 @@
  */
 import { z } from 'zod';
 import { canonicalSpecJson } from '../analytics/canonical-json.js';
+import { LEGAL_BASES } from './consent-record.js';
+import { EXCLUSION_REASONS } from './consent-evaluate.js';
+import { RIGHTS_REQUEST_TYPES } from './rights.js';
 
 // ---- field vocabulary -----------------------------------------------------
 
@@ -53,27 +56,13 @@ export const isoDate = z
   .string()
   .regex(ISO_DATE_RE, 'expected a date like 2025-05-01')
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00.000Z`)) && new Date(`${s}T00:00:00.000Z`).toISOString().slice(0, 10) === s, 'not a real date');
-/** Reason code → number of subjects, e.g. `{ NO_CONSENT: 3, CONSENT_WITHDRAWN: 1 }`. */
-const countsByReason = z.record(reason, count);
-
 /**
- * Legal bases of PIPL art. 13: consent (and the separate consent arts. 23,
- * 25, 29, 39 require), contract or HR management, legal duty, emergency,
- * news reporting in the public interest, lawfully disclosed information,
- * and other cases laid down by law.
+ * Consent exclusion reason (`consent-evaluate.ts`, e.g. `withdrawn`) → number
+ * of subjects. Partial, so entries stay valid if a reason is added later.
  */
-export const LEGAL_BASES = [
-  'consent',
-  'separate-consent',
-  'contract',
-  'hr-management',
-  'legal-obligation',
-  'emergency',
-  'public-interest-news',
-  'public-information',
-  'other-law',
-] as const;
-export type LegalBasis = (typeof LEGAL_BASES)[number];
+const excludedByReason = z.partialRecord(z.enum(EXCLUSION_REASONS), count);
+
+/** Legal bases of PIPL art. 13, shared with consent records (`consent-record.ts`). */
 const legalBasis = z.enum(LEGAL_BASES);
 
 /** gRPC status code names (the codes merchants see when a contribution is refused). */
@@ -95,19 +84,6 @@ export const GRPC_CODE_NAMES = [
   'UNAVAILABLE',
   'DATA_LOSS',
   'UNAUTHENTICATED',
-] as const;
-
-/** Data-subject rights of PIPL arts. 44–50. */
-export const RIGHTS_REQUEST_TYPES = [
-  'access',
-  'copy',
-  'portability',
-  'correction',
-  'deletion',
-  'withdraw-consent',
-  'restrict',
-  'explanation',
-  'deceased-relative',
 ] as const;
 
 const thresholds = z.strictObject({ minMerchants: count, minSubjects: count });
@@ -132,8 +108,8 @@ export const AUDIT_EVENT_SCHEMAS = {
     retentionDays: count,
     recipients: z.array(id).max(1000),
   }),
-  /** A personal-information protection impact assessment (个人信息保护影响评估) was recorded. */
-  'pia.recorded': z.strictObject({ piaId: id, purpose, assessedOn: isoDate, retainedUntil: isoDate, documentDigest: digest }),
+  /** A personal-information protection impact assessment (个人信息保护影响评估) was recorded; the report itself stays in the registers. */
+  'pia.recorded': z.strictObject({ piaId: id, purpose, assessedAt: isoTime, retainUntil: isoTime, documentDigest: digest }),
   /** A marketer's query was published. */
   'query.created': z.strictObject({
     queryId: id,
@@ -144,13 +120,18 @@ export const AUDIT_EVENT_SCHEMAS = {
     specDigest: digest,
     thresholds,
   }),
-  /** A contribution passed every check and was durably stored. Counts are the shop's signed attestation. */
+  /**
+   * A contribution passed every check and was durably stored. Counts come
+   * from the shop's signed consent attestation (`attestation.ts`), whose
+   * digest is kept when there is one.
+   */
   'contribution.accepted': z.strictObject({
     merchantId: id,
     queryId: id,
     envelopeDigest: digest,
+    attestationDigest: digest.nullable(),
     subjectsIncluded: count,
-    subjectsExcluded: countsByReason,
+    excludedByReason,
   }),
   /** A contribution was refused; ids are null when the refusal came before they were known. */
   'contribution.rejected': z.strictObject({
@@ -184,14 +165,12 @@ export const AUDIT_EVENT_SCHEMAS = {
     entryCount: count,
     digest,
   }),
-  /** A data-subject rights request reached a shop. Never the person's identity. */
-  'rights.request': z.strictObject({
-    shopId: id,
-    requestId: id,
-    requestType: z.enum(RIGHTS_REQUEST_TYPES),
-    receivedAt: isoTime,
-    status: z.enum(['received', 'completed', 'refused']),
-  }),
+  /**
+   * A shop handled a data-subject rights request. Only the shop, the type and
+   * the UTC day (as `rightsEventForCoordinator` gives it): never the person,
+   * and no exact time that could be matched against their other traces.
+   */
+  'rights.request': z.strictObject({ shopId: id, requestType: z.enum(RIGHTS_REQUEST_TYPES), day: isoDate }),
   /** A configuration value changed; only digests, since values may be secrets. */
   'config.changed': z.strictObject({ key: slug, oldDigest: digest.nullable(), newDigest: digest }),
   /** A caller failed authentication. No address or credential is recorded. */

@@ -48,9 +48,7 @@ export {
   REASON_CODE_RE,
   PURPOSE_CODE_RE,
   SLUG_RE,
-  LEGAL_BASES,
   GRPC_CODE_NAMES,
-  RIGHTS_REQUEST_TYPES,
   AuditEntryError,
   isEntryOfType,
   validateAuditEvent,
@@ -59,7 +57,7 @@ export {
   auditLeafData,
   parseAuditEntry,
 } from './audit-events.js';
-export type { AuditEventType, AuditDetails, AuditEvent, AuditEntry, AuditEntryErrorCode, LegalBasis } from './audit-events.js';
+export type { AuditEventType, AuditDetails, AuditEvent, AuditEntry, AuditEntryErrorCode } from './audit-events.js';
 
 export { InMemoryAuditStore } from './audit-store.js';
 export type { AuditStore, AuditEntryBuilder, StoredAuditEntry, StoredCheckpoint } from './audit-store.js';

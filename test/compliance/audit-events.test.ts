@@ -73,7 +73,8 @@ describe('audit event catalogue', () => {
       { ...base, actor: 'Zhang San' },
       { ...base, details: { ...base.details, reason: 'customer 张三 phone 13800138000 complained' } },
       { ...base, details: { ...base.details, merchantId: 'shop 1' } },
-      { type: 'rights.request', actor: 'x', details: { shopId: 's', requestId: 'r', requestType: 'deletion', receivedAt: '2025-05-01T00:00:00.000Z', status: 'completed', name: '张三' } },
+      { type: 'rights.request', actor: 'x', details: { shopId: 's', requestType: 'deletion', day: '2025-05-01', name: '张三' } },
+      { type: 'rights.request', actor: 'x', details: { shopId: 's', requestType: 'deletion', day: '2025-05-01T10:11:12.000Z' } },
       { type: 'auth.failed', actor: 'x', details: { surface: 'http', route: '/v1', reason: 'BAD_TOKEN', ip: '10.0.0.1' } },
     ];
     for (const b of bad) expect(code(() => validateAuditEvent(b))).toMatch(/^INVALID_ENTRY/);
@@ -82,8 +83,9 @@ describe('audit event catalogue', () => {
   it('validates dates, times, digests and counts strictly', () => {
     const pia = scenarioEvents().find((e) => e.type === 'pia.recorded')!;
     for (const details of [
-      { ...pia.details, assessedOn: '2025-02-30' },
-      { ...pia.details, assessedOn: '2025-2-3' },
+      { ...pia.details, assessedAt: '2025-02-30T00:00:00.000Z' },
+      { ...pia.details, assessedAt: '2025-05-01' },
+      { ...pia.details, retainUntil: '2028-05-01T00:00:00Z' },
       { ...pia.details, documentDigest: d('x').toUpperCase() },
       { ...pia.details, documentDigest: d('x').slice(2) },
     ]) {
@@ -93,7 +95,9 @@ describe('audit event catalogue', () => {
     for (const details of [
       { ...acc.details, subjectsIncluded: -1 },
       { ...acc.details, subjectsIncluded: 1.5 },
-      { ...acc.details, subjectsExcluded: { 'no consent': 1 } },
+      { ...acc.details, excludedByReason: { 'no consent': 1 } },
+      { ...acc.details, excludedByReason: { withdrawn: -1 } },
+      { ...acc.details, attestationDigest: undefined },
     ]) {
       expect(code(() => validateAuditEvent({ ...acc, details }))).toMatch(/^INVALID_ENTRY@details\./);
     }

@@ -167,8 +167,8 @@ describe('AuditLog: dishonest store', () => {
   it('detects a semantically valid rewrite with recomputed hashes (e.g. lowering a consent count)', async () => {
     const { log, store } = await scenarioLog();
     await log.checkpoint();
-    const seq = store.rows.findIndex((r) => r.entryJson.includes('"CONSENT_WITHDRAWN":2'));
-    const forged = store.rows[seq]!.entryJson.replace('"CONSENT_WITHDRAWN":2', '"CONSENT_WITHDRAWN":0');
+    const seq = store.rows.findIndex((r) => r.entryJson.includes('"withdrawn":2'));
+    const forged = store.rows[seq]!.entryJson.replace('"withdrawn":2', '"withdrawn":0');
     expect(parseAuditEntry(forged).seq).toBe(seq);
     store.rows[seq] = rehash(store.rows[seq]!, forged);
     const report = await log.verifyStoredLog();
