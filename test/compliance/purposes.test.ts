@@ -23,7 +23,7 @@ import {
 } from '../../compliance/consent.js';
 
 const MARKETING = getPurpose(DEFAULT_PURPOSE_REGISTRY, 'marketing-analytics');
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const clone = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
 function thrown(fn: () => unknown): unknown {
   try {
