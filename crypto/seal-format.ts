@@ -33,6 +33,7 @@
  * signature on the contribution envelope protects the aggregate from them.
  */
 import { CiphertextFormatError } from './errors.js';
+import type { CiphertextFormatErrorCode } from './errors.js';
 import { assertBytes } from './assert.js';
 
 /** Size of a SEALHeader in bytes. */
@@ -148,7 +149,7 @@ export function secretKeyLayout(p: LayoutParams): SealObjectLayout {
   return { kind: 'secret key', byteLength, prefix: w.bytes, dataOffset, polyCount: 1, moduli: p.moduli, degree: p.degree };
 }
 
-function fail(code: ConstructorParameters<typeof CiphertextFormatError>[0], layout: SealObjectLayout, detail: string): never {
+function fail(code: CiphertextFormatErrorCode, layout: SealObjectLayout, detail: string): never {
   throw new CiphertextFormatError(code, `${layout.kind}: ${detail}`);
 }
 
@@ -191,32 +192,47 @@ function fieldAt(layout: SealObjectLayout, offset: number): string {
  */
 export function validateSerialized(bytes: Uint8Array, layout: SealObjectLayout): void {
   assertBytes(bytes, layout.kind === 'ciphertext' ? 'ciphertext' : layout.kind === 'public key' ? 'publicKey' : 'secretKey');
+  validatePrefix(bytes, layout, layout.byteLength, layout.kind);
+  checkCoefficients(bytes, layout);
+}
+
+/**
+ * The prefix half of `validateSerialized`, for encodings that keep SEAL's
+ * prefix but store the coefficients differently (the packed ciphertext):
+ * every byte of `[0, layout.dataOffset)` must equal the reference prefix and
+ * the whole input must be exactly `byteLength` bytes. Same check order and
+ * codes as `validateSerialized`; `label` names the encoding in messages.
+ * The caller has already checked that `bytes` is a Uint8Array.
+ */
+export function validatePrefix(bytes: Uint8Array, layout: SealObjectLayout, byteLength: number, label: string): void {
+  const fail = (code: CiphertextFormatErrorCode, detail: string): never => {
+    throw new CiphertextFormatError(code, `${label}: ${detail}`);
+  };
   if (bytes.length < SEAL_HEADER_BYTES) {
-    fail('CIPHERTEXT_LENGTH', layout, `expected ${layout.byteLength} bytes, got ${bytes.length}`);
+    fail('CIPHERTEXT_LENGTH', `expected ${byteLength} bytes, got ${bytes.length}`);
   }
   const magicDiff = firstDifference(bytes, layout.prefix, 0, COMPR_MODE_OFFSET);
   if (magicDiff >= 0) {
-    fail('CIPHERTEXT_HEADER', layout, `bad ${fieldAt(layout, magicDiff)} at byte ${magicDiff}`);
+    fail('CIPHERTEXT_HEADER', `bad ${fieldAt(layout, magicDiff)} at byte ${magicDiff}`);
   }
   const compr = bytes[COMPR_MODE_OFFSET] as number;
   if (compr !== 0) {
-    fail('CIPHERTEXT_COMPRESSED', layout, `compression mode ${compr} is not accepted; send uncompressed (mode 0) serializations`);
+    fail('CIPHERTEXT_COMPRESSED', `compression mode ${compr} is not accepted; send uncompressed (mode 0) serializations`);
   }
-  if (bytes.length !== layout.byteLength) {
-    fail('CIPHERTEXT_LENGTH', layout, `expected ${layout.byteLength} bytes, got ${bytes.length}`);
+  if (bytes.length !== byteLength) {
+    fail('CIPHERTEXT_LENGTH', `expected ${byteLength} bytes, got ${bytes.length}`);
   }
   const headerDiff = firstDifference(bytes, layout.prefix, COMPR_MODE_OFFSET + 1, PARMS_ID_OFFSET);
   if (headerDiff >= 0) {
-    fail('CIPHERTEXT_HEADER', layout, `bad ${fieldAt(layout, headerDiff)} at byte ${headerDiff}`);
+    fail('CIPHERTEXT_HEADER', `bad ${fieldAt(layout, headerDiff)} at byte ${headerDiff}`);
   }
   if (firstDifference(bytes, layout.prefix, PARMS_ID_OFFSET, PARMS_ID_OFFSET + PARMS_ID_BYTES) >= 0) {
-    fail('CIPHERTEXT_PARMS_ID', layout, 'parms_id does not match this parameter set and level');
+    fail('CIPHERTEXT_PARMS_ID', 'parms_id does not match this parameter set and level');
   }
   const metaDiff = firstDifference(bytes, layout.prefix, PARMS_ID_OFFSET + PARMS_ID_BYTES, layout.dataOffset);
   if (metaDiff >= 0) {
-    fail('CIPHERTEXT_HEADER', layout, `bad ${fieldAt(layout, metaDiff)} at byte ${metaDiff}`);
+    fail('CIPHERTEXT_HEADER', `bad ${fieldAt(layout, metaDiff)} at byte ${metaDiff}`);
   }
-  checkCoefficients(bytes, layout);
 }
 
 function checkCoefficients(bytes: Uint8Array, layout: SealObjectLayout): void {
