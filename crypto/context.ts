@@ -15,6 +15,8 @@ import { CiphertextFormatError, FedmartCryptoError } from './errors.js';
 import { assertArray } from './assert.js';
 import { ciphertextLayout, secretKeyLayout, validateSerialized } from './seal-format.js';
 import type { SealObjectLayout } from './seal-format.js';
+import { packedLayoutOf } from './packed-layout.js';
+import type { PackedLayout } from './packed-layout.js';
 import { internalsOf, registerInternals, unregisterInternals } from './context-internals.js';
 import type { Context } from './context-internals.js';
 
@@ -59,6 +61,25 @@ function coeffModulusOf(context: Context, which: 'first' | 'key'): bigint[] {
   }
 }
 
+/**
+ * Module-private reader of a context's packed layout (set by a static block
+ * of `HeContext`, which alone can read its private fields). `index.ts` does
+ * not re-export it. Pure data: it stays usable after `close()`.
+ */
+let readPackedLayout: ((ctx: HeContext) => PackedLayout) | undefined;
+
+/**
+ * The packed-ciphertext layout of `ctx`, for `packed-ciphertext.ts` and the
+ * accumulator. Never touches SEAL.
+ * @throws TypeError unless `ctx` was made by `HeContext.create`
+ */
+export function packedLayoutOfContext(ctx: HeContext, name = 'ctx'): PackedLayout {
+  if (!(ctx instanceof HeContext) || readPackedLayout === undefined) {
+    throw new TypeError(`${name} must be an HeContext`);
+  }
+  return readPackedLayout(ctx);
+}
+
 /** Compares SEAL's actual serialization prefix with the layout built in TypeScript. */
 function assertPrefixMatches(actual: Uint8Array, layout: SealObjectLayout): void {
   let same = actual.length === layout.byteLength;
@@ -86,13 +107,24 @@ export class HeContext {
   readonly publicKeyByteLength: number;
   /** Exact length of an accepted (uncompressed) secret key. */
   readonly secretKeyByteLength: number;
+  /**
+   * Exact length of a packed ciphertext (`packCiphertext`): SEAL's prefix plus
+   * every coefficient in bitlen(q_j) bits, 122,993 bytes for `bfv-8192-t40`.
+   * This is the length on the wire.
+   */
+  readonly packedCiphertextByteLength: number;
   /** The data-level RNS primes q_j (coefficients of a ciphertext must be below them). */
   readonly ciphertextModuli: readonly bigint[];
 
   readonly #ciphertextLayout: SealObjectLayout;
   readonly #publicKeyLayout: SealObjectLayout;
   readonly #secretKeyLayout: SealObjectLayout;
+  readonly #packedLayout: PackedLayout;
   #closed = false;
+
+  static {
+    readPackedLayout = (ctx) => ctx.#packedLayout;
+  }
 
   private constructor(paramSet: HeParamSet, plainModulus: bigint, layouts: {
     ciphertext: SealObjectLayout;
@@ -109,6 +141,8 @@ export class HeContext {
     this.publicKeyByteLength = layouts.publicKey.byteLength;
     this.secretKeyByteLength = layouts.secretKey.byteLength;
     this.ciphertextModuli = Object.freeze([...layouts.ciphertext.moduli]);
+    this.#packedLayout = packedLayoutOf(layouts.ciphertext);
+    this.packedCiphertextByteLength = this.#packedLayout.byteLength;
   }
 
   /**
