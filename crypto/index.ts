@@ -1,9 +1,10 @@
 /**
  * Public surface of the crypto module (the leaf of the dependency graph):
  * BFV parameters, context, keys, encryption, addition and structural
- * validation through node-seal; packed ciphertexts for the wire; fixed-point
- * slot layouts; Ed25519, BLAKE2b and canonical encoding through libsodium;
- * signed contribution envelopes.
+ * validation through node-seal; packed ciphertexts for the wire and a
+ * SEAL-free accumulator that validates and adds them; fixed-point slot
+ * layouts; Ed25519, BLAKE2b and canonical encoding through libsodium; signed
+ * contribution envelopes.
  */
 export {
   FedmartCryptoError,
@@ -19,6 +20,7 @@ export type { HeParamSetName, HeParamSet } from './params.js';
 export { HeContext } from './context.js';
 export { generateHeKeys, HeEncryptor, HeDecryptor } from './keys.js';
 export { packCiphertext, validatePackedCiphertext, unpackCiphertext } from './packed-ciphertext.js';
+export { CiphertextAccumulator } from './ciphertext-accumulator.js';
 
 export {
   SlotLayout,

@@ -17,6 +17,7 @@ const REQUIRED = [
   'packCiphertext',
   'validatePackedCiphertext',
   'unpackCiphertext',
+  'CiphertextAccumulator',
   'SlotLayout',
   'parseFixedPoint',
   'formatFixedPoint',
