@@ -15,15 +15,23 @@
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { access } from 'node:fs/promises';
 import {
   ConsentLedger,
   ConsentLedgerError,
   ConsentRecordError,
+  DEFAULT_FIELD_CLASSIFICATION,
+  DEFAULT_PURPOSE_REGISTRY,
   RightsRequestError,
+  loadOrCreatePseudonymKey,
   parseConsentRecord,
   parseRightsRequest,
   pseudonymise,
+  readFieldClassification,
+  readPurposeRegistry,
   type ConsentRecord,
+  type FieldClassification,
+  type PurposeRegistry,
   type RightsRequest,
 } from '../compliance/consent.js';
 
@@ -198,4 +206,36 @@ export async function loadConsentLedger(dir: string, options: ConsentSourceOptio
     ledger.applyRightsRequest(request, options.handledAt === undefined ? {} : { handledAt: options.handledAt });
   }
   return ledger;
+}
+
+/** Everything a merchant node needs for the consent side of a round. */
+export interface ShopCompliance {
+  readonly ledger: ConsentLedger;
+  readonly registry: PurposeRegistry;
+  readonly classification: FieldClassification;
+  /** The shop's pseudonym key (never leaves the shop). */
+  readonly pseudonymKey: Uint8Array;
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Loads a shop folder's compliance files in one call: `pseudonym.key`
+ * (created with mode 0600 if absent), `fields.json` and `purposes.json`
+ * (built-in defaults if absent), and the consent ledger, whose pseudonyms
+ * are checked against the key.
+ */
+export async function loadShopCompliance(dir: string, options: Omit<ConsentSourceOptions, 'pseudonymKey'> = {}): Promise<ShopCompliance> {
+  if (typeof dir !== 'string' || dir === '') throw new TypeError('dir: expected a folder path');
+  const pseudonymKey = await loadOrCreatePseudonymKey(join(dir, 'pseudonym.key'));
+  const fieldsPath = join(dir, 'fields.json');
+  const classification = (await exists(fieldsPath)) ? await readFieldClassification(fieldsPath) : DEFAULT_FIELD_CLASSIFICATION;
+  const purposesPath = join(dir, 'purposes.json');
+  const registry = (await exists(purposesPath)) ? await readPurposeRegistry(purposesPath, classification) : DEFAULT_PURPOSE_REGISTRY;
+  const ledger = await loadConsentLedger(dir, { ...options, pseudonymKey });
+  return { ledger, registry, classification, pseudonymKey };
 }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { encodeConsentRecord, noticeVersionOf, type ConsentEvent, type ConsentRecord } from './consent-record.js';
+import { encodeConsentRecord, noticeVersionOf, parseConsentRecord, type ConsentEvent, type ConsentRecord } from './consent-record.js';
 import { cutoffMs, evaluateConsent, zeroReasonCounts, type ConsentDecision, type ExclusionReason } from './consent-evaluate.js';
 import { leafHash, rootFromLeafHashes } from './merkle.js';
 import type { PurposeDefinition } from './purposes.js';
@@ -71,6 +71,15 @@ interface Erasure {
   readonly recordId: string | undefined;
 }
 
+/** Freezes a validated record and everything in it, so a record handed out once never changes. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -85,7 +94,7 @@ function withEvent(record: ConsentRecord, event: ConsentEvent, patch: Partial<Pi
   const t = Date.parse(event.at);
   let i = record.events.length;
   while (i > 0 && Date.parse((record.events[i - 1] as ConsentEvent).at) > t) i--;
-  return { ...record, ...patch, events: [...record.events.slice(0, i), event, ...record.events.slice(i)] };
+  return deepFreeze({ ...record, ...patch, events: [...record.events.slice(0, i), event, ...record.events.slice(i)] });
 }
 
 const sameRequest = (a: RightsRequest, b: RightsRequest): boolean =>
@@ -111,13 +120,16 @@ export class ConsentLedger {
   }
 
   /**
-   * Adds the record of `customerId`. Refuses (ConsentLedgerError) a second
-   * record for a customer, a recordId or pseudonym already used by another
-   * customer, and a customer whose data was erased.
+   * Adds the record of `customerId`. The record is validated (ConsentRecordError
+   * otherwise: evaluation relies on events being in time order) and a frozen
+   * copy is stored. Refuses (ConsentLedgerError) a second record for a
+   * customer, a recordId or pseudonym already used by another customer, and a
+   * customer whose data was erased.
    */
-  add(customerId: string, record: ConsentRecord): void {
+  add(customerId: string, input: ConsentRecord): void {
     if (typeof customerId !== 'string' || customerId === '') throw new TypeError('customerId: expected a non-empty string');
-    if (typeof record !== 'object' || record === null || typeof record.recordId !== 'string') throw new TypeError('record: expected a ConsentRecord');
+    if (typeof input !== 'object' || input === null) throw new TypeError('record: expected a ConsentRecord');
+    const record = deepFreeze(parseConsentRecord(input));
     if (this.#erased.has(customerId)) throw new ConsentLedgerError('CUSTOMER_ERASED', `customer '${customerId}' was erased on request and cannot be re-added`);
     if (this.#records.has(customerId)) throw new ConsentLedgerError('DUPLICATE_CUSTOMER', `customer '${customerId}' already has a consent record`);
     const other = this.#recordIds.get(record.recordId);

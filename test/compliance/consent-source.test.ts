@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConsentSourceError, loadConsentLedger } from '../../client-sdk/consent-source.js';
+import { ConsentSourceError, loadConsentLedger, loadShopCompliance } from '../../client-sdk/consent-source.js';
 import { pseudonymise } from '../../compliance/consent.js';
+import { writeSynth } from '../../synth/index.js';
 import { CUTOFF, MARKETING, record } from './consent-fixtures.js';
 
 const line = (customerId: string, n: number, patch: object = {}): string => `${JSON.stringify({ customerId, ...record(n), ...patch })}\n`;
@@ -88,5 +89,24 @@ describe('loadConsentLedger', () => {
     const e = await failure(shopDir(good + line('C-2', 2)), { pseudonymKey: key });
     expect(e.code).toBe('pseudonym-mismatch');
     expect(e.line).toBe(2);
+  });
+});
+
+describe('loadShopCompliance', () => {
+  it('loads a synth shop folder: key, classification, registry and a checked ledger', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fedmart-consent-src-'));
+    const m = await writeSynth(out, { shops: 1, seed: 3, customersPerShop: 200 });
+    const c = await loadShopCompliance(join(out, m.shops[0]!.dir), { handledAt: new Date('2026-01-01T00:00:00Z') });
+    expect(c.pseudonymKey).toHaveLength(32);
+    expect(c.registry.purposes.map((p) => p.name)).toContain('marketing-analytics');
+    expect(c.classification.fields.length).toBeGreaterThan(10);
+    expect(c.ledger.size).toBeGreaterThan(150);
+  });
+
+  it('falls back to defaults and creates a key in a folder with only consents', async () => {
+    const dir = shopDir('');
+    const c = await loadShopCompliance(dir);
+    expect(c.ledger.size).toBe(0);
+    expect(c.registry.purposes.length).toBe(2);
   });
 });
