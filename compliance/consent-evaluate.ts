@@ -88,7 +88,7 @@ export function evaluateConsent(record: ConsentRecord | undefined, purpose: Purp
   let status: Status = 'none';
   let anyEvent = false;
   for (const e of record.events) {
-    if (Date.parse(e.at) > cut) break; // events are in time order
+    if (Date.parse(e.at) > cut) continue; // parsed records are in time order; `continue` keeps an unparsed one safe too
     anyEvent = true;
     const concernsP = e.purposes === undefined || e.purposes.includes(purpose.name);
     if (!concernsP) continue;

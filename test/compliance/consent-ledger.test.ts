@@ -4,6 +4,7 @@ import { rootFromLeafHashes, leafHash, EMPTY_TREE_ROOT } from '../../compliance/
 import {
   ConsentLedger,
   ConsentLedgerError,
+  ConsentRecordError,
   EXCLUSION_REASONS,
   RightsRequestError,
   encodeConsentRecord,
@@ -122,6 +123,16 @@ describe('ConsentLedger records', () => {
     expect(codeOf(() => l.add('b', record(2, { subjectPseudonym: record(1).subjectPseudonym })))).toBe('DUPLICATE_PSEUDONYM');
     expect(l.size).toBe(1);
     expect(l.customerIds()).toEqual(['a']);
+  });
+
+  it('validates records and keeps them frozen', () => {
+    const l = new ConsentLedger();
+    const unordered = record(3, { events: [ev('withdrawn', '2025-03-01T00:00:00Z'), ev('given', '2025-01-10T00:00:00Z')] });
+    expect(() => l.add('b', unordered)).toThrow(ConsentRecordError);
+    expect(() => l.add('b', { ...record(3), channel: 'fax' } as unknown as ConsentRecord)).toThrow(/channel/);
+    l.add('c', record(4));
+    const held = l.get('c')!;
+    expect(Object.isFrozen(held) && Object.isFrozen(held.events) && Object.isFrozen(held.events[0])).toBe(true);
   });
 });
 
