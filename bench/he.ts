@@ -1,8 +1,10 @@
 /**
- * BFV through the project's crypto module: a merchant encodes, encrypts and
- * signs one ciphertext full of 64-bit values; the coordinator validates and
- * adds M of them; the key holder decrypts the sum. The decrypted totals must
- * equal the plaintext column sums or the bench fails.
+ * BFV through the project's crypto module: a merchant encodes, encrypts,
+ * packs and signs one ciphertext full of 64-bit values; the coordinator
+ * validates and adds M packed ciphertexts with `CiphertextAccumulator`
+ * (`he-coordinator.ts`, which also times the SEAL path for comparison); the
+ * key holder unpacks and decrypts the sum. The decrypted totals must equal
+ * the plaintext column sums or the bench fails.
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -11,12 +13,15 @@ import {
   HeDecryptor,
   HeEncryptor,
   heKeyId,
+  packCiphertext,
   SlotLayout,
+  unpackCiphertext,
 } from '../crypto/index.js';
 import type { HeParamSetName } from '../crypto/index.js';
 import type { BenchPlan } from './options.js';
 import { BenchCheckError, record } from './records.js';
 import type { BenchRecord } from './records.js';
+import { runHeCoordinatorBench } from './he-coordinator.js';
 import { ShareSigner } from './share-signing.js';
 import type { SignedShare } from './share-signing.js';
 import { cpuMsNow, median, sample, StageClock } from './stats.js';
@@ -73,9 +78,9 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
     const signer = new ShareSigner({ paramSet: HE_PARAM_SET, keyId: heKeyId(keys.publicKey), layoutDigest: layout.digest() });
     const rows = randomContributions(m, v);
 
-    // Merchant: encode + encrypt + hash and sign, once per contribution.
+    // Merchant: encode + encrypt and pack + hash and sign, once per contribution.
     const passes = plan.warmup + Math.max(plan.heMerchantSamples, m);
-    progress(`HE: ${passes} merchant passes (encode, encrypt, sign ${v} values each)`);
+    progress(`HE: ${passes} merchant passes (encode, encrypt, pack, sign ${v} values each)`);
     const shares: Uint8Array[] = new Array<Uint8Array>(m);
     const signed: SignedShare[] = new Array<SignedShare>(m);
     const merchant: MerchantSample[] = [];
@@ -85,7 +90,7 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
       const clock = new StageClock();
       const slots = layout.encode(row);
       const encodeMs = clock.lap();
-      const ct = enc.encrypt(slots[0] as BigUint64Array);
+      const ct = enc.encryptPacked(slots[0] as BigUint64Array);
       const encryptMs = clock.lap();
       const s = signer.sign(ct, i % m);
       const signMs = clock.lap();
@@ -99,12 +104,15 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
     const signMs = median(merchant.map((x) => x.signMs));
     const merchantCpuMs = median(merchant.map((x) => x.cpuMs));
 
-    // Coordinator: M validations and M-1 additions (ctx.add validates every input).
-    progress(`HE: coordinator (validate ${plan.heValidateSamples}x, sum of ${m} contributions ${plan.heCoordinatorSamples}x)`);
-    const validate = sample((i) => ctx.validateCiphertext(shares[i % m] as Uint8Array), {
+    // Packing alone (inside encryptPacked above): validate the SEAL bytes, then pack.
+    const encrypter = enc;
+    const sealSamples = Array.from({ length: Math.min(m, 8) }, (_, i) => encrypter.encrypt(layout.encode(rows[i] as bigint[])[0] as BigUint64Array));
+    const pack = sample((i) => packCiphertext(ctx, sealSamples[i % sealSamples.length] as Uint8Array), {
       warmup: plan.warmup,
-      samples: plan.heValidateSamples,
+      samples: plan.heMerchantSamples,
     });
+
+    // Coordinator: signature check per contribution, then the accumulator (and SEAL for comparison).
     const verify = sample(
       (i) => {
         if (!signer.verify(shares[i % m] as Uint8Array, signed[i % m] as SignedShare)) {
@@ -113,27 +121,23 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
       },
       { warmup: plan.warmup, samples: plan.heValidateSamples },
     );
-    const sumOne = sample((i) => ctx.add([shares[i % m] as Uint8Array]), { warmup: plan.warmup, samples: plan.heCoordinatorSamples });
-    const sumAll = sample(() => ctx.add(shares), { warmup: 1, samples: plan.heCoordinatorSamples });
-    // ctx.add(list of M) - ctx.add(list of 1) = (M-1) x (validate + load + add).
-    const marginalMs = (sumAll.wallMs - sumOne.wallMs) / (m - 1);
-    const addMs = Math.max(0, marginalMs - validate.wallMs);
+    const coordinator = runHeCoordinatorBench(ctx, shares, v, plan, progress);
 
-    // Key holder: decrypt the sum; it must equal the plaintext sums.
+    // Key holder: unpack and decrypt the sum; it must equal the plaintext sums.
     progress(`HE: decrypting the sum ${plan.heDecryptSamples}x and checking it`);
-    const sum = ctx.add(shares);
+    const sum = coordinator.sumPacked;
     const decrypter = dec;
-    const decrypt = sample(() => decrypter.decrypt(sum), { warmup: plan.warmup, samples: plan.heDecryptSamples });
-    const totals = layout.decode([dec.decrypt(sum)]);
+    const decrypt = sample(() => decrypter.decryptPacked(sum), { warmup: plan.warmup, samples: plan.heDecryptSamples });
+    const totals = layout.decode([dec.decryptPacked(sum)]);
     const expected = columnSums(rows);
     const bad = firstMismatch(totals, expected);
     if (bad !== -1) {
       throw new BenchCheckError(`HE: decrypted sum of value ${bad} is ${totals[bad]}, expected ${expected[bad]}`);
     }
-    const noiseBudget = dec.noiseBudget(sum);
+    const noiseBudget = dec.noiseBudget(unpackCiphertext(ctx, sum));
 
     const perValueUs = (ms: number): number => (ms * 1000) / v;
-    const bytesPerValue = (ctx.ciphertextByteLength * layout.ciphertextCount) / v;
+    const perValue = (bytes: number): number => (bytes * layout.ciphertextCount) / v;
     const coefficientBytes = 2 * ctx.slotCount * 8 * ctx.ciphertextModuli.length;
     return {
       valuesPerCiphertext: v,
@@ -141,30 +145,34 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
         record('he.slot_count', ctx.slotCount, 'slots', ctx.paramSet.description),
         record('he.limb_bits', layout.limbBits, 'bits', `64-bit values split into ${layout.limbCount(0)} limbs; maxContributors ${layout.maxContributors}`),
         record('he.values_per_ciphertext', v, 'values'),
-        record('he.ciphertext_bytes', ctx.ciphertextByteLength, 'bytes', 'uncompressed serialization (header + 2 polys x N x 8 bytes)'),
-        record('he.header_bytes_per_ciphertext', ctx.ciphertextByteLength - coefficientBytes, 'bytes', `serialization header; coefficients take ${coefficientBytes} bytes`),
-        record('he.bytes_per_value', bytesPerValue, 'bytes/value', 'ciphertextByteLength x ciphertextCount / valuesPerCiphertext'),
+        record('he.ciphertext_bytes', ctx.packedCiphertextByteLength, 'bytes', 'on the wire: packed (113-byte SEAL prefix + 2 polys x N x 60 bits)'),
+        record('he.seal_ciphertext_bytes', ctx.ciphertextByteLength, 'bytes', 'uncompressed SEAL serialization (prefix + 2 polys x N x 8 bytes)'),
+        record('he.header_bytes_per_ciphertext', ctx.ciphertextByteLength - coefficientBytes, 'bytes', `SEAL prefix, kept in the packed form; SEAL coefficients take ${coefficientBytes} bytes`),
+        record('he.bytes_per_value', perValue(ctx.packedCiphertextByteLength), 'bytes/value', 'packedCiphertextByteLength x ciphertextCount / valuesPerCiphertext'),
+        record('he.seal_bytes_per_value', perValue(ctx.ciphertextByteLength), 'bytes/value', 'ciphertextByteLength x ciphertextCount / valuesPerCiphertext (unpacked)'),
         record('he.context_create_ms', contextMs, 'ms', 'one sample; includes WASM start and self-test'),
         record('he.keygen_ms', keygenMs, 'ms', 'one sample'),
         record('he.encode_ms_per_ciphertext', encodeMs, 'ms/ciphertext', 'SlotLayout.encode into limbs'),
         record('he.encode_us_per_value', perValueUs(encodeMs), 'µs/value'),
-        record('he.encrypt_ms_per_ciphertext', encryptMs, 'ms/ciphertext', 'batch encode + encrypt + serialize'),
+        record('he.encrypt_ms_per_ciphertext', encryptMs, 'ms/ciphertext', 'encryptPacked: batch encode + encrypt + serialize + validate + pack'),
         record('he.encrypt_us_per_value', perValueUs(encryptMs), 'µs/value'),
-        record('he.sign_ms_per_ciphertext', signMs, 'ms/ciphertext', 'BLAKE2b-256 of the ciphertext + Ed25519 envelope signature'),
-        record('he.validate_ms_per_ciphertext', validate.wallMs, 'ms/ciphertext', 'structural check in TypeScript'),
-        record('he.validate_us_per_value', perValueUs(validate.wallMs), 'µs/value'),
-        record('he.add_ms_per_ciphertext', addMs, 'ms/ciphertext', `derived: (add of ${m} - add of 1) / ${m - 1} - validate; load + evaluator add`),
-        record('he.add_us_per_value', perValueUs(addMs), 'µs/value'),
-        record('he.sum_ms_per_round', sumAll.wallMs, 'ms', `ctx.add of ${m} contributions (${m} validations, ${m - 1} adds)`),
+        record('he.pack_ms_per_ciphertext', pack.wallMs, 'ms/ciphertext', 'packCiphertext alone (included in encrypt): validate SEAL bytes + pack'),
+        record('he.sign_ms_per_ciphertext', signMs, 'ms/ciphertext', 'BLAKE2b-256 of the packed ciphertext + Ed25519 envelope signature'),
+        ...coordinator.records,
         record('he.verify_ms_per_ciphertext', verify.wallMs, 'ms/ciphertext', 'BLAKE2b-256 + Ed25519 verify; not in coordinator CPU'),
-        record('he.decrypt_ms_per_ciphertext', decrypt.wallMs, 'ms/ciphertext', 'validate + load + decrypt + BigInt decode'),
+        record('he.decrypt_ms_per_ciphertext', decrypt.wallMs, 'ms/ciphertext', 'decryptPacked: validate + unpack + load + decrypt + BigInt decode'),
         record('he.decrypt_us_per_value', perValueUs(decrypt.wallMs), 'µs/value'),
         record('he.noise_budget_bits_after_sum', noiseBudget, 'bits', `after adding ${m} ciphertexts`),
-        record('he.merchant_cpu_us_per_value', perValueUs(merchantCpuMs), 'µs/value', 'process CPU: encode + encrypt + sign'),
-        record('he.coordinator_cpu_us_per_value', sumAll.cpuMs * 1000 / (m * v), 'µs/value', `process CPU of ctx.add of ${m} contributions / (${m} x ${v} values)`),
+        record('he.merchant_cpu_us_per_value', perValueUs(merchantCpuMs), 'µs/value', 'process CPU: encode + encryptPacked + sign'),
+        record(
+          'he.coordinator_cpu_us_per_value',
+          (coordinator.roundCpuMs * 1000) / (m * v),
+          'µs/value',
+          `process CPU of a round (${m} accumulator adds + one reduction) / (${m} x ${v} values)`,
+        ),
         record(
           'he.coordinator_cpu_with_signatures_us_per_value',
-          ((sumAll.cpuMs + m * verify.cpuMs) * 1000) / (m * v),
+          ((coordinator.roundCpuMs + m * verify.cpuMs) * 1000) / (m * v),
           'µs/value',
           'as above + BLAKE2b and Ed25519 verify of each contribution',
         ),

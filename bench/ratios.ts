@@ -31,5 +31,20 @@ export function computeRatios(records: readonly BenchRecord[]): BenchRecord[] {
     ),
   );
   for (const metric of METRICS) out.push(ratio(records, 'he', 'plain', metric));
+  out.push(
+    record(
+      'ratio.seal_over_accumulator.coordinator_cpu_per_value',
+      valueOf(records, 'he.seal_coordinator_cpu_us_per_value') / valueOf(records, 'he.coordinator_cpu_us_per_value'),
+      'x',
+      'a round through SEAL ctx.add / the same round through CiphertextAccumulator (incl. its reduction)',
+    ),
+    record(
+      'ratio.seal_over_accumulator.ms_per_ciphertext',
+      (valueOf(records, 'he.seal_validate_ms_per_ciphertext') + valueOf(records, 'he.seal_add_ms_per_ciphertext')) /
+        valueOf(records, 'he.accumulate_ms_per_ciphertext'),
+      'x',
+      '(SEAL validate + load + add) / accumulator add (validate + add), wall',
+    ),
+  );
   return out;
 }

@@ -8,13 +8,19 @@ import { median } from '../../bench/stats.js';
 const REQUIRED = [
   'he.encrypt_ms_per_ciphertext',
   'he.encrypt_us_per_value',
-  'he.add_ms_per_ciphertext',
-  'he.add_us_per_value',
+  'he.accumulate_ms_per_ciphertext',
+  'he.accumulate_us_per_value',
+  'he.reduce_ms_per_round',
+  'he.sum_ms_per_round',
   'he.validate_ms_per_ciphertext',
   'he.validate_us_per_value',
+  'he.seal_validate_ms_per_ciphertext',
+  'he.seal_add_ms_per_ciphertext',
+  'he.seal_coordinator_cpu_us_per_value',
   'he.decrypt_ms_per_ciphertext',
   'he.decrypt_us_per_value',
   'he.bytes_per_value',
+  'he.seal_bytes_per_value',
   'he.merchant_cpu_us_per_value',
   'he.coordinator_cpu_us_per_value',
   'paillier.encrypt_us_per_value',
@@ -34,6 +40,8 @@ const REQUIRED = [
   'ratio.he_over_plain.merchant_cpu_per_value',
   'ratio.he_over_plain.coordinator_cpu_per_value',
   'ratio.he_over_plain.bytes_per_value',
+  'ratio.seal_over_accumulator.coordinator_cpu_per_value',
+  'ratio.seal_over_accumulator.ms_per_ciphertext',
   'target.he_bytes_per_value',
   'target.merchant_cpu_vs_paillier',
   'target.coordinator_cpu_vs_paillier',
@@ -85,7 +93,11 @@ describe('fedmart bench --quick', () => {
   it('reports the wire sizes fixed by the parameters', () => {
     const byName = new Map((records as { name: string; value: number }[]).map((r) => [r.name, r.value]));
     expect(byName.get('he.values_per_ciphertext')).toBe(4096);
-    expect(byName.get('he.bytes_per_value')).toBeCloseTo(131185 / 4096, 4);
+    expect(byName.get('he.bytes_per_value')).toBeCloseTo(122993 / 4096, 4);
+    expect(byName.get('he.bytes_per_value')).toBeLessThanOrEqual(32);
+    expect(byName.get('he.seal_bytes_per_value')).toBeCloseTo(131185 / 4096, 4);
+    expect(byName.get('he.ciphertext_bytes')).toBe(122993);
+    expect(byName.get('target.he_bytes_per_value')).toBe(1);
     expect(byName.get('paillier.bytes_per_value')).toBe(512);
     expect(byName.get('plain.bytes_per_value')).toBe(8);
     for (const name of REQUIRED.filter((n) => n.startsWith('target.'))) expect([0, 1]).toContain(byName.get(name));
