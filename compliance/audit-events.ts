@@ -106,7 +106,8 @@ export const AUDIT_EVENT_SCHEMAS = {
     legalBasis,
     allowedFields: z.array(slug).max(1000),
     retentionDays: count,
-    recipients: z.array(id).max(1000),
+    /** Recipient descriptions as in the purpose registry (organisations, never people). */
+    recipients: z.array(z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, 'expected a recipient description without control characters')).max(1000),
   }),
   /** A personal-information protection impact assessment (个人信息保护影响评估) was recorded; the report itself stays in the registers. */
   'pia.recorded': z.strictObject({ piaId: id, purpose, assessedAt: isoTime, retainUntil: isoTime, documentDigest: digest }),
