@@ -67,3 +67,36 @@ export type { AuditLogOptions, AuditLogErrorCode, StoredLogReport } from './audi
 
 export { verifyAuditEntryProof, verifyAuditConsistency } from './audit-proof.js';
 export type { AuditLogKey, AuditProofResult } from './audit-proof.js';
+
+export { auditRegistersSchema, parseAuditRegisters, registersFromConfig } from './audit-registers.js';
+export type { AuditRegisters, AuditPurposeRegister, AuditPiaRegister, AuditFieldRegister } from './audit-registers.js';
+
+export { AUDIT_SECTION_NAMES, deriveSections } from './audit-sections.js';
+export type {
+  AuditSections,
+  ProcessingRegisterRow,
+  QueryEvidence,
+  ConsentSummaryRow,
+  RightsRequestsSection,
+  PiaRow,
+  SecurityEventsSection,
+} from './audit-sections.js';
+
+export {
+  AUDIT_BUNDLE_FORMAT,
+  MAX_BUNDLE_ENTRY_CHARS,
+  MAX_BUNDLE_ENTRIES,
+  auditBundleSchema,
+  bundleSigningDigest,
+  signAuditBundle,
+  auditBundleDigest,
+  exportAuditBundle,
+} from './audit-bundle.js';
+export type { AuditBundle, AuditBundleEntry, AuditBundleRange, UnsignedAuditBundle, ExportAuditBundleOptions } from './audit-bundle.js';
+
+export { verifyAuditBundle } from './audit-bundle-verify.js';
+export type { AuditBundleVerification, AuditBundleSummary } from './audit-bundle-verify.js';
+
+export { renderAuditReportHtml, escapeHtml } from './audit-report-html.js';
+export { renderAuditCsv } from './audit-report-csv.js';
+export type { AuditCsvFiles } from './audit-report-csv.js';
