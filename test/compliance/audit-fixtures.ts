@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { signingKeyPairFromSeed } from '../../crypto/index.js';
 import type { SigningKeyPair } from '../../crypto/index.js';
 import { AuditLog, InMemoryAuditStore } from '../../compliance/audit.js';
-import type { AuditEvent } from '../../compliance/audit.js';
+import type { AuditEvent, AuditRegisters } from '../../compliance/audit.js';
 
 export const ORIGIN = 'fedmart.test/audit';
 export const KEY_NAME = 'fedmart.test/audit';
@@ -137,4 +137,44 @@ export async function scenarioLog(options: { checkpointEvery?: number } = {}): P
     if (options.checkpointEvery !== undefined && (i + 1) % options.checkpointEvery === 0) await log.checkpoint();
   }
   return { log, store, keyPair };
+}
+
+/** Registers matching the scenario: fraud-prevention is registered but has no PIA. */
+export function scenarioRegisters(): AuditRegisters {
+  return {
+    purposes: [
+      {
+        name: 'marketing-analytics',
+        description: 'Aggregate segment statistics across participating shops.',
+        legalBasis: 'consent',
+        allowedFields: ['order_total', 'order_count', 'lifecycle_stage'],
+        retentionDays: 180,
+        recipients: ['marketing-team'],
+      },
+      {
+        name: 'fraud-prevention',
+        description: 'Return-abuse statistics.',
+        legalBasis: 'legal-obligation',
+        allowedFields: ['return_count'],
+        retentionDays: 365,
+        recipients: ['risk-team', 'regulator'],
+      },
+    ],
+    pias: [
+      {
+        id: 'pia-2025-01',
+        purpose: 'marketing-analytics',
+        assessedAt: '2025-04-20T00:00:00.000Z',
+        summary: 'Only encrypted aggregates leave shops; k and m thresholds before release.',
+        reviewer: 'Data protection officer (个人信息保护负责人)',
+        retainUntil: '2028-04-20T00:00:00.000Z',
+      },
+    ],
+    classification: [
+      { field: 'order_total', class: 'general', grade: 'general', category: 'transaction' },
+      { field: 'order_count', class: 'general', grade: 'general', category: 'transaction' },
+      { field: 'lifecycle_stage', class: 'general', grade: 'general', category: 'profile' },
+      { field: 'return_count', class: 'sensitive', grade: 'important', category: 'transaction' },
+    ],
+  };
 }
