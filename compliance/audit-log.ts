@@ -103,6 +103,10 @@ export class AuditLog {
     if (!(keyPair?.publicKey instanceof Uint8Array) || !(keyPair.secretKey instanceof Uint8Array)) {
       throw new TypeError('options.keyPair must be a SigningKeyPair');
     }
+    // libsodium's secret key is seed || public key: a mismatched pair would sign checkpoints nobody can verify.
+    if (keyPair.secretKey.length !== 64 || !equalBytes(keyPair.secretKey.subarray(32), keyPair.publicKey)) {
+      throw new RangeError('options.keyPair: secretKey does not belong to publicKey');
+    }
     if (clock !== undefined && typeof clock !== 'function') throw new TypeError('options.clock must be a function');
     this.store = store;
     this.origin = origin;
@@ -123,11 +127,14 @@ export class AuditLog {
     const now = this.clock();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('clock() must return a valid Date');
     const time = now.toISOString();
+    const make = (s: number): AuditEntry => ({ seq: s, time, type: clean.type, actor: clean.actor, details: clean.details }) as AuditEntry;
+    // Validate everything but the seq before taking the store's append lock,
+    // so that the builder below cannot fail inside it.
+    parseAuditEntry(canonicalSpecJson(make(0)));
     let built: AuditEntry | undefined;
     const seq = await this.store.appendEntry((s) => {
-      const entry = { seq: s, time, type: clean.type, actor: clean.actor, details: clean.details } as AuditEntry;
-      const entryJson = canonicalSpecJson(entry);
-      built = parseAuditEntry(entryJson);
+      built = make(s);
+      const entryJson = canonicalSpecJson(built);
       return { entryJson, leafHash: leafHash(auditLeafData(entryJson)) };
     });
     if (built === undefined || built.seq !== seq) {

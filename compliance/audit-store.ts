@@ -37,8 +37,10 @@ export interface StoredCheckpoint {
 
 /**
  * Builds the entry for the sequence number the store is about to assign.
- * Called exactly once per successful append, synchronously, while the store
- * holds its append lock; must not throw for a valid seq.
+ * Called synchronously while the store holds its append lock, once per
+ * attempt (a store that retries a failed transaction may call it again with
+ * the new seq). `AuditLog` validates the entry beforehand so it does not
+ * throw; if it ever does, the store must store nothing and reject.
  */
 export type AuditEntryBuilder = (seq: number) => { readonly entryJson: string; readonly leafHash: Uint8Array };
 

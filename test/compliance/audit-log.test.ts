@@ -70,6 +70,17 @@ describe('AuditLog: honest store', () => {
     expect(await log.size()).toBe(before);
   });
 
+  it('rejects a mismatched key pair and a clock beyond year 9999 (nothing stored)', async () => {
+    const store = new InMemoryAuditStore();
+    const a = logKeyPair();
+    const b = generateSigningKeyPair();
+    expect(() => new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: { publicKey: b.publicKey, secretKey: a.secretKey } })).toThrow(RangeError);
+    expect(() => new AuditLog({ store, origin: ORIGIN, keyName: 'has space', keyPair: a })).toThrow(/keyName/);
+    const log = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: a, clock: () => new Date(Date.UTC(10000, 0, 1)) });
+    await expect(log.append(scenarioEvents()[0]!)).rejects.toBeInstanceOf(AuditEntryError);
+    expect(store.rows).toHaveLength(0);
+  });
+
   it('serialises concurrent appends into gap-free, unique seqs', async () => {
     const store = new InMemoryAuditStore();
     const log = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: logKeyPair() });
