@@ -55,6 +55,14 @@ export interface QueryDefinition<Spec, Result> {
   readonly kind: string;
   /** Validates untrusted JSON; throws `QuerySpecError` naming the path. */
   parseSpec(json: unknown): Spec;
+  /** The registered purpose the spec names; consent and field allow-lists follow it. */
+  purposeOf(spec: Spec): string;
+  /**
+   * The shop fields (`table.field`, e.g. `order.amount`) the shop-side
+   * statistic reads. A query whose fields are not all in its purpose's
+   * allow-list is refused (data minimisation, PIPL art. 6).
+   */
+  inputFields(spec: Spec): readonly string[];
   /** Per-shop statistic fields in a fixed order (the ciphertext layout). */
   fields(spec: Spec): readonly FieldSpec[];
   /** Cells for disclosure control; every field belongs to exactly one cell. */

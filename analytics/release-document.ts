@@ -38,6 +38,8 @@ export interface ReleaseDocument {
   readonly contributionDigests: readonly string[];
   readonly aggregateDigest: string;
   readonly policy: { readonly minMerchants: number; readonly minSubjects: number };
+  /** Subjects the shops' signed consent attestations say they included, summed. */
+  readonly attestedSubjects: number;
   readonly cells: Readonly<Record<string, ReleaseCell>>;
   /** ISO-8601 time of the release. */
   readonly releasedAt: string;
@@ -61,6 +63,7 @@ const releaseDocumentSchema = z.strictObject({
   contributionDigests: z.array(z.string()),
   aggregateDigest: z.string(),
   policy: z.strictObject({ minMerchants: z.number().int().nonnegative(), minSubjects: z.number().int().nonnegative() }),
+  attestedSubjects: z.number().int().nonnegative(),
   cells: z.record(z.string(), releaseCellSchema),
   releasedAt: z.string(),
 });

@@ -170,6 +170,13 @@ export function finaliseSegmentStats(_spec: SegmentStatsSpec, release: ReleasedT
 export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsTable> = {
   kind: SEGMENT_STATS_KIND,
   parseSpec: parseSegmentStatsSpec,
+  purposeOf: (spec) => spec.purpose,
+  inputFields: (spec) => [
+    'customer.lifecycle_stage',
+    'order.amount',
+    'order.ordered_at',
+    ...(spec.excludeReturned ? ['order.returned'] : []),
+  ],
   fields: segmentStatsFields,
   cells: segmentStatsCells,
   computeLocal: computeSegmentStatsLocal,

@@ -55,6 +55,7 @@ export class ShareSigner {
       ciphertextLengths: [share.length],
       createdUnixMs: BigInt(Date.now()),
       nonce: randomBytes(ENVELOPE_NONCE_BYTES),
+      attestationDigest: blake2b256(new Uint8Array(0)),
     };
     return { envelope, signature: signEnvelope(envelope, this.#keys.secretKey) };
   }

@@ -1,5 +1,6 @@
 import { startCoordinator } from '../coordinator/index.js';
-import { emit, parse, requireString, untilSignal } from './args.js';
+import { readPurposeRegistry } from '../compliance/index.js';
+import { emit, integer, parse, requireString, untilSignal } from './args.js';
 import { cliLogger } from './logger.js';
 
 export const COORDINATOR_HELP = `fedmart coordinator — run the coordinator (merchant gRPC, HTTP API, round closing)
@@ -11,6 +12,10 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --db DIR               embedded database folder (default .fedmart/coordinator-db; memory:// for none)
   --grpc HOST:PORT       merchant gRPC address (default 127.0.0.1:7001)
   --http HOST:PORT       HTTP API address (default 127.0.0.1:7080)
+  --audit-key FILE       seed of the audit-log signing key, created 0600 (default .fedmart/coordinator-audit.seed)
+  --origin NAME          origin line of audit checkpoints (default fedmart.local/audit)
+  --purposes FILE        purposes.json registry of purposes and PIAs (default: built-in registry)
+  --min-subjects K       the key holder's k, stated in audit entries (default 10)
 
 The HTTP API token is read from FEDMART_API_TOKEN (required).
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
@@ -22,6 +27,10 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     db: { type: 'string' },
     grpc: { type: 'string' },
     http: { type: 'string' },
+    'audit-key': { type: 'string' },
+    origin: { type: 'string' },
+    purposes: { type: 'string' },
+    'min-subjects': { type: 'string' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -40,6 +49,10 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,
+    auditKeyFile: requireString(values, 'audit-key', '.fedmart/coordinator-audit.seed'),
+    auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
+    ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes) } : {}),
+    minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
     logger: cliLogger('coordinator'),
   });
   emit({ event: 'ready', role: 'coordinator', grpc: running.grpcAddress, http: running.httpAddress });

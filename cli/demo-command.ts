@@ -57,7 +57,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     const token = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
     const coordinator = await spawnService(
       ['coordinator', '--keyholder', String(keyholder.ready.address), '--keyholder-key', keyholderKey,
-        '--db', join(dir, 'coordinator-db'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+        '--db', join(dir, 'coordinator-db'), '--audit-key', join(dir, 'coordinator-audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
       join(logs, 'coordinator.log'),
       { FEDMART_API_TOKEN: token },
     );

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { MerchantNode, loadShopData } from '../client-sdk/index.js';
+import { MerchantNode, loadShopCompliance, loadShopData } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString } from './args.js';
 import { cliLogger } from './logger.js';
 
@@ -37,11 +37,13 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
   const log = cliLogger('merchant');
   const data = await loadShopData(dataDir, merchantId);
+  const compliance = await loadShopCompliance(dataDir);
   const pin = values['keyholder-key'];
   const node = await MerchantNode.create({
     merchantId,
     coordinatorAddress: requireString(values, 'coordinator'),
     data,
+    compliance,
     stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
     logger: log,
@@ -55,7 +57,8 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   try {
     await node.enrol();
     await node.loadPublicKey();
-    emit({ event: 'ready', role: 'merchant', merchantId, customers: data.customers.length, orders: data.orders.length });
+    const rights = await node.reportRightsRequests();
+    emit({ event: 'ready', role: 'merchant', merchantId, customers: data.customers.length, orders: data.orders.length, rightsReported: rights });
     do {
       for (const outcome of await node.answerOpenQueries()) emit({ event: 'answer', merchantId, ...outcome, receipt: undefined });
       if (values.once) break;

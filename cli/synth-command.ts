@@ -15,7 +15,7 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
     console.log(SYNTH_HELP);
     return 0;
   }
-  const shops = integer(values, 'shops', 5, 1, 1000);
+  const shops = integer(values, 'shops', 5, 1, 99);
   const seed = typeof values.seed === 'string' ? values.seed : '42';
   const out = requireString(values, 'out');
   const manifest = await writeSynth(out, { shops, seed, onProgress: (p) => {

@@ -26,7 +26,16 @@ import {
   type HeParamSetName,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { getQueryDefinition, type ShopData } from '../analytics/index.js';
+import { canonicalSpecJson, getQueryDefinition, type ShopData } from '../analytics/index.js';
+import {
+  assertFieldsAllowed,
+  buildAttestation,
+  getPurpose,
+  PurposeError,
+  rightsEventForCoordinator,
+  type ConsentAttestation,
+} from '../compliance/index.js';
+import type { ShopCompliance } from './consent-source.js';
 import {
   MerchantServiceClient,
   callUnary,
@@ -37,6 +46,7 @@ import {
   type OpenQuery,
   type PublicKeyBundle,
   type SubmitContributionResponse,
+  rightsReportDigest,
 } from '../protos/index.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 
@@ -48,6 +58,8 @@ export interface MerchantNodeOptions {
   readonly coordinatorAddress: string;
   /** The shop's data, already loaded (see loadShopData). */
   readonly data: ShopData;
+  /** The shop's consent ledger, purposes and pseudonym key (see loadShopCompliance). */
+  readonly compliance: ShopCompliance;
   /** Folder for the node's signing key and receipts. */
   readonly stateDir: string;
   /** Hex Ed25519 key of the key holder; the public key bundle must be signed by it. */
@@ -60,6 +72,7 @@ export interface MerchantNodeOptions {
 export type AnswerOutcome =
   | { readonly queryId: string; readonly outcome: 'submitted'; readonly receipt: SubmitContributionResponse }
   | { readonly queryId: string; readonly outcome: 'already-answered' }
+  | { readonly queryId: string; readonly outcome: 'declined'; readonly code: string; readonly message: string }
   | { readonly queryId: string; readonly outcome: 'refused'; readonly code: string; readonly message: string };
 
 export class MerchantNode {
@@ -144,7 +157,7 @@ export class MerchantNode {
    * encoding, encryption, envelope and signature. Exposed so tests can
    * inspect or tamper with what would be sent.
    */
-  buildContribution(query: OpenQuery): { header: ContributionHeader; ciphertexts: Uint8Array[] } {
+  buildContribution(query: OpenQuery): { header: ContributionHeader; ciphertexts: Uint8Array[]; attestation: ConsentAttestation } {
     if (!this.encryptor || !this.bundle) throw new Error('loadPublicKey() must run before answering queries');
     if (!constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
       throw new Error(`query ${query.queryId}: spec_digest does not match spec_json`);
@@ -159,7 +172,28 @@ export class MerchantNode {
       slotCount: this.ctx.slotCount,
       maxContributors: query.maxContributors,
     });
-    const values = definition.computeLocal(spec, this.options.data);
+    // The shop answers only for a purpose it registered itself, on the same
+    // terms, reading only fields the purpose allows.
+    const purposeName = definition.purposeOf(spec);
+    const purpose = getPurpose(this.options.compliance.registry, purposeName);
+    if (canonicalSpecJson(purpose) !== query.purposeJson) {
+      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purposeName} is registered here on other terms than the query states`);
+    }
+    assertFieldsAllowed(purpose, definition.inputFields(spec));
+
+    // Consent filter: only customers whose consent for the purpose is valid at the cutoff.
+    const cutoff = new Date(Number(query.cutoffUnixMs));
+    const data = this.options.data;
+    const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: data.customers.map((c) => c.customerId) });
+    const included = filter.includedCustomerIds;
+    const consented: ShopData = {
+      shopId: data.shopId,
+      customers: data.customers.filter((c) => included.has(c.customerId)).map((c) => ({ ...c, consentAnalytics: true })),
+      orders: data.orders.filter((o) => included.has(o.customerId)),
+    };
+    const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter });
+
+    const values = definition.computeLocal(spec, consented);
     const ciphertexts = layout.encode(values).map((slots) => this.encryptor!.encrypt(slots));
     const unsigned: ContributionHeader = {
       queryId: query.queryId,
@@ -173,9 +207,10 @@ export class MerchantNode {
       createdUnixMs: BigInt(Date.now()),
       nonce: Buffer.from(randomBytes(16)),
       signature: Buffer.alloc(0),
+      consentAttestation: Buffer.from(canonicalSpecJson(attestation), 'utf8'),
     };
     const signature = signEnvelope(envelopeOf(unsigned), this.signing.secretKey);
-    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts };
+    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts, attestation };
   }
 
   /** Streams a contribution: the header, then the ciphertexts in chunks. */
@@ -198,7 +233,18 @@ export class MerchantNode {
   /** Answers one open query unless already answered; records the receipt durably. */
   async answer(query: OpenQuery): Promise<AnswerOutcome> {
     if (this.hasAnswered(query.queryId)) return { queryId: query.queryId, outcome: 'already-answered' };
-    const { header, ciphertexts } = this.buildContribution(query);
+    let built;
+    try {
+      built = this.buildContribution(query);
+    } catch (err) {
+      if (!(err instanceof DeclinedError || err instanceof PurposeError)) throw err;
+      const code = err.code;
+      // Declining is final for this query: remember it so the node does not retry every poll.
+      writeFileSync(this.receiptFile(query.queryId), JSON.stringify({ queryId: query.queryId, declined: code }), { mode: 0o600 });
+      this.log.warn({ queryId: query.queryId, code }, 'query declined');
+      return { queryId: query.queryId, outcome: 'declined', code, message: (err as Error).message };
+    }
+    const { header, ciphertexts } = built;
     try {
       const receipt = await this.submit(header, ciphertexts);
       writeFileSync(this.receiptFile(query.queryId), JSON.stringify({
@@ -223,6 +269,35 @@ export class MerchantNode {
     }
   }
 
+  private reportedFile(): string {
+    return join(this.options.stateDir, 'reported-rights.json');
+  }
+
+  /**
+   * Tells the coordinator which data-subject requests this shop handled, as
+   * type and day only (never who). Each request is reported once.
+   */
+  async reportRightsRequests(): Promise<number> {
+    const file = this.reportedFile();
+    const reported = new Set<string>(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as string[]) : []);
+    const pending = this.options.compliance.ledger.requests().filter((r) => !reported.has(r.requestId));
+    if (pending.length === 0) return 0;
+    const unsigned = {
+      merchantId: this.options.merchantId,
+      events: pending.map((r) => {
+        const e = rightsEventForCoordinator(r);
+        return { type: e.type, handledUnixMs: BigInt(Date.parse(e.at)) };
+      }),
+      createdUnixMs: BigInt(Date.now()),
+      nonce: Buffer.from(randomBytes(16)),
+    };
+    const signature = Buffer.from(signDigest(rightsReportDigest(unsigned), this.signing.secretKey));
+    const res = await callUnary(this.client.reportRightsEvents.bind(this.client), { ...unsigned, signature });
+    for (const r of pending) reported.add(r.requestId);
+    writeFileSync(file, JSON.stringify([...reported].sort()), { mode: 0o600 });
+    return res.recorded;
+  }
+
   /** Enrols, loads the key and answers every open query once. */
   async answerOpenQueries(): Promise<AnswerOutcome[]> {
     if (!this.encryptor) await this.loadPublicKey();
@@ -231,6 +306,17 @@ export class MerchantNode {
       if (!this.hasAnswered(q.queryId)) outcomes.push(await this.answer(q));
     }
     return outcomes;
+  }
+}
+
+/** The shop will not answer a query (unknown purpose, other terms, a field it may not read). */
+export class DeclinedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeclinedError';
   }
 }
 

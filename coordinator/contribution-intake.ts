@@ -5,7 +5,7 @@
  * merchant is acknowledged only after the database committed.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
-import { blake2b256, constantTimeEqual, envelopeDigest, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
+import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
 import {
   RpcError,
   envelopeOf,
@@ -14,8 +14,11 @@ import {
   type ContributionHeader,
   type SubmitContributionResponse,
 } from '../protos/index.js';
+import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, parseAttestation, type ConsentAttestation } from '../compliance/index.js';
+import { toHex } from '../crypto/index.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { QueryLayouts } from './query-layouts.js';
-import type { CoordinatorStore } from './store.js';
+import type { CoordinatorStore, QueryRecord } from './store.js';
 
 export interface IntakeOptions {
   /** A stream that has not finished after this long is refused. */
@@ -37,6 +40,11 @@ function checkHeaderShape(h: ContributionHeader): void {
     invalid('HEADER_INVALID', 'spec_digest, key_id and layout_digest must be 32 bytes');
   }
   if (h.ciphertextDigests.some((d) => d.length !== 32)) invalid('HEADER_INVALID', 'ciphertext digests must be 32 bytes');
+  try {
+    validateEnvelope(envelopeOf(h));
+  } catch (err) {
+    invalid('HEADER_INVALID', err instanceof Error ? err.message : 'malformed envelope');
+  }
 }
 
 export class ContributionIntake {
@@ -44,6 +52,7 @@ export class ContributionIntake {
     private readonly ctx: HeContext,
     private readonly store: CoordinatorStore,
     private readonly layouts: QueryLayouts,
+    private readonly audit: AuditTrail,
     private readonly options: IntakeOptions,
   ) {}
 
@@ -56,14 +65,42 @@ export class ContributionIntake {
         this.options.streamTimeoutMs,
       );
     });
+    const known: { merchantId: string | null; queryId: string | null } = { merchantId: null, queryId: null };
     try {
-      return await Promise.race([this.receive(call), timeout]);
+      return await Promise.race([this.receive(call, known), timeout]);
+    } catch (err) {
+      if (err instanceof RpcError) {
+        await this.audit.record({
+          type: 'contribution.rejected',
+          actor: 'coordinator',
+          details: { merchantId: known.merchantId, queryId: known.queryId, grpcCode: status[err.status] as 'INVALID_ARGUMENT', reason: err.code },
+        });
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async receive(call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>): Promise<SubmitContributionResponse> {
+  /** Parses and checks the consent attestation the envelope signs; throws RpcError. */
+  private attestationOf(h: ContributionHeader, query: QueryRecord): ConsentAttestation {
+    if (h.consentAttestation.length === 0) invalid('ATTESTATION_MISSING', 'a contribution must carry a consent attestation');
+    if (h.consentAttestation.length > 1024 * 1024) invalid('ATTESTATION_INVALID', 'consent attestation larger than 1 MiB');
+    try {
+      const att = parseAttestation(JSON.parse(Buffer.from(h.consentAttestation).toString('utf8')));
+      checkAttestation(att, { queryId: query.queryId, merchantId: h.merchantId, purpose: query.purpose, cutoff: query.cutoff });
+      return att;
+    } catch (err) {
+      if (err instanceof AttestationError) invalid(err.code, `consent attestation: ${err.message}`);
+      if (err instanceof SyntaxError) invalid('ATTESTATION_INVALID', 'consent attestation is not JSON');
+      throw err;
+    }
+  }
+
+  private async receive(
+    call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>,
+    known: { merchantId: string | null; queryId: string | null },
+  ): Promise<SubmitContributionResponse> {
     const messages = readStream(call);
     const first = await messages.next();
     if (first.done || !first.value.header) invalid('HEADER_FIRST', 'the first message must be the contribution header');
@@ -72,8 +109,10 @@ export class ContributionIntake {
 
     const merchantKey = await this.store.merchantKey(h.merchantId);
     if (!merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
+    if (AUDIT_ID_RE.test(h.merchantId)) known.merchantId = h.merchantId;
     const query = await this.store.getQuery(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
+    if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
     if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) {
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
     }
@@ -87,6 +126,7 @@ export class ContributionIntake {
     if (!constantTimeEqual(h.specDigest, query.specDigest) || !constantTimeEqual(h.layoutDigest, layout.digest())) {
       invalid('ROUND_BINDING', 'contribution is bound to another spec or slot layout');
     }
+    const attestation = this.attestationOf(h, query);
     if (await this.store.hasContribution(h.queryId, h.merchantId)) {
       throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', `merchant ${h.merchantId} already contributed to ${h.queryId}`);
     }
@@ -133,7 +173,20 @@ export class ContributionIntake {
       envelopeDigest: digest,
       header: h,
       ciphertexts: body,
-    });
+      attestationJson: Buffer.from(h.consentAttestation).toString('utf8'),
+      subjectsIncluded: attestation.subjectsIncluded,
+    }, (tx) => this.audit.record({
+      type: 'contribution.accepted',
+      actor: h.merchantId,
+      details: {
+        merchantId: h.merchantId,
+        queryId: h.queryId,
+        envelopeDigest: toHex(digest),
+        attestationDigest: toHex(attestationDigest(attestation)),
+        subjectsIncluded: attestation.subjectsIncluded,
+        excludedByReason: { ...attestation.excludedByReason },
+      },
+    }, tx));
     if (!outcome.ok) {
       if (outcome.reason === 'duplicate') throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', 'this contribution or one from the same merchant is already stored');
       if (outcome.reason === 'query-unknown') throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);

@@ -8,17 +8,25 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { OverflowRiskError, SlotLayout, blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
 import { canonicalSpecJson, getQueryDefinition } from '../analytics/index.js';
+import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded } from '../compliance/index.js';
 import type { PublicKeyBundle } from '../protos/index.js';
+import type { AuditTrail } from './audit-trail.js';
+import type { PurposeStore } from './purpose-registry.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
 export interface HttpAppDeps {
   readonly store: CoordinatorStore;
+  readonly audit: AuditTrail;
+  readonly purposes: PurposeStore;
   readonly ctx: HeContext;
   readonly publicKeyBundle: PublicKeyBundle;
   /** The operator's API token; only its SHA-256 is kept. */
   readonly apiToken: string;
   readonly logger: Logger;
+  /** The k threshold the key holder applies, stated in query audit entries. */
+  readonly minSubjects: number;
   readonly onQueryCreated?: (queryId: string) => void;
 }
 
@@ -29,6 +37,8 @@ const createQueryBody = z.object({
   minMerchants: z.number().int().min(2).max(10_000).optional(),
   maxContributors: z.number().int().min(1).max(10_000).optional(),
   deadlineSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+  /** Consent cutoff (ISO-8601); defaults to the time of creation. */
+  cutoff: z.iso.datetime({ offset: true }).optional(),
 }).strict();
 
 const queryIdParams = z.object({ id: z.string().min(1).max(128) });
@@ -44,6 +54,8 @@ function queryView(q: QueryRecord, contributions: number): Record<string, unknow
     targetMerchants: q.targetMerchants,
     minMerchants: q.minMerchants,
     maxContributors: q.maxContributors,
+    purpose: q.purpose,
+    cutoff: q.cutoff.toISOString(),
     deadline: q.deadline.toISOString(),
     createdAt: q.createdAt.toISOString(),
   };
@@ -87,7 +99,11 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const presented = createHash('sha256').update(token).digest();
-    if (token.length === 0 || !timingSafeEqual(presented, tokenHash)) throw new HttpProblem('UNAUTHENTICATED');
+    if (token.length === 0 || !timingSafeEqual(presented, tokenHash)) {
+      const route = (request.routeOptions.url ?? 'unknown').replace(/[^\x21-\x7e]/g, '?').slice(0, 256) || 'unknown';
+      await deps.audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'http', route, reason: token.length === 0 ? 'TOKEN_MISSING' : 'TOKEN_INVALID' } });
+      throw new HttpProblem('UNAUTHENTICATED');
+    }
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -121,6 +137,20 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       if (err instanceof OverflowRiskError || err instanceof RangeError) throw new HttpProblem('OVERFLOW_RISK', err.message);
       throw err;
     }
+    const now = new Date();
+    const purposeName = definition.purposeOf(spec);
+    const purpose = await deps.purposes.purpose(purposeName);
+    if (!purpose) throw new HttpProblem('PURPOSE_UNKNOWN', `purpose ${purposeName} is not registered`);
+    try {
+      assertPiaRecorded(purpose, await deps.purposes.pias(purpose.name), now);
+      assertFieldsAllowed(purpose, definition.inputFields(spec));
+    } catch (err) {
+      if (err instanceof PiaMissingError) throw new HttpProblem('PIA_MISSING', err.message);
+      if (err instanceof PurposeFieldError) throw new HttpProblem('FIELD_NOT_ALLOWED', err.message);
+      throw err;
+    }
+    const cutoff = body.cutoff ? new Date(body.cutoff) : now;
+    if (cutoff.getTime() > now.getTime()) throw new HttpProblem('CUTOFF_INVALID', `cutoff ${body.cutoff} is in the future`);
     const specJson = canonicalSpecJson(spec);
     const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
     const minMerchants = body.minMerchants ?? 3;
@@ -134,9 +164,24 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       maxContributors,
       targetMerchants: Math.min(body.targetMerchants ?? Math.max(enrolled, minMerchants), maxContributors),
       minMerchants,
-      deadline: new Date(Date.now() + (body.deadlineSeconds ?? 600) * 1000),
+      deadline: new Date(now.getTime() + (body.deadlineSeconds ?? 600) * 1000),
+      purpose: purpose.name,
+      purposeJson: canonicalSpecJson(purpose),
+      cutoff,
       createdBy: 'operator',
-    });
+    }, (tx, q) => deps.audit.record({
+      type: 'query.created',
+      actor: q.createdBy,
+      details: {
+        queryId: q.queryId,
+        requester: q.createdBy,
+        purpose: purpose.name,
+        legalBasis: purpose.legalBasis,
+        kind: q.kind,
+        specDigest: toHex(q.specDigest),
+        thresholds: { minMerchants: q.minMerchants, minSubjects: deps.minSubjects },
+      },
+    }, tx));
     deps.onQueryCreated?.(query.queryId);
     return reply.status(201).send(queryView(query, 0));
   });
@@ -171,5 +216,6 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     };
   });
 
+  registerAuditRoutes(app, { audit: deps.audit, purposes: deps.purposes });
   return app;
 }

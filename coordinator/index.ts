@@ -4,3 +4,6 @@ export { buildHttpApp, type HttpAppDeps } from './http-app.js';
 export { openDatabase, migrate, SchemaTooNewError, type Database } from './database.js';
 export { CoordinatorStore, type QueryRecord, type QueryStatus } from './store.js';
 export { PROBLEMS, HttpProblem, type ProblemCode } from './problems.js';
+export { AuditTrail, type AuditTrailOptions } from './audit-trail.js';
+export { SqlAuditStore } from './audit-store.js';
+export { PurposeStore } from './purpose-registry.js';

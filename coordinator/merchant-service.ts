@@ -2,7 +2,8 @@
  * The coordinator's gRPC service for merchant nodes.
  */
 import { status } from '@grpc/grpc-js';
-import { enrolmentDigest, verifyDigest } from '../crypto/index.js';
+import { blake2b256, enrolmentDigest, toHex, verifyDigest } from '../crypto/index.js';
+import { RIGHTS_REQUEST_TYPES, type RightsRequestType } from '../compliance/index.js';
 import {
   MerchantServiceService,
   RpcError,
@@ -12,7 +13,9 @@ import {
   type MerchantServiceServer,
   type PublicKeyBundle,
   type RpcLogger,
+  rightsReportDigest,
 } from '../protos/index.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { ContributionIntake } from './contribution-intake.js';
 import type { CoordinatorStore } from './store.js';
 
@@ -22,6 +25,7 @@ const MERCHANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface MerchantServiceDeps {
   readonly store: CoordinatorStore;
+  readonly audit: AuditTrail;
   readonly intake: ContributionIntake;
   readonly publicKeyBundle: PublicKeyBundle;
   /** Called after a contribution is stored, so the round can close promptly. */
@@ -30,7 +34,7 @@ export interface MerchantServiceDeps {
 }
 
 export function merchantServiceImplementation(deps: MerchantServiceDeps): MerchantServiceServer {
-  const { store, log } = deps;
+  const { store, audit, log } = deps;
   return {
     enroll: unaryHandler(log, 'Enroll', async (req) => {
       if (!MERCHANT_ID.test(req.merchantId)) {
@@ -38,9 +42,14 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       }
       if (req.signingPublicKey.length !== 32) throw new RpcError(status.INVALID_ARGUMENT, 'KEY_INVALID', 'signing_public_key must be 32 bytes');
       if (!verifyDigest(req.proofOfPossession, enrolmentDigest(req.merchantId, req.signingPublicKey), req.signingPublicKey)) {
+        await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'Enroll', reason: 'PROOF_INVALID' } });
         throw new RpcError(status.UNAUTHENTICATED, 'PROOF_INVALID', 'proof_of_possession does not verify');
       }
-      const outcome = await store.enrolMerchant(req.merchantId, req.signingPublicKey);
+      const outcome = await store.enrolMerchant(req.merchantId, req.signingPublicKey, (tx) => audit.record({
+        type: 'merchant.enrolled',
+        actor: req.merchantId,
+        details: { merchantId: req.merchantId, keyDigest: toHex(blake2b256(req.signingPublicKey)) },
+      }, tx));
       if (outcome === 'key-conflict') {
         throw new RpcError(status.ALREADY_EXISTS, 'MERCHANT_KEY_CONFLICT', `merchant ${req.merchantId} is enrolled with another key`);
       }
@@ -61,8 +70,40 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
           keyId: Buffer.from(q.keyId),
           deadlineUnixMs: BigInt(q.deadline.getTime()),
           maxContributors: q.maxContributors,
+          purposeJson: q.purposeJson,
+          cutoffUnixMs: BigInt(q.cutoff.getTime()),
         })),
       };
+    }),
+    reportRightsEvents: unaryHandler(log, 'ReportRightsEvents', async (req) => {
+      const key = await store.merchantKey(req.merchantId);
+      if (!key) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
+      if (req.events.length === 0 || req.events.length > 10_000) throw new RpcError(status.INVALID_ARGUMENT, 'EVENTS_INVALID', 'events must hold 1..10000 entries');
+      if (req.nonce.length < 16 || req.nonce.length > 64) throw new RpcError(status.INVALID_ARGUMENT, 'NONCE_INVALID', 'nonce must be 16..64 bytes');
+      const now = Date.now();
+      for (const e of req.events) {
+        if (!(RIGHTS_REQUEST_TYPES as readonly string[]).includes(e.type)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TYPE_INVALID', `unknown rights request type ${e.type}`);
+        if (e.handledUnixMs <= 0n || e.handledUnixMs > BigInt(now + 5 * 60_000)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TIME_INVALID', 'handled_unix_ms out of range');
+      }
+      if (req.signature.length !== 64 || !verifyDigest(req.signature, rightsReportDigest(req), key)) {
+        await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'ReportRightsEvents', reason: 'SIGNATURE_INVALID' } });
+        throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the report signature does not verify under the enrolled key');
+      }
+      const recorded = await store.db.transaction(async (tx) => {
+        const seen = await tx.query('SELECT 1 FROM rights_reports WHERE merchant_id = $1 AND nonce = $2', [req.merchantId, req.nonce]);
+        if (seen.length > 0) return -1;
+        await tx.query('INSERT INTO rights_reports (merchant_id, nonce, events) VALUES ($1, $2, $3)', [req.merchantId, req.nonce, req.events.length]);
+        for (const e of req.events) {
+          await audit.record({
+            type: 'rights.request',
+            actor: req.merchantId,
+            details: { shopId: req.merchantId, requestType: e.type as RightsRequestType, day: new Date(Number(e.handledUnixMs)).toISOString().slice(0, 10) },
+          }, tx);
+        }
+        return req.events.length;
+      });
+      if (recorded < 0) throw new RpcError(status.ALREADY_EXISTS, 'REPORT_REPLAYED', 'this report was already recorded');
+      return { recorded };
     }),
     submitContribution: clientStreamHandler(log, 'SubmitContribution', async (call) => {
       const receipt = await deps.intake.submit(call);

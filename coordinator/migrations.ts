@@ -45,4 +45,42 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        created_at timestamptz NOT NULL DEFAULT now()
      )`,
   ],
+  // 2: purposes and PIAs, consent attestations on contributions, the audit log
+  [
+    `CREATE TABLE purposes (
+       name text PRIMARY KEY,
+       definition_json text NOT NULL,
+       digest bytea NOT NULL,
+       registered_at timestamptz NOT NULL DEFAULT now()
+     )`,
+    `CREATE TABLE pias (
+       pia_id text PRIMARY KEY,
+       purpose text NOT NULL,
+       record_json text NOT NULL,
+       digest bytea NOT NULL,
+       recorded_at timestamptz NOT NULL DEFAULT now()
+     )`,
+    `ALTER TABLE queries ADD COLUMN purpose text NOT NULL DEFAULT ''`,
+    `ALTER TABLE queries ADD COLUMN purpose_json text NOT NULL DEFAULT '{}'`,
+    `ALTER TABLE queries ADD COLUMN cutoff timestamptz NOT NULL DEFAULT now()`,
+    `ALTER TABLE contributions ADD COLUMN attestation_json text NOT NULL DEFAULT ''`,
+    `ALTER TABLE contributions ADD COLUMN subjects_included integer NOT NULL DEFAULT 0`,
+    `CREATE TABLE audit_entries (
+       seq bigint PRIMARY KEY CHECK (seq >= 0),
+       entry_json text NOT NULL,
+       leaf_hash bytea NOT NULL
+     )`,
+    `CREATE TABLE rights_reports (
+       merchant_id text NOT NULL REFERENCES merchants (merchant_id),
+       nonce bytea NOT NULL,
+       events integer NOT NULL,
+       received_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (merchant_id, nonce)
+     )`,
+    `CREATE TABLE audit_checkpoints (
+       size bigint PRIMARY KEY CHECK (size >= 0),
+       note text NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  ],
 ];

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { blake2b256, constantTimeEqual, toHex, verifyDigest, type HeContext } from '../crypto/index.js';
 import { getQueryDefinition, parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
 import { errorCodeOf, type ReleasePart } from '../protos/index.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { KeyHolderClient } from './keyholder-client.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
@@ -27,6 +28,7 @@ export class RoundCloser {
     private readonly layouts: QueryLayouts,
     private readonly keyHolder: KeyHolderClient,
     private readonly keyholderSigningKey: Uint8Array,
+    private readonly audit: AuditTrail,
     private readonly log: Logger,
   ) {}
 
@@ -73,11 +75,20 @@ export class RoundCloser {
     for (const q of await this.store.listQueries('closing')) await this.finish(q);
   }
 
+  /** Marks a closing query failed, with its audit entry in the same transaction. */
+  private async fail(q: QueryRecord, code: string, reason: string, contributions: number): Promise<void> {
+    await this.store.transition(q.queryId, 'closing', 'failed', reason, (tx) => this.audit.record({
+      type: 'query.failed',
+      actor: 'coordinator',
+      details: { queryId: q.queryId, reason: code, contributions },
+    }, tx));
+    this.log.warn({ queryId: q.queryId, code }, 'query failed');
+  }
+
   private async finish(q: QueryRecord): Promise<void> {
     const contributions = await this.store.contributions(q.queryId);
     if (contributions.length < q.minMerchants) {
-      await this.store.transition(q.queryId, 'closing', 'failed', `only ${contributions.length} of the required ${q.minMerchants} merchants answered; nothing was decrypted`);
-      this.log.warn({ queryId: q.queryId, contributions: contributions.length, minMerchants: q.minMerchants }, 'query failed: too few merchants');
+      await this.fail(q, 'TOO_FEW_MERCHANTS', `only ${contributions.length} of the required ${q.minMerchants} merchants answered; nothing was decrypted`, contributions.length);
       return;
     }
     const layout = this.layouts.layoutOf(q);
@@ -99,6 +110,7 @@ export class RoundCloser {
           maxContributors: q.maxContributors,
           aggregateDigest: Buffer.from(aggregateDigest),
           contributionCount: contributions.length,
+          cutoffUnixMs: BigInt(q.cutoff.getTime()),
         },
       },
       ...contributions.map((c) => ({
@@ -109,25 +121,24 @@ export class RoundCloser {
     try {
       signed = await this.keyHolder.release(parts);
     } catch (err) {
-      const code = (err as ServiceError).code;
-      if (code === grpcStatus.UNAVAILABLE || code === grpcStatus.DEADLINE_EXCEEDED) {
+      const grpcCode = (err as ServiceError).code;
+      if (grpcCode === grpcStatus.UNAVAILABLE || grpcCode === grpcStatus.DEADLINE_EXCEEDED) {
         this.log.warn({ queryId: q.queryId }, 'key holder unavailable; will retry');
         return;
       }
-      const reason = `key holder refused: ${errorCodeOf(err) ?? 'UNKNOWN'}: ${(err as ServiceError).details ?? String(err)}`;
-      await this.store.transition(q.queryId, 'closing', 'failed', reason);
-      this.log.warn({ queryId: q.queryId, reason }, 'query failed');
+      const code = errorCodeOf(err) ?? 'KEYHOLDER_REFUSED';
+      const reason = `key holder refused: ${(err as ServiceError).details ?? String(err)}`;
+      await this.fail(q, /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'KEYHOLDER_REFUSED', reason, contributions.length);
       return;
     }
     if (!constantTimeEqual(signed.keyholderSigningKey, this.keyholderSigningKey) ||
         !verifyDigest(signed.signature, blake2b256(Buffer.from(signed.releaseJson, 'utf8')), this.keyholderSigningKey)) {
-      await this.store.transition(q.queryId, 'closing', 'failed', 'release signature does not verify under the key holder key');
-      this.log.error({ queryId: q.queryId }, 'release signature invalid');
+      await this.fail(q, 'RELEASE_SIGNATURE_INVALID', 'release signature does not verify under the key holder key', contributions.length);
       return;
     }
     const doc = parseReleaseDocument(JSON.parse(signed.releaseJson));
     if (doc.queryId !== q.queryId || doc.aggregateDigest !== toHex(aggregateDigest)) {
-      await this.store.transition(q.queryId, 'closing', 'failed', 'release does not match this query\'s aggregate');
+      await this.fail(q, 'RELEASE_MISMATCH', 'release does not match this query\'s aggregate', contributions.length);
       return;
     }
     const definition = getQueryDefinition(q.kind);
@@ -138,7 +149,29 @@ export class RoundCloser {
       keyholderSigningKey: signed.keyholderSigningKey,
       signature: signed.signature,
       resultJson: JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+    }, async (tx) => {
+      await this.audit.record({
+        type: 'release.stored',
+        actor: 'coordinator',
+        details: {
+          queryId: q.queryId,
+          merchants: [...doc.merchants],
+          policy: { minMerchants: doc.policy.minMerchants, minSubjects: doc.policy.minSubjects },
+          noise: null,
+          releaseDigest: toHex(blake2b256(Buffer.from(signed.releaseJson, 'utf8'))),
+        },
+      }, tx);
+      const suppressed = Object.entries(doc.cells).filter(([, c]) => c.suppressed).map(([name]) => name);
+      if (suppressed.length > 0) {
+        await this.audit.record({
+          type: 'threshold.suppressed',
+          actor: 'keyholder',
+          details: { queryId: q.queryId, cells: suppressed, reason: 'FEWER_THAN_K_SUBJECTS' },
+        }, tx);
+      }
     });
     this.log.info({ queryId: q.queryId, merchants: doc.merchants.length }, 'release stored');
+    // Publish a checkpoint covering the release at once, so the result is provable.
+    await this.audit.checkpoint();
   }
 }

@@ -5,7 +5,10 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { HeContext, cryptoReady, fromHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { HeContext, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFromSeed, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../compliance/index.js';
+import { AuditTrail } from './audit-trail.js';
+import { PurposeStore } from './purpose-registry.js';
 import { ContributionIntake } from './contribution-intake.js';
 import { openDatabase } from './database.js';
 import { buildHttpApp } from './http-app.js';
@@ -24,6 +27,16 @@ export interface CoordinatorOptions {
   /** Hex Ed25519 key of the key holder; when given, anything else is refused. */
   readonly keyholderSigningKeyHex?: string;
   readonly apiToken: string;
+  /** File holding the 32-byte seed of the audit-log signing key (created 0600). */
+  readonly auditKeyFile: string;
+  /** Origin line of audit checkpoints (default `fedmart.local/audit`). */
+  readonly auditOrigin?: string;
+  /** Purposes and PIAs to register on start (default: the built-in registry). */
+  readonly purposes?: PurposeRegistry;
+  /** The key holder's k threshold, stated in query audit entries (default 10). */
+  readonly minSubjects?: number;
+  /** How often to sign an audit checkpoint if the log grew (default 60 s). */
+  readonly checkpointIntervalMs?: number;
   readonly paramSet?: HeParamSetName;
   readonly streamTimeoutMs?: number;
   readonly closerIntervalMs?: number;
@@ -34,6 +47,7 @@ export interface RunningCoordinator {
   readonly grpcAddress: string;
   readonly httpAddress: string;
   readonly store: CoordinatorStore;
+  readonly audit: AuditTrail;
   close(): Promise<void>;
 }
 
@@ -67,17 +81,30 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   try {
     const bundle = await fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
     const store = new CoordinatorStore(db);
+    const audit = new AuditTrail({
+      db,
+      origin: options.auditOrigin ?? 'fedmart.local/audit',
+      keyPair: signingKeyPairFromSeed(loadOrCreateSeedFile(options.auditKeyFile)),
+    });
+    const purposes = new PurposeStore(db, audit);
+    await purposes.sync(options.purposes ?? DEFAULT_PURPOSE_REGISTRY, 'coordinator');
+    await audit.checkpoint();
     const layouts = new QueryLayouts(ctx);
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
-      options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, log);
-    const intake = new ContributionIntake(ctx, store, layouts, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 });
+      options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log);
+    const intake = new ContributionIntake(ctx, store, layouts, audit, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 });
+    const checkpointTimer = setInterval(() => {
+      audit.checkpoint().catch((err: unknown) => log.error({ err }, 'audit checkpoint failed'));
+    }, options.checkpointIntervalMs ?? 60_000);
+    checkpointTimer.unref();
+    cleanups.unshift(() => clearInterval(checkpointTimer));
 
     const grpc = new Server({
       'grpc.max_receive_message_length': COORDINATOR_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
     grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
-      store, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
+      store, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
     }));
     const grpcListen = options.grpcListen ?? '127.0.0.1:0';
     const grpcPort = await new Promise<number>((resolve, reject) => {
@@ -85,7 +112,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     });
     cleanups.unshift(() => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
 
-    const http = buildHttpApp({ store, ctx, publicKeyBundle: bundle, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke() });
+    const http = buildHttpApp({
+      store, audit, purposes, ctx, publicKeyBundle: bundle, apiToken: options.apiToken, logger: log,
+      minSubjects: options.minSubjects ?? 10, onQueryCreated: () => closer.poke(),
+    });
     const httpListen = options.httpListen ?? '127.0.0.1:0';
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
     const httpPort = (http.server.address() as { port: number }).port;
@@ -101,6 +131,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       grpcAddress,
       httpAddress,
       store,
+      audit,
       close: async () => {
         for (const c of cleanups) await c();
       },

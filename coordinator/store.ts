@@ -18,6 +18,11 @@ export interface QueryRecord {
   readonly targetMerchants: number;
   readonly minMerchants: number;
   readonly deadline: Date;
+  readonly purpose: string;
+  /** Canonical JSON of the purpose definition at creation time. */
+  readonly purposeJson: string;
+  /** Consent cutoff: a customer counts only if consent is valid at this time. */
+  readonly cutoff: Date;
   readonly status: QueryStatus;
   readonly statusReason: string | null;
   readonly createdBy: string;
@@ -36,6 +41,9 @@ export interface NewQuery {
   readonly targetMerchants: number;
   readonly minMerchants: number;
   readonly deadline: Date;
+  readonly purpose: string;
+  readonly purposeJson: string;
+  readonly cutoff: Date;
   readonly createdBy: string;
 }
 
@@ -46,6 +54,8 @@ export interface StoredContribution {
   readonly header: ContributionHeader;
   readonly ciphertexts: Uint8Array;
   readonly signingPublicKey: Uint8Array;
+  readonly attestationJson: string;
+  readonly subjectsIncluded: number;
 }
 
 export interface StoredRelease {
@@ -73,6 +83,9 @@ interface QueryRow {
   target_merchants: number;
   min_merchants: number;
   deadline: Date;
+  purpose: string;
+  purpose_json: string;
+  cutoff: Date;
   status: QueryStatus;
   status_reason: string | null;
   created_by: string;
@@ -92,6 +105,9 @@ function toQuery(row: QueryRow): QueryRecord {
     targetMerchants: row.target_merchants,
     minMerchants: row.min_merchants,
     deadline: row.deadline,
+    purpose: row.purpose,
+    purposeJson: row.purpose_json,
+    cutoff: row.cutoff,
     status: row.status,
     statusReason: row.status_reason,
     createdBy: row.created_by,
@@ -104,7 +120,11 @@ export class CoordinatorStore {
   constructor(readonly db: Database) {}
 
   /** Enrols a merchant. Returns false if it was already enrolled with the same key; throws if with another key. */
-  async enrolMerchant(merchantId: string, signingPublicKey: Uint8Array): Promise<'enrolled' | 'already-enrolled' | 'key-conflict'> {
+  async enrolMerchant(
+    merchantId: string,
+    signingPublicKey: Uint8Array,
+    inTx?: (tx: SqlExecutor) => Promise<unknown>,
+  ): Promise<'enrolled' | 'already-enrolled' | 'key-conflict'> {
     return this.db.transaction(async (tx) => {
       const existing = await tx.query<{ signing_public_key: Uint8Array }>(
         'SELECT signing_public_key FROM merchants WHERE merchant_id = $1 FOR UPDATE',
@@ -113,6 +133,7 @@ export class CoordinatorStore {
       const row = existing[0];
       if (row) return Buffer.from(row.signing_public_key).equals(signingPublicKey) ? 'already-enrolled' : 'key-conflict';
       await tx.query('INSERT INTO merchants (merchant_id, signing_public_key) VALUES ($1, $2)', [merchantId, signingPublicKey]);
+      await inTx?.(tx);
       return 'enrolled';
     });
   }
@@ -125,17 +146,22 @@ export class CoordinatorStore {
     return rows[0]?.signing_public_key;
   }
 
-  async createQuery(q: NewQuery): Promise<QueryRecord> {
-    const rows = await this.db.query<QueryRow>(
-      `INSERT INTO queries (query_id, kind, spec_json, spec_digest, param_set, key_id, max_contributors,
-         target_merchants, min_merchants, deadline, status, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11) RETURNING *`,
-      [q.queryId, q.kind, q.specJson, q.specDigest, q.paramSet, q.keyId, q.maxContributors, q.targetMerchants,
-        q.minMerchants, q.deadline, q.createdBy],
-    );
-    const row = rows[0];
-    if (!row) throw new Error('insert returned no row');
-    return toQuery(row);
+  /** Creates a query; `inTx` runs in the same transaction (for its audit entry). */
+  async createQuery(q: NewQuery, inTx?: (tx: SqlExecutor, query: QueryRecord) => Promise<unknown>): Promise<QueryRecord> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<QueryRow>(
+        `INSERT INTO queries (query_id, kind, spec_json, spec_digest, param_set, key_id, max_contributors,
+           target_merchants, min_merchants, deadline, status, created_by, purpose, purpose_json, cutoff)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13, $14) RETURNING *`,
+        [q.queryId, q.kind, q.specJson, q.specDigest, q.paramSet, q.keyId, q.maxContributors, q.targetMerchants,
+          q.minMerchants, q.deadline, q.createdBy, q.purpose, q.purposeJson, q.cutoff],
+      );
+      const row = rows[0];
+      if (!row) throw new Error('insert returned no row');
+      const query = toQuery(row);
+      await inTx?.(tx, query);
+      return query;
+    });
   }
 
   async getQuery(queryId: string, tx: SqlExecutor = this.db): Promise<QueryRecord | undefined> {
@@ -174,7 +200,9 @@ export class CoordinatorStore {
     envelopeDigest: Uint8Array;
     header: ContributionHeader;
     ciphertexts: Uint8Array;
-  }): Promise<InsertContributionOutcome> {
+    attestationJson: string;
+    subjectsIncluded: number;
+  }, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<InsertContributionOutcome> {
     try {
       return await this.db.transaction(async (tx) => {
         const q = await tx.query<{ status: QueryStatus; deadline: Date }>(
@@ -185,10 +213,12 @@ export class CoordinatorStore {
         if (!query) return { ok: false, reason: 'query-unknown' } as const;
         if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) return { ok: false, reason: 'query-closed' } as const;
         const rows = await tx.query<{ received_at: Date }>(
-          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts)
-           VALUES ($1, $2, $3, $4, $5) RETURNING received_at`,
-          [c.queryId, c.merchantId, c.envelopeDigest, ContributionHeader.encode(c.header).finish(), c.ciphertexts],
+          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts, attestation_json, subjects_included)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING received_at`,
+          [c.queryId, c.merchantId, c.envelopeDigest, ContributionHeader.encode(c.header).finish(), c.ciphertexts,
+            c.attestationJson, c.subjectsIncluded],
         );
+        await inTx?.(tx);
         return { ok: true, storedAt: rows[0]?.received_at ?? new Date() } as const;
       });
     } catch (err) {
@@ -205,8 +235,11 @@ export class CoordinatorStore {
       header: Uint8Array;
       ciphertexts: Uint8Array;
       signing_public_key: Uint8Array;
+      attestation_json: string;
+      subjects_included: number;
     }>(
-      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, m.signing_public_key
+      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, m.signing_public_key,
+              c.attestation_json, c.subjects_included
          FROM contributions c JOIN merchants m USING (merchant_id)
         WHERE c.query_id = $1 ORDER BY c.merchant_id`,
       [queryId],
@@ -218,12 +251,28 @@ export class CoordinatorStore {
       header: ContributionHeader.decode(r.header),
       ciphertexts: r.ciphertexts,
       signingPublicKey: r.signing_public_key,
+      attestationJson: r.attestation_json,
+      subjectsIncluded: r.subjects_included,
     }));
   }
 
   /** Moves a query from `from` to `to`; false if it was not in `from` (someone else moved it). */
-  async transition(queryId: string, from: QueryStatus, to: QueryStatus, reason: string | null = null): Promise<boolean> {
-    const rows = await this.db.query<{ query_id: string }>(
+  async transition(
+    queryId: string,
+    from: QueryStatus,
+    to: QueryStatus,
+    reason: string | null = null,
+    inTx?: (tx: SqlExecutor) => Promise<unknown>,
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const moved = await this.transitionIn(tx, queryId, from, to, reason);
+      if (moved) await inTx?.(tx);
+      return moved;
+    });
+  }
+
+  private async transitionIn(tx: SqlExecutor, queryId: string, from: QueryStatus, to: QueryStatus, reason: string | null): Promise<boolean> {
+    const rows = await tx.query<{ query_id: string }>(
       `UPDATE queries SET status = $3, status_reason = $4,
               closed_at = CASE WHEN $3 = 'closing' THEN now() ELSE closed_at END
         WHERE query_id = $1 AND status = $2 RETURNING query_id`,
@@ -232,7 +281,7 @@ export class CoordinatorStore {
     return rows.length === 1;
   }
 
-  async saveRelease(r: Omit<StoredRelease, 'createdAt'>): Promise<void> {
+  async saveRelease(r: Omit<StoredRelease, 'createdAt'>, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO releases (query_id, release_json, keyholder_signing_key, signature, result_json)
@@ -240,6 +289,7 @@ export class CoordinatorStore {
         [r.queryId, r.releaseJson, r.keyholderSigningKey, r.signature, r.resultJson],
       );
       await tx.query(`UPDATE queries SET status = 'released', status_reason = NULL WHERE query_id = $1`, [r.queryId]);
+      await inTx?.(tx);
     });
   }
 

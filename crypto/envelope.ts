@@ -45,6 +45,11 @@ export interface ContributionEnvelope {
   readonly createdUnixMs: bigint;
   /** 16–64 random bytes; the coordinator rejects a repeated nonce. */
   readonly nonce: Uint8Array;
+  /**
+   * BLAKE2b-256 of the exact bytes of the shop's consent attestation for this
+   * round, so the signature covers the consent evidence as well as the data.
+   */
+  readonly attestationDigest: Uint8Array;
 }
 
 function assertId(value: unknown, name: string): asserts value is string {
@@ -82,6 +87,7 @@ export function validateEnvelope(env: ContributionEnvelope): void {
     throw new RangeError(`env.createdUnixMs must be in [0, 2^63), got ${env.createdUnixMs}`);
   }
   assertBytesInRange(env.nonce, 'env.nonce', ENVELOPE_NONCE_MIN_BYTES, ENVELOPE_NONCE_MAX_BYTES);
+  assertBytes(env.attestationDigest, 'env.attestationDigest', DIGEST_BYTES);
 }
 
 /** The 32-byte digest a shop signs for `env` (domain `fedmart/v1/contribution-envelope`). */
@@ -98,6 +104,7 @@ export function envelopeDigest(env: ContributionEnvelope): Uint8Array {
     [...env.ciphertextLengths],
     env.createdUnixMs,
     env.nonce,
+    env.attestationDigest,
   ]);
 }
 

@@ -73,3 +73,4 @@ export {
   ENVELOPE_NONCE_MAX_BYTES,
 } from './envelope.js';
 export type { ContributionEnvelope } from './envelope.js';
+export { loadOrCreateSeedFile, SeedFileError, SEED_FILE_BYTES } from './seed-file.js';

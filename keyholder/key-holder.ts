@@ -19,6 +19,7 @@ import {
   type HeContext,
 } from '../crypto/index.js';
 import { getQueryDefinition, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
+import { AttestationError, checkAttestation, parseAttestation } from '../compliance/index.js';
 import { RpcError, envelopeOf, type ContributionHeader, type PublicKeyBundle, type ReleaseHeader, type SignedRelease } from '../protos/index.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -112,13 +113,22 @@ export class KeyHolder {
     const layoutDigest = layout.digest();
 
     const merchants = new Set<string>();
-    for (const c of contributions) this.verifyContribution(header, c, layoutDigest, layout.ciphertextCount, merchants);
+    let attestedSubjects = 0;
+    const purpose = definition.purposeOf(spec);
+    const cutoff = new Date(Number(header.cutoffUnixMs));
+    for (const c of contributions) {
+      this.verifyContribution(header, c, layoutDigest, layout.ciphertextCount, merchants);
+      attestedSubjects += this.attestedSubjectsOf(c, header.queryId, purpose, cutoff);
+    }
 
     if (merchants.size < this.policy.minMerchants) {
       refuse('TOO_FEW_MERCHANTS', `${merchants.size} merchants contributed; at least ${this.policy.minMerchants} are required before anything is decrypted`);
     }
     if (merchants.size > header.maxContributors) refuse('TOO_MANY_MERCHANTS', `more contributions than max_contributors ${header.maxContributors}`);
     layout.assertNoWrap(merchants.size);
+    if (attestedSubjects < this.policy.minSubjects) {
+      refuse('TOO_FEW_SUBJECTS', `the shops attest ${attestedSubjects} consented subjects; at least ${this.policy.minSubjects} are required`);
+    }
 
     const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
     const contributionDigests = sorted.map((c) => toHex(blake2b256(c.ciphertexts)));
@@ -167,6 +177,7 @@ export class KeyHolder {
       contributionDigests,
       aggregateDigest: toHex(aggregateDigest),
       policy: { minMerchants: this.policy.minMerchants, minSubjects: this.policy.minSubjects },
+      attestedSubjects,
       cells,
       releasedAt: new Date().toISOString(),
     };
@@ -176,6 +187,18 @@ export class KeyHolder {
       keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
       signature: Buffer.from(signDigest(blake2b256(Buffer.from(releaseJson, 'utf8')), this.keys.signing.secretKey)),
     };
+  }
+
+  /** The subject count of a contribution's signed consent attestation, after checking its binding. */
+  private attestedSubjectsOf(c: ContributionForRelease, queryId: string, purpose: string, cutoff: Date): number {
+    try {
+      const att = parseAttestation(JSON.parse(Buffer.from(c.header.consentAttestation).toString('utf8')));
+      checkAttestation(att, { queryId, merchantId: c.header.merchantId, purpose, cutoff });
+      return att.subjectsIncluded;
+    } catch (err) {
+      const code = err instanceof AttestationError ? err.code : 'ATTESTATION_INVALID';
+      refuse(code, `contribution of ${c.header.merchantId}: consent attestation ${err instanceof Error ? err.message : 'invalid'}`, status.INVALID_ARGUMENT);
+    }
   }
 
   private verifyContribution(
@@ -192,7 +215,13 @@ export class KeyHolder {
     if (!constantTimeEqual(h.specDigest, header.specDigest)) refuse('ROUND_BINDING', `${who} is for another spec`, status.INVALID_ARGUMENT);
     if (!constantTimeEqual(h.layoutDigest, layoutDigest)) refuse('LAYOUT_MISMATCH', `${who} uses another slot layout`, status.INVALID_ARGUMENT);
     if (merchants.has(h.merchantId)) refuse('DUPLICATE_MERCHANT', `${h.merchantId} appears twice`, status.INVALID_ARGUMENT);
-    if (!verifyEnvelope(envelopeOf(h), h.signature, c.merchantSigningKey)) {
+    let signatureOk = false;
+    try {
+      signatureOk = verifyEnvelope(envelopeOf(h), h.signature, c.merchantSigningKey);
+    } catch (err) {
+      refuse('HEADER_INVALID', `${who}: ${err instanceof Error ? err.message : 'malformed envelope'}`, status.INVALID_ARGUMENT);
+    }
+    if (!signatureOk) {
       refuse('SIGNATURE_INVALID', `${who} has an invalid signature`, status.UNAUTHENTICATED);
     }
     const ctLength = this.ctx.ciphertextByteLength;

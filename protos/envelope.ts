@@ -3,7 +3,7 @@
  * merchant signs: one definition, used by the merchant, the coordinator and
  * the key holder alike, so the three can never disagree on what was signed.
  */
-import type { ContributionEnvelope } from '../crypto/index.js';
+import { blake2b256, type ContributionEnvelope } from '../crypto/index.js';
 import type { ContributionHeader } from './gen/fedmart/v1/merchant.js';
 
 export function envelopeOf(h: ContributionHeader): ContributionEnvelope {
@@ -18,5 +18,6 @@ export function envelopeOf(h: ContributionHeader): ContributionEnvelope {
     ciphertextLengths: h.ciphertextLengths,
     createdUnixMs: h.createdUnixMs,
     nonce: h.nonce,
+    attestationDigest: blake2b256(h.consentAttestation),
   };
 }

@@ -15,3 +15,4 @@ export {
 export * from './rpc.js';
 export { envelopeOf } from './envelope.js';
 export { checkPublicKeyBundle } from './public-key-bundle.js';
+export { rightsReportDigest, RIGHTS_REPORT_DOMAIN } from './rights-report.js';

@@ -12,6 +12,7 @@ const doc: ReleaseDocument = {
   contributionDigests: ['00', '11', '22'],
   aggregateDigest: 'ff',
   policy: { minMerchants: 3, minSubjects: 10 },
+  attestedSubjects: 1234,
   cells: {
     new: { suppressed: true, reason: 'fewer than 10 subjects' },
     loyal: { suppressed: false, subjects: '12', totals: { 'loyal.customers': '12', 'loyal.order_value_sumsq_cents2': '123456789012345678901234567890' } },

@@ -5,7 +5,9 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeContext, cryptoReady, generateHeKeys, heKeyId } from '../../crypto/index.js';
-import { CoordinatorStore, buildHttpApp, openDatabase, type Database } from '../../coordinator/index.js';
+import { AuditTrail, CoordinatorStore, PurposeStore, buildHttpApp, openDatabase, type Database } from '../../coordinator/index.js';
+import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
+import { generateSigningKeyPair } from '../../crypto/index.js';
 import type { FastifyInstance } from 'fastify';
 
 const TOKEN = 'http-test-token-0123456789';
@@ -22,8 +24,14 @@ describe('coordinator HTTP API', () => {
     ctx = await HeContext.create();
     db = await openDatabase('memory://');
     const { publicKey } = generateHeKeys(ctx);
+    const audit = new AuditTrail({ db, origin: 'test.local/audit', keyPair: generateSigningKeyPair() });
+    const purposes = new PurposeStore(db, audit);
+    await purposes.sync(DEFAULT_PURPOSE_REGISTRY, 'test');
     app = buildHttpApp({
       store: new CoordinatorStore(db),
+      audit,
+      purposes,
+      minSubjects: 10,
       ctx,
       publicKeyBundle: { paramSet: ctx.paramSet.name, publicKey: Buffer.from(publicKey), keyId: Buffer.from(heKeyId(publicKey)), keyholderSigningKey: Buffer.alloc(32), signature: Buffer.alloc(64) },
       apiToken: TOKEN,

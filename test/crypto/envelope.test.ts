@@ -37,6 +37,7 @@ beforeAll(async () => {
     ciphertextLengths: [131185, 131185],
     createdUnixMs: 1_746_057_600_000n,
     nonce: randomBytes(32),
+    attestationDigest: blake2b256(new TextEncoder().encode('attestation')),
   };
 });
 
@@ -61,6 +62,7 @@ function variants(e: ContributionEnvelope): [string, ContributionEnvelope][] {
     ['ciphertextLengths', { ...e, ciphertextLengths: [131185, 131186] }],
     ['createdUnixMs', { ...e, createdUnixMs: e.createdUnixMs + 1n }],
     ['nonce', { ...e, nonce: flip(e.nonce, 5) }],
+    ['attestationDigest', { ...e, attestationDigest: flip(e.attestationDigest, 3) }],
   ];
 }
 
@@ -88,7 +90,7 @@ describe('contribution envelopes', () => {
 
   it('property: a random one-byte change in any byte field breaks verification', () => {
     const sig = signEnvelope(env, shop.secretKey);
-    const byteFields = ['specDigest', 'keyId', 'layoutDigest', 'nonce'] as const;
+    const byteFields = ['specDigest', 'keyId', 'layoutDigest', 'nonce', 'attestationDigest'] as const;
     fc.assert(
       fc.property(fc.constantFrom(...byteFields), fc.nat(63), fc.integer({ min: 1, max: 255 }), (field, pos, x) => {
         const b = env[field].slice();

@@ -29,6 +29,8 @@ export async function startCluster(policy: Partial<ReleasePolicy> = {}): Promise
     keyholderAddress: keyholder.address,
     keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
     apiToken: TEST_TOKEN,
+    auditKeyFile: join(dir, 'audit.seed'),
+    minSubjects: policy.minSubjects ?? 10,
     closerIntervalMs: 100,
     logger,
   });

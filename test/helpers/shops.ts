@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { MerchantNode, loadShopData } from '../../client-sdk/index.js';
+import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { writeSynth } from '../../synth/index.js';
 
 export interface SynthShops {
@@ -37,6 +37,7 @@ export async function makeMerchants(
       merchantId: s.shopId,
       coordinatorAddress,
       data: await loadShopData(s.dir, s.shopId),
+      compliance: await loadShopCompliance(s.dir),
       stateDir: mkdtempSync(join(tmpdir(), `fedmart-state-${s.shopId}-`)),
       keyholderSigningKeyHex,
       logger: pino({ level: 'silent' }),

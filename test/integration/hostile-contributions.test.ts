@@ -65,7 +65,7 @@ describe('hostile contributions', () => {
     keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }) });
     coordinator = await spawnService(
       ['coordinator', '--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex,
-        '--db', join(dir, 'db'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+        '--db', join(dir, 'db'), '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
       join(dir, 'coordinator.log'),
       { FEDMART_API_TOKEN: TOKEN },
     );

@@ -57,6 +57,7 @@ describe('merchant and subject thresholds', () => {
     const header = {
       queryId: q.queryId, kind: q.kind, specJson: q.specJson, specDigest: q.specDigest, paramSet: q.paramSet, keyId: q.keyId,
       maxContributors: q.maxContributors, aggregateDigest: Buffer.from(blake2b256(built.ciphertexts[0]!)), contributionCount: 1,
+      cutoffUnixMs: q.cutoffUnixMs,
     };
     let thrown: unknown;
     try {

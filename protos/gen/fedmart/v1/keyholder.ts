@@ -40,6 +40,11 @@ export interface ReleaseHeader {
    */
   aggregateDigest: Buffer;
   contributionCount: number;
+  /**
+   * Consent cutoff of the query, Unix milliseconds; every contribution's
+   * attestation must state it.
+   */
+  cutoffUnixMs: bigint;
 }
 
 export interface ReleaseContribution {
@@ -73,6 +78,7 @@ function createBaseReleaseHeader(): ReleaseHeader {
     maxContributors: 0,
     aggregateDigest: Buffer.alloc(0),
     contributionCount: 0,
+    cutoffUnixMs: 0n,
   };
 }
 
@@ -104,6 +110,12 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
     }
     if (message.contributionCount !== 0) {
       writer.uint32(72).uint32(message.contributionCount);
+    }
+    if (message.cutoffUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.cutoffUnixMs) !== message.cutoffUnixMs) {
+        throw new globalThis.Error("value provided for field message.cutoffUnixMs of type int64 too large");
+      }
+      writer.uint32(80).int64(message.cutoffUnixMs);
     }
     return writer;
   },
@@ -193,6 +205,14 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
             message.contributionCount = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.cutoffUnixMs = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -248,6 +268,11 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
         : isSet(object.contribution_count)
         ? globalThis.Number(object.contribution_count)
         : 0,
+      cutoffUnixMs: isSet(object.cutoffUnixMs)
+        ? BigInt(object.cutoffUnixMs)
+        : isSet(object.cutoff_unix_ms)
+        ? BigInt(object.cutoff_unix_ms)
+        : 0n,
     };
   },
 
@@ -280,6 +305,9 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
     if (message.contributionCount !== 0) {
       obj.contributionCount = Math.round(message.contributionCount);
     }
+    if (message.cutoffUnixMs !== 0n) {
+      obj.cutoffUnixMs = message.cutoffUnixMs.toString();
+    }
     return obj;
   },
 
@@ -297,6 +325,9 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
     message.maxContributors = object.maxContributors ?? 0;
     message.aggregateDigest = object.aggregateDigest ?? Buffer.alloc(0);
     message.contributionCount = object.contributionCount ?? 0;
+    message.cutoffUnixMs = (object.cutoffUnixMs !== undefined && object.cutoffUnixMs !== null)
+      ? BigInt(object.cutoffUnixMs)
+      : 0n;
     return message;
   },
 };

@@ -80,6 +80,13 @@ export interface OpenQuery {
   deadlineUnixMs: bigint;
   /** Upper bound on contributors used for the overflow check of the layout. */
   maxContributors: number;
+  /**
+   * Canonical JSON of the registered purpose the query serves; the shop
+   * includes a customer only if consent for it is valid at the cutoff.
+   */
+  purposeJson: string;
+  /** Consent cutoff, Unix milliseconds. */
+  cutoffUnixMs: bigint;
 }
 
 export interface ContributionHeader {
@@ -100,6 +107,11 @@ export interface ContributionHeader {
   nonce: Buffer;
   /** Ed25519 signature over BLAKE2b-256 of the canonical envelope encoding. */
   signature: Buffer;
+  /**
+   * The shop's consent attestation for this round (canonical JSON, UTF-8).
+   * The envelope signs its BLAKE2b-256 digest.
+   */
+  consentAttestation: Buffer;
 }
 
 export interface ContributionChunk {
@@ -113,6 +125,25 @@ export interface SubmitContributionResponse {
   /** BLAKE2b-256 of the canonical envelope: the receipt the merchant keeps. */
   envelopeDigest: Buffer;
   storedUnixMs: bigint;
+}
+
+export interface RightsEvent {
+  /** One of: access, correction, deletion, withdrawal, marketing-opt-out. */
+  type: string;
+  handledUnixMs: bigint;
+}
+
+export interface ReportRightsEventsRequest {
+  merchantId: string;
+  events: RightsEvent[];
+  createdUnixMs: bigint;
+  nonce: Buffer;
+  /** Ed25519 signature by the merchant over the canonical statement of the fields above. */
+  signature: Buffer;
+}
+
+export interface ReportRightsEventsResponse {
+  recorded: number;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -680,6 +711,8 @@ function createBaseOpenQuery(): OpenQuery {
     keyId: Buffer.alloc(0),
     deadlineUnixMs: 0n,
     maxContributors: 0,
+    purposeJson: "",
+    cutoffUnixMs: 0n,
   };
 }
 
@@ -711,6 +744,15 @@ export const OpenQuery: MessageFns<OpenQuery> = {
     }
     if (message.maxContributors !== 0) {
       writer.uint32(64).uint32(message.maxContributors);
+    }
+    if (message.purposeJson !== "") {
+      writer.uint32(74).string(message.purposeJson);
+    }
+    if (message.cutoffUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.cutoffUnixMs) !== message.cutoffUnixMs) {
+        throw new globalThis.Error("value provided for field message.cutoffUnixMs of type int64 too large");
+      }
+      writer.uint32(80).int64(message.cutoffUnixMs);
     }
     return writer;
   },
@@ -792,6 +834,22 @@ export const OpenQuery: MessageFns<OpenQuery> = {
             message.maxContributors = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.purposeJson = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.cutoffUnixMs = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -842,6 +900,16 @@ export const OpenQuery: MessageFns<OpenQuery> = {
         : isSet(object.max_contributors)
         ? globalThis.Number(object.max_contributors)
         : 0,
+      purposeJson: isSet(object.purposeJson)
+        ? globalThis.String(object.purposeJson)
+        : isSet(object.purpose_json)
+        ? globalThis.String(object.purpose_json)
+        : "",
+      cutoffUnixMs: isSet(object.cutoffUnixMs)
+        ? BigInt(object.cutoffUnixMs)
+        : isSet(object.cutoff_unix_ms)
+        ? BigInt(object.cutoff_unix_ms)
+        : 0n,
     };
   },
 
@@ -871,6 +939,12 @@ export const OpenQuery: MessageFns<OpenQuery> = {
     if (message.maxContributors !== 0) {
       obj.maxContributors = Math.round(message.maxContributors);
     }
+    if (message.purposeJson !== "") {
+      obj.purposeJson = message.purposeJson;
+    }
+    if (message.cutoffUnixMs !== 0n) {
+      obj.cutoffUnixMs = message.cutoffUnixMs.toString();
+    }
     return obj;
   },
 
@@ -889,6 +963,10 @@ export const OpenQuery: MessageFns<OpenQuery> = {
       ? BigInt(object.deadlineUnixMs)
       : 0n;
     message.maxContributors = object.maxContributors ?? 0;
+    message.purposeJson = object.purposeJson ?? "";
+    message.cutoffUnixMs = (object.cutoffUnixMs !== undefined && object.cutoffUnixMs !== null)
+      ? BigInt(object.cutoffUnixMs)
+      : 0n;
     return message;
   },
 };
@@ -906,6 +984,7 @@ function createBaseContributionHeader(): ContributionHeader {
     createdUnixMs: 0n,
     nonce: Buffer.alloc(0),
     signature: Buffer.alloc(0),
+    consentAttestation: Buffer.alloc(0),
   };
 }
 
@@ -950,6 +1029,9 @@ export const ContributionHeader: MessageFns<ContributionHeader> = {
     }
     if (message.signature.length !== 0) {
       writer.uint32(90).bytes(message.signature);
+    }
+    if (message.consentAttestation.length !== 0) {
+      writer.uint32(98).bytes(message.consentAttestation);
     }
     return writer;
   },
@@ -1065,6 +1147,14 @@ export const ContributionHeader: MessageFns<ContributionHeader> = {
             message.signature = Buffer.from(reader.bytes());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.consentAttestation = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1126,6 +1216,11 @@ export const ContributionHeader: MessageFns<ContributionHeader> = {
         : 0n,
       nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
       signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      consentAttestation: isSet(object.consentAttestation)
+        ? Buffer.from(bytesFromBase64(object.consentAttestation))
+        : isSet(object.consent_attestation)
+        ? Buffer.from(bytesFromBase64(object.consent_attestation))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1164,6 +1259,9 @@ export const ContributionHeader: MessageFns<ContributionHeader> = {
     if (message.signature.length !== 0) {
       obj.signature = base64FromBytes(message.signature);
     }
+    if (message.consentAttestation.length !== 0) {
+      obj.consentAttestation = base64FromBytes(message.consentAttestation);
+    }
     return obj;
   },
 
@@ -1185,6 +1283,7 @@ export const ContributionHeader: MessageFns<ContributionHeader> = {
       : 0n;
     message.nonce = object.nonce ?? Buffer.alloc(0);
     message.signature = object.signature ?? Buffer.alloc(0);
+    message.consentAttestation = object.consentAttestation ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1414,6 +1513,313 @@ export const SubmitContributionResponse: MessageFns<SubmitContributionResponse> 
   },
 };
 
+function createBaseRightsEvent(): RightsEvent {
+  return { type: "", handledUnixMs: 0n };
+}
+
+export const RightsEvent: MessageFns<RightsEvent> = {
+  encode(message: RightsEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.handledUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.handledUnixMs) !== message.handledUnixMs) {
+        throw new globalThis.Error("value provided for field message.handledUnixMs of type int64 too large");
+      }
+      writer.uint32(16).int64(message.handledUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RightsEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRightsEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.handledUnixMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RightsEvent {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      handledUnixMs: isSet(object.handledUnixMs)
+        ? BigInt(object.handledUnixMs)
+        : isSet(object.handled_unix_ms)
+        ? BigInt(object.handled_unix_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: RightsEvent): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.handledUnixMs !== 0n) {
+      obj.handledUnixMs = message.handledUnixMs.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RightsEvent>, I>>(base?: I): RightsEvent {
+    return RightsEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RightsEvent>, I>>(object: I): RightsEvent {
+    const message = createBaseRightsEvent();
+    message.type = object.type ?? "";
+    message.handledUnixMs = (object.handledUnixMs !== undefined && object.handledUnixMs !== null)
+      ? BigInt(object.handledUnixMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseReportRightsEventsRequest(): ReportRightsEventsRequest {
+  return { merchantId: "", events: [], createdUnixMs: 0n, nonce: Buffer.alloc(0), signature: Buffer.alloc(0) };
+}
+
+export const ReportRightsEventsRequest: MessageFns<ReportRightsEventsRequest> = {
+  encode(message: ReportRightsEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.merchantId !== "") {
+      writer.uint32(10).string(message.merchantId);
+    }
+    for (const v of message.events) {
+      RightsEvent.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.createdUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.createdUnixMs) !== message.createdUnixMs) {
+        throw new globalThis.Error("value provided for field message.createdUnixMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.createdUnixMs);
+    }
+    if (message.nonce.length !== 0) {
+      writer.uint32(34).bytes(message.nonce);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(42).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportRightsEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportRightsEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.merchantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.events.push(RightsEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createdUnixMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nonce = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportRightsEventsRequest {
+    return {
+      merchantId: isSet(object.merchantId)
+        ? globalThis.String(object.merchantId)
+        : isSet(object.merchant_id)
+        ? globalThis.String(object.merchant_id)
+        : "",
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => RightsEvent.fromJSON(e)) : [],
+      createdUnixMs: isSet(object.createdUnixMs)
+        ? BigInt(object.createdUnixMs)
+        : isSet(object.created_unix_ms)
+        ? BigInt(object.created_unix_ms)
+        : 0n,
+      nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReportRightsEventsRequest): unknown {
+    const obj: any = {};
+    if (message.merchantId !== "") {
+      obj.merchantId = message.merchantId;
+    }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => RightsEvent.toJSON(e));
+    }
+    if (message.createdUnixMs !== 0n) {
+      obj.createdUnixMs = message.createdUnixMs.toString();
+    }
+    if (message.nonce.length !== 0) {
+      obj.nonce = base64FromBytes(message.nonce);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportRightsEventsRequest>, I>>(base?: I): ReportRightsEventsRequest {
+    return ReportRightsEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportRightsEventsRequest>, I>>(object: I): ReportRightsEventsRequest {
+    const message = createBaseReportRightsEventsRequest();
+    message.merchantId = object.merchantId ?? "";
+    message.events = object.events?.map((e) => RightsEvent.fromPartial(e)) || [];
+    message.createdUnixMs = (object.createdUnixMs !== undefined && object.createdUnixMs !== null)
+      ? BigInt(object.createdUnixMs)
+      : 0n;
+    message.nonce = object.nonce ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReportRightsEventsResponse(): ReportRightsEventsResponse {
+  return { recorded: 0 };
+}
+
+export const ReportRightsEventsResponse: MessageFns<ReportRightsEventsResponse> = {
+  encode(message: ReportRightsEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recorded !== 0) {
+      writer.uint32(8).uint32(message.recorded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportRightsEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportRightsEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.recorded = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportRightsEventsResponse {
+    return { recorded: isSet(object.recorded) ? globalThis.Number(object.recorded) : 0 };
+  },
+
+  toJSON(message: ReportRightsEventsResponse): unknown {
+    const obj: any = {};
+    if (message.recorded !== 0) {
+      obj.recorded = Math.round(message.recorded);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportRightsEventsResponse>, I>>(base?: I): ReportRightsEventsResponse {
+    return ReportRightsEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportRightsEventsResponse>, I>>(object: I): ReportRightsEventsResponse {
+    const message = createBaseReportRightsEventsResponse();
+    message.recorded = object.recorded ?? 0;
+    return message;
+  },
+};
+
 /**
  * The coordinator's service for merchant nodes. Every contribution is an
  * encrypted, signed statistic; the coordinator never sees plaintext of a shop.
@@ -1463,6 +1869,21 @@ export const MerchantServiceService = {
       Buffer.from(SubmitContributionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubmitContributionResponse => SubmitContributionResponse.decode(value),
   },
+  /**
+   * Reports that data-subject requests were handled at the shop: the fact and
+   * the time only, never the identity (PIPL arts. 44-50).
+   */
+  reportRightsEvents: {
+    path: "/fedmart.v1.MerchantService/ReportRightsEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReportRightsEventsRequest): Buffer =>
+      Buffer.from(ReportRightsEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportRightsEventsRequest => ReportRightsEventsRequest.decode(value),
+    responseSerialize: (value: ReportRightsEventsResponse): Buffer =>
+      Buffer.from(ReportRightsEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportRightsEventsResponse => ReportRightsEventsResponse.decode(value),
+  },
 } as const;
 
 export interface MerchantServiceServer extends UntypedServiceImplementation {
@@ -1474,6 +1895,11 @@ export interface MerchantServiceServer extends UntypedServiceImplementation {
   listOpenQueries: handleUnaryCall<ListOpenQueriesRequest, ListOpenQueriesResponse>;
   /** One contribution as a client stream: a header first, then ciphertext chunks. */
   submitContribution: handleClientStreamingCall<ContributionChunk, SubmitContributionResponse>;
+  /**
+   * Reports that data-subject requests were handled at the shop: the fact and
+   * the time only, never the identity (PIPL arts. 44-50).
+   */
+  reportRightsEvents: handleUnaryCall<ReportRightsEventsRequest, ReportRightsEventsResponse>;
 }
 
 export interface MerchantServiceClient extends Client {
@@ -1542,6 +1968,25 @@ export interface MerchantServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SubmitContributionResponse) => void,
   ): ClientWritableStream<ContributionChunk>;
+  /**
+   * Reports that data-subject requests were handled at the shop: the fact and
+   * the time only, never the identity (PIPL arts. 44-50).
+   */
+  reportRightsEvents(
+    request: ReportRightsEventsRequest,
+    callback: (error: ServiceError | null, response: ReportRightsEventsResponse) => void,
+  ): ClientUnaryCall;
+  reportRightsEvents(
+    request: ReportRightsEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReportRightsEventsResponse) => void,
+  ): ClientUnaryCall;
+  reportRightsEvents(
+    request: ReportRightsEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReportRightsEventsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const MerchantServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,75 @@
+/**
+ * The audit log's storage on the coordinator's SQL database. Appends take an
+ * exclusive table lock inside their transaction, so sequence numbers are
+ * gap-free and ordered even with several coordinator processes, and an entry
+ * can be written in the same transaction as the fact it records.
+ */
+import type { AuditEntryBuilder, AuditStore, StoredAuditEntry, StoredCheckpoint } from '../compliance/index.js';
+import type { Database, SqlExecutor } from './database.js';
+
+export class SqlAuditStore implements AuditStore {
+  /**
+   * @param db the database, for reads and standalone appends
+   * @param tx when given, appends join this open transaction instead of starting one
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly tx?: SqlExecutor,
+  ) {}
+
+  /** A store whose appends happen inside the caller's transaction. */
+  within(tx: SqlExecutor): SqlAuditStore {
+    return new SqlAuditStore(this.db, tx);
+  }
+
+  async appendEntry(build: AuditEntryBuilder): Promise<number> {
+    const append = async (tx: SqlExecutor) => {
+      await tx.query('LOCK TABLE audit_entries IN EXCLUSIVE MODE');
+      const rows = await tx.query<{ n: string | number }>('SELECT count(*) AS n FROM audit_entries');
+      const seq = Number(rows[0]?.n ?? 0);
+      const { entryJson, leafHash } = build(seq);
+      await tx.query('INSERT INTO audit_entries (seq, entry_json, leaf_hash) VALUES ($1, $2, $3)', [seq, entryJson, leafHash]);
+      return seq;
+    };
+    return this.tx ? append(this.tx) : this.db.transaction(append);
+  }
+
+  async size(): Promise<number> {
+    const rows = await (this.tx ?? this.db).query<{ n: string | number }>('SELECT count(*) AS n FROM audit_entries');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async leafHashes(upToSize: number): Promise<Uint8Array[]> {
+    const rows = await this.db.query<{ leaf_hash: Uint8Array }>('SELECT leaf_hash FROM audit_entries WHERE seq < $1 ORDER BY seq', [upToSize]);
+    if (rows.length !== upToSize) throw new RangeError(`upToSize ${upToSize} exceeds the log size ${rows.length}`);
+    return rows.map((r) => r.leaf_hash);
+  }
+
+  async entries(fromSeq: number, toSeq: number): Promise<StoredAuditEntry[]> {
+    const rows = await this.db.query<{ seq: string | number; entry_json: string; leaf_hash: Uint8Array }>(
+      'SELECT seq, entry_json, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq',
+      [fromSeq, toSeq],
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), entryJson: r.entry_json, leafHash: r.leaf_hash }));
+  }
+
+  async saveCheckpoint(size: number, note: string): Promise<void> {
+    await this.db.query('INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [size, note]);
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const rows = await this.db.query<{ size: string | number; note: string }>('SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
+    const r = rows[0];
+    return r ? { size: Number(r.size), note: r.note } : undefined;
+  }
+
+  async checkpointAt(size: number): Promise<string | undefined> {
+    const rows = await this.db.query<{ note: string }>('SELECT note FROM audit_checkpoints WHERE size = $1', [size]);
+    return rows[0]?.note;
+  }
+
+  async checkpoints(): Promise<StoredCheckpoint[]> {
+    const rows = await this.db.query<{ size: string | number; note: string }>('SELECT size, note FROM audit_checkpoints ORDER BY size');
+    return rows.map((r) => ({ size: Number(r.size), note: r.note }));
+  }
+}
