@@ -11,33 +11,43 @@
  *   under the 218-bit limit for 128-bit security at N = 8192. The last prime
  *   is SEAL's special (key-switching) prime, so serialized ciphertexts carry a
  *   single 60-bit prime: 2 polys x 8192 coefficients x 8 bytes + 113 bytes of
- *   header = 131,185 bytes, i.e. **16 bytes per slot**.
+ *   header = 131,185 bytes, i.e. 16 bytes per slot in SEAL's format. On the
+ *   wire each coefficient takes its 60 bits (`packed-ciphertext.ts`):
+ *   113 + 2 x 8192 x 60 / 8 = 122,993 bytes, **15 bytes per slot**.
  * - Plain modulus `PlainModulus.Batching(8192, 40)` = t = 1,099,511,480,321
  *   (a 40-bit prime, t = 1 mod 2N). A larger t leaves almost no noise budget
  *   (50 bits: 2 bits fresh, fails after additions).
  * - A 64-bit statistic is split into two 32-bit limbs (see `SlotLayout`):
- *   **32 bytes per 64-bit value**, and with 32-bit limbs up to
- *   floor((t - 1) / (2^32 - 1)) = **255 contributors** cannot wrap t. Fewer
- *   bits per limb admit more contributors.
+ *   **30.03 bytes per 64-bit value** packed (32.03 in SEAL's format), and
+ *   with 32-bit limbs up to floor((t - 1) / (2^32 - 1)) = **255
+ *   contributors** cannot wrap t. Fewer bits per limb admit more
+ *   contributors.
  *
  * ## Measured on this machine (Node 20.20, node-seal 6.0.3, 2 cores)
  *
- * Printed by `npx tsx test/crypto/measure-he.ts` (median of repeated runs; two
- * runs on a busy machine, so ranges); re-measure before relying on them:
+ * Printed by `npx tsx test/crypto/measure-he.ts` (medians without warm-up;
+ * two runs on a busy machine, so ranges); re-measure before relying on them.
+ * `bench/FIGURES.md` has warmed-up figures per 64-bit value.
  *
  * | figure | value |
  * |---|---|
- * | ciphertext (uncompressed) | 131,185 bytes = 16 bytes per slot |
- * | 64-bit value (2 x 32-bit limbs) | 32 bytes, up to 255 contributors |
+ * | ciphertext, SEAL (uncompressed) | 131,185 bytes = 16.01 bytes per slot |
+ * | ciphertext, packed (the wire form) | 122,993 bytes = 15.01 bytes per slot |
+ * | 64-bit value (2 x 32-bit limbs) | 30.03 bytes packed (32.03 SEAL), up to 255 contributors |
  * | public key / secret key | 262,257 / 131,160 bytes |
  * | noise budget, fresh | 12 bits |
- * | noise budget after summing 10 / 100 / 256 / 1024 copies of one ciphertext | 9 / 5 / 4 / 2 bits |
- * | HeContext.create (incl. WASM start and self-test) | 0.5–0.7 s first time |
- * | key generation | 2.4–7.7 ms |
- * | encrypt one ciphertext | 6.2–8.0 ms |
- * | validateCiphertext | 0.03 ms |
- * | add, per ciphertext (load + add) | 0.29–0.42 ms |
- * | decrypt (validate, load, noise check, decode) | 5.8–10.5 ms |
+ * | noise budget after summing 10 / 100 / 256 / 1024 copies of one ciphertext | 9 / 5–6 / 4 / 2 bits |
+ * | HeContext.create (incl. WASM start and self-test) | 0.25–0.27 s first time |
+ * | key generation | 2.4 ms |
+ * | encrypt one ciphertext | 2.7–2.8 ms |
+ * | packCiphertext (validate SEAL bytes + pack) | 0.13 ms |
+ * | validateCiphertext (SEAL bytes) | 0.03 ms |
+ * | validatePackedCiphertext | 0.02–0.03 ms |
+ * | ctx.add, per ciphertext (validate + SEAL load + add) | 0.06–0.09 ms |
+ * | CiphertextAccumulator.add, per ciphertext (validate + add, no SEAL) | 0.05 ms |
+ * | CiphertextAccumulator reduction mod q + pack, once per round | 0.14–0.26 ms |
+ * | decrypt (validate, load, noise check, decode) | 1.7–2.6 ms |
+ * | decryptPacked (+ validate and unpack) | 1.7 ms |
  *
  * Summing the *same* ciphertext is the worst case for noise growth (the noise
  * terms add coherently), so `maxAddends` = 1024 keeps at least 2 bits.
@@ -77,7 +87,7 @@ export const HE_PARAM_SETS: Readonly<Record<HeParamSetName, HeParamSet>> = Objec
     polyModulusDegree: 8192,
     coeffModulusBits: Object.freeze([60, 60]),
     plainModulusBits: 40,
-    description: 'BFV, N=8192, q=[60,60] bits (one data prime), batching t of 40 bits; 16 bytes per slot',
+    description: 'BFV, N=8192, q=[60,60] bits (one data prime), batching t of 40 bits; 15 bytes per slot packed (16 in SEAL format)',
     maxAddends: 1024,
   }),
 } satisfies Record<HeParamSetName, HeParamSet>);

@@ -2,7 +2,16 @@
  * Prints the figures quoted in crypto/params.ts for the default parameter set.
  * Run: npx tsx test/crypto/measure-he.ts   (not a test: timings are never asserted)
  */
-import { HeContext, HeDecryptor, HeEncryptor, SlotLayout, generateHeKeys } from '../../crypto/index.js';
+import {
+  CiphertextAccumulator,
+  HeContext,
+  HeDecryptor,
+  HeEncryptor,
+  SlotLayout,
+  generateHeKeys,
+  packCiphertext,
+  validatePackedCiphertext,
+} from '../../crypto/index.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,6 +42,16 @@ const ct = encrypt.last;
 const validate = time(() => ctx.validateCiphertext(ct), 200);
 const add100 = time(() => ctx.add(Array.from({ length: 100 }, () => ct)), 5);
 const decrypt = time(() => dec.decrypt(ct), 20);
+const packed = packCiphertext(ctx, ct);
+const pack = time(() => packCiphertext(ctx, ct), 50);
+const validatePacked = time(() => validatePackedCiphertext(ctx, packed), 200);
+const accumulate100 = time(() => {
+  const acc = new CiphertextAccumulator(ctx);
+  for (let i = 0; i < 100; i++) acc.add(packed);
+  return acc;
+}, 20);
+const reduce = time(() => accumulate100.last.sumPacked(), 20);
+const decryptPacked = time(() => dec.decryptPacked(packed), 20);
 const budgets: Record<string, number> = { fresh: dec.noiseBudget(ct) };
 for (const n of [10, 100, 256, 1024]) budgets[`sum of ${n}`] = dec.noiseBudget(ctx.add(Array.from({ length: n }, () => ct)));
 const layout = new SlotLayout([{ name: 'u64', max: (1n << 64n) - 1n }], {
@@ -53,6 +72,8 @@ console.log(
       secretKeyBytes: ctx.secretKeyByteLength,
       limbBitsAt255Contributors: layout.limbBits,
       bytesPer64BitValue: (layout.limbCount(0) * ctx.ciphertextByteLength) / ctx.slotCount,
+      packedCiphertextBytes: ctx.packedCiphertextByteLength,
+      packedBytesPer64BitValue: (layout.limbCount(0) * ctx.packedCiphertextByteLength) / ctx.slotCount,
       maxSafeContributorsFor64Bit: layout.maxSafeContributors.toString(),
       contextCreateMs: +createMs.toFixed(1),
       keygenMs: +keygen.ms.toFixed(2),
@@ -60,6 +81,11 @@ console.log(
       validateMs: +validate.ms.toFixed(3),
       addPerCiphertextMs: +(add100.ms / 100).toFixed(3),
       decryptMs: +decrypt.ms.toFixed(2),
+      packMs: +pack.ms.toFixed(3),
+      validatePackedMs: +validatePacked.ms.toFixed(3),
+      accumulatePerCiphertextMs: +(accumulate100.ms / 100).toFixed(3),
+      reducePerRoundMs: +reduce.ms.toFixed(3),
+      decryptPackedMs: +decryptPacked.ms.toFixed(2),
       noiseBudgetBits: budgets,
     },
     null,
