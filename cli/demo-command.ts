@@ -7,7 +7,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blake2b256, cryptoReady, fromHex, verifyDigest } from '../crypto/index.js';
+import { blake2b256, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFromSeed, toHex, verifyDigest } from '../crypto/index.js';
+import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
+import { describeVerification, writeAuditReport } from './audit-command.js';
 import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type SegmentStatsTable } from '../analytics/index.js';
 import { loadPooledData } from '../client-sdk/index.js';
 import { writeSynth } from '../synth/index.js';
@@ -23,6 +25,8 @@ Usage: fedmart demo [--shops N] [--seed S] [--dir DIR] [--keep]
   --seed S    data seed (default 42)
   --dir DIR   work folder (default: a new temporary folder)
   --keep      keep the work folder (data, keys, database, logs) afterwards
+  --report F  where to write the signed audit report (default out/demo/audit-report.json;
+              the .html report and CSV tables go beside it)
 
 Exit code 0 when the released table matches the pooled plaintext answer.`;
 
@@ -31,7 +35,13 @@ function step(message: string): void {
 }
 
 export async function demoCommand(argv: readonly string[]): Promise<number> {
-  const { values } = parse(argv, { shops: { type: 'string' }, seed: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' } });
+  const { values } = parse(argv, {
+    shops: { type: 'string' },
+    seed: { type: 'string' },
+    dir: { type: 'string' },
+    keep: { type: 'boolean' },
+    report: { type: 'string' },
+  });
   if (values.help) {
     console.log(DEMO_HELP);
     return 0;
@@ -97,11 +107,11 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       console.error(`demo: query ${done.queryId} ${done.status}: ${done.statusReason ?? ''}`);
       return 1;
     }
-    const release = await api.request<{ releaseJson: string; signature: string; keyholderSigningKey: string }>(
+    const release = await api.request<{ releaseJson: string; signature: string; keyholderSigningKey: string; release: { attestedSubjects: number } }>(
       'GET', `/v1/queries/${created.queryId}/release`);
     const signatureOk = release.keyholderSigningKey === keyholderKey &&
       verifyDigest(fromHex(release.signature), blake2b256(Buffer.from(release.releaseJson, 'utf8')), fromHex(keyholderKey));
-    step(`release signed by the key holder: ${signatureOk ? 'signature verified' : 'SIGNATURE INVALID'}`);
+    step(`release signed by the key holder: ${signatureOk ? 'signature verified' : 'SIGNATURE INVALID'}; ${release.release.attestedSubjects} consented subjects attested by the shops`);
 
     const pooled = pooledSegmentStats(await loadPooledData(join(dir, 'data', 'pooled')));
     const released = done.result as SegmentStatsTable;
@@ -109,9 +119,26 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     console.log(formatSegmentTable(released, pooled));
     const diff = largestRelativeDifference(released, pooled);
     console.log('');
+
+    step('exporting the signed audit report (合规审计报告) and verifying it offline');
+    const bundle = await api.request<AuditBundle>('POST', '/v1/audit/exports', { from: new Date(started - 60_000).toISOString(), to: new Date().toISOString() });
+    const auditKey = toHex(signingKeyPairFromSeed(loadOrCreateSeedFile(join(dir, 'coordinator-audit.seed'))).publicKey);
+    const verification = verifyAuditBundle(bundle, { publicKeyHex: auditKey });
+    const reportFile = typeof values.report === 'string' ? values.report : join('out', 'demo', 'audit-report.json');
+    const written = writeAuditReport(reportFile, bundle, verification);
+    console.log(describeVerification(verification));
+    for (const row of bundle.sections.consentSummary) {
+      const reasons = Object.entries(row.excludedByReason).map(([r, n]) => `${r} ${n}`).join(', ');
+      console.log(`  consent for ${row.purpose}: ${row.subjectsIncluded} subjects included, ${row.subjectsExcluded} excluded (${reasons})`);
+    }
+    step(`audit report: ${written[0]} and ${written[1]}`);
     step(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (!signatureOk || diff === null || diff.value > 1e-9) {
       console.error(`demo: released table differs from the pooled answer (largest relative difference ${diff?.value ?? 'n/a'})`);
+      return 1;
+    }
+    if (!verification.ok) {
+      console.error('demo: the audit report does not verify');
       return 1;
     }
     return 0;

@@ -2,6 +2,7 @@
  * The `fedmart` command: one binary, one subcommand per role.
  */
 import { UsageError } from './args.js';
+import { AUDIT_HELP, auditCommand } from './audit-command.js';
 import { COORDINATOR_HELP, coordinatorCommand } from './coordinator-command.js';
 import { DEMO_HELP, demoCommand } from './demo-command.js';
 import { KEYHOLDER_HELP, keyholderCommand } from './keyholder-command.js';
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   coordinator: { summary: 'run the coordinator', help: COORDINATOR_HELP, run: coordinatorCommand },
   merchant: { summary: 'run a merchant node', help: MERCHANT_HELP, run: merchantCommand },
   query: { summary: 'ask for aggregate statistics', help: QUERY_HELP, run: queryCommand },
+  audit: { summary: 'export and verify signed audit reports', help: AUDIT_HELP, run: auditCommand },
   bench: {
     summary: 'measure HE, Paillier and plaintext costs; write bench/results.json',
     help: 'fedmart bench — measure costs per value and write bench/results.json\n\nUsage: fedmart bench [--quick]',
