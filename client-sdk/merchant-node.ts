@@ -103,6 +103,11 @@ export class MerchantNode {
     return this.options.merchantId;
   }
 
+  /** The shop's consent ledger, purposes and pseudonym key. */
+  get compliance(): ShopCompliance {
+    return this.options.compliance;
+  }
+
   /** Folder holding this node's signing key and receipts. */
   get stateDir(): string {
     return this.options.stateDir;
@@ -194,7 +199,7 @@ export class MerchantNode {
     const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter });
 
     const values = definition.computeLocal(spec, consented);
-    const ciphertexts = layout.encode(values).map((slots) => this.encryptor!.encrypt(slots));
+    const ciphertexts = layout.encode(values).map((slots) => this.encryptor!.encryptPacked(slots));
     const unsigned: ContributionHeader = {
       queryId: query.queryId,
       merchantId: this.options.merchantId,

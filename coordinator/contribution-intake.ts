@@ -5,7 +5,7 @@
  * merchant is acknowledged only after the database committed.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
-import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
+import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, validatePackedCiphertext, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
 import {
   RpcError,
   envelopeOf,
@@ -130,7 +130,7 @@ export class ContributionIntake {
     if (await this.store.hasContribution(h.queryId, h.merchantId)) {
       throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', `merchant ${h.merchantId} already contributed to ${h.queryId}`);
     }
-    const ctLength = this.ctx.ciphertextByteLength;
+    const ctLength = this.ctx.packedCiphertextByteLength;
     const count = layout.ciphertextCount;
     if (h.ciphertextDigests.length !== count || h.ciphertextLengths.length !== count || h.ciphertextLengths.some((n) => n !== ctLength)) {
       invalid('CIPHERTEXT_SHAPE', `expected ${count} ciphertext(s) of exactly ${ctLength} bytes`);
@@ -159,7 +159,7 @@ export class ContributionIntake {
         invalid('CIPHERTEXT_DIGEST', `ciphertext ${i} does not match its signed digest`);
       }
       try {
-        this.ctx.validateCiphertext(ct);
+        validatePackedCiphertext(this.ctx, ct);
       } catch (err) {
         if (err instanceof CiphertextFormatError) invalid('CIPHERTEXT_INVALID', `ciphertext ${i}: ${err.code}: ${err.message}`);
         throw err;

@@ -9,7 +9,7 @@
  */
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { blake2b256, constantTimeEqual, toHex, verifyDigest, type HeContext } from '../crypto/index.js';
+import { blake2b256, constantTimeEqual, sumPackedContributions, toHex, verifyDigest, type HeContext } from '../crypto/index.js';
 import { getQueryDefinition, parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
 import { errorCodeOf, type ReleasePart } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -92,11 +92,7 @@ export class RoundCloser {
       return;
     }
     const layout = this.layouts.layoutOf(q);
-    const ctLength = this.ctx.ciphertextByteLength;
-    const sums: Uint8Array[] = [];
-    for (let i = 0; i < layout.ciphertextCount; i++) {
-      sums.push(this.ctx.add(contributions.map((c) => c.ciphertexts.subarray(i * ctLength, (i + 1) * ctLength))));
-    }
+    const sums = sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
     const aggregateDigest = blake2b256(Buffer.concat(sums));
     const parts: ReleasePart[] = [
       {

@@ -74,3 +74,4 @@ export {
 } from './envelope.js';
 export type { ContributionEnvelope } from './envelope.js';
 export { loadOrCreateSeedFile, SeedFileError, SEED_FILE_BYTES } from './seed-file.js';
+export { sumPackedContributions } from './sum-contributions.js';

@@ -14,6 +14,8 @@ import {
   heKeyId,
   publicKeyBundleDigest,
   signDigest,
+  sumPackedContributions,
+  validatePackedCiphertext,
   toHex,
   verifyEnvelope,
   type HeContext,
@@ -138,11 +140,7 @@ export class KeyHolder {
     }
 
     // Re-add ciphertext by ciphertext and compare with the coordinator's sum.
-    const ctLength = this.ctx.ciphertextByteLength;
-    const sums: Uint8Array[] = [];
-    for (let i = 0; i < layout.ciphertextCount; i++) {
-      sums.push(this.ctx.add(sorted.map((c) => c.ciphertexts.subarray(i * ctLength, (i + 1) * ctLength))));
-    }
+    const sums = sumPackedContributions(this.ctx, sorted.map((c) => c.ciphertexts), layout.ciphertextCount);
     const aggregateDigest = blake2b256(Buffer.concat(sums));
     if (!constantTimeEqual(aggregateDigest, header.aggregateDigest)) {
       refuse('AGGREGATE_MISMATCH', 'the coordinator\'s aggregate differs from the sum of the contributions it sent');
@@ -150,7 +148,7 @@ export class KeyHolder {
 
     this.ledger.record(header.queryId, contributionDigests);
     this.decryptions++;
-    const totals = layout.decode(sums.map((s) => this.decryptor.decrypt(s)));
+    const totals = layout.decode(sums.map((s) => this.decryptor.decryptPacked(s)));
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
 
     const cells: Record<string, ReleaseCell> = {};
@@ -224,7 +222,7 @@ export class KeyHolder {
     if (!signatureOk) {
       refuse('SIGNATURE_INVALID', `${who} has an invalid signature`, status.UNAUTHENTICATED);
     }
-    const ctLength = this.ctx.ciphertextByteLength;
+    const ctLength = this.ctx.packedCiphertextByteLength;
     if (h.ciphertextDigests.length !== ciphertextCount || h.ciphertextLengths.length !== ciphertextCount ||
         h.ciphertextLengths.some((n) => n !== ctLength) || c.ciphertexts.length !== ciphertextCount * ctLength) {
       refuse('CIPHERTEXT_SHAPE', `${who} does not carry ${ciphertextCount} ciphertexts of ${ctLength} bytes`, status.INVALID_ARGUMENT);
@@ -235,7 +233,7 @@ export class KeyHolder {
         refuse('CIPHERTEXT_DIGEST', `${who}: ciphertext ${i} does not match its signed digest`, status.INVALID_ARGUMENT);
       }
       try {
-        this.ctx.validateCiphertext(ct);
+        validatePackedCiphertext(this.ctx, ct);
       } catch (err) {
         refuse('CIPHERTEXT_INVALID', `${who}: ${err instanceof Error ? err.message : 'invalid ciphertext'}`, status.INVALID_ARGUMENT);
       }

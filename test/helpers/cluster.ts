@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startCoordinator, type RunningCoordinator } from '../../coordinator/index.js';
 import { startKeyHolder, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
+import type { PurposeRegistry } from '../../compliance/index.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -18,7 +19,7 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(policy: Partial<ReleasePolicy> = {}): Promise<Cluster> {
+export async function startCluster(policy: Partial<ReleasePolicy> = {}, options: { purposes?: PurposeRegistry } = {}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-test-'));
   const logger = pino({ level: 'silent' });
   const keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), listen: '127.0.0.1:0', policy, logger });
@@ -30,6 +31,7 @@ export async function startCluster(policy: Partial<ReleasePolicy> = {}): Promise
     keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
     apiToken: TEST_TOKEN,
     auditKeyFile: join(dir, 'audit.seed'),
+    ...(options.purposes ? { purposes: options.purposes } : {}),
     minSubjects: policy.minSubjects ?? 10,
     closerIntervalMs: 100,
     logger,

@@ -112,7 +112,7 @@ describe('hostile contributions', () => {
     const m3key = loadOrCreateSigningKey(join(m3.stateDir, 'signing.seed'));
     const otherKeys = generateHeKeys(ctx);
     const foreign = new HeEncryptor(ctx, otherKeys.publicKey);
-    const foreignCt = foreign.encrypt(new BigUint64Array(ctx.slotCount).fill(7n));
+    const foreignCt = foreign.encryptPacked(new BigUint64Array(ctx.slotCount).fill(7n));
     foreign.close();
     const compressed = Uint8Array.from(validCt);
     compressed[5] = 2; // SEAL compr_mode_type::zstd
@@ -189,6 +189,11 @@ describe('hostile contributions', () => {
         name: 'SEAL compression mode set',
         expect: [status.INVALID_ARGUMENT, 'CIPHERTEXT_INVALID'],
         run: () => raw.send([{ header: withCiphertext(valid.header, compressed, m3key) }, ...chunks(compressed)]),
+      },
+      {
+        name: 'header without ciphertexts',
+        expect: [status.INVALID_ARGUMENT, 'HEADER_INVALID'],
+        run: () => raw.send([{ header: { ...valid.header, ciphertextDigests: [], ciphertextLengths: [] } }]),
       },
       {
         name: 'data before header',
