@@ -1,12 +1,13 @@
 import { join } from 'node:path';
-import { MerchantNode, loadShopCompliance, loadShopData } from '../client-sdk/index.js';
-import { emit, integer, parse, requireString } from './args.js';
+import { MerchantNode, loadShopCompliance, loadShopData, readReceipts } from '../client-sdk/index.js';
+import { emit, integer, parse, requireString, UsageError } from './args.js';
 import { cliLogger } from './logger.js';
 
 export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
 
 Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--keyholder-key HEX]
                         [--state DIR] [--once] [--poll-ms MS]
+       fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
 
   --id ID                 this shop's merchant id (letters, digits, . _ -)
   --data DIR              the shop's export: schema.json plus the CSV files it names
@@ -16,10 +17,15 @@ Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--k
   --once                  answer the queries open now, then exit
   --poll-ms MS            how often to look for new queries (default 500)
 
-Raw rows never leave this process: only encrypted, signed statistics are sent.`;
+Raw rows never leave this process: only encrypted, signed statistics are sent.
+Handled data-subject requests (rights-requests.jsonl) are reported as type and day only.
+
+"access" answers a data-subject access request (PIPL art. 45) at the shop: the
+customer's consent record and decisions per purpose, and the rounds their data
+went into, in aggregate. It prints JSON and contacts nobody.`;
 
 export async function merchantCommand(argv: readonly string[]): Promise<number> {
-  const { values } = parse(argv, {
+  const { values, positionals } = parse(argv, {
     id: { type: 'string' },
     data: { type: 'string' },
     coordinator: { type: 'string' },
@@ -27,11 +33,23 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     state: { type: 'string' },
     once: { type: 'boolean' },
     'poll-ms': { type: 'string' },
+    customer: { type: 'string' },
   });
   if (values.help) {
     console.log(MERCHANT_HELP);
     return 0;
   }
+  if (positionals[0] === 'access') {
+    const dataDir = requireString(values, 'data');
+    const compliance = await loadShopCompliance(dataDir);
+    const customerId = requireString(values, 'customer');
+    const report = compliance.ledger.accessReport(customerId, readReceipts(requireString(values, 'state', join(dataDir, '.fedmart-state'))), {
+      purposes: compliance.registry.purposes,
+    });
+    console.log(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (access)`);
   const merchantId = requireString(values, 'id');
   const dataDir = requireString(values, 'data');
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);

@@ -6,7 +6,7 @@
  * bytes sent are ciphertexts, digests, identifiers of the shop and the query,
  * and a signature.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
@@ -34,8 +34,10 @@ import {
   PurposeError,
   rightsEventForCoordinator,
   type ConsentAttestation,
+  type RoundReceipt,
 } from '../compliance/index.js';
 import type { ShopCompliance } from './consent-source.js';
+import { roundView } from './round-view.js';
 import {
   MerchantServiceClient,
   callUnary,
@@ -162,7 +164,7 @@ export class MerchantNode {
    * encoding, encryption, envelope and signature. Exposed so tests can
    * inspect or tamper with what would be sent.
    */
-  buildContribution(query: OpenQuery): { header: ContributionHeader; ciphertexts: Uint8Array[]; attestation: ConsentAttestation } {
+  buildContribution(query: OpenQuery): { header: ContributionHeader; ciphertexts: Uint8Array[]; attestation: ConsentAttestation; recordIds: string[] } {
     if (!this.encryptor || !this.bundle) throw new Error('loadPublicKey() must run before answering queries');
     if (!constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
       throw new Error(`query ${query.queryId}: spec_digest does not match spec_json`);
@@ -190,12 +192,7 @@ export class MerchantNode {
     const cutoff = new Date(Number(query.cutoffUnixMs));
     const data = this.options.data;
     const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: data.customers.map((c) => c.customerId) });
-    const included = filter.includedCustomerIds;
-    const consented: ShopData = {
-      shopId: data.shopId,
-      customers: data.customers.filter((c) => included.has(c.customerId)).map((c) => ({ ...c, consentAnalytics: true })),
-      orders: data.orders.filter((o) => included.has(o.customerId)),
-    };
+    const consented = roundView(data, filter.includedCustomerIds, purpose, this.options.compliance.pseudonymKey);
     const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter });
 
     const values = definition.computeLocal(spec, consented);
@@ -215,7 +212,7 @@ export class MerchantNode {
       consentAttestation: Buffer.from(canonicalSpecJson(attestation), 'utf8'),
     };
     const signature = signEnvelope(envelopeOf(unsigned), this.signing.secretKey);
-    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts, attestation };
+    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts, attestation, recordIds: filter.recordsUsed.map((r) => r.recordId) };
   }
 
   /** Streams a contribution: the header, then the ciphertexts in chunks. */
@@ -249,14 +246,20 @@ export class MerchantNode {
       this.log.warn({ queryId: query.queryId, code }, 'query declined');
       return { queryId: query.queryId, outcome: 'declined', code, message: (err as Error).message };
     }
-    const { header, ciphertexts } = built;
+    const { header, ciphertexts, attestation, recordIds } = built;
     try {
       const receipt = await this.submit(header, ciphertexts);
-      writeFileSync(this.receiptFile(query.queryId), JSON.stringify({
+      // The receipt stays at the shop: it answers data-subject access requests
+      // (which rounds a customer's data went into, in aggregate).
+      const stored: StoredReceipt = {
         queryId: receipt.queryId,
+        purpose: attestation.purpose,
+        cutoff: attestation.cutoff,
+        submittedAt: new Date(Number(receipt.storedUnixMs)).toISOString(),
+        recordIds,
         envelopeDigest: toHex(receipt.envelopeDigest),
-        storedUnixMs: receipt.storedUnixMs.toString(),
-      }), { mode: 0o600 });
+      };
+      writeFileSync(this.receiptFile(query.queryId), JSON.stringify(stored), { mode: 0o600 });
       this.log.info({ queryId: query.queryId }, 'contribution acknowledged');
       return { queryId: query.queryId, outcome: 'submitted', receipt };
     } catch (err) {
@@ -325,7 +328,18 @@ export class DeclinedError extends Error {
   }
 }
 
-/** Reads a receipt file written by {@link MerchantNode.answer}; for the CLI. */
-export function readReceipt(stateDir: string, queryId: string): unknown {
-  return JSON.parse(readFileSync(join(stateDir, 'receipts', Buffer.from(queryId, 'utf8').toString('base64url') + '.json'), 'utf8'));
+/** A contribution receipt as kept at the shop. */
+export interface StoredReceipt extends RoundReceipt {
+  readonly envelopeDigest: string;
+}
+
+/** Receipts of the rounds this node contributed to (declined or replayed rounds have none). */
+export function readReceipts(stateDir: string): StoredReceipt[] {
+  const dir = join(stateDir, 'receipts');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Partial<StoredReceipt>)
+    .filter((r): r is StoredReceipt => Array.isArray(r.recordIds) && typeof r.purpose === 'string')
+    .sort((a, b) => (a.queryId < b.queryId ? -1 : 1));
 }

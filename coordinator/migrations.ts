@@ -83,4 +83,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        created_at timestamptz NOT NULL DEFAULT now()
      )`,
   ],
+  // 3: digests of configuration values, so changes are noticed and audited
+  [
+    `CREATE TABLE settings (
+       key text PRIMARY KEY,
+       digest bytea NOT NULL,
+       changed_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  ],
 ];

@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { HeContext, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFromSeed, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../compliance/index.js';
 import { AuditTrail } from './audit-trail.js';
+import { auditConfiguration } from './config-audit.js';
 import { PurposeStore } from './purpose-registry.js';
 import { ContributionIntake } from './contribution-intake.js';
 import { openDatabase } from './database.js';
@@ -88,6 +89,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     });
     const purposes = new PurposeStore(db, audit);
     await purposes.sync(options.purposes ?? DEFAULT_PURPOSE_REGISTRY, 'coordinator');
+    await auditConfiguration(db, audit, 'coordinator.config', {
+      paramSet: ctx.paramSet.name,
+      auditOrigin: audit.origin,
+      minSubjects: options.minSubjects ?? 10,
+      keyholderSigningKey: options.keyholderSigningKeyHex ?? null,
+    });
     await audit.checkpoint();
     const layouts = new QueryLayouts(ctx);
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
