@@ -51,3 +51,4 @@ export {
   type ReleaseCell,
   type ReleaseDocument,
 } from './release-document.js';
+export { REAL_SCALE_BITS, signedFieldSpecs, splitSigned, joinSigned, realToFixed, fixedToReal } from './signed-real.js';
