@@ -27,7 +27,7 @@ export {
 export { QuerySpecError, UnknownQueryKindError } from './errors.js';
 export { canonicalSpecJson } from './canonical-json.js';
 export { ratioToNumber } from './rational.js';
-export { getQueryDefinition, listQueryKinds, registerQueryDefinition, type KnownQueryKinds } from './registry.js';
+export { getQueryDefinition, listQueryKinds, registerQueryDefinition, getModelDefinition, listModelKinds, registerModelDefinition, type KnownQueryKinds } from './registry.js';
 export {
   SEGMENT_STATS_KIND,
   SEGMENT_STAT_NAMES,
@@ -52,3 +52,33 @@ export {
   type ReleaseDocument,
 } from './release-document.js';
 export { REAL_SCALE_BITS, signedFieldSpecs, splitSigned, joinSigned, realToFixed, fixedToReal } from './signed-real.js';
+export type { IterativeModelDefinition, AnyIterativeModelDefinition, AdvanceResult } from './iterative.js';
+export { cholesky, choleskySolve, choleskyInverse } from './linear-algebra.js';
+export {
+  CUSTOMER_FEATURES,
+  CUSTOMER_FEATURE_NAMES,
+  CUSTOMER_LABELS,
+  CUSTOMER_LABEL_NAMES,
+  featureInputFields,
+  featureRows,
+  isHoldout,
+  type CustomerFeature,
+  type CustomerLabel,
+  type FeatureRow,
+} from './customer-features.js';
+export {
+  LOGISTIC_FIT_KIND,
+  LOGISTIC_ROUND_KIND,
+  logisticFitDefinition,
+  logisticRoundQuery,
+  logisticScore,
+  newtonStep,
+  computeLogisticRoundLocal,
+  finaliseLogisticRound,
+  type LogisticFitSpec,
+  type LogisticRoundSpec,
+  type LogisticRoundResult,
+  type LogisticModel,
+  type LogisticState,
+} from './logistic-regression.js';
+export { SCORE_HISTOGRAM_KIND, scoreHistogramQuery, binnedAuc, scoreBin, type ScoreHistogramSpec, type ModelEvaluation } from './model-evaluation.js';

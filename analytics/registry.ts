@@ -8,6 +8,9 @@
 import { UnknownQueryKindError } from './errors.js';
 import type { AnyQueryDefinition, QueryDefinition } from './query-definition.js';
 import { segmentStatsQuery } from './segment-stats.js';
+import { logisticFitDefinition, logisticRoundQuery } from './logistic-regression.js';
+import { scoreHistogramQuery } from './model-evaluation.js';
+import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
 import type { SegmentStatsSpec } from './segment-stats-spec.js';
 import type { SegmentStatsTable } from './segment-table.js';
 
@@ -17,6 +20,29 @@ export interface KnownQueryKinds {
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
+for (const d of [logisticRoundQuery, scoreHistogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+
+/** Iterative model kinds (fits made of several rounds). */
+const models = new Map<string, AnyIterativeModelDefinition>([[logisticFitDefinition.kind, logisticFitDefinition as AnyIterativeModelDefinition]]);
+
+/** The iterative model definition for `kind`; throws UnknownQueryKindError for unknown kinds. */
+export function getModelDefinition(kind: string): AnyIterativeModelDefinition {
+  if (typeof kind !== 'string') throw new TypeError('kind: expected a string');
+  const def = models.get(kind);
+  if (def === undefined) throw new UnknownQueryKindError(kind, [...models.keys()]);
+  return def;
+}
+
+/** Registered model kinds, sorted. */
+export function listModelKinds(): string[] {
+  return [...models.keys()].sort();
+}
+
+/** Adds an iterative model kind; RangeError if taken. */
+export function registerModelDefinition<S, St, M>(definition: IterativeModelDefinition<S, St, M>): void {
+  if (models.has(definition.kind)) throw new RangeError(`definition.kind: '${definition.kind}' is already registered`);
+  models.set(definition.kind, definition as AnyIterativeModelDefinition);
+}
 
 /**
  * The definition for `kind`. Throws `UnknownQueryKindError` (code

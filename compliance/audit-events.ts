@@ -176,6 +176,23 @@ export const AUDIT_EVENT_SCHEMAS = {
   'config.changed': z.strictObject({ key: slug, oldDigest: digest.nullable(), newDigest: digest }),
   /** A caller failed authentication. No address or credential is recorded. */
   'auth.failed': z.strictObject({ surface: z.enum(['http', 'grpc', 'cli']), route: z.string().regex(/^[\x21-\x7e]{1,256}$/), reason }),
+  /** A model fit finished and its model was stored (version = fit id). */
+  'model.stored': z.strictObject({
+    fitId: id,
+    kind: slug,
+    purpose,
+    rounds: count,
+    merchants: z.array(id).max(MAX_LIST),
+    modelDigest: digest,
+  }),
+  /** A round of an iterative fit closed without merchants that took part before. */
+  'round.incomplete': z.strictObject({
+    fitId: id,
+    queryId: id,
+    round: count,
+    missing: z.array(id).max(MAX_LIST),
+    contributions: count,
+  }),
   /** Records past their retention period were deleted. */
   'retention.deleted': z.strictObject({ category: slug, records: count, cutoff: isoTime }),
 } as const;

@@ -6,27 +6,24 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { OverflowRiskError, SlotLayout, blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition } from '../analytics/index.js';
-import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded } from '../compliance/index.js';
-import type { PublicKeyBundle } from '../protos/index.js';
+import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { PurposeStore } from './purpose-registry.js';
 import { registerAuditRoutes } from './audit-routes.js';
+import type { QueryService } from './query-service.js';
+import type { FitRecord, FitRunner } from './fit-runner.js';
 import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
 export interface HttpAppDeps {
   readonly store: CoordinatorStore;
+  readonly queries: QueryService;
+  readonly fits: FitRunner;
   readonly audit: AuditTrail;
   readonly purposes: PurposeStore;
-  readonly ctx: HeContext;
-  readonly publicKeyBundle: PublicKeyBundle;
   /** The operator's API token; only its SHA-256 is kept. */
   readonly apiToken: string;
   readonly logger: Logger;
-  /** The k threshold the key holder applies, stated in query audit entries. */
-  readonly minSubjects: number;
   readonly onQueryCreated?: (queryId: string) => void;
 }
 
@@ -42,6 +39,32 @@ const createQueryBody = z.object({
 }).strict();
 
 const queryIdParams = z.object({ id: z.string().min(1).max(128) });
+
+const createFitBody = z.object({
+  kind: z.string().min(1).max(64),
+  spec: z.record(z.string(), z.unknown()),
+  targetMerchants: z.number().int().min(1).max(10_000).optional(),
+  minMerchants: z.number().int().min(2).max(10_000).optional(),
+  roundDeadlineSeconds: z.number().int().min(1).max(24 * 3600).optional(),
+}).strict();
+
+function fitView(f: FitRecord): Record<string, unknown> {
+  return {
+    fitId: f.fitId,
+    kind: f.kind,
+    spec: f.spec,
+    purpose: f.purpose,
+    status: f.status,
+    statusReason: f.statusReason,
+    round: f.round,
+    targetMerchants: f.targetMerchants,
+    minMerchants: f.minMerchants,
+    model: f.model,
+    evaluation: f.evaluation,
+    createdAt: f.createdAt.toISOString(),
+    finishedAt: f.finishedAt?.toISOString() ?? null,
+  };
+}
 
 function queryView(q: QueryRecord, contributions: number): Record<string, unknown> {
   return {
@@ -110,78 +133,16 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
 
   app.post('/v1/queries', async (request, reply) => {
     const body = parse(createQueryBody, request.body);
-    let definition;
-    try {
-      definition = getQueryDefinition(body.kind);
-    } catch {
-      throw new HttpProblem('QUERY_KIND_UNKNOWN', `no query kind ${body.kind}`);
-    }
-    let spec: unknown;
-    try {
-      spec = definition.parseSpec({ ...body.spec, kind: body.kind });
-    } catch (err) {
-      throw new HttpProblem('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
-    }
-    const maxContributors = body.maxContributors ?? 100;
-    if (maxContributors > deps.ctx.paramSet.maxAddends) {
-      throw new HttpProblem('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
-    }
-    try {
-      const layout = new SlotLayout(definition.fields(spec), {
-        plainModulus: deps.ctx.plainModulus,
-        slotCount: deps.ctx.slotCount,
-        maxContributors,
-      });
-      layout.assertNoWrap(maxContributors);
-    } catch (err) {
-      if (err instanceof OverflowRiskError || err instanceof RangeError) throw new HttpProblem('OVERFLOW_RISK', err.message);
-      throw err;
-    }
-    const now = new Date();
-    const purposeName = definition.purposeOf(spec);
-    const purpose = await deps.purposes.purpose(purposeName);
-    if (!purpose) throw new HttpProblem('PURPOSE_UNKNOWN', `purpose ${purposeName} is not registered`);
-    try {
-      assertPiaRecorded(purpose, await deps.purposes.pias(purpose.name), now);
-      assertFieldsAllowed(purpose, definition.inputFields(spec));
-    } catch (err) {
-      if (err instanceof PiaMissingError) throw new HttpProblem('PIA_MISSING', err.message);
-      if (err instanceof PurposeFieldError) throw new HttpProblem('FIELD_NOT_ALLOWED', err.message);
-      throw err;
-    }
-    const cutoff = body.cutoff ? new Date(body.cutoff) : now;
-    if (cutoff.getTime() > now.getTime()) throw new HttpProblem('CUTOFF_INVALID', `cutoff ${body.cutoff} is in the future`);
-    const specJson = canonicalSpecJson(spec);
-    const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
-    const minMerchants = body.minMerchants ?? 3;
-    const query = await deps.store.createQuery({
-      queryId: `q-${toHex(randomBytes(8))}`,
+    const query = await deps.queries.create({
       kind: body.kind,
-      specJson,
-      specDigest: blake2b256(Buffer.from(specJson, 'utf8')),
-      paramSet: deps.publicKeyBundle.paramSet,
-      keyId: deps.publicKeyBundle.keyId,
-      maxContributors,
-      targetMerchants: Math.min(body.targetMerchants ?? Math.max(enrolled, minMerchants), maxContributors),
-      minMerchants,
-      deadline: new Date(now.getTime() + (body.deadlineSeconds ?? 600) * 1000),
-      purpose: purpose.name,
-      purposeJson: canonicalSpecJson(purpose),
-      cutoff,
+      spec: body.spec,
+      targetMerchants: body.targetMerchants,
+      minMerchants: body.minMerchants,
+      maxContributors: body.maxContributors,
+      deadlineSeconds: body.deadlineSeconds,
+      cutoff: body.cutoff ? new Date(body.cutoff) : undefined,
       createdBy: 'operator',
-    }, (tx, q) => deps.audit.record({
-      type: 'query.created',
-      actor: q.createdBy,
-      details: {
-        queryId: q.queryId,
-        requester: q.createdBy,
-        purpose: purpose.name,
-        legalBasis: purpose.legalBasis,
-        kind: q.kind,
-        specDigest: toHex(q.specDigest),
-        thresholds: { minMerchants: q.minMerchants, minSubjects: deps.minSubjects },
-      },
-    }, tx));
+    });
     deps.onQueryCreated?.(query.queryId);
     return reply.status(201).send(queryView(query, 0));
   });
@@ -214,6 +175,22 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       keyholderSigningKey: toHex(release.keyholderSigningKey),
       signature: toHex(release.signature),
     };
+  });
+
+  app.post('/v1/fits', async (request, reply) => {
+    const body = parse(createFitBody, request.body);
+    const fit = await deps.fits.create({ ...body, createdBy: 'operator' });
+    deps.onQueryCreated?.(fit.fitId);
+    return reply.status(201).send(fitView(fit));
+  });
+
+  app.get('/v1/fits', async () => ({ fits: (await deps.fits.list()).map(fitView) }));
+
+  app.get('/v1/fits/:id', async (request) => {
+    const { id } = parse(queryIdParams, request.params);
+    const fit = await deps.fits.get(id);
+    if (!fit) throw new HttpProblem('FIT_NOT_FOUND', `no fit ${id}`);
+    return fitView(fit);
   });
 
   registerAuditRoutes(app, { audit: deps.audit, purposes: deps.purposes });

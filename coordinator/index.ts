@@ -7,3 +7,5 @@ export { PROBLEMS, HttpProblem, type ProblemCode } from './problems.js';
 export { AuditTrail, type AuditTrailOptions } from './audit-trail.js';
 export { SqlAuditStore } from './audit-store.js';
 export { PurposeStore } from './purpose-registry.js';
+export { QueryService, type CreateQueryRequest } from './query-service.js';
+export { FitRunner, type FitRecord, type FitStatus, type CreateFitRequest } from './fit-runner.js';

@@ -16,6 +16,8 @@ import {
   rightsReportDigest,
 } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import type { FitRunner } from './fit-runner.js';
+import { canonicalSpecJson } from '../analytics/index.js';
 import type { ContributionIntake } from './contribution-intake.js';
 import type { CoordinatorStore } from './store.js';
 
@@ -25,6 +27,7 @@ const MERCHANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface MerchantServiceDeps {
   readonly store: CoordinatorStore;
+  readonly fits: FitRunner;
   readonly audit: AuditTrail;
   readonly intake: ContributionIntake;
   readonly publicKeyBundle: PublicKeyBundle;
@@ -104,6 +107,12 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       });
       if (recorded < 0) throw new RpcError(status.ALREADY_EXISTS, 'REPORT_REPLAYED', 'this report was already recorded');
       return { recorded };
+    }),
+    getModel: unaryHandler(log, 'GetModel', async (req) => {
+      const fit = req.modelId.length > 0 && req.modelId.length <= 128 ? await deps.fits.get(req.modelId) : undefined;
+      if (!fit || fit.model === null) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);
+      const modelJson = canonicalSpecJson(fit.model);
+      return { modelId: fit.fitId, kind: fit.kind, purpose: fit.purpose, modelJson, modelDigest: Buffer.from(blake2b256(Buffer.from(modelJson, 'utf8'))) };
     }),
     submitContribution: clientStreamHandler(log, 'SubmitContribution', async (call) => {
       const receipt = await deps.intake.submit(call);

@@ -91,4 +91,26 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        changed_at timestamptz NOT NULL DEFAULT now()
      )`,
   ],
+  // 4: iterative model fits; each round is an ordinary query linked to its fit
+  [
+    `CREATE TABLE fits (
+       fit_id text PRIMARY KEY,
+       kind text NOT NULL,
+       spec_json text NOT NULL,
+       purpose text NOT NULL,
+       status text NOT NULL CHECK (status IN ('running', 'evaluating', 'done', 'failed')),
+       status_reason text,
+       round integer NOT NULL DEFAULT 0,
+       state_json text NOT NULL,
+       target_merchants integer NOT NULL,
+       min_merchants integer NOT NULL,
+       round_deadline_seconds integer NOT NULL,
+       model_json text,
+       evaluation_json text,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       finished_at timestamptz
+     )`,
+    `ALTER TABLE queries ADD COLUMN fit_id text REFERENCES fits (fit_id)`,
+    `ALTER TABLE queries ADD COLUMN fit_round integer`,
+  ],
 ];

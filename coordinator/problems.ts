@@ -14,6 +14,7 @@ export const PROBLEMS = {
   CUTOFF_INVALID: { status: 400, title: 'The consent cutoff must not be in the future' },
   AUDIT_RANGE_INVALID: { status: 400, title: 'The requested audit range is invalid' },
   QUERY_NOT_FOUND: { status: 404, title: 'No such query' },
+  FIT_NOT_FOUND: { status: 404, title: 'No such model fit' },
   RELEASE_NOT_READY: { status: 409, title: 'The query has no release yet' },
   NOT_FOUND: { status: 404, title: 'No such route' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

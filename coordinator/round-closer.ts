@@ -17,6 +17,12 @@ import type { KeyHolderClient } from './keyholder-client.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
+/** What happens after a round ends (model fits chain their rounds here). */
+export interface RoundHooks {
+  onReleased?(q: QueryRecord, result: unknown): Promise<void>;
+  onFailed?(q: QueryRecord, code: string): Promise<void>;
+}
+
 export class RoundCloser {
   private running = false;
   private again = false;
@@ -30,6 +36,7 @@ export class RoundCloser {
     private readonly keyholderSigningKey: Uint8Array,
     private readonly audit: AuditTrail,
     private readonly log: Logger,
+    private readonly hooks: RoundHooks = {},
   ) {}
 
   /** Checks open and closing queries every `intervalMs`. */
@@ -83,6 +90,7 @@ export class RoundCloser {
       details: { queryId: q.queryId, reason: code, contributions },
     }, tx));
     this.log.warn({ queryId: q.queryId, code }, 'query failed');
+    await this.hooks.onFailed?.(q, code);
   }
 
   private async finish(q: QueryRecord): Promise<void> {
@@ -169,5 +177,6 @@ export class RoundCloser {
     this.log.info({ queryId: q.queryId, merchants: doc.merchants.length }, 'release stored');
     // Publish a checkpoint covering the release at once, so the result is provable.
     await this.audit.checkpoint();
+    await this.hooks.onReleased?.(q, result);
   }
 }

@@ -9,6 +9,8 @@ import { HeContext, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFr
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../compliance/index.js';
 import { AuditTrail } from './audit-trail.js';
 import { auditConfiguration } from './config-audit.js';
+import { FitRunner } from './fit-runner.js';
+import { QueryService } from './query-service.js';
 import { PurposeStore } from './purpose-registry.js';
 import { ContributionIntake } from './contribution-intake.js';
 import { openDatabase } from './database.js';
@@ -49,6 +51,7 @@ export interface RunningCoordinator {
   readonly httpAddress: string;
   readonly store: CoordinatorStore;
   readonly audit: AuditTrail;
+  readonly fits: FitRunner;
   close(): Promise<void>;
 }
 
@@ -97,8 +100,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     });
     await audit.checkpoint();
     const layouts = new QueryLayouts(ctx);
+    const queries = new QueryService({ store, audit, purposes, ctx, publicKeyBundle: bundle, minSubjects: options.minSubjects ?? 10 });
+    let poke = () => undefined as void;
+    const fits = new FitRunner(db, queries, audit, log, () => poke());
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
-      options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log);
+      options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
+      { onReleased: (q, result) => fits.onRoundReleased(q, result), onFailed: (q, code) => fits.onRoundFailed(q, code) });
+    poke = () => closer.poke();
     const intake = new ContributionIntake(ctx, store, layouts, audit, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 });
     const checkpointTimer = setInterval(() => {
       audit.checkpoint().catch((err: unknown) => log.error({ err }, 'audit checkpoint failed'));
@@ -111,7 +119,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
     grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
-      store, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
+      store, fits, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
     }));
     const grpcListen = options.grpcListen ?? '127.0.0.1:0';
     const grpcPort = await new Promise<number>((resolve, reject) => {
@@ -120,8 +128,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     cleanups.unshift(() => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
 
     const http = buildHttpApp({
-      store, audit, purposes, ctx, publicKeyBundle: bundle, apiToken: options.apiToken, logger: log,
-      minSubjects: options.minSubjects ?? 10, onQueryCreated: () => closer.poke(),
+      store, queries, fits, audit, purposes, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke(),
     });
     const httpListen = options.httpListen ?? '127.0.0.1:0';
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
@@ -139,6 +146,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       httpAddress,
       store,
       audit,
+      fits,
       close: async () => {
         for (const c of cleanups) await c();
       },

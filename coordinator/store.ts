@@ -23,6 +23,9 @@ export interface QueryRecord {
   readonly purposeJson: string;
   /** Consent cutoff: a customer counts only if consent is valid at this time. */
   readonly cutoff: Date;
+  /** The model fit this query is a round of, if any. */
+  readonly fitId: string | null;
+  readonly fitRound: number | null;
   readonly status: QueryStatus;
   readonly statusReason: string | null;
   readonly createdBy: string;
@@ -45,6 +48,8 @@ export interface NewQuery {
   readonly purposeJson: string;
   readonly cutoff: Date;
   readonly createdBy: string;
+  readonly fitId: string | null;
+  readonly fitRound: number | null;
 }
 
 export interface StoredContribution {
@@ -86,6 +91,8 @@ interface QueryRow {
   purpose: string;
   purpose_json: string;
   cutoff: Date;
+  fit_id: string | null;
+  fit_round: number | null;
   status: QueryStatus;
   status_reason: string | null;
   created_by: string;
@@ -108,6 +115,8 @@ function toQuery(row: QueryRow): QueryRecord {
     purpose: row.purpose,
     purposeJson: row.purpose_json,
     cutoff: row.cutoff,
+    fitId: row.fit_id,
+    fitRound: row.fit_round,
     status: row.status,
     statusReason: row.status_reason,
     createdBy: row.created_by,
@@ -151,10 +160,10 @@ export class CoordinatorStore {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<QueryRow>(
         `INSERT INTO queries (query_id, kind, spec_json, spec_digest, param_set, key_id, max_contributors,
-           target_merchants, min_merchants, deadline, status, created_by, purpose, purpose_json, cutoff)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13, $14) RETURNING *`,
+           target_merchants, min_merchants, deadline, status, created_by, purpose, purpose_json, cutoff, fit_id, fit_round)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13, $14, $15, $16) RETURNING *`,
         [q.queryId, q.kind, q.specJson, q.specDigest, q.paramSet, q.keyId, q.maxContributors, q.targetMerchants,
-          q.minMerchants, q.deadline, q.createdBy, q.purpose, q.purposeJson, q.cutoff],
+          q.minMerchants, q.deadline, q.createdBy, q.purpose, q.purposeJson, q.cutoff, q.fitId, q.fitRound],
       );
       const row = rows[0];
       if (!row) throw new Error('insert returned no row');

@@ -25,7 +25,7 @@ const entryOf = (event: AuditEvent, seq = 0, time = '2025-05-01T00:00:00.000Z'):
   ({ seq, time, ...event }) as AuditEntry;
 
 describe('audit event catalogue', () => {
-  it('names the fourteen event types', () => {
+  it('names the sixteen event types', () => {
     expect([...AUDIT_EVENT_TYPES].sort()).toEqual(
       [
         'merchant.enrolled',
@@ -42,6 +42,8 @@ describe('audit event catalogue', () => {
         'config.changed',
         'auth.failed',
         'retention.deleted',
+        'model.stored',
+        'round.incomplete',
       ].sort(),
     );
   });

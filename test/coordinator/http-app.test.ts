@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeContext, cryptoReady, generateHeKeys, heKeyId } from '../../crypto/index.js';
-import { AuditTrail, CoordinatorStore, PurposeStore, buildHttpApp, openDatabase, type Database } from '../../coordinator/index.js';
+import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, buildHttpApp, openDatabase, type Database } from '../../coordinator/index.js';
 import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
 import { generateSigningKeyPair } from '../../crypto/index.js';
 import type { FastifyInstance } from 'fastify';
@@ -27,16 +27,17 @@ describe('coordinator HTTP API', () => {
     const audit = new AuditTrail({ db, origin: 'test.local/audit', keyPair: generateSigningKeyPair() });
     const purposes = new PurposeStore(db, audit);
     await purposes.sync(DEFAULT_PURPOSE_REGISTRY, 'test');
-    app = buildHttpApp({
-      store: new CoordinatorStore(db),
+    const store = new CoordinatorStore(db);
+    const logger = pino({ level: 'silent' });
+    const queries = new QueryService({
+      store,
       audit,
       purposes,
       minSubjects: 10,
       ctx,
       publicKeyBundle: { paramSet: ctx.paramSet.name, publicKey: Buffer.from(publicKey), keyId: Buffer.from(heKeyId(publicKey)), keyholderSigningKey: Buffer.alloc(32), signature: Buffer.alloc(64) },
-      apiToken: TOKEN,
-      logger: pino({ level: 'silent' }),
     });
+    app = buildHttpApp({ store, queries, fits: new FitRunner(db, queries, audit, logger), audit, purposes, apiToken: TOKEN, logger });
     await app.ready();
   });
 

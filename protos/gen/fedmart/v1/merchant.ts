@@ -146,6 +146,21 @@ export interface ReportRightsEventsResponse {
   recorded: number;
 }
 
+export interface GetModelRequest {
+  /** The fit id, which is the model's version. */
+  modelId: string;
+}
+
+export interface GetModelResponse {
+  modelId: string;
+  kind: string;
+  purpose: string;
+  /** Canonical JSON of the model (coefficients, features, label, ...). */
+  modelJson: string;
+  /** BLAKE2b-256 of model_json, as recorded in the audit log (model.stored). */
+  modelDigest: Buffer;
+}
+
 function createBaseEnrollRequest(): EnrollRequest {
   return { merchantId: "", signingPublicKey: Buffer.alloc(0), proofOfPossession: Buffer.alloc(0) };
 }
@@ -1820,6 +1835,224 @@ export const ReportRightsEventsResponse: MessageFns<ReportRightsEventsResponse> 
   },
 };
 
+function createBaseGetModelRequest(): GetModelRequest {
+  return { modelId: "" };
+}
+
+export const GetModelRequest: MessageFns<GetModelRequest> = {
+  encode(message: GetModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelId !== "") {
+      writer.uint32(10).string(message.modelId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetModelRequest {
+    return {
+      modelId: isSet(object.modelId)
+        ? globalThis.String(object.modelId)
+        : isSet(object.model_id)
+        ? globalThis.String(object.model_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetModelRequest): unknown {
+    const obj: any = {};
+    if (message.modelId !== "") {
+      obj.modelId = message.modelId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetModelRequest>, I>>(base?: I): GetModelRequest {
+    return GetModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetModelRequest>, I>>(object: I): GetModelRequest {
+    const message = createBaseGetModelRequest();
+    message.modelId = object.modelId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetModelResponse(): GetModelResponse {
+  return { modelId: "", kind: "", purpose: "", modelJson: "", modelDigest: Buffer.alloc(0) };
+}
+
+export const GetModelResponse: MessageFns<GetModelResponse> = {
+  encode(message: GetModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelId !== "") {
+      writer.uint32(10).string(message.modelId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.purpose !== "") {
+      writer.uint32(26).string(message.purpose);
+    }
+    if (message.modelJson !== "") {
+      writer.uint32(34).string(message.modelJson);
+    }
+    if (message.modelDigest.length !== 0) {
+      writer.uint32(42).bytes(message.modelDigest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.purpose = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.modelJson = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.modelDigest = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetModelResponse {
+    return {
+      modelId: isSet(object.modelId)
+        ? globalThis.String(object.modelId)
+        : isSet(object.model_id)
+        ? globalThis.String(object.model_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : "",
+      modelJson: isSet(object.modelJson)
+        ? globalThis.String(object.modelJson)
+        : isSet(object.model_json)
+        ? globalThis.String(object.model_json)
+        : "",
+      modelDigest: isSet(object.modelDigest)
+        ? Buffer.from(bytesFromBase64(object.modelDigest))
+        : isSet(object.model_digest)
+        ? Buffer.from(bytesFromBase64(object.model_digest))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: GetModelResponse): unknown {
+    const obj: any = {};
+    if (message.modelId !== "") {
+      obj.modelId = message.modelId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.purpose !== "") {
+      obj.purpose = message.purpose;
+    }
+    if (message.modelJson !== "") {
+      obj.modelJson = message.modelJson;
+    }
+    if (message.modelDigest.length !== 0) {
+      obj.modelDigest = base64FromBytes(message.modelDigest);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetModelResponse>, I>>(base?: I): GetModelResponse {
+    return GetModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetModelResponse>, I>>(object: I): GetModelResponse {
+    const message = createBaseGetModelResponse();
+    message.modelId = object.modelId ?? "";
+    message.kind = object.kind ?? "";
+    message.purpose = object.purpose ?? "";
+    message.modelJson = object.modelJson ?? "";
+    message.modelDigest = object.modelDigest ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 /**
  * The coordinator's service for merchant nodes. Every contribution is an
  * encrypted, signed statistic; the coordinator never sees plaintext of a shop.
@@ -1884,6 +2117,19 @@ export const MerchantServiceService = {
       Buffer.from(ReportRightsEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportRightsEventsResponse => ReportRightsEventsResponse.decode(value),
   },
+  /**
+   * A fitted model, so the shop can score its own customers locally; scores
+   * never leave the shop.
+   */
+  getModel: {
+    path: "/fedmart.v1.MerchantService/GetModel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetModelRequest): Buffer => Buffer.from(GetModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetModelRequest => GetModelRequest.decode(value),
+    responseSerialize: (value: GetModelResponse): Buffer => Buffer.from(GetModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetModelResponse => GetModelResponse.decode(value),
+  },
 } as const;
 
 export interface MerchantServiceServer extends UntypedServiceImplementation {
@@ -1900,6 +2146,11 @@ export interface MerchantServiceServer extends UntypedServiceImplementation {
    * the time only, never the identity (PIPL arts. 44-50).
    */
   reportRightsEvents: handleUnaryCall<ReportRightsEventsRequest, ReportRightsEventsResponse>;
+  /**
+   * A fitted model, so the shop can score its own customers locally; scores
+   * never leave the shop.
+   */
+  getModel: handleUnaryCall<GetModelRequest, GetModelResponse>;
 }
 
 export interface MerchantServiceClient extends Client {
@@ -1986,6 +2237,25 @@ export interface MerchantServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportRightsEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A fitted model, so the shop can score its own customers locally; scores
+   * never leave the shop.
+   */
+  getModel(
+    request: GetModelRequest,
+    callback: (error: ServiceError | null, response: GetModelResponse) => void,
+  ): ClientUnaryCall;
+  getModel(
+    request: GetModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetModelResponse) => void,
+  ): ClientUnaryCall;
+  getModel(
+    request: GetModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetModelResponse) => void,
   ): ClientUnaryCall;
 }
 

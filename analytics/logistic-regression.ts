@@ -1,0 +1,257 @@
+/**
+ * Logistic regression (purchase / repurchase / churn propensity) by federated
+ * Newton–IRLS. Each round every shop sends, for the current coefficients β,
+ * its encrypted gradient Σ x(y − p), Hessian Σ p(1 − p) x xᵀ, log-likelihood
+ * and row count over its training rows; only the sums over all shops are
+ * decrypted, and the coordinator takes the Newton step
+ * β ← β + (H + λI₀)⁻¹ (g − λI₀β) (no penalty on the intercept). The fit
+ * stops when the largest step is below the tolerance; standard errors come
+ * from the final Hessian. Because gradient and Hessian are sums over rows,
+ * each step equals the pooled Newton step up to the fixed-point resolution
+ * (2⁻⁴⁰ per shop total).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import {
+  CUSTOMER_FEATURE_NAMES,
+  CUSTOMER_LABEL_NAMES,
+  featureInputFields,
+  featureRows,
+  type CustomerFeature,
+  type CustomerLabel,
+} from './customer-features.js';
+import type { IterativeModelDefinition } from './iterative.js';
+import { choleskyInverse, choleskySolve } from './linear-algebra.js';
+import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
+import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
+import { parseWith } from './spec-parse.js';
+import type { ShopData } from './shop-data.js';
+
+export const LOGISTIC_ROUND_KIND = 'logistic-irls-round';
+export const LOGISTIC_FIT_KIND = 'logistic-regression';
+
+const purpose = z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/);
+const features = z
+  .array(z.enum(CUSTOMER_FEATURE_NAMES as [CustomerFeature, ...CustomerFeature[]]))
+  .min(1)
+  .max(16)
+  .refine((f) => new Set(f).size === f.length, 'features must be distinct');
+const common = {
+  purpose,
+  features,
+  label: z.enum(CUSTOMER_LABEL_NAMES as [CustomerLabel, ...CustomerLabel[]]),
+  holdoutPercent: z.number().int().min(0).max(50).default(20),
+  l2: z.number().min(0).max(1e6).default(0),
+  /** Largest |feature| a row may have; rows beyond it are refused, never clamped. */
+  maxFeatureAbs: z.number().positive().max(1e6).default(1000),
+  /** Most training rows one shop may have. */
+  maxRows: z.number().int().positive().max(2 ** 31).default(2 ** 24),
+};
+
+const roundSchema = z.strictObject({
+  kind: z.literal(LOGISTIC_ROUND_KIND),
+  ...common,
+  fitId: z.string().min(1).max(128),
+  round: z.number().int().min(1).max(1000),
+  beta: z.array(z.number().finite()),
+});
+
+const fitSchema = z.strictObject({
+  kind: z.literal(LOGISTIC_FIT_KIND),
+  ...common,
+  maxRounds: z.number().int().min(1).max(100).default(25),
+  tolerance: z.number().positive().max(1).default(1e-8),
+});
+
+export type LogisticRoundSpec = z.infer<typeof roundSchema>;
+export type LogisticFitSpec = z.infer<typeof fitSchema>;
+
+/** Aggregates of one IRLS round over all shops. */
+export interface LogisticRoundResult {
+  readonly n: number;
+  readonly logLikelihood: number;
+  readonly gradient: number[];
+  readonly hessian: number[][];
+}
+
+/** A fitted model as stored and handed to shops for local scoring. */
+export interface LogisticModel {
+  readonly kind: typeof LOGISTIC_FIT_KIND;
+  readonly purpose: string;
+  readonly features: CustomerFeature[];
+  readonly label: CustomerLabel;
+  readonly holdoutPercent: number;
+  readonly l2: number;
+  readonly coefficients: number[];
+  readonly standardErrors: number[];
+  readonly rounds: number;
+  readonly trainingRows: number;
+  readonly logLikelihood: number;
+  readonly converged: boolean;
+}
+
+export interface LogisticState {
+  readonly beta: number[];
+  readonly history: { round: number; logLikelihood: number; maxStep: number; n: number }[];
+}
+
+const LOG_LIKELIHOOD_TERM_MAX = 40; // |log p| with p clamped to [e^-40, 1 - e^-40]
+
+function bitsFor(x: number): bigint {
+  return BigInt(Math.ceil(Math.log2(x + 1)));
+}
+
+function pairs(d: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let j = 0; j < d; j++) for (let k = j; k < d; k++) out.push([j, k]);
+  return out;
+}
+
+function roundFields(spec: LogisticRoundSpec): FieldSpec[] {
+  const d = spec.features.length;
+  const scale = 40n;
+  const rows = BigInt(spec.maxRows);
+  const gMax = rows << (bitsFor(spec.maxFeatureAbs) + scale);
+  const hMax = rows << (2n * bitsFor(spec.maxFeatureAbs) + scale);
+  const llMax = rows << (bitsFor(LOG_LIKELIHOOD_TERM_MAX) + scale);
+  return [
+    { name: 'n', max: rows },
+    ...signedFieldSpecs('ll', llMax),
+    ...Array.from({ length: d }, (_, j) => signedFieldSpecs(`g.${j}`, gMax)).flat(),
+    ...pairs(d).flatMap(([j, k]) => signedFieldSpecs(`h.${j}.${k}`, hMax)),
+  ];
+}
+
+function sigmoid(t: number): number {
+  return t >= 0 ? 1 / (1 + Math.exp(-t)) : Math.exp(t) / (1 + Math.exp(t));
+}
+
+/** Shop side: sums over the training rows at the round's β. */
+export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopData): bigint[] {
+  const d = spec.features.length;
+  if (spec.beta.length !== d) throw new RangeError(`spec.beta must have ${d} entries`);
+  const rows = featureRows(data, spec.features, spec.label, { holdoutPercent: spec.holdoutPercent, part: 'train' });
+  if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} training rows exceed maxRows ${spec.maxRows}`);
+  const g = new Array<number>(d).fill(0);
+  const h = new Array<number>((d * (d + 1)) / 2).fill(0);
+  let ll = 0;
+  for (const row of rows) {
+    row.x.forEach((v, j) => {
+      if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${spec.features[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
+    });
+    const p = sigmoid(row.x.reduce((s, v, j) => s + v * spec.beta[j]!, 0));
+    const pc = Math.min(Math.max(p, Math.exp(-LOG_LIKELIHOOD_TERM_MAX)), 1 - Math.exp(-LOG_LIKELIHOOD_TERM_MAX));
+    ll += row.y === 1 ? Math.log(pc) : Math.log(1 - pc);
+    const r = row.y - p;
+    const w = p * (1 - p);
+    let idx = 0;
+    for (let j = 0; j < d; j++) {
+      g[j]! += row.x[j]! * r;
+      for (let k = j; k < d; k++) h[idx++]! += w * row.x[j]! * row.x[k]!;
+    }
+  }
+  const values: bigint[] = [BigInt(rows.length), ...splitSigned(realToFixed(ll))];
+  for (const v of g) values.push(...splitSigned(realToFixed(v)));
+  for (const v of h) values.push(...splitSigned(realToFixed(v)));
+  assertWithinBounds(roundFields(spec), values);
+  return values;
+}
+
+/** Coordinator side: the round's sums as doubles. */
+export function finaliseLogisticRound(spec: LogisticRoundSpec, release: ReleasedTotals): LogisticRoundResult {
+  const cell = release.cells.all;
+  if (!cell || cell.suppressed || !cell.totals) throw new RangeError('the round aggregate was suppressed');
+  const t = cell.totals;
+  const d = spec.features.length;
+  const hessian = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  for (const [j, k] of pairs(d)) {
+    const v = fixedToReal(joinSigned(t, `h.${j}.${k}`));
+    hessian[j]![k] = v;
+    hessian[k]![j] = v;
+  }
+  return {
+    n: Number(t.n ?? 0n),
+    logLikelihood: fixedToReal(joinSigned(t, 'll')),
+    gradient: Array.from({ length: d }, (_, j) => fixedToReal(joinSigned(t, `g.${j}`))),
+    hessian,
+  };
+}
+
+export const logisticRoundQuery: QueryDefinition<LogisticRoundSpec, LogisticRoundResult> = {
+  kind: LOGISTIC_ROUND_KIND,
+  parseSpec: (json) => parseWith(roundSchema, json),
+  purposeOf: (spec) => spec.purpose,
+  inputFields: (spec) => featureInputFields(spec.features, spec.label),
+  fields: roundFields,
+  cells: (spec): CellSpec[] => [{ name: 'all', subjectsField: 'n', fields: roundFields(spec).map((f) => f.name) }],
+  computeLocal: computeLogisticRoundLocal,
+  finalise: finaliseLogisticRound,
+};
+
+/** The L2 penalty matrix: λ on every coefficient but the intercept. */
+function penalty(spec: LogisticFitSpec): number[] {
+  return spec.features.map((f) => (f === 'intercept' ? 0 : spec.l2));
+}
+
+/** One Newton step from aggregates; exported for the pooled reference in tests and the bench. */
+export function newtonStep(beta: readonly number[], result: LogisticRoundResult, l2: readonly number[]): number[] {
+  const a = result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v)));
+  const b = result.gradient.map((g, j) => g - l2[j]! * beta[j]!);
+  return choleskySolve(a, b);
+}
+
+export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, LogisticState, LogisticModel> = {
+  kind: LOGISTIC_FIT_KIND,
+  roundKind: LOGISTIC_ROUND_KIND,
+  parseFitSpec: (json) => parseWith(fitSchema, json),
+  purposeOf: (spec) => spec.purpose,
+  inputFields: (spec) => featureInputFields(spec.features, spec.label),
+  initialState: (spec) => ({ beta: spec.features.map(() => 0), history: [] }),
+  roundSpec: (spec, state, round, fitId) => ({
+    kind: LOGISTIC_ROUND_KIND,
+    purpose: spec.purpose,
+    features: spec.features,
+    label: spec.label,
+    holdoutPercent: spec.holdoutPercent,
+    l2: spec.l2,
+    maxFeatureAbs: spec.maxFeatureAbs,
+    maxRows: spec.maxRows,
+    fitId,
+    round,
+    beta: state.beta,
+  }),
+  advance: (spec, state, roundResult, round) => {
+    const result = roundResult as LogisticRoundResult;
+    const l2 = penalty(spec);
+    const step = newtonStep(state.beta, result, l2);
+    const beta = state.beta.map((b, j) => b + step[j]!);
+    const maxStep = Math.max(...step.map(Math.abs));
+    const history = [...state.history, { round, logLikelihood: result.logLikelihood, maxStep, n: result.n }];
+    const converged = maxStep < spec.tolerance;
+    if (!converged && round < spec.maxRounds) return { done: false, state: { beta, history } };
+    const cov = choleskyInverse(result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v))));
+    return {
+      done: true,
+      model: {
+        kind: LOGISTIC_FIT_KIND,
+        purpose: spec.purpose,
+        features: [...spec.features],
+        label: spec.label,
+        holdoutPercent: spec.holdoutPercent,
+        l2: spec.l2,
+        coefficients: beta,
+        standardErrors: cov.map((row, j) => Math.sqrt(row[j]!)),
+        rounds: round,
+        trainingRows: result.n,
+        logLikelihood: result.logLikelihood,
+        converged,
+      },
+    };
+  },
+};
+
+/** A shop's local score for one row under a fitted model. */
+export function logisticScore(model: Pick<LogisticModel, 'coefficients'>, x: readonly number[]): number {
+  return sigmoid(x.reduce((s, v, j) => s + v * model.coefficients[j]!, 0));
+}

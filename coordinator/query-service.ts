@@ -1,0 +1,129 @@
+/**
+ * Publishing queries: every check a query must pass before merchants see it
+ * (known kind, valid spec, overflow and noise limits, registered purpose with
+ * a recorded impact assessment, fields within the purpose's allow-list,
+ * cutoff not in the future), then storage and the `query.created` audit
+ * entry in one transaction. Used by the HTTP API and by model fits, whose
+ * rounds are ordinary queries.
+ */
+import { OverflowRiskError, SlotLayout, blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
+import { canonicalSpecJson, getQueryDefinition } from '../analytics/index.js';
+import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, type PurposeDefinition } from '../compliance/index.js';
+import type { PublicKeyBundle } from '../protos/index.js';
+import type { AuditTrail } from './audit-trail.js';
+import { HttpProblem } from './problems.js';
+import type { PurposeStore } from './purpose-registry.js';
+import type { CoordinatorStore, QueryRecord } from './store.js';
+
+export interface CreateQueryRequest {
+  readonly kind: string;
+  readonly spec: Record<string, unknown>;
+  readonly targetMerchants?: number | undefined;
+  readonly minMerchants?: number | undefined;
+  readonly maxContributors?: number | undefined;
+  readonly deadlineSeconds?: number | undefined;
+  readonly cutoff?: Date | undefined;
+  readonly createdBy: string;
+  readonly fitId?: string | undefined;
+  readonly fitRound?: number | undefined;
+}
+
+export interface QueryServiceDeps {
+  readonly store: CoordinatorStore;
+  readonly audit: AuditTrail;
+  readonly purposes: PurposeStore;
+  readonly ctx: HeContext;
+  readonly publicKeyBundle: PublicKeyBundle;
+  /** The k threshold the key holder applies, stated in audit entries. */
+  readonly minSubjects: number;
+}
+
+export class QueryService {
+  constructor(private readonly deps: QueryServiceDeps) {}
+
+  /**
+   * The registered purpose `name`, checked to have a PIA in force at `at` and
+   * to allow `fields`. Throws HttpProblem (PURPOSE_UNKNOWN, PIA_MISSING, FIELD_NOT_ALLOWED).
+   */
+  async checkPurpose(name: string, fields: readonly string[], at: Date): Promise<PurposeDefinition> {
+    const purpose = await this.deps.purposes.purpose(name);
+    if (!purpose) throw new HttpProblem('PURPOSE_UNKNOWN', `purpose ${name} is not registered`);
+    try {
+      assertPiaRecorded(purpose, await this.deps.purposes.pias(purpose.name), at);
+      assertFieldsAllowed(purpose, fields);
+    } catch (err) {
+      if (err instanceof PiaMissingError) throw new HttpProblem('PIA_MISSING', err.message);
+      if (err instanceof PurposeFieldError) throw new HttpProblem('FIELD_NOT_ALLOWED', err.message);
+      throw err;
+    }
+    return purpose;
+  }
+
+  async create(req: CreateQueryRequest): Promise<QueryRecord> {
+    const { deps } = this;
+    let definition;
+    try {
+      definition = getQueryDefinition(req.kind);
+    } catch {
+      throw new HttpProblem('QUERY_KIND_UNKNOWN', `no query kind ${req.kind}`);
+    }
+    let spec: unknown;
+    try {
+      spec = definition.parseSpec({ ...req.spec, kind: req.kind });
+    } catch (err) {
+      throw new HttpProblem('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
+    }
+    const maxContributors = req.maxContributors ?? 100;
+    if (maxContributors > deps.ctx.paramSet.maxAddends) {
+      throw new HttpProblem('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
+    }
+    try {
+      const layout = new SlotLayout(definition.fields(spec), {
+        plainModulus: deps.ctx.plainModulus,
+        slotCount: deps.ctx.slotCount,
+        maxContributors,
+      });
+      layout.assertNoWrap(maxContributors);
+    } catch (err) {
+      if (err instanceof OverflowRiskError || err instanceof RangeError) throw new HttpProblem('OVERFLOW_RISK', err.message);
+      throw err;
+    }
+    const now = new Date();
+    const purpose = await this.checkPurpose(definition.purposeOf(spec), definition.inputFields(spec), now);
+    const cutoff = req.cutoff ?? now;
+    if (cutoff.getTime() > now.getTime()) throw new HttpProblem('CUTOFF_INVALID', `cutoff ${cutoff.toISOString()} is in the future`);
+    const specJson = canonicalSpecJson(spec);
+    const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
+    const minMerchants = req.minMerchants ?? 3;
+    return deps.store.createQuery({
+      queryId: `q-${toHex(randomBytes(8))}`,
+      kind: req.kind,
+      specJson,
+      specDigest: blake2b256(Buffer.from(specJson, 'utf8')),
+      paramSet: deps.publicKeyBundle.paramSet,
+      keyId: deps.publicKeyBundle.keyId,
+      maxContributors,
+      targetMerchants: Math.min(req.targetMerchants ?? Math.max(enrolled, minMerchants), maxContributors),
+      minMerchants,
+      deadline: new Date(now.getTime() + (req.deadlineSeconds ?? 600) * 1000),
+      purpose: purpose.name,
+      purposeJson: canonicalSpecJson(purpose),
+      cutoff,
+      createdBy: req.createdBy,
+      fitId: req.fitId ?? null,
+      fitRound: req.fitRound ?? null,
+    }, (tx, q) => deps.audit.record({
+      type: 'query.created',
+      actor: q.createdBy,
+      details: {
+        queryId: q.queryId,
+        requester: q.createdBy,
+        purpose: purpose.name,
+        legalBasis: purpose.legalBasis,
+        kind: q.kind,
+        specDigest: toHex(q.specDigest),
+        thresholds: { minMerchants: q.minMerchants, minSubjects: deps.minSubjects },
+      },
+    }, tx));
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * A churn-propensity model fitted by federated Newton–IRLS over real
+ * encrypted rounds equals the pooled fit computed independently in this
+ * test; its held-out evaluation (AUC from encrypted score histograms) equals
+ * the pooled one; a shop that drops out mid-fit is named in the audit log and
+ * the fit completes on the rest.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { featureRows, type CustomerFeature, type FeatureRow } from '../../analytics/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../../compliance/index.js';
+import { loadShopCompliance, loadShopData, roundView, type MerchantNode } from '../../client-sdk/index.js';
+import { api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+
+const FEATURES: CustomerFeature[] = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'];
+
+interface FitView {
+  fitId: string;
+  status: string;
+  statusReason: string | null;
+  round: number;
+  model: { coefficients: number[]; standardErrors: number[]; rounds: number; trainingRows: number } | null;
+  evaluation: { auc: number; n: number; positiveHistogram: number[]; negativeHistogram: number[] } | null;
+}
+
+/** The design matrix a data scientist would build by pooling the shops' consented rows. */
+async function pooledRows(shops: SynthShops, shopIds: readonly string[], part: 'train' | 'holdout' | 'all'): Promise<FeatureRow[]> {
+  const purpose = getPurpose(DEFAULT_PURPOSE_REGISTRY, 'churn-modelling');
+  const rows: FeatureRow[] = [];
+  for (const s of shops.shopDirs.filter((d) => shopIds.includes(d.shopId))) {
+    const data = await loadShopData(s.dir, s.shopId);
+    const compliance = await loadShopCompliance(s.dir);
+    const filter = compliance.ledger.filterForRound({ purpose, cutoff: new Date(), customerIds: data.customers.map((c) => c.customerId) });
+    rows.push(...featureRows(roundView(data, filter.includedCustomerIds, purpose, compliance.pseudonymKey), FEATURES, 'churning', { holdoutPercent: 20, part }));
+  }
+  return rows;
+}
+
+/** Independent pooled IRLS: Newton steps with Gaussian elimination, from β = 0. */
+function pooledLogistic(rows: readonly FeatureRow[]): { beta: number[]; se: number[] } {
+  const d = FEATURES.length;
+  let beta = new Array<number>(d).fill(0);
+  let hessian: number[][] = [];
+  for (let it = 0; it < 50; it++) {
+    const g = new Array<number>(d).fill(0);
+    hessian = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+    for (const r of rows) {
+      const p = 1 / (1 + Math.exp(-r.x.reduce((s, v, j) => s + v * beta[j]!, 0)));
+      for (let j = 0; j < d; j++) {
+        g[j]! += r.x[j]! * (r.y - p);
+        for (let k = 0; k < d; k++) hessian[j]![k]! += p * (1 - p) * r.x[j]! * r.x[k]!;
+      }
+    }
+    const step = solve(hessian, g);
+    beta = beta.map((b, j) => b + step[j]!);
+    if (Math.max(...step.map(Math.abs)) < 1e-12) break;
+  }
+  const se = Array.from({ length: d }, (_, j) => Math.sqrt(solve(hessian, Array.from({ length: d }, (_, i) => (i === j ? 1 : 0)))[j]!));
+  return { beta, se };
+}
+
+function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  return m.map((row, i) => row[n]! / row[i]!);
+}
+
+function exactAuc(scores: { s: number; y: number }[]): number {
+  const pos = scores.filter((r) => r.y === 1).map((r) => r.s);
+  const neg = scores.filter((r) => r.y === 0).map((r) => r.s);
+  let wins = 0;
+  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
+  return wins / (pos.length * neg.length);
+}
+
+async function drive(cluster: Cluster, fitId: string, active: (round: number) => MerchantNode[], timeoutMs = 240_000): Promise<FitView> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api<FitView>(cluster, 'GET', `/v1/fits/${fitId}`);
+    if (body.status === 'done' || body.status === 'failed') return body;
+    if (Date.now() > until) throw new Error(`fit ${fitId} still ${body.status} at round ${body.round}`);
+    for (const m of active(body.round)) await m.answerOpenQueries();
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+function relErr(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+}
+
+describe('federated logistic regression', () => {
+  let cluster: Cluster;
+  let shops: SynthShops;
+  let merchants: MerchantNode[];
+
+  beforeAll(async () => {
+    cluster = await startCluster({ minMerchants: 3, minSubjects: 10 });
+    shops = await makeShops(4, 'logistic');
+    merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const m of merchants ?? []) m.close();
+    await cluster?.close();
+  });
+
+  it('equals the pooled fit, and evaluates on held-out rows like the pooled scores', async () => {
+    const created = await api<FitView>(cluster, 'POST', '/v1/fits', {
+      kind: 'logistic-regression',
+      spec: { purpose: 'churn-modelling', features: FEATURES, label: 'churning', holdoutPercent: 20 },
+      targetMerchants: 4,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const fit = await drive(cluster, created.body.fitId, () => merchants);
+    expect(fit.status, fit.statusReason ?? '').toBe('done');
+    const ids = shops.shopDirs.map((s) => s.shopId);
+    const train = await pooledRows(shops, ids, 'train');
+    const pooled = pooledLogistic(train);
+    const model = fit.model!;
+    expect(model.trainingRows).toBe(train.length);
+    const worst = Math.max(...model.coefficients.map((b, j) => relErr(b, pooled.beta[j]!)));
+    expect(worst).toBeLessThan(1e-6);
+    expect(Math.max(...model.standardErrors.map((s, j) => relErr(s, pooled.se[j]!)))).toBeLessThan(1e-6);
+    console.log(`logistic: ${model.rounds} rounds, largest relative coefficient difference ${worst.toExponential(2)}`);
+
+    const holdout = await pooledRows(shops, ids, 'holdout');
+    const scores = holdout.map((r) => ({ s: 1 / (1 + Math.exp(-r.x.reduce((a, v, j) => a + v * model.coefficients[j]!, 0))), y: r.y }));
+    const ev = fit.evaluation!;
+    expect(ev.n).toBe(holdout.length);
+    expect(Math.abs(ev.auc - exactAuc(scores))).toBeLessThan(1e-3);
+    // Binned counts equal the pooled binned counts exactly.
+    const bins = ev.positiveHistogram.length;
+    const pos = new Array<number>(bins).fill(0);
+    for (const r of scores) if (r.y === 1) pos[Math.min(bins - 1, Math.floor(r.s * bins))]!++;
+    expect(ev.positiveHistogram).toEqual(pos);
+  }, 300_000);
+
+  it('completes without a shop that drops out, and the audit log names it', async () => {
+    const created = await api<FitView>(cluster, 'POST', '/v1/fits', {
+      kind: 'logistic-regression',
+      spec: { purpose: 'churn-modelling', features: FEATURES, label: 'churning', holdoutPercent: 0, l2: 0.5 },
+      targetMerchants: 4,
+      roundDeadlineSeconds: 2,
+    });
+    expect(created.status).toBe(201);
+    // shop-04 answers round 1 only.
+    const fit = await drive(cluster, created.body.fitId, (round) => (round <= 1 ? merchants : merchants.slice(0, 3)));
+    expect(fit.status, fit.statusReason ?? '').toBe('done');
+    const entries = await cluster.coordinator.audit.log.entries(0, await cluster.coordinator.audit.log.size());
+    const missing = entries.filter((e) => e.type === 'round.incomplete' && (e.details as { fitId: string }).fitId === created.body.fitId);
+    expect(missing).toHaveLength(1);
+    expect(missing[0]!.details).toMatchObject({ round: 2, missing: [shops.shopDirs[3]!.shopId], contributions: 3 });
+    expect(entries.some((e) => e.type === 'model.stored' && (e.details as { fitId: string }).fitId === created.body.fitId)).toBe(true);
+
+    // Newton converges to the optimum of the remaining shops' data (ridge-penalised, intercept free).
+    const rest = await pooledRows(shops, shops.shopDirs.slice(0, 3).map((s) => s.shopId), 'all');
+    const l2 = FEATURES.map((f) => (f === 'intercept' ? 0 : 0.5));
+    let beta = new Array<number>(FEATURES.length).fill(0);
+    for (let it = 0; it < 50; it++) {
+      const g = l2.map((l, j) => -l * beta[j]!);
+      const h = FEATURES.map((_, j) => FEATURES.map((__, k) => (j === k ? l2[j]! : 0)));
+      for (const r of rest) {
+        const p = 1 / (1 + Math.exp(-r.x.reduce((s, v, j) => s + v * beta[j]!, 0)));
+        r.x.forEach((xj, j) => {
+          g[j]! += xj * (r.y - p);
+          r.x.forEach((xk, k) => (h[j]![k]! += p * (1 - p) * xj * xk));
+        });
+      }
+      const step = solve(h, g);
+      beta = beta.map((b, j) => b + step[j]!);
+      if (Math.max(...step.map(Math.abs)) < 1e-12) break;
+    }
+    const worst = Math.max(...fit.model!.coefficients.map((b, j) => relErr(b, beta[j]!)));
+    expect(worst).toBeLessThan(1e-6);
+  }, 300_000);
+});
