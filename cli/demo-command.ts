@@ -4,9 +4,12 @@
  * on 127.0.0.1; one encrypted segment query; the released table printed
  * beside the plaintext pooled answer.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pooledFeatureRows, pooledLogisticFit } from './pooled-model.js';
 import { blake2b256, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFromSeed, toHex, verifyDigest } from '../crypto/index.js';
 import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
 import { describeVerification, writeAuditReport } from './audit-command.js';
@@ -14,7 +17,7 @@ import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type
 import { loadPooledData } from '../client-sdk/index.js';
 import { writeSynth } from '../synth/index.js';
 import { integer, parse } from './args.js';
-import { CoordinatorHttpClient, waitForQuery } from './http-client.js';
+import { CoordinatorHttpClient, waitForFit, waitForQuery } from './http-client.js';
 import { spawnService, type ServiceProcess } from './spawn-service.js';
 
 export const DEMO_HELP = `fedmart demo — run the whole system locally and check it against the pooled answer
@@ -120,6 +123,42 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     const diff = largestRelativeDifference(released, pooled);
     console.log('');
 
+    // A churn-propensity model, fitted over encrypted rounds, beside the pooled fit.
+    step('fitting a churn-propensity model (流失倾向) by federated Newton–IRLS over encrypted rounds');
+    const features = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'] as const;
+    const fitCreated = await api.request<{ fitId: string }>('POST', '/v1/fits', {
+      kind: 'logistic-regression',
+      spec: { purpose: 'churn-modelling', features, label: 'churning', holdoutPercent: 20 },
+      targetMerchants: shops,
+      roundDeadlineSeconds: 60,
+    });
+    const fit = await waitForFit(api, fitCreated.fitId, (round, status) => step(`  round ${round}: ${status}`));
+    if (fit.status !== 'done' || !fit.model || !fit.evaluation) {
+      console.error(`demo: fit ${fitCreated.fitId} ${fit.status}: ${fit.statusReason ?? ''}`);
+      return 1;
+    }
+    const shopDirs = manifest.shops.map((s) => ({ shopId: s.shopId, dir: join(dir, 'data', s.dir) }));
+    const trainRows = await pooledFeatureRows(shopDirs, 'churn-modelling', features, 'churning', { holdoutPercent: 20, part: 'train' });
+    const pooledFit = pooledLogisticFit(trainRows, features.length, features.map(() => 0));
+    console.log('');
+    console.log(`feature            federated β   std. error     pooled β   relative diff`);
+    let worstModel = 0;
+    features.forEach((f, j) => {
+      const b = fit.model!.coefficients[j]!;
+      const p = pooledFit.beta[j]!;
+      const rel = Math.abs(b - p) / Math.max(Math.abs(p), 1e-12);
+      worstModel = Math.max(worstModel, rel);
+      console.log(`${f.padEnd(16)} ${b.toFixed(6).padStart(12)} ${fit.model!.standardErrors[j]!.toFixed(6).padStart(12)} ${p.toFixed(6).padStart(12)}   ${rel.toExponential(2)}`);
+    });
+    console.log(`${fit.model.rounds} rounds over ${fit.model.trainingRows} training rows; held-out AUC ${fit.evaluation.auc?.toFixed(4)} (${fit.evaluation.n} rows), log-loss ${fit.evaluation.logLoss?.toFixed(4)}, accuracy ${fit.evaluation.accuracy?.toFixed(4)}`);
+    const scoreFile = join(dirname(typeof values.report === 'string' ? values.report : join('out', 'demo', 'audit-report.json')), `${manifest.shops[0]!.shopId}-churn-scores.csv`);
+    mkdirSync(dirname(scoreFile), { recursive: true });
+    const scorer = spawnSync(process.execPath, [fileURLToPath(new URL('../bin/fedmart.mjs', import.meta.url)), 'merchant', 'score',
+      '--id', manifest.shops[0]!.shopId, '--data', shopDirs[0]!.dir, '--state', join(dir, 'merchant-state', manifest.shops[0]!.shopId),
+      '--coordinator', String(coordinator.ready.grpc), '--model', fitCreated.fitId, '--out', scoreFile], { encoding: 'utf8' });
+    step(`${manifest.shops[0]!.shopId} scores its own customers locally: ${scorer.stdout.trim() || scorer.stderr.trim()}`);
+    console.log('');
+
     step('exporting the signed audit report (合规审计报告) and verifying it offline');
     const bundle = await api.request<AuditBundle>('POST', '/v1/audit/exports', { from: new Date(started - 60_000).toISOString(), to: new Date().toISOString() });
     const auditKey = toHex(signingKeyPairFromSeed(loadOrCreateSeedFile(join(dir, 'coordinator-audit.seed'))).publicKey);
@@ -139,6 +178,10 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     }
     if (!verification.ok) {
       console.error('demo: the audit report does not verify');
+      return 1;
+    }
+    if (worstModel > 1e-6 || scorer.status !== 0) {
+      console.error(`demo: the federated model differs from the pooled fit (${worstModel.toExponential(2)}) or scoring failed`);
       return 1;
     }
     return 0;

@@ -67,3 +67,34 @@ export async function waitForQuery(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+export interface FitView {
+  readonly fitId: string;
+  readonly status: 'running' | 'evaluating' | 'done' | 'failed';
+  readonly statusReason: string | null;
+  readonly round: number;
+  readonly model: { coefficients: number[]; standardErrors: number[]; rounds: number; trainingRows: number } | null;
+  readonly evaluation: { auc: number | null; n: number; logLoss: number | null; accuracy: number | null } | null;
+}
+
+/** Polls a model fit until done or failed, reporting each new round or status. */
+export async function waitForFit(
+  client: CoordinatorHttpClient,
+  fitId: string,
+  onChange: (round: number, status: string) => void,
+  timeoutMs = 600_000,
+): Promise<FitView> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const f = await client.request<FitView>('GET', `/v1/fits/${encodeURIComponent(fitId)}`);
+    const key = `${f.round}/${f.status}`;
+    if (key !== last) {
+      last = key;
+      onChange(f.round, f.status);
+    }
+    if (f.status === 'done' || f.status === 'failed') return f;
+    if (Date.now() > until) throw new Error(`fit ${fitId} still ${f.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MerchantNode, loadShopCompliance, loadShopData, readReceipts } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, UsageError } from './args.js';
@@ -8,6 +9,7 @@ export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one s
 Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--keyholder-key HEX]
                         [--state DIR] [--once] [--poll-ms MS]
        fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
+       fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model MODEL_ID --out FILE
 
   --id ID                 this shop's merchant id (letters, digits, . _ -)
   --data DIR              the shop's export: schema.json plus the CSV files it names
@@ -22,7 +24,10 @@ Handled data-subject requests (rights-requests.jsonl) are reported as type and d
 
 "access" answers a data-subject access request (PIPL art. 45) at the shop: the
 customer's consent record and decisions per purpose, and the rounds their data
-went into, in aggregate. It prints JSON and contacts nobody.`;
+went into, in aggregate. It prints JSON and contacts nobody.
+
+"score" downloads a fitted model (e.g. churn propensity) and scores this shop's
+own consented customers locally into FILE (CSV, mode 0600). Scores never leave the shop.`;
 
 export async function merchantCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -34,6 +39,8 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     once: { type: 'boolean' },
     'poll-ms': { type: 'string' },
     customer: { type: 'string' },
+    model: { type: 'string' },
+    out: { type: 'string' },
   });
   if (values.help) {
     console.log(MERCHANT_HELP);
@@ -49,7 +56,8 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     console.log(JSON.stringify(report, null, 2));
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (access)`);
+  if (positionals[0] === 'score') return scoreCommand(values);
+  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (access, score)`);
   const merchantId = requireString(values, 'id');
   const dataDir = requireString(values, 'data');
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
@@ -86,4 +94,29 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     node.close();
   }
   return 0;
+}
+
+async function scoreCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const merchantId = requireString(values, 'id');
+  const dataDir = requireString(values, 'data');
+  const out = requireString(values, 'out');
+  const modelId = requireString(values, 'model');
+  const node = await MerchantNode.create({
+    merchantId,
+    coordinatorAddress: requireString(values, 'coordinator'),
+    data: await loadShopData(dataDir, merchantId),
+    compliance: await loadShopCompliance(dataDir),
+    stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
+    logger: cliLogger('merchant'),
+  });
+  try {
+    const { model, scores } = await node.scoreCustomers(modelId);
+    const lines = ['customer_id,score', ...scores.map((s) => `${s.customerId},${s.score.toFixed(6)}`)];
+    writeFileSync(out, lines.join('\n') + '\n', { mode: 0o600 });
+    const mean = scores.reduce((a, s) => a + s.score, 0) / Math.max(1, scores.length);
+    console.log(`scored ${scores.length} customers with ${model.kind} (${model.label}); mean score ${mean.toFixed(4)}; wrote ${out}`);
+    return 0;
+  } finally {
+    node.close();
+  }
 }

@@ -26,11 +26,12 @@ import {
   type HeParamSetName,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition, type ShopData } from '../analytics/index.js';
+import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
 import {
   assertFieldsAllowed,
   buildAttestation,
   getPurpose,
+  pseudonymise,
   PurposeError,
   rightsEventForCoordinator,
   type ConsentAttestation,
@@ -304,6 +305,24 @@ export class MerchantNode {
     for (const r of pending) reported.add(r.requestId);
     writeFileSync(file, JSON.stringify([...reported].sort()), { mode: 0o600 });
     return res.recorded;
+  }
+
+  /**
+   * Downloads a fitted model and scores this shop's own consented customers
+   * locally. The scores stay in the returned array: nothing is sent.
+   */
+  async scoreCustomers(modelId: string): Promise<{ model: LogisticModel; scores: { customerId: string; score: number }[] }> {
+    const res = await callUnary(this.client.getModel.bind(this.client), { modelId });
+    if (!constantTimeEqual(blake2b256(Buffer.from(res.modelJson, 'utf8')), res.modelDigest)) throw new Error('model_digest does not match model_json');
+    if (res.kind !== LOGISTIC_FIT_KIND) throw new Error(`models of kind ${res.kind} cannot be scored here`);
+    const model = JSON.parse(res.modelJson) as LogisticModel;
+    const purpose = getPurpose(this.options.compliance.registry, model.purpose);
+    const data = this.options.data;
+    const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff: new Date(), customerIds: data.customers.map((c) => c.customerId) });
+    const key = this.options.compliance.pseudonymKey;
+    const idOf = new Map(data.customers.map((c) => [pseudonymise(c.customerId, key), c.customerId]));
+    const rows = featureRows(roundView(data, filter.includedCustomerIds, purpose, key), model.features, model.label, { holdoutPercent: 0, part: 'all' });
+    return { model, scores: rows.map((r) => ({ customerId: idOf.get(r.customerId) ?? r.customerId, score: logisticScore(model, r.x) })) };
   }
 
   /** Enrols, loads the key and answers every open query once. */
