@@ -15,6 +15,15 @@ export {
   type PooledCustomer,
   type PooledOrder,
   type PooledData,
+  CAMPAIGN_VARIANTS,
+  isCampaignVariant,
+  type CampaignVariant,
+  type CampaignExposure,
+  type Session,
+  type ShopMetricsPeriod,
+  type PooledCampaignExposure,
+  type PooledSession,
+  type PooledShopMetricsPeriod,
 } from './shop-data.js';
 export {
   assertWithinBounds,
@@ -82,3 +91,18 @@ export {
   type LogisticState,
 } from './logistic-regression.js';
 export { SCORE_HISTOGRAM_KIND, scoreHistogramQuery, binnedAuc, scoreBin, type ScoreHistogramSpec, type ModelEvaluation } from './model-evaluation.js';
+export {
+  KMEANS_FIT_KIND,
+  KMEANS_ROUND_KIND,
+  FEATURE_MOMENTS_KIND,
+  kmeansFitDefinition,
+  kmeansRoundQuery,
+  featureMomentsQuery,
+  nearestCentroid,
+  seededCentroids,
+  type KmeansModel,
+  type KmeansFitSpec,
+  type KmeansRoundSpec,
+  type KmeansRoundResult,
+  type FeatureMoments,
+} from './kmeans.js';

@@ -16,14 +16,14 @@ export type AdvanceResult<State, Model> =
 export interface IterativeModelDefinition<FitSpec, State, Model> {
   /** Kind of the fit, e.g. `logistic-regression`. */
   readonly kind: string;
-  /** Query kind of every round (a registered QueryDefinition). */
-  readonly roundKind: string;
+  /** Query kinds its rounds use (registered QueryDefinitions). */
+  readonly roundKinds: readonly string[];
   parseFitSpec(json: unknown): FitSpec;
   purposeOf(spec: FitSpec): string;
   inputFields(spec: FitSpec): readonly string[];
   initialState(spec: FitSpec): State;
-  /** The spec JSON of round `round` (1-based) from the current state. */
-  roundSpec(spec: FitSpec, state: State, round: number, fitId: string): unknown;
+  /** The query of round `round` (1-based) from the current state: its kind and spec JSON. */
+  roundQuery(spec: FitSpec, state: State, round: number, fitId: string): { readonly kind: string; readonly spec: Record<string, unknown> };
   /** Consumes a round's finalised result. */
   advance(spec: FitSpec, state: State, roundResult: unknown, round: number): AdvanceResult<State, Model>;
 }

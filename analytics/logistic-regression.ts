@@ -203,23 +203,25 @@ export function newtonStep(beta: readonly number[], result: LogisticRoundResult,
 
 export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, LogisticState, LogisticModel> = {
   kind: LOGISTIC_FIT_KIND,
-  roundKind: LOGISTIC_ROUND_KIND,
+  roundKinds: [LOGISTIC_ROUND_KIND],
   parseFitSpec: (json) => parseWith(fitSchema, json),
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => featureInputFields(spec.features, spec.label),
   initialState: (spec) => ({ beta: spec.features.map(() => 0), history: [] }),
-  roundSpec: (spec, state, round, fitId) => ({
+  roundQuery: (spec, state, round, fitId) => ({
     kind: LOGISTIC_ROUND_KIND,
-    purpose: spec.purpose,
-    features: spec.features,
-    label: spec.label,
-    holdoutPercent: spec.holdoutPercent,
-    l2: spec.l2,
-    maxFeatureAbs: spec.maxFeatureAbs,
-    maxRows: spec.maxRows,
-    fitId,
-    round,
-    beta: state.beta,
+    spec: {
+      purpose: spec.purpose,
+      features: spec.features,
+      label: spec.label,
+      holdoutPercent: spec.holdoutPercent,
+      l2: spec.l2,
+      maxFeatureAbs: spec.maxFeatureAbs,
+      maxRows: spec.maxRows,
+      fitId,
+      round,
+      beta: state.beta,
+    },
   }),
   advance: (spec, state, roundResult, round) => {
     const result = roundResult as LogisticRoundResult;

@@ -10,6 +10,7 @@ import type { AnyQueryDefinition, QueryDefinition } from './query-definition.js'
 import { segmentStatsQuery } from './segment-stats.js';
 import { logisticFitDefinition, logisticRoundQuery } from './logistic-regression.js';
 import { scoreHistogramQuery } from './model-evaluation.js';
+import { featureMomentsQuery, kmeansFitDefinition, kmeansRoundQuery } from './kmeans.js';
 import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
 import type { SegmentStatsSpec } from './segment-stats-spec.js';
 import type { SegmentStatsTable } from './segment-table.js';
@@ -20,10 +21,13 @@ export interface KnownQueryKinds {
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
-for (const d of [logisticRoundQuery, scoreHistogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */
-const models = new Map<string, AnyIterativeModelDefinition>([[logisticFitDefinition.kind, logisticFitDefinition as AnyIterativeModelDefinition]]);
+const models = new Map<string, AnyIterativeModelDefinition>([
+  [logisticFitDefinition.kind, logisticFitDefinition as AnyIterativeModelDefinition],
+  [kmeansFitDefinition.kind, kmeansFitDefinition as AnyIterativeModelDefinition],
+]);
 
 /** The iterative model definition for `kind`; throws UnknownQueryKindError for unknown kinds. */
 export function getModelDefinition(kind: string): AnyIterativeModelDefinition {

@@ -134,9 +134,10 @@ export class FitRunner {
 
   private async publishRound(fit: FitRecord, spec: unknown, state: unknown, round: number): Promise<QueryRecord> {
     const definition = getModelDefinition(fit.kind);
+    const roundQuery = definition.roundQuery(spec, state, round, fit.fitId);
     const q = await this.queries.create({
-      kind: definition.roundKind,
-      spec: definition.roundSpec(spec, state, round, fit.fitId) as Record<string, unknown>,
+      kind: roundQuery.kind,
+      spec: roundQuery.spec,
       targetMerchants: fit.targetMerchants,
       minMerchants: fit.minMerchants,
       deadlineSeconds: fit.roundDeadlineSeconds,
