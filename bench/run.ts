@@ -7,6 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { cryptoReady } from '../crypto/index.js';
 import { runHeBench } from './he.js';
+import { runLogisticFitBench } from './logistic-fit.js';
 import { BENCH_HELP, parseBenchArgs } from './options.js';
 import type { BenchPlan } from './options.js';
 import { runPaillierBench } from './paillier.js';
@@ -28,7 +29,17 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
   const he = await runHeBench(plan, progress);
   const plain = runPlainBench(plan, he.valuesPerCiphertext, progress);
   const paillier = await runPaillierBench(plan, he.valuesPerCiphertext, progress);
-  const measured = [...he.records, ...paillier, ...plain];
+  const logistic = await runLogisticFitBench(
+    plan.mode === 'quick'
+      ? [{ name: 'shops_3', shops: 3, customersPerShop: { min: 200, max: 400 } }]
+      : [
+          { name: 'shops_5', shops: 5, customersPerShop: { min: 300, max: 3000 } },
+          { name: 'shops_50', shops: 50, customersPerShop: { min: 300, max: 3000 } },
+          { name: 'shops_5_large', shops: 5, customersPerShop: { min: 20_000, max: 30_000 } },
+        ],
+    progress,
+  );
+  const measured = [...he.records, ...paillier, ...plain, ...logistic];
   const ratios = computeRatios(measured);
   const outcomes = judgeTargets([...measured, ...ratios]);
   const meta = [

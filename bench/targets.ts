@@ -35,6 +35,13 @@ export const TARGETS: readonly Target[] = Object.freeze([
     comparison: '>=',
     threshold: 1000,
   },
+  {
+    name: 'target.logistic_encryption_overhead',
+    description: 'federated logistic fit with encryption <= 1.5x the plaintext federated fit (largest shops measured)',
+    metric: 'logistic.encryption_overhead_largest',
+    comparison: '<=',
+    threshold: 1.5,
+  },
 ]);
 
 export interface TargetOutcome {
