@@ -46,11 +46,86 @@ export interface Order {
   readonly returned: boolean;
 }
 
-/** Everything a merchant node computes local statistics over. */
+/** Arms of a campaign: two variants and a hold-out group that is never shown it. */
+export const CAMPAIGN_VARIANTS = ['A', 'B', 'control'] as const;
+
+/** One of {@link CAMPAIGN_VARIANTS}. */
+export type CampaignVariant = (typeof CAMPAIGN_VARIANTS)[number];
+
+/** Type guard used by loaders and spec parsers alike. */
+export function isCampaignVariant(value: unknown): value is CampaignVariant {
+  return typeof value === 'string' && (CAMPAIGN_VARIANTS as readonly string[]).includes(value);
+}
+
+/**
+ * One customer's assignment to one campaign (at most one row per customer
+ * and campaign). The flags are cumulative in a well-formed export (opened
+ * implies exposed, clicked implies opened) but queries never rely on it: each
+ * counts exactly the flag it names.
+ */
+export interface CampaignExposure {
+  readonly customerId: string;
+  /** Platform-wide campaign id, e.g. `CMP-2025-618`; `''` when blanked. */
+  readonly campaignId: string;
+  /** Assigned arm; `''` when the purpose may not read it (round view). */
+  readonly variant: CampaignVariant | '';
+  /** The campaign was actually delivered (a control customer never is). */
+  readonly exposed: boolean;
+  readonly opened: boolean;
+  readonly clicked: boolean;
+  /** Bought in the campaign's attribution window. */
+  readonly converted: boolean;
+}
+
+/**
+ * One visit of a customer in one channel and how far down the funnel it got.
+ * Channels are lower-case names such as `app`, `web`, `mini-program`, `store`.
+ */
+export interface Session {
+  readonly customerId: string;
+  /** `''` when blanked. */
+  readonly channel: string;
+  /** Viewed at least one product page. */
+  readonly viewed: boolean;
+  /** Put at least one item in the cart. */
+  readonly carted: boolean;
+  /** Placed an order. */
+  readonly ordered: boolean;
+}
+
+/**
+ * A shop's own service figures for one calendar month (商家信任指标): what the
+ * merchant benchmark's trust indicators (好评率, 退换货率, complaint rate,
+ * response time) are computed from. Business aggregates, no customer in them.
+ * All counts are non-negative safe integers.
+ */
+export interface ShopMetricsPeriod {
+  /** Calendar month `YYYY-MM`; unique per shop. */
+  readonly period: string;
+  readonly orders: number;
+  /** Orders that received a rating, and how many of those were positive. */
+  readonly ratings: number;
+  readonly positiveRatings: number;
+  /** Orders returned or exchanged. */
+  readonly returns: number;
+  readonly complaints: number;
+  /** Customer inquiries answered, and the sum of their first-response times in seconds. */
+  readonly inquiries: number;
+  readonly responseTimeSumS: number;
+}
+
+/**
+ * Everything a merchant node computes local statistics over. Campaigns,
+ * sessions and shop metrics are optional tables: a shop that does not export
+ * them answers queries needing them as if they were empty.
+ */
 export interface ShopData {
   readonly shopId: string;
   readonly customers: readonly Customer[];
   readonly orders: readonly Order[];
+  readonly campaigns?: readonly CampaignExposure[];
+  readonly sessions?: readonly Session[];
+  readonly shopMetrics?: readonly ShopMetricsPeriod[];
 }
 
 /** A customer row of the pooled (all shops) plaintext check files. */
@@ -63,6 +138,21 @@ export interface PooledOrder extends Order {
   readonly shopId: string;
 }
 
+/** A campaign row of the pooled check files. */
+export interface PooledCampaignExposure extends CampaignExposure {
+  readonly shopId: string;
+}
+
+/** A session row of the pooled check files. */
+export interface PooledSession extends Session {
+  readonly shopId: string;
+}
+
+/** A shop-metrics row of the pooled check files. */
+export interface PooledShopMetricsPeriod extends ShopMetricsPeriod {
+  readonly shopId: string;
+}
+
 /**
  * All shops' rows in one place. Exists only to compute the plaintext answer
  * that demos and tests compare a federated release against; a real
@@ -71,4 +161,7 @@ export interface PooledOrder extends Order {
 export interface PooledData {
   readonly customers: readonly PooledCustomer[];
   readonly orders: readonly PooledOrder[];
+  readonly campaigns?: readonly PooledCampaignExposure[];
+  readonly sessions?: readonly PooledSession[];
+  readonly shopMetrics?: readonly PooledShopMetricsPeriod[];
 }

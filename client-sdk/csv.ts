@@ -19,6 +19,7 @@ import { createReadStream } from 'node:fs';
 /** Machine-readable cause of a {@link ShopDataError}. */
 export type ShopDataErrorCode =
   | 'csv-syntax'
+  | 'json-syntax'
   | 'field-count'
   | 'field-too-long'
   | 'encoding'

@@ -1,5 +1,6 @@
 /**
- * Reads a shop's export folder (schema.json + CSVs) into {@link ShopData}.
+ * Reads a shop's export folder (schema.json + one CSV or JSON-lines file per
+ * table) into {@link ShopData}.
  *
  * Rows stream through the parser one at a time; the loader picks only the
  * declared fedmart columns out of each row, so direct identifiers (name,
@@ -11,20 +12,34 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Customer, Order, PooledCustomer, PooledData, PooledOrder, ShopData } from '../analytics/index.js';
+import type {
+  CampaignVariant,
+  Customer,
+  Order,
+  PooledCampaignExposure,
+  PooledCustomer,
+  PooledData,
+  PooledOrder,
+  PooledSession,
+  PooledShopMetricsPeriod,
+  ShopData,
+} from '../analytics/index.js';
 import { ShopDataError, readCsvRecords, type CsvRecord } from './csv.js';
+import { readJsonlRecords } from './jsonl.js';
 import {
   ageBand,
   parseShopSchema,
   readBoolean,
   readDecimalCents,
+  readEnum,
   readInteger,
-  readStage,
+  readPeriod,
   readString,
   readTimestamp,
   type CellResult,
   type ColumnSpec,
   type ShopSchema,
+  type TableFormat,
 } from './schema.js';
 
 /** Reads and validates `dir/schema.json`. */
@@ -48,52 +63,93 @@ export async function readShopSchema(dir: string): Promise<ShopSchema> {
   return parseShopSchema(json);
 }
 
-type TableName = 'customers' | 'orders';
-
-/** Reads one column's cell of the current row, or throws naming it. */
-type CellReader = (rec: CsvRecord) => unknown;
+type TableName = 'customers' | 'orders' | 'campaigns' | 'sessions' | 'shopMetrics';
 
 interface TableContext {
   readonly table: TableName;
   readonly file: string;
 }
 
-function readerFor(ctx: TableContext, spec: ColumnSpec, index: number): CellReader {
-  const parse = ((): ((text: string) => CellResult<unknown>) => {
-    switch (spec.type) {
-      case 'string':
-        return (t) => readString(t, spec);
-      case 'integer':
-        return (t) => readInteger(t, spec);
-      case 'decimal':
-        return (t) => readDecimalCents(t, spec);
-      case 'boolean':
-        return (t) => readBoolean(t, spec);
-      case 'timestamp':
-        return (t) => readTimestamp(t, spec);
-      case 'enum':
-        return (t) => readStage(t, spec);
-    }
-  })();
-  return (rec) => {
-    const r = parse(rec.fields[index] ?? '');
-    if (r.ok) return r.value;
-    throw new ShopDataError({ code: 'bad-value', table: ctx.table, file: ctx.file, row: rec.row, column: spec.column, detail: r.problem });
-  };
+/** One table's declaration as the generic reader needs it. */
+interface TableDeclaration {
+  readonly file: string;
+  readonly format?: TableFormat | undefined;
+  readonly fields: Readonly<Record<string, ColumnSpec | undefined>>;
+  readonly ignoredColumns?: readonly string[] | undefined;
+}
+
+/** The text reader of a column type. */
+function parserFor(spec: ColumnSpec): (text: string) => CellResult<unknown> {
+  switch (spec.type) {
+    case 'string':
+      return (t) => readString(t, spec);
+    case 'integer':
+      return (t) => readInteger(t, spec);
+    case 'decimal':
+      return (t) => readDecimalCents(t, spec);
+    case 'boolean':
+      return (t) => readBoolean(t, spec);
+    case 'timestamp':
+      return (t) => readTimestamp(t, spec);
+    case 'enum':
+      return (t) => readEnum<string>(t, spec);
+  }
+}
+
+function badValue(ctx: TableContext, row: number, column: string, detail: string): ShopDataError {
+  return new ShopDataError({ code: 'bad-value', table: ctx.table, file: ctx.file, row, column, detail });
 }
 
 /**
- * Streams a table, checking its header against the declaration, and yields
+ * A JSON member as the text the column's reader takes: strings as they are,
+ * numbers in their shortest round-trip form (so `12.5` reads like the CSV
+ * text `12.5` and `1e21` is refused as it would be in a CSV), and JSON
+ * booleans directly for boolean columns. Anything else is a bad value.
+ */
+function jsonCell(ctx: TableContext, spec: ColumnSpec, row: number, value: unknown): { text: string } | { value: boolean } {
+  if (typeof value === 'string') return { text: value };
+  if (typeof value === 'number' && Number.isFinite(value) && spec.type !== 'boolean') return { text: String(value) };
+  if (typeof value === 'boolean' && spec.type === 'boolean') return { value };
+  const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  throw badValue(ctx, row, spec.column, `expected ${spec.type === 'boolean' ? 'a JSON boolean or its declared spelling' : 'a JSON string or number'}, found ${what}`);
+}
+
+/**
+ * Streams a table, checking its columns against the declaration, and yields
  * one object per row with exactly the declared fields (values typed by the
  * column types). Columns listed in `ignoredColumns` are skipped unread.
  */
-async function* readTable<F extends Record<string, ColumnSpec | undefined>>(
-  dir: string,
-  ctx: TableContext,
-  fields: F,
-  ignored: readonly string[],
-): AsyncGenerator<{ readonly row: number; readonly values: Record<keyof F & string, unknown> }> {
-  let readers: Array<[string, CellReader]> | undefined;
+async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration): AsyncGenerator<{ readonly row: number; readonly values: Record<string, unknown> }> {
+  const fields = Object.entries(decl.fields).filter((e): e is [string, ColumnSpec] => e[1] !== undefined);
+  const ignored = decl.ignoredColumns ?? [];
+  if ((decl.format ?? 'csv') === 'jsonl') {
+    const known = new Set<string>([...ignored, ...fields.map(([, spec]) => spec.column)]);
+    const parsers = fields.map(([field, spec]) => [field, spec, parserFor(spec)] as const);
+    for await (const rec of readJsonlRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table })) {
+      for (const member of Object.keys(rec.object)) {
+        if (!known.has(member)) {
+          throw new ShopDataError({ code: 'unknown-column', table: ctx.table, file: ctx.file, row: rec.row, column: member, detail: 'the member is not declared in schema.json (map it or list it in ignoredColumns)' });
+        }
+      }
+      const values: Record<string, unknown> = {};
+      for (const [field, spec, parse] of parsers) {
+        if (!Object.hasOwn(rec.object, spec.column)) {
+          throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: rec.row, column: spec.column, detail: `the member declared for ${field} is missing` });
+        }
+        const cell = jsonCell(ctx, spec, rec.row, rec.object[spec.column]);
+        if ('value' in cell) {
+          values[field] = cell.value;
+          continue;
+        }
+        const r = parse(cell.text);
+        if (!r.ok) throw badValue(ctx, rec.row, spec.column, r.problem);
+        values[field] = r.value;
+      }
+      yield { row: rec.row, values };
+    }
+    return;
+  }
+  let readers: Array<[string, (rec: CsvRecord) => unknown]> | undefined;
   for await (const rec of readCsvRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table })) {
     if (readers === undefined) {
       readers = headerReaders(ctx, rec.fields, fields, ignored);
@@ -101,7 +157,7 @@ async function* readTable<F extends Record<string, ColumnSpec | undefined>>(
     }
     const values: Record<string, unknown> = {};
     for (const [field, read] of readers) values[field] = read(rec);
-    yield { row: rec.row, values: values as Record<keyof F & string, unknown> };
+    yield { row: rec.row, values };
   }
   if (readers === undefined) {
     throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: 0, detail: 'the file is empty (no header)' });
@@ -111,9 +167,9 @@ async function* readTable<F extends Record<string, ColumnSpec | undefined>>(
 function headerReaders(
   ctx: TableContext,
   header: readonly string[],
-  fields: Record<string, ColumnSpec | undefined>,
+  fields: ReadonlyArray<readonly [string, ColumnSpec]>,
   ignored: readonly string[],
-): Array<[string, CellReader]> {
+): Array<[string, (rec: CsvRecord) => unknown]> {
   const position = new Map<string, number>();
   header.forEach((name, i) => {
     if (position.has(name)) {
@@ -122,9 +178,8 @@ function headerReaders(
     position.set(name, i);
   });
   const declared = new Set<string>(ignored);
-  const readers: Array<[string, CellReader]> = [];
-  for (const [field, spec] of Object.entries(fields)) {
-    if (spec === undefined) continue;
+  const readers: Array<[string, (rec: CsvRecord) => unknown]> = [];
+  for (const [field, spec] of fields) {
     declared.add(spec.column);
     const i = position.get(spec.column);
     if (i === undefined) {
@@ -137,7 +192,15 @@ function headerReaders(
         detail: `the column declared for ${field} is not in the header`,
       });
     }
-    readers.push([field, readerFor(ctx, spec, i)]);
+    const parse = parserFor(spec);
+    readers.push([
+      field,
+      (rec) => {
+        const r = parse(rec.fields[i] ?? '');
+        if (r.ok) return r.value;
+        throw badValue(ctx, rec.row, spec.column, r.problem);
+      },
+    ]);
   }
   for (const name of header) {
     if (!declared.has(name)) {
@@ -157,34 +220,39 @@ function headerReaders(
 interface LoadedRows {
   readonly customers: PooledCustomer[];
   readonly orders: PooledOrder[];
+  readonly campaigns?: PooledCampaignExposure[];
+  readonly sessions?: PooledSession[];
+  readonly shopMetrics?: PooledShopMetricsPeriod[];
 }
 
+const key = (shopId: string, id: string): string => `${shopId}\u0000${id}`;
+
 /**
- * Loads both tables. `shopIdOf` supplies the shop of a row: a constant for a
- * single shop, the `shopId` column for pooled files. Ids must be unique per
- * shop and every order must belong to a listed customer of the same shop.
+ * Loads every declared table. `fixedShopId` is the shop of every row for a
+ * single shop; pooled files carry it in their `shopId` column instead. Ids
+ * must be unique per shop, and every order, campaign and session row must
+ * belong to a listed customer of the same shop.
  */
 async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | undefined): Promise<LoadedRows> {
-  const cs = schema.tables.customers;
-  const os = schema.tables.orders;
-  const cctx: TableContext = { table: 'customers', file: cs.file };
-  const octx: TableContext = { table: 'orders', file: os.file };
+  const t = schema.tables;
   if (fixedShopId === undefined) {
-    for (const [ctx, t] of [[cctx, cs], [octx, os]] as const) {
-      if (t.fields.shopId === undefined) {
-        throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: `tables.${ctx.table}.fields.shopId`, detail: 'pooled data must map shopId' });
+    for (const [name, decl] of Object.entries(t)) {
+      if (decl !== undefined && decl.fields.shopId === undefined) {
+        throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: `tables.${name}.fields.shopId`, detail: 'pooled data must map shopId' });
       }
     }
   }
-  const key = (shopId: string, id: string): string => `${shopId}\u0000${id}`;
+  const shopOf = (v: Record<string, unknown>): string => fixedShopId ?? (v.shopId as string);
+
+  const cctx: TableContext = { table: 'customers', file: t.customers.file };
   const customers: PooledCustomer[] = [];
   const customerKeys = new Set<string>();
-  for await (const { row, values: v } of readTable(dir, cctx, cs.fields, cs.ignoredColumns ?? [])) {
-    const shopId = fixedShopId ?? (v.shopId as string);
+  for await (const { row, values: v } of readTable(dir, cctx, t.customers)) {
+    const shopId = shopOf(v);
     const customerId = v.customerId as string;
     const k = key(shopId, customerId);
     if (customerKeys.has(k)) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cs.file, row, column: cs.fields.customerId.column, detail: `customer '${customerId}' appears twice` });
+      throw new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cctx.file, row, column: t.customers.fields.customerId.column, detail: `customer '${customerId}' appears twice` });
     }
     customerKeys.add(k);
     customers.push({
@@ -198,42 +266,125 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
       signupUnixS: v.signupAt as number,
     });
   }
+  const checkCustomer = (ctx: TableContext, column: string, row: number, shopId: string, customerId: string): void => {
+    if (!customerKeys.has(key(shopId, customerId))) {
+      throw new ShopDataError({ code: 'unknown-customer', table: ctx.table, file: ctx.file, row, column, detail: `customer '${customerId}' is not in ${cctx.file}` });
+    }
+  };
+
+  const octx: TableContext = { table: 'orders', file: t.orders.file };
   const orders: PooledOrder[] = [];
   const orderKeys = new Set<string>();
-  for await (const { row, values: v } of readTable(dir, octx, os.fields, os.ignoredColumns ?? [])) {
-    const shopId = fixedShopId ?? (v.shopId as string);
+  for await (const { row, values: v } of readTable(dir, octx, t.orders)) {
+    const shopId = shopOf(v);
     const orderId = v.orderId as string;
     const customerId = v.customerId as string;
     if (orderKeys.has(key(shopId, orderId))) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'orders', file: os.file, row, column: os.fields.orderId.column, detail: `order '${orderId}' appears twice` });
+      throw new ShopDataError({ code: 'duplicate-id', table: 'orders', file: octx.file, row, column: t.orders.fields.orderId.column, detail: `order '${orderId}' appears twice` });
     }
     orderKeys.add(key(shopId, orderId));
-    if (!customerKeys.has(key(shopId, customerId))) {
-      throw new ShopDataError({
-        code: 'unknown-customer',
-        table: 'orders',
-        file: os.file,
-        row,
-        column: os.fields.customerId.column,
-        detail: `customer '${customerId}' is not in ${cs.file}`,
+    checkCustomer(octx, t.orders.fields.customerId.column, row, shopId, customerId);
+    orders.push({ shopId, orderId, customerId, orderedUnixS: v.orderedAt as number, amountCents: v.amount as bigint, returned: v.returned as boolean });
+  }
+
+  const out: { -readonly [K in keyof LoadedRows]: LoadedRows[K] } = { customers, orders };
+  if (t.campaigns !== undefined) {
+    const decl = t.campaigns;
+    const ctx: TableContext = { table: 'campaigns', file: decl.file };
+    const seen = new Set<string>();
+    const rows: PooledCampaignExposure[] = [];
+    for await (const { row, values: v } of readTable(dir, ctx, decl)) {
+      const shopId = shopOf(v);
+      const customerId = v.customerId as string;
+      const campaignId = v.campaignId as string;
+      checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId);
+      const k = key(shopId, `${campaignId}\u0000${customerId}`);
+      if (seen.has(k)) {
+        throw new ShopDataError({ code: 'duplicate-id', table: 'campaigns', file: ctx.file, row, column: decl.fields.campaignId.column, detail: `customer '${customerId}' appears twice in campaign '${campaignId}'` });
+      }
+      seen.add(k);
+      rows.push({
+        shopId,
+        customerId,
+        campaignId,
+        variant: v.variant as CampaignVariant,
+        exposed: v.exposed as boolean,
+        opened: v.opened as boolean,
+        clicked: v.clicked as boolean,
+        converted: v.converted as boolean,
       });
     }
-    orders.push({
+    out.campaigns = rows;
+  }
+  if (t.sessions !== undefined) {
+    const decl = t.sessions;
+    const ctx: TableContext = { table: 'sessions', file: decl.file };
+    const rows: PooledSession[] = [];
+    for await (const { row, values: v } of readTable(dir, ctx, decl)) {
+      const shopId = shopOf(v);
+      const customerId = v.customerId as string;
+      checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId);
+      rows.push({ shopId, customerId, channel: v.channel as string, viewed: v.viewed as boolean, carted: v.carted as boolean, ordered: v.ordered as boolean });
+    }
+    out.sessions = rows;
+  }
+  if (t.shopMetrics !== undefined) out.shopMetrics = await loadShopMetrics(dir, t.shopMetrics, shopOf);
+  return out;
+}
+
+/**
+ * Monthly shop figures: periods are `YYYY-MM` and unique per shop, counts
+ * are non-negative and positive ratings never exceed ratings.
+ */
+async function loadShopMetrics(
+  dir: string,
+  decl: NonNullable<ShopSchema['tables']['shopMetrics']>,
+  shopOf: (v: Record<string, unknown>) => string,
+): Promise<PooledShopMetricsPeriod[]> {
+  const ctx: TableContext = { table: 'shopMetrics', file: decl.file };
+  const f = decl.fields;
+  const seen = new Set<string>();
+  const rows: PooledShopMetricsPeriod[] = [];
+  for await (const { row, values: v } of readTable(dir, ctx, decl)) {
+    const shopId = shopOf(v);
+    const period = readPeriod(v.period as string);
+    if (!period.ok) throw badValue(ctx, row, f.period.column, period.problem);
+    if (seen.has(key(shopId, period.value))) {
+      throw new ShopDataError({ code: 'duplicate-id', table: 'shopMetrics', file: ctx.file, row, column: f.period.column, detail: `period '${period.value}' appears twice` });
+    }
+    seen.add(key(shopId, period.value));
+    const counts = ['orders', 'ratings', 'positiveRatings', 'returns', 'complaints', 'inquiries', 'responseTimeSumS'] as const;
+    for (const c of counts) {
+      if ((v[c] as number) < 0) throw badValue(ctx, row, f[c].column, `'${String(v[c])}' is negative; counts are ≥ 0`);
+    }
+    if ((v.positiveRatings as number) > (v.ratings as number)) {
+      throw badValue(ctx, row, f.positiveRatings.column, `${String(v.positiveRatings)} positive ratings exceed the ${String(v.ratings)} ratings of the month`);
+    }
+    rows.push({
       shopId,
-      orderId,
-      customerId,
-      orderedUnixS: v.orderedAt as number,
-      amountCents: v.amount as bigint,
-      returned: v.returned as boolean,
+      period: period.value,
+      orders: v.orders as number,
+      ratings: v.ratings as number,
+      positiveRatings: v.positiveRatings as number,
+      returns: v.returns as number,
+      complaints: v.complaints as number,
+      inquiries: v.inquiries as number,
+      responseTimeSumS: v.responseTimeSumS as number,
     });
   }
-  return { customers, orders };
+  return rows;
+}
+
+/** Drops the `shopId` member of pooled rows. */
+function unpool<T extends { readonly shopId: string }>(rows: readonly T[]): Array<Omit<T, 'shopId'>> {
+  return rows.map(({ shopId: _s, ...rest }) => rest);
 }
 
 /**
  * Loads one shop's export folder. `shopId` defaults to the folder's name
  * (`OUT/shop-01` → `shop-01`). Throws ShopDataError for anything that does not
- * match `schema.json`.
+ * match `schema.json`. Optional tables the schema does not declare are absent
+ * from the result.
  */
 export async function loadShopData(dir: string, shopId?: string): Promise<ShopData> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('dir: expected a folder path');
@@ -243,14 +394,17 @@ export async function loadShopData(dir: string, shopId?: string): Promise<ShopDa
   const rows = await loadRows(dir, schema, id);
   return {
     shopId: id,
-    customers: rows.customers.map(({ shopId: _s, ...c }): Customer => c),
-    orders: rows.orders.map(({ shopId: _s, ...o }): Order => o),
+    customers: unpool(rows.customers) as Customer[],
+    orders: unpool(rows.orders) as Order[],
+    ...(rows.campaigns === undefined ? {} : { campaigns: unpool(rows.campaigns) }),
+    ...(rows.sessions === undefined ? {} : { sessions: unpool(rows.sessions) }),
+    ...(rows.shopMetrics === undefined ? {} : { shopMetrics: unpool(rows.shopMetrics) }),
   };
 }
 
 /**
  * Loads the pooled check files (`OUT/pooled`), whose schema maps a `shopId`
- * column on both tables. Only demos and tests use this, to compute the
+ * column on every table. Only demos and tests use this, to compute the
  * plaintext answer a federated release must equal.
  */
 export async function loadPooledData(dir: string): Promise<PooledData> {

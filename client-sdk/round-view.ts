@@ -4,8 +4,15 @@
  * customer ids, with quasi-identifiers generalised and every field outside the
  * purpose's allow-list blanked (GB/T 37964 de-identification; PIPL art. 6
  * minimisation). The statistic is computed from this view only.
+ *
+ * Campaign and session rows follow their customer: kept only for included
+ * customers, under the same pseudonym, with `campaign.*` / `session.*` fields
+ * outside the allow-list blanked (`''` or `false`). Shop-metrics rows hold no
+ * customer, so consent does not filter them; their `shop_metrics.*` fields
+ * are blanked (`''` or 0) unless allowed. An optional table the shop does not
+ * have stays absent.
  */
-import type { Customer, Order, ShopData } from '../analytics/index.js';
+import type { CampaignExposure, Customer, Order, Session, ShopData, ShopMetricsPeriod } from '../analytics/index.js';
 import { generaliseCity, pseudonymise, type PurposeDefinition } from '../compliance/index.js';
 
 export function roundView(data: ShopData, included: ReadonlySet<string>, purpose: PurposeDefinition, pseudonymKey: Uint8Array): ShopData {
@@ -39,5 +46,53 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
       returned: may('order.returned') ? o.returned : false,
     });
   }
-  return { shopId: data.shopId, customers, orders };
+  const view: { -readonly [K in keyof ShopData]: ShopData[K] } = { shopId: data.shopId, customers, orders };
+  if (data.campaigns !== undefined) {
+    const campaigns: CampaignExposure[] = [];
+    for (const e of data.campaigns) {
+      const p = pseudonyms.get(e.customerId);
+      if (p === undefined) continue;
+      campaigns.push({
+        customerId: p,
+        campaignId: may('campaign.campaign_id') ? e.campaignId : '',
+        variant: may('campaign.variant') ? e.variant : '',
+        exposed: may('campaign.exposed') ? e.exposed : false,
+        opened: may('campaign.opened') ? e.opened : false,
+        clicked: may('campaign.clicked') ? e.clicked : false,
+        converted: may('campaign.converted') ? e.converted : false,
+      });
+    }
+    view.campaigns = campaigns;
+  }
+  if (data.sessions !== undefined) {
+    const sessions: Session[] = [];
+    for (const s of data.sessions) {
+      const p = pseudonyms.get(s.customerId);
+      if (p === undefined) continue;
+      sessions.push({
+        customerId: p,
+        channel: may('session.channel') ? s.channel : '',
+        viewed: may('session.viewed') ? s.viewed : false,
+        carted: may('session.carted') ? s.carted : false,
+        ordered: may('session.ordered') ? s.ordered : false,
+      });
+    }
+    view.sessions = sessions;
+  }
+  if (data.shopMetrics !== undefined) {
+    const n = (field: string, v: number): number => (may(`shop_metrics.${field}`) ? v : 0);
+    view.shopMetrics = data.shopMetrics.map(
+      (m): ShopMetricsPeriod => ({
+        period: may('shop_metrics.period') ? m.period : '',
+        orders: n('orders', m.orders),
+        ratings: n('ratings', m.ratings),
+        positiveRatings: n('positive_ratings', m.positiveRatings),
+        returns: n('returns', m.returns),
+        complaints: n('complaints', m.complaints),
+        inquiries: n('inquiries', m.inquiries),
+        responseTimeSumS: n('response_time_sum_s', m.responseTimeSumS),
+      }),
+    );
+  }
+  return view;
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import { z } from 'zod';
-import { LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
+import { CAMPAIGN_VARIANTS, LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
 import { ShopDataError } from './csv.js';
 
 const columnName = z.string().min(1).max(128);
@@ -57,6 +57,22 @@ const stageEnumColumn = z.strictObject({
   /** The shop's spelling → fedmart lifecycle stage. */
   values: z.record(z.string().min(1), z.enum(LIFECYCLE_STAGES)),
 });
+const variantEnumColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('enum'),
+  /** The shop's spelling → campaign arm (`A`, `B`, `control`). */
+  values: z.record(z.string().min(1), z.enum(CAMPAIGN_VARIANTS)),
+});
+/** Channel names as queries use them: `app`, `web`, `mini-program`, `store`, ... */
+export const CHANNEL_NAME_RE = /^[a-z][a-z0-9-]{0,31}$/;
+const channelEnumColumn = z.strictObject({
+  column: columnName,
+  type: z.literal('enum'),
+  /** The shop's spelling → fedmart channel name; a channel not listed is a bad value. */
+  values: z.record(z.string().min(1), z.string().regex(CHANNEL_NAME_RE, 'expected a channel name like mini-program')),
+});
+/** A count: an integer column whose declared range stays within [0, 2^53). */
+const countColumn = integerColumn.refine((c) => c.min === undefined || c.min >= 0, { message: 'a count column cannot allow negative values', path: ['min'] });
 
 const fileName = z
   .string()
@@ -64,8 +80,17 @@ const fileName = z
   .max(255)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a plain file name in the shop folder');
 
+/**
+ * How a table's file is written: `csv` (RFC 4180 with a header row, the
+ * default) or `jsonl` (one JSON object per line, `column` naming the member).
+ */
+export const TABLE_FORMATS = ['csv', 'jsonl'] as const;
+export type TableFormat = (typeof TABLE_FORMATS)[number];
+const tableFormat = z.enum(TABLE_FORMATS).optional();
+
 const customersTable = z.strictObject({
   file: fileName,
+  format: tableFormat,
   fields: z.strictObject({
     customerId: stringColumn,
     lifecycleStage: stageEnumColumn,
@@ -83,6 +108,7 @@ const customersTable = z.strictObject({
 
 const ordersTable = z.strictObject({
   file: fileName,
+  format: tableFormat,
   fields: z.strictObject({
     orderId: stringColumn,
     customerId: stringColumn,
@@ -94,13 +120,71 @@ const ordersTable = z.strictObject({
   ignoredColumns: z.array(columnName).optional(),
 });
 
+/** Campaign exposures: one row per customer and campaign. */
+const campaignsTable = z.strictObject({
+  file: fileName,
+  format: tableFormat,
+  fields: z.strictObject({
+    campaignId: stringColumn,
+    customerId: stringColumn,
+    variant: variantEnumColumn,
+    exposed: booleanColumn,
+    opened: booleanColumn,
+    clicked: booleanColumn,
+    converted: booleanColumn,
+    shopId: stringColumn.optional(),
+  }),
+  ignoredColumns: z.array(columnName).optional(),
+});
+
+/** Funnel sessions: one row per visit. */
+const sessionsTable = z.strictObject({
+  file: fileName,
+  format: tableFormat,
+  fields: z.strictObject({
+    customerId: stringColumn,
+    channel: channelEnumColumn,
+    viewed: booleanColumn,
+    carted: booleanColumn,
+    ordered: booleanColumn,
+    shopId: stringColumn.optional(),
+  }),
+  ignoredColumns: z.array(columnName).optional(),
+});
+
+/** The shop's monthly service figures (no customer in them). */
+const shopMetricsTable = z.strictObject({
+  file: fileName,
+  format: tableFormat,
+  fields: z.strictObject({
+    /** `YYYY-MM`. */
+    period: stringColumn,
+    orders: countColumn,
+    ratings: countColumn,
+    positiveRatings: countColumn,
+    returns: countColumn,
+    complaints: countColumn,
+    inquiries: countColumn,
+    responseTimeSumS: countColumn,
+    shopId: stringColumn.optional(),
+  }),
+  ignoredColumns: z.array(columnName).optional(),
+});
+
 const shopSchemaSchema = z
   .strictObject({
     version: z.literal(1),
-    tables: z.strictObject({ customers: customersTable, orders: ordersTable }),
+    tables: z.strictObject({
+      customers: customersTable,
+      orders: ordersTable,
+      campaigns: campaignsTable.optional(),
+      sessions: sessionsTable.optional(),
+      shopMetrics: shopMetricsTable.optional(),
+    }),
   })
   .superRefine((schema, ctx) => {
     for (const [table, t] of Object.entries(schema.tables)) {
+      if (t === undefined) continue;
       const used = new Map<string, string>();
       for (const [field, col] of Object.entries(t.fields)) {
         if (col === undefined) continue;
@@ -122,6 +206,12 @@ const shopSchemaSchema = z
 export type ShopSchema = z.infer<typeof shopSchemaSchema>;
 export type CustomersTableSchema = ShopSchema['tables']['customers'];
 export type OrdersTableSchema = ShopSchema['tables']['orders'];
+export type CampaignsTableSchema = NonNullable<ShopSchema['tables']['campaigns']>;
+export type SessionsTableSchema = NonNullable<ShopSchema['tables']['sessions']>;
+export type ShopMetricsTableSchema = NonNullable<ShopSchema['tables']['shopMetrics']>;
+/** Tables a shop may leave out of its export. */
+export const OPTIONAL_TABLES = ['campaigns', 'sessions', 'shopMetrics'] as const;
+export type OptionalTable = (typeof OPTIONAL_TABLES)[number];
 /** One column declaration of any type. */
 export type ColumnSpec =
   | z.infer<typeof stringColumn>
@@ -129,7 +219,9 @@ export type ColumnSpec =
   | z.infer<typeof decimalColumn>
   | z.infer<typeof booleanColumn>
   | z.infer<typeof timestampColumn>
-  | z.infer<typeof stageEnumColumn>;
+  | z.infer<typeof stageEnumColumn>
+  | z.infer<typeof variantEnumColumn>
+  | z.infer<typeof channelEnumColumn>;
 
 /**
  * Validates untrusted `schema.json` content. Throws ShopDataError
@@ -149,19 +241,39 @@ export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema
   });
 }
 
+/** Options of {@link standardShopSchema}. */
+export interface StandardSchemaOptions {
+  /** Add the `shop_id` column of the pooled check files. */
+  readonly pooled?: boolean;
+  /** Optional tables to declare too (default none; `fedmart synth` writes all of {@link OPTIONAL_TABLES}). */
+  readonly include?: readonly OptionalTable[];
+  /** Format of every declared table (default `csv`); file names follow it. */
+  readonly format?: TableFormat;
+}
+
+/** The channel names `fedmart synth` writes, mapped to themselves. */
+export const STANDARD_CHANNELS = ['app', 'web', 'mini-program', 'store'] as const;
+
 /**
  * The column layout `fedmart synth` writes (and the reference for shops
  * exporting in the standard format). `pooled` adds the `shop_id` column of
  * the pooled check files.
  */
-export function standardShopSchema(options: { readonly pooled?: boolean } = {}): ShopSchema {
+export function standardShopSchema(options: StandardSchemaOptions = {}): ShopSchema {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
   const pooled = options.pooled === true;
+  const include = new Set(options.include ?? []);
+  for (const t of include) if (!(OPTIONAL_TABLES as readonly string[]).includes(t)) throw new RangeError(`options.include: unknown table '${String(t)}'`);
+  const format = options.format ?? 'csv';
+  if (!(TABLE_FORMATS as readonly string[]).includes(format)) throw new RangeError(`options.format: expected csv or jsonl, got '${String(format)}'`);
+  const file = (name: string): { file: string; format?: TableFormat } => (format === 'csv' ? { file: `${name}.csv` } : { file: `${name}.jsonl`, format });
+  const count = (column: string) => ({ column, type: 'integer' as const, min: 0 });
   const shopId = pooled ? { shopId: { column: 'shop_id', type: 'string' as const } } : {};
   return {
     version: 1,
     tables: {
       customers: {
-        file: 'customers.csv',
+        ...file('customers'),
         fields: {
           customerId: { column: 'customer_id', type: 'string' },
           lifecycleStage: {
@@ -179,7 +291,7 @@ export function standardShopSchema(options: { readonly pooled?: boolean } = {}):
         ignoredColumns: ['name', 'phone'],
       },
       orders: {
-        file: 'orders.csv',
+        ...file('orders'),
         fields: {
           orderId: { column: 'order_id', type: 'string' },
           customerId: { column: 'customer_id', type: 'string' },
@@ -190,6 +302,59 @@ export function standardShopSchema(options: { readonly pooled?: boolean } = {}):
         },
         ignoredColumns: [],
       },
+      ...(include.has('campaigns')
+        ? {
+            campaigns: {
+              ...file('campaigns'),
+              fields: {
+                campaignId: { column: 'campaign_id', type: 'string' },
+                customerId: { column: 'customer_id', type: 'string' },
+                variant: { column: 'variant', type: 'enum', values: { A: 'A', B: 'B', control: 'control' } },
+                exposed: { column: 'exposed', type: 'boolean' },
+                opened: { column: 'opened', type: 'boolean' },
+                clicked: { column: 'clicked', type: 'boolean' },
+                converted: { column: 'converted', type: 'boolean' },
+                ...shopId,
+              },
+              ignoredColumns: [],
+            },
+          }
+        : {}),
+      ...(include.has('sessions')
+        ? {
+            sessions: {
+              ...file('sessions'),
+              fields: {
+                customerId: { column: 'customer_id', type: 'string' },
+                channel: { column: 'channel', type: 'enum', values: Object.fromEntries(STANDARD_CHANNELS.map((c) => [c, c])) },
+                viewed: { column: 'viewed', type: 'boolean' },
+                carted: { column: 'carted', type: 'boolean' },
+                ordered: { column: 'ordered', type: 'boolean' },
+                ...shopId,
+              },
+              ignoredColumns: [],
+            },
+          }
+        : {}),
+      ...(include.has('shopMetrics')
+        ? {
+            shopMetrics: {
+              ...file('shop-metrics'),
+              fields: {
+                period: { column: 'period', type: 'string', maxLength: 7 },
+                orders: count('orders'),
+                ratings: count('ratings'),
+                positiveRatings: count('positive_ratings'),
+                returns: count('returns'),
+                complaints: count('complaints'),
+                inquiries: count('inquiries'),
+                responseTimeSumS: count('response_time_sum_s'),
+                ...shopId,
+              },
+              ignoredColumns: [],
+            },
+          }
+        : {}),
     },
   };
 }
@@ -282,10 +447,22 @@ export function readTimestamp(text: string, spec: { readonly format?: 'iso8601' 
   return ok(ms / 1000);
 }
 
-/** The shop's spelling of a lifecycle stage → the fedmart stage. */
-export function readStage(text: string, spec: { readonly values: Readonly<Record<string, LifecycleStage>> }): CellResult<LifecycleStage> {
+/** The shop's spelling of an enumerated value → the fedmart value (stage, arm, channel). */
+export function readEnum<T extends string>(text: string, spec: { readonly values: Readonly<Record<string, T>> }): CellResult<T> {
   const v = Object.hasOwn(spec.values, text) ? spec.values[text] : undefined;
   return v === undefined ? bad(text, `one of ${Object.keys(spec.values).join(', ')}`) : ok(v);
+}
+
+/** The shop's spelling of a lifecycle stage → the fedmart stage. */
+export function readStage(text: string, spec: { readonly values: Readonly<Record<string, LifecycleStage>> }): CellResult<LifecycleStage> {
+  return readEnum(text, spec);
+}
+
+const PERIOD = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
+
+/** A calendar month `YYYY-MM` (01–12). */
+export function readPeriod(text: string): CellResult<string> {
+  return PERIOD.test(text) ? ok(text) : bad(text, 'a month like 2025-06');
 }
 
 /**

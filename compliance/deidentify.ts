@@ -149,6 +149,21 @@ export const DEFAULT_FIELD_CLASSIFICATION: FieldClassification = {
     f('campaign.exposed', 'general', 'general', 'marketing'),
     f('campaign.clicked', 'general', 'general', 'marketing'),
     f('campaign.converted', 'general', 'general', 'marketing'),
+    f('campaign.opened', 'general', 'general', 'marketing'),
+    f('session.customer_id', 'direct-identifier', 'general', 'identifier'),
+    f('session.channel', 'general', 'general', 'behaviour'),
+    f('session.viewed', 'general', 'general', 'behaviour'),
+    f('session.carted', 'general', 'general', 'behaviour'),
+    f('session.ordered', 'general', 'general', 'behaviour'),
+    // The shop's own monthly service figures: business data, no person in them.
+    f('shop_metrics.period', 'general', 'general', 'business'),
+    f('shop_metrics.orders', 'general', 'general', 'business'),
+    f('shop_metrics.ratings', 'general', 'general', 'business'),
+    f('shop_metrics.positive_ratings', 'general', 'general', 'business'),
+    f('shop_metrics.returns', 'general', 'general', 'business'),
+    f('shop_metrics.complaints', 'general', 'general', 'business'),
+    f('shop_metrics.inquiries', 'general', 'general', 'business'),
+    f('shop_metrics.response_time_sum_s', 'general', 'general', 'business'),
   ],
 };
 

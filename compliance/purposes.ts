@@ -284,6 +284,21 @@ export function assertPiaRecorded(purpose: PurposeDefinition | string, pias: rea
 }
 
 const SEGMENT_FIELDS = ['customer.lifecycle_stage', 'customer.age_band', 'customer.city_level', 'customer.signup_at', 'order.amount', 'order.ordered_at', 'order.returned'];
+/** Funnel sessions: how far each visit got, per channel. */
+const SESSION_FIELDS = ['session.channel', 'session.viewed', 'session.carted', 'session.ordered'];
+/** Campaign responses, without the campaign id (models pool all campaigns of a customer). */
+const CAMPAIGN_RESPONSE_FIELDS = ['campaign.variant', 'campaign.exposed', 'campaign.opened', 'campaign.clicked', 'campaign.converted'];
+/** The shop's own service figures for the merchant benchmark (business data, no customer). */
+const SHOP_METRICS_FIELDS = [
+  'shop_metrics.period',
+  'shop_metrics.orders',
+  'shop_metrics.ratings',
+  'shop_metrics.positive_ratings',
+  'shop_metrics.returns',
+  'shop_metrics.complaints',
+  'shop_metrics.inquiries',
+  'shop_metrics.response_time_sum_s',
+];
 
 /**
  * Built-in purposes. Both drive precision marketing (segment-targeted
@@ -293,9 +308,9 @@ const SEGMENT_FIELDS = ['customer.lifecycle_stage', 'customer.age_band', 'custom
 export const DEFAULT_PURPOSES: readonly PurposeDefinition[] = [
   {
     name: 'marketing-analytics',
-    description: 'Aggregate segment statistics (customers, repurchase, order value, purchase interval by lifecycle stage) across participating shops, released only above the k-subject threshold.',
+    description: 'Aggregate segment statistics (customers, repurchase, order value, purchase interval by lifecycle stage), channel funnels, campaign response and A/B lift, and merchant benchmarks across participating shops, released only above the k-subject threshold.',
     legalBasis: 'consent',
-    allowedFields: SEGMENT_FIELDS,
+    allowedFields: [...SEGMENT_FIELDS, ...SESSION_FIELDS, 'campaign.campaign_id', ...CAMPAIGN_RESPONSE_FIELDS, ...SHOP_METRICS_FIELDS],
     sensitiveAllowed: false,
     retentionDays: 365,
     recipients: ['fedmart platform (coordinator)', 'participating merchants (aggregate results only)'],
@@ -305,7 +320,7 @@ export const DEFAULT_PURPOSES: readonly PurposeDefinition[] = [
     name: 'churn-modelling',
     description: 'Federated fitting of churn-propensity models from aggregated gradients; each shop scores its own customers locally.',
     legalBasis: 'consent',
-    allowedFields: [...SEGMENT_FIELDS, 'campaign.variant', 'campaign.exposed', 'campaign.clicked', 'campaign.converted'],
+    allowedFields: [...SEGMENT_FIELDS, ...CAMPAIGN_RESPONSE_FIELDS, ...SESSION_FIELDS],
     sensitiveAllowed: false,
     retentionDays: 365,
     recipients: ['fedmart platform (coordinator)', 'participating merchants (model parameters only)'],

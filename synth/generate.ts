@@ -2,7 +2,15 @@
  * Synthetic shops: customers whose order histories follow their lifecycle
  * stage (loyal customers buy often and recently, churning ones stopped months
  * ago, new ones signed up lately), lognormal order values at each shop's
- * price level, and A/B campaign exposure. Everything derives from the seed.
+ * price level, A/B campaign exposure, funnel sessions per channel and the
+ * shop's monthly service figures. Everything derives from the seed.
+ *
+ * Streams: customers, orders and the A/B draws of the first two campaigns
+ * come from the shop's main stream; opens, organic conversions of unexposed
+ * customers and the campaign with a hold-out group from `SHOP/campaigns`,
+ * sessions from `SHOP/sessions`, service figures from `SHOP/metrics`, the
+ * consent ledger from `SHOP/consent`. Adding a stream never moves the data of
+ * another, so customers.csv and orders.csv of a seed stay byte-identical.
  *
  * @module
  */
@@ -11,6 +19,8 @@ import { generateShopConsents, type SynthShopConsents } from './consents.js';
 import { fakeAge, fakeCity, fakeName, fakePhone } from './people.js';
 import { Prng } from './prng.js';
 import { makeProfiles, type CustomersPerShop, type ShopProfile } from './profile.js';
+import { generateSessions, type SynthSession } from './sessions.js';
+import { generateShopMetrics, type SynthShopMetrics } from './shop-metrics.js';
 
 const DAY = 86_400;
 
@@ -66,8 +76,11 @@ export interface SynthOrder {
 export interface SynthCampaignExposure {
   readonly campaignId: string;
   readonly customerId: string;
-  readonly variant: 'A' | 'B';
+  /** `control` customers are held out: never exposed, they convert only organically. */
+  readonly variant: 'A' | 'B' | 'control';
   readonly exposed: boolean;
+  /** Opened the message; every click was opened first. */
+  readonly opened: boolean;
   readonly clicked: boolean;
   readonly converted: boolean;
 }
@@ -79,6 +92,10 @@ export interface SynthShop {
   /** Sorted by time; order ids follow that order. */
   readonly orders: readonly SynthOrder[];
   readonly campaigns: readonly SynthCampaignExposure[];
+  /** Funnel sessions, customer by customer. */
+  readonly sessions: readonly SynthSession[];
+  /** One row per month of the history. */
+  readonly shopMetrics: readonly SynthShopMetrics[];
   /** Consent ledger and rights requests (own stream: the data above does not depend on it). */
   readonly consent: SynthShopConsents;
 }
@@ -103,6 +120,13 @@ const CAMPAIGNS = [
   { id: 'CMP-2025-618', at: Date.UTC(2025, 5, 18) / 1000, ctr: { A: 0.05, B: 0.08 } },
   { id: 'CMP-2025-1111', at: Date.UTC(2025, 10, 11) / 1000, ctr: { A: 0.07, B: 0.09 } },
 ] as const;
+
+/** A later campaign with a hold-out group (never exposed), for exposed-vs-hold-out lift. */
+const HOLDOUT_CAMPAIGN = { id: 'CMP-2025-0909', at: Date.UTC(2025, 8, 9) / 1000, controlShare: 0.2, ctr: { A: 0.06, B: 0.075 } } as const;
+/** Open rate of an exposed message that was not clicked, by arm. */
+const OPEN_RATE = { A: 0.22, B: 0.27 } as const;
+/** Purchase in the attribution window without having seen the campaign. */
+const ORGANIC_CONVERSION = 0.012;
 
 const ORDER_VALUE_SIGMA = 0.6;
 /** Cap on one order (¥50,000): realistic, and far below query bounds. */
@@ -197,7 +221,52 @@ function orderCents(rng: Prng, p: ShopProfile, stage: LifecycleStage): bigint {
   return BigInt(Math.min(MAX_ORDER_CENTS, Math.max(100, cents)));
 }
 
-function generateShop(rng: Prng, consentRng: Prng, p: ShopProfile, t0: number, t1: number): SynthShop {
+/** Forked streams of one shop. */
+interface ShopStreams {
+  readonly main: Prng;
+  readonly consent: Prng;
+  readonly campaigns: Prng;
+  readonly sessions: Prng;
+  readonly metrics: Prng;
+}
+
+/**
+ * Completes the A/B rows of the main stream (opens, organic conversions) and
+ * adds the hold-out campaign, all from the `campaigns` stream.
+ */
+function campaignRows(
+  rng: Prng,
+  ab: ReadonlyArray<Omit<SynthCampaignExposure, 'opened'>>,
+  customers: readonly SynthCustomer[],
+): SynthCampaignExposure[] {
+  const response = Math.exp(0.25 * rng.normal()); // this shop's audience responds a little more or less
+  const out: SynthCampaignExposure[] = ab.map((e) => {
+    const arm = e.variant === 'B' ? 'B' : 'A';
+    const opened = e.clicked || (e.exposed && rng.chance(OPEN_RATE[arm] * response));
+    const converted = e.converted || (!e.exposed && rng.chance(ORGANIC_CONVERSION));
+    return { ...e, opened, converted };
+  });
+  const c = HOLDOUT_CAMPAIGN;
+  for (const cu of customers) {
+    if (!cu.consentMarketing || cu.signupUnixS > c.at) continue;
+    const stageBoost = cu.lifecycleStage === 'loyal' ? 1.5 : cu.lifecycleStage === 'churning' ? 0.6 : 1;
+    if (rng.chance(c.controlShare)) {
+      const converted = rng.chance(ORGANIC_CONVERSION * stageBoost);
+      out.push({ campaignId: c.id, customerId: cu.customerId, variant: 'control', exposed: false, opened: false, clicked: false, converted });
+      continue;
+    }
+    const variant = rng.chance(0.5) ? 'A' : 'B';
+    const exposed = rng.chance(0.92);
+    const clicked = exposed && rng.chance(c.ctr[variant] * stageBoost * response);
+    const opened = clicked || (exposed && rng.chance(OPEN_RATE[variant] * response));
+    const converted = clicked ? rng.chance(0.3) : rng.chance(ORGANIC_CONVERSION * stageBoost * (exposed ? 1.4 : 1));
+    out.push({ campaignId: c.id, customerId: cu.customerId, variant, exposed, opened, clicked, converted });
+  }
+  return out;
+}
+
+function generateShop(streams: ShopStreams, p: ShopProfile, t0: number, t1: number): SynthShop {
+  const rng = streams.main;
   const nn = String(p.index).padStart(2, '0');
   const mix = LIFECYCLE_STAGES.map((s) => p.stageMix[s]);
   const customers: SynthCustomer[] = [];
@@ -231,7 +300,7 @@ function generateShop(rng: Prng, consentRng: Prng, p: ShopProfile, t0: number, t
       returned: rng.chance(p.returnRate),
     }),
   );
-  const campaigns: SynthCampaignExposure[] = [];
+  const ab: Array<Omit<SynthCampaignExposure, 'opened'>> = [];
   for (const c of CAMPAIGNS) {
     for (const cu of customers) {
       if (!cu.consentMarketing || cu.signupUnixS > c.at) continue;
@@ -240,10 +309,21 @@ function generateShop(rng: Prng, consentRng: Prng, p: ShopProfile, t0: number, t
       const stageBoost = cu.lifecycleStage === 'loyal' ? 1.5 : cu.lifecycleStage === 'churning' ? 0.6 : 1;
       const clicked = exposed && rng.chance(c.ctr[variant] * stageBoost);
       const converted = exposed && rng.chance(clicked ? 0.3 : 0.01);
-      campaigns.push({ campaignId: c.id, customerId: cu.customerId, variant, exposed, clicked, converted });
+      ab.push({ campaignId: c.id, customerId: cu.customerId, variant, exposed, clicked, converted });
     }
   }
-  return { profile: p, shopId: p.shopId, customers, orders, campaigns, consent: generateShopConsents(consentRng, p, customers, t1) };
+  const orderCount = new Map<string, number>();
+  for (const o of orders) orderCount.set(o.customerId, (orderCount.get(o.customerId) ?? 0) + 1);
+  return {
+    profile: p,
+    shopId: p.shopId,
+    customers,
+    orders,
+    campaigns: campaignRows(streams.campaigns, ab, customers),
+    sessions: generateSessions(streams.sessions, customers.map((c) => ({ customerId: c.customerId, orders: orderCount.get(c.customerId) ?? 0 }))),
+    shopMetrics: generateShopMetrics(streams.metrics, orders, t0, t1),
+    consent: generateShopConsents(streams.consent, p, customers, t1),
+  };
 }
 
 /**
@@ -257,7 +337,14 @@ export function generateSynth(options: SynthOptions): SynthDataset {
   const t0 = t1 - 365 * DAY;
   const profiles = makeProfiles(root.fork('profiles'), options.shops, options.customersPerShop ?? { min: 300, max: 3000 });
   const shops = profiles.map((p) => {
-    const shop = generateShop(root.fork(p.shopId), root.fork(`${p.shopId}/consent`), p, t0, t1);
+    const streams: ShopStreams = {
+      main: root.fork(p.shopId),
+      consent: root.fork(`${p.shopId}/consent`),
+      campaigns: root.fork(`${p.shopId}/campaigns`),
+      sessions: root.fork(`${p.shopId}/sessions`),
+      metrics: root.fork(`${p.shopId}/metrics`),
+    };
+    const shop = generateShop(streams, p, t0, t1);
     options.onProgress?.({ phase: 'generate', shop: p.index, shops: options.shops, shopId: p.shopId });
     return shop;
   });

@@ -16,6 +16,8 @@ export {
   type SynthCampaignExposure,
 } from './generate.js';
 export { writeSynth, type SynthManifest } from './write.js';
+export { SYNTH_CHANNELS, generateSessions, type SynthChannel, type SynthSession } from './sessions.js';
+export { generateShopMetrics, periodOf, type SynthShopMetrics } from './shop-metrics.js';
 export { shopIdOf, type ShopProfile, type CustomersPerShop } from './profile.js';
 export { Prng } from './prng.js';
 export { generateShopConsents, type SynthShopConsents, type SynthConsent, type ConsentSubject } from './consents.js';

@@ -2,10 +2,11 @@
  * Writes a synthetic dataset to disk, the way `fedmart synth` lays it out:
  *
  * ```
- * OUT/shop-01/{customers,orders,campaigns}.csv, schema.json   one folder per shop
+ * OUT/shop-01/{customers,orders,campaigns,sessions,shop-metrics}.csv, schema.json
  * OUT/shop-01/consents.jsonl, rights-requests.jsonl            consent ledger (see below)
  * OUT/shop-01/fields.json, purposes.json, pseudonym.key        classification, purposes + PIAs, 0600 key
- * OUT/pooled/{customers,orders}.csv, schema.json              all shops, with shop_id
+ * OUT/pooled/{customers,orders,campaigns,sessions,shop-metrics}.csv, schema.json
+ *                                                              all shops, with shop_id
  * OUT/pooled/{consents,rights-requests}.jsonl                  all shops, with shopId
  * OUT/manifest.json                                            { seed, shops: [...] }
  * ```
@@ -22,10 +23,12 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { standardShopSchema } from '../client-sdk/schema.js';
+import { OPTIONAL_TABLES, standardShopSchema } from '../client-sdk/schema.js';
 import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSE_REGISTRY } from '../compliance/consent.js';
 import { csvLine, formatBool, formatCents, isoSeconds } from './csv-format.js';
-import { generateSynth, type SynthCustomer, type SynthOptions, type SynthOrder } from './generate.js';
+import { generateSynth, type SynthCampaignExposure, type SynthCustomer, type SynthOptions, type SynthOrder } from './generate.js';
+import type { SynthSession } from './sessions.js';
+import type { SynthShopMetrics } from './shop-metrics.js';
 
 /** `OUT/manifest.json`. */
 export interface SynthManifest {
@@ -41,7 +44,32 @@ export interface SynthManifest {
 
 const CUSTOMER_COLUMNS = ['customer_id', 'name', 'phone', 'city', 'age', 'signup_at', 'lifecycle_stage', 'consent_analytics', 'consent_marketing'];
 const ORDER_COLUMNS = ['order_id', 'customer_id', 'ordered_at', 'amount', 'returned'];
-const CAMPAIGN_COLUMNS = ['campaign_id', 'customer_id', 'variant', 'exposed', 'clicked', 'converted'];
+const CAMPAIGN_COLUMNS = ['campaign_id', 'customer_id', 'variant', 'exposed', 'opened', 'clicked', 'converted'];
+const SESSION_COLUMNS = ['customer_id', 'channel', 'viewed', 'carted', 'ordered'];
+const SHOP_METRICS_COLUMNS = ['period', 'orders', 'ratings', 'positive_ratings', 'returns', 'complaints', 'inquiries', 'response_time_sum_s'];
+
+function campaignFields(e: SynthCampaignExposure): string[] {
+  return [e.campaignId, e.customerId, e.variant, formatBool(e.exposed), formatBool(e.opened), formatBool(e.clicked), formatBool(e.converted)];
+}
+
+function sessionFields(s: SynthSession): string[] {
+  return [s.customerId, s.channel, formatBool(s.viewed), formatBool(s.carted), formatBool(s.ordered)];
+}
+
+function shopMetricsFields(m: SynthShopMetrics): string[] {
+  return [m.period, String(m.orders), String(m.ratings), String(m.positiveRatings), String(m.returns), String(m.complaints), String(m.inquiries), String(m.responseTimeSumS)];
+}
+
+/** Header line and rows of one table, with a copy of every row (shop id first) for the pooled file. */
+function table<T>(columns: readonly string[], rows: readonly T[], fields: (row: T) => string[], shopId: string, pooled: string[]): string {
+  const out = [csvLine(columns)];
+  for (const r of rows) {
+    const f = fields(r);
+    out.push(csvLine(f));
+    pooled.push(csvLine([shopId, ...f]));
+  }
+  return out.join('');
+}
 
 function customerFields(c: SynthCustomer): string[] {
   return [
@@ -76,6 +104,9 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
   await mkdir(pooledDir, { recursive: true });
   const pooledCustomers: string[] = [csvLine(['shop_id', ...CUSTOMER_COLUMNS])];
   const pooledOrders: string[] = [csvLine(['shop_id', ...ORDER_COLUMNS])];
+  const pooledCampaigns: string[] = [csvLine(['shop_id', ...CAMPAIGN_COLUMNS])];
+  const pooledSessions: string[] = [csvLine(['shop_id', ...SESSION_COLUMNS])];
+  const pooledMetrics: string[] = [csvLine(['shop_id', ...SHOP_METRICS_COLUMNS])];
   const pooledConsents: string[] = [];
   const pooledRights: string[] = [];
   const shops: Array<SynthManifest['shops'][number]> = [];
@@ -94,10 +125,9 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
       orders.push(csvLine(f));
       pooledOrders.push(csvLine([shop.shopId, ...f]));
     }
-    const campaigns = [csvLine(CAMPAIGN_COLUMNS)];
-    for (const e of shop.campaigns) {
-      campaigns.push(csvLine([e.campaignId, e.customerId, e.variant, formatBool(e.exposed), formatBool(e.clicked), formatBool(e.converted)]));
-    }
+    const campaigns = table(CAMPAIGN_COLUMNS, shop.campaigns, campaignFields, shop.shopId, pooledCampaigns);
+    const sessions = table(SESSION_COLUMNS, shop.sessions, sessionFields, shop.shopId, pooledSessions);
+    const metrics = table(SHOP_METRICS_COLUMNS, shop.shopMetrics, shopMetricsFields, shop.shopId, pooledMetrics);
     const consents: string[] = [];
     for (const { customerId, record } of shop.consent.consents) {
       consents.push(jsonLine({ customerId, ...record }));
@@ -112,8 +142,10 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
     await Promise.all([
       writeFile(join(dir, 'customers.csv'), customers.join('')),
       writeFile(join(dir, 'orders.csv'), orders.join('')),
-      writeFile(join(dir, 'campaigns.csv'), campaigns.join('')),
-      writeFile(join(dir, 'schema.json'), json(standardShopSchema())),
+      writeFile(join(dir, 'campaigns.csv'), campaigns),
+      writeFile(join(dir, 'sessions.csv'), sessions),
+      writeFile(join(dir, 'shop-metrics.csv'), metrics),
+      writeFile(join(dir, 'schema.json'), json(standardShopSchema({ include: OPTIONAL_TABLES }))),
       writeFile(join(dir, 'consents.jsonl'), consents.join('')),
       writeFile(join(dir, 'rights-requests.jsonl'), rights.join('')),
       writeFile(join(dir, 'fields.json'), json(DEFAULT_FIELD_CLASSIFICATION)),
@@ -126,7 +158,10 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
   await Promise.all([
     writeFile(join(pooledDir, 'customers.csv'), pooledCustomers.join('')),
     writeFile(join(pooledDir, 'orders.csv'), pooledOrders.join('')),
-    writeFile(join(pooledDir, 'schema.json'), json(standardShopSchema({ pooled: true }))),
+    writeFile(join(pooledDir, 'campaigns.csv'), pooledCampaigns.join('')),
+    writeFile(join(pooledDir, 'sessions.csv'), pooledSessions.join('')),
+    writeFile(join(pooledDir, 'shop-metrics.csv'), pooledMetrics.join('')),
+    writeFile(join(pooledDir, 'schema.json'), json(standardShopSchema({ pooled: true, include: OPTIONAL_TABLES }))),
     writeFile(join(pooledDir, 'consents.jsonl'), pooledConsents.join('')),
     writeFile(join(pooledDir, 'rights-requests.jsonl'), pooledRights.join('')),
   ]);

@@ -47,15 +47,17 @@ describe('synth consent files', () => {
     expect(other.consents.map((c) => c.record.recordId)).not.toEqual(same.consents.map((c) => c.record.recordId));
   });
 
-  it('leave the customer, order and campaign data of a seed unchanged', async () => {
-    // SHA-256 over these CSVs as written before consent files existed: the
-    // consent stream is forked separately, so adding it moved nothing.
+  it('leave the customer and order data of a seed unchanged', async () => {
+    // SHA-256 over these CSVs as written before consent, session and
+    // shop-metrics files existed: those streams are forked separately, so
+    // adding them moved nothing. (campaigns.csv has since gained the opened
+    // column and a hold-out campaign, so it is no longer part of the digest.)
     const dir = tmp();
     const m = await writeSynth(dir, { shops: 2, seed: 42, customersPerShop: 50 });
     const h = createHash('sha256');
-    for (const s of m.shops) for (const f of ['customers.csv', 'orders.csv', 'campaigns.csv']) h.update(readFileSync(join(dir, s.dir, f)));
+    for (const s of m.shops) for (const f of ['customers.csv', 'orders.csv']) h.update(readFileSync(join(dir, s.dir, f)));
     for (const f of ['customers.csv', 'orders.csv']) h.update(readFileSync(join(dir, 'pooled', f)));
-    expect(h.digest('hex')).toBe('ff5562c1e7ba50bce6c3bb2d96467e8082e2b51b5c4bbd8db9704ed7854e250b');
+    expect(h.digest('hex')).toBe('390fb31cf7332b05826adf3283888abbbb22dd0ffe5a8cc6bc5ae5a457e8cdda');
   });
 
   it('keep the pseudonym key private and the records keyed by it', async () => {

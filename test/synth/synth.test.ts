@@ -53,7 +53,9 @@ describe('writeSynth', () => {
     expect(files).toEqual(
       [
         'manifest.json',
-        ...['consents.jsonl', 'customers.csv', 'orders.csv', 'rights-requests.jsonl', 'schema.json'].map((f) => `pooled/${f}`),
+        ...['campaigns.csv', 'consents.jsonl', 'customers.csv', 'orders.csv', 'rights-requests.jsonl', 'schema.json', 'sessions.csv', 'shop-metrics.csv'].map(
+          (f) => `pooled/${f}`,
+        ),
         ...[1, 2, 3, 4, 5].flatMap((i) =>
           [
             'campaigns.csv',
@@ -65,6 +67,8 @@ describe('writeSynth', () => {
             'purposes.json',
             'rights-requests.jsonl',
             'schema.json',
+            'sessions.csv',
+            'shop-metrics.csv',
           ].map((f) => `shop-0${i}/${f}`),
         ),
       ].sort(),
@@ -84,8 +88,14 @@ describe('writeSynth', () => {
     expect(orders[0]).toBe('order_id,customer_id,ordered_at,amount,returned');
     expect(orders[1]).toMatch(/^O-02-0000001,C-02-\d{6},\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,\d+\.\d\d,(true|false)$/);
     const campaigns = readFileSync(join(dirA, 'shop-02/campaigns.csv'), 'utf8').split('\n');
-    expect(campaigns[0]).toBe('campaign_id,customer_id,variant,exposed,clicked,converted');
-    expect(campaigns[1]).toMatch(/^CMP-[\w-]+,C-02-\d{6},[AB],(true|false),(true|false),(true|false)$/);
+    expect(campaigns[0]).toBe('campaign_id,customer_id,variant,exposed,opened,clicked,converted');
+    expect(campaigns[1]).toMatch(/^CMP-[\w-]+,C-02-\d{6},(A|B|control),(true|false),(true|false),(true|false),(true|false)$/);
+    const sessions = readFileSync(join(dirA, 'shop-02/sessions.csv'), 'utf8').split('\n');
+    expect(sessions[0]).toBe('customer_id,channel,viewed,carted,ordered');
+    expect(sessions[1]).toMatch(/^C-02-\d{6},(app|web|mini-program|store),(true|false),(true|false),(true|false)$/);
+    const metrics = readFileSync(join(dirA, 'shop-02/shop-metrics.csv'), 'utf8').split('\n');
+    expect(metrics[0]).toBe('period,orders,ratings,positive_ratings,returns,complaints,inquiries,response_time_sum_s');
+    expect(metrics[1]).toMatch(/^\d{4}-\d\d(,\d+){7}$/);
     const pooled = readFileSync(join(dirA, 'pooled/orders.csv'), 'utf8').split('\n');
     expect(pooled[0]).toBe('shop_id,order_id,customer_id,ordered_at,amount,returned');
   });
@@ -117,6 +127,14 @@ describe('writeSynth', () => {
     expect(pooled.orders.length).toBe(shops.reduce((s, d) => s + d.orders.length, 0));
     const ids = new Set(pooled.orders.map((o) => o.orderId));
     expect(ids.size).toBe(pooled.orders.length); // ids never collide across shops
+    shops.forEach((d) => {
+      expect(d.campaigns?.length).toBeGreaterThan(0);
+      expect(d.sessions?.length).toBeGreaterThan(d.orders.length);
+      expect(d.shopMetrics).toHaveLength(12);
+    });
+    for (const table of ['campaigns', 'sessions', 'shopMetrics'] as const) {
+      expect(pooled[table]?.length, table).toBe(shops.reduce((s, d) => s + (d[table]?.length ?? 0), 0));
+    }
   });
 });
 
