@@ -143,6 +143,15 @@ describe('federated logistic regression', () => {
     const pos = new Array<number>(bins).fill(0);
     for (const r of scores) if (r.y === 1) pos[Math.min(bins - 1, Math.floor(r.s * bins))]!++;
     expect(ev.positiveHistogram).toEqual(pos);
+
+    // A shop downloads the model and scores its own consented customers locally.
+    const { scores: local } = await merchants[0]!.scoreCustomers(created.body.fitId);
+    const own = await pooledRows({ ...shops, shopDirs: shops.shopDirs.slice(0, 1) }, [shops.shopDirs[0]!.shopId], 'all');
+    expect(local).toHaveLength(own.length);
+    const expected = own.map((r) => 1 / (1 + Math.exp(-r.x.reduce((a, v, j) => a + v * model.coefficients[j]!, 0)))).sort((a, b) => a - b);
+    const got = local.map((s) => s.score).sort((a, b) => a - b);
+    expect(Math.max(...got.map((g, i) => Math.abs(g - expected[i]!)))).toBeLessThan(1e-12);
+    expect(local.every((s) => s.customerId.startsWith('C-'))).toBe(true);
   }, 300_000);
 
   it('completes without a shop that drops out, and the audit log names it', async () => {
