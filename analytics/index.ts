@@ -46,12 +46,13 @@ export {
   segmentStatBound,
   segmentStatsFields,
   segmentStatsCells,
+  segmentGroups,
   type SegmentStatName,
   type SegmentStatsBounds,
   type SegmentStatsSpec,
 } from './segment-stats-spec.js';
 export { segmentStatsQuery, computeSegmentStatsLocal, finaliseSegmentStats, segmentRowFromTotals } from './segment-stats.js';
-export type { SegmentStatsRow, SegmentStatsTable } from './segment-table.js';
+export type { SegmentStatsRow, SegmentStatsTable, SegmentStatValues, SegmentGroupRow, SegmentGroupTable, SegmentStatsResult } from './segment-table.js';
 export { pooledSegmentStats, type PooledSegmentStatsOptions } from './pooled-segment-stats.js';
 export { formatSegmentTable, largestRelativeDifference, displayWidth, STAGE_LABELS_ZH } from './segment-table-format.js';
 export {
@@ -61,6 +62,17 @@ export {
   type ReleaseDocument,
 } from './release-document.js';
 export { REAL_SCALE_BITS, signedFieldSpecs, splitSigned, joinSigned, realToFixed, fixedToReal } from './signed-real.js';
+export {
+  AGE_BANDS,
+  CITY_LEVELS,
+  SEGMENT_GROUPINGS,
+  GROUP_VALUES,
+  GROUPING_INPUT_FIELD,
+  groupOf,
+  type AgeBand,
+  type CityLevel,
+  type SegmentGrouping,
+} from './customer-groups.js';
 export type { IterativeModelDefinition, AnyIterativeModelDefinition, AdvanceResult } from './iterative.js';
 export { cholesky, choleskySolve, choleskyInverse } from './linear-algebra.js';
 export {

@@ -13,11 +13,11 @@ import { scoreHistogramQuery } from './model-evaluation.js';
 import { featureMomentsQuery, kmeansFitDefinition, kmeansRoundQuery } from './kmeans.js';
 import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
 import type { SegmentStatsSpec } from './segment-stats-spec.js';
-import type { SegmentStatsTable } from './segment-table.js';
+import type { SegmentStatsResult } from './segment-table.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
-  'segment-stats': QueryDefinition<SegmentStatsSpec, SegmentStatsTable>;
+  'segment-stats': QueryDefinition<SegmentStatsSpec, SegmentStatsResult>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);

@@ -1,10 +1,12 @@
 /**
  * The `segment-stats` specification and its field/cell layout.
  *
- * Layout: for each lifecycle stage, in LIFECYCLE_STAGES order, seven fields
- * (see {@link SEGMENT_STAT_NAMES}). Each stage is one released cell whose
- * subjects are the stage's consented customers, so a small stage is
- * suppressed as a whole rather than leaking through one of its fields.
+ * Layout: for each group of the spec's `groupBy` (lifecycle stage by default,
+ * or age band, or city level; the declared lists of `customer-groups.ts`, in
+ * their order), seven fields (see {@link SEGMENT_STAT_NAMES}). Each group is
+ * one released cell whose subjects are the group's consented customers, so a
+ * small group is suppressed as a whole rather than leaking through one of its
+ * fields.
  *
  * Bounds are declared by the spec, not measured from data: they must be known
  * before any shop answers so the coordinator can prove that the encrypted sum
@@ -13,8 +15,8 @@
  * @module
  */
 import { z } from 'zod';
+import { GROUP_VALUES, SEGMENT_GROUPINGS, type SegmentGrouping } from './customer-groups.js';
 import type { CellSpec, FieldSpec } from './query-definition.js';
-import { LIFECYCLE_STAGES, type LifecycleStage } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
 
 /** Query kind string, also the `kind` member of the spec JSON. */
@@ -50,7 +52,8 @@ export interface SegmentStatsSpec {
   readonly kind: typeof SEGMENT_STATS_KIND;
   /** Processing purpose the shop's consent must cover, e.g. `marketing-analytics`. */
   readonly purpose: string;
-  readonly groupBy: 'lifecycle_stage';
+  /** Customer attribute the rows are grouped by (`lifecycle_stage` when the JSON omits it). */
+  readonly groupBy: SegmentGrouping;
   /** When true, returned orders are left out of every order statistic. */
   readonly excludeReturned: boolean;
   readonly bounds: SegmentStatsBounds;
@@ -68,7 +71,7 @@ export const DEFAULT_SEGMENT_STATS_BOUNDS: SegmentStatsBounds = {
 const specSchema = z.strictObject({
   kind: z.literal(SEGMENT_STATS_KIND),
   purpose: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a purpose code like marketing-analytics'),
-  groupBy: z.literal('lifecycle_stage'),
+  groupBy: z.enum(SEGMENT_GROUPINGS).optional(),
   excludeReturned: z.boolean().optional(),
   bounds: z
     .strictObject({
@@ -87,7 +90,7 @@ export function parseSegmentStatsSpec(json: unknown): SegmentStatsSpec {
   return {
     kind: SEGMENT_STATS_KIND,
     purpose: raw.purpose,
-    groupBy: raw.groupBy,
+    groupBy: raw.groupBy ?? 'lifecycle_stage',
     excludeReturned: raw.excludeReturned ?? false,
     bounds: {
       maxCustomers: raw.bounds?.maxCustomers ?? d.maxCustomers,
@@ -98,9 +101,9 @@ export function parseSegmentStatsSpec(json: unknown): SegmentStatsSpec {
   };
 }
 
-/** Field name of one statistic of one stage, e.g. `loyal.orders`. */
-export function segmentFieldName(stage: LifecycleStage, stat: SegmentStatName): string {
-  return `${stage}.${stat}`;
+/** Field name of one statistic of one group, e.g. `loyal.orders`, `25-34.orders`. */
+export function segmentFieldName(group: string, stat: SegmentStatName): string {
+  return `${group}.${stat}`;
 }
 
 /** Inclusive per-shop bound of one statistic, derived from the spec bounds. */
@@ -121,18 +124,23 @@ export function segmentStatBound(bounds: SegmentStatsBounds, stat: SegmentStatNa
   }
 }
 
-/** The 28 fields, stage-major, in the order computeLocal returns values. */
+/** The groups of the spec's grouping, in layout order. */
+export function segmentGroups(spec: Pick<SegmentStatsSpec, 'groupBy'>): readonly string[] {
+  return GROUP_VALUES[spec.groupBy];
+}
+
+/** Seven fields per group, group-major (28 for lifecycle stages), in the order computeLocal returns values. */
 export function segmentStatsFields(spec: SegmentStatsSpec): readonly FieldSpec[] {
-  return LIFECYCLE_STAGES.flatMap((stage) =>
-    SEGMENT_STAT_NAMES.map((stat) => ({ name: segmentFieldName(stage, stat), max: segmentStatBound(spec.bounds, stat) })),
+  return segmentGroups(spec).flatMap((group) =>
+    SEGMENT_STAT_NAMES.map((stat) => ({ name: segmentFieldName(group, stat), max: segmentStatBound(spec.bounds, stat) })),
   );
 }
 
-/** One cell per stage; subjects are the stage's consented customers. */
-export function segmentStatsCells(_spec: SegmentStatsSpec): readonly CellSpec[] {
-  return LIFECYCLE_STAGES.map((stage) => ({
-    name: stage,
-    subjectsField: segmentFieldName(stage, 'customers'),
-    fields: SEGMENT_STAT_NAMES.map((stat) => segmentFieldName(stage, stat)),
+/** One cell per group, named by the group; subjects are the group's consented customers. */
+export function segmentStatsCells(spec: SegmentStatsSpec): readonly CellSpec[] {
+  return segmentGroups(spec).map((group) => ({
+    name: group,
+    subjectsField: segmentFieldName(group, 'customers'),
+    fields: SEGMENT_STAT_NAMES.map((stat) => segmentFieldName(group, stat)),
   }));
 }

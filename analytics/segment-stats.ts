@@ -1,7 +1,8 @@
 /**
- * `segment-stats`: per lifecycle stage, over customers who consented to
- * analytics, the counts and sums from which repurchase rate, mean and
- * variance of order value and mean days between orders follow exactly.
+ * `segment-stats`: per group (lifecycle stage by default, or age band, or
+ * city level), over customers who consented to analytics, the counts and sums
+ * from which repurchase rate, mean and variance of order value and mean days
+ * between orders follow exactly.
  *
  * Shops send only additive sufficient statistics (counts, Σx, Σx², Σgaps) so
  * that the encrypted sum over shops equals the statistics of the pooled data
@@ -9,6 +10,7 @@
  *
  * @module
  */
+import { GROUPING_INPUT_FIELD, groupOf, type AgeBand, type CityLevel } from './customer-groups.js';
 import type { QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -17,13 +19,14 @@ import {
   SEGMENT_STAT_NAMES,
   parseSegmentStatsSpec,
   segmentFieldName,
+  segmentGroups,
   segmentStatsCells,
   segmentStatsFields,
   type SegmentStatName,
   type SegmentStatsSpec,
 } from './segment-stats-spec.js';
-import type { SegmentStatsRow, SegmentStatsTable } from './segment-table.js';
-import { LIFECYCLE_STAGES, type LifecycleStage, type ShopData } from './shop-data.js';
+import type { SegmentGroupRow, SegmentStatsResult, SegmentStatsRow, SegmentStatValues } from './segment-table.js';
+import type { LifecycleStage, ShopData } from './shop-data.js';
 
 type StageTotals = Record<SegmentStatName, bigint>;
 
@@ -43,29 +46,31 @@ function emptyTotals(): StageTotals {
  * Shop side. Orders of customers without analytics consent, or of customers
  * the shop does not list, are left out (consent cannot be shown for them).
  * Throws RangeError naming the field when one order or gap exceeds the
- * spec's per-item bound, or a total exceeds its field bound, and TypeError
- * naming the argument on malformed input.
+ * spec's per-item bound, or a total exceeds its field bound, or a customer's
+ * group value is not in the declared list (naming the input field), and
+ * TypeError naming the argument on malformed input.
  */
 export function computeSegmentStatsLocal(spec: SegmentStatsSpec, data: ShopData): bigint[] {
   if (typeof data !== 'object' || data === null || !Array.isArray(data.customers as unknown) || !Array.isArray(data.orders as unknown)) {
     throw new TypeError('data: expected ShopData with customers and orders arrays');
   }
-  const stageOf = new Map<string, LifecycleStage>();
+  const groupOfCustomer = new Map<string, string>();
   const seen = new Set<string>();
   for (const c of data.customers) {
     if (seen.has(c.customerId)) throw new RangeError(`data.customers: duplicate customerId ${c.customerId}`);
     seen.add(c.customerId);
-    if (c.consentAnalytics === true) stageOf.set(c.customerId, c.lifecycleStage);
+    if (c.consentAnalytics === true) groupOfCustomer.set(c.customerId, groupOf(spec.groupBy, c));
   }
 
+  const groups = segmentGroups(spec);
   const timesOf = new Map<string, number[]>();
-  const totals = new Map<LifecycleStage, StageTotals>(LIFECYCLE_STAGES.map((s) => [s, emptyTotals()]));
+  const totals = new Map<string, StageTotals>(groups.map((g) => [g, emptyTotals()]));
   const { maxOrderCents, horizonSeconds } = spec.bounds;
   for (const o of data.orders) {
-    const stage = stageOf.get(o.customerId);
-    if (stage === undefined || (spec.excludeReturned && o.returned)) continue;
-    const t = totals.get(stage) as StageTotals;
-    const sumField = segmentFieldName(stage, 'order_value_sum_cents');
+    const group = groupOfCustomer.get(o.customerId);
+    if (group === undefined || (spec.excludeReturned && o.returned)) continue;
+    const t = totals.get(group) as StageTotals;
+    const sumField = segmentFieldName(group, 'order_value_sum_cents');
     if (typeof (o.amountCents as unknown) !== 'bigint') throw new TypeError(`data.orders: order ${o.orderId} amountCents is not a bigint`);
     if (o.amountCents < 0n) throw new RangeError(`field ${sumField}: order ${o.orderId} has negative amount ${o.amountCents}`);
     if (o.amountCents > maxOrderCents) {
@@ -80,8 +85,8 @@ export function computeSegmentStatsLocal(spec: SegmentStatsSpec, data: ShopData)
     else times.push(o.orderedUnixS);
   }
 
-  for (const [customerId, stage] of stageOf) {
-    const t = totals.get(stage) as StageTotals;
+  for (const [customerId, group] of groupOfCustomer) {
+    const t = totals.get(group) as StageTotals;
     t.customers += 1n;
     const times = timesOf.get(customerId);
     if (times === undefined || times.length < 2) continue;
@@ -91,7 +96,7 @@ export function computeSegmentStatsLocal(spec: SegmentStatsSpec, data: ShopData)
       const gap = BigInt((times[i] as number) - (times[i - 1] as number));
       if (gap > horizonSeconds) {
         throw new RangeError(
-          `field ${segmentFieldName(stage, 'interval_sum_s')}: a gap of ${gap} s exceeds bounds.horizonSeconds ${horizonSeconds}`,
+          `field ${segmentFieldName(group, 'interval_sum_s')}: a gap of ${gap} s exceeds bounds.horizonSeconds ${horizonSeconds}`,
         );
       }
       t.interval_count += 1n;
@@ -99,16 +104,15 @@ export function computeSegmentStatsLocal(spec: SegmentStatsSpec, data: ShopData)
     }
   }
 
-  const values = LIFECYCLE_STAGES.flatMap((stage) => SEGMENT_STAT_NAMES.map((stat) => (totals.get(stage) as StageTotals)[stat]));
+  const values = groups.flatMap((group) => SEGMENT_STAT_NAMES.map((stat) => (totals.get(group) as StageTotals)[stat]));
   assertWithinBounds(segmentStatsFields(spec), values);
   return values;
 }
 
-/** Suppressed or absent statistics. */
-function nullRow(stage: LifecycleStage, suppressed: boolean): SegmentStatsRow {
+/** Suppressed statistics. */
+function nullValues(): SegmentStatValues {
   return {
-    stage,
-    suppressed,
+    suppressed: true,
     customers: null,
     repeatCustomers: null,
     orders: null,
@@ -125,10 +129,13 @@ function nullRow(stage: LifecycleStage, suppressed: boolean): SegmentStatsRow {
  * mean = Σx / (100 n); variance = (n Σx² − (Σx)²) / (n (n − 1) 10⁴).
  */
 export function segmentRowFromTotals(stage: LifecycleStage, t: Readonly<StageTotals>): SegmentStatsRow {
+  return { stage, ...valuesFromTotals(t) };
+}
+
+function valuesFromTotals(t: Readonly<StageTotals>): SegmentStatValues {
   const n = t.orders;
   const sum = t.order_value_sum_cents;
   return {
-    stage,
     suppressed: false,
     customers: Number(t.customers),
     repeatCustomers: Number(t.repeat_customers),
@@ -141,38 +148,44 @@ export function segmentRowFromTotals(stage: LifecycleStage, t: Readonly<StageTot
 }
 
 /**
- * Coordinator side. Every stage must appear in the release (suppressed or
+ * Coordinator side. Every group must appear in the release (suppressed or
  * with all seven totals); anything else is a malformed release and throws
- * TypeError naming the missing path.
+ * TypeError naming the missing path. Grouped by lifecycle stage the result is
+ * the stage table (`{ rows: [{ stage, ... }] }`, unchanged); otherwise
+ * `{ groupBy, rows: [{ group, ... }] }` in the declared group order.
  */
-export function finaliseSegmentStats(_spec: SegmentStatsSpec, release: ReleasedTotals): SegmentStatsTable {
+export function finaliseSegmentStats(spec: SegmentStatsSpec, release: ReleasedTotals): SegmentStatsResult {
   if (typeof release !== 'object' || release === null || typeof release.cells !== 'object' || release.cells === null) {
     throw new TypeError('release: expected { cells }');
   }
-  const rows = LIFECYCLE_STAGES.map((stage) => {
-    const cell = release.cells[stage];
-    if (cell === undefined) throw new TypeError(`release.cells.${stage}: missing`);
-    if (cell.suppressed) return nullRow(stage, true);
+  const valuesOf = (group: string): SegmentStatValues => {
+    const cell = release.cells[group];
+    if (cell === undefined) throw new TypeError(`release.cells.${group}: missing`);
+    if (cell.suppressed) return nullValues();
     const t = emptyTotals();
     for (const stat of SEGMENT_STAT_NAMES) {
-      const name = segmentFieldName(stage, stat);
+      const name = segmentFieldName(group, stat);
       const v = cell.totals?.[name];
-      if (typeof v !== 'bigint') throw new TypeError(`release.cells.${stage}.totals.${name}: missing or not a bigint`);
-      if (v < 0n) throw new RangeError(`release.cells.${stage}.totals.${name}: negative total ${v}`);
+      if (typeof v !== 'bigint') throw new TypeError(`release.cells.${group}.totals.${name}: missing or not a bigint`);
+      if (v < 0n) throw new RangeError(`release.cells.${group}.totals.${name}: negative total ${v}`);
       t[stat] = v;
     }
-    return segmentRowFromTotals(stage, t);
-  });
-  return { rows };
+    return valuesFromTotals(t);
+  };
+  if (spec.groupBy === 'lifecycle_stage') {
+    return { rows: segmentGroups(spec).map((stage): SegmentStatsRow => ({ stage: stage as LifecycleStage, ...valuesOf(stage) })) };
+  }
+  const rows = segmentGroups(spec).map((group): SegmentGroupRow => ({ group: group as AgeBand | CityLevel, ...valuesOf(group) }));
+  return { groupBy: spec.groupBy, rows };
 }
 
 /** The `segment-stats` query definition registered under its kind. */
-export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsTable> = {
+export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsResult> = {
   kind: SEGMENT_STATS_KIND,
   parseSpec: parseSegmentStatsSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => [
-    'customer.lifecycle_stage',
+    GROUPING_INPUT_FIELD[spec.groupBy],
     'order.amount',
     'order.ordered_at',
     ...(spec.excludeReturned ? ['order.returned'] : []),

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SegmentStatsRow, SegmentStatsTable } from './segment-table.js';
+import type { SegmentGroupRow, SegmentStatsResult, SegmentStatsRow, SegmentStatsTable } from './segment-table.js';
 import type { LifecycleStage } from './shop-data.js';
 
 /** zh-CN console labels of the lifecycle stages. */
@@ -66,7 +66,7 @@ function line(cells: readonly string[]): string {
     .trimEnd();
 }
 
-function rowCells(label: string, source: string, r: SegmentStatsRow | undefined): string[] {
+function rowCells(label: string, source: string, r: SegmentStatsRow | SegmentGroupRow | undefined): string[] {
   if (r === undefined || r.suppressed) return [label, source, 'suppressed', '', '', '', ''];
   return [
     label,
@@ -110,11 +110,14 @@ export function largestRelativeDifference(
  * Fixed-width table: for each stage a `released` line and, when `pooled` is
  * given, a `pooled` line under it and finally the largest relative
  * difference between the two. Without `pooled` (a real deployment has no
- * pooled data) only the released lines are printed.
+ * pooled data) only the released lines are printed. A table grouped by age
+ * band or city level prints one released line per group (the pooled check
+ * is by stage only).
  */
-export function formatSegmentTable(released: SegmentStatsTable, pooled?: SegmentStatsTable): string {
+export function formatSegmentTable(released: SegmentStatsResult, pooled?: SegmentStatsTable): string {
   if (!Array.isArray(released?.rows as unknown)) throw new TypeError('released: expected a SegmentStatsTable');
   if (pooled !== undefined && !Array.isArray(pooled?.rows as unknown)) throw new TypeError('pooled: expected a SegmentStatsTable');
+  if ('groupBy' in released) return formatGroupTable(released.groupBy, released.rows);
   const out: string[] = [line(COLUMNS.map((c) => c.header))];
   out.push('-'.repeat(COLUMNS.reduce((w, c) => w + c.width + 1, -1)));
   for (const r of released.rows) {
@@ -129,5 +132,15 @@ export function formatSegmentTable(released: SegmentStatsTable, pooled?: Segment
       ? 'largest relative difference 最大相对误差: n/a (nothing comparable)'
       : `largest relative difference 最大相对误差: ${diff.value.toExponential(2)} (${diff.stage} ${diff.statistic})`,
   );
+  return out.join('\n');
+}
+
+const GROUP_HEADERS = { age_band: 'age band 年龄段', city_level: 'city level 城市级别' } as const;
+
+/** The same columns for a table grouped by age band or city level (no pooled comparison). */
+function formatGroupTable(groupBy: keyof typeof GROUP_HEADERS, rows: readonly SegmentGroupRow[]): string {
+  const out: string[] = [line([GROUP_HEADERS[groupBy], ...COLUMNS.slice(1).map((c) => c.header)])];
+  out.push('-'.repeat(COLUMNS.reduce((w, c) => w + c.width + 1, -1)));
+  for (const r of rows) out.push(line(rowCells(r.group, 'released', r)));
   return out.join('\n');
 }

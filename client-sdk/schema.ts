@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { CAMPAIGN_VARIANTS, LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
+import { generaliseAge, type AgeBand } from '../compliance/index.js';
 import { ShopDataError } from './csv.js';
 
 const columnName = z.string().min(1).max(128);
@@ -466,13 +467,13 @@ export function readPeriod(text: string): CellResult<string> {
 }
 
 /**
- * Generalises an age to a ten-year band (quasi-identifier generalisation):
- * exact ages are never kept in memory beyond the row.
+ * Generalises an age to its band (quasi-identifier generalisation): exact
+ * ages are never kept in memory beyond the row. The labels are compliance's
+ * (`<18`, `18-24`, ..., `65+`, see `generaliseAge`), so a loaded
+ * `Customer.ageBand` is always one of the declared AGE_BANDS that age-band
+ * queries group by. An age outside 0–150 (a custom schema without min/max)
+ * belongs to the open end band it lies beyond.
  */
-export function ageBand(age: number): string {
-  if (age < 18) return '0-17';
-  if (age < 25) return '18-24';
-  if (age >= 65) return '65+';
-  const lo = Math.floor((age - 25) / 10) * 10 + 25;
-  return `${lo}-${lo + 9}`;
+export function ageBand(age: number): AgeBand {
+  return generaliseAge(Math.min(150, Math.max(0, age)));
 }

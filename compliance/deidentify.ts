@@ -21,6 +21,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { AGE_BANDS, CITY_LEVELS, type AgeBand, type CityLevel } from '../analytics/customer-groups.js';
+
+export { AGE_BANDS, CITY_LEVELS, type AgeBand, type CityLevel };
 
 /** GB/T 37964 field classes. */
 export const FIELD_CLASSES = ['direct-identifier', 'quasi-identifier', 'sensitive', 'general'] as const;
@@ -258,9 +261,8 @@ export async function readFieldClassification(path: string): Promise<FieldClassi
 // ---------------------------------------------------------------------------
 // Generalisation
 
-/** Age bands in increasing order. */
-export const AGE_BANDS = ['<18', '18-24', '25-34', '35-44', '45-54', '55-64', '65+'] as const;
-export type AgeBand = (typeof AGE_BANDS)[number];
+// AGE_BANDS and CITY_LEVELS are declared in analytics/customer-groups.ts:
+// query layouts (one cell per band or tier) need them above this module.
 
 /** Generalises an exact age (integer years, 0–150) to its band. */
 export function generaliseAge(age: number): AgeBand {
@@ -271,10 +273,6 @@ export function generaliseAge(age: number): AgeBand {
   if (age >= 65) return '65+';
   return AGE_BANDS[2 + Math.floor((age - 25) / 10)] as AgeBand;
 }
-
-/** City tiers from most to least developed; `other` for anything not in the table. */
-export const CITY_LEVELS = ['tier-1', 'new-tier-1', 'tier-2', 'other'] as const;
-export type CityLevel = (typeof CITY_LEVELS)[number];
 
 /**
  * Tier of the cities synthetic shops use (and the large ones shops mostly

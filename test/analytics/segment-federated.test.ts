@@ -32,7 +32,8 @@ function sumAndFinalise(spec: SegmentStatsSpec, shops: readonly ShopData[]): Seg
       q.cells(spec).map((c) => [c.name, { suppressed: false, totals: Object.fromEntries(c.fields.map((f) => [f, byName.get(f) as bigint])) }]),
     ),
   };
-  return q.finalise(spec, release);
+  // Grouped by lifecycle stage (every spec here), finalise gives the stage table.
+  return q.finalise(spec, release) as SegmentStatsTable;
 }
 
 const COUNTS = ['customers', 'repeatCustomers', 'orders'] as const;

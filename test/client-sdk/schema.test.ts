@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AGE_BANDS } from '../../analytics/index.js';
 import { ShopDataError } from '../../client-sdk/csv.js';
+import { generaliseAge } from '../../compliance/index.js';
 import {
   ageBand,
   parseShopSchema,
@@ -115,7 +117,13 @@ describe('value readers', () => {
     expect(readStage('toString', { values: { VIP: 'loyal' } }).ok).toBe(false);
   });
 
-  it('generalises ages to bands', () => {
-    expect([16, 18, 24, 25, 34, 35, 64, 65, 90].map(ageBand)).toEqual(['0-17', '18-24', '18-24', '25-34', '25-34', '35-44', '55-64', '65+', '65+']);
+  it('generalises ages to the compliance bands that age-band queries group by', () => {
+    expect([16, 18, 24, 25, 34, 35, 64, 65, 90].map(ageBand)).toEqual(['<18', '18-24', '18-24', '25-34', '25-34', '35-44', '55-64', '65+', '65+']);
+    for (let age = 0; age <= 150; age++) {
+      expect(ageBand(age)).toBe(generaliseAge(age));
+      expect(AGE_BANDS).toContain(ageBand(age));
+    }
+    // A schema without min/max may pass ages beyond 0–150: they fall in the end bands.
+    expect([-1, 151, 200].map(ageBand)).toEqual(['<18', '65+', '65+']);
   });
 });
