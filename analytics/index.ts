@@ -73,6 +73,38 @@ export {
   type CityLevel,
   type SegmentGrouping,
 } from './customer-groups.js';
+export { DAY_SECONDS, bucketIndex, binIndex } from './buckets.js';
+export { DEFAULT_UTC_OFFSET_MINUTES, isoInstantSeconds, monthOf, monthLabel, monthOfLabel } from './calendar.js';
+export { consentedHistories, releasedCell, type CustomerHistory } from './customer-history.js';
+export {
+  RFM_KIND,
+  RFM_STAT_NAMES,
+  RFM_TIERS,
+  DEFAULT_RFM_BOUNDS,
+  DEFAULT_RFM_WINDOW_DAYS,
+  DEFAULT_RECENCY_EDGES_DAYS,
+  DEFAULT_FREQUENCY_EDGES,
+  DEFAULT_MONETARY_EDGES_CENTS,
+  rfmQuery,
+  parseRfmSpec,
+  computeRfmLocal,
+  finaliseRfm,
+  rfmFields,
+  rfmCells,
+  rfmCellName,
+  rfmTriples,
+  rfmScoreCounts,
+  isCore,
+  type RfmSpec,
+  type RfmBounds,
+  type RfmCoreRule,
+  type RfmTier,
+  type RfmTable,
+  type RfmTotals,
+  type RfmCellResult,
+  type RfmTierResult,
+  type RfmBucket,
+} from './rfm.js';
 export type { IterativeModelDefinition, AnyIterativeModelDefinition, AdvanceResult } from './iterative.js';
 export { cholesky, choleskySolve, choleskyInverse } from './linear-algebra.js';
 export {

@@ -14,13 +14,16 @@ import { featureMomentsQuery, kmeansFitDefinition, kmeansRoundQuery } from './km
 import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
 import type { SegmentStatsSpec } from './segment-stats-spec.js';
 import type { SegmentStatsResult } from './segment-table.js';
+import { rfmQuery, type RfmSpec, type RfmTable } from './rfm.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
   'segment-stats': QueryDefinition<SegmentStatsSpec, SegmentStatsResult>;
+  rfm: QueryDefinition<RfmSpec, RfmTable>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
+for (const d of [rfmQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */

@@ -1,0 +1,334 @@
+/**
+ * `rfm`: the RFM table (最近一次消费 / 消费频率 / 消费金额) and the core vs
+ * ordinary customer tiers, over customers who consented to analytics.
+ *
+ * Per customer, over the orders in the window (asOf − windowDays, asOf]:
+ * recency = asOf − last order (seconds, compared with day edges exactly),
+ * frequency = number of orders, monetary = their total in cents. Each is
+ * bucketed at declared edges and scored 1..n, higher is better (more recent,
+ * more orders, more spend). Customers without an order in the window are not
+ * in the table.
+ *
+ * Cells: one per (R, F, M) score triple, named `r{R}f{F}m{M}`, with the
+ * customers, orders and spend of its customers; and two tier cells, `core`
+ * (R ≥ minRecencyScore, F ≥ minFrequencyScore and M ≥ minMonetaryScore)
+ * and `ordinary` (everyone else). Every cell's subjects are its customers:
+ * one customer is in exactly one RFM cell and one tier, so the customer count
+ * is the number of people behind every total of the cell.
+ *
+ * Disclosure note: a tier is the sum of its RFM cells, so when exactly one
+ * RFM cell of a tier is suppressed, the tier minus the released cells gives
+ * it back. The key holder suppresses cell by cell; complementary suppression
+ * of such linked cells belongs there.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { bucketIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
+import { isoInstantSchema, isoInstantSeconds } from './calendar.js';
+import { consentedHistories, releasedCell } from './customer-history.js';
+import { QuerySpecError } from './errors.js';
+import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
+import { assertWithinBounds } from './query-definition.js';
+import { ratioToNumber } from './rational.js';
+import type { ShopData } from './shop-data.js';
+import { boundSchema, parseWith } from './spec-parse.js';
+
+/** Query kind string, also the `kind` member of the spec JSON. */
+export const RFM_KIND = 'rfm';
+
+/** Statistics of every RFM and tier cell, in layout order. */
+export const RFM_STAT_NAMES = ['customers', 'orders', 'spend_cents'] as const;
+export type RfmStatName = (typeof RFM_STAT_NAMES)[number];
+
+/** The two tiers, cell names and result order. */
+export const RFM_TIERS = ['core', 'ordinary'] as const;
+export type RfmTier = (typeof RFM_TIERS)[number];
+
+/** Inclusive per-shop bounds that every field's `max` derives from. */
+export interface RfmBounds {
+  /** Consented customers of one shop in one cell. */
+  readonly maxCustomers: bigint;
+  /** Orders of one shop in one cell. */
+  readonly maxOrders: bigint;
+  /** Value of a single order, cents; a larger order is refused, not clamped. */
+  readonly maxOrderCents: bigint;
+}
+
+/** The declared core-tier rule: minimum scores (1 = no condition). */
+export interface RfmCoreRule {
+  readonly minRecencyScore: number;
+  readonly minFrequencyScore: number;
+  readonly minMonetaryScore: number;
+}
+
+/** Parsed, normalised `rfm` spec. */
+export interface RfmSpec {
+  readonly kind: typeof RFM_KIND;
+  readonly purpose: string;
+  /** The instant the table is computed at (`YYYY-MM-DDTHH:MM:SSZ`); later orders do not exist for it. */
+  readonly asOf: string;
+  /** Orders in (asOf − windowDays, asOf] count. */
+  readonly windowDays: number;
+  /** Recency edges in days, increasing, each below windowDays. */
+  readonly recencyEdgesDays: readonly number[];
+  /** Frequency edges in orders, increasing, from 2 (everyone in the table has one order). */
+  readonly frequencyEdges: readonly number[];
+  /** Spend edges in cents, increasing. */
+  readonly monetaryEdgesCents: readonly number[];
+  readonly core: RfmCoreRule;
+  /** Returned orders count neither as orders nor as spend nor as the last order. */
+  readonly excludeReturned: boolean;
+  readonly bounds: RfmBounds;
+}
+
+export const DEFAULT_RFM_BOUNDS: RfmBounds = { maxCustomers: 1_000_000n, maxOrders: 10_000_000n, maxOrderCents: 100_000_000n };
+/** One year; R buckets: under 30 days, 30–90, 90–180, 180 and more. */
+export const DEFAULT_RFM_WINDOW_DAYS = 365;
+export const DEFAULT_RECENCY_EDGES_DAYS: readonly number[] = [30, 90, 180];
+/** F buckets: 1 order, 2–3, 4–7, 8 and more. */
+export const DEFAULT_FREQUENCY_EDGES: readonly number[] = [2, 4, 8];
+/** M buckets: under ¥200, ¥200–500, ¥500–1,500, ¥1,500 and more. */
+export const DEFAULT_MONETARY_EDGES_CENTS: readonly number[] = [20_000, 50_000, 150_000];
+
+const MAX_EDGES = 9;
+
+const specSchema = z.strictObject({
+  kind: z.literal(RFM_KIND),
+  purpose: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a purpose code like marketing-analytics'),
+  asOf: isoInstantSchema,
+  windowDays: z.number().int().min(1).max(3650).optional(),
+  recencyEdgesDays: edgesSchema({ min: 1, max: 3649, minCount: 1, maxCount: MAX_EDGES }).optional(),
+  frequencyEdges: edgesSchema({ min: 2, max: 1_000_000_000, minCount: 1, maxCount: MAX_EDGES }).optional(),
+  monetaryEdgesCents: edgesSchema({ min: 1, max: Number.MAX_SAFE_INTEGER, minCount: 1, maxCount: MAX_EDGES }).optional(),
+  core: z
+    .strictObject({
+      minRecencyScore: z.number().int().min(1).optional(),
+      minFrequencyScore: z.number().int().min(1).optional(),
+      minMonetaryScore: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  excludeReturned: z.boolean().optional(),
+  bounds: z
+    .strictObject({ maxCustomers: boundSchema.optional(), maxOrders: boundSchema.optional(), maxOrderCents: boundSchema.optional() })
+    .optional(),
+});
+
+/**
+ * Validates untrusted spec JSON and fills in defaults; throws QuerySpecError
+ * naming the path (a recency edge not below the window, a core score above
+ * its bucket count, ...).
+ */
+export function parseRfmSpec(json: unknown): RfmSpec {
+  const raw = parseWith(specSchema, json);
+  const windowDays = raw.windowDays ?? DEFAULT_RFM_WINDOW_DAYS;
+  const recencyEdgesDays = raw.recencyEdgesDays ?? DEFAULT_RECENCY_EDGES_DAYS;
+  const frequencyEdges = raw.frequencyEdges ?? DEFAULT_FREQUENCY_EDGES;
+  const monetaryEdgesCents = raw.monetaryEdgesCents ?? DEFAULT_MONETARY_EDGES_CENTS;
+  recencyEdgesDays.forEach((e, i) => {
+    if (e >= windowDays) throw new QuerySpecError(`recencyEdgesDays.${i}`, `edge ${e} days is not below windowDays ${windowDays}; its bucket would be empty`);
+  });
+  const core: RfmCoreRule = {
+    minRecencyScore: raw.core?.minRecencyScore ?? recencyEdgesDays.length + 1,
+    minFrequencyScore: raw.core?.minFrequencyScore ?? frequencyEdges.length + 1,
+    minMonetaryScore: raw.core?.minMonetaryScore ?? 1,
+  };
+  const scores: [keyof RfmCoreRule, number][] = [
+    ['minRecencyScore', recencyEdgesDays.length + 1],
+    ['minFrequencyScore', frequencyEdges.length + 1],
+    ['minMonetaryScore', monetaryEdgesCents.length + 1],
+  ];
+  for (const [name, n] of scores) {
+    if (core[name] > n) throw new QuerySpecError(`core.${name}`, `score ${core[name]} exceeds the ${n} buckets declared`);
+  }
+  const d = DEFAULT_RFM_BOUNDS;
+  return {
+    kind: RFM_KIND,
+    purpose: raw.purpose,
+    asOf: raw.asOf,
+    windowDays,
+    recencyEdgesDays: [...recencyEdgesDays],
+    frequencyEdges: [...frequencyEdges],
+    monetaryEdgesCents: [...monetaryEdgesCents],
+    core,
+    excludeReturned: raw.excludeReturned ?? false,
+    bounds: {
+      maxCustomers: raw.bounds?.maxCustomers ?? d.maxCustomers,
+      maxOrders: raw.bounds?.maxOrders ?? d.maxOrders,
+      maxOrderCents: raw.bounds?.maxOrderCents ?? d.maxOrderCents,
+    },
+  };
+}
+
+/** Number of R, F and M scores (buckets) of a spec. */
+export function rfmScoreCounts(spec: RfmSpec): { readonly r: number; readonly f: number; readonly m: number } {
+  return { r: spec.recencyEdgesDays.length + 1, f: spec.frequencyEdges.length + 1, m: spec.monetaryEdgesCents.length + 1 };
+}
+
+/** Cell name of a score triple, e.g. `r4f1m2`. */
+export function rfmCellName(r: number, f: number, m: number): string {
+  return `r${r}f${f}m${m}`;
+}
+
+/** Every (R, F, M) triple in layout order: R, then F, then M, each ascending. */
+export function rfmTriples(spec: RfmSpec): [number, number, number][] {
+  const n = rfmScoreCounts(spec);
+  const out: [number, number, number][] = [];
+  for (let r = 1; r <= n.r; r++) for (let f = 1; f <= n.f; f++) for (let m = 1; m <= n.m; m++) out.push([r, f, m]);
+  return out;
+}
+
+/** True when the scores meet the spec's core rule. */
+export function isCore(spec: RfmSpec, r: number, f: number, m: number): boolean {
+  return r >= spec.core.minRecencyScore && f >= spec.core.minFrequencyScore && m >= spec.core.minMonetaryScore;
+}
+
+function cellNames(spec: RfmSpec): string[] {
+  return [...rfmTriples(spec).map(([r, f, m]) => rfmCellName(r, f, m)), ...RFM_TIERS];
+}
+
+function statBound(b: RfmBounds, stat: RfmStatName): bigint {
+  return stat === 'customers' ? b.maxCustomers : stat === 'orders' ? b.maxOrders : b.maxOrders * b.maxOrderCents;
+}
+
+/** Three fields per cell (`r4f1m2.customers`, ...), RFM cells first, then `core`, `ordinary`. */
+export function rfmFields(spec: RfmSpec): readonly FieldSpec[] {
+  return cellNames(spec).flatMap((cell) => RFM_STAT_NAMES.map((stat) => ({ name: `${cell}.${stat}`, max: statBound(spec.bounds, stat) })));
+}
+
+/** One cell per score triple and per tier; subjects are the cell's customers. */
+export function rfmCells(spec: RfmSpec): readonly CellSpec[] {
+  return cellNames(spec).map((cell) => ({ name: cell, subjectsField: `${cell}.customers`, fields: RFM_STAT_NAMES.map((s) => `${cell}.${s}`) }));
+}
+
+/**
+ * Shop side. Throws RangeError naming `bounds.maxOrderCents` for an order
+ * above it, naming the field when a total exceeds its bound, and TypeError
+ * naming `data` on malformed input.
+ */
+export function computeRfmLocal(spec: RfmSpec, data: ShopData): bigint[] {
+  const asOf = isoInstantSeconds(spec.asOf) as number;
+  const from = asOf - spec.windowDays * DAY_SECONDS;
+  const rEdges = spec.recencyEdgesDays.map((d) => BigInt(d * DAY_SECONDS));
+  const fEdges = spec.frequencyEdges.map(BigInt);
+  const mEdges = spec.monetaryEdgesCents.map(BigInt);
+  const n = rfmScoreCounts(spec);
+  const totals = new Map(cellNames(spec).map((c) => [c, { customers: 0n, orders: 0n, spend_cents: 0n }]));
+  for (const { orders } of consentedHistories(data, spec)) {
+    let count = 0n;
+    let spend = 0n;
+    let last = -Infinity;
+    for (const o of orders) {
+      if (o.orderedUnixS <= from || o.orderedUnixS > asOf) continue;
+      if (o.amountCents > spec.bounds.maxOrderCents) {
+        throw new RangeError(`bounds.maxOrderCents: order ${o.orderId} amount ${o.amountCents} exceeds ${spec.bounds.maxOrderCents}`);
+      }
+      count += 1n;
+      spend += o.amountCents;
+      last = o.orderedUnixS; // orders are in time order
+    }
+    if (count === 0n) continue;
+    const r = n.r - bucketIndex(rEdges, BigInt(asOf - last));
+    const f = bucketIndex(fEdges, count) + 1;
+    const m = bucketIndex(mEdges, spend) + 1;
+    for (const cell of [rfmCellName(r, f, m), isCore(spec, r, f, m) ? 'core' : 'ordinary']) {
+      const t = totals.get(cell)!;
+      t.customers += 1n;
+      t.orders += count;
+      t.spend_cents += spend;
+    }
+  }
+  const values = [...totals.values()].flatMap((t) => RFM_STAT_NAMES.map((s) => t[s]));
+  assertWithinBounds(rfmFields(spec), values);
+  return values;
+}
+
+/** Counts and spend of one cell; all null when suppressed. */
+export interface RfmTotals {
+  readonly suppressed: boolean;
+  readonly customers: number | null;
+  readonly orders: number | null;
+  /** Total spend, yuan. */
+  readonly spend: number | null;
+  /** Spend per customer, yuan. */
+  readonly meanSpend: number | null;
+}
+
+export interface RfmCellResult extends RfmTotals {
+  readonly recencyScore: number;
+  readonly frequencyScore: number;
+  readonly monetaryScore: number;
+}
+
+export interface RfmTierResult extends RfmTotals {
+  readonly tier: RfmTier;
+}
+
+/** A bucket of one dimension: `[from, to)` in its unit; `to` null for an open top bucket. */
+export interface RfmBucket {
+  readonly score: number;
+  readonly from: number;
+  readonly to: number | null;
+}
+
+export interface RfmTable {
+  readonly asOf: string;
+  readonly windowDays: number;
+  /** Days since the last order; score n is the most recent bucket. */
+  readonly recency: readonly RfmBucket[];
+  /** Orders in the window. */
+  readonly frequency: readonly RfmBucket[];
+  /** Spend in the window, yuan. */
+  readonly monetary: readonly RfmBucket[];
+  readonly core: RfmCoreRule;
+  readonly cells: readonly RfmCellResult[];
+  readonly tiers: readonly RfmTierResult[];
+}
+
+function buckets(edges: readonly number[], lowest: number, highest: number | null, scale: number, descending: boolean): RfmBucket[] {
+  const bounds = [lowest, ...edges];
+  return bounds.map((from, i) => {
+    const to = i + 1 < bounds.length ? (bounds[i + 1] as number) : highest;
+    return { score: descending ? bounds.length - i : i + 1, from: from / scale, to: to === null ? null : to / scale };
+  });
+}
+
+function totalsOf(t: Record<string, bigint> | null, cell: string): RfmTotals {
+  if (t === null) return { suppressed: true, customers: null, orders: null, spend: null, meanSpend: null };
+  const customers = t[`${cell}.customers`] as bigint;
+  const spend = t[`${cell}.spend_cents`] as bigint;
+  return {
+    suppressed: false,
+    customers: Number(customers),
+    orders: Number(t[`${cell}.orders`] as bigint),
+    spend: ratioToNumber(spend, 100n),
+    meanSpend: customers > 0n ? ratioToNumber(spend, customers * 100n) : null,
+  };
+}
+
+/** Coordinator side: released totals to the table; suppressed cells are all null. */
+export function finaliseRfm(spec: RfmSpec, release: ReleasedTotals): RfmTable {
+  const read = (cell: string): RfmTotals => totalsOf(releasedCell(release, cell, RFM_STAT_NAMES.map((s) => `${cell}.${s}`)), cell);
+  return {
+    asOf: spec.asOf,
+    windowDays: spec.windowDays,
+    recency: buckets(spec.recencyEdgesDays, 0, spec.windowDays, 1, true),
+    frequency: buckets(spec.frequencyEdges, 1, null, 1, false),
+    monetary: buckets(spec.monetaryEdgesCents, 0, null, 100, false),
+    core: spec.core,
+    cells: rfmTriples(spec).map(([r, f, m]) => ({ recencyScore: r, frequencyScore: f, monetaryScore: m, ...read(rfmCellName(r, f, m)) })),
+    tiers: RFM_TIERS.map((tier) => ({ tier, ...read(tier) })),
+  };
+}
+
+/** The `rfm` query definition registered under its kind. */
+export const rfmQuery: QueryDefinition<RfmSpec, RfmTable> = {
+  kind: RFM_KIND,
+  parseSpec: parseRfmSpec,
+  purposeOf: (spec) => spec.purpose,
+  inputFields: (spec) => ['order.amount', 'order.ordered_at', ...(spec.excludeReturned ? ['order.returned'] : [])],
+  fields: rfmFields,
+  cells: rfmCells,
+  computeLocal: computeRfmLocal,
+  finalise: finaliseRfm,
+};
