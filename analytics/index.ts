@@ -105,6 +105,28 @@ export {
   type RfmTierResult,
   type RfmBucket,
 } from './rfm.js';
+export {
+  COHORT_RETENTION_KIND,
+  ACQUISITION_RULES,
+  DEFAULT_COHORT_RETENTION_BOUNDS,
+  DEFAULT_COHORTS,
+  DEFAULT_CHURN_DAYS,
+  cohortRetentionQuery,
+  parseCohortRetentionSpec,
+  computeCohortRetentionLocal,
+  finaliseCohortRetention,
+  cohortRetentionFields,
+  cohortRetentionCells,
+  cohortGrid,
+  type AcquisitionRule,
+  type CohortRetentionSpec,
+  type CohortRetentionBounds,
+  type CohortRetentionResult,
+  type CohortResult,
+  type CohortMonthResult,
+  type RepurchaseResult,
+  type ChurnResult,
+} from './retention.js';
 export type { IterativeModelDefinition, AnyIterativeModelDefinition, AdvanceResult } from './iterative.js';
 export { cholesky, choleskySolve, choleskyInverse } from './linear-algebra.js';
 export {

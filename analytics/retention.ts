@@ -1,0 +1,331 @@
+/**
+ * `cohort-retention`: cohort retention (留存), repurchase (复购率) and
+ * purchase interval (购买间隔), and churn (流失) by lifecycle stage, all as
+ * of a declared instant over customers who consented to analytics. Orders
+ * after `asOf` do not exist for the query.
+ *
+ * - Cohorts: a customer's acquisition month is the month of their first
+ *   order (`acquisition: 'first-order'`) or of their signup (`'signup'`), in
+ *   calendar months at `utcOffsetMinutes`. A customer is retained in month k
+ *   (k = 0 is the acquisition month) when they ordered in that calendar
+ *   month. Cell `cohort.{YYYY-MM}` counts the cohort's customers, cell
+ *   `cohort.{YYYY-MM}.m{k}` its customers active in month k; months after the
+ *   as-of month are not in the layout. Orders before a signup month belong to
+ *   no month k (there is no negative k).
+ * - `repurchase`: buyers (≥ 1 order), repeat buyers (≥ 2) and the gaps
+ *   between consecutive orders, so repurchase rate = repeat / buyers and the
+ *   mean interval = Σ gaps / #gaps exactly.
+ * - `churn.{stage}`: buyers of the stage and those churned, i.e. with no
+ *   order in the last `churnDays` days before asOf (asOf − churnDays·86400,
+ *   asOf]. Customers who never ordered cannot churn and are not counted.
+ *
+ * Subjects: every cell's subject count is the number of distinct customers
+ * behind it (cohort customers, active customers, buyers), which is what the
+ * key holder compares with k. Disclosure note: the stages' buyers add up to
+ * the repurchase cell's buyers, so a lone suppressed stage's buyer count can
+ * be recovered by difference (complementary suppression belongs to the key
+ * holder).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { DAY_SECONDS } from './buckets.js';
+import {
+  DEFAULT_UTC_OFFSET_MINUTES,
+  isoInstantSchema,
+  isoInstantSeconds,
+  monthLabel,
+  monthLabelSchema,
+  monthOf,
+  monthOfLabel,
+  utcOffsetSchema,
+} from './calendar.js';
+import { consentedHistories, releasedCell } from './customer-history.js';
+import { QuerySpecError } from './errors.js';
+import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
+import { assertWithinBounds } from './query-definition.js';
+import { ratioToNumber } from './rational.js';
+import { LIFECYCLE_STAGES, type LifecycleStage, type ShopData } from './shop-data.js';
+import { boundSchema, parseWith } from './spec-parse.js';
+
+/** Query kind string, also the `kind` member of the spec JSON. */
+export const COHORT_RETENTION_KIND = 'cohort-retention';
+
+/** How the acquisition month of a customer is defined. */
+export const ACQUISITION_RULES = ['first-order', 'signup'] as const;
+export type AcquisitionRule = (typeof ACQUISITION_RULES)[number];
+
+export interface CohortRetentionBounds {
+  /** Consented customers of one shop. */
+  readonly maxCustomers: bigint;
+  /** Orders of one shop. */
+  readonly maxOrders: bigint;
+  /** Longest gap between two consecutive orders of a customer, seconds; a longer one is refused. */
+  readonly horizonSeconds: bigint;
+}
+
+/** Parsed, normalised `cohort-retention` spec. */
+export interface CohortRetentionSpec {
+  readonly kind: typeof COHORT_RETENTION_KIND;
+  readonly purpose: string;
+  /** `YYYY-MM-DDTHH:MM:SSZ`. */
+  readonly asOf: string;
+  readonly acquisition: AcquisitionRule;
+  /** First cohort month, `YYYY-MM` (default: `cohorts − 1` months before the as-of month). */
+  readonly firstCohort: string;
+  /** Number of consecutive monthly cohorts; the last may not be after the as-of month. */
+  readonly cohorts: number;
+  /** Largest k tracked per cohort. */
+  readonly maxMonthsSince: number;
+  /** No order in this many days before asOf means churned. */
+  readonly churnDays: number;
+  /** Offset of the calendar months from UTC, minutes (default +480, Beijing time). */
+  readonly utcOffsetMinutes: number;
+  readonly bounds: CohortRetentionBounds;
+}
+
+export const DEFAULT_COHORT_RETENTION_BOUNDS: CohortRetentionBounds = {
+  maxCustomers: 1_000_000n,
+  maxOrders: 10_000_000n,
+  horizonSeconds: 315_360_000n,
+};
+export const DEFAULT_COHORTS = 12;
+export const DEFAULT_CHURN_DAYS = 90;
+
+const specSchema = z.strictObject({
+  kind: z.literal(COHORT_RETENTION_KIND),
+  purpose: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a purpose code like marketing-analytics'),
+  asOf: isoInstantSchema,
+  acquisition: z.enum(ACQUISITION_RULES).optional(),
+  firstCohort: monthLabelSchema.optional(),
+  cohorts: z.number().int().min(1).max(36).optional(),
+  maxMonthsSince: z.number().int().min(0).max(35).optional(),
+  churnDays: z.number().int().min(1).max(3650).optional(),
+  utcOffsetMinutes: utcOffsetSchema.optional(),
+  bounds: z
+    .strictObject({ maxCustomers: boundSchema.optional(), maxOrders: boundSchema.optional(), horizonSeconds: boundSchema.optional() })
+    .optional(),
+});
+
+/** Validates untrusted spec JSON and fills in defaults; throws QuerySpecError naming the path. */
+export function parseCohortRetentionSpec(json: unknown): CohortRetentionSpec {
+  const raw = parseWith(specSchema, json);
+  const utcOffsetMinutes = raw.utcOffsetMinutes ?? DEFAULT_UTC_OFFSET_MINUTES;
+  const asOfMonth = monthOf(isoInstantSeconds(raw.asOf) as number, utcOffsetMinutes);
+  const cohorts = raw.cohorts ?? DEFAULT_COHORTS;
+  const first = raw.firstCohort === undefined ? asOfMonth - (cohorts - 1) : (monthOfLabel(raw.firstCohort) as number);
+  if (first < 0) throw new QuerySpecError('cohorts', `${cohorts} cohorts before ${raw.asOf} start before 1970`);
+  if (first + cohorts - 1 > asOfMonth) {
+    throw new QuerySpecError(raw.firstCohort === undefined ? 'cohorts' : 'firstCohort', `cohorts ${monthLabel(first)} + ${cohorts} months run past the as-of month ${monthLabel(asOfMonth)}`);
+  }
+  const d = DEFAULT_COHORT_RETENTION_BOUNDS;
+  return {
+    kind: COHORT_RETENTION_KIND,
+    purpose: raw.purpose,
+    asOf: raw.asOf,
+    acquisition: raw.acquisition ?? 'first-order',
+    firstCohort: monthLabel(first),
+    cohorts,
+    maxMonthsSince: raw.maxMonthsSince ?? DEFAULT_COHORTS - 1,
+    churnDays: raw.churnDays ?? DEFAULT_CHURN_DAYS,
+    utcOffsetMinutes,
+    bounds: {
+      maxCustomers: raw.bounds?.maxCustomers ?? d.maxCustomers,
+      maxOrders: raw.bounds?.maxOrders ?? d.maxOrders,
+      horizonSeconds: raw.bounds?.horizonSeconds ?? d.horizonSeconds,
+    },
+  };
+}
+
+const REPURCHASE_FIELDS = ['buyers', 'repeat_buyers', 'interval_count', 'interval_sum_s'] as const;
+const CHURN_FIELDS = ['buyers', 'churned'] as const;
+
+/** The month indices of the cohorts and, per cohort, the tracked k (0..maxMonthsSince, not past the as-of month). */
+export function cohortGrid(spec: CohortRetentionSpec): { readonly cohort: number; readonly months: readonly number[] }[] {
+  const first = monthOfLabel(spec.firstCohort) as number;
+  const asOfMonth = monthOf(isoInstantSeconds(spec.asOf) as number, spec.utcOffsetMinutes);
+  return Array.from({ length: spec.cohorts }, (_, i) => {
+    const cohort = first + i;
+    const last = Math.min(spec.maxMonthsSince, asOfMonth - cohort);
+    return { cohort, months: Array.from({ length: last + 1 }, (_, k) => k) };
+  });
+}
+
+const cohortCell = (cohort: number): string => `cohort.${monthLabel(cohort)}`;
+const activeCell = (cohort: number, k: number): string => `${cohortCell(cohort)}.m${k}`;
+
+/** Every cell with its fields and per-shop bound, in layout order. */
+function layout(spec: CohortRetentionSpec): { cell: string; fields: { name: string; max: bigint }[] }[] {
+  const b = spec.bounds;
+  const one = (cell: string, stat: string) => ({ cell, fields: [{ name: `${cell}.${stat}`, max: b.maxCustomers }] });
+  const out = cohortGrid(spec).flatMap(({ cohort, months }) => [one(cohortCell(cohort), 'customers'), ...months.map((k) => one(activeCell(cohort, k), 'active'))]);
+  const repurchaseMax = { buyers: b.maxCustomers, repeat_buyers: b.maxCustomers, interval_count: b.maxOrders, interval_sum_s: b.maxOrders * b.horizonSeconds };
+  out.push({ cell: 'repurchase', fields: REPURCHASE_FIELDS.map((f) => ({ name: `repurchase.${f}`, max: repurchaseMax[f] })) });
+  for (const stage of LIFECYCLE_STAGES) out.push({ cell: `churn.${stage}`, fields: CHURN_FIELDS.map((f) => ({ name: `churn.${stage}.${f}`, max: b.maxCustomers })) });
+  return out;
+}
+
+export function cohortRetentionFields(spec: CohortRetentionSpec): readonly FieldSpec[] {
+  return layout(spec).flatMap((c) => c.fields);
+}
+
+/** Subjects: a cohort's customers, a month's active customers, buyers (repurchase, churn). */
+export function cohortRetentionCells(spec: CohortRetentionSpec): readonly CellSpec[] {
+  return layout(spec).map(({ cell, fields }) => ({ name: cell, subjectsField: (fields[0] as FieldSpec).name, fields: fields.map((f) => f.name) }));
+}
+
+/**
+ * Shop side. Throws RangeError naming `repurchase.interval_sum_s` for a gap
+ * above bounds.horizonSeconds, naming the field when a total exceeds its
+ * bound, and TypeError naming `data` on malformed input.
+ */
+export function computeCohortRetentionLocal(spec: CohortRetentionSpec, data: ShopData): bigint[] {
+  const asOf = isoInstantSeconds(spec.asOf) as number;
+  const churnFrom = asOf - spec.churnDays * DAY_SECONDS;
+  const grid = new Map(cohortGrid(spec).map((g) => [g.cohort, new Set(g.months)]));
+  const counts = new Map<string, bigint>(cohortRetentionFields(spec).map((f) => [f.name, 0n]));
+  const add = (field: string, by = 1n): void => void counts.set(field, (counts.get(field) as bigint) + by);
+
+  for (const { customer, orders } of consentedHistories(data, { excludeReturned: false })) {
+    const times = orders.map((o) => o.orderedUnixS).filter((t) => t <= asOf); // ascending
+    const firstOrder = times[0];
+    const lastOrder = times[times.length - 1];
+    let acquired: number | undefined;
+    if (spec.acquisition === 'signup') {
+      if (!Number.isSafeInteger(customer.signupUnixS as unknown)) throw new TypeError(`data.customers: customer ${customer.customerId} signupUnixS is not an integer`);
+      if (customer.signupUnixS <= asOf) acquired = monthOf(customer.signupUnixS, spec.utcOffsetMinutes);
+    } else if (firstOrder !== undefined) {
+      acquired = monthOf(firstOrder, spec.utcOffsetMinutes);
+    }
+    const tracked = acquired === undefined ? undefined : grid.get(acquired);
+    if (acquired !== undefined && tracked !== undefined) {
+      add(`${cohortCell(acquired)}.customers`);
+      const activeMonths = new Set(times.map((t) => monthOf(t, spec.utcOffsetMinutes) - acquired));
+      for (const k of activeMonths) if (tracked.has(k)) add(`${activeCell(acquired, k)}.active`);
+    }
+    if (firstOrder === undefined || lastOrder === undefined) continue;
+    add('repurchase.buyers');
+    if (times.length >= 2) add('repurchase.repeat_buyers');
+    for (let i = 1; i < times.length; i++) {
+      const gap = BigInt((times[i] as number) - (times[i - 1] as number));
+      if (gap > spec.bounds.horizonSeconds) {
+        throw new RangeError(`field repurchase.interval_sum_s: a gap of ${gap} s exceeds bounds.horizonSeconds ${spec.bounds.horizonSeconds}`);
+      }
+      add('repurchase.interval_count');
+      add('repurchase.interval_sum_s', gap);
+    }
+    const stage: LifecycleStage = customer.lifecycleStage;
+    if (!LIFECYCLE_STAGES.includes(stage)) throw new RangeError(`customer.lifecycle_stage: customer ${customer.customerId} has '${String(stage)}'`);
+    add(`churn.${stage}.buyers`);
+    if (lastOrder <= churnFrom) add(`churn.${stage}.churned`);
+  }
+  const values = [...counts.values()];
+  assertWithinBounds(cohortRetentionFields(spec), values);
+  return values;
+}
+
+export interface CohortMonthResult {
+  readonly monthsSince: number;
+  /** Calendar month, `YYYY-MM`. */
+  readonly month: string;
+  readonly suppressed: boolean;
+  readonly active: number | null;
+  /** active / cohort customers; null when either is suppressed. */
+  readonly retention: number | null;
+}
+
+export interface CohortResult {
+  readonly cohort: string;
+  readonly suppressed: boolean;
+  readonly customers: number | null;
+  readonly months: readonly CohortMonthResult[];
+}
+
+export interface RepurchaseResult {
+  readonly suppressed: boolean;
+  readonly buyers: number | null;
+  readonly repeatBuyers: number | null;
+  /** repeat buyers / buyers (复购率). */
+  readonly repurchaseRate: number | null;
+  /** Mean gap between a customer's consecutive orders, days (购买间隔). */
+  readonly meanDaysBetweenOrders: number | null;
+}
+
+export interface ChurnResult {
+  readonly stage: LifecycleStage;
+  readonly suppressed: boolean;
+  readonly buyers: number | null;
+  readonly churned: number | null;
+  /** churned / buyers (流失率). */
+  readonly churnRate: number | null;
+}
+
+export interface CohortRetentionResult {
+  readonly asOf: string;
+  readonly acquisition: AcquisitionRule;
+  readonly utcOffsetMinutes: number;
+  readonly churnDays: number;
+  readonly cohorts: readonly CohortResult[];
+  readonly repurchase: RepurchaseResult;
+  readonly churn: readonly ChurnResult[];
+}
+
+/** Coordinator side: released totals to rates, exact until one final rounding; suppressed cells are null. */
+export function finaliseCohortRetention(spec: CohortRetentionSpec, release: ReleasedTotals): CohortRetentionResult {
+  const cells = new Map(cohortRetentionCells(spec).map((c) => [c.name, c]));
+  const read = (cell: string): Record<string, bigint> | null => releasedCell(release, cell, (cells.get(cell) as CellSpec).fields);
+  const cohorts = cohortGrid(spec).map(({ cohort, months }): CohortResult => {
+    const size = read(cohortCell(cohort))?.[`${cohortCell(cohort)}.customers`] ?? null;
+    return {
+      cohort: monthLabel(cohort),
+      suppressed: size === null,
+      customers: size === null ? null : Number(size),
+      months: months.map((k) => {
+        const active = read(activeCell(cohort, k))?.[`${activeCell(cohort, k)}.active`] ?? null;
+        return {
+          monthsSince: k,
+          month: monthLabel(cohort + k),
+          suppressed: active === null,
+          active: active === null ? null : Number(active),
+          retention: active !== null && size !== null && size > 0n ? ratioToNumber(active, size) : null,
+        };
+      }),
+    };
+  });
+  const r = read('repurchase');
+  const buyers = r?.['repurchase.buyers'];
+  const repeat = r?.['repurchase.repeat_buyers'];
+  const gaps = r?.['repurchase.interval_count'];
+  const repurchase: RepurchaseResult = {
+    suppressed: r === null,
+    buyers: buyers === undefined ? null : Number(buyers),
+    repeatBuyers: repeat === undefined ? null : Number(repeat),
+    repurchaseRate: buyers !== undefined && repeat !== undefined && buyers > 0n ? ratioToNumber(repeat, buyers) : null,
+    meanDaysBetweenOrders: gaps !== undefined && gaps > 0n ? ratioToNumber(r?.['repurchase.interval_sum_s'] as bigint, gaps * BigInt(DAY_SECONDS)) : null,
+  };
+  const churn = LIFECYCLE_STAGES.map((stage): ChurnResult => {
+    const c = read(`churn.${stage}`);
+    const b = c?.[`churn.${stage}.buyers`];
+    const ch = c?.[`churn.${stage}.churned`];
+    return {
+      stage,
+      suppressed: c === null,
+      buyers: b === undefined ? null : Number(b),
+      churned: ch === undefined ? null : Number(ch),
+      churnRate: b !== undefined && ch !== undefined && b > 0n ? ratioToNumber(ch, b) : null,
+    };
+  });
+  return { asOf: spec.asOf, acquisition: spec.acquisition, utcOffsetMinutes: spec.utcOffsetMinutes, churnDays: spec.churnDays, cohorts, repurchase, churn };
+}
+
+/** The `cohort-retention` query definition registered under its kind. */
+export const cohortRetentionQuery: QueryDefinition<CohortRetentionSpec, CohortRetentionResult> = {
+  kind: COHORT_RETENTION_KIND,
+  parseSpec: parseCohortRetentionSpec,
+  purposeOf: (spec) => spec.purpose,
+  inputFields: (spec) => ['customer.lifecycle_stage', 'order.ordered_at', ...(spec.acquisition === 'signup' ? ['customer.signup_at'] : [])],
+  fields: cohortRetentionFields,
+  cells: cohortRetentionCells,
+  computeLocal: computeCohortRetentionLocal,
+  finalise: finaliseCohortRetention,
+};
