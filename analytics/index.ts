@@ -127,6 +127,27 @@ export {
   type RepurchaseResult,
   type ChurnResult,
 } from './retention.js';
+export {
+  HISTOGRAM_KIND,
+  HISTOGRAM_VARIABLES,
+  DEFAULT_HISTOGRAM_BOUNDS,
+  DEFAULT_ORDER_VALUE_EDGES_CENTS,
+  DEFAULT_INTERVAL_EDGES_DAYS,
+  DEFAULT_PERCENTILES,
+  histogramQuery,
+  parseHistogramSpec,
+  computeHistogramLocal,
+  finaliseHistogram,
+  histogramFields,
+  histogramCells,
+  histogramBinCount,
+  type HistogramVariable,
+  type HistogramSpec,
+  type HistogramBounds,
+  type HistogramResult,
+  type HistogramBin,
+  type HistogramPercentile,
+} from './histogram.js';
 export type { IterativeModelDefinition, AnyIterativeModelDefinition, AdvanceResult } from './iterative.js';
 export { cholesky, choleskySolve, choleskyInverse } from './linear-algebra.js';
 export {

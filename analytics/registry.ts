@@ -16,16 +16,18 @@ import type { SegmentStatsSpec } from './segment-stats-spec.js';
 import type { SegmentStatsResult } from './segment-table.js';
 import { rfmQuery, type RfmSpec, type RfmTable } from './rfm.js';
 import { cohortRetentionQuery, type CohortRetentionResult, type CohortRetentionSpec } from './retention.js';
+import { histogramQuery, type HistogramResult, type HistogramSpec } from './histogram.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
   'segment-stats': QueryDefinition<SegmentStatsSpec, SegmentStatsResult>;
   rfm: QueryDefinition<RfmSpec, RfmTable>;
   'cohort-retention': QueryDefinition<CohortRetentionSpec, CohortRetentionResult>;
+  histogram: QueryDefinition<HistogramSpec, HistogramResult>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
-for (const d of [rfmQuery, cohortRetentionQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */
