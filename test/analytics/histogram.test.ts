@@ -8,9 +8,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, canonicalSpecJson, histogramQuery as q, type Customer, type HistogramSpec, type Order, type ShopData } from '../../analytics/index.js';
+import { QuerySpecError, canonicalSpecJson, histogramQuery as q, type Customer, type Order, type ShopData } from '../../analytics/index.js';
 import { DEFAULT_PURPOSES } from '../../compliance/index.js';
-import { federate, named, randomDataset, splitIntoShops, type RandomDataset } from '../helpers/plain-federation.js';
+import { exactPercentile, pooledHistogramValues } from '../helpers/pooled-analytics.js';
+import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';
 
 const DAY = 86_400;
 const base = { kind: 'histogram', purpose: 'marketing-analytics' };
@@ -152,21 +153,6 @@ describe('histogram spec', () => {
   });
 });
 
-/** The pooled values of the variable, written plainly (cents, or days for gaps). */
-function pooledValues(s: HistogramSpec, data: RandomDataset): { value: number; customer: string }[] {
-  const out: { value: number; customer: string }[] = [];
-  for (const c of data.customers) {
-    if (!c.consentAnalytics) continue;
-    const mine = data.orders.filter((o) => o.customerId === c.customerId && !(s.excludeReturned && o.returned));
-    if (s.variable === 'order_value') for (const o of mine) out.push({ value: Number(o.amountCents), customer: c.customerId });
-    else {
-      const times = mine.map((o) => o.orderedUnixS).sort((a, b) => a - b);
-      for (let i = 1; i < times.length; i++) out.push({ value: (times[i]! - times[i - 1]!) / DAY, customer: c.customerId });
-    }
-  }
-  return out;
-}
-
 describe('histogram federated = pooled', () => {
   it('counts equal the pooled ones; each percentile is within its bin width of the pooled exact percentile', () => {
     const specs = fc.oneof(
@@ -178,7 +164,7 @@ describe('histogram federated = pooled', () => {
       fc.property(specs, extra, randomDataset({ shops: 3, fromS: 0, toS: 420 * DAY, maxCents: 100_000, maxOrders: 8 }), (variable, options, data) => {
         const s = q.parseSpec({ ...base, ...variable, ...options });
         const r = federate(q, s, splitIntoShops(data, 3));
-        const pooled = pooledValues(s, data);
+        const pooled = pooledHistogramValues(s, data);
         const scale = s.variable === 'order_value' ? 100 : 1;
         const declared = s.variable === 'order_value' ? s.edgesCents : s.edgesDays;
         const edges = declared.map((e) => e / scale);
@@ -191,13 +177,12 @@ describe('histogram federated = pooled', () => {
         expect(r.total.count).toBe(pooled.length);
         expect(r.total.customers).toBe(new Set(pooled.map((p) => p.customer)).size);
         if (pooled.length > 0) expect(Math.abs(r.total.mean! - shown.reduce((a, x) => a + x, 0) / pooled.length)).toBeLessThanOrEqual(1e-9 * Math.max(1, r.total.mean!));
-        const sorted = [...shown].sort((a, b) => a - b);
         for (const p of r.percentiles) {
           if (pooled.length === 0) {
             expect(p.value).toBeNull();
             continue;
           }
-          const exact = sorted[Math.ceil((pooled.length * p.percentile) / 100) - 1]!;
+          const exact = exactPercentile(shown, p.percentile);
           expect(p.value).not.toBeNull();
           expect(exact).toBeGreaterThanOrEqual(edges[p.bin!]!);
           expect(exact).toBeLessThanOrEqual(edges[p.bin! + 1]!);

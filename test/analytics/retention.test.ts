@@ -10,14 +10,14 @@ import {
   QuerySpecError,
   canonicalSpecJson,
   cohortRetentionQuery as q,
-  type CohortRetentionSpec,
   type Customer,
   type LifecycleStage,
   type Order,
   type ShopData,
 } from '../../analytics/index.js';
 import { DEFAULT_PURPOSES } from '../../compliance/index.js';
-import { federate, named, randomDataset, splitIntoShops, type RandomDataset } from '../helpers/plain-federation.js';
+import { pooledRetention } from '../helpers/pooled-analytics.js';
+import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';
 
 const DAY = 86_400;
 const at = (iso: string): number => Date.parse(iso) / 1000;
@@ -153,46 +153,6 @@ describe('cohort-retention spec', () => {
     expect(error({ ...base, asOf: '2025-04-15' }).path).toBe('asOf');
   });
 });
-
-/** `YYYY-MM` of an instant at an offset, and month differences, written plainly. */
-const monthKey = (t: number, offset: number): string => new Date((t + offset * 60) * 1000).toISOString().slice(0, 7);
-const monthsBetween = (from: string, to: string): number => (Number(to.slice(0, 4)) - Number(from.slice(0, 4))) * 12 + Number(to.slice(5)) - Number(from.slice(5));
-
-function pooledRetention(s: CohortRetentionSpec, data: RandomDataset) {
-  const asOf = Date.parse(s.asOf) / 1000;
-  const asOfMonth = monthKey(asOf, s.utcOffsetMinutes);
-  const cohortSize = new Map<string, number>();
-  const active = new Map<string, number>();
-  const inc = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  let buyers = 0;
-  let repeat = 0;
-  let gaps = 0;
-  let gapSeconds = 0;
-  const churn = new Map<string, [number, number]>();
-  for (const c of data.customers) {
-    if (!c.consentAnalytics) continue;
-    const times = data.orders.filter((o) => o.customerId === c.customerId && o.orderedUnixS <= asOf).map((o) => o.orderedUnixS).sort((a, b) => a - b);
-    const acquired = s.acquisition === 'signup' ? (c.signupUnixS <= asOf ? monthKey(c.signupUnixS, s.utcOffsetMinutes) : null) : times.length > 0 ? monthKey(times[0]!, s.utcOffsetMinutes) : null;
-    if (acquired !== null && monthsBetween(s.firstCohort, acquired) >= 0 && monthsBetween(s.firstCohort, acquired) < s.cohorts) {
-      inc(cohortSize, acquired);
-      for (const month of new Set(times.map((t) => monthKey(t, s.utcOffsetMinutes)))) {
-        const k = monthsBetween(acquired, month);
-        if (k >= 0 && k <= s.maxMonthsSince && monthsBetween(month, asOfMonth) >= 0) inc(active, `${acquired}/${k}`);
-      }
-    }
-    if (times.length === 0) continue;
-    buyers++;
-    if (times.length > 1) repeat++;
-    for (let i = 1; i < times.length; i++) {
-      gaps++;
-      gapSeconds += times[i]! - times[i - 1]!;
-    }
-    const [b, ch] = churn.get(c.lifecycleStage) ?? [0, 0];
-    const recent = times.some((t) => t > asOf - s.churnDays * DAY);
-    churn.set(c.lifecycleStage, [b + 1, ch + (recent ? 0 : 1)]);
-  }
-  return { cohortSize, active, buyers, repeat, gaps, gapSeconds, churn };
-}
 
 describe('cohort-retention federated = pooled', () => {
   it('over any split into shops, the finalised result equals the pooled computation', () => {

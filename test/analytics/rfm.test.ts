@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QuerySpecError, canonicalSpecJson, rfmQuery as q, type Customer, type Order, type RfmSpec, type ShopData } from '../../analytics/index.js';
-import { federate, named, randomDataset, splitIntoShops, type RandomDataset } from '../helpers/plain-federation.js';
+import { pooledRfm } from '../helpers/pooled-analytics.js';
+import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';
 
 const DAY = 86_400;
 const T = Date.UTC(2026, 0, 1) / 1000;
@@ -137,33 +138,6 @@ describe('rfm spec', () => {
     expect(error({ ...base, monetaryEdgesCents: Array.from({ length: 10 }, (_, i) => i + 1) }).path).toBe('monetaryEdgesCents');
   });
 });
-
-/** The pooled table written plainly: customers → in-window orders → scores by counting edges passed. */
-function pooledRfm(s: RfmSpec, data: RandomDataset): Map<string, [number, number, number]> {
-  const asOf = Date.parse(s.asOf) / 1000;
-  const out = new Map<string, [number, number, number]>();
-  const bump = (key: string, orders: number, cents: number) => {
-    const c = out.get(key) ?? [0, 0, 0];
-    out.set(key, [c[0] + 1, c[1] + orders, c[2] + cents]);
-  };
-  for (const c of data.customers) {
-    if (!c.consentAnalytics) continue;
-    const mine = data.orders.filter(
-      (o) => o.customerId === c.customerId && o.orderedUnixS > asOf - s.windowDays * DAY && o.orderedUnixS <= asOf && !(s.excludeReturned && o.returned),
-    );
-    if (mine.length === 0) continue;
-    const last = Math.max(...mine.map((o) => o.orderedUnixS));
-    const spend = mine.reduce((a, o) => a + Number(o.amountCents), 0);
-    const daysAgo = (asOf - last) / DAY;
-    const r = s.recencyEdgesDays.length + 1 - s.recencyEdgesDays.filter((e) => daysAgo >= e).length;
-    const f = 1 + s.frequencyEdges.filter((e) => mine.length >= e).length;
-    const m = 1 + s.monetaryEdgesCents.filter((e) => spend >= e).length;
-    bump(`r${r}f${f}m${m}`, mine.length, spend);
-    const core = r >= s.core.minRecencyScore && f >= s.core.minFrequencyScore && m >= s.core.minMonetaryScore;
-    bump(core ? 'core' : 'ordinary', mine.length, spend);
-  }
-  return out;
-}
 
 describe('rfm federated = pooled', () => {
   it('over any split into shops, the finalised table equals the pooled computation', () => {

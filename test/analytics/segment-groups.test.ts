@@ -18,7 +18,8 @@ import {
   type ShopData,
 } from '../../analytics/index.js';
 import { AGE_BANDS as COMPLIANCE_AGE_BANDS, CITY_LEVELS as COMPLIANCE_CITY_LEVELS, DEFAULT_PURPOSES, generaliseAge, generaliseCity } from '../../compliance/index.js';
-import { federate, named, randomDataset, splitIntoShops, type RandomDataset } from '../helpers/plain-federation.js';
+import { pooledGroupStats } from '../helpers/pooled-analytics.js';
+import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';
 
 const DAY = 86_400;
 const base = { kind: 'segment-stats', purpose: 'marketing-analytics' };
@@ -102,36 +103,6 @@ describe('segment groupings', () => {
   });
 });
 
-/** Plain pooled statistics of one group of a random dataset. */
-function pooledGroup(data: RandomDataset, inGroup: (c: Customer) => boolean) {
-  const members = data.customers.filter((c) => c.consentAnalytics && inGroup(c));
-  const amounts: number[] = [];
-  let repeat = 0;
-  let gaps = 0;
-  let gapSeconds = 0;
-  for (const c of members) {
-    const times = data.orders.filter((o) => o.customerId === c.customerId).map((o) => {
-      amounts.push(Number(o.amountCents) / 100);
-      return o.orderedUnixS;
-    });
-    times.sort((a, b) => a - b);
-    if (times.length >= 2) repeat++;
-    for (let i = 1; i < times.length; i++) {
-      gaps++;
-      gapSeconds += times[i]! - times[i - 1]!;
-    }
-  }
-  const mean = amounts.reduce((a, b) => a + b, 0) / amounts.length;
-  return {
-    customers: members.length,
-    repeatCustomers: repeat,
-    orders: amounts.length,
-    orderValueMean: amounts.length > 0 ? mean : null,
-    orderValueVariance: amounts.length > 1 ? amounts.reduce((a, x) => a + (x - mean) ** 2, 0) / (amounts.length - 1) : null,
-    meanDaysBetweenOrders: gaps > 0 ? gapSeconds / gaps / DAY : null,
-  };
-}
-
 const close = (a: number | null, b: number | null, rel: number) => (a === null || b === null ? a === b : Math.abs(a - b) <= rel * Math.max(Math.abs(b), 1));
 
 describe('segment-stats by group: federated = pooled', () => {
@@ -141,7 +112,7 @@ describe('segment-stats by group: federated = pooled', () => {
       fc.property(randomDataset({ shops: 3, fromS: 0, toS: 400 * DAY, maxCents: 100_000 }), (data) => {
         const table = federate(q, s, splitIntoShops(data, 3)) as SegmentGroupTable;
         for (const row of table.rows) {
-          const p = pooledGroup(data, (c) => (groupBy === 'age_band' ? c.ageBand : c.city) === row.group);
+          const p = pooledGroupStats(data, (c) => (groupBy === 'age_band' ? c.ageBand : c.city) === row.group);
           expect([row.customers, row.repeatCustomers, row.orders]).toEqual([p.customers, p.repeatCustomers, p.orders]);
           expect(close(row.orderValueMean, p.orderValueMean, 1e-12), `${row.group} mean`).toBe(true);
           expect(close(row.orderValueVariance, p.orderValueVariance, 1e-9), `${row.group} variance`).toBe(true);
