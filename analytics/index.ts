@@ -193,3 +193,27 @@ export {
   type KmeansRoundResult,
   type FeatureMoments,
 } from './kmeans.js';
+export {
+  PLAIN_FEATURE_NAMES,
+  customerFacts,
+  featureDefinition,
+  featureMatrix,
+  featuresInputFields,
+  isFeatureName,
+  type CustomerFacts,
+  type FeatureDefinition,
+} from './features.js';
+export {
+  MOMENTS_CELL,
+  accumulateMoments,
+  centredScatter,
+  momentCells,
+  momentFields,
+  momentMeans,
+  momentTotals,
+  rawCross,
+  type MomentLayout,
+  type MomentTotals,
+} from './moment-sums.js';
+export { symmetricEigen, type EigenPair } from './symmetric-eigen.js';
+export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

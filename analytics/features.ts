@@ -1,0 +1,235 @@
+/**
+ * Declared per-customer features for models fitted from moment sums (linear
+ * and ridge regression, PCA, and later models): each feature has a fixed
+ * definition, the shop fields it reads (so a query's `inputFields` are
+ * exactly the union over its features) and a default bound on |value| that
+ * the spec may tighten or widen. Every shop builds the same rows from its
+ * round view; only sums over many rows ever leave it.
+ *
+ * Names are plain (`recency_days`) or parametrised (`sessions:app`,
+ * `age_band:25-34`, `lifecycle:loyal`). Everything is measured at the spec's
+ * `asOf` instant: orders at or after it do not exist yet. A feature may be
+ * undefined for a customer (recency without any order, tenure before signup);
+ * such a customer contributes no row at all (listwise deletion), the same
+ * rule at every shop and in the pooled check.
+ *
+ * @module
+ */
+import { LIFECYCLE_STAGES, type Customer, type ShopData } from './shop-data.js';
+
+const DAY_S = 86_400;
+
+/** Per-customer facts every feature is computed from. */
+export interface CustomerFacts {
+  readonly customer: Customer;
+  /** Orders placed before `asOf`. */
+  orders: number;
+  amountCents: bigint;
+  returns: number;
+  lastOrderUnixS: number | undefined;
+  readonly sessionsByChannel: Map<string, number>;
+  viewedSessions: number;
+  cartedSessions: number;
+  orderedSessions: number;
+  campaignExposures: number;
+  campaignOpens: number;
+  campaignClicks: number;
+  campaignConversions: number;
+}
+
+/** A feature's definition. */
+export interface FeatureDefinition {
+  /** Canonical name, as written in specs. */
+  readonly name: string;
+  readonly description: string;
+  /** Shop fields (`table.field`) the feature reads. */
+  readonly inputFields: readonly string[];
+  /** Default bound on |value|, per customer. */
+  readonly defaultMaxAbs: number;
+  /** The value for one customer, or undefined when it does not exist for them. */
+  value(facts: CustomerFacts, asOfUnixS: number): number | undefined;
+}
+
+const ORDER_TIME = 'order.ordered_at';
+
+const PLAIN: readonly FeatureDefinition[] = [
+  {
+    name: 'recency_days',
+    description: 'days from the last order to asOf (undefined without orders)',
+    inputFields: [ORDER_TIME],
+    defaultMaxAbs: 36_600,
+    value: (f, asOf) => (f.lastOrderUnixS === undefined ? undefined : (asOf - f.lastOrderUnixS) / DAY_S),
+  },
+  { name: 'frequency', description: 'number of orders before asOf', inputFields: [ORDER_TIME], defaultMaxAbs: 1e6, value: (f) => f.orders },
+  {
+    name: 'monetary_yuan',
+    description: 'total order value before asOf, yuan',
+    inputFields: ['order.amount', ORDER_TIME],
+    defaultMaxAbs: 1e9,
+    value: (f) => Number(f.amountCents) / 100,
+  },
+  {
+    name: 'avg_order_yuan',
+    description: 'mean order value before asOf, yuan (undefined without orders)',
+    inputFields: ['order.amount', ORDER_TIME],
+    defaultMaxAbs: 1e8,
+    value: (f) => (f.orders === 0 ? undefined : Number(f.amountCents) / 100 / f.orders),
+  },
+  { name: 'return_count', description: 'orders before asOf that were returned', inputFields: ['order.returned', ORDER_TIME], defaultMaxAbs: 1e6, value: (f) => f.returns },
+  {
+    name: 'tenure_days',
+    description: 'days from signup to asOf (undefined for customers signing up later)',
+    inputFields: ['customer.signup_at'],
+    defaultMaxAbs: 36_600,
+    value: (f, asOf) => (f.customer.signupUnixS > asOf ? undefined : (asOf - f.customer.signupUnixS) / DAY_S),
+  },
+  { name: 'viewed_sessions', description: 'sessions that viewed a product', inputFields: ['session.viewed'], defaultMaxAbs: 1e6, value: (f) => f.viewedSessions },
+  { name: 'carted_sessions', description: 'sessions that put an item in the cart', inputFields: ['session.carted'], defaultMaxAbs: 1e6, value: (f) => f.cartedSessions },
+  { name: 'ordered_sessions', description: 'sessions that placed an order', inputFields: ['session.ordered'], defaultMaxAbs: 1e6, value: (f) => f.orderedSessions },
+  { name: 'campaign_exposures', description: 'campaigns delivered to the customer', inputFields: ['campaign.exposed'], defaultMaxAbs: 1e4, value: (f) => f.campaignExposures },
+  { name: 'campaign_opens', description: 'campaigns the customer opened', inputFields: ['campaign.opened'], defaultMaxAbs: 1e4, value: (f) => f.campaignOpens },
+  { name: 'campaign_clicks', description: 'campaigns the customer clicked', inputFields: ['campaign.clicked'], defaultMaxAbs: 1e4, value: (f) => f.campaignClicks },
+  { name: 'campaign_conversions', description: 'campaigns the customer converted in', inputFields: ['campaign.converted'], defaultMaxAbs: 1e4, value: (f) => f.campaignConversions },
+];
+
+const PLAIN_BY_NAME = new Map(PLAIN.map((d) => [d.name, d]));
+
+/** Names of the unparametrised features. */
+export const PLAIN_FEATURE_NAMES: readonly string[] = PLAIN.map((d) => d.name);
+
+/** Age-band labels as generalisation writes them: `<18`, `25-34`, `65+`. */
+const AGE_BAND_LABEL = /^(<[0-9]{1,3}|[0-9]{1,3}-[0-9]{1,3}|[0-9]{1,3}\+)$/;
+/** Channel names as schemas declare them. */
+const CHANNEL_LABEL = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * The definition of `name`, or undefined for names that are not features.
+ * Parametrised names: `sessions:<channel>` (sessions in that channel),
+ * `age_band:<band>` and `lifecycle:<stage>` (one-hot indicators).
+ */
+export function featureDefinition(name: string): FeatureDefinition | undefined {
+  if (typeof name !== 'string') return undefined;
+  const plain = PLAIN_BY_NAME.get(name);
+  if (plain !== undefined) return plain;
+  const colon = name.indexOf(':');
+  if (colon < 0) return undefined;
+  const family = name.slice(0, colon);
+  const arg = name.slice(colon + 1);
+  switch (family) {
+    case 'sessions':
+      if (!CHANNEL_LABEL.test(arg)) return undefined;
+      return { name, description: `sessions in channel ${arg}`, inputFields: ['session.channel'], defaultMaxAbs: 1e6, value: (f) => f.sessionsByChannel.get(arg) ?? 0 };
+    case 'age_band':
+      if (!AGE_BAND_LABEL.test(arg)) return undefined;
+      return { name, description: `1 if the age band is ${arg}`, inputFields: ['customer.age_band'], defaultMaxAbs: 1, value: (f) => (f.customer.ageBand === arg ? 1 : 0) };
+    case 'lifecycle':
+      if (!(LIFECYCLE_STAGES as readonly string[]).includes(arg)) return undefined;
+      return { name, description: `1 if the lifecycle stage is ${arg}`, inputFields: ['customer.lifecycle_stage'], defaultMaxAbs: 1, value: (f) => (f.customer.lifecycleStage === arg ? 1 : 0) };
+    default:
+      return undefined;
+  }
+}
+
+/** True when `name` is a feature. */
+export function isFeatureName(name: unknown): name is string {
+  return typeof name === 'string' && featureDefinition(name) !== undefined;
+}
+
+/** Sorted union of the shop fields the named features read. Throws RangeError naming an unknown feature. */
+export function featuresInputFields(names: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const n of names) {
+    const d = featureDefinition(n);
+    if (d === undefined) throw new RangeError(`names: '${n}' is not a feature`);
+    for (const f of d.inputFields) out.add(f);
+  }
+  return [...out].sort();
+}
+
+/**
+ * The facts of every customer in `data`, in customer order. Only tables a
+ * feature needs are read; orders at or after `asOfUnixS` are left out.
+ */
+export function customerFacts(data: ShopData, asOfUnixS: number, needs: ReadonlySet<string>): CustomerFacts[] {
+  if (typeof data !== 'object' || data === null || !Array.isArray(data.customers as unknown) || !Array.isArray(data.orders as unknown)) {
+    throw new TypeError('data: expected ShopData with customers and orders arrays');
+  }
+  if (!Number.isSafeInteger(asOfUnixS)) throw new TypeError('asOfUnixS: expected integer Unix seconds');
+  const facts = new Map<string, CustomerFacts>();
+  for (const c of data.customers) {
+    if (facts.has(c.customerId)) throw new RangeError(`data.customers: duplicate customerId ${c.customerId}`);
+    facts.set(c.customerId, {
+      customer: c,
+      orders: 0,
+      amountCents: 0n,
+      returns: 0,
+      lastOrderUnixS: undefined,
+      sessionsByChannel: new Map(),
+      viewedSessions: 0,
+      cartedSessions: 0,
+      orderedSessions: 0,
+      campaignExposures: 0,
+      campaignOpens: 0,
+      campaignClicks: 0,
+      campaignConversions: 0,
+    });
+  }
+  if (needs.has('order')) {
+    for (const o of data.orders) {
+      const f = facts.get(o.customerId);
+      if (f === undefined || o.orderedUnixS >= asOfUnixS) continue;
+      f.orders++;
+      f.amountCents += o.amountCents;
+      if (o.returned) f.returns++;
+      if (f.lastOrderUnixS === undefined || o.orderedUnixS > f.lastOrderUnixS) f.lastOrderUnixS = o.orderedUnixS;
+    }
+  }
+  if (needs.has('session')) {
+    for (const s of data.sessions ?? []) {
+      const f = facts.get(s.customerId);
+      if (f === undefined) continue;
+      f.sessionsByChannel.set(s.channel, (f.sessionsByChannel.get(s.channel) ?? 0) + 1);
+      if (s.viewed) f.viewedSessions++;
+      if (s.carted) f.cartedSessions++;
+      if (s.ordered) f.orderedSessions++;
+    }
+  }
+  if (needs.has('campaign')) {
+    for (const e of data.campaigns ?? []) {
+      const f = facts.get(e.customerId);
+      if (f === undefined) continue;
+      if (e.exposed) f.campaignExposures++;
+      if (e.opened) f.campaignOpens++;
+      if (e.clicked) f.campaignClicks++;
+      if (e.converted) f.campaignConversions++;
+    }
+  }
+  return [...facts.values()];
+}
+
+/**
+ * One row per customer for whom every named feature is defined, in customer
+ * order: `rows[i][j]` is feature `names[j]`. Throws RangeError naming an
+ * unknown feature, and RangeError naming the feature when a value is not
+ * finite.
+ */
+export function featureMatrix(data: ShopData, names: readonly string[], asOfUnixS: number): number[][] {
+  const defs = names.map((n) => {
+    const d = featureDefinition(n);
+    if (d === undefined) throw new RangeError(`names: '${n}' is not a feature`);
+    return d;
+  });
+  const needs = new Set(defs.flatMap((d) => d.inputFields.map((f) => f.slice(0, f.indexOf('.')))));
+  const rows: number[][] = [];
+  for (const f of customerFacts(data, asOfUnixS, needs)) {
+    const row: number[] = [];
+    for (const d of defs) {
+      const v = d.value(f, asOfUnixS);
+      if (v === undefined) break;
+      if (!Number.isFinite(v)) throw new RangeError(`feature ${d.name}: value ${v} is not finite`);
+      row.push(v);
+    }
+    if (row.length === defs.length) rows.push(row);
+  }
+  return rows;
+}
