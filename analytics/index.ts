@@ -216,4 +216,33 @@ export {
   type MomentTotals,
 } from './moment-sums.js';
 export { symmetricEigen, type EigenPair } from './symmetric-eigen.js';
+export {
+  FUNNEL_KIND,
+  DEFAULT_FUNNEL_CHANNELS,
+  DEFAULT_FUNNEL_BOUNDS,
+  funnelQuery,
+  parseFunnelSpec,
+  computeFunnelLocal,
+  finaliseFunnel,
+  type FunnelSpec,
+  type FunnelBounds,
+  type FunnelResult,
+  type ChannelFunnel,
+  type CampaignResponse,
+} from './funnel.js';
+export {
+  AB_LIFT_KIND,
+  LIFT_OUTCOMES,
+  CONFIDENCE_Z,
+  abLiftQuery,
+  parseAbLiftSpec,
+  computeAbLiftLocal,
+  finaliseAbLift,
+  liftFromTotals,
+  type AbLiftSpec,
+  type AbLiftResult,
+  type ArmResult,
+  type LiftInterval,
+  type LiftOutcome,
+} from './lift.js';
 export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

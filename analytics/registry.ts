@@ -17,6 +17,8 @@ import type { SegmentStatsResult } from './segment-table.js';
 import { rfmQuery, type RfmSpec, type RfmTable } from './rfm.js';
 import { cohortRetentionQuery, type CohortRetentionResult, type CohortRetentionSpec } from './retention.js';
 import { histogramQuery, type HistogramResult, type HistogramSpec } from './histogram.js';
+import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
+import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
@@ -24,10 +26,13 @@ export interface KnownQueryKinds {
   rfm: QueryDefinition<RfmSpec, RfmTable>;
   'cohort-retention': QueryDefinition<CohortRetentionSpec, CohortRetentionResult>;
   histogram: QueryDefinition<HistogramSpec, HistogramResult>;
+  funnel: QueryDefinition<FunnelSpec, FunnelResult>;
+  'ab-lift': QueryDefinition<AbLiftSpec, AbLiftResult>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
 for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */
