@@ -245,4 +245,24 @@ export {
   type LiftInterval,
   type LiftOutcome,
 } from './lift.js';
+export {
+  MERCHANT_BENCHMARK_KIND,
+  BENCHMARK_INDICATORS,
+  BENCHMARK_INDICATOR_NAMES,
+  DEFAULT_MIN_VOLUME,
+  merchantBenchmarkQuery,
+  parseMerchantBenchmarkSpec,
+  computeMerchantBenchmarkLocal,
+  finaliseMerchantBenchmark,
+  shopIndicators,
+  benchmarkBin,
+  placeShop,
+  type BenchmarkIndicator,
+  type MerchantBenchmarkSpec,
+  type MerchantBenchmarkResult,
+  type IndicatorDistribution,
+  type BenchmarkBin,
+  type ShopIndicators,
+  type ShopPlacement,
+} from './merchant-benchmark.js';
 export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

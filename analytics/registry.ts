@@ -19,6 +19,7 @@ import { cohortRetentionQuery, type CohortRetentionResult, type CohortRetentionS
 import { histogramQuery, type HistogramResult, type HistogramSpec } from './histogram.js';
 import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
 import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
+import { merchantBenchmarkQuery, type MerchantBenchmarkResult, type MerchantBenchmarkSpec } from './merchant-benchmark.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
@@ -28,11 +29,13 @@ export interface KnownQueryKinds {
   histogram: QueryDefinition<HistogramSpec, HistogramResult>;
   funnel: QueryDefinition<FunnelSpec, FunnelResult>;
   'ab-lift': QueryDefinition<AbLiftSpec, AbLiftResult>;
+  'merchant-benchmark': QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
 for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [merchantBenchmarkQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */

@@ -25,6 +25,7 @@ import type {
   ShopData,
 } from '../analytics/index.js';
 import { ShopDataError, readCsvRecords, type CsvRecord } from './csv.js';
+import { readPostgresRecords } from './postgres-source.js';
 import { readJsonlRecords } from './jsonl.js';
 import {
   ageBand,
@@ -122,10 +123,14 @@ function jsonCell(ctx: TableContext, spec: ColumnSpec, row: number, value: unkno
 async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration): AsyncGenerator<{ readonly row: number; readonly values: Record<string, unknown> }> {
   const fields = Object.entries(decl.fields).filter((e): e is [string, ColumnSpec] => e[1] !== undefined);
   const ignored = decl.ignoredColumns ?? [];
-  if ((decl.format ?? 'csv') === 'jsonl') {
+  const format = decl.format ?? 'csv';
+  if (format === 'jsonl' || format === 'postgres') {
     const known = new Set<string>([...ignored, ...fields.map(([, spec]) => spec.column)]);
     const parsers = fields.map(([field, spec]) => [field, spec, parserFor(spec)] as const);
-    for await (const rec of readJsonlRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table })) {
+    const records = format === 'jsonl'
+      ? readJsonlRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table })
+      : readPostgresRecords(ctx.file, fields.map(([, spec]) => spec.column), ctx);
+    for await (const rec of records) {
       for (const member of Object.keys(rec.object)) {
         if (!known.has(member)) {
           throw new ShopDataError({ code: 'unknown-column', table: ctx.table, file: ctx.file, row: rec.row, column: member, detail: 'the member is not declared in schema.json (map it or list it in ignoredColumns)' });

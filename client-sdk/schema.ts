@@ -83,9 +83,11 @@ const fileName = z
 
 /**
  * How a table's file is written: `csv` (RFC 4180 with a header row, the
- * default) or `jsonl` (one JSON object per line, `column` naming the member).
+ * default) or `jsonl` (one JSON object per line, `column` naming the member),
+ * or `postgres`: the table lives in the shop's PostgreSQL database and `file`
+ * names it (`orders`, `sales.orders`; connection from FEDMART_SHOP_DATABASE_URL).
  */
-export const TABLE_FORMATS = ['csv', 'jsonl'] as const;
+export const TABLE_FORMATS = ['csv', 'jsonl', 'postgres'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 const tableFormat = z.enum(TABLE_FORMATS).optional();
 
