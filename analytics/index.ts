@@ -265,4 +265,16 @@ export {
   type ShopIndicators,
   type ShopPlacement,
 } from './merchant-benchmark.js';
+export {
+  LINEAR_REGRESSION_KIND,
+  linearRegressionQuery,
+  parseLinearRegressionSpec,
+  computeLinearRegressionLocal,
+  finaliseLinearRegression,
+  fitLinearRegression,
+  type LinearRegressionSpec,
+  type LinearRegressionResult,
+  type Coefficient,
+} from './linear-regression.js';
+export { PCA_KIND, pcaQuery, parsePcaSpec, computePcaLocal, finalisePca, fitPca, type PcaSpec, type PcaResult, type PrincipalComponent } from './pca.js';
 export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

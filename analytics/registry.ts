@@ -20,6 +20,8 @@ import { histogramQuery, type HistogramResult, type HistogramSpec } from './hist
 import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
 import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
 import { merchantBenchmarkQuery, type MerchantBenchmarkResult, type MerchantBenchmarkSpec } from './merchant-benchmark.js';
+import { linearRegressionQuery, type LinearRegressionResult, type LinearRegressionSpec } from './linear-regression.js';
+import { pcaQuery, type PcaResult, type PcaSpec } from './pca.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
@@ -30,12 +32,15 @@ export interface KnownQueryKinds {
   funnel: QueryDefinition<FunnelSpec, FunnelResult>;
   'ab-lift': QueryDefinition<AbLiftSpec, AbLiftResult>;
   'merchant-benchmark': QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult>;
+  'linear-regression': QueryDefinition<LinearRegressionSpec, LinearRegressionResult>;
+  pca: QueryDefinition<PcaSpec, PcaResult>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
 for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [merchantBenchmarkQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [linearRegressionQuery, pcaQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */

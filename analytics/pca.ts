@@ -1,0 +1,172 @@
+/**
+ * `pca`: principal components of declared customer features in one round.
+ * Shops send the exact fixed-point moments n, Σx and ΣxxT of their consented
+ * customers (moment-sums.ts); the coordinator forms the sample covariance
+ * C = Σ(x−x̄)(x−x̄)ᵀ / (n−1), exactly from the integer totals and rounded once
+ * per entry, or with `standardise` (the default) the correlation matrix, and
+ * decomposes it with the cyclic Jacobi method (symmetric-eigen.ts):
+ * eigenvalues in decreasing order, each eigenvector's largest-magnitude
+ * loading positive.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { QuerySpecError } from './errors.js';
+import { featureMatrix, featuresInputFields } from './features.js';
+import {
+  DEFAULT_MODEL_SCALE_BITS,
+  asOfSchema,
+  asOfUnixS,
+  featureListSchema,
+  modelBoundsSchema,
+  modelLayout,
+  normaliseBounds,
+  purposeSchema,
+  type ModelBounds,
+} from './model-spec.js';
+import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentTotals, type MomentTotals } from './moment-sums.js';
+import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
+import type { ShopData } from './shop-data.js';
+import { parseWith } from './spec-parse.js';
+import { symmetricEigen } from './symmetric-eigen.js';
+
+export const PCA_KIND = 'pca';
+
+/** Parsed, normalised `pca` spec. */
+export interface PcaSpec {
+  readonly kind: typeof PCA_KIND;
+  readonly purpose: string;
+  readonly asOf: string;
+  readonly features: readonly string[];
+  /** Decompose the correlation matrix (true) or the covariance matrix. */
+  readonly standardise: boolean;
+  /** Components to report (all eigenvalues are always reported). */
+  readonly components: number;
+  readonly scaleBits: number;
+  readonly bounds: ModelBounds;
+}
+
+/** One principal component. */
+export interface PrincipalComponent {
+  readonly eigenvalue: number;
+  /** Share of the total variance. */
+  readonly explained: number;
+  readonly cumulative: number;
+  /** Unit eigenvector, one loading per feature in spec order. */
+  readonly loadings: readonly number[];
+}
+
+/** What a marketer sees. */
+export interface PcaResult {
+  readonly status: 'fitted' | 'suppressed' | 'degenerate';
+  readonly problem: string | null;
+  readonly n: number | null;
+  readonly features: readonly string[];
+  readonly matrix: 'correlation' | 'covariance';
+  readonly means: readonly number[] | null;
+  readonly standardDeviations: readonly number[] | null;
+  /** All eigenvalues, decreasing. */
+  readonly eigenvalues: readonly number[];
+  readonly components: readonly PrincipalComponent[];
+}
+
+const specSchema = z.strictObject({
+  kind: z.literal(PCA_KIND),
+  purpose: purposeSchema,
+  asOf: asOfSchema,
+  features: featureListSchema(2),
+  standardise: z.boolean().optional(),
+  components: z.number().int().min(1).optional(),
+  scaleBits: z.number().int().min(0).max(52).optional(),
+  bounds: modelBoundsSchema,
+});
+
+/** Validates untrusted spec JSON; throws QuerySpecError naming the path. */
+export function parsePcaSpec(json: unknown): PcaSpec {
+  const raw = parseWith(specSchema, json);
+  const components = raw.components ?? raw.features.length;
+  if (components > raw.features.length) throw new QuerySpecError('components', `at most ${raw.features.length} (one per feature)`);
+  return {
+    kind: PCA_KIND,
+    purpose: raw.purpose,
+    asOf: raw.asOf,
+    features: raw.features,
+    standardise: raw.standardise ?? true,
+    components,
+    scaleBits: raw.scaleBits ?? DEFAULT_MODEL_SCALE_BITS,
+    bounds: normaliseBounds(raw.bounds, raw.features, (path, message) => {
+      throw new QuerySpecError(path, message);
+    }),
+  };
+}
+
+const layoutOf = (spec: PcaSpec) => modelLayout(spec.features, spec.bounds, spec.scaleBits);
+
+/** Shop side: the feature moments. Throws RangeError naming the field when a value exceeds its bound. */
+export function computePcaLocal(spec: PcaSpec, data: ShopData): bigint[] {
+  const layout = layoutOf(spec);
+  const values = accumulateMoments(layout, featureMatrix(data, spec.features, asOfUnixS(spec.asOf)));
+  assertWithinBounds(momentFields(layout), values);
+  return values;
+}
+
+function unfitted(spec: PcaSpec, status: 'suppressed' | 'degenerate', problem: string | null, n: number | null): PcaResult {
+  return { status, problem, n, features: spec.features, matrix: spec.standardise ? 'correlation' : 'covariance', means: null, standardDeviations: null, eigenvalues: [], components: [] };
+}
+
+/** The decomposition from exact moments (also for pooled checks). */
+export function fitPca(spec: PcaSpec, m: MomentTotals): PcaResult {
+  const n = Number(m.n);
+  if (m.n < 2n) return unfitted(spec, 'degenerate', `${n} rows are too few for a covariance`, n);
+  const cov = centredScatter(m).map((row) => row.map((v) => v / (n - 1)));
+  const sd = cov.map((row, i) => Math.sqrt(row[i] as number));
+  let matrix = cov;
+  if (spec.standardise) {
+    const flat = sd.findIndex((s) => !(s > 0));
+    if (flat >= 0) return unfitted(spec, 'degenerate', `feature ${spec.features[flat]} does not vary, so it has no correlation`, n);
+    matrix = cov.map((row, i) => row.map((v, j) => (i === j ? 1 : v / ((sd[i] as number) * (sd[j] as number)))));
+  }
+  const pairs = symmetricEigen(matrix);
+  const total = pairs.reduce((s, p) => s + Math.max(0, p.value), 0);
+  let cumulative = 0;
+  const components = pairs.slice(0, spec.components).map((p): PrincipalComponent => {
+    const explained = total > 0 ? Math.max(0, p.value) / total : 0;
+    cumulative += explained;
+    return { eigenvalue: p.value, explained, cumulative, loadings: p.vector };
+  });
+  return {
+    status: 'fitted',
+    problem: null,
+    n,
+    features: spec.features,
+    matrix: spec.standardise ? 'correlation' : 'covariance',
+    means: momentMeans(m),
+    standardDeviations: sd,
+    eigenvalues: pairs.map((p) => p.value),
+    components,
+  };
+}
+
+/** Coordinator side: the decomposition of the released moments, or `suppressed`. */
+export function finalisePca(spec: PcaSpec, release: ReleasedTotals): PcaResult {
+  if (typeof release !== 'object' || release === null || typeof release.cells !== 'object' || release.cells === null) {
+    throw new TypeError('release: expected { cells }');
+  }
+  const cell = release.cells[MOMENTS_CELL];
+  if (cell === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}: missing`);
+  if (cell.suppressed) return unfitted(spec, 'suppressed', null, null);
+  if (cell.totals === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}.totals: missing`);
+  return fitPca(spec, momentTotals(layoutOf(spec), cell.totals));
+}
+
+/** The `pca` query definition registered under its kind. */
+export const pcaQuery: QueryDefinition<PcaSpec, PcaResult> = {
+  kind: PCA_KIND,
+  parseSpec: parsePcaSpec,
+  purposeOf: (spec) => spec.purpose,
+  inputFields: (spec) => featuresInputFields(spec.features),
+  fields: (spec) => momentFields(layoutOf(spec)),
+  cells: (spec) => momentCells(layoutOf(spec)),
+  computeLocal: computePcaLocal,
+  finalise: finalisePca,
+};
