@@ -73,7 +73,10 @@ export interface CohortRetentionSpec {
   readonly acquisition: AcquisitionRule;
   /** First cohort month, `YYYY-MM` (default: `cohorts − 1` months before the as-of month). */
   readonly firstCohort: string;
-  /** Number of consecutive monthly cohorts; the last may not be after the as-of month. */
+  /**
+   * Number of consecutive monthly cohorts, 1–36; the last may not be after the
+   * as-of month. Default 12, or up to the as-of month when firstCohort is given.
+   */
   readonly cohorts: number;
   /** Largest k tracked per cohort. */
   readonly maxMonthsSince: number;
@@ -90,6 +93,7 @@ export const DEFAULT_COHORT_RETENTION_BOUNDS: CohortRetentionBounds = {
   horizonSeconds: 315_360_000n,
 };
 export const DEFAULT_COHORTS = 12;
+const MAX_COHORTS = 36;
 export const DEFAULT_CHURN_DAYS = 90;
 
 const specSchema = z.strictObject({
@@ -98,7 +102,7 @@ const specSchema = z.strictObject({
   asOf: isoInstantSchema,
   acquisition: z.enum(ACQUISITION_RULES).optional(),
   firstCohort: monthLabelSchema.optional(),
-  cohorts: z.number().int().min(1).max(36).optional(),
+  cohorts: z.number().int().min(1).max(MAX_COHORTS).optional(),
   maxMonthsSince: z.number().int().min(0).max(35).optional(),
   churnDays: z.number().int().min(1).max(3650).optional(),
   utcOffsetMinutes: utcOffsetSchema.optional(),
@@ -112,8 +116,10 @@ export function parseCohortRetentionSpec(json: unknown): CohortRetentionSpec {
   const raw = parseWith(specSchema, json);
   const utcOffsetMinutes = raw.utcOffsetMinutes ?? DEFAULT_UTC_OFFSET_MINUTES;
   const asOfMonth = monthOf(isoInstantSeconds(raw.asOf) as number, utcOffsetMinutes);
-  const cohorts = raw.cohorts ?? DEFAULT_COHORTS;
-  const first = raw.firstCohort === undefined ? asOfMonth - (cohorts - 1) : (monthOfLabel(raw.firstCohort) as number);
+  const declaredFirst = raw.firstCohort === undefined ? undefined : (monthOfLabel(raw.firstCohort) as number);
+  // Without a count, cohorts run from the first one to the as-of month (at most 36).
+  const cohorts = raw.cohorts ?? (declaredFirst === undefined ? DEFAULT_COHORTS : Math.max(1, Math.min(MAX_COHORTS, asOfMonth - declaredFirst + 1)));
+  const first = declaredFirst ?? asOfMonth - (cohorts - 1);
   if (first < 0) throw new QuerySpecError('cohorts', `${cohorts} cohorts before ${raw.asOf} start before 1970`);
   if (first + cohorts - 1 > asOfMonth) {
     throw new QuerySpecError(raw.firstCohort === undefined ? 'cohorts' : 'firstCohort', `cohorts ${monthLabel(first)} + ${cohorts} months run past the as-of month ${monthLabel(asOfMonth)}`);

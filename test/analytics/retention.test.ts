@@ -143,6 +143,8 @@ describe('cohort-retention spec', () => {
   });
 
   it('names the offending member', () => {
+    expect(q.parseSpec({ ...base, firstCohort: '2025-01' })).toMatchObject({ firstCohort: '2025-01', cohorts: 4 });
+    expect(q.parseSpec({ ...base, firstCohort: '2020-01' }).cohorts).toBe(36);
     expect(error({ ...base, firstCohort: '2025-05' }).path).toBe('firstCohort');
     expect(error({ ...base, firstCohort: '2025-13' }).path).toBe('firstCohort');
     expect(error({ ...base, firstCohort: '2025-03', cohorts: 3 }).path).toBe('firstCohort');
