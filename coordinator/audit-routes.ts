@@ -1,77 +1,370 @@
 /**
- * HTTP routes of the audit trail: the latest signed checkpoint, entries,
- * inclusion and consistency proofs for anyone holding a checkpoint, and
- * signed audit-report bundles for compliance officers.
+ * HTTP routes of the audit trail, for compliance officers: the latest signed
+ * checkpoint, entries, inclusion and consistency proofs for anyone holding a
+ * checkpoint, consent evidence and the rights-request register derived from
+ * the log, and signed audit-report bundles — synchronously
+ * (`POST /v1/audit/exports`, as `fedmart audit export` and the demo use it)
+ * or as a job that also renders the HTML report and, where a headless
+ * Chromium is installed, the PDF (`POST /v1/audit/export-jobs`).
  */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { toHex } from '../crypto/index.js';
-import { DEFAULT_FIELD_CLASSIFICATION, exportAuditBundle, registersFromConfig, verifierKeyString } from '../compliance/index.js';
+import {
+  DEFAULT_FIELD_CLASSIFICATION,
+  auditBundleSchema,
+  deriveSections,
+  registersFromConfig,
+  renderAuditReportHtml,
+  verifierKeyString,
+  verifyAuditBundle,
+  type AuditBundle,
+  type AuditEntry,
+} from '../compliance/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import { defineRoute, RouteReply, type ApiRoute } from './http-routes.js';
+import type { Job, JobRegistry } from './http-jobs.js';
+import { findChromium, renderPdf } from './http-report-pdf.js';
 import { HttpProblem } from './problems.js';
 import type { PurposeStore } from './purpose-registry.js';
 
-const seqQuery = z.object({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0) }).strict();
-const inclusionQuery = z.object({ seq: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1).optional() }).strict();
-const exportBody = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).strict();
-
 /** Most entries one request returns. */
 export const MAX_AUDIT_PAGE = 1000;
+/** Most entries the consent and rights registers are derived from (the newest). */
+export const MAX_DERIVED_ENTRIES = 200_000;
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new HttpProblem('VALIDATION_FAILED', issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid');
-  }
-  return r.data;
+const iso = z.string().meta({ format: 'date-time' });
+const seqQuery = z.object({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0) }).strict();
+const entriesQuery = z.object({
+  from: z.coerce.number().int().min(0),
+  to: z.coerce.number().int().min(0),
+  type: z.string().regex(/^[a-z][a-z.]{0,63}$/).optional(),
+  actor: z.string().min(1).max(128).optional(),
+}).strict();
+const inclusionQuery = z.object({ seq: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1).optional() }).strict();
+const exportBody = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).strict().meta({ id: 'AuditRange' });
+const exportJobBody = exportBody.extend({
+  /** Also render the PDF (default true; skipped with a note when no Chromium is installed). */
+  pdf: z.boolean().optional(),
+}).strict().meta({ id: 'AuditExportJobRequest' });
+const jobParams = z.object({ id: z.string().min(1).max(64).regex(/^job-[0-9a-f]+$/) }).strict();
+
+const hex = z.string().regex(/^[0-9a-f]*$/);
+const counts = z.record(z.string(), z.number());
+
+export const jobViewSchema = z.object({
+  jobId: z.string(),
+  kind: z.string(),
+  status: z.enum(['queued', 'running', 'done', 'failed']),
+  progress: z.object({ done: z.number().int(), total: z.number().int(), step: z.string() }),
+  createdAt: iso,
+  finishedAt: iso.nullable(),
+  error: z.object({ code: z.string(), title: z.string(), detail: z.string().optional() }).nullable(),
+  result: z.object({
+    entries: z.number().int(),
+    verified: z.boolean(),
+    verification: z.string(),
+    links: z.object({ bundle: z.string(), html: z.string(), pdf: z.string().nullable() }),
+    pdfNote: z.string().nullable(),
+  }).nullable(),
+}).meta({ id: 'Job' });
+
+const consentEvidenceSchema = z.object({
+  size: z.number().int(),
+  derivedFrom: z.number().int(),
+  purposes: z.array(z.object({
+    purpose: z.string().nullable(),
+    registered: z.boolean(),
+    legalBasis: z.string().nullable(),
+    piaIds: z.array(z.string()),
+    queriesRun: z.number().int(),
+    contributions: z.number().int(),
+    subjectsIncluded: z.number().int(),
+    subjectsExcluded: z.number().int(),
+    excludedByReason: counts,
+  })),
+}).meta({ id: 'ConsentEvidence' });
+
+const rightsSchema = z.object({
+  size: z.number().int(),
+  derivedFrom: z.number().int(),
+  total: z.number().int(),
+  byType: counts,
+  requests: z.array(z.object({ seq: z.number().int(), shopId: z.string(), requestType: z.string(), day: z.string() })),
+}).meta({ id: 'RightsRegister' });
+
+interface ExportResult {
+  readonly bundle: AuditBundle;
+  readonly html: string;
+  readonly pdf: Buffer | null;
+  readonly pdfNote: string | null;
+  readonly verified: boolean;
+  readonly verification: string;
 }
 
-export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditTrail; purposes: PurposeStore }): void {
+function jobView(job: Job<unknown>): z.infer<typeof jobViewSchema> {
+  const r = job.result as ExportResult | null;
+  const base = `/v1/jobs/${job.jobId}`;
+  return {
+    jobId: job.jobId,
+    kind: job.kind,
+    status: job.status,
+    progress: { ...job.progress },
+    createdAt: job.createdAt.toISOString(),
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    error: job.error,
+    result: r === null ? null : {
+      entries: r.bundle.entries.length,
+      verified: r.verified,
+      verification: r.verification,
+      links: { bundle: `${base}/bundle`, html: `${base}/report.html`, pdf: r.pdf ? `${base}/report.pdf` : null },
+      pdfNote: r.pdfNote,
+    },
+  };
+}
+
+export interface AuditRouteDeps {
+  readonly audit: AuditTrail;
+  readonly purposes: PurposeStore;
+  readonly jobs: JobRegistry;
+  /** Chromium for PDF reports: a path, null for none, undefined to look for one. */
+  readonly chromium?: string | null | undefined;
+}
+
+export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
   const { audit } = deps;
+  const chromium = deps.chromium === undefined ? findChromium() : deps.chromium;
 
-  app.get('/v1/audit/checkpoint', async () => {
-    const checkpoint = await audit.checkpoint();
-    return {
-      checkpoint,
-      origin: audit.origin,
-      publicKey: toHex(audit.publicKey),
-      verifierKey: verifierKeyString(audit.origin, audit.publicKey),
-    };
-  });
+  const registers = async () => registersFromConfig(await deps.purposes.registry(), DEFAULT_FIELD_CLASSIFICATION);
 
-  app.get('/v1/audit/entries', async (request) => {
-    const { from, to } = parse(seqQuery, request.query);
-    if (to < from || to - from > MAX_AUDIT_PAGE) throw new HttpProblem('AUDIT_RANGE_INVALID', `need from <= to and at most ${MAX_AUDIT_PAGE} entries`);
-    const rows = await audit.log.entryRows(from, to);
-    return { entries: rows.map((r) => ({ seq: r.seq, entry: r.entryJson })) };
-  });
-
-  app.get('/v1/audit/proofs/inclusion', async (request) => {
-    const { seq, size } = parse(inclusionQuery, request.query);
-    const logSize = await audit.log.size();
-    const treeSize = size ?? logSize;
-    if (seq >= treeSize || treeSize > logSize) throw new HttpProblem('AUDIT_RANGE_INVALID', `need seq < size <= ${logSize}`);
-    const proof = await audit.log.inclusionProof(seq, treeSize);
-    return { seq, size: treeSize, proof: proof.map(toHex) };
-  });
-
-  app.get('/v1/audit/proofs/consistency', async (request) => {
-    const { from, to } = parse(seqQuery, request.query);
-    const logSize = await audit.log.size();
-    if (from > to || to > logSize) throw new HttpProblem('AUDIT_RANGE_INVALID', `need from <= to <= ${logSize}`);
-    const proof = await audit.log.consistencyProof(from, to);
-    return { from, to, proof: proof.map(toHex) };
-  });
-
-  app.post('/v1/audit/exports', async (request) => {
-    const { from, to } = parse(exportBody, request.body);
+  const checkRange = (from: string, to: string) => {
     if (Date.parse(from) > Date.parse(to)) throw new HttpProblem('AUDIT_RANGE_INVALID', 'from must not be after to');
-    return audit.exportBundle({
-      from,
-      to,
-      registers: registersFromConfig(await deps.purposes.registry(), DEFAULT_FIELD_CLASSIFICATION),
-      actor: 'operator',
-    });
-  });
+  };
+
+  /** Sections derived from the newest entries of the log. */
+  const derived = async () => {
+    const size = await audit.log.size();
+    const start = Math.max(0, size - MAX_DERIVED_ENTRIES);
+    const entries: AuditEntry[] = [];
+    for (let s = start; s < size; s += MAX_AUDIT_PAGE) entries.push(...(await audit.log.entries(s, Math.min(size, s + MAX_AUDIT_PAGE))));
+    return { size, derivedFrom: start, sections: deriveSections(entries, await registers()) };
+  };
+
+  const exportResult = async (id: string, principalId: string, bootstrap: boolean): Promise<ExportResult> => {
+    const job = deps.jobs.get(id, principalId, bootstrap);
+    if (job.status !== 'done' || job.result === null) throw new HttpProblem('JOB_NOT_DONE', `job ${id} is ${job.status}`);
+    return job.result as ExportResult;
+  };
+
+  return [
+    defineRoute({
+      method: 'GET', url: '/v1/audit/checkpoint', operationId: 'getAuditCheckpoint', tag: 'audit',
+      summary: 'The latest signed checkpoint (C2SP signed note) and the audit public key',
+      roles: ['compliance'],
+      responses: {
+        200: {
+          description: 'Checkpoint',
+          schema: z.object({ checkpoint: z.string(), origin: z.string(), publicKey: hex, verifierKey: z.string() }).meta({ id: 'Checkpoint' }),
+        },
+      },
+      handler: async () => ({
+        checkpoint: await audit.checkpoint(),
+        origin: audit.origin,
+        publicKey: toHex(audit.publicKey),
+        verifierKey: verifierKeyString(audit.origin, audit.publicKey),
+      }),
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/audit/entries', operationId: 'listAuditEntries', tag: 'audit',
+      summary: `Entries with seq in [from, to) (at most ${MAX_AUDIT_PAGE}), optionally only of one type or actor; each as its exact canonical text`,
+      roles: ['compliance'],
+      query: entriesQuery,
+      responses: {
+        200: {
+          description: 'Entries',
+          schema: z.object({ size: z.number().int(), entries: z.array(z.object({ seq: z.number().int(), entry: z.string() })) }).meta({ id: 'AuditEntries' }),
+        },
+      },
+      problems: ['AUDIT_RANGE_INVALID'],
+      handler: async ({ query }) => {
+        const { from, to, type, actor } = query;
+        if (to < from || to - from > MAX_AUDIT_PAGE) throw new HttpProblem('AUDIT_RANGE_INVALID', `need from <= to and at most ${MAX_AUDIT_PAGE} entries`);
+        const size = await audit.log.size();
+        const rows = await audit.log.entryRows(Math.min(from, size), Math.min(to, size));
+        const wanted = rows.filter((r) => {
+          if (type === undefined && actor === undefined) return true;
+          const e = JSON.parse(r.entryJson) as { type: string; actor: string };
+          return (type === undefined || e.type === type) && (actor === undefined || e.actor === actor);
+        });
+        return { size, entries: wanted.map((r) => ({ seq: r.seq, entry: r.entryJson })) };
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/audit/proofs/inclusion', operationId: 'getInclusionProof', tag: 'audit',
+      summary: 'RFC 9162 inclusion proof of entry seq in the tree of the given size (default: the whole log)',
+      roles: ['compliance'],
+      query: inclusionQuery,
+      responses: { 200: { description: 'Proof, hex hashes from the leaf sibling up', schema: z.object({ seq: z.number().int(), size: z.number().int(), proof: z.array(hex) }) } },
+      problems: ['AUDIT_RANGE_INVALID'],
+      handler: async ({ query }) => {
+        const logSize = await audit.log.size();
+        const treeSize = query.size ?? logSize;
+        if (query.seq >= treeSize || treeSize > logSize) throw new HttpProblem('AUDIT_RANGE_INVALID', `need seq < size <= ${logSize}`);
+        const proof = await audit.log.inclusionProof(query.seq, treeSize);
+        return { seq: query.seq, size: treeSize, proof: proof.map(toHex) };
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/audit/proofs/consistency', operationId: 'getConsistencyProof', tag: 'audit',
+      summary: 'RFC 9162 consistency proof between two tree sizes',
+      roles: ['compliance'],
+      query: seqQuery,
+      responses: { 200: { description: 'Proof', schema: z.object({ from: z.number().int(), to: z.number().int(), proof: z.array(hex) }) } },
+      problems: ['AUDIT_RANGE_INVALID'],
+      handler: async ({ query }) => {
+        const logSize = await audit.log.size();
+        if (query.from > query.to || query.to > logSize) throw new HttpProblem('AUDIT_RANGE_INVALID', `need from <= to <= ${logSize}`);
+        const proof = await audit.log.consistencyProof(query.from, query.to);
+        return { from: query.from, to: query.to, proof: proof.map(toHex) };
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/compliance/consent-evidence', operationId: 'getConsentEvidence', tag: 'compliance',
+      summary: 'Consent evidence per purpose, derived from the log: contributions, attested subjects included and excluded by reason, PIAs',
+      roles: ['compliance'],
+      responses: { 200: { description: 'Consent evidence', schema: consentEvidenceSchema } },
+      handler: async () => {
+        const { size, derivedFrom, sections } = await derived();
+        const register = new Map(sections.processingRegister.map((r) => [r.purpose, r]));
+        const names = new Set<string | null>([...sections.processingRegister.map((r) => r.purpose), ...sections.consentSummary.map((r) => r.purpose)]);
+        return {
+          size,
+          derivedFrom,
+          purposes: [...names].map((purpose) => {
+            const reg = purpose === null ? undefined : register.get(purpose);
+            const rows = sections.consentSummary.filter((c) => c.purpose === purpose);
+            const excludedByReason: Record<string, number> = {};
+            for (const r of rows) for (const [k, v] of Object.entries(r.excludedByReason)) excludedByReason[k] = (excludedByReason[k] ?? 0) + v;
+            return {
+              purpose,
+              registered: reg?.registered ?? false,
+              legalBasis: reg?.legalBasis ?? null,
+              piaIds: [...(reg?.piaIds ?? [])],
+              queriesRun: reg?.queriesRun ?? 0,
+              contributions: rows.reduce((s, r) => s + r.contributions, 0),
+              subjectsIncluded: rows.reduce((s, r) => s + r.subjectsIncluded, 0),
+              subjectsExcluded: rows.reduce((s, r) => s + r.subjectsExcluded, 0),
+              excludedByReason,
+            };
+          }),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/compliance/rights-requests', operationId: 'getRightsRegister', tag: 'compliance',
+      summary: 'Register of data-subject rights requests handled by shops (type and day only, never the person)',
+      roles: ['compliance'],
+      responses: { 200: { description: 'Rights-request register', schema: rightsSchema } },
+      handler: async () => {
+        const { size, derivedFrom, sections } = await derived();
+        const r = sections.rightsRequests;
+        return { size, derivedFrom, total: r.total, byType: { ...r.byType }, requests: r.requests.map((q) => ({ ...q })) };
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/v1/audit/exports', operationId: 'exportAuditBundle', tag: 'audit',
+      summary: 'Sign and return an audit report bundle of the entries in [from, to] at once (the export is logged)',
+      roles: ['compliance'],
+      body: exportBody,
+      responses: { 200: { description: 'Signed bundle (verify offline with fedmart audit verify)', schema: auditBundleSchema } },
+      problems: ['AUDIT_RANGE_INVALID'],
+      handler: async ({ body, principal }) => {
+        checkRange(body.from, body.to);
+        return audit.exportBundle({ from: body.from, to: body.to, registers: await registers(), actor: principal.id });
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/v1/audit/export-jobs', operationId: 'startAuditExport', tag: 'audit',
+      summary: 'Start an audit report export job: signed bundle, verification, HTML report and PDF',
+      roles: ['compliance'],
+      body: exportJobBody,
+      responses: { 202: { description: 'Accepted; poll the job (Location header)', schema: jobViewSchema } },
+      problems: ['AUDIT_RANGE_INVALID'],
+      handler: async ({ body, principal }) => {
+        checkRange(body.from, body.to);
+        const wantPdf = body.pdf ?? true;
+        const job = deps.jobs.start<ExportResult>('audit-export', principal.id, wantPdf ? 4 : 3, async (progress) => {
+          progress(0, 'signing checkpoint and bundle');
+          const bundle = await audit.exportBundle({ from: body.from, to: body.to, registers: await registers(), actor: principal.id });
+          progress(1, 'verifying bundle');
+          const v = verifyAuditBundle(bundle, { publicKeyHex: toHex(audit.publicKey) });
+          const verification = v.ok ? `intact: ${v.summary.entries} entries, log size ${v.summary.size}, root ${v.summary.root}` : `BROKEN at ${v.firstBroken}: ${v.reason}`;
+          progress(2, 'rendering HTML report');
+          const html = renderAuditReportHtml(bundle, { verification: v });
+          let pdf: Buffer | null = null;
+          let pdfNote: string | null = null;
+          if (!wantPdf) pdfNote = 'PDF not requested';
+          else if (!chromium) pdfNote = 'no headless Chromium installed on the coordinator';
+          else {
+            progress(3, 'rendering PDF');
+            pdf = await renderPdf(html, { chromium });
+          }
+          return { bundle, html, pdf, pdfNote, verified: v.ok, verification };
+        });
+        return new RouteReply(202, jobView(job), { location: `/v1/jobs/${job.jobId}` });
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/jobs', operationId: 'listJobs', tag: 'jobs',
+      summary: 'Your jobs, newest first',
+      roles: ['compliance'],
+      responses: { 200: { description: 'Jobs', schema: z.object({ jobs: z.array(jobViewSchema) }) } },
+      handler: async ({ principal }) => ({ jobs: deps.jobs.list(principal.id, principal.bootstrap).map(jobView) }),
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/jobs/:id', operationId: 'getJob', tag: 'jobs',
+      summary: 'Status and progress of a job; links to its results when done',
+      roles: ['compliance'],
+      params: jobParams,
+      responses: { 200: { description: 'The job', schema: jobViewSchema } },
+      problems: ['JOB_NOT_FOUND'],
+      handler: async ({ params, principal }) => jobView(deps.jobs.get(params.id, principal.id, principal.bootstrap)),
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/jobs/:id/bundle', operationId: 'getJobBundle', tag: 'jobs',
+      summary: 'The signed audit bundle of a finished export job',
+      roles: ['compliance'],
+      params: jobParams,
+      responses: { 200: { description: 'Signed bundle', schema: auditBundleSchema } },
+      problems: ['JOB_NOT_FOUND', 'JOB_NOT_DONE'],
+      handler: async ({ params, principal }) => (await exportResult(params.id, principal.id, principal.bootstrap)).bundle,
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/jobs/:id/report.html', operationId: 'getJobReportHtml', tag: 'jobs',
+      summary: 'The self-contained HTML audit report (zh-CN/English) of a finished export job',
+      roles: ['compliance'],
+      params: jobParams,
+      responses: { 200: { description: 'HTML report', contentType: 'text/html' } },
+      problems: ['JOB_NOT_FOUND', 'JOB_NOT_DONE'],
+      handler: async ({ params, principal }) => {
+        const r = await exportResult(params.id, principal.id, principal.bootstrap);
+        return new RouteReply(200, r.html, {
+          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+          'content-disposition': `attachment; filename="audit-report-${params.id}.html"`,
+        }, 'text/html; charset=utf-8');
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/jobs/:id/report.pdf', operationId: 'getJobReportPdf', tag: 'jobs',
+      summary: 'The PDF audit report of a finished export job (when the coordinator has a headless Chromium)',
+      roles: ['compliance'],
+      params: jobParams,
+      responses: { 200: { description: 'PDF report', contentType: 'application/pdf' } },
+      problems: ['JOB_NOT_FOUND', 'JOB_NOT_DONE', 'PDF_UNAVAILABLE'],
+      handler: async ({ params, principal }) => {
+        const r = await exportResult(params.id, principal.id, principal.bootstrap);
+        if (!r.pdf) throw new HttpProblem('PDF_UNAVAILABLE');
+        return new RouteReply(200, r.pdf, { 'content-disposition': `attachment; filename="audit-report-${params.id}.pdf"` }, 'application/pdf');
+      },
+    }),
+  ];
 }

@@ -1,19 +1,33 @@
 /**
- * HTTP API for people and scripts (marketers asking for segment statistics).
- * `buildHttpApp` never listens, so tests drive it with `inject`.
+ * HTTP API for people and scripts, and the web console. `buildHttpApp`
+ * never listens, so tests drive it with `inject`.
+ *
+ * The routes come from tables (`http-query-routes.ts`, `audit-routes.ts`,
+ * `http-admin-routes.ts`, `http-console.ts`) registered by `http-routes.ts`,
+ * which authenticates the bearer token, applies per-token rate limits,
+ * checks the caller's role and parses every input with zod; the same tables
+ * produce the OpenAPI document at /openapi.json and the page at /docs.
+ * Errors are problem+json with a stable code (`problems.ts`); 5xx answers
+ * never carry internals.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import { auditRoutes } from './audit-routes.js';
+import { UserStore } from './auth-store.js';
+import { adminRoutes } from './http-admin-routes.js';
+import { consoleRoutes } from './http-console.js';
+import { JobRegistry } from './http-jobs.js';
+import { queryRoutes } from './http-query-routes.js';
+import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
+import { defineRoute, registerRoutes, RouteReply, type ApiRoute } from './http-routes.js';
+import { buildOpenApiDocument, renderDocsPage } from './openapi.js';
 import type { PurposeStore } from './purpose-registry.js';
-import { registerAuditRoutes } from './audit-routes.js';
 import type { QueryService } from './query-service.js';
-import type { FitRecord, FitRunner } from './fit-runner.js';
+import type { FitRunner } from './fit-runner.js';
 import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
-import type { CoordinatorStore, QueryRecord } from './store.js';
+import type { CoordinatorStore } from './store.js';
 
 export interface HttpAppDeps {
   readonly store: CoordinatorStore;
@@ -21,90 +35,74 @@ export interface HttpAppDeps {
   readonly fits: FitRunner;
   readonly audit: AuditTrail;
   readonly purposes: PurposeStore;
-  /** The operator's API token; only its SHA-256 is kept. */
+  /** The bootstrap administrator's API token (FEDMART_API_TOKEN); only its SHA-256 is kept. */
   readonly apiToken: string;
   readonly logger: Logger;
   readonly onQueryCreated?: (queryId: string) => void;
+  /** The key holder's k threshold, shown with each query (default 10). */
+  readonly minSubjects?: number;
+  /** Requests per caller per window (default 600 a minute). */
+  readonly rateLimit?: RateLimitOptions;
+  /** Failed authentications per client address per window before 429 (default 60 a minute). */
+  readonly authFailureLimit?: RateLimitOptions;
+  /** Chromium for PDF reports: a path, null for none, undefined to look for one. */
+  readonly chromium?: string | null;
 }
 
-const createQueryBody = z.object({
-  kind: z.string().min(1).max(64),
-  spec: z.record(z.string(), z.unknown()),
-  targetMerchants: z.number().int().min(1).max(10_000).optional(),
-  minMerchants: z.number().int().min(2).max(10_000).optional(),
-  maxContributors: z.number().int().min(1).max(10_000).optional(),
-  deadlineSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
-  /** Consent cutoff (ISO-8601); defaults to the time of creation. */
-  cutoff: z.iso.datetime({ offset: true }).optional(),
-}).strict();
-
-const queryIdParams = z.object({ id: z.string().min(1).max(128) });
-
-const createFitBody = z.object({
-  kind: z.string().min(1).max(64),
-  spec: z.record(z.string(), z.unknown()),
-  targetMerchants: z.number().int().min(1).max(10_000).optional(),
-  minMerchants: z.number().int().min(2).max(10_000).optional(),
-  roundDeadlineSeconds: z.number().int().min(1).max(24 * 3600).optional(),
-}).strict();
-
-function fitView(f: FitRecord): Record<string, unknown> {
-  return {
-    fitId: f.fitId,
-    kind: f.kind,
-    spec: f.spec,
-    purpose: f.purpose,
-    status: f.status,
-    statusReason: f.statusReason,
-    round: f.round,
-    targetMerchants: f.targetMerchants,
-    minMerchants: f.minMerchants,
-    model: f.model,
-    evaluation: f.evaluation,
-    createdAt: f.createdAt.toISOString(),
-    finishedAt: f.finishedAt?.toISOString() ?? null,
-  };
-}
-
-function queryView(q: QueryRecord, contributions: number): Record<string, unknown> {
-  return {
-    queryId: q.queryId,
-    kind: q.kind,
-    spec: JSON.parse(q.specJson) as unknown,
-    status: q.status,
-    statusReason: q.statusReason,
-    contributions,
-    targetMerchants: q.targetMerchants,
-    minMerchants: q.minMerchants,
-    maxContributors: q.maxContributors,
-    purpose: q.purpose,
-    cutoff: q.cutoff.toISOString(),
-    deadline: q.deadline.toISOString(),
-    createdAt: q.createdAt.toISOString(),
-  };
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new HttpProblem('VALIDATION_FAILED', issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid');
-  }
-  return r.data;
+/** Every API route (not yet registered), for the app, the OpenAPI document and tests. */
+export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry): ApiRoute[] {
+  const routes: ApiRoute[] = [
+    defineRoute({
+      method: 'GET', url: '/healthz', operationId: 'health', tag: 'service', summary: 'Liveness',
+      roles: 'public',
+      responses: { 200: { description: 'Alive', schema: z.object({ ok: z.literal(true) }) } },
+      handler: async () => ({ ok: true as const }),
+    }),
+    ...queryRoutes({ store: deps.store, queries: deps.queries, fits: deps.fits, minSubjects: deps.minSubjects ?? 10, onQueryCreated: deps.onQueryCreated }),
+    ...auditRoutes({ audit: deps.audit, purposes: deps.purposes, jobs, chromium: deps.chromium }),
+    ...adminRoutes({ store: deps.store, users, purposes: deps.purposes }),
+  ];
+  let doc: Record<string, unknown> | undefined;
+  const document = () => (doc ??= buildOpenApiDocument(routes));
+  routes.push(
+    defineRoute({
+      method: 'GET', url: '/openapi.json', operationId: 'openapi', tag: 'service', summary: 'This OpenAPI 3.1 document',
+      roles: 'public',
+      responses: { 200: { description: 'OpenAPI document', schema: z.record(z.string(), z.unknown()) } },
+      handler: async () => document(),
+    }),
+    defineRoute({
+      method: 'GET', url: '/docs', operationId: 'docs', tag: 'service', summary: 'API reference page (static HTML from the OpenAPI document)',
+      roles: 'public',
+      responses: { 200: { description: 'HTML page', contentType: 'text/html' } },
+      handler: async () => new RouteReply(200, renderDocsPage(document()), {
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+        'x-content-type-options': 'nosniff',
+      }, 'text/html; charset=utf-8'),
+    }),
+    ...consoleRoutes(),
+  );
+  return routes;
 }
 
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
-  const tokenHash = createHash('sha256').update(deps.apiToken).digest();
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+  // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
+  const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);
+  const jobs = new JobRegistry(deps.logger);
 
   app.setErrorHandler((err, request, reply) => {
     let code: keyof typeof PROBLEMS = 'INTERNAL';
     let detail: string | undefined;
+    const fastifyCode = (err as { code?: string }).code;
     if (err instanceof HttpProblem) {
       code = err.code;
       detail = err.detail;
-    } else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    } else if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       code = 'PAYLOAD_TOO_LARGE';
+    } else if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      code = 'UNSUPPORTED_MEDIA_TYPE';
     } else if ((err as { statusCode?: number }).statusCode === 400) {
       code = 'VALIDATION_FAILED';
       detail = err instanceof Error ? err.message : undefined;
@@ -117,82 +115,11 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     void reply.status(404).type('application/problem+json').send(problemBody('NOT_FOUND', undefined, request.url));
   });
 
-  app.addHook('onRequest', async (request) => {
-    if (request.url === '/healthz') return;
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const presented = createHash('sha256').update(token).digest();
-    if (token.length === 0 || !timingSafeEqual(presented, tokenHash)) {
-      const route = (request.routeOptions.url ?? 'unknown').replace(/[^\x21-\x7e]/g, '?').slice(0, 256) || 'unknown';
-      await deps.audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'http', route, reason: token.length === 0 ? 'TOKEN_MISSING' : 'TOKEN_INVALID' } });
-      throw new HttpProblem('UNAUTHENTICATED');
-    }
+  registerRoutes(app, apiRoutes(deps, users, jobs), {
+    users,
+    audit: deps.audit,
+    limiter: new FixedWindowLimiter(deps.rateLimit ?? { limit: 600, windowMs: 60_000 }),
+    failureLimiter: new FixedWindowLimiter(deps.authFailureLimit ?? { limit: 60, windowMs: 60_000 }),
   });
-
-  app.get('/healthz', async () => ({ ok: true }));
-
-  app.post('/v1/queries', async (request, reply) => {
-    const body = parse(createQueryBody, request.body);
-    const query = await deps.queries.create({
-      kind: body.kind,
-      spec: body.spec,
-      targetMerchants: body.targetMerchants,
-      minMerchants: body.minMerchants,
-      maxContributors: body.maxContributors,
-      deadlineSeconds: body.deadlineSeconds,
-      cutoff: body.cutoff ? new Date(body.cutoff) : undefined,
-      createdBy: 'operator',
-    });
-    deps.onQueryCreated?.(query.queryId);
-    return reply.status(201).send(queryView(query, 0));
-  });
-
-  app.get('/v1/queries', async () => {
-    const queries = await deps.store.listQueries();
-    return { queries: await Promise.all(queries.map(async (q) => queryView(q, await deps.store.contributionCount(q.queryId)))) };
-  });
-
-  app.get('/v1/queries/:id', async (request) => {
-    const { id } = parse(queryIdParams, request.params);
-    const q = await deps.store.getQuery(id);
-    if (!q) throw new HttpProblem('QUERY_NOT_FOUND', `no query ${id}`);
-    const release = q.status === 'released' ? await deps.store.getRelease(id) : undefined;
-    return {
-      ...queryView(q, await deps.store.contributionCount(id)),
-      result: release ? (JSON.parse(release.resultJson) as unknown) : null,
-    };
-  });
-
-  app.get('/v1/queries/:id/release', async (request) => {
-    const { id } = parse(queryIdParams, request.params);
-    const q = await deps.store.getQuery(id);
-    if (!q) throw new HttpProblem('QUERY_NOT_FOUND', `no query ${id}`);
-    const release = await deps.store.getRelease(id);
-    if (!release) throw new HttpProblem('RELEASE_NOT_READY', `query ${id} is ${q.status}`);
-    return {
-      release: JSON.parse(release.releaseJson) as unknown,
-      releaseJson: release.releaseJson,
-      keyholderSigningKey: toHex(release.keyholderSigningKey),
-      signature: toHex(release.signature),
-    };
-  });
-
-  app.post('/v1/fits', async (request, reply) => {
-    const body = parse(createFitBody, request.body);
-    const fit = await deps.fits.create({ ...body, createdBy: 'operator' });
-    deps.onQueryCreated?.(fit.fitId);
-    return reply.status(201).send(fitView(fit));
-  });
-
-  app.get('/v1/fits', async () => ({ fits: (await deps.fits.list()).map(fitView) }));
-
-  app.get('/v1/fits/:id', async (request) => {
-    const { id } = parse(queryIdParams, request.params);
-    const fit = await deps.fits.get(id);
-    if (!fit) throw new HttpProblem('FIT_NOT_FOUND', `no fit ${id}`);
-    return fitView(fit);
-  });
-
-  registerAuditRoutes(app, { audit: deps.audit, purposes: deps.purposes });
   return app;
 }

@@ -113,4 +113,18 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE queries ADD COLUMN fit_id text REFERENCES fits (fit_id)`,
     `ALTER TABLE queries ADD COLUMN fit_round integer`,
   ],
+  // 5: API users with roles, granted purposes and SHA-256 token hashes
+  [
+    `CREATE TABLE api_users (
+       user_id text PRIMARY KEY,
+       role text NOT NULL CHECK (role IN ('marketer', 'compliance', 'admin', 'merchant')),
+       purposes_json text NOT NULL DEFAULT '[]',
+       merchant_id text,
+       label text,
+       token_hash bytea NOT NULL UNIQUE,
+       created_by text NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       revoked_at timestamptz
+     )`,
+  ],
 ];

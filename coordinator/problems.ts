@@ -4,6 +4,9 @@
  */
 export const PROBLEMS = {
   UNAUTHENTICATED: { status: 401, title: 'Missing or invalid API token' },
+  ROLE_FORBIDDEN: { status: 403, title: 'Your role may not use this route' },
+  PURPOSE_NOT_GRANTED: { status: 403, title: 'You are not granted the purpose this request is for' },
+  NOT_OWN_MERCHANT: { status: 403, title: 'Merchant operators may only see their own shop' },
   VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema' },
   QUERY_KIND_UNKNOWN: { status: 400, title: 'Unknown query kind' },
   QUERY_SPEC_INVALID: { status: 400, title: 'The query specification is invalid' },
@@ -13,12 +16,22 @@ export const PROBLEMS = {
   FIELD_NOT_ALLOWED: { status: 400, title: 'The query reads a field outside its purpose\'s allow-list' },
   CUTOFF_INVALID: { status: 400, title: 'The consent cutoff must not be in the future' },
   AUDIT_RANGE_INVALID: { status: 400, title: 'The requested audit range is invalid' },
+  PURPOSE_INVALID: { status: 400, title: 'The purpose or PIA is invalid' },
+  USER_INVALID: { status: 400, title: 'The user definition is invalid' },
   QUERY_NOT_FOUND: { status: 404, title: 'No such query' },
   FIT_NOT_FOUND: { status: 404, title: 'No such model fit' },
+  JOB_NOT_FOUND: { status: 404, title: 'No such job' },
+  USER_NOT_FOUND: { status: 404, title: 'No such user' },
+  MERCHANT_NOT_FOUND: { status: 404, title: 'No such merchant' },
+  JOB_NOT_DONE: { status: 409, title: 'The job has not finished successfully' },
+  USER_EXISTS: { status: 409, title: 'A user with this id already exists' },
   RELEASE_NOT_READY: { status: 409, title: 'The query has no release yet' },
   NOT_FOUND: { status: 404, title: 'No such route' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send the body as application/json' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests; retry after the time in Retry-After' },
   INTERNAL: { status: 500, title: 'Internal error' },
+  PDF_UNAVAILABLE: { status: 503, title: 'PDF rendering is not available on this coordinator' },
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEMS;

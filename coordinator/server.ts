@@ -129,6 +129,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
 
     const http = buildHttpApp({
       store, queries, fits, audit, purposes, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke(),
+      minSubjects: options.minSubjects ?? 10,
     });
     const httpListen = options.httpListen ?? '127.0.0.1:0';
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });

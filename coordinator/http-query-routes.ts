@@ -1,0 +1,290 @@
+/**
+ * Routes for marketers: publish queries and model fits for granted purposes,
+ * watch their progress, read released results. Also `GET /v1/me` (who am I,
+ * for every role) and the query and model kinds on offer.
+ */
+import { z } from 'zod';
+import { toHex } from '../crypto/index.js';
+import { getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds } from '../analytics/index.js';
+import { ROLES, type Principal } from './auth.js';
+import type { FitRecord, FitRunner } from './fit-runner.js';
+import { defineRoute, type ApiRoute } from './http-routes.js';
+import { HttpProblem } from './problems.js';
+import type { QueryService } from './query-service.js';
+import type { CoordinatorStore, QueryRecord } from './store.js';
+
+export interface QueryRouteDeps {
+  readonly store: CoordinatorStore;
+  readonly queries: QueryService;
+  readonly fits: FitRunner;
+  /** The key holder's k, shown beside a query's m. */
+  readonly minSubjects: number;
+  readonly onQueryCreated?: ((queryId: string) => void) | undefined;
+}
+
+const iso = z.string().meta({ format: 'date-time' });
+
+export const createQueryBody = z.object({
+  kind: z.string().min(1).max(64),
+  spec: z.record(z.string(), z.unknown()),
+  targetMerchants: z.number().int().min(1).max(10_000).optional(),
+  minMerchants: z.number().int().min(2).max(10_000).optional(),
+  maxContributors: z.number().int().min(1).max(10_000).optional(),
+  deadlineSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+  /** Consent cutoff (ISO-8601); defaults to the time of creation. */
+  cutoff: z.iso.datetime({ offset: true }).optional(),
+}).strict().meta({ id: 'CreateQuery' });
+
+export const createFitBody = z.object({
+  kind: z.string().min(1).max(64),
+  spec: z.record(z.string(), z.unknown()),
+  targetMerchants: z.number().int().min(1).max(10_000).optional(),
+  minMerchants: z.number().int().min(2).max(10_000).optional(),
+  roundDeadlineSeconds: z.number().int().min(1).max(24 * 3600).optional(),
+}).strict().meta({ id: 'CreateFit' });
+
+export const idParams = z.object({ id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/) }).strict();
+
+export const queryViewSchema = z.object({
+  queryId: z.string(),
+  kind: z.string(),
+  spec: z.unknown(),
+  status: z.enum(['open', 'closing', 'released', 'failed']),
+  statusReason: z.string().nullable(),
+  contributions: z.number().int().min(0),
+  targetMerchants: z.number().int(),
+  minMerchants: z.number().int(),
+  minSubjects: z.number().int(),
+  maxContributors: z.number().int(),
+  purpose: z.string(),
+  requester: z.string(),
+  fitId: z.string().nullable(),
+  fitRound: z.number().int().nullable(),
+  cutoff: iso,
+  deadline: iso,
+  createdAt: iso,
+}).meta({ id: 'Query' });
+
+export const queryWithResultSchema = queryViewSchema.extend({ result: z.unknown().nullable() }).meta({ id: 'QueryWithResult' });
+
+export const releaseViewSchema = z.object({
+  release: z.unknown(),
+  releaseJson: z.string(),
+  keyholderSigningKey: z.string().regex(/^[0-9a-f]{64}$/),
+  signature: z.string().regex(/^[0-9a-f]+$/),
+}).meta({ id: 'Release' });
+
+export const fitViewSchema = z.object({
+  fitId: z.string(),
+  kind: z.string(),
+  spec: z.unknown(),
+  purpose: z.string(),
+  status: z.enum(['running', 'evaluating', 'done', 'failed']),
+  statusReason: z.string().nullable(),
+  round: z.number().int(),
+  targetMerchants: z.number().int(),
+  minMerchants: z.number().int(),
+  model: z.unknown().nullable(),
+  evaluation: z.unknown().nullable(),
+  createdAt: iso,
+  finishedAt: iso.nullable(),
+}).meta({ id: 'Fit' });
+
+export const meSchema = z.object({
+  id: z.string(),
+  role: z.enum(ROLES),
+  purposes: z.array(z.string()),
+  merchantId: z.string().nullable(),
+  bootstrap: z.boolean(),
+}).meta({ id: 'Me' });
+
+export function fitView(f: FitRecord): z.infer<typeof fitViewSchema> {
+  return {
+    fitId: f.fitId,
+    kind: f.kind,
+    spec: f.spec,
+    purpose: f.purpose,
+    status: f.status,
+    statusReason: f.statusReason,
+    round: f.round,
+    targetMerchants: f.targetMerchants,
+    minMerchants: f.minMerchants,
+    model: f.model ?? null,
+    evaluation: f.evaluation ?? null,
+    createdAt: f.createdAt.toISOString(),
+    finishedAt: f.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export function queryView(q: QueryRecord, contributions: number, minSubjects: number): z.infer<typeof queryViewSchema> {
+  return {
+    queryId: q.queryId,
+    kind: q.kind,
+    spec: JSON.parse(q.specJson) as unknown,
+    status: q.status,
+    statusReason: q.statusReason,
+    contributions,
+    targetMerchants: q.targetMerchants,
+    minMerchants: q.minMerchants,
+    minSubjects,
+    maxContributors: q.maxContributors,
+    purpose: q.purpose,
+    requester: q.createdBy,
+    fitId: q.fitId,
+    fitRound: q.fitRound,
+    cutoff: q.cutoff.toISOString(),
+    deadline: q.deadline.toISOString(),
+    createdAt: q.createdAt.toISOString(),
+  };
+}
+
+/** The purpose a query would run under, or undefined when the spec is invalid (creation then fails with a coded problem). */
+function purposeOfQuery(kind: string, spec: Record<string, unknown>): string | undefined {
+  try {
+    const def = getQueryDefinition(kind);
+    return def.purposeOf(def.parseSpec({ ...spec, kind }));
+  } catch {
+    return undefined;
+  }
+}
+
+function purposeOfFit(kind: string, spec: Record<string, unknown>): string | undefined {
+  try {
+    const def = getModelDefinition(kind);
+    return def.purposeOf(def.parseFitSpec({ ...spec, kind }));
+  } catch {
+    return undefined;
+  }
+}
+
+function visible(principal: Principal, purpose: string): boolean {
+  return principal.role !== 'marketer' || principal.purposes.includes(purpose);
+}
+
+export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
+  const loadQuery = async (id: string): Promise<QueryRecord> => {
+    const q = await deps.store.getQuery(id);
+    if (!q) throw new HttpProblem('QUERY_NOT_FOUND', `no query ${id}`);
+    return q;
+  };
+  return [
+    defineRoute({
+      method: 'GET', url: '/v1/me', operationId: 'getMe', tag: 'session',
+      summary: 'The caller: id, role, granted purposes, own shop',
+      roles: ['marketer', 'compliance', 'admin', 'merchant'],
+      responses: { 200: { description: 'The caller', schema: meSchema } },
+      handler: async ({ principal }) => ({ ...principal, purposes: [...principal.purposes] }),
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/kinds', operationId: 'listKinds', tag: 'queries',
+      summary: 'Query kinds and model kinds this coordinator can run',
+      roles: ['marketer', 'admin'],
+      responses: { 200: { description: 'Kinds', schema: z.object({ queryKinds: z.array(z.string()), modelKinds: z.array(z.string()) }) } },
+      handler: async () => ({ queryKinds: listQueryKinds(), modelKinds: listModelKinds() }),
+    }),
+    defineRoute({
+      method: 'POST', url: '/v1/queries', operationId: 'createQuery', tag: 'queries',
+      summary: 'Publish a query for a granted purpose',
+      roles: ['marketer'], purposeScoped: true,
+      body: createQueryBody,
+      responses: { 201: { description: 'Published', schema: queryViewSchema } },
+      problems: ['QUERY_KIND_UNKNOWN', 'QUERY_SPEC_INVALID', 'OVERFLOW_RISK', 'PURPOSE_UNKNOWN', 'PIA_MISSING', 'FIELD_NOT_ALLOWED', 'CUTOFF_INVALID'],
+      handler: async ({ body, principal, requirePurpose }) => {
+        const purpose = purposeOfQuery(body.kind, body.spec);
+        if (purpose !== undefined) await requirePurpose(purpose);
+        const query = await deps.queries.create({
+          kind: body.kind,
+          spec: body.spec,
+          targetMerchants: body.targetMerchants,
+          minMerchants: body.minMerchants,
+          maxContributors: body.maxContributors,
+          deadlineSeconds: body.deadlineSeconds,
+          cutoff: body.cutoff ? new Date(body.cutoff) : undefined,
+          createdBy: principal.id,
+        });
+        deps.onQueryCreated?.(query.queryId);
+        return queryView(query, 0, deps.minSubjects);
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/queries', operationId: 'listQueries', tag: 'queries',
+      summary: 'Queries of the purposes you are granted, with progress',
+      roles: ['marketer'],
+      responses: { 200: { description: 'Queries', schema: z.object({ queries: z.array(queryViewSchema) }) } },
+      handler: async ({ principal }) => {
+        const queries = (await deps.store.listQueries()).filter((q) => visible(principal, q.purpose));
+        return { queries: await Promise.all(queries.map(async (q) => queryView(q, await deps.store.contributionCount(q.queryId), deps.minSubjects))) };
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/queries/:id', operationId: 'getQuery', tag: 'queries',
+      summary: 'One query: progress (merchants answered, thresholds) and, once released, its result',
+      roles: ['marketer'], purposeScoped: true,
+      params: idParams,
+      responses: { 200: { description: 'The query', schema: queryWithResultSchema } },
+      problems: ['QUERY_NOT_FOUND'],
+      handler: async ({ params, requirePurpose }) => {
+        const q = await loadQuery(params.id);
+        await requirePurpose(q.purpose);
+        const release = q.status === 'released' ? await deps.store.getRelease(q.queryId) : undefined;
+        return { ...queryView(q, await deps.store.contributionCount(q.queryId), deps.minSubjects), result: release ? (JSON.parse(release.resultJson) as unknown) : null };
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/queries/:id/release', operationId: 'getRelease', tag: 'queries',
+      summary: "The key holder's signed release of a query",
+      roles: ['marketer'], purposeScoped: true,
+      params: idParams,
+      responses: { 200: { description: 'The signed release', schema: releaseViewSchema } },
+      problems: ['QUERY_NOT_FOUND', 'RELEASE_NOT_READY'],
+      handler: async ({ params, requirePurpose }) => {
+        const q = await loadQuery(params.id);
+        await requirePurpose(q.purpose);
+        const release = await deps.store.getRelease(q.queryId);
+        if (!release) throw new HttpProblem('RELEASE_NOT_READY', `query ${q.queryId} is ${q.status}`);
+        return {
+          release: JSON.parse(release.releaseJson) as unknown,
+          releaseJson: release.releaseJson,
+          keyholderSigningKey: toHex(release.keyholderSigningKey),
+          signature: toHex(release.signature),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/v1/fits', operationId: 'createFit', tag: 'models',
+      summary: 'Start an iterative model fit (a job of encrypted rounds) for a granted purpose',
+      roles: ['marketer'], purposeScoped: true,
+      body: createFitBody,
+      responses: { 201: { description: 'Started; poll GET /v1/fits/{id} for status and round', schema: fitViewSchema } },
+      problems: ['QUERY_KIND_UNKNOWN', 'QUERY_SPEC_INVALID', 'OVERFLOW_RISK', 'PURPOSE_UNKNOWN', 'PIA_MISSING', 'FIELD_NOT_ALLOWED'],
+      handler: async ({ body, principal, requirePurpose }) => {
+        const purpose = purposeOfFit(body.kind, body.spec);
+        if (purpose !== undefined) await requirePurpose(purpose);
+        const fit = await deps.fits.create({ ...body, createdBy: principal.id });
+        deps.onQueryCreated?.(fit.fitId);
+        return fitView(fit);
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/fits', operationId: 'listFits', tag: 'models',
+      summary: 'Model fits of the purposes you are granted',
+      roles: ['marketer'],
+      responses: { 200: { description: 'Fits', schema: z.object({ fits: z.array(fitViewSchema) }) } },
+      handler: async ({ principal }) => ({ fits: (await deps.fits.list()).filter((f) => visible(principal, f.purpose)).map(fitView) }),
+    }),
+    defineRoute({
+      method: 'GET', url: '/v1/fits/:id', operationId: 'getFit', tag: 'models',
+      summary: 'One model fit: status, round, model and held-out evaluation (score histograms for ROC curves)',
+      roles: ['marketer'], purposeScoped: true,
+      params: idParams,
+      responses: { 200: { description: 'The fit', schema: fitViewSchema } },
+      problems: ['FIT_NOT_FOUND'],
+      handler: async ({ params, requirePurpose }) => {
+        const fit = await deps.fits.get(params.id);
+        if (!fit) throw new HttpProblem('FIT_NOT_FOUND', `no fit ${params.id}`);
+        await requirePurpose(fit.purpose);
+        return fitView(fit);
+      },
+    }),
+  ];
+}
