@@ -28,7 +28,7 @@ describe('merchant and subject thresholds', () => {
   });
 
   it('fails a query that closes at its deadline with fewer than m merchants, without asking the key holder', async () => {
-    const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'segment-stats', spec: SPEC, targetMerchants: 3, deadlineSeconds: 2 });
+    const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'segment-stats', spec: SPEC, targetMerchants: 3, deadlineSeconds: 8 });
     const q = (await merchants[0]!.openQueries()).find((o) => o.queryId === created.body.queryId)!;
     await merchants[0]!.answer(q);
     await merchants[1]!.answer(q);
