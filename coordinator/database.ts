@@ -1,11 +1,18 @@
 /**
- * The coordinator's SQL storage. Embedded PGlite (PostgreSQL compiled to
- * WebAssembly) is the default so a deployment or `npm run demo` needs no
- * server; the same SQL runs on PostgreSQL. Every write that acknowledges a
- * merchant happens inside a committed transaction.
+ * The coordinator's SQL storage: one interface, one set of migrations, two
+ * backends. Embedded PGlite (PostgreSQL compiled to WebAssembly, data folder
+ * on disk) is the default so a deployment or `npm run demo` needs no server;
+ * a `postgres://` URL selects a PostgreSQL server, which several coordinator
+ * processes can share. Every write that acknowledges a merchant happens
+ * inside a committed transaction, and every rule that must hold across
+ * processes (one contribution per merchant and query, one closer per query,
+ * gap-free audit sequence numbers) is enforced by the database, not by
+ * process memory.
  */
-import { PGlite } from '@electric-sql/pglite';
-import { MIGRATIONS } from './migrations.js';
+import { migrate } from './migrate.js';
+
+export { SchemaTooNewError, DatabaseTargetError, isUniqueViolation, sqlStateOf } from './database-errors.js';
+import { DatabaseTargetError } from './database-errors.js';
 
 /** A parameter value the storage layer accepts. */
 export type SqlValue = string | number | bigint | boolean | Uint8Array | Date | null;
@@ -15,55 +22,68 @@ export interface SqlExecutor {
   query<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
 }
 
+/** Which engine a {@link Database} runs on. */
+export type DatabaseBackend = 'pglite' | 'postgres';
+
+export interface TransactionOptions {
+  /** Default `read committed`; `repeatable read` gives every statement one snapshot. */
+  readonly isolation?: 'read committed' | 'repeatable read';
+}
+
 export interface Database extends SqlExecutor {
-  /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  readonly backend: DatabaseBackend;
+  /** Where the data lives, safe to log: a folder, `memory://`, or a URL without its password. */
+  readonly location: string;
+  /**
+   * Runs `fn` in one transaction; commits if it resolves, rolls back if it
+   * throws. On PostgreSQL a serialization failure or deadlock re-runs `fn`
+   * (a few times), so `fn` must do nothing but SQL through `tx`. On PGlite
+   * `fn` must not use the Database itself while the transaction is open:
+   * PGlite has one connection, and that call would wait for `fn` forever.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `fn` while holding the cluster-wide lock `name`: a PostgreSQL
+   * session advisory lock on a connection of its own (released by the
+   * server if this process dies), or an in-process lock on PGlite, whose
+   * data only one process may open.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-/** Raised when stored data was written by a newer fedmart than this one. */
-export class SchemaTooNewError extends Error {
-  readonly code = 'SCHEMA_TOO_NEW';
-  constructor(found: number, supported: number) {
-    super(`database schema version ${found} is newer than this fedmart supports (${supported}); upgrade fedmart`);
-    this.name = 'SchemaTooNewError';
-  }
+/** True for `postgres://` and `postgresql://` URLs. */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
 }
 
-/** True when a driver error is a unique-constraint violation (SQLSTATE 23505). */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === '23505';
-}
-
-class PgliteDatabase implements Database {
-  constructor(private readonly db: PGlite) {}
-
-  async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    const result = await this.db.query<T>(sql, params as unknown[]);
-    return result.rows;
-  }
-
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (tx) =>
-      fn({
-        query: async <R extends object>(sql: string, params: readonly SqlValue[] = []) =>
-          (await tx.query<R>(sql, params as unknown[])).rows,
-      }),
-    );
-  }
-
-  async close(): Promise<void> {
-    await this.db.close();
-  }
+export interface OpenDatabaseOptions {
+  /** Most pooled PostgreSQL connections of this process (default 10). */
+  readonly poolSize?: number;
+  /** Run pending migrations (default true). */
+  readonly migrate?: boolean;
 }
 
 /**
- * Opens (creating if needed) the embedded database in `dataDir`, or an
- * in-memory one for `memory://`, and brings its schema up to date.
+ * Opens the database at `target` and brings its schema up to date:
+ * a PostgreSQL server for a `postgres://`/`postgresql://` URL, otherwise
+ * PGlite in the folder `target` (created if needed), or in memory for
+ * `memory://`. Throws {@link SchemaTooNewError} if a newer fedmart wrote the
+ * schema, {@link DatabaseTargetError} for an unusable target.
  */
-export async function openDatabase(dataDir: string): Promise<Database> {
-  if (typeof dataDir !== 'string' || dataDir.length === 0) throw new TypeError('dataDir must be a non-empty string');
-  const db = new PgliteDatabase(await PGlite.create(dataDir));
+export async function openDatabase(target: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  if (typeof target !== 'string' || target.trim().length === 0) throw new DatabaseTargetError('the database target must be a folder, memory:// or a postgres:// URL');
+  let db: Database;
+  if (isPostgresUrl(target)) {
+    const { openPostgres } = await import('./postgres-database.js');
+    db = await openPostgres(target, options.poolSize ?? 10);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !target.startsWith('memory://')) {
+    throw new DatabaseTargetError(`unsupported database URL scheme in ${target.split('://')[0]}://; use postgres://, postgresql://, memory:// or a folder`);
+  } else {
+    const { openPglite } = await import('./pglite-database.js');
+    db = await openPglite(target);
+  }
+  if (options.migrate === false) return db;
   try {
     await migrate(db);
   } catch (err) {
@@ -73,21 +93,4 @@ export async function openDatabase(dataDir: string): Promise<Database> {
   return db;
 }
 
-/** Applies pending migrations in order, each in its own transaction. */
-export async function migrate(db: Database): Promise<number> {
-  await db.query(
-    'CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-  );
-  const rows = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
-  const current = rows[0]?.v ?? 0;
-  const latest = MIGRATIONS.length;
-  if (current > latest) throw new SchemaTooNewError(current, latest);
-  for (let version = current + 1; version <= latest; version++) {
-    const statements = MIGRATIONS[version - 1] ?? [];
-    await db.transaction(async (tx) => {
-      for (const sql of statements) await tx.query(sql);
-      await tx.query('INSERT INTO schema_version (version) VALUES ($1)', [version]);
-    });
-  }
-  return latest;
-}
+export { migrate };

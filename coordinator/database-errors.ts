@@ -1,0 +1,37 @@
+/**
+ * Typed errors of the storage layer, and recognisers for driver errors by
+ * SQLSTATE (PGlite and node-postgres both report it in `code`).
+ */
+/** Raised when stored data was written by a newer fedmart than this one. */
+export class SchemaTooNewError extends Error {
+  readonly code = 'SCHEMA_TOO_NEW';
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(`database schema version ${found} is newer than this fedmart supports (${supported}); upgrade fedmart before starting it on this database`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/** Raised for a database target that is neither a folder, `memory://`, nor a PostgreSQL URL. */
+export class DatabaseTargetError extends Error {
+  readonly code = 'DATABASE_TARGET_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseTargetError';
+  }
+}
+
+/** True when a driver error is a unique-constraint violation (SQLSTATE 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  return sqlStateOf(err) === '23505';
+}
+
+/** The SQLSTATE of a driver error (both drivers put it in `code`), if any. */
+export function sqlStateOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+

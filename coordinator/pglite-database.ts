@@ -1,0 +1,73 @@
+/**
+ * The embedded backend: PGlite in a data folder (or in memory). PGlite is
+ * one PostgreSQL backend in this process with one connection, so
+ * transactions run one after another, and only one process may open a
+ * folder at a time — {@link DataDirLock} makes sure of that, which is also
+ * what lets a restarted coordinator take over claims of its dead
+ * predecessor at once.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
+import { DataDirLock } from './data-dir-lock.js';
+
+class PgliteDatabase implements Database {
+  readonly backend = 'pglite' as const;
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly db: PGlite,
+    readonly location: string,
+    private readonly dirLock: DataDirLock | undefined,
+  ) {}
+
+  async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const result = await this.db.query<T>(sql, params as unknown[]);
+    return result.rows;
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      if (options.isolation === 'repeatable read') await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      return fn({
+        query: async <R extends object>(sql: string, params: readonly SqlValue[] = []) =>
+          (await tx.query<R>(sql, params as unknown[])).rows,
+      });
+    });
+  }
+
+  /** One process owns the data, so an in-process queue per name is a cluster-wide lock. */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = before.then(() => mine);
+    this.locks.set(name, tail);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.db.close();
+    } finally {
+      this.dirLock?.release();
+    }
+  }
+}
+
+/** Opens PGlite in `dir` (created if needed) or in memory for `memory://`. */
+export async function openPglite(dir: string): Promise<Database> {
+  if (dir.startsWith('memory://')) return new PgliteDatabase(await PGlite.create(dir), dir, undefined);
+  const lock = DataDirLock.acquire(dir);
+  try {
+    return new PgliteDatabase(await PGlite.create(dir), dir, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
