@@ -2,7 +2,10 @@
  * The audit log's storage on the coordinator's SQL database. Appends take an
  * exclusive table lock inside their transaction, so sequence numbers are
  * gap-free and ordered even with several coordinator processes, and an entry
- * can be written in the same transaction as the fact it records.
+ * can be written in the same transaction as the fact it records. The next
+ * seq is read after the lock is granted, under READ COMMITTED, so it sees
+ * every entry committed by the previous holder; entries therefore become
+ * visible strictly in seq order, and any snapshot holds a prefix of the log.
  */
 import type { AuditEntryBuilder, AuditStore, StoredAuditEntry, StoredCheckpoint } from '../compliance/index.js';
 import type { Database, SqlExecutor } from './database.js';
@@ -10,14 +13,15 @@ import type { Database, SqlExecutor } from './database.js';
 export class SqlAuditStore implements AuditStore {
   /**
    * @param db the database, for reads and standalone appends
-   * @param tx when given, appends join this open transaction instead of starting one
+   * @param tx when given, every operation runs in this open transaction
+   *   (appends join it; on PGlite, reads through `db` would wait for it)
    */
   constructor(
     private readonly db: Database,
     private readonly tx?: SqlExecutor,
   ) {}
 
-  /** A store whose appends happen inside the caller's transaction. */
+  /** A store whose operations happen inside the caller's transaction. */
   within(tx: SqlExecutor): SqlAuditStore {
     return new SqlAuditStore(this.db, tx);
   }
@@ -25,7 +29,8 @@ export class SqlAuditStore implements AuditStore {
   async appendEntry(build: AuditEntryBuilder): Promise<number> {
     const append = async (tx: SqlExecutor) => {
       await tx.query('LOCK TABLE audit_entries IN EXCLUSIVE MODE');
-      const rows = await tx.query<{ n: string | number }>('SELECT count(*) AS n FROM audit_entries');
+      // max(seq) reads one index page; count(*) would scan the whole log while every appender waits.
+      const rows = await tx.query<{ n: string | number }>('SELECT coalesce(max(seq) + 1, 0) AS n FROM audit_entries');
       const seq = Number(rows[0]?.n ?? 0);
       const { entryJson, leafHash } = build(seq);
       await tx.query('INSERT INTO audit_entries (seq, entry_json, leaf_hash) VALUES ($1, $2, $3)', [seq, entryJson, leafHash]);
@@ -34,19 +39,24 @@ export class SqlAuditStore implements AuditStore {
     return this.tx ? append(this.tx) : this.db.transaction(append);
   }
 
+  private get sql(): SqlExecutor {
+    return this.tx ?? this.db;
+  }
+
+  /** Number of stored entries (a gap left by a deleted row then shows up in verifyStoredLog). */
   async size(): Promise<number> {
-    const rows = await (this.tx ?? this.db).query<{ n: string | number }>('SELECT count(*) AS n FROM audit_entries');
+    const rows = await this.sql.query<{ n: string | number }>('SELECT count(*) AS n FROM audit_entries');
     return Number(rows[0]?.n ?? 0);
   }
 
   async leafHashes(upToSize: number): Promise<Uint8Array[]> {
-    const rows = await this.db.query<{ leaf_hash: Uint8Array }>('SELECT leaf_hash FROM audit_entries WHERE seq < $1 ORDER BY seq', [upToSize]);
+    const rows = await this.sql.query<{ leaf_hash: Uint8Array }>('SELECT leaf_hash FROM audit_entries WHERE seq < $1 ORDER BY seq', [upToSize]);
     if (rows.length !== upToSize) throw new RangeError(`upToSize ${upToSize} exceeds the log size ${rows.length}`);
     return rows.map((r) => r.leaf_hash);
   }
 
   async entries(fromSeq: number, toSeq: number): Promise<StoredAuditEntry[]> {
-    const rows = await this.db.query<{ seq: string | number; entry_json: string; leaf_hash: Uint8Array }>(
+    const rows = await this.sql.query<{ seq: string | number; entry_json: string; leaf_hash: Uint8Array }>(
       'SELECT seq, entry_json, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq',
       [fromSeq, toSeq],
     );
@@ -54,22 +64,22 @@ export class SqlAuditStore implements AuditStore {
   }
 
   async saveCheckpoint(size: number, note: string): Promise<void> {
-    await this.db.query('INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [size, note]);
+    await this.sql.query('INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [size, note]);
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    const rows = await this.db.query<{ size: string | number; note: string }>('SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
+    const rows = await this.sql.query<{ size: string | number; note: string }>('SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
     const r = rows[0];
     return r ? { size: Number(r.size), note: r.note } : undefined;
   }
 
   async checkpointAt(size: number): Promise<string | undefined> {
-    const rows = await this.db.query<{ note: string }>('SELECT note FROM audit_checkpoints WHERE size = $1', [size]);
+    const rows = await this.sql.query<{ note: string }>('SELECT note FROM audit_checkpoints WHERE size = $1', [size]);
     return rows[0]?.note;
   }
 
   async checkpoints(): Promise<StoredCheckpoint[]> {
-    const rows = await this.db.query<{ size: string | number; note: string }>('SELECT size, note FROM audit_checkpoints ORDER BY size');
+    const rows = await this.sql.query<{ size: string | number; note: string }>('SELECT size, note FROM audit_checkpoints ORDER BY size');
     return rows.map((r) => ({ size: Number(r.size), note: r.note }));
   }
 }

@@ -3,6 +3,12 @@
  * event, stored in the coordinator database and signed with the coordinator's
  * audit key. Events that record a database change are appended inside that
  * change's transaction, so the log can never miss a stored fact.
+ *
+ * Several coordinators may share the database and the audit key: appends
+ * serialise on the entries table's lock, and signing a checkpoint holds an
+ * exclusive lock on the checkpoints table, so no other coordinator can store
+ * a checkpoint between this one reading the log's size and comparing it
+ * with the latest checkpoint.
  */
 import { type SigningKeyPair } from '../crypto/index.js';
 import { AuditLog, exportAuditBundle, type AuditBundle, type AuditEntry, type AuditEvent, type AuditRegisters } from '../compliance/index.js';
@@ -46,17 +52,25 @@ export class AuditTrail {
 
   /** Signs a checkpoint of the current log (or returns the latest if the log did not grow). */
   checkpoint(): Promise<string> {
-    return this.log.checkpoint();
+    return this.withCheckpointLock((log) => log.checkpoint());
+  }
+
+  /** Runs `fn` on a log whose every operation is in one transaction holding the checkpoint lock. */
+  private withCheckpointLock<T>(fn: (log: AuditLog) => Promise<T>): Promise<T> {
+    return this.options.db.transaction(async (tx) => {
+      await tx.query('LOCK TABLE audit_checkpoints IN EXCLUSIVE MODE');
+      return fn(this.logOver(this.store.within(tx)));
+    });
   }
 
   /** Signs a report bundle of the entries in [from, to] and records the export in the log. */
   exportBundle(options: { from: string; to: string; registers: AuditRegisters; actor: string }): Promise<AuditBundle> {
-    return exportAuditBundle(this.log, {
+    return this.withCheckpointLock((log) => exportAuditBundle(log, {
       from: options.from,
       to: options.to,
       registers: options.registers,
       keyPair: this.options.keyPair,
       recordAsActor: options.actor,
-    });
+    }));
   }
 }
