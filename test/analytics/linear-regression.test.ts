@@ -18,7 +18,7 @@ import {
   type MomentTotals,
 } from '../../analytics/index.js';
 import { AS_OF, AS_OF_S, datasetArb, federate, pooledShop, splitShops } from '../helpers/random-shop-data.js';
-import { gaussSolve, plainFeatureRows } from '../helpers/plain-features.js';
+import { plainFeatureRows, plainLinearFit } from '../helpers/plain-features.js';
 
 const base = { kind: 'linear-regression', purpose: 'marketing-analytics', asOf: AS_OF };
 
@@ -145,20 +145,6 @@ describe('linear regression spec', () => {
   });
 });
 
-/** Independent pooled fit: two-pass centred (or raw) normal equations, Gaussian elimination. */
-function pooledFit(rows: number[][], p: number, intercept: boolean, lambda: number, standardise: boolean): { beta: number[]; b0: number | null } | null {
-  const n = rows.length;
-  const mean = Array.from({ length: p + 1 }, (_, j) => (intercept ? rows.reduce((s, r) => s + r[j]!, 0) / n : 0));
-  const c = (a: number, b: number) => rows.reduce((s, r) => s + (r[a]! - mean[a]!) * (r[b]! - mean[b]!), 0);
-  const k = Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => c(a, b)));
-  const d2 = k.map((row, j) => (standardise ? row[j]! / n : 1));
-  const a = k.map((row, i) => row.map((v, j) => (i === j ? v + lambda * d2[i]! : v)));
-  const diag = Math.max(...a.map((row, i) => Math.abs(row[i]!)));
-  const beta = gaussSolve(a, Array.from({ length: p }, (_, j) => c(j, p)), 1e-7 * diag);
-  if (beta === null) return null;
-  return { beta, b0: intercept ? mean[p]! - beta.reduce((s, x, j) => s + x * mean[j]!, 0) : null };
-}
-
 describe('linear regression over shops', () => {
   it('matches the independent pooled OLS/ridge fit to 1e-6 relative (property)', () => {
     const features = ['frequency', 'recency_days', 'tenure_days', 'sessions:app', 'lifecycle:loyal', 'age_band:25-34'];
@@ -168,7 +154,7 @@ describe('linear regression over shops', () => {
       fc.property(datasetArb(3, 25, 80), fc.boolean(), fc.constantFrom(0, 0, 0.5, 20), fc.boolean(), (d, intercept, lambda, standardise) => {
         const spec = q.parseSpec({ ...base, features, target: 'monetary_yuan', intercept, lambda, standardise });
         const rows = plainFeatureRows(pooledShop(d), [...features, 'monetary_yuan'], AS_OF_S);
-        const ref = rows.length > features.length + 2 ? pooledFit(rows, features.length, intercept, lambda, standardise) : null;
+        const ref = rows.length > features.length + 2 ? plainLinearFit(rows, features.length, intercept, lambda, standardise) : null;
         const r = federate(q, spec, splitShops(d));
         expect(r.n).toBe(rows.length);
         fc.pre(ref !== null && r.status === 'fitted');

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QuerySpecError, accumulateMoments, canonicalSpecJson, fitPca, momentFields, momentTotals, pcaQuery as q, type PcaSpec } from '../../analytics/index.js';
 import { AS_OF, AS_OF_S, datasetArb, federate, pooledShop, splitShops } from '../helpers/random-shop-data.js';
-import { plainFeatureRows } from '../helpers/plain-features.js';
+import { plainCovariance, plainFeatureRows, powerEigenvalues } from '../helpers/plain-features.js';
 
 const base = { kind: 'pca', purpose: 'marketing-analytics', asOf: AS_OF };
 
@@ -90,33 +90,6 @@ describe('pca spec', () => {
   });
 });
 
-/** Eigenvalues of a symmetric PSD matrix by power iteration with Hotelling deflation. */
-function powerEigenvalues(m: number[][]): number[] {
-  const n = m.length;
-  const a = m.map((r) => [...r]);
-  const out: number[] = [];
-  for (let k = 0; k < n; k++) {
-    let v = Array.from({ length: n }, (_, i) => 1 + i / 7);
-    let lambda = 0;
-    for (let it = 0; it < 50_000; it++) {
-      const w = a.map((row) => row.reduce((s, x, j) => s + x * v[j]!, 0));
-      const norm = Math.hypot(...w);
-      if (norm === 0) break;
-      const next = w.map((x) => x / norm);
-      const rq = next.reduce((s, x, i) => s + x * a[i]!.reduce((t, y, j) => t + y * next[j]!, 0), 0);
-      v = next;
-      if (Math.abs(rq - lambda) <= 1e-16 * Math.abs(rq) && it > 10) {
-        lambda = rq;
-        break;
-      }
-      lambda = rq;
-    }
-    out.push(lambda);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i]![j]! -= lambda * v[i]! * v[j]!;
-  }
-  return out.sort((x, y) => y - x);
-}
-
 describe('pca over shops', () => {
   it('gives the eigenvalues of the pooled covariance to 1e-6 relative (property)', () => {
     const features = ['frequency', 'monetary_yuan', 'tenure_days', 'sessions:app', 'viewed_sessions'];
@@ -130,11 +103,7 @@ describe('pca over shops', () => {
         expect(r.n).toBe(rows.length);
         fc.pre(r.status === 'fitted');
         fits++;
-        const n = rows.length;
-        const mean = features.map((_, j) => rows.reduce((s, row) => s + row[j]!, 0) / n);
-        let cov = features.map((_, a) => features.map((__, b) => rows.reduce((s, row) => s + (row[a]! - mean[a]!) * (row[b]! - mean[b]!), 0) / (n - 1)));
-        if (standardise) cov = cov.map((row, a) => row.map((v, b) => v / Math.sqrt(cov[a]![a]! * cov[b]![b]!)));
-        const ref = powerEigenvalues(cov);
+        const ref = powerEigenvalues(plainCovariance(rows, standardise));
         const top = Math.max(...ref);
         ref.forEach((l, i) => {
           const rel = Math.abs(r.eigenvalues[i]! - l) / Math.max(Math.abs(l), 1e-9 * top);
