@@ -2,7 +2,9 @@
  * Receives one contribution stream and either stores it or refuses it with a
  * precise status, changing nothing. Cheap checks run before the ciphertext is
  * read, every byte is checked in TypeScript before SEAL could see it, and the
- * merchant is acknowledged only after the database committed.
+ * merchant is acknowledged only after the database committed. The same
+ * transaction adds the ciphertexts to this coordinator's partial aggregate
+ * and appends the audit entry, so all three happen or none does.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, validatePackedCiphertext, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
@@ -17,6 +19,7 @@ import {
 import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, parseAttestation, type ConsentAttestation } from '../compliance/index.js';
 import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
@@ -54,6 +57,7 @@ export class ContributionIntake {
     private readonly layouts: QueryLayouts,
     private readonly audit: AuditTrail,
     private readonly options: IntakeOptions,
+    private readonly partials: PartialAggregates,
   ) {}
 
   /** Handles one SubmitContribution call; resolves with the receipt or throws RpcError. */
@@ -175,18 +179,22 @@ export class ContributionIntake {
       ciphertexts: body,
       attestationJson: Buffer.from(h.consentAttestation).toString('utf8'),
       subjectsIncluded: attestation.subjectsIncluded,
-    }, (tx) => this.audit.record({
-      type: 'contribution.accepted',
-      actor: h.merchantId,
-      details: {
-        merchantId: h.merchantId,
-        queryId: h.queryId,
-        envelopeDigest: toHex(digest),
-        attestationDigest: toHex(attestationDigest(attestation)),
-        subjectsIncluded: attestation.subjectsIncluded,
-        excludedByReason: { ...attestation.excludedByReason },
-      },
-    }, tx));
+    }, async (tx) => {
+      // Fold first: the audit append takes the log's table lock, held until commit.
+      await this.partials.fold(tx, h.queryId, body, count);
+      await this.audit.record({
+        type: 'contribution.accepted',
+        actor: h.merchantId,
+        details: {
+          merchantId: h.merchantId,
+          queryId: h.queryId,
+          envelopeDigest: toHex(digest),
+          attestationDigest: toHex(attestationDigest(attestation)),
+          subjectsIncluded: attestation.subjectsIncluded,
+          excludedByReason: { ...attestation.excludedByReason },
+        },
+      }, tx);
+    });
     if (!outcome.ok) {
       if (outcome.reason === 'duplicate') throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', 'this contribution or one from the same merchant is already stored');
       if (outcome.reason === 'query-unknown') throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);

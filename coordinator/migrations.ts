@@ -127,4 +127,23 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        revoked_at timestamptz
      )`,
   ],
+  // 6: several coordinators on one database and retention: closing claims
+  // with a lease, per-coordinator partial aggregates folded in the
+  // contribution's own transaction, and ciphertexts that retention may erase
+  [
+    `ALTER TABLE queries ADD COLUMN claimed_by text`,
+    `ALTER TABLE queries ADD COLUMN claimed_until timestamptz`,
+    `ALTER TABLE queries ADD COLUMN purged_at timestamptz`,
+    `CREATE INDEX queries_by_status ON queries (status, closed_at)`,
+    `ALTER TABLE contributions ALTER COLUMN ciphertexts DROP NOT NULL`,
+    `CREATE TABLE partial_aggregates (
+       query_id text NOT NULL REFERENCES queries (query_id),
+       coordinator_id text NOT NULL,
+       contributions integer NOT NULL DEFAULT 0 CHECK (contributions >= 0),
+       sums bytea,
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (query_id, coordinator_id),
+       CHECK ((contributions = 0) = (sums IS NULL))
+     )`,
+  ],
 ];

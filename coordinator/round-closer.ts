@@ -6,6 +6,13 @@
  * key holder, checks the signed release and stores it with the finalised
  * result. A key holder that cannot be reached leaves the query closing, to
  * be retried.
+ *
+ * With several coordinators on one database every one of them runs a
+ * closer: moving a query to closing is a conditional UPDATE, and finishing
+ * it is claimed by one coordinator at a time (ClosingClaims), whose lease
+ * is renewed while the key holder works. The aggregate is the sum of the
+ * coordinators' partial aggregates (PartialAggregates), checked to account
+ * for exactly the stored contributions.
  */
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -13,7 +20,9 @@ import { blake2b256, constantTimeEqual, sumPackedContributions, toHex, verifyDig
 import { getQueryDefinition, parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
 import { errorCodeOf, type ReleasePart } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import type { ClosingClaims } from './closing-claims.js';
 import type { KeyHolderClient } from './keyholder-client.js';
+import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
@@ -21,6 +30,14 @@ import type { CoordinatorStore, QueryRecord } from './store.js';
 export interface RoundHooks {
   onReleased?(q: QueryRecord, result: unknown): Promise<void>;
   onFailed?(q: QueryRecord, code: string): Promise<void>;
+}
+
+/** How closing work is shared between coordinators. */
+export interface ClosingWork {
+  readonly claims: ClosingClaims;
+  readonly partials: PartialAggregates;
+  /** Wait before a query whose key holder could not be reached is tried again (default 1 s). */
+  readonly retryAfterMs?: number;
 }
 
 export class RoundCloser {
@@ -36,7 +53,8 @@ export class RoundCloser {
     private readonly keyholderSigningKey: Uint8Array,
     private readonly audit: AuditTrail,
     private readonly log: Logger,
-    private readonly hooks: RoundHooks = {},
+    private readonly hooks: RoundHooks,
+    private readonly work: ClosingWork,
   ) {}
 
   /** Checks open and closing queries every `intervalMs`. */
@@ -70,37 +88,56 @@ export class RoundCloser {
   }
 
   private async pass(): Promise<void> {
-    const now = Date.now();
-    for (const q of await this.store.listQueries('open')) {
-      const count = await this.store.contributionCount(q.queryId);
-      if (count >= q.targetMerchants || q.deadline.getTime() <= now) {
-        if (await this.store.transition(q.queryId, 'open', 'closing')) {
-          this.log.info({ queryId: q.queryId, contributions: count }, 'query closed');
-        }
-      }
+    for (const closed of await this.work.claims.closeDue()) {
+      this.log.info({ queryId: closed.queryId, contributions: closed.contributions, reason: closed.reason }, 'query closed');
     }
-    for (const q of await this.store.listQueries('closing')) await this.finish(q);
+    for (let q = await this.work.claims.claimNext(); q; q = await this.work.claims.claimNext()) {
+      await this.finishClaimed(q);
+    }
+  }
+
+  /** Finishes a query this coordinator claimed, renewing the lease meanwhile; gives the claim back if it stays closing. */
+  private async finishClaimed(q: QueryRecord): Promise<void> {
+    const { claims } = this.work;
+    const renewEvery = Math.max(50, Math.floor(claims.leaseMs / 3));
+    const renewal = setInterval(() => {
+      claims.renew(q.queryId).catch((err: unknown) => this.log.warn({ err, queryId: q.queryId }, 'could not renew the closing claim'));
+    }, renewEvery);
+    renewal.unref();
+    let done = false;
+    try {
+      done = await this.finish(q);
+    } finally {
+      clearInterval(renewal);
+      if (!done) await claims.release(q.queryId, this.work.retryAfterMs ?? 1000);
+    }
   }
 
   /** Marks a closing query failed, with its audit entry in the same transaction. */
   private async fail(q: QueryRecord, code: string, reason: string, contributions: number): Promise<void> {
-    await this.store.transition(q.queryId, 'closing', 'failed', reason, (tx) => this.audit.record({
+    const moved = await this.store.transition(q.queryId, 'closing', 'failed', reason, (tx) => this.audit.record({
       type: 'query.failed',
       actor: 'coordinator',
       details: { queryId: q.queryId, reason: code, contributions },
     }, tx));
+    if (!moved) return; // another coordinator finished it meanwhile
     this.log.warn({ queryId: q.queryId, code }, 'query failed');
     await this.hooks.onFailed?.(q, code);
   }
 
-  private async finish(q: QueryRecord): Promise<void> {
+  /** Resolves true when the query left closing (released or failed), false when it is to be retried. */
+  private async finish(q: QueryRecord): Promise<boolean> {
     const contributions = await this.store.contributions(q.queryId);
     if (contributions.length < q.minMerchants) {
       await this.fail(q, 'TOO_FEW_MERCHANTS', `only ${contributions.length} of the required ${q.minMerchants} merchants answered; nothing was decrypted`, contributions.length);
-      return;
+      return true;
     }
     const layout = this.layouts.layoutOf(q);
-    const sums = sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
+    let sums = await this.work.partials.total(this.store.db, q.queryId, layout.ciphertextCount, contributions.length);
+    if (!sums) {
+      this.log.warn({ queryId: q.queryId }, 'partial aggregates do not account for the stored contributions; adding the contributions instead');
+      sums = sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
+    }
     const aggregateDigest = blake2b256(Buffer.concat(sums));
     const parts: ReleasePart[] = [
       {
@@ -128,26 +165,26 @@ export class RoundCloser {
       const grpcCode = (err as ServiceError).code;
       if (grpcCode === grpcStatus.UNAVAILABLE || grpcCode === grpcStatus.DEADLINE_EXCEEDED) {
         this.log.warn({ queryId: q.queryId }, 'key holder unavailable; will retry');
-        return;
+        return false;
       }
       const code = errorCodeOf(err) ?? 'KEYHOLDER_REFUSED';
       const reason = `key holder refused: ${(err as ServiceError).details ?? String(err)}`;
       await this.fail(q, /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'KEYHOLDER_REFUSED', reason, contributions.length);
-      return;
+      return true;
     }
     if (!constantTimeEqual(signed.keyholderSigningKey, this.keyholderSigningKey) ||
         !verifyDigest(signed.signature, blake2b256(Buffer.from(signed.releaseJson, 'utf8')), this.keyholderSigningKey)) {
       await this.fail(q, 'RELEASE_SIGNATURE_INVALID', 'release signature does not verify under the key holder key', contributions.length);
-      return;
+      return true;
     }
     const doc = parseReleaseDocument(JSON.parse(signed.releaseJson));
     if (doc.queryId !== q.queryId || doc.aggregateDigest !== toHex(aggregateDigest)) {
       await this.fail(q, 'RELEASE_MISMATCH', 'release does not match this query\'s aggregate', contributions.length);
-      return;
+      return true;
     }
     const definition = getQueryDefinition(q.kind);
     const result = definition.finalise(definition.parseSpec(JSON.parse(q.specJson)), releasedTotalsFromDocument(doc));
-    await this.store.saveRelease({
+    const stored = await this.store.saveRelease({
       queryId: q.queryId,
       releaseJson: signed.releaseJson,
       keyholderSigningKey: signed.keyholderSigningKey,
@@ -174,9 +211,15 @@ export class RoundCloser {
         }, tx);
       }
     });
+    if (!stored) {
+      this.log.info({ queryId: q.queryId }, 'release already stored by another coordinator');
+      return true;
+    }
     this.log.info({ queryId: q.queryId, merchants: doc.merchants.length }, 'release stored');
-    // Publish a checkpoint covering the release at once, so the result is provable.
-    await this.audit.checkpoint();
+    // Publish a checkpoint covering the release at once, so the result is provable
+    // (if this fails, the periodic checkpoint covers it a little later).
+    await this.audit.checkpoint().catch((err: unknown) => this.log.error({ err }, 'audit checkpoint after a release failed'));
     await this.hooks.onReleased?.(q, result);
+    return true;
   }
 }

@@ -2,28 +2,39 @@
  * Starts a coordinator: storage, the key holder's public key, the gRPC
  * service for merchants, the HTTP API for people, and the round closer.
  * The coordinator never holds a secret key; it imports nothing from keyholder/.
+ *
+ * Several coordinators may run against one PostgreSQL database (same audit
+ * key file, same key holder): each accepts contributions into its own
+ * partial aggregates, and closing work is claimed per query in the database.
  */
+import { hostname } from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { HeContext, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFromSeed, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { HeContext, cryptoReady, fromHex, loadOrCreateSeedFile, randomBytes, signingKeyPairFromSeed, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../compliance/index.js';
 import { AuditTrail } from './audit-trail.js';
 import { auditConfiguration } from './config-audit.js';
 import { FitRunner } from './fit-runner.js';
 import { QueryService } from './query-service.js';
 import { PurposeStore } from './purpose-registry.js';
+import { ClosingClaims } from './closing-claims.js';
 import { ContributionIntake } from './contribution-intake.js';
 import { openDatabase } from './database.js';
 import { buildHttpApp } from './http-app.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
+import { PartialAggregates } from './partial-aggregates.js';
 import { QueryLayouts } from './query-layouts.js';
 import { RoundCloser } from './round-closer.js';
 import { CoordinatorStore } from './store.js';
 
 export interface CoordinatorOptions {
-  /** PGlite data folder, or `memory://` for a throw-away database. */
+  /** PGlite data folder, `memory://` for a throw-away database, or a `postgres://` URL. */
   readonly database: string;
+  /** This process's name in claims and partial aggregates (default host-pid-random). */
+  readonly coordinatorId?: string;
+  /** How long a claim on closing a query lasts unless renewed (default 20 s). */
+  readonly closeLeaseMs?: number;
   readonly grpcListen?: string;
   readonly httpListen?: string;
   readonly keyholderAddress: string;
@@ -49,6 +60,7 @@ export interface CoordinatorOptions {
 export interface RunningCoordinator {
   readonly grpcAddress: string;
   readonly httpAddress: string;
+  readonly coordinatorId: string;
   readonly store: CoordinatorStore;
   readonly audit: AuditTrail;
   readonly fits: FitRunner;
@@ -91,13 +103,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       keyPair: signingKeyPairFromSeed(loadOrCreateSeedFile(options.auditKeyFile)),
     });
     const purposes = new PurposeStore(db, audit);
-    await purposes.sync(options.purposes ?? DEFAULT_PURPOSE_REGISTRY, 'coordinator');
-    await auditConfiguration(db, audit, 'coordinator.config', {
-      paramSet: ctx.paramSet.name,
-      auditOrigin: audit.origin,
-      minSubjects: options.minSubjects ?? 10,
-      keyholderSigningKey: options.keyholderSigningKeyHex ?? null,
+    const coordinatorId = options.coordinatorId ?? `${hostname()}-${process.pid}-${toHex(randomBytes(3))}`;
+    const claims = new ClosingClaims(db, coordinatorId, options.closeLeaseMs ?? 20_000);
+    // Coordinators starting together register purposes and configuration one at a time.
+    await db.withLock('fedmart.coordinator-start', async () => {
+      await purposes.sync(options.purposes ?? DEFAULT_PURPOSE_REGISTRY, 'coordinator');
+      await auditConfiguration(db, audit, 'coordinator.config', {
+        paramSet: ctx.paramSet.name,
+        auditOrigin: audit.origin,
+        minSubjects: options.minSubjects ?? 10,
+        keyholderSigningKey: options.keyholderSigningKeyHex ?? null,
+      });
     });
+    // A PGlite folder has one owner: claims left by a killed predecessor are void now.
+    if (db.backend === 'pglite') await claims.releaseAllOnOwnedDatabase();
     await audit.checkpoint();
     const layouts = new QueryLayouts(ctx);
     const queries = new QueryService({ store, audit, purposes, ctx, publicKeyBundle: bundle, minSubjects: options.minSubjects ?? 10 });
@@ -105,9 +124,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const fits = new FitRunner(db, queries, audit, log, () => poke());
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
-      { onReleased: (q, result) => fits.onRoundReleased(q, result), onFailed: (q, code) => fits.onRoundFailed(q, code) });
+      { onReleased: (q, result) => fits.onRoundReleased(q, result), onFailed: (q, code) => fits.onRoundFailed(q, code) },
+      { claims, partials: new PartialAggregates(ctx, coordinatorId) });
     poke = () => closer.poke();
-    const intake = new ContributionIntake(ctx, store, layouts, audit, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 });
+    const intake = new ContributionIntake(ctx, store, layouts, audit, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 },
+      new PartialAggregates(ctx, coordinatorId));
     const checkpointTimer = setInterval(() => {
       audit.checkpoint().catch((err: unknown) => log.error({ err }, 'audit checkpoint failed'));
     }, options.checkpointIntervalMs ?? 60_000);
@@ -141,10 +162,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
 
     const grpcAddress = `${hostOf(grpcListen)}:${grpcPort}`;
     const httpAddress = `http://${hostOf(httpListen)}:${httpPort}`;
-    log.info({ grpcAddress, httpAddress }, 'coordinator listening');
+    log.info({ grpcAddress, httpAddress, coordinatorId, database: db.location }, 'coordinator listening');
     return {
       grpcAddress,
       httpAddress,
+      coordinatorId,
       store,
       audit,
       fits,

@@ -77,7 +77,7 @@ export type InsertContributionOutcome =
   | { readonly ok: true; readonly storedAt: Date }
   | { readonly ok: false; readonly reason: 'query-unknown' | 'query-closed' | 'duplicate' };
 
-interface QueryRow {
+export interface QueryRow {
   query_id: string;
   kind: string;
   spec_json: string;
@@ -100,7 +100,7 @@ interface QueryRow {
   closed_at: Date | null;
 }
 
-function toQuery(row: QueryRow): QueryRecord {
+export function toQuery(row: QueryRow): QueryRecord {
   return {
     queryId: row.query_id,
     kind: row.kind,
@@ -123,6 +123,20 @@ function toQuery(row: QueryRow): QueryRecord {
     createdAt: row.created_at,
     closedAt: row.closed_at,
   };
+}
+
+/** Raised when ciphertexts are asked for after retention erased them. */
+export class CiphertextsErasedError extends Error {
+  readonly code = 'CIPHERTEXTS_ERASED';
+  constructor(queryId: string, merchantId: string) {
+    super(`the ciphertexts of ${merchantId} for ${queryId} were erased when their retention period ended`);
+    this.name = 'CiphertextsErasedError';
+  }
+}
+
+function ciphertextsOf(r: { query_id: string; merchant_id: string; ciphertexts: Uint8Array | null }): Uint8Array {
+  if (r.ciphertexts === null) throw new CiphertextsErasedError(r.query_id, r.merchant_id);
+  return r.ciphertexts;
 }
 
 export class CoordinatorStore {
@@ -214,13 +228,16 @@ export class CoordinatorStore {
   }, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<InsertContributionOutcome> {
     try {
       return await this.db.transaction(async (tx) => {
-        const q = await tx.query<{ status: QueryStatus; deadline: Date }>(
-          'SELECT status, deadline FROM queries WHERE query_id = $1 FOR UPDATE',
+        // FOR SHARE: contributions to one query commit side by side, but the
+        // query cannot move to closing until they have. The deadline is read
+        // against the database clock, which every coordinator shares.
+        const q = await tx.query<{ status: QueryStatus; expired: boolean }>(
+          'SELECT status, deadline <= clock_timestamp() AS expired FROM queries WHERE query_id = $1 FOR SHARE',
           [c.queryId],
         );
         const query = q[0];
         if (!query) return { ok: false, reason: 'query-unknown' } as const;
-        if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) return { ok: false, reason: 'query-closed' } as const;
+        if (query.status !== 'open' || query.expired) return { ok: false, reason: 'query-closed' } as const;
         const rows = await tx.query<{ received_at: Date }>(
           `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts, attestation_json, subjects_included)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING received_at`,
@@ -242,7 +259,7 @@ export class CoordinatorStore {
       merchant_id: string;
       envelope_digest: Uint8Array;
       header: Uint8Array;
-      ciphertexts: Uint8Array;
+      ciphertexts: Uint8Array | null;
       signing_public_key: Uint8Array;
       attestation_json: string;
       subjects_included: number;
@@ -258,7 +275,7 @@ export class CoordinatorStore {
       merchantId: r.merchant_id,
       envelopeDigest: r.envelope_digest,
       header: ContributionHeader.decode(r.header),
-      ciphertexts: r.ciphertexts,
+      ciphertexts: ciphertextsOf(r),
       signingPublicKey: r.signing_public_key,
       attestationJson: r.attestation_json,
       subjectsIncluded: r.subjects_included,
@@ -283,22 +300,41 @@ export class CoordinatorStore {
   private async transitionIn(tx: SqlExecutor, queryId: string, from: QueryStatus, to: QueryStatus, reason: string | null): Promise<boolean> {
     const rows = await tx.query<{ query_id: string }>(
       `UPDATE queries SET status = $3, status_reason = $4,
-              closed_at = CASE WHEN $3 = 'closing' THEN now() ELSE closed_at END
+              closed_at = CASE WHEN $3 = 'closing' THEN now() ELSE closed_at END,
+              claimed_by = CASE WHEN $3 = 'closing' THEN claimed_by ELSE NULL END,
+              claimed_until = CASE WHEN $3 = 'closing' THEN claimed_until ELSE NULL END
         WHERE query_id = $1 AND status = $2 RETURNING query_id`,
       [queryId, from, to, reason],
     );
+    if (rows.length === 1 && to !== 'open' && to !== 'closing') {
+      await tx.query('DELETE FROM partial_aggregates WHERE query_id = $1', [queryId]);
+    }
     return rows.length === 1;
   }
 
-  async saveRelease(r: Omit<StoredRelease, 'createdAt'>, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  /**
+   * Stores the release of a closing query and marks it released, with
+   * `inTx` (its audit entries) in the same transaction; the query's partial
+   * aggregates and closing claim go with it. Resolves false, storing
+   * nothing, if the query is no longer closing: another coordinator whose
+   * claim outlived ours stored (the same) release first.
+   */
+  async saveRelease(r: Omit<StoredRelease, 'createdAt'>, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const current = await tx.query<{ status: QueryStatus }>('SELECT status FROM queries WHERE query_id = $1 FOR UPDATE', [r.queryId]);
+      if (current[0]?.status !== 'closing') return false;
       await tx.query(
         `INSERT INTO releases (query_id, release_json, keyholder_signing_key, signature, result_json)
          VALUES ($1, $2, $3, $4, $5)`,
         [r.queryId, r.releaseJson, r.keyholderSigningKey, r.signature, r.resultJson],
       );
-      await tx.query(`UPDATE queries SET status = 'released', status_reason = NULL WHERE query_id = $1`, [r.queryId]);
+      await tx.query(
+        `UPDATE queries SET status = 'released', status_reason = NULL, claimed_by = NULL, claimed_until = NULL WHERE query_id = $1`,
+        [r.queryId],
+      );
+      await tx.query('DELETE FROM partial_aggregates WHERE query_id = $1', [r.queryId]);
       await inTx?.(tx);
+      return true;
     });
   }
 
