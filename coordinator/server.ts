@@ -25,6 +25,7 @@ import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
 import { PartialAggregates } from './partial-aggregates.js';
 import { QueryLayouts } from './query-layouts.js';
+import { RetentionJob } from './retention.js';
 import { RoundCloser } from './round-closer.js';
 import { CoordinatorStore } from './store.js';
 
@@ -35,6 +36,8 @@ export interface CoordinatorOptions {
   readonly coordinatorId?: string;
   /** How long a claim on closing a query lasts unless renewed (default 20 s). */
   readonly closeLeaseMs?: number;
+  /** How often data past its retention period is erased (default hourly). */
+  readonly retentionIntervalMs?: number;
   readonly grpcListen?: string;
   readonly httpListen?: string;
   readonly keyholderAddress: string;
@@ -64,6 +67,7 @@ export interface RunningCoordinator {
   readonly store: CoordinatorStore;
   readonly audit: AuditTrail;
   readonly fits: FitRunner;
+  readonly retention: RetentionJob;
   close(): Promise<void>;
 }
 
@@ -159,6 +163,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
 
     closer.start(options.closerIntervalMs ?? 250);
     cleanups.unshift(() => closer.stop());
+    const retention = new RetentionJob(db, audit, log, { intervalMs: options.retentionIntervalMs ?? 3_600_000 });
+    retention.start();
+    cleanups.unshift(() => retention.stop());
 
     const grpcAddress = `${hostOf(grpcListen)}:${grpcPort}`;
     const httpAddress = `http://${hostOf(httpListen)}:${httpPort}`;
@@ -170,6 +177,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       store,
       audit,
       fits,
+      retention,
       close: async () => {
         for (const c of cleanups) await c();
       },
