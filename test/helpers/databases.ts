@@ -1,0 +1,86 @@
+/**
+ * The storage backends a test runs against: PGlite always, PostgreSQL when
+ * FEDMART_TEST_DATABASE_URL names a server database (CI: the `test`
+ * database on 127.0.0.1:5432). Every PostgreSQL test file gets a database
+ * of its own, created through that URL and dropped afterwards, so test
+ * files running in parallel never see each other's rows.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { describe, it } from 'vitest';
+import { randomBytes, toHex } from '../../crypto/index.js';
+
+export type BackendName = 'pglite' | 'postgres';
+
+/** The server URL for PostgreSQL tests, if configured. */
+export const TEST_DATABASE_URL = process.env.FEDMART_TEST_DATABASE_URL;
+
+/** A database made for one test file (or one test). */
+export interface TestDatabase {
+  readonly backend: BackendName;
+  /** What `openDatabase` and `fedmart coordinator --db` take. */
+  readonly target: string;
+  drop(): Promise<void>;
+}
+
+/** The URL of database `name` on the configured server. */
+export function databaseUrl(name: string): string {
+  if (!TEST_DATABASE_URL) throw new Error('FEDMART_TEST_DATABASE_URL is not set');
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh empty database: a new PostgreSQL database named after `label`,
+ * or for PGlite a new folder on disk (`onDisk`) or `memory://`.
+ */
+export async function freshDatabase(backend: BackendName, label: string, options: { onDisk?: boolean } = {}): Promise<TestDatabase> {
+  if (backend === 'pglite') {
+    if (!options.onDisk) return { backend, target: 'memory://', drop: async () => undefined };
+    const dir = mkdtempSync(join(tmpdir(), `fedmart-db-${label}-`));
+    return { backend, target: join(dir, 'db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `fedmart_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${toHex(randomBytes(4))}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  return {
+    backend,
+    target: databaseUrl(name),
+    drop: () => admin(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }),
+  };
+}
+
+/**
+ * Declares `body` once per backend, titled `title [backend]`. Without a
+ * configured server the PostgreSQL variant is a visible skip saying why.
+ */
+export function describeBackends(title: string, body: (backend: BackendName) => void): void {
+  describe(`${title} [pglite]`, () => body('pglite'));
+  if (TEST_DATABASE_URL) {
+    describe(`${title} [postgres]`, () => body('postgres'));
+  } else {
+    describe.skip(`${title} [postgres] — skipped: set FEDMART_TEST_DATABASE_URL to run it against PostgreSQL`, () => {
+      it('runs against PostgreSQL', () => undefined);
+    });
+  }
+}
+
+/** Declares `body` only when a PostgreSQL server is configured; otherwise a visible skip saying why. */
+export function describePostgres(title: string, body: () => void): void {
+  if (TEST_DATABASE_URL) describe(title, body);
+  else describe.skip(`${title} — skipped: needs PostgreSQL; set FEDMART_TEST_DATABASE_URL`, () => it('runs against PostgreSQL', () => undefined));
+}
