@@ -5,17 +5,26 @@ import { cliLogger } from './logger.js';
 
 export const COORDINATOR_HELP = `fedmart coordinator — run the coordinator (merchant gRPC, HTTP API, round closing)
 
-Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR] [--grpc HOST:PORT] [--http HOST:PORT]
+Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR|URL] [--grpc HOST:PORT] [--http HOST:PORT]
 
   --keyholder HOST:PORT  the key holder's gRPC address
   --keyholder-key HEX    pin the key holder's Ed25519 key (recommended)
-  --db DIR               embedded database folder (default .fedmart/coordinator-db; memory:// for none)
+  --db DIR|URL           embedded database folder (default .fedmart/coordinator-db; memory:// for none),
+                         or a postgres://user@host:port/db URL (default from FEDMART_DATABASE_URL)
   --grpc HOST:PORT       merchant gRPC address (default 127.0.0.1:7001)
   --http HOST:PORT       HTTP API address (default 127.0.0.1:7080)
   --audit-key FILE       seed of the audit-log signing key, created 0600 (default .fedmart/coordinator-audit.seed)
   --origin NAME          origin line of audit checkpoints (default fedmart.local/audit)
   --purposes FILE        purposes.json registry of purposes and PIAs (default: built-in registry)
   --min-subjects K       the key holder's k, stated in audit entries (default 10)
+  --id NAME              this coordinator's name in closing claims and partial aggregates
+                         (default host-pid-random)
+  --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
+
+Several coordinators can serve merchants at once against one PostgreSQL
+database: give them the same --db URL, --keyholder, --keyholder-key and
+--audit-key file (see docs/scale-out.md). A PGlite folder belongs to one
+coordinator at a time.
 
 The HTTP API token is read from FEDMART_API_TOKEN (required).
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
@@ -31,6 +40,8 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     origin: { type: 'string' },
     purposes: { type: 'string' },
     'min-subjects': { type: 'string' },
+    id: { type: 'string' },
+    'close-lease-ms': { type: 'string' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -45,7 +56,9 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
   const running = await startCoordinator({
     keyholderAddress: requireString(values, 'keyholder'),
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
-    database: requireString(values, 'db', '.fedmart/coordinator-db'),
+    database: requireString(values, 'db', process.env.FEDMART_DATABASE_URL || '.fedmart/coordinator-db'),
+    ...(typeof values.id === 'string' ? { coordinatorId: values.id } : {}),
+    closeLeaseMs: integer(values, 'close-lease-ms', 20_000, 500, 3_600_000),
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,
