@@ -29,6 +29,8 @@ export {
   assertWithinBounds,
   type FieldSpec,
   type CellSpec,
+  type SubjectSensitivity,
+  type CellMargin,
   type QueryDefinition,
   type AnyQueryDefinition,
   type ReleasedTotals,
@@ -60,7 +62,12 @@ export {
   releasedTotalsFromDocument,
   type ReleaseCell,
   type ReleaseDocument,
+  type ReleaseDisclosure,
+  type ReleaseDpAccount,
+  type ReleasedNoise,
+  type SuppressionReasonCode,
 } from './release-document.js';
+export { DOMINANCE_BINS_PER_DOUBLING, dominanceBinEdges, dominanceBinOf, dominanceBinField, dominanceBinLayout, withDominanceBins } from './dominance-bins.js';
 export { REAL_SCALE_BITS, signedFieldSpecs, splitSigned, joinSigned, realToFixed, fixedToReal } from './signed-real.js';
 export {
   AGE_BANDS,

@@ -34,6 +34,41 @@ export interface CellSpec {
   readonly name: string;
   readonly subjectsField: string;
   readonly fields: readonly string[];
+  /**
+   * A magnitude field of the cell (e.g. a sum of order values) to which the
+   * key holder applies the dominance rule: no single merchant may hold more
+   * than p % of it. Declaring it makes every shop also send, for this cell,
+   * a one-hot histogram bin of its own total (see `dominance-bins.ts`), since
+   * the key holder never sees one shop's value.
+   */
+  readonly dominanceField?: string;
+}
+
+/**
+ * A linear relation between released cells that a reader can exploit: the
+ * totals of `parts` add up, field by field, to those of cell `total`, or,
+ * without `total`, to figures published elsewhere (the attested subject
+ * total of the release; the same population grouped differently). With one
+ * part withheld and the rest released, subtraction gives it back, so the key
+ * holder withholds complementary cells (secondary suppression) in every
+ * declared relation.
+ */
+export interface CellMargin {
+  readonly parts: readonly string[];
+  readonly total?: string;
+}
+
+/**
+ * How much one data subject (one customer of one shop) can move each total,
+ * derived from the spec's declared bounds; differential-privacy noise is
+ * calibrated to it. A kind without it gets the per-shop bound of each field
+ * as sensitivity: always valid, usually far too noisy to be useful.
+ */
+export interface SubjectSensitivity {
+  /** Field name → the most one subject can change the field's total (>= 0). */
+  readonly perField: Readonly<Record<string, bigint>>;
+  /** Each subject counts in at most one cell, so cells compose in parallel. */
+  readonly disjointCells: boolean;
 }
 
 /** Decrypted totals per cell, as released by the key holder. */
@@ -75,6 +110,10 @@ export interface QueryDefinition<Spec, Result> {
   computeLocal(spec: Spec, data: ShopData): bigint[];
   /** Coordinator side: released totals to the result. */
   finalise(spec: Spec, release: ReleasedTotals): Result;
+  /** Optional: per-subject sensitivity of each field, for differentially private purposes. */
+  subjectSensitivity?(spec: Spec): SubjectSensitivity;
+  /** Optional: relations between cells that secondary suppression must protect (none when absent). */
+  margins?(spec: Spec): readonly CellMargin[];
 }
 
 /** A definition whose spec and result types are not statically known. */

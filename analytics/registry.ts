@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { withDominanceBins } from './dominance-bins.js';
 import { UnknownQueryKindError } from './errors.js';
 import type { AnyQueryDefinition, QueryDefinition } from './query-definition.js';
 import { segmentStatsQuery } from './segment-stats.js';
@@ -79,7 +80,8 @@ export function getQueryDefinition(kind: string): AnyQueryDefinition {
   if (typeof kind !== 'string') throw new TypeError('kind: expected a string');
   const def = registry.get(kind);
   if (def === undefined) throw new UnknownQueryKindError(kind, [...registry.keys()]);
-  return def;
+  // Cells that declare a dominance field get their histogram bins in every layout.
+  return withDominanceBins(def);
 }
 
 /** Registered kinds, sorted. */

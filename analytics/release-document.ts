@@ -11,16 +11,64 @@
 import { z } from 'zod';
 import type { ReleasedTotals } from './query-definition.js';
 
+/** Why the key holder withheld a cell (stable codes; `reason` says it in words). */
+export type SuppressionReasonCode = 'FEWER_THAN_K_SUBJECTS' | 'DOMINANCE' | 'SECONDARY';
+
+/** Noise added to one released total under a differentially private purpose. */
+export interface ReleasedNoise {
+  readonly mechanism: 'discrete-gaussian' | 'discrete-laplace';
+  /** σ² (discrete Gaussian) or scale τ (discrete Laplace), exact, as `num/den`. */
+  readonly parameter: string;
+  /** Standard deviation of the noise. */
+  readonly sd: number;
+  /** Noisy total before clamping at zero (signed decimal). */
+  readonly noisy: string;
+  /** Interval holding the true total with the release's confidence (decimal strings). */
+  readonly ci: readonly [string, string];
+}
+
 /** One released cell: either suppressed with a reason, or its totals. */
 export type ReleaseCell =
-  | { readonly suppressed: true; readonly reason: string }
+  | { readonly suppressed: true; readonly reason: string; readonly reasonCode?: SuppressionReasonCode }
   | {
       readonly suppressed: false;
-      /** Distinct consented subjects behind the cell (decimal string). */
+      /** Distinct consented subjects behind the cell (decimal string; noisy under DP). */
       readonly subjects: string;
-      /** Field name → decrypted total (decimal string). */
+      /** Field name → decrypted total (decimal string; noisy and clamped at zero under DP). */
       readonly totals: Readonly<Record<string, string>>;
+      /** Field name → the noise in its total, under a DP purpose (the subjects field included). */
+      readonly noise?: Readonly<Record<string, ReleasedNoise>>;
     };
+
+/** Differential-privacy accounting of a release. */
+export interface ReleaseDpAccount {
+  readonly mechanism: 'discrete-gaussian' | 'discrete-laplace';
+  /** Confidence of every `ci` in the release. */
+  readonly confidence: number;
+  /** δ at which ε values are quoted. */
+  readonly delta: number;
+  /** zCDP ρ this release spent (decimal). */
+  readonly rho: string;
+  /** ε of this release at `delta`. */
+  readonly epsilon: number;
+  /** ρ the purpose has spent, this release included (decimal). */
+  readonly rhoSpent: string;
+  /** The purpose's total ρ (decimal). */
+  readonly rhoTotal: string;
+  /** ε of everything released for the purpose so far, at `delta`. */
+  readonly epsilonSpent: number;
+  /** Noise in `attestedSubjects`, which is noisy under DP. */
+  readonly attestedSubjectsNoise: ReleasedNoise;
+}
+
+/** The disclosure policy a release was made under. */
+export interface ReleaseDisclosure {
+  readonly purpose: string;
+  readonly mode: 'exact' | 'dp';
+  /** The dominance rule applied, if any. */
+  readonly dominance: { readonly maxSharePercent: number } | null;
+  readonly dp: ReleaseDpAccount | null;
+}
 
 /** Canonical content of a release; signed as its JSON text. */
 export interface ReleaseDocument {
@@ -38,19 +86,56 @@ export interface ReleaseDocument {
   readonly contributionDigests: readonly string[];
   readonly aggregateDigest: string;
   readonly policy: { readonly minMerchants: number; readonly minSubjects: number };
-  /** Subjects the shops' signed consent attestations say they included, summed. */
+  /** Subjects the shops' signed consent attestations say they included, summed (noisy under DP). */
   readonly attestedSubjects: number;
   readonly cells: Readonly<Record<string, ReleaseCell>>;
   /** ISO-8601 time of the release. */
   readonly releasedAt: string;
+  /** Policy and privacy accounting; absent in releases made before disclosure policies existed. */
+  readonly disclosure?: ReleaseDisclosure;
 }
 
 const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/, 'expected a non-negative decimal integer string');
 
+const signedDecimal = z.string().regex(/^(0|-?[1-9][0-9]*)$/, 'expected a decimal integer string');
+const mechanism = z.enum(['discrete-gaussian', 'discrete-laplace']);
+const noiseSchema = z.strictObject({
+  mechanism,
+  parameter: z.string().regex(/^[1-9][0-9]*\/[1-9][0-9]*$/, 'expected an exact fraction num/den'),
+  sd: z.number().nonnegative().finite(),
+  noisy: signedDecimal,
+  ci: z.tuple([decimal, decimal]),
+});
+
 const releaseCellSchema = z.discriminatedUnion('suppressed', [
-  z.strictObject({ suppressed: z.literal(true), reason: z.string() }),
-  z.strictObject({ suppressed: z.literal(false), subjects: decimal, totals: z.record(z.string(), decimal) }),
+  z.strictObject({ suppressed: z.literal(true), reason: z.string(), reasonCode: z.enum(['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY']).optional() }),
+  z.strictObject({
+    suppressed: z.literal(false),
+    subjects: decimal,
+    totals: z.record(z.string(), decimal),
+    noise: z.record(z.string(), noiseSchema).optional(),
+  }),
 ]);
+
+const rhoText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,9})?$/, 'expected a decimal rho');
+const disclosureSchema = z.strictObject({
+  purpose: z.string().min(1),
+  mode: z.enum(['exact', 'dp']),
+  dominance: z.strictObject({ maxSharePercent: z.number().gt(0).max(100) }).nullable(),
+  dp: z
+    .strictObject({
+      mechanism,
+      confidence: z.number().gt(0).lt(1),
+      delta: z.number().gt(0).lt(1),
+      rho: rhoText,
+      epsilon: z.number().nonnegative().finite(),
+      rhoSpent: rhoText,
+      rhoTotal: rhoText,
+      epsilonSpent: z.number().nonnegative().finite(),
+      attestedSubjectsNoise: noiseSchema,
+    })
+    .nullable(),
+});
 
 const releaseDocumentSchema = z.strictObject({
   version: z.literal(1),
@@ -66,6 +151,7 @@ const releaseDocumentSchema = z.strictObject({
   attestedSubjects: z.number().int().nonnegative(),
   cells: z.record(z.string(), releaseCellSchema),
   releasedAt: z.string(),
+  disclosure: disclosureSchema.optional(),
 });
 
 /**

@@ -45,6 +45,12 @@ export interface SegmentStatsBounds {
   readonly maxOrderCents: bigint;
   /** Longest gap between two consecutive orders of a customer, seconds. */
   readonly horizonSeconds: bigint;
+  /**
+   * Orders of one customer (optional). Bounds what one person can move a
+   * total, which differentially private purposes calibrate their noise to;
+   * without it a customer is assumed able to hold all `maxOrders`.
+   */
+  readonly maxOrdersPerCustomer?: bigint;
 }
 
 /** Parsed, normalised `segment-stats` spec (defaults filled in). */
@@ -79,6 +85,7 @@ const specSchema = z.strictObject({
       maxOrders: boundSchema.optional(),
       maxOrderCents: boundSchema.optional(),
       horizonSeconds: boundSchema.optional(),
+      maxOrdersPerCustomer: boundSchema.optional(),
     })
     .optional(),
 });
@@ -97,6 +104,7 @@ export function parseSegmentStatsSpec(json: unknown): SegmentStatsSpec {
       maxOrders: raw.bounds?.maxOrders ?? d.maxOrders,
       maxOrderCents: raw.bounds?.maxOrderCents ?? d.maxOrderCents,
       horizonSeconds: raw.bounds?.horizonSeconds ?? d.horizonSeconds,
+      ...(raw.bounds?.maxOrdersPerCustomer === undefined ? {} : { maxOrdersPerCustomer: raw.bounds.maxOrdersPerCustomer }),
     },
   };
 }
@@ -142,5 +150,7 @@ export function segmentStatsCells(spec: SegmentStatsSpec): readonly CellSpec[] {
     name: group,
     subjectsField: segmentFieldName(group, 'customers'),
     fields: SEGMENT_STAT_NAMES.map((stat) => segmentFieldName(group, stat)),
+    // One shop must not dominate a group's revenue (the key holder's dominance rule).
+    dominanceField: segmentFieldName(group, 'order_value_sum_cents'),
   }));
 }

@@ -13,6 +13,7 @@
 import { GROUPING_INPUT_FIELD, groupOf, type AgeBand, type CityLevel } from './customer-groups.js';
 import type { QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
+import { segmentStatsMargins, segmentStatsSubjectSensitivity } from './segment-stats-disclosure.js';
 import { ratioToNumber } from './rational.js';
 import {
   SEGMENT_STATS_KIND,
@@ -46,7 +47,8 @@ function emptyTotals(): StageTotals {
  * Shop side. Orders of customers without analytics consent, or of customers
  * the shop does not list, are left out (consent cannot be shown for them).
  * Throws RangeError naming the field when one order or gap exceeds the
- * spec's per-item bound, or a total exceeds its field bound, or a customer's
+ * spec's per-item bound (orders of one customer included, when the spec
+ * declares `maxOrdersPerCustomer`), or a total exceeds its field bound, or a customer's
  * group value is not in the declared list (naming the input field), and
  * TypeError naming the argument on malformed input.
  */
@@ -89,6 +91,10 @@ export function computeSegmentStatsLocal(spec: SegmentStatsSpec, data: ShopData)
     const t = totals.get(group) as StageTotals;
     t.customers += 1n;
     const times = timesOf.get(customerId);
+    const perCustomer = spec.bounds.maxOrdersPerCustomer;
+    if (times !== undefined && perCustomer !== undefined && BigInt(times.length) > perCustomer) {
+      throw new RangeError(`field ${segmentFieldName(group, 'orders')}: a customer has ${times.length} orders, more than bounds.maxOrdersPerCustomer ${perCustomer}`);
+    }
     if (times === undefined || times.length < 2) continue;
     t.repeat_customers += 1n;
     times.sort((a, b) => a - b);
@@ -194,4 +200,6 @@ export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsRe
   cells: segmentStatsCells,
   computeLocal: computeSegmentStatsLocal,
   finalise: finaliseSegmentStats,
+  subjectSensitivity: segmentStatsSubjectSensitivity,
+  margins: segmentStatsMargins,
 };

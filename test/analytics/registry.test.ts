@@ -7,6 +7,8 @@ import {
   listQueryKinds,
   registerQueryDefinition,
   segmentStatsQuery,
+  withDominanceBins,
+  type AnyQueryDefinition,
 } from '../../analytics/index.js';
 
 const base = { kind: 'segment-stats', purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
@@ -23,7 +25,8 @@ function specError(json: unknown): QuerySpecError {
 
 describe('query registry', () => {
   it('finds segment-stats and refuses unknown kinds with a typed error', () => {
-    expect(getQueryDefinition('segment-stats')).toBe(segmentStatsQuery);
+    // The registry hands out the definition with its dominance bins (dominance-bins.ts).
+    expect(getQueryDefinition('segment-stats')).toBe(withDominanceBins(segmentStatsQuery as AnyQueryDefinition));
     expect(listQueryKinds()).toContain('segment-stats');
     let caught: unknown;
     try {
