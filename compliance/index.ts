@@ -1,7 +1,9 @@
 /**
  * Public surface of `compliance/`: the consent part (consent records and
  * ledger, attestations, de-identification, purposes and PIAs, rights
- * requests) and the audit part (Merkle log, checkpoints, audit bundles).
+ * requests), the audit part (Merkle log, checkpoints, audit bundles) and
+ * disclosure control (thresholds, suppression, differential privacy).
  */
 export * from './consent.js';
 export * from './audit.js';
+export * from './disclosure/index.js';

@@ -21,6 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CONSENT_LEGAL_BASES, PURPOSE_NAME_RE, isoTimestamp, type ConsentLegalBasis } from './consent-record.js';
 import { DEFAULT_FIELD_CLASSIFICATION, FIELD_NAME_RE, type FieldClassification } from './deidentify.js';
+import { purposeDisclosureSchema, type PurposeDisclosure } from './disclosure/policy.js';
 
 /** A registered processing purpose. */
 export interface PurposeDefinition {
@@ -44,6 +45,12 @@ export interface PurposeDefinition {
    * refused personalised marketing are left out.
    */
   readonly personalisedMarketing: boolean;
+  /**
+   * What the key holder may release for this purpose (`disclosure/policy.ts`):
+   * thresholds and suppression only (`exact`, the default when absent) or,
+   * in addition, exact integer noise under a zCDP privacy-loss budget (`dp`).
+   */
+  readonly disclosure?: PurposeDisclosure;
 }
 
 /** A personal-information impact assessment (GB/T 39335). */
@@ -157,6 +164,7 @@ const purposeSchema = z
     retentionDays: z.number().int().min(1).max(36_600),
     recipients: z.array(z.string().min(1).max(256)).max(64),
     personalisedMarketing: z.boolean(),
+    disclosure: purposeDisclosureSchema.optional(),
   })
   .refine((p) => !p.sensitiveAllowed || p.legalBasis === 'separate-consent', {
     message: 'a purpose that reads sensitive PI needs legalBasis separate-consent (PIPL art. 29)',
