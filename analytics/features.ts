@@ -147,8 +147,10 @@ export function featuresInputFields(names: readonly string[]): string[] {
 }
 
 /**
- * The facts of every customer in `data`, in customer order. Only tables a
- * feature needs are read; orders at or after `asOfUnixS` are left out.
+ * The facts of every customer in `data`, in customer order. Only the shop
+ * fields in `needs` (`table.field`, the features' inputFields) are read, so
+ * a query reads exactly what it declares; orders at or after `asOfUnixS` are
+ * left out (every order feature declares `order.ordered_at`).
  */
 export function customerFacts(data: ShopData, asOfUnixS: number, needs: ReadonlySet<string>): CustomerFacts[] {
   if (typeof data !== 'object' || data === null || !Array.isArray(data.customers as unknown) || !Array.isArray(data.orders as unknown)) {
@@ -174,34 +176,39 @@ export function customerFacts(data: ShopData, asOfUnixS: number, needs: Readonly
       campaignConversions: 0,
     });
   }
-  if (needs.has('order')) {
+  const need = (field: string): boolean => needs.has(field);
+  if (need('order.ordered_at')) {
+    const amount = need('order.amount');
+    const returned = need('order.returned');
     for (const o of data.orders) {
       const f = facts.get(o.customerId);
       if (f === undefined || o.orderedUnixS >= asOfUnixS) continue;
       f.orders++;
-      f.amountCents += o.amountCents;
-      if (o.returned) f.returns++;
+      if (amount) f.amountCents += o.amountCents;
+      if (returned && o.returned) f.returns++;
       if (f.lastOrderUnixS === undefined || o.orderedUnixS > f.lastOrderUnixS) f.lastOrderUnixS = o.orderedUnixS;
     }
   }
-  if (needs.has('session')) {
+  const [channel, viewed, carted, ordered] = ['session.channel', 'session.viewed', 'session.carted', 'session.ordered'].map(need);
+  if (channel || viewed || carted || ordered) {
     for (const s of data.sessions ?? []) {
       const f = facts.get(s.customerId);
       if (f === undefined) continue;
-      f.sessionsByChannel.set(s.channel, (f.sessionsByChannel.get(s.channel) ?? 0) + 1);
-      if (s.viewed) f.viewedSessions++;
-      if (s.carted) f.cartedSessions++;
-      if (s.ordered) f.orderedSessions++;
+      if (channel) f.sessionsByChannel.set(s.channel, (f.sessionsByChannel.get(s.channel) ?? 0) + 1);
+      if (viewed && s.viewed) f.viewedSessions++;
+      if (carted && s.carted) f.cartedSessions++;
+      if (ordered && s.ordered) f.orderedSessions++;
     }
   }
-  if (needs.has('campaign')) {
+  const [exposed, opened, clicked, converted] = ['campaign.exposed', 'campaign.opened', 'campaign.clicked', 'campaign.converted'].map(need);
+  if (exposed || opened || clicked || converted) {
     for (const e of data.campaigns ?? []) {
       const f = facts.get(e.customerId);
       if (f === undefined) continue;
-      if (e.exposed) f.campaignExposures++;
-      if (e.opened) f.campaignOpens++;
-      if (e.clicked) f.campaignClicks++;
-      if (e.converted) f.campaignConversions++;
+      if (exposed && e.exposed) f.campaignExposures++;
+      if (opened && e.opened) f.campaignOpens++;
+      if (clicked && e.clicked) f.campaignClicks++;
+      if (converted && e.converted) f.campaignConversions++;
     }
   }
   return [...facts.values()];
@@ -219,7 +226,7 @@ export function featureMatrix(data: ShopData, names: readonly string[], asOfUnix
     if (d === undefined) throw new RangeError(`names: '${n}' is not a feature`);
     return d;
   });
-  const needs = new Set(defs.flatMap((d) => d.inputFields.map((f) => f.slice(0, f.indexOf('.')))));
+  const needs = new Set(defs.flatMap((d) => d.inputFields));
   const rows: number[][] = [];
   for (const f of customerFacts(data, asOfUnixS, needs)) {
     const row: number[] = [];

@@ -162,6 +162,14 @@ export function merchantBenchmarkCells(spec: MerchantBenchmarkSpec): CellSpec[] 
   return merchantBenchmarkFields(spec).map((f) => ({ name: f.name, subjectsField: f.name, fields: [f.name] }));
 }
 
+/** The monthly figures each indicator is computed from (matching its inputFields). */
+const INDICATOR_FIGURES: Readonly<Record<BenchmarkIndicator, ReadonlyArray<'orders' | 'ratings' | 'positiveRatings' | 'returns' | 'complaints' | 'inquiries' | 'responseTimeSumS'>>> = {
+  positive_rating_rate: ['ratings', 'positiveRatings'],
+  return_rate: ['orders', 'returns'],
+  complaint_rate: ['orders', 'complaints'],
+  response_minutes: ['inquiries', 'responseTimeSumS'],
+};
+
 /** A shop's own indicator values; null where it has too little volume or no figures. */
 export type ShopIndicators = Readonly<Partial<Record<BenchmarkIndicator, number | null>>>;
 
@@ -173,14 +181,16 @@ export type ShopIndicators = Readonly<Partial<Record<BenchmarkIndicator, number 
 export function shopIndicators(spec: MerchantBenchmarkSpec, data: ShopData): ShopIndicators {
   if (typeof data !== 'object' || data === null) throw new TypeError('data: expected ShopData');
   const t = { orders: 0n, ratings: 0n, positiveRatings: 0n, returns: 0n, complaints: 0n, inquiries: 0n, responseTimeSumS: 0n };
+  // Only the figures the selected indicators need are read (they are the query's inputFields).
+  const keys = [...new Set(spec.indicators.flatMap((i) => INDICATOR_FIGURES[i]))];
   for (const m of data.shopMetrics ?? []) {
     if (spec.periods !== undefined && (m.period < spec.periods.from || m.period > spec.periods.to)) continue;
-    for (const k of Object.keys(t) as Array<keyof typeof t>) {
+    for (const k of keys) {
       const v = m[k];
       if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`data.shopMetrics: ${k} of ${m.period} is not a non-negative integer`);
       t[k] += BigInt(v);
     }
-    if (m.positiveRatings > m.ratings) throw new RangeError(`data.shopMetrics: positive ratings exceed ratings in ${m.period}`);
+    if (keys.includes('positiveRatings') && m.positiveRatings > m.ratings) throw new RangeError(`data.shopMetrics: positive ratings exceed ratings in ${m.period}`);
   }
   const min = (v: Volume): bigint => BigInt(spec.minVolume[v]);
   const out: Partial<Record<BenchmarkIndicator, number | null>> = {};
