@@ -29,7 +29,7 @@ import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
 import { campaignIdSchema } from './funnel.js';
 import { purposeSchema } from './model-spec.js';
-import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
+import { assertWithinBounds, type CellMargin, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals, type SubjectSensitivity } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { CAMPAIGN_VARIANTS, type CampaignExposure, type CampaignVariant, type ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
@@ -142,6 +142,20 @@ export function abLiftFields(spec: AbLiftSpec): FieldSpec[] {
 
 export function abLiftCells(_spec: AbLiftSpec): CellSpec[] {
   return ARMS.map((arm) => ({ name: arm, subjectsField: `${arm}.customers`, fields: [`${arm}.customers`, `${arm}.successes`] }));
+}
+
+/**
+ * Disclosure control: the arms are disjoint and together are (or are part
+ * of) the campaign's customers, which other queries publish, so the two arms
+ * form one relation: one arm is never withheld alone. A customer has one row
+ * per campaign, so each field moves by at most 1 per customer.
+ */
+export function abLiftMargins(_spec: AbLiftSpec): CellMargin[] {
+  return [{ parts: [...ARMS] }];
+}
+
+export function abLiftSubjectSensitivity(spec: AbLiftSpec): SubjectSensitivity {
+  return { perField: Object.fromEntries(abLiftFields(spec).map((f) => [f.name, 1n])), disjointCells: true };
 }
 
 /** The arm a campaign row belongs to, if any. */
@@ -260,6 +274,8 @@ export const abLiftQuery: QueryDefinition<AbLiftSpec, AbLiftResult> = {
   },
   fields: abLiftFields,
   cells: abLiftCells,
+  margins: abLiftMargins,
+  subjectSensitivity: abLiftSubjectSensitivity,
   computeLocal: computeAbLiftLocal,
   finalise: finaliseAbLift,
 };

@@ -40,7 +40,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
+import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -241,6 +241,7 @@ export const linearRegressionQuery: QueryDefinition<LinearRegressionSpec, Linear
   inputFields: (spec) => featuresInputFields(variablesOf(spec)),
   fields: (spec) => momentFields(layoutOf(spec)),
   cells: (spec) => momentCells(layoutOf(spec)),
+  subjectSensitivity: (spec) => momentSensitivity(layoutOf(spec)),
   computeLocal: computeLinearRegressionLocal,
   finalise: finaliseLinearRegression,
 };

@@ -26,24 +26,23 @@
  * analogue of a small customer cell). Customer-level protection still holds:
  * indicators rest on at least `minVolume` orders/ratings/inquiries, and the
  * round needs the key holder's minimum merchants and attested consented
- * subjects like every kind. Residual risks, by design of a count release:
- * (1) complementary disclosure — a shop reporting an indicator adds exactly
- * one to it, and the release names the contributing merchants, so when a
- * single bin is suppressed its count is bounded by subtraction (exactly, if
- * every shop reported); choose coarse edges so that bins hold ≥ k shops, and
- * read a lone suppressed bin as disclosed (suppressing a second bin per
- * indicator would need the key holder to know which cells form an
- * indicator, which cells do not carry yet); (2) any m − 1 colluding shops
- * learn the last shop's bin from any histogram of m shops, which only the
- * minimum-merchant rule limits. With the default policy (k = 10) a bin shows
- * only once ten shops share it, so benchmarks need many shops.
+ * subjects like every kind. Complementary disclosure: a reporting shop adds
+ * exactly one to its indicator and the release names the contributing
+ * merchants, so a lone withheld bin would follow by subtraction; each
+ * indicator's bins are therefore declared as one margin, and the key
+ * holder's secondary suppression withholds further bins until the withheld
+ * ones together hold at least k shops. Residual risk, inherent in any count
+ * release: m − 1 colluding shops learn the last shop's bin from a histogram
+ * of m shops, which only the minimum-merchant rule limits. With the default
+ * policy (k = 10) a bin shows only once ten shops share it, so benchmarks
+ * need many shops and coarse edges (the defaults have 5–6 bins).
  *
  * @module
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
 import { purposeSchema } from './model-spec.js';
-import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
+import { assertWithinBounds, type CellMargin, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -169,6 +168,11 @@ const INDICATOR_FIGURES: Readonly<Record<BenchmarkIndicator, ReadonlyArray<'orde
   complaint_rate: ['orders', 'complaints'],
   response_minutes: ['inquiries', 'responseTimeSumS'],
 };
+
+/** Per indicator, its bins form one relation (their sum is the reporting shops). */
+export function merchantBenchmarkMargins(spec: MerchantBenchmarkSpec): CellMargin[] {
+  return spec.indicators.map((ind) => ({ parts: Array.from({ length: edgesOf(spec, ind).length + 1 }, (_, b) => binField(ind, b)) }));
+}
 
 /** A shop's own indicator values; null where it has too little volume or no figures. */
 export type ShopIndicators = Readonly<Partial<Record<BenchmarkIndicator, number | null>>>;
@@ -357,6 +361,7 @@ export const merchantBenchmarkQuery: QueryDefinition<MerchantBenchmarkSpec, Merc
   ].sort(),
   fields: merchantBenchmarkFields,
   cells: merchantBenchmarkCells,
+  margins: merchantBenchmarkMargins,
   computeLocal: computeMerchantBenchmarkLocal,
   finalise: finaliseMerchantBenchmark,
 };

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { CellSpec, FieldSpec } from './query-definition.js';
+import type { CellSpec, FieldSpec, SubjectSensitivity } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 
@@ -73,6 +73,25 @@ export function momentFields(layout: MomentLayout): FieldSpec[] {
 /** One cell holding every field; subjects are the rows. */
 export function momentCells(layout: MomentLayout): CellSpec[] {
   return [{ name: MOMENTS_CELL, subjectsField: 'n', fields: momentFields(layout).map((f) => f.name) }];
+}
+
+/**
+ * Per-subject sensitivity (for differentially private purposes): a customer
+ * is one row, so adding or removing one changes n by 1, Σx_v by at most the
+ * quantised bound of v and Σx_a·x_b by the product of the two bounds.
+ */
+export function momentSensitivity(layout: MomentLayout): SubjectSensitivity {
+  checkLayout(layout);
+  const q = layout.maxAbs.map((m) => quantumBound(m, layout.scaleBits));
+  const vars = layout.variables;
+  const perField: Record<string, bigint> = { n: 1n };
+  const both = (name: string, v: bigint): void => {
+    perField[`${name}+`] = v;
+    perField[`${name}-`] = v;
+  };
+  vars.forEach((v, i) => both(sumName(v), q[i] as bigint));
+  for (let a = 0; a < vars.length; a++) for (let b = a; b < vars.length; b++) both(crossName(vars[a] as string, vars[b] as string), (q[a] as bigint) * (q[b] as bigint));
+  return { perField, disjointCells: true };
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentTotals, type MomentTotals } from './moment-sums.js';
+import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -167,6 +167,7 @@ export const pcaQuery: QueryDefinition<PcaSpec, PcaResult> = {
   inputFields: (spec) => featuresInputFields(spec.features),
   fields: (spec) => momentFields(layoutOf(spec)),
   cells: (spec) => momentCells(layoutOf(spec)),
+  subjectSensitivity: (spec) => momentSensitivity(layoutOf(spec)),
   computeLocal: computePcaLocal,
   finalise: finalisePca,
 };

@@ -73,6 +73,12 @@ describe('ab-lift on hand-made counts', () => {
     expect(r.relativeLift).toBeNull();
   });
 
+  it('declares its arms as one margin and a sensitivity of one row per customer', () => {
+    const spec = q.parseSpec({ kind: 'ab-lift', purpose: 'p', campaignId: 'CMP', compare: 'exposure' });
+    expect(q.margins?.(spec)).toEqual([{ parts: ['treatment', 'control'] }]);
+    expect(q.subjectSensitivity?.(spec)).toEqual({ perField: { 'treatment.customers': 1n, 'treatment.successes': 1n, 'control.customers': 1n, 'control.successes': 1n }, disjointCells: true });
+  });
+
   it('refuses a customer twice in the campaign', () => {
     const spec = q.parseSpec({ kind: 'ab-lift', purpose: 'p', campaignId: 'CMP', compare: 'variant' });
     expect(() => q.computeLocal(spec, shop([...rows('A', 2, 0), ...rows('A', 1, 0)]))).toThrow(/data\.campaigns: customer A-0 has two rows/);

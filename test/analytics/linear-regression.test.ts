@@ -134,6 +134,36 @@ describe('linear regression spec', () => {
     expect((err as QuerySpecError).path).toBe(path);
   });
 
+  it('bounds what one customer can move each total by (sensitivity for DP purposes, property)', () => {
+    const spec = q.parseSpec({ ...base, features: ['frequency', 'lifecycle:loyal'], target: 'monetary_yuan', bounds: { featureMaxAbs: { frequency: 20, monetary_yuan: 1e5 } } });
+    const sens = q.subjectSensitivity!(spec);
+    const row = fc.tuple(fc.integer({ min: 0, max: 20 }), fc.constantFrom(0, 1), fc.double({ min: 0, max: 1e5, noNaN: true }));
+    const layout = { variables: ['frequency', 'lifecycle:loyal', 'monetary_yuan'], maxAbs: [20, 1, 1e5], maxRows: spec.bounds.maxRows, scaleBits: spec.scaleBits };
+    const totals = (rows: number[][]) => {
+      const v = accumulateMoments(layout, rows);
+      const names = momentFields(layout).map((f) => f.name);
+      const m = momentTotals(layout, Object.fromEntries(names.map((n, i) => [n, v[i]!])));
+      return { n: m.n, sums: m.sums, cross: m.cross };
+    };
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 10 }), row, (rows, extra) => {
+        const a = totals(rows);
+        const b = totals([...rows, extra]);
+        const abs = (x: bigint) => (x < 0n ? -x : x);
+        expect(abs(b.n - a.n) <= sens.perField.n!).toBe(true);
+        layout.variables.forEach((v, i) => expect(abs(b.sums[i]! - a.sums[i]!) <= sens.perField[`sum(${v})+`]!).toBe(true));
+        layout.variables.forEach((v, i) =>
+          layout.variables.forEach((w, j) => {
+            if (j >= i) expect(abs(b.cross[i]![j]! - a.cross[i]![j]!) <= sens.perField[`cross(${v},${w})+`]!).toBe(true);
+          }),
+        );
+      }),
+      { numRuns: 100 },
+    );
+    expect(sens.disjointCells).toBe(true);
+    expect(Object.keys(sens.perField).sort()).toEqual(q.fields(spec).map((f) => f.name).sort());
+  });
+
   it('refuses a feature value beyond its declared bound, naming the field', () => {
     const spec = q.parseSpec({ ...base, features: ['frequency'], target: 'monetary_yuan', bounds: { featureMaxAbs: { monetary_yuan: 10 } } });
     const shop = {

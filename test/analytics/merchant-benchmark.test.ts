@@ -15,6 +15,7 @@ import {
   type ShopData,
   type ShopMetricsPeriod,
 } from '../../analytics/index.js';
+import { decideSuppression } from '../../compliance/index.js';
 import { datasetArb, federate, splitShops } from '../helpers/random-shop-data.js';
 
 function month(period: string, m: Partial<ShopMetricsPeriod>): ShopMetricsPeriod {
@@ -74,6 +75,17 @@ describe('merchant-benchmark on hand-made shops', () => {
     expect(p1).toMatchObject({ bin: 4, percentile: 50, outperforms: 50, comparedWith: 2, complete: false });
     const p2 = placeShop(r, shopIndicators(spec, S2)).find((x) => x.indicator === 'positive_rating_rate');
     expect(p2).toMatchObject({ bin: 1, percentile: 100 / 6, outperforms: 0, comparedWith: 3, complete: false });
+  });
+
+  it('declares each indicator’s bins as one margin, so a lone small bin is never the only one withheld', () => {
+    const one = q.parseSpec({ kind: 'merchant-benchmark', purpose: 'p', indicators: ['return_rate'] });
+    expect(q.margins?.(one)).toEqual([{ parts: ['return_rate.bin0', 'return_rate.bin1', 'return_rate.bin2', 'return_rate.bin3', 'return_rate.bin4'] }]);
+    // 12, 3 and 15 shops with k = 10: bin 1 alone would follow from the merchant count by subtraction,
+    // so the key holder also withholds the smallest other bin until the withheld bins hold ≥ k shops.
+    const shops = [12n, 3n, 15n, 20n, 11n];
+    const cells = shops.map((subjects, b) => ({ name: `return_rate.bin${b}`, subjects }));
+    const out = decideSuppression(cells, { minSubjects: 10, dominance: null }, q.margins?.(one) ?? []);
+    expect(Object.fromEntries(out)).toEqual({ 'return_rate.bin1': 'FEWER_THAN_K_SUBJECTS', 'return_rate.bin4': 'SECONDARY' });
   });
 
   it('counts only the months in periods', () => {
