@@ -293,19 +293,19 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
         checkRange(body.from, body.to);
         const wantPdf = body.pdf ?? true;
         const job = deps.jobs.start<ExportResult>('audit-export', principal.id, wantPdf ? 4 : 3, async (progress) => {
-          progress(0, 'signing checkpoint and bundle');
+          progress(0, 'signing');
           const bundle = await audit.exportBundle({ from: body.from, to: body.to, registers: await registers(), actor: principal.id });
-          progress(1, 'verifying bundle');
+          progress(1, 'verifying');
           const v = verifyAuditBundle(bundle, { publicKeyHex: toHex(audit.publicKey) });
           const verification = v.ok ? `intact: ${v.summary.entries} entries, log size ${v.summary.size}, root ${v.summary.root}` : `BROKEN at ${v.firstBroken}: ${v.reason}`;
-          progress(2, 'rendering HTML report');
+          progress(2, 'rendering-html');
           const html = renderAuditReportHtml(bundle, { verification: v });
           let pdf: Buffer | null = null;
           let pdfNote: string | null = null;
           if (!wantPdf) pdfNote = 'PDF not requested';
           else if (!chromium) pdfNote = 'no headless Chromium installed on the coordinator';
           else {
-            progress(3, 'rendering PDF');
+            progress(3, 'rendering-pdf');
             pdf = await renderPdf(html, { chromium });
           }
           return { bundle, html, pdf, pdfNote, verified: v.ok, verification };

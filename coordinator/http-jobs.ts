@@ -15,6 +15,7 @@ export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 export interface JobProgress {
   readonly done: number;
   readonly total: number;
+  /** Code of the current step (`queued`, the job's own steps, `done`). */
   readonly step: string;
 }
 

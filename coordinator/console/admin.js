@@ -1,0 +1,82 @@
+// Administrator pages: users (create with role and granted purposes, revoke),
+// the purpose and PIA registry, and enrolled merchants.
+
+import { api } from './api.js';
+import { clear, h, table } from './dom.js';
+import { fmt, t } from './i18n.js';
+
+const ROLES = ['marketer', 'compliance', 'admin', 'merchant'];
+
+export async function usersPage(main) {
+  const [users, purposes] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/purposes')]);
+  const role = h('select', { id: 'u-role' }, ...ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))));
+  const userId = h('input', { id: 'u-id', type: 'text', pattern: '[a-z0-9][a-z0-9._-]{2,62}', spellcheck: 'false', 'aria-describedby': 'u-id-help' });
+  const label = h('input', { id: 'u-label', type: 'text' });
+  const merchant = h('input', { id: 'u-merchant', type: 'text', spellcheck: 'false' });
+  const boxes = purposes.purposes.map((p) => h('input', { type: 'checkbox', id: `u-p-${p.name}`, value: p.name }));
+  const purposeSet = h('fieldset', { id: 'u-purposes' }, h('legend', {}, t('u.purposes')),
+    ...purposes.purposes.map((p, i) => h('div', { class: 'check' }, boxes[i], h('label', { for: `u-p-${p.name}` }, p.name))));
+  const merchantField = h('div', { class: 'field' }, h('label', { for: 'u-merchant' }, t('u.merchant')), merchant);
+  const sync = () => {
+    purposeSet.hidden = role.value !== 'marketer';
+    merchantField.hidden = role.value !== 'merchant';
+  };
+  role.addEventListener('change', sync);
+  const out = h('div', { 'aria-live': 'polite', id: 'u-out' });
+  const form = h('form', { class: 'card' }, h('h1', {}, t('u.title')),
+    h('div', { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'u-role' }, t('u.role')), role),
+      h('div', { class: 'field' }, h('label', { for: 'u-id' }, t('u.id')), userId, h('small', { id: 'u-id-help' }, t('u.idHelp'))),
+      h('div', { class: 'field' }, h('label', { for: 'u-label' }, t('u.label')), label)),
+    purposeSet, merchantField,
+    h('button', { type: 'submit', class: 'primary' }, t('u.create')), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out);
+    const body = { role: role.value };
+    if (userId.value) body.userId = userId.value;
+    if (label.value) body.label = label.value;
+    if (role.value === 'marketer') body.purposes = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (role.value === 'merchant') body.merchantId = merchant.value;
+    try {
+      const created = await api('POST', '/v1/users', body);
+      out.append(h('div', { class: 'notice', role: 'status' }, h('p', {}, t('u.created', { id: created.user.userId })),
+        h('label', { for: 'u-token' }, t('u.token')), h('input', { id: 'u-token', readonly: true, value: created.token, size: 60 }),
+        h('p', { class: 'muted' }, t('u.tokenOnce'))));
+      renderList(list, (await api('GET', '/v1/users')).users);
+    } catch (err) {
+      out.append(h('p', { role: 'alert', class: 'error' }, `${err.code ?? t('error')}: ${err.message}`));
+    }
+  });
+  const list = h('section', { class: 'card' });
+  main.append(form, list);
+  sync();
+  renderList(list, users.users);
+}
+
+function renderList(list, users) {
+  clear(list);
+  list.append(h('h2', {}, t('u.list')), table(t('u.list'), [t('u.id'), t('u.role'), t('u.purposes'), t('u.merchant'), t('u.label'), t('q.created'), t('u.state')],
+    users.map((u) => [u.userId, t(`role.${u.role}`), u.purposes.join(', '), u.merchantId ?? '', u.label ?? '', fmt.time(u.createdAt),
+      u.revokedAt ? `${t('u.revoked')} ${fmt.time(u.revokedAt)}` : h('button', { type: 'button', class: 'small', onclick: async () => {
+        await api('POST', `/v1/users/${encodeURIComponent(u.userId)}/revoke`);
+        renderList(list, (await api('GET', '/v1/users')).users);
+      } }, t('u.revoke'))])));
+}
+
+export async function registryPage(main) {
+  const [purposes, pias] = await Promise.all([api('GET', '/v1/purposes'), api('GET', '/v1/pias')]);
+  main.append(h('h1', {}, t('g.title')), h('p', { class: 'muted' }, t('g.intro')));
+  main.append(h('section', { class: 'card' }, h('h2', {}, t('g.purposes')),
+    table(t('g.purposes'), [t('q.purpose'), t('c.legalBasis'), t('g.fields'), t('g.retention'), t('g.recipients')],
+      purposes.purposes.map((p) => [p.name, t(`basis.${p.legalBasis}`), String(p.allowedFields.length), String(p.retentionDays), p.recipients.join('; ')]))));
+  main.append(h('section', { class: 'card' }, h('h2', {}, t('c.piaTitle')),
+    table(t('c.piaTitle'), [t('c.piaId'), t('q.purpose'), t('c.assessed'), t('c.retainUntil')], pias.pias.map((p) => [p.id, p.purpose, fmt.day(p.assessedAt), fmt.day(p.retainUntil)]))));
+}
+
+export async function merchantsPage(main) {
+  const { merchants } = await api('GET', '/v1/merchants');
+  main.append(h('h1', {}, t('nav.merchants')), h('section', { class: 'card' },
+    table(t('nav.merchants'), [t('s.merchant'), t('s.enrolled'), t('s.contributions'), t('s.last'), t('s.key')],
+      merchants.map((m) => [m.merchantId, fmt.time(m.enrolledAt), String(m.contributions), m.lastContributionAt ? fmt.time(m.lastContributionAt) : '—', h('code', {}, m.keyDigest.slice(0, 16))]))));
+}

@@ -1,0 +1,8 @@
+/** Types of charts.js (plain JavaScript served to the browser). */
+export function esc(s: unknown): string;
+export function barChart(o: { title: string; labels: string[]; values: (number | null)[]; format?: (v: number) => string; suppressedLabel?: string }): string;
+export function heatMap(o: { title: string; rows: string[]; cols: string[]; cells: (number | null)[][]; rowLabel?: string; colLabel?: string }): string;
+export function intervalChart(o: { title: string; items: { label: string; estimate: number; lower: number; upper: number }[]; format?: (v: number) => string }): string;
+export function rocFromHistograms(pos: number[], neg: number[]): { points: { fpr: number; tpr: number }[]; auc: number | null };
+export function rocChart(o: { title: string; points: { fpr: number; tpr: number }[]; auc: number | null; fprLabel?: string; tprLabel?: string }): string;
+export function stackedBar(o: { title: string; parts: { label: string; value: number }[] }): string;

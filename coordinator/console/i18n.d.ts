@@ -1,0 +1,6 @@
+/** Types of i18n.js (plain JavaScript served to the browser). */
+export const MESSAGES: { zh: Record<string, string>; en: Record<string, string> };
+export function getLang(): 'zh' | 'en';
+export function setLang(lang: string): void;
+export function t(key: string, vars?: Record<string, unknown>, lang?: 'zh' | 'en'): string;
+export const fmt: { num(v: number | null | undefined): string; pct(v: number | null | undefined): string; time(iso: string | null): string; day(iso: string | null): string };

@@ -1,0 +1,178 @@
+// Labels in Chinese (default; compliance wording follows PIPL terms) and
+// English. t(key, vars) fills {name} placeholders; a missing key shows as
+// itself, and a test checks that every key used exists in both languages.
+
+const LANG_KEY = 'fedmart.lang';
+
+export const MESSAGES = {
+  zh: {
+    title: 'fedmart 控制台', skip: '跳到正文', logout: '退出', 'nav.label': '主导航', error: '出错',
+    'footer.docs': 'API 参考', 'footer.privacy': '仅显示达到阈值的聚合结果，不含个人信息',
+    'nav.queries': '分群查询', 'nav.models': '模型', 'nav.audit': '审计日志', 'nav.consent': '同意证据', 'nav.rights': '权利请求', 'nav.reports': '审计报告',
+    'nav.users': '用户', 'nav.registry': '目的与评估', 'nav.merchants': '商家', 'nav.shop': '我的店铺',
+    'role.marketer': '营销人员', 'role.compliance': '合规官', 'role.admin': '管理员', 'role.merchant': '商家运营', 'role.bootstrap': '初始管理员',
+    'login.title': '登录', 'login.help': '输入管理员发给您的 API 令牌。令牌只保存在本标签页中。', 'login.token': 'API 令牌', 'login.submit': '登录', 'login.bad': '令牌无效或已撤销。',
+    'forbidden.title': '无权访问', 'forbidden.body': '您的角色不能使用此页面。',
+    suppressed: '已抑制',
+    'status.open': '进行中', 'status.closing': '汇总中', 'status.released': '已发布', 'status.failed': '失败', 'status.running': '训练中', 'status.evaluating': '评估中', 'status.done': '完成',
+    'job.queued': '排队中', 'job.running': '进行中', 'job.done': '完成', 'job.failed': '失败',
+    'step.queued': '等待开始', 'step.signing': '签名检查点和报告包', 'step.verifying': '验证报告包', 'step.rendering-html': '生成 HTML 报告', 'step.rendering-pdf': '生成 PDF 报告', 'step.done': '全部完成',
+    'kind.segment-stats': '分群统计', 'kind.cohort-retention': '留存与流失', 'kind.ab-lift': 'A/B 提升', 'kind.rfm': 'RFM 分层', 'kind.histogram': '分布直方图', 'kind.funnel': '转化漏斗',
+    'kind.linear-regression': '线性回归', 'kind.pca': '主成分分析', 'kind.merchant-benchmark': '商家对标', 'kind.logistic-regression': '逻辑回归（流失倾向）', 'kind.kmeans': 'K 均值聚类',
+    'kind.logistic-irls-round': '逻辑回归轮次', 'kind.score-histogram': '模型评估', 'kind.feature-moments': '特征矩', 'kind.kmeans-round': 'K 均值轮次',
+    'group.lifecycle_stage': '客户生命周期', 'group.age_band': '年龄段', 'group.city_level': '城市等级',
+    'stage.new': '潜在/新客', 'stage.active': '活跃', 'stage.loyal': '忠诚', 'stage.churning': '流失',
+    'metric.customers': '客户数', 'metric.repeatCustomers': '复购客户数', 'metric.orders': '订单数', 'metric.repurchaseRate': '复购率', 'metric.orderValueMean': '平均订单金额（元）',
+    'metric.orderValueVariance': '订单金额方差', 'metric.meanDaysBetweenOrders': '平均购买间隔（天）',
+    'q.new': '新建查询', 'q.purpose': '处理目的', 'q.kind': '查询类型', 'q.segments': '分群维度', 'q.excludeReturned': '不含退换货订单', 'q.spec': '查询规格（JSON）',
+    'q.specHelp': '按所选类型编辑；目的必须是您被授权的目的。', 'q.specInvalid': '查询规格不是有效的 JSON。', 'q.options': '更多选项', 'q.target': '目标商家数', 'q.targetHelp': '默认：全部已注册商家',
+    'q.minMerchants': '最少商家数 m', 'q.deadline': '截止（秒）', 'q.run': '运行查询', 'q.noPurposes': '您尚未被授权任何处理目的。', 'q.recent': '最近的查询', 'q.none': '暂无。',
+    'q.id': '编号', 'q.status': '状态', 'q.merchants': '已答复商家', 'q.created': '创建时间', 'q.query': '查询', 'q.back': '返回查询列表', 'q.requester': '请求人',
+    'q.answered': '{n} / {target} 家商家已答复 · {status}', 'q.thresholds': '阈值：至少 {m} 家商家，每个单元至少 {k} 名同意的客户；截止 {deadline}',
+    'q.failed': '查询失败', 'q.result': '结果', 'q.metric': '图表指标', 'q.resultTable': '分群结果', 'q.suppressedNote': '“已抑制”的单元客户数低于阈值，不予公布。',
+    'q.downloadCsv': '下载 CSV', 'q.downloadJson': '下载 JSON', 'q.retentionTitle': '按首购月份的留存率', 'q.cohort': '客群（首购月）', 'q.monthsSince': '距首购月数',
+    'q.churn': '按生命周期的流失', 'q.buyers': '购买客户', 'q.churned': '流失客户', 'q.churnRate': '流失率',
+    'q.absoluteLift': '绝对提升', 'q.relativeLift': '相对提升', 'q.liftTitle': '提升及 {c}% 置信区间', 'q.liftSuppressed': '有分组低于阈值，提升不予公布。',
+    'q.arms': '实验组与对照组', 'q.arm': '分组', 'q.successes': '转化数', 'q.rate': '转化率', 'q.treatment': '实验组', 'q.control': '对照组',
+    'm.new': '新建模型训练', 'm.kind': '模型类型', 'm.start': '开始训练', 'm.fits': '模型训练', 'm.round': '轮次', 'm.back': '返回模型列表', 'm.fit': '模型训练',
+    'm.progress': '第 {round} 轮 · {status}', 'm.model': '模型', 'm.coefficients': '系数', 'm.feature': '特征', 'm.stdError': '标准误', 'm.centroids': '聚类中心', 'm.cluster': '簇',
+    'm.size': '规模', 'm.evaluation': '留出集评估', 'm.roc': 'ROC 曲线', 'm.fpr': '假阳性率', 'm.tpr': '真阳性率', 'm.metrics': '评估指标', 'm.metric': '指标', 'm.value': '值',
+    'm.accuracy': '准确率', 'm.logLoss': '对数损失', 'm.rows': '评估行数',
+    'a.title': '审计日志（合规审计）', 'a.checkpoint': '签名检查点', 'a.cpValid': '检查点签名有效（日志大小 {size}）', 'a.cpInvalid': '检查点签名无效', 'a.item': '项目', 'a.value': '值',
+    'a.origin': '日志来源', 'a.size': '日志大小', 'a.root': '根哈希', 'a.key': '审计公钥', 'a.pinned': '固定公钥', 'a.notPinned': '未固定', 'a.pinMatch': '与固定公钥一致', 'a.pinMismatch': '与固定公钥不一致',
+    'a.pinLabel': '固定审计公钥（十六进制）', 'a.pinHelp': '从可信渠道取得的公钥；固定后，与之不符的检查点和报告都不被接受。', 'a.pin': '保存',
+    'a.timeline': '时间线', 'a.type': '事件类型', 'a.allTypes': '全部类型', 'a.actor': '操作者', 'a.fromDay': '起始日期', 'a.toDay': '结束日期', 'a.apply': '筛选',
+    'a.verifyAll': '验证所显示的条目', 'a.verify': '验证', 'a.verifyOne': '验证第 {seq} 条', 'a.older': '更早的条目', 'a.shown': '显示 {n} 条',
+    'a.included': '包含证明有效', 'a.notIncluded': '包含证明无效', 'a.noCheckpoint': '没有可信的检查点', 'a.afterCheckpoint': '在检查点之后',
+    'a.verifiedAll': '{ok} / {n} 条已对日志大小 {size} 的签名检查点验证', 
+    'event.merchant.enrolled': '商家注册', 'event.purpose.registered': '目的登记', 'event.pia.recorded': '个人信息保护影响评估', 'event.query.created': '查询发布',
+    'event.contribution.accepted': '贡献接受', 'event.contribution.rejected': '贡献拒绝', 'event.threshold.suppressed': '阈值抑制', 'event.query.failed': '查询失败',
+    'event.release.stored': '结果发布', 'event.export.created': '数据导出', 'event.rights.request': '权利请求', 'event.config.changed': '配置变更', 'event.auth.failed': '认证或授权失败',
+    'event.model.stored': '模型保存', 'event.round.incomplete': '轮次缺失', 'event.retention.deleted': '到期删除',
+    'c.title': '同意证据', 'c.intro': '由审计日志（共 {size} 条）推导：各商家签名的同意证明中计入与排除的主体数。', 'c.unknownPurpose': '（范围外创建的查询）',
+    'c.registered': '已登记', 'c.unregistered': '未登记', 'c.legalBasis': '合法性基础', 'c.pias': '影响评估', 'c.queries': '已运行查询', 'c.contributions': '贡献数',
+    'c.included': '计入（已同意）', 'c.excluded': '排除', 'c.chart': '{purpose}：计入与排除的主体', 'c.noContributions': '尚无贡献。',
+    'c.piaTitle': '个人信息保护影响评估', 'c.piaId': '编号', 'c.assessed': '评估日期', 'c.reviewer': '评估人', 'c.retainUntil': '保存至', 'c.summary': '摘要',
+    'basis.consent': '同意', 'basis.separate-consent': '单独同意', 'basis.contract': '合同所必需', 'basis.legal-obligation': '法定义务',
+    'reason.rights-request': '权利请求', 'reason.no-record': '无同意记录', 'reason.withdrawn': '撤回同意', 'reason.expired': '同意过期', 'reason.not-for-purpose': '非此目的',
+    'reason.sensitive-without-separate-consent': '敏感个人信息未单独同意', 'reason.opted-out-personalised-marketing': '拒绝个性化营销',
+    'r.title': '个人权利请求登记', 'r.intro': '各店铺已处理的请求，只记录类型和日期，不记录个人。', 'r.total': '共 {n} 件', 'r.byType': '按类型', 'r.register': '登记簿',
+    'r.seq': '日志序号', 'r.shop': '店铺', 'r.type': '类型', 'r.day': '日期',
+    'rights.access': '查阅复制', 'rights.correction': '更正补充', 'rights.deletion': '删除', 'rights.withdrawal': '撤回同意', 'rights.marketing-opt-out': '拒绝个性化营销',
+    'x.title': '导出合规审计报告', 'x.intro': '签名的审计报告包：检查点、每条日志的包含证明、登记簿和报告章节；在本页验证后提供 JSON、HTML 和 PDF。',
+    'x.from': '起始日期', 'x.to': '结束日期', 'x.export': '导出报告', 'x.result': '导出任务 {id}', 'x.verifying': '正在本页验证…', 'x.verifyingN': '正在验证包含证明 {d} / {n}',
+    'x.verified': '已验证：签名检查点、{n} 条包含证明和报告包签名均有效（日志大小 {size}）', 'x.broken': '验证失败', 'x.checks': '验证项目', 'x.check': '项目', 'x.outcome': '结果', 'x.detail': '说明',
+    'x.pass': '通过', 'x.fail': '失败', 'x.check.publicKey': '固定公钥', 'x.check.checkpoint': '检查点签名', 'x.check.entries': '包含证明', 'x.check.signature': '报告包签名',
+    'x.sectionsNote': '报告章节由条目重新计算的核对由命令 fedmart audit verify 完成。', 'x.server': '协调方的验证：',
+    'x.json': '下载 JSON 报告包', 'x.html': '下载 HTML 报告', 'x.pdf': '下载 PDF 报告', 'x.noPdf': '无 PDF', 'x.preview': '报告预览',
+    'u.title': '新建用户', 'u.role': '角色', 'u.id': '用户编号', 'u.idHelp': '可选；小写字母、数字、. _ -', 'u.label': '备注', 'u.purposes': '授权的处理目的', 'u.merchant': '店铺编号',
+    'u.create': '创建', 'u.created': '已创建用户 {id}。', 'u.token': 'API 令牌', 'u.tokenOnce': '令牌只显示这一次，请安全地交给用户。', 'u.list': '用户', 'u.state': '状态', 'u.revoke': '撤销', 'u.revoked': '已撤销',
+    'g.title': '处理目的与影响评估', 'g.intro': '查询只能使用已登记、且有有效影响评估的目的所允许的字段（合法、正当、必要；最小化）。', 'g.purposes': '处理目的', 'g.fields': '允许字段数',
+    'g.retention': '保存天数', 'g.recipients': '接收方',
+    's.title': '店铺 {id}', 's.status': '注册状态', 's.merchant': '店铺', 's.enrolled': '注册时间', 's.contributions': '已贡献次数', 's.last': '最近一次贡献', 's.key': '签名公钥摘要',
+    's.benchmarks': '对标（跨店聚合）', 's.benchIntro': '您店铺参与过的查询所发布的跨店聚合结果，可与本店自己的数字在本地对比。', 's.noBench': '暂无。', 's.shops': '{n} 家店铺', 's.noShop': '没有关联的店铺。',
+  },
+  en: {
+    title: 'fedmart console', skip: 'Skip to content', logout: 'Sign out', 'nav.label': 'Main navigation', error: 'Error',
+    'footer.docs': 'API reference', 'footer.privacy': 'Only aggregates above the thresholds are shown; no personal data',
+    'nav.queries': 'Segment queries', 'nav.models': 'Models', 'nav.audit': 'Audit log', 'nav.consent': 'Consent evidence', 'nav.rights': 'Rights requests', 'nav.reports': 'Audit reports',
+    'nav.users': 'Users', 'nav.registry': 'Purposes & PIAs', 'nav.merchants': 'Merchants', 'nav.shop': 'My shop',
+    'role.marketer': 'Marketer', 'role.compliance': 'Compliance officer', 'role.admin': 'Administrator', 'role.merchant': 'Merchant operator', 'role.bootstrap': 'bootstrap administrator',
+    'login.title': 'Sign in', 'login.help': 'Enter the API token your administrator gave you. It is kept in this browser tab only.', 'login.token': 'API token', 'login.submit': 'Sign in', 'login.bad': 'The token is invalid or revoked.',
+    'forbidden.title': 'Not allowed', 'forbidden.body': 'Your role may not use this page.',
+    suppressed: 'suppressed',
+    'status.open': 'open', 'status.closing': 'closing', 'status.released': 'released', 'status.failed': 'failed', 'status.running': 'running', 'status.evaluating': 'evaluating', 'status.done': 'done',
+    'job.queued': 'queued', 'job.running': 'running', 'job.done': 'done', 'job.failed': 'failed',
+    'step.queued': 'waiting to start', 'step.signing': 'signing checkpoint and bundle', 'step.verifying': 'verifying the bundle', 'step.rendering-html': 'rendering the HTML report', 'step.rendering-pdf': 'rendering the PDF report', 'step.done': 'all done',
+    'kind.segment-stats': 'Segment statistics', 'kind.cohort-retention': 'Retention and churn', 'kind.ab-lift': 'A/B lift', 'kind.rfm': 'RFM tiers', 'kind.histogram': 'Histogram', 'kind.funnel': 'Conversion funnel',
+    'kind.linear-regression': 'Linear regression', 'kind.pca': 'Principal components', 'kind.merchant-benchmark': 'Merchant benchmark', 'kind.logistic-regression': 'Logistic regression (churn propensity)', 'kind.kmeans': 'k-means clustering',
+    'kind.logistic-irls-round': 'Logistic regression round', 'kind.score-histogram': 'Model evaluation', 'kind.feature-moments': 'Feature moments', 'kind.kmeans-round': 'k-means round',
+    'group.lifecycle_stage': 'Customer lifecycle', 'group.age_band': 'Age band', 'group.city_level': 'City level',
+    'stage.new': 'Prospect / new', 'stage.active': 'Active', 'stage.loyal': 'Loyal', 'stage.churning': 'Churned',
+    'metric.customers': 'Customers', 'metric.repeatCustomers': 'Repeat customers', 'metric.orders': 'Orders', 'metric.repurchaseRate': 'Repurchase rate', 'metric.orderValueMean': 'Mean order value (yuan)',
+    'metric.orderValueVariance': 'Order value variance', 'metric.meanDaysBetweenOrders': 'Mean purchase interval (days)',
+    'q.new': 'New query', 'q.purpose': 'Purpose', 'q.kind': 'Query kind', 'q.segments': 'Segments', 'q.excludeReturned': 'Leave out returned orders', 'q.spec': 'Query specification (JSON)',
+    'q.specHelp': 'Edit for the chosen kind; the purpose must be one you are granted.', 'q.specInvalid': 'The specification is not valid JSON.', 'q.options': 'More options', 'q.target': 'Target merchants', 'q.targetHelp': 'Default: every enrolled merchant',
+    'q.minMerchants': 'Minimum merchants m', 'q.deadline': 'Deadline (seconds)', 'q.run': 'Run query', 'q.noPurposes': 'You are not granted any purpose yet.', 'q.recent': 'Recent queries', 'q.none': 'None yet.',
+    'q.id': 'Id', 'q.status': 'Status', 'q.merchants': 'Merchants answered', 'q.created': 'Created', 'q.query': 'Query', 'q.back': 'Back to queries', 'q.requester': 'requester',
+    'q.answered': '{n} / {target} merchants answered · {status}', 'q.thresholds': 'Thresholds: at least {m} merchants and {k} consented customers per cell; deadline {deadline}',
+    'q.failed': 'The query failed', 'q.result': 'Result', 'q.metric': 'Chart metric', 'q.resultTable': 'Segment results', 'q.suppressedNote': 'Suppressed cells have fewer customers than the threshold and are not released.',
+    'q.downloadCsv': 'Download CSV', 'q.downloadJson': 'Download JSON', 'q.retentionTitle': 'Retention by first-purchase month', 'q.cohort': 'Cohort (first month)', 'q.monthsSince': 'Months since first purchase',
+    'q.churn': 'Churn by lifecycle stage', 'q.buyers': 'Buyers', 'q.churned': 'Churned', 'q.churnRate': 'Churn rate',
+    'q.absoluteLift': 'Absolute lift', 'q.relativeLift': 'Relative lift', 'q.liftTitle': 'Lift with {c}% confidence intervals', 'q.liftSuppressed': 'An arm is below the threshold; no lift is released.',
+    'q.arms': 'Treatment and control', 'q.arm': 'Arm', 'q.successes': 'Conversions', 'q.rate': 'Conversion rate', 'q.treatment': 'Treatment', 'q.control': 'Control',
+    'm.new': 'New model fit', 'm.kind': 'Model kind', 'm.start': 'Start fit', 'm.fits': 'Model fits', 'm.round': 'Round', 'm.back': 'Back to models', 'm.fit': 'Model fit',
+    'm.progress': 'Round {round} · {status}', 'm.model': 'Model', 'm.coefficients': 'Coefficients', 'm.feature': 'Feature', 'm.stdError': 'Std. error', 'm.centroids': 'Centroids', 'm.cluster': 'Cluster',
+    'm.size': 'Size', 'm.evaluation': 'Held-out evaluation', 'm.roc': 'ROC curve', 'm.fpr': 'false positive rate', 'm.tpr': 'true positive rate', 'm.metrics': 'Evaluation metrics', 'm.metric': 'Metric', 'm.value': 'Value',
+    'm.accuracy': 'Accuracy', 'm.logLoss': 'Log-loss', 'm.rows': 'Rows evaluated',
+    'a.title': 'Audit log (compliance audit)', 'a.checkpoint': 'Signed checkpoint', 'a.cpValid': 'Checkpoint signature valid (log size {size})', 'a.cpInvalid': 'Checkpoint signature invalid', 'a.item': 'Item', 'a.value': 'Value',
+    'a.origin': 'Log origin', 'a.size': 'Log size', 'a.root': 'Root hash', 'a.key': 'Audit public key', 'a.pinned': 'Pinned key', 'a.notPinned': 'not pinned', 'a.pinMatch': 'matches the pinned key', 'a.pinMismatch': 'differs from the pinned key',
+    'a.pinLabel': 'Pin the audit public key (hex)', 'a.pinHelp': 'Take it from a trusted channel; once pinned, checkpoints and reports under any other key are refused.', 'a.pin': 'Save',
+    'a.timeline': 'Timeline', 'a.type': 'Event type', 'a.allTypes': 'All types', 'a.actor': 'Actor', 'a.fromDay': 'From', 'a.toDay': 'To', 'a.apply': 'Filter',
+    'a.verifyAll': 'Verify the entries shown', 'a.verify': 'Verify', 'a.verifyOne': 'Verify entry {seq}', 'a.older': 'Older entries', 'a.shown': '{n} entries shown',
+    'a.included': 'inclusion proof valid', 'a.notIncluded': 'inclusion proof INVALID', 'a.noCheckpoint': 'no trusted checkpoint', 'a.afterCheckpoint': 'after the checkpoint',
+    'a.verifiedAll': '{ok} / {n} entries verified against the signed checkpoint of size {size}',
+    'event.merchant.enrolled': 'Merchant enrolled', 'event.purpose.registered': 'Purpose registered', 'event.pia.recorded': 'Impact assessment recorded', 'event.query.created': 'Query published',
+    'event.contribution.accepted': 'Contribution accepted', 'event.contribution.rejected': 'Contribution refused', 'event.threshold.suppressed': 'Cells suppressed', 'event.query.failed': 'Query failed',
+    'event.release.stored': 'Result released', 'event.export.created': 'Data exported', 'event.rights.request': 'Rights request', 'event.config.changed': 'Configuration changed', 'event.auth.failed': 'Authentication or authorisation failed',
+    'event.model.stored': 'Model stored', 'event.round.incomplete': 'Round incomplete', 'event.retention.deleted': 'Deleted after retention',
+    'c.title': 'Consent evidence', 'c.intro': 'Derived from the audit log ({size} entries): subjects included and excluded in the shops\u2019 signed consent attestations.', 'c.unknownPurpose': '(queries created before the range)',
+    'c.registered': 'registered', 'c.unregistered': 'not registered', 'c.legalBasis': 'Legal basis', 'c.pias': 'Impact assessments', 'c.queries': 'Queries run', 'c.contributions': 'Contributions',
+    'c.included': 'Included (consented)', 'c.excluded': 'Excluded', 'c.chart': '{purpose}: subjects included and excluded', 'c.noContributions': 'No contributions yet.',
+    'c.piaTitle': 'Personal-information impact assessments', 'c.piaId': 'Id', 'c.assessed': 'Assessed', 'c.reviewer': 'Reviewer', 'c.retainUntil': 'Kept until', 'c.summary': 'Summary',
+    'basis.consent': 'Consent', 'basis.separate-consent': 'Separate consent', 'basis.contract': 'Contract', 'basis.legal-obligation': 'Legal obligation',
+    'reason.rights-request': 'rights request', 'reason.no-record': 'no consent record', 'reason.withdrawn': 'consent withdrawn', 'reason.expired': 'consent expired', 'reason.not-for-purpose': 'not for this purpose',
+    'reason.sensitive-without-separate-consent': 'sensitive PI without separate consent', 'reason.opted-out-personalised-marketing': 'opted out of personalised marketing',
+    'r.title': 'Register of data-subject rights requests', 'r.intro': 'Requests the shops handled: type and day only, never the person.', 'r.total': '{n} requests', 'r.byType': 'By type', 'r.register': 'Register',
+    'r.seq': 'Log seq', 'r.shop': 'Shop', 'r.type': 'Type', 'r.day': 'Day',
+    'rights.access': 'Access', 'rights.correction': 'Correction', 'rights.deletion': 'Deletion', 'rights.withdrawal': 'Consent withdrawal', 'rights.marketing-opt-out': 'Marketing opt-out',
+    'x.title': 'Export a compliance audit report', 'x.intro': 'A signed bundle: checkpoint, an inclusion proof for every entry, registers and report sections; verified in this page before JSON, HTML and PDF are offered.',
+    'x.from': 'From', 'x.to': 'To', 'x.export': 'Export report', 'x.result': 'Export job {id}', 'x.verifying': 'Verifying in this page…', 'x.verifyingN': 'Checking inclusion proofs {d} / {n}',
+    'x.verified': 'Verified: signed checkpoint, {n} inclusion proofs and the bundle signature all check out (log size {size})', 'x.broken': 'Verification FAILED', 'x.checks': 'Checks', 'x.check': 'Check', 'x.outcome': 'Outcome', 'x.detail': 'Detail',
+    'x.pass': 'pass', 'x.fail': 'fail', 'x.check.publicKey': 'Pinned key', 'x.check.checkpoint': 'Checkpoint signature', 'x.check.entries': 'Inclusion proofs', 'x.check.signature': 'Bundle signature',
+    'x.sectionsNote': 'Recomputing the report sections from the entries is done by fedmart audit verify.', 'x.server': 'The coordinator\u2019s own check:',
+    'x.json': 'Download JSON bundle', 'x.html': 'Download HTML report', 'x.pdf': 'Download PDF report', 'x.noPdf': 'No PDF', 'x.preview': 'Report preview',
+    'u.title': 'New user', 'u.role': 'Role', 'u.id': 'User id', 'u.idHelp': 'Optional; lower-case letters, digits, . _ -', 'u.label': 'Note', 'u.purposes': 'Granted purposes', 'u.merchant': 'Shop id',
+    'u.create': 'Create', 'u.created': 'Created user {id}.', 'u.token': 'API token', 'u.tokenOnce': 'The token is shown only this once; hand it to the user securely.', 'u.list': 'Users', 'u.state': 'State', 'u.revoke': 'Revoke', 'u.revoked': 'revoked',
+    'g.title': 'Purposes and impact assessments', 'g.intro': 'Queries may only read fields allowed by a registered purpose with an impact assessment in force (lawful, legitimate, necessary; minimisation).', 'g.purposes': 'Purposes', 'g.fields': 'Allowed fields',
+    'g.retention': 'Retention (days)', 'g.recipients': 'Recipients',
+    's.title': 'Shop {id}', 's.status': 'Enrolment', 's.merchant': 'Shop', 's.enrolled': 'Enrolled', 's.contributions': 'Contributions', 's.last': 'Last contribution', 's.key': 'Signing key digest',
+    's.benchmarks': 'Benchmarks (cross-shop aggregates)', 's.benchIntro': 'Released cross-shop aggregates of queries your shop took part in, to compare with your own figures locally.', 's.noBench': 'None yet.', 's.shops': '{n} shops', 's.noShop': 'No shop is linked to you.',
+  },
+};
+
+export function getLang() {
+  try {
+    return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
+  } catch {
+    return 'zh';
+  }
+}
+
+export function setLang(lang) {
+  localStorage.setItem(LANG_KEY, lang === 'en' ? 'en' : 'zh');
+}
+
+/** The label `key` in the current language, with `{name}` filled from `vars`. */
+export function t(key, vars = {}, lang = getLang()) {
+  const text = MESSAGES[lang][key] ?? MESSAGES.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+const locale = () => (getLang() === 'en' ? 'en-GB' : 'zh-CN');
+
+export const fmt = {
+  num(v) {
+    if (v === null || v === undefined) return '—';
+    return Number.isInteger(v) ? v.toLocaleString(locale()) : v.toLocaleString(locale(), { maximumFractionDigits: 2 });
+  },
+  pct(v) {
+    return v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`;
+  },
+  time(iso) {
+    return iso ? new Date(iso).toLocaleString(locale(), { hour12: false }) : '—';
+  },
+  day(iso) {
+    return iso ? String(iso).slice(0, 10) : '—';
+  },
+};

@@ -1,0 +1,308 @@
+// Marketer pages: publish a query for a granted purpose, watch merchants
+// answer against the thresholds, and read the released result as a table,
+// a chart and CSV; start model fits and read their ROC curves.
+
+import { api, poll } from './api.js';
+import { barChart, heatMap, intervalChart, rocChart, rocFromHistograms } from './charts.js';
+import { clear, h, saveBlob, svg, table, toCsv } from './dom.js';
+import { fmt, t } from './i18n.js';
+
+/** Query kinds people ask for directly (the rest are rounds of model fits). */
+const USER_KINDS = ['segment-stats', 'cohort-retention', 'ab-lift', 'rfm', 'histogram', 'funnel', 'linear-regression', 'pca', 'merchant-benchmark'];
+const GROUPINGS = ['lifecycle_stage', 'age_band', 'city_level'];
+const METRICS = ['customers', 'repurchaseRate', 'orderValueMean', 'meanDaysBetweenOrders', 'orders'];
+
+function specTemplate(kind, purpose) {
+  const now = new Date();
+  now.setUTCMilliseconds(0);
+  switch (kind) {
+    case 'cohort-retention':
+      return { purpose, asOf: now.toISOString().replace('.000Z', 'Z'), cohorts: 6 };
+    case 'ab-lift':
+      return { purpose, campaignId: 'CAMPAIGN-ID', compare: 'variant' };
+    default:
+      return { purpose };
+  }
+}
+
+async function grantedPurposes(me) {
+  if (!me.bootstrap) return me.purposes;
+  return (await api('GET', '/v1/purposes')).purposes.map((p) => p.name);
+}
+
+function field(id, label, control, help) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control, help ? h('small', { id: `${id}-help` }, help) : null);
+}
+
+function numberInput(id, value, min, max) {
+  return h('input', { id, name: id, type: 'number', inputmode: 'numeric', min, max, ...(value === '' ? {} : { value }) });
+}
+
+function statusBadge(status) {
+  return h('span', { class: `badge status-${status}` }, t(`status.${status}`));
+}
+
+export async function queriesPage(main, ctx) {
+  if (ctx.params[0]) return queryDetail(main, ctx, ctx.params[0]);
+  const [purposes, kinds, list] = await Promise.all([grantedPurposes(ctx.me), api('GET', '/v1/kinds'), api('GET', '/v1/queries')]);
+  const kindOptions = USER_KINDS.filter((k) => kinds.queryKinds.includes(k));
+
+  const purpose = h('select', { id: 'purpose', name: 'purpose', required: true }, ...purposes.map((p) => h('option', { value: p }, p)));
+  const kind = h('select', { id: 'kind', name: 'kind' }, ...kindOptions.map((k) => h('option', { value: k }, t(`kind.${k}`))));
+  const groupBy = h('select', { id: 'groupBy', name: 'groupBy' }, ...GROUPINGS.map((g) => h('option', { value: g }, t(`group.${g}`))));
+  const excludeReturned = h('input', { id: 'excludeReturned', type: 'checkbox' });
+  const spec = h('textarea', { id: 'spec', rows: 6, spellcheck: 'false', 'aria-describedby': 'spec-help' });
+  const target = numberInput('target', '', 1, 10000);
+  const minMerchants = numberInput('minMerchants', 3, 2, 10000);
+  const deadline = numberInput('deadline', 120, 1, 2592000);
+  const segmentFields = h('div', { class: 'row' },
+    field('groupBy', t('q.segments'), groupBy),
+    h('div', { class: 'field check' }, excludeReturned, h('label', { for: 'excludeReturned' }, t('q.excludeReturned'))));
+  const specField = field('spec', t('q.spec'), spec, t('q.specHelp'));
+  const error = h('p', { role: 'alert', class: 'error' });
+  const sync = () => {
+    const seg = kind.value === 'segment-stats';
+    segmentFields.hidden = !seg;
+    specField.hidden = seg;
+    if (!seg) spec.value = JSON.stringify(specTemplate(kind.value, purpose.value), null, 2);
+  };
+  kind.addEventListener('change', sync);
+  purpose.addEventListener('change', sync);
+
+  const form = h('form', { class: 'card', id: 'new-query' },
+    h('h1', {}, t('q.new')),
+    purposes.length === 0 ? h('p', { class: 'error', role: 'alert' }, t('q.noPurposes')) : null,
+    h('div', { class: 'row' }, field('purpose', t('q.purpose'), purpose), field('kind', t('q.kind'), kind)),
+    segmentFields,
+    specField,
+    h('details', {}, h('summary', {}, t('q.options')),
+      h('div', { class: 'row' }, field('target', t('q.target'), target, t('q.targetHelp')), field('minMerchants', t('q.minMerchants'), minMerchants), field('deadline', t('q.deadline'), deadline))),
+    h('button', { type: 'submit', class: 'primary', id: 'run-query' }, t('q.run')),
+    error,
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    let body;
+    try {
+      const s = kind.value === 'segment-stats'
+        ? { purpose: purpose.value, groupBy: groupBy.value, ...(excludeReturned.checked ? { excludeReturned: true } : {}) }
+        : JSON.parse(spec.value);
+      body = { kind: kind.value, spec: s, minMerchants: Number(minMerchants.value || 3), deadlineSeconds: Number(deadline.value || 120) };
+      if (target.value) body.targetMerchants = Number(target.value);
+    } catch {
+      error.textContent = t('q.specInvalid');
+      spec.focus();
+      return;
+    }
+    try {
+      const created = await api('POST', '/v1/queries', body);
+      ctx.navigate(`#/queries/${encodeURIComponent(created.queryId)}`);
+    } catch (err) {
+      error.textContent = `${err.code ?? t('error')}: ${err.message}`;
+    }
+  });
+  main.append(form);
+  sync();
+
+  const rows = list.queries.slice().reverse().slice(0, 50).map((q) => [
+    h('a', { href: `#/queries/${encodeURIComponent(q.queryId)}` }, q.queryId),
+    t(`kind.${q.kind}`), q.purpose, statusBadge(q.status), `${q.contributions} / ${q.targetMerchants}`, fmt.time(q.createdAt),
+  ]);
+  main.append(h('section', { class: 'card' }, h('h2', {}, t('q.recent')),
+    rows.length === 0 ? h('p', {}, t('q.none')) : table(t('q.recent'), [t('q.id'), t('q.kind'), t('q.purpose'), t('q.status'), t('q.merchants'), t('q.created')], rows)));
+}
+
+function progressBlock() {
+  const bar = h('progress', { id: 'query-progress', max: 1, value: 0, 'aria-labelledby': 'progress-label' });
+  const label = h('p', { id: 'progress-label' });
+  const thresholds = h('p', { class: 'muted', id: 'thresholds' });
+  const live = h('div', { 'aria-live': 'polite', class: 'progress' }, label, bar, thresholds);
+  return {
+    el: live,
+    update(q) {
+      bar.max = Math.max(1, q.targetMerchants);
+      bar.value = Math.min(q.contributions, q.targetMerchants);
+      label.textContent = t('q.answered', { n: q.contributions, target: q.targetMerchants, status: t(`status.${q.status}`) });
+      thresholds.textContent = t('q.thresholds', { m: q.minMerchants, k: q.minSubjects, deadline: fmt.time(q.deadline) });
+    },
+  };
+}
+
+async function queryDetail(main, ctx, id) {
+  const heading = h('h1', {}, `${t('q.query')} ${id}`);
+  const meta = h('p', { class: 'muted' });
+  const progress = progressBlock();
+  const result = h('section', { id: 'result' });
+  main.append(h('section', { class: 'card' }, h('p', {}, h('a', { href: '#/queries' }, `← ${t('q.back')}`)), heading, meta, progress.el), result);
+  const q = await poll(`/v1/queries/${encodeURIComponent(id)}`, (x) => x.status === 'released' || x.status === 'failed', (x) => {
+    meta.textContent = `${t(`kind.${x.kind}`)} · ${t('q.purpose')} ${x.purpose} · ${t('q.requester')} ${x.requester}`;
+    progress.update(x);
+  }, 400, ctx.signal);
+  if (q.status === 'failed') {
+    result.append(h('div', { class: 'card' }, h('p', { role: 'alert', class: 'error' }, `${t('q.failed')}: ${q.statusReason ?? ''}`)));
+    return;
+  }
+  renderResult(result, q);
+}
+
+/** Renders a released result by its kind. */
+export function renderResult(container, q) {
+  clear(container);
+  const card = h('div', { class: 'card', id: 'result-card' }, h('h2', {}, t('q.result')));
+  container.append(card);
+  const r = q.result;
+  if (q.kind === 'segment-stats' && Array.isArray(r?.rows)) return segmentResult(card, q);
+  if (q.kind === 'cohort-retention' && Array.isArray(r?.cohorts)) return retentionResult(card, q);
+  if (q.kind === 'ab-lift' && r && 'absoluteLift' in r) return liftResult(card, q);
+  card.append(h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(r, null, 2)));
+  card.append(h('button', { type: 'button', onclick: () => saveBlob(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }), `${q.queryId}.json`) }, t('q.downloadJson')));
+}
+
+function groupLabel(row) {
+  if (row.stage !== undefined) return t(`stage.${row.stage}`);
+  return String(row.group);
+}
+
+function segmentResult(card, q) {
+  const rows = q.result.rows;
+  const metric = h('select', { id: 'metric' }, ...METRICS.map((m) => h('option', { value: m }, t(`metric.${m}`))));
+  const chartBox = h('div', { id: 'chart', 'aria-live': 'polite' });
+  const draw = () => {
+    clear(chartBox);
+    const m = metric.value;
+    const isRate = m === 'repurchaseRate';
+    chartBox.append(svg(barChart({
+      title: `${t(`metric.${m}`)} · ${t(`group.${q.spec.groupBy ?? 'lifecycle_stage'}`)}`,
+      labels: rows.map(groupLabel),
+      values: rows.map((r) => (r.suppressed ? null : r[m])),
+      format: isRate ? (v) => `${(v * 100).toFixed(1)}%` : (v) => fmt.num(v),
+      suppressedLabel: t('suppressed'),
+    })));
+  };
+  metric.addEventListener('change', draw);
+  const headers = [t(`group.${q.spec.groupBy ?? 'lifecycle_stage'}`), ...['customers', 'repeatCustomers', 'orders', 'repurchaseRate', 'orderValueMean', 'orderValueVariance', 'meanDaysBetweenOrders'].map((m) => t(`metric.${m}`))];
+  const cells = rows.map((r) => [groupLabel(r), ...(r.suppressed
+    ? Array(7).fill(t('suppressed'))
+    : [fmt.num(r.customers), fmt.num(r.repeatCustomers), fmt.num(r.orders), fmt.pct(r.repurchaseRate), fmt.num(r.orderValueMean), fmt.num(r.orderValueVariance), fmt.num(r.meanDaysBetweenOrders)])]);
+  const csv = () => toCsv(
+    ['group', 'suppressed', 'customers', 'repeat_customers', 'orders', 'repurchase_rate', 'order_value_mean', 'order_value_variance', 'mean_days_between_orders'],
+    rows.map((r) => [r.stage ?? r.group, r.suppressed, r.customers, r.repeatCustomers, r.orders, r.repurchaseRate, r.orderValueMean, r.orderValueVariance, r.meanDaysBetweenOrders]),
+  );
+  card.append(
+    h('div', { class: 'field inline' }, h('label', { for: 'metric' }, t('q.metric')), metric),
+    chartBox,
+    table(t('q.resultTable'), headers, cells, { id: 'result-table' }),
+    h('p', { class: 'muted' }, t('q.suppressedNote')),
+    h('button', { type: 'button', id: 'download-csv', onclick: () => saveBlob(new Blob([csv()], { type: 'text/csv;charset=utf-8' }), `${q.queryId}.csv`) }, t('q.downloadCsv')),
+  );
+  draw();
+}
+
+function retentionResult(card, q) {
+  const cohorts = q.result.cohorts;
+  const width = Math.max(0, ...cohorts.map((c) => c.months.length));
+  const cols = Array.from({ length: width }, (_, k) => `M${k}`);
+  card.append(svg(heatMap({
+    title: t('q.retentionTitle'),
+    rows: cohorts.map((c) => c.cohort),
+    cols,
+    cells: cohorts.map((c) => cols.map((_, k) => c.months[k]?.retention ?? null)),
+    rowLabel: t('q.cohort'),
+    colLabel: t('q.monthsSince'),
+  })));
+  card.append(table(t('q.retentionTitle'), [t('q.cohort'), t('metric.customers'), ...cols],
+    cohorts.map((c) => [c.cohort, c.suppressed ? t('suppressed') : fmt.num(c.customers), ...cols.map((_, k) => (c.months[k] ? (c.months[k].retention === null ? '—' : fmt.pct(c.months[k].retention)) : ''))])));
+  const churn = q.result.churn ?? [];
+  if (churn.length > 0) {
+    card.append(table(t('q.churn'), [t('group.lifecycle_stage'), t('q.buyers'), t('q.churned'), t('q.churnRate')],
+      churn.map((c) => [t(`stage.${c.stage}`), c.suppressed ? t('suppressed') : fmt.num(c.buyers), fmt.num(c.churned), fmt.pct(c.churnRate)])));
+  }
+  const csv = () => toCsv(['cohort', 'customers', 'months_since', 'month', 'active', 'retention'],
+    cohorts.flatMap((c) => c.months.map((m) => [c.cohort, c.customers, m.monthsSince, m.month, m.active, m.retention])));
+  card.append(h('button', { type: 'button', id: 'download-csv', onclick: () => saveBlob(new Blob([csv()], { type: 'text/csv;charset=utf-8' }), `${q.queryId}.csv`) }, t('q.downloadCsv')));
+}
+
+function liftResult(card, q) {
+  const r = q.result;
+  const items = [];
+  if (r.absoluteLift) items.push({ label: t('q.absoluteLift'), ...r.absoluteLift });
+  if (r.relativeLift) items.push({ label: t('q.relativeLift'), ...r.relativeLift });
+  if (items.length > 0) {
+    card.append(svg(intervalChart({ title: t('q.liftTitle', { c: Math.round(r.confidence * 100) }), items, format: (v) => `${(v * 100).toFixed(2)}%` })));
+  } else {
+    card.append(h('p', { class: 'muted' }, t('q.liftSuppressed')));
+  }
+  card.append(table(t('q.arms'), [t('q.arm'), t('metric.customers'), t('q.successes'), t('q.rate')],
+    [['treatment', r.treatment], ['control', r.control]].map(([k, a]) => [`${t(`q.${k}`)} (${a.label})`, a.suppressed ? t('suppressed') : fmt.num(a.customers), fmt.num(a.successes), fmt.pct(a.rate)])));
+  const csv = () => toCsv(['arm', 'label', 'customers', 'successes', 'rate'], [['treatment', r.treatment], ['control', r.control]].map(([k, a]) => [k, a.label, a.customers, a.successes, a.rate]));
+  card.append(h('button', { type: 'button', id: 'download-csv', onclick: () => saveBlob(new Blob([csv()], { type: 'text/csv;charset=utf-8' }), `${q.queryId}.csv`) }, t('q.downloadCsv')));
+}
+
+const FIT_TEMPLATES = {
+  'logistic-regression': (purpose) => ({ purpose, features: ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'], label: 'churning', holdoutPercent: 20 }),
+  kmeans: (purpose) => ({ purpose, features: ['orders', 'avg_order_value'], k: 4 }),
+};
+
+export async function modelsPage(main, ctx) {
+  if (ctx.params[0]) return fitDetail(main, ctx, ctx.params[0]);
+  const [purposes, kinds, list] = await Promise.all([grantedPurposes(ctx.me), api('GET', '/v1/kinds'), api('GET', '/v1/fits')]);
+  const purpose = h('select', { id: 'fit-purpose' }, ...purposes.map((p) => h('option', { value: p }, p)));
+  const kind = h('select', { id: 'fit-kind' }, ...kinds.modelKinds.map((k) => h('option', { value: k }, t(`kind.${k}`))));
+  const spec = h('textarea', { id: 'fit-spec', rows: 6, spellcheck: 'false' });
+  const sync = () => { spec.value = JSON.stringify((FIT_TEMPLATES[kind.value] ?? ((p) => ({ purpose: p })))(purpose.value), null, 2); };
+  kind.addEventListener('change', sync);
+  purpose.addEventListener('change', sync);
+  const error = h('p', { role: 'alert', class: 'error' });
+  const form = h('form', { class: 'card' }, h('h1', {}, t('m.new')),
+    h('div', { class: 'row' }, field('fit-purpose', t('q.purpose'), purpose), field('fit-kind', t('m.kind'), kind)),
+    field('fit-spec', t('q.spec'), spec),
+    h('button', { type: 'submit', class: 'primary' }, t('m.start')), error);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const created = await api('POST', '/v1/fits', { kind: kind.value, spec: JSON.parse(spec.value), roundDeadlineSeconds: 60 });
+      ctx.navigate(`#/models/${encodeURIComponent(created.fitId)}`);
+    } catch (err) {
+      error.textContent = `${err.code ?? t('error')}: ${err.message}`;
+    }
+  });
+  main.append(form);
+  sync();
+  const rows = list.fits.slice().reverse().map((f) => [h('a', { href: `#/models/${encodeURIComponent(f.fitId)}` }, f.fitId), t(`kind.${f.kind}`), f.purpose, statusBadge(f.status), String(f.round), fmt.time(f.createdAt)]);
+  main.append(h('section', { class: 'card' }, h('h2', {}, t('m.fits')), rows.length === 0 ? h('p', {}, t('q.none')) : table(t('m.fits'), [t('q.id'), t('m.kind'), t('q.purpose'), t('q.status'), t('m.round'), t('q.created')], rows)));
+}
+
+async function fitDetail(main, ctx, id) {
+  const status = h('p', { 'aria-live': 'polite', id: 'fit-status' });
+  const body = h('section', {});
+  main.append(h('section', { class: 'card' }, h('p', {}, h('a', { href: '#/models' }, `← ${t('m.back')}`)), h('h1', {}, `${t('m.fit')} ${id}`), status), body);
+  const fit = await poll(`/v1/fits/${encodeURIComponent(id)}`, (f) => f.status === 'done' || f.status === 'failed', (f) => {
+    status.textContent = t('m.progress', { round: f.round, status: t(`status.${f.status}`) });
+  }, 600, ctx.signal);
+  if (fit.status === 'failed') {
+    body.append(h('div', { class: 'card' }, h('p', { class: 'error', role: 'alert' }, fit.statusReason ?? '')));
+    return;
+  }
+  const card = h('div', { class: 'card' }, h('h2', {}, t('m.model')));
+  body.append(card);
+  const model = fit.model ?? {};
+  if (Array.isArray(model.coefficients)) {
+    card.append(table(t('m.coefficients'), [t('m.feature'), 'β', t('m.stdError')], model.features.map((f, j) => [f, model.coefficients[j].toFixed(6), model.standardErrors?.[j]?.toFixed(6) ?? ''])));
+  }
+  if (Array.isArray(model.centroids)) {
+    card.append(table(t('m.centroids'), [t('m.cluster'), t('m.size'), ...model.features], model.centroids.map((c, i) => [String(i + 1), fmt.num(model.sizes?.[i]), ...c.map((x) => x.toFixed(4))])));
+  }
+  const ev = fit.evaluation;
+  if (ev && Array.isArray(ev.positiveHistogram)) {
+    const roc = rocFromHistograms(ev.positiveHistogram, ev.negativeHistogram);
+    card.append(h('h3', {}, t('m.evaluation')),
+      svg(rocChart({ title: t('m.roc'), points: roc.points, auc: ev.auc ?? roc.auc, fprLabel: t('m.fpr'), tprLabel: t('m.tpr') })),
+      table(t('m.metrics'), [t('m.metric'), t('m.value')], [
+        ['AUC', ev.auc === null ? '—' : ev.auc.toFixed(4)],
+        [t('m.accuracy'), ev.accuracy === null ? '—' : ev.accuracy.toFixed(4)],
+        [t('m.logLoss'), ev.logLoss === null ? '—' : ev.logLoss.toFixed(4)],
+        [t('m.rows'), fmt.num(ev.n)],
+      ]));
+  }
+}
