@@ -6,7 +6,20 @@
 export { MerchantNode, DeclinedError, CHUNK_BYTES, readReceipts, type StoredReceipt, type MerchantNodeOptions, type AnswerOutcome } from './merchant-node.js';
 export { loadOrCreateSigningKey } from './signing-key.js';
 export { loadShopData, loadPooledData, readShopSchema } from './load-shop-data.js';
-export { parseShopSchema, standardShopSchema, type ShopSchema, type ColumnSpec } from './schema.js';
+export {
+  parseShopSchema,
+  standardShopSchema,
+  OPTIONAL_TABLES,
+  STANDARD_CHANNELS,
+  TABLE_FORMATS,
+  CHANNEL_NAME_RE,
+  type ShopSchema,
+  type ColumnSpec,
+  type OptionalTable,
+  type TableFormat,
+  type StandardSchemaOptions,
+} from './schema.js';
+export { JsonlParser, parseJsonl, readJsonlRecords, type JsonlRecord, type JsonlOptions } from './jsonl.js';
 export { CsvParser, parseCsv, readCsvRecords, ShopDataError, type CsvRecord, type CsvOptions, type ShopDataErrorCode } from './csv.js';
 export { loadShopCompliance, loadConsentLedger, readConsentRecords, readRightsRequests, ConsentSourceError, type ShopCompliance } from './consent-source.js';
 export { roundView } from './round-view.js';

@@ -251,7 +251,7 @@ export interface StandardSchemaOptions {
   /** Optional tables to declare too (default none; `fedmart synth` writes all of {@link OPTIONAL_TABLES}). */
   readonly include?: readonly OptionalTable[];
   /** Format of every declared table (default `csv`); file names follow it. */
-  readonly format?: TableFormat;
+  readonly format?: 'csv' | 'jsonl';
 }
 
 /** The channel names `fedmart synth` writes, mapped to themselves. */
@@ -268,7 +268,7 @@ export function standardShopSchema(options: StandardSchemaOptions = {}): ShopSch
   const include = new Set(options.include ?? []);
   for (const t of include) if (!(OPTIONAL_TABLES as readonly string[]).includes(t)) throw new RangeError(`options.include: unknown table '${String(t)}'`);
   const format = options.format ?? 'csv';
-  if (!(TABLE_FORMATS as readonly string[]).includes(format)) throw new RangeError(`options.format: expected csv or jsonl, got '${String(format)}'`);
+  if (format !== 'csv' && format !== 'jsonl') throw new RangeError(`options.format: expected csv or jsonl, got '${String(format)}'`);
   const file = (name: string): { file: string; format?: TableFormat } => (format === 'csv' ? { file: `${name}.csv` } : { file: `${name}.jsonl`, format });
   const count = (column: string) => ({ column, type: 'integer' as const, min: 0 });
   const shopId = pooled ? { shopId: { column: 'shop_id', type: 'string' as const } } : {};
