@@ -159,7 +159,7 @@ describe('federated logistic regression', () => {
       kind: 'logistic-regression',
       spec: { purpose: 'churn-modelling', features: FEATURES, label: 'churning', holdoutPercent: 0, l2: 0.5 },
       targetMerchants: 4,
-      roundDeadlineSeconds: 2,
+      roundDeadlineSeconds: 5,
     });
     expect(created.status).toBe(201);
     // shop-04 answers round 1 only.
