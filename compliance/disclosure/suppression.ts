@@ -13,7 +13,9 @@
  * either no cell of it is withheld, or at least two are, and the withheld
  * parts together pass the primary rules themselves: at least k subjects and
  * no merchant above p % of their combined magnitude (bounded by the sum of
- * the cells' largest-contribution bounds). Complementary cells are added
+ * the cells' largest-contribution bounds). Cells without subjects are
+ * withheld by the k rule but need no complement: deriving an empty cell
+ * reveals nobody. Complementary cells are added
  * smallest first (fewest subjects, so the least information is lost), the
  * total cell last, until every relation holds.
  *
@@ -71,7 +73,8 @@ function partsPass(parts: readonly CellFacts[], rules: SuppressionRules): boolea
 /** True when the withheld cells of `relation` cannot be told apart from the rest. */
 function relationHolds(relation: MarginRelation, byName: ReadonlyMap<string, CellFacts>, out: ReadonlyMap<string, SuppressionReason>, rules: SuppressionRules): boolean {
   const members = [...relation.parts, ...(relation.total === undefined ? [] : [relation.total])];
-  const withheld = members.filter((n) => out.has(n));
+  // An empty cell is withheld by the k rule, but deriving it reveals nobody: it needs no complement.
+  const withheld = members.filter((n) => out.has(n) && (byName.get(n) as CellFacts).subjects > 0n);
   if (withheld.length === 0) return true;
   if (withheld.length < 2) return false;
   if (relation.total !== undefined && out.has(relation.total)) return true; // the total is unknown too: only released parts follow
