@@ -24,6 +24,7 @@ import type { ClosingClaims } from './closing-claims.js';
 import type { KeyHolderClient } from './keyholder-client.js';
 import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
+import { releaseNoiseOf, resultWithDisclosure, suppressionsOf } from './release-disclosure.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
 /** What happens after a round ends (model fits chain their rounds here). */
@@ -183,13 +184,14 @@ export class RoundCloser {
       return true;
     }
     const definition = getQueryDefinition(q.kind);
-    const result = definition.finalise(definition.parseSpec(JSON.parse(q.specJson)), releasedTotalsFromDocument(doc));
+    const spec = definition.parseSpec(JSON.parse(q.specJson));
+    const result = definition.finalise(spec, releasedTotalsFromDocument(doc));
     const stored = await this.store.saveRelease({
       queryId: q.queryId,
       releaseJson: signed.releaseJson,
       keyholderSigningKey: signed.keyholderSigningKey,
       signature: signed.signature,
-      resultJson: JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      resultJson: JSON.stringify(resultWithDisclosure(q.kind, spec, result, doc), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
     }, async (tx) => {
       await this.audit.record({
         type: 'release.stored',
@@ -198,16 +200,15 @@ export class RoundCloser {
           queryId: q.queryId,
           merchants: [...doc.merchants],
           policy: { minMerchants: doc.policy.minMerchants, minSubjects: doc.policy.minSubjects },
-          noise: null,
+          noise: releaseNoiseOf(doc),
           releaseDigest: toHex(blake2b256(Buffer.from(signed.releaseJson, 'utf8'))),
         },
       }, tx);
-      const suppressed = Object.entries(doc.cells).filter(([, c]) => c.suppressed).map(([name]) => name);
-      if (suppressed.length > 0) {
+      for (const { reason, cells } of suppressionsOf(doc)) {
         await this.audit.record({
           type: 'threshold.suppressed',
           actor: 'keyholder',
-          details: { queryId: q.queryId, cells: suppressed, reason: 'FEWER_THAN_K_SUBJECTS' },
+          details: { queryId: q.queryId, cells, reason },
         }, tx);
       }
     });

@@ -1,5 +1,6 @@
 /** Public surface of the key holder service. */
-export { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy, type ContributionForRelease } from './key-holder.js';
+export { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy, type ContributionForRelease, type KeyHolderDisclosureOptions } from './key-holder.js';
+export { DisclosureStore, type PurposeLedger, type StoredRelease } from './disclosure-store.js';
 export { loadOrCreateKeys, KeyFilePermissionError, type KeyHolderKeys } from './key-store.js';
 export { ReleaseLedger } from './release-ledger.js';
 export { startKeyHolder, KEYHOLDER_MAX_MESSAGE_BYTES, type KeyHolderOptions, type RunningKeyHolder } from './server.js';

@@ -1,9 +1,13 @@
 /**
  * The release engine: the only code that decrypts. It trusts nothing the
  * coordinator says about a contribution: it checks every merchant signature
- * and binding itself, adds the ciphertexts again, refuses sums of fewer than
- * `minMerchants` distinct merchants, suppresses cells with fewer than
- * `minSubjects` subjects, and signs what it releases.
+ * and binding itself, adds the ciphertexts again, and refuses sums of fewer
+ * than `minMerchants` distinct merchants. Then it applies the disclosure
+ * policy of the query's purpose (compliance/disclosure): the differencing
+ * defence and the privacy-loss budget before anything is decrypted; k-subject,
+ * dominance and secondary suppression and, for DP purposes, exact integer
+ * noise after. It signs what it releases and keeps it, so a release asked
+ * for twice is delivered identically.
  */
 import { status } from '@grpc/grpc-js';
 import {
@@ -21,20 +25,51 @@ import {
   type HeContext,
 } from '../crypto/index.js';
 import { getQueryDefinition, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
-import { AttestationError, checkAttestation, parseAttestation } from '../compliance/index.js';
+import {
+  AttestationError,
+  DEFAULT_PURPOSES,
+  DisclosureError,
+  RandomReader,
+  applyDisclosure,
+  checkAttestation,
+  defaultRandomSource,
+  effectivePolicy,
+  findDifferencing,
+  formatRho,
+  parseAttestation,
+  unitsToRho,
+  zcdpToEpsilon,
+  type DominanceRule,
+  type EffectivePolicy,
+  type PurposeDefinition,
+  type RandomSource,
+} from '../compliance/index.js';
 import { RpcError, envelopeOf, type ContributionHeader, type PublicKeyBundle, type ReleaseHeader, type SignedRelease } from '../protos/index.js';
+import { DisclosureStore } from './disclosure-store.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
 
-/** Disclosure thresholds applied to every release. */
+/** The key holder's own thresholds: floors under every purpose's disclosure policy. */
 export interface ReleasePolicy {
   /** Fewest distinct merchants whose sum may be decrypted. */
   readonly minMerchants: number;
   /** Fewest subjects (customers) in a cell for its values to be released. */
   readonly minSubjects: number;
+  /** Dominance rule applied to every purpose (null: only where a purpose asks for one). */
+  readonly dominance?: DominanceRule | null;
 }
 
-export const DEFAULT_RELEASE_POLICY: ReleasePolicy = { minMerchants: 3, minSubjects: 10 };
+export const DEFAULT_RELEASE_POLICY: ReleasePolicy = { minMerchants: 3, minSubjects: 10, dominance: null };
+
+/** Where the key holder's disclosure policies, budgets and randomness come from. */
+export interface KeyHolderDisclosureOptions {
+  /** Registered purposes whose `disclosure` blocks apply (default: the built-in purposes). */
+  readonly purposes?: readonly PurposeDefinition[] | undefined;
+  /** Persistent policies, budgets and release populations (default: in memory only). */
+  readonly store?: DisclosureStore | undefined;
+  /** Randomness for noise (default: node:crypto). Only tests inject another. */
+  readonly random?: RandomSource | undefined;
+}
 
 /** One contribution as the coordinator forwards it. */
 export interface ContributionForRelease {
@@ -52,12 +87,20 @@ export class KeyHolder {
   /** How many aggregates this instance has decrypted; tests use it to prove refusals decrypt nothing. */
   decryptions = 0;
   private readonly decryptor: HeDecryptor;
+  readonly disclosure: DisclosureStore;
+  private readonly rng: RandomReader;
 
+  /**
+   * Throws RangeError naming the field for bad thresholds, and
+   * DisclosureError (`DISCLOSURE_POLICY_INVALID`, `POLICY_LOOSENED`) when a
+   * purpose's policy does not parse or is weaker than the one already applied.
+   */
   constructor(
     private readonly ctx: HeContext,
     private readonly keys: KeyHolderKeys,
     readonly policy: ReleasePolicy,
     private readonly ledger: ReleaseLedger,
+    options: KeyHolderDisclosureOptions = {},
   ) {
     if (!Number.isSafeInteger(policy.minMerchants) || policy.minMerchants < 2) {
       throw new RangeError('policy.minMerchants must be an integer >= 2');
@@ -65,8 +108,28 @@ export class KeyHolder {
     if (!Number.isSafeInteger(policy.minSubjects) || policy.minSubjects < 1) {
       throw new RangeError('policy.minSubjects must be an integer >= 1');
     }
+    if (policy.dominance != null && !(policy.dominance.maxSharePercent > 0 && policy.dominance.maxSharePercent <= 100)) {
+      throw new RangeError('policy.dominance.maxSharePercent must be in (0, 100]');
+    }
+    this.disclosure = options.store ?? new DisclosureStore();
+    this.rng = new RandomReader(options.random ?? defaultRandomSource());
+    // Adopt every configured purpose's policy now, so a loosened policy stops the start.
+    for (const p of options.purposes ?? DEFAULT_PURPOSES) this.disclosure.adopt(effectivePolicy(p.name, p.disclosure, this.floors()));
     this.keyId = heKeyId(keys.hePublicKey);
     this.decryptor = new HeDecryptor(ctx, keys.heSecretKey);
+  }
+
+  private floors(): { minMerchants: number; minSubjects: number; dominance: DominanceRule | null } {
+    return { minMerchants: this.policy.minMerchants, minSubjects: this.policy.minSubjects, dominance: this.policy.dominance ?? null };
+  }
+
+  /**
+   * The policy for `purpose`: the stored one (configured purposes were
+   * adopted at start); a purpose the key holder was never told about gets
+   * its floors, exact, and keeps them from then on.
+   */
+  policyFor(purpose: string): EffectivePolicy {
+    return this.disclosure.policy(purpose) ?? this.disclosure.adopt(effectivePolicy(purpose, undefined, this.floors()));
   }
 
   close(): void {
@@ -115,21 +178,31 @@ export class KeyHolder {
     const layoutDigest = layout.digest();
 
     const merchants = new Set<string>();
+    const subjectsByMerchant: Record<string, number> = {};
     let attestedSubjects = 0;
     const purpose = definition.purposeOf(spec);
     const cutoff = new Date(Number(header.cutoffUnixMs));
     for (const c of contributions) {
       this.verifyContribution(header, c, layoutDigest, layout.ciphertextCount, merchants);
-      attestedSubjects += this.attestedSubjectsOf(c, header.queryId, purpose, cutoff);
+      const n = this.attestedSubjectsOf(c, header.queryId, purpose, cutoff);
+      subjectsByMerchant[c.header.merchantId] = n;
+      attestedSubjects += n;
     }
 
-    if (merchants.size < this.policy.minMerchants) {
-      refuse('TOO_FEW_MERCHANTS', `${merchants.size} merchants contributed; at least ${this.policy.minMerchants} are required before anything is decrypted`);
+    let policy: EffectivePolicy;
+    try {
+      policy = this.policyFor(purpose);
+    } catch (err) {
+      if (err instanceof DisclosureError) refuse(err.code, err.message);
+      throw err;
+    }
+    if (merchants.size < policy.minMerchants) {
+      refuse('TOO_FEW_MERCHANTS', `${merchants.size} merchants contributed; at least ${policy.minMerchants} are required before anything is decrypted`);
     }
     if (merchants.size > header.maxContributors) refuse('TOO_MANY_MERCHANTS', `more contributions than max_contributors ${header.maxContributors}`);
     layout.assertNoWrap(merchants.size);
-    if (attestedSubjects < this.policy.minSubjects) {
-      refuse('TOO_FEW_SUBJECTS', `the shops attest ${attestedSubjects} consented subjects; at least ${this.policy.minSubjects} are required`);
+    if (attestedSubjects < policy.minSubjects) {
+      refuse('TOO_FEW_SUBJECTS', `the shops attest ${attestedSubjects} consented subjects; at least ${policy.minSubjects} are required`);
     }
 
     const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
@@ -137,6 +210,30 @@ export class KeyHolder {
     const previous = this.ledger.previous(header.queryId);
     if (previous && previous.join(',') !== contributionDigests.join(',')) {
       refuse('ALREADY_RELEASED', 'this query was released from a different set of contributions; a second release could isolate a merchant');
+    }
+    if (previous) {
+      // The same release asked for again (e.g. a lost reply): deliver it unchanged, with the same noise.
+      const stored = this.disclosure.storedRelease(header.queryId);
+      if (stored) {
+        return {
+          releaseJson: stored.releaseJson,
+          keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
+          signature: Buffer.from(stored.signature, 'hex'),
+        };
+      }
+    }
+
+    const purposeLedger = this.disclosure.ledger(purpose);
+    if (policy.noise.mode === 'exact') {
+      const hit = findDifferencing(purposeLedger.releases, { queryId: header.queryId, kind: header.kind, merchants: subjectsByMerchant }, policy.minSubjects);
+      if (hit) {
+        refuse('POPULATION_DIFFERENCING', `purpose '${purpose}': the population of this ${header.kind} query differs from that of released query ${hit.earlier.queryId} by ${hit.difference} subject(s), fewer than ${policy.minSubjects}; releasing both would expose those subjects by subtraction`);
+      }
+    } else {
+      const left = policy.noise.totalRhoUnits - purposeLedger.rhoSpentUnits;
+      if (left < policy.noise.rhoPerQueryUnits) {
+        refuse('BUDGET_EXHAUSTED', `purpose '${purpose}': privacy-loss budget exhausted: ρ=${formatRho(left > 0n ? left : 0n)} of ρ=${formatRho(policy.noise.totalRhoUnits)} remains and a release costs ρ=${formatRho(policy.noise.rhoPerQueryUnits)} (zCDP)`);
+      }
     }
 
     // Re-add ciphertext by ciphertext and compare with the coordinator's sum.
@@ -151,19 +248,41 @@ export class KeyHolder {
     const totals = layout.decode(sums.map((s) => this.decryptor.decryptPacked(s)));
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
 
-    const cells: Record<string, ReleaseCell> = {};
-    for (const cell of definition.cells(spec)) {
-      const subjects = byField.get(cell.subjectsField) ?? 0n;
-      if (subjects < BigInt(this.policy.minSubjects)) {
-        cells[cell.name] = { suppressed: true, reason: `fewer than ${this.policy.minSubjects} subjects` };
-      } else {
-        cells[cell.name] = {
-          suppressed: false,
-          subjects: subjects.toString(),
-          totals: Object.fromEntries(cell.fields.map((f) => [f, (byField.get(f) ?? 0n).toString()])),
-        };
-      }
-    }
+    const outcome = applyDisclosure({
+      cells: definition.cells(spec),
+      fields: layout.fields,
+      totals: byField,
+      attestedSubjects,
+      policy,
+      sensitivity: definition.subjectSensitivity?.(spec),
+      margins: definition.margins?.(spec),
+      rng: this.rng,
+    });
+    const releasedAt = new Date().toISOString();
+    const rhoUnits = outcome.dp?.rhoUnits ?? 0n;
+    // Spend and population are on disk before the release leaves.
+    const spent = this.disclosure.recordRelease(purpose, {
+      queryId: header.queryId,
+      kind: header.kind,
+      specDigest: toHex(header.specDigest),
+      merchants: subjectsByMerchant,
+      attestedSubjects,
+      releasedAt,
+    }, rhoUnits);
+    const dpAccount = outcome.dp && policy.noise.mode === 'dp'
+      ? {
+          mechanism: outcome.dp.mechanism,
+          confidence: outcome.dp.confidence,
+          delta: outcome.dp.delta,
+          rho: formatRho(outcome.dp.rhoUnits),
+          epsilon: outcome.dp.epsilon,
+          rhoSpent: formatRho(spent.rhoSpentUnits),
+          rhoTotal: formatRho(policy.noise.totalRhoUnits),
+          epsilonSpent: zcdpToEpsilon(unitsToRho(spent.rhoSpentUnits), outcome.dp.delta),
+          attestedSubjectsNoise: outcome.dp.attestedSubjectsNoise,
+        }
+      : null;
+    const cells: Record<string, ReleaseCell> = outcome.cells;
     const doc: ReleaseDocument = {
       version: 1,
       queryId: header.queryId,
@@ -174,16 +293,19 @@ export class KeyHolder {
       merchants: sorted.map((c) => c.header.merchantId),
       contributionDigests,
       aggregateDigest: toHex(aggregateDigest),
-      policy: { minMerchants: this.policy.minMerchants, minSubjects: this.policy.minSubjects },
-      attestedSubjects,
+      policy: { minMerchants: policy.minMerchants, minSubjects: policy.minSubjects },
+      attestedSubjects: outcome.attestedSubjects,
       cells,
-      releasedAt: new Date().toISOString(),
+      releasedAt,
+      disclosure: { purpose, mode: policy.noise.mode, dominance: policy.dominance, dp: dpAccount },
     };
     const releaseJson = JSON.stringify(doc);
+    const signature = signDigest(blake2b256(Buffer.from(releaseJson, 'utf8')), this.keys.signing.secretKey);
+    this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
     return {
       releaseJson,
       keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
-      signature: Buffer.from(signDigest(blake2b256(Buffer.from(releaseJson, 'utf8')), this.keys.signing.secretKey)),
+      signature: Buffer.from(signature),
     };
   }
 

@@ -4,6 +4,8 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { HeContext, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import type { PurposeDefinition } from '../compliance/index.js';
+import { DisclosureStore } from './disclosure-store.js';
 import { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy } from './key-holder.js';
 import { keyHolderServiceDefinition, keyHolderServiceImplementation } from './grpc-service.js';
 import { loadOrCreateKeys } from './key-store.js';
@@ -16,6 +18,12 @@ export interface KeyHolderOptions {
   readonly listen?: string;
   readonly paramSet?: HeParamSetName;
   readonly policy?: Partial<ReleasePolicy>;
+  /**
+   * Registered purposes whose disclosure policies apply (default: the
+   * built-in ones). Policies and budgets persist in the data folder; a
+   * policy weaker than one already applied stops the start.
+   */
+  readonly purposes?: readonly PurposeDefinition[];
   readonly logger?: Logger;
 }
 
@@ -37,7 +45,16 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
   const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
   const keys = loadOrCreateKeys(options.dataDir, ctx);
   const policy = { ...DEFAULT_RELEASE_POLICY, ...options.policy };
-  const keyHolder = new KeyHolder(ctx, keys, policy, new ReleaseLedger(options.dataDir));
+  let keyHolder: KeyHolder;
+  try {
+    keyHolder = new KeyHolder(ctx, keys, policy, new ReleaseLedger(options.dataDir), {
+      purposes: options.purposes,
+      store: new DisclosureStore(options.dataDir),
+    });
+  } catch (err) {
+    ctx.close();
+    throw err;
+  }
 
   const server = new Server({
     'grpc.max_receive_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
@@ -51,7 +68,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   const signingPublicKeyHex = toHex(keys.signing.publicKey);
-  log.info({ address, keyId: toHex(keyHolder.keyId), policy }, 'key holder listening');
+  log.info({ address, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes() }, 'key holder listening');
   return {
     address,
     port,

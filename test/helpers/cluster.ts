@@ -1,6 +1,9 @@
 /**
  * Starts a real key holder and coordinator in this process on 127.0.0.1
  * ephemeral ports (real SEAL, real gRPC, real PGlite) for integration tests.
+ * With `backend`, the coordinator stores into a database made for this
+ * cluster on that backend (PostgreSQL: a new database on the configured
+ * server), dropped when the cluster closes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +12,7 @@ import { pino } from 'pino';
 import { startCoordinator, type RunningCoordinator } from '../../coordinator/index.js';
 import { startKeyHolder, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
+import { freshDatabase, type BackendName } from './databases.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -19,12 +23,22 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(policy: Partial<ReleasePolicy> = {}, options: { purposes?: PurposeRegistry } = {}): Promise<Cluster> {
+export async function startCluster(
+  policy: Partial<ReleasePolicy> = {},
+  options: { purposes?: PurposeRegistry; backend?: BackendName } = {},
+): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-test-'));
+  const database = options.backend ? await freshDatabase(options.backend, 'cluster') : undefined;
   const logger = pino({ level: 'silent' });
-  const keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), listen: '127.0.0.1:0', policy, logger });
+  const keyholder = await startKeyHolder({
+    dataDir: join(dir, 'keyholder'),
+    listen: '127.0.0.1:0',
+    policy,
+    logger,
+    ...(options.purposes ? { purposes: options.purposes.purposes } : {}),
+  });
   const coordinator = await startCoordinator({
-    database: 'memory://',
+    database: database?.target ?? 'memory://',
     grpcListen: '127.0.0.1:0',
     httpListen: '127.0.0.1:0',
     keyholderAddress: keyholder.address,
@@ -43,6 +57,7 @@ export async function startCluster(policy: Partial<ReleasePolicy> = {}, options:
     close: async () => {
       await coordinator.close();
       await keyholder.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,8 @@
 /**
  * Cells with fewer than k subjects are suppressed by the key holder and
- * reported as suppressed; the others are released exactly.
+ * reported as suppressed; so is the smallest other cell, since the attested
+ * subject total would otherwise give a lone suppressed cell back
+ * (secondary suppression). The others are released exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
@@ -30,7 +32,7 @@ describe('k-subject suppression', () => {
     await cluster?.close();
   });
 
-  it('suppresses exactly the cells under k and releases the rest', async () => {
+  it('suppresses the cells under k plus a complement, and releases the rest exactly', async () => {
     const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', {
       kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' }, targetMerchants: 3,
     });
@@ -38,23 +40,33 @@ describe('k-subject suppression', () => {
     const final = await waitForFinal(cluster, created.body.queryId);
     expect(final.status).toBe('released');
     const rows = (final.result as { rows: { stage: string; suppressed: boolean; customers: number | null }[] }).rows;
+    const release = await api<{ release: { cells: Record<string, { suppressed: boolean; reason?: string; reasonCode?: string; totals?: unknown }> } }>(
+      cluster, 'GET', `/v1/queries/${created.body.queryId}/release`);
+    const cells = release.body.release.cells;
+    // The complement is the smallest cell at or above k.
+    const complement = Object.keys(reference).filter((s) => reference[s]!.customers >= k).sort((a, b) => reference[a]!.customers - reference[b]!.customers)[0]!;
     for (const row of rows) {
       const expected = reference[row.stage]!.customers;
       if (expected < k) {
         expect(row.suppressed).toBe(true);
         expect(row.customers).toBeNull();
+        expect(cells[row.stage]).toMatchObject({ reason: `fewer than ${k} subjects`, reasonCode: 'FEWER_THAN_K_SUBJECTS' });
+      } else if (row.stage === complement) {
+        expect(row.suppressed).toBe(true);
+        expect(row.customers).toBeNull();
+        expect(cells[row.stage]).toMatchObject({ suppressed: true, reasonCode: 'SECONDARY' });
       } else {
         expect(row.suppressed).toBe(false);
         expect(row.customers).toBe(expected);
       }
     }
-    const release = await api<{ release: { cells: Record<string, { suppressed: boolean; reason?: string; totals?: unknown }> } }>(
-      cluster, 'GET', `/v1/queries/${created.body.queryId}/release`);
-    const suppressed = Object.entries(release.body.release.cells).filter(([, c]) => c.suppressed);
-    expect(suppressed.length).toBeGreaterThan(0);
-    for (const [, cell] of suppressed) {
-      expect(cell.reason).toBe(`fewer than ${k} subjects`);
-      expect(cell.totals).toBeUndefined();
-    }
+    const suppressed = Object.entries(cells).filter(([, c]) => c.suppressed);
+    expect(suppressed.length).toBeGreaterThanOrEqual(2);
+    for (const [, cell] of suppressed) expect(cell.totals).toBeUndefined();
+    // Together the withheld cells hold at least k subjects: the attested total gives only their sum.
+    expect(suppressed.reduce((s, [name]) => s + reference[name]!.customers, 0)).toBeGreaterThanOrEqual(k);
+    const entries = await cluster.coordinator.audit.log.entries(0, await cluster.coordinator.audit.log.size());
+    const audited = entries.filter((e) => e.type === 'threshold.suppressed').map((e) => e.details);
+    expect(audited).toContainEqual(expect.objectContaining({ queryId: created.body.queryId, reason: 'SECONDARY', cells: [complement] }));
   });
 });

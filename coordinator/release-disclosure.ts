@@ -1,0 +1,40 @@
+/**
+ * What the coordinator derives from the disclosure part of a signed release:
+ * the `noise` of its `release.stored` audit entry, one `threshold.suppressed`
+ * entry per suppression reason, and the accounting and confidence intervals
+ * stored beside a DP result (so the marketer sees how noisy each number is).
+ *
+ * @module
+ */
+import type { ReleaseDocument, SuppressionReasonCode } from '../analytics/index.js';
+import { disclosureSummary } from '../compliance/index.js';
+
+/** `noise` of `release.stored`: null for an exact release. */
+export function releaseNoiseOf(doc: ReleaseDocument): { mechanism: 'discrete-gaussian' | 'discrete-laplace'; epsilon: number; delta: number } | null {
+  const dp = doc.disclosure?.dp;
+  return dp ? { mechanism: dp.mechanism, epsilon: dp.epsilon, delta: dp.delta } : null;
+}
+
+/** Suppressed cells grouped by reason code, in a fixed reason order (releases without codes count as k suppressions). */
+export function suppressionsOf(doc: ReleaseDocument): { reason: SuppressionReasonCode; cells: string[] }[] {
+  const order: SuppressionReasonCode[] = ['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY'];
+  const by = new Map<SuppressionReasonCode, string[]>();
+  for (const [name, cell] of Object.entries(doc.cells)) {
+    if (!cell.suppressed) continue;
+    const reason = cell.reasonCode ?? 'FEWER_THAN_K_SUBJECTS';
+    by.set(reason, [...(by.get(reason) ?? []), name]);
+  }
+  return order.filter((r) => by.has(r)).map((reason) => ({ reason, cells: by.get(reason) as string[] }));
+}
+
+/**
+ * The result as stored and shown: unchanged for an exact release; for a DP
+ * release, the result object with a `disclosure` member holding ε, δ, ρ
+ * spent and remaining, and an interval for every noisy total (and, for
+ * segment-stats, for every displayed statistic of every row).
+ */
+export function resultWithDisclosure(kind: string, spec: unknown, result: unknown, doc: ReleaseDocument): unknown {
+  const summary = disclosureSummary(kind, spec, doc);
+  if (summary === undefined || typeof result !== 'object' || result === null || Array.isArray(result)) return result;
+  return { ...result, disclosure: summary };
+}
