@@ -10,14 +10,21 @@
  * published elsewhere, such as the attested subject total or another
  * grouping of the same population). Within one relation a reader can derive
  * the sum of the withheld cells, never less. Hence the rule, per relation:
- * either no cell of it is withheld, or at least two are, and the withheld
- * parts together pass the primary rules themselves: at least k subjects and
- * no merchant above p % of their combined magnitude (bounded by the sum of
- * the cells' largest-contribution bounds). Cells without subjects are
+ * either no cell of it is withheld, or at least two non-empty ones are and
+ * together they hold at least k subjects, so what the reader can derive is
+ * itself a group the k rule would release. Cells without subjects are
  * withheld by the k rule but need no complement: deriving an empty cell
- * reveals nobody. Complementary cells are added
- * smallest first (fewest subjects, so the least information is lost), the
- * total cell last, until every relation holds.
+ * reveals nobody.
+ *
+ * Choice of complements: for a relation broken by a small cell, the
+ * smallest non-empty released part (least information lost); for one broken
+ * by a dominated cell, the part with the largest magnitude, which dilutes
+ * the dominant merchant's share of the derivable sum the most; the total
+ * cell last. The derivable sum is not itself held to the dominance rule:
+ * with the bins' conservative bounds that would withhold whole tables
+ * whenever one merchant dominates the largest group. The residual risk is
+ * that the sum of the withheld cells, learnable from another grouping of
+ * the same population, is dominated by that merchant.
  *
  * This is exact for relations whose parts are disjoint (one-dimensional
  * tables such as segment rows or histogram bins under their `all` cell).
@@ -54,31 +61,19 @@ export interface MarginRelation {
   readonly total?: string;
 }
 
-function partsPass(parts: readonly CellFacts[], rules: SuppressionRules): boolean {
-  const subjects = parts.reduce((s, c) => s + c.subjects, 0n);
-  if (subjects < BigInt(rules.minSubjects)) return false;
-  if (rules.dominance) {
-    const withFacts = parts.filter((c) => c.dominance !== undefined).map((c) => c.dominance as DominanceFacts);
-    if (withFacts.length > 0) {
-      const union: DominanceFacts = {
-        total: withFacts.reduce((s, d) => s + d.total, 0n),
-        largestUpper: withFacts.reduce((s, d) => s + d.largestUpper, 0n),
-      };
-      if (violatesDominance(union, rules.dominance.maxSharePercent)) return false;
-    }
-  }
-  return true;
+/** Withheld non-empty members of a relation. */
+function withheldPeople(relation: MarginRelation, byName: ReadonlyMap<string, CellFacts>, out: ReadonlyMap<string, SuppressionReason>): CellFacts[] {
+  const members = [...relation.parts, ...(relation.total === undefined ? [] : [relation.total])];
+  return members.filter((n) => out.has(n)).map((n) => byName.get(n) as CellFacts).filter((c) => c.subjects > 0n);
 }
 
 /** True when the withheld cells of `relation` cannot be told apart from the rest. */
-function relationHolds(relation: MarginRelation, byName: ReadonlyMap<string, CellFacts>, out: ReadonlyMap<string, SuppressionReason>, rules: SuppressionRules): boolean {
-  const members = [...relation.parts, ...(relation.total === undefined ? [] : [relation.total])];
-  // An empty cell is withheld by the k rule, but deriving it reveals nobody: it needs no complement.
-  const withheld = members.filter((n) => out.has(n) && (byName.get(n) as CellFacts).subjects > 0n);
+function relationHolds(relation: MarginRelation, byName: ReadonlyMap<string, CellFacts>, out: ReadonlyMap<string, SuppressionReason>, k: bigint): boolean {
+  const withheld = withheldPeople(relation, byName, out);
   if (withheld.length === 0) return true;
   if (withheld.length < 2) return false;
   if (relation.total !== undefined && out.has(relation.total)) return true; // the total is unknown too: only released parts follow
-  return partsPass(withheld.map((n) => byName.get(n) as CellFacts), rules);
+  return withheld.reduce((s, c) => s + c.subjects, 0n) >= k;
 }
 
 /**
@@ -103,16 +98,20 @@ export function decideSuppression(cells: readonly CellFacts[], rules: Suppressio
     else if (rules.dominance && c.dominance && violatesDominance(c.dominance, rules.dominance.maxSharePercent)) out.set(c.name, 'DOMINANCE');
   }
   const order = new Map(cells.map((c, i) => [c.name, i]));
+  const first = (a: CellFacts, b: CellFacts): boolean => (order.get(a.name) as number) < (order.get(b.name) as number);
+  const smallest = (a: CellFacts, b: CellFacts): CellFacts => (a.subjects < b.subjects || (a.subjects === b.subjects && first(a, b)) ? a : b);
+  const magnitude = (c: CellFacts): bigint => c.dominance?.total ?? 0n;
+  const largest = (a: CellFacts, b: CellFacts): CellFacts => (magnitude(a) > magnitude(b) || (magnitude(a) === magnitude(b) && smallest(a, b) === a) ? a : b);
   for (let changed = true; changed; ) {
     changed = false;
     for (const relation of margins) {
-      if (relationHolds(relation, byName, out, rules)) continue;
-      const parts: CellFacts[] = relation.parts.filter((n: string) => !out.has(n)).map((n: string) => byName.get(n) as CellFacts);
-      const smaller = (c: CellFacts, best: CellFacts): boolean =>
-        c.subjects < best.subjects || (c.subjects === best.subjects && (order.get(c.name) as number) < (order.get(best.name) as number));
-      const next: string | undefined = parts.length > 0
-        ? parts.reduce((best: CellFacts, c: CellFacts) => (smaller(c, best) ? c : best)).name
-        : relation.total !== undefined && !out.has(relation.total) ? relation.total : undefined;
+      if (relationHolds(relation, byName, out, k)) continue;
+      const dominated = withheldPeople(relation, byName, out).some((c) => out.get(c.name) === 'DOMINANCE');
+      let candidates: CellFacts[] = relation.parts.filter((n: string) => !out.has(n)).map((n: string) => byName.get(n) as CellFacts);
+      if (candidates.some((c) => c.subjects > 0n)) candidates = candidates.filter((c) => c.subjects > 0n);
+      let next: string | undefined;
+      if (candidates.length > 0) next = candidates.reduce(dominated ? largest : smallest).name;
+      else if (relation.total !== undefined && !out.has(relation.total)) next = relation.total;
       if (next === undefined) continue; // everything in the relation is already withheld
       out.set(next, 'SECONDARY');
       changed = true;

@@ -109,7 +109,7 @@ describe('exact policy: thresholds and suppression', () => {
 describe('policies in the purpose registry', () => {
   it('parse a dp block, default to exact, and refuse a per-query ρ above the total, naming the path', () => {
     const dp = { mode: 'dp', mechanism: 'discrete-gaussian', rhoPerQuery: 0.05, totalRho: 1 };
-    const reg = structuredClone(DEFAULT_PURPOSE_REGISTRY) as { purposes: Record<string, unknown>[] };
+    const reg = structuredClone(DEFAULT_PURPOSE_REGISTRY) as unknown as { purposes: Record<string, unknown>[] };
     reg.purposes[0]!.disclosure = dp;
     expect(parsePurposeRegistry(reg).purposes[0]!.disclosure).toEqual(dp);
     expect(parsePurposeRegistry(DEFAULT_PURPOSE_REGISTRY).purposes[0]!.disclosure).toBeUndefined();
