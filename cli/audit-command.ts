@@ -7,24 +7,26 @@ import { basename, dirname, join } from 'node:path';
 import { cryptoReady } from '../crypto/index.js';
 import { renderAuditCsv, renderAuditReportHtml, verifyAuditBundle, type AuditBundle, type AuditBundleVerification } from '../compliance/index.js';
 import { parse, requireString, UsageError } from './args.js';
-import { CoordinatorHttpClient } from './http-client.js';
+import { ApiError, CoordinatorHttpClient } from './http-client.js';
 
 export const AUDIT_HELP = `fedmart audit — export and verify signed audit reports (合规审计报告)
 
 Usage:
-  fedmart audit export [--from ISO] [--to ISO] --out FILE [--http URL] [--token T]
+  fedmart audit export [--from ISO] [--to ISO] --out FILE [--no-pdf] [--http URL] [--token T]
   fedmart audit verify FILE [--key HEX] [--json]
 
-export   asks the coordinator for a signed bundle of every audit entry in [from, to]
-         (default: everything up to now) and writes FILE (JSON), FILE's .html report
-         and a folder of CSV tables beside it. The export itself is logged.
+export   runs an export job on the coordinator (progress on stderr) for a signed bundle
+         of every audit entry in [from, to] (default: everything up to now) and writes
+         FILE (JSON), FILE's .html report, a folder of CSV tables and, when the
+         coordinator renders PDFs (headless Chromium), FILE's .pdf beside it.
+         The export itself is logged.
 verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
          inclusion proof of every entry, and every report section recomputed from
          the entries. --key pins the coordinator's audit public key (hex).
          Exit 0 and a summary when intact; exit 1 and the first broken item when not.
 
   --http URL   coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
-  --token T    API token (default FEDMART_API_TOKEN)`;
+  --token T    a compliance officer's API token (default FEDMART_API_TOKEN)`;
 
 function sidecarPaths(out: string): { html: string; csvDir: string } {
   const stem = basename(out).replace(/\.json$/i, '');
@@ -53,6 +55,34 @@ export function describeVerification(v: AuditBundleVerification): string {
   ].join('\n');
 }
 
+interface ExportJobView {
+  readonly jobId: string;
+  readonly status: 'queued' | 'running' | 'done' | 'failed';
+  readonly progress: { readonly done: number; readonly total: number; readonly step: string };
+  readonly error: { readonly code: string; readonly title: string; readonly detail?: string } | null;
+  readonly result: { readonly links: { readonly bundle: string; readonly pdf: string | null }; readonly pdfNote: string | null } | null;
+}
+
+/** Runs an export job, reporting its steps on stderr; returns the bundle and the PDF when one was rendered. */
+async function exportJob(client: CoordinatorHttpClient, from: string, to: string, pdf: boolean): Promise<{ bundle: AuditBundle; pdf: Buffer | null }> {
+  let job = await client.request<ExportJobView>('POST', '/v1/audit/export-jobs', { from, to, pdf });
+  let last = '';
+  for (;;) {
+    const line = `export ${job.jobId}: ${job.progress.step} (${job.progress.done}/${job.progress.total})`;
+    if (line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+    if (job.status === 'done' || job.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 200));
+    job = await client.request<ExportJobView>('GET', `/v1/jobs/${job.jobId}`);
+  }
+  if (job.status === 'failed' || !job.result) throw new ApiError(500, job.error?.code ?? 'INTERNAL', `export job failed: ${job.error?.title ?? 'unknown'}${job.error?.detail ? `: ${job.error.detail}` : ''}`);
+  if (pdf && !job.result.links.pdf) process.stderr.write(`no PDF: ${job.result.pdfNote ?? 'not rendered'}\n`);
+  return {
+    bundle: await client.request<AuditBundle>('GET', job.result.links.bundle),
+    pdf: job.result.links.pdf ? await client.download(job.result.links.pdf) : null,
+  };
+}
+
 export async function auditCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     from: { type: 'string' },
@@ -62,6 +92,7 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
     token: { type: 'string' },
     key: { type: 'string' },
     json: { type: 'boolean' },
+    'no-pdf': { type: 'boolean' },
   });
   const sub = positionals[0];
   if (values.help || sub === undefined) {
@@ -81,12 +112,14 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
         requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
         requireString(values, 'token', process.env.FEDMART_API_TOKEN),
       );
-      const bundle = await client.request<AuditBundle>('POST', '/v1/audit/exports', {
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-      });
+      const { bundle, pdf } = await exportJob(client, new Date(from).toISOString(), new Date(to).toISOString(), values['no-pdf'] !== true);
       const verification = verifyAuditBundle(bundle, typeof values.key === 'string' ? { publicKeyHex: values.key } : {});
       const written = writeAuditReport(out, bundle, verification);
+      if (pdf) {
+        const pdfFile = join(dirname(out), `${basename(out).replace(/\.json$/i, '')}.pdf`);
+        writeFileSync(pdfFile, pdf);
+        written.splice(2, 0, pdfFile);
+      }
       console.log(`wrote ${written.join(', ')}`);
       console.log(describeVerification(verification));
       return verification.ok ? 0 : 1;

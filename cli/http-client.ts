@@ -36,6 +36,16 @@ export class CoordinatorHttpClient {
     }
     return parsed as T;
   }
+
+  /** GET of a file (e.g. a PDF report); problem+json answers throw ApiError. */
+  async download(path: string): Promise<Buffer> {
+    const res = await fetch(new URL(path, this.baseUrl), { headers: { authorization: `Bearer ${this.token}` } });
+    if (!res.ok) {
+      const p = ((await res.json().catch(() => ({}))) ?? {}) as { code?: string; title?: string; detail?: string };
+      throw new ApiError(res.status, p.code ?? 'HTTP_' + res.status, `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`);
+    }
+    return Buffer.from(await res.arrayBuffer());
+  }
 }
 
 export interface QueryView {

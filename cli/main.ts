@@ -9,6 +9,7 @@ import { KEYHOLDER_HELP, keyholderCommand } from './keyholder-command.js';
 import { MERCHANT_HELP, merchantCommand } from './merchant-command.js';
 import { QUERY_HELP, queryCommand } from './query-command.js';
 import { SYNTH_HELP, synthCommand } from './synth-command.js';
+import { USERS_HELP, usersCommand } from './users-command.js';
 
 interface Command {
   readonly summary: string;
@@ -24,6 +25,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   merchant: { summary: 'run a merchant node', help: MERCHANT_HELP, run: merchantCommand },
   query: { summary: 'ask for aggregate statistics', help: QUERY_HELP, run: queryCommand },
   audit: { summary: 'export and verify signed audit reports', help: AUDIT_HELP, run: auditCommand },
+  users: { summary: 'create, list and revoke API users and their roles', help: USERS_HELP, run: usersCommand },
   bench: {
     summary: 'measure HE, Paillier and plaintext costs; write bench/results.json',
     help: 'fedmart bench — measure costs per value and write bench/results.json\n\nUsage: fedmart bench [--quick]',

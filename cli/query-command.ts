@@ -5,28 +5,76 @@ import { CoordinatorHttpClient, waitForFit, waitForQuery, type QueryView } from 
 export const QUERY_HELP = `fedmart query — ask the coordinator for aggregate statistics
 
 Usage:
-  fedmart query segment [--target N] [--min-merchants M] [--deadline SECONDS] [--no-wait] [--json]
-  fedmart query run --kind KIND --spec JSON [--target N] [--min-merchants M] [--deadline SECONDS] [--no-wait]
-  fedmart query fit --kind MODEL --spec JSON [--target N] [--min-merchants M] [--deadline SECONDS] [--no-wait]
-  fedmart query get QUERY_ID [--json]
-  fedmart query list [--json]
+  fedmart query segment [--group-by STAGE|age_band|city_level] [--purpose P] [--exclude-returned]
+                        [--target N] [--min-merchants M] [--deadline SECONDS] [--no-wait] [--json]
+  fedmart query run --kind KIND --spec JSON [--target N] [--min-merchants M] [--deadline SECONDS] [--no-wait] [--json]
+  fedmart query fit --kind MODEL --spec JSON [--target N] [--min-merchants M] [--deadline SECONDS] [--no-wait] [--json]
+  fedmart query get ID [--json]          a query (q-…) or a model fit (fit-…)
+  fedmart query list [--json]            queries of the purposes you are granted
+  fedmart query fits [--json]            model fits of the purposes you are granted
+  fedmart query whoami [--json]          the role and purposes of your token
+  fedmart query kinds [--json]           query and model kinds the coordinator runs
 
 Common options:
   --http URL    coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
-  --token T     API token (default FEDMART_API_TOKEN)
-  --json        print JSON instead of a table
+  --token T     API token (default FEDMART_API_TOKEN): a marketer's token limits you to
+                the purposes you are granted; FEDMART_API_TOKEN of the coordinator is the
+                bootstrap administrator
+  --json        print JSON only (no progress), for scripts
 
-"segment" asks, per customer lifecycle stage, for customers, repurchase rate,
-mean and variance of order value and mean days between orders, waits for the
-release (progress on stderr) and prints the table. "run" publishes any query
-kind (rfm, cohort-retention, histogram, funnel, ab-lift, linear-regression,
-pca, ...) with a JSON spec and prints the released result as JSON; "fit" starts
-an iterative model (logistic-regression, kmeans) and waits for the model.`;
+"segment" asks, per customer lifecycle stage (or age band or city level), for
+customers, repurchase rate, mean and variance of order value and mean days
+between orders, waits for the release with a progress bar on stderr
+(merchants answered of the target, the m and k thresholds) and prints the
+table. "run" publishes any query kind (rfm, cohort-retention, histogram,
+funnel, ab-lift, linear-regression, pca, ...) with a JSON spec and prints the
+released result as JSON; "fit" starts an iterative model (logistic-regression,
+kmeans) and waits for the model. Exit 0 when released (or done), 1 when the
+query failed or the coordinator refused (the problem code is printed), 2 for
+bad command-line input.`;
 
-function progressLine(q: QueryView): void {
-  const width = 20;
-  const filled = Math.min(width, Math.round((q.contributions / Math.max(1, q.targetMerchants)) * width));
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${q.contributions}/${q.targetMerchants} merchants, ${q.status}   `);
+interface QueryProgress extends QueryView {
+  readonly minSubjects?: number;
+}
+
+/** A progress line on stderr: a bar on a terminal, one line per change otherwise. */
+function progressReporter(enabled: boolean): (q: QueryProgress) => void {
+  let last = '';
+  return (q) => {
+    if (!enabled) return;
+    const width = 24;
+    const filled = Math.min(width, Math.round((q.contributions / Math.max(1, q.targetMerchants)) * width));
+    const thresholds = `m≥${q.minMerchants}${q.minSubjects === undefined ? '' : ` k≥${q.minSubjects}`}`;
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${q.contributions}/${q.targetMerchants} merchants answered · ${thresholds} · ${q.status}`;
+    if (line === last) return;
+    last = line;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}   `);
+    else process.stderr.write(`${line}\n`);
+  };
+}
+
+function endProgress(enabled: boolean): void {
+  if (enabled && process.stderr.isTTY) process.stderr.write('\n');
+}
+
+function body(values: Record<string, string | boolean | undefined>, kind: string, spec: unknown, deadlineKey: 'deadlineSeconds' | 'roundDeadlineSeconds'): Record<string, unknown> {
+  const out: Record<string, unknown> = { kind, spec };
+  if (values.target !== undefined) out.targetMerchants = integer(values, 'target', 5, 1, 10_000);
+  if (values['min-merchants'] !== undefined) out.minMerchants = integer(values, 'min-merchants', 3, 2, 10_000);
+  if (values.deadline !== undefined) out[deadlineKey] = integer(values, 'deadline', 600, 1, deadlineKey === 'deadlineSeconds' ? 30 * 24 * 3600 : 24 * 3600);
+  return out;
+}
+
+function jsonSpec(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  let spec: unknown;
+  try {
+    spec = JSON.parse(requireString(values, 'spec'));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError('--spec must be a JSON object');
+  }
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new UsageError('--spec must be a JSON object');
+  return spec as Record<string, unknown>;
 }
 
 export async function queryCommand(argv: readonly string[]): Promise<number> {
@@ -40,85 +88,104 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
     json: { type: 'boolean' },
     kind: { type: 'string' },
     spec: { type: 'string' },
+    'group-by': { type: 'string' },
+    purpose: { type: 'string' },
+    'exclude-returned': { type: 'boolean' },
   });
   const sub = positionals[0];
   if (values.help || sub === undefined) {
     console.log(QUERY_HELP);
     return values.help ? 0 : 2;
   }
+  const json = values.json === true;
   const client = new CoordinatorHttpClient(
     requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
     requireString(values, 'token', process.env.FEDMART_API_TOKEN),
   );
+  const printJson = (v: unknown) => console.log(JSON.stringify(v, null, 2));
   const print = (q: QueryView) => {
-    if (values.json) console.log(JSON.stringify(q, null, 2));
+    if (json) printJson(q);
     else if (q.status === 'released' && q.kind === 'segment-stats') console.log(formatSegmentTable(q.result as SegmentStatsTable));
     else console.log(`${q.queryId} ${q.kind} ${q.status}${q.statusReason ? ` (${q.statusReason})` : ''} ${q.contributions}/${q.targetMerchants} merchants`);
   };
+  const wait = async (created: QueryView): Promise<QueryView> => {
+    const done = await waitForQuery(client, created.queryId, { timeoutMs: 24 * 3600_000, onProgress: progressReporter(!json) });
+    endProgress(!json);
+    return done;
+  };
   switch (sub) {
     case 'segment': {
-      const body: Record<string, unknown> = { kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' } };
-      if (values.target !== undefined) body.targetMerchants = integer(values, 'target', 5, 1, 10_000);
-      if (values['min-merchants'] !== undefined) body.minMerchants = integer(values, 'min-merchants', 3, 2, 10_000);
-      if (values.deadline !== undefined) body.deadlineSeconds = integer(values, 'deadline', 600, 1, 30 * 24 * 3600);
-      const created = await client.request<QueryView>('POST', '/v1/queries', body);
+      const groupBy = requireString(values, 'group-by', 'lifecycle_stage');
+      if (!['lifecycle_stage', 'age_band', 'city_level'].includes(groupBy)) throw new UsageError('--group-by must be lifecycle_stage, age_band or city_level');
+      const spec = { purpose: requireString(values, 'purpose', 'marketing-analytics'), groupBy, ...(values['exclude-returned'] ? { excludeReturned: true } : {}) };
+      const created = await client.request<QueryView>('POST', '/v1/queries', body(values, 'segment-stats', spec, 'deadlineSeconds'));
       if (values['no-wait']) {
         print(created);
         return 0;
       }
-      const done = await waitForQuery(client, created.queryId, { timeoutMs: 24 * 3600_000, onProgress: values.json ? undefined : progressLine });
-      if (!values.json) process.stderr.write('\n');
-      print(done);
+      const done = await wait(created);
+      // Rows grouped by age band or city level are printed as JSON.
+      if (!json && done.status === 'released' && (done.result as { groupBy?: string } | null)?.groupBy !== undefined) printJson(done.result);
+      else print(done);
       return done.status === 'released' ? 0 : 1;
     }
-    case 'run':
-    case 'fit': {
-      let spec: unknown;
-      try {
-        spec = JSON.parse(requireString(values, 'spec'));
-      } catch (err) {
-        if (err instanceof UsageError) throw err;
-        throw new UsageError('--spec must be a JSON object');
-      }
-      if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new UsageError('--spec must be a JSON object');
-      const body: Record<string, unknown> = { kind: requireString(values, 'kind'), spec };
-      if (values.target !== undefined) body.targetMerchants = integer(values, 'target', 5, 1, 10_000);
-      if (values['min-merchants'] !== undefined) body.minMerchants = integer(values, 'min-merchants', 3, 2, 10_000);
-      if (values.deadline !== undefined) body[sub === 'fit' ? 'roundDeadlineSeconds' : 'deadlineSeconds'] = integer(values, 'deadline', 600, 1, 24 * 3600);
-      if (sub === 'fit') {
-        const created = await client.request<{ fitId: string }>('POST', '/v1/fits', body);
-        if (values['no-wait']) {
-          console.log(JSON.stringify(created, null, 2));
-          return 0;
-        }
-        const fit = await waitForFit(client, created.fitId, (round, status) => process.stderr.write(`\rround ${round}: ${status}      `));
-        process.stderr.write('\n');
-        console.log(JSON.stringify(fit, null, 2));
-        return fit.status === 'done' ? 0 : 1;
-      }
-      const created = await client.request<QueryView>('POST', '/v1/queries', body);
+    case 'run': {
+      const created = await client.request<QueryView>('POST', '/v1/queries', body(values, requireString(values, 'kind'), jsonSpec(values), 'deadlineSeconds'));
       if (values['no-wait']) {
-        console.log(JSON.stringify(created, null, 2));
+        printJson(created);
         return 0;
       }
-      const done = await waitForQuery(client, created.queryId, { timeoutMs: 24 * 3600_000, onProgress: progressLine });
-      process.stderr.write('\n');
-      console.log(JSON.stringify(done, null, 2));
+      const done = await wait(created);
+      printJson(done);
       return done.status === 'released' ? 0 : 1;
+    }
+    case 'fit': {
+      const created = await client.request<{ fitId: string }>('POST', '/v1/fits', body(values, requireString(values, 'kind'), jsonSpec(values), 'roundDeadlineSeconds'));
+      if (values['no-wait']) {
+        printJson(created);
+        return 0;
+      }
+      const fit = await waitForFit(client, created.fitId, (round, status) => {
+        if (json) return;
+        const line = `model fit ${created.fitId}: round ${round} · ${status}`;
+        process.stderr.write(process.stderr.isTTY ? `\r${line}      ` : `${line}\n`);
+      });
+      endProgress(!json);
+      printJson(fit);
+      return fit.status === 'done' ? 0 : 1;
     }
     case 'get': {
       const id = positionals[1];
-      if (!id) throw new UsageError('query get needs a QUERY_ID');
-      print(await client.request<QueryView>('GET', `/v1/queries/${encodeURIComponent(id)}`));
+      if (!id) throw new UsageError('query get needs a query or fit id');
+      if (id.startsWith('fit-')) printJson(await client.request<unknown>('GET', `/v1/fits/${encodeURIComponent(id)}`));
+      else print(await client.request<QueryView>('GET', `/v1/queries/${encodeURIComponent(id)}`));
       return 0;
     }
     case 'list': {
       const { queries } = await client.request<{ queries: QueryView[] }>('GET', '/v1/queries');
-      if (values.json) console.log(JSON.stringify(queries, null, 2));
+      if (json) printJson(queries);
       else for (const q of queries) print(q);
       return 0;
     }
+    case 'fits': {
+      const { fits } = await client.request<{ fits: { fitId: string; kind: string; purpose: string; status: string; round: number }[] }>('GET', '/v1/fits');
+      if (json) printJson(fits);
+      else for (const f of fits) console.log(`${f.fitId} ${f.kind} ${f.purpose} ${f.status} round ${f.round}`);
+      return 0;
+    }
+    case 'whoami': {
+      const me = await client.request<{ id: string; role: string; purposes: string[]; merchantId: string | null; bootstrap: boolean }>('GET', '/v1/me');
+      if (json) printJson(me);
+      else console.log(`${me.id} ${me.role}${me.bootstrap ? ' (bootstrap administrator)' : ''}${me.purposes.length > 0 ? ` purposes: ${me.purposes.join(', ')}` : ''}${me.merchantId ? ` shop: ${me.merchantId}` : ''}`);
+      return 0;
+    }
+    case 'kinds': {
+      const kinds = await client.request<{ queryKinds: string[]; modelKinds: string[] }>('GET', '/v1/kinds');
+      if (json) printJson(kinds);
+      else console.log(`query kinds: ${kinds.queryKinds.join(', ')}\nmodel kinds: ${kinds.modelKinds.join(', ')}`);
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown query subcommand "${sub}" (segment, run, fit, get, list)`);
+      throw new UsageError(`unknown query subcommand "${sub}" (segment, run, fit, get, list, fits, whoami, kinds)`);
   }
 }
