@@ -23,6 +23,7 @@ import {
 } from './customer-features.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse, choleskySolve } from './linear-algebra.js';
+import { logisticRoundSubjectSensitivity } from './logistic-disclosure.js';
 import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
@@ -187,6 +188,7 @@ export const logisticRoundQuery: QueryDefinition<LogisticRoundSpec, LogisticRoun
   cells: (spec): CellSpec[] => [{ name: 'all', subjectsField: 'n', fields: roundFields(spec).map((f) => f.name) }],
   computeLocal: computeLogisticRoundLocal,
   finalise: finaliseLogisticRound,
+  subjectSensitivity: logisticRoundSubjectSensitivity,
 };
 
 /** The L2 penalty matrix: λ on every coefficient but the intercept. */
