@@ -1,3 +1,4 @@
+import { readPurposeRegistry } from '../compliance/index.js';
 import { startKeyHolder } from '../keyholder/index.js';
 import { emit, integer, parse, requireString, untilSignal } from './args.js';
 import { cliLogger } from './logger.js';
@@ -5,11 +6,17 @@ import { cliLogger } from './logger.js';
 export const KEYHOLDER_HELP = `fedmart keyholder — run the key holder (holds the secret key, signs releases)
 
 Usage: fedmart keyholder --data DIR [--listen HOST:PORT] [--min-merchants M] [--min-subjects K]
+                         [--max-share P] [--purposes FILE]
 
   --data DIR          folder for keys (created 0700, secret files 0600) and the release ledger
   --listen HOST:PORT  gRPC address (default 127.0.0.1:7002; port 0 picks a free one)
   --min-merchants M   fewest distinct merchants whose sum is decrypted (default 3)
   --min-subjects K    fewest subjects per released cell; smaller cells are suppressed (default 10)
+  --max-share P       dominance rule for every purpose: withhold a cell where one merchant may
+                      hold more than P % of its magnitude (default: only where a purpose asks)
+  --purposes FILE     purposes.json whose disclosure blocks (exact, or DP with a zCDP budget)
+                      apply (default: built-in registry); policies and budgets persist in
+                      --data, and a policy weaker than one already applied stops the start
 
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
 
@@ -19,6 +26,8 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     listen: { type: 'string' },
     'min-merchants': { type: 'string' },
     'min-subjects': { type: 'string' },
+    'max-share': { type: 'string' },
+    purposes: { type: 'string' },
   });
   if (values.help) {
     console.log(KEYHOLDER_HELP);
@@ -30,7 +39,9 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     policy: {
       minMerchants: integer(values, 'min-merchants', 3, 2, 10_000),
       minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
+      ...(values['max-share'] === undefined ? {} : { dominance: { maxSharePercent: integer(values, 'max-share', 100, 1, 100) } }),
     },
+    ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes)).purposes } : {}),
     logger: cliLogger('keyholder'),
   });
   emit({ event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex });
