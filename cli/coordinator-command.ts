@@ -20,6 +20,8 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --id NAME              this coordinator's name in closing claims and partial aggregates
                          (default host-pid-random)
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
+  --standby              if another coordinator holds the PGlite folder, start up, wait, and take
+                         over the moment it stops or dies
 
 Several coordinators can serve merchants at once against one PostgreSQL
 database: give them the same --db URL, --keyholder, --keyholder-key and
@@ -42,6 +44,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     'min-subjects': { type: 'string' },
     id: { type: 'string' },
     'close-lease-ms': { type: 'string' },
+    standby: { type: 'boolean' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -59,6 +62,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     database: requireString(values, 'db', process.env.FEDMART_DATABASE_URL || '.fedmart/coordinator-db'),
     ...(typeof values.id === 'string' ? { coordinatorId: values.id } : {}),
     closeLeaseMs: integer(values, 'close-lease-ms', 20_000, 500, 3_600_000),
+    standby: values.standby === true,
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,

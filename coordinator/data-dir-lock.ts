@@ -4,7 +4,9 @@
  * the round claims of its predecessor if that predecessor is really gone.
  * The lock is a file `<folder>.lock` holding the owner's pid and host; a lock
  * whose process no longer exists (killed with -9, machine restarted) is
- * stale and taken over.
+ * stale and taken over. A standby coordinator waits for the lock
+ * ({@link DataDirLock.acquireWaiting}), having done its slow start-up
+ * already, and takes over the moment its predecessor is gone.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -84,6 +86,23 @@ export class DataDirLock {
       return new DataDirLock(file);
     }
     throw new DataDirLockedError(dir, 'processes racing for it');
+  }
+
+  /**
+   * Takes the lock of `dir`, polling every `pollMs` while another live
+   * process holds it, for at most `waitMs` (Infinity: until it is free).
+   * Throws {@link DataDirLockedError} if it is still held after that.
+   */
+  static async acquireWaiting(dir: string, waitMs: number, pollMs = 100): Promise<DataDirLock> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return DataDirLock.acquire(dir);
+      } catch (err) {
+        if (!(err instanceof DataDirLockedError) || Date.now() + pollMs > until) throw err;
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 
   release(): void {

@@ -62,6 +62,11 @@ export interface OpenDatabaseOptions {
   readonly poolSize?: number;
   /** Run pending migrations (default true). */
   readonly migrate?: boolean;
+  /**
+   * PGlite: how long to wait for a folder another process holds (default 0:
+   * refuse at once; Infinity: a standby that takes over when it is free).
+   */
+  readonly waitForLockMs?: number;
 }
 
 /**
@@ -81,7 +86,7 @@ export async function openDatabase(target: string, options: OpenDatabaseOptions 
     throw new DatabaseTargetError(`unsupported database URL scheme in ${target.split('://')[0]}://; use postgres://, postgresql://, memory:// or a folder`);
   } else {
     const { openPglite } = await import('./pglite-database.js');
-    db = await openPglite(target);
+    db = await openPglite(target, options.waitForLockMs ?? 0);
   }
   if (options.migrate === false) return db;
   try {

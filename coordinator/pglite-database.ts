@@ -60,10 +60,13 @@ class PgliteDatabase implements Database {
   }
 }
 
-/** Opens PGlite in `dir` (created if needed) or in memory for `memory://`. */
-export async function openPglite(dir: string): Promise<Database> {
+/**
+ * Opens PGlite in `dir` (created if needed) or in memory for `memory://`.
+ * If another process holds `dir`, waits up to `waitForLockMs` for it to go.
+ */
+export async function openPglite(dir: string, waitForLockMs = 0): Promise<Database> {
   if (dir.startsWith('memory://')) return new PgliteDatabase(await PGlite.create(dir), dir, undefined);
-  const lock = DataDirLock.acquire(dir);
+  const lock = waitForLockMs > 0 ? await DataDirLock.acquireWaiting(dir, waitForLockMs) : DataDirLock.acquire(dir);
   try {
     return new PgliteDatabase(await PGlite.create(dir), dir, lock);
   } catch (err) {

@@ -19,7 +19,7 @@ import { QueryService } from './query-service.js';
 import { PurposeStore } from './purpose-registry.js';
 import { ClosingClaims } from './closing-claims.js';
 import { ContributionIntake } from './contribution-intake.js';
-import { openDatabase } from './database.js';
+import { openDatabase, type Database } from './database.js';
 import { buildHttpApp } from './http-app.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
@@ -36,6 +36,12 @@ export interface CoordinatorOptions {
   readonly coordinatorId?: string;
   /** How long a claim on closing a query lasts unless renewed (default 20 s). */
   readonly closeLeaseMs?: number;
+  /**
+   * PGlite folder held by another coordinator: prepare everything else,
+   * then wait and take over when that coordinator stops or dies (default:
+   * refuse to start).
+   */
+  readonly standby?: boolean;
   /** How often data past its retention period is erased (default hourly). */
   readonly retentionIntervalMs?: number;
   readonly grpcListen?: string;
@@ -96,10 +102,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   await cryptoReady();
   const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
   const keyHolder = new KeyHolderClient(options.keyholderAddress);
-  const db = await openDatabase(options.database);
+  let bundle: Awaited<ReturnType<typeof fetchKeyWithRetry>>;
+  let db: Database;
+  try {
+    // The key first: a standby then has everything but the database when it takes over.
+    bundle = await fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
+    if (options.standby) log.info({ database: options.database }, 'standing by until the database folder is free');
+    db = await openDatabase(options.database, { waitForLockMs: options.standby ? Infinity : 0 });
+  } catch (err) {
+    keyHolder.close();
+    ctx.close();
+    throw err;
+  }
   const cleanups: (() => Promise<void> | void)[] = [() => db.close(), () => keyHolder.close(), () => ctx.close()];
   try {
-    const bundle = await fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
     const store = new CoordinatorStore(db);
     const audit = new AuditTrail({
       db,
