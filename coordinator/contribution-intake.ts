@@ -117,11 +117,16 @@ export class ContributionIntake {
     const query = await this.store.getQuery(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
     if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
-    if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) {
-      throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
-    }
     if (!verifyEnvelope(envelopeOf(h), h.signature, merchantKey)) {
       throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
+    }
+    // A merchant resending after a lost acknowledgement learns that its
+    // contribution is stored, even once the query has closed.
+    if (await this.store.hasContribution(h.queryId, h.merchantId)) {
+      throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', `merchant ${h.merchantId} already contributed to ${h.queryId}`);
+    }
+    if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) {
+      throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
     }
     const layout = this.layouts.layoutOf(query);
     if (h.paramSet !== query.paramSet || !constantTimeEqual(h.keyId, query.keyId)) {
@@ -131,9 +136,6 @@ export class ContributionIntake {
       invalid('ROUND_BINDING', 'contribution is bound to another spec or slot layout');
     }
     const attestation = this.attestationOf(h, query);
-    if (await this.store.hasContribution(h.queryId, h.merchantId)) {
-      throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', `merchant ${h.merchantId} already contributed to ${h.queryId}`);
-    }
     const ctLength = this.ctx.packedCiphertextByteLength;
     const count = layout.ciphertextCount;
     if (h.ciphertextDigests.length !== count || h.ciphertextLengths.length !== count || h.ciphertextLengths.some((n) => n !== ctLength)) {
