@@ -4,9 +4,9 @@
  * benchmarks their shop took part in).
  *
  * A merchant operator's benchmark is the released segment statistics of
- * queries their shop contributed to: cross-shop aggregates above the m and k
- * thresholds, never another shop's own figures. The shop compares them with
- * its own numbers locally.
+ * queries their shop contributed to with at least two other shops:
+ * cross-shop aggregates above the m and k thresholds, never another shop's
+ * own figures. The shop compares them with its own numbers locally.
  */
 import { z } from 'zod';
 import { blake2b256, toHex } from '../crypto/index.js';
@@ -17,6 +17,13 @@ import { defineRoute, type ApiRoute } from './http-routes.js';
 import { HttpProblem } from './problems.js';
 import type { PurposeStore } from './purpose-registry.js';
 import type { CoordinatorStore } from './store.js';
+
+/**
+ * Fewest shops in a release shown as a benchmark. A shop subtracting its own
+ * figures from a release of n shops learns the sum of the other n - 1; with
+ * at least 3 that is never a single other shop, whatever m the query had.
+ */
+export const BENCHMARK_MIN_SHOPS = 3;
 
 export interface AdminRouteDeps {
   readonly store: CoordinatorStore;
@@ -264,8 +271,9 @@ export function adminRoutes(deps: AdminRouteDeps): ApiRoute[] {
              FROM queries q JOIN releases r ON r.query_id = q.query_id
             WHERE q.kind = 'segment-stats' AND q.status = 'released'
               AND EXISTS (SELECT 1 FROM contributions c WHERE c.query_id = q.query_id AND c.merchant_id = $1)
+              AND (SELECT count(*) FROM contributions c3 WHERE c3.query_id = q.query_id) >= $2
             ORDER BY r.created_at DESC LIMIT 10`,
-          [params.id],
+          [params.id, BENCHMARK_MIN_SHOPS],
         );
         return {
           merchantId: params.id,

@@ -126,7 +126,7 @@ export function heatMap({ title, rows, cols, cells, rowLabel = '', colLabel = ''
 export function intervalChart({ title, items, format = (v) => v.toFixed(3) }) {
   const id = nextId();
   const w = 640;
-  const row = 44;
+  const row = 52;
   const left = 150;
   const right = 24;
   const top = 24;
@@ -146,7 +146,8 @@ export function intervalChart({ title, items, format = (v) => v.toFixed(3) }) {
     s += `<line class="ci" x1="${x(it.lower)}" x2="${x(it.upper)}" y1="${y}" y2="${y}" stroke="${BAR}" stroke-width="3"/>`;
     s += `<line x1="${x(it.lower)}" x2="${x(it.lower)}" y1="${y - 7}" y2="${y + 7}" stroke="${BAR}" stroke-width="2"/><line x1="${x(it.upper)}" x2="${x(it.upper)}" y1="${y - 7}" y2="${y + 7}" stroke="${BAR}" stroke-width="2"/>`;
     s += `<circle class="estimate" cx="${x(it.estimate)}" cy="${y}" r="5" fill="${INK}"><title>${esc(`${it.label}: ${format(it.estimate)} [${format(it.lower)}, ${format(it.upper)}]`)}</title></circle>`;
-    s += `<text x="${x(it.estimate)}" y="${y - 10}" text-anchor="middle" font-size="11" fill="${INK}">${esc(format(it.estimate))}</text>`;
+    s += `<text x="${x(it.estimate)}" y="${y - 10}" text-anchor="middle" font-size="12" fill="${INK}">${esc(format(it.estimate))}</text>`;
+    s += `<text x="${x(it.lower)}" y="${y + 20}" text-anchor="middle" font-size="10" fill="${MUTED}">${esc(format(it.lower))}</text><text x="${x(it.upper)}" y="${y + 20}" text-anchor="middle" font-size="10" fill="${MUTED}">${esc(format(it.upper))}</text>`;
   });
   return `${s}</svg>`;
 }

@@ -229,7 +229,11 @@ function liftResult(card, q) {
   if (r.absoluteLift) items.push({ label: t('q.absoluteLift'), ...r.absoluteLift });
   if (r.relativeLift) items.push({ label: t('q.relativeLift'), ...r.relativeLift });
   if (items.length > 0) {
-    card.append(svg(intervalChart({ title: t('q.liftTitle', { c: Math.round(r.confidence * 100) }), items, format: (v) => `${(v * 100).toFixed(2)}%` })));
+    // One chart per measure: absolute and relative lifts live on different scales.
+    for (const item of items) {
+      const title = `${item.label} · ${t('q.liftTitle', { c: Math.round(r.confidence * 100) })}`;
+      card.append(svg(intervalChart({ title, items: [item], format: (v) => `${(v * 100).toFixed(2)}%` }), title));
+    }
   } else {
     card.append(h('p', { class: 'muted' }, t('q.liftSuppressed')));
   }

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { TEST_TOKEN, api, startCluster, type Cluster } from '../helpers/cluster.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
 
 // Code inside page.evaluate runs in the browser; the project's lib has no DOM types.
@@ -133,6 +133,48 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     await page.close();
   });
 
+  it('a marketer sees retention as a heat map and a campaign lift with confidence intervals', async () => {
+    const page = await context.newPage();
+    await signIn(page, tokens.marketer.token);
+    const run = async (kind: string, spec: Record<string, unknown>) => {
+      await page.goto(`${origin}/console/#/queries`);
+      await page.getByLabel('查询类型').selectOption(kind);
+      await page.getByLabel('查询规格（JSON）').fill(JSON.stringify(spec));
+      await page.getByRole('button', { name: '运行查询' }).click();
+      await page.waitForURL(/#\/queries\/q-[0-9a-f]+$/);
+    };
+    await run('cohort-retention', { purpose: 'marketing-analytics', asOf: '2025-12-31T00:00:00Z', cohorts: 6 });
+    await page.locator('#result-card svg.chart rect.cell').first().waitFor({ timeout: 90_000 });
+    expect(await page.locator('#result-card svg.chart rect.cell').count()).toBeGreaterThan(6);
+    await shot(page, '9-marketer-retention-heatmap');
+    await run('ab-lift', { purpose: 'marketing-analytics', campaignId: 'CMP-2025-618', compare: 'variant', outcome: 'clicked' });
+    await page.locator('#result-card svg.chart circle.estimate').first().waitFor({ timeout: 90_000 });
+    expect(await page.locator('#result-card svg.chart line.ci').count()).toBe(2);
+    await shot(page, '10-marketer-ab-lift');
+    await page.close();
+  });
+
+  it('a marketer fits a churn-propensity model and sees its ROC curve from the held-out score histograms', async () => {
+    const page = await context.newPage();
+    await signIn(page, tokens.marketer.token);
+    await page.goto(`${origin}/console/#/models`);
+    await page.getByLabel('模型类型').selectOption('logistic-regression');
+    expect(JSON.parse(await page.getByLabel('查询规格（JSON）').inputValue())).toMatchObject({ purpose: 'marketing-analytics', label: 'churning', holdoutPercent: 20 });
+    await page.getByRole('button', { name: '开始训练' }).click();
+    await page.waitForURL(/#\/models\/fit-[0-9a-f]+$/);
+    const fitId = /fit-[0-9a-f]+$/.exec(page.url())![0];
+    try {
+      await page.locator('svg.chart polyline.roc').waitFor({ timeout: 150_000 });
+    } catch (err) {
+      await shot(page, '11-marketer-model-roc-failed');
+      throw new Error(`${String(err)}; fit: ${JSON.stringify((await api(cluster, 'GET', `/v1/fits/${fitId}`)).body).slice(0, 600)}`);
+    }
+    expect(await page.locator('svg.chart').first().getAttribute('aria-labelledby')).toBeTruthy();
+    expect(await page.locator('table').filter({ hasText: 'AUC' }).textContent()).toMatch(/AUC0\.\d{4}/);
+    await shot(page, '11-marketer-model-roc');
+    await page.close();
+  }, 180_000);
+
   it('a marketer is refused the audit log, in the page and by the API, and the refusal is audited', async () => {
     const page = await context.newPage();
     await signIn(page, tokens.marketer.token);
@@ -197,6 +239,28 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     await page.locator('#report-preview').scrollIntoViewIfNeeded();
     await shot(page, '8-compliance-report-exported');
+    await page.close();
+  });
+
+  it('an administrator creates a merchant operator in the console, who then sees their shop and its benchmark', async () => {
+    const page = await context.newPage();
+    await signIn(page, TEST_TOKEN);
+    await page.goto(`${origin}/console/#/users`);
+    await page.getByLabel('角色').selectOption('merchant');
+    await page.getByLabel('店铺编号').fill(merchants[0]!.merchantId);
+    await page.getByLabel('用户编号').fill('ops-shop-one');
+    await page.getByRole('button', { name: '创建' }).click();
+    const token = await page.locator('#u-token').inputValue();
+    expect(token).toMatch(/^fm_/);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await shot(page, '12-admin-users');
+    await page.getByRole('button', { name: '退出' }).click();
+    await signIn(page, token);
+    await page.locator('svg.chart rect.bar').first().waitFor();
+    expect(await page.locator('h1').first().textContent()).toBe(`店铺 ${merchants[0]!.merchantId}`);
+    await shot(page, '13-merchant-shop');
+    const other = await page.evaluate(async ([t, id]) => (await fetch(`/v1/merchants/${id}`, { headers: { authorization: `Bearer ${t}` } })).status, [token, merchants[1]!.merchantId]);
+    expect(other).toBe(403);
     await page.close();
   });
 
