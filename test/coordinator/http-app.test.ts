@@ -3,26 +3,29 @@
  * on a real PGlite database and a real HE context.
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HeContext, cryptoReady, generateHeKeys, heKeyId } from '../../crypto/index.js';
 import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, buildHttpApp, openDatabase, type Database } from '../../coordinator/index.js';
 import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
 import { generateSigningKeyPair } from '../../crypto/index.js';
 import type { FastifyInstance } from 'fastify';
+import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const TOKEN = 'http-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 
-describe('coordinator HTTP API', () => {
+describeBackends('coordinator HTTP API', (backend) => {
   let ctx: HeContext;
+  let database: TestDatabase;
   let db: Database;
   let app: FastifyInstance;
 
   beforeAll(async () => {
     await cryptoReady();
     ctx = await HeContext.create();
-    db = await openDatabase('memory://');
+    database = await freshDatabase(backend, 'http_app');
+    db = await openDatabase(database.target);
     const { publicKey } = generateHeKeys(ctx);
     const audit = new AuditTrail({ db, origin: 'test.local/audit', keyPair: generateSigningKeyPair() });
     const purposes = new PurposeStore(db, audit);
@@ -44,6 +47,7 @@ describe('coordinator HTTP API', () => {
   afterAll(async () => {
     await app?.close();
     await db?.close();
+    await database?.drop();
     ctx?.close();
   });
 

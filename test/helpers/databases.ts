@@ -5,12 +5,12 @@
  * of its own, created through that URL and dropped afterwards, so test
  * files running in parallel never see each other's rows.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, it } from 'vitest';
-import { randomBytes, toHex } from '../../crypto/index.js';
 
 export type BackendName = 'pglite' | 'postgres';
 
@@ -53,7 +53,7 @@ export async function freshDatabase(backend: BackendName, label: string, options
     const dir = mkdtempSync(join(tmpdir(), `fedmart-db-${label}-`));
     return { backend, target: join(dir, 'db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const name = `fedmart_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${toHex(randomBytes(4))}`;
+  const name = `fedmart_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   return {
     backend,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signEnvelope, toHex } from '../../crypto/index.js';
 import {
   DEFAULT_PURPOSE_REGISTRY,
@@ -26,6 +26,7 @@ import { envelopeOf, type ContributionHeader } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { chunks, RawSubmitter } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { describeBackends } from '../helpers/databases.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
@@ -49,14 +50,14 @@ function resign(h: ContributionHeader, seedFile: string): ContributionHeader {
   return { ...h, signature: Buffer.from(signEnvelope(envelopeOf(h), loadOrCreateSigningKey(seedFile).secretKey)) };
 }
 
-describe('compliance core in a round', () => {
+describeBackends('compliance core in a round', (backend) => {
   let cluster: Cluster;
   let shops: SynthShops;
   let merchants: MerchantNode[];
   let raw: RawSubmitter;
 
   beforeAll(async () => {
-    cluster = await startCluster({ minMerchants: 3, minSubjects: 10 }, { purposes: REGISTRY });
+    cluster = await startCluster({ minMerchants: 3, minSubjects: 10 }, { purposes: REGISTRY, backend });
     shops = await makeShops(3, 'compliance-round');
     merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
     raw = new RawSubmitter(cluster.coordinator.grpcAddress);
@@ -195,9 +196,9 @@ describe('compliance core in a round', () => {
   });
 });
 
-describe('k threshold on attested subjects', () => {
+describeBackends('k threshold on attested subjects', (backend) => {
   it('refuses to decrypt when the shops attest fewer than k consented subjects', async () => {
-    const cluster = await startCluster({ minMerchants: 3, minSubjects: 1_000_000 });
+    const cluster = await startCluster({ minMerchants: 3, minSubjects: 1_000_000 }, { backend });
     const shops = await makeShops(3, 'attested-k');
     const merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
     try {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HeContext, HeEncryptor, blake2b256, generateHeKeys, randomBytes, signEnvelope, type SigningKeyPair } from '../../crypto/index.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import { loadOrCreateSigningKey, type MerchantNode } from '../../client-sdk/index.js';
@@ -18,6 +18,7 @@ import { spawnService, type ServiceProcess } from '../../cli/spawn-service.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { chunks, RawSubmitter, type CallOutcome } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const TOKEN = 'hostile-test-token-0123456789';
 
@@ -50,8 +51,9 @@ function withCiphertext(h: ContributionHeader, ct: Uint8Array, key: SigningKeyPa
   return resign({ ...h, ciphertextDigests: [Buffer.from(blake2b256(ct))], ciphertextLengths: [ct.length] }, key);
 }
 
-describe('hostile contributions', () => {
+describeBackends('hostile contributions', (backend) => {
   let dir: string;
+  let database: TestDatabase;
   let keyholder: RunningKeyHolder;
   let coordinator: ServiceProcess;
   let shops: SynthShops;
@@ -62,10 +64,11 @@ describe('hostile contributions', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fedmart-hostile-'));
+    database = await freshDatabase(backend, 'hostile', { onDisk: true });
     keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }) });
     coordinator = await spawnService(
       ['coordinator', '--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex,
-        '--db', join(dir, 'db'), '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+        '--db', database.target, '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
       join(dir, 'coordinator.log'),
       { FEDMART_API_TOKEN: TOKEN },
     );
@@ -82,6 +85,7 @@ describe('hostile contributions', () => {
     ctx?.close();
     await coordinator?.stop();
     await keyholder?.close();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 

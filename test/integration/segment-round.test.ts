@@ -3,11 +3,12 @@
  * encrypting with SEAL, gRPC on 127.0.0.1, PGlite, the key holder decrypting.
  * The released table must equal an independent plaintext pooled computation.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { describeBackends } from '../helpers/databases.js';
 
 interface Row {
   stage: string;
@@ -23,13 +24,13 @@ function relDiff(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
 }
 
-describe('encrypted segment statistics round', () => {
+describeBackends('encrypted segment statistics round', (backend) => {
   let cluster: Cluster;
   let shops: SynthShops;
   let merchants: MerchantNode[];
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    cluster = await startCluster({}, { backend });
     shops = await makeShops(5, 'round-test');
     merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
   });

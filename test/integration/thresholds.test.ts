@@ -4,21 +4,22 @@
  * holder directly. Cells under k subjects are suppressed.
  */
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { blake2b256 } from '../../crypto/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { RpcError } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { describeBackends } from '../helpers/databases.js';
 
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 
-describe('merchant and subject thresholds', () => {
+describeBackends('merchant and subject thresholds', (backend) => {
   let cluster: Cluster;
   let merchants: MerchantNode[];
 
   beforeAll(async () => {
-    cluster = await startCluster({ minMerchants: 3, minSubjects: 10 });
+    cluster = await startCluster({ minMerchants: 3, minSubjects: 10 }, { backend });
     merchants = await makeMerchants(await makeShops(3, 'thresholds'), cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
   });
 
