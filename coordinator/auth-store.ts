@@ -6,6 +6,7 @@
  * `users.<id>`) with digests of the user's role and grants, so the audit log
  * shows who could do what since when, without names or credentials.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { blake2b256, toHex } from '../crypto/index.js';
 import { canonicalSpecJson } from '../analytics/index.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -89,7 +90,7 @@ export class UserStore {
     if (token.length === 0) return { ok: false, reason: 'TOKEN_MISSING' };
     if (token.length > 512) return { ok: false, reason: 'TOKEN_INVALID' };
     const hash = hashToken(token);
-    if (hash.equals(this.bootstrapHash)) return { ok: true, principal: bootstrapPrincipal() };
+    if (timingSafeEqual(hash, this.bootstrapHash)) return { ok: true, principal: bootstrapPrincipal() };
     const rows = await this.db.query<UserRow>('SELECT * FROM api_users WHERE token_hash = $1', [hash]);
     const row = rows[0];
     if (!row) return { ok: false, reason: 'TOKEN_INVALID' };
