@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
-import { writeSynth } from '../../synth/index.js';
+import { writeSynth, type SynthOptions } from '../../synth/index.js';
 
 export interface SynthShops {
   readonly dir: string;
@@ -14,9 +14,9 @@ export interface SynthShops {
   readonly pooledDir: string;
 }
 
-export async function makeShops(shops: number, seed: string | number): Promise<SynthShops> {
+export async function makeShops(shops: number, seed: string | number, options: Pick<SynthOptions, 'customersPerShop'> = {}): Promise<SynthShops> {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-shops-'));
-  const manifest = await writeSynth(dir, { shops, seed });
+  const manifest = await writeSynth(dir, { shops, seed, ...options });
   return {
     dir,
     shopDirs: manifest.shops.map((s) => ({ shopId: s.shopId, dir: join(dir, s.dir) })),

@@ -1,0 +1,10 @@
+/**
+ * Crash safety of the coordinator, part 2 of 4 (13 seeded runs each, 52 in
+ * all; split so that each file stays near a minute): SIGKILL at random
+ * points of rounds, PGlite on disk, the coordinator a separate process and
+ * a warm standby taking over. See test/helpers/crash-rounds.ts for what is
+ * checked after every kill and at the end.
+ */
+import { crashSuite } from '../helpers/crash-suite.js';
+
+crashSuite(2);
