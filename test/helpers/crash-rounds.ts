@@ -186,9 +186,10 @@ export class CrashRig {
   async crashRuns(runs: number, seed: number): Promise<CrashReport> {
     const started = performance.now();
     const rng = mulberry32(seed);
-    // Two undisturbed rounds (the first is slower: cold caches); kills fall within the faster one's length.
+    // Two undisturbed rounds (the first is slower: cold caches); kills fall within the faster
+    // one's length and a little beyond, so that some land while closing and after the release.
     const calibration = Math.min((await this.round(null)).ms, (await this.round(null)).ms);
-    const killWindowMs = Math.round(calibration);
+    const killWindowMs = Math.round(calibration * 1.15);
     const phases: Record<KillPhase, number> = { 'before any contribution': 0, 'while contributions arrived': 0, closing: 0, 'after the release': 0 };
     let acknowledgedAtKill = 0;
     let storedUnacknowledged = 0;
