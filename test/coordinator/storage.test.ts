@@ -32,6 +32,8 @@ describeBackends('coordinator storage', (backend) => {
   let cts: Uint8Array[];
   /** One database for the tests below that use distinct ids (a fresh PGlite costs seconds). */
   let shared: Database;
+  /** A database on disk for the migration tests, in their order (the last one makes it too new). */
+  let onDisk: TestDatabase;
   const cleanups: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
@@ -82,7 +84,7 @@ describeBackends('coordinator storage', (backend) => {
   }
 
   it('migrates a fresh database to the latest version once; reopening changes nothing', async () => {
-    const t = await fresh('migrate', true);
+    const t = (onDisk = await fresh('migrate', true));
     const db = await open(t.target);
     const versions = await db.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
@@ -95,8 +97,26 @@ describeBackends('coordinator storage', (backend) => {
     await again.close();
   });
 
+  it(backend === 'postgres'
+    ? 'migrates once when four processes start on an empty database at the same moment'
+    : 'lets one process at a time open a data folder', async () => {
+    if (backend === 'postgres') {
+      const t = await fresh('concurrent', true);
+      const dbs = await Promise.all([1, 2, 3, 4].map(() => openDatabase(t.target, { poolSize: 2 })));
+      const versions = await dbs[0]!.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
+      expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+      for (const d of dbs) await d.close();
+    } else {
+      const first = await openDatabase(onDisk.target);
+      await expect(openDatabase(onDisk.target)).rejects.toBeInstanceOf(DataDirLockedError);
+      await first.close();
+      const second = await openDatabase(onDisk.target);
+      await second.close();
+    }
+  });
+
   it('refuses to start on a schema newer than the code, with a clear error, and touches nothing', async () => {
-    const t = await fresh('too-new', true);
+    const t = onDisk;
     const db = await openDatabase(t.target);
     await db.query('INSERT INTO schema_version (version) VALUES ($1)', [MIGRATIONS.length + 1]);
     const before = await tables(db);
@@ -117,24 +137,6 @@ describeBackends('coordinator storage', (backend) => {
     expect(await tables(check)).toEqual(before);
     expect((await check.query<{ v: number }>('SELECT max(version) AS v FROM schema_version'))[0]?.v).toBe(MIGRATIONS.length + 1);
     await check.close();
-  });
-
-  it(backend === 'postgres'
-    ? 'migrates once when four processes start on an empty database at the same moment'
-    : 'lets one process at a time open a data folder', async () => {
-    const t = await fresh('concurrent', true);
-    if (backend === 'postgres') {
-      const dbs = await Promise.all([1, 2, 3, 4].map(() => openDatabase(t.target, { poolSize: 2 })));
-      const versions = await dbs[0]!.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
-      expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
-      for (const d of dbs) await d.close();
-    } else {
-      const first = await openDatabase(t.target);
-      await expect(openDatabase(t.target)).rejects.toBeInstanceOf(DataDirLockedError);
-      await first.close();
-      const second = await openDatabase(t.target);
-      await second.close();
-    }
   });
 
   it('accepts one contribution per merchant and query, and only while the query is open by the database clock', async () => {
