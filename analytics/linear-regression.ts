@@ -40,7 +40,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
+import { accumulateMoments, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -223,14 +223,9 @@ export function fitLinearRegression(spec: LinearRegressionSpec, m: MomentTotals)
 
 /** Coordinator side: the fit from the released moments, or `suppressed`. */
 export function finaliseLinearRegression(spec: LinearRegressionSpec, release: ReleasedTotals): LinearRegressionResult {
-  if (typeof release !== 'object' || release === null || typeof release.cells !== 'object' || release.cells === null) {
-    throw new TypeError('release: expected { cells }');
-  }
-  const cell = release.cells[MOMENTS_CELL];
-  if (cell === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}: missing`);
-  if (cell.suppressed) return empty(spec, 'suppressed', null, null);
-  if (cell.totals === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}.totals: missing`);
-  return fitLinearRegression(spec, momentTotals(layoutOf(spec), cell.totals));
+  const totals = releasedMomentCell(release);
+  if (totals === null) return empty(spec, 'suppressed', null, null);
+  return fitLinearRegression(spec, momentTotals(layoutOf(spec), totals));
 }
 
 /** The `linear-regression` query definition registered under its kind. */

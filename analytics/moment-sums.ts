@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { CellSpec, FieldSpec, SubjectSensitivity } from './query-definition.js';
+import type { CellSpec, FieldSpec, ReleasedTotals, SubjectSensitivity } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 
@@ -187,4 +187,20 @@ export function centredScatter(m: MomentTotals): number[][] {
 export function rawCross(m: MomentTotals): number[][] {
   const den = 1n << BigInt(2 * m.scaleBits);
   return m.cross.map((row) => row.map((t) => ratioToNumber(t, den)));
+}
+
+/**
+ * The released totals of the moments cell, or null when the key holder
+ * suppressed it. Throws TypeError naming what is missing from a malformed
+ * release. Shared by every query finalised from moment sums.
+ */
+export function releasedMomentCell(release: ReleasedTotals): Readonly<Record<string, bigint>> | null {
+  if (typeof release !== 'object' || release === null || typeof release.cells !== 'object' || release.cells === null) {
+    throw new TypeError('release: expected { cells }');
+  }
+  const cell = release.cells[MOMENTS_CELL];
+  if (cell === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}: missing`);
+  if (cell.suppressed) return null;
+  if (cell.totals === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}.totals: missing`);
+  return cell.totals;
 }

@@ -24,7 +24,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { MOMENTS_CELL, accumulateMoments, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentTotals } from './moment-sums.js';
+import { accumulateMoments, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -149,14 +149,9 @@ export function fitPca(spec: PcaSpec, m: MomentTotals): PcaResult {
 
 /** Coordinator side: the decomposition of the released moments, or `suppressed`. */
 export function finalisePca(spec: PcaSpec, release: ReleasedTotals): PcaResult {
-  if (typeof release !== 'object' || release === null || typeof release.cells !== 'object' || release.cells === null) {
-    throw new TypeError('release: expected { cells }');
-  }
-  const cell = release.cells[MOMENTS_CELL];
-  if (cell === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}: missing`);
-  if (cell.suppressed) return unfitted(spec, 'suppressed', null, null);
-  if (cell.totals === undefined) throw new TypeError(`release.cells.${MOMENTS_CELL}.totals: missing`);
-  return fitPca(spec, momentTotals(layoutOf(spec), cell.totals));
+  const totals = releasedMomentCell(release);
+  if (totals === null) return unfitted(spec, 'suppressed', null, null);
+  return fitPca(spec, momentTotals(layoutOf(spec), totals));
 }
 
 /** The `pca` query definition registered under its kind. */
