@@ -1,6 +1,6 @@
 /**
- * Crash safety of the coordinator, part 1 of 4 (13 seeded runs each, 52 in
- * all; split so that each file stays near a minute): SIGKILL at random
+ * Crash safety of the coordinator, part 1 of 4 (50 seeded runs in all,
+ * 12 or 13 per file, so that each file stays near a minute): SIGKILL at random
  * points of rounds, PGlite on disk, the coordinator a separate process and
  * a warm standby taking over. See test/helpers/crash-rounds.ts for what is
  * checked after every kill and at the end.
