@@ -102,12 +102,17 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   await cryptoReady();
   const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
   const keyHolder = new KeyHolderClient(options.keyholderAddress);
-  let bundle: Awaited<ReturnType<typeof fetchKeyWithRetry>>;
+  const fetchKey = () => fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
+  let bundle: Awaited<ReturnType<typeof fetchKey>> | undefined;
   let db: Database;
   try {
-    // The key first: a standby then has everything but the database when it takes over.
-    bundle = await fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
-    if (options.standby) log.info({ database: options.database }, 'standing by until the database folder is free');
+    // A standby fetches the key first, so that it has everything but the
+    // database when it takes over; otherwise the database comes first, so
+    // that a schema too new for this code is reported at once.
+    if (options.standby) {
+      bundle = await fetchKey();
+      log.info({ database: options.database }, 'standing by until the database folder is free');
+    }
     db = await openDatabase(options.database, { waitForLockMs: options.standby ? Infinity : 0 });
   } catch (err) {
     keyHolder.close();
@@ -116,6 +121,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   }
   const cleanups: (() => Promise<void> | void)[] = [() => db.close(), () => keyHolder.close(), () => ctx.close()];
   try {
+    bundle ??= await fetchKey();
     const store = new CoordinatorStore(db);
     const audit = new AuditTrail({
       db,

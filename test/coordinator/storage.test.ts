@@ -6,6 +6,8 @@
  * gap-free Merkle audit log with consistent checkpoints under concurrent
  * writers.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   HeContext,
@@ -26,6 +28,7 @@ import { ContributionHeader } from '../../protos/index.js';
 import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const CT_COUNT = 1;
+const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 
 describeBackends('coordinator storage', (backend) => {
   let ctx: HeContext;
@@ -133,6 +136,12 @@ describeBackends('coordinator storage', (backend) => {
     expect((err as Error).message).toBe(
       `database schema version ${MIGRATIONS.length + 1} is newer than this fedmart supports (${MIGRATIONS.length}); upgrade fedmart before starting it on this database`,
     );
+    // The coordinator itself refuses to start, with that message, and exit code 1.
+    const cli = spawnSync(process.execPath, [BIN, 'coordinator', '--keyholder', '127.0.0.1:1', '--db', t.target],
+      { encoding: 'utf8', env: { ...process.env, FEDMART_API_TOKEN: 'storage-test-token-0123456789' }, timeout: 60_000 });
+    expect(cli.status, cli.stderr).toBe(1);
+    expect(cli.stderr).toContain(`fedmart coordinator: database schema version ${MIGRATIONS.length + 1} is newer than this fedmart supports`);
+    expect(cli.stderr).toContain('[SCHEMA_TOO_NEW]');
     const check = await openDatabase(t.target, { migrate: false });
     expect(await tables(check)).toEqual(before);
     expect((await check.query<{ v: number }>('SELECT max(version) AS v FROM schema_version'))[0]?.v).toBe(MIGRATIONS.length + 1);
