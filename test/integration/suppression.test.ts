@@ -4,13 +4,14 @@
  * subject total would otherwise give a lone suppressed cell back
  * (secondary suppression). The others are released exactly.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { describeBackends } from '../helpers/databases.js';
 
-describe('k-subject suppression', () => {
+describeBackends('k-subject suppression', (backend) => {
   let cluster: Cluster;
   let merchants: MerchantNode[];
   let reference: Record<string, ReferenceRow>;
@@ -23,7 +24,7 @@ describe('k-subject suppression', () => {
     const counts = Object.values(reference).map((r) => r.customers).sort((a, b) => a - b);
     k = counts[0]! + 1;
     expect(k).toBeLessThanOrEqual(counts[counts.length - 1]!);
-    cluster = await startCluster({ minMerchants: 3, minSubjects: k });
+    cluster = await startCluster({ minMerchants: 3, minSubjects: k }, { backend });
     merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
   });
 
