@@ -75,3 +75,34 @@ export {
 export type { ContributionEnvelope } from './envelope.js';
 export { loadOrCreateSeedFile, SeedFileError, SEED_FILE_BYTES } from './seed-file.js';
 export { sumPackedContributions } from './sum-contributions.js';
+export {
+  issueEnrolmentToken,
+  formatEnrolmentToken,
+  parseEnrolmentToken,
+  enrolmentEvidence,
+  verifyKeyEvidence,
+  rotateKeyEvidence,
+  keyEvidenceUpTo,
+  currentKeyOf,
+  keyEvidenceToJson,
+  keyEvidenceFromJson,
+  authorityPublicKeyOf,
+  enrolmentTokenDigest,
+  tokenBindingDigest,
+  keyRotationDigest,
+  KeyEvidenceError,
+  ENROLMENT_TOKEN_DOMAIN,
+  TOKEN_BINDING_DOMAIN,
+  KEY_ROTATION_DOMAIN,
+  DEFAULT_TOKEN_LIFETIME_MS,
+  TOKEN_ID_BYTES,
+  MAX_KEY_ROTATIONS,
+} from './enrolment-token.js';
+export type {
+  EnrolmentToken,
+  EnrolmentTokenStatement,
+  KeyEvidence,
+  KeyEvidenceErrorCode,
+  KeyRotation,
+  VerifiedKeyEvidence,
+} from './enrolment-token.js';
