@@ -16,3 +16,11 @@ export * from './rpc.js';
 export { envelopeOf } from './envelope.js';
 export { checkPublicKeyBundle } from './public-key-bundle.js';
 export { rightsReportDigest, RIGHTS_REPORT_DOMAIN } from './rights-report.js';
+export {
+  keyEvidenceToWire,
+  keyEvidenceFromWire,
+  keyRotationToWire,
+  keyRotationFromWire,
+  releaseRequestDigest,
+  RELEASE_REQUEST_DOMAIN,
+} from './key-evidence.js';

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ContributionHeader, GetPublicKeyRequest, PublicKeyBundle } from "./merchant.js";
+import { ContributionHeader, GetPublicKeyRequest, MerchantKeyEvidence, PublicKeyBundle } from "./merchant.js";
 
 export const protobufPackage = "fedmart.v1";
 
@@ -45,13 +45,27 @@ export interface ReleaseHeader {
    * attestation must state it.
    */
   cutoffUnixMs: bigint;
+  /**
+   * Ed25519 signature by the coordinator's request-signing key over
+   * BLAKE2b-256 of the canonical statement of fields 1-10. The key holder
+   * refuses a request that does not carry it.
+   */
+  coordinatorSignature: Buffer;
 }
 
 export interface ReleaseContribution {
-  header: ContributionHeader | undefined;
+  header:
+    | ContributionHeader
+    | undefined;
+  /** The key that signed the contribution: the last key of key_evidence. */
   merchantSigningKey: Buffer;
   /** Concatenated ciphertexts as listed in the header. */
   ciphertexts: Buffer;
+  /**
+   * The merchant's key evidence up to merchant_signing_key; the key holder
+   * verifies it back to the enrolment authority.
+   */
+  keyEvidence: MerchantKeyEvidence | undefined;
 }
 
 export interface ReleasePart {
@@ -79,6 +93,7 @@ function createBaseReleaseHeader(): ReleaseHeader {
     aggregateDigest: Buffer.alloc(0),
     contributionCount: 0,
     cutoffUnixMs: 0n,
+    coordinatorSignature: Buffer.alloc(0),
   };
 }
 
@@ -116,6 +131,9 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
         throw new globalThis.Error("value provided for field message.cutoffUnixMs of type int64 too large");
       }
       writer.uint32(80).int64(message.cutoffUnixMs);
+    }
+    if (message.coordinatorSignature.length !== 0) {
+      writer.uint32(90).bytes(message.coordinatorSignature);
     }
     return writer;
   },
@@ -213,6 +231,14 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
             message.cutoffUnixMs = reader.int64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.coordinatorSignature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -273,6 +299,11 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
         : isSet(object.cutoff_unix_ms)
         ? BigInt(object.cutoff_unix_ms)
         : 0n,
+      coordinatorSignature: isSet(object.coordinatorSignature)
+        ? Buffer.from(bytesFromBase64(object.coordinatorSignature))
+        : isSet(object.coordinator_signature)
+        ? Buffer.from(bytesFromBase64(object.coordinator_signature))
+        : Buffer.alloc(0),
     };
   },
 
@@ -308,6 +339,9 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
     if (message.cutoffUnixMs !== 0n) {
       obj.cutoffUnixMs = message.cutoffUnixMs.toString();
     }
+    if (message.coordinatorSignature.length !== 0) {
+      obj.coordinatorSignature = base64FromBytes(message.coordinatorSignature);
+    }
     return obj;
   },
 
@@ -328,12 +362,18 @@ export const ReleaseHeader: MessageFns<ReleaseHeader> = {
     message.cutoffUnixMs = (object.cutoffUnixMs !== undefined && object.cutoffUnixMs !== null)
       ? BigInt(object.cutoffUnixMs)
       : 0n;
+    message.coordinatorSignature = object.coordinatorSignature ?? Buffer.alloc(0);
     return message;
   },
 };
 
 function createBaseReleaseContribution(): ReleaseContribution {
-  return { header: undefined, merchantSigningKey: Buffer.alloc(0), ciphertexts: Buffer.alloc(0) };
+  return {
+    header: undefined,
+    merchantSigningKey: Buffer.alloc(0),
+    ciphertexts: Buffer.alloc(0),
+    keyEvidence: undefined,
+  };
 }
 
 export const ReleaseContribution: MessageFns<ReleaseContribution> = {
@@ -346,6 +386,9 @@ export const ReleaseContribution: MessageFns<ReleaseContribution> = {
     }
     if (message.ciphertexts.length !== 0) {
       writer.uint32(26).bytes(message.ciphertexts);
+    }
+    if (message.keyEvidence !== undefined) {
+      MerchantKeyEvidence.encode(message.keyEvidence, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -387,6 +430,14 @@ export const ReleaseContribution: MessageFns<ReleaseContribution> = {
             message.ciphertexts = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyEvidence = MerchantKeyEvidence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -408,6 +459,11 @@ export const ReleaseContribution: MessageFns<ReleaseContribution> = {
         ? Buffer.from(bytesFromBase64(object.merchant_signing_key))
         : Buffer.alloc(0),
       ciphertexts: isSet(object.ciphertexts) ? Buffer.from(bytesFromBase64(object.ciphertexts)) : Buffer.alloc(0),
+      keyEvidence: isSet(object.keyEvidence)
+        ? MerchantKeyEvidence.fromJSON(object.keyEvidence)
+        : isSet(object.key_evidence)
+        ? MerchantKeyEvidence.fromJSON(object.key_evidence)
+        : undefined,
     };
   },
 
@@ -422,6 +478,9 @@ export const ReleaseContribution: MessageFns<ReleaseContribution> = {
     if (message.ciphertexts.length !== 0) {
       obj.ciphertexts = base64FromBytes(message.ciphertexts);
     }
+    if (message.keyEvidence !== undefined) {
+      obj.keyEvidence = MerchantKeyEvidence.toJSON(message.keyEvidence);
+    }
     return obj;
   },
 
@@ -435,6 +494,9 @@ export const ReleaseContribution: MessageFns<ReleaseContribution> = {
       : undefined;
     message.merchantSigningKey = object.merchantSigningKey ?? Buffer.alloc(0);
     message.ciphertexts = object.ciphertexts ?? Buffer.alloc(0);
+    message.keyEvidence = (object.keyEvidence !== undefined && object.keyEvidence !== null)
+      ? MerchantKeyEvidence.fromPartial(object.keyEvidence)
+      : undefined;
     return message;
   },
 };

@@ -34,6 +34,62 @@ export interface EnrollRequest {
    * enrolment statement (proves possession of the secret key).
    */
   proofOfPossession: Buffer;
+  /**
+   * Evidence from the enrolment authority that this key is the merchant's;
+   * its enrolled_key must equal signing_public_key and it has no rotations.
+   */
+  keyEvidence: MerchantKeyEvidence | undefined;
+}
+
+/** What the enrolment authority signs about a one-time enrolment token. */
+export interface EnrolmentTokenStatement {
+  merchantId: string;
+  /** 16 random bytes. */
+  tokenId: Buffer;
+  /** Ed25519 public key of the token key; its secret stays with the merchant. */
+  tokenPublicKey: Buffer;
+  expiresUnixMs: bigint;
+}
+
+/**
+ * One key rotation: both keys sign BLAKE2b-256 of the canonical statement
+ * (merchant_id, token_id, previous key, new_key, sequence).
+ */
+export interface KeyRotation {
+  sequence: number;
+  newKey: Buffer;
+  /** By the previous key. */
+  signature: Buffer;
+  /** By the new key. */
+  proofOfPossession: Buffer;
+}
+
+/**
+ * A chain from the enrolment authority to a merchant signing key: the
+ * authority's signature over the token statement, the token key's binding of
+ * the enrolled key (over merchant_id, token_id, enrolled_key), then rotations.
+ * It verifies against the authority public key alone.
+ */
+export interface MerchantKeyEvidence {
+  statement: EnrolmentTokenStatement | undefined;
+  authoritySignature: Buffer;
+  enrolledKey: Buffer;
+  tokenBinding: Buffer;
+  rotations: KeyRotation[];
+}
+
+export interface RotateKeyRequest {
+  merchantId: string;
+  /**
+   * new_key, signed by the merchant's current key; sequence is the current
+   * key's sequence plus one.
+   */
+  rotation: KeyRotation | undefined;
+}
+
+export interface RotateKeyResponse {
+  merchantId: string;
+  sequence: number;
 }
 
 export interface EnrollResponse {
@@ -162,7 +218,12 @@ export interface GetModelResponse {
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
-  return { merchantId: "", signingPublicKey: Buffer.alloc(0), proofOfPossession: Buffer.alloc(0) };
+  return {
+    merchantId: "",
+    signingPublicKey: Buffer.alloc(0),
+    proofOfPossession: Buffer.alloc(0),
+    keyEvidence: undefined,
+  };
 }
 
 export const EnrollRequest: MessageFns<EnrollRequest> = {
@@ -175,6 +236,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     }
     if (message.proofOfPossession.length !== 0) {
       writer.uint32(26).bytes(message.proofOfPossession);
+    }
+    if (message.keyEvidence !== undefined) {
+      MerchantKeyEvidence.encode(message.keyEvidence, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -216,6 +280,14 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
             message.proofOfPossession = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyEvidence = MerchantKeyEvidence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -245,6 +317,11 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
         : isSet(object.proof_of_possession)
         ? Buffer.from(bytesFromBase64(object.proof_of_possession))
         : Buffer.alloc(0),
+      keyEvidence: isSet(object.keyEvidence)
+        ? MerchantKeyEvidence.fromJSON(object.keyEvidence)
+        : isSet(object.key_evidence)
+        ? MerchantKeyEvidence.fromJSON(object.key_evidence)
+        : undefined,
     };
   },
 
@@ -259,6 +336,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     if (message.proofOfPossession.length !== 0) {
       obj.proofOfPossession = base64FromBytes(message.proofOfPossession);
     }
+    if (message.keyEvidence !== undefined) {
+      obj.keyEvidence = MerchantKeyEvidence.toJSON(message.keyEvidence);
+    }
     return obj;
   },
 
@@ -270,6 +350,607 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     message.merchantId = object.merchantId ?? "";
     message.signingPublicKey = object.signingPublicKey ?? Buffer.alloc(0);
     message.proofOfPossession = object.proofOfPossession ?? Buffer.alloc(0);
+    message.keyEvidence = (object.keyEvidence !== undefined && object.keyEvidence !== null)
+      ? MerchantKeyEvidence.fromPartial(object.keyEvidence)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEnrolmentTokenStatement(): EnrolmentTokenStatement {
+  return { merchantId: "", tokenId: Buffer.alloc(0), tokenPublicKey: Buffer.alloc(0), expiresUnixMs: 0n };
+}
+
+export const EnrolmentTokenStatement: MessageFns<EnrolmentTokenStatement> = {
+  encode(message: EnrolmentTokenStatement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.merchantId !== "") {
+      writer.uint32(10).string(message.merchantId);
+    }
+    if (message.tokenId.length !== 0) {
+      writer.uint32(18).bytes(message.tokenId);
+    }
+    if (message.tokenPublicKey.length !== 0) {
+      writer.uint32(26).bytes(message.tokenPublicKey);
+    }
+    if (message.expiresUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.expiresUnixMs) !== message.expiresUnixMs) {
+        throw new globalThis.Error("value provided for field message.expiresUnixMs of type int64 too large");
+      }
+      writer.uint32(32).int64(message.expiresUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrolmentTokenStatement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrolmentTokenStatement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.merchantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tokenPublicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expiresUnixMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrolmentTokenStatement {
+    return {
+      merchantId: isSet(object.merchantId)
+        ? globalThis.String(object.merchantId)
+        : isSet(object.merchant_id)
+        ? globalThis.String(object.merchant_id)
+        : "",
+      tokenId: isSet(object.tokenId)
+        ? Buffer.from(bytesFromBase64(object.tokenId))
+        : isSet(object.token_id)
+        ? Buffer.from(bytesFromBase64(object.token_id))
+        : Buffer.alloc(0),
+      tokenPublicKey: isSet(object.tokenPublicKey)
+        ? Buffer.from(bytesFromBase64(object.tokenPublicKey))
+        : isSet(object.token_public_key)
+        ? Buffer.from(bytesFromBase64(object.token_public_key))
+        : Buffer.alloc(0),
+      expiresUnixMs: isSet(object.expiresUnixMs)
+        ? BigInt(object.expiresUnixMs)
+        : isSet(object.expires_unix_ms)
+        ? BigInt(object.expires_unix_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: EnrolmentTokenStatement): unknown {
+    const obj: any = {};
+    if (message.merchantId !== "") {
+      obj.merchantId = message.merchantId;
+    }
+    if (message.tokenId.length !== 0) {
+      obj.tokenId = base64FromBytes(message.tokenId);
+    }
+    if (message.tokenPublicKey.length !== 0) {
+      obj.tokenPublicKey = base64FromBytes(message.tokenPublicKey);
+    }
+    if (message.expiresUnixMs !== 0n) {
+      obj.expiresUnixMs = message.expiresUnixMs.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrolmentTokenStatement>, I>>(base?: I): EnrolmentTokenStatement {
+    return EnrolmentTokenStatement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrolmentTokenStatement>, I>>(object: I): EnrolmentTokenStatement {
+    const message = createBaseEnrolmentTokenStatement();
+    message.merchantId = object.merchantId ?? "";
+    message.tokenId = object.tokenId ?? Buffer.alloc(0);
+    message.tokenPublicKey = object.tokenPublicKey ?? Buffer.alloc(0);
+    message.expiresUnixMs = (object.expiresUnixMs !== undefined && object.expiresUnixMs !== null)
+      ? BigInt(object.expiresUnixMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseKeyRotation(): KeyRotation {
+  return { sequence: 0, newKey: Buffer.alloc(0), signature: Buffer.alloc(0), proofOfPossession: Buffer.alloc(0) };
+}
+
+export const KeyRotation: MessageFns<KeyRotation> = {
+  encode(message: KeyRotation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0) {
+      writer.uint32(8).uint32(message.sequence);
+    }
+    if (message.newKey.length !== 0) {
+      writer.uint32(18).bytes(message.newKey);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(26).bytes(message.signature);
+    }
+    if (message.proofOfPossession.length !== 0) {
+      writer.uint32(34).bytes(message.proofOfPossession);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyRotation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyRotation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.proofOfPossession = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyRotation {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      newKey: isSet(object.newKey)
+        ? Buffer.from(bytesFromBase64(object.newKey))
+        : isSet(object.new_key)
+        ? Buffer.from(bytesFromBase64(object.new_key))
+        : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      proofOfPossession: isSet(object.proofOfPossession)
+        ? Buffer.from(bytesFromBase64(object.proofOfPossession))
+        : isSet(object.proof_of_possession)
+        ? Buffer.from(bytesFromBase64(object.proof_of_possession))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: KeyRotation): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.newKey.length !== 0) {
+      obj.newKey = base64FromBytes(message.newKey);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    if (message.proofOfPossession.length !== 0) {
+      obj.proofOfPossession = base64FromBytes(message.proofOfPossession);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyRotation>, I>>(base?: I): KeyRotation {
+    return KeyRotation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyRotation>, I>>(object: I): KeyRotation {
+    const message = createBaseKeyRotation();
+    message.sequence = object.sequence ?? 0;
+    message.newKey = object.newKey ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.proofOfPossession = object.proofOfPossession ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMerchantKeyEvidence(): MerchantKeyEvidence {
+  return {
+    statement: undefined,
+    authoritySignature: Buffer.alloc(0),
+    enrolledKey: Buffer.alloc(0),
+    tokenBinding: Buffer.alloc(0),
+    rotations: [],
+  };
+}
+
+export const MerchantKeyEvidence: MessageFns<MerchantKeyEvidence> = {
+  encode(message: MerchantKeyEvidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.statement !== undefined) {
+      EnrolmentTokenStatement.encode(message.statement, writer.uint32(10).fork()).join();
+    }
+    if (message.authoritySignature.length !== 0) {
+      writer.uint32(18).bytes(message.authoritySignature);
+    }
+    if (message.enrolledKey.length !== 0) {
+      writer.uint32(26).bytes(message.enrolledKey);
+    }
+    if (message.tokenBinding.length !== 0) {
+      writer.uint32(34).bytes(message.tokenBinding);
+    }
+    for (const v of message.rotations) {
+      KeyRotation.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MerchantKeyEvidence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMerchantKeyEvidence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.statement = EnrolmentTokenStatement.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.authoritySignature = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.enrolledKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tokenBinding = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rotations.push(KeyRotation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MerchantKeyEvidence {
+    return {
+      statement: isSet(object.statement) ? EnrolmentTokenStatement.fromJSON(object.statement) : undefined,
+      authoritySignature: isSet(object.authoritySignature)
+        ? Buffer.from(bytesFromBase64(object.authoritySignature))
+        : isSet(object.authority_signature)
+        ? Buffer.from(bytesFromBase64(object.authority_signature))
+        : Buffer.alloc(0),
+      enrolledKey: isSet(object.enrolledKey)
+        ? Buffer.from(bytesFromBase64(object.enrolledKey))
+        : isSet(object.enrolled_key)
+        ? Buffer.from(bytesFromBase64(object.enrolled_key))
+        : Buffer.alloc(0),
+      tokenBinding: isSet(object.tokenBinding)
+        ? Buffer.from(bytesFromBase64(object.tokenBinding))
+        : isSet(object.token_binding)
+        ? Buffer.from(bytesFromBase64(object.token_binding))
+        : Buffer.alloc(0),
+      rotations: globalThis.Array.isArray(object?.rotations)
+        ? object.rotations.map((e: any) => KeyRotation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MerchantKeyEvidence): unknown {
+    const obj: any = {};
+    if (message.statement !== undefined) {
+      obj.statement = EnrolmentTokenStatement.toJSON(message.statement);
+    }
+    if (message.authoritySignature.length !== 0) {
+      obj.authoritySignature = base64FromBytes(message.authoritySignature);
+    }
+    if (message.enrolledKey.length !== 0) {
+      obj.enrolledKey = base64FromBytes(message.enrolledKey);
+    }
+    if (message.tokenBinding.length !== 0) {
+      obj.tokenBinding = base64FromBytes(message.tokenBinding);
+    }
+    if (message.rotations?.length) {
+      obj.rotations = message.rotations.map((e) => KeyRotation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MerchantKeyEvidence>, I>>(base?: I): MerchantKeyEvidence {
+    return MerchantKeyEvidence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MerchantKeyEvidence>, I>>(object: I): MerchantKeyEvidence {
+    const message = createBaseMerchantKeyEvidence();
+    message.statement = (object.statement !== undefined && object.statement !== null)
+      ? EnrolmentTokenStatement.fromPartial(object.statement)
+      : undefined;
+    message.authoritySignature = object.authoritySignature ?? Buffer.alloc(0);
+    message.enrolledKey = object.enrolledKey ?? Buffer.alloc(0);
+    message.tokenBinding = object.tokenBinding ?? Buffer.alloc(0);
+    message.rotations = object.rotations?.map((e) => KeyRotation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRotateKeyRequest(): RotateKeyRequest {
+  return { merchantId: "", rotation: undefined };
+}
+
+export const RotateKeyRequest: MessageFns<RotateKeyRequest> = {
+  encode(message: RotateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.merchantId !== "") {
+      writer.uint32(10).string(message.merchantId);
+    }
+    if (message.rotation !== undefined) {
+      KeyRotation.encode(message.rotation, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.merchantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rotation = KeyRotation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateKeyRequest {
+    return {
+      merchantId: isSet(object.merchantId)
+        ? globalThis.String(object.merchantId)
+        : isSet(object.merchant_id)
+        ? globalThis.String(object.merchant_id)
+        : "",
+      rotation: isSet(object.rotation) ? KeyRotation.fromJSON(object.rotation) : undefined,
+    };
+  },
+
+  toJSON(message: RotateKeyRequest): unknown {
+    const obj: any = {};
+    if (message.merchantId !== "") {
+      obj.merchantId = message.merchantId;
+    }
+    if (message.rotation !== undefined) {
+      obj.rotation = KeyRotation.toJSON(message.rotation);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateKeyRequest>, I>>(base?: I): RotateKeyRequest {
+    return RotateKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateKeyRequest>, I>>(object: I): RotateKeyRequest {
+    const message = createBaseRotateKeyRequest();
+    message.merchantId = object.merchantId ?? "";
+    message.rotation = (object.rotation !== undefined && object.rotation !== null)
+      ? KeyRotation.fromPartial(object.rotation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRotateKeyResponse(): RotateKeyResponse {
+  return { merchantId: "", sequence: 0 };
+}
+
+export const RotateKeyResponse: MessageFns<RotateKeyResponse> = {
+  encode(message: RotateKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.merchantId !== "") {
+      writer.uint32(10).string(message.merchantId);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(16).uint32(message.sequence);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.merchantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateKeyResponse {
+    return {
+      merchantId: isSet(object.merchantId)
+        ? globalThis.String(object.merchantId)
+        : isSet(object.merchant_id)
+        ? globalThis.String(object.merchant_id)
+        : "",
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+    };
+  },
+
+  toJSON(message: RotateKeyResponse): unknown {
+    const obj: any = {};
+    if (message.merchantId !== "") {
+      obj.merchantId = message.merchantId;
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateKeyResponse>, I>>(base?: I): RotateKeyResponse {
+    return RotateKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateKeyResponse>, I>>(object: I): RotateKeyResponse {
+    const message = createBaseRotateKeyResponse();
+    message.merchantId = object.merchantId ?? "";
+    message.sequence = object.sequence ?? 0;
     return message;
   },
 };
@@ -2059,7 +2740,11 @@ export const GetModelResponse: MessageFns<GetModelResponse> = {
  */
 export type MerchantServiceService = typeof MerchantServiceService;
 export const MerchantServiceService = {
-  /** Registers a merchant's Ed25519 public key. Idempotent for the same key. */
+  /**
+   * Registers a merchant's Ed25519 public key with its key evidence (a
+   * one-time enrolment token of the enrolment authority, bound to the key).
+   * Idempotent for the same key and token.
+   */
   enroll: {
     path: "/fedmart.v1.MerchantService/Enroll" as const,
     requestStream: false as const,
@@ -2068,6 +2753,19 @@ export const MerchantServiceService = {
     requestDeserialize: (value: Buffer): EnrollRequest => EnrollRequest.decode(value),
     responseSerialize: (value: EnrollResponse): Buffer => Buffer.from(EnrollResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EnrollResponse => EnrollResponse.decode(value),
+  },
+  /**
+   * Replaces the merchant's signing key: signed by the current key, with the
+   * new key's proof of possession. Extends the merchant's key evidence.
+   */
+  rotateKey: {
+    path: "/fedmart.v1.MerchantService/RotateKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateKeyRequest): Buffer => Buffer.from(RotateKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateKeyRequest => RotateKeyRequest.decode(value),
+    responseSerialize: (value: RotateKeyResponse): Buffer => Buffer.from(RotateKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateKeyResponse => RotateKeyResponse.decode(value),
   },
   /** The round's homomorphic public key, signed by the key holder. */
   getPublicKey: {
@@ -2133,8 +2831,17 @@ export const MerchantServiceService = {
 } as const;
 
 export interface MerchantServiceServer extends UntypedServiceImplementation {
-  /** Registers a merchant's Ed25519 public key. Idempotent for the same key. */
+  /**
+   * Registers a merchant's Ed25519 public key with its key evidence (a
+   * one-time enrolment token of the enrolment authority, bound to the key).
+   * Idempotent for the same key and token.
+   */
   enroll: handleUnaryCall<EnrollRequest, EnrollResponse>;
+  /**
+   * Replaces the merchant's signing key: signed by the current key, with the
+   * new key's proof of possession. Extends the merchant's key evidence.
+   */
+  rotateKey: handleUnaryCall<RotateKeyRequest, RotateKeyResponse>;
   /** The round's homomorphic public key, signed by the key holder. */
   getPublicKey: handleUnaryCall<GetPublicKeyRequest, PublicKeyBundle>;
   /** Queries that accept contributions now. */
@@ -2154,7 +2861,11 @@ export interface MerchantServiceServer extends UntypedServiceImplementation {
 }
 
 export interface MerchantServiceClient extends Client {
-  /** Registers a merchant's Ed25519 public key. Idempotent for the same key. */
+  /**
+   * Registers a merchant's Ed25519 public key with its key evidence (a
+   * one-time enrolment token of the enrolment authority, bound to the key).
+   * Idempotent for the same key and token.
+   */
   enroll(
     request: EnrollRequest,
     callback: (error: ServiceError | null, response: EnrollResponse) => void,
@@ -2169,6 +2880,25 @@ export interface MerchantServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EnrollResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Replaces the merchant's signing key: signed by the current key, with the
+   * new key's proof of possession. Extends the merchant's key evidence.
+   */
+  rotateKey(
+    request: RotateKeyRequest,
+    callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateKey(
+    request: RotateKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateKey(
+    request: RotateKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
   ): ClientUnaryCall;
   /** The round's homomorphic public key, signed by the key holder. */
   getPublicKey(
