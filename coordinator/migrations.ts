@@ -146,4 +146,29 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        CHECK ((contributions = 0) = (sums IS NULL))
      )`,
   ],
+  // 7: merchant identity: key evidence from the enrolment authority,
+  // one-time tokens, the history of each merchant's keys (rotation), the key
+  // every contribution was signed with, and revocation
+  [
+    `ALTER TABLE merchants ADD COLUMN key_sequence integer NOT NULL DEFAULT 0`,
+    `ALTER TABLE merchants ADD COLUMN key_evidence text`,
+    `ALTER TABLE merchants ADD COLUMN token_id bytea`,
+    `ALTER TABLE merchants ADD COLUMN revoked_at timestamptz`,
+    `ALTER TABLE merchants ADD COLUMN revoked_reason text`,
+    `CREATE TABLE enrolment_tokens (
+       token_id bytea PRIMARY KEY,
+       merchant_id text NOT NULL REFERENCES merchants (merchant_id),
+       signing_public_key bytea NOT NULL,
+       used_at timestamptz NOT NULL DEFAULT now()
+     )`,
+    `CREATE TABLE merchant_keys (
+       merchant_id text NOT NULL REFERENCES merchants (merchant_id),
+       sequence integer NOT NULL CHECK (sequence >= 0),
+       signing_public_key bytea NOT NULL,
+       added_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (merchant_id, sequence)
+     )`,
+    `INSERT INTO merchant_keys (merchant_id, sequence, signing_public_key) SELECT merchant_id, 0, signing_public_key FROM merchants`,
+    `ALTER TABLE contributions ADD COLUMN key_sequence integer NOT NULL DEFAULT 0`,
+  ],
 ];
