@@ -10,7 +10,15 @@
  */
 import type { Logger } from 'pino';
 import { blake2b256, randomBytes, toHex } from '../crypto/index.js';
-import { canonicalSpecJson, getModelDefinition, SCORE_HISTOGRAM_KIND, type LogisticModel } from '../analytics/index.js';
+import {
+  canonicalSpecJson,
+  getModelDefinition,
+  getQueryDefinition,
+  parseReleaseDocument,
+  releasedTotalsFromDocument,
+  SCORE_HISTOGRAM_KIND,
+  type LogisticModel,
+} from '../analytics/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Database } from './database.js';
 import { HttpProblem } from './problems.js';
@@ -73,6 +81,23 @@ function toFit(r: FitRow): FitRecord {
     createdAt: r.created_at,
     finishedAt: r.finished_at,
   };
+}
+
+/** A fit's latest round with its release, if any. */
+interface LatestRoundRow {
+  query_id: string;
+  kind: string;
+  spec_json: string;
+  fit_round: number;
+  status: string;
+  release_json: string | null;
+}
+
+/** The finalised result of a released round, recomputed from the key holder's signed release. */
+function releasedResult(row: LatestRoundRow): unknown {
+  const definition = getQueryDefinition(row.kind);
+  const spec = definition.parseSpec(JSON.parse(row.spec_json));
+  return definition.finalise(spec, releasedTotalsFromDocument(parseReleaseDocument(JSON.parse(row.release_json!))));
 }
 
 export interface CreateFitRequest {
@@ -154,38 +179,83 @@ export class FitRunner {
     return rows.map((r) => r.merchant_id);
   }
 
-  /** Called when a query that belongs to a fit has been released with `result`. */
-  async onRoundReleased(q: QueryRecord, result: unknown): Promise<void> {
-    if (!q.fitId) return;
-    const fit = await this.get(q.fitId);
-    if (!fit || (fit.status !== 'running' && fit.status !== 'evaluating')) return;
-    if (q.kind === SCORE_HISTOGRAM_KIND) {
-      await this.db.query(`UPDATE fits SET status = 'done', evaluation_json = $2, finished_at = now() WHERE fit_id = $1`, [fit.fitId, JSON.stringify(result)]);
-      this.log.info({ fitId: fit.fitId }, 'model evaluated');
-      return;
+  /** Called when a query that belongs to a fit has been released. */
+  async onRoundReleased(q: QueryRecord): Promise<void> {
+    if (q.fitId) await this.advance(q.fitId);
+  }
+
+  /**
+   * Takes the next step of every unfinished fit whose latest round is
+   * released but not followed up: a coordinator that died between storing a
+   * round's release and publishing the next round leaves such a fit behind.
+   * Resolves with the number of fits moved on.
+   */
+  async resumeStalled(): Promise<number> {
+    const fits = await this.db.query<{ fit_id: string }>(`SELECT fit_id FROM fits WHERE status IN ('running', 'evaluating') ORDER BY fit_id`);
+    let moved = 0;
+    for (const { fit_id } of fits) {
+      if (await this.advance(fit_id)) {
+        moved += 1;
+        this.log.info({ fitId: fit_id }, 'stalled fit resumed');
+      }
     }
-    const round = q.fitRound ?? fit.round;
-    await this.recordMissing(fit, q, round);
-    const definition = getModelDefinition(fit.kind);
-    const spec = definition.parseFitSpec(fit.spec);
-    const outcome = definition.advance(spec, fit.state, result, round);
-    if (!outcome.done) {
-      await this.db.query('UPDATE fits SET state_json = $2, round = $3 WHERE fit_id = $1', [fit.fitId, JSON.stringify(outcome.state), round + 1]);
-      await this.publishRound(fit, spec, outcome.state, round + 1);
-      return;
-    }
-    const modelJson = canonicalSpecJson(outcome.model);
-    const merchants = await this.merchantsOf(q.queryId);
-    await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE fits SET status = 'evaluating', model_json = $2, round = $3 WHERE fit_id = $1`, [fit.fitId, modelJson, round]);
-      await this.audit.record({
-        type: 'model.stored',
-        actor: 'coordinator',
-        details: { fitId: fit.fitId, kind: fit.kind, purpose: fit.purpose, rounds: round, merchants, modelDigest: toHex(blake2b256(Buffer.from(modelJson, 'utf8'))) },
-      }, tx);
+    return moved;
+  }
+
+  /**
+   * The fit's next step, computed from the database alone so that it can be
+   * repeated after a crash: nothing happens unless the fit's latest round is
+   * released and nothing follows it. One coordinator at a time per fit.
+   */
+  private advance(fitId: string): Promise<boolean> {
+    return this.db.withLock(`fedmart.fit:${fitId}`, async () => {
+      const fit = await this.get(fitId);
+      if (!fit || (fit.status !== 'running' && fit.status !== 'evaluating')) return false;
+      const latest = (await this.db.query<LatestRoundRow>(
+        `SELECT q.query_id, q.kind, q.spec_json, q.fit_round, q.status, r.release_json
+           FROM queries q LEFT JOIN releases r ON r.query_id = q.query_id
+          WHERE q.fit_id = $1 ORDER BY q.fit_round DESC LIMIT 1`, [fitId]))[0];
+      if (!latest || latest.status !== 'released' || latest.release_json === null) return false;
+      const round = latest.fit_round;
+      if (latest.kind === SCORE_HISTOGRAM_KIND) {
+        await this.db.query(`UPDATE fits SET status = 'done', evaluation_json = $2, finished_at = now() WHERE fit_id = $1`,
+          [fit.fitId, JSON.stringify(releasedResult(latest))]);
+        this.log.info({ fitId: fit.fitId }, 'model evaluated');
+        return true;
+      }
+      if (fit.status === 'evaluating') {
+        // The model is stored; its evaluation round was not published.
+        await this.publishEvaluation(fit, fit.model);
+        return true;
+      }
+      const definition = getModelDefinition(fit.kind);
+      const spec = definition.parseFitSpec(fit.spec);
+      if (fit.round > round) {
+        // The state already moved past this round; the next round was not published.
+        await this.publishRound(fit, spec, fit.state, fit.round);
+        return true;
+      }
+      await this.recordMissing(fit, latest.query_id, round);
+      const outcome = definition.advance(spec, fit.state, releasedResult(latest), round);
+      if (!outcome.done) {
+        await this.db.query('UPDATE fits SET state_json = $2, round = $3 WHERE fit_id = $1', [fit.fitId, JSON.stringify(outcome.state), round + 1]);
+        await this.publishRound(fit, spec, outcome.state, round + 1);
+        return true;
+      }
+      const modelJson = canonicalSpecJson(outcome.model);
+      const merchants = await this.merchantsOf(latest.query_id);
+      await this.db.transaction(async (tx) => {
+        await tx.query(`UPDATE fits SET status = 'evaluating', model_json = $2, round = $3 WHERE fit_id = $1`, [fit.fitId, modelJson, round]);
+        await this.audit.record({
+          type: 'model.stored',
+          actor: 'coordinator',
+          details: { fitId: fit.fitId, kind: fit.kind, purpose: fit.purpose, rounds: round, merchants, modelDigest: toHex(blake2b256(Buffer.from(modelJson, 'utf8'))) },
+        }, tx);
+      });
+      this.log.info({ fitId: fit.fitId, rounds: round }, 'model stored');
+      await this.publishEvaluation({ ...fit, round }, outcome.model);
+      return true;
     });
-    this.log.info({ fitId: fit.fitId, rounds: round }, 'model stored');
-    await this.publishEvaluation(fit, outcome.model);
   }
 
   /** Publishes the held-out evaluation of a logistic model, or finishes the fit when there is none. */
@@ -218,17 +288,17 @@ export class FitRunner {
   }
 
   /** Audits merchants that contributed to the previous round of the fit but not to this one. */
-  private async recordMissing(fit: FitRecord, q: QueryRecord, round: number): Promise<void> {
+  private async recordMissing(fit: FitRecord, queryId: string, round: number): Promise<void> {
     if (round <= 1) return;
     const previous = await this.db.query<{ query_id: string }>('SELECT query_id FROM queries WHERE fit_id = $1 AND fit_round = $2', [fit.fitId, round - 1]);
     const before = previous[0] ? await this.merchantsOf(previous[0].query_id) : [];
-    const now = new Set(await this.merchantsOf(q.queryId));
+    const now = new Set(await this.merchantsOf(queryId));
     const missing = before.filter((m) => !now.has(m));
     if (missing.length === 0) return;
     await this.audit.record({
       type: 'round.incomplete',
       actor: 'coordinator',
-      details: { fitId: fit.fitId, queryId: q.queryId, round, missing, contributions: now.size },
+      details: { fitId: fit.fitId, queryId, round, missing, contributions: now.size },
     });
     this.log.warn({ fitId: fit.fitId, round, missing: missing.length }, 'round completed without some merchants');
   }
