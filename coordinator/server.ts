@@ -63,6 +63,8 @@ export interface CoordinatorOptions {
   readonly paramSet?: HeParamSetName;
   readonly streamTimeoutMs?: number;
   readonly closerIntervalMs?: number;
+  /** How often fits left waiting by a dead coordinator are looked for (default 5 s). */
+  readonly fitResumeIntervalMs?: number;
   readonly logger?: Logger;
 }
 
@@ -150,7 +152,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const fits = new FitRunner(db, queries, audit, log, () => poke());
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
-      { onReleased: (q, result) => fits.onRoundReleased(q, result), onFailed: (q, code) => fits.onRoundFailed(q, code) },
+      { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code) => fits.onRoundFailed(q, code) },
       { claims, partials: new PartialAggregates(ctx, coordinatorId) });
     poke = () => closer.poke();
     const intake = new ContributionIntake(ctx, store, layouts, audit, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 },
@@ -185,6 +187,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
 
     closer.start(options.closerIntervalMs ?? 250);
     cleanups.unshift(() => closer.stop());
+    // A coordinator that died between a fit round's release and the next
+    // round left that fit waiting: any coordinator moves it on.
+    const resumeFits = () => {
+      fits.resumeStalled().catch((err: unknown) => log.error({ err }, 'resuming stalled fits failed'));
+    };
+    resumeFits();
+    const fitTimer = setInterval(resumeFits, options.fitResumeIntervalMs ?? 5_000);
+    fitTimer.unref();
+    cleanups.unshift(() => clearInterval(fitTimer));
     const retention = new RetentionJob(db, audit, log, { intervalMs: options.retentionIntervalMs ?? 3_600_000 });
     retention.start();
     cleanups.unshift(() => retention.stop());
