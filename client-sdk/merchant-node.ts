@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import {
   HeContext,
@@ -45,6 +45,8 @@ import {
   checkPublicKeyBundle,
   envelopeOf,
   errorCodeOf,
+  grpcClientCredentials,
+  type Pem,
   type ContributionHeader,
   type OpenQuery,
   type PublicKeyBundle,
@@ -67,6 +69,12 @@ export interface MerchantNodeOptions {
   readonly stateDir: string;
   /** Hex Ed25519 key of the key holder; the public key bundle must be signed by it. */
   readonly keyholderSigningKeyHex?: string;
+  /**
+   * The CA of the coordinator's TLS certificate (PEM): the coordinator is
+   * reached over TLS trusting only this CA, not the system store. Without
+   * it, only a loopback coordinator address may be used.
+   */
+  readonly coordinatorCa?: Pem;
   readonly paramSet?: HeParamSetName;
   readonly logger?: Logger;
 }
@@ -91,11 +99,13 @@ export class MerchantNode {
   ) {}
 
   static async create(options: MerchantNodeOptions): Promise<MerchantNode> {
+    const creds = grpcClientCredentials(options.coordinatorAddress, options.coordinatorCa === undefined ? undefined : { ca: options.coordinatorCa },
+      'gRPC to the coordinator', 'give --coordinator-ca (the deployment CA)');
     await cryptoReady();
     const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
     mkdirSync(join(options.stateDir, 'receipts'), { recursive: true, mode: 0o700 });
     const signing = loadOrCreateSigningKey(join(options.stateDir, 'signing.seed'));
-    const client = new MerchantServiceClient(options.coordinatorAddress, credentials.createInsecure(), {
+    const client = new MerchantServiceClient(options.coordinatorAddress, creds, {
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
     });
     const log = options.logger ?? pino({ name: 'merchant' });

@@ -47,6 +47,8 @@ export interface HttpAppDeps {
   readonly authFailureLimit?: RateLimitOptions;
   /** Chromium for PDF reports: a path, null for none, undefined to look for one. */
   readonly chromium?: string | null;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  readonly https?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
 }
 
 /** Every API route (not yet registered), for the app, the OpenAPI document and tests. */
@@ -86,7 +88,11 @@ export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry
 }
 
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+  const pem = (v: string | Uint8Array) => (typeof v === 'string' ? v : Buffer.from(v));
+  // An https fastify differs from the http one only in its server type, which callers never touch.
+  const app = (deps.https
+    ? Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024, https: { cert: pem(deps.https.cert), key: pem(deps.https.key) } })
+    : Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 })) as unknown as FastifyInstance;
   // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);

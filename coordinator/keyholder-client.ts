@@ -2,12 +2,14 @@
  * The coordinator's client for the key holder: fetches the round public key
  * and streams release requests.
  */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { HeContext } from '../crypto/index.js';
 import {
   KeyHolderServiceClient,
   callUnary,
   checkPublicKeyBundle,
+  grpcClientCredentials,
+  type ClientTls,
   type PublicKeyBundle,
   type ReleasePart,
   type SignedRelease,
@@ -16,8 +18,14 @@ import {
 export class KeyHolderClient {
   private readonly client: KeyHolderServiceClient;
 
-  constructor(address: string) {
-    this.client = new KeyHolderServiceClient(address, credentials.createInsecure(), {
+  /**
+   * With `tls`, the key holder must present a certificate signed by `tls.ca`,
+   * and this coordinator presents `tls.cert` (mutual TLS). Without it, only a
+   * loopback address may be used.
+   */
+  constructor(address: string, tls?: ClientTls) {
+    const creds = grpcClientCredentials(address, tls, 'gRPC to the key holder', 'give --keyholder-ca (and --tls-cert, --tls-key)');
+    this.client = new KeyHolderServiceClient(address, creds, {
       'grpc.max_send_message_length': 16 * 1024 * 1024,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
     });

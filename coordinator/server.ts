@@ -8,10 +8,11 @@
  * partial aggregates, and closing work is claimed per query in the database.
  */
 import { hostname } from 'node:os';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { HeContext, cryptoReady, fromHex, loadOrCreateSeedFile, randomBytes, signingKeyPairFromSeed, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../compliance/index.js';
+import { assertPlaintextAllowed, grpcServerCredentials, type Pem } from '../protos/index.js';
 import { AuditTrail } from './audit-trail.js';
 import { auditConfiguration } from './config-audit.js';
 import { FitRunner } from './fit-runner.js';
@@ -46,6 +47,18 @@ export interface CoordinatorOptions {
   readonly retentionIntervalMs?: number;
   readonly grpcListen?: string;
   readonly httpListen?: string;
+  /**
+   * TLS certificate and key for merchant gRPC and the HTTP API (https), also
+   * presented as this coordinator's client certificate to the key holder.
+   * Without it, only loopback addresses may be listened on.
+   */
+  readonly tls?: { readonly cert: Pem; readonly key: Pem };
+  /**
+   * The CA that signed the key holder's certificate: the key holder is then
+   * reached over TLS trusting only this CA. Without it, only a loopback
+   * key holder address may be used.
+   */
+  readonly keyholderCa?: Pem;
   readonly keyholderAddress: string;
   /** Hex Ed25519 key of the key holder; when given, anything else is refused. */
   readonly keyholderSigningKeyHex?: string;
@@ -101,9 +114,15 @@ function hostOf(listen: string): string {
 
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const log = options.logger ?? pino({ name: 'coordinator' });
+  // Plaintext on a non-loopback address is refused before anything starts.
+  const grpcListen = options.grpcListen ?? '127.0.0.1:0';
+  const httpListen = options.httpListen ?? '127.0.0.1:0';
+  const grpcCredentials = grpcServerCredentials(grpcListen, options.tls, 'gRPC (merchants)');
+  if (!options.tls) assertPlaintextAllowed(httpListen, 'HTTP', 'give --tls-cert and --tls-key (fedmart init makes them)');
+  const keyHolder = new KeyHolderClient(options.keyholderAddress,
+    options.keyholderCa === undefined ? undefined : { ca: options.keyholderCa, ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}) });
   await cryptoReady();
   const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
-  const keyHolder = new KeyHolderClient(options.keyholderAddress);
   const fetchKey = () => fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
   let bundle: Awaited<ReturnType<typeof fetchKey>> | undefined;
   let db: Database;
@@ -170,17 +189,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
       store, fits, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
     }));
-    const grpcListen = options.grpcListen ?? '127.0.0.1:0';
     const grpcPort = await new Promise<number>((resolve, reject) => {
-      grpc.bindAsync(grpcListen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      grpc.bindAsync(grpcListen, grpcCredentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
     cleanups.unshift(() => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
 
     const http = buildHttpApp({
       store, queries, fits, audit, purposes, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke(),
       minSubjects: options.minSubjects ?? 10,
+      ...(options.tls ? { https: options.tls } : {}),
     });
-    const httpListen = options.httpListen ?? '127.0.0.1:0';
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
     const httpPort = (http.server.address() as { port: number }).port;
     cleanups.unshift(() => http.close());
@@ -201,8 +219,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     cleanups.unshift(() => retention.stop());
 
     const grpcAddress = `${hostOf(grpcListen)}:${grpcPort}`;
-    const httpAddress = `http://${hostOf(httpListen)}:${httpPort}`;
-    log.info({ grpcAddress, httpAddress, coordinatorId, database: db.location }, 'coordinator listening');
+    const httpAddress = `${options.tls ? 'https' : 'http'}://${hostOf(httpListen)}:${httpPort}`;
+    log.info({ grpcAddress, httpAddress, tls: options.tls !== undefined, keyholderTls: options.keyholderCa !== undefined, coordinatorId, database: db.location }, 'coordinator listening');
     return {
       grpcAddress,
       httpAddress,

@@ -1,9 +1,10 @@
 /**
  * Starts a key holder: loads or creates its keys, then serves gRPC.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { HeContext, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { grpcServerCredentials, type ServerTls } from '../protos/index.js';
 import type { PurposeDefinition } from '../compliance/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy } from './key-holder.js';
@@ -16,6 +17,12 @@ export interface KeyHolderOptions {
   readonly dataDir: string;
   /** host:port to listen on; port 0 picks a free one. */
   readonly listen?: string;
+  /**
+   * TLS certificate and key; with `clientCa`, only clients presenting a
+   * certificate signed by it (the coordinator) may call. Without TLS only a
+   * loopback address may be used.
+   */
+  readonly tls?: ServerTls;
   readonly paramSet?: HeParamSetName;
   readonly policy?: Partial<ReleasePolicy>;
   /**
@@ -41,6 +48,8 @@ export const KEYHOLDER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export async function startKeyHolder(options: KeyHolderOptions): Promise<RunningKeyHolder> {
   const log = options.logger ?? pino({ name: 'keyholder' });
+  const listen = options.listen ?? '127.0.0.1:0';
+  const serverCredentials = grpcServerCredentials(listen, options.tls, 'gRPC (key holder)');
   await cryptoReady();
   const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
   const keys = loadOrCreateKeys(options.dataDir, ctx);
@@ -61,14 +70,13 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     'grpc.max_send_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
   });
   server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log));
-  const listen = options.listen ?? '127.0.0.1:0';
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(listen, serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   const signingPublicKeyHex = toHex(keys.signing.publicKey);
-  log.info({ address, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes() }, 'key holder listening');
+  log.info({ address, tls: options.tls !== undefined, clientCertificates: options.tls?.clientCa !== undefined, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes() }, 'key holder listening');
   return {
     address,
     port,

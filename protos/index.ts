@@ -13,6 +13,7 @@ export {
   SignedRelease,
 } from './gen/fedmart/v1/keyholder.js';
 export * from './rpc.js';
+export * from './tls.js';
 export { envelopeOf } from './envelope.js';
 export { checkPublicKeyBundle } from './public-key-bundle.js';
 export { rightsReportDigest, RIGHTS_REPORT_DOMAIN } from './rights-report.js';
