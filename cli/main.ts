@@ -5,6 +5,7 @@ import { UsageError } from './args.js';
 import { AUDIT_HELP, auditCommand } from './audit-command.js';
 import { COORDINATOR_HELP, coordinatorCommand } from './coordinator-command.js';
 import { DEMO_HELP, demoCommand } from './demo-command.js';
+import { INIT_HELP, initCommand } from './init-command.js';
 import { KEYHOLDER_HELP, keyholderCommand } from './keyholder-command.js';
 import { MERCHANT_HELP, merchantCommand } from './merchant-command.js';
 import { QUERY_HELP, queryCommand } from './query-command.js';
@@ -19,6 +20,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { summary: 'run everything locally and compare with the pooled answer', help: DEMO_HELP, run: demoCommand },
+  init: { summary: 'create a deployment folder: CA, TLS certificates, signing keys', help: INIT_HELP, run: initCommand },
   synth: { summary: 'write synthetic shop exports', help: SYNTH_HELP, run: synthCommand },
   keyholder: { summary: 'run the key holder', help: KEYHOLDER_HELP, run: keyholderCommand },
   coordinator: { summary: 'run the coordinator', help: COORDINATOR_HELP, run: coordinatorCommand },
