@@ -33,24 +33,8 @@ export interface QueryRecord {
   readonly closedAt: Date | null;
 }
 
-export interface NewQuery {
-  readonly queryId: string;
-  readonly kind: string;
-  readonly specJson: string;
-  readonly specDigest: Uint8Array;
-  readonly paramSet: string;
-  readonly keyId: Uint8Array;
-  readonly maxContributors: number;
-  readonly targetMerchants: number;
-  readonly minMerchants: number;
-  readonly deadline: Date;
-  readonly purpose: string;
-  readonly purposeJson: string;
-  readonly cutoff: Date;
-  readonly createdBy: string;
-  readonly fitId: string | null;
-  readonly fitRound: number | null;
-}
+/** A query as it is created: everything but what its lifecycle sets later. */
+export type NewQuery = Omit<QueryRecord, 'status' | 'statusReason' | 'createdAt' | 'closedAt'>;
 
 export interface StoredContribution {
   readonly queryId: string;
