@@ -99,7 +99,16 @@ const noise = z.strictObject({
 /** Schemas of `details`, by event type. Every object is strict: unknown keys are rejected. */
 export const AUDIT_EVENT_SCHEMAS = {
   /** A shop's node enrolled its signing key. */
-  'merchant.enrolled': z.strictObject({ merchantId: id, keyDigest: digest }),
+  'merchant.enrolled': z.strictObject({
+    merchantId: id,
+    keyDigest: digest,
+    /** Hex of the one-time enrolment token's id (absent for enrolments before tokens). */
+    tokenId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  }),
+  /** A merchant replaced its signing key (signed by the previous key); `sequence` counts rotations. */
+  'merchant.key-rotated': z.strictObject({ merchantId: id, sequence: count, keyDigest: digest }),
+  /** An administrator revoked a merchant: its later contributions are refused. */
+  'merchant.revoked': z.strictObject({ merchantId: id, reason }),
   /** A processing purpose was registered (or re-registered with new terms). */
   'purpose.registered': z.strictObject({
     purpose,

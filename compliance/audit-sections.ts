@@ -254,6 +254,8 @@ export function deriveSections(entries: readonly AuditEntry[], registers: AuditR
         loggedPurposes.set(e.details.purpose, e);
         break;
       case 'merchant.enrolled':
+      case 'merchant.key-rotated':
+      case 'merchant.revoked':
         break;
     }
   }

@@ -29,6 +29,8 @@ describe('audit event catalogue', () => {
     expect([...AUDIT_EVENT_TYPES].sort()).toEqual(
       [
         'merchant.enrolled',
+        'merchant.key-rotated',
+        'merchant.revoked',
         'purpose.registered',
         'pia.recorded',
         'query.created',

@@ -122,6 +122,8 @@ export function scenarioEvents(): AuditEvent[] {
     { type: 'auth.failed', actor: 'anonymous', details: { surface: 'http', route: '/v1/audit/export', reason: 'BAD_TOKEN' } },
     { type: 'config.changed', actor: 'user:admin-1', details: { key: 'disclosure.min-subjects', oldDigest: d('cfg-old'), newDigest: d('cfg-new') } },
     { type: 'retention.deleted', actor: 'coordinator', details: { category: 'contributions', records: 12, cutoff: '2025-01-01T00:00:00.000Z' } },
+    { type: 'merchant.key-rotated', actor: 'merchant:shop-001', details: { merchantId: 'shop-001', sequence: 1, keyDigest: d('key-shop-001-1') } },
+    { type: 'merchant.revoked', actor: 'user:admin-1', details: { merchantId: 'shop-004', reason: 'CONTRACT_ENDED' } },
     { type: 'export.created', actor: 'user:dpo-1', details: { exportKind: 'release-csv', queryId: 'q-001', from: null, to: null, entryCount: 0, digest: d('csv') } },
     { type: 'round.incomplete', actor: 'coordinator', details: { fitId: 'fit-001', queryId: 'q-003', round: 2, missing: ['shop-003'], contributions: 3 } },
     { type: 'model.stored', actor: 'coordinator', details: { fitId: 'fit-001', kind: 'logistic-regression', purpose: 'churn-modelling', rounds: 6, merchants: ['shop-001', 'shop-002'], modelDigest: d('model') } },
