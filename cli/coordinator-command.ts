@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/index.js';
 import { readPurposeRegistry } from '../compliance/index.js';
 import { emit, integer, parse, requireString, untilSignal } from './args.js';
+import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
 
 export const COORDINATOR_HELP = `fedmart coordinator — run the coordinator (merchant gRPC, HTTP API, round closing)
@@ -22,6 +24,16 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
   --standby              if another coordinator holds the PGlite folder, start up, wait, and take
                          over the moment it stops or dies
+  --tls-cert FILE        TLS certificate (PEM) for merchant gRPC and the HTTP API (https), also shown
+                         to the key holder as this coordinator's client certificate; needs --tls-key
+  --tls-key FILE         its private key (PEM)
+  --keyholder-ca FILE    reach the key holder over TLS, trusting only this CA
+  --deployment DIR       take the three above and --audit-key from a folder made by fedmart init
+                         (coordinator/tls.crt, coordinator/tls.key, ca/ca.crt,
+                         coordinator/audit-signing.seed); explicit flags win
+
+Without TLS the coordinator listens only on loopback addresses (127.0.0.0/8, ::1, localhost),
+and without --keyholder-ca it reaches only a key holder on a loopback address.
 
 Several coordinators can serve merchants at once against one PostgreSQL
 database: give them the same --db URL, --keyholder, --keyholder-key and
@@ -45,6 +57,10 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     id: { type: 'string' },
     'close-lease-ms': { type: 'string' },
     standby: { type: 'boolean' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'keyholder-ca': { type: 'string' },
+    deployment: { type: 'string' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -56,8 +72,13 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     return 2;
   }
   const pin = values['keyholder-key'];
+  const deployment = deploymentDirOption(values);
+  const tls = serverTlsOption(values, deployment, 'coordinator');
+  const keyholderCa = pemOption(values, 'keyholder-ca', deployment, DEPLOYMENT_FILES.caCert);
   const running = await startCoordinator({
     keyholderAddress: requireString(values, 'keyholder'),
+    ...(tls ? { tls } : {}),
+    ...(keyholderCa === undefined ? {} : { keyholderCa }),
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
     database: requireString(values, 'db', process.env.FEDMART_DATABASE_URL || '.fedmart/coordinator-db'),
     ...(typeof values.id === 'string' ? { coordinatorId: values.id } : {}),
@@ -66,13 +87,13 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,
-    auditKeyFile: requireString(values, 'audit-key', '.fedmart/coordinator-audit.seed'),
+    auditKeyFile: requireString(values, 'audit-key', deployment === undefined ? '.fedmart/coordinator-audit.seed' : join(deployment, DEPLOYMENT_FILES.auditSigningSeed)),
     auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
     ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes) } : {}),
     minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
     logger: cliLogger('coordinator'),
   });
-  emit({ event: 'ready', role: 'coordinator', grpc: running.grpcAddress, http: running.httpAddress });
+  emit({ event: 'ready', role: 'coordinator', grpc: running.grpcAddress, http: running.httpAddress, tls: tls !== undefined });
   await untilSignal();
   await running.close();
   return 0;

@@ -75,7 +75,7 @@ export function parseHosts(text: string | undefined): string[] {
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 function provider(): void {
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 }
 
 function serialNumber(): string {
@@ -85,16 +85,18 @@ function serialNumber(): string {
   return toHex(b);
 }
 
-async function pkcs8Pem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey));
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
   return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
 }
 
-async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+type KeyPair = webcrypto.CryptoKeyPair;
+
+async function newKeys(): Promise<KeyPair> {
+  return webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
 }
 
-async function makeCa(now: Date): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+async function makeCa(now: Date): Promise<{ cert: x509.X509Certificate; keys: KeyPair }> {
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
@@ -115,9 +117,9 @@ async function makeCa(now: Date): Promise<{ cert: x509.X509Certificate; keys: Cr
 async function makeServerCert(
   commonName: string,
   hosts: readonly string[],
-  ca: { cert: x509.X509Certificate; keys: CryptoKeyPair },
+  ca: { cert: x509.X509Certificate; keys: KeyPair },
   now: Date,
-): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+): Promise<{ cert: x509.X509Certificate; keys: KeyPair }> {
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),

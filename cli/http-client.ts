@@ -1,7 +1,16 @@
 /**
  * A small client for the coordinator's HTTP API, used by `fedmart query` and
  * the demo. Problem+json answers become one clear error line.
+ *
+ * HTTPS trusts the CA given (or named by FEDMART_CA) and nothing else, or the
+ * system store when none is given; plain HTTP is refused unless the
+ * coordinator is on a loopback address.
  */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { assertPlaintextAllowed } from '../protos/index.js';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -13,22 +22,65 @@ export class ApiError extends Error {
   }
 }
 
+export interface HttpClientOptions {
+  /** PEM of the one CA to trust for https (default: the file named by FEDMART_CA, else the system store). */
+  readonly ca?: string | Uint8Array;
+}
+
+interface RawResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly body: Buffer;
+}
+
 export class CoordinatorHttpClient {
+  private readonly ca: string | Uint8Array | undefined;
+
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
-  ) {}
+    options: HttpClientOptions = {},
+  ) {
+    const url = new URL(baseUrl);
+    if (url.protocol === 'http:') {
+      assertPlaintextAllowed(url.hostname, 'HTTP', 'use https:// (FEDMART_CA=FILE names the deployment CA to trust)');
+    } else if (url.protocol !== 'https:') {
+      throw new Error(`${baseUrl}: the coordinator's address must be an http:// or https:// URL`);
+    }
+    const caFile = process.env.FEDMART_CA;
+    this.ca = options.ca ?? (caFile ? readFileSync(caFile) : undefined);
+  }
+
+  /** One request over node:http or node:https (with the pinned CA). */
+  private send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<RawResponse> {
+    const url = new URL(path, this.baseUrl);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const headers: Record<string, string | number> = {
+      authorization: `Bearer ${this.token}`,
+      ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
+    };
+    return new Promise((resolve, reject) => {
+      const done = (res: import('node:http').IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          resolve({ ok: status >= 200 && status < 300, status, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks) });
+        });
+      };
+      const req = url.protocol === 'https:'
+        ? httpsRequest(url, { method, headers, ...(this.ca === undefined ? {} : { ca: Buffer.from(this.ca) }) }, done)
+        : httpRequest(url, { method, headers }, done);
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
 
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(new URL(path, this.baseUrl), {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
+    const res = await this.send(method, path, body);
+    const text = res.body.toString('utf8');
     const parsed: unknown = text.length > 0 ? JSON.parse(text) : null;
     if (!res.ok) {
       const p = (parsed ?? {}) as { code?: string; title?: string; detail?: string };
@@ -39,12 +91,17 @@ export class CoordinatorHttpClient {
 
   /** GET of a file (e.g. a PDF report); problem+json answers throw ApiError. */
   async download(path: string): Promise<Buffer> {
-    const res = await fetch(new URL(path, this.baseUrl), { headers: { authorization: `Bearer ${this.token}` } });
+    const res = await this.send('GET', path);
     if (!res.ok) {
-      const p = ((await res.json().catch(() => ({}))) ?? {}) as { code?: string; title?: string; detail?: string };
+      let p: { code?: string; title?: string; detail?: string } = {};
+      try {
+        p = (JSON.parse(res.body.toString('utf8')) ?? {}) as typeof p;
+      } catch {
+        // not problem+json
+      }
       throw new ApiError(res.status, p.code ?? 'HTTP_' + res.status, `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`);
     }
-    return Buffer.from(await res.arrayBuffer());
+    return res.body;
   }
 }
 

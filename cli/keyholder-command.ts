@@ -1,6 +1,7 @@
 import { readPurposeRegistry } from '../compliance/index.js';
 import { startKeyHolder } from '../keyholder/index.js';
-import { emit, integer, parse, requireString, untilSignal } from './args.js';
+import { emit, integer, parse, requireString, untilSignal, UsageError } from './args.js';
+import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
 
 export const KEYHOLDER_HELP = `fedmart keyholder — run the key holder (holds the secret key, signs releases)
@@ -17,6 +18,13 @@ Usage: fedmart keyholder --data DIR [--listen HOST:PORT] [--min-merchants M] [--
   --purposes FILE     purposes.json whose disclosure blocks (exact, or DP with a zCDP budget)
                       apply (default: built-in registry); policies and budgets persist in
                       --data, and a policy weaker than one already applied stops the start
+  --tls-cert FILE     TLS certificate (PEM) to serve gRPC with; needs --tls-key
+  --tls-key FILE      its private key (PEM)
+  --client-ca FILE    accept only clients presenting a certificate signed by this CA (the coordinator)
+  --deployment DIR    take all three from a folder made by fedmart init
+                      (keyholder/tls.crt, keyholder/tls.key, ca/ca.crt)
+
+Without TLS the key holder listens only on a loopback address (127.0.0.0/8, ::1, localhost).
 
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
 
@@ -28,13 +36,22 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     'min-subjects': { type: 'string' },
     'max-share': { type: 'string' },
     purposes: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'client-ca': { type: 'string' },
+    deployment: { type: 'string' },
   });
   if (values.help) {
     console.log(KEYHOLDER_HELP);
     return 0;
   }
+  const deployment = deploymentDirOption(values);
+  const tls = serverTlsOption(values, deployment, 'keyholder');
+  const clientCa = pemOption(values, 'client-ca', deployment, DEPLOYMENT_FILES.caCert);
+  if (!tls && clientCa !== undefined) throw new UsageError('--client-ca needs --tls-cert and --tls-key');
   const running = await startKeyHolder({
     dataDir: requireString(values, 'data'),
+    ...(tls ? { tls: { ...tls, ...(clientCa === undefined ? {} : { clientCa }) } } : {}),
     listen: requireString(values, 'listen', '127.0.0.1:7002'),
     policy: {
       minMerchants: integer(values, 'min-merchants', 3, 2, 10_000),
@@ -44,7 +61,7 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes)).purposes } : {}),
     logger: cliLogger('keyholder'),
   });
-  emit({ event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex });
+  emit({ event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex, tls: tls !== undefined });
   await untilSignal();
   await running.close();
   return 0;

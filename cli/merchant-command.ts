@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MerchantNode, loadShopCompliance, loadShopData, readReceipts } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, UsageError } from './args.js';
 import { cliLogger } from './logger.js';
+import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
 
 export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
 
@@ -18,6 +19,11 @@ Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--k
   --state DIR             signing key and receipts (default DATA/.fedmart-state)
   --once                  answer the queries open now, then exit
   --poll-ms MS            how often to look for new queries (default 500)
+  --coordinator-ca FILE   reach the coordinator over TLS, trusting only this CA (not the system store)
+  --deployment DIR        take --coordinator-ca from a folder made by fedmart init (ca/ca.crt)
+
+Without --coordinator-ca only a coordinator on a loopback address (127.0.0.0/8, ::1,
+localhost) is contacted, in plaintext.
 
 Raw rows never leave this process: only encrypted, signed statistics are sent.
 Handled data-subject requests (rights-requests.jsonl) are reported as type and day only.
@@ -41,6 +47,8 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     customer: { type: 'string' },
     model: { type: 'string' },
     out: { type: 'string' },
+    'coordinator-ca': { type: 'string' },
+    deployment: { type: 'string' },
   });
   if (values.help) {
     console.log(MERCHANT_HELP);
@@ -68,6 +76,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   const node = await MerchantNode.create({
     merchantId,
     coordinatorAddress: requireString(values, 'coordinator'),
+    ...coordinatorCaOption(values),
     data,
     compliance,
     stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
@@ -104,6 +113,7 @@ async function scoreCommand(values: Record<string, string | boolean | undefined>
   const node = await MerchantNode.create({
     merchantId,
     coordinatorAddress: requireString(values, 'coordinator'),
+    ...coordinatorCaOption(values),
     data: await loadShopData(dataDir, merchantId),
     compliance: await loadShopCompliance(dataDir),
     stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
@@ -119,4 +129,10 @@ async function scoreCommand(values: Record<string, string | boolean | undefined>
   } finally {
     node.close();
   }
+}
+
+/** `--coordinator-ca FILE`, or the CA of `--deployment DIR`. */
+function coordinatorCaOption(values: Record<string, string | boolean | undefined>): { coordinatorCa?: string } {
+  const ca = pemOption(values, 'coordinator-ca', deploymentDirOption(values), DEPLOYMENT_FILES.caCert);
+  return ca === undefined ? {} : { coordinatorCa: ca };
 }
