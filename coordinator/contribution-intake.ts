@@ -19,6 +19,7 @@ import {
 import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, parseAttestation, type ConsentAttestation } from '../compliance/index.js';
 import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import type { GrpcRateLimiter } from './grpc-rate-limit.js';
 import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
@@ -26,7 +27,21 @@ import type { CoordinatorStore, QueryRecord } from './store.js';
 export interface IntakeOptions {
   /** A stream that has not finished after this long is refused. */
   readonly streamTimeoutMs: number;
+  /**
+   * Most bytes one stream may carry after its header (default
+   * `DEFAULT_MAX_STREAM_BYTES`): a larger declared size is refused before
+   * any data is read, and data beyond the declared size as it arrives.
+   */
+  readonly maxStreamBytes?: number;
+  /** Per-merchant bucket after the signature verified; per-peer bucket when it did not. */
+  readonly limits?: GrpcRateLimiter;
 }
+
+/** Default cap on the ciphertext bytes of one contribution stream (64 MiB, about 540 ciphertexts). */
+export const DEFAULT_MAX_STREAM_BYTES = 64 * 1024 * 1024;
+
+/** Most messages one contribution stream may have (chunks are normally 256 KiB). */
+export const MAX_STREAM_MESSAGES = 100_000;
 
 const MAX_ID_LENGTH = 128;
 
@@ -112,14 +127,17 @@ export class ContributionIntake {
     checkHeaderShape(h);
 
     const merchantKey = await this.store.merchantKey(h.merchantId);
+    if (!merchantKey) this.options.limits?.peer(call.getPeer());
     if (!merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
     if (AUDIT_ID_RE.test(h.merchantId)) known.merchantId = h.merchantId;
     const query = await this.store.getQuery(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
     if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
     if (!verifyEnvelope(envelopeOf(h), h.signature, merchantKey)) {
+      this.options.limits?.peer(call.getPeer());
       throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
     }
+    this.options.limits?.merchant(h.merchantId);
     // A merchant resending after a lost acknowledgement learns that its
     // contribution is stored, even once the query has closed.
     if (await this.store.hasContribution(h.queryId, h.merchantId)) {
@@ -144,11 +162,16 @@ export class ContributionIntake {
 
     // Read exactly count × ctLength bytes; refuse as soon as more arrive.
     const expected = count * ctLength;
+    const maxStreamBytes = this.options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES;
+    if (expected > maxStreamBytes) {
+      throw new RpcError(status.RESOURCE_EXHAUSTED, 'STREAM_TOO_LARGE', `${expected} bytes declared, at most ${maxStreamBytes} accepted in one stream`);
+    }
     const body = new Uint8Array(expected);
     let received = 0;
-    for (;;) {
+    for (let n = 1; ; n++) {
       const next = await messages.next();
       if (next.done) break;
+      if (n > MAX_STREAM_MESSAGES) throw new RpcError(status.RESOURCE_EXHAUSTED, 'STREAM_TOO_LARGE', `more than ${MAX_STREAM_MESSAGES} messages in one stream`);
       const data = next.value.data;
       if (!data) invalid('CHUNK_INVALID', 'only data chunks may follow the header');
       if (received + data.length > expected) {

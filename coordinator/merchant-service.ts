@@ -19,6 +19,7 @@ import type { AuditTrail } from './audit-trail.js';
 import type { FitRunner } from './fit-runner.js';
 import { canonicalSpecJson } from '../analytics/index.js';
 import type { ContributionIntake } from './contribution-intake.js';
+import { GrpcRateLimiter } from './grpc-rate-limit.js';
 import type { CoordinatorStore } from './store.js';
 
 export const merchantServiceDefinition = hardenService(MerchantServiceService);
@@ -34,12 +35,16 @@ export interface MerchantServiceDeps {
   /** Called after a contribution is stored, so the round can close promptly. */
   readonly onContribution: (queryId: string) => void;
   readonly log: RpcLogger & { info(o: object, m?: string): void };
+  /** Per-merchant and per-peer token buckets (default: `DEFAULT_GRPC_RATE_LIMITS`). */
+  readonly limits?: GrpcRateLimiter;
 }
 
 export function merchantServiceImplementation(deps: MerchantServiceDeps): MerchantServiceServer {
   const { store, audit, log } = deps;
+  const limits = deps.limits ?? new GrpcRateLimiter();
   return {
-    enroll: unaryHandler(log, 'Enroll', async (req) => {
+    enroll: unaryHandler(log, 'Enroll', async (req, call) => {
+      limits.peer(call.getPeer());
       if (!MERCHANT_ID.test(req.merchantId)) {
         throw new RpcError(status.INVALID_ARGUMENT, 'MERCHANT_ID_INVALID', 'merchant_id must be 1..128 of A-Z a-z 0-9 . _ - and start with a letter or digit');
       }
@@ -59,8 +64,12 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       if (outcome === 'enrolled') log.info({ merchantId: req.merchantId }, 'merchant enrolled');
       return { merchantId: req.merchantId, newlyEnrolled: outcome === 'enrolled' };
     }),
-    getPublicKey: unaryHandler(log, 'GetPublicKey', async () => deps.publicKeyBundle),
-    listOpenQueries: unaryHandler(log, 'ListOpenQueries', async () => {
+    getPublicKey: unaryHandler(log, 'GetPublicKey', async (_req, call) => {
+      limits.peer(call.getPeer());
+      return deps.publicKeyBundle;
+    }),
+    listOpenQueries: unaryHandler(log, 'ListOpenQueries', async (_req, call) => {
+      limits.peer(call.getPeer());
       const now = Date.now();
       const open = (await store.listQueries('open')).filter((q) => q.deadline.getTime() > now);
       return {
@@ -78,8 +87,9 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
         })),
       };
     }),
-    reportRightsEvents: unaryHandler(log, 'ReportRightsEvents', async (req) => {
+    reportRightsEvents: unaryHandler(log, 'ReportRightsEvents', async (req, call) => {
       const key = await store.merchantKey(req.merchantId);
+      if (!key) limits.peer(call.getPeer());
       if (!key) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
       if (req.events.length === 0 || req.events.length > 10_000) throw new RpcError(status.INVALID_ARGUMENT, 'EVENTS_INVALID', 'events must hold 1..10000 entries');
       if (req.nonce.length < 16 || req.nonce.length > 64) throw new RpcError(status.INVALID_ARGUMENT, 'NONCE_INVALID', 'nonce must be 16..64 bytes');
@@ -89,9 +99,11 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
         if (e.handledUnixMs <= 0n || e.handledUnixMs > BigInt(now + 5 * 60_000)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TIME_INVALID', 'handled_unix_ms out of range');
       }
       if (req.signature.length !== 64 || !verifyDigest(req.signature, rightsReportDigest(req), key)) {
+        limits.peer(call.getPeer());
         await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'ReportRightsEvents', reason: 'SIGNATURE_INVALID' } });
         throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the report signature does not verify under the enrolled key');
       }
+      limits.merchant(req.merchantId);
       const recorded = await store.db.transaction(async (tx) => {
         const seen = await tx.query('SELECT 1 FROM rights_reports WHERE merchant_id = $1 AND nonce = $2', [req.merchantId, req.nonce]);
         if (seen.length > 0) return -1;
@@ -108,7 +120,8 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       if (recorded < 0) throw new RpcError(status.ALREADY_EXISTS, 'REPORT_REPLAYED', 'this report was already recorded');
       return { recorded };
     }),
-    getModel: unaryHandler(log, 'GetModel', async (req) => {
+    getModel: unaryHandler(log, 'GetModel', async (req, call) => {
+      limits.peer(call.getPeer());
       const fit = req.modelId.length > 0 && req.modelId.length <= 128 ? await deps.fits.get(req.modelId) : undefined;
       if (!fit || fit.model === null) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);
       const modelJson = canonicalSpecJson(fit.model);

@@ -16,6 +16,7 @@ import { assertPlaintextAllowed, grpcServerCredentials, type Pem } from '../prot
 import { AuditTrail } from './audit-trail.js';
 import { auditConfiguration } from './config-audit.js';
 import { FitRunner } from './fit-runner.js';
+import { GrpcRateLimiter, type GrpcRateLimitOptions } from './grpc-rate-limit.js';
 import { QueryService } from './query-service.js';
 import { PurposeStore } from './purpose-registry.js';
 import { ClosingClaims } from './closing-claims.js';
@@ -75,6 +76,12 @@ export interface CoordinatorOptions {
   readonly checkpointIntervalMs?: number;
   readonly paramSet?: HeParamSetName;
   readonly streamTimeoutMs?: number;
+  /** Cap on the ciphertext bytes of one SubmitContribution stream (default 64 MiB). */
+  readonly maxStreamBytes?: number;
+  /** gRPC token buckets per merchant and per peer address (generous defaults). */
+  readonly grpcRateLimit?: GrpcRateLimitOptions;
+  /** gRPC keepalive and idle limits (defaults: `GRPC_KEEPALIVE_DEFAULTS`). */
+  readonly grpcKeepalive?: Partial<GrpcKeepalive>;
   readonly closerIntervalMs?: number;
   /** How often fits left waiting by a dead coordinator are looked for (default 5 s). */
   readonly fitResumeIntervalMs?: number;
@@ -94,6 +101,28 @@ export interface RunningCoordinator {
 
 /** Largest single gRPC message accepted from a merchant (chunks are 256 KiB). */
 export const COORDINATOR_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Keepalive pings and idle limits of a gRPC server, so half-open connections are dropped. */
+export interface GrpcKeepalive {
+  /** Ping a connection after this long without activity. */
+  readonly keepaliveTimeMs: number;
+  /** Drop the connection when a ping is not answered within this. */
+  readonly keepaliveTimeoutMs: number;
+  /** Close (GOAWAY) a connection that had no call for this long. */
+  readonly maxConnectionIdleMs: number;
+}
+
+export const GRPC_KEEPALIVE_DEFAULTS: GrpcKeepalive = { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, maxConnectionIdleMs: 300_000 };
+
+/** grpc-js channel options for `keepalive` (defaults filled in). */
+export function grpcKeepaliveOptions(keepalive: Partial<GrpcKeepalive> = {}): Record<string, number> {
+  const k = { ...GRPC_KEEPALIVE_DEFAULTS, ...keepalive };
+  return {
+    'grpc.keepalive_time_ms': k.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': k.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': k.maxConnectionIdleMs,
+  };
+}
 
 async function fetchKeyWithRetry(client: KeyHolderClient, ctx: HeContext, pin: string | undefined, log: Logger) {
   const until = Date.now() + 30_000;
@@ -174,7 +203,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code) => fits.onRoundFailed(q, code) },
       { claims, partials: new PartialAggregates(ctx, coordinatorId) });
     poke = () => closer.poke();
-    const intake = new ContributionIntake(ctx, store, layouts, audit, { streamTimeoutMs: options.streamTimeoutMs ?? 60_000 },
+    const limits = new GrpcRateLimiter(options.grpcRateLimit);
+    const intake = new ContributionIntake(ctx, store, layouts, audit, {
+      streamTimeoutMs: options.streamTimeoutMs ?? 60_000,
+      ...(options.maxStreamBytes !== undefined ? { maxStreamBytes: options.maxStreamBytes } : {}),
+      limits,
+    },
       new PartialAggregates(ctx, coordinatorId));
     const checkpointTimer = setInterval(() => {
       audit.checkpoint().catch((err: unknown) => log.error({ err }, 'audit checkpoint failed'));
@@ -185,9 +219,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const grpc = new Server({
       'grpc.max_receive_message_length': COORDINATOR_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
+      ...grpcKeepaliveOptions(options.grpcKeepalive),
     });
     grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
-      store, fits, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log,
+      store, fits, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log, limits,
     }));
     const grpcPort = await new Promise<number>((resolve, reject) => {
       grpc.bindAsync(grpcListen, grpcCredentials, (err, p) => (err ? reject(err) : resolve(p)));

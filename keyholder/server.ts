@@ -32,7 +32,12 @@ export interface KeyHolderOptions {
    */
   readonly purposes?: readonly PurposeDefinition[];
   readonly logger?: Logger;
+  /** Keepalive pings and idle limits, so half-open connections are dropped (defaults below). */
+  readonly keepalive?: Partial<{ keepaliveTimeMs: number; keepaliveTimeoutMs: number; maxConnectionIdleMs: number }>;
 }
+
+/** Default keepalive of the key holder's gRPC server. */
+export const KEYHOLDER_KEEPALIVE_DEFAULTS = { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, maxConnectionIdleMs: 300_000 };
 
 export interface RunningKeyHolder {
   readonly address: string;
@@ -68,6 +73,9 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
   const server = new Server({
     'grpc.max_receive_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
+    'grpc.keepalive_time_ms': options.keepalive?.keepaliveTimeMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': options.keepalive?.keepaliveTimeoutMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': options.keepalive?.maxConnectionIdleMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.maxConnectionIdleMs,
   });
   server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log));
   const port = await new Promise<number>((resolve, reject) => {

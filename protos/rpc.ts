@@ -27,6 +27,8 @@ export class RpcError extends Error {
     readonly status: status,
     readonly code: string,
     message: string,
+    /** Extra trailers for the peer, e.g. a retry hint beside RATE_LIMITED. */
+    readonly metadata: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'RpcError';
@@ -85,6 +87,7 @@ export function toServiceStatus(err: unknown, log: RpcLogger, method: string): P
   const metadata = new Metadata();
   if (err instanceof RpcError) {
     metadata.set(ERROR_CODE_METADATA_KEY, err.code);
+    for (const [k, v] of Object.entries(err.metadata)) metadata.set(k, v);
     log.warn({ method, status: status[err.status], code: err.code, reason: err.message }, 'request refused');
     return { code: err.status, details: `${err.code}: ${err.message}`, metadata };
   }
