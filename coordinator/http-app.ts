@@ -21,7 +21,7 @@ import { consoleRoutes } from './http-console.js';
 import { JobRegistry } from './http-jobs.js';
 import { queryRoutes } from './http-query-routes.js';
 import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
-import { defineRoute, registerRoutes, RouteReply, type ApiRoute } from './http-routes.js';
+import { defineRoute, rateLimited, registerRoutes, RouteReply, type ApiRoute } from './http-routes.js';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.js';
 import type { PurposeStore } from './purpose-registry.js';
 import type { QueryService } from './query-service.js';
@@ -45,6 +45,8 @@ export interface HttpAppDeps {
   readonly rateLimit?: RateLimitOptions;
   /** Failed authentications per client address per window before 429 (default 60 a minute). */
   readonly authFailureLimit?: RateLimitOptions;
+  /** Requests without a token (public routes, console files, unknown routes) per client address per window (default 1200 a minute). */
+  readonly publicRateLimit?: RateLimitOptions;
   /** Chromium for PDF reports: a path, null for none, undefined to look for one. */
   readonly chromium?: string | null;
   /** Serve HTTPS with this certificate chain and key (PEM). */
@@ -117,7 +119,14 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     }
     void reply.status(PROBLEMS[code].status).type('application/problem+json').send(problemBody(code, detail, request.url));
   });
+  const publicLimiter = new FixedWindowLimiter(deps.publicRateLimit ?? { limit: 1200, windowMs: 60_000 });
   app.setNotFoundHandler((request, reply) => {
+    const limit = publicLimiter.take(request.ip);
+    if (!limit.ok) {
+      const problem = rateLimited(reply, limit.retryAfterSeconds);
+      void reply.status(429).type('application/problem+json').send(problemBody('RATE_LIMITED', problem.detail, request.url));
+      return;
+    }
     void reply.status(404).type('application/problem+json').send(problemBody('NOT_FOUND', undefined, request.url));
   });
 
@@ -126,6 +135,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     audit: deps.audit,
     limiter: new FixedWindowLimiter(deps.rateLimit ?? { limit: 600, windowMs: 60_000 }),
     failureLimiter: new FixedWindowLimiter(deps.authFailureLimit ?? { limit: 60, windowMs: 60_000 }),
+    publicLimiter,
   });
   return app;
 }

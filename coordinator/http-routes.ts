@@ -79,7 +79,7 @@ export interface RouteDefinition<PS extends z.ZodType | undefined, QS extends z.
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   /** Problem codes the route may answer with besides the common ones. */
   readonly problems?: readonly ProblemCode[];
-  /** Not rate limited and not in the OpenAPI document (static console files). */
+  /** Not in the OpenAPI document (static console files); limited per client address like every public route. */
   readonly hidden?: boolean;
   handler(ctx: RouteContext<Out<PS>, Out<QS>, Out<BS>>): Promise<unknown>;
 }
@@ -131,6 +131,8 @@ export interface RouteRuntime {
   readonly limiter: FixedWindowLimiter;
   /** Per client address, for failed authentication. */
   readonly failureLimiter: FixedWindowLimiter;
+  /** Per client address, for requests without a token: public routes, console files, unknown routes. */
+  readonly publicLimiter?: FixedWindowLimiter;
 }
 
 declare module 'fastify' {
@@ -155,7 +157,7 @@ function bearer(request: FastifyRequest): string {
   return header.startsWith('Bearer ') ? header.slice(7).trim() : '';
 }
 
-function rateLimited(reply: FastifyReply, retryAfterSeconds: number): HttpProblem {
+export function rateLimited(reply: FastifyReply, retryAfterSeconds: number): HttpProblem {
   void reply.header('retry-after', String(retryAfterSeconds));
   return new HttpProblem('RATE_LIMITED', `retry after ${retryAfterSeconds} s`);
 }
@@ -168,7 +170,11 @@ export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[]
       method: route.method,
       url: route.url,
       onRequest: async (request, reply) => {
-        if (route.roles === 'public') return;
+        if (route.roles === 'public') {
+          const limit = rt.publicLimiter?.take(request.ip);
+          if (limit && !limit.ok) throw rateLimited(reply, limit.retryAfterSeconds);
+          return;
+        }
         const auth = await rt.users.authenticate(bearer(request));
         if (!auth.ok) {
           const limit = rt.failureLimiter.take(request.ip);

@@ -37,7 +37,7 @@ function heContext(): Promise<{ ctx: HeContext; publicKey: Uint8Array }> {
   return shared;
 }
 
-export async function startHttpFixture(options: Partial<Pick<HttpAppDeps, 'rateLimit' | 'authFailureLimit' | 'chromium'>> = {}): Promise<HttpFixture> {
+export async function startHttpFixture(options: Partial<Pick<HttpAppDeps, 'rateLimit' | 'authFailureLimit' | 'publicRateLimit' | 'chromium'>> = {}): Promise<HttpFixture> {
   const { ctx, publicKey } = await heContext();
   const db = await openDatabase('memory://');
   const audit = new AuditTrail({ db, origin: 'test.local/audit', keyPair: generateSigningKeyPair() });
@@ -55,6 +55,7 @@ export async function startHttpFixture(options: Partial<Pick<HttpAppDeps, 'rateL
     chromium: options.chromium ?? null,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
+    ...(options.publicRateLimit ? { publicRateLimit: options.publicRateLimit } : {}),
   });
   await app.ready();
 
