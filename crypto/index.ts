@@ -21,6 +21,8 @@ export { HeContext } from './context.js';
 export { generateHeKeys, HeEncryptor, HeDecryptor } from './keys.js';
 export { packCiphertext, validatePackedCiphertext, unpackCiphertext } from './packed-ciphertext.js';
 export { CiphertextAccumulator } from './ciphertext-accumulator.js';
+export { SealWorker, SealWorkerFaultError } from './seal-worker.js';
+export type { SealWorkerOptions, SealWorkerFaultCode, TestFault } from './seal-worker.js';
 
 export {
   SlotLayout,
