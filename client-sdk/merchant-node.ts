@@ -6,7 +6,7 @@
  * bytes sent are ciphertexts, digests, identifiers of the shop and the query,
  * and a signature.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
@@ -18,6 +18,11 @@ import {
   constantTimeEqual,
   cryptoReady,
   enrolmentDigest,
+  enrolmentEvidence,
+  keyEvidenceFromJson,
+  keyEvidenceToJson,
+  keyEvidenceUpTo,
+  rotateKeyEvidence,
   randomBytes,
   signDigest,
   signEnvelope,
@@ -52,8 +57,14 @@ import {
   type PublicKeyBundle,
   type SubmitContributionResponse,
   rightsReportDigest,
+  keyEvidenceToWire,
+  keyRotationToWire,
 } from '../protos/index.js';
+import type { KeyEvidence } from '../crypto/index.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
+
+/** File in the state folder holding the node's key evidence (no secret; 0600 anyway). */
+export const KEY_EVIDENCE_FILE = 'key-evidence.json';
 
 /** Ciphertext bytes per gRPC message; well under the coordinator's 1 MiB limit. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -69,6 +80,12 @@ export interface MerchantNodeOptions {
   readonly stateDir: string;
   /** Hex Ed25519 key of the key holder; the public key bundle must be signed by it. */
   readonly keyholderSigningKeyHex?: string;
+  /**
+   * One-time enrolment token from the administrator (`fedmart enrol-token`).
+   * Needed for the first enrolment only: the key evidence made from it is
+   * kept in the state folder, so restarts do without it.
+   */
+  readonly enrolmentToken?: string;
   /**
    * The CA of the coordinator's TLS certificate (PEM): the coordinator is
    * reached over TLS trusting only this CA, not the system store. Without
@@ -93,7 +110,7 @@ export class MerchantNode {
   private constructor(
     private readonly options: MerchantNodeOptions,
     private readonly ctx: HeContext,
-    private readonly signing: SigningKeyPair,
+    private signing: SigningKeyPair,
     private readonly client: MerchantServiceClient,
     private readonly log: Logger,
   ) {}
@@ -136,15 +153,62 @@ export class MerchantNode {
     this.ctx.close();
   }
 
-  /** Registers this node's signing key with the coordinator (idempotent). */
+  /** The key evidence kept in the state folder, if any. */
+  keyEvidence(): KeyEvidence | undefined {
+    const file = join(this.options.stateDir, KEY_EVIDENCE_FILE);
+    return existsSync(file) ? keyEvidenceFromJson(readFileSync(file, 'utf8')) : undefined;
+  }
+
+  private saveKeyEvidence(evidence: KeyEvidence): void {
+    const file = join(this.options.stateDir, KEY_EVIDENCE_FILE);
+    writeFileSync(file + '.tmp', keyEvidenceToJson(evidence), { mode: 0o600 });
+    renameSync(file + '.tmp', file);
+  }
+
+  /**
+   * Registers this node's signing key with the coordinator (idempotent), with
+   * key evidence made from the enrolment token on first use and kept in the
+   * state folder. Resolves false when already enrolled (or since rotated).
+   */
   async enrol(): Promise<boolean> {
     const id = this.options.merchantId;
+    let evidence = this.keyEvidence();
+    if (!evidence) {
+      const token = this.options.enrolmentToken;
+      if (!token) throw new Error(`merchant ${id} has no key evidence in ${this.options.stateDir}: enrol once with an enrolment token (--enrol-token or FEDMART_ENROL_TOKEN)`);
+      evidence = enrolmentEvidence(token, id, this.signing.publicKey);
+      // Kept before the coordinator sees it, so a retry after a lost reply sends the same evidence.
+      this.saveKeyEvidence(evidence);
+    }
+    if (evidence.rotations.length > 0) return false; // enrolled, and the key was rotated since
     const res = await callUnary(this.client.enroll.bind(this.client), {
       merchantId: id,
       signingPublicKey: Buffer.from(this.signing.publicKey),
       proofOfPossession: Buffer.from(signDigest(enrolmentDigest(id, this.signing.publicKey), this.signing.secretKey)),
+      keyEvidence: keyEvidenceToWire(keyEvidenceUpTo(evidence, 0)),
     });
     return res.newlyEnrolled;
+  }
+
+  /**
+   * Replaces the signing key: a new key (kept as signing.next.seed until the
+   * coordinator accepted it, so an interrupted rotation is resent unchanged),
+   * signed by the current key, with the new key's proof of possession.
+   * Contributions already sent stay valid; later ones are signed with the new key.
+   * Resolves with the new key's sequence.
+   */
+  async rotateKey(): Promise<number> {
+    const evidence = this.keyEvidence();
+    if (!evidence) throw new Error('this node has no key evidence: enrol with a token first');
+    const nextFile = join(this.options.stateDir, 'signing.next.seed');
+    const next = loadOrCreateSigningKey(nextFile);
+    const { evidence: extended, rotation } = rotateKeyEvidence(evidence, this.signing.secretKey, next);
+    const res = await callUnary(this.client.rotateKey.bind(this.client), { merchantId: this.options.merchantId, rotation: keyRotationToWire(rotation) });
+    this.saveKeyEvidence(extended);
+    renameSync(nextFile, join(this.options.stateDir, 'signing.seed'));
+    this.signing = next;
+    this.log.info({ sequence: res.sequence }, 'signing key rotated');
+    return res.sequence;
   }
 
   /** Fetches and checks the public key to encrypt under. */

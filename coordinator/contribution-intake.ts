@@ -126,9 +126,11 @@ export class ContributionIntake {
     const h = first.value.header;
     checkHeaderShape(h);
 
-    const merchantKey = await this.store.merchantKey(h.merchantId);
-    if (!merchantKey) this.options.limits?.peer(call.getPeer());
-    if (!merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
+    const merchant = await this.store.merchantState(h.merchantId);
+    // Only the current key: a key rotated away no longer signs new contributions.
+    const merchantKey = merchant?.signingPublicKey;
+    if (!merchant || !merchantKey) this.options.limits?.peer(call.getPeer());
+    if (!merchant || !merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
     if (AUDIT_ID_RE.test(h.merchantId)) known.merchantId = h.merchantId;
     const query = await this.store.getQuery(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
@@ -137,6 +139,7 @@ export class ContributionIntake {
       this.options.limits?.peer(call.getPeer());
       throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
     }
+    if (merchant.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${h.merchantId} is revoked`);
     this.options.limits?.merchant(h.merchantId);
     // A merchant resending after a lost acknowledgement learns that its
     // contribution is stored, even once the query has closed.
@@ -204,6 +207,7 @@ export class ContributionIntake {
       ciphertexts: body,
       attestationJson: Buffer.from(h.consentAttestation).toString('utf8'),
       subjectsIncluded: attestation.subjectsIncluded,
+      keySequence: merchant.keySequence,
     }, async (tx) => {
       // Fold first: the audit append takes the log's table lock, held until commit.
       await this.partials.fold(tx, h.queryId, body, count);
@@ -223,6 +227,7 @@ export class ContributionIntake {
     if (!outcome.ok) {
       if (outcome.reason === 'duplicate') throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', 'this contribution or one from the same merchant is already stored');
       if (outcome.reason === 'query-unknown') throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
+      if (outcome.reason === 'merchant-revoked') throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${h.merchantId} is revoked`);
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} closed before the contribution was stored`);
     }
     return { queryId: h.queryId, merchantId: h.merchantId, envelopeDigest: Buffer.from(digest), storedUnixMs: BigInt(outcome.storedAt.getTime()) };

@@ -2,7 +2,17 @@
  * The coordinator's gRPC service for merchant nodes.
  */
 import { status } from '@grpc/grpc-js';
-import { blake2b256, enrolmentDigest, toHex, verifyDigest } from '../crypto/index.js';
+import {
+  KeyEvidenceError,
+  blake2b256,
+  enrolmentDigest,
+  keyEvidenceFromJson,
+  keyEvidenceToJson,
+  toHex,
+  verifyDigest,
+  verifyKeyEvidence,
+  type KeyEvidence,
+} from '../crypto/index.js';
 import { RIGHTS_REQUEST_TYPES, type RightsRequestType } from '../compliance/index.js';
 import {
   MerchantServiceService,
@@ -14,6 +24,8 @@ import {
   type PublicKeyBundle,
   type RpcLogger,
   rightsReportDigest,
+  keyEvidenceFromWire,
+  keyRotationFromWire,
 } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { FitRunner } from './fit-runner.js';
@@ -35,6 +47,8 @@ export interface MerchantServiceDeps {
   /** Called after a contribution is stored, so the round can close promptly. */
   readonly onContribution: (queryId: string) => void;
   readonly log: RpcLogger & { info(o: object, m?: string): void };
+  /** Ed25519 public key of the enrolment authority: every enrolment needs a token it signed. */
+  readonly enrolmentAuthorityPublicKey: Uint8Array;
   /** Per-merchant and per-peer token buckets (default: `DEFAULT_GRPC_RATE_LIMITS`). */
   readonly limits?: GrpcRateLimiter;
 }
@@ -53,16 +67,71 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
         await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'Enroll', reason: 'PROOF_INVALID' } });
         throw new RpcError(status.UNAUTHENTICATED, 'PROOF_INVALID', 'proof_of_possession does not verify');
       }
+      const evidence = keyEvidenceFromWire(req.keyEvidence);
+      if (!evidence) {
+        await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'Enroll', reason: 'KEY_EVIDENCE_MISSING' } });
+        throw new RpcError(status.UNAUTHENTICATED, 'KEY_EVIDENCE_MISSING', 'enrolment needs key evidence from an enrolment token (fedmart enrol-token)');
+      }
+      let tokenIdHex: string;
+      try {
+        if (evidence.rotations.length > 0) throw new KeyEvidenceError('ROTATION_INVALID', 'enrolment evidence must not carry rotations');
+        tokenIdHex = verifyKeyEvidence(evidence, deps.enrolmentAuthorityPublicKey, req.merchantId, req.signingPublicKey, Date.now()).tokenIdHex;
+      } catch (err) {
+        if (!(err instanceof KeyEvidenceError)) throw err;
+        await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'Enroll', reason: err.code } });
+        throw new RpcError(status.PERMISSION_DENIED, err.code, `key evidence refused: ${err.message}`);
+      }
       const outcome = await store.enrolMerchant(req.merchantId, req.signingPublicKey, (tx) => audit.record({
         type: 'merchant.enrolled',
         actor: req.merchantId,
-        details: { merchantId: req.merchantId, keyDigest: toHex(blake2b256(req.signingPublicKey)) },
-      }, tx));
-      if (outcome === 'key-conflict') {
-        throw new RpcError(status.ALREADY_EXISTS, 'MERCHANT_KEY_CONFLICT', `merchant ${req.merchantId} is enrolled with another key`);
+        details: { merchantId: req.merchantId, keyDigest: toHex(blake2b256(req.signingPublicKey)), tokenId: tokenIdHex },
+      }, tx), { tokenId: evidence.statement.tokenId, keyEvidenceJson: keyEvidenceToJson(evidence) });
+      if (outcome === 'token-used') {
+        throw new RpcError(status.ALREADY_EXISTS, 'TOKEN_USED', 'this enrolment token was already used for another key');
       }
-      if (outcome === 'enrolled') log.info({ merchantId: req.merchantId }, 'merchant enrolled');
+      if (outcome === 'revoked') throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
+      if (outcome === 'key-conflict') {
+        throw new RpcError(status.ALREADY_EXISTS, 'MERCHANT_KEY_CONFLICT', `merchant ${req.merchantId} is enrolled with another key (rotate it with RotateKey)`);
+      }
+      if (outcome === 'enrolled') log.info({ merchantId: req.merchantId, tokenId: tokenIdHex }, 'merchant enrolled');
       return { merchantId: req.merchantId, newlyEnrolled: outcome === 'enrolled' };
+    }),
+    rotateKey: unaryHandler(log, 'RotateKey', async (req) => {
+      const m = MERCHANT_ID.test(req.merchantId) ? await store.merchantState(req.merchantId) : undefined;
+      if (!m) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
+      if (m.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
+      if (m.keyEvidenceJson === null) {
+        throw new RpcError(status.FAILED_PRECONDITION, 'KEY_EVIDENCE_MISSING', 'this merchant was enrolled without a token; enrol with one first');
+      }
+      if (!req.rotation) throw new RpcError(status.INVALID_ARGUMENT, 'ROTATION_INVALID', 'rotation is required');
+      const rotation = keyRotationFromWire(req.rotation);
+      const current = keyEvidenceFromJson(m.keyEvidenceJson);
+      const previous = current.rotations[rotation.sequence - 1];
+      if (previous && rotation.sequence === m.keySequence && Buffer.from(previous.newKey).equals(rotation.newKey) &&
+          Buffer.from(previous.signature).equals(rotation.signature)) {
+        // The same rotation again (a lost reply): nothing to do.
+        return { merchantId: req.merchantId, sequence: m.keySequence };
+      }
+      if (rotation.sequence !== m.keySequence + 1) {
+        throw new RpcError(status.FAILED_PRECONDITION, 'ROTATION_SEQUENCE', `the next rotation of ${req.merchantId} has sequence ${m.keySequence + 1}`);
+      }
+      const next: KeyEvidence = { ...current, rotations: [...current.rotations, rotation] };
+      try {
+        verifyKeyEvidence(next, deps.enrolmentAuthorityPublicKey, req.merchantId, rotation.newKey, null);
+      } catch (err) {
+        if (!(err instanceof KeyEvidenceError)) throw err;
+        await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'RotateKey', reason: err.code } });
+        throw new RpcError(status.UNAUTHENTICATED, err.code, `rotation refused: ${err.message}`);
+      }
+      const outcome = await store.rotateMerchantKey(req.merchantId, m.keySequence, rotation.newKey, keyEvidenceToJson(next), (tx) => audit.record({
+        type: 'merchant.key-rotated',
+        actor: req.merchantId,
+        details: { merchantId: req.merchantId, sequence: rotation.sequence, keyDigest: toHex(blake2b256(rotation.newKey)) },
+      }, tx));
+      if (outcome === 'revoked') throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
+      if (outcome !== 'rotated') throw new RpcError(status.ABORTED, 'ROTATION_SEQUENCE', 'the key changed meanwhile; try again');
+      log.info({ merchantId: req.merchantId, sequence: rotation.sequence }, 'merchant key rotated');
+      return { merchantId: req.merchantId, sequence: rotation.sequence };
     }),
     getPublicKey: unaryHandler(log, 'GetPublicKey', async (_req, call) => {
       limits.peer(call.getPeer());

@@ -16,16 +16,27 @@
  */
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { blake2b256, constantTimeEqual, sumPackedContributions, toHex, verifyDigest, type HeContext } from '../crypto/index.js';
+import {
+  blake2b256,
+  constantTimeEqual,
+  keyEvidenceFromJson,
+  keyEvidenceUpTo,
+  signDigest,
+  sumPackedContributions,
+  toHex,
+  verifyDigest,
+  type HeContext,
+  type SigningKeyPair,
+} from '../crypto/index.js';
 import { getQueryDefinition, parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
-import { errorCodeOf, type ReleasePart } from '../protos/index.js';
+import { errorCodeOf, keyEvidenceToWire, releaseRequestDigest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { ClosingClaims } from './closing-claims.js';
 import type { KeyHolderClient } from './keyholder-client.js';
 import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
 import { releaseNoiseOf, resultWithDisclosure, suppressionsOf } from './release-disclosure.js';
-import type { CoordinatorStore, QueryRecord } from './store.js';
+import type { CoordinatorStore, QueryRecord, StoredContribution } from './store.js';
 
 /** What happens after a round ends (model fits chain their rounds here). */
 export interface RoundHooks {
@@ -39,6 +50,13 @@ export interface ClosingWork {
   readonly partials: PartialAggregates;
   /** Wait before a query whose key holder could not be reached is tried again (default 1 s). */
   readonly retryAfterMs?: number;
+}
+
+/** The merchant's key evidence up to the key that signed a contribution (undefined without evidence). */
+function evidenceFor(c: StoredContribution): MerchantKeyEvidence | undefined {
+  if (c.keyEvidenceJson === null) return undefined;
+  const evidence = keyEvidenceFromJson(c.keyEvidenceJson);
+  return c.keySequence <= evidence.rotations.length ? keyEvidenceToWire(keyEvidenceUpTo(evidence, c.keySequence)) : undefined;
 }
 
 export class RoundCloser {
@@ -56,6 +74,8 @@ export class RoundCloser {
     private readonly log: Logger,
     private readonly hooks: RoundHooks,
     private readonly work: ClosingWork,
+    /** The coordinator's request-signing key: the key holder answers only requests it signed. */
+    private readonly requestKey: SigningKeyPair,
   ) {}
 
   /** Checks open and closing queries every `intervalMs`. */
@@ -140,23 +160,29 @@ export class RoundCloser {
       sums = sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
     }
     const aggregateDigest = blake2b256(Buffer.concat(sums));
+    const header: ReleaseHeader = {
+      queryId: q.queryId,
+      kind: q.kind,
+      specJson: q.specJson,
+      specDigest: Buffer.from(q.specDigest),
+      paramSet: q.paramSet,
+      keyId: Buffer.from(q.keyId),
+      maxContributors: q.maxContributors,
+      aggregateDigest: Buffer.from(aggregateDigest),
+      contributionCount: contributions.length,
+      cutoffUnixMs: BigInt(q.cutoff.getTime()),
+      coordinatorSignature: Buffer.alloc(0),
+    };
+    header.coordinatorSignature = Buffer.from(signDigest(releaseRequestDigest(header), this.requestKey.secretKey));
     const parts: ReleasePart[] = [
-      {
-        header: {
-          queryId: q.queryId,
-          kind: q.kind,
-          specJson: q.specJson,
-          specDigest: Buffer.from(q.specDigest),
-          paramSet: q.paramSet,
-          keyId: Buffer.from(q.keyId),
-          maxContributors: q.maxContributors,
-          aggregateDigest: Buffer.from(aggregateDigest),
-          contributionCount: contributions.length,
-          cutoffUnixMs: BigInt(q.cutoff.getTime()),
-        },
-      },
+      { header },
       ...contributions.map((c) => ({
-        contribution: { header: c.header, merchantSigningKey: Buffer.from(c.signingPublicKey), ciphertexts: Buffer.from(c.ciphertexts) },
+        contribution: {
+          header: c.header,
+          merchantSigningKey: Buffer.from(c.signingPublicKey),
+          ciphertexts: Buffer.from(c.ciphertexts),
+          keyEvidence: evidenceFor(c),
+        },
       })),
     ];
     let signed;

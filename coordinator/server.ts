@@ -66,6 +66,17 @@ export interface CoordinatorOptions {
   readonly apiToken: string;
   /** File holding the 32-byte seed of the audit-log signing key (created 0600). */
   readonly auditKeyFile: string;
+  /**
+   * Hex Ed25519 public key of the enrolment authority: merchants enrol only
+   * with a one-time token it signed (`fedmart enrol-token`).
+   */
+  readonly enrolmentAuthorityPublicKeyHex: string;
+  /**
+   * File holding the 32-byte seed of the coordinator's release-request key
+   * (created 0600): the key holder answers only release requests signed by
+   * it. Several coordinators on one database share it.
+   */
+  readonly requestSigningSeedFile: string;
   /** Origin line of audit checkpoints (default `fedmart.local/audit`). */
   readonly auditOrigin?: string;
   /** Purposes and PIAs to register on start (default: the built-in registry). */
@@ -137,6 +148,12 @@ async function fetchKeyWithRetry(client: KeyHolderClient, ctx: HeContext, pin: s
   }
 }
 
+/** 32 bytes of lower- or upper-case hex; throws RangeError naming the option otherwise. */
+function parseEd25519PublicKeyHex(hex: string, name: string): Uint8Array {
+  if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) throw new RangeError(`${name} must be 64 hex digits (an Ed25519 public key)`);
+  return fromHex(hex.toLowerCase());
+}
+
 function hostOf(listen: string): string {
   return listen.slice(0, listen.lastIndexOf(':'));
 }
@@ -181,6 +198,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const purposes = new PurposeStore(db, audit);
     const coordinatorId = options.coordinatorId ?? `${hostname()}-${process.pid}-${toHex(randomBytes(3))}`;
     const claims = new ClosingClaims(db, coordinatorId, options.closeLeaseMs ?? 20_000);
+    const requestKey = signingKeyPairFromSeed(loadOrCreateSeedFile(options.requestSigningSeedFile));
+    const enrolmentAuthorityPublicKey = parseEd25519PublicKeyHex(options.enrolmentAuthorityPublicKeyHex, 'enrolmentAuthorityPublicKeyHex');
     // Coordinators starting together register purposes and configuration one at a time.
     await db.withLock('fedmart.coordinator-start', async () => {
       await purposes.sync(options.purposes ?? DEFAULT_PURPOSE_REGISTRY, 'coordinator');
@@ -189,6 +208,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
         auditOrigin: audit.origin,
         minSubjects: options.minSubjects ?? 10,
         keyholderSigningKey: options.keyholderSigningKeyHex ?? null,
+        enrolmentAuthority: options.enrolmentAuthorityPublicKeyHex,
+        requestSigningKey: toHex(requestKey.publicKey),
       });
     });
     // A PGlite folder has one owner: claims left by a killed predecessor are void now.
@@ -201,7 +222,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
       { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code) => fits.onRoundFailed(q, code) },
-      { claims, partials: new PartialAggregates(ctx, coordinatorId) });
+      { claims, partials: new PartialAggregates(ctx, coordinatorId) }, requestKey);
     poke = () => closer.poke();
     const limits = new GrpcRateLimiter(options.grpcRateLimit);
     const intake = new ContributionIntake(ctx, store, layouts, audit, {
@@ -223,6 +244,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     });
     grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
       store, fits, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log, limits,
+      enrolmentAuthorityPublicKey,
     }));
     const grpcPort = await new Promise<number>((resolve, reject) => {
       grpc.bindAsync(grpcListen, grpcCredentials, (err, p) => (err ? reject(err) : resolve(p)));

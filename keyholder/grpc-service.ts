@@ -32,6 +32,7 @@ export function keyHolderServiceImplementation(keyHolder: KeyHolder, log: RpcLog
         if (!header) {
           if (!part.header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'the first message must be the release header');
           header = part.header;
+          keyHolder.checkRequest(header);
           if (header.contributionCount < 1 || header.contributionCount > MAX_RELEASE_CONTRIBUTIONS) {
             throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `contribution_count must be 1..${MAX_RELEASE_CONTRIBUTIONS}`);
           }
@@ -42,7 +43,7 @@ export function keyHolderServiceImplementation(keyHolder: KeyHolder, log: RpcLog
         if (contributions.length >= header.contributionCount) {
           throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', 'more contributions than contribution_count');
         }
-        contributions.push({ header: c.header, merchantSigningKey: c.merchantSigningKey, ciphertexts: c.ciphertexts });
+        contributions.push({ header: c.header, merchantSigningKey: c.merchantSigningKey, ciphertexts: c.ciphertexts, keyEvidence: c.keyEvidence });
       }
       if (!header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'empty release stream');
       if (contributions.length !== header.contributionCount) {

@@ -21,7 +21,10 @@ import {
   sumPackedContributions,
   validatePackedCiphertext,
   toHex,
+  verifyDigest,
   verifyEnvelope,
+  verifyKeyEvidence,
+  KeyEvidenceError,
   type HeContext,
 } from '../crypto/index.js';
 import { getQueryDefinition, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
@@ -44,7 +47,17 @@ import {
   type PurposeDefinition,
   type RandomSource,
 } from '../compliance/index.js';
-import { RpcError, envelopeOf, type ContributionHeader, type PublicKeyBundle, type ReleaseHeader, type SignedRelease } from '../protos/index.js';
+import {
+  RpcError,
+  envelopeOf,
+  keyEvidenceFromWire,
+  releaseRequestDigest,
+  type ContributionHeader,
+  type MerchantKeyEvidence,
+  type PublicKeyBundle,
+  type ReleaseHeader,
+  type SignedRelease,
+} from '../protos/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -76,6 +89,20 @@ export interface ContributionForRelease {
   readonly header: ContributionHeader;
   readonly merchantSigningKey: Uint8Array;
   readonly ciphertexts: Uint8Array;
+  /** The merchant's key evidence up to `merchantSigningKey`, verified back to the enrolment authority. */
+  readonly keyEvidence: MerchantKeyEvidence | undefined;
+}
+
+/**
+ * Whom the key holder believes, fixed at start and never taken from a
+ * request: the enrolment authority, which vouches for every merchant key,
+ * and the coordinator's request-signing key.
+ */
+export interface KeyHolderIdentity {
+  /** Ed25519 public key of the enrolment authority (32 bytes). */
+  readonly enrolmentAuthorityPublicKey: Uint8Array;
+  /** Ed25519 public key the coordinator signs release requests with (32 bytes). */
+  readonly coordinatorRequestKey: Uint8Array;
 }
 
 function refuse(code: string, message: string, grpcStatus: status = status.FAILED_PRECONDITION): never {
@@ -100,8 +127,15 @@ export class KeyHolder {
     private readonly keys: KeyHolderKeys,
     readonly policy: ReleasePolicy,
     private readonly ledger: ReleaseLedger,
+    private readonly identity: KeyHolderIdentity,
     options: KeyHolderDisclosureOptions = {},
   ) {
+    if (!(identity?.enrolmentAuthorityPublicKey instanceof Uint8Array) || identity.enrolmentAuthorityPublicKey.length !== 32) {
+      throw new RangeError('identity.enrolmentAuthorityPublicKey must be a 32-byte Ed25519 public key');
+    }
+    if (!(identity.coordinatorRequestKey instanceof Uint8Array) || identity.coordinatorRequestKey.length !== 32) {
+      throw new RangeError('identity.coordinatorRequestKey must be a 32-byte Ed25519 public key');
+    }
     if (!Number.isSafeInteger(policy.minMerchants) || policy.minMerchants < 2) {
       throw new RangeError('policy.minMerchants must be an integer >= 2');
     }
@@ -136,6 +170,21 @@ export class KeyHolder {
     this.decryptor.close();
   }
 
+  /**
+   * Refuses a release request the coordinator's request-signing key did not
+   * sign (UNAUTHENTICATED REQUEST_SIGNATURE_INVALID). The gRPC service calls
+   * it as soon as the header arrives; `release` calls it again.
+   */
+  checkRequest(header: ReleaseHeader): void {
+    let ok = false;
+    try {
+      ok = verifyDigest(header.coordinatorSignature, releaseRequestDigest(header), this.identity.coordinatorRequestKey);
+    } catch {
+      ok = false;
+    }
+    if (!ok) refuse('REQUEST_SIGNATURE_INVALID', 'the release request is not signed by the coordinator\'s request key', status.UNAUTHENTICATED);
+  }
+
   get signingPublicKey(): Uint8Array {
     return this.keys.signing.publicKey;
   }
@@ -157,6 +206,7 @@ export class KeyHolder {
    * when anything about the request or a contribution does not hold.
    */
   release(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): SignedRelease {
+    this.checkRequest(header);
     if (header.paramSet !== this.ctx.paramSet.name) refuse('PARAM_SET_MISMATCH', `parameter set ${header.paramSet} is not ${this.ctx.paramSet.name}`);
     if (!constantTimeEqual(header.keyId, this.keyId)) refuse('KEY_MISMATCH', 'contributions are not under this key holder\'s public key');
     if (!constantTimeEqual(blake2b256(Buffer.from(header.specJson, 'utf8')), header.specDigest)) {
@@ -335,6 +385,16 @@ export class KeyHolder {
     if (!constantTimeEqual(h.specDigest, header.specDigest)) refuse('ROUND_BINDING', `${who} is for another spec`, status.INVALID_ARGUMENT);
     if (!constantTimeEqual(h.layoutDigest, layoutDigest)) refuse('LAYOUT_MISMATCH', `${who} uses another slot layout`, status.INVALID_ARGUMENT);
     if (merchants.has(h.merchantId)) refuse('DUPLICATE_MERCHANT', `${h.merchantId} appears twice`, status.INVALID_ARGUMENT);
+    // The key must trace back to the enrolment authority for this very
+    // merchant id: the coordinator cannot invent merchants or keys.
+    const evidence = keyEvidenceFromWire(c.keyEvidence);
+    if (!evidence) refuse('MERCHANT_UNVERIFIED', `${who} carries no key evidence`, status.PERMISSION_DENIED);
+    try {
+      verifyKeyEvidence(evidence, this.identity.enrolmentAuthorityPublicKey, h.merchantId, c.merchantSigningKey, null);
+    } catch (err) {
+      if (!(err instanceof KeyEvidenceError)) throw err;
+      refuse('MERCHANT_UNVERIFIED', `${who}: key evidence refused (${err.code}: ${err.message})`, status.PERMISSION_DENIED);
+    }
     let signatureOk = false;
     try {
       signatureOk = verifyEnvelope(envelopeOf(h), h.signature, c.merchantSigningKey);

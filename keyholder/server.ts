@@ -32,6 +32,13 @@ export interface KeyHolderOptions {
    */
   readonly purposes?: readonly PurposeDefinition[];
   readonly logger?: Logger;
+  /**
+   * Hex Ed25519 public key of the enrolment authority. A contribution is
+   * decrypted only if its signing key traces back to a token this key signed.
+   */
+  readonly enrolmentAuthorityPublicKeyHex: string;
+  /** Hex Ed25519 public key of the coordinator's release-request key; unsigned requests are refused. */
+  readonly coordinatorRequestKeyHex: string;
   /** Keepalive pings and idle limits, so half-open connections are dropped (defaults below). */
   readonly keepalive?: Partial<{ keepaliveTimeMs: number; keepaliveTimeoutMs: number; maxConnectionIdleMs: number }>;
 }
@@ -51,6 +58,12 @@ export interface RunningKeyHolder {
 /** Largest message the key holder accepts: one contribution of a few ciphertexts. */
 export const KEYHOLDER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/** 64 hex digits to 32 bytes; RangeError naming the option otherwise. */
+function ed25519PublicKeyFromHex(hex: string, name: string): Uint8Array {
+  if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) throw new RangeError(`${name} must be 64 hex digits (an Ed25519 public key)`);
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
 export async function startKeyHolder(options: KeyHolderOptions): Promise<RunningKeyHolder> {
   const log = options.logger ?? pino({ name: 'keyholder' });
   const listen = options.listen ?? '127.0.0.1:0';
@@ -62,6 +75,9 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
   let keyHolder: KeyHolder;
   try {
     keyHolder = new KeyHolder(ctx, keys, policy, new ReleaseLedger(options.dataDir), {
+      enrolmentAuthorityPublicKey: ed25519PublicKeyFromHex(options.enrolmentAuthorityPublicKeyHex, 'enrolmentAuthorityPublicKeyHex'),
+      coordinatorRequestKey: ed25519PublicKeyFromHex(options.coordinatorRequestKeyHex, 'coordinatorRequestKeyHex'),
+    }, {
       purposes: options.purposes,
       store: new DisclosureStore(options.dataDir),
     });

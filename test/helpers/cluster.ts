@@ -3,9 +3,13 @@
  * ephemeral ports (real SEAL, real gRPC, real PGlite) for integration tests.
  * With `backend`, the coordinator stores into a database made for this
  * cluster on that backend (PostgreSQL: a new database on the configured
- * server), dropped when the cluster closes.
+ * server), dropped when the cluster closes. With `tls`, a deployment folder is
+ * made (as `fedmart init` does) and everything speaks TLS: merchants and the
+ * HTTP API to a coordinator certificate, the coordinator to the key holder
+ * with mutual TLS.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,6 +17,7 @@ import { startCoordinator, type RunningCoordinator } from '../../coordinator/ind
 import { startKeyHolder, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
 import { freshDatabase, type BackendName } from './databases.js';
+import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -20,19 +25,26 @@ export interface Cluster {
   readonly dir: string;
   readonly keyholder: RunningKeyHolder;
   readonly coordinator: RunningCoordinator;
+  /** With `tls`: the deployment folder and the CA (PEM) clients trust. */
+  readonly tls?: { readonly deploymentDir: string; readonly ca: string };
   close(): Promise<void>;
 }
 
 export async function startCluster(
   policy: Partial<ReleasePolicy> = {},
-  options: { purposes?: PurposeRegistry; backend?: BackendName } = {},
+  options: { purposes?: PurposeRegistry; backend?: BackendName; tls?: boolean } = {},
 ): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-test-'));
+  const deploymentDir = join(dir, 'deployment');
+  if (options.tls) await createDeployment(deploymentDir);
+  const pem = (f: string) => readFileSync(join(deploymentDir, f), 'utf8');
+  const tls = options.tls ? { deploymentDir, ca: pem(DEPLOYMENT_FILES.caCert) } : undefined;
   const database = options.backend ? await freshDatabase(options.backend, 'cluster') : undefined;
   const logger = pino({ level: 'silent' });
   const keyholder = await startKeyHolder({
     dataDir: join(dir, 'keyholder'),
     listen: '127.0.0.1:0',
+    ...(tls ? { tls: { cert: pem(DEPLOYMENT_FILES.keyholderCert), key: pem(DEPLOYMENT_FILES.keyholderKey), clientCa: tls.ca } } : {}),
     policy,
     logger,
     ...(options.purposes ? { purposes: options.purposes.purposes } : {}),
@@ -42,6 +54,7 @@ export async function startCluster(
     grpcListen: '127.0.0.1:0',
     httpListen: '127.0.0.1:0',
     keyholderAddress: keyholder.address,
+    ...(tls ? { tls: { cert: pem(DEPLOYMENT_FILES.coordinatorCert), key: pem(DEPLOYMENT_FILES.coordinatorKey) }, keyholderCa: tls.ca } : {}),
     keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
     apiToken: TEST_TOKEN,
     auditKeyFile: join(dir, 'audit.seed'),
@@ -54,6 +67,7 @@ export async function startCluster(
     dir,
     keyholder,
     coordinator,
+    ...(tls ? { tls } : {}),
     close: async () => {
       await coordinator.close();
       await keyholder.close();
@@ -65,6 +79,7 @@ export async function startCluster(
 
 /** Calls the coordinator's HTTP API with the test token. */
 export async function api<T>(cluster: Cluster, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  if (cluster.tls) return httpsApi<T>(cluster.coordinator.httpAddress + path, cluster.tls.ca, method, body);
   const res = await fetch(cluster.coordinator.httpAddress + path, {
     method,
     headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -90,4 +105,23 @@ export async function waitForFinal(cluster: Cluster, queryId: string, timeoutMs 
     if (Date.now() > until) throw new Error(`query ${queryId} still ${body.status}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The same call over https, trusting only the cluster's CA. */
+function httpsApi<T>(url: string, ca: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; body: T }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, {
+      method,
+      ca,
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

@@ -4,9 +4,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { writeSynth, type SynthOptions } from '../../synth/index.js';
+import { testLogger } from './test-logs.js';
 
 export interface SynthShops {
   readonly dir: string;
@@ -29,18 +29,19 @@ export async function makeMerchants(
   shops: SynthShops,
   coordinatorAddress: string,
   keyholderSigningKeyHex: string,
-  options: { enrol?: boolean } = {},
+  options: { enrol?: boolean; coordinatorCa?: string } = {},
 ): Promise<MerchantNode[]> {
   const nodes: MerchantNode[] = [];
   for (const s of shops.shopDirs) {
     const node = await MerchantNode.create({
       merchantId: s.shopId,
       coordinatorAddress,
+      ...(options.coordinatorCa === undefined ? {} : { coordinatorCa: options.coordinatorCa }),
       data: await loadShopData(s.dir, s.shopId),
       compliance: await loadShopCompliance(s.dir),
       stateDir: mkdtempSync(join(tmpdir(), `fedmart-state-${s.shopId}-`)),
       keyholderSigningKeyHex,
-      logger: pino({ level: 'silent' }),
+      logger: testLogger('merchants').child({ merchantId: s.shopId }),
     });
     if (options.enrol !== false) await node.enrol();
     await node.loadPublicKey();
