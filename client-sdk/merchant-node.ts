@@ -18,6 +18,7 @@ import {
   constantTimeEqual,
   cryptoReady,
   enrolmentDigest,
+  currentKeyOf,
   enrolmentEvidence,
   keyEvidenceFromJson,
   keyEvidenceToJson,
@@ -121,6 +122,13 @@ export class MerchantNode {
     await cryptoReady();
     const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
     mkdirSync(join(options.stateDir, 'receipts'), { recursive: true, mode: 0o700 });
+    // A rotation the coordinator accepted whose key file was not yet moved into place: finish it.
+    const nextFile = join(options.stateDir, 'signing.next.seed');
+    const evidenceFile = join(options.stateDir, KEY_EVIDENCE_FILE);
+    if (existsSync(nextFile) && existsSync(evidenceFile)) {
+      const current = currentKeyOf(keyEvidenceFromJson(readFileSync(evidenceFile, 'utf8')));
+      if (constantTimeEqual(current, loadOrCreateSigningKey(nextFile).publicKey)) renameSync(nextFile, join(options.stateDir, 'signing.seed'));
+    }
     const signing = loadOrCreateSigningKey(join(options.stateDir, 'signing.seed'));
     const client = new MerchantServiceClient(options.coordinatorAddress, creds, {
       'grpc.max_receive_message_length': 4 * 1024 * 1024,

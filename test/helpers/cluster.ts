@@ -12,11 +12,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startCoordinator, type RunningCoordinator } from '../../coordinator/index.js';
-import { startKeyHolder, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
+import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../coordinator/index.js';
+import { startKeyHolder, type KeyHolderOptions, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
 import { freshDatabase, type BackendName } from './databases.js';
+import { testLogger } from './test-logs.js';
 import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -32,7 +32,7 @@ export interface Cluster {
 
 export async function startCluster(
   policy: Partial<ReleasePolicy> = {},
-  options: { purposes?: PurposeRegistry; backend?: BackendName; tls?: boolean } = {},
+  options: { purposes?: PurposeRegistry; backend?: BackendName; tls?: boolean; coordinator?: Partial<CoordinatorOptions>; keyholder?: Partial<KeyHolderOptions> } = {},
 ): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-test-'));
   const deploymentDir = join(dir, 'deployment');
@@ -40,7 +40,8 @@ export async function startCluster(
   const pem = (f: string) => readFileSync(join(deploymentDir, f), 'utf8');
   const tls = options.tls ? { deploymentDir, ca: pem(DEPLOYMENT_FILES.caCert) } : undefined;
   const database = options.backend ? await freshDatabase(options.backend, 'cluster') : undefined;
-  const logger = pino({ level: 'silent' });
+  // Logged to test-output/logs/ for scripts/scan-logs.mjs, not silenced.
+  const logger = testLogger('cluster');
   const keyholder = await startKeyHolder({
     dataDir: join(dir, 'keyholder'),
     listen: '127.0.0.1:0',
@@ -48,6 +49,7 @@ export async function startCluster(
     policy,
     logger,
     ...(options.purposes ? { purposes: options.purposes.purposes } : {}),
+    ...options.keyholder,
   });
   const coordinator = await startCoordinator({
     database: database?.target ?? 'memory://',
@@ -62,6 +64,7 @@ export async function startCluster(
     minSubjects: policy.minSubjects ?? 10,
     closerIntervalMs: 100,
     logger,
+    ...options.coordinator,
   });
   return {
     dir,
