@@ -13,10 +13,10 @@
  * distinct customers who have at least one item there — the subject count,
  * since one customer's many orders in a bin are still one person; and `all`
  * with every item, the customers with any item and the exact value sum (an
- * exact mean). Disclosure note: `all.items` minus the released bins gives a
- * lone suppressed bin's item count (complementary suppression belongs to the
- * key holder); it is kept because percentiles need the total when a tail bin
- * is suppressed.
+ * exact mean). The bins add up to `all`, which percentiles need when a
+ * tail bin is suppressed; that relation is declared for secondary
+ * suppression (`histogram-disclosure.ts`), so the key holder never leaves
+ * one bin withheld alone.
  *
  * Percentile p of N items: rank r = N·p/100; in the bin j with
  * C_j < r ≤ C_j + c_j (C_j the items below bin j) the estimate is
@@ -29,6 +29,7 @@
 import { z } from 'zod';
 import { binIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
+import { histogramMargins } from './histogram-disclosure.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -292,4 +293,5 @@ export const histogramQuery: QueryDefinition<HistogramSpec, HistogramResult> = {
   cells: histogramCells,
   computeLocal: computeHistogramLocal,
   finalise: finaliseHistogram,
+  margins: histogramMargins,
 };

@@ -21,10 +21,11 @@
  *
  * Subjects: every cell's subject count is the number of distinct customers
  * behind it (cohort customers, active customers, buyers), which is what the
- * key holder compares with k. Disclosure note: the stages' buyers add up to
- * the repurchase cell's buyers, so a lone suppressed stage's buyer count can
- * be recovered by difference (complementary suppression belongs to the key
- * holder).
+ * key holder compares with k. The stages' buyers add up to the repurchase
+ * cell's buyers, the cohorts to figures published elsewhere, and month 0 of
+ * a first-order cohort is the cohort; these relations are declared for
+ * secondary suppression (`retention-disclosure.ts`), so the key holder never
+ * leaves one cell of them withheld alone.
  *
  * @module
  */
@@ -42,6 +43,7 @@ import {
 } from './calendar.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { QuerySpecError } from './errors.js';
+import { cohortRetentionMargins } from './retention-disclosure.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -334,4 +336,5 @@ export const cohortRetentionQuery: QueryDefinition<CohortRetentionSpec, CohortRe
   cells: cohortRetentionCells,
   computeLocal: computeCohortRetentionLocal,
   finalise: finaliseCohortRetention,
+  margins: cohortRetentionMargins,
 };

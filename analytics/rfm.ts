@@ -16,10 +16,10 @@
  * one customer is in exactly one RFM cell and one tier, so the customer count
  * is the number of people behind every total of the cell.
  *
- * Disclosure note: a tier is the sum of its RFM cells, so when exactly one
- * RFM cell of a tier is suppressed, the tier minus the released cells gives
- * it back. The key holder suppresses cell by cell; complementary suppression
- * of such linked cells belongs there.
+ * A tier is the sum of its RFM cells; that relation, the grand total and
+ * the score marginals are declared for secondary suppression
+ * (`rfm-disclosure.ts`), so the key holder never leaves one cell of them
+ * withheld alone.
  *
  * @module
  */
@@ -28,6 +28,7 @@ import { bucketIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
 import { isoInstantSchema, isoInstantSeconds } from './calendar.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { QuerySpecError } from './errors.js';
+import { rfmMargins } from './rfm-disclosure.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -331,4 +332,5 @@ export const rfmQuery: QueryDefinition<RfmSpec, RfmTable> = {
   cells: rfmCells,
   computeLocal: computeRfmLocal,
   finalise: finaliseRfm,
+  margins: rfmMargins,
 };

@@ -6,7 +6,8 @@
  * independent plain computation over the pooled CSV files (consented
  * customers are exactly those with consent_analytics=true), every suppressed
  * cell must be null, and a cell is suppressed exactly when its pooled subject
- * count is below k.
+ * count is below k or the key holder withheld it as a complement (reason
+ * SECONDARY, so that no withheld cell follows from a released total).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -50,6 +51,14 @@ describe('encrypted marketing analytics rounds', () => {
   let merchants: MerchantNode[];
   let pooled: PlainDataset;
   const results = new Map<string, QueryState>();
+  /** Per query, withheld cell → reason code, from the signed release. */
+  const reasons = new Map<string, Map<string, string>>();
+  /** Suppressed exactly when under k or withheld as a complement; under k always with that reason. */
+  const expectSuppression = (query: string, cell: string, suppressed: boolean, subjects: number): void => {
+    const reason = reasons.get(query)?.get(cell);
+    expect(suppressed, `${query} ${cell}`).toBe(subjects < K || reason === 'SECONDARY');
+    if (subjects < K) expect(reason, `${query} ${cell}`).toBe('FEWER_THAN_K_SUBJECTS');
+  };
 
   beforeAll(async () => {
     cluster = await startCluster({ minSubjects: K });
@@ -72,6 +81,8 @@ describe('encrypted marketing analytics rounds', () => {
       const final = await waitForFinal(cluster, id);
       expect(final.status, `${name}: ${final.statusReason}`).toBe('released');
       results.set(name, final);
+      const release = await api<{ release: { cells: Record<string, { suppressed: boolean; reasonCode?: string }> } }>(cluster, 'GET', `/v1/queries/${id}/release`);
+      reasons.set(name, new Map(Object.entries(release.body.release.cells).filter(([, c]) => c.suppressed).map(([cell, c]) => [cell, c.reasonCode ?? ''])));
     }
   });
 
@@ -107,7 +118,7 @@ describe('encrypted marketing analytics rounds', () => {
     let suppressed = 0;
     const check = (name: string, got: { suppressed: boolean; customers: number | null; orders: number | null; spend: number | null; meanSpend: number | null }) => {
       const [customers, orders, cents] = ref.get(name) ?? [0, 0, 0];
-      expect(got.suppressed, name).toBe(customers < K);
+      expectSuppression('rfm', name, got.suppressed, customers);
       if (got.suppressed) {
         suppressed++;
         expect(got, name).toEqual({ ...got, customers: null, orders: null, spend: null, meanSpend: null });
@@ -132,19 +143,19 @@ describe('encrypted marketing analytics rounds', () => {
     let suppressed = 0;
     for (const c of r.cohorts) {
       const size = ref.cohortSize.get(c.cohort) ?? 0;
-      expect(c.suppressed, c.cohort).toBe(size < K);
-      expect(c.customers).toBe(size < K ? null : size);
+      expectSuppression('cohort-retention', `cohort.${c.cohort}`, c.suppressed, size);
+      expect(c.customers).toBe(c.suppressed ? null : size);
       expect(c.months).toHaveLength(12 - Number(c.cohort.slice(5)) + 1);
       for (const m of c.months) {
         const active = ref.active.get(`${c.cohort}/${m.monthsSince}`) ?? 0;
-        expect(m.suppressed, `${c.cohort} m${m.monthsSince}`).toBe(active < K);
+        expectSuppression('cohort-retention', `cohort.${c.cohort}.m${m.monthsSince}`, m.suppressed, active);
         if (m.suppressed) {
           suppressed++;
           expect([m.active, m.retention]).toEqual([null, null]);
         } else {
           released++;
           expect(m.active).toBe(active);
-          expect(m.retention).toBe(size < K ? null : active / size);
+          expect(m.retention).toBe(c.suppressed ? null : active / size);
         }
       }
     }
@@ -154,8 +165,8 @@ describe('encrypted marketing analytics rounds', () => {
     expect(relDiff(r.repurchase.meanDaysBetweenOrders!, ref.gapSeconds / ref.gaps / 86_400)).toBeLessThan(1e-12);
     for (const c of r.churn) {
       const [buyers, churned] = ref.churn.get(c.stage) ?? [0, 0];
-      expect(c.suppressed, c.stage).toBe(buyers < K);
-      expect([c.buyers, c.churned, c.churnRate]).toEqual(buyers < K ? [null, null, null] : [buyers, churned, churned / buyers]);
+      expectSuppression('cohort-retention', `churn.${c.stage}`, c.suppressed, buyers);
+      expect([c.buyers, c.churned, c.churnRate]).toEqual(c.suppressed ? [null, null, null] : [buyers, churned, churned / buyers]);
     }
   });
 
@@ -169,14 +180,20 @@ describe('encrypted marketing analytics rounds', () => {
       const last = j === r.bins.length - 1;
       const inBin = values.filter((_, i) => shown[i]! >= b.from && (shown[i]! < b.to || (last && shown[i] === b.to)));
       const customers = new Set(inBin.map((v) => v.customer)).size;
-      expect(b.suppressed, `bin ${j}`).toBe(customers < K);
-      expect([b.count, b.customers], `bin ${j}`).toEqual(customers < K ? [null, null] : [inBin.length, customers]);
+      expectSuppression(name, `bin.${j}`, b.suppressed, customers);
+      expect([b.count, b.customers], `bin ${j}`).toEqual(b.suppressed ? [null, null] : [inBin.length, customers]);
     });
     expect(r.total.count).toBe(values.length);
     expect(relDiff(r.total.mean!, shown.reduce((a, x) => a + x, 0) / values.length)).toBeLessThan(1e-9);
     expect(r.percentiles.map((p) => p.percentile)).toEqual([50, 90]);
     for (const p of r.percentiles) {
       const exact = exactPercentile(shown, p.percentile);
+      if (p.value === null) {
+        // Not placed: withheld bins both below and above the one holding it hide the items under it.
+        const j = r.bins.findIndex((b) => exact >= b.from && exact <= b.to);
+        expect(r.bins.slice(0, j + 1).some((b) => b.suppressed) && r.bins.slice(j).some((b) => b.suppressed), `p${p.percentile}`).toBe(true);
+        continue;
+      }
       const bin = r.bins[p.bin!]!;
       expect(exact).toBeGreaterThanOrEqual(bin.from);
       expect(exact).toBeLessThanOrEqual(bin.to);
