@@ -10,7 +10,7 @@
  * Errors are problem+json with a stable code (`problems.ts`); 5xx answers
  * never carry internals.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuditTrail } from './audit-trail.js';
@@ -89,12 +89,23 @@ export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry
   return routes;
 }
 
+/**
+ * Errors fastify's router raises before any route runs (a path parameter
+ * longer than 100 characters, a malformed percent-encoding) answer
+ * problem+json like every other error.
+ */
+function frameworkErrors(err: { code?: string; message: string }, request: FastifyRequest, reply: FastifyReply): void {
+  const code: keyof typeof PROBLEMS = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'VALIDATION_FAILED';
+  void reply.status(PROBLEMS[code].status).type('application/problem+json')
+    .send(problemBody(code, code === 'URI_TOO_LONG' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid', request.url));
+}
+
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const pem = (v: string | Uint8Array) => (typeof v === 'string' ? v : Buffer.from(v));
   // An https fastify differs from the http one only in its server type, which callers never touch.
   const app = (deps.https
-    ? Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024, https: { cert: pem(deps.https.cert), key: pem(deps.https.key) } })
-    : Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 })) as unknown as FastifyInstance;
+    ? Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024, frameworkErrors, https: { cert: pem(deps.https.cert), key: pem(deps.https.key) } })
+    : Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024, frameworkErrors })) as unknown as FastifyInstance;
   // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);

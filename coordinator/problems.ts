@@ -28,6 +28,7 @@ export const PROBLEMS = {
   RELEASE_NOT_READY: { status: 409, title: 'The query has no release yet' },
   NOT_FOUND: { status: 404, title: 'No such route' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  URI_TOO_LONG: { status: 414, title: 'A path parameter is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send the body as application/json' },
   RATE_LIMITED: { status: 429, title: 'Too many requests; retry after the time in Retry-After' },
   INTERNAL: { status: 500, title: 'Internal error' },

@@ -16,6 +16,7 @@ import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } fr
 import { startKeyHolder, type KeyHolderOptions, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
 import { freshDatabase, type BackendName } from './databases.js';
+import { testIdentity, type TestIdentity } from './identity.js';
 import { testLogger } from './test-logs.js';
 import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
 
@@ -25,6 +26,8 @@ export interface Cluster {
   readonly dir: string;
   readonly keyholder: RunningKeyHolder;
   readonly coordinator: RunningCoordinator;
+  /** The enrolment authority and the coordinator's request key (seed files under `dir`). */
+  readonly identity: TestIdentity;
   /** With `tls`: the deployment folder and the CA (PEM) clients trust. */
   readonly tls?: { readonly deploymentDir: string; readonly ca: string };
   close(): Promise<void>;
@@ -42,8 +45,11 @@ export async function startCluster(
   const database = options.backend ? await freshDatabase(options.backend, 'cluster') : undefined;
   // Logged to test-output/logs/ for scripts/scan-logs.mjs, not silenced.
   const logger = testLogger('cluster');
+  const identity = await testIdentity(dir);
   const keyholder = await startKeyHolder({
     dataDir: join(dir, 'keyholder'),
+    enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex,
+    coordinatorRequestKeyHex: identity.requestKeyHex,
     listen: '127.0.0.1:0',
     ...(tls ? { tls: { cert: pem(DEPLOYMENT_FILES.keyholderCert), key: pem(DEPLOYMENT_FILES.keyholderKey), clientCa: tls.ca } } : {}),
     policy,
@@ -60,6 +66,8 @@ export async function startCluster(
     keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
     apiToken: TEST_TOKEN,
     auditKeyFile: join(dir, 'audit.seed'),
+    enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex,
+    requestSigningSeedFile: identity.requestSeedFile,
     ...(options.purposes ? { purposes: options.purposes } : {}),
     minSubjects: policy.minSubjects ?? 10,
     closerIntervalMs: 100,
@@ -70,6 +78,7 @@ export async function startCluster(
     dir,
     keyholder,
     coordinator,
+    identity,
     ...(tls ? { tls } : {}),
     close: async () => {
       await coordinator.close();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { writeSynth, type SynthOptions } from '../../synth/index.js';
+import { testEnrolmentToken } from './identity.js';
 import { testLogger } from './test-logs.js';
 
 export interface SynthShops {
@@ -24,12 +25,15 @@ export async function makeShops(shops: number, seed: string | number, options: P
   };
 }
 
-/** Creates, enrols and keys one merchant node per shop. */
+/**
+ * Creates, enrols and keys one merchant node per shop. Each enrols with a
+ * one-time token of the test enrolment authority, as in production.
+ */
 export async function makeMerchants(
   shops: SynthShops,
   coordinatorAddress: string,
   keyholderSigningKeyHex: string,
-  options: { enrol?: boolean; coordinatorCa?: string } = {},
+  options: { enrol?: boolean; coordinatorCa?: string; enrolmentToken?: (merchantId: string) => Promise<string> } = {},
 ): Promise<MerchantNode[]> {
   const nodes: MerchantNode[] = [];
   for (const s of shops.shopDirs) {
@@ -41,6 +45,7 @@ export async function makeMerchants(
       compliance: await loadShopCompliance(s.dir),
       stateDir: mkdtempSync(join(tmpdir(), `fedmart-state-${s.shopId}-`)),
       keyholderSigningKeyHex,
+      enrolmentToken: await (options.enrolmentToken ?? testEnrolmentToken)(s.shopId),
       logger: testLogger('merchants').child({ merchantId: s.shopId }),
     });
     if (options.enrol !== false) await node.enrol();
