@@ -2,21 +2,24 @@
  * `fedmart demo`: the whole system on one machine. Synthetic shops, a key
  * holder, a coordinator and one merchant node per shop, each its own process
  * on 127.0.0.1; one encrypted segment query; the released table printed
- * beside the plaintext pooled answer.
+ * beside the plaintext pooled answer. A deployment folder made as `fedmart
+ * init` makes it puts every connection on TLS (coordinator ↔ key holder
+ * mutual TLS), as a real deployment would be.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pooledFeatureRows, pooledLogisticFit } from './pooled-model.js';
-import { blake2b256, cryptoReady, fromHex, loadOrCreateSeedFile, signingKeyPairFromSeed, toHex, verifyDigest } from '../crypto/index.js';
+import { blake2b256, cryptoReady, fromHex, verifyDigest } from '../crypto/index.js';
 import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
 import { describeVerification, writeAuditReport } from './audit-command.js';
 import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type SegmentStatsTable } from '../analytics/index.js';
 import { loadPooledData } from '../client-sdk/index.js';
 import { writeSynth } from '../synth/index.js';
 import { integer, parse } from './args.js';
+import { createDeployment, DEPLOYMENT_FILES } from './deployment.js';
 import { CoordinatorHttpClient, waitForFit, waitForQuery } from './http-client.js';
 import { spawnService, type ServiceProcess } from './spawn-service.js';
 
@@ -60,9 +63,14 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     await cryptoReady();
     step(`writing ${shops} synthetic shops (seed ${seed}) to ${dir}/data`);
     const manifest = await writeSynth(join(dir, 'data'), { shops, seed });
+    const deploymentDir = join(dir, 'deployment');
+    const deployment = await createDeployment(deploymentDir);
+    const caFile = join(deploymentDir, DEPLOYMENT_FILES.caCert);
+    step(`TLS on every connection: fedmart init made a CA and certificates in ${deploymentDir} (merchants and HTTP pin the CA; coordinator ↔ key holder mutual TLS)`);
 
     step('starting the key holder');
-    const keyholder = await spawnService(['keyholder', '--data', join(dir, 'keyholder'), '--listen', '127.0.0.1:0'], join(logs, 'keyholder.log'));
+    const keyholder = await spawnService(['keyholder', '--data', join(dir, 'keyholder'), '--listen', '127.0.0.1:0', '--deployment', deploymentDir],
+      join(logs, 'keyholder.log'));
     services.push(keyholder);
     const keyholderKey = String(keyholder.ready.signingKey);
 
@@ -70,7 +78,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     const token = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
     const coordinator = await spawnService(
       ['coordinator', '--keyholder', String(keyholder.ready.address), '--keyholder-key', keyholderKey,
-        '--db', join(dir, 'coordinator-db'), '--audit-key', join(dir, 'coordinator-audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+        '--db', join(dir, 'coordinator-db'), '--deployment', deploymentDir, '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
       join(logs, 'coordinator.log'),
       { FEDMART_API_TOKEN: token },
     );
@@ -81,7 +89,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       manifest.shops.map((shop) =>
         spawnService(
           ['merchant', '--id', shop.shopId, '--data', join(dir, 'data', shop.dir), '--state', join(dir, 'merchant-state', shop.shopId),
-            '--coordinator', String(coordinator.ready.grpc), '--keyholder-key', keyholderKey, '--poll-ms', '200'],
+            '--coordinator', String(coordinator.ready.grpc), '--coordinator-ca', caFile, '--keyholder-key', keyholderKey, '--poll-ms', '200'],
           join(logs, `${shop.shopId}.log`),
         ),
       ),
@@ -89,7 +97,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     services.push(...merchants);
 
     step('asking for segment statistics per lifecycle stage');
-    const api = new CoordinatorHttpClient(String(coordinator.ready.http), token);
+    const api = new CoordinatorHttpClient(String(coordinator.ready.http), token, { ca: readFileSync(caFile) });
     const created = await api.request<{ queryId: string }>('POST', '/v1/queries', {
       kind: 'segment-stats',
       spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' },
@@ -155,13 +163,13 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     mkdirSync(dirname(scoreFile), { recursive: true });
     const scorer = spawnSync(process.execPath, [fileURLToPath(new URL('../bin/fedmart.mjs', import.meta.url)), 'merchant', 'score',
       '--id', manifest.shops[0]!.shopId, '--data', shopDirs[0]!.dir, '--state', join(dir, 'merchant-state', manifest.shops[0]!.shopId),
-      '--coordinator', String(coordinator.ready.grpc), '--model', fitCreated.fitId, '--out', scoreFile], { encoding: 'utf8' });
+      '--coordinator', String(coordinator.ready.grpc), '--coordinator-ca', caFile, '--model', fitCreated.fitId, '--out', scoreFile], { encoding: 'utf8' });
     step(`${manifest.shops[0]!.shopId} scores its own customers locally: ${scorer.stdout.trim() || scorer.stderr.trim()}`);
     console.log('');
 
     step('exporting the signed audit report (合规审计报告) and verifying it offline');
     const bundle = await api.request<AuditBundle>('POST', '/v1/audit/exports', { from: new Date(started - 60_000).toISOString(), to: new Date().toISOString() });
-    const auditKey = toHex(signingKeyPairFromSeed(loadOrCreateSeedFile(join(dir, 'coordinator-audit.seed'))).publicKey);
+    const auditKey = deployment.coordinator.auditSigningPublicKey;
     const verification = verifyAuditBundle(bundle, { publicKeyHex: auditKey });
     const reportFile = typeof values.report === 'string' ? values.report : join('out', 'demo', 'audit-report.json');
     const written = writeAuditReport(reportFile, bundle, verification);
