@@ -26,6 +26,8 @@ verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
          Exit 0 and a summary when intact; exit 1 and the first broken item when not.
 
   --http URL   coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
+               https:// trusts only the CA in the file FEDMART_CA names, when set; plain
+               http:// only to a loopback address
   --token T    a compliance officer's API token (default FEDMART_API_TOKEN)`;
 
 function sidecarPaths(out: string): { html: string; csvDir: string } {

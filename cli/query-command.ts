@@ -17,6 +17,8 @@ Usage:
 
 Common options:
   --http URL    coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
+                https:// trusts only the CA in the file FEDMART_CA names, when set; plain
+                http:// only to a loopback address
   --token T     API token (default FEDMART_API_TOKEN): a marketer's token limits you to
                 the purposes you are granted; FEDMART_API_TOKEN of the coordinator is the
                 bootstrap administrator

@@ -16,6 +16,8 @@ Usage:
   fedmart users revoke ID
 
   --http URL    coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
+                https:// trusts only the CA in the file FEDMART_CA names, when set; plain
+                http:// only to a loopback address
   --token T     an administrator's token (default FEDMART_API_TOKEN, the bootstrap administrator)
 
 "create" prints the new user's API token once; only its SHA-256 is stored.`;
