@@ -6,18 +6,19 @@
 import { z } from 'zod';
 import { toHex } from '../crypto/index.js';
 import { getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds } from '../analytics/index.js';
+import type { PurposeDefinition } from '../compliance/index.js';
 import { ROLES, type Principal } from './auth.js';
 import type { FitRecord, FitRunner } from './fit-runner.js';
 import { defineRoute, type ApiRoute } from './http-routes.js';
 import { HttpProblem } from './problems.js';
-import type { QueryService } from './query-service.js';
+import { effectiveMinSubjects, type QueryService } from './query-service.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
 export interface QueryRouteDeps {
   readonly store: CoordinatorStore;
   readonly queries: QueryService;
   readonly fits: FitRunner;
-  /** The key holder's k, shown beside a query's m. */
+  /** The key holder's k floor; a query shows the k of its purpose (see `effectiveMinSubjects`). */
   readonly minSubjects: number;
   readonly onQueryCreated?: ((queryId: string) => void) | undefined;
 }
@@ -116,6 +117,21 @@ export function fitView(f: FitRecord): z.infer<typeof fitViewSchema> {
   };
 }
 
+/** The purpose definition stored with a query, or undefined when it does not parse. */
+function storedPurpose(q: QueryRecord): PurposeDefinition | undefined {
+  try {
+    const p: unknown = JSON.parse(q.purposeJson);
+    return typeof p === 'object' && p !== null ? (p as PurposeDefinition) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A query as marketers see it. `minSubjects` is the key holder's floor; the
+ * view states the k that applies to the query's purpose, from the purpose
+ * definition stored with the query.
+ */
 export function queryView(q: QueryRecord, contributions: number, minSubjects: number): z.infer<typeof queryViewSchema> {
   return {
     queryId: q.queryId,
@@ -126,7 +142,7 @@ export function queryView(q: QueryRecord, contributions: number, minSubjects: nu
     contributions,
     targetMerchants: q.targetMerchants,
     minMerchants: q.minMerchants,
-    minSubjects,
+    minSubjects: effectiveMinSubjects(minSubjects, storedPurpose(q)),
     maxContributors: q.maxContributors,
     purpose: q.purpose,
     requester: q.createdBy,

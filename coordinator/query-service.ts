@@ -34,8 +34,20 @@ export interface QueryServiceDeps {
   readonly purposes: PurposeStore;
   readonly ctx: HeContext;
   readonly publicKeyBundle: PublicKeyBundle;
-  /** The k threshold the key holder applies, stated in audit entries. */
+  /** The key holder's k threshold, a floor under every purpose's own; see {@link effectiveMinSubjects}. */
   readonly minSubjects: number;
+}
+
+/**
+ * The k the key holder applies to releases for `purpose`: its own floor, or
+ * the purpose's `disclosure.minSubjects` when that is stricter (a purpose may
+ * tighten the floor, never loosen it). This is what audit entries and query
+ * views state. Throws RangeError naming `floor` when it is not an integer >= 1.
+ */
+export function effectiveMinSubjects(floor: number, purpose: Pick<PurposeDefinition, 'disclosure'> | undefined): number {
+  if (!Number.isSafeInteger(floor) || floor < 1) throw new RangeError(`floor: expected an integer >= 1, got ${String(floor)}`);
+  const own = purpose?.disclosure?.minSubjects;
+  return typeof own === 'number' && Number.isSafeInteger(own) && own > floor ? own : floor;
 }
 
 export class QueryService {
@@ -122,7 +134,7 @@ export class QueryService {
         legalBasis: purpose.legalBasis,
         kind: q.kind,
         specDigest: toHex(q.specDigest),
-        thresholds: { minMerchants: q.minMerchants, minSubjects: deps.minSubjects },
+        thresholds: { minMerchants: q.minMerchants, minSubjects: effectiveMinSubjects(deps.minSubjects, purpose) },
       },
     }, tx));
   }
