@@ -49,7 +49,7 @@ export function keyHolderServiceImplementation(keyHolder: KeyHolder, log: RpcLog
       if (contributions.length !== header.contributionCount) {
         throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `expected ${header.contributionCount} contributions, got ${contributions.length}`);
       }
-      const released = keyHolder.release(header, contributions);
+      const released = await keyHolder.release(header, contributions);
       log.info({ queryId: header.queryId, merchants: contributions.length }, 'release signed');
       return released;
     }),

@@ -12,6 +12,7 @@
 import { status } from '@grpc/grpc-js';
 import {
   HeDecryptor,
+  SealWorkerFaultError,
   SlotLayout,
   blake2b256,
   constantTimeEqual,
@@ -82,6 +83,26 @@ export interface KeyHolderDisclosureOptions {
   readonly store?: DisclosureStore | undefined;
   /** Randomness for noise (default: node:crypto). Only tests inject another. */
   readonly random?: RandomSource | undefined;
+  /**
+   * Who decrypts: `startKeyHolder` passes a `SealWorker` holding the secret
+   * key, so a fault inside SEAL costs a worker, not the key holder. Default:
+   * an in-process HeDecryptor (for tools and tests that build a KeyHolder by hand).
+   */
+  readonly decryptor?: AggregateDecryptor | undefined;
+}
+
+/** Decrypts packed aggregates into slot values (a SealWorker, or in-process SEAL). */
+export interface AggregateDecryptor {
+  decryptPacked(packed: readonly Uint8Array[]): Promise<BigUint64Array[]>;
+  close(): Promise<void> | void;
+}
+
+function inProcessDecryptor(ctx: HeContext, secretKey: Uint8Array): AggregateDecryptor {
+  const d = new HeDecryptor(ctx, secretKey);
+  return {
+    decryptPacked: async (packed) => packed.map((p) => d.decryptPacked(p)),
+    close: () => d.close(),
+  };
 }
 
 /** One contribution as the coordinator forwards it. */
@@ -113,7 +134,9 @@ export class KeyHolder {
   readonly keyId: Uint8Array;
   /** How many aggregates this instance has decrypted; tests use it to prove refusals decrypt nothing. */
   decryptions = 0;
-  private readonly decryptor: HeDecryptor;
+  private readonly decryptor: AggregateDecryptor;
+  /** Releases run one at a time, as they did before decryption became asynchronous. */
+  private releaseQueue: Promise<unknown> = Promise.resolve();
   readonly disclosure: DisclosureStore;
   private readonly rng: RandomReader;
 
@@ -150,7 +173,7 @@ export class KeyHolder {
     // Adopt every configured purpose's policy now, so a loosened policy stops the start.
     for (const p of options.purposes ?? DEFAULT_PURPOSES) this.disclosure.adopt(effectivePolicy(p.name, p.disclosure, this.floors()));
     this.keyId = heKeyId(keys.hePublicKey);
-    this.decryptor = new HeDecryptor(ctx, keys.heSecretKey);
+    this.decryptor = options.decryptor ?? inProcessDecryptor(ctx, keys.heSecretKey);
   }
 
   private floors(): { minMerchants: number; minSubjects: number; dominance: DominanceRule | null } {
@@ -166,8 +189,8 @@ export class KeyHolder {
     return this.disclosure.policy(purpose) ?? this.disclosure.adopt(effectivePolicy(purpose, undefined, this.floors()));
   }
 
-  close(): void {
-    this.decryptor.close();
+  async close(): Promise<void> {
+    await this.decryptor.close();
   }
 
   /**
@@ -205,7 +228,14 @@ export class KeyHolder {
    * Verifies, re-adds, decrypts and signs. Throws RpcError (never decrypting)
    * when anything about the request or a contribution does not hold.
    */
-  release(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): SignedRelease {
+  release(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
+    const run = () => this.releaseNow(header, contributions);
+    const p = this.releaseQueue.then(run, run);
+    this.releaseQueue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async releaseNow(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
     this.checkRequest(header);
     if (header.paramSet !== this.ctx.paramSet.name) refuse('PARAM_SET_MISMATCH', `parameter set ${header.paramSet} is not ${this.ctx.paramSet.name}`);
     if (!constantTimeEqual(header.keyId, this.keyId)) refuse('KEY_MISMATCH', 'contributions are not under this key holder\'s public key');
@@ -295,7 +325,7 @@ export class KeyHolder {
 
     this.ledger.record(header.queryId, contributionDigests);
     this.decryptions++;
-    const totals = layout.decode(sums.map((s) => this.decryptor.decryptPacked(s)));
+    const totals = layout.decode(await this.decryptAggregate(sums));
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
 
     const outcome = applyDisclosure({
@@ -357,6 +387,22 @@ export class KeyHolder {
       keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
       signature: Buffer.from(signature),
     };
+  }
+
+  /**
+   * Decrypts in the SEAL worker. A worker fault has already been retried
+   * once on a fresh worker; a second one is UNAVAILABLE (try again later).
+   * The ledger keeps the contribution set, so the same release asked again decrypts again.
+   */
+  private async decryptAggregate(sums: readonly Uint8Array[]): Promise<BigUint64Array[]> {
+    try {
+      return await this.decryptor.decryptPacked(sums);
+    } catch (err) {
+      if (err instanceof SealWorkerFaultError) {
+        refuse('SEAL_WORKER_FAULT', `decryption failed on two fresh SEAL workers (${err.code}); try again`, status.UNAVAILABLE);
+      }
+      throw err;
+    }
   }
 
   /** The subject count of a contribution's signed consent attestation, after checking its binding. */

@@ -3,7 +3,7 @@
  */
 import { Server } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { HeContext, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName } from '../crypto/index.js';
+import { HeContext, SealWorker, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName, type SealWorkerOptions } from '../crypto/index.js';
 import { grpcServerCredentials, type ServerTls } from '../protos/index.js';
 import type { PurposeDefinition } from '../compliance/index.js';
 import { DisclosureStore } from './disclosure-store.js';
@@ -39,6 +39,11 @@ export interface KeyHolderOptions {
   readonly enrolmentAuthorityPublicKeyHex: string;
   /** Hex Ed25519 public key of the coordinator's release-request key; unsigned requests are refused. */
   readonly coordinatorRequestKeyHex: string;
+  /**
+   * The SEAL worker that holds the secret key and decrypts (request timeout,
+   * a ready spare; `testHooks` only in tests). Default: a spare, 60 s timeout.
+   */
+  readonly sealWorker?: Pick<SealWorkerOptions, 'requestTimeoutMs' | 'spare' | 'testHooks'>;
   /** Keepalive pings and idle limits, so half-open connections are dropped (defaults below). */
   readonly keepalive?: Partial<{ keepaliveTimeMs: number; keepaliveTimeoutMs: number; maxConnectionIdleMs: number }>;
 }
@@ -50,6 +55,8 @@ export interface RunningKeyHolder {
   readonly address: string;
   readonly port: number;
   readonly keyHolder: KeyHolder;
+  /** The worker thread that decrypts (replaced when it faults). */
+  readonly sealWorker: SealWorker;
   /** Hex of the Ed25519 key merchants and the coordinator pin. */
   readonly signingPublicKeyHex: string;
   close(): Promise<void>;
@@ -73,15 +80,26 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
   const keys = loadOrCreateKeys(options.dataDir, ctx);
   const policy = { ...DEFAULT_RELEASE_POLICY, ...options.policy };
   let keyHolder: KeyHolder;
+  let sealWorker: SealWorker | undefined;
   try {
+    // Only this worker thread loads the secret key into SEAL; a fault there costs a worker, not the key holder.
+    sealWorker = await SealWorker.start({
+      paramSet: ctx.paramSet.name,
+      secretKey: keys.heSecretKey,
+      spare: true,
+      ...options.sealWorker,
+      onReplaced: ({ code, readyMs }) => log.warn({ code, readyMs: Math.round(readyMs) }, 'SEAL worker replaced after a fault'),
+    });
     keyHolder = new KeyHolder(ctx, keys, policy, new ReleaseLedger(options.dataDir), {
       enrolmentAuthorityPublicKey: ed25519PublicKeyFromHex(options.enrolmentAuthorityPublicKeyHex, 'enrolmentAuthorityPublicKeyHex'),
       coordinatorRequestKey: ed25519PublicKeyFromHex(options.coordinatorRequestKeyHex, 'coordinatorRequestKeyHex'),
     }, {
       purposes: options.purposes,
       store: new DisclosureStore(options.dataDir),
+      decryptor: sealWorker,
     });
   } catch (err) {
+    await sealWorker?.close();
     ctx.close();
     throw err;
   }
@@ -105,10 +123,11 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     address,
     port,
     keyHolder,
+    sealWorker,
     signingPublicKeyHex,
     close: async () => {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      keyHolder.close();
+      await keyHolder.close();
       ctx.close();
     },
   };

@@ -62,7 +62,7 @@ describeBackends('merchant and subject thresholds', (backend) => {
     };
     let thrown: unknown;
     try {
-      cluster.keyholder.keyHolder.release(header, [{ header: built.header, merchantSigningKey: merchants[0]!.signingPublicKey, ciphertexts: built.ciphertexts[0]! }]);
+      await cluster.keyholder.keyHolder.release(header, [{ header: built.header, merchantSigningKey: merchants[0]!.signingPublicKey, ciphertexts: built.ciphertexts[0]! }]);
     } catch (err) {
       thrown = err;
     }
