@@ -80,6 +80,9 @@ describe('isLoopbackHost', () => {
   });
 });
 
+/** Identity keys the refused starts never get to use. */
+const UNUSED_KEY = '11'.repeat(32);
+
 describe('plaintext only on loopback', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-loopback-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,7 +99,10 @@ describe('plaintext only on loopback', () => {
   });
 
   it('a key holder refuses to bind plaintext gRPC on 0.0.0.0', async () => {
-    const err = await startKeyHolder({ dataDir: join(dir, 'kh'), listen: '0.0.0.0:0', logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+    const err = await startKeyHolder({
+      dataDir: join(dir, 'kh'), listen: '0.0.0.0:0', logger: pino({ level: 'silent' }),
+      enrolmentAuthorityPublicKeyHex: UNUSED_KEY, coordinatorRequestKeyHex: UNUSED_KEY,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlaintextRefusedError);
     expect((err as PlaintextRefusedError).code).toBe('PLAINTEXT_NOT_LOOPBACK');
     expect((err as Error).message).toMatch(/0\.0\.0\.0:0: not a loopback address.*--tls-cert/);
@@ -105,6 +111,7 @@ describe('plaintext only on loopback', () => {
   it('a coordinator refuses plaintext gRPC or HTTP on 0.0.0.0 and a plaintext key holder off loopback', async () => {
     const base = {
       database: 'memory://', keyholderAddress: '127.0.0.1:1', apiToken: 'x'.repeat(20), auditKeyFile: join(dir, 'audit.seed'),
+      enrolmentAuthorityPublicKeyHex: UNUSED_KEY, requestSigningSeedFile: join(dir, 'request.seed'),
       logger: pino({ level: 'silent' }),
     };
     await expect(startCoordinator({ ...base, grpcListen: '0.0.0.0:0' })).rejects.toThrow(/refusing plaintext gRPC \(merchants\) on 0\.0\.0\.0:0/);
