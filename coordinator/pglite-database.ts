@@ -6,6 +6,7 @@
  * what lets a restarted coordinator take over claims of its dead
  * predecessor at once.
  */
+import { chmodSync, mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
 import { DataDirLock } from './data-dir-lock.js';
@@ -68,6 +69,9 @@ export async function openPglite(dir: string, waitForLockMs = 0): Promise<Databa
   if (dir.startsWith('memory://')) return new PgliteDatabase(await PGlite.create(dir), dir, undefined);
   const lock = waitForLockMs > 0 ? await DataDirLock.acquireWaiting(dir, waitForLockMs) : DataDirLock.acquire(dir);
   try {
+    // Token hashes, the audit log and contributions: readable by this user only.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     return new PgliteDatabase(await PGlite.create(dir), dir, lock);
   } catch (err) {
     lock.release();

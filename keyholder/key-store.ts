@@ -46,6 +46,8 @@ function writeSecret(path: string, bytes: Uint8Array): void {
 export function loadOrCreateKeys(dir: string, ctx: HeContext): KeyHolderKeys {
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A folder made beforehand (e.g. 0755) is tightened: it holds the secret key.
+  chmodSync(dir, 0o700);
   const paramFile = join(dir, 'param-set');
   const publicFile = join(dir, 'he-public.key');
   const secretFile = join(dir, 'he-secret.key');
