@@ -17,10 +17,10 @@ describe('fedmart CLI', () => {
   it('lists every command with --help', () => {
     const r = run('--help');
     expect(r.code).toBe(0);
-    for (const c of ['demo', 'synth', 'keyholder', 'coordinator', 'merchant', 'query', 'audit', 'bench']) expect(r.stdout).toContain(`  ${c}`);
+    for (const c of ['demo', 'init', 'synth', 'keyholder', 'coordinator', 'merchant', 'query', 'audit', 'bench']) expect(r.stdout).toContain(`  ${c}`);
   });
 
-  it.each(['demo', 'synth', 'keyholder', 'coordinator', 'merchant', 'query', 'audit', 'bench'])('%s --help prints usage and exits 0', (c) => {
+  it.each(['demo', 'init', 'synth', 'keyholder', 'coordinator', 'merchant', 'query', 'audit', 'bench'])('%s --help prints usage and exits 0', (c) => {
     const r = run(c, '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage:\s+fedmart/);
