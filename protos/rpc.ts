@@ -53,9 +53,23 @@ function isDecodeFailure(value: unknown): value is DecodeFailure {
 }
 
 /**
+ * True if any string in a decoded message contains U+0000. Protobuf allows
+ * it, but PostgreSQL text cannot hold it: such a merchant or query id would
+ * fail in the database (INTERNAL) instead of being refused.
+ */
+function hasNulString(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 32 || typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value)) return value.some((v) => hasNulString(v, depth + 1));
+  for (const v of Object.values(value)) if (hasNulString(v, depth + 1)) return true;
+  return false;
+}
+
+/**
  * Returns a copy of a generated service definition whose request decoders
  * never throw. grpc-js answers a throwing decoder with INTERNAL; we want
  * INVALID_ARGUMENT, so the failure travels to the handler as a marker value.
+ * A message with U+0000 in a string field is refused the same way.
  */
 export function hardenService<D extends ServiceDefinition>(definition: D): D {
   const out: Record<string, unknown> = {};
@@ -64,7 +78,8 @@ export function hardenService<D extends ServiceDefinition>(definition: D): D {
       ...method,
       requestDeserialize: (bytes: Buffer): unknown => {
         try {
-          return method.requestDeserialize(bytes);
+          const message: unknown = method.requestDeserialize(bytes);
+          return hasNulString(message) ? { [decodeFailure]: 'a string field contains U+0000' } : message;
         } catch (err) {
           return { [decodeFailure]: err instanceof Error ? err.message : 'undecodable message' };
         }
@@ -82,14 +97,25 @@ export function assertDecoded<T>(message: T | DecodeFailure): T {
   return message;
 }
 
+/**
+ * A status message grpc-js can send: it percent-encodes details with
+ * encodeURI, which throws on a lone surrogate (one can come from JSON the
+ * peer sent, quoted in a message), so those become U+FFFD; and at most 1000
+ * characters, since peers echo ids of any length.
+ */
+function safeDetails(details: string): string {
+  const short = details.length > 1000 ? `${details.slice(0, 1000)}…` : details;
+  return short.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
 /** Converts any thrown value to the status sent to the peer; internals stay in the log. */
 export function toServiceStatus(err: unknown, log: RpcLogger, method: string): Partial<ServiceError> {
   const metadata = new Metadata();
   if (err instanceof RpcError) {
     metadata.set(ERROR_CODE_METADATA_KEY, err.code);
-    for (const [k, v] of Object.entries(err.metadata)) metadata.set(k, v);
+    for (const [k, v] of Object.entries(err.metadata)) metadata.set(k, safeDetails(v));
     log.warn({ method, status: status[err.status], code: err.code, reason: err.message }, 'request refused');
-    return { code: err.status, details: `${err.code}: ${err.message}`, metadata };
+    return { code: err.status, details: safeDetails(`${err.code}: ${err.message}`), metadata };
   }
   metadata.set(ERROR_CODE_METADATA_KEY, 'INTERNAL');
   log.error({ method, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'request failed');
@@ -100,7 +126,15 @@ function reply<Res>(callback: sendUnaryData<Res>, log: RpcLogger, method: string
   work.then(
     (value) => callback(null, value),
     (err: unknown) => callback(toServiceStatus(err, log, method) as ServiceError),
-  );
+  ).catch((err: unknown) => {
+    // Sending failed (e.g. a response grpc-js cannot serialise): answer INTERNAL rather than leave an unhandled rejection.
+    log.error({ method, err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'sending the answer failed');
+    try {
+      callback(toServiceStatus(new Error('answer not sendable'), log, method) as ServiceError);
+    } catch {
+      /* the call is gone */
+    }
+  });
 }
 
 /** Wraps an async unary handler: decode failures and throws become precise statuses, never rejections. */
