@@ -28,7 +28,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import pg from 'pg';
 import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { cryptoReady } from '../crypto/index.js';
+import { authorityPublicKeyOf, cryptoReady, issueEnrolmentToken, loadOrCreateSeedFile, signingKeyPairFromSeed, toHex } from '../crypto/index.js';
 import { MerchantNode, loadShopCompliance, loadShopData } from '../client-sdk/index.js';
 import { startKeyHolder } from '../keyholder/index.js';
 import { MerchantServiceClient, type ContributionChunk, type ContributionHeader, type OpenQuery } from '../protos/index.js';
@@ -185,8 +185,16 @@ export async function runScaleOutBench(o: { db: string; coordinators: number[]; 
   const url = new URL(o.db);
   url.pathname = `/${dbName}`;
   await admin(o.db, `CREATE DATABASE ${dbName}`);
-  const keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }) });
+  // The enrolment authority (the administrator's, issuing one token per merchant) and the coordinators' request key.
+  const authoritySeed = loadOrCreateSeedFile(join(dir, 'enrolment', 'authority.seed'));
+  const requestSeedFile = join(dir, 'coordinator', 'request-signing.seed');
+  const keyholder = await startKeyHolder({
+    dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }),
+    enrolmentAuthorityPublicKeyHex: toHex(authorityPublicKeyOf(authoritySeed)),
+    coordinatorRequestKeyHex: toHex(signingKeyPairFromSeed(loadOrCreateSeedFile(requestSeedFile)).publicKey),
+  });
   const args = (id: string) => ['--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex, '--db', url.toString(),
+    '--enrolment-authority', toHex(authorityPublicKeyOf(authoritySeed)), '--request-key', requestSeedFile,
     '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--id', id];
   const figures: ScaleOutFigure[] = [];
   try {
@@ -207,6 +215,7 @@ export async function runScaleOutBench(o: { db: string; coordinators: number[]; 
       const node = await MerchantNode.create({
         merchantId: s.shopId, coordinatorAddress: setup.grpc, data: await loadShopData(shopDir, s.shopId),
         compliance: await loadShopCompliance(shopDir), stateDir: join(dir, 'state', s.shopId), keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
+        enrolmentToken: issueEnrolmentToken({ authoritySeed, merchantId: s.shopId }),
         logger: pino({ level: 'silent' }),
       });
       try {

@@ -4,6 +4,7 @@ import { readPurposeRegistry } from '../compliance/index.js';
 import { emit, integer, parse, requireString, untilSignal } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
+import { enrolmentAuthorityOption, requestKeyFileOption } from './identity-options.js';
 
 export const COORDINATOR_HELP = `fedmart coordinator — run the coordinator (merchant gRPC, HTTP API, round closing)
 
@@ -16,6 +17,13 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --grpc HOST:PORT       merchant gRPC address (default 127.0.0.1:7001)
   --http HOST:PORT       HTTP API address (default 127.0.0.1:7080)
   --audit-key FILE       seed of the audit-log signing key, created 0600 (default .fedmart/coordinator-audit.seed)
+  --enrolment-authority HEX|FILE
+                         the enrolment authority's Ed25519 public key (hex, or a file with the
+                         authority's seed or the hex key); merchants enrol only with its tokens.
+                         Required unless --deployment gives enrolment/authority.seed
+  --request-key FILE     seed of the key that signs release requests to the key holder, created 0600
+                         (default .fedmart/coordinator-request.seed, or coordinator/request-signing.seed
+                         of --deployment); the key holder is told its public key
   --origin NAME          origin line of audit checkpoints (default fedmart.local/audit)
   --purposes FILE        purposes.json registry of purposes and PIAs (default: built-in registry)
   --min-subjects K       the key holder's k, stated in audit entries (default 10)
@@ -61,6 +69,8 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     'tls-key': { type: 'string' },
     'keyholder-ca': { type: 'string' },
     deployment: { type: 'string' },
+    'enrolment-authority': { type: 'string' },
+    'request-key': { type: 'string' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -91,6 +101,8 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
     ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes) } : {}),
     minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
+    enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
+    requestSigningSeedFile: requestKeyFileOption(values, deployment),
     logger: cliLogger('coordinator'),
   });
   emit({ event: 'ready', role: 'coordinator', grpc: running.grpcAddress, http: running.httpAddress, tls: tls !== undefined });

@@ -3,13 +3,23 @@ import { startKeyHolder } from '../keyholder/index.js';
 import { emit, integer, parse, requireString, untilSignal, UsageError } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
+import { coordinatorRequestKeyOption, enrolmentAuthorityOption } from './identity-options.js';
 
 export const KEYHOLDER_HELP = `fedmart keyholder — run the key holder (holds the secret key, signs releases)
 
-Usage: fedmart keyholder --data DIR [--listen HOST:PORT] [--min-merchants M] [--min-subjects K]
+Usage: fedmart keyholder --data DIR --enrolment-authority HEX|FILE --coordinator-key HEX|FILE
+                         [--listen HOST:PORT] [--min-merchants M] [--min-subjects K]
                          [--max-share P] [--purposes FILE]
 
   --data DIR          folder for keys (created 0700, secret files 0600) and the release ledger
+  --enrolment-authority HEX|FILE
+                      the enrolment authority's Ed25519 public key (hex, or a file with its seed
+                      or the hex key): a contribution is decrypted only if its merchant's signing
+                      key traces back to a token this authority signed
+  --coordinator-key HEX|FILE
+                      the coordinator's release-request public key (hex, or its seed file or a
+                      file with the hex key); release requests not signed by it are refused.
+                      Both are taken from --deployment when not given
   --listen HOST:PORT  gRPC address (default 127.0.0.1:7002; port 0 picks a free one)
   --min-merchants M   fewest distinct merchants whose sum is decrypted (default 3)
   --min-subjects K    fewest subjects per released cell; smaller cells are suppressed (default 10)
@@ -40,6 +50,8 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     'tls-key': { type: 'string' },
     'client-ca': { type: 'string' },
     deployment: { type: 'string' },
+    'enrolment-authority': { type: 'string' },
+    'coordinator-key': { type: 'string' },
   });
   if (values.help) {
     console.log(KEYHOLDER_HELP);
@@ -59,6 +71,8 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
       ...(values['max-share'] === undefined ? {} : { dominance: { maxSharePercent: integer(values, 'max-share', 100, 1, 100) } }),
     },
     ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes)).purposes } : {}),
+    enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
+    coordinatorRequestKeyHex: await coordinatorRequestKeyOption(values, deployment),
     logger: cliLogger('keyholder'),
   });
   emit({ event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex, tls: tls !== undefined });

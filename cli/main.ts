@@ -5,6 +5,7 @@ import { UsageError } from './args.js';
 import { AUDIT_HELP, auditCommand } from './audit-command.js';
 import { COORDINATOR_HELP, coordinatorCommand } from './coordinator-command.js';
 import { DEMO_HELP, demoCommand } from './demo-command.js';
+import { ENROL_TOKEN_HELP, enrolTokenCommand } from './enrol-token-command.js';
 import { INIT_HELP, initCommand } from './init-command.js';
 import { KEYHOLDER_HELP, keyholderCommand } from './keyholder-command.js';
 import { MERCHANT_HELP, merchantCommand } from './merchant-command.js';
@@ -24,6 +25,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   synth: { summary: 'write synthetic shop exports', help: SYNTH_HELP, run: synthCommand },
   keyholder: { summary: 'run the key holder', help: KEYHOLDER_HELP, run: keyholderCommand },
   coordinator: { summary: 'run the coordinator', help: COORDINATOR_HELP, run: coordinatorCommand },
+  'enrol-token': { summary: 'issue a one-time enrolment token for a merchant (administrator)', help: ENROL_TOKEN_HELP, run: enrolTokenCommand },
   merchant: { summary: 'run a merchant node', help: MERCHANT_HELP, run: merchantCommand },
   query: { summary: 'ask for aggregate statistics', help: QUERY_HELP, run: queryCommand },
   audit: { summary: 'export and verify signed audit reports', help: AUDIT_HELP, run: auditCommand },

@@ -7,8 +7,9 @@ import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.j
 
 export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
 
-Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--keyholder-key HEX]
-                        [--state DIR] [--once] [--poll-ms MS]
+Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--keyholder-key HEX]
+                        [--enrol-token TOKEN] [--state DIR] [--once] [--poll-ms MS]
+       fedmart merchant rotate-key --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--state DIR]
        fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
        fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model MODEL_ID --out FILE
 
@@ -16,7 +17,10 @@ Usage: fedmart merchant --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--k
   --data DIR              the shop's export: schema.json plus the CSV files it names
   --coordinator HOST:PORT the coordinator's gRPC address
   --keyholder-key HEX     pin the key holder's Ed25519 key; public keys not signed by it are refused
-  --state DIR             signing key and receipts (default DATA/.fedmart-state)
+  --state DIR             signing key, key evidence and receipts (default DATA/.fedmart-state)
+  --enrol-token TOKEN     one-time enrolment token from the administrator (fedmart enrol-token), also
+                          read from FEDMART_ENROL_TOKEN; needed for the first start only: the key
+                          evidence made from it is kept in --state
   --once                  answer the queries open now, then exit
   --poll-ms MS            how often to look for new queries (default 500)
   --coordinator-ca FILE   reach the coordinator over TLS, trusting only this CA (not the system store)
@@ -31,6 +35,10 @@ Handled data-subject requests (rights-requests.jsonl) are reported as type and d
 "access" answers a data-subject access request (PIPL art. 45) at the shop: the
 customer's consent record and decisions per purpose, and the rounds their data
 went into, in aggregate. It prints JSON and contacts nobody.
+
+"rotate-key" replaces the node's signing key: the new key is signed by the
+current one and proves possession of its own secret. Contributions already
+sent stay valid; later ones are signed with the new key only.
 
 "score" downloads a fitted model (e.g. churn propensity) and scores this shop's
 own consented customers locally into FILE (CSV, mode 0600). Scores never leave the shop.`;
@@ -49,6 +57,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     out: { type: 'string' },
     'coordinator-ca': { type: 'string' },
     deployment: { type: 'string' },
+    'enrol-token': { type: 'string' },
   });
   if (values.help) {
     console.log(MERCHANT_HELP);
@@ -65,7 +74,10 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     return 0;
   }
   if (positionals[0] === 'score') return scoreCommand(values);
-  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (access, score)`);
+  if (positionals[0] === 'rotate-key') return rotateKeyCommand(values);
+  if (positionals[0] === 'run') positionals.shift();
+  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (run, access, score, rotate-key)`);
+  const enrolmentToken = typeof values['enrol-token'] === 'string' ? values['enrol-token'] : process.env.FEDMART_ENROL_TOKEN;
   const merchantId = requireString(values, 'id');
   const dataDir = requireString(values, 'data');
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
@@ -81,6 +93,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     compliance,
     stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
+    ...(enrolmentToken ? { enrolmentToken } : {}),
     logger: log,
   });
   let stop = false;
@@ -125,6 +138,27 @@ async function scoreCommand(values: Record<string, string | boolean | undefined>
     writeFileSync(out, lines.join('\n') + '\n', { mode: 0o600 });
     const mean = scores.reduce((a, s) => a + s.score, 0) / Math.max(1, scores.length);
     console.log(`scored ${scores.length} customers with ${model.kind} (${model.label}); mean score ${mean.toFixed(4)}; wrote ${out}`);
+    return 0;
+  } finally {
+    node.close();
+  }
+}
+
+async function rotateKeyCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const merchantId = requireString(values, 'id');
+  const dataDir = requireString(values, 'data');
+  const node = await MerchantNode.create({
+    merchantId,
+    coordinatorAddress: requireString(values, 'coordinator'),
+    ...coordinatorCaOption(values),
+    data: await loadShopData(dataDir, merchantId),
+    compliance: await loadShopCompliance(dataDir),
+    stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
+    logger: cliLogger('merchant'),
+  });
+  try {
+    const sequence = await node.rotateKey();
+    emit({ event: 'key-rotated', merchantId, sequence, signingKey: Buffer.from(node.signingPublicKey).toString('hex') });
     return 0;
   } finally {
     node.close();

@@ -53,10 +53,15 @@ export interface ClosingWork {
 }
 
 /** The merchant's key evidence up to the key that signed a contribution (undefined without evidence). */
-function evidenceFor(c: StoredContribution): MerchantKeyEvidence | undefined {
+export function evidenceFor(c: StoredContribution): MerchantKeyEvidence | undefined {
   if (c.keyEvidenceJson === null) return undefined;
   const evidence = keyEvidenceFromJson(c.keyEvidenceJson);
   return c.keySequence <= evidence.rotations.length ? keyEvidenceToWire(keyEvidenceUpTo(evidence, c.keySequence)) : undefined;
+}
+
+/** The coordinator's signature over a release header (every field but the signature). */
+export function signReleaseRequest(header: ReleaseHeader, requestKey: SigningKeyPair): Buffer {
+  return Buffer.from(signDigest(releaseRequestDigest(header), requestKey.secretKey));
 }
 
 export class RoundCloser {
@@ -173,7 +178,7 @@ export class RoundCloser {
       cutoffUnixMs: BigInt(q.cutoff.getTime()),
       coordinatorSignature: Buffer.alloc(0),
     };
-    header.coordinatorSignature = Buffer.from(signDigest(releaseRequestDigest(header), this.requestKey.secretKey));
+    header.coordinatorSignature = signReleaseRequest(header, this.requestKey);
     const parts: ReleasePart[] = [
       { header },
       ...contributions.map((c) => ({

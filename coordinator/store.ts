@@ -42,10 +42,32 @@ export interface StoredContribution {
   readonly envelopeDigest: Uint8Array;
   readonly header: ContributionHeader;
   readonly ciphertexts: Uint8Array;
+  /** The key that signed this contribution (the merchant's key at `keySequence`). */
   readonly signingPublicKey: Uint8Array;
+  readonly keySequence: number;
+  /** The merchant's key evidence (JSON, `keyEvidenceToJson`), null for merchants enrolled without a token. */
+  readonly keyEvidenceJson: string | null;
   readonly attestationJson: string;
   readonly subjectsIncluded: number;
 }
+
+/** A merchant's identity as the coordinator holds it. */
+export interface MerchantState {
+  readonly merchantId: string;
+  /** Current signing key. */
+  readonly signingPublicKey: Uint8Array;
+  readonly keySequence: number;
+  readonly keyEvidenceJson: string | null;
+  readonly revokedAt: Date | null;
+}
+
+/** Token facts recorded with an enrolment. */
+export interface EnrolmentTokenUse {
+  readonly tokenId: Uint8Array;
+  readonly keyEvidenceJson: string;
+}
+
+export type EnrolOutcome = 'enrolled' | 'already-enrolled' | 'key-conflict' | 'token-used' | 'revoked';
 
 export interface StoredRelease {
   readonly queryId: string;
@@ -59,7 +81,7 @@ export interface StoredRelease {
 /** Why an insert of a contribution did not happen. */
 export type InsertContributionOutcome =
   | { readonly ok: true; readonly storedAt: Date }
-  | { readonly ok: false; readonly reason: 'query-unknown' | 'query-closed' | 'duplicate' };
+  | { readonly ok: false; readonly reason: 'query-unknown' | 'query-closed' | 'duplicate' | 'merchant-revoked' };
 
 export interface QueryRow {
   query_id: string;
@@ -126,31 +148,115 @@ function ciphertextsOf(r: { query_id: string; merchant_id: string; ciphertexts: 
 export class CoordinatorStore {
   constructor(readonly db: Database) {}
 
-  /** Enrols a merchant. Returns false if it was already enrolled with the same key; throws if with another key. */
+  /**
+   * Enrols a merchant with its key and, when given, the token it used (each
+   * token enrols once). Enrolling again with the same key is idempotent
+   * ('already-enrolled'); another key is a 'key-conflict', a token already
+   * used for another key 'token-used', a revoked merchant 'revoked'.
+   */
   async enrolMerchant(
     merchantId: string,
     signingPublicKey: Uint8Array,
     inTx?: (tx: SqlExecutor) => Promise<unknown>,
-  ): Promise<'enrolled' | 'already-enrolled' | 'key-conflict'> {
-    return this.db.transaction(async (tx) => {
-      const existing = await tx.query<{ signing_public_key: Uint8Array }>(
-        'SELECT signing_public_key FROM merchants WHERE merchant_id = $1 FOR UPDATE',
-        [merchantId],
-      );
-      const row = existing[0];
-      if (row) return Buffer.from(row.signing_public_key).equals(signingPublicKey) ? 'already-enrolled' : 'key-conflict';
-      await tx.query('INSERT INTO merchants (merchant_id, signing_public_key) VALUES ($1, $2)', [merchantId, signingPublicKey]);
-      await inTx?.(tx);
-      return 'enrolled';
-    });
+    token?: EnrolmentTokenUse,
+  ): Promise<EnrolOutcome> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        if (token) {
+          const used = await tx.query<{ merchant_id: string; signing_public_key: Uint8Array }>(
+            'SELECT merchant_id, signing_public_key FROM enrolment_tokens WHERE token_id = $1',
+            [token.tokenId],
+          );
+          const use = used[0];
+          if (use && (use.merchant_id !== merchantId || !Buffer.from(use.signing_public_key).equals(signingPublicKey))) return 'token-used';
+        }
+        const existing = await tx.query<{ signing_public_key: Uint8Array; key_evidence: string | null; revoked_at: Date | null }>(
+          'SELECT signing_public_key, key_evidence, revoked_at FROM merchants WHERE merchant_id = $1 FOR UPDATE',
+          [merchantId],
+        );
+        const row = existing[0];
+        if (row) {
+          if (row.revoked_at !== null) return 'revoked';
+          if (!Buffer.from(row.signing_public_key).equals(signingPublicKey)) return 'key-conflict';
+          if (token && row.key_evidence === null) {
+            // Enrolled before tokens existed: the same key now gets its evidence.
+            await tx.query('UPDATE merchants SET key_evidence = $2, token_id = $3 WHERE merchant_id = $1', [merchantId, token.keyEvidenceJson, token.tokenId]);
+            await tx.query('INSERT INTO enrolment_tokens (token_id, merchant_id, signing_public_key) VALUES ($1, $2, $3)', [token.tokenId, merchantId, signingPublicKey]);
+          }
+          return 'already-enrolled';
+        }
+        await tx.query('INSERT INTO merchants (merchant_id, signing_public_key, key_evidence, token_id) VALUES ($1, $2, $3, $4)',
+          [merchantId, signingPublicKey, token?.keyEvidenceJson ?? null, token?.tokenId ?? null]);
+        await tx.query('INSERT INTO merchant_keys (merchant_id, sequence, signing_public_key) VALUES ($1, 0, $2)', [merchantId, signingPublicKey]);
+        if (token) {
+          await tx.query('INSERT INTO enrolment_tokens (token_id, merchant_id, signing_public_key) VALUES ($1, $2, $3)', [token.tokenId, merchantId, signingPublicKey]);
+        }
+        await inTx?.(tx);
+        return 'enrolled';
+      });
+    } catch (err) {
+      // Two enrolments racing for one token: the loser sees the primary key.
+      if (token && isUniqueViolation(err)) return 'token-used';
+      throw err;
+    }
   }
 
+  /** The merchant's current key (also when revoked; see `merchantState`). */
   async merchantKey(merchantId: string): Promise<Uint8Array | undefined> {
     const rows = await this.db.query<{ signing_public_key: Uint8Array }>(
       'SELECT signing_public_key FROM merchants WHERE merchant_id = $1',
       [merchantId],
     );
     return rows[0]?.signing_public_key;
+  }
+
+  async merchantState(merchantId: string, tx: SqlExecutor = this.db, forUpdate = false): Promise<MerchantState | undefined> {
+    const rows = await tx.query<{ signing_public_key: Uint8Array; key_sequence: number; key_evidence: string | null; revoked_at: Date | null }>(
+      `SELECT signing_public_key, key_sequence, key_evidence, revoked_at FROM merchants WHERE merchant_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [merchantId],
+    );
+    const r = rows[0];
+    return r
+      ? { merchantId, signingPublicKey: r.signing_public_key, keySequence: r.key_sequence, keyEvidenceJson: r.key_evidence, revokedAt: r.revoked_at }
+      : undefined;
+  }
+
+  /**
+   * Replaces the merchant's key by `newKey` at the current sequence plus
+   * one, storing the extended evidence, if the current sequence is still
+   * `expectedSequence` at commit ('stale' otherwise).
+   */
+  async rotateMerchantKey(
+    merchantId: string,
+    expectedSequence: number,
+    newKey: Uint8Array,
+    keyEvidenceJson: string,
+    inTx?: (tx: SqlExecutor) => Promise<unknown>,
+  ): Promise<'rotated' | 'stale' | 'revoked' | 'unknown'> {
+    return this.db.transaction(async (tx) => {
+      const m = await this.merchantState(merchantId, tx, true);
+      if (!m) return 'unknown';
+      if (m.revokedAt !== null) return 'revoked';
+      if (m.keySequence !== expectedSequence) return 'stale';
+      const sequence = expectedSequence + 1;
+      await tx.query('UPDATE merchants SET signing_public_key = $2, key_sequence = $3, key_evidence = $4 WHERE merchant_id = $1',
+        [merchantId, newKey, sequence, keyEvidenceJson]);
+      await tx.query('INSERT INTO merchant_keys (merchant_id, sequence, signing_public_key) VALUES ($1, $2, $3)', [merchantId, sequence, newKey]);
+      await inTx?.(tx);
+      return 'rotated';
+    });
+  }
+
+  /** Revokes a merchant: later contributions are refused, earlier ones stay. */
+  async revokeMerchant(merchantId: string, reason: string, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<'revoked' | 'already-revoked' | 'unknown'> {
+    return this.db.transaction(async (tx) => {
+      const m = await this.merchantState(merchantId, tx, true);
+      if (!m) return 'unknown';
+      if (m.revokedAt !== null) return 'already-revoked';
+      await tx.query('UPDATE merchants SET revoked_at = now(), revoked_reason = $2 WHERE merchant_id = $1', [merchantId, reason]);
+      await inTx?.(tx);
+      return 'revoked';
+    });
   }
 
   /** Creates a query; `inTx` runs in the same transaction (for its audit entry). */
@@ -209,6 +315,8 @@ export class CoordinatorStore {
     ciphertexts: Uint8Array;
     attestationJson: string;
     subjectsIncluded: number;
+    /** Sequence of the merchant key that signed it (default 0). */
+    keySequence?: number;
   }, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<InsertContributionOutcome> {
     try {
       return await this.db.transaction(async (tx) => {
@@ -222,11 +330,14 @@ export class CoordinatorStore {
         const query = q[0];
         if (!query) return { ok: false, reason: 'query-unknown' } as const;
         if (query.status !== 'open' || query.expired) return { ok: false, reason: 'query-closed' } as const;
+        // FOR SHARE: a revocation commits before or after this contribution, never beside it.
+        const m = await tx.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM merchants WHERE merchant_id = $1 FOR SHARE', [c.merchantId]);
+        if (m[0]?.revoked) return { ok: false, reason: 'merchant-revoked' } as const;
         const rows = await tx.query<{ received_at: Date }>(
-          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts, attestation_json, subjects_included)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING received_at`,
+          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts, attestation_json, subjects_included, key_sequence)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING received_at`,
           [c.queryId, c.merchantId, c.envelopeDigest, ContributionHeader.encode(c.header).finish(), c.ciphertexts,
-            c.attestationJson, c.subjectsIncluded],
+            c.attestationJson, c.subjectsIncluded, c.keySequence ?? 0],
         );
         await inTx?.(tx);
         return { ok: true, storedAt: rows[0]?.received_at ?? new Date() } as const;
@@ -245,12 +356,15 @@ export class CoordinatorStore {
       header: Uint8Array;
       ciphertexts: Uint8Array | null;
       signing_public_key: Uint8Array;
+      key_sequence: number;
+      key_evidence: string | null;
       attestation_json: string;
       subjects_included: number;
     }>(
-      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, m.signing_public_key,
-              c.attestation_json, c.subjects_included
+      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, k.signing_public_key, c.key_sequence,
+              m.key_evidence, c.attestation_json, c.subjects_included
          FROM contributions c JOIN merchants m USING (merchant_id)
+         JOIN merchant_keys k ON k.merchant_id = c.merchant_id AND k.sequence = c.key_sequence
         WHERE c.query_id = $1 ORDER BY c.merchant_id`,
       [queryId],
     );
@@ -261,6 +375,8 @@ export class CoordinatorStore {
       header: ContributionHeader.decode(r.header),
       ciphertexts: ciphertextsOf(r),
       signingPublicKey: r.signing_public_key,
+      keySequence: r.key_sequence,
+      keyEvidenceJson: r.key_evidence,
       attestationJson: r.attestation_json,
       subjectsIncluded: r.subjects_included,
     }));

@@ -76,8 +76,10 @@ export interface CoordinatorProcessOptions {
   readonly extraArgs?: readonly string[];
 }
 
+/** Arguments of a coordinator process; `o.dir` must hold the seeds `testIdentity(o.dir)` writes. */
 export function coordinatorArgs(o: CoordinatorProcessOptions): string[] {
   return ['coordinator', '--keyholder', o.keyholderAddress, '--keyholder-key', o.keyholderKeyHex, '--db', o.db,
+    '--enrolment-authority', join(o.dir, 'enrolment', 'authority.seed'), '--request-key', join(o.dir, 'coordinator', 'request-signing.seed'),
     '--audit-key', join(o.dir, 'audit.seed'), '--grpc', `127.0.0.1:${o.grpcPort}`, '--http', `127.0.0.1:${o.httpPort}`, ...(o.extraArgs ?? [])];
 }
 

@@ -21,6 +21,7 @@ import type { OpenQuery } from '../../protos/index.js';
 import { CoordinatorChain, freePort } from './coordinator-process.js';
 import { pooledReference, type ReferenceRow } from './pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from './shops.js';
+import { testIdentity } from './identity.js';
 
 const TOKEN = 'crash-test-token-0123456789';
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
@@ -74,7 +75,12 @@ export class CrashRig {
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), `fedmart-${this.label}-`));
-    this.keyholder = await startKeyHolder({ dataDir: join(this.dir, 'keyholder'), logger: pino({ level: 'silent' }) });
+    const identity = await testIdentity(this.dir);
+    this.keyholder = await startKeyHolder({
+      dataDir: join(this.dir, 'keyholder'),
+      enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex,
+      coordinatorRequestKeyHex: identity.requestKeyHex,
+      logger: pino({ level: 'silent' }) });
     this.chain = new CoordinatorChain({
       dir: this.dir, token: TOKEN, keyholderAddress: this.keyholder.address, keyholderKeyHex: this.keyholder.signingPublicKeyHex,
       db: join(this.dir, 'db'), grpcPort: await freePort(), httpPort: await freePort(),

@@ -113,7 +113,10 @@ describe('a differentially private purpose in real rounds', () => {
   it('keeps the spent budget across a key holder restart and refuses once it is spent, naming the purpose', async () => {
     // Restart the key holder on the same data folder and address.
     await keyholder.close();
-    keyholder = await startKeyHolder({ dataDir: join(cluster.dir, 'keyholder'), listen: keyholder.address, purposes: registry.purposes, logger: pino({ level: 'silent' }) });
+    keyholder = await startKeyHolder({
+      dataDir: join(cluster.dir, 'keyholder'), listen: keyholder.address, purposes: registry.purposes, logger: pino({ level: 'silent' }),
+      enrolmentAuthorityPublicKeyHex: cluster.identity.authorityPublicKeyHex, coordinatorRequestKeyHex: cluster.identity.requestKeyHex,
+    });
     expect(keyholder.keyHolder.disclosure.ledger('marketing-analytics').rhoSpentUnits).toBe(500_000_000n);
 
     const second = await runQuery(cluster, merchants);
@@ -131,7 +134,10 @@ describe('a differentially private purpose in real rounds', () => {
 
   it('refuses to start with a looser policy on the same data folder', async () => {
     const looser = withDp(registry, { ...DP, totalRho: 2 });
-    const err = await startKeyHolder({ dataDir: join(cluster.dir, 'keyholder'), listen: '127.0.0.1:0', purposes: looser.purposes, logger: pino({ level: 'silent' }) })
+    const err = await startKeyHolder({
+      dataDir: join(cluster.dir, 'keyholder'), listen: '127.0.0.1:0', purposes: looser.purposes, logger: pino({ level: 'silent' }),
+      enrolmentAuthorityPublicKeyHex: cluster.identity.authorityPublicKeyHex, coordinatorRequestKeyHex: cluster.identity.requestKeyHex,
+    })
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(DisclosureError);
     expect(err).toMatchObject({ code: 'POLICY_LOOSENED', purpose: 'marketing-analytics' });

@@ -19,6 +19,7 @@ import { pooledReference } from '../helpers/pooled-reference.js';
 import { chunks, RawSubmitter, type CallOutcome } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
 import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { testIdentity } from '../helpers/identity.js';
 
 const TOKEN = 'hostile-test-token-0123456789';
 
@@ -65,9 +66,14 @@ describeBackends('hostile contributions', (backend) => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fedmart-hostile-'));
     database = await freshDatabase(backend, 'hostile', { onDisk: true });
-    keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }) });
+    const identity = await testIdentity(dir);
+    keyholder = await startKeyHolder({
+      dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }),
+      enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex, coordinatorRequestKeyHex: identity.requestKeyHex,
+    });
     coordinator = await spawnService(
       ['coordinator', '--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex,
+        '--enrolment-authority', identity.authorityPublicKeyHex, '--request-key', identity.requestSeedFile,
         '--db', database.target, '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
       join(dir, 'coordinator.log'),
       { FEDMART_API_TOKEN: TOKEN },

@@ -18,11 +18,13 @@ import { parseReleaseDocument } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { startCoordinator, type RunningCoordinator } from '../../coordinator/index.js';
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
-import type { ReleasePart } from '../../protos/index.js';
+import type { ReleaseHeader, ReleasePart } from '../../protos/index.js';
 import { freePort, killHard, spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
 import { mulberry32 } from '../helpers/crash-rounds.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { testIdentity, type TestIdentity } from '../helpers/identity.js';
+import { evidenceFor, signReleaseRequest } from '../../coordinator/round-closer.js';
 
 const TOKEN = 'keyholder-crash-token-0123456789';
 const RUNS = Number(process.env.FEDMART_KEYHOLDER_CRASH_RUNS ?? 8);
@@ -44,9 +46,11 @@ describe('key holder killed with SIGKILL during releases', () => {
   let shops: SynthShops;
   let merchants: MerchantNode[] = [];
   let ctx: HeContext;
+  let identity: TestIdentity;
 
   const startKeyholder = async () => {
-    keyholder = spawnFedmart(['keyholder', '--data', join(dir, 'keyholder'), '--listen', address], join(dir, `keyholder-${Date.now()}.log`));
+    keyholder = spawnFedmart(['keyholder', '--data', join(dir, 'keyholder'), '--listen', address,
+      '--enrolment-authority', identity.authorityPublicKeyHex, '--coordinator-key', identity.requestKeyHex], join(dir, `keyholder-${Date.now()}.log`));
     signingKey = String((await keyholder.ready).signingKey);
   };
 
@@ -62,11 +66,13 @@ describe('key holder killed with SIGKILL during releases', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fedmart-kh-crash-'));
     address = `127.0.0.1:${await freePort()}`;
+    identity = await testIdentity(dir);
     await startKeyholder();
     ctx = await HeContext.create();
     coordinator = await startCoordinator({
       database: 'memory://', grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', keyholderAddress: address,
       keyholderSigningKeyHex: signingKey, apiToken: TOKEN, auditKeyFile: join(dir, 'audit.seed'), closerIntervalMs: 50,
+      enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex, requestSigningSeedFile: identity.requestSeedFile,
       logger: pino({ level: 'silent' }),
     });
     shops = await makeShops(4, 'keyholder-crash', { customersPerShop: { min: 50, max: 120 } });
@@ -87,15 +93,17 @@ describe('key holder killed with SIGKILL during releases', () => {
     const contributions = await coordinator.store.contributions(queryId);
     const count = contributions[0]!.header.ciphertextDigests.length;
     const sums = sumPackedContributions(ctx, contributions.map((c) => c.ciphertexts), count);
+    const header: ReleaseHeader = {
+      queryId, kind: q.kind, specJson: q.specJson, specDigest: Buffer.from(q.specDigest), paramSet: q.paramSet, keyId: Buffer.from(q.keyId),
+      maxContributors: q.maxContributors, aggregateDigest: Buffer.from(blake2b256(Buffer.concat(sums))), contributionCount: contributions.length,
+      cutoffUnixMs: BigInt(q.cutoff.getTime()), coordinatorSignature: Buffer.alloc(0),
+    };
+    header.coordinatorSignature = signReleaseRequest(header, identity.requestKey);
     const parts: ReleasePart[] = [
-      {
-        header: {
-          queryId, kind: q.kind, specJson: q.specJson, specDigest: Buffer.from(q.specDigest), paramSet: q.paramSet, keyId: Buffer.from(q.keyId),
-          maxContributors: q.maxContributors, aggregateDigest: Buffer.from(blake2b256(Buffer.concat(sums))), contributionCount: contributions.length,
-          cutoffUnixMs: BigInt(q.cutoff.getTime()),
-        },
-      },
-      ...contributions.map((c) => ({ contribution: { header: c.header, merchantSigningKey: Buffer.from(c.signingPublicKey), ciphertexts: Buffer.from(c.ciphertexts) } })),
+      { header },
+      ...contributions.map((c) => ({
+        contribution: { header: c.header, merchantSigningKey: Buffer.from(c.signingPublicKey), ciphertexts: Buffer.from(c.ciphertexts), keyEvidence: evidenceFor(c) },
+      })),
     ];
     const client = new KeyHolderClient(address);
     try {

@@ -18,6 +18,7 @@ import { killHard, spawnFedmart } from '../helpers/coordinator-process.js';
 import { mulberry32 } from '../helpers/crash-rounds.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { testEnrolmentToken } from '../helpers/identity.js';
 
 const KILLS = 5;
 
@@ -82,7 +83,9 @@ describe('merchant node dying mid-stream', () => {
     // Shop 3 as a process, SIGKILLed at seeded points after it is ready, then run to the end.
     const shop3 = shops.shopDirs[2]!;
     const args = ['merchant', '--id', shop3.shopId, '--data', shop3.dir, '--coordinator', cluster.coordinator.grpcAddress,
-      '--keyholder-key', cluster.keyholder.signingPublicKeyHex, '--state', join(cluster.dir, 'shop3-state'), '--once'];
+      '--keyholder-key', cluster.keyholder.signingPublicKeyHex, '--state', join(cluster.dir, 'shop3-state'), '--once',
+      // One token for every restart: the first start keeps the key evidence, later ones enrol idempotently.
+      '--enrol-token', await testEnrolmentToken(shop3.shopId)];
     const rng = mulberry32(20261125);
     const storedAfterKill: number[] = [];
     for (let i = 0; i < KILLS; i++) {

@@ -22,6 +22,7 @@ import { describePostgres, freshDatabase, type TestDatabase } from '../helpers/d
 import { coordinatorArgs, killHard, spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeShops, type SynthShops } from '../helpers/shops.js';
+import { testEnrolmentToken, testIdentity } from '../helpers/identity.js';
 
 const TOKEN = 'scale-out-token-0123456789';
 const SHOPS = 30;
@@ -49,6 +50,7 @@ describePostgres('three coordinators on one PostgreSQL, one killed mid-round', (
       compliance: await loadShopCompliance(shop.dir),
       stateDir: join(dir, 'state', shop.shopId),
       keyholderSigningKeyHex: keyholder.signingPublicKeyHex,
+      enrolmentToken: await testEnrolmentToken(shop.shopId),
       logger: pino({ level: 'silent' }),
     });
     nodes.push(m);
@@ -68,7 +70,12 @@ describePostgres('three coordinators on one PostgreSQL, one killed mid-round', (
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fedmart-scale-'));
     database = await freshDatabase('postgres', 'scale_out');
-    keyholder = await startKeyHolder({ dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }) });
+    // The authority and the request key all three coordinators share, in the files coordinatorArgs names.
+    const identity = await testIdentity(dir);
+    keyholder = await startKeyHolder({
+      dataDir: join(dir, 'keyholder'), logger: pino({ level: 'silent' }),
+      enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex, coordinatorRequestKeyHex: identity.requestKeyHex,
+    });
     loadOrCreateSeedFile(join(dir, 'audit.seed')); // the one audit key all three coordinators sign with
     const [shopsMade, started] = await Promise.all([
       makeShops(SHOPS, 'scale-out', { customersPerShop: { min: 50, max: 120 } }),

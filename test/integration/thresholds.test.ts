@@ -7,7 +7,8 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { blake2b256 } from '../../crypto/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { RpcError } from '../../protos/index.js';
+import { RpcError, keyEvidenceToWire, type ReleaseHeader } from '../../protos/index.js';
+import { signReleaseRequest } from '../../coordinator/round-closer.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
 import { describeBackends } from '../helpers/databases.js';
@@ -55,14 +56,19 @@ describeBackends('merchant and subject thresholds', (backend) => {
 
     // And directly, with one merchant's contribution twice under one id: refused before decryption.
     const built = merchants[0]!.buildContribution(q);
-    const header = {
+    // Signed with the coordinator's request key, with the merchant's real key evidence: only m stops it.
+    const header: ReleaseHeader = {
       queryId: q.queryId, kind: q.kind, specJson: q.specJson, specDigest: q.specDigest, paramSet: q.paramSet, keyId: q.keyId,
       maxContributors: q.maxContributors, aggregateDigest: Buffer.from(blake2b256(built.ciphertexts[0]!)), contributionCount: 1,
-      cutoffUnixMs: q.cutoffUnixMs,
+      cutoffUnixMs: q.cutoffUnixMs, coordinatorSignature: Buffer.alloc(0),
     };
+    header.coordinatorSignature = signReleaseRequest(header, cluster.identity.requestKey);
     let thrown: unknown;
     try {
-      await cluster.keyholder.keyHolder.release(header, [{ header: built.header, merchantSigningKey: merchants[0]!.signingPublicKey, ciphertexts: built.ciphertexts[0]! }]);
+      await cluster.keyholder.keyHolder.release(header, [{
+        header: built.header, merchantSigningKey: merchants[0]!.signingPublicKey, ciphertexts: built.ciphertexts[0]!,
+        keyEvidence: keyEvidenceToWire(merchants[0]!.keyEvidence()!),
+      }]);
     } catch (err) {
       thrown = err;
     }
