@@ -2,11 +2,11 @@
  * A coordinator HTTP app on a real in-memory PGlite database and a real HE
  * context, driven through fastify's inject, with one user per role.
  */
-import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { HeContext, cryptoReady, generateHeKeys, generateSigningKeyPair, heKeyId } from '../../crypto/index.js';
 import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, buildHttpApp, openDatabase, type Database, type HttpAppDeps } from '../../coordinator/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, type AuditEntry } from '../../compliance/index.js';
+import { testLogger } from '../helpers/test-logs.js';
 
 export const BOOTSTRAP_TOKEN = 'bootstrap-token-0123456789abcdef';
 
@@ -45,7 +45,7 @@ export async function startHttpFixture(options: Partial<Pick<HttpAppDeps, 'rateL
   await purposes.sync(DEFAULT_PURPOSE_REGISTRY, 'test');
   const store = new CoordinatorStore(db);
   for (const shop of ['shop-01', 'shop-02']) await store.enrolMerchant(shop, generateSigningKeyPair().publicKey);
-  const logger = pino({ level: 'silent' });
+  const logger = testLogger('http-app');
   const queries = new QueryService({
     store, audit, purposes, minSubjects: 10, ctx,
     publicKeyBundle: { paramSet: ctx.paramSet.name, publicKey: Buffer.from(publicKey), keyId: Buffer.from(heKeyId(publicKey)), keyholderSigningKey: Buffer.alloc(32), signature: Buffer.alloc(64) },

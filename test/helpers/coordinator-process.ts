@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { testLogCopyPath } from './test-logs.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 
@@ -26,6 +27,8 @@ export interface FedmartProcess {
 export function spawnFedmart(args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = {}): FedmartProcess {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr.pipe(createWriteStream(logFile));
+  // A copy under test-output/logs/ for scripts/scan-logs.mjs.
+  child.stderr.pipe(createWriteStream(testLogCopyPath(logFile)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {

@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { pino } from 'pino';
 import { loadOrCreateSeedFile, signingKeyPairFromSeed, toHex } from '../../crypto/index.js';
 import { readReceipts, type MerchantNode, type AnswerOutcome } from '../../client-sdk/index.js';
 import { AuditTrail, openDatabase } from '../../coordinator/index.js';
@@ -22,6 +21,7 @@ import { CoordinatorChain, freePort } from './coordinator-process.js';
 import { pooledReference, type ReferenceRow } from './pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from './shops.js';
 import { testIdentity } from './identity.js';
+import { testLogger } from './test-logs.js';
 
 const TOKEN = 'crash-test-token-0123456789';
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
@@ -80,7 +80,7 @@ export class CrashRig {
       dataDir: join(this.dir, 'keyholder'),
       enrolmentAuthorityPublicKeyHex: identity.authorityPublicKeyHex,
       coordinatorRequestKeyHex: identity.requestKeyHex,
-      logger: pino({ level: 'silent' }) });
+      logger: testLogger(`keyholder-${this.label}`) });
     this.chain = new CoordinatorChain({
       dir: this.dir, token: TOKEN, keyholderAddress: this.keyholder.address, keyholderKeyHex: this.keyholder.signingPublicKeyHex,
       db: join(this.dir, 'db'), grpcPort: await freePort(), httpPort: await freePort(),
