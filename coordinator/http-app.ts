@@ -27,6 +27,7 @@ import type { PurposeStore } from './purpose-registry.js';
 import type { QueryService } from './query-service.js';
 import type { FitRunner } from './fit-runner.js';
 import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
+import { LOG_REDACT } from '../protos/log-redact.js';
 import type { CoordinatorStore } from './store.js';
 
 export interface HttpAppDeps {
@@ -102,10 +103,12 @@ function frameworkErrors(err: { code?: string; message: string }, request: Fasti
 
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const pem = (v: string | Uint8Array) => (typeof v === 'string' ? v : Buffer.from(v));
+  // Credentials in headers or token fields never reach a log line (defence in depth).
+  const httpLog = deps.logger.child({}, { redact: LOG_REDACT }) as FastifyBaseLogger;
   // An https fastify differs from the http one only in its server type, which callers never touch.
   const app = (deps.https
-    ? Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024, frameworkErrors, https: { cert: pem(deps.https.cert), key: pem(deps.https.key) } })
-    : Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024, frameworkErrors })) as unknown as FastifyInstance;
+    ? Fastify({ loggerInstance: httpLog, bodyLimit: 64 * 1024, frameworkErrors, https: { cert: pem(deps.https.cert), key: pem(deps.https.key) } })
+    : Fastify({ loggerInstance: httpLog, bodyLimit: 64 * 1024, frameworkErrors })) as unknown as FastifyInstance;
   // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);
