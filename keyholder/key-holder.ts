@@ -250,11 +250,17 @@ export class KeyHolder {
     } catch (err) {
       refuse('SPEC_INVALID', err instanceof Error ? err.message : 'invalid query spec', status.INVALID_ARGUMENT);
     }
-    const layout = new SlotLayout(definition.fields(spec), {
-      plainModulus: this.ctx.plainModulus,
-      slotCount: this.ctx.slotCount,
-      maxContributors: header.maxContributors,
-    });
+    let layout: SlotLayout;
+    try {
+      layout = new SlotLayout(definition.fields(spec), {
+        plainModulus: this.ctx.plainModulus,
+        slotCount: this.ctx.slotCount,
+        maxContributors: header.maxContributors,
+      });
+    } catch (err) {
+      // e.g. max_contributors so large that the layout could wrap the plaintext modulus
+      refuse('LAYOUT_INVALID', err instanceof Error ? err.message : 'no slot layout for this spec', status.INVALID_ARGUMENT);
+    }
     const layoutDigest = layout.digest();
 
     const merchants = new Set<string>();
