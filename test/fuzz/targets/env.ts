@@ -31,7 +31,36 @@ export interface FuzzCluster {
   /** An open query with a high target, so that accepted contributions never close it. */
   readonly query: OpenQuery;
   /** Everything a refused call must leave unchanged. */
-  fingerprint(): Promise<string>;
+  fingerprint(): Promise<Fingerprint>;
+  /** Null when nothing but refusal entries changed since `before`, else what changed. */
+  changedSince(before: Fingerprint): Promise<string | null>;
+}
+
+/** Row counts and keys, plus where the audit log stood. */
+export interface Fingerprint {
+  readonly state: string;
+  readonly auditNext: number;
+}
+
+/** `fingerprint` and `changedSince` over a coordinator database (plus extra state, e.g. decryptions). */
+async function stateProbe(db: Database, extra: () => string = () => ''): Promise<Pick<FuzzCluster, 'fingerprint' | 'changedSince'>> {
+  const sql = await fingerprintQuery(db);
+  const fingerprint = async (): Promise<Fingerprint> => {
+    const row = (await db.query<{ f: string; next: string | number }>(sql))[0];
+    return { state: `${row?.f}${extra()}`, auditNext: Number(row?.next ?? 0) };
+  };
+  return {
+    fingerprint,
+    changedSince: async (before) => {
+      const after = await fingerprint();
+      if (after.state !== before.state) return `${before.state} -> ${after.state}`;
+      const entries = await db.query<{ type: string }>(
+        `SELECT (entry_json::jsonb)->>'type' AS type FROM audit_entries WHERE seq >= $1 AND (entry_json::jsonb)->>'type' NOT IN (${REFUSAL_TYPES.map((t) => `'${t}'`).join(', ')})`,
+        [before.auditNext],
+      );
+      return entries.length > 0 ? `audit entries ${entries.map((e) => e.type).join(', ')}` : null;
+    },
+  };
 }
 
 const IGNORED_TABLES = new Set(['audit_entries', 'audit_checkpoints']);
@@ -44,15 +73,15 @@ async function fingerprintQuery(db: Database): Promise<string> {
   );
   const parts = tables.map((t) => t.table_name).filter((t) => !IGNORED_TABLES.has(t) && /^[a-z_]+$/.test(t))
     .map((t) => `(SELECT count(*) FROM ${t})::text`);
-  parts.push("(SELECT coalesce(md5(string_agg(merchant_id || encode(signing_public_key, 'hex'), ',' ORDER BY merchant_id)), '') FROM merchants)");
-  parts.push(`(SELECT count(*) FROM audit_entries WHERE (entry_json::jsonb)->>'type' NOT IN (${REFUSAL_TYPES.map((t) => `'${t}'`).join(', ')}))::text`);
-  return `SELECT concat_ws('|', ${parts.join(', ')}) AS f`;
+  // Whole rows of merchants: keys, key evidence, revocation.
+  parts.push("(SELECT coalesce(md5(string_agg(m::text, ',' ORDER BY merchant_id)), '') FROM merchants m)");
+  return `SELECT concat_ws('|', ${parts.join(', ')}) AS f, (SELECT coalesce(max(seq) + 1, 0) FROM audit_entries) AS next`;
 }
 
 export class FuzzEnv {
   private ctxPromise?: Promise<HeContext>;
   private clusterPromise?: Promise<FuzzCluster>;
-  private httpPromise?: Promise<HttpFixture & { fingerprint(): Promise<string> }>;
+  private httpPromise?: Promise<HttpFixture & Pick<FuzzCluster, 'fingerprint' | 'changedSince'>>;
   private packedPromise?: Promise<Uint8Array>;
 
   /** An HE context of the default parameter set. */
@@ -97,26 +126,17 @@ export class FuzzEnv {
       const { queryId } = (await res.json()) as { queryId: string };
       const query = (await merchants[0]!.openQueries()).find((q) => q.queryId === queryId);
       if (!query) throw new Error('the fuzz query is not open');
-      const sql = await fingerprintQuery(coordinator.store.db);
-      return {
-        cluster, keyholder, coordinator, shops, merchants, query,
-        fingerprint: async () => {
-          const rows = await coordinator.store.db.query<{ f: string }>(sql);
-          return `${rows[0]?.f}|kh-decryptions=${keyholder.keyHolder.decryptions}`;
-        },
-      };
+      const probe = await stateProbe(coordinator.store.db, () => `|kh-decryptions=${keyholder.keyHolder.decryptions}`);
+      return { cluster, keyholder, coordinator, shops, merchants, query, ...probe };
     })();
     return this.clusterPromise;
   }
 
-  http(): Promise<HttpFixture & { fingerprint(): Promise<string> }> {
+  http(): Promise<HttpFixture & Pick<FuzzCluster, 'fingerprint' | 'changedSince'>> {
     this.httpPromise ??= (async () => {
       const big = { limit: 1_000_000_000, windowMs: 60_000 };
       const fx = await startHttpFixture({ rateLimit: big, authFailureLimit: big, publicRateLimit: big });
-      const sql = await fingerprintQuery(fx.db);
-      return Object.assign(fx, {
-        fingerprint: async () => (await fx.db.query<{ f: string }>(sql))[0]?.f ?? '',
-      });
+      return Object.assign(fx, await stateProbe(fx.db));
     })();
     return this.httpPromise;
   }

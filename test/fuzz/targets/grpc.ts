@@ -35,12 +35,17 @@ import {
   ReleasePart,
   ReportRightsEventsRequest,
   ERROR_CODE_METADATA_KEY,
+  ReleaseHeader,
   envelopeOf,
+  releaseRequestDigest,
+  type MerchantKeyEvidence,
   rightsReportDigest,
   type ContributionHeader,
 } from '../../../protos/index.js';
 import { loadOrCreateSigningKey } from '../../../client-sdk/index.js';
 import { getQueryDefinition } from '../../../analytics/index.js';
+import { evidenceFor } from '../../../coordinator/round-closer.js';
+import type { StoredContribution } from '../../../coordinator/store.js';
 import { hostileBytes, hostileString, mutatedBytes, mutatedJson, violation, wireGarbage, type FuzzTarget, type PreparedTarget } from './common.js';
 import type { FuzzCluster } from './env.js';
 
@@ -87,12 +92,12 @@ export function judge(o: RawOutcome): string {
 }
 
 /** Runs `call`, judges its outcome and checks that a refusal changed nothing. */
-async function checked(fingerprint: () => Promise<string>, call: () => Promise<RawOutcome>): Promise<string> {
-  const before = await fingerprint();
+async function checked(c: Pick<FuzzCluster, 'fingerprint' | 'changedSince'>, call: () => Promise<RawOutcome>): Promise<string> {
+  const before = await c.fingerprint();
   const label = judge(await call());
   if (label !== 'OK') {
-    const after = await fingerprint();
-    if (after !== before) violation(`refused (${label}) but state changed: ${before} -> ${after}`);
+    const change = await c.changedSince(before);
+    if (change !== null) violation(`refused (${label}) but state changed: ${change}`);
   }
   return label;
 }
@@ -133,7 +138,7 @@ function unaryTarget(service: 'merchant' | 'keyholder', method: string, path: st
       const seeds = service === 'merchant' ? ((await merchantSeeds(c))[key] ?? [new Uint8Array()]) : [new Uint8Array()];
       const prepared: PreparedTarget<Uint8Array> = {
         arbitrary: fc.oneof({ arbitrary: hostileBytes(seeds, { oversize: UNARY_OVERSIZE }), weight: 12 }, { arbitrary: fc.constantFrom(...seeds), weight: 1 }),
-        run: (bytes) => checked(c.fingerprint, () => unaryRaw(client, path, bytes)),
+        run: (bytes) => checked(c, () => unaryRaw(client, path, bytes)),
         after: async () => {
           const alive = judge(await unaryRaw(client, service === 'merchant' ? '/fedmart.v1.MerchantService/GetPublicKey' : '/fedmart.v1.KeyHolderService/GetPublicKey', new Uint8Array()));
           client.close();
@@ -207,7 +212,7 @@ export const submitContributionTarget: FuzzTarget = {
     const prepared: PreparedTarget<StreamPlan> = {
       arbitrary: plan,
       run: async (p) => {
-        if (p.raw) return checked(c.fingerprint, () => streamRaw(client, path, p.raw!));
+        if (p.raw) return checked(c, () => streamRaw(client, path, p.raw!));
         const seed = seeds[p.merchant]!;
         // Seeds differ from merchant to merchant only in who signs; the ciphertext seed is shared.
         const ct = p.ct ?? seed.ct;
@@ -236,7 +241,7 @@ export const submitContributionTarget: FuzzTarget = {
         else if (p.order === 'extra') messages = [...messages, encodeChunk({ data: Buffer.alloc(1 + (n++ % 1000)) })];
         else if (p.order === 'header-only') messages = [head];
         else if (p.order === 'reverse') messages = [head, ...chunks.reverse()];
-        return checked(c.fingerprint, () => streamRaw(client, path, messages));
+        return checked(c, () => streamRaw(client, path, messages));
       },
       after: async () => {
         const alive = judge(await unaryRaw(client, '/fedmart.v1.MerchantService/GetPublicKey', new Uint8Array()));
@@ -258,6 +263,8 @@ interface ReleasePlan {
   readonly ct: Uint8Array | null;
   readonly target: number;
   readonly count: number | null;
+  /** Signed with the coordinator's request key after the edits (else the seed's signature stays). */
+  readonly sign: boolean;
 }
 
 export const releaseTarget: FuzzTarget = {
@@ -275,13 +282,28 @@ export const releaseTarget: FuzzTarget = {
     const layout = new SlotLayout(definition.fields(spec), { plainModulus: ctx.plainModulus, slotCount: ctx.slotCount, maxContributors: q.maxContributors });
     const sorted = [...built].sort((a, b) => (a.built.header.merchantId < b.built.header.merchantId ? -1 : 1));
     const sums = sumPackedContributions(ctx, sorted.map((b) => b.built.ciphertexts[0]!), layout.ciphertextCount);
-    const header = {
+    const requestKey = c.cluster.identity.requestKey;
+    const sign = (h: ReleaseHeader): ReleaseHeader => {
+      try {
+        return { ...h, coordinatorSignature: Buffer.from(signDigest(releaseRequestDigest(h), requestKey.secretKey)) };
+      } catch {
+        return h; // fields the digest cannot encode: sent unsigned
+      }
+    };
+    const header = sign(ReleaseHeader.fromPartial({
       queryId: q.queryId, kind: q.kind, specJson: q.specJson, specDigest: q.specDigest, paramSet: q.paramSet, keyId: q.keyId,
       maxContributors: q.maxContributors, aggregateDigest: Buffer.from(blake2b256(Buffer.concat(sums))), contributionCount: built.length, cutoffUnixMs: q.cutoffUnixMs,
-    };
+    }));
+    const evidence = new Map<string, MerchantKeyEvidence | undefined>();
+    for (const row of await c.coordinator.store.db.query<{ merchant_id: string; key_evidence: string | null; key_sequence: number }>('SELECT merchant_id, key_evidence, key_sequence FROM merchants')) {
+      evidence.set(row.merchant_id, evidenceFor({ keyEvidenceJson: row.key_evidence, keySequence: row.key_sequence } as StoredContribution));
+    }
     const contributionPart = (i: number, ct?: Uint8Array) => {
       const b = built[i]!;
-      return ReleasePart.encode(ReleasePart.fromPartial({ contribution: { header: b.built.header, merchantSigningKey: Buffer.from(b.key.publicKey), ciphertexts: Buffer.from(ct ?? b.built.ciphertexts[0]!) } })).finish();
+      return ReleasePart.encode(ReleasePart.fromPartial({ contribution: {
+        header: b.built.header, merchantSigningKey: Buffer.from(b.key.publicKey), ciphertexts: Buffer.from(ct ?? b.built.ciphertexts[0]!),
+        keyEvidence: evidence.get(b.built.header.merchantId),
+      } })).finish();
     };
     const headerFields: Record<string, fc.Arbitrary<unknown>> = {
       queryId: hostileString, kind: hostileString, specJson: fc.oneof(hostileString, mutatedJson(JSON.parse(q.specJson)).map((v) => JSON.stringify(v) ?? '')),
@@ -292,7 +314,7 @@ export const releaseTarget: FuzzTarget = {
     const headerBytes = ReleasePart.encode(ReleasePart.fromPartial({ header })).finish();
     const plan: fc.Arbitrary<ReleasePlan> = fc.oneof(
       { weight: 3, arbitrary: fc.array(hostileBytes([headerBytes, contributionPart(0).subarray(0, 2048)], { oversize: [16 * 1024 * 1024 - 64, 16 * 1024 * 1024 + 4096] }), { maxLength: 4 })
-        .map((raw) => ({ raw, headerEdits: [], contributions: [], ct: null, target: 0, count: null })) },
+        .map((raw) => ({ raw, headerEdits: [], contributions: [], ct: null, target: 0, count: null, sign: false })) },
       { weight: 7, arbitrary: fc.record({
         raw: fc.constant(null),
         headerEdits: fc.array(fc.constantFrom(...Object.keys(headerFields)).chain((f) => headerFields[f]!.map((v) => [f, v] as [string, unknown])), { maxLength: 2 }),
@@ -300,17 +322,19 @@ export const releaseTarget: FuzzTarget = {
         ct: fc.option(mutatedBytes([built[0]!.built.ciphertexts[0]!]), { freq: 2 }),
         target: fc.nat(built.length - 1),
         count: fc.option(fc.nat(6), { freq: 3 }),
+        sign: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       }) as fc.Arbitrary<ReleasePlan> },
     );
     const prepared: PreparedTarget<ReleasePlan> = {
       arbitrary: plan,
       run: async (p) => {
-        if (p.raw) return checked(c.fingerprint, () => streamRaw(client, path, p.raw!));
+        if (p.raw) return checked(c, () => streamRaw(client, path, p.raw!));
         const h: Record<string, unknown> = { ...header, contributionCount: p.count ?? p.contributions.length };
         for (const [f, v] of p.headerEdits) h[f] = v;
-        const messages = [ReleasePart.encode(ReleasePart.fromPartial({ header: h as never })).finish()];
+        const signed = p.sign ? sign(h as unknown as ReleaseHeader) : h;
+        const messages = [ReleasePart.encode(ReleasePart.fromPartial({ header: signed as never })).finish()];
         for (const i of p.contributions) messages.push(contributionPart(i, p.ct && i === p.target ? p.ct : undefined));
-        return checked(c.fingerprint, () => streamRaw(client, path, messages, 60_000));
+        return checked(c, () => streamRaw(client, path, messages, 60_000));
       },
       after: async () => {
         const alive = judge(await unaryRaw(client, '/fedmart.v1.KeyHolderService/GetPublicKey', new Uint8Array()));
@@ -332,7 +356,7 @@ function genericStreamTarget(service: 'merchant' | 'keyholder', method: string, 
       const client = new Client(service === 'merchant' ? c.coordinator.grpcAddress : c.keyholder.address, credentials.createInsecure());
       return {
         arbitrary: fc.array(fc.oneof(wireGarbage, fc.uint8Array({ maxLength: 512 })), { maxLength: 4 }),
-        run: (messages: Uint8Array[]) => checked(c.fingerprint, () => streamRaw(client, path, messages)),
+        run: (messages: Uint8Array[]) => checked(c, () => streamRaw(client, path, messages)),
         after: async () => client.close(),
       };
     },

@@ -15,6 +15,7 @@ import { PROBLEMS } from '../../../coordinator/problems.js';
 import { consoleRoutes } from '../../../coordinator/http-console.js';
 import { BOOTSTRAP_TOKEN, ROLE_NAMES, type HttpFixture } from '../../coordinator/http-fixture.js';
 import { hostileString, mutatedBytes, violation, type FuzzTarget, type PreparedTarget } from './common.js';
+import type { FuzzCluster } from './env.js';
 
 export interface RouteInfo {
   readonly method: string;
@@ -113,7 +114,7 @@ function safeRaw(s: string): string {
 }
 
 /** Sends one case; resolves with `status code` or throws PropertyViolation. */
-export async function runHttpCase(fx: HttpFixture & { fingerprint(): Promise<string> }, table: readonly RouteInfo[], c: HttpCase): Promise<string> {
+export async function runHttpCase(fx: HttpFixture & Pick<FuzzCluster, 'fingerprint' | 'changedSince'>, table: readonly RouteInfo[], c: HttpCase): Promise<string> {
   const r = table[c.route]!;
   let i = 0;
   const url = r.path.replace(/\{(\w+)\}/g, () => {
@@ -164,8 +165,8 @@ export async function runHttpCase(fx: HttpFixture & { fingerprint(): Promise<str
   const known = (PROBLEMS as Record<string, { status: number }>)[code];
   if (!known) violation(`${where}: ${status} without a known code (${code})`);
   if (known.status !== status || body.status !== status) violation(`${where}: code ${code} belongs to ${known.status}, answered ${status}`);
-  const after = await fx.fingerprint();
-  if (after !== before) violation(`${where}: refused (${status} ${code}) but state changed: ${before} -> ${after}`);
+  const change = await fx.changedSince(before);
+  if (change !== null) violation(`${where}: refused (${status} ${code}) but state changed: ${change}`);
   return `${status} ${code}`;
 }
 
