@@ -16,6 +16,7 @@ import { ROLES } from './auth.js';
 import { defineRoute, type ApiRoute } from './http-routes.js';
 import { HttpProblem } from './problems.js';
 import type { PurposeStore } from './purpose-registry.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { CoordinatorStore } from './store.js';
 
 /**
@@ -29,6 +30,7 @@ export interface AdminRouteDeps {
   readonly store: CoordinatorStore;
   readonly users: UserStore;
   readonly purposes: PurposeStore;
+  readonly audit: AuditTrail;
 }
 
 const iso = z.string().meta({ format: 'date-time' });
@@ -82,7 +84,17 @@ const merchantViewSchema = z.object({
   keyDigest: z.string().regex(/^[0-9a-f]{64}$/),
   contributions: z.number().int().min(0),
   lastContributionAt: iso.nullable(),
+  /** How often the signing key was rotated (0: the enrolled key). */
+  keySequence: z.number().int().min(0),
+  /** Enrolled with a one-time token of the enrolment authority (false only for enrolments from before tokens). */
+  tokenEnrolled: z.boolean(),
+  revokedAt: iso.nullable(),
 }).meta({ id: 'Merchant' });
+
+const revokeMerchantBody = z.object({
+  /** Why, as a reason code for the audit log (default REVOKED_BY_ADMINISTRATOR). */
+  reason: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected a reason code like CONTRACT_ENDED').optional(),
+}).strict().meta({ id: 'RevokeMerchant' });
 
 const benchmarkSchema = z.object({
   merchantId: z.string(),
@@ -115,9 +127,12 @@ interface MerchantRow {
   enrolled_at: Date;
   contributions: number;
   last_at: Date | null;
+  key_sequence: number;
+  token_enrolled: boolean;
+  revoked_at: Date | null;
 }
 
-const MERCHANT_SQL = `SELECT m.merchant_id, m.signing_public_key, m.enrolled_at,
+const MERCHANT_SQL = `SELECT m.merchant_id, m.signing_public_key, m.enrolled_at, m.key_sequence, m.key_evidence IS NOT NULL AS token_enrolled, m.revoked_at,
     (SELECT count(*)::int FROM contributions c WHERE c.merchant_id = m.merchant_id) AS contributions,
     (SELECT max(c.received_at) FROM contributions c WHERE c.merchant_id = m.merchant_id) AS last_at
   FROM merchants m`;
@@ -129,6 +144,9 @@ function merchantView(r: MerchantRow): z.infer<typeof merchantViewSchema> {
     keyDigest: toHex(blake2b256(r.signing_public_key)),
     contributions: r.contributions,
     lastContributionAt: r.last_at ? new Date(r.last_at).toISOString() : null,
+    keySequence: r.key_sequence,
+    tokenEnrolled: r.token_enrolled,
+    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
   };
 }
 
@@ -138,7 +156,7 @@ function invalidPurpose(err: unknown): never {
 }
 
 export function adminRoutes(deps: AdminRouteDeps): ApiRoute[] {
-  const { store, users, purposes } = deps;
+  const { store, users, purposes, audit } = deps;
   const merchant = async (id: string): Promise<MerchantRow> => {
     const rows = await store.db.query<MerchantRow>(`${MERCHANT_SQL} WHERE m.merchant_id = $1`, [id]);
     if (!rows[0]) throw new HttpProblem('MERCHANT_NOT_FOUND', `no merchant ${id}`);
@@ -252,6 +270,25 @@ export function adminRoutes(deps: AdminRouteDeps): ApiRoute[] {
       problems: ['MERCHANT_NOT_FOUND', 'NOT_OWN_MERCHANT'],
       handler: async ({ params, requireMerchant }) => {
         await requireMerchant(params.id);
+        return merchantView(await merchant(params.id));
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/v1/merchants/:id/revoke', operationId: 'revokeMerchant', tag: 'merchants',
+      summary: 'Revoke a merchant: its later contributions are refused (MERCHANT_REVOKED); accepted ones stay valid (audited as merchant.revoked)',
+      roles: ['admin'],
+      params: z.object({ id: merchantIdSchema }).strict(),
+      body: revokeMerchantBody,
+      responses: { 200: { description: 'Revoked (or already revoked)', schema: merchantViewSchema } },
+      problems: ['MERCHANT_NOT_FOUND'],
+      handler: async ({ params, body, principal }) => {
+        const reason = body.reason ?? 'REVOKED_BY_ADMINISTRATOR';
+        const outcome = await store.revokeMerchant(params.id, reason, (tx) => audit.record({
+          type: 'merchant.revoked',
+          actor: principal.id,
+          details: { merchantId: params.id, reason },
+        }, tx));
+        if (outcome === 'unknown') throw new HttpProblem('MERCHANT_NOT_FOUND', `no merchant ${params.id}`);
         return merchantView(await merchant(params.id));
       },
     }),

@@ -65,7 +65,7 @@ export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry
     }),
     ...queryRoutes({ store: deps.store, queries: deps.queries, fits: deps.fits, minSubjects: deps.minSubjects ?? 10, onQueryCreated: deps.onQueryCreated }),
     ...auditRoutes({ audit: deps.audit, purposes: deps.purposes, jobs, chromium: deps.chromium }),
-    ...adminRoutes({ store: deps.store, users, purposes: deps.purposes }),
+    ...adminRoutes({ store: deps.store, users, purposes: deps.purposes, audit: deps.audit }),
   ];
   let doc: Record<string, unknown> | undefined;
   const document = () => (doc ??= buildOpenApiDocument(routes));

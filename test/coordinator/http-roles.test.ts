@@ -80,6 +80,8 @@ const CASES: Record<string, RouteCase> = {
   listMerchants: { method: 'GET', path: '/v1/merchants', roles: ADMIN, request: () => ({ url: '/v1/merchants' }), ok: 200 },
   getMerchant: { method: 'GET', path: '/v1/merchants/{id}', roles: ['admin', 'merchant'], request: () => ({ url: '/v1/merchants/shop-01' }), ok: 200 },
   getMerchantBenchmark: { method: 'GET', path: '/v1/merchants/{id}/benchmark', roles: ['admin', 'merchant'], request: () => ({ url: '/v1/merchants/shop-01/benchmark' }), ok: 200 },
+  // Idempotent, so every allowed role may revoke the same shop.
+  revokeMerchant: { method: 'POST', path: '/v1/merchants/{id}/revoke', roles: ADMIN, request: () => ({ url: '/v1/merchants/shop-02/revoke', payload: { reason: 'CONTRACT_ENDED' } }), ok: 200 },
 };
 
 const PUBLIC: Record<string, { path: string; type: RegExp }> = {
