@@ -168,7 +168,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const keyHolder = new KeyHolderClient(options.keyholderAddress,
     options.keyholderCa === undefined ? undefined : { ca: options.keyholderCa, ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}) });
   await cryptoReady();
-  const ctx = await HeContext.create(options.paramSet ?? DEFAULT_HE_PARAM_SET);
+  // The coordinator validates, unpacks and adds ciphertexts in TypeScript only: no SEAL, no WASM start.
+  const ctx = HeContext.withoutSeal(options.paramSet ?? DEFAULT_HE_PARAM_SET);
   const fetchKey = () => fetchKeyWithRetry(keyHolder, ctx, options.keyholderSigningKeyHex, log);
   let bundle: Awaited<ReturnType<typeof fetchKey>> | undefined;
   let db: Database;

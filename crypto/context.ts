@@ -80,6 +80,19 @@ export function packedLayoutOfContext(ctx: HeContext, name = 'ctx'): PackedLayou
   return readPackedLayout(ctx);
 }
 
+/** Compares what SEAL derived with the values recorded in the parameter set (used by `withoutSeal`). */
+function assertDerivedMatches(paramSet: HeParamSet, actual: HeParamSet['derived']): void {
+  const d = paramSet.derived;
+  const same = (a: readonly bigint[], b: readonly bigint[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+  if (actual.plainModulus !== d.plainModulus || !same(actual.dataModuli, d.dataModuli) || !same(actual.keyModuli, d.keyModuli) ||
+      !same(actual.firstParmsId, d.firstParmsId) || !same(actual.keyParmsId, d.keyParmsId)) {
+    throw new FedmartCryptoError(
+      'SEAL_FORMAT_MISMATCH',
+      `SEAL derived other moduli or parms ids for ${paramSet.name} than crypto/params.ts records; update params.ts (and check compatibility) before using this node-seal`,
+    );
+  }
+}
+
 /** Compares SEAL's actual serialization prefix with the layout built in TypeScript. */
 function assertPrefixMatches(actual: Uint8Array, layout: SealObjectLayout): void {
   let same = actual.length === layout.byteLength;
@@ -156,6 +169,24 @@ export class HeContext {
     return HeContext.#build(seal, paramSet);
   }
 
+  /**
+   * A context for validating, unpacking and adding packed ciphertexts and
+   * validating public keys in TypeScript, built from the parameter set's
+   * recorded SEAL values without loading SEAL (instant, no WASM heap). For
+   * processes that never encrypt, decrypt or call SEAL (the coordinator):
+   * `add`, keys, encryptors and decryptors made from it throw CONTEXT_CLOSED.
+   */
+  static withoutSeal(name: HeParamSetName = DEFAULT_HE_PARAM_SET): HeContext {
+    const paramSet = getHeParamSet(name);
+    const d = paramSet.derived;
+    const n = paramSet.polyModulusDegree;
+    return new HeContext(paramSet, d.plainModulus, {
+      ciphertext: ciphertextLayout('ciphertext', { parmsId: BigUint64Array.from(d.firstParmsId), moduli: [...d.dataModuli], degree: n }, 2, false),
+      publicKey: ciphertextLayout('public key', { parmsId: BigUint64Array.from(d.keyParmsId), moduli: [...d.keyModuli], degree: n }, 2, true),
+      secretKey: secretKeyLayout({ parmsId: BigUint64Array.from(d.keyParmsId), moduli: [...d.keyModuli], degree: n }),
+    });
+  }
+
   static #build(seal: SEALLibrary, paramSet: HeParamSet): HeContext {
     const n = paramSet.polyModulusDegree;
     const parms = seal.EncryptionParameters(seal.SchemeType.bfv);
@@ -183,6 +214,7 @@ export class HeContext {
       const keyModuli = coeffModulusOf(ctx, 'key');
       const firstId = parmsIdWords(() => ctx.firstParmsId);
       const keyId = parmsIdWords(() => ctx.keyParmsId);
+      assertDerivedMatches(paramSet, { plainModulus, dataModuli, keyModuli, firstParmsId: [...firstId], keyParmsId: [...keyId] });
       const layouts = {
         ciphertext: ciphertextLayout('ciphertext', { parmsId: firstId, moduli: dataModuli, degree: n }, 2, false),
         publicKey: ciphertextLayout('public key', { parmsId: keyId, moduli: keyModuli, degree: n }, 2, true),

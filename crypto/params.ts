@@ -77,6 +77,20 @@ export interface HeParamSet {
    * addend count costs about one bit; the fresh budget is 12 bits.
    */
   readonly maxAddends: number;
+  /**
+   * What SEAL derives from the parameters (the batching prime t, the chosen
+   * RNS primes and the parms ids of the data and key levels), written down so
+   * that processes that only validate and add ciphertexts (the coordinator)
+   * need not start SEAL: `HeContext.withoutSeal`. `HeContext.create` checks
+   * SEAL's values against these and refuses to start if they differ.
+   */
+  readonly derived: {
+    readonly plainModulus: bigint;
+    readonly dataModuli: readonly bigint[];
+    readonly keyModuli: readonly bigint[];
+    readonly firstParmsId: readonly bigint[];
+    readonly keyParmsId: readonly bigint[];
+  };
 }
 
 /** All supported parameter sets, keyed by name. Frozen. */
@@ -89,6 +103,13 @@ export const HE_PARAM_SETS: Readonly<Record<HeParamSetName, HeParamSet>> = Objec
     plainModulusBits: 40,
     description: 'BFV, N=8192, q=[60,60] bits (one data prime), batching t of 40 bits; 15 bytes per slot packed (16 in SEAL format)',
     maxAddends: 1024,
+    derived: Object.freeze({
+      plainModulus: 1_099_511_480_321n,
+      dataModuli: Object.freeze([1_152_921_504_606_748_673n]),
+      keyModuli: Object.freeze([1_152_921_504_606_748_673n, 1_152_921_504_606_830_593n]),
+      firstParmsId: Object.freeze([17458664736949119104n, 2612807100717907758n, 16622354708728864994n, 7822721462091302831n]),
+      keyParmsId: Object.freeze([12317121340780322908n, 1520487198997540209n, 2666542028592202552n, 5735312591196787634n]),
+    }),
   }),
 } satisfies Record<HeParamSetName, HeParamSet>);
 
