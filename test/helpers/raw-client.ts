@@ -3,7 +3,9 @@
  * coordinator's SubmitContribution method.
  */
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ContributionChunk, MerchantServiceClient, errorCodeOf, type SubmitContributionResponse } from '../../protos/index.js';
+import { ContributionChunk, MerchantServiceClient, callUnary, errorCodeOf, keyEvidenceToWire, type SubmitContributionResponse } from '../../protos/index.js';
+import { enrolmentDigest, enrolmentEvidence, signDigest, type KeyEvidence, type SigningKeyPair } from '../../crypto/index.js';
+import { testEnrolmentToken } from './identity.js';
 
 export interface CallOutcome {
   readonly ok: boolean;
@@ -65,4 +67,35 @@ export function chunks(bytes: Uint8Array, size = 256 * 1024): ContributionChunk[
   const out: ContributionChunk[] = [];
   for (let off = 0; off < bytes.length; off += size) out.push({ data: Buffer.from(bytes.subarray(off, off + size)) });
   return out;
+}
+
+/**
+ * Calls Enroll with exactly the given evidence (a token's key evidence, a
+ * forged one, or none), proving possession of `key` as a node would.
+ */
+export async function enrolRaw(
+  address: string,
+  merchantId: string,
+  key: SigningKeyPair,
+  evidence: KeyEvidence | undefined,
+): Promise<{ ok: boolean; status?: number; code?: string; newlyEnrolled?: boolean }> {
+  const client = new MerchantServiceClient(address, credentials.createInsecure());
+  try {
+    const res = await callUnary(client.enroll.bind(client), {
+      merchantId,
+      signingPublicKey: Buffer.from(key.publicKey),
+      proofOfPossession: Buffer.from(signDigest(enrolmentDigest(merchantId, key.publicKey), key.secretKey)),
+      keyEvidence: evidence ? keyEvidenceToWire(evidence) : undefined,
+    });
+    return { ok: true, newlyEnrolled: res.newlyEnrolled };
+  } catch (err) {
+    return { ok: false, status: (err as ServiceError).code, code: errorCodeOf(err) };
+  } finally {
+    client.close();
+  }
+}
+
+/** Enrols `merchantId` with `key` and a fresh token of the test enrolment authority. */
+export async function enrolWithTestToken(address: string, merchantId: string, key: SigningKeyPair): Promise<{ ok: boolean; code?: string }> {
+  return enrolRaw(address, merchantId, key, enrolmentEvidence(await testEnrolmentToken(merchantId), merchantId, key.publicKey));
 }
