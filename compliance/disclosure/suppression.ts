@@ -29,13 +29,19 @@
  * This is exact for relations whose parts are disjoint (one-dimensional
  * tables such as segment rows or histogram bins under their `all` cell).
  * When parts overlap (a customer in two bins) the subject sum overstates the
- * distinct subjects of the withheld union. Cross-tabulations with row and
- * column relations are protected relation by relation, which blocks single
- * differences but is not the full hypercube method.
+ * distinct subjects of the withheld union. Where relations cross (RFM tiers
+ * and score marginals) a reader may combine several; after the rule holds
+ * in every relation, a linear audit (`linear-audit.ts`) looks for withheld
+ * non-empty cells the relations determine together, and withholds one more
+ * complement for each (smallest released non-empty cell sharing a relation
+ * with it) until none is left or nothing more can be withheld. That makes
+ * every withheld cell underivable from the declared relations; it does not
+ * hold the derivable combinations to k, which the hypercube method would.
  *
  * @module
  */
 import { violatesDominance, type DominanceFacts } from './dominance.js';
+import { determinedUnknowns } from './linear-audit.js';
 
 /** Why a cell was withheld. */
 export const SUPPRESSION_REASONS = ['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY'] as const;
@@ -102,20 +108,40 @@ export function decideSuppression(cells: readonly CellFacts[], rules: Suppressio
   const smallest = (a: CellFacts, b: CellFacts): CellFacts => (a.subjects < b.subjects || (a.subjects === b.subjects && first(a, b)) ? a : b);
   const magnitude = (c: CellFacts): bigint => c.dominance?.total ?? 0n;
   const largest = (a: CellFacts, b: CellFacts): CellFacts => (magnitude(a) > magnitude(b) || (magnitude(a) === magnitude(b) && smallest(a, b) === a) ? a : b);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const relation of margins) {
-      if (relationHolds(relation, byName, out, k)) continue;
-      const dominated = withheldPeople(relation, byName, out).some((c) => out.get(c.name) === 'DOMINANCE');
-      let candidates: CellFacts[] = relation.parts.filter((n: string) => !out.has(n)).map((n: string) => byName.get(n) as CellFacts);
-      if (candidates.some((c) => c.subjects > 0n)) candidates = candidates.filter((c) => c.subjects > 0n);
-      let next: string | undefined;
-      if (candidates.length > 0) next = candidates.reduce(dominated ? largest : smallest).name;
-      else if (relation.total !== undefined && !out.has(relation.total)) next = relation.total;
-      if (next === undefined) continue; // everything in the relation is already withheld
-      out.set(next, 'SECONDARY');
-      changed = true;
+  const eachRelation = (): void => {
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const relation of margins) {
+        if (relationHolds(relation, byName, out, k)) continue;
+        const dominated = withheldPeople(relation, byName, out).some((c) => out.get(c.name) === 'DOMINANCE');
+        let candidates: CellFacts[] = relation.parts.filter((n: string) => !out.has(n)).map((n: string) => byName.get(n) as CellFacts);
+        if (candidates.some((c) => c.subjects > 0n)) candidates = candidates.filter((c) => c.subjects > 0n);
+        let next: string | undefined;
+        if (candidates.length > 0) next = candidates.reduce(dominated ? largest : smallest).name;
+        else if (relation.total !== undefined && !out.has(relation.total)) next = relation.total;
+        if (next === undefined) continue; // everything in the relation is already withheld
+        out.set(next, 'SECONDARY');
+        changed = true;
+      }
     }
+  };
+  eachRelation();
+  // Relations combined: withhold one more complement per determined cell until none is left.
+  if (margins.length < 2) return out;
+  const released = (names: readonly string[]): CellFacts[] => names.filter((n) => !out.has(n)).map((n) => byName.get(n) as CellFacts).filter((c) => c.subjects > 0n);
+  /** The complement for a determined cell: the smallest released non-empty part sharing a relation with it, else such a total. */
+  const complementOf = (target: CellFacts): CellFacts | undefined => {
+    const sharing = margins.filter((m) => m.parts.includes(target.name) || m.total === target.name);
+    let candidates = released(sharing.flatMap((m) => m.parts));
+    if (candidates.length === 0) candidates = released(sharing.flatMap((m) => (m.total === undefined ? [] : [m.total])));
+    return candidates.length === 0 ? undefined : candidates.reduce(out.get(target.name) === 'DOMINANCE' ? largest : smallest);
+  };
+  for (;;) {
+    const unknowns = cells.filter((c) => out.has(c.name)).map((c) => c.name);
+    const determined = determinedUnknowns(unknowns, margins).map((n) => byName.get(n) as CellFacts).filter((c) => c.subjects > 0n);
+    const next = determined.map(complementOf).find((c) => c !== undefined);
+    if (next === undefined) return out; // none determined, or nothing left to withhold next to them
+    out.set(next.name, 'SECONDARY');
+    eachRelation();
   }
-  return out;
 }

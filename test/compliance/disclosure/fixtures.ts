@@ -97,28 +97,33 @@ export function documentOf(outcome: DisclosureOutcome, policy: EffectivePolicy, 
  */
 export function determinedCells(cellNames: readonly string[], withheld: ReadonlySet<string>, relations: readonly { parts: readonly string[]; total?: string }[]): string[] {
   const unknowns = cellNames.filter((c) => withheld.has(c));
-  const rows: number[][] = [];
+  const rows: bigint[][] = [];
   for (const r of relations) {
     // parts − total = 0; released members move to the right-hand side.
-    const row = unknowns.map((u) => (r.parts.includes(u) ? 1 : 0) - (r.total === u ? 1 : 0));
-    if (row.some((v) => v !== 0)) rows.push(row);
+    const row = unknowns.map((u) => (r.parts.includes(u) ? 1n : 0n) - (r.total === u ? 1n : 0n));
+    if (row.some((v) => v !== 0n)) rows.push(row);
   }
-  const rank = (m: number[][]): number => {
-    const a = m.map((r) => r.map((v) => v));
+  // Exact rank: integer elimination (a_i ← a_i·p − f·a_pivot), rows divided by their gcd to stay small.
+  const gcd = (x: bigint, y: bigint): bigint => (y === 0n ? (x < 0n ? -x : x) : gcd(y, x % y));
+  const rank = (m: bigint[][]): number => {
+    const a = m.map((r) => [...r]);
     let rnk = 0;
     for (let col = 0; col < unknowns.length && rnk < a.length; col++) {
-      const pivot = a.findIndex((r, i) => i >= rnk && r[col] !== 0);
+      const pivot = a.findIndex((r, i) => i >= rnk && r[col] !== 0n);
       if (pivot < 0) continue;
       [a[rnk], a[pivot]] = [a[pivot]!, a[rnk]!];
-      for (let i = 0; i < a.length; i++) {
-        if (i === rnk || a[i]![col] === 0) continue;
-        const f = a[i]![col]! / a[rnk]![col]!;
-        a[i] = a[i]!.map((v, j) => v - f * a[rnk]![j]!);
+      for (let i = rnk + 1; i < a.length; i++) {
+        if (a[i]![col] === 0n) continue;
+        const p = a[rnk]![col]!;
+        const f = a[i]![col]!;
+        const next = a[i]!.map((v, j) => v * p - f * a[rnk]![j]!);
+        const g = next.reduce(gcd, 0n);
+        a[i] = g > 1n ? next.map((v) => v / g) : next;
       }
       rnk++;
     }
     return rnk;
   };
   const base = rank(rows);
-  return unknowns.filter((_, j) => rank([...rows, unknowns.map((__, i) => (i === j ? 1 : 0))]) === base);
+  return unknowns.filter((_, j) => rank([...rows, unknowns.map((__, i) => (i === j ? 1n : 0n))]) === base);
 }
