@@ -82,7 +82,9 @@ describe('key holder with a faulting SEAL worker', () => {
     // The first Release failed on both workers, the coordinator's second one succeeded.
     expect(cluster.keyholder.keyHolder.decryptions).toBe(before + 2);
     expect(w.replacements).toBe(3);
-    // The coordinator was told UNAVAILABLE and retried.
+    // The key holder answered UNAVAILABLE with the stable code, and the coordinator retried.
+    const refusal = warnings.map((l) => JSON.parse(l) as { code?: string; status?: string }).find((l) => l.code === 'SEAL_WORKER_FAULT');
+    expect(refusal?.status).toBe('UNAVAILABLE');
     const coordinatorLog = readFileSync(testLogPath('cluster'), 'utf8');
     expect(coordinatorLog).toMatch(/key holder unavailable; will retry/);
   });
