@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pooledFeatureRows, pooledLogisticFit } from './pooled-model.js';
-import { blake2b256, cryptoReady, fromHex, verifyDigest } from '../crypto/index.js';
+import { blake2b256, cryptoReady, fromHex, issueEnrolmentToken, verifyDigest } from '../crypto/index.js';
+import { readSeedFile } from './identity-options.js';
 import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
 import { describeVerification, writeAuditReport } from './audit-command.js';
 import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type SegmentStatsTable } from '../analytics/index.js';
@@ -84,13 +85,18 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     );
     services.push(coordinator);
 
-    step(`starting ${shops} merchant nodes`);
+    // The administrator's side (fedmart enrol-token): one one-time token per shop from the enrolment authority.
+    const authoritySeed = readSeedFile(join(deploymentDir, DEPLOYMENT_FILES.enrolmentAuthoritySeed), 'authority');
+    const tokens = new Map(manifest.shops.map((shop) => [shop.shopId, issueEnrolmentToken({ authoritySeed, merchantId: shop.shopId })]));
+    step(`starting ${shops} merchant nodes, each enrolling with its own one-time token from the enrolment authority`);
     const merchants = await Promise.all(
       manifest.shops.map((shop) =>
         spawnService(
           ['merchant', '--id', shop.shopId, '--data', join(dir, 'data', shop.dir), '--state', join(dir, 'merchant-state', shop.shopId),
             '--coordinator', String(coordinator.ready.grpc), '--coordinator-ca', caFile, '--keyholder-key', keyholderKey, '--poll-ms', '200'],
           join(logs, `${shop.shopId}.log`),
+          // In the environment, not on the command line where other users' ps would show it.
+          { FEDMART_ENROL_TOKEN: tokens.get(shop.shopId)! },
         ),
       ),
     );
