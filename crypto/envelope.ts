@@ -52,11 +52,15 @@ export interface ContributionEnvelope {
   readonly attestationDigest: Uint8Array;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function assertId(value: unknown, name: string): asserts value is string {
   assertString(value, name, true);
   if (value.length > MAX_ID_LENGTH) {
     throw new RangeError(`${name} must be at most ${MAX_ID_LENGTH} characters, got ${value.length}`);
   }
+  // The canonical encoding needs UTF-8, so validation refuses what digesting would.
+  if (LONE_SURROGATE.test(value)) throw new RangeError(`${name} must be well-formed Unicode (it contains a lone surrogate)`);
 }
 
 /**
