@@ -77,7 +77,13 @@ function pathOf(parts: readonly PropertyKey[]): string {
 
 /** Path of the first difference between two JSON values (canonical comparison), or undefined if equal. */
 function firstDifference(expected: unknown, actual: unknown, path: string): string | undefined {
-  if (canonicalSpecJson(expected) === canonicalSpecJson(actual)) return undefined;
+  let same: boolean;
+  try {
+    same = canonicalSpecJson(expected) === canonicalSpecJson(actual);
+  } catch {
+    return path; // a value with no canonical JSON form (not a plain object) is not what the entries say
+  }
+  if (same) return undefined;
   if (Array.isArray(expected) && Array.isArray(actual)) {
     const n = Math.max(expected.length, actual.length);
     for (let i = 0; i < n; i++) {
