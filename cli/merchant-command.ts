@@ -94,6 +94,8 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
     ...(enrolmentToken ? { enrolmentToken } : {}),
+    // Encryption runs in a SEAL worker thread, replaced if it ever faults.
+    encryptInWorker: true,
     logger: log,
   });
   let stop = false;

@@ -13,6 +13,7 @@ import { pino, type Logger } from 'pino';
 import {
   HeContext,
   HeEncryptor,
+  SealWorker,
   SlotLayout,
   blake2b256,
   constantTimeEqual,
@@ -30,6 +31,7 @@ import {
   toHex,
   DEFAULT_HE_PARAM_SET,
   type HeParamSetName,
+  type SealWorkerOptions,
   type SigningKeyPair,
 } from '../crypto/index.js';
 import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
@@ -95,6 +97,28 @@ export interface MerchantNodeOptions {
   readonly coordinatorCa?: Pem;
   readonly paramSet?: HeParamSetName;
   readonly logger?: Logger;
+  /**
+   * Encrypt in a SEAL worker thread that is replaced if it faults (`fedmart
+   * merchant` does). Default false: in process, as `buildContribution` does.
+   */
+  readonly encryptInWorker?: boolean | Pick<SealWorkerOptions, 'requestTimeoutMs' | 'testHooks'>;
+}
+
+/** A signed contribution as built for a query. */
+export interface BuiltContribution {
+  readonly header: ContributionHeader;
+  readonly ciphertexts: Uint8Array[];
+  readonly attestation: ConsentAttestation;
+  readonly recordIds: string[];
+}
+
+/** Everything of a contribution but the ciphertexts: slot vectors to encrypt. */
+interface PreparedContribution {
+  readonly query: OpenQuery;
+  readonly layoutDigest: Uint8Array;
+  readonly slots: BigUint64Array[];
+  readonly attestation: ConsentAttestation;
+  readonly recordIds: string[];
 }
 
 /** What happened to one open query. */
@@ -107,6 +131,8 @@ export type AnswerOutcome =
 export class MerchantNode {
   private encryptor: HeEncryptor | undefined;
   private bundle: PublicKeyBundle | undefined;
+  /** With `encryptInWorker`: the SEAL worker encrypting under the current public key. */
+  sealWorker: SealWorker | undefined;
 
   private constructor(
     private readonly options: MerchantNodeOptions,
@@ -157,6 +183,7 @@ export class MerchantNode {
 
   close(): void {
     this.encryptor?.close();
+    void this.sealWorker?.close();
     this.client.close();
     this.ctx.close();
   }
@@ -225,6 +252,14 @@ export class MerchantNode {
     checkPublicKeyBundle(bundle, this.ctx, this.options.keyholderSigningKeyHex);
     this.encryptor?.close();
     this.encryptor = new HeEncryptor(this.ctx, bundle.publicKey);
+    const inWorker = this.options.encryptInWorker;
+    if (inWorker !== undefined && inWorker !== false) {
+      if (this.sealWorker === undefined) {
+        this.sealWorker = await SealWorker.start({ paramSet: this.ctx.paramSet.name, publicKey: bundle.publicKey, ...(inWorker === true ? {} : inWorker) });
+      } else {
+        await this.sealWorker.setPublicKey(bundle.publicKey);
+      }
+    }
     this.bundle = bundle;
     return bundle;
   }
@@ -247,7 +282,24 @@ export class MerchantNode {
    * encoding, encryption, envelope and signature. Exposed so tests can
    * inspect or tamper with what would be sent.
    */
-  buildContribution(query: OpenQuery): { header: ContributionHeader; ciphertexts: Uint8Array[]; attestation: ConsentAttestation; recordIds: string[] } {
+  buildContribution(query: OpenQuery): BuiltContribution {
+    const prepared = this.prepareContribution(query);
+    return this.signContribution(prepared, prepared.slots.map((slots) => this.encryptor!.encryptPacked(slots)));
+  }
+
+  /**
+   * As `buildContribution`, encrypting in the SEAL worker when the node has
+   * one (a worker fault is retried once on a fresh worker).
+   */
+  async buildContributionAsync(query: OpenQuery): Promise<BuiltContribution> {
+    const prepared = this.prepareContribution(query);
+    const ciphertexts = this.sealWorker
+      ? await this.sealWorker.encryptPacked(prepared.slots)
+      : prepared.slots.map((slots) => this.encryptor!.encryptPacked(slots));
+    return this.signContribution(prepared, ciphertexts);
+  }
+
+  private prepareContribution(query: OpenQuery): PreparedContribution {
     if (!this.encryptor || !this.bundle) throw new Error('loadPublicKey() must run before answering queries');
     if (!constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
       throw new Error(`query ${query.queryId}: spec_digest does not match spec_json`);
@@ -279,14 +331,18 @@ export class MerchantNode {
     const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter });
 
     const values = definition.computeLocal(spec, consented);
-    const ciphertexts = layout.encode(values).map((slots) => this.encryptor!.encryptPacked(slots));
+    return { query, layoutDigest: layout.digest(), slots: layout.encode(values), attestation, recordIds: filter.recordsUsed.map((r) => r.recordId) };
+  }
+
+  private signContribution(prepared: PreparedContribution, ciphertexts: Uint8Array[]): BuiltContribution {
+    const { query, attestation } = prepared;
     const unsigned: ContributionHeader = {
       queryId: query.queryId,
       merchantId: this.options.merchantId,
       specDigest: Buffer.from(query.specDigest),
       keyId: Buffer.from(query.keyId),
       paramSet: query.paramSet,
-      layoutDigest: Buffer.from(layout.digest()),
+      layoutDigest: Buffer.from(prepared.layoutDigest),
       ciphertextDigests: ciphertexts.map((c) => Buffer.from(blake2b256(c))),
       ciphertextLengths: ciphertexts.map((c) => c.length),
       createdUnixMs: BigInt(Date.now()),
@@ -295,7 +351,7 @@ export class MerchantNode {
       consentAttestation: Buffer.from(canonicalSpecJson(attestation), 'utf8'),
     };
     const signature = signEnvelope(envelopeOf(unsigned), this.signing.secretKey);
-    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts, attestation, recordIds: filter.recordsUsed.map((r) => r.recordId) };
+    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts, attestation, recordIds: prepared.recordIds };
   }
 
   /** Streams a contribution: the header, then the ciphertexts in chunks. */
@@ -320,7 +376,7 @@ export class MerchantNode {
     if (this.hasAnswered(query.queryId)) return { queryId: query.queryId, outcome: 'already-answered' };
     let built;
     try {
-      built = this.buildContribution(query);
+      built = await this.buildContributionAsync(query);
     } catch (err) {
       if (!(err instanceof DeclinedError || err instanceof PurposeError)) throw err;
       const code = err.code;

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MerchantNode } from '../../client-sdk/index.js';
+import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
@@ -87,5 +87,35 @@ describe('key holder with a faulting SEAL worker', () => {
     expect(refusal?.status).toBe('UNAVAILABLE');
     const coordinatorLog = readFileSync(testLogPath('cluster'), 'utf8');
     expect(coordinatorLog).toMatch(/key holder unavailable; will retry/);
+  });
+
+  it('a merchant node encrypting in its SEAL worker survives a worker fault; the release is exact', async () => {
+    // Shop 1 again, on the same state folder, now encrypting in a worker.
+    const old = merchants[0]!;
+    old.close();
+    const shop = shops.shopDirs[0]!;
+    const node = await MerchantNode.create({
+      merchantId: shop.shopId,
+      coordinatorAddress: cluster.coordinator.grpcAddress,
+      data: await loadShopData(shop.dir, shop.shopId),
+      compliance: await loadShopCompliance(shop.dir),
+      stateDir: old.stateDir,
+      keyholderSigningKeyHex: cluster.keyholder.signingPublicKeyHex,
+      encryptInWorker: { testHooks: true, requestTimeoutMs: 10_000 },
+      logger: pino({ level: 'silent' }),
+    });
+    merchants[0] = node;
+    await node.loadPublicKey();
+    expect(node.sealWorker).toBeDefined();
+    node.sealWorker!.injectFaultForTest('exit', 1);
+    const q = await roundWith('lifecycle_stage');
+    expect(q.status, q.statusReason ?? '').toBe('released');
+    const reference = pooledReference(shops.pooledDir);
+    for (const row of q.result!.rows) {
+      expect(row.customers).toBe(reference[row.stage]!.customers);
+      expect(Math.abs(row.orderValueMean! - reference[row.stage]!.orderValueMean) / reference[row.stage]!.orderValueMean).toBeLessThan(1e-9);
+    }
+    expect(node.sealWorker!.replacements).toBe(1);
+    expect(node.sealWorker!.retries).toBe(1);
   });
 });
