@@ -17,6 +17,8 @@ import { Client, Metadata, credentials, status, type ServiceDefinition, type Ser
 import {
   blake2b256,
   enrolmentDigest,
+  enrolmentEvidence,
+  keyEvidenceUpTo,
   generateSigningKeyPair,
   randomBytes,
   signDigest,
@@ -38,6 +40,7 @@ import {
   ReleaseHeader,
   envelopeOf,
   releaseRequestDigest,
+  keyEvidenceToWire,
   type MerchantKeyEvidence,
   rightsReportDigest,
   type ContributionHeader,
@@ -48,6 +51,7 @@ import { evidenceFor } from '../../../coordinator/round-closer.js';
 import type { StoredContribution } from '../../../coordinator/store.js';
 import { hostileBytes, hostileString, mutatedBytes, mutatedJson, violation, wireGarbage, type FuzzTarget, type PreparedTarget } from './common.js';
 import type { FuzzCluster } from './env.js';
+import { testEnrolmentToken } from '../../helpers/identity.js';
 
 const identity = (b: Buffer) => b;
 
@@ -111,9 +115,12 @@ function encodeChunk(c: ContributionChunk): Uint8Array {
 /** Seeds of the coordinator's unary methods, by method name; others get the empty message. */
 async function merchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Array[]>> {
   const key: SigningKeyPair = generateSigningKeyPair();
+  // With key evidence from a one-time token of the test authority, so mutations reach the checks behind it.
+  const evidence = enrolmentEvidence(await testEnrolmentToken('fuzz-enrol'), 'fuzz-enrol', key.publicKey);
   const enrol = EnrollRequest.fromPartial({
     merchantId: 'fuzz-enrol', signingPublicKey: Buffer.from(key.publicKey),
     proofOfPossession: Buffer.from(signDigest(enrolmentDigest('fuzz-enrol', key.publicKey), key.secretKey)),
+    keyEvidence: keyEvidenceToWire(keyEvidenceUpTo(evidence, 0)),
   });
   const m = c.merchants[0]!;
   const mkey = loadOrCreateSigningKey(join(m.stateDir, 'signing.seed'));
