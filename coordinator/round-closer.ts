@@ -21,7 +21,6 @@ import {
   constantTimeEqual,
   keyEvidenceFromJson,
   keyEvidenceUpTo,
-  signDigest,
   sumPackedContributions,
   toHex,
   verifyDigest,
@@ -29,7 +28,7 @@ import {
   type SigningKeyPair,
 } from '../crypto/index.js';
 import { getQueryDefinition, parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
-import { errorCodeOf, keyEvidenceToWire, releaseRequestDigest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart } from '../protos/index.js';
+import { errorCodeOf, keyEvidenceToWire, signReleaseRequest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { ClosingClaims } from './closing-claims.js';
 import type { KeyHolderClient } from './keyholder-client.js';
@@ -57,11 +56,6 @@ export function evidenceFor(c: StoredContribution): MerchantKeyEvidence | undefi
   if (c.keyEvidenceJson === null) return undefined;
   const evidence = keyEvidenceFromJson(c.keyEvidenceJson);
   return c.keySequence <= evidence.rotations.length ? keyEvidenceToWire(keyEvidenceUpTo(evidence, c.keySequence)) : undefined;
-}
-
-/** The coordinator's signature over a release header (every field but the signature). */
-export function signReleaseRequest(header: ReleaseHeader, requestKey: SigningKeyPair): Buffer {
-  return Buffer.from(signDigest(releaseRequestDigest(header), requestKey.secretKey));
 }
 
 export class RoundCloser {

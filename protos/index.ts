@@ -23,5 +23,6 @@ export {
   keyRotationToWire,
   keyRotationFromWire,
   releaseRequestDigest,
+  signReleaseRequest,
   RELEASE_REQUEST_DOMAIN,
 } from './key-evidence.js';

@@ -3,7 +3,7 @@
  * coordinator signs for a release request. One definition each, used by the
  * merchant, the coordinator and the key holder.
  */
-import { statementDigest, type KeyEvidence, type KeyRotation as KeyRotationValue } from '../crypto/index.js';
+import { signDigest, statementDigest, type KeyEvidence, type KeyRotation as KeyRotationValue, type SigningKeyPair } from '../crypto/index.js';
 import type { KeyRotation, MerchantKeyEvidence } from './gen/fedmart/v1/merchant.js';
 import type { ReleaseHeader } from './gen/fedmart/v1/keyholder.js';
 
@@ -64,4 +64,9 @@ export function releaseRequestDigest(h: ReleaseHeader): Uint8Array {
     h.contributionCount,
     h.cutoffUnixMs,
   ]);
+}
+
+/** The coordinator's signature over a release header (every field but the signature). */
+export function signReleaseRequest(header: ReleaseHeader, requestKey: SigningKeyPair): Buffer {
+  return Buffer.from(signDigest(releaseRequestDigest(header), requestKey.secretKey));
 }

@@ -7,6 +7,8 @@
  * writers.
  */
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -137,7 +139,9 @@ describeBackends('coordinator storage', (backend) => {
       `database schema version ${MIGRATIONS.length + 1} is newer than this fedmart supports (${MIGRATIONS.length}); upgrade fedmart before starting it on this database`,
     );
     // The coordinator itself refuses to start, with that message, and exit code 1.
-    const cli = spawnSync(process.execPath, [BIN, 'coordinator', '--keyholder', '127.0.0.1:1', '--db', t.target],
+    // The database is refused before the request key is read, so its file is never made.
+    const cli = spawnSync(process.execPath, [BIN, 'coordinator', '--keyholder', '127.0.0.1:1', '--db', t.target,
+      '--enrolment-authority', 'ab'.repeat(32), '--request-key', join(tmpdir(), 'fedmart-storage-test-request.seed')],
       { encoding: 'utf8', env: { ...process.env, FEDMART_API_TOKEN: 'storage-test-token-0123456789' }, timeout: 60_000 });
     expect(cli.status, cli.stderr).toBe(1);
     expect(cli.stderr).toContain(`fedmart coordinator: database schema version ${MIGRATIONS.length + 1} is newer than this fedmart supports`);

@@ -24,7 +24,8 @@ import { mulberry32 } from '../helpers/crash-rounds.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
 import { testIdentity, type TestIdentity } from '../helpers/identity.js';
-import { evidenceFor, signReleaseRequest } from '../../coordinator/round-closer.js';
+import { evidenceFor } from '../../coordinator/round-closer.js';
+import { signReleaseRequest } from '../../protos/index.js';
 
 const TOKEN = 'keyholder-crash-token-0123456789';
 const RUNS = Number(process.env.FEDMART_KEYHOLDER_CRASH_RUNS ?? 8);

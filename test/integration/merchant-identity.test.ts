@@ -38,7 +38,7 @@ import {
 } from '../../crypto/index.js';
 import { MerchantNode, loadOrCreateSigningKey, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
-import { signReleaseRequest } from '../../coordinator/round-closer.js';
+import { signReleaseRequest } from '../../protos/index.js';
 import { envelopeOf, errorCodeOf, keyEvidenceToWire, type ContributionHeader, type OpenQuery, type ReleaseHeader, type ReleasePart } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { chunks, enrolRaw, RawSubmitter } from '../helpers/raw-client.js';

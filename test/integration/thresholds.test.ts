@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { blake2b256 } from '../../crypto/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { RpcError, keyEvidenceToWire, type ReleaseHeader } from '../../protos/index.js';
-import { signReleaseRequest } from '../../coordinator/round-closer.js';
+import { signReleaseRequest } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
 import { describeBackends } from '../helpers/databases.js';
