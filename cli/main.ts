@@ -9,6 +9,7 @@ import { ENROL_TOKEN_HELP, enrolTokenCommand } from './enrol-token-command.js';
 import { INIT_HELP, initCommand } from './init-command.js';
 import { KEYHOLDER_HELP, keyholderCommand } from './keyholder-command.js';
 import { MERCHANT_HELP, merchantCommand } from './merchant-command.js';
+import { MERCHANTS_HELP, merchantsCommand } from './merchants-command.js';
 import { QUERY_HELP, queryCommand } from './query-command.js';
 import { SYNTH_HELP, synthCommand } from './synth-command.js';
 import { USERS_HELP, usersCommand } from './users-command.js';
@@ -30,6 +31,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   query: { summary: 'ask for aggregate statistics', help: QUERY_HELP, run: queryCommand },
   audit: { summary: 'export and verify signed audit reports', help: AUDIT_HELP, run: auditCommand },
   users: { summary: 'create, list and revoke API users and their roles', help: USERS_HELP, run: usersCommand },
+  merchants: { summary: 'list enrolled merchants and revoke one (administrator)', help: MERCHANTS_HELP, run: merchantsCommand },
   bench: {
     summary: 'measure HE, Paillier and plaintext costs; write bench/results.json',
     help: 'fedmart bench — measure costs per value and write bench/results.json\n\nUsage: fedmart bench [--quick]',
