@@ -50,11 +50,12 @@ export interface ChartSeries {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** Smallest 4 × m × 10^k (m in 1 … 10) at or above `v`: an axis top with round quarter ticks. */
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+  const p = 10 ** Math.floor(Math.log10(v / 4));
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10]) if (4 * m * p >= v) return 4 * m * p;
+  return 40 * p;
 }
 
 function fmt(v: number): string {

@@ -183,6 +183,8 @@ export interface SubmitOutcome {
   /** 'ACCEPTED', or the coordinator's fedmart error code, or the gRPC status name if it sent none. */
   readonly code: string;
   readonly grpcStatus: string;
+  /** The status details of a refusal. */
+  readonly details?: string;
   readonly startedMs: number;
   readonly endedMs: number;
 }
@@ -194,7 +196,7 @@ export function submitContribution(m: SimulatedMerchant, p: PreparedContribution
     const call = m.client.submitContribution(new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null) => {
       const endedMs = performance.now();
       if (!err) resolve({ code: 'ACCEPTED', grpcStatus: 'OK', startedMs, endedMs });
-      else resolve({ code: errorCodeOf(err) ?? status[err.code] ?? 'UNKNOWN', grpcStatus: status[err.code] ?? String(err.code), startedMs, endedMs });
+      else resolve({ code: errorCodeOf(err) ?? status[err.code] ?? 'UNKNOWN', grpcStatus: status[err.code] ?? String(err.code), details: err.details, startedMs, endedMs });
     });
     call.on('error', () => undefined);
     void (async () => {

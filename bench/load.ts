@@ -21,7 +21,7 @@
  * submission to the release being readable over HTTP.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,7 @@ Usage: npm run bench:load -- [options]
   --shops K            distinct synthetic shops the merchants compute on (default 20)
   --out FILE           JSON results (default bench/load-results.json)
   --chart FILE         SVG chart (default bench/load-chart.svg; "none" to skip)
+  --from FILE          measure nothing: print the table and redraw the chart from earlier results
   -h, --help           this text
 
 Prints progress on stderr and a table on stdout. Exit code 1 if a round is
@@ -84,6 +85,8 @@ export interface LoadOptions {
   readonly shops: number;
   readonly out: string;
   readonly chart: string | null;
+  /** Earlier results to print and chart instead of measuring. */
+  readonly from?: string;
 }
 
 export interface RoundFigure {
@@ -93,8 +96,10 @@ export interface RoundFigure {
   readonly ciphertextBytesPerContribution: number;
   /** How every merchant's contribution ended: ACCEPTED or the coordinator's reason code. */
   readonly outcomes: Record<string, number>;
-  /** Every send, including resends after a transient refusal, by outcome. */
+  /** Every send, including resends after a refusal, by outcome. */
   readonly attempts: Record<string, number>;
+  /** For each refusal code, the gRPC status and details of its first occurrence. */
+  readonly refusalExamples: Record<string, string>;
   readonly released: boolean;
   readonly releaseStatus: string;
   /** Contributions the coordinator reports for the query, and merchants named in the signed release. */
@@ -324,6 +329,7 @@ async function runRound(
       ciphertextBytesPerContribution: ctBytes,
       outcomes: counts,
       attempts: countOf(attempts),
+      refusalExamples: Object.fromEntries(attempts.filter((x) => x.code !== 'ACCEPTED').reverse().map((x) => [x.code, `${x.grpcStatus}: ${x.details ?? ''}`.slice(0, 300)])),
       released: state.status === 'released',
       releaseStatus: state.status === 'released' ? 'released' : `${state.status}${state.statusReason ? `: ${state.statusReason}` : ` (${state.contributions} of ${n} stored)`}`,
       storedContributions: state.contributions,
@@ -421,6 +427,7 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | 'help' 
       shops: { type: 'string', default: '20' },
       out: { type: 'string', default: join(HERE, 'load-results.json') },
       chart: { type: 'string', default: join(HERE, 'load-chart.svg') },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -439,7 +446,17 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | 'help' 
     shops: int('shops', values.shops, 1, 1000),
     out: values.out,
     chart: values.chart === 'none' ? null : values.chart,
+    ...(values.from === undefined ? {} : { from: values.from }),
   };
+}
+
+function writeChart(file: string, figures: readonly RoundFigure[], db: string, cpuCount: number, measuredAt: string): void {
+  const ok = figures.filter((f) => f.released);
+  writeFileSync(file, loadChartSvg(
+    { title: 'Round latency (first submission → release)', unit: 'seconds', points: ok.map((f) => [f.merchants, f.roundLatencySeconds]) },
+    { title: 'Coordinator CPU per contribution', unit: 'ms of CPU (intake + close)', points: ok.map((f) => [f.merchants, f.coordinator.cpuMsPerContribution]) },
+    `fedmart bench:load, one coordinator on ${db === 'pglite' ? 'PGlite' : db.startsWith('postgres') ? 'PostgreSQL' : db}, ${cpuCount} cores, ${measuredAt.slice(0, 10)}; dots: runs, line: median`,
+  ));
 }
 
 function table(figures: readonly RoundFigure[], fits: LoadFits): string {
@@ -474,6 +491,12 @@ async function main(): Promise<number> {
     console.log(LOAD_HELP);
     return 0;
   }
+  if (options.from !== undefined) {
+    const earlier = JSON.parse(readFileSync(options.from, 'utf8')) as { measuredAt: string; machine: { cpus: number }; options: { db: string }; figures: RoundFigure[] };
+    if (options.chart) writeChart(options.chart, earlier.figures, earlier.options.db, earlier.machine.cpus, earlier.measuredAt);
+    process.stdout.write(table(earlier.figures, fitsOf(earlier.figures)));
+    return 0;
+  }
   const start = performance.now();
   const progress = (m: string) => process.stderr.write(`[load ${((performance.now() - start) / 1000).toFixed(1).padStart(6)}s] ${m}\n`);
   const { figures, fits } = await runLoadBench(options, progress);
@@ -487,14 +510,7 @@ async function main(): Promise<number> {
     fits,
     figures,
   }, null, 1) + '\n');
-  if (options.chart) {
-    const ok = figures.filter((f) => f.released);
-    writeFileSync(options.chart, loadChartSvg(
-      { title: 'Round latency (first submission → release)', unit: 'seconds', points: ok.map((f) => [f.merchants, f.roundLatencySeconds]) },
-      { title: 'Coordinator CPU per contribution', unit: 'ms of CPU (intake + close)', points: ok.map((f) => [f.merchants, f.coordinator.cpuMsPerContribution]) },
-      `fedmart load bench, one coordinator (${options.db === 'pglite' ? 'PGlite' : options.db.startsWith('postgres') ? 'PostgreSQL' : options.db}), ${machine.cpus} cores, ${new Date().toISOString().slice(0, 10)}; dots: runs, line: median`,
-    ));
-  }
+  if (options.chart) writeChart(options.chart, figures, options.db, machine.cpus, new Date().toISOString());
   process.stdout.write(`${machine.cpus} CPUs (${machine.cpu}), node ${machine.node}; ${figures[0]?.ciphertextBytesPerContribution ?? 0} bytes of ciphertext per contribution\n`);
   process.stdout.write(table(figures, fits));
   const bad = figures.filter((f) => !f.released || Object.values(f.outcomes).reduce((a, b) => a + b, 0) !== f.merchants || f.storedContributions !== (f.outcomes.ACCEPTED ?? 0));
