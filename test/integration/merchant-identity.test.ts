@@ -16,9 +16,9 @@
  *   before the rotation is still released.
  */
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HeContext,
@@ -31,15 +31,17 @@ import {
   rotateKeyEvidence,
   signDigest,
   signEnvelope,
+  signingKeyPairFromSeed,
   sumPackedContributions,
   tokenBindingDigest,
   type KeyEvidence,
+  type KeyRotation,
   type SigningKeyPair,
 } from '../../crypto/index.js';
 import { MerchantNode, loadOrCreateSigningKey, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
 import { signReleaseRequest } from '../../protos/index.js';
-import { envelopeOf, errorCodeOf, keyEvidenceToWire, type ContributionHeader, type OpenQuery, type ReleaseHeader, type ReleasePart } from '../../protos/index.js';
+import { MerchantServiceClient, callUnary, envelopeOf, errorCodeOf, keyEvidenceToWire, keyRotationToWire, type ContributionHeader, type OpenQuery, type ReleaseHeader, type ReleasePart } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { chunks, enrolRaw, RawSubmitter } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
@@ -294,5 +296,42 @@ describe('merchant identity', () => {
     const entries = await cluster.coordinator.audit.log.entries(0, await cluster.coordinator.audit.log.size());
     expect(entries.filter((e) => e.type === 'merchant.key-rotated').map((e) => e.details))
       .toEqual([{ merchantId: m4.merchantId, sequence: 1, keyDigest: Buffer.from(blake2b256(m4.signingPublicKey)).toString('hex') }]);
+  }, 120_000);
+
+  it('answers a resent rotation idempotently, refuses a wrong sequence or a forged one, and a node finishes a rotation cut short', async () => {
+    const m5 = merchants[4]!;
+    const grpc = cluster.coordinator.grpcAddress;
+    const client = new MerchantServiceClient(grpc, credentials.createInsecure());
+    const rotate = async (rotation: KeyRotation) => {
+      try {
+        return { ok: true, ...(await callUnary(client.rotateKey.bind(client), { merchantId: m5.merchantId, rotation: keyRotationToWire(rotation) })) };
+      } catch (err) {
+        return { ok: false, status: (err as ServiceError).code, code: errorCodeOf(err) };
+      }
+    };
+    try {
+      // The node's next key is made and the coordinator accepts the rotation, then the node "dies"
+      // before it wrote its evidence and moved the key into place.
+      const nextSeed = randomBytes(32);
+      writeFileSync(join(m5.stateDir, 'signing.next.seed'), nextSeed, { mode: 0o600 });
+      const current = loadOrCreateSigningKey(join(m5.stateDir, 'signing.seed'));
+      const { rotation } = rotateKeyEvidence(m5.keyEvidence()!, current.secretKey, signingKeyPairFromSeed(nextSeed));
+      expect(await rotate(rotation)).toMatchObject({ ok: true, sequence: 1 });
+      expect(await rotate(rotation)).toMatchObject({ ok: true, sequence: 1 }); // a lost reply, resent
+      expect(await rotate({ ...rotation, sequence: 3 })).toMatchObject({ ok: false, status: status.FAILED_PRECONDITION, code: 'ROTATION_SEQUENCE' });
+      const stranger = generateSigningKeyPair();
+      const forged = rotateKeyEvidence(keyEvidenceFromJson((await cluster.coordinator.store.merchantState(m5.merchantId))!.keyEvidenceJson!),
+        stranger.secretKey, generateSigningKeyPair()).rotation;
+      expect(await rotate(forged)).toMatchObject({ ok: false, status: status.UNAUTHENTICATED, code: 'ROTATION_INVALID' });
+
+      // Its old key is refused now; rotating again resends the same rotation and the node catches up.
+      const q = await openQuery(3);
+      expect(await m5.answer(q)).toMatchObject({ outcome: 'refused', code: 'SIGNATURE_INVALID' });
+      expect(await m5.rotateKey()).toBe(1);
+      expect(Buffer.from(m5.signingPublicKey).equals(Buffer.from(signingKeyPairFromSeed(nextSeed).publicKey))).toBe(true);
+      expect((await m5.answer(q)).outcome).toBe('submitted');
+    } finally {
+      client.close();
+    }
   }, 120_000);
 });
