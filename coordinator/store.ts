@@ -160,45 +160,57 @@ export class CoordinatorStore {
     inTx?: (tx: SqlExecutor) => Promise<unknown>,
     token?: EnrolmentTokenUse,
   ): Promise<EnrolOutcome> {
-    try {
-      return await this.db.transaction(async (tx) => {
-        if (token) {
-          const used = await tx.query<{ merchant_id: string; signing_public_key: Uint8Array }>(
-            'SELECT merchant_id, signing_public_key FROM enrolment_tokens WHERE token_id = $1',
-            [token.tokenId],
-          );
-          const use = used[0];
-          if (use && (use.merchant_id !== merchantId || !Buffer.from(use.signing_public_key).equals(signingPublicKey))) return 'token-used';
-        }
-        const existing = await tx.query<{ signing_public_key: Uint8Array; key_evidence: string | null; revoked_at: Date | null }>(
-          'SELECT signing_public_key, key_evidence, revoked_at FROM merchants WHERE merchant_id = $1 FOR UPDATE',
-          [merchantId],
+    // Two enrolments racing (a resend, or two keys for one token) meet at a
+    // primary key; the loser looks again and sees what the winner stored.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.enrolOnce(merchantId, signingPublicKey, inTx, token);
+      } catch (err) {
+        if (attempt < 3 && isUniqueViolation(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async enrolOnce(
+    merchantId: string,
+    signingPublicKey: Uint8Array,
+    inTx: ((tx: SqlExecutor) => Promise<unknown>) | undefined,
+    token: EnrolmentTokenUse | undefined,
+  ): Promise<EnrolOutcome> {
+    return this.db.transaction(async (tx) => {
+      if (token) {
+        const used = await tx.query<{ merchant_id: string; signing_public_key: Uint8Array }>(
+          'SELECT merchant_id, signing_public_key FROM enrolment_tokens WHERE token_id = $1',
+          [token.tokenId],
         );
-        const row = existing[0];
-        if (row) {
-          if (row.revoked_at !== null) return 'revoked';
-          if (!Buffer.from(row.signing_public_key).equals(signingPublicKey)) return 'key-conflict';
-          if (token && row.key_evidence === null) {
-            // Enrolled before tokens existed: the same key now gets its evidence.
-            await tx.query('UPDATE merchants SET key_evidence = $2, token_id = $3 WHERE merchant_id = $1', [merchantId, token.keyEvidenceJson, token.tokenId]);
-            await tx.query('INSERT INTO enrolment_tokens (token_id, merchant_id, signing_public_key) VALUES ($1, $2, $3)', [token.tokenId, merchantId, signingPublicKey]);
-          }
-          return 'already-enrolled';
-        }
-        await tx.query('INSERT INTO merchants (merchant_id, signing_public_key, key_evidence, token_id) VALUES ($1, $2, $3, $4)',
-          [merchantId, signingPublicKey, token?.keyEvidenceJson ?? null, token?.tokenId ?? null]);
-        await tx.query('INSERT INTO merchant_keys (merchant_id, sequence, signing_public_key) VALUES ($1, 0, $2)', [merchantId, signingPublicKey]);
-        if (token) {
+        const use = used[0];
+        if (use && (use.merchant_id !== merchantId || !Buffer.from(use.signing_public_key).equals(signingPublicKey))) return 'token-used';
+      }
+      const existing = await tx.query<{ signing_public_key: Uint8Array; key_evidence: string | null; revoked_at: Date | null }>(
+        'SELECT signing_public_key, key_evidence, revoked_at FROM merchants WHERE merchant_id = $1 FOR UPDATE',
+        [merchantId],
+      );
+      const row = existing[0];
+      if (row) {
+        if (row.revoked_at !== null) return 'revoked';
+        if (!Buffer.from(row.signing_public_key).equals(signingPublicKey)) return 'key-conflict';
+        if (token && row.key_evidence === null) {
+          // Enrolled before tokens existed: the same key now gets its evidence.
+          await tx.query('UPDATE merchants SET key_evidence = $2, token_id = $3 WHERE merchant_id = $1', [merchantId, token.keyEvidenceJson, token.tokenId]);
           await tx.query('INSERT INTO enrolment_tokens (token_id, merchant_id, signing_public_key) VALUES ($1, $2, $3)', [token.tokenId, merchantId, signingPublicKey]);
         }
-        await inTx?.(tx);
-        return 'enrolled';
-      });
-    } catch (err) {
-      // Two enrolments racing for one token: the loser sees the primary key.
-      if (token && isUniqueViolation(err)) return 'token-used';
-      throw err;
-    }
+        return 'already-enrolled';
+      }
+      await tx.query('INSERT INTO merchants (merchant_id, signing_public_key, key_evidence, token_id) VALUES ($1, $2, $3, $4)',
+        [merchantId, signingPublicKey, token?.keyEvidenceJson ?? null, token?.tokenId ?? null]);
+      await tx.query('INSERT INTO merchant_keys (merchant_id, sequence, signing_public_key) VALUES ($1, 0, $2)', [merchantId, signingPublicKey]);
+      if (token) {
+        await tx.query('INSERT INTO enrolment_tokens (token_id, merchant_id, signing_public_key) VALUES ($1, $2, $3)', [token.tokenId, merchantId, signingPublicKey]);
+      }
+      await inTx?.(tx);
+      return 'enrolled';
+    });
   }
 
   /** The merchant's current key (also when revoked; see `merchantState`). */
