@@ -19,7 +19,8 @@ Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:POR
   --keyholder-key HEX     pin the key holder's Ed25519 key; public keys not signed by it are refused
   --state DIR             signing key, key evidence and receipts (default DATA/.fedmart-state)
   --enrol-token TOKEN     one-time enrolment token from the administrator (fedmart enrol-token), also
-                          read from FEDMART_ENROL_TOKEN; needed for the first start only: the key
+                          read from FEDMART_ENROL_TOKEN (preferred: a command line is visible to
+                          other users of the machine); needed for the first start only: the key
                           evidence made from it is kept in --state
   --once                  answer the queries open now, then exit
   --poll-ms MS            how often to look for new queries (default 500)
