@@ -60,7 +60,8 @@ export const LOAD_HELP = `npm run bench:load — many merchant nodes against one
 
 Usage: npm run bench:load -- [options]
 
-  --merchants LIST     merchant counts to run, comma-separated (default 10,100,1000; each >= 3)
+  --merchants LIST     merchant counts to run, comma-separated (default 10,100,1000; each 3..1024,
+                       the most ciphertexts one sum keeps noise budget for)
   --concurrency N|all  contributions in flight at once (default all: every merchant at once)
   --repeat R           rounds per merchant count (default 1)
   --db TARGET          pglite (default: a fresh PGlite folder per round), memory://, or a
