@@ -96,8 +96,9 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       if (outcome === 'enrolled') log.info({ merchantId: req.merchantId, tokenId: tokenIdHex }, 'merchant enrolled');
       return { merchantId: req.merchantId, newlyEnrolled: outcome === 'enrolled' };
     }),
-    rotateKey: unaryHandler(log, 'RotateKey', async (req) => {
+    rotateKey: unaryHandler(log, 'RotateKey', async (req, call) => {
       const m = MERCHANT_ID.test(req.merchantId) ? await store.merchantState(req.merchantId) : undefined;
+      if (!m) limits.peer(call.getPeer());
       if (!m) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
       if (m.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
       if (m.keyEvidenceJson === null) {
@@ -120,9 +121,11 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
         verifyKeyEvidence(next, deps.enrolmentAuthorityPublicKey, req.merchantId, rotation.newKey, null);
       } catch (err) {
         if (!(err instanceof KeyEvidenceError)) throw err;
+        limits.peer(call.getPeer());
         await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'RotateKey', reason: err.code } });
         throw new RpcError(status.UNAUTHENTICATED, err.code, `rotation refused: ${err.message}`);
       }
+      limits.merchant(req.merchantId);
       const outcome = await store.rotateMerchantKey(req.merchantId, m.keySequence, rotation.newKey, keyEvidenceToJson(next), (tx) => audit.record({
         type: 'merchant.key-rotated',
         actor: req.merchantId,
