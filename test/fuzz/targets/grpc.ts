@@ -19,6 +19,7 @@ import {
   enrolmentDigest,
   enrolmentEvidence,
   keyEvidenceUpTo,
+  rotateKeyEvidence,
   generateSigningKeyPair,
   randomBytes,
   signDigest,
@@ -41,6 +42,8 @@ import {
   envelopeOf,
   releaseRequestDigest,
   keyEvidenceToWire,
+  keyRotationToWire,
+  RotateKeyRequest,
   type MerchantKeyEvidence,
   rightsReportDigest,
   type ContributionHeader,
@@ -112,8 +115,19 @@ function encodeChunk(c: ContributionChunk): Uint8Array {
   return ContributionChunk.encode(c).finish();
 }
 
-/** Seeds of the coordinator's unary methods, by method name; others get the empty message. */
-async function merchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Array[]>> {
+const seedCache = new WeakMap<FuzzCluster, Promise<Record<string, Uint8Array[]>>>();
+
+/** Seeds of the coordinator's unary methods, by method name (made once per cluster); others get the empty message. */
+function merchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Array[]>> {
+  let seeds = seedCache.get(c);
+  if (!seeds) {
+    seeds = makeMerchantSeeds(c);
+    seedCache.set(c, seeds);
+  }
+  return seeds;
+}
+
+async function makeMerchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Array[]>> {
   const key: SigningKeyPair = generateSigningKeyPair();
   // With key evidence from a one-time token of the test authority, so mutations reach the checks behind it.
   const evidence = enrolmentEvidence(await testEnrolmentToken('fuzz-enrol'), 'fuzz-enrol', key.publicKey);
@@ -126,8 +140,12 @@ async function merchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Array[
   const mkey = loadOrCreateSigningKey(join(m.stateDir, 'signing.seed'));
   const report = { merchantId: m.merchantId, events: [{ type: 'access', handledUnixMs: BigInt(Date.now() - 60_000) }], createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(32)) };
   const signed = ReportRightsEventsRequest.fromPartial({ ...report, signature: Buffer.from(signDigest(rightsReportDigest(report), mkey.secretKey)) });
+  // The merchant fuzz-enrol rotating to a new key (valid once it is enrolled).
+  const { rotation } = rotateKeyEvidence(evidence, key.secretKey, generateSigningKeyPair());
+  const rotate = RotateKeyRequest.fromPartial({ merchantId: 'fuzz-enrol', rotation: keyRotationToWire(rotation) });
   return {
     enroll: [EnrollRequest.encode(enrol).finish()],
+    rotateKey: [RotateKeyRequest.encode(rotate).finish()],
     listOpenQueries: [ListOpenQueriesRequest.encode({ merchantId: m.merchantId }).finish()],
     reportRightsEvents: [ReportRightsEventsRequest.encode(signed).finish()],
     getModel: [GetModelRequest.encode({ modelId: 'fit-0000' }).finish()],
@@ -142,7 +160,10 @@ function unaryTarget(service: 'merchant' | 'keyholder', method: string, path: st
       const address = service === 'merchant' ? c.coordinator.grpcAddress : c.keyholder.address;
       const client = new Client(address, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
       const key = method.charAt(0).toLowerCase() + method.slice(1);
-      const seeds = service === 'merchant' ? ((await merchantSeeds(c))[key] ?? [new Uint8Array()]) : [new Uint8Array()];
+      const all = service === 'merchant' ? await merchantSeeds(c) : {};
+      const seeds = all[key] ?? [new Uint8Array()];
+      // RotateKey's seed is for fuzz-enrol, which must be enrolled first.
+      if (key === 'rotateKey' && all.enroll) await unaryRaw(client, '/fedmart.v1.MerchantService/Enroll', all.enroll[0]!);
       const prepared: PreparedTarget<Uint8Array> = {
         arbitrary: fc.oneof({ arbitrary: hostileBytes(seeds, { oversize: UNARY_OVERSIZE }), weight: 12 }, { arbitrary: fc.constantFrom(...seeds), weight: 1 }),
         run: (bytes) => checked(c, () => unaryRaw(client, path, bytes)),
