@@ -30,6 +30,8 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --id NAME              this coordinator's name in closing claims and partial aggregates
                          (default host-pid-random)
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
+  --merchant-rate N      gRPC calls a second per merchant once authenticated, burst 2N (default 20)
+  --peer-rate N          unauthenticated gRPC calls a second per peer address, burst 10N (default 500)
   --standby              if another coordinator holds the PGlite folder, start up, wait, and take
                          over the moment it stops or dies
   --tls-cert FILE        TLS certificate (PEM) for merchant gRPC and the HTTP API (https), also shown
@@ -71,6 +73,8 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     deployment: { type: 'string' },
     'enrolment-authority': { type: 'string' },
     'request-key': { type: 'string' },
+    'merchant-rate': { type: 'string' },
+    'peer-rate': { type: 'string' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -93,6 +97,10 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     database: requireString(values, 'db', process.env.FEDMART_DATABASE_URL || '.fedmart/coordinator-db'),
     ...(typeof values.id === 'string' ? { coordinatorId: values.id } : {}),
     closeLeaseMs: integer(values, 'close-lease-ms', 20_000, 500, 3_600_000),
+    grpcRateLimit: {
+      perMerchant: ((r) => ({ ratePerSecond: r, burst: 2 * r }))(integer(values, 'merchant-rate', 20, 1, 1_000_000)),
+      perPeer: ((r) => ({ ratePerSecond: r, burst: 10 * r }))(integer(values, 'peer-rate', 500, 1, 1_000_000)),
+    },
     standby: values.standby === true,
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),

@@ -74,7 +74,9 @@ describeBackends('hostile contributions', (backend) => {
     coordinator = await spawnService(
       ['coordinator', '--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex,
         '--enrolment-authority', identity.authorityPublicKeyHex, '--request-key', identity.requestSeedFile,
-        '--db', database.target, '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+        '--db', database.target, '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0',
+        // 500 attacks in a row from one enrolled merchant: above the default per-merchant rate, which has its own test.
+        '--merchant-rate', '100000'],
       join(dir, 'coordinator.log'),
       { FEDMART_API_TOKEN: TOKEN },
     );
