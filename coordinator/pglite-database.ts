@@ -61,18 +61,34 @@ class PgliteDatabase implements Database {
   }
 }
 
+/** PostgreSQL's type OID of `bytea`. */
+const BYTEA_OID = 17;
+
+/**
+ * `bytea` through Buffer's hex codec: PGlite's own conversion builds a
+ * string per byte, about 27 ms to write and 18 ms to read one 123 KB
+ * ciphertext, which made it most of the coordinator's CPU per contribution.
+ */
+const PGLITE_OPTIONS = {
+  parsers: { [BYTEA_OID]: (text: string) => new Uint8Array(Buffer.from(text.slice(2), 'hex')) },
+  serializers: {
+    [BYTEA_OID]: (value: unknown) =>
+      value instanceof Uint8Array ? `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}` : String(value),
+  },
+};
+
 /**
  * Opens PGlite in `dir` (created if needed) or in memory for `memory://`.
  * If another process holds `dir`, waits up to `waitForLockMs` for it to go.
  */
 export async function openPglite(dir: string, waitForLockMs = 0): Promise<Database> {
-  if (dir.startsWith('memory://')) return new PgliteDatabase(await PGlite.create(dir), dir, undefined);
+  if (dir.startsWith('memory://')) return new PgliteDatabase(await PGlite.create(dir, PGLITE_OPTIONS), dir, undefined);
   const lock = waitForLockMs > 0 ? await DataDirLock.acquireWaiting(dir, waitForLockMs) : DataDirLock.acquire(dir);
   try {
     // Token hashes, the audit log and contributions: readable by this user only.
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    return new PgliteDatabase(await PGlite.create(dir), dir, lock);
+    return new PgliteDatabase(await PGlite.create(dir, PGLITE_OPTIONS), dir, lock);
   } catch (err) {
     lock.release();
     throw err;
