@@ -78,13 +78,13 @@ export class ContributionIntake {
   /** Handles one SubmitContribution call; resolves with the receipt or throws RpcError. */
   async submit(call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>): Promise<SubmitContributionResponse> {
     let timer: NodeJS.Timeout | undefined;
+    const known: { merchantId: string | null; queryId: string | null; timedOut: boolean } = { merchantId: null, queryId: null, timedOut: false };
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RpcError(status.DEADLINE_EXCEEDED, 'STREAM_TIMEOUT', `contribution not completed within ${this.options.streamTimeoutMs} ms`)),
-        this.options.streamTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        known.timedOut = true;
+        reject(new RpcError(status.DEADLINE_EXCEEDED, 'STREAM_TIMEOUT', `contribution not completed within ${this.options.streamTimeoutMs} ms`));
+      }, this.options.streamTimeoutMs);
     });
-    const known: { merchantId: string | null; queryId: string | null } = { merchantId: null, queryId: null };
     try {
       return await Promise.race([this.receive(call, known), timeout]);
     } catch (err) {
@@ -118,7 +118,7 @@ export class ContributionIntake {
 
   private async receive(
     call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>,
-    known: { merchantId: string | null; queryId: string | null },
+    known: { merchantId: string | null; queryId: string | null; timedOut: boolean },
   ): Promise<SubmitContributionResponse> {
     const messages = readStream(call);
     const first = await messages.next();
@@ -169,10 +169,12 @@ export class ContributionIntake {
     if (expected > maxStreamBytes) {
       throw new RpcError(status.RESOURCE_EXHAUSTED, 'STREAM_TOO_LARGE', `${expected} bytes declared, at most ${maxStreamBytes} accepted in one stream`);
     }
-    const body = new Uint8Array(expected);
+    // Chunks are kept as they come, so a stream that stalls holds only what it sent.
+    const parts: Uint8Array[] = [];
     let received = 0;
     for (let n = 1; ; n++) {
       const next = await messages.next();
+      if (known.timedOut) throw new RpcError(status.DEADLINE_EXCEEDED, 'STREAM_TIMEOUT', 'the stream was already refused');
       if (next.done) break;
       if (n > MAX_STREAM_MESSAGES) throw new RpcError(status.RESOURCE_EXHAUSTED, 'STREAM_TOO_LARGE', `more than ${MAX_STREAM_MESSAGES} messages in one stream`);
       const data = next.value.data;
@@ -180,10 +182,11 @@ export class ContributionIntake {
       if (received + data.length > expected) {
         throw new RpcError(status.RESOURCE_EXHAUSTED, 'CONTRIBUTION_TOO_LARGE', `more than the ${expected} declared bytes`);
       }
-      body.set(data, received);
+      parts.push(data);
       received += data.length;
     }
     if (received < expected) invalid('CONTRIBUTION_TRUNCATED', `received ${received} of ${expected} bytes`);
+    const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, expected);
 
     for (let i = 0; i < count; i++) {
       const ct = body.subarray(i * ctLength, (i + 1) * ctLength);
