@@ -35,3 +35,29 @@ export function sqlStateOf(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+
+/**
+ * Raised when the database cannot take the request now (pool exhausted,
+ * connection refused or dropped, server shutting down or out of
+ * connections). Retryable: merchants get gRPC UNAVAILABLE and send again.
+ */
+export class DatabaseUnavailableError extends Error {
+  readonly code = 'DATABASE_UNAVAILABLE';
+  readonly retryable = true;
+  constructor(cause: unknown) {
+    super('the database is unavailable or overloaded; try again', { cause });
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+const UNAVAILABLE_MESSAGE = /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|EPIPE/;
+
+/** `err` as a DatabaseUnavailableError when it says the server cannot take work now, else `err` itself. */
+export function unavailableOr(err: unknown): unknown {
+  const state = sqlStateOf(err);
+  if (state !== undefined) {
+    // 08: connection exception; 53: insufficient resources; 57P01-03: shutting down, cannot connect now.
+    return state.startsWith('08') || state.startsWith('53') || /^57P0[123]$/.test(state) ? new DatabaseUnavailableError(err) : err;
+  }
+  return err instanceof Error && UNAVAILABLE_MESSAGE.test(err.message) ? new DatabaseUnavailableError(err) : err;
+}

@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
-import { sqlStateOf } from './database-errors.js';
+import { sqlStateOf, unavailableOr } from './database-errors.js';
 
 const INT8_OID = 20;
 const BYTEA_OID = 17;
@@ -62,12 +62,25 @@ class PostgresDatabase implements Database {
   ) {}
 
   async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return (await this.pool.query<T>(sql, params as unknown[])).rows;
+    try {
+      return (await this.pool.query<T>(sql, params as unknown[])).rows;
+    } catch (err) {
+      throw unavailableOr(err);
+    }
+  }
+
+  /** A pooled connection; an exhausted pool or an unreachable server is DatabaseUnavailableError. */
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw unavailableOr(err);
+    }
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.connect();
       let broken: Error | undefined;
       try {
         await client.query(options.isolation === 'repeatable read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN');
@@ -81,7 +94,7 @@ class PostgresDatabase implements Database {
           broken = rollbackErr as Error; // the connection is unusable: drop it from the pool
         }
         if (attempt < MAX_TRANSACTION_ATTEMPTS && RETRYABLE.has(sqlStateOf(err) ?? '')) continue;
-        throw err;
+        throw unavailableOr(err);
       } finally {
         client.release(broken);
       }
@@ -89,7 +102,7 @@ class PostgresDatabase implements Database {
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     let broken: Error | undefined;
     try {
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [name]);

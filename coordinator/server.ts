@@ -123,7 +123,7 @@ export interface GrpcKeepalive {
   readonly maxConnectionIdleMs: number;
 }
 
-export const GRPC_KEEPALIVE_DEFAULTS: GrpcKeepalive = { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, maxConnectionIdleMs: 300_000 };
+export const GRPC_KEEPALIVE_DEFAULTS: GrpcKeepalive = { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 20_000, maxConnectionIdleMs: 300_000 };
 
 /** grpc-js channel options for `keepalive` (defaults filled in). */
 export function grpcKeepaliveOptions(keepalive: Partial<GrpcKeepalive> = {}): Record<string, number> {

@@ -49,7 +49,7 @@ export interface KeyHolderOptions {
 }
 
 /** Default keepalive of the key holder's gRPC server. */
-export const KEYHOLDER_KEEPALIVE_DEFAULTS = { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, maxConnectionIdleMs: 300_000 };
+export const KEYHOLDER_KEEPALIVE_DEFAULTS = { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 20_000, maxConnectionIdleMs: 300_000 };
 
 export interface RunningKeyHolder {
   readonly address: string;

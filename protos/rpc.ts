@@ -108,6 +108,13 @@ function safeDetails(details: string): string {
   return short.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
+/** An error that marks itself retryable with a stable code (e.g. the coordinator's DatabaseUnavailableError). */
+function isRetryable(err: unknown): err is Error & { code: string } {
+  if (!(err instanceof Error)) return false;
+  const { retryable, code } = err as Error & { retryable?: unknown; code?: unknown };
+  return retryable === true && typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code);
+}
+
 /** Converts any thrown value to the status sent to the peer; internals stay in the log. */
 export function toServiceStatus(err: unknown, log: RpcLogger, method: string): Partial<ServiceError> {
   const metadata = new Metadata();
@@ -116,6 +123,12 @@ export function toServiceStatus(err: unknown, log: RpcLogger, method: string): P
     for (const [k, v] of Object.entries(err.metadata)) metadata.set(k, safeDetails(v));
     log.warn({ method, status: status[err.status], code: err.code, reason: err.message }, 'request refused');
     return { code: err.status, details: safeDetails(`${err.code}: ${err.message}`), metadata };
+  }
+  if (isRetryable(err)) {
+    // A dependency (the database) cannot take work now: the peer should send again.
+    metadata.set(ERROR_CODE_METADATA_KEY, err.code);
+    log.warn({ method, code: err.code, reason: err.message }, 'request deferred');
+    return { code: status.UNAVAILABLE, details: safeDetails(`${err.code}: ${err.message}`), metadata };
   }
   metadata.set(ERROR_CODE_METADATA_KEY, 'INTERNAL');
   log.error({ method, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'request failed');
