@@ -48,7 +48,8 @@ Keep ${p(DEPLOYMENT_FILES.caKey)} and ${p(DEPLOYMENT_FILES.enrolmentAuthoritySee
 Next:
   fedmart keyholder --deployment ${dir} --data ./kh --listen 127.0.0.1:7002
   FEDMART_API_TOKEN=... fedmart coordinator --deployment ${dir} --keyholder 127.0.0.1:7002 --keyholder-key <hex>
-  fedmart merchant --coordinator-ca ${p(DEPLOYMENT_FILES.caCert)} --coordinator 127.0.0.1:7001 --id shop-01 --data ./shops/shop-01
+  fedmart enrol-token --deployment ${dir} --merchant shop-01        (administrator: one token per shop)
+  fedmart merchant --coordinator-ca ${p(DEPLOYMENT_FILES.caCert)} --coordinator 127.0.0.1:7001 --id shop-01 --data ./shops/shop-01 --enrol-token <token>
   FEDMART_CA=${p(DEPLOYMENT_FILES.caCert)} fedmart query segment --http https://127.0.0.1:7080`);
   return 0;
 }
