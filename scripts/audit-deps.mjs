@@ -9,6 +9,7 @@
  * and exits 0, or exits 3 when FEDMART_REQUIRE_AUDIT=1 asks for a hard gate.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const HELP = `npm run audit:deps — production dependencies with high or critical advisories
 
@@ -34,6 +35,18 @@ if (!counts) {
   const why = report.message ?? report.error?.summary ?? (run.error ? String(run.error.message) : 'no report');
   const strict = process.env.FEDMART_REQUIRE_AUDIT === '1';
   console.error(`audit:deps: the npm advisory service could not be queried (${why.split('\n')[0]}); production dependencies NOT checked`);
+  // What can still be seen without it: which production dependencies lag
+  // behind the registry's latest release (fixes usually ship there).
+  const production = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).dependencies ?? {};
+  const outdated = spawnSync('npm', ['outdated', '--omit=dev', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  try {
+    const behind = Object.entries(JSON.parse(outdated.stdout || '{}'))
+      .filter(([name, v]) => name in production && v.current && v.latest && v.current !== v.latest)
+      .map(([name, v]) => `${name} ${v.current} (latest ${v.latest})`);
+    console.error(`audit:deps: production dependencies behind the registry's latest release: ${behind.length === 0 ? 'none' : behind.join(', ')}`);
+  } catch {
+    console.error('audit:deps: the registry could not be asked for latest versions either');
+  }
   process.exit(strict ? 3 : 0);
 }
 
