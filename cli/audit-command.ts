@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { cryptoReady } from '../crypto/index.js';
 import { renderAuditCsv, renderAuditReportHtml, verifyAuditBundle, type AuditBundle, type AuditBundleVerification } from '../compliance/index.js';
 import { parse, requireString, UsageError } from './args.js';
-import { ApiError, CoordinatorHttpClient } from './http-client.js';
+import { HTTP_CLIENT_OPTIONS, httpClientFrom, ApiError, CoordinatorHttpClient } from './http-client.js';
 
 export const AUDIT_HELP = `fedmart audit — export and verify signed audit reports (合规审计报告)
 
@@ -28,6 +28,7 @@ verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
   --http URL   coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
                https:// trusts only the CA in the file FEDMART_CA names, when set; plain
                http:// only to a loopback address
+  --ca FILE    the one CA to trust for https:// (default: the file FEDMART_CA names)
   --token T    a compliance officer's API token (default FEDMART_API_TOKEN)`;
 
 function sidecarPaths(out: string): { html: string; csvDir: string } {
@@ -90,8 +91,7 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
     from: { type: 'string' },
     to: { type: 'string' },
     out: { type: 'string' },
-    http: { type: 'string' },
-    token: { type: 'string' },
+    ...HTTP_CLIENT_OPTIONS,
     key: { type: 'string' },
     json: { type: 'boolean' },
     'no-pdf': { type: 'boolean' },
@@ -110,10 +110,7 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
       for (const [name, v] of [['from', from], ['to', to]] as const) {
         if (Number.isNaN(Date.parse(v))) throw new UsageError(`--${name} must be an ISO-8601 time`);
       }
-      const client = new CoordinatorHttpClient(
-        requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
-        requireString(values, 'token', process.env.FEDMART_API_TOKEN),
-      );
+      const client = httpClientFrom(values);
       const { bundle, pdf } = await exportJob(client, new Date(from).toISOString(), new Date(to).toISOString(), values['no-pdf'] !== true);
       const verification = verifyAuditBundle(bundle, typeof values.key === 'string' ? { publicKeyHex: values.key } : {});
       const written = writeAuditReport(out, bundle, verification);

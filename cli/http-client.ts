@@ -6,10 +6,11 @@
  * system store when none is given; plain HTTP is refused unless the
  * coordinator is on a loopback address.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { assertPlaintextAllowed } from '../protos/index.js';
+import { UsageError, requireString } from './args.js';
 
 export class ApiError extends Error {
   constructor(
@@ -32,6 +33,24 @@ interface RawResponse {
   readonly status: number;
   readonly statusText: string;
   readonly body: Buffer;
+}
+
+/** The `--http`, `--token` and `--ca` options every HTTP command takes (parse config). */
+export const HTTP_CLIENT_OPTIONS = {
+  http: { type: 'string' },
+  token: { type: 'string' },
+  ca: { type: 'string' },
+} as const;
+
+/** A client from `--http`/FEDMART_HTTP, `--token`/FEDMART_API_TOKEN and `--ca`/FEDMART_CA. */
+export function httpClientFrom(values: Record<string, string | boolean | undefined>): CoordinatorHttpClient {
+  const ca = values.ca;
+  if (typeof ca === 'string' && !existsSync(ca)) throw new UsageError(`--ca ${ca} does not exist`);
+  return new CoordinatorHttpClient(
+    requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
+    requireString(values, 'token', process.env.FEDMART_API_TOKEN),
+    typeof ca === 'string' ? { ca: readFileSync(ca) } : {},
+  );
 }
 
 export class CoordinatorHttpClient {

@@ -4,7 +4,7 @@
  * (MERCHANT_REVOKED); those already accepted stay valid and auditable.
  */
 import { parse, requireString, UsageError } from './args.js';
-import { CoordinatorHttpClient } from './http-client.js';
+import { HTTP_CLIENT_OPTIONS, httpClientFrom } from './http-client.js';
 
 export const MERCHANTS_HELP = `fedmart merchants — enrolled merchants (administrators)
 
@@ -13,6 +13,7 @@ Usage:
   fedmart merchants revoke ID [--reason CODE]
 
   --http URL     coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
+  --ca FILE      the one CA to trust for https:// (default: the file FEDMART_CA names)
   --token T      an administrator's token (default FEDMART_API_TOKEN)
   --reason CODE  why, as a code for the audit log, e.g. CONTRACT_ENDED (default REVOKED_BY_ADMINISTRATOR)
 
@@ -37,8 +38,7 @@ function line(m: MerchantView): string {
 
 export async function merchantsCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    http: { type: 'string' },
-    token: { type: 'string' },
+    ...HTTP_CLIENT_OPTIONS,
     reason: { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -47,10 +47,7 @@ export async function merchantsCommand(argv: readonly string[]): Promise<number>
     console.log(MERCHANTS_HELP);
     return values.help ? 0 : 2;
   }
-  const client = new CoordinatorHttpClient(
-    requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
-    requireString(values, 'token', process.env.FEDMART_API_TOKEN),
-  );
+  const client = httpClientFrom(values);
   switch (sub) {
     case 'list': {
       const { merchants } = await client.request<{ merchants: MerchantView[] }>('GET', '/v1/merchants');

@@ -1,6 +1,6 @@
 import { formatSegmentTable, type SegmentStatsTable } from '../analytics/index.js';
 import { integer, parse, requireString, UsageError } from './args.js';
-import { CoordinatorHttpClient, waitForFit, waitForQuery, type QueryView } from './http-client.js';
+import { HTTP_CLIENT_OPTIONS, httpClientFrom, waitForFit, waitForQuery, type QueryView } from './http-client.js';
 
 export const QUERY_HELP = `fedmart query — ask the coordinator for aggregate statistics
 
@@ -19,6 +19,7 @@ Common options:
   --http URL    coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
                 https:// trusts only the CA in the file FEDMART_CA names, when set; plain
                 http:// only to a loopback address
+  --ca FILE     the one CA to trust for https:// (default: the file FEDMART_CA names)
   --token T     API token (default FEDMART_API_TOKEN): a marketer's token limits you to
                 the purposes you are granted; FEDMART_API_TOKEN of the coordinator is the
                 bootstrap administrator
@@ -81,8 +82,7 @@ function jsonSpec(values: Record<string, string | boolean | undefined>): Record<
 
 export async function queryCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    http: { type: 'string' },
-    token: { type: 'string' },
+    ...HTTP_CLIENT_OPTIONS,
     target: { type: 'string' },
     'min-merchants': { type: 'string' },
     deadline: { type: 'string' },
@@ -100,10 +100,7 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const json = values.json === true;
-  const client = new CoordinatorHttpClient(
-    requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
-    requireString(values, 'token', process.env.FEDMART_API_TOKEN),
-  );
+  const client = httpClientFrom(values);
   const printJson = (v: unknown) => console.log(JSON.stringify(v, null, 2));
   const print = (q: QueryView) => {
     if (json) printJson(q);

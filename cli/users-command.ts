@@ -4,7 +4,7 @@
  * merchant operators). A new user's token is printed once and never again.
  */
 import { parse, requireString, UsageError } from './args.js';
-import { CoordinatorHttpClient } from './http-client.js';
+import { HTTP_CLIENT_OPTIONS, httpClientFrom } from './http-client.js';
 
 export const USERS_HELP = `fedmart users — API users and their roles (administrators)
 
@@ -18,6 +18,7 @@ Usage:
   --http URL    coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
                 https:// trusts only the CA in the file FEDMART_CA names, when set; plain
                 http:// only to a loopback address
+  --ca FILE     the one CA to trust for https:// (default: the file FEDMART_CA names)
   --token T     an administrator's token (default FEDMART_API_TOKEN, the bootstrap administrator)
 
 "create" prints the new user's API token once; only its SHA-256 is stored.`;
@@ -38,8 +39,7 @@ function line(u: UserView): string {
 
 export async function usersCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    http: { type: 'string' },
-    token: { type: 'string' },
+    ...HTTP_CLIENT_OPTIONS,
     role: { type: 'string' },
     purposes: { type: 'string' },
     merchant: { type: 'string' },
@@ -52,10 +52,7 @@ export async function usersCommand(argv: readonly string[]): Promise<number> {
     console.log(USERS_HELP);
     return values.help ? 0 : 2;
   }
-  const client = new CoordinatorHttpClient(
-    requireString(values, 'http', process.env.FEDMART_HTTP ?? 'http://127.0.0.1:7080'),
-    requireString(values, 'token', process.env.FEDMART_API_TOKEN),
-  );
+  const client = httpClientFrom(values);
   switch (sub) {
     case 'list': {
       const { users } = await client.request<{ users: UserView[] }>('GET', '/v1/users');

@@ -13,14 +13,16 @@ function run(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const COMMANDS = ['demo', 'init', 'synth', 'keyholder', 'coordinator', 'merchant', 'enrol-token', 'query', 'users', 'merchants', 'audit', 'bench'];
+
 describe('fedmart CLI', () => {
   it('lists every command with --help', () => {
     const r = run('--help');
     expect(r.code).toBe(0);
-    for (const c of ['demo', 'init', 'synth', 'keyholder', 'coordinator', 'merchant', 'query', 'audit', 'bench']) expect(r.stdout).toContain(`  ${c}`);
+    for (const c of COMMANDS) expect(r.stdout).toContain(`  ${c}`);
   });
 
-  it.each(['demo', 'init', 'synth', 'keyholder', 'coordinator', 'merchant', 'query', 'audit', 'bench'])('%s --help prints usage and exits 0', (c) => {
+  it.each(COMMANDS)('%s --help prints usage and exits 0', (c) => {
     const r = run(c, '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage:\s+fedmart/);
@@ -36,6 +38,13 @@ describe('fedmart CLI', () => {
     const missing = run('synth');
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toMatch(/--out is required/);
+  });
+
+  it.each(['query', 'users', 'merchants', 'audit'])('%s names a missing --ca file with exit code 2', (c) => {
+    const rest = c === 'audit' ? ['export', '--out', '/tmp/unused.json'] : [c === 'query' ? 'whoami' : 'list'];
+    const r = run(c, ...rest, '--ca', '/nonexistent/ca.crt', '--token', 'x'.repeat(20));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/--ca \/nonexistent\/ca\.crt does not exist/);
   });
 
   it('refuses to start a coordinator without an API token', () => {
