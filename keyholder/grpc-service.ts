@@ -2,7 +2,7 @@
  * gRPC face of the key holder. The Release stream is read message by message
  * with hard limits, so a hostile peer cannot make it buffer without bound.
  */
-import { status } from '@grpc/grpc-js';
+import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import {
   KeyHolderServiceService,
   RpcError,
@@ -14,6 +14,7 @@ import {
   type ReleaseHeader,
   type ReleasePart,
   type RpcLogger,
+  type SignedRelease,
 } from '../protos/index.js';
 import type { ContributionForRelease, KeyHolder } from './key-holder.js';
 
@@ -22,33 +23,81 @@ export const MAX_RELEASE_CONTRIBUTIONS = 10_000;
 
 export const keyHolderServiceDefinition = hardenService(KeyHolderServiceService);
 
-export function keyHolderServiceImplementation(keyHolder: KeyHolder, log: RpcLogger & { info(o: object, m?: string): void }): KeyHolderServiceServer {
+/** Limits on reading one Release stream, before anything is verified or decrypted. */
+export interface ReleaseStreamLimits {
+  /** Longest wait for the next message of a stream (default 30 s): a stalled peer is cut off. */
+  readonly idleTimeoutMs: number;
+  /** Most bytes of contributions one request may carry (default 1 GiB of ciphertext: about 1,000 merchants × 8 ciphertexts). */
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_RELEASE_STREAM_LIMITS: ReleaseStreamLimits = { idleTimeoutMs: 30_000, maxBytes: 1024 * 1024 * 1024 };
+
+/** The header and contributions of one Release stream, read under `limits`; throws RpcError. */
+async function readRelease(
+  call: ServerReadableStream<ReleasePart, SignedRelease>,
+  keyHolder: KeyHolder,
+  limits: ReleaseStreamLimits,
+): Promise<{ header: ReleaseHeader; contributions: ContributionForRelease[] }> {
+  let header: ReleaseHeader | undefined;
+  const contributions: ContributionForRelease[] = [];
+  let bytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stalled: (err: RpcError) => void = () => undefined;
+  const idle = new Promise<never>((_, reject) => (stalled = reject));
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      // Answering ends the call; nothing read so far is kept.
+      stalled(new RpcError(status.DEADLINE_EXCEEDED, 'STREAM_TIMEOUT', `no message within ${limits.idleTimeoutMs} ms`));
+    }, limits.idleTimeoutMs);
+  };
+  const read = async () => {
+    arm();
+    for await (const part of readStream<ReleasePart>(call)) {
+      arm();
+      if (!header) {
+        if (!part.header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'the first message must be the release header');
+        header = part.header;
+        keyHolder.checkRequest(header);
+        if (header.contributionCount < 1 || header.contributionCount > MAX_RELEASE_CONTRIBUTIONS) {
+          throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `contribution_count must be 1..${MAX_RELEASE_CONTRIBUTIONS}`);
+        }
+        continue;
+      }
+      const c = part.contribution;
+      if (!c?.header) throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_EXPECTED', 'messages after the header must be contributions');
+      if (contributions.length >= header.contributionCount) {
+        throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', 'more contributions than contribution_count');
+      }
+      bytes += c.ciphertexts.length;
+      if (bytes > limits.maxBytes) {
+        throw new RpcError(status.RESOURCE_EXHAUSTED, 'RELEASE_TOO_LARGE', `a release request may carry at most ${limits.maxBytes} bytes of contributions`);
+      }
+      contributions.push({ header: c.header, merchantSigningKey: c.merchantSigningKey, ciphertexts: c.ciphertexts, keyEvidence: c.keyEvidence });
+    }
+    if (!header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'empty release stream');
+    if (contributions.length !== header.contributionCount) {
+      throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `expected ${header.contributionCount} contributions, got ${contributions.length}`);
+    }
+    return { header, contributions };
+  };
+  try {
+    return await Promise.race([read(), idle]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function keyHolderServiceImplementation(
+  keyHolder: KeyHolder,
+  log: RpcLogger & { info(o: object, m?: string): void },
+  limits: ReleaseStreamLimits = DEFAULT_RELEASE_STREAM_LIMITS,
+): KeyHolderServiceServer {
   return {
     getPublicKey: unaryHandler(log, 'GetPublicKey', async () => keyHolder.publicKeyBundle()),
     release: clientStreamHandler(log, 'Release', async (call) => {
-      let header: ReleaseHeader | undefined;
-      const contributions: ContributionForRelease[] = [];
-      for await (const part of readStream<ReleasePart>(call)) {
-        if (!header) {
-          if (!part.header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'the first message must be the release header');
-          header = part.header;
-          keyHolder.checkRequest(header);
-          if (header.contributionCount < 1 || header.contributionCount > MAX_RELEASE_CONTRIBUTIONS) {
-            throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `contribution_count must be 1..${MAX_RELEASE_CONTRIBUTIONS}`);
-          }
-          continue;
-        }
-        const c = part.contribution;
-        if (!c?.header) throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_EXPECTED', 'messages after the header must be contributions');
-        if (contributions.length >= header.contributionCount) {
-          throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', 'more contributions than contribution_count');
-        }
-        contributions.push({ header: c.header, merchantSigningKey: c.merchantSigningKey, ciphertexts: c.ciphertexts, keyEvidence: c.keyEvidence });
-      }
-      if (!header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'empty release stream');
-      if (contributions.length !== header.contributionCount) {
-        throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `expected ${header.contributionCount} contributions, got ${contributions.length}`);
-      }
+      const { header, contributions } = await readRelease(call, keyHolder, limits);
       const released = await keyHolder.release(header, contributions);
       log.info({ queryId: header.queryId, merchants: contributions.length }, 'release signed');
       return released;

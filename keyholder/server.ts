@@ -8,7 +8,7 @@ import { grpcServerCredentials, type ServerTls } from '../protos/index.js';
 import type { PurposeDefinition } from '../compliance/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy } from './key-holder.js';
-import { keyHolderServiceDefinition, keyHolderServiceImplementation } from './grpc-service.js';
+import { DEFAULT_RELEASE_STREAM_LIMITS, keyHolderServiceDefinition, keyHolderServiceImplementation, type ReleaseStreamLimits } from './grpc-service.js';
 import { loadOrCreateKeys } from './key-store.js';
 import { ReleaseLedger } from './release-ledger.js';
 
@@ -46,6 +46,8 @@ export interface KeyHolderOptions {
   readonly sealWorker?: Pick<SealWorkerOptions, 'requestTimeoutMs' | 'spare' | 'testHooks'>;
   /** Keepalive pings and idle limits, so half-open connections are dropped (defaults below). */
   readonly keepalive?: Partial<{ keepaliveTimeMs: number; keepaliveTimeoutMs: number; maxConnectionIdleMs: number }>;
+  /** Idle timeout and size cap of one Release stream (defaults: `DEFAULT_RELEASE_STREAM_LIMITS`). */
+  readonly releaseStream?: Partial<ReleaseStreamLimits>;
 }
 
 /** Default keepalive of the key holder's gRPC server. */
@@ -111,7 +113,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     'grpc.keepalive_timeout_ms': options.keepalive?.keepaliveTimeoutMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.keepaliveTimeoutMs,
     'grpc.max_connection_idle_ms': options.keepalive?.maxConnectionIdleMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.maxConnectionIdleMs,
   });
-  server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log));
+  server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log, { ...DEFAULT_RELEASE_STREAM_LIMITS, ...options.releaseStream }));
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
