@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MerchantNode, loadShopCompliance, loadShopData, readReceipts } from '../client-sdk/index.js';
+import { MerchantNode, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, UsageError } from './args.js';
 import { cliLogger } from './logger.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
@@ -80,25 +80,15 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (run, access, score, rotate-key)`);
   const enrolmentToken = typeof values['enrol-token'] === 'string' ? values['enrol-token'] : process.env.FEDMART_ENROL_TOKEN;
   const merchantId = requireString(values, 'id');
-  const dataDir = requireString(values, 'data');
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
-  const log = cliLogger('merchant');
-  const data = await loadShopData(dataDir, merchantId);
-  const compliance = await loadShopCompliance(dataDir);
   const pin = values['keyholder-key'];
-  const node = await MerchantNode.create({
-    merchantId,
-    coordinatorAddress: requireString(values, 'coordinator'),
-    ...coordinatorCaOption(values),
-    data,
-    compliance,
-    stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
+  const node = await merchantNodeFrom(values, {
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
     ...(enrolmentToken ? { enrolmentToken } : {}),
     // Encryption runs in a SEAL worker thread, replaced if it ever faults.
     encryptInWorker: true,
-    logger: log,
   });
+  const data = node.data;
   let stop = false;
   const onSignal = () => {
     stop = true;
@@ -121,20 +111,31 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   return 0;
 }
 
-async function scoreCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+/** A merchant node from --id, --data, --coordinator, --coordinator-ca/--deployment and --state, plus `extra`. */
+async function merchantNodeFrom(
+  values: Record<string, string | boolean | undefined>,
+  extra: Partial<Pick<MerchantNodeOptions, 'keyholderSigningKeyHex' | 'enrolmentToken' | 'encryptInWorker'>> = {},
+): Promise<MerchantNode> {
   const merchantId = requireString(values, 'id');
   const dataDir = requireString(values, 'data');
-  const out = requireString(values, 'out');
-  const modelId = requireString(values, 'model');
-  const node = await MerchantNode.create({
+  return MerchantNode.create({
     merchantId,
     coordinatorAddress: requireString(values, 'coordinator'),
     ...coordinatorCaOption(values),
     data: await loadShopData(dataDir, merchantId),
     compliance: await loadShopCompliance(dataDir),
     stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
+    ...extra,
     logger: cliLogger('merchant'),
   });
+}
+
+async function scoreCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const merchantId = requireString(values, 'id');
+  const dataDir = requireString(values, 'data');
+  const out = requireString(values, 'out');
+  const modelId = requireString(values, 'model');
+  const node = await merchantNodeFrom(values);
   try {
     const { model, scores } = await node.scoreCustomers(modelId);
     const lines = ['customer_id,score', ...scores.map((s) => `${s.customerId},${s.score.toFixed(6)}`)];
@@ -149,16 +150,7 @@ async function scoreCommand(values: Record<string, string | boolean | undefined>
 
 async function rotateKeyCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const merchantId = requireString(values, 'id');
-  const dataDir = requireString(values, 'data');
-  const node = await MerchantNode.create({
-    merchantId,
-    coordinatorAddress: requireString(values, 'coordinator'),
-    ...coordinatorCaOption(values),
-    data: await loadShopData(dataDir, merchantId),
-    compliance: await loadShopCompliance(dataDir),
-    stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
-    logger: cliLogger('merchant'),
-  });
+  const node = await merchantNodeFrom(values);
   try {
     const sequence = await node.rotateKey();
     emit({ event: 'key-rotated', merchantId, sequence, signingKey: Buffer.from(node.signingPublicKey).toString('hex') });

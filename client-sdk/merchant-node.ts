@@ -167,6 +167,11 @@ export class MerchantNode {
     return this.options.merchantId;
   }
 
+  /** The shop's data the node answers from. */
+  get data(): ShopData {
+    return this.options.data;
+  }
+
   /** The shop's consent ledger, purposes and pseudonym key. */
   get compliance(): ShopCompliance {
     return this.options.compliance;
