@@ -26,9 +26,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { HeContext, cryptoReady, DEFAULT_HE_PARAM_SET } from '../crypto/index.js';
+import { createScratchDatabase } from './scratch-database.js';
+import { percentile } from './stats.js';
 import { fitLine, growthExponent, loadChartSvg, type LineFit } from './load-chart.js';
 import {
   closeMerchants,
@@ -156,30 +156,13 @@ const RETRY_AFTER_MS = 500;
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
-async function adminSql(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 /** A database for one round and how to drop it. */
 async function roundDatabase(db: string, dir: string, name: string): Promise<{ target: string; drop: () => Promise<void> }> {
   if (db === 'pglite') return { target: join(dir, `${name}-db`), drop: async () => undefined };
   if (db === 'memory://') return { target: db, drop: async () => undefined };
   if (!/^postgres(ql)?:\/\//.test(db)) throw new Error(`--db: expected pglite, memory:// or a postgres:// URL, got ${db}`);
-  const dbName = `fedmart_load_${randomBytes(4).toString('hex')}`;
-  await adminSql(db, `CREATE DATABASE ${dbName}`);
-  const url = new URL(db);
-  url.pathname = `/${dbName}`;
-  return { target: url.toString(), drop: () => adminSql(db, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`) };
+  const scratch = await createScratchDatabase(db, 'fedmart_load');
+  return { target: scratch.url, drop: scratch.drop };
 }
 
 async function http<T>(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {

@@ -25,14 +25,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import pg from 'pg';
 import { pino } from 'pino';
-import { randomBytes } from 'node:crypto';
 import { authorityPublicKeyOf, cryptoReady, issueEnrolmentToken, loadOrCreateSeedFile, signingKeyPairFromSeed, toHex } from '../crypto/index.js';
 import { MerchantNode, loadShopCompliance, loadShopData } from '../client-sdk/index.js';
 import { startKeyHolder } from '../keyholder/index.js';
 import { MerchantServiceClient, type ContributionChunk, type ContributionHeader, type OpenQuery } from '../protos/index.js';
 import { writeSynth } from '../synth/index.js';
+import { createScratchDatabase } from './scratch-database.js';
+import { percentile } from './stats.js';
 
 const BIN = fileURLToPath(new URL('../bin/fedmart.mjs', import.meta.url));
 const TOKEN = 'scale-out-bench-token-0123456789';
@@ -103,19 +103,6 @@ function hasProc(): boolean {
   }
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 function startCoordinator(args: readonly string[], log: string): Promise<Coordinator> {
   const child = spawn(process.execPath, [BIN, 'coordinator', ...args], { env: { ...process.env, FEDMART_API_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -181,10 +168,7 @@ async function drive(addresses: readonly string[], work: readonly Prepared[], co
 export async function runScaleOutBench(o: { db: string; coordinators: number[]; merchants: number; queries: number; concurrency: number }, progress: (m: string) => void): Promise<ScaleOutFigure[]> {
   await cryptoReady();
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-scale-bench-'));
-  const dbName = `fedmart_bench_${randomBytes(4).toString('hex')}`;
-  const url = new URL(o.db);
-  url.pathname = `/${dbName}`;
-  await admin(o.db, `CREATE DATABASE ${dbName}`);
+  const scratch = await createScratchDatabase(o.db, 'fedmart_bench');
   // The enrolment authority (the administrator's, issuing one token per merchant) and the coordinators' request key.
   const authoritySeed = loadOrCreateSeedFile(join(dir, 'enrolment', 'authority.seed'));
   const requestSeedFile = join(dir, 'coordinator', 'request-signing.seed');
@@ -193,7 +177,7 @@ export async function runScaleOutBench(o: { db: string; coordinators: number[]; 
     enrolmentAuthorityPublicKeyHex: toHex(authorityPublicKeyOf(authoritySeed)),
     coordinatorRequestKeyHex: toHex(signingKeyPairFromSeed(loadOrCreateSeedFile(requestSeedFile)).publicKey),
   });
-  const args = (id: string) => ['--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex, '--db', url.toString(),
+  const args = (id: string) => ['--keyholder', keyholder.address, '--keyholder-key', keyholder.signingPublicKeyHex, '--db', scratch.url,
     '--enrolment-authority', toHex(authorityPublicKeyOf(authoritySeed)), '--request-key', requestSeedFile,
     '--audit-key', join(dir, 'audit.seed'), '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--id', id];
   const figures: ScaleOutFigure[] = [];
@@ -272,7 +256,7 @@ export async function runScaleOutBench(o: { db: string; coordinators: number[]; 
     return figures;
   } finally {
     await keyholder.close();
-    await admin(o.db, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await scratch.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
