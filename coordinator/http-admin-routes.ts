@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { blake2b256, toHex } from '../crypto/index.js';
-import { DEFAULT_FIELD_CLASSIFICATION, PurposeError, parsePurposeRegistry, type PiaRecord, type PurposeDefinition } from '../compliance/index.js';
+import { DEFAULT_FIELD_CLASSIFICATION, PurposeError, parsePurposeRegistry, purposeDisclosureSchema, type PiaRecord, type PurposeDefinition } from '../compliance/index.js';
 import type { UserStore, UserRecord } from './auth-store.js';
 import { ROLES } from './auth.js';
 import { defineRoute, type ApiRoute } from './http-routes.js';
@@ -65,6 +65,8 @@ const purposeBody = z.object({
   retentionDays: z.number().int().min(1).max(36_600),
   recipients: z.array(z.string().min(1).max(256)).max(64),
   personalisedMarketing: z.boolean(),
+  /** What the key holder may release for the purpose (exact, or DP with a budget); absent: exact under the key holder's floors. */
+  disclosure: purposeDisclosureSchema.optional(),
 }).strict().meta({ id: 'Purpose' });
 
 const piaBody = z.object({

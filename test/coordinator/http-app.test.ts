@@ -96,6 +96,27 @@ describeBackends('coordinator HTTP API', (backend) => {
     expect(big.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 
+  it('lists purposes whose disclosure block is exact or DP, and keeps the block through registration', async () => {
+    // Once failed with 500 INTERNAL: the response schema did not know `disclosure`.
+    const dp = { mode: 'dp', mechanism: 'discrete-gaussian', rhoPerQuery: 0.05, totalRho: 1, minSubjects: 20 };
+    const base = DEFAULT_PURPOSE_REGISTRY.purposes[0]!;
+    const dpPurpose = { ...base, name: 'dp-analytics', disclosure: dp };
+    const exactPurpose = { ...base, name: 'exact-analytics', disclosure: { mode: 'exact', minSubjects: 15 } };
+    for (const p of [dpPurpose, exactPurpose]) {
+      const res = await app.inject({ method: 'POST', url: '/v1/purposes', headers: auth, payload: p });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json<{ purpose: { disclosure: unknown } }>().purpose.disclosure).toEqual(p.disclosure);
+    }
+    const list = await app.inject({ method: 'GET', url: '/v1/purposes', headers: auth });
+    expect(list.statusCode, list.body).toBe(200);
+    const byName = new Map(list.json<{ purposes: { name: string; disclosure?: unknown }[] }>().purposes.map((p) => [p.name, p]));
+    expect(byName.get('dp-analytics')?.disclosure).toEqual(dp);
+    expect(byName.get('exact-analytics')?.disclosure).toEqual({ mode: 'exact', minSubjects: 15 });
+    expect(byName.get(base.name)?.disclosure).toBeUndefined();
+    const bad = await app.inject({ method: 'POST', url: '/v1/purposes', headers: auth, payload: { ...base, name: 'bad-dp', disclosure: { mode: 'dp', mechanism: 'discrete-gaussian', rhoPerQuery: 2, totalRho: 1 } } });
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('answers malformed JSON with a 400 problem', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/queries', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"kind":' });
     expect(res.statusCode).toBe(400);
