@@ -9,6 +9,17 @@
  * the record cannot be edited afterwards without the edit showing (PIPL
  * arts. 51/54).
  *
+ * Entry times strictly increase with seq: an entry is stamped with the
+ * clock's time, or 1 ms after the previous entry's time when the clock is not
+ * ahead of it (several entries in one millisecond, a clock set back, or
+ * another coordinator sharing the database whose clock runs ahead). The time
+ * is settled while the store holds its append lock, from the previous
+ * entry's stored text, so the order holds across processes. An audit bundle
+ * relies on it to prove that it holds every entry of a time range: an entry
+ * stamped before `from` is preceded only by earlier ones, one stamped after
+ * `to` is followed only by later ones, and every entry appended after a
+ * checkpoint is stamped after the checkpoint's last entry.
+ *
  * The log refuses to sign a checkpoint that is inconsistent with the latest
  * stored one (a log must never sign two inconsistent heads), and
  * `verifyStoredLog()` re-derives every leaf hash and checkpoint root from the
@@ -20,7 +31,7 @@
 import { cryptoReady } from '../crypto/index.js';
 import type { SigningKeyPair } from '../crypto/index.js';
 import { canonicalSpecJson } from '../analytics/canonical-json.js';
-import { AuditEntryError, auditLeafData, parseAuditEntry, validateAuditEvent } from './audit-events.js';
+import { AuditEntryError, auditLeafData, isoTime, parseAuditEntry, validateAuditEvent } from './audit-events.js';
 import type { AuditEntry, AuditEvent } from './audit-events.js';
 import type { AuditStore } from './audit-store.js';
 import { MerkleTree, leafHash } from './merkle.js';
@@ -83,6 +94,31 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
+/** Latest time an entry can carry (`isoTime` has four-digit years). */
+const LAST_ENTRY_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** The `time` of a stored entry text, in ms, or undefined if it has none (an untrusted store's text). */
+function entryTimeOf(entryJson: string | undefined): number | undefined {
+  if (typeof entryJson !== 'string') return undefined;
+  try {
+    const time: unknown = (JSON.parse(entryJson) as { time?: unknown } | null)?.time;
+    return isoTime.safeParse(time).success ? Date.parse(time as string) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The time of a new entry: the clock's, or 1 ms after the previous entry's
+ * when the clock is not ahead of it, so times strictly increase with seq.
+ */
+function stampAfter(clockMs: number, previousEntryJson: string | undefined): string {
+  const previous = entryTimeOf(previousEntryJson);
+  const t = previous === undefined ? clockMs : Math.max(clockMs, previous + 1);
+  if (t > LAST_ENTRY_TIME) throw new AuditLogError('OUT_OF_RANGE', 'the previous entry is stamped at the last representable time');
+  return new Date(t).toISOString();
+}
+
 /** The audit log. One instance per process; the store serialises appends across processes. */
 export class AuditLog {
   readonly origin: string;
@@ -118,22 +154,24 @@ export class AuditLog {
 
   /**
    * Validates `event` against the catalogue, stamps it with the next seq and
-   * the current time, and stores it. Resolves with the stored entry once the
-   * store reports it durable. Throws AuditEntryError for an invalid event
+   * the current time (moved to 1 ms after the previous entry's when the clock
+   * is not ahead of it), and stores it. Resolves with the stored entry once
+   * the store reports it durable. Throws AuditEntryError for an invalid event
    * (nothing is stored).
    */
   async append(event: AuditEvent): Promise<AuditEntry> {
     const clean = validateAuditEvent(event);
     const now = this.clock();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('clock() must return a valid Date');
-    const time = now.toISOString();
-    const make = (s: number): AuditEntry => ({ seq: s, time, type: clean.type, actor: clean.actor, details: clean.details }) as AuditEntry;
+    const make = (s: number, time: string): AuditEntry => ({ seq: s, time, type: clean.type, actor: clean.actor, details: clean.details }) as AuditEntry;
     // Validate everything but the seq before taking the store's append lock,
-    // so that the builder below cannot fail inside it.
-    parseAuditEntry(canonicalSpecJson(make(0)));
+    // so that the builder below cannot fail inside it (its time is the
+    // clock's or a later valid one; it fails only if the previous entry is
+    // stamped at LAST_ENTRY_TIME).
+    parseAuditEntry(canonicalSpecJson(make(0, now.toISOString())));
     let built: AuditEntry | undefined;
-    const seq = await this.store.appendEntry((s) => {
-      built = make(s);
+    const seq = await this.store.appendEntry((s, previousEntryJson) => {
+      built = make(s, stampAfter(now.getTime(), previousEntryJson));
       const entryJson = canonicalSpecJson(built);
       return { entryJson, leafHash: leafHash(auditLeafData(entryJson)) };
     });

@@ -16,8 +16,10 @@
  * leaf hash and every checkpoint root from the stored entry text, and proofs
  * are checked by parties who only trust a signed checkpoint. What the store
  * must guarantee is atomic, gap-free appends (seq = number of entries before
- * the append, even with several coordinator replicas sharing one database)
- * and durability before `appendEntry` resolves.
+ * the append, even with several coordinator replicas sharing one database),
+ * the previous entry's text handed to the builder under the same lock (the
+ * log stamps each entry later than the one before it), and durability
+ * before `appendEntry` resolves.
  *
  * @module
  */
@@ -36,19 +38,25 @@ export interface StoredCheckpoint {
 }
 
 /**
- * Builds the entry for the sequence number the store is about to assign.
- * Called synchronously while the store holds its append lock, once per
- * attempt (a store that retries a failed transaction may call it again with
- * the new seq). `AuditLog` validates the entry beforehand so it does not
- * throw; if it ever does, the store must store nothing and reject.
+ * Builds the entry for the sequence number the store is about to assign,
+ * given the stored text of entry `seq - 1` (undefined for seq 0), from which
+ * `AuditLog` takes the time the new entry must follow. Called synchronously
+ * while the store holds its append lock, once per attempt (a store that
+ * retries a failed transaction may call it again with the new seq).
+ * `AuditLog` validates the entry beforehand so it does not throw; if it ever
+ * does, the store must store nothing and reject.
  */
-export type AuditEntryBuilder = (seq: number) => { readonly entryJson: string; readonly leafHash: Uint8Array };
+export type AuditEntryBuilder = (
+  seq: number,
+  previousEntryJson: string | undefined,
+) => { readonly entryJson: string; readonly leafHash: Uint8Array };
 
 /** Persistence for `AuditLog`. All sizes and sequence numbers are non-negative safe integers. */
 export interface AuditStore {
   /**
-   * Atomically: seq = current number of entries; store `build(seq)` at seq;
-   * resolve with seq once durable. Concurrent appends are serialised.
+   * Atomically: seq = current number of entries; store `build(seq, text of
+   * entry seq - 1)` at seq; resolve with seq once durable. Concurrent appends
+   * are serialised.
    */
   appendEntry(build: AuditEntryBuilder): Promise<number>;
   /** Number of entries. */
@@ -85,7 +93,7 @@ export class InMemoryAuditStore implements AuditStore {
 
   async appendEntry(build: AuditEntryBuilder): Promise<number> {
     const seq = this.rows.length;
-    const { entryJson, leafHash } = build(seq);
+    const { entryJson, leafHash } = build(seq, this.rows[seq - 1]?.entryJson);
     if (typeof entryJson !== 'string') throw new TypeError('entryJson must be a string');
     if (!(leafHash instanceof Uint8Array)) throw new TypeError('leafHash must be a Uint8Array');
     this.rows.push({ seq, entryJson, leafHash: leafHash.slice() });

@@ -29,10 +29,12 @@ export class SqlAuditStore implements AuditStore {
   async appendEntry(build: AuditEntryBuilder): Promise<number> {
     const append = async (tx: SqlExecutor) => {
       await tx.query('LOCK TABLE audit_entries IN EXCLUSIVE MODE');
-      // max(seq) reads one index page; count(*) would scan the whole log while every appender waits.
-      const rows = await tx.query<{ n: string | number }>('SELECT coalesce(max(seq) + 1, 0) AS n FROM audit_entries');
-      const seq = Number(rows[0]?.n ?? 0);
-      const { entryJson, leafHash } = build(seq);
+      // The newest row by the primary key reads one index page (count(*) would scan the whole
+      // log while every appender waits); its text gives the time the new entry must follow.
+      const rows = await tx.query<{ seq: string | number; entry_json: string }>('SELECT seq, entry_json FROM audit_entries ORDER BY seq DESC LIMIT 1');
+      const last = rows[0];
+      const seq = last === undefined ? 0 : Number(last.seq) + 1;
+      const { entryJson, leafHash } = build(seq, last?.entry_json);
       await tx.query('INSERT INTO audit_entries (seq, entry_json, leaf_hash) VALUES ($1, $2, $3)', [seq, entryJson, leafHash]);
       return seq;
     };

@@ -90,6 +90,43 @@ describe('AuditLog: honest store', () => {
     expect(bad(await log.verifyStoredLog())).toBe('ok');
   });
 
+  it('stamps times that strictly increase with seq when the clock stands still, goes back or jumps ahead', async () => {
+    const store = new InMemoryAuditStore();
+    const t = (iso: string) => new Date(iso);
+    const readings = [
+      t('2025-05-01T10:00:00.000Z'),
+      t('2025-05-01T10:00:00.000Z'), // same millisecond
+      t('2025-05-01T10:00:00.000Z'),
+      t('2025-05-01T09:00:00.000Z'), // clock set back an hour
+      t('2025-05-01T10:00:05.000Z'), // ahead again
+      t('2025-05-01T10:00:04.999Z'),
+    ];
+    let n = 0;
+    const log = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: logKeyPair(), clock: () => readings[n++]! });
+    const event = scenarioEvents()[0]!;
+    for (let i = 0; i < readings.length; i++) await log.append(event);
+    expect((await log.entries(0, readings.length)).map((e) => e.time)).toEqual([
+      '2025-05-01T10:00:00.000Z',
+      '2025-05-01T10:00:00.001Z',
+      '2025-05-01T10:00:00.002Z',
+      '2025-05-01T10:00:00.003Z',
+      '2025-05-01T10:00:05.000Z',
+      '2025-05-01T10:00:05.001Z',
+    ]);
+    // A second log instance over the same store (another coordinator) follows the stored entries, not its own clock.
+    const other = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: logKeyPair(), clock: () => t('2025-04-30T00:00:00.000Z') });
+    expect((await other.append(event)).time).toBe('2025-05-01T10:00:05.002Z');
+    expect(bad(await log.verifyStoredLog())).toBe('ok');
+  });
+
+  it('keeps times strictly increasing under concurrent appends on the system clock', async () => {
+    const store = new InMemoryAuditStore();
+    const log = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: logKeyPair() });
+    const entries = await Promise.all(Array.from({ length: 200 }, () => log.append(scenarioEvents()[0]!)));
+    const bySeq = [...entries].sort((a, b) => a.seq - b.seq).map((e) => Date.parse(e.time));
+    for (let i = 1; i < bySeq.length; i++) expect(bySeq[i]! - bySeq[i - 1]!).toBeGreaterThanOrEqual(1);
+  });
+
   it('signs checkpoints that verify, and reuses the note when nothing was appended', async () => {
     const { log } = await scenarioLog();
     const note = await log.checkpoint();

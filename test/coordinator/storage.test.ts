@@ -241,6 +241,8 @@ describeBackends('coordinator storage', (backend) => {
     expect(await log.size()).toBe(60);
     const entries = await log.entries(0, 60);
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    // Each entry is stamped after the one before it, whichever connection appended it.
+    expect(entries.filter((e, i) => i > 0 && Date.parse(e.time) <= Date.parse(entries[i - 1]!.time))).toEqual([]);
     const report = await log.verifyStoredLog();
     expect(report).toMatchObject({ ok: true, size: 60 });
     expect((report as { checkpointsChecked: number }).checkpointsChecked).toBeGreaterThanOrEqual(6);
