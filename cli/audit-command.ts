@@ -16,14 +16,18 @@ Usage:
   fedmart audit verify FILE [--key HEX] [--json]
 
 export   runs an export job on the coordinator (progress on stderr) for a signed bundle
-         of every audit entry in [from, to] (default: everything up to now) and writes
+         of every audit entry in [from, to] (default: everything up to now; a range
+         reaching past the latest entry ends at that entry's time) and writes
          FILE (JSON), FILE's .html report, a folder of CSV tables and, when the
          coordinator renders PDFs (headless Chromium), FILE's .pdf beside it.
          The export itself is logged.
 verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
-         inclusion proof of every entry, and every report section recomputed from
-         the entries. --key pins the coordinator's audit public key (hex).
-         Exit 0 and a summary when intact; exit 1 and the first broken item when not.
+         inclusion proof of every entry, that no entry of the range is left out
+         (the entries just before and after the range are proven to lie outside
+         it), and every report section recomputed from the entries. --key pins
+         the coordinator's audit public key (hex).
+         Exit 0 and a summary when intact; exit 1 and one line naming the first
+         broken item (e.g. the first missing entry) when not.
 
   --http URL   coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
                https:// trusts only the CA in the file FEDMART_CA names, when set; plain
@@ -54,6 +58,7 @@ export function describeVerification(v: AuditBundleVerification): string {
   return [
     `intact: ${s.entries} entries (seq ${s.firstSeq ?? '-'}..${s.lastSeq ?? '-'}) of a log of ${s.size}, root ${s.root.slice(0, 16)}…`,
     `  signed by ${s.keyName} (${s.publicKey.slice(0, 16)}…), range ${s.from} .. ${s.to}`,
+    `  complete: ${s.beforeSeq === null ? 'starts at the first entry of the log' : `entry ${s.beforeSeq} precedes from`}, ${s.afterSeq === null ? 'ends at the checkpoint\'s last entry, stamped at to' : `entry ${s.afterSeq} follows to`}`,
     `  ${s.purposes} purposes, ${s.queries} queries, ${s.releases} releases, ${s.contributionsAccepted} contributions accepted`,
   ].join('\n');
 }

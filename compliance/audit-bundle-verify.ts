@@ -3,18 +3,28 @@
  *
  * Checks, in this order, and reports the first item that fails:
  *
- * 1. shape (strict schema) — `firstBroken` is the JSON path, e.g. `entries[2].proof[0]`;
+ * 1. shape (strict schema) — `firstBroken` is the JSON path, e.g.
+ *    `entries[2].proof[0]`; a version 1 bundle, which carries no proof of
+ *    completeness, is refused at `format`;
  * 2. the pinned public key, when the caller gives one — `publicKey`;
  * 3. the checkpoint: signed by `keyName`/`publicKey`, for `origin` — `checkpoint`;
  * 4. the time range — `range`;
  * 5. each entry: canonical catalogued text (`entries[i].entry`), its `seq`
  *    equal to the text's and contiguous from `range.firstSeq`, below the
- *    checkpoint size (`entries[i].seq`), the first and last inside the time
- *    range, and its inclusion proof against the checkpoint root
- *    (`entries[i].proof`); then the run ends at `range.lastSeq` (`entries`);
- * 6. every section equals the one recomputed from entries and registers —
+ *    checkpoint size (`entries[i].seq`), its inclusion proof against the
+ *    checkpoint root (`entries[i].proof`), and its time inside the range
+ *    (`entries[i].entry`); then the run ends at `range.lastSeq` (`entries`);
+ * 6. completeness (see `audit-bundle.ts`): `neighbours.before` is the entry
+ *    right before the run, proven in the checkpoint and stamped before
+ *    `from`, or absent exactly when the run starts at leaf 0;
+ *    `neighbours.after` is the entry right after it, proven and stamped
+ *    after `to`, or absent exactly when the run ends at the checkpoint's last
+ *    leaf and `to` is that leaf's time. An empty range is placed by its
+ *    neighbours, which must then be adjacent. The reason names the first
+ *    entry that is missing;
+ * 7. every section equals the one recomputed from entries and registers —
  *    `sections.<name>` down to the first differing field;
- * 7. the bundle signature over everything — `signature`.
+ * 8. the bundle signature over everything — `signature`.
  *
  * The signature comes last on purpose: it covers every byte, so checking it
  * first would name `signature` for any change and hide *what* changed. Every
@@ -30,8 +40,8 @@ import { canonicalSpecJson } from '../analytics/canonical-json.js';
 import { auditLeafData, parseAuditEntry } from './audit-events.js';
 import type { AuditEntry } from './audit-events.js';
 import { AUDIT_SECTION_NAMES, deriveSections } from './audit-sections.js';
-import { auditBundleSchema, bundleSigningDigest } from './audit-bundle.js';
-import type { AuditBundle } from './audit-bundle.js';
+import { AUDIT_BUNDLE_FORMAT, AUDIT_BUNDLE_FORMAT_V1, auditBundleSchema, bundleSigningDigest } from './audit-bundle.js';
+import type { AuditBundle, AuditBundleEntry } from './audit-bundle.js';
 import { verifyCheckpoint } from './checkpoint.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 
@@ -49,6 +59,10 @@ export interface AuditBundleSummary {
   readonly entries: number;
   readonly firstSeq: number | null;
   readonly lastSeq: number | null;
+  /** Seq of the entry stamped before `from` that precedes the run (null: the run starts at leaf 0). */
+  readonly beforeSeq: number | null;
+  /** Seq of the entry stamped after `to` that follows the run (null: the run ends at the checkpoint's last leaf, stamped at `to`). */
+  readonly afterSeq: number | null;
   readonly purposes: number;
   readonly queries: number;
   readonly releases: number;
@@ -120,7 +134,34 @@ export function verifyAuditBundle(bundle: unknown, options: { readonly publicKey
   }
 }
 
+/** One proven entry outside the run: its parsed text, or why it fails. */
+function checkNeighbour(
+  item: AuditBundleEntry,
+  path: string,
+  size: number,
+  root: Uint8Array,
+): { readonly entry: AuditEntry } | { readonly failure: AuditBundleVerification } {
+  let entry: AuditEntry;
+  try {
+    entry = parseAuditEntry(item.entry);
+  } catch (e) {
+    return { failure: fail(`${path}.entry`, e instanceof Error ? e.message : String(e)) };
+  }
+  if (entry.seq !== item.seq) return { failure: fail(`${path}.seq`, `seq ${item.seq} but the entry text says ${entry.seq}`) };
+  if (item.seq >= size) return { failure: fail(`${path}.seq`, `seq ${item.seq} is not covered by the checkpoint of size ${size}`) };
+  if (!verifyInclusion(leafHash(auditLeafData(item.entry)), item.seq, size, item.proof.map(fromHex), root)) {
+    return { failure: fail(`${path}.proof`, `entry ${item.seq} is not proven included in the checkpoint of size ${size}`) };
+  }
+  return { entry };
+}
+
 function verify(input: unknown, options: { readonly publicKeyHex?: string }): AuditBundleVerification {
+  if (typeof input === 'object' && input !== null && (input as { format?: unknown }).format === AUDIT_BUNDLE_FORMAT_V1) {
+    return fail(
+      'format',
+      `a ${AUDIT_BUNDLE_FORMAT_V1} bundle carries no proof that it holds every entry of its time range; export the range again for a ${AUDIT_BUNDLE_FORMAT} bundle`,
+    );
+  }
   const shape = auditBundleSchema.safeParse(input);
   if (!shape.success) {
     const issue = shape.error.issues[0];
@@ -161,22 +202,89 @@ function verify(input: unknown, options: { readonly publicKeyHex?: string }): Au
     }
     const expectedSeq = range.firstSeq === null ? null : range.firstSeq + i;
     if (entry.seq !== item.seq) return fail(`entries[${i}].seq`, `seq ${item.seq} but the entry text says ${entry.seq}`);
-    if (expectedSeq === null || item.seq !== expectedSeq) {
-      return fail(`entries[${i}].seq`, `expected seq ${expectedSeq ?? 'none'} (a sorted, gap-free run from range.firstSeq), got ${item.seq}`);
+    if (expectedSeq === null) return fail(`entries[${i}].seq`, `range.firstSeq is null (an empty range), yet entry ${item.seq} is carried`);
+    if (item.seq !== expectedSeq) {
+      return fail(`entries[${i}].seq`, `entry ${expectedSeq} is missing: the entries must be the gap-free run from range.firstSeq, but seq ${item.seq} stands here`);
     }
     if (item.seq >= size) return fail(`entries[${i}].seq`, `seq ${item.seq} is not covered by the checkpoint of size ${size}`);
-    if ((i === 0 || i === n - 1) && (entry.time < range.from || entry.time > range.to)) {
-      return fail(`entries[${i}].entry`, `time ${entry.time} lies outside the bundle's range`);
-    }
     const proof = item.proof.map(fromHex);
     if (!verifyInclusion(leafHash(auditLeafData(item.entry)), item.seq, size, proof, root)) {
       return fail(`entries[${i}].proof`, `entry ${item.seq} is not proven included in the checkpoint of size ${size}`);
+    }
+    if (entry.time < range.from || entry.time > range.to) {
+      return fail(`entries[${i}].entry`, `time ${entry.time} lies outside the bundle's range`);
     }
     parsed.push(entry);
   }
   const lastSeq = n === 0 ? null : bundle.entries[n - 1]!.seq;
   if (lastSeq !== range.lastSeq) {
     return fail('entries', `the entries end at seq ${lastSeq ?? 'none'} but range.lastSeq is ${range.lastSeq ?? 'none'}`);
+  }
+
+  // Completeness. Entry times strictly increase with seq (AuditLog stamps
+  // each entry after the previous one), so an entry stamped before `from`
+  // has only earlier ones before it, and one stamped after `to` only later
+  // ones after it. The run is [start, end); an empty range is placed by its
+  // `before` neighbour (or at leaf 0 without one).
+  const { before, after } = bundle.neighbours;
+  const start = range.firstSeq ?? (before === null ? 0 : before.seq + 1);
+  const end = range.lastSeq === null ? start : range.lastSeq + 1;
+  if (start === 0) {
+    if (before !== null) return fail('neighbours.before', 'the run starts at leaf 0, which has no entry before it, yet neighbours.before is given');
+  } else if (before === null) {
+    return fail(
+      'neighbours.before',
+      `entry ${start - 1} is missing: the run starts at seq ${start}, so the entry just before it must be shown stamped before ${range.from}`,
+    );
+  } else {
+    const checked = checkNeighbour(before, 'neighbours.before', size, root);
+    if ('failure' in checked) return checked.failure;
+    if (before.seq !== start - 1) {
+      return fail('neighbours.before', `entry ${start - 1} is missing: the entry just before the run must be seq ${start - 1}, got seq ${before.seq}`);
+    }
+    if (checked.entry.time >= range.from) {
+      return fail(
+        'neighbours.before',
+        `entry ${before.seq} is stamped ${checked.entry.time}, not before ${range.from}${checked.entry.time <= range.to ? ': it lies inside the range and is missing from the entries' : ''}`,
+      );
+    }
+  }
+  if (after === null) {
+    // No entry after the run: it must end at the checkpoint's last leaf. A
+    // checkpoint carries no time; what shows how far the log had got when it
+    // was signed is its last leaf's time, after which every later entry is
+    // stamped. So the bundle is complete only up to that time, which must be `to`.
+    if (end < size) {
+      return fail(
+        'neighbours.after',
+        `entry ${end} is missing: the run ends at seq ${end - 1} but the checkpoint holds ${size} entries, so the entry right after it must be shown stamped after ${range.to}`,
+      );
+    }
+    if (n === 0) {
+      return fail(
+        'neighbours.after',
+        `no entry follows the range: all ${size} entries of the checkpoint precede it, and entries in it may come later, so it is not shown empty`,
+      );
+    }
+    const lastTime = parsed[n - 1]!.time;
+    if (lastTime !== range.to) {
+      return fail(
+        'neighbours.after',
+        `no entry after the run: the checkpoint's last entry (seq ${end - 1}) is stamped ${lastTime}, so nothing shows the log complete up to range.to ${range.to}`,
+      );
+    }
+  } else {
+    const checked = checkNeighbour(after, 'neighbours.after', size, root);
+    if ('failure' in checked) return checked.failure;
+    if (after.seq !== end) {
+      return fail('neighbours.after', `entry ${end} is missing: the entry right after the run must be seq ${end}, got seq ${after.seq}`);
+    }
+    if (checked.entry.time <= range.to) {
+      return fail(
+        'neighbours.after',
+        `entry ${after.seq} is stamped ${checked.entry.time}, not after ${range.to}${checked.entry.time >= range.from ? ': it lies inside the range and is missing from the entries' : ''}`,
+      );
+    }
   }
 
   const sections = deriveSections(parsed, bundle.registers);
@@ -204,6 +312,8 @@ function verify(input: unknown, options: { readonly publicKeyHex?: string }): Au
       entries: n,
       firstSeq: range.firstSeq,
       lastSeq: range.lastSeq,
+      beforeSeq: before?.seq ?? null,
+      afterSeq: after?.seq ?? null,
       purposes: sections.processingRegister.length,
       queries: q.length,
       releases: q.filter((x) => x.status === 'released').length,

@@ -41,7 +41,7 @@ import { CheckpointError } from './checkpoint-error.js';
 import { isValidKeyName } from './signed-note.js';
 
 /** Why the log refused an operation. */
-export type AuditLogErrorCode = 'OUT_OF_RANGE' | 'INCONSISTENT_CHECKPOINT' | 'STORE_MISBEHAVED';
+export type AuditLogErrorCode = 'OUT_OF_RANGE' | 'INCONSISTENT_CHECKPOINT' | 'STORE_MISBEHAVED' | 'TIMES_OUT_OF_ORDER';
 
 /** A log operation failed; `code` says why. Invalid events raise `AuditEntryError` instead. */
 export class AuditLogError extends Error {

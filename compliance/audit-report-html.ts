@@ -71,7 +71,7 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
   const v = options.verification ?? verifyAuditBundle(bundle);
   const s = bundle.sections;
   const status = v.ok
-    ? `<div class="status ok">验证通过 / Verified: checkpoint signature, ${v.summary.entries} inclusion proofs, recomputed sections and bundle signature all check out (log size ${v.summary.size}, root <span class="mono">${escapeHtml(v.summary.root)}</span>).</div>`
+    ? `<div class="status ok">验证通过 / Verified: checkpoint signature, ${v.summary.entries} inclusion proofs, the neighbouring entries that show no entry of the range is missing, recomputed sections and bundle signature all check out (log size ${v.summary.size}, root <span class="mono">${escapeHtml(v.summary.root)}</span>).</div>`
     : `<div class="status bad">验证失败 / Verification FAILED at <code>${escapeHtml(v.firstBroken)}</code>: ${escapeHtml(v.reason)}. 本报告内容不可信 / Do not rely on this report.</div>`;
 
   const meta = table(

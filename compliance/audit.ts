@@ -84,6 +84,7 @@ export type {
 
 export {
   AUDIT_BUNDLE_FORMAT,
+  AUDIT_BUNDLE_FORMAT_V1,
   MAX_BUNDLE_ENTRY_CHARS,
   MAX_BUNDLE_ENTRIES,
   auditBundleSchema,
@@ -92,7 +93,7 @@ export {
   auditBundleDigest,
   exportAuditBundle,
 } from './audit-bundle.js';
-export type { AuditBundle, AuditBundleEntry, AuditBundleRange, UnsignedAuditBundle, ExportAuditBundleOptions } from './audit-bundle.js';
+export type { AuditBundle, AuditBundleEntry, AuditBundleNeighbours, AuditBundleRange, UnsignedAuditBundle, ExportAuditBundleOptions } from './audit-bundle.js';
 
 export { verifyAuditBundle } from './audit-bundle-verify.js';
 export type { AuditBundleVerification, AuditBundleSummary } from './audit-bundle-verify.js';

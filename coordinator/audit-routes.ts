@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { toHex } from '../crypto/index.js';
 import {
+  AuditLogError,
   DEFAULT_FIELD_CLASSIFICATION,
   auditBundleSchema,
   deriveSections,
@@ -138,6 +139,16 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
 
   const checkRange = (from: string, to: string) => {
     if (Date.parse(from) > Date.parse(to)) throw new HttpProblem('AUDIT_RANGE_INVALID', 'from must not be after to');
+  };
+
+  /** Exports a bundle; a range the log cannot yet show complete (it begins after the latest entry) is the caller's error. */
+  const exportBundle = async (body: { from: string; to: string }, actor: string): Promise<AuditBundle> => {
+    try {
+      return await audit.exportBundle({ from: body.from, to: body.to, registers: await registers(), actor });
+    } catch (e) {
+      if (e instanceof AuditLogError && (e.code === 'OUT_OF_RANGE' || e.code === 'TIMES_OUT_OF_ORDER')) throw new HttpProblem('AUDIT_RANGE_INVALID', e.message);
+      throw e;
+    }
   };
 
   /** Sections derived from the newest entries of the log. */
@@ -272,14 +283,14 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'POST', url: '/v1/audit/exports', operationId: 'exportAuditBundle', tag: 'audit',
-      summary: 'Sign and return an audit report bundle of the entries in [from, to] at once (the export is logged)',
+      summary: 'Sign and return an audit report bundle of the entries in [from, to] at once, with the entries just outside the range proving none is left out (the export is logged; a to past the latest entry ends at its time)',
       roles: ['compliance'],
       body: exportBody,
       responses: { 200: { description: 'Signed bundle (verify offline with fedmart audit verify)', schema: auditBundleSchema } },
       problems: ['AUDIT_RANGE_INVALID'],
       handler: async ({ body, principal }) => {
         checkRange(body.from, body.to);
-        return audit.exportBundle({ from: body.from, to: body.to, registers: await registers(), actor: principal.id });
+        return exportBundle(body, principal.id);
       },
     }),
     defineRoute({
@@ -294,7 +305,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
         const wantPdf = body.pdf ?? true;
         const job = deps.jobs.start<ExportResult>('audit-export', principal.id, wantPdf ? 4 : 3, async (progress) => {
           progress(0, 'signing');
-          const bundle = await audit.exportBundle({ from: body.from, to: body.to, registers: await registers(), actor: principal.id });
+          const bundle = await exportBundle(body, principal.id);
           progress(1, 'verifying');
           const v = verifyAuditBundle(bundle, { publicKeyHex: toHex(audit.publicKey) });
           const verification = v.ok ? `intact: ${v.summary.entries} entries, log size ${v.summary.size}, root ${v.summary.root}` : `BROKEN at ${v.firstBroken}: ${v.reason}`;

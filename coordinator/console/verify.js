@@ -177,18 +177,48 @@ export function canonicalJson(value) {
 }
 
 /**
+ * One entry given as a neighbour of the run: canonical text with its seq,
+ * below the checkpoint size, proven included. Returns its parsed text or why not.
+ */
+async function checkNeighbour(item, cp) {
+  if (!item || typeof item !== 'object' || typeof item.entry !== 'string' || !Array.isArray(item.proof)) return { reason: 'not an entry with a proof' };
+  let parsed;
+  try {
+    parsed = JSON.parse(item.entry);
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  if (!parsed || typeof parsed !== 'object' || canonicalJson(parsed) !== item.entry || typeof parsed.time !== 'string') return { reason: 'not a canonical entry' };
+  if (parsed.seq !== item.seq || !Number.isSafeInteger(item.seq) || item.seq >= cp.size) return { reason: `seq ${item.seq} does not match its text or lies beyond the checkpoint` };
+  let proof;
+  try {
+    proof = item.proof.map(fromHex);
+  } catch {
+    return { reason: 'proof is not hex' };
+  }
+  if (!(await verifyInclusion(await leafHash(item.entry), item.seq, cp.size, proof, cp.root))) return { reason: `entry ${item.seq} is not in the checkpointed log` };
+  return { parsed };
+}
+
+/**
  * Verifies an audit bundle in the page: pinned key (when given), checkpoint
  * signature, every entry's seq, leaf and inclusion proof against the
- * checkpoint, and the bundle signature (Ed25519 over BLAKE2b-256 of the
- * canonical JSON without `signature`). `onProgress(done, total)` is called
- * while entries are checked.
+ * checkpoint, that no entry of the range is left out (the entries just
+ * before and after the run are proven and stamped outside [from, to], as in
+ * compliance/audit-bundle-verify.ts), and the bundle signature (Ed25519 over
+ * BLAKE2b-256 of the canonical JSON without `signature`).
+ * `onProgress(done, total)` is called while entries are checked.
  * @returns {Promise<{ok: boolean, checks: {name: string, ok: boolean, detail: string}[], firstBroken: string | null, reason: string | null, size: number | null, root: string | null, entries: number}>}
  */
 export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = () => {} } = {}) {
   const checks = [];
   const out = (firstBroken, reason) => ({ ok: firstBroken === null, checks, firstBroken, reason, size: cp?.ok ? cp.size : null, root: cp?.ok ? toHex(cp.root) : null, entries: bundle?.entries?.length ?? 0 });
   let cp = null;
-  if (!bundle || typeof bundle !== 'object' || bundle.format !== 'fedmart-audit-bundle/1' || !Array.isArray(bundle.entries)) {
+  if (bundle && typeof bundle === 'object' && bundle.format === 'fedmart-audit-bundle/1') {
+    return out('format', 'a version 1 bundle carries no proof that it holds every entry of its range; export it again');
+  }
+  if (!bundle || typeof bundle !== 'object' || bundle.format !== 'fedmart-audit-bundle/2' || !Array.isArray(bundle.entries)
+    || !bundle.range || typeof bundle.range !== 'object' || !bundle.neighbours || typeof bundle.neighbours !== 'object') {
     return out('format', 'not a fedmart audit bundle');
   }
   if (pinnedKeyHex) {
@@ -200,7 +230,9 @@ export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = (
   checks.push({ name: 'checkpoint', ok: cp.ok, detail: cp.ok ? `size ${cp.size}` : cp.reason });
   if (!cp.ok) return out('checkpoint', cp.reason);
   if (cp.origin !== bundle.origin) return out('checkpoint', 'the checkpoint is for another origin');
-  let expected = bundle.range?.firstSeq ?? null;
+  const { from, to } = bundle.range;
+  let expected = bundle.range.firstSeq ?? null;
+  let lastTime = null;
   for (let i = 0; i < bundle.entries.length; i++) {
     const e = bundle.entries[i];
     let parsed;
@@ -209,8 +241,10 @@ export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = (
     } catch {
       return out(`entries[${i}].entry`, 'not JSON');
     }
-    if (canonicalJson(parsed) !== e.entry) return out(`entries[${i}].entry`, 'not in canonical form');
-    if (parsed.seq !== e.seq || e.seq !== expected || e.seq >= cp.size) return out(`entries[${i}].seq`, 'sequence numbers are not contiguous below the checkpoint size');
+    if (!parsed || typeof parsed !== 'object' || canonicalJson(parsed) !== e.entry) return out(`entries[${i}].entry`, 'not in canonical form');
+    if (parsed.seq !== e.seq || e.seq !== expected || e.seq >= cp.size) {
+      return out(`entries[${i}].seq`, expected === null ? 'range.firstSeq is null' : `entry ${expected} is missing: sequence numbers are not contiguous below the checkpoint size`);
+    }
     expected = e.seq + 1;
     let proof;
     try {
@@ -221,11 +255,42 @@ export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = (
     if (!(await verifyInclusion(await leafHash(e.entry), e.seq, cp.size, proof, cp.root))) {
       return out(`entries[${i}].proof`, `entry ${e.seq} is not in the checkpointed log`);
     }
+    if (!(parsed.time >= from && parsed.time <= to)) return out(`entries[${i}].entry`, `time ${parsed.time} lies outside the bundle's range`);
+    lastTime = parsed.time;
     if (i % 50 === 49) onProgress(i + 1, bundle.entries.length);
   }
   onProgress(bundle.entries.length, bundle.entries.length);
-  if (bundle.entries.length > 0 && expected - 1 !== bundle.range.lastSeq) return out('entries', 'the entries do not end at range.lastSeq');
+  if ((bundle.entries.length > 0 ? expected - 1 : null) !== (bundle.range.lastSeq ?? null)) return out('entries', 'the entries do not end at range.lastSeq');
   checks.push({ name: 'entries', ok: true, detail: `${bundle.entries.length} inclusion proofs` });
+
+  // Completeness: entry times strictly increase with seq, so the entry just
+  // before the run stamped before `from` and the one just after it stamped
+  // after `to` show that no entry of the range is left out. Without an entry
+  // after, the run must end at the checkpoint's last entry, stamped at `to`.
+  const before = bundle.neighbours.before ?? null;
+  const after = bundle.neighbours.after ?? null;
+  const start = bundle.range.firstSeq ?? (before === null ? 0 : before.seq + 1);
+  const end = bundle.range.lastSeq === null || bundle.range.lastSeq === undefined ? start : bundle.range.lastSeq + 1;
+  if (start === 0) {
+    if (before !== null) return out('neighbours.before', 'the run starts at leaf 0, yet an entry before it is given');
+  } else {
+    if (before === null) return out('neighbours.before', `entry ${start - 1} is missing: the entry just before the run must be shown stamped before ${from}`);
+    const b = await checkNeighbour(before, cp);
+    if (!b.parsed) return out('neighbours.before', b.reason);
+    if (before.seq !== start - 1) return out('neighbours.before', `entry ${start - 1} is missing: the entry just before the run must be seq ${start - 1}, got seq ${before.seq}`);
+    if (!(b.parsed.time < from)) return out('neighbours.before', `entry ${before.seq} is stamped ${b.parsed.time}, not before ${from}`);
+  }
+  if (after === null) {
+    if (end < cp.size) return out('neighbours.after', `entry ${end} is missing: the checkpoint holds ${cp.size} entries, so the entry right after the run must be shown stamped after ${to}`);
+    if (bundle.entries.length === 0) return out('neighbours.after', 'no entry follows the range, so it is not shown empty');
+    if (lastTime !== to) return out('neighbours.after', `the run ends at the checkpoint's last entry, stamped ${lastTime}, so nothing shows the log complete up to ${to}`);
+  } else {
+    const a = await checkNeighbour(after, cp);
+    if (!a.parsed) return out('neighbours.after', a.reason);
+    if (after.seq !== end) return out('neighbours.after', `entry ${end} is missing: the entry right after the run must be seq ${end}, got seq ${after.seq}`);
+    if (!(a.parsed.time > to)) return out('neighbours.after', `entry ${after.seq} is stamped ${a.parsed.time}, not after ${to}`);
+  }
+  checks.push({ name: 'completeness', ok: true, detail: `${before === null ? 'from the first entry' : `entry ${before.seq} precedes ${from}`}; ${after === null ? `to the checkpoint's last entry, stamped ${to}` : `entry ${after.seq} follows ${to}`}` });
   const { signature, ...unsigned } = bundle;
   let sigOk = false;
   try {

@@ -1,14 +1,24 @@
 /**
  * Audit report bundles: built from an in-memory log they verify offline and
  * their sections match an independent reading of the scenario; every kind of
- * tampering is refused, naming the first broken item.
+ * tampering is refused, naming the first broken item; and no entry of the
+ * range can be withheld, even by someone who recomputes the sections and
+ * re-signs the bundle with the audit key.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cryptoReady, generateSigningKeyPair, toHex } from '../../crypto/index.js';
+import { cryptoReady, fromHex, generateSigningKeyPair, toHex, verifyDigest } from '../../crypto/index.js';
 import {
   AuditLog,
+  AuditLogError,
   InMemoryAuditStore,
+  bundleSigningDigest,
+  deriveSections,
   exportAuditBundle,
   parseAuditEntry,
   renderAuditCsv,
@@ -16,7 +26,7 @@ import {
   signAuditBundle,
   verifyAuditBundle,
 } from '../../compliance/audit.js';
-import type { AuditBundle, AuditBundleVerification } from '../../compliance/audit.js';
+import type { AuditBundle, AuditBundleVerification, AuditEvent, UnsignedAuditBundle } from '../../compliance/audit.js';
 import { KEY_NAME, ORIGIN, START, logKeyPair, scenarioEvents, scenarioLog, scenarioRegisters } from './audit-fixtures.js';
 
 const FROM = new Date(START).toISOString();
@@ -55,6 +65,8 @@ describe('building and verifying', () => {
       entries: n,
       firstSeq: 0,
       lastSeq: n - 1,
+      beforeSeq: null,
+      afterSeq: null,
       size: n,
       queries: 2,
       releases: 1,
@@ -63,8 +75,11 @@ describe('building and verifying', () => {
       rightsRequests: 1,
       authFailures: 2,
     });
-    expect(bundle.format).toBe('fedmart-audit-bundle/1');
+    expect(bundle.format).toBe('fedmart-audit-bundle/2');
     expect(bundle.generatedAt).toBe(NOW.toISOString());
+    // The range asked for reaches past the latest entry (minute n - 1): it ends at that entry's time.
+    expect(bundle.range).toEqual({ from: FROM, to: new Date(START + (n - 1) * 60_000).toISOString(), firstSeq: 0, lastSeq: n - 1 });
+    expect(bundle.neighbours).toEqual({ before: null, after: null });
   });
 
   it('sections agree with an independent reading of the scenario', () => {
@@ -121,9 +136,11 @@ describe('building and verifying', () => {
     expect(broken(verifyAuditBundle(part))).toBe('ok');
     expect(part.sections.queries.find((q) => q.queryId === 'q-001')?.findings).toContain('QUERY_CREATED_OUTSIDE_RANGE');
 
-    const empty = await exportAuditBundle(log, { from: '2030-01-01T00:00:00Z', to: '2030-01-02T00:00:00Z', registers: scenarioRegisters(), keyPair: logKeyPair() });
+    // Between the entries of minutes 8 and 9.
+    const empty = await exportAuditBundle(log, { from: new Date(START + 8 * 60_000 + 1), to: new Date(START + 9 * 60_000 - 1), registers: scenarioRegisters(), keyPair: logKeyPair() });
     expect(empty.entries).toEqual([]);
     expect(empty.range).toMatchObject({ firstSeq: null, lastSeq: null });
+    expect([empty.neighbours.before?.seq, empty.neighbours.after?.seq]).toEqual([8, 9]);
     expect(broken(verifyAuditBundle(empty))).toBe('ok');
   });
 
@@ -132,7 +149,9 @@ describe('building and verifying', () => {
     const size = await log.size();
     const b = await exportAuditBundle(log, { from: FROM, to: TO, registers: scenarioRegisters(), keyPair: logKeyPair(), recordAsActor: 'user:dpo-1' });
     const [last] = await log.entries(size, size + 1);
-    expect(last).toMatchObject({ type: 'export.created', details: { exportKind: 'audit-bundle', entryCount: b.entries.length } });
+    // It records the range the bundle covers (ending at the latest entry), not the one asked for.
+    expect(last).toMatchObject({ type: 'export.created', details: { exportKind: 'audit-bundle', entryCount: b.entries.length, from: FROM, to: b.range.to } });
+    expect(b.range.to).toBe(new Date(START + (size - 1) * 60_000).toISOString());
     await expect(exportAuditBundle(log, { from: FROM, to: TO, registers: scenarioRegisters(), keyPair: generateSigningKeyPair() })).rejects.toThrow(/keyPair/);
     await expect(exportAuditBundle(log, { from: TO, to: FROM, registers: scenarioRegisters(), keyPair: logKeyPair() })).rejects.toThrow(/from/);
   });
@@ -310,6 +329,275 @@ describe('tampering is refused, naming the first broken item', () => {
     const b = JSON.parse(JSON.stringify(honest)) as { entries: { entry: string }[] };
     b.entries[k]!.entry = forged;
     expect(broken(verifyAuditBundle(b))).toBe(`entries[${k}].proof`);
+  });
+});
+
+const minute = (m: number): string => new Date(START + m * 60_000).toISOString();
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+type Forgeable = Omit<Writable<UnsignedAuditBundle>, 'range'> & { range: Writable<AuditBundle['range']> };
+
+/**
+ * The attack on completeness: edit a bundle, recompute its sections from the
+ * entries it then carries, and sign it again with the audit key — so that
+ * shape, checkpoint, proofs, sections and signature all still check out.
+ */
+function forge(b: AuditBundle, edit: (f: Forgeable) => void): AuditBundle {
+  const { signature: _old, ...rest } = JSON.parse(JSON.stringify(b)) as AuditBundle;
+  const f: Forgeable = rest;
+  edit(f);
+  f.sections = deriveSections(f.entries.map((e) => parseAuditEntry(e.entry)), f.registers);
+  return signAuditBundle(f, logKeyPair().secretKey);
+}
+
+/** Withholds carried entry `seq`, fitting range.firstSeq/lastSeq to what is left, re-signed. */
+function withhold(b: AuditBundle, seq: number): AuditBundle {
+  return forge(b, (f) => {
+    f.entries = f.entries.filter((e) => e.seq !== seq);
+    f.range.firstSeq = f.entries[0]?.seq ?? null;
+    f.range.lastSeq = f.entries.at(-1)?.seq ?? null;
+  });
+}
+
+function verdict(b: unknown): [string, string] {
+  const v = verifyAuditBundle(b, { publicKeyHex: pub });
+  return v.ok ? ['ok', ''] : [v.firstBroken, v.reason];
+}
+
+describe('completeness: no entry of the range can be left out', () => {
+  let log: AuditLog;
+  /** Entries 8..12 (stamped at minutes 8..12); neighbours 7 and 13. */
+  let part: AuditBundle;
+  beforeAll(async () => {
+    ({ log } = await scenarioLog());
+    part = await exportAuditBundle(log, { from: new Date(START + 8 * 60_000), to: new Date(START + 12 * 60_000 + 30_000), registers: scenarioRegisters(), keyPair: logKeyPair() });
+  });
+
+  it('a range carries the entries just outside it, proven in the checkpoint: one stamped before from, one after to', () => {
+    expect(part.entries.map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
+    const { before, after } = part.neighbours;
+    expect([before?.seq, after?.seq]).toEqual([7, 13]);
+    expect(parseAuditEntry(before!.entry).time).toBe(minute(7));
+    expect(parseAuditEntry(after!.entry).time).toBe(minute(13));
+    const v = verifyAuditBundle(JSON.parse(JSON.stringify(part)), { publicKeyHex: pub });
+    expect(v).toMatchObject({ ok: true, summary: { entries: 5, firstSeq: 8, lastSeq: 12, beforeSeq: 7, afterSeq: 13 } });
+  });
+
+  it('an empty range is proven by two adjacent neighbours, or by leaf 0 when it precedes the log', async () => {
+    const between = await exportAuditBundle(log, { from: new Date(START + 8 * 60_000 + 1), to: new Date(START + 9 * 60_000 - 1), registers: scenarioRegisters(), keyPair: logKeyPair() });
+    expect([between.entries.length, between.neighbours.before?.seq, between.neighbours.after?.seq]).toEqual([0, 8, 9]);
+    expect(verdict(between)).toEqual(['ok', '']);
+    const first = await exportAuditBundle(log, { from: new Date(START - 3600_000), to: new Date(START - 1), registers: scenarioRegisters(), keyPair: logKeyPair() });
+    expect([first.entries.length, first.neighbours.before, first.neighbours.after?.seq]).toEqual([0, null, 0]);
+    expect(verdict(first)).toEqual(['ok', '']);
+  });
+
+  it('a range reaching past the latest entry ends at its time; one after the latest entry, or in an empty log, is refused', async () => {
+    const n = scenarioEvents().length;
+    const tail = await exportAuditBundle(log, { from: new Date(START + 20 * 60_000), to: '2100-01-01T00:00:00Z', registers: scenarioRegisters(), keyPair: logKeyPair() });
+    expect(tail.range).toEqual({ from: minute(20), to: minute(n - 1), firstSeq: 20, lastSeq: n - 1 });
+    expect([tail.neighbours.before?.seq, tail.neighbours.after]).toEqual([19, null]);
+    expect(verdict(tail)).toEqual(['ok', '']);
+    const later = exportAuditBundle(log, { from: new Date(START + n * 60_000), to: '2100-01-01T00:00:00Z', registers: scenarioRegisters(), keyPair: logKeyPair() });
+    await expect(later).rejects.toThrow(AuditLogError);
+    await expect(later).rejects.toMatchObject({ code: 'OUT_OF_RANGE', message: expect.stringMatching(/begins after the latest entry/) });
+    const emptyLog = new AuditLog({ store: new InMemoryAuditStore(), origin: ORIGIN, keyName: KEY_NAME, keyPair: logKeyPair() });
+    await expect(exportAuditBundle(emptyLog, { from: FROM, to: TO, registers: scenarioRegisters(), keyPair: logKeyPair() })).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+  });
+
+  it('withholding the last in-range entry, with sections recomputed and the bundle re-signed by the audit key, fails at neighbours.after naming it', () => {
+    const forged = withhold(part, 12);
+    // Everything but completeness still checks out: the signature is the audit key's, the sections match the entries carried.
+    expect(verifyDigest(fromHex(forged.signature), bundleSigningDigest(forged), logKeyPair().publicKey)).toBe(true);
+    expect(forged.sections).toEqual(deriveSections(forged.entries.map((e) => parseAuditEntry(e.entry)), forged.registers));
+    expect(forged.entries.map((e) => e.seq)).toEqual([8, 9, 10, 11]);
+    const [where, why] = verdict(forged);
+    expect(where).toBe('neighbours.after');
+    expect(why).toBe('entry 12 is missing: the entry right after the run must be seq 12, got seq 13');
+    // The two last entries withheld: the first of them is named.
+    expect(verdict(withhold(withhold(part, 12), 11))).toEqual(['neighbours.after', 'entry 11 is missing: the entry right after the run must be seq 11, got seq 13']);
+  });
+
+  it('withholding the entry at the end of the log fails even with no entry after it', async () => {
+    const n = scenarioEvents().length;
+    const tail = await exportAuditBundle(log, { from: new Date(START + 20 * 60_000), to: '2100-01-01T00:00:00Z', registers: scenarioRegisters(), keyPair: logKeyPair() });
+    const forged = withhold(tail, n - 1);
+    expect(verdict(forged)).toEqual([
+      'neighbours.after',
+      `entry ${n - 1} is missing: the run ends at seq ${n - 2} but the checkpoint holds ${n} entries, so the entry right after it must be shown stamped after ${minute(n - 1)}`,
+    ]);
+    // Also with the range's end moved to the last entry carried.
+    const fitted = forge(forged, (f) => {
+      f.range.to = minute(n - 2);
+    });
+    expect(verdict(fitted)[0]).toBe('neighbours.after');
+    expect(verdict(fitted)[1]).toMatch(new RegExp(`^entry ${n - 1} is missing`));
+    // And a range widened past the log's last entry, with no entry after it, is not shown complete.
+    const widened = forge(tail, (f) => {
+      f.range.to = minute(n + 5);
+    });
+    expect(verdict(widened)).toEqual([
+      'neighbours.after',
+      `no entry after the run: the checkpoint's last entry (seq ${n - 1}) is stamped ${minute(n - 1)}, so nothing shows the log complete up to range.to ${minute(n + 5)}`,
+    ]);
+  });
+
+  it('withholding the first in-range entry fails at neighbours.before naming it; from leaf 0 too', async () => {
+    expect(verdict(withhold(part, 8))).toEqual(['neighbours.before', 'entry 8 is missing: the entry just before the run must be seq 8, got seq 7']);
+    expect(verdict(withhold(bundle, 0))).toEqual([
+      'neighbours.before',
+      `entry 0 is missing: the run starts at seq 1, so the entry just before it must be shown stamped before ${FROM}`,
+    ]);
+  });
+
+  it('withholding a middle entry fails at its position, naming it', () => {
+    expect(verdict(withhold(part, 10))).toEqual([
+      'entries[2].seq',
+      'entry 10 is missing: the entries must be the gap-free run from range.firstSeq, but seq 11 stands here',
+    ]);
+  });
+
+  it('dropping the right or the left neighbour fails, naming it', () => {
+    const noAfter = forge(part, (f) => {
+      f.neighbours = { ...f.neighbours, after: null };
+    });
+    expect(verdict(noAfter)).toEqual([
+      'neighbours.after',
+      `entry 13 is missing: the run ends at seq 12 but the checkpoint holds ${scenarioEvents().length} entries, so the entry right after it must be shown stamped after ${part.range.to}`,
+    ]);
+    const noBefore = forge(part, (f) => {
+      f.neighbours = { ...f.neighbours, before: null };
+    });
+    expect(verdict(noBefore)).toEqual(['neighbours.before', `entry 7 is missing: the run starts at seq 8, so the entry just before it must be shown stamped before ${part.range.from}`]);
+  });
+
+  it('a neighbour replaced by the withheld in-range entry fails: it lies inside the range', () => {
+    const last = part.entries.find((e) => e.seq === 12)!;
+    const asAfter = forge(withhold(part, 12), (f) => {
+      f.neighbours = { ...f.neighbours, after: last };
+    });
+    expect(verdict(asAfter)).toEqual([
+      'neighbours.after',
+      `entry 12 is stamped ${minute(12)}, not after ${part.range.to}: it lies inside the range and is missing from the entries`,
+    ]);
+    const first = part.entries.find((e) => e.seq === 8)!;
+    const asBefore = forge(withhold(part, 8), (f) => {
+      f.neighbours = { ...f.neighbours, before: first };
+    });
+    expect(verdict(asBefore)).toEqual([
+      'neighbours.before',
+      `entry 8 is stamped ${minute(8)}, not before ${part.range.from}: it lies inside the range and is missing from the entries`,
+    ]);
+  });
+
+  it('a neighbour stamped inside the range (the range widened over it) fails', () => {
+    const wider = forge(part, (f) => {
+      f.range.to = minute(13);
+    });
+    expect(verdict(wider)).toEqual(['neighbours.after', `entry 13 is stamped ${minute(13)}, not after ${minute(13)}: it lies inside the range and is missing from the entries`]);
+    const earlier = forge(part, (f) => {
+      f.range.from = minute(7);
+    });
+    expect(verdict(earlier)).toEqual(['neighbours.before', `entry 7 is stamped ${minute(7)}, not before ${minute(7)}: it lies inside the range and is missing from the entries`]);
+    // A neighbour proven for another seq does not pass for the right one.
+    const moved = forge(part, (f) => {
+      f.neighbours = { ...f.neighbours, after: { ...f.neighbours.after!, seq: 12 } };
+    });
+    expect(verdict(moved)[0]).toBe('neighbours.after.seq');
+  });
+
+  it('an empty-range bundle that hides an entry fails, naming the hidden entry', async () => {
+    const one = await exportAuditBundle(log, { from: new Date(START + 8 * 60_000), to: new Date(START + 8 * 60_000 + 30_000), registers: scenarioRegisters(), keyPair: logKeyPair() });
+    expect([one.neighbours.before?.seq, one.entries.map((e) => e.seq), one.neighbours.after?.seq]).toEqual([7, [8], 9]);
+    const hidden = withhold(one, 8);
+    expect(hidden.entries).toEqual([]);
+    expect(hidden.range).toMatchObject({ firstSeq: null, lastSeq: null });
+    expect(verdict(hidden)).toEqual(['neighbours.after', 'entry 8 is missing: the entry right after the run must be seq 8, got seq 9']);
+    const atStart = forge(hidden, (f) => {
+      f.neighbours = { ...f.neighbours, before: null };
+    });
+    expect(verdict(atStart)).toEqual(['neighbours.after', 'entry 0 is missing: the entry right after the run must be seq 0, got seq 9']);
+    const asAfter = forge(hidden, (f) => {
+      f.neighbours = { ...f.neighbours, after: one.entries[0]! };
+    });
+    expect(verdict(asAfter)[0]).toBe('neighbours.after');
+    expect(verdict(asAfter)[1]).toMatch(/^entry 8 is stamped .*: it lies inside the range and is missing from the entries$/);
+  });
+
+  it('a version 1 bundle is refused with a message saying why', () => {
+    const { neighbours: _n, ...v1 } = { ...JSON.parse(JSON.stringify(part)), format: 'fedmart-audit-bundle/1' } as AuditBundle;
+    expect(verdict(v1)).toEqual([
+      'format',
+      'a fedmart-audit-bundle/1 bundle carries no proof that it holds every entry of its time range; export the range again for a fedmart-audit-bundle/2 bundle',
+    ]);
+  });
+
+  it('for random logs and ranges, the bundle verifies and holds exactly the entries in the range; withholding any one of them, re-signed, fails naming it', async () => {
+    const events = scenarioEvents();
+    await fc.assert(
+      fc.asyncProperty(
+        // Clock steps in ms: repeats (0) and steps back (< 0) are stamped 1 ms after the previous entry.
+        fc.array(fc.integer({ min: -5_000, max: 120_000 }), { minLength: 1, maxLength: 24 }),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(-1, 0, 1, 30_000),
+        fc.constantFrom(-1, 0, 1, 30_000, 10 ** 9),
+        async (steps, a, c, fromShift, toShift) => {
+          let t = START;
+          let k = 0;
+          const clock = () => new Date((t += steps[k++ % steps.length]!));
+          const store = new InMemoryAuditStore();
+          const randomLog = new AuditLog({ store, origin: ORIGIN, keyName: KEY_NAME, keyPair: logKeyPair(), clock });
+          for (let i = 0; i < steps.length; i++) await randomLog.append(events[i % events.length] as AuditEvent);
+          const times = (await randomLog.entries(0, steps.length)).map((e) => Date.parse(e.time));
+          const from = times[a % times.length]! + fromShift;
+          const to = times[c % times.length]! + toShift;
+          fc.pre(from <= to);
+          const latest = times[times.length - 1]!;
+          const exported = exportAuditBundle(randomLog, { from: new Date(from), to: new Date(to), registers: scenarioRegisters(), keyPair: logKeyPair() });
+          if (from > latest) {
+            await expect(exported).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+            return;
+          }
+          const b = await exported;
+          // The independent answer: every entry whose time lies in [from, min(to, latest)].
+          const end = Math.min(to, latest);
+          const expected = times.flatMap((time, seq) => (time >= from && time <= end ? [seq] : []));
+          expect(b.entries.map((e) => e.seq)).toEqual(expected);
+          expect(b.range.to).toBe(new Date(end).toISOString());
+          expect(verdict(JSON.parse(JSON.stringify(b)))).toEqual(['ok', '']);
+          for (const seq of expected) {
+            const [where, why] = verdict(withhold(b, seq));
+            expect(where).toMatch(/^(neighbours\.(before|after)|entries\[\d+\]\.seq)$/);
+            expect(why).toMatch(new RegExp(`^entry ${seq} is missing`));
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('fedmart audit verify exits 1 with one line naming the first missing entry, and 0 for the intact bundle', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-bundle-'));
+    try {
+      const good = join(dir, 'good.json');
+      const bad = join(dir, 'withheld.json');
+      writeFileSync(good, JSON.stringify(part));
+      writeFileSync(bad, JSON.stringify(withhold(part, 12)));
+      const bin = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
+      const run = (file: string) => spawnSync(process.execPath, [bin, 'audit', 'verify', file, '--key', pub], { encoding: 'utf8', timeout: 60_000 });
+      const ok = run(good);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('complete: entry 7 precedes from, entry 13 follows to');
+      const broken = run(bad);
+      expect(broken.status).toBe(1);
+      expect(broken.stdout).toBe('');
+      expect(broken.stderr.trimEnd().split('\n')).toEqual([
+        'fedmart audit verify: BROKEN at neighbours.after: entry 12 is missing: the entry right after the run must be seq 12, got seq 13',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

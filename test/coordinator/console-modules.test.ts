@@ -12,12 +12,12 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blake2b256, cryptoReady, toHex } from '../../crypto/index.js';
 import { canonicalSpecJson, binnedAuc } from '../../analytics/index.js';
-import { MerkleTree, exportAuditBundle, leafHash as nodeLeafHash, verifyInclusion as nodeVerifyInclusion, auditLeafData, type AuditBundle } from '../../compliance/index.js';
+import { MerkleTree, exportAuditBundle, signAuditBundle, leafHash as nodeLeafHash, verifyInclusion as nodeVerifyInclusion, auditLeafData, type AuditBundle } from '../../compliance/index.js';
 import { blake2b } from '../../coordinator/console/blake2b.js';
 import { canonicalJson, ed25519Supported, fromHex, leafHash, verifyBundle, verifyCheckpoint, verifyInclusion } from '../../coordinator/console/verify.js';
 import { barChart, heatMap, rocFromHistograms } from '../../coordinator/console/charts.js';
 import { MESSAGES, t } from '../../coordinator/console/i18n.js';
-import { KEY_NAME, scenarioLog, scenarioRegisters } from '../compliance/audit-fixtures.js';
+import { KEY_NAME, START, scenarioLog, scenarioRegisters } from '../compliance/audit-fixtures.js';
 
 const CONSOLE = join(import.meta.dirname, '../../coordinator/console');
 
@@ -72,7 +72,7 @@ describe('verify.js', () => {
 
     const ok = await verifyBundle(bundle, { pinnedKeyHex: bundle.publicKey });
     expect(ok).toMatchObject({ ok: true, firstBroken: null, entries: bundle.entries.length, size: bundle.entries.length });
-    expect(ok.checks.map((c) => [c.name, c.ok])).toEqual([['publicKey', true], ['checkpoint', true], ['entries', true], ['signature', true]]);
+    expect(ok.checks.map((c) => [c.name, c.ok])).toEqual([['publicKey', true], ['checkpoint', true], ['entries', true], ['completeness', true], ['signature', true]]);
 
     const cases: [string, (b: AuditBundle) => unknown, string][] = [
       ['an entry edited', (b) => ({ ...b, entries: b.entries.map((e, i) => (i === 3 ? { ...e, entry: e.entry.replace('"time":"2', '"time":"1') } : e)) }), 'entries[3].proof'],
@@ -87,6 +87,26 @@ describe('verify.js', () => {
       expect([name, v.ok, v.firstBroken]).toEqual([name, false, where]);
     }
     expect(fromHex('00ff')).toEqual(new Uint8Array([0, 255]));
+
+    // A part of the log (entries 8..12, stamped at minutes 8..12) with its neighbours 7 and 13.
+    const part = await exportAuditBundle(log, { from: new Date(START + 8 * 60_000), to: new Date(START + 12 * 60_000 + 30_000), registers: scenarioRegisters(), keyPair });
+    expect(await verifyBundle(part, { pinnedKeyHex: part.publicKey })).toMatchObject({ ok: true, firstBroken: null, entries: 5 });
+    const resigned = (b: AuditBundle): AuditBundle => {
+      const { signature: _s, ...unsigned } = b;
+      return signAuditBundle(unsigned, keyPair.secretKey);
+    };
+    const withheld: [string, AuditBundle, string, RegExp][] = [
+      ['the last entry withheld', resigned({ ...part, entries: part.entries.slice(0, -1), range: { ...part.range, lastSeq: 11 } }), 'neighbours.after', /^entry 12 is missing/],
+      ['the first entry withheld', resigned({ ...part, entries: part.entries.slice(1), range: { ...part.range, firstSeq: 9 } }), 'neighbours.before', /^entry 8 is missing/],
+      ['the right neighbour dropped', resigned({ ...part, neighbours: { ...part.neighbours, after: null } }), 'neighbours.after', /^entry 13 is missing/],
+      ['the left neighbour dropped', resigned({ ...part, neighbours: { ...part.neighbours, before: null } }), 'neighbours.before', /^entry 7 is missing/],
+      ['a version 1 bundle', { ...part, format: 'fedmart-audit-bundle/1' } as unknown as AuditBundle, 'format', /version 1/],
+    ];
+    for (const [name, b, where, why] of withheld) {
+      const v = await verifyBundle(b, { pinnedKeyHex: part.publicKey });
+      expect([name, v.ok, v.firstBroken]).toEqual([name, false, where]);
+      expect(v.reason, name).toMatch(why);
+    }
   });
 });
 

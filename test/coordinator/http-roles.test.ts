@@ -276,6 +276,12 @@ describe('rate limits and errors', () => {
     await broken.app.close();
   });
 
+  it('refuses an audit export of a range after the latest entry with 400: it cannot be shown complete yet', async () => {
+    const res = await fx.call(fx.users.compliance.token, 'POST', '/v1/audit/exports', { from: '2099-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'AUDIT_RANGE_INVALID', detail: expect.stringMatching(/^the range begins after the latest entry \(seq \d+, stamped /) });
+  });
+
   it('refuses bodies that are not JSON with 415', async () => {
     const res = await fx.app.inject({ method: 'POST', url: '/v1/queries', headers: { authorization: `Bearer ${fx.users.marketer.token}`, 'content-type': 'text/plain' }, payload: 'hello' });
     expect(res.statusCode).toBe(415);
