@@ -100,7 +100,7 @@ describe('fedmart audit export', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^export job-[0-9a-f]+: done \(\d\/\d\)$/m);
     expect(r.stdout).toMatch(/^intact: /m);
-    expect(JSON.parse(readFileSync(out, 'utf8')).format).toBe('fedmart-audit-bundle/1');
+    expect(JSON.parse(readFileSync(out, 'utf8')).format).toBe('fedmart-audit-bundle/2');
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('合规审计报告');
     if (CHROMIUM) expect(readFileSync(join(dir, 'report.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
     else expect(existsSync(join(dir, 'report.pdf'))).toBe(false);
