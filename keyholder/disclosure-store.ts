@@ -62,6 +62,14 @@ function writeAtomic(path: string, text: string): void {
 }
 
 const units = z.string().regex(/^(0|[1-9][0-9]*)$/).transform((s) => BigInt(s));
+const hexSeq = z.array(z.string().regex(/^[0-9a-f]{16}$/));
+const digestHex = z.string().regex(/^[0-9a-f]{64}$/);
+const rowSetRecordSchema = z.strictObject({
+  powers: z.number().int().min(1),
+  members: hexSeq,
+  fields: z.record(z.string(), hexSeq),
+  merchants: z.record(z.string(), z.strictObject({ members: digestHex, fields: z.record(z.string(), digestHex), shop: z.record(z.string(), digestHex) })),
+});
 const ledgerSchema = z.strictObject({
   version: z.literal(1),
   purpose: z.string().min(1),
@@ -75,6 +83,8 @@ const ledgerSchema = z.strictObject({
       attestedSubjects: z.number().int().nonnegative(),
       releasedAt: z.string(),
       rhoUnits: units,
+      fitId: z.string().min(1).optional(),
+      rowSet: rowSetRecordSchema.optional(),
     }),
   ),
 });

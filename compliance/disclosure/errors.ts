@@ -10,8 +10,15 @@
 export type DisclosureErrorCode =
   /** The purpose's privacy-loss budget cannot pay for another release. */
   | 'BUDGET_EXHAUSTED'
-  /** The population differs from an earlier release of the purpose by fewer than k subjects. */
-  | 'POPULATION_DIFFERENCING'
+  /** The rows behind a release differ from an earlier release of the purpose by 1..k-1 customers. */
+  | 'DIFFERENCING'
+  /** The merchants behind a release differ from an earlier release of the purpose by 1..m-1 merchants. */
+  | 'MERCHANT_DIFFERENCING'
+  /** The terms a query was published under disagree with the key holder's registry. */
+  | 'POLICY_MISMATCH'
+  /** Disclosure terms or a row-set sketch do not parse. */
+  | 'DISCLOSURE_TERMS_INVALID'
+  | 'ROW_SET_INVALID'
   /** A configured policy is weaker than the one the key holder already applied. */
   | 'POLICY_LOOSENED'
   /** A disclosure policy or its persisted state does not parse. */
