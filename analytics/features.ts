@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { RowScope } from './row-scope.js';
 import { LIFECYCLE_STAGES, type Customer, type ShopData } from './shop-data.js';
 
 const DAY_S = 86_400;
@@ -46,6 +47,8 @@ export interface FeatureDefinition {
   readonly inputFields: readonly string[];
   /** Default bound on |value|, per customer. */
   readonly defaultMaxAbs: number;
+  /** A 0/1 indicator (one level of a categorical variable): both its levels are groups of customers. */
+  readonly indicator?: boolean;
   /** The value for one customer, or undefined when it does not exist for them. */
   value(facts: CustomerFacts, asOfUnixS: number): number | undefined;
 }
@@ -121,10 +124,10 @@ export function featureDefinition(name: string): FeatureDefinition | undefined {
       return { name, description: `sessions in channel ${arg}`, inputFields: ['session.channel'], defaultMaxAbs: 1e6, value: (f) => f.sessionsByChannel.get(arg) ?? 0 };
     case 'age_band':
       if (!AGE_BAND_LABEL.test(arg)) return undefined;
-      return { name, description: `1 if the age band is ${arg}`, inputFields: ['customer.age_band'], defaultMaxAbs: 1, value: (f) => (f.customer.ageBand === arg ? 1 : 0) };
+      return { name, description: `1 if the age band is ${arg}`, inputFields: ['customer.age_band'], defaultMaxAbs: 1, indicator: true, value: (f) => (f.customer.ageBand === arg ? 1 : 0) };
     case 'lifecycle':
       if (!(LIFECYCLE_STAGES as readonly string[]).includes(arg)) return undefined;
-      return { name, description: `1 if the lifecycle stage is ${arg}`, inputFields: ['customer.lifecycle_stage'], defaultMaxAbs: 1, value: (f) => (f.customer.lifecycleStage === arg ? 1 : 0) };
+      return { name, description: `1 if the lifecycle stage is ${arg}`, inputFields: ['customer.lifecycle_stage'], defaultMaxAbs: 1, indicator: true, value: (f) => (f.customer.lifecycleStage === arg ? 1 : 0) };
     default:
       return undefined;
   }
@@ -212,6 +215,15 @@ export function customerFacts(data: ShopData, asOfUnixS: number, needs: Readonly
     }
   }
   return [...facts.values()];
+}
+
+/**
+ * What a release of features measured at `asOfUnixS` reads: orders placed
+ * before it (every order feature ignores later ones); sessions, campaign rows
+ * and the customer row are read whole.
+ */
+export function featureRowScope(asOfUnixS: number): RowScope {
+  return { order: (o) => o.orderedUnixS < asOfUnixS };
 }
 
 /**

@@ -27,6 +27,8 @@ export {
 } from './shop-data.js';
 export {
   assertWithinBounds,
+  disclosureRoleOf,
+  type DisclosureRole,
   type FieldSpec,
   type CellSpec,
   type SubjectSensitivity,
@@ -36,6 +38,21 @@ export {
   type ReleasedTotals,
 } from './query-definition.js';
 export { QuerySpecError, UnknownQueryKindError } from './errors.js';
+export { rowContents, ROW_CONTENT_FIELDS, type RowScope, type RowContents } from './row-scope.js';
+export {
+  checkModelRules,
+  groupSize,
+  supportGroups,
+  supportFields,
+  supportCounts,
+  supportField,
+  pairSupportField,
+  type CountTerm,
+  type ModelGroup,
+  type ModelRules,
+  type ModelRefusal,
+  type ModelRulesOutcome,
+} from './model-rules.js';
 export { canonicalSpecJson } from './canonical-json.js';
 export { ratioToNumber } from './rational.js';
 export { getQueryDefinition, listQueryKinds, registerQueryDefinition, getModelDefinition, listModelKinds, registerModelDefinition, type KnownQueryKinds } from './registry.js';
@@ -177,6 +194,8 @@ export {
   logisticScore,
   newtonStep,
   computeLogisticRoundLocal,
+  logisticModelRules,
+  trainingRowScope,
   finaliseLogisticRound,
   type LogisticFitSpec,
   type LogisticRoundSpec,
@@ -184,7 +203,7 @@ export {
   type LogisticModel,
   type LogisticState,
 } from './logistic-regression.js';
-export { SCORE_HISTOGRAM_KIND, scoreHistogramQuery, binnedAuc, scoreBin, type ScoreHistogramSpec, type ModelEvaluation } from './model-evaluation.js';
+export { SCORE_HISTOGRAM_KIND, scoreHistogramQuery, binnedAuc, scoreBin, mergeScoreBins, type MergedScoreBins, type ScoreHistogramSpec, type ModelEvaluation } from './model-evaluation.js';
 export {
   KMEANS_FIT_KIND,
   KMEANS_ROUND_KIND,
@@ -205,6 +224,7 @@ export {
   customerFacts,
   featureDefinition,
   featureMatrix,
+  featureRowScope,
   featuresInputFields,
   isFeatureName,
   type CustomerFacts,

@@ -13,7 +13,8 @@
 import { z } from 'zod';
 import { CUSTOMER_FEATURE_NAMES, featureInputFields, featureRows, type CustomerFeature } from './customer-features.js';
 import type { IterativeModelDefinition } from './iterative.js';
-import { assertWithinBounds, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
+import { supportCounts, supportFields, supportGroups, type ModelRules } from './model-rules.js';
+import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
@@ -64,9 +65,11 @@ export interface FeatureMoments {
 }
 
 export interface KmeansRoundResult {
-  readonly counts: number[];
-  /** Per cluster, the coordinate sums. */
-  readonly sums: number[][];
+  /** Per cluster, its size; null for a cluster the key holder withheld (fewer than k rows). */
+  readonly counts: (number | null)[];
+  /** Per cluster, the coordinate sums (null when withheld). */
+  readonly sums: (number[] | null)[];
+  /** Sum of squared distances over the released clusters. */
   readonly inertia: number;
 }
 
@@ -82,11 +85,15 @@ export interface KmeansModel {
   readonly inertia: number;
   readonly rounds: number;
   readonly converged: boolean;
+  /** Clusters dropped because a round held fewer than k customers in them (or in one feature's support within them). */
+  readonly droppedClusters: number;
 }
 
 export interface KmeansState {
   readonly centroids: number[][] | null;
   readonly initialCentroids: number[][] | null;
+  /** Clusters dropped so far (withheld by the key holder). */
+  readonly droppedClusters?: number;
 }
 
 function bitsFor(x: number): bigint {
@@ -113,6 +120,7 @@ function momentFields(spec: FeatureMomentsSpec): FieldSpec[] {
     { name: 'n', max: rows },
     ...spec.features.flatMap((_, j) => signedFieldSpecs(`s.${j}`, rows << (a + 40n))),
     ...spec.features.map((_, j) => ({ name: `q.${j}`, max: rows << (2n * a + 40n) })),
+    ...supportFields(spec.features, rows),
   ];
 }
 
@@ -132,7 +140,7 @@ export const featureMomentsQuery: QueryDefinition<FeatureMomentsSpec, FeatureMom
       s[j]! += v;
       q[j]! += v * v;
     });
-    const values = [BigInt(rows.length), ...s.flatMap((v) => splitSigned(realToFixed(v))), ...q.map((v) => realToFixed(v))];
+    const values = [BigInt(rows.length), ...s.flatMap((v) => splitSigned(realToFixed(v))), ...q.map((v) => realToFixed(v)), ...supportCounts(spec.features, rows)];
     assertWithinBounds(momentFields(spec), values);
     return values;
   },
@@ -143,20 +151,55 @@ export const featureMomentsQuery: QueryDefinition<FeatureMomentsSpec, FeatureMom
     const std = spec.features.map((_, j) => Math.sqrt(Math.max(0, fixedToReal(t[`q.${j}`] ?? 0n) / n - mean[j]! ** 2)));
     return { n, mean, std };
   },
+  disclosureRole: 'fit-round',
+  fitIdOf: (spec) => spec.fitId,
+  // A mean and a spread per feature; every feature's support and every pair's joint support hold 0 or at least k rows.
+  modelRules: (spec) => ({ rowsField: 'n', parameters: 2 * spec.features.length, groups: supportGroups(spec.features, () => false) }),
 };
 
 // ---- Lloyd rounds ------------------------------------------------------------
 
-function roundFields(spec: KmeansRoundSpec): FieldSpec[] {
+/** The fields of cluster `c`: size, coordinate sums, inertia and per-feature supports. */
+function clusterFields(spec: KmeansRoundSpec, c: number): FieldSpec[] {
   const rows = BigInt(spec.maxRows);
   const a = bitsFor(spec.maxFeatureAbs);
   return [
-    { name: 'n', max: rows },
-    ...spec.centroids.map((_, c) => ({ name: `n.${c}`, max: rows })),
-    ...spec.centroids.flatMap((_, c) => spec.features.flatMap((__, j) => signedFieldSpecs(`s.${c}.${j}`, rows << (a + 40n)))),
-    // Squared distances to centroids within the feature box: (2·maxAbs)² per feature.
-    { name: 'inertia', max: rows << (2n * (a + 1n) + bitsFor(spec.features.length) + 40n) },
+    { name: `n.${c}`, max: rows },
+    ...spec.features.flatMap((_, j) => signedFieldSpecs(`s.${c}.${j}`, rows << (a + 40n))),
+    // Squared distances to the centroid within the feature box: (2·maxAbs)² per feature.
+    { name: `inertia.${c}`, max: rows << (2n * (a + 1n) + bitsFor(spec.features.length) + 40n) },
+    ...spec.features.map((_, j) => ({ name: `nz.${c}.${j}`, max: rows })),
   ];
+}
+
+function roundFields(spec: KmeansRoundSpec): FieldSpec[] {
+  return [{ name: 'n', max: BigInt(spec.maxRows) }, ...spec.centroids.flatMap((_, c) => clusterFields(spec, c))];
+}
+
+/** Cell `all` (the rows) and one cell per cluster, withheld when the cluster holds fewer than k rows. */
+function roundCells(spec: KmeansRoundSpec): CellSpec[] {
+  return [
+    { name: 'all', subjectsField: 'n', fields: ['n'] },
+    ...spec.centroids.map((_, c) => ({ name: `cluster.${c}`, subjectsField: `n.${c}`, fields: clusterFields(spec, c).map((f) => f.name) })),
+  ];
+}
+
+/**
+ * Every cluster holds 0 or at least k rows (cell suppression) and, within
+ * it, every feature's support does too: a cluster of 30 where one customer
+ * has a nonzero value would publish that value in its centroid. A failing
+ * cluster is withheld; the fit drops its centroid.
+ */
+function roundModelRules(spec: KmeansRoundSpec): ModelRules {
+  return {
+    rowsField: 'n',
+    parameters: spec.centroids.length * spec.features.length,
+    groups: [],
+    cellGroups: spec.centroids.map((_, c) => ({
+      cell: `cluster.${c}`,
+      groups: spec.features.map((f, j) => ({ label: `the rows of cluster ${c} where ${f} is nonzero`, variables: [f], terms: [{ field: `nz.${c}.${j}`, sign: 1 as const }] })),
+    })),
+  };
 }
 
 /** Index of the nearest centroid (lowest index on ties) and the squared distance. */
@@ -186,32 +229,48 @@ export const kmeansRoundQuery: QueryDefinition<KmeansRoundSpec, KmeansRoundResul
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => featureInputFields(spec.features),
   fields: roundFields,
-  cells: (spec) => [{ name: 'all', subjectsField: 'n', fields: roundFields(spec).map((f) => f.name) }],
+  cells: roundCells,
   computeLocal: (spec, data) => {
     const d = spec.features.length;
     const k = spec.centroids.length;
     if (spec.centroids.some((c) => c.length !== d)) throw new RangeError(`spec.centroids must have ${d} coordinates each`);
     const counts = new Array<number>(k).fill(0);
     const sums = Array.from({ length: k }, () => new Array<number>(d).fill(0));
-    let inertia = 0;
+    const inertia = new Array<number>(k).fill(0);
+    const nonzero = Array.from({ length: k }, () => new Array<number>(d).fill(0));
     for (const x of rowsOf(spec, data)) {
       const { index, d2 } = nearestCentroid(x, spec.centroids);
       counts[index]!++;
-      x.forEach((v, j) => (sums[index]![j]! += v));
-      inertia += d2;
+      x.forEach((v, j) => {
+        sums[index]![j]! += v;
+        if (v !== 0) nonzero[index]![j]!++;
+      });
+      inertia[index]! += d2;
     }
-    const values = [BigInt(counts.reduce((a, b) => a + b, 0)), ...counts.map(BigInt), ...sums.flatMap((row) => row.flatMap((v) => splitSigned(realToFixed(v)))), realToFixed(inertia)];
+    const values = [BigInt(counts.reduce((a, b) => a + b, 0))];
+    for (let c = 0; c < k; c++) {
+      values.push(BigInt(counts[c]!), ...sums[c]!.flatMap((v) => splitSigned(realToFixed(v))), realToFixed(inertia[c]!), ...nonzero[c]!.map(BigInt));
+    }
     assertWithinBounds(roundFields(spec), values);
     return values;
   },
   finalise: (spec, release) => {
-    const t = totalsOf(release);
+    const cluster = (c: number) => release.cells[`cluster.${c}`];
+    const released = (c: number) => {
+      const cell = cluster(c);
+      if (cell === undefined) throw new TypeError(`release.cells.cluster.${c}: missing`);
+      return !cell.suppressed && cell.totals !== undefined ? cell.totals : null;
+    };
+    const t = spec.centroids.map((_, c) => released(c));
     return {
-      counts: spec.centroids.map((_, c) => Number(t[`n.${c}`] ?? 0n)),
-      sums: spec.centroids.map((_, c) => spec.features.map((__, j) => fixedToReal(joinSigned(t, `s.${c}.${j}`)))),
-      inertia: fixedToReal(t.inertia ?? 0n),
+      counts: t.map((x, c) => (x === null ? null : Number(x[`n.${c}`] ?? 0n))),
+      sums: t.map((x, c) => (x === null ? null : spec.features.map((__, j) => fixedToReal(joinSigned(x, `s.${c}.${j}`))))),
+      inertia: t.reduce((a, x, c) => a + (x === null ? 0 : fixedToReal(x[`inertia.${c}`] ?? 0n)), 0),
     };
   },
+  disclosureRole: 'fit-round',
+  fitIdOf: (spec) => spec.fitId,
+  modelRules: roundModelRules,
 };
 
 // ---- seeded initialisation -----------------------------------------------------
@@ -256,10 +315,20 @@ export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, Kmeans
       return { done: false, state: { centroids: init, initialCentroids: init } };
     }
     const r = roundResult as KmeansRoundResult;
+    const dropped = state.droppedClusters ?? 0;
+    const kept = state.centroids.map((_, c) => c).filter((c) => r.counts[c] !== null);
+    if (kept.length < state.centroids.length) {
+      // A withheld cluster's centroid is never published again; its rows join the others in the next round.
+      if (kept.length < 2) {
+        throw new RangeError(`round ${round}: only ${kept.length} of ${state.centroids.length} clusters hold at least k customers; try fewer clusters or another seed`);
+      }
+      const centroids = kept.map((c) => (r.counts[c]! > 0 ? r.sums[c]!.map((s) => s / r.counts[c]!) : state.centroids![c]!));
+      return { done: false, state: { centroids, initialCentroids: state.initialCentroids, droppedClusters: dropped + state.centroids.length - kept.length } };
+    }
     const centroids = state.centroids.map((old, c) => (r.counts[c]! > 0 ? r.sums[c]!.map((s) => s / r.counts[c]!) : old));
     const moved = Math.max(...centroids.flatMap((c, i) => c.map((v, j) => Math.abs(v - state.centroids![i]![j]!))));
     const converged = moved === 0;
-    if (!converged && round < spec.maxRounds) return { done: false, state: { centroids, initialCentroids: state.initialCentroids } };
+    if (!converged && round < spec.maxRounds) return { done: false, state: { centroids, initialCentroids: state.initialCentroids, droppedClusters: dropped } };
     return {
       done: true,
       model: {
@@ -270,10 +339,11 @@ export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, Kmeans
         seed: spec.seed,
         initialCentroids: state.initialCentroids ?? [],
         centroids,
-        sizes: r.counts,
+        sizes: r.counts.map((x) => x as number),
         inertia: r.inertia,
         rounds: round,
         converged,
+        droppedClusters: dropped,
       },
     };
   },

@@ -27,7 +27,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
-import { featureMatrix, featuresInputFields, isFeatureName } from './features.js';
+import { featureMatrix, featureRowScope, featuresInputFields, isFeatureName } from './features.js';
 import { cholesky, choleskyInverse } from './linear-algebra.js';
 import {
   DEFAULT_MODEL_SCALE_BITS,
@@ -40,7 +40,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { accumulateMoments, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
+import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -239,4 +239,7 @@ export const linearRegressionQuery: QueryDefinition<LinearRegressionSpec, Linear
   subjectSensitivity: (spec) => momentSensitivity(layoutOf(spec)),
   computeLocal: computeLinearRegressionLocal,
   finalise: finaliseLinearRegression,
+  disclosureRole: 'model',
+  rowScope: (spec) => featureRowScope(asOfUnixS(spec.asOf)),
+  modelRules: (spec) => momentModelRules(layoutOf(spec), spec.features.length + (spec.intercept ? 1 : 0)),
 };

@@ -18,9 +18,12 @@ import {
   CUSTOMER_LABEL_NAMES,
   featureInputFields,
   featureRows,
+  isHoldout,
   type CustomerFeature,
   type CustomerLabel,
 } from './customer-features.js';
+import { supportCounts, supportField, supportFields, supportGroups, type ModelGroup, type ModelRules } from './model-rules.js';
+import type { RowScope } from './row-scope.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse, choleskySolve } from './linear-algebra.js';
 import { logisticRoundSubjectSensitivity } from './logistic-disclosure.js';
@@ -109,6 +112,19 @@ function pairs(d: number): [number, number][] {
   return out;
 }
 
+const isIntercept = (f: string): boolean => f === 'intercept';
+const positiveSupportField = (f: string): string => `nzpos(${f})`;
+
+/** Count fields of a round: positives, the features' supports and their supports among positives (model-rules.ts). */
+function countFields(spec: Pick<LogisticRoundSpec, 'features' | 'maxRows'>): FieldSpec[] {
+  const rows = BigInt(spec.maxRows);
+  return [
+    { name: 'pos', max: rows },
+    ...supportFields(spec.features, rows, isIntercept),
+    ...spec.features.filter((f) => !isIntercept(f)).map((f) => ({ name: positiveSupportField(f), max: rows })),
+  ];
+}
+
 function roundFields(spec: LogisticRoundSpec): FieldSpec[] {
   const d = spec.features.length;
   const scale = 40n;
@@ -121,7 +137,38 @@ function roundFields(spec: LogisticRoundSpec): FieldSpec[] {
     ...signedFieldSpecs('ll', llMax),
     ...Array.from({ length: d }, (_, j) => signedFieldSpecs(`g.${j}`, gMax)).flat(),
     ...pairs(d).flatMap(([j, k]) => signedFieldSpecs(`h.${j}.${k}`, hMax)),
+    ...countFields(spec),
   ];
+}
+
+/**
+ * What the key holder checks on every round before the fit runner sees it:
+ * both label levels, every feature's support and every pair's joint support,
+ * and every feature's support among the positives and among the negatives
+ * hold 0 or at least k training rows; d parameters stay below the
+ * saturation ratio of the rows.
+ */
+export function logisticModelRules(spec: Pick<LogisticRoundSpec, 'features' | 'label'>): ModelRules {
+  const features = spec.features.filter((f) => !isIntercept(f));
+  const label = `label ${spec.label}`;
+  return {
+    rowsField: 'n',
+    parameters: spec.features.length,
+    groups: [
+      { label: `the rows with ${label} = 1`, variables: [label], terms: [{ field: 'pos', sign: 1 }] },
+      { label: `the rows with ${label} = 0`, variables: [label], fromRows: true, terms: [{ field: 'pos', sign: -1 }] },
+      ...supportGroups(features, () => false),
+      ...features.flatMap((f): ModelGroup[] => [
+        { label: `the rows with ${label} = 1 where ${f} is nonzero`, variables: [f, label], terms: [{ field: positiveSupportField(f), sign: 1 }] },
+        { label: `the rows with ${label} = 0 where ${f} is nonzero`, variables: [f, label], terms: [{ field: supportField(f), sign: 1 }, { field: positiveSupportField(f), sign: -1 }] },
+      ]),
+    ],
+  };
+}
+
+/** The training rows a round reads: every consented customer outside the held-out split. */
+export function trainingRowScope(holdoutPercent: number): RowScope {
+  return { customer: (c) => !isHoldout(c.customerId, holdoutPercent) };
 }
 
 function sigmoid(t: number): number {
@@ -155,6 +202,11 @@ export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopDat
   const values: bigint[] = [BigInt(rows.length), ...splitSigned(realToFixed(ll))];
   for (const v of g) values.push(...splitSigned(realToFixed(v)));
   for (const v of h) values.push(...splitSigned(realToFixed(v)));
+  values.push(BigInt(rows.filter((r) => r.y === 1).length));
+  values.push(...supportCounts(spec.features, rows.map((r) => r.x), isIntercept));
+  spec.features.forEach((f, j) => {
+    if (!isIntercept(f)) values.push(BigInt(rows.filter((r) => r.y === 1 && r.x[j] !== 0).length));
+  });
   assertWithinBounds(roundFields(spec), values);
   return values;
 }
@@ -188,7 +240,14 @@ export const logisticRoundQuery: QueryDefinition<LogisticRoundSpec, LogisticRoun
   cells: (spec): CellSpec[] => [{ name: 'all', subjectsField: 'n', fields: roundFields(spec).map((f) => f.name) }],
   computeLocal: computeLogisticRoundLocal,
   finalise: finaliseLogisticRound,
-  subjectSensitivity: logisticRoundSubjectSensitivity,
+  subjectSensitivity: (spec) => {
+    const s = logisticRoundSubjectSensitivity(spec);
+    return { ...s, perField: { ...s.perField, ...Object.fromEntries(countFields(spec).map((f) => [f.name, 1n])) } };
+  },
+  disclosureRole: 'fit-round',
+  fitIdOf: (spec) => spec.fitId,
+  rowScope: (spec) => trainingRowScope(spec.holdoutPercent),
+  modelRules: logisticModelRules,
 };
 
 /** The L2 penalty matrix: λ on every coefficient but the intercept. */

@@ -2,14 +2,20 @@
  * Evaluation of a fitted propensity model without pooling: each shop scores
  * its held-out rows locally and sends encrypted histograms of scores per
  * label (fixed bins on [0, 1]), the confusion counts at a threshold and the
- * summed log-loss. AUC follows from the two histograms (pairs in the same bin
- * count one half), so it equals the AUC of the pooled binned scores exactly
- * and the exact pooled AUC to within the bin resolution.
+ * summed log-loss. The round is a step of the fit (`fit-round`): its fine
+ * bins go to the fit runner only. What the evaluation publishes is merged
+ * first: adjacent bins are joined, from the lowest score up, until every
+ * merged bin holds at least k positives and k negatives (a bin of one
+ * customer would give that customer's score band and label), and confusion
+ * counts with 1..k-1 rows withhold the rates built on them. AUC follows from
+ * the merged histograms (pairs in the same bin count one half), so it equals
+ * the AUC of the pooled scores binned the same way exactly.
  *
  * @module
  */
 import { z } from 'zod';
-import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, type CustomerFeature, type CustomerLabel } from './customer-features.js';
+import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, isHoldout, type CustomerFeature, type CustomerLabel } from './customer-features.js';
+import type { ModelRules } from './model-rules.js';
 import { logisticScore } from './logistic-regression.js';
 import { assertWithinBounds, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, realToFixed } from './signed-real.js';
@@ -40,14 +46,19 @@ export interface ModelEvaluation {
   readonly negatives: number;
   readonly auc: number | null;
   readonly logLoss: number | null;
+  /** Null (with `withheld` saying why) when a confusion count holds 1..k-1 rows. */
   readonly accuracy: number | null;
   readonly precision: number | null;
   readonly recall: number | null;
   readonly f1: number | null;
   readonly threshold: number;
-  /** Counts per score bin, for ROC curves. */
+  /** Lower score edge of every merged bin, then 1: bin i is [binEdges[i], binEdges[i+1]). */
+  readonly binEdges: number[];
+  /** Counts per merged score bin (each at least k, or both empty), for ROC curves. */
   readonly positiveHistogram: number[];
   readonly negativeHistogram: number[];
+  /** What was held back and why (reason codes: FEWER_THAN_K_SUBJECTS). */
+  readonly withheld: readonly { readonly what: string; readonly reasonCode: 'FEWER_THAN_K_SUBJECTS' }[];
 }
 
 const LOSS_TERM_MAX = 40;
@@ -117,30 +128,97 @@ function ratio(a: number, b: number): number | null {
   return b === 0 ? null : a / b;
 }
 
+/** Merged score bins: lower edges (in fine-bin indices) and counts. */
+export interface MergedScoreBins {
+  /** Fine-bin index where each merged bin starts. */
+  readonly starts: number[];
+  readonly pos: number[];
+  readonly neg: number[];
+}
+
+/**
+ * Joins adjacent fine bins from the lowest score up until each merged bin
+ * holds at least `k` positives and `k` negatives; a short remainder at the
+ * top joins the last merged bin. With fewer than k positives or negatives in
+ * all, nothing can be published: no bins. Throws RangeError naming a bad argument.
+ */
+export function mergeScoreBins(pos: readonly number[], neg: readonly number[], k: number): MergedScoreBins {
+  if (pos.length !== neg.length) throw new RangeError('pos, neg: expected histograms of the same length');
+  if (!Number.isSafeInteger(k) || k < 1) throw new RangeError('k: expected an integer >= 1');
+  const out: MergedScoreBins = { starts: [], pos: [], neg: [] };
+  let start = 0;
+  let p = 0;
+  let q = 0;
+  for (let i = 0; i < pos.length; i++) {
+    p += pos[i]!;
+    q += neg[i]!;
+    if (p >= k && q >= k) {
+      out.starts.push(start);
+      out.pos.push(p);
+      out.neg.push(q);
+      start = i + 1;
+      p = 0;
+      q = 0;
+    }
+  }
+  if ((p > 0 || q > 0) && out.pos.length > 0) {
+    out.pos[out.pos.length - 1]! += p;
+    out.neg[out.neg.length - 1]! += q;
+  }
+  return out;
+}
+
 export function finaliseScoreHistogram(spec: ScoreHistogramSpec, release: ReleasedTotals): ModelEvaluation {
   const cell = release.cells.all;
   if (!cell || cell.suppressed || !cell.totals) throw new RangeError('the evaluation aggregate was suppressed');
+  const k = release.minSubjects ?? 1;
   const t = cell.totals;
-  const num = (k: string) => Number(t[k] ?? 0n);
-  const pos = Array.from({ length: spec.bins }, (_, i) => num(`pos.${i}`));
-  const neg = Array.from({ length: spec.bins }, (_, i) => num(`neg.${i}`));
+  const num = (name: string) => Number(t[name] ?? 0n);
+  const fine = {
+    pos: Array.from({ length: spec.bins }, (_, i) => num(`pos.${i}`)),
+    neg: Array.from({ length: spec.bins }, (_, i) => num(`neg.${i}`)),
+  };
+  const merged = mergeScoreBins(fine.pos, fine.neg, k);
   const n = num('n');
   const [tp, fp, tn, fn] = [num('tp'), num('fp'), num('tn'), num('fn')];
-  const precision = ratio(tp, tp + fp);
-  const recall = ratio(tp, tp + fn);
+  const withheld: ModelEvaluation['withheld'][number][] = [];
+  if (merged.pos.length === 0) withheld.push({ what: 'score histograms and AUC', reasonCode: 'FEWER_THAN_K_SUBJECTS' });
+  const confusionOk = [tp, fp, tn, fn].every((c) => c === 0 || c >= k);
+  if (!confusionOk) withheld.push({ what: `accuracy, precision, recall and F1 at threshold ${spec.threshold}`, reasonCode: 'FEWER_THAN_K_SUBJECTS' });
+  const precision = confusionOk ? ratio(tp, tp + fp) : null;
+  const recall = confusionOk ? ratio(tp, tp + fn) : null;
   return {
     n,
     positives: tp + fn,
     negatives: fp + tn,
-    auc: binnedAuc(pos, neg),
+    auc: merged.pos.length === 0 ? null : binnedAuc(merged.pos, merged.neg),
     logLoss: n === 0 ? null : fixedToReal(t.logloss ?? 0n) / n,
-    accuracy: ratio(tp + tn, n),
+    accuracy: confusionOk ? ratio(tp + tn, n) : null,
     precision,
     recall,
     f1: precision === null || recall === null || precision + recall === 0 ? null : (2 * precision * recall) / (precision + recall),
     threshold: spec.threshold,
-    positiveHistogram: pos,
-    negativeHistogram: neg,
+    binEdges: merged.pos.length === 0 ? [] : [...merged.starts.map((i) => i / spec.bins), 1],
+    positiveHistogram: merged.pos,
+    negativeHistogram: merged.neg,
+    withheld,
+  };
+}
+
+/**
+ * What the key holder checks before the fit runner sees an evaluation:
+ * both labels hold 0 or at least k held-out rows (with fewer, even the
+ * count of positives singles them out). Merging and withholding follow in
+ * `finalise`.
+ */
+export function scoreHistogramModelRules(): ModelRules {
+  return {
+    rowsField: 'n',
+    parameters: 0,
+    groups: [
+      { label: 'the held-out rows with label 1', variables: ['label'], terms: [{ field: 'tp', sign: 1 }, { field: 'fn', sign: 1 }] },
+      { label: 'the held-out rows with label 0', variables: ['label'], terms: [{ field: 'fp', sign: 1 }, { field: 'tn', sign: 1 }] },
+    ],
   };
 }
 
@@ -153,4 +231,8 @@ export const scoreHistogramQuery: QueryDefinition<ScoreHistogramSpec, ModelEvalu
   cells: (spec) => [{ name: 'all', subjectsField: 'n', fields: fields(spec).map((f) => f.name) }],
   computeLocal: computeScoreHistogramLocal,
   finalise: finaliseScoreHistogram,
+  disclosureRole: 'fit-round',
+  fitIdOf: (spec) => spec.fitId,
+  rowScope: (spec) => ({ customer: (c) => isHoldout(c.customerId, spec.holdoutPercent) }),
+  modelRules: scoreHistogramModelRules,
 };

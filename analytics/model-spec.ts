@@ -89,5 +89,11 @@ export function normaliseBounds(
 
 /** The moment layout of `variables` under `bounds`. */
 export function modelLayout(variables: readonly string[], bounds: ModelBounds, scaleBits: number): MomentLayout {
-  return { variables, maxAbs: variables.map((v) => bounds.featureMaxAbs[v] as number), maxRows: bounds.maxRows, scaleBits };
+  return {
+    variables,
+    maxAbs: variables.map((v) => bounds.featureMaxAbs[v] as number),
+    maxRows: bounds.maxRows,
+    scaleBits,
+    indicators: variables.map((v) => featureDefinition(v)?.indicator === true),
+  };
 }

@@ -12,11 +12,15 @@
  *
  * Layout: `n`, then `sum(v)±` per variable, then `cross(a,b)±` for the upper
  * triangle a ≤ b in variable order; every signed total travels as its
- * positive and negative part (signed-real.ts). All fields form one released
- * cell whose subjects are the rows `n`.
+ * positive and negative part (signed-real.ts); then the support counts of
+ * the variables and of every pair (model-rules.ts), which the key holder
+ * checks before anything of the moments is used. All fields form one cell
+ * whose subjects are the rows `n`; the cell goes to the model's finalisation
+ * only, never to a person (the kinds are `model` kinds).
  *
  * @module
  */
+import { supportCounts, supportFields, supportGroups, type ModelRules } from './model-rules.js';
 import type { CellSpec, FieldSpec, ReleasedTotals, SubjectSensitivity } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
@@ -31,6 +35,8 @@ export interface MomentLayout {
   readonly maxRows: bigint;
   /** Binary fixed-point scale s. */
   readonly scaleBits: number;
+  /** Per variable, whether it is a 0/1 indicator (both its levels are groups); default none. */
+  readonly indicators?: readonly boolean[];
 }
 
 /** Name of the released cell. */
@@ -67,7 +73,20 @@ export function momentFields(layout: MomentLayout): FieldSpec[] {
       out.push(...signedFieldSpecs(crossName(vars[a] as string, vars[b] as string), layout.maxRows * (q[a] as bigint) * (q[b] as bigint)));
     }
   }
+  out.push(...supportFields(vars, layout.maxRows));
   return out;
+}
+
+/**
+ * What the key holder checks before the moments go to the model: every
+ * variable's support and every pair's joint support (both levels and all
+ * four cells for indicators) hold 0 or at least k rows, and `parameters`
+ * stay below the saturation ratio of the rows.
+ */
+export function momentModelRules(layout: MomentLayout, parameters: number): ModelRules {
+  checkLayout(layout);
+  const indicator = new Map(layout.variables.map((v, i) => [v, layout.indicators?.[i] === true]));
+  return { rowsField: 'n', parameters, groups: supportGroups(layout.variables, (v) => indicator.get(v) === true) };
 }
 
 /** One cell holding every field; subjects are the rows. */
@@ -91,6 +110,7 @@ export function momentSensitivity(layout: MomentLayout): SubjectSensitivity {
   };
   vars.forEach((v, i) => both(sumName(v), q[i] as bigint));
   for (let a = 0; a < vars.length; a++) for (let b = a; b < vars.length; b++) both(crossName(vars[a] as string, vars[b] as string), (q[a] as bigint) * (q[b] as bigint));
+  for (const f of supportFields(vars, 1n)) perField[f.name] = 1n;
   return { perField, disjointCells: true };
 }
 
@@ -130,6 +150,7 @@ export function accumulateMoments(layout: MomentLayout, rows: readonly (readonly
   const out: bigint[] = [BigInt(rows.length)];
   for (const s of sums) out.push(...splitSigned(s));
   for (const c of cross) out.push(...splitSigned(c));
+  out.push(...supportCounts(layout.variables, rows));
   return out;
 }
 

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
-import { featureMatrix, featuresInputFields } from './features.js';
+import { featureMatrix, featureRowScope, featuresInputFields } from './features.js';
 import {
   DEFAULT_MODEL_SCALE_BITS,
   asOfSchema,
@@ -24,7 +24,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { accumulateMoments, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentTotals } from './moment-sums.js';
+import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -165,4 +165,8 @@ export const pcaQuery: QueryDefinition<PcaSpec, PcaResult> = {
   subjectSensitivity: (spec) => momentSensitivity(layoutOf(spec)),
   computeLocal: computePcaLocal,
   finalise: finalisePca,
+  disclosureRole: 'model',
+  rowScope: (spec) => featureRowScope(asOfUnixS(spec.asOf)),
+  // One loading vector per feature: d parameters against the rows.
+  modelRules: (spec) => momentModelRules(layoutOf(spec), spec.features.length),
 };

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import type { ModelRules } from './model-rules.js';
+import type { RowScope } from './row-scope.js';
 import type { ShopData } from './shop-data.js';
 
 /**
@@ -76,7 +78,21 @@ export interface ReleasedTotals {
   readonly cells: Readonly<
     Record<string, { readonly suppressed: boolean; readonly totals?: Readonly<Record<string, bigint>> }>
   >;
+  /** The k the release was made under (merging and withholding in `finalise` follow it). */
+  readonly minSubjects?: number;
 }
+
+/**
+ * Who may see what a release of a kind holds:
+ *
+ * - `table`: the release's cells are the published numbers (segment tables,
+ *   RFM, histograms...); the signed release goes to whoever may read the query;
+ * - `model`: the cells are the inputs of a model (moment sums); people see
+ *   only the model `finalise` makes of them, never the signed release;
+ * - `fit-round`: a step of an iterative fit (Lloyd round, IRLS round, score
+ *   histogram): created only by the fit runner, its values stay with it.
+ */
+export type DisclosureRole = 'table' | 'model' | 'fit-round';
 
 /**
  * A query kind. `Spec` is the parsed, normalised specification (defaults
@@ -114,6 +130,22 @@ export interface QueryDefinition<Spec, Result> {
   subjectSensitivity?(spec: Spec): SubjectSensitivity;
   /** Optional: relations between cells that secondary suppression must protect (none when absent). */
   margins?(spec: Spec): readonly CellMargin[];
+  /** Who may see its releases (default `table`). */
+  readonly disclosureRole?: DisclosureRole;
+  /** For `fit-round` kinds: the fit a round belongs to (rounds of one fit are not differenced against each other). */
+  fitIdOf?(spec: Spec): string | undefined;
+  /**
+   * Which customers and event rows the shop-side statistic reads (default:
+   * every row of the tables in `inputFields`). Must be exact: see row-scope.ts.
+   */
+  rowScope?(spec: Spec): RowScope;
+  /** For models: the groups and saturation the key holder checks before release (model-rules.ts). */
+  modelRules?(spec: Spec): ModelRules;
+}
+
+/** The disclosure role of a definition (`table` unless it says otherwise). */
+export function disclosureRoleOf(definition: { readonly disclosureRole?: DisclosureRole | undefined }): DisclosureRole {
+  return definition.disclosureRole ?? 'table';
 }
 
 /** A definition whose spec and result types are not statically known. */

@@ -7,7 +7,7 @@
  */
 import { withDominanceBins } from './dominance-bins.js';
 import { UnknownQueryKindError } from './errors.js';
-import type { AnyQueryDefinition, QueryDefinition } from './query-definition.js';
+import { disclosureRoleOf, type AnyQueryDefinition, type QueryDefinition } from './query-definition.js';
 import { segmentStatsQuery } from './segment-stats.js';
 import { logisticFitDefinition, logisticRoundQuery } from './logistic-regression.js';
 import { scoreHistogramQuery } from './model-evaluation.js';
@@ -84,9 +84,12 @@ export function getQueryDefinition(kind: string): AnyQueryDefinition {
   return withDominanceBins(def);
 }
 
-/** Registered kinds, sorted. */
-export function listQueryKinds(): string[] {
-  return [...registry.keys()].sort();
+/**
+ * Registered kinds, sorted. Without `includeFitRounds`, only the kinds a
+ * person may ask for: the steps of fits (`fit-round` kinds) are left out.
+ */
+export function listQueryKinds(options: { readonly includeFitRounds?: boolean } = {}): string[] {
+  return [...registry.values()].filter((d) => options.includeFitRounds === true || disclosureRoleOf(d) !== 'fit-round').map((d) => d.kind).sort();
 }
 
 /**

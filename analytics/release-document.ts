@@ -170,12 +170,12 @@ export function parseReleaseDocument(json: unknown): ReleaseDocument {
 }
 
 /** Converts a release's decimal-string totals to the bigints `finalise` takes. */
-export function releasedTotalsFromDocument(doc: Pick<ReleaseDocument, 'cells'>): ReleasedTotals {
+export function releasedTotalsFromDocument(doc: Pick<ReleaseDocument, 'cells'> & { readonly policy?: ReleaseDocument['policy'] }): ReleasedTotals {
   const cells: Record<string, { suppressed: boolean; totals?: Record<string, bigint> }> = {};
   for (const [name, cell] of Object.entries(doc.cells)) {
     cells[name] = cell.suppressed
       ? { suppressed: true }
       : { suppressed: false, totals: Object.fromEntries(Object.entries(cell.totals).map(([f, v]) => [f, BigInt(v)])) };
   }
-  return { cells };
+  return doc.policy === undefined ? { cells } : { cells, minSubjects: doc.policy.minSubjects };
 }

@@ -40,6 +40,8 @@ export interface DisclosureInput {
   readonly margins?: readonly CellMargin[] | undefined;
   /** Randomness for the noise; the node:crypto CSPRNG when omitted. */
   readonly rng?: RandomReader | undefined;
+  /** Cells a model's rules withhold because a group inside them is too small (model-rules.ts). */
+  readonly smallGroupCells?: ReadonlySet<string> | undefined;
 }
 
 /** What one release costs and how it was noised (DP purposes only). */
@@ -149,7 +151,7 @@ export function applyDisclosure(input: DisclosureInput): DisclosureOutcome {
 
   const facts: CellFacts[] = input.cells.map((c) => {
     const d = dominance.get(c.name);
-    return { name: c.name, subjects: values.get(c.subjectsField) ?? 0n, ...(d ? { dominance: d } : {}) };
+    return { name: c.name, subjects: values.get(c.subjectsField) ?? 0n, ...(d ? { dominance: d } : {}), ...(input.smallGroupCells?.has(c.name) ? { smallGroupInside: true } : {}) };
   });
   const suppressed = decideSuppression(facts, { minSubjects: policy.minSubjects, dominance: policy.dominance }, input.margins ?? []);
 

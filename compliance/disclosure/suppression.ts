@@ -54,6 +54,8 @@ export interface CellFacts {
   readonly subjects: bigint;
   /** Present when the cell declares a dominance field. */
   readonly dominance?: DominanceFacts;
+  /** A group inside the cell holds 1..k-1 subjects (a model's rule, model-rules.ts): withheld like a small cell. */
+  readonly smallGroupInside?: boolean;
 }
 
 export interface SuppressionRules {
@@ -100,7 +102,7 @@ export function decideSuppression(cells: readonly CellFacts[], rules: Suppressio
   const k = BigInt(rules.minSubjects);
   const out = new Map<string, SuppressionReason>();
   for (const c of cells) {
-    if (c.subjects < k) out.set(c.name, 'FEWER_THAN_K_SUBJECTS');
+    if (c.subjects < k || c.smallGroupInside === true) out.set(c.name, 'FEWER_THAN_K_SUBJECTS');
     else if (rules.dominance && c.dominance && violatesDominance(c.dominance, rules.dominance.maxSharePercent)) out.set(c.name, 'DOMINANCE');
   }
   const order = new Map(cells.map((c, i) => [c.name, i]));

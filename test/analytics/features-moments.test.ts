@@ -82,8 +82,8 @@ describe('moment sums', () => {
       [1, 2],
       [3, -4],
     ]);
-    expect(momentFields(l).map((f) => f.name)).toEqual(['n', 'sum(x)+', 'sum(x)-', 'sum(y)+', 'sum(y)-', 'cross(x,x)+', 'cross(x,x)-', 'cross(x,y)+', 'cross(x,y)-', 'cross(y,y)+', 'cross(y,y)-']);
-    expect(v).toEqual([2n, 4n * 256n, 0n, 0n, 2n * 256n, 10n * 65536n, 0n, 0n, 10n * 65536n, 20n * 65536n, 0n]);
+    expect(momentFields(l).map((f) => f.name)).toEqual(['n', 'sum(x)+', 'sum(x)-', 'sum(y)+', 'sum(y)-', 'cross(x,x)+', 'cross(x,x)-', 'cross(x,y)+', 'cross(x,y)-', 'cross(y,y)+', 'cross(y,y)-', 'nz(x)', 'nz(y)', 'nz(x,y)']);
+    expect(v).toEqual([2n, 4n * 256n, 0n, 0n, 2n * 256n, 10n * 65536n, 0n, 0n, 10n * 65536n, 20n * 65536n, 0n, 2n, 2n, 2n]);
     const byName = Object.fromEntries(momentFields(l).map((f, i) => [f.name, v[i] as bigint]));
     const m = momentTotals(l, byName);
     expect(m.sums).toEqual([1024n, -512n]);

@@ -110,7 +110,8 @@ describe('linear regression spec', () => {
     expect(q.parseSpec(JSON.parse(canonicalSpecJson(spec)))).toEqual(spec);
     expect(q.inputFields(spec)).toEqual(['customer.age_band', 'order.amount', 'order.ordered_at', 'session.channel']);
     expect(q.cells(spec)).toEqual([{ name: 'moments', subjectsField: 'n', fields: q.fields(spec).map((f) => f.name) }]);
-    expect(q.fields(spec)).toHaveLength(1 + 2 * 4 + 2 * 10);
+    // n, Σx± per variable, Σxxᵀ± per pair with itself, then the supports of 4 variables and 6 pairs.
+    expect(q.fields(spec)).toHaveLength(1 + 2 * 4 + 2 * 10 + 4 + 6);
   });
 
   it.each([

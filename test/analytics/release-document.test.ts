@@ -29,6 +29,7 @@ describe('release documents', () => {
         new: { suppressed: true },
         loyal: { suppressed: false, totals: { 'loyal.customers': 12n, 'loyal.order_value_sumsq_cents2': 123456789012345678901234567890n } },
       },
+      minSubjects: doc.policy.minSubjects,
     });
   });
 
