@@ -26,8 +26,8 @@ import {
   type HeContext,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition, type ShopData } from '../analytics/index.js';
-import { buildAttestation, getPurpose } from '../compliance/index.js';
+import { canonicalSpecJson, getQueryDefinition, rowContents, type ShopData } from '../analytics/index.js';
+import { buildAttestation, buildRowSetSketch, getPurpose, parseDisclosureTerms, rowSetPowers } from '../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView, CHUNK_BYTES, type ShopCompliance } from '../client-sdk/index.js';
 import {
   MerchantServiceClient,
@@ -148,13 +148,17 @@ export function prepareContributions(
     if (canonicalSpecJson(purpose) !== query.purposeJson) throw new Error(`purpose ${purpose.name} differs from the query's`);
     const filter = shop.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: shop.data.customers.map((c) => c.customerId) });
     const view = roundView(shop.data, filter.includedCustomerIds, purpose, shop.compliance.pseudonymKey);
-    return { purpose, filter, slots: layout.encode(definition.computeLocal(spec, view)) };
+    const terms = parseDisclosureTerms(JSON.parse(query.termsJson));
+    const rowSet = terms.declared.mode === 'exact'
+      ? buildRowSetSketch(rowContents(view, definition.inputFields(spec), definition.rowScope?.(spec)), rowSetPowers(terms.minSubjects), shop.compliance.pseudonymKey)
+      : null;
+    return { purpose, filter, terms, rowSet, slots: layout.encode(definition.computeLocal(spec, view)) };
   });
   const encryptor = new HeEncryptor(ctx, bundle.publicKey);
   try {
     return merchants.map((m, i) => {
       const shop = perShop[m.shop]!;
-      const attestation = buildAttestation({ queryId: query.queryId, merchantId: m.merchantId, purpose: shop.purpose.name, cutoff, filter: shop.filter });
+      const attestation = buildAttestation({ queryId: query.queryId, merchantId: m.merchantId, purpose: shop.purpose.name, cutoff, filter: shop.filter, terms: shop.terms, rowSet: shop.rowSet });
       const ciphertexts = shop.slots.map((slots) => encryptor.encryptPacked(slots));
       const unsigned: ContributionHeader = {
         queryId: query.queryId,

@@ -34,10 +34,18 @@ import {
   type SealWorkerOptions,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
+import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, rowContents, type LogisticModel, type ShopData } from '../analytics/index.js';
 import {
+  ROW_SET_MAX_K,
   assertFieldsAllowed,
   buildAttestation,
+  buildRowSetSketch,
+  declaredDifference,
+  disclosureTerms,
+  parseDisclosureTerms,
+  rowSetPowers,
+  type DisclosureTerms,
+  type PurposeDefinition,
   getPurpose,
   pseudonymise,
   PurposeError,
@@ -327,16 +335,45 @@ export class MerchantNode {
       throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purposeName} is registered here on other terms than the query states`);
     }
     assertFieldsAllowed(purpose, definition.inputFields(spec));
+    const terms = this.checkTerms(query, purpose);
 
     // Consent filter: only customers whose consent for the purpose is valid at the cutoff.
     const cutoff = new Date(Number(query.cutoffUnixMs));
     const data = this.options.data;
     const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: data.customers.map((c) => c.customerId) });
     const consented = roundView(data, filter.includedCustomerIds, purpose, this.options.compliance.pseudonymKey);
-    const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter });
+    // Under an exact purpose the key holder counts the customers by which releases differ from this sketch of what the statistic reads.
+    const rowSet = terms.declared.mode === 'exact'
+      ? buildRowSetSketch(rowContents(consented, definition.inputFields(spec), definition.rowScope?.(spec)), rowSetPowers(terms.minSubjects), this.options.compliance.pseudonymKey)
+      : null;
+    const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter, terms, rowSet });
 
     const values = definition.computeLocal(spec, consented);
     return { query, layoutDigest: layout.digest(), slots: layout.encode(values), attestation, recordIds: filter.recordsUsed.map((r) => r.recordId) };
+  }
+
+  /**
+   * The query's disclosure terms, declined (`PURPOSE_TERMS_DIFFER`) unless
+   * they are the terms this shop registered the purpose under and state a k
+   * at least the purpose's own; the shop's attestation carries them to the
+   * key holder, which refuses when its registry disagrees.
+   */
+  private checkTerms(query: OpenQuery, purpose: PurposeDefinition): DisclosureTerms {
+    let terms: DisclosureTerms;
+    try {
+      terms = parseDisclosureTerms(JSON.parse(query.termsJson));
+    } catch (err) {
+      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `query ${query.queryId} carries no valid disclosure terms (${err instanceof Error ? err.message : 'unreadable'})`);
+    }
+    const own = disclosureTerms(purpose, 1);
+    const differs = terms.purpose !== purpose.name ? 'purpose' : declaredDifference(terms.declared, own.declared);
+    if (differs !== undefined) {
+      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purpose.name}: the query's disclosure terms differ from those registered here (${differs})`);
+    }
+    if (terms.minSubjects < own.minSubjects || terms.minSubjects > ROW_SET_MAX_K) {
+      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purpose.name}: the query states k=${terms.minSubjects}; this shop answers with k from ${own.minSubjects} to ${ROW_SET_MAX_K}`);
+    }
+    return terms;
   }
 
   private signContribution(prepared: PreparedContribution, ciphertexts: Uint8Array[]): BuiltContribution {

@@ -12,19 +12,30 @@
  * officer later verify the shop's records (which carry pseudonyms only)
  * without the attestation identifying anyone.
  *
+ * Version 2 adds what the shop answered under and what it read: the query's
+ * disclosure terms as the shop checked them against its own purpose
+ * registry (the key holder refuses when its own registry disagrees), and
+ * the row-set sketch of the rows the statistic read (`row-set.ts`; null
+ * under a DP purpose), from which the key holder counts the customers by
+ * which two releases differ.
+ *
  * @module
  */
 import { z } from 'zod';
 import { canonicalEncode, fromHex, statementDigest, toHex, type CanonicalValue } from '../crypto/index.js';
+import { canonicalSpecJson } from '../analytics/index.js';
 import { EXCLUSION_REASONS, cutoffMs, type ExclusionReason } from './consent-evaluate.js';
 import type { RoundConsentFilter } from './consent-ledger.js';
+import { DisclosureError } from './disclosure/errors.js';
+import { parseDisclosureTerms, type DisclosureTerms } from './disclosure/terms.js';
+import { parseRowSetSketch, type RowSetSketch } from './row-set.js';
 
 /** Domain of the attestation's canonical encoding and digest. */
 export const CONSENT_ATTESTATION_DOMAIN = 'fedmart/v1/consent-attestation';
 
 /** One contribution's consent evidence. */
 export interface ConsentAttestation {
-  readonly version: 1;
+  readonly version: 2;
   readonly queryId: string;
   readonly merchantId: string;
   readonly purpose: string;
@@ -39,6 +50,10 @@ export interface ConsentAttestation {
   readonly recordsUsed: number;
   /** 64 lower-case hex digits: RFC 6962 root over the records used. */
   readonly consentRoot: string;
+  /** The query's disclosure terms, as the shop checked them against its own registry. */
+  readonly terms: DisclosureTerms;
+  /** Sketch of the rows the statistic read; null under a DP purpose. */
+  readonly rowSet: RowSetSketch | null;
 }
 
 /** Machine-readable cause of an {@link AttestationError}. */
@@ -66,9 +81,21 @@ const canonicalIso = z.string().refine((s) => {
 }, 'expected a UTC time exactly as Date.toISOString() writes it (2026-01-01T00:00:00.000Z)');
 const noticeVersion = z.string().max(257).regex(/^[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+$/, 'expected id@version');
 
-const attestationSchema: z.ZodType<ConsentAttestation> = z
+/** Parses with a library parser and reports its error as a zod issue. */
+function viaParser<T>(parse: (json: unknown) => T) {
+  return z.unknown().transform((v, ctx): T => {
+    try {
+      return parse(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof DisclosureError ? err.message : 'invalid' });
+      return z.NEVER;
+    }
+  });
+}
+
+const attestationSchema = z
   .strictObject({
-    version: z.literal(1),
+    version: z.literal(2),
     queryId: ident,
     merchantId: ident,
     purpose: ident,
@@ -78,6 +105,8 @@ const attestationSchema: z.ZodType<ConsentAttestation> = z
     excludedByReason: z.strictObject(Object.fromEntries(EXCLUSION_REASONS.map((r) => [r, count])) as Record<ExclusionReason, typeof count>),
     recordsUsed: count,
     consentRoot: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits'),
+    terms: viaParser(parseDisclosureTerms),
+    rowSet: viaParser((v) => (v === null ? null : parseRowSetSketch(v, 'rowSet'))),
   })
   .superRefine((a, ctx) => {
     for (let i = 1; i < a.noticeVersions.length; i++) {
@@ -93,6 +122,7 @@ const attestationSchema: z.ZodType<ConsentAttestation> = z
     }
     const total = EXCLUSION_REASONS.reduce((s, r) => s + a.excludedByReason[r], a.subjectsIncluded);
     if (!Number.isSafeInteger(total)) ctx.addIssue({ code: 'custom', path: ['excludedByReason'], message: 'counts add up beyond a safe integer' });
+    if (a.terms.purpose !== a.purpose) ctx.addIssue({ code: 'custom', path: ['terms', 'purpose'], message: 'must be the attestation\'s purpose' });
   });
 
 /**
@@ -103,7 +133,7 @@ const attestationSchema: z.ZodType<ConsentAttestation> = z
  */
 export function parseAttestation(json: unknown): ConsentAttestation {
   const r = attestationSchema.safeParse(json);
-  if (r.success) return r.data;
+  if (r.success) return r.data as ConsentAttestation;
   const issue = r.error.issues[0];
   const field = issue === undefined ? '' : issue.path.map(String).join('.');
   throw new AttestationError('ATTESTATION_INVALID', field, issue?.message ?? 'invalid consent attestation');
@@ -116,6 +146,8 @@ export interface AttestationInput {
   readonly purpose: string;
   readonly cutoff: Date;
   readonly filter: Pick<RoundConsentFilter, 'includedCustomerIds' | 'excludedByReason' | 'recordsUsed' | 'noticeVersions' | 'consentRoot'>;
+  readonly terms: DisclosureTerms;
+  readonly rowSet: RowSetSketch | null;
 }
 
 /** The attestation of a round's consent filter. Validated before it is returned. */
@@ -125,7 +157,7 @@ export function buildAttestation(input: AttestationInput): ConsentAttestation {
   const f = input.filter;
   if (typeof f !== 'object' || f === null) throw new TypeError('input.filter: expected a RoundConsentFilter');
   const att = {
-    version: 1 as const,
+    version: 2 as const,
     queryId: input.queryId,
     merchantId: input.merchantId,
     purpose: input.purpose,
@@ -135,6 +167,8 @@ export function buildAttestation(input: AttestationInput): ConsentAttestation {
     excludedByReason: Object.fromEntries(EXCLUSION_REASONS.map((r) => [r, f.excludedByReason[r] ?? 0])) as Record<ExclusionReason, number>,
     recordsUsed: f.recordsUsed.length,
     consentRoot: toHex(f.consentRoot),
+    terms: input.terms,
+    rowSet: input.rowSet,
   };
   try {
     return parseAttestation(att);
@@ -156,6 +190,8 @@ function values(att: ConsentAttestation): CanonicalValue[] {
     EXCLUSION_REASONS.map((r): CanonicalValue => [r, att.excludedByReason[r]]),
     att.recordsUsed,
     fromHex(att.consentRoot),
+    canonicalSpecJson(att.terms),
+    att.rowSet === null ? '' : canonicalSpecJson(att.rowSet),
   ];
 }
 

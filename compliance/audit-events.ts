@@ -129,6 +129,9 @@ export const AUDIT_EVENT_SCHEMAS = {
     kind: slug,
     specDigest: digest,
     thresholds,
+    /** The purpose's disclosure mode and the hex BLAKE2b-256 of the terms sent to the shops (absent in entries made before terms). */
+    disclosureMode: z.enum(['exact', 'dp']).optional(),
+    termsDigest: digest.optional(),
   }),
   /**
    * A contribution passed every check and was durably stored. Counts come

@@ -7,3 +7,4 @@
 export * from './consent.js';
 export * from './audit.js';
 export * from './disclosure/index.js';
+export * from './row-set.js';

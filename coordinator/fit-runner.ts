@@ -161,6 +161,7 @@ export class FitRunner {
     const definition = getModelDefinition(fit.kind);
     const roundQuery = definition.roundQuery(spec, state, round, fit.fitId);
     const q = await this.queries.create({
+      origin: 'fit-runner',
       kind: roundQuery.kind,
       spec: roundQuery.spec,
       targetMerchants: fit.targetMerchants,
@@ -236,7 +237,16 @@ export class FitRunner {
         return true;
       }
       await this.recordMissing(fit, latest.query_id, round);
-      const outcome = definition.advance(spec, fit.state, releasedResult(latest), round);
+      let outcome;
+      try {
+        outcome = definition.advance(spec, fit.state, releasedResult(latest), round);
+      } catch (err) {
+        // The model cannot go on from what was released (e.g. k-means left with one cluster of k customers).
+        if (!(err instanceof RangeError || err instanceof TypeError)) throw err;
+        await this.failFit(fit.fitId, `round ${round}: ${err.message}`);
+        this.log.warn({ fitId: fit.fitId, round }, 'fit stopped');
+        return true;
+      }
       if (!outcome.done) {
         await this.db.query('UPDATE fits SET state_json = $2, round = $3 WHERE fit_id = $1', [fit.fitId, JSON.stringify(outcome.state), round + 1]);
         await this.publishRound(fit, spec, outcome.state, round + 1);
@@ -266,6 +276,7 @@ export class FitRunner {
       return;
     }
     await this.queries.create({
+      origin: 'fit-runner',
       kind: SCORE_HISTOGRAM_KIND,
       spec: { purpose: fit.purpose, features: m.features, label: m.label, coefficients: m.coefficients, holdoutPercent: m.holdoutPercent, fitId: fit.fitId },
       targetMerchants: fit.targetMerchants,
@@ -278,12 +289,16 @@ export class FitRunner {
     this.onQueryCreated();
   }
 
-  /** A round of a fit failed: the fit fails with it. */
-  async onRoundFailed(q: QueryRecord, code: string): Promise<void> {
+  /** A round of a fit failed: the fit fails with it, saying why. */
+  async onRoundFailed(q: QueryRecord, code: string, reason?: string): Promise<void> {
     if (!q.fitId) return;
+    await this.failFit(q.fitId, `round ${q.fitRound ?? '?'} failed: ${code}${reason ? ` (${reason})` : ''}`);
+  }
+
+  private async failFit(fitId: string, reason: string): Promise<void> {
     await this.db.query(
       `UPDATE fits SET status = 'failed', status_reason = $2, finished_at = now() WHERE fit_id = $1 AND status IN ('running', 'evaluating')`,
-      [q.fitId, `round ${q.fitRound ?? '?'} failed: ${code}`],
+      [fitId, reason],
     );
   }
 

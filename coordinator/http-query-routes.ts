@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { toHex } from '../crypto/index.js';
-import { getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds } from '../analytics/index.js';
+import { disclosureRoleOf, getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds, type DisclosureRole } from '../analytics/index.js';
 import type { PurposeDefinition } from '../compliance/index.js';
 import { ROLES, type Principal } from './auth.js';
 import type { FitRecord, FitRunner } from './fit-runner.js';
@@ -177,6 +177,15 @@ function visible(principal: Principal, purpose: string): boolean {
   return principal.role !== 'marketer' || principal.purposes.includes(purpose);
 }
 
+/** The disclosure role of a stored query's kind (`table` for kinds this coordinator no longer knows). */
+function roleOfKind(kind: string): DisclosureRole {
+  try {
+    return disclosureRoleOf(getQueryDefinition(kind));
+  } catch {
+    return 'table';
+  }
+}
+
 export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
   const loadQuery = async (id: string): Promise<QueryRecord> => {
     const q = await deps.store.getQuery(id);
@@ -204,7 +213,7 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
       roles: ['marketer'], purposeScoped: true,
       body: createQueryBody,
       responses: { 201: { description: 'Published', schema: queryViewSchema } },
-      problems: ['QUERY_KIND_UNKNOWN', 'QUERY_SPEC_INVALID', 'OVERFLOW_RISK', 'PURPOSE_UNKNOWN', 'PIA_MISSING', 'FIELD_NOT_ALLOWED', 'CUTOFF_INVALID'],
+      problems: ['QUERY_KIND_UNKNOWN', 'QUERY_KIND_INTERNAL', 'QUERY_SPEC_INVALID', 'OVERFLOW_RISK', 'PURPOSE_UNKNOWN', 'PIA_MISSING', 'FIELD_NOT_ALLOWED', 'CUTOFF_INVALID'],
       handler: async ({ body, principal, requirePurpose }) => {
         const purpose = purposeOfQuery(body.kind, body.spec);
         if (purpose !== undefined) await requirePurpose(purpose);
@@ -217,6 +226,7 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
           deadlineSeconds: body.deadlineSeconds,
           cutoff: body.cutoff ? new Date(body.cutoff) : undefined,
           createdBy: principal.id,
+          origin: 'person',
         });
         deps.onQueryCreated?.(query.queryId);
         return queryView(query, 0, deps.minSubjects);
@@ -224,11 +234,11 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'GET', url: '/v1/queries', operationId: 'listQueries', tag: 'queries',
-      summary: 'Queries of the purposes you are granted, with progress',
+      summary: 'Queries of the purposes you are granted, with progress (rounds of model fits are shown under their fit)',
       roles: ['marketer'],
       responses: { 200: { description: 'Queries', schema: z.object({ queries: z.array(queryViewSchema) }) } },
       handler: async ({ principal }) => {
-        const queries = (await deps.store.listQueries()).filter((q) => visible(principal, q.purpose));
+        const queries = (await deps.store.listQueries()).filter((q) => visible(principal, q.purpose) && roleOfKind(q.kind) !== 'fit-round');
         return { queries: await Promise.all(queries.map(async (q) => queryView(q, await deps.store.contributionCount(q.queryId), deps.minSubjects))) };
       },
     }),
@@ -238,10 +248,13 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
       roles: ['marketer'], purposeScoped: true,
       params: idParams,
       responses: { 200: { description: 'The query', schema: queryWithResultSchema } },
-      problems: ['QUERY_NOT_FOUND'],
+      problems: ['QUERY_NOT_FOUND', 'QUERY_INTERNAL'],
       handler: async ({ params, requirePurpose }) => {
         const q = await loadQuery(params.id);
         await requirePurpose(q.purpose);
+        if (roleOfKind(q.kind) === 'fit-round') {
+          throw new HttpProblem('QUERY_INTERNAL', `query ${q.queryId} is round ${q.fitRound ?? '?'} of fit ${q.fitId ?? '?'}; its values stay with the fit runner: see GET /v1/fits/${q.fitId ?? ''}`);
+        }
         const release = q.status === 'released' ? await deps.store.getRelease(q.queryId) : undefined;
         return { ...queryView(q, await deps.store.contributionCount(q.queryId), deps.minSubjects), result: release ? (JSON.parse(release.resultJson) as unknown) : null };
       },
@@ -252,10 +265,16 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
       roles: ['marketer'], purposeScoped: true,
       params: idParams,
       responses: { 200: { description: 'The signed release', schema: releaseViewSchema } },
-      problems: ['QUERY_NOT_FOUND', 'RELEASE_NOT_READY'],
+      problems: ['QUERY_NOT_FOUND', 'RELEASE_NOT_READY', 'RELEASE_INTERNAL'],
       handler: async ({ params, requirePurpose }) => {
         const q = await loadQuery(params.id);
         await requirePurpose(q.purpose);
+        const role = roleOfKind(q.kind);
+        if (role !== 'table') {
+          throw new HttpProblem('RELEASE_INTERNAL', role === 'model'
+            ? `the release of ${q.kind} query ${q.queryId} holds the model's input sums; only the fitted model (GET /v1/queries/${q.queryId}) is published`
+            : `query ${q.queryId} is a round of fit ${q.fitId ?? '?'}; its values stay with the fit runner`);
+        }
         const release = await deps.store.getRelease(q.queryId);
         if (!release) throw new HttpProblem('RELEASE_NOT_READY', `query ${q.queryId} is ${q.status}`);
         return {

@@ -156,6 +156,7 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
           maxContributors: q.maxContributors,
           purposeJson: q.purposeJson,
           cutoffUnixMs: BigInt(q.cutoff.getTime()),
+          termsJson: q.termsJson,
         })),
       };
     }),

@@ -171,4 +171,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `INSERT INTO merchant_keys (merchant_id, sequence, signing_public_key) SELECT merchant_id, 0, signing_public_key FROM merchants`,
     `ALTER TABLE contributions ADD COLUMN key_sequence integer NOT NULL DEFAULT 0`,
   ],
+  // 8: the disclosure terms a query is published under (purpose's declared
+  // block and the stated k), sent to shops and checked by the key holder
+  [
+    `ALTER TABLE queries ADD COLUMN terms_json text NOT NULL DEFAULT ''`,
+  ],
 ];

@@ -7,8 +7,8 @@
  * rounds are ordinary queries.
  */
 import { OverflowRiskError, SlotLayout, blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition } from '../analytics/index.js';
-import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, type PurposeDefinition } from '../compliance/index.js';
+import { canonicalSpecJson, disclosureRoleOf, getQueryDefinition } from '../analytics/index.js';
+import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, disclosureTerms, type PurposeDefinition } from '../compliance/index.js';
 import type { PublicKeyBundle } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import { HttpProblem } from './problems.js';
@@ -16,6 +16,11 @@ import type { PurposeStore } from './purpose-registry.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
 export interface CreateQueryRequest {
+  /**
+   * Who asks: a person through the API, or the fit runner publishing a step
+   * of a fit. Only the fit runner may create `fit-round` kinds.
+   */
+  readonly origin?: 'person' | 'fit-runner' | undefined;
   readonly kind: string;
   readonly spec: Record<string, unknown>;
   readonly targetMerchants?: number | undefined;
@@ -79,6 +84,9 @@ export class QueryService {
     } catch {
       throw new HttpProblem('QUERY_KIND_UNKNOWN', `no query kind ${req.kind}`);
     }
+    if (disclosureRoleOf(definition) === 'fit-round' && req.origin !== 'fit-runner') {
+      throw new HttpProblem('QUERY_KIND_INTERNAL', `${req.kind} is a step of a model fit: only the fit runner creates it, and its values stay with the fit runner; start a fit with POST /v1/fits instead`);
+    }
     let spec: unknown;
     try {
       spec = definition.parseSpec({ ...req.spec, kind: req.kind });
@@ -105,6 +113,7 @@ export class QueryService {
     const cutoff = req.cutoff ?? now;
     if (cutoff.getTime() > now.getTime()) throw new HttpProblem('CUTOFF_INVALID', `cutoff ${cutoff.toISOString()} is in the future`);
     const specJson = canonicalSpecJson(spec);
+    const termsJson = canonicalSpecJson(disclosureTerms(purpose, deps.minSubjects));
     const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
     const minMerchants = req.minMerchants ?? 3;
     return deps.store.createQuery({
@@ -120,6 +129,7 @@ export class QueryService {
       deadline: new Date(now.getTime() + (req.deadlineSeconds ?? 600) * 1000),
       purpose: purpose.name,
       purposeJson: canonicalSpecJson(purpose),
+      termsJson,
       cutoff,
       createdBy: req.createdBy,
       fitId: req.fitId ?? null,
@@ -135,6 +145,8 @@ export class QueryService {
         kind: q.kind,
         specDigest: toHex(q.specDigest),
         thresholds: { minMerchants: q.minMerchants, minSubjects: effectiveMinSubjects(deps.minSubjects, purpose) },
+        disclosureMode: purpose.disclosure?.mode ?? 'exact',
+        termsDigest: toHex(blake2b256(Buffer.from(termsJson, 'utf8'))),
       },
     }, tx));
   }

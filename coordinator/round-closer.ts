@@ -40,7 +40,7 @@ import type { CoordinatorStore, QueryRecord, StoredContribution } from './store.
 /** What happens after a round ends (model fits chain their rounds here). */
 export interface RoundHooks {
   onReleased?(q: QueryRecord, result: unknown): Promise<void>;
-  onFailed?(q: QueryRecord, code: string): Promise<void>;
+  onFailed?(q: QueryRecord, code: string, reason: string): Promise<void>;
 }
 
 /** How closing work is shared between coordinators. */
@@ -142,7 +142,7 @@ export class RoundCloser {
     }, tx));
     if (!moved) return; // another coordinator finished it meanwhile
     this.log.warn({ queryId: q.queryId, code }, 'query failed');
-    await this.hooks.onFailed?.(q, code);
+    await this.hooks.onFailed?.(q, code, reason);
   }
 
   /** Resolves true when the query left closing (released or failed), false when it is to be retried. */

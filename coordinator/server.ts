@@ -222,7 +222,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const fits = new FitRunner(db, queries, audit, log, () => poke());
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
-      { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code) => fits.onRoundFailed(q, code) },
+      { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code, reason) => fits.onRoundFailed(q, code, reason) },
       { claims, partials: new PartialAggregates(ctx, coordinatorId) }, requestKey);
     poke = () => closer.poke();
     const limits = new GrpcRateLimiter(options.grpcRateLimit);

@@ -21,6 +21,8 @@ export interface QueryRecord {
   readonly purpose: string;
   /** Canonical JSON of the purpose definition at creation time. */
   readonly purposeJson: string;
+  /** Canonical JSON of the query's disclosure terms (compliance/disclosure/terms.ts); '' for queries made before them. */
+  readonly termsJson: string;
   /** Consent cutoff: a customer counts only if consent is valid at this time. */
   readonly cutoff: Date;
   /** The model fit this query is a round of, if any. */
@@ -96,6 +98,7 @@ export interface QueryRow {
   deadline: Date;
   purpose: string;
   purpose_json: string;
+  terms_json: string;
   cutoff: Date;
   fit_id: string | null;
   fit_round: number | null;
@@ -120,6 +123,7 @@ export function toQuery(row: QueryRow): QueryRecord {
     deadline: row.deadline,
     purpose: row.purpose,
     purposeJson: row.purpose_json,
+    termsJson: row.terms_json,
     cutoff: row.cutoff,
     fitId: row.fit_id,
     fitRound: row.fit_round,
@@ -276,10 +280,10 @@ export class CoordinatorStore {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<QueryRow>(
         `INSERT INTO queries (query_id, kind, spec_json, spec_digest, param_set, key_id, max_contributors,
-           target_merchants, min_merchants, deadline, status, created_by, purpose, purpose_json, cutoff, fit_id, fit_round)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13, $14, $15, $16) RETURNING *`,
+           target_merchants, min_merchants, deadline, status, created_by, purpose, purpose_json, cutoff, fit_id, fit_round, terms_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13, $14, $15, $16, $17) RETURNING *`,
         [q.queryId, q.kind, q.specJson, q.specDigest, q.paramSet, q.keyId, q.maxContributors, q.targetMerchants,
-          q.minMerchants, q.deadline, q.createdBy, q.purpose, q.purposeJson, q.cutoff, q.fitId, q.fitRound],
+          q.minMerchants, q.deadline, q.createdBy, q.purpose, q.purposeJson, q.cutoff, q.fitId, q.fitRound, q.termsJson],
       );
       const row = rows[0];
       if (!row) throw new Error('insert returned no row');

@@ -28,25 +28,35 @@ import {
   KeyEvidenceError,
   type HeContext,
 } from '../crypto/index.js';
-import { getQueryDefinition, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
+import { checkModelRules, getQueryDefinition, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
 import {
   AttestationError,
+  DEFAULT_MAX_SATURATION,
   DEFAULT_PURPOSES,
   DisclosureError,
   RandomReader,
   applyDisclosure,
   checkAttestation,
+  declaredDifference,
+  declaredDisclosure,
   defaultRandomSource,
   effectivePolicy,
   findDifferencing,
+  releaseRowSet,
   formatRho,
   parseAttestation,
   unitsToRho,
   zcdpToEpsilon,
+  type ConsentAttestation,
+  type DeclaredDisclosure,
+  type DifferencingHit,
+  type DisclosureFloors,
   type DominanceRule,
   type EffectivePolicy,
+  type PopulationRecord,
   type PurposeDefinition,
   type RandomSource,
+  type ReleaseRowSet,
 } from '../compliance/index.js';
 import {
   RpcError,
@@ -71,9 +81,11 @@ export interface ReleasePolicy {
   readonly minSubjects: number;
   /** Dominance rule applied to every purpose (null: only where a purpose asks for one). */
   readonly dominance?: DominanceRule | null;
+  /** Models keep parameters / subjects below this (default 0.2); a purpose may lower it. */
+  readonly maxSaturation?: number;
 }
 
-export const DEFAULT_RELEASE_POLICY: ReleasePolicy = { minMerchants: 3, minSubjects: 10, dominance: null };
+export const DEFAULT_RELEASE_POLICY: ReleasePolicy = { minMerchants: 3, minSubjects: 10, dominance: null, maxSaturation: DEFAULT_MAX_SATURATION };
 
 /** Where the key holder's disclosure policies, budgets and randomness come from. */
 export interface KeyHolderDisclosureOptions {
@@ -139,6 +151,8 @@ export class KeyHolder {
   private releaseQueue: Promise<unknown> = Promise.resolve();
   readonly disclosure: DisclosureStore;
   private readonly rng: RandomReader;
+  /** Declared disclosure blocks of the configured purposes. */
+  private readonly declared = new Map<string, DeclaredDisclosure>();
 
   /**
    * Throws RangeError naming the field for bad thresholds, and
@@ -168,16 +182,27 @@ export class KeyHolder {
     if (policy.dominance != null && !(policy.dominance.maxSharePercent > 0 && policy.dominance.maxSharePercent <= 100)) {
       throw new RangeError('policy.dominance.maxSharePercent must be in (0, 100]');
     }
+    if (policy.maxSaturation !== undefined && !(policy.maxSaturation > 0 && policy.maxSaturation <= 1)) {
+      throw new RangeError('policy.maxSaturation must be in (0, 1]');
+    }
     this.disclosure = options.store ?? new DisclosureStore();
     this.rng = new RandomReader(options.random ?? defaultRandomSource());
     // Adopt every configured purpose's policy now, so a loosened policy stops the start.
-    for (const p of options.purposes ?? DEFAULT_PURPOSES) this.disclosure.adopt(effectivePolicy(p.name, p.disclosure, this.floors()));
+    for (const p of options.purposes ?? DEFAULT_PURPOSES) {
+      this.disclosure.adopt(effectivePolicy(p.name, p.disclosure, this.floors()));
+      this.declared.set(p.name, declaredDisclosure(p.name, p.disclosure));
+    }
     this.keyId = heKeyId(keys.hePublicKey);
     this.decryptor = options.decryptor ?? inProcessDecryptor(ctx, keys.heSecretKey);
   }
 
-  private floors(): { minMerchants: number; minSubjects: number; dominance: DominanceRule | null } {
-    return { minMerchants: this.policy.minMerchants, minSubjects: this.policy.minSubjects, dominance: this.policy.dominance ?? null };
+  private floors(): DisclosureFloors {
+    return {
+      minMerchants: this.policy.minMerchants,
+      minSubjects: this.policy.minSubjects,
+      dominance: this.policy.dominance ?? null,
+      maxSaturation: this.policy.maxSaturation ?? DEFAULT_MAX_SATURATION,
+    };
   }
 
   /**
@@ -265,14 +290,16 @@ export class KeyHolder {
 
     const merchants = new Set<string>();
     const subjectsByMerchant: Record<string, number> = {};
+    const attestations = new Map<string, ConsentAttestation>();
     let attestedSubjects = 0;
     const purpose = definition.purposeOf(spec);
     const cutoff = new Date(Number(header.cutoffUnixMs));
     for (const c of contributions) {
       this.verifyContribution(header, c, layoutDigest, layout.ciphertextCount, merchants);
-      const n = this.attestedSubjectsOf(c, header.queryId, purpose, cutoff);
-      subjectsByMerchant[c.header.merchantId] = n;
-      attestedSubjects += n;
+      const att = this.attestationOf(c, header.queryId, purpose, cutoff);
+      attestations.set(c.header.merchantId, att);
+      subjectsByMerchant[c.header.merchantId] = att.subjectsIncluded;
+      attestedSubjects += att.subjectsIncluded;
     }
 
     let policy: EffectivePolicy;
@@ -282,6 +309,7 @@ export class KeyHolder {
       if (err instanceof DisclosureError) refuse(err.code, err.message);
       throw err;
     }
+    this.checkTerms(purpose, policy, attestations);
     if (merchants.size < policy.minMerchants) {
       refuse('TOO_FEW_MERCHANTS', `${merchants.size} merchants contributed; at least ${policy.minMerchants} are required before anything is decrypted`);
     }
@@ -310,11 +338,29 @@ export class KeyHolder {
     }
 
     const purposeLedger = this.disclosure.ledger(purpose);
+    const fitId = definition.fitIdOf?.(spec);
+    let rowSet: ReleaseRowSet | undefined;
     if (policy.noise.mode === 'exact') {
-      const hit = findDifferencing(purposeLedger.releases, { queryId: header.queryId, kind: header.kind, merchants: subjectsByMerchant }, policy.minSubjects);
-      if (hit) {
-        refuse('POPULATION_DIFFERENCING', `purpose '${purpose}': the population of this ${header.kind} query differs from that of released query ${hit.earlier.queryId} by ${hit.difference} subject(s), fewer than ${policy.minSubjects}; releasing both would expose those subjects by subtraction`);
+      try {
+        rowSet = releaseRowSet(new Map([...attestations].map(([m, att]) => [m, att.rowSet])));
+      } catch (err) {
+        if (err instanceof DisclosureError) refuse(err.code, err.message, status.INVALID_ARGUMENT);
+        throw err;
       }
+    }
+    const population: PopulationRecord = {
+      queryId: header.queryId,
+      kind: header.kind,
+      specDigest: toHex(header.specDigest),
+      merchants: subjectsByMerchant,
+      attestedSubjects,
+      releasedAt: '',
+      ...(fitId !== undefined ? { fitId } : {}),
+      ...(rowSet !== undefined ? { rowSet } : {}),
+    };
+    if (policy.noise.mode === 'exact') {
+      const hit = findDifferencing(purposeLedger.releases, population, { minSubjects: policy.minSubjects, minMerchants: policy.minMerchants });
+      if (hit) refuse(hit.code, differencingMessage(purpose, header.kind, hit, policy));
     } else {
       const left = policy.noise.totalRhoUnits - purposeLedger.rhoSpentUnits;
       if (left < policy.noise.rhoPerQueryUnits) {
@@ -334,6 +380,11 @@ export class KeyHolder {
     const totals = layout.decode(await this.decryptAggregate(sums));
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
 
+    // A model's groups and saturation (exact purposes; under DP the noise protects them): nothing leaves on a refusal.
+    const rules = policy.noise.mode === 'exact' ? definition.modelRules?.(spec) : undefined;
+    const ruled = rules ? checkModelRules(rules, byField, policy.minSubjects, policy.maxSaturation) : undefined;
+    if (ruled?.refusal) refuse(ruled.refusal.code, `purpose '${purpose}', ${header.kind}: ${ruled.refusal.message}`);
+
     const outcome = applyDisclosure({
       cells: definition.cells(spec),
       fields: layout.fields,
@@ -343,18 +394,12 @@ export class KeyHolder {
       sensitivity: definition.subjectSensitivity?.(spec),
       margins: definition.margins?.(spec),
       rng: this.rng,
+      smallGroupCells: ruled?.withheld,
     });
     const releasedAt = new Date().toISOString();
     const rhoUnits = outcome.dp?.rhoUnits ?? 0n;
     // Spend and population are on disk before the release leaves.
-    const spent = this.disclosure.recordRelease(purpose, {
-      queryId: header.queryId,
-      kind: header.kind,
-      specDigest: toHex(header.specDigest),
-      merchants: subjectsByMerchant,
-      attestedSubjects,
-      releasedAt,
-    }, rhoUnits);
+    const spent = this.disclosure.recordRelease(purpose, { ...population, releasedAt }, rhoUnits);
     const dpAccount = outcome.dp && policy.noise.mode === 'dp'
       ? {
           mechanism: outcome.dp.mechanism,
@@ -411,15 +456,50 @@ export class KeyHolder {
     }
   }
 
-  /** The subject count of a contribution's signed consent attestation, after checking its binding. */
-  private attestedSubjectsOf(c: ContributionForRelease, queryId: string, purpose: string, cutoff: Date): number {
+  /** A contribution's signed consent attestation, after checking its binding to the round. */
+  private attestationOf(c: ContributionForRelease, queryId: string, purpose: string, cutoff: Date): ConsentAttestation {
     try {
       const att = parseAttestation(JSON.parse(Buffer.from(c.header.consentAttestation).toString('utf8')));
       checkAttestation(att, { queryId, merchantId: c.header.merchantId, purpose, cutoff });
-      return att.subjectsIncluded;
+      return att;
     } catch (err) {
       const code = err instanceof AttestationError ? err.code : 'ATTESTATION_INVALID';
       refuse(code, `contribution of ${c.header.merchantId}: consent attestation ${err instanceof Error ? err.message : 'invalid'}`, status.INVALID_ARGUMENT);
+    }
+  }
+
+  /**
+   * The purpose's disclosure block as this key holder was configured with
+   * it (none: exact under the floors), in the explicit form terms carry.
+   */
+  declaredFor(purpose: string): DeclaredDisclosure {
+    return this.declared.get(purpose) ?? declaredDisclosure(purpose, undefined);
+  }
+
+  /**
+   * Refuses (`POLICY_MISMATCH`) unless every shop answered under the same
+   * terms, their declared block is this key holder's for the purpose, and
+   * the k they state is at least the one applied here (their row-set
+   * sketches are sized for it). A purpose declared DP anywhere is never
+   * released exact.
+   */
+  private checkTerms(purpose: string, policy: EffectivePolicy, attestations: ReadonlyMap<string, ConsentAttestation>): void {
+    const own = this.declaredFor(purpose);
+    let first: string | undefined;
+    for (const [merchant, att] of attestations) {
+      const json = JSON.stringify(att.terms);
+      first ??= json;
+      if (json !== first) refuse('POLICY_MISMATCH', `purpose '${purpose}': the shops answered under different disclosure terms (${merchant} differs)`);
+      const differs = declaredDifference(att.terms.declared, own);
+      if (differs !== undefined) {
+        refuse('POLICY_MISMATCH', `purpose '${purpose}': the query's disclosure terms differ from this key holder's registry (${differs}); the key holder releases nothing until the purpose is registered on the same terms everywhere`);
+      }
+      if (att.terms.minSubjects < policy.minSubjects) {
+        refuse('POLICY_MISMATCH', `purpose '${purpose}': the query states k=${att.terms.minSubjects} but this key holder applies k=${policy.minSubjects}; start the coordinator with --min-subjects ${policy.minSubjects}`);
+      }
+      if (policy.noise.mode === 'exact' && att.rowSet === null) {
+        refuse('POLICY_MISMATCH', `purpose '${purpose}': ${merchant} sent no row-set sketch, which an exact purpose needs`);
+      }
     }
   }
 
@@ -474,4 +554,14 @@ export class KeyHolder {
     }
     merchants.add(h.merchantId);
   }
+}
+
+/** The refusal message of a differencing hit, naming both queries and the thresholds. */
+function differencingMessage(purpose: string, kind: string, hit: DifferencingHit, policy: EffectivePolicy): string {
+  const earlier = `released query ${hit.earlier.queryId} (${hit.earlier.kind})`;
+  if (hit.code === 'MERCHANT_DIFFERENCING') {
+    return `purpose '${purpose}': the shops behind this ${kind} query differ from those of ${earlier} by ${hit.difference} merchant(s) (${(hit.merchants ?? []).join(', ')}), fewer than m=${policy.minMerchants}; releasing both would give those shops' figures by subtraction`;
+  }
+  const what = hit.via === 'members' ? 'customers in one and not the other' : hit.via === 'counts' ? 'from the attested consent counts' : `customers whose ${hit.via} rows differ`;
+  return `purpose '${purpose}': the rows behind this ${kind} query differ from those of ${earlier} by ${hit.exact ? '' : 'at least '}${hit.difference} customer(s) (${what}), fewer than k=${policy.minSubjects}; releasing both would expose those customers by subtraction`;
 }

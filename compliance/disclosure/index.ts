@@ -26,6 +26,7 @@ export {
 export { sampleNoise, noiseSd, noiseHalfWidth, describeNoise, noiseParameterOf, type NoiseDescription } from './noise.js';
 export {
   EXACT_DISCLOSURE,
+  DEFAULT_MAX_SATURATION,
   DEFAULT_DP_DELTA,
   DEFAULT_CONFIDENCE,
   purposeDisclosureSchema,
@@ -44,6 +45,8 @@ export {
 } from './policy.js';
 export { largestContributionBound, violatesDominance, type DominanceFacts } from './dominance.js';
 export { SUPPRESSION_REASONS, decideSuppression, type SuppressionReason, type CellFacts, type SuppressionRules, type MarginRelation } from './suppression.js';
-export { populationDifference, findDifferencing, type PopulationRecord, type DifferencingHit } from './differencing.js';
+export { populationDifference, findDifferencing, differencingAgainst, type PopulationRecord, type DifferencingHit, type DifferencingRules } from './differencing.js';
+export { compareRowSets, linearComplexity, releaseRowSet, type ReleaseRowSet, type MerchantRowSetDigests, type CustomerDifference, type RowSetComparison } from './row-set-difference.js';
+export { declaredDisclosure, disclosureTerms, parseDisclosureTerms, declaredDifference, type DeclaredDisclosure, type DisclosureTerms } from './terms.js';
 export { applyDisclosure, type DisclosureInput, type DisclosureOutcome, type DisclosureDp } from './engine.js';
 export { totalInterval, disclosureSummary, type Interval, type SegmentRowIntervals, type ShownTotal, type DisclosureSummary } from './intervals.js';

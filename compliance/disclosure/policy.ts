@@ -28,6 +28,11 @@ interface DisclosureThresholds {
   readonly minSubjects?: number;
   /** Dominance rule; the stricter of this and the key holder's applies. */
   readonly dominance?: DominanceRule;
+  /**
+   * Saturation limit of models: parameters / subjects must stay below it
+   * (DataSHIELD's nfilter.glm); the lower of this and the key holder's applies.
+   */
+  readonly maxSaturation?: number;
 }
 
 /** Thresholds and suppression only; released totals are exact. */
@@ -62,6 +67,7 @@ const thresholdShape = {
   minMerchants: z.number().int().min(2).max(1_000_000).optional(),
   minSubjects: z.number().int().min(1).max(1_000_000_000).optional(),
   dominance: dominanceSchema.optional(),
+  maxSaturation: z.number().gt(0).max(1).optional(),
 };
 const rho = z.number().positive().finite().refine((v) => {
   try {
@@ -93,7 +99,12 @@ export interface DisclosureFloors {
   readonly minMerchants: number;
   readonly minSubjects: number;
   readonly dominance: DominanceRule | null;
+  /** Model saturation limit (default {@link DEFAULT_MAX_SATURATION}); a purpose may only lower it. */
+  readonly maxSaturation?: number;
 }
+
+/** Default saturation limit of models: parameters below a fifth of the subjects. */
+export const DEFAULT_MAX_SATURATION = 0.2;
 
 /** Noise part of an effective policy, with ρ in exact units. */
 export type EffectiveNoise =
@@ -113,6 +124,8 @@ export interface EffectivePolicy {
   readonly minMerchants: number;
   readonly minSubjects: number;
   readonly dominance: DominanceRule | null;
+  /** Models must keep parameters / subjects below this. */
+  readonly maxSaturation: number;
   readonly noise: EffectiveNoise;
 }
 
@@ -152,6 +165,7 @@ export function effectivePolicy(purpose: string, disclosure: unknown, floors: Di
     minMerchants: Math.max(floors.minMerchants, d.minMerchants ?? 0),
     minSubjects: Math.max(floors.minSubjects, d.minSubjects ?? 0),
     dominance: stricterDominance(floors.dominance, d.dominance),
+    maxSaturation: Math.min(floors.maxSaturation ?? DEFAULT_MAX_SATURATION, d.maxSaturation ?? DEFAULT_MAX_SATURATION),
     noise,
   };
 }
@@ -163,6 +177,7 @@ export function policyToJson(p: EffectivePolicy): unknown {
     minMerchants: p.minMerchants,
     minSubjects: p.minSubjects,
     dominance: p.dominance,
+    maxSaturation: p.maxSaturation,
     noise: p.noise.mode === 'exact'
       ? { mode: 'exact' }
       : { ...p.noise, rhoPerQueryUnits: p.noise.rhoPerQueryUnits.toString(), totalRhoUnits: p.noise.totalRhoUnits.toString() },
@@ -175,6 +190,8 @@ const storedPolicySchema = z.strictObject({
   minMerchants: z.number().int().min(2),
   minSubjects: z.number().int().min(1),
   dominance: dominanceSchema.nullable(),
+  // Policies stored before saturation limits existed get the default.
+  maxSaturation: z.number().gt(0).max(1).default(DEFAULT_MAX_SATURATION),
   noise: z.discriminatedUnion('mode', [
     z.strictObject({ mode: z.literal('exact') }),
     z.strictObject({
@@ -210,6 +227,7 @@ export function loosening(previous: EffectivePolicy, next: EffectivePolicy): str
   const pd = previous.dominance?.maxSharePercent ?? Infinity;
   const nd = next.dominance?.maxSharePercent ?? Infinity;
   if (nd > pd) return `dominance maxSharePercent ${pd} -> ${Number.isFinite(nd) ? nd : 'none'}`;
+  if (next.maxSaturation > previous.maxSaturation) return `maxSaturation ${previous.maxSaturation} -> ${next.maxSaturation}`;
   const pn = previous.noise;
   const nn = next.noise;
   if (pn.mode === 'dp') {

@@ -12,6 +12,8 @@ import {
   parseAttestation,
   type ConsentAttestation,
 } from '../../compliance/consent.js';
+import { buildRowSetSketch, disclosureTerms, rowSetPowers } from '../../compliance/index.js';
+import { rowContents } from '../../analytics/index.js';
 import { CUTOFF, MARKETING, ev, record } from './consent-fixtures.js';
 
 beforeAll(async () => {
@@ -24,7 +26,10 @@ function sample(): ConsentAttestation {
     ['b', record(2, { events: [ev('given', '2025-01-10T00:00:00Z'), ev('withdrawn', '2025-02-10T00:00:00Z')] })],
   ]);
   const filter = l.filterForRound({ purpose: MARKETING, cutoff: CUTOFF, customerIds: ['a', 'b', 'c'] });
-  return buildAttestation({ queryId: 'Q-1', merchantId: 'shop-01', purpose: MARKETING.name, cutoff: CUTOFF, filter });
+  const terms = disclosureTerms(MARKETING, 10);
+  const data = { shopId: 'shop-01', customers: [{ customerId: 'p-a', lifecycleStage: 'new' as const, consentAnalytics: true, consentMarketing: false, city: '', ageBand: '25-34', signupUnixS: 0 }], orders: [] };
+  const rowSet = buildRowSetSketch(rowContents(data, ['customer.lifecycle_stage', 'order.amount']), rowSetPowers(terms.minSubjects), new Uint8Array(32).fill(7));
+  return buildAttestation({ queryId: 'Q-1', merchantId: 'shop-01', purpose: MARKETING.name, cutoff: CUTOFF, filter, terms, rowSet });
 }
 
 const errorOf = (fn: () => unknown): AttestationError => {
@@ -41,7 +46,7 @@ describe('buildAttestation', () => {
   it('summarises the filter with every reason zero-filled', () => {
     const att = sample();
     expect(att).toMatchObject({
-      version: 1,
+      version: 2,
       queryId: 'Q-1',
       merchantId: 'shop-01',
       purpose: 'marketing-analytics',
@@ -66,12 +71,16 @@ describe('encoding and digest', () => {
     const changes: ConsentAttestation[] = [
       { ...att, queryId: 'Q-2' },
       { ...att, merchantId: 'shop-02' },
-      { ...att, purpose: 'churn-modelling' },
+      { ...att, purpose: 'churn-modelling', terms: { ...att.terms, purpose: 'churn-modelling' } },
       { ...att, cutoff: '2025-12-31T00:00:00.001Z' },
       { ...att, noticeVersions: ['NOTICE-test@2'] },
       { ...att, subjectsIncluded: 2, recordsUsed: 2 },
       { ...att, excludedByReason: { ...att.excludedByReason, expired: 1 } },
       { ...att, consentRoot: '00'.repeat(32) },
+      { ...att, terms: { ...att.terms, minSubjects: 11 } },
+      { ...att, terms: { ...att.terms, declared: { ...att.terms.declared, maxSaturation: 0.1 } } },
+      { ...att, rowSet: null },
+      { ...att, rowSet: { ...att.rowSet!, members: att.rowSet!.members.map((m, i) => (i === 0 ? '0000000000000001' : m)) } },
     ];
     const digests = new Set([digest, ...changes.map((c) => toHex(attestationDigest(c)))]);
     expect(digests.size).toBe(changes.length + 1);
@@ -83,7 +92,12 @@ describe('parseAttestation rejects malformed input', () => {
 
   it.each<[string, (a: Record<string, unknown>) => unknown, string]>([
     ['not an object', () => 'x', ''],
-    ['wrong version', (a) => ({ ...a, version: 2 }), 'version'],
+    ['wrong version', (a) => ({ ...a, version: 1 }), 'version'],
+    ['terms of another purpose', (a) => ({ ...a, terms: { ...(a.terms as object), purpose: 'churn-modelling' } }), 'terms.purpose'],
+    ['terms with dp block but exact mode', (a) => ({ ...a, terms: { ...(a.terms as object), declared: { ...((a.terms as Record<string, object>).declared), dp: { mechanism: 'discrete-gaussian', rhoPerQuery: 1, totalRho: 1, delta: null, confidence: null } } } }), 'terms'],
+    ['row-set value beyond the modulus', (a) => ({ ...a, rowSet: { ...(a.rowSet as object), members: ((a.rowSet as { members: string[] }).members).map(() => 'ffffffffffffffff') } }), 'rowSet'],
+    ['row-set with too few values', (a) => ({ ...a, rowSet: { ...(a.rowSet as object), members: ['0000000000000001'] } }), 'rowSet'],
+    ['row-set with an odd size', (a) => ({ ...a, rowSet: { ...(a.rowSet as object), powers: 5 } }), 'rowSet'],
     ['unknown key', (a) => ({ ...a, extra: 1 }), ''],
     ['missing reason', (a) => ({ ...a, excludedByReason: { ...(a.excludedByReason as object), expired: undefined } }), 'excludedByReason.expired'],
     ['extra reason', (a) => ({ ...a, excludedByReason: { ...(a.excludedByReason as object), bored: 0 } }), 'excludedByReason'],

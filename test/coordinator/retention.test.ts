@@ -47,7 +47,7 @@ describeBackends('retention', (backend) => {
     await store.createQuery({
       queryId, kind: 'segment-stats', specJson: '{}', specDigest: new Uint8Array(32), paramSet: 'bfv-4096', keyId: new Uint8Array(32),
       maxContributors: 10, targetMerchants: 5, minMerchants: 2, deadline: new Date(Date.now() + 60_000), purpose,
-      purposeJson: JSON.stringify(REGISTRY.purposes.find((p) => p.name === purpose)), cutoff: new Date(), createdBy: 'test', fitId: null, fitRound: null,
+      purposeJson: JSON.stringify(REGISTRY.purposes.find((p) => p.name === purpose)), termsJson: '', cutoff: new Date(), createdBy: 'test', fitId: null, fitRound: null,
     });
     for (const merchantId of ['shop-a', 'shop-b']) {
       const outcome = await store.insertContribution({

@@ -71,7 +71,7 @@ describeBackends('coordinator storage', (backend) => {
     return store.createQuery({
       queryId, kind: 'segment-stats', specJson: '{}', specDigest: new Uint8Array(32), paramSet: ctx.paramSet.name,
       keyId: new Uint8Array(32), maxContributors: 100, targetMerchants: target, minMerchants: 2,
-      deadline: new Date(Date.now() + deadlineMs), purpose: 'marketing-analytics', purposeJson: '{"retentionDays":365}',
+      deadline: new Date(Date.now() + deadlineMs), purpose: 'marketing-analytics', purposeJson: '{"retentionDays":365}', termsJson: '',
       cutoff: new Date(), createdBy: 'test', fitId: null, fitRound: null,
     });
   }

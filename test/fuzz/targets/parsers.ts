@@ -129,8 +129,19 @@ export const envelopeTarget: FuzzTarget = {
 };
 
 export const ATTESTATION_SEED = {
-  version: 1, queryId: 'q-0001', merchantId: 'shop-01', purpose: 'marketing-analytics', cutoff: '2026-01-01T00:00:00.000Z',
+  version: 2, queryId: 'q-0001', merchantId: 'shop-01', purpose: 'marketing-analytics', cutoff: '2026-01-01T00:00:00.000Z',
   noticeVersions: ['notice-a@v1', 'notice-b@v2'], subjectsIncluded: 5, excludedByReason: zeroReasonCounts(), recordsUsed: 5, consentRoot: 'ab'.repeat(32),
+  terms: {
+    purpose: 'marketing-analytics',
+    declared: { mode: 'exact', minSubjects: null, minMerchants: null, dominance: null, maxSaturation: null, dp: null },
+    minSubjects: 2,
+  },
+  rowSet: {
+    powers: 6,
+    members: ['0000000000000005', '00000000000000ff', '1ffffffffffffffe', '0000000000000000', '0123456789abcdef', '0000000000000001'],
+    fields: { 'order.amount': ['0000000000000001', '0000000000000002', '0000000000000003', '0000000000000004', '0000000000000005', '0000000000000006'] },
+    shop: {},
+  },
 };
 
 export const attestationTarget: FuzzTarget = {

@@ -143,6 +143,12 @@ export interface OpenQuery {
   purposeJson: string;
   /** Consent cutoff, Unix milliseconds. */
   cutoffUnixMs: bigint;
+  /**
+   * Canonical JSON of the query's disclosure terms: the purpose's declared
+   * disclosure block and the k the coordinator states. The shop checks them
+   * against its own registry and carries them in its consent attestation.
+   */
+  termsJson: string;
 }
 
 export interface ContributionHeader {
@@ -1409,6 +1415,7 @@ function createBaseOpenQuery(): OpenQuery {
     maxContributors: 0,
     purposeJson: "",
     cutoffUnixMs: 0n,
+    termsJson: "",
   };
 }
 
@@ -1449,6 +1456,9 @@ export const OpenQuery: MessageFns<OpenQuery> = {
         throw new globalThis.Error("value provided for field message.cutoffUnixMs of type int64 too large");
       }
       writer.uint32(80).int64(message.cutoffUnixMs);
+    }
+    if (message.termsJson !== "") {
+      writer.uint32(90).string(message.termsJson);
     }
     return writer;
   },
@@ -1546,6 +1556,14 @@ export const OpenQuery: MessageFns<OpenQuery> = {
             message.cutoffUnixMs = reader.int64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.termsJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1606,6 +1624,11 @@ export const OpenQuery: MessageFns<OpenQuery> = {
         : isSet(object.cutoff_unix_ms)
         ? BigInt(object.cutoff_unix_ms)
         : 0n,
+      termsJson: isSet(object.termsJson)
+        ? globalThis.String(object.termsJson)
+        : isSet(object.terms_json)
+        ? globalThis.String(object.terms_json)
+        : "",
     };
   },
 
@@ -1641,6 +1664,9 @@ export const OpenQuery: MessageFns<OpenQuery> = {
     if (message.cutoffUnixMs !== 0n) {
       obj.cutoffUnixMs = message.cutoffUnixMs.toString();
     }
+    if (message.termsJson !== "") {
+      obj.termsJson = message.termsJson;
+    }
     return obj;
   },
 
@@ -1663,6 +1689,7 @@ export const OpenQuery: MessageFns<OpenQuery> = {
     message.cutoffUnixMs = (object.cutoffUnixMs !== undefined && object.cutoffUnixMs !== null)
       ? BigInt(object.cutoffUnixMs)
       : 0n;
+    message.termsJson = object.termsJson ?? "";
     return message;
   },
 };
