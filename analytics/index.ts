@@ -84,6 +84,24 @@ export {
   type ReleasedNoise,
   type SuppressionReasonCode,
 } from './release-document.js';
+export {
+  WITHHELD_REASON_CODES,
+  REFUSAL_REASON_CODES,
+  REASON_TEMPLATES,
+  GENERIC_REASON_TEMPLATE,
+  WITHHELD_LABEL_TEMPLATES,
+  isDisclosureReasonCode,
+  isWithheldReasonCode,
+  fillReasonTemplate,
+  explainReason,
+  withheldLabel,
+  withheldCellsOf,
+  type ReasonText,
+  type ReasonParams,
+  type RefusalReasonCode,
+  type DisclosureReasonCode,
+  type WithheldCell,
+} from './disclosure-reasons.js';
 export { DOMINANCE_BINS_PER_DOUBLING, dominanceBinEdges, dominanceBinOf, dominanceBinField, dominanceBinLayout, withDominanceBins } from './dominance-bins.js';
 export { REAL_SCALE_BITS, signedFieldSpecs, splitSigned, joinSigned, realToFixed, fixedToReal } from './signed-real.js';
 export {

@@ -29,7 +29,14 @@ export interface ReleasedNoise {
 
 /** One released cell: either suppressed with a reason, or its totals. */
 export type ReleaseCell =
-  | { readonly suppressed: true; readonly reason: string; readonly reasonCode?: SuppressionReasonCode }
+  | {
+      readonly suppressed: true;
+      /** Why, in English (the catalogue's text in analytics/disclosure-reasons.ts). */
+      readonly reason: string;
+      /** Why, in Simplified Chinese; absent in releases made before it was added. */
+      readonly reasonZh?: string;
+      readonly reasonCode?: SuppressionReasonCode;
+    }
   | {
       readonly suppressed: false;
       /** Distinct consented subjects behind the cell (decimal string; noisy under DP). */
@@ -108,7 +115,12 @@ const noiseSchema = z.strictObject({
 });
 
 const releaseCellSchema = z.discriminatedUnion('suppressed', [
-  z.strictObject({ suppressed: z.literal(true), reason: z.string(), reasonCode: z.enum(['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY']).optional() }),
+  z.strictObject({
+    suppressed: z.literal(true),
+    reason: z.string(),
+    reasonZh: z.string().optional(),
+    reasonCode: z.enum(['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY']).optional(),
+  }),
   z.strictObject({
     suppressed: z.literal(false),
     subjects: decimal,

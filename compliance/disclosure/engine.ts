@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { dominanceBinLayout, type CellMargin, type CellSpec, type FieldSpec, type ReleaseCell, type ReleasedNoise, type SubjectSensitivity } from '../../analytics/index.js';
+import { dominanceBinLayout, explainReason, type CellMargin, type CellSpec, type FieldSpec, type ReleaseCell, type ReleasedNoise, type SubjectSensitivity } from '../../analytics/index.js';
 import { largestContributionBound, type DominanceFacts } from './dominance.js';
 import { describeNoise, sampleNoise } from './noise.js';
 import type { EffectivePolicy } from './policy.js';
@@ -66,11 +66,11 @@ export interface DisclosureOutcome {
   readonly dp: DisclosureDp | null;
 }
 
-const REASON_TEXT: Record<SuppressionReason, (p: EffectivePolicy) => string> = {
-  FEWER_THAN_K_SUBJECTS: (p) => `fewer than ${p.minSubjects} subjects`,
-  DOMINANCE: (p) => `one merchant may hold more than ${p.dominance?.maxSharePercent ?? 100}% of the cell`,
-  SECONDARY: () => 'withheld so that other withheld cells cannot be derived from totals',
-};
+/** Why a cell was withheld, in English and Chinese, from the catalogue (analytics/disclosure-reasons.ts). */
+function reasonText(reason: SuppressionReason, p: EffectivePolicy): { reason: string; reasonZh: string } {
+  const text = explainReason(reason, { k: p.minSubjects, p: p.dominance?.maxSharePercent ?? null });
+  return { reason: text.en, reasonZh: text.zh };
+}
 
 /** Fields of a cell that are released (its fields plus its subjects field). */
 function releasedFieldsOf(cell: CellSpec): string[] {
@@ -159,7 +159,7 @@ export function applyDisclosure(input: DisclosureInput): DisclosureOutcome {
   for (const cell of input.cells) {
     const reason = suppressed.get(cell.name);
     if (reason !== undefined) {
-      cells[cell.name] = { suppressed: true, reason: REASON_TEXT[reason](policy), reasonCode: reason };
+      cells[cell.name] = { suppressed: true, ...reasonText(reason, policy), reasonCode: reason };
       continue;
     }
     const totals: Record<string, string> = {};
