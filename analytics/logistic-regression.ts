@@ -100,7 +100,19 @@ export interface LogisticState {
   readonly history: { round: number; logLikelihood: number; maxStep: number; n: number }[];
 }
 
-const LOG_LIKELIHOOD_TERM_MAX = 40; // |log p| with p clamped to [e^-40, 1 - e^-40]
+const LOG_LIKELIHOOD_TERM_MAX = 40; // each term log p or log(1 - p) is floored at -40
+
+/**
+ * log σ(t) (y = 1) or log(1 − σ(t)) (y = 0), floored at −40, computed
+ * without forming 1 − σ(t): in doubles 1 − e^-40 rounds to 1, so clamping
+ * p and taking log(1 − p) gave −∞ once a coefficient grew large (separable
+ * data), and the shop could not encode its round.
+ */
+export function logLikelihoodTerm(t: number, y: 0 | 1): number {
+  const z = y === 1 ? -t : t; // log σ(t) = −softplus(−t), log(1 − σ(t)) = −softplus(t)
+  const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+  return Math.max(-LOG_LIKELIHOOD_TERM_MAX, -softplus);
+}
 
 function bitsFor(x: number): bigint {
   return BigInt(Math.ceil(Math.log2(x + 1)));
@@ -188,9 +200,9 @@ export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopDat
     row.x.forEach((v, j) => {
       if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${spec.features[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
     });
-    const p = sigmoid(row.x.reduce((s, v, j) => s + v * spec.beta[j]!, 0));
-    const pc = Math.min(Math.max(p, Math.exp(-LOG_LIKELIHOOD_TERM_MAX)), 1 - Math.exp(-LOG_LIKELIHOOD_TERM_MAX));
-    ll += row.y === 1 ? Math.log(pc) : Math.log(1 - pc);
+    const t = row.x.reduce((s, v, j) => s + v * spec.beta[j]!, 0);
+    const p = sigmoid(t);
+    ll += logLikelihoodTerm(t, row.y);
     const r = row.y - p;
     const w = p * (1 - p);
     let idx = 0;
@@ -316,5 +328,10 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
 
 /** A shop's local score for one row under a fitted model. */
 export function logisticScore(model: Pick<LogisticModel, 'coefficients'>, x: readonly number[]): number {
-  return sigmoid(x.reduce((s, v, j) => s + v * model.coefficients[j]!, 0));
+  return sigmoid(logisticLink(model, x));
+}
+
+/** The linear predictor xᵀβ of one row. */
+export function logisticLink(model: Pick<LogisticModel, 'coefficients'>, x: readonly number[]): number {
+  return x.reduce((s, v, j) => s + v * model.coefficients[j]!, 0);
 }

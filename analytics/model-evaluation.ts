@@ -7,16 +7,18 @@
  * first: adjacent bins are joined, from the lowest score up, until every
  * merged bin holds at least k positives and k negatives (a bin of one
  * customer would give that customer's score band and label), and confusion
- * counts with 1..k-1 rows withhold the rates built on them. AUC follows from
- * the merged histograms (pairs in the same bin count one half), so it equals
- * the AUC of the pooled scores binned the same way exactly.
+ * counts with 1..k-1 rows withhold the rates built on them. AUC, one rank
+ * statistic over all pairs of a positive and a negative, follows from the
+ * fine histograms (pairs in the same bin count one half), so it equals the
+ * AUC of the pooled binned scores exactly and the exact pooled AUC to within
+ * the bin resolution; it is published only when both labels hold k rows.
  *
  * @module
  */
 import { z } from 'zod';
 import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, isHoldout, type CustomerFeature, type CustomerLabel } from './customer-features.js';
 import type { ModelRules } from './model-rules.js';
-import { logisticScore } from './logistic-regression.js';
+import { logLikelihoodTerm, logisticLink, logisticScore } from './logistic-regression.js';
 import { assertWithinBounds, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, realToFixed } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
@@ -61,7 +63,6 @@ export interface ModelEvaluation {
   readonly withheld: readonly { readonly what: string; readonly reasonCode: 'FEWER_THAN_K_SUBJECTS' }[];
 }
 
-const LOSS_TERM_MAX = 40;
 
 function fields(spec: ScoreHistogramSpec): FieldSpec[] {
   const rows = BigInt(spec.maxRows);
@@ -90,10 +91,10 @@ export function computeScoreHistogramLocal(spec: ScoreHistogramSpec, data: ShopD
   let tp = 0n, fp = 0n, tn = 0n, fn = 0n;
   let loss = 0;
   for (const row of rows) {
+    const t = logisticLink(spec, row.x);
     const s = logisticScore(spec, row.x);
     const b = scoreBin(s, spec.bins);
-    const clamped = Math.min(Math.max(s, Math.exp(-LOSS_TERM_MAX)), 1 - Math.exp(-LOSS_TERM_MAX));
-    loss -= row.y === 1 ? Math.log(clamped) : Math.log(1 - clamped);
+    loss -= logLikelihoodTerm(t, row.y);
     const predicted = s >= spec.threshold;
     if (row.y === 1) {
       pos[b]! += 1n;
@@ -191,7 +192,9 @@ export function finaliseScoreHistogram(spec: ScoreHistogramSpec, release: Releas
     n,
     positives: tp + fn,
     negatives: fp + tn,
-    auc: merged.pos.length === 0 ? null : binnedAuc(merged.pos, merged.neg),
+    // AUC is one rank statistic over all (positive, negative) pairs, so it is taken from the fine bins; only
+    // the histograms, which place customers in score bands, are merged.
+    auc: merged.pos.length === 0 ? null : binnedAuc(fine.pos, fine.neg),
     logLoss: n === 0 ? null : fixedToReal(t.logloss ?? 0n) / n,
     accuracy: confusionOk ? ratio(tp + tn, n) : null,
     precision,

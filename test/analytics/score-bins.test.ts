@@ -3,9 +3,10 @@
  * bins are checked against a merge written here from slice sums: every
  * merged bin holds at least k positives and k negatives, the bins are
  * contiguous runs of fine bins whose counts add up to the totals, and with
- * fewer than k of either label nothing is published. AUC equals a pairwise
- * count over every positive and negative of the merged bins (ties one half);
- * confusion counts of 1..k−1 withhold the rates built on them.
+ * fewer than k of either label nothing is published. AUC, one statistic
+ * over all pairs, equals a pairwise count over every positive and negative
+ * of the fine bins (ties one half); confusion counts of 1..k−1 withhold the
+ * rates built on them.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -36,7 +37,7 @@ function plainRanges(pos: readonly number[], neg: readonly number[], k: number):
   return ranges;
 }
 
-/** AUC by comparing every positive with every negative; the score of a subject is its merged bin. */
+/** AUC by comparing every positive with every negative; the score of a subject is its bin. */
 function pairwiseAuc(pos: readonly number[], neg: readonly number[]): number | null {
   const positives = pos.flatMap((c, bin) => Array<number>(c).fill(bin));
   const negatives = neg.flatMap((c, bin) => Array<number>(c).fill(bin));
@@ -124,7 +125,7 @@ describe('finaliseScoreHistogram', () => {
   const FINE = { pos: [0, 0, 1, 2, 3, 5, 6, 4, 8, 9], neg: [9, 8, 6, 5, 4, 2, 1, 1, 1, 0] };
   const OK: Confusion = { tp: 20, fp: 5, tn: 30, fn: 10 };
 
-  it('publishes merged bins with k of each label and their AUC, equal to a pairwise count (property)', () => {
+  it('publishes merged bins with k of each label, and the AUC of the fine bins, equal to a pairwise count (property)', () => {
     fc.assert(
       fc.property(histogramsArb(10, 60), fc.integer({ min: 1, max: 10 }), ({ pos, neg }, k) => {
         const bins = pos.length;
@@ -140,21 +141,24 @@ describe('finaliseScoreHistogram', () => {
         }
         expect(out.positiveHistogram.every((c) => c >= k) && out.negativeHistogram.every((c) => c >= k)).toBe(true);
         expect(out.binEdges).toEqual([...ranges.map(([s]) => s / bins), 1]);
-        expect(out.auc).toBeCloseTo(pairwiseAuc(out.positiveHistogram, out.negativeHistogram)!, 12);
+        expect(out.auc).toBeCloseTo(pairwiseAuc(pos, neg)!, 12);
         expect(out.withheld.some((w) => w.what.includes('AUC'))).toBe(false);
       }),
       { numRuns: 150 },
     );
   });
 
-  it('gives the AUC of scores binned as published, on a fixed vector', () => {
+  it('merges a fixed vector as documented and takes its AUC from the fine bins', () => {
     const out = finaliseScoreHistogram(spec(10), release(FINE.pos, FINE.neg, OK, 5));
     // Under k = 5: bins 0–4 hold 6+ and 32−; bins 5–8 then 23+ and 5−; bin 9 (9+, 0−) is short and joins them.
     expect(out.binEdges).toEqual([0, 0.5, 1]);
     expect(out.positiveHistogram).toEqual([6, 32]);
     expect(out.negativeHistogram).toEqual([32, 5]);
-    // The 32 upper positives beat the 32 lower negatives; pairs within a bin count one half.
-    expect(out.auc).toBeCloseTo((32 * 32 + 0.5 * (6 * 32 + 32 * 5)) / (38 * 37), 12);
+    // AUC over the fine bins: each positive beats the negatives of lower bins, ties within a bin count one half.
+    let wins = 0;
+    FINE.pos.forEach((p, i) => FINE.neg.forEach((q, j) => (wins += p * q * (i > j ? 1 : i === j ? 0.5 : 0))));
+    expect(wins).toBe(1 * 17 + 2 * 23 + 3 * 28 + 5 * 32 + 6 * 34 + 4 * 35 + 8 * 36 + 9 * 37 + 0.5 * (6 + 10 + 12 + 10 + 6 + 4 + 8));
+    expect(out.auc).toBeCloseTo(wins / (38 * 37), 12);
   });
 
   it.each<[string, number | undefined, number[], number[]]>([

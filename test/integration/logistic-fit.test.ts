@@ -170,15 +170,15 @@ describe('federated logistic regression', () => {
     const ev = fit.evaluation!;
     expect(ev.n).toBe(holdout.length);
     // Published bins are the pooled fine bins merged until each holds k = 10 of each label: no bin
-    // singles out a customer's score band and label. AUC is that of the merged pooled bins exactly.
+    // singles out a customer's score band and label.
     const merged = pooledMergedEvaluation(scores, 10);
     expect(ev.positiveHistogram).toEqual(merged.pos);
     expect(ev.negativeHistogram).toEqual(merged.neg);
     expect(Math.min(...ev.positiveHistogram, ...ev.negativeHistogram)).toBeGreaterThanOrEqual(10);
-    expect(ev.auc).toBeCloseTo(merged.auc, 12);
+    // AUC, one statistic over all pairs, comes from the fine bins: within their resolution of the exact pooled AUC.
     const exact = exactAuc(scores);
-    console.log(`logistic: held-out AUC ${ev.auc.toFixed(4)} from ${ev.positiveHistogram.length} merged bins; exact pooled AUC ${exact.toFixed(4)}`);
-    expect(Math.abs(ev.auc - exact)).toBeLessThan(0.03);
+    console.log(`logistic: held-out AUC ${ev.auc.toFixed(4)} (exact pooled ${exact.toFixed(4)}); ROC from ${ev.positiveHistogram.length} merged bins (merged-bin AUC ${merged.auc.toFixed(4)})`);
+    expect(Math.abs(ev.auc - exact)).toBeLessThan(1e-3);
 
     // A shop downloads the model and scores its own consented customers locally.
     const { scores: local } = await merchants[0]!.scoreCustomers(created.body.fitId);
