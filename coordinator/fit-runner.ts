@@ -27,6 +27,9 @@ import type { QueryRecord } from './store.js';
 
 export type FitStatus = 'running' | 'evaluating' | 'done' | 'failed';
 
+/** The code of a fit whose model cannot go on from what a round released (e.g. k-means left with too few clusters). */
+export const FIT_CANNOT_CONTINUE = 'FIT_CANNOT_CONTINUE';
+
 export interface FitRecord {
   readonly fitId: string;
   readonly kind: string;
@@ -34,6 +37,8 @@ export interface FitRecord {
   readonly purpose: string;
   readonly status: FitStatus;
   readonly statusReason: string | null;
+  /** Stable code of a failure: the failed round's code, or FIT_CANNOT_CONTINUE; null otherwise. */
+  readonly statusCode: string | null;
   readonly round: number;
   readonly state: unknown;
   readonly targetMerchants: number;
@@ -52,6 +57,7 @@ interface FitRow {
   purpose: string;
   status: FitStatus;
   status_reason: string | null;
+  status_code: string | null;
   round: number;
   state_json: string;
   target_merchants: number;
@@ -71,6 +77,7 @@ function toFit(r: FitRow): FitRecord {
     purpose: r.purpose,
     status: r.status,
     statusReason: r.status_reason,
+    statusCode: r.status_code ?? null,
     round: r.round,
     state: JSON.parse(r.state_json) as unknown,
     targetMerchants: r.target_merchants,
@@ -243,7 +250,7 @@ export class FitRunner {
       } catch (err) {
         // The model cannot go on from what was released (e.g. k-means left with one cluster of k customers).
         if (!(err instanceof RangeError || err instanceof TypeError)) throw err;
-        await this.failFit(fit.fitId, `round ${round}: ${err.message}`);
+        await this.failFit(fit.fitId, FIT_CANNOT_CONTINUE, `round ${round}: ${err.message}`);
         this.log.warn({ fitId: fit.fitId, round }, 'fit stopped');
         return true;
       }
@@ -289,16 +296,16 @@ export class FitRunner {
     this.onQueryCreated();
   }
 
-  /** A round of a fit failed: the fit fails with it, saying why. */
+  /** A round of a fit failed: the fit fails with it, with the round's code, saying why. */
   async onRoundFailed(q: QueryRecord, code: string, reason?: string): Promise<void> {
     if (!q.fitId) return;
-    await this.failFit(q.fitId, `round ${q.fitRound ?? '?'} failed: ${code}${reason ? ` (${reason})` : ''}`);
+    await this.failFit(q.fitId, code, `round ${q.fitRound ?? '?'} failed: ${code}${reason ? ` (${reason})` : ''}`);
   }
 
-  private async failFit(fitId: string, reason: string): Promise<void> {
+  private async failFit(fitId: string, code: string, reason: string): Promise<void> {
     await this.db.query(
-      `UPDATE fits SET status = 'failed', status_reason = $2, finished_at = now() WHERE fit_id = $1 AND status IN ('running', 'evaluating')`,
-      [fitId, reason],
+      `UPDATE fits SET status = 'failed', status_reason = $2, status_code = $3, finished_at = now() WHERE fit_id = $1 AND status IN ('running', 'evaluating')`,
+      [fitId, reason, code],
     );
   }
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { toHex } from '../crypto/index.js';
-import { disclosureRoleOf, getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds, type DisclosureRole } from '../analytics/index.js';
+import { disclosureRoleOf, explainReason, getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds, type DisclosureRole, type ReasonParams } from '../analytics/index.js';
 import type { PurposeDefinition } from '../compliance/index.js';
 import { ROLES, type Principal } from './auth.js';
 import type { FitRecord, FitRunner } from './fit-runner.js';
@@ -46,12 +46,19 @@ export const createFitBody = z.object({
 
 export const idParams = z.object({ id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/) }).strict();
 
+/** A text in English and Simplified Chinese. */
+export const reasonTextSchema = z.object({ en: z.string(), zh: z.string() }).meta({ id: 'ReasonText' });
+
 export const queryViewSchema = z.object({
   queryId: z.string(),
   kind: z.string(),
   spec: z.unknown(),
   status: z.enum(['open', 'closing', 'released', 'failed']),
   statusReason: z.string().nullable(),
+  /** Stable code of a failure (the key holder's refusal code or the coordinator's own); null unless failed. */
+  statusCode: z.string().nullable(),
+  /** What the failure means and what to do, for a marketer; null unless failed with a code. */
+  explanation: reasonTextSchema.nullable(),
   contributions: z.number().int().min(0),
   targetMerchants: z.number().int(),
   minMerchants: z.number().int(),
@@ -82,6 +89,10 @@ export const fitViewSchema = z.object({
   purpose: z.string(),
   status: z.enum(['running', 'evaluating', 'done', 'failed']),
   statusReason: z.string().nullable(),
+  /** Stable code of a failure (the failed round's code, or FIT_CANNOT_CONTINUE); null unless failed. */
+  statusCode: z.string().nullable(),
+  /** What the failure means and what to do, for a marketer; null unless failed with a code. */
+  explanation: reasonTextSchema.nullable(),
   round: z.number().int(),
   targetMerchants: z.number().int(),
   minMerchants: z.number().int(),
@@ -99,7 +110,12 @@ export const meSchema = z.object({
   bootstrap: z.boolean(),
 }).meta({ id: 'Me' });
 
-export function fitView(f: FitRecord): z.infer<typeof fitViewSchema> {
+/**
+ * A fit as marketers see it. `params` fills the explanation of a failure
+ * (k and m of the fit's purpose, from {@link explanationParams} of its
+ * latest round); without it the letters stand in the text.
+ */
+export function fitView(f: FitRecord, params: ReasonParams = { m: f.minMerchants }): z.infer<typeof fitViewSchema> {
   return {
     fitId: f.fitId,
     kind: f.kind,
@@ -107,6 +123,8 @@ export function fitView(f: FitRecord): z.infer<typeof fitViewSchema> {
     purpose: f.purpose,
     status: f.status,
     statusReason: f.statusReason,
+    statusCode: f.statusCode,
+    explanation: f.status === 'failed' && f.statusCode !== null ? explainReason(f.statusCode, params) : null,
     round: f.round,
     targetMerchants: f.targetMerchants,
     minMerchants: f.minMerchants,
@@ -128,21 +146,38 @@ function storedPurpose(q: QueryRecord): PurposeDefinition | undefined {
 }
 
 /**
+ * The thresholds a query's failure is explained with: the k that applies to
+ * its purpose and the larger of the query's m and the purpose's own.
+ */
+export function explanationParams(q: QueryRecord, minSubjects: number): ReasonParams {
+  const purpose = storedPurpose(q);
+  const purposeM = purpose?.disclosure?.minMerchants;
+  return {
+    k: effectiveMinSubjects(minSubjects, purpose),
+    m: typeof purposeM === 'number' && purposeM > q.minMerchants ? purposeM : q.minMerchants,
+  };
+}
+
+/**
  * A query as marketers see it. `minSubjects` is the key holder's floor; the
  * view states the k that applies to the query's purpose, from the purpose
- * definition stored with the query.
+ * definition stored with the query. A failed query carries its code and
+ * what it means in English and Chinese (analytics/disclosure-reasons.ts).
  */
 export function queryView(q: QueryRecord, contributions: number, minSubjects: number): z.infer<typeof queryViewSchema> {
+  const params = explanationParams(q, minSubjects);
   return {
     queryId: q.queryId,
     kind: q.kind,
     spec: JSON.parse(q.specJson) as unknown,
     status: q.status,
     statusReason: q.statusReason,
+    statusCode: q.statusCode,
+    explanation: q.status === 'failed' && q.statusCode !== null ? explainReason(q.statusCode, params) : null,
     contributions,
     targetMerchants: q.targetMerchants,
     minMerchants: q.minMerchants,
-    minSubjects: effectiveMinSubjects(minSubjects, storedPurpose(q)),
+    minSubjects: params.k as number,
     maxContributors: q.maxContributors,
     purpose: q.purpose,
     requester: q.createdBy,
@@ -187,6 +222,12 @@ function roleOfKind(kind: string): DisclosureRole {
 }
 
 export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
+  /** The view of a fit; a failed one's explanation uses the thresholds of its latest round. */
+  const viewOfFit = async (f: FitRecord): Promise<z.infer<typeof fitViewSchema>> => {
+    if (f.status !== 'failed' || f.statusCode === null) return fitView(f);
+    const round = await deps.store.latestRoundOfFit(f.fitId);
+    return fitView(f, round ? explanationParams(round, deps.minSubjects) : { m: f.minMerchants });
+  };
   const loadQuery = async (id: string): Promise<QueryRecord> => {
     const q = await deps.store.getQuery(id);
     if (!q) throw new HttpProblem('QUERY_NOT_FOUND', `no query ${id}`);
@@ -297,7 +338,7 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
         if (purpose !== undefined) await requirePurpose(purpose);
         const fit = await deps.fits.create({ ...body, createdBy: principal.id });
         deps.onQueryCreated?.(fit.fitId);
-        return fitView(fit);
+        return viewOfFit(fit);
       },
     }),
     defineRoute({
@@ -305,7 +346,7 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
       summary: 'Model fits of the purposes you are granted',
       roles: ['marketer'],
       responses: { 200: { description: 'Fits', schema: z.object({ fits: z.array(fitViewSchema) }) } },
-      handler: async ({ principal }) => ({ fits: (await deps.fits.list()).filter((f) => visible(principal, f.purpose)).map(fitView) }),
+      handler: async ({ principal }) => ({ fits: await Promise.all((await deps.fits.list()).filter((f) => visible(principal, f.purpose)).map(viewOfFit)) }),
     }),
     defineRoute({
       method: 'GET', url: '/v1/fits/:id', operationId: 'getFit', tag: 'models',
@@ -318,7 +359,7 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
         const fit = await deps.fits.get(params.id);
         if (!fit) throw new HttpProblem('FIT_NOT_FOUND', `no fit ${params.id}`);
         await requirePurpose(fit.purpose);
-        return fitView(fit);
+        return viewOfFit(fit);
       },
     }),
   ];

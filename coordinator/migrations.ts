@@ -176,4 +176,10 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `ALTER TABLE queries ADD COLUMN terms_json text NOT NULL DEFAULT ''`,
   ],
+  // 9: the stable code of a failed query or fit (the key holder's refusal
+  // code or the coordinator's own), beside the words of status_reason
+  [
+    `ALTER TABLE queries ADD COLUMN status_code text`,
+    `ALTER TABLE fits ADD COLUMN status_code text`,
+  ],
 ];

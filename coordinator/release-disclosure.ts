@@ -1,12 +1,13 @@
 /**
  * What the coordinator derives from the disclosure part of a signed release:
  * the `noise` of its `release.stored` audit entry, one `threshold.suppressed`
- * entry per suppression reason, and the accounting and confidence intervals
+ * entry per suppression reason, the withheld cells listed with their reasons
+ * beside a table's result, and the accounting and confidence intervals
  * stored beside a DP result (so the marketer sees how noisy each number is).
  *
  * @module
  */
-import type { ReleaseDocument, SuppressionReasonCode } from '../analytics/index.js';
+import { disclosureRoleOf, getQueryDefinition, withheldCellsOf, type DisclosureRole, type ReleaseDocument, type SuppressionReasonCode, type WithheldCell } from '../analytics/index.js';
 import { disclosureSummary } from '../compliance/index.js';
 
 /** `noise` of `release.stored`: null for an exact release. */
@@ -27,14 +28,29 @@ export function suppressionsOf(doc: ReleaseDocument): { reason: SuppressionReaso
   return order.filter((r) => by.has(r)).map((reason) => ({ reason, cells: by.get(reason) as string[] }));
 }
 
+/** The disclosure role of `kind` (`table` for kinds this coordinator does not know). */
+function roleOf(kind: string): DisclosureRole {
+  try {
+    return disclosureRoleOf(getQueryDefinition(kind));
+  } catch {
+    return 'table';
+  }
+}
+
 /**
- * The result as stored and shown: unchanged for an exact release; for a DP
- * release, the result object with a `disclosure` member holding ε, δ, ρ
+ * The result as stored and shown. A table kind's result gains `withheld`:
+ * every withheld cell of the release with its reason code and explanation
+ * in English and Chinese (empty when nothing was withheld). For a DP
+ * release the result also gains a `disclosure` member holding ε, δ, ρ
  * spent and remaining, and an interval for every noisy total (and, for
- * segment-stats, for every displayed statistic of every row).
+ * segment-stats, for every displayed statistic of every row). Results that
+ * are not objects, and those of model kinds and fit rounds (which say what
+ * they hold back themselves), are otherwise unchanged.
  */
 export function resultWithDisclosure(kind: string, spec: unknown, result: unknown, doc: ReleaseDocument): unknown {
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) return result;
   const summary = disclosureSummary(kind, spec, doc);
-  if (summary === undefined || typeof result !== 'object' || result === null || Array.isArray(result)) return result;
-  return { ...result, disclosure: summary };
+  const withheld: WithheldCell[] | undefined = roleOf(kind) === 'table' ? withheldCellsOf(doc) : undefined;
+  if (summary === undefined && withheld === undefined) return result;
+  return { ...result, ...(summary === undefined ? {} : { disclosure: summary }), ...(withheld === undefined ? {} : { withheld }) };
 }

@@ -133,13 +133,13 @@ export class RoundCloser {
     }
   }
 
-  /** Marks a closing query failed, with its audit entry in the same transaction. */
+  /** Marks a closing query failed with its code and reason, with its audit entry in the same transaction. */
   private async fail(q: QueryRecord, code: string, reason: string, contributions: number): Promise<void> {
     const moved = await this.store.transition(q.queryId, 'closing', 'failed', reason, (tx) => this.audit.record({
       type: 'query.failed',
       actor: 'coordinator',
       details: { queryId: q.queryId, reason: code, contributions },
-    }, tx));
+    }, tx), code);
     if (!moved) return; // another coordinator finished it meanwhile
     this.log.warn({ queryId: q.queryId, code }, 'query failed');
     await this.hooks.onFailed?.(q, code, reason);

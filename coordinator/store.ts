@@ -30,13 +30,20 @@ export interface QueryRecord {
   readonly fitRound: number | null;
   readonly status: QueryStatus;
   readonly statusReason: string | null;
+  /**
+   * Stable code of a failure: the key holder's refusal code (DIFFERENCING,
+   * BUDGET_EXHAUSTED, ...) or the coordinator's own (TOO_FEW_MERCHANTS, ...);
+   * explained by `explainReason` of analytics. Null unless failed, and for
+   * queries that failed before codes were stored.
+   */
+  readonly statusCode: string | null;
   readonly createdBy: string;
   readonly createdAt: Date;
   readonly closedAt: Date | null;
 }
 
 /** A query as it is created: everything but what its lifecycle sets later. */
-export type NewQuery = Omit<QueryRecord, 'status' | 'statusReason' | 'createdAt' | 'closedAt'>;
+export type NewQuery = Omit<QueryRecord, 'status' | 'statusReason' | 'statusCode' | 'createdAt' | 'closedAt'>;
 
 export interface StoredContribution {
   readonly queryId: string;
@@ -104,6 +111,7 @@ export interface QueryRow {
   fit_round: number | null;
   status: QueryStatus;
   status_reason: string | null;
+  status_code: string | null;
   created_by: string;
   created_at: Date;
   closed_at: Date | null;
@@ -129,6 +137,7 @@ export function toQuery(row: QueryRow): QueryRecord {
     fitRound: row.fit_round,
     status: row.status,
     statusReason: row.status_reason,
+    statusCode: row.status_code ?? null,
     createdBy: row.created_by,
     createdAt: row.created_at,
     closedAt: row.closed_at,
@@ -298,6 +307,12 @@ export class CoordinatorStore {
     return rows[0] ? toQuery(rows[0]) : undefined;
   }
 
+  /** The latest round (highest round number) of model fit `fitId`, if it published any. */
+  async latestRoundOfFit(fitId: string): Promise<QueryRecord | undefined> {
+    const rows = await this.db.query<QueryRow>('SELECT * FROM queries WHERE fit_id = $1 ORDER BY fit_round DESC LIMIT 1', [fitId]);
+    return rows[0] ? toQuery(rows[0]) : undefined;
+  }
+
   async listQueries(status?: QueryStatus): Promise<QueryRecord[]> {
     const rows = status
       ? await this.db.query<QueryRow>('SELECT * FROM queries WHERE status = $1 ORDER BY created_at, query_id', [status])
@@ -398,29 +413,34 @@ export class CoordinatorStore {
     }));
   }
 
-  /** Moves a query from `from` to `to`; false if it was not in `from` (someone else moved it). */
+  /**
+   * Moves a query from `from` to `to`, recording `reason` (words) and `code`
+   * (the stable failure code); false if it was not in `from` (someone else
+   * moved it).
+   */
   async transition(
     queryId: string,
     from: QueryStatus,
     to: QueryStatus,
     reason: string | null = null,
     inTx?: (tx: SqlExecutor) => Promise<unknown>,
+    code: string | null = null,
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const moved = await this.transitionIn(tx, queryId, from, to, reason);
+      const moved = await this.transitionIn(tx, queryId, from, to, reason, code);
       if (moved) await inTx?.(tx);
       return moved;
     });
   }
 
-  private async transitionIn(tx: SqlExecutor, queryId: string, from: QueryStatus, to: QueryStatus, reason: string | null): Promise<boolean> {
+  private async transitionIn(tx: SqlExecutor, queryId: string, from: QueryStatus, to: QueryStatus, reason: string | null, code: string | null): Promise<boolean> {
     const rows = await tx.query<{ query_id: string }>(
-      `UPDATE queries SET status = $3, status_reason = $4,
+      `UPDATE queries SET status = $3, status_reason = $4, status_code = $5,
               closed_at = CASE WHEN $3 = 'closing' THEN now() ELSE closed_at END,
               claimed_by = CASE WHEN $3 = 'closing' THEN claimed_by ELSE NULL END,
               claimed_until = CASE WHEN $3 = 'closing' THEN claimed_until ELSE NULL END
         WHERE query_id = $1 AND status = $2 RETURNING query_id`,
-      [queryId, from, to, reason],
+      [queryId, from, to, reason, code],
     );
     if (rows.length === 1 && to !== 'open' && to !== 'closing') {
       await tx.query('DELETE FROM partial_aggregates WHERE query_id = $1', [queryId]);
@@ -445,7 +465,7 @@ export class CoordinatorStore {
         [r.queryId, r.releaseJson, r.keyholderSigningKey, r.signature, r.resultJson],
       );
       await tx.query(
-        `UPDATE queries SET status = 'released', status_reason = NULL, claimed_by = NULL, claimed_until = NULL WHERE query_id = $1`,
+        `UPDATE queries SET status = 'released', status_reason = NULL, status_code = NULL, claimed_by = NULL, claimed_until = NULL WHERE query_id = $1`,
         [r.queryId],
       );
       await tx.query('DELETE FROM partial_aggregates WHERE query_id = $1', [r.queryId]);

@@ -150,7 +150,7 @@ describe('withheld cells in releases', () => {
       disclosure: { purpose: 'p', mode: 'exact', dominance: { maxSharePercent: 60 }, dp: null },
     };
     expect(parseReleaseDocument(JSON.parse(JSON.stringify(doc)))).toEqual(doc);
-    const older = { ...doc, cells: { ...doc.cells, small: { suppressed: true, reason: 'fewer than 10 subjects' } } };
+    const older: ReleaseDocument = { ...doc, cells: { ...doc.cells, small: { suppressed: true, reason: 'fewer than 10 subjects' } } };
     expect(parseReleaseDocument(JSON.parse(JSON.stringify(older))).cells.small).toEqual({ suppressed: true, reason: 'fewer than 10 subjects' });
     expect(() => parseReleaseDocument({ ...doc, cells: { small: { suppressed: true, reason: 'x', reasonZh: 7 } } })).toThrow(/cells\.small\.reasonZh/);
 
