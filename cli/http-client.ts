@@ -124,11 +124,28 @@ export class CoordinatorHttpClient {
   }
 }
 
+/** A text in English and Simplified Chinese, as the coordinator explains codes. */
+export interface ReasonTextView {
+  readonly en: string;
+  readonly zh: string;
+}
+
+/** A withheld cell as a released table's result lists it. */
+export interface WithheldCellView {
+  readonly cell: string;
+  readonly reasonCode: string;
+  readonly reason: ReasonTextView;
+}
+
 export interface QueryView {
   readonly queryId: string;
   readonly kind: string;
   readonly status: 'open' | 'closing' | 'released' | 'failed';
   readonly statusReason: string | null;
+  /** Stable code of a failure (absent from coordinators that predate it). */
+  readonly statusCode?: string | null;
+  /** What the failure means and what to do. */
+  readonly explanation?: ReasonTextView | null;
   readonly contributions: number;
   readonly targetMerchants: number;
   readonly minMerchants: number;
@@ -158,6 +175,10 @@ export interface FitView {
   readonly fitId: string;
   readonly status: 'running' | 'evaluating' | 'done' | 'failed';
   readonly statusReason: string | null;
+  /** Stable code of a failure (absent from coordinators that predate it). */
+  readonly statusCode?: string | null;
+  /** What the failure means and what to do. */
+  readonly explanation?: ReasonTextView | null;
   readonly round: number;
   readonly model: { coefficients: number[]; standardErrors: number[]; rounds: number; trainingRows: number } | null;
   readonly evaluation: { auc: number | null; n: number; logLoss: number | null; accuracy: number | null } | null;

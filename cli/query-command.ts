@@ -1,6 +1,6 @@
-import { formatSegmentTable, type SegmentStatsTable } from '../analytics/index.js';
+import { explainReason, formatSegmentTable, type SegmentStatsTable } from '../analytics/index.js';
 import { integer, parse, requireString, UsageError } from './args.js';
-import { HTTP_CLIENT_OPTIONS, httpClientFrom, waitForFit, waitForQuery, type QueryView } from './http-client.js';
+import { HTTP_CLIENT_OPTIONS, httpClientFrom, waitForFit, waitForQuery, type FitView, type QueryView, type ReasonTextView } from './http-client.js';
 
 export const QUERY_HELP = `fedmart query — ask the coordinator for aggregate statistics
 
@@ -34,7 +34,49 @@ funnel, ab-lift, linear-regression, pca, ...) with a JSON spec and prints the
 released result as JSON; "fit" starts an iterative model (logistic-regression,
 kmeans) and waits for the model. Exit 0 when released (or done), 1 when the
 query failed or the coordinator refused (the problem code is printed), 2 for
-bad command-line input.`;
+bad command-line input.
+
+Why something is missing (on stderr, unless --json, whose output carries the
+same as "withheld" and "statusCode"/"explanation"): after a released result,
+one line per withheld cell with its reason code (FEWER_THAN_K_SUBJECTS,
+DOMINANCE, SECONDARY) and what it means in English and Chinese; for a failed
+query or model fit, its code (DIFFERENCING, BUDGET_EXHAUSTED, TOO_FEW_MERCHANTS,
+...) with what it means and what to do, in English and Chinese.`;
+
+function isReasonText(v: unknown): v is ReasonTextView {
+  return typeof v === 'object' && v !== null && typeof (v as ReasonTextView).en === 'string' && typeof (v as ReasonTextView).zh === 'string';
+}
+
+/**
+ * One line per withheld cell of a released result: the cell, its reason code
+ * and why, in English and Chinese. Reads `withheld` of a table's result
+ * (`{ cell, reasonCode, reason }`) or of a model evaluation (`{ what,
+ * reasonCode }`, explained from the catalogue); nothing when there is none.
+ */
+export function withheldLines(result: unknown): string[] {
+  const list = typeof result === 'object' && result !== null ? (result as { withheld?: unknown }).withheld : undefined;
+  if (!Array.isArray(list)) return [];
+  const lines: string[] = [];
+  for (const w of list as { cell?: unknown; what?: unknown; reasonCode?: unknown; reason?: unknown }[]) {
+    const name = typeof w?.cell === 'string' ? w.cell : typeof w?.what === 'string' ? w.what : undefined;
+    const code = typeof w?.reasonCode === 'string' ? w.reasonCode : undefined;
+    if (name === undefined || code === undefined) continue;
+    const text = isReasonText(w.reason) ? w.reason : explainReason(code);
+    lines.push(`withheld ${name} [${code}]: ${text.en} / ${text.zh}`);
+  }
+  return lines;
+}
+
+/**
+ * For a failed query or fit: its code, then what it means in English and in
+ * Chinese (the coordinator's explanation, or the catalogue's when the
+ * coordinator sent none). Nothing unless failed with a code.
+ */
+export function failureLines(v: { readonly status: string; readonly statusCode?: string | null; readonly explanation?: ReasonTextView | null }): string[] {
+  if (v.status !== 'failed' || typeof v.statusCode !== 'string' || v.statusCode === '') return [];
+  const text = isReasonText(v.explanation) ? v.explanation : explainReason(v.statusCode);
+  return [`failed [${v.statusCode}]`, `  en: ${text.en}`, `  zh: ${text.zh}`];
+}
 
 interface QueryProgress extends QueryView {
   readonly minSubjects?: number;
@@ -102,6 +144,12 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
   const json = values.json === true;
   const client = httpClientFrom(values);
   const printJson = (v: unknown) => console.log(JSON.stringify(v, null, 2));
+  /** Why cells are missing or why it failed, on stderr after the output (JSON output carries the same). */
+  const explain = (v: { status: string; statusCode?: string | null; explanation?: ReasonTextView | null; result?: unknown; evaluation?: unknown }) => {
+    if (json) return;
+    const lines = v.status === 'failed' ? failureLines(v) : [...withheldLines(v.result), ...withheldLines(v.evaluation)];
+    for (const line of lines) process.stderr.write(`${line}\n`);
+  };
   const print = (q: QueryView) => {
     if (json) printJson(q);
     else if (q.status === 'released' && q.kind === 'segment-stats') console.log(formatSegmentTable(q.result as SegmentStatsTable));
@@ -126,6 +174,7 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
       // Rows grouped by age band or city level are printed as JSON.
       if (!json && done.status === 'released' && (done.result as { groupBy?: string } | null)?.groupBy !== undefined) printJson(done.result);
       else print(done);
+      explain(done);
       return done.status === 'released' ? 0 : 1;
     }
     case 'run': {
@@ -136,6 +185,7 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
       }
       const done = await wait(created);
       printJson(done);
+      explain(done);
       return done.status === 'released' ? 0 : 1;
     }
     case 'fit': {
@@ -151,13 +201,21 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
       });
       endProgress(!json);
       printJson(fit);
+      explain(fit);
       return fit.status === 'done' ? 0 : 1;
     }
     case 'get': {
       const id = positionals[1];
       if (!id) throw new UsageError('query get needs a query or fit id');
-      if (id.startsWith('fit-')) printJson(await client.request<unknown>('GET', `/v1/fits/${encodeURIComponent(id)}`));
-      else print(await client.request<QueryView>('GET', `/v1/queries/${encodeURIComponent(id)}`));
+      if (id.startsWith('fit-')) {
+        const fit = await client.request<FitView>('GET', `/v1/fits/${encodeURIComponent(id)}`);
+        printJson(fit);
+        explain(fit);
+      } else {
+        const q = await client.request<QueryView>('GET', `/v1/queries/${encodeURIComponent(id)}`);
+        print(q);
+        explain(q);
+      }
       return 0;
     }
     case 'list': {
