@@ -25,6 +25,8 @@ export interface AdversaryOptions {
   readonly purposes: readonly string[];
   /** Key holder and coordinator k floor (default 10). */
   readonly minSubjects?: number;
+  /** The coordinator's k floor when it differs from the key holder's. */
+  readonly coordinatorMinSubjects?: number;
   /** Rewrites the registry the coordinator and the shops run under (default: the built-in one). */
   readonly registry?: (r: PurposeRegistry) => PurposeRegistry;
   /** Rewrites the registry the key holder runs under (default: the same as everyone's). */
@@ -119,7 +121,7 @@ export async function startAdversaryCluster(o: AdversaryOptions): Promise<Advers
     const kh = await keyholder.ready;
     const coordinator = spawnFedmart(['coordinator', '--keyholder', String(kh.address), '--keyholder-key', String(kh.signingKey), '--db', join(dir, 'coordinator-db'),
       '--enrolment-authority', identity.authorityPublicKeyHex, '--request-key', identity.requestSeedFile, '--audit-key', join(dir, 'audit.seed'),
-      '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--min-subjects', k, '--purposes', registryFile], join(dir, 'coordinator.log'), { FEDMART_API_TOKEN: ADMIN_TOKEN });
+      '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--min-subjects', String(o.coordinatorMinSubjects ?? k), '--purposes', registryFile], join(dir, 'coordinator.log'), { FEDMART_API_TOKEN: ADMIN_TOKEN });
     processes.push(coordinator);
     const co = await coordinator.ready;
     const http = String(co.http);
