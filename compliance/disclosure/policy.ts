@@ -149,6 +149,8 @@ export function effectivePolicy(purpose: string, disclosure: unknown, floors: Di
     throw new DisclosureError('DISCLOSURE_POLICY_INVALID', `purpose '${purpose}' disclosure${issue ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`, purpose);
   }
   const d = parsed.data;
+  // A purpose may only lower the key holder's limit; without one of its own it gets the key holder's.
+  const saturation = floors.maxSaturation ?? DEFAULT_MAX_SATURATION;
   const noise: EffectiveNoise =
     d.mode === 'exact'
       ? { mode: 'exact' }
@@ -165,7 +167,7 @@ export function effectivePolicy(purpose: string, disclosure: unknown, floors: Di
     minMerchants: Math.max(floors.minMerchants, d.minMerchants ?? 0),
     minSubjects: Math.max(floors.minSubjects, d.minSubjects ?? 0),
     dominance: stricterDominance(floors.dominance, d.dominance),
-    maxSaturation: Math.min(floors.maxSaturation ?? DEFAULT_MAX_SATURATION, d.maxSaturation ?? DEFAULT_MAX_SATURATION),
+    maxSaturation: Math.min(saturation, d.maxSaturation ?? saturation),
     noise,
   };
 }
