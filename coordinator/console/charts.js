@@ -31,10 +31,12 @@ function nextId() {
 }
 
 /**
- * Vertical bar chart. `values[i]` null draws a hatched "suppressed" placeholder.
- * @param {{title: string, labels: string[], values: (number|null)[], format?: (v: number) => string, suppressedLabel?: string}} o
+ * Vertical bar chart. `values[i]` null draws a hatched "suppressed" placeholder,
+ * labelled `suppressedLabels[i]` (why that bar is withheld) or `suppressedLabel`,
+ * with `suppressedTitles[i]` (the full explanation) as its tooltip.
+ * @param {{title: string, labels: string[], values: (number|null)[], format?: (v: number) => string, suppressedLabel?: string, suppressedLabels?: (string|undefined)[], suppressedTitles?: (string|undefined)[]}} o
  */
-export function barChart({ title, labels, values, format = (v) => String(v), suppressedLabel = 'suppressed' }) {
+export function barChart({ title, labels, values, format = (v) => String(v), suppressedLabel = 'suppressed', suppressedLabels = [], suppressedTitles = [] }) {
   const id = nextId();
   const w = 640;
   const h = 300;
@@ -49,7 +51,8 @@ export function barChart({ title, labels, values, format = (v) => String(v), sup
   if (present.every((v) => Number.isInteger(v)) && max >= 4) max = Math.ceil(max / 4) * 4;
   const slot = plotW / Math.max(1, labels.length);
   const barW = Math.min(64, slot * 0.6);
-  const desc = labels.map((l, i) => `${l}: ${values[i] === null ? suppressedLabel : format(values[i])}`).join('; ');
+  const withheldLabel = (i) => suppressedLabels[i] ?? suppressedLabel;
+  const desc = labels.map((l, i) => `${l}: ${values[i] === null ? withheldLabel(i) : format(values[i])}`).join('; ');
   let s = svgOpen(w, h, title, desc, id);
   s += `<defs><pattern id="${id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="${MUTED}" stroke-width="2"/></pattern></defs>`;
   for (let k = 0; k <= 4; k++) {
@@ -61,8 +64,8 @@ export function barChart({ title, labels, values, format = (v) => String(v), sup
     const x = left + slot * i + (slot - barW) / 2;
     const v = values[i];
     if (v === null) {
-      s += `<rect class="bar suppressed" x="${x}" y="${top + plotH - 24}" width="${barW}" height="24" fill="url(#${id}-hatch)" stroke="${MUTED}"/>`;
-      s += `<text x="${x + barW / 2}" y="${top + plotH - 30}" text-anchor="middle" font-size="11" fill="${MUTED}">${esc(suppressedLabel)}</text>`;
+      s += `<rect class="bar suppressed" x="${x}" y="${top + plotH - 24}" width="${barW}" height="24" fill="url(#${id}-hatch)" stroke="${MUTED}"><title>${esc(`${label}: ${suppressedTitles[i] ?? withheldLabel(i)}`)}</title></rect>`;
+      s += `<text x="${x + barW / 2}" y="${top + plotH - 30}" text-anchor="middle" font-size="11" fill="${MUTED}">${esc(withheldLabel(i))}</text>`;
     } else {
       const bh = (plotH * Math.max(0, v)) / max;
       s += `<rect class="bar" x="${x}" y="${top + plotH - bh}" width="${barW}" height="${bh}" fill="${BAR}"><title>${esc(`${label}: ${format(v)}`)}</title></rect>`;

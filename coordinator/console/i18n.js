@@ -4,6 +4,133 @@
 
 const LANG_KEY = 'fedmart.lang';
 
+// Why a cell was withheld or a query or fit failed, per reason code: the
+// templates of analytics/disclosure-reasons.ts, word for word (a test
+// compares them), merged into MESSAGES as why.CODE and whyShort.CODE.
+// explain() fills {k}, {m}, {p} and {code}.
+const KEYHOLDER_SETTINGS = {
+  en: 'The key holder\'s disclosure settings for this purpose are missing, invalid or looser than before, so nothing was released. Ask your administrator to correct the key holder\'s configuration, then run the query again.',
+  zh: '密钥持有方针对该目的的披露设置缺失、无效或比之前更宽松，因此未发布任何结果。请联系管理员修正密钥持有方的配置后重新运行查询。',
+};
+const CONSENT_EVIDENCE = {
+  en: 'A shop\'s consent evidence for this purpose did not check out, so nothing was released. Ask your administrator to check that shop\'s consent records and software, then run the query again.',
+  zh: '某个店铺针对该目的的同意证明未通过校验，因此未发布任何结果。请联系管理员检查该店铺的同意记录和软件后重新运行查询。',
+};
+const SHOP_ANSWER = {
+  en: 'A shop\'s answer failed the key holder\'s checks (signature, encryption or its binding to this query), so nothing was released. This is not caused by your query; ask your administrator to check the shops, then run it again.',
+  zh: '某个店铺的答复未通过密钥持有方的校验（签名、加密数据或与本查询的绑定），因此未发布任何结果。这并非您的查询所致；请联系管理员检查店铺后重新运行。',
+};
+const TECHNICAL = {
+  en: 'A check between the coordinator and the key holder failed, so nothing was released. This is not caused by your query; ask your administrator, then run it again.',
+  zh: '协调方与密钥持有方之间的校验未通过，因此未发布任何结果。这并非您的查询所致；请联系管理员后重新运行。',
+};
+
+const REASONS = {
+  FEWER_THAN_K_SUBJECTS: {
+    en: 'Fewer than {k} customers are behind this cell, so it is not shown. Use a broader grouping or a longer period to see it.',
+    zh: '该单元涉及的客户少于 {k} 人，因此不予显示。请使用更宽的分组或更长的时间范围后再查看。',
+  },
+  DOMINANCE: {
+    en: 'One shop may account for more than {p}% of this cell\'s total, so showing it could reveal that shop\'s own figures. Merge it with a neighbouring group, or ask again when more shops take part.',
+    zh: '单个店铺可能占该单元总额的 {p}% 以上，公布会暴露该店铺自身的经营数据，因此不予显示。请与相邻分组合并，或待更多店铺参与后再查询。',
+  },
+  SECONDARY: {
+    en: 'Hidden to protect another hidden cell, which could otherwise be worked out from the totals. This cell is not too small itself; a grouping without small cells avoids it.',
+    zh: '为保护另一个被隐藏的单元而一并隐藏，否则可由合计推算出那个单元。此单元本身并无问题；改用不含过小单元的分组即可避免。',
+  },
+  DIFFERENCING: {
+    en: 'The customers behind this query differ from those of an earlier result of the same purpose by fewer than {k}, so comparing the two would single them out. Wait until more customers\' data has changed, or use a purpose with differential privacy (DP).',
+    zh: '本次查询涉及的客户与该目的之前某次结果的客户相差不足 {k} 人，两相比较即可识别出这些客户，因此未予发布。请等待更多客户的数据发生变化后再查询，或改用采用差分隐私（DP）的目的。',
+  },
+  MERCHANT_DIFFERENCING: {
+    en: 'The shops behind this query differ from those of an earlier result of the same purpose by fewer than {m}, so comparing the two would reveal those shops\' figures. Ask again when the same shops answer, or when at least {m} shops differ.',
+    zh: '本次查询涉及的店铺与该目的之前某次结果的店铺相差不足 {m} 家，两相比较会暴露这些店铺的数据，因此未予发布。请在相同的店铺都答复时再查询，或待至少 {m} 家店铺不同时再查询。',
+  },
+  LEVEL_TOO_FEW_SUBJECTS: {
+    en: 'A level of a model variable, or two variables taken together, holds fewer than {k} customers, so the model would single them out. Drop or merge the variable the reason names, then run it again.',
+    zh: '模型中某个变量的某一取值（或两个变量的组合）涉及的客户少于 {k} 人，模型会暴露这些客户，因此未予发布。请删除或合并失败原因中指出的变量后重新运行。',
+  },
+  SATURATION: {
+    en: 'The model has too many parameters for the customers it is fitted on (not below the purpose\'s limit), so it would nearly reproduce individual records. Use fewer variables or levels, or a larger population.',
+    zh: '模型参数相对于所用客户数过多（未低于该目的的上限），几乎可以还原个人记录，因此未予发布。请减少变量或取值个数，或扩大客户范围。',
+  },
+  POLICY_MISMATCH: {
+    en: 'The disclosure rules of this purpose differ between the coordinator, the shops and the key holder, so nothing was released. Ask your administrator to register the purpose on the same terms everywhere, then run the query again.',
+    zh: '该目的的披露规则在协调方、店铺和密钥持有方之间不一致，因此未发布任何结果。请联系管理员在各方按相同条款登记该目的，然后重新运行查询。',
+  },
+  BUDGET_EXHAUSTED: {
+    en: 'The privacy budget of this purpose is used up, so no further results can be released for it. Reuse results already released, or ask your administrator about a new purpose with its own budget.',
+    zh: '该目的的隐私预算已用完，不能再为其发布结果。请复用已发布的结果，或联系管理员设立拥有独立预算的新目的。',
+  },
+  TOO_FEW_MERCHANTS: {
+    en: 'Fewer than {m} shops answered before the deadline, so nothing was decrypted. Run the query again with a later deadline, or when more shops are online.',
+    zh: '截止时间前答复的店铺少于 {m} 家，因此未解密任何数据。请设置更晚的截止时间，或在更多店铺在线时重新运行查询。',
+  },
+  TOO_FEW_SUBJECTS: {
+    en: 'The shops together have fewer than {k} consenting customers for this purpose, so nothing was released. Widen the query (a longer period, more shops) or choose another purpose.',
+    zh: '各店铺在该目的下同意的客户合计少于 {k} 人，因此未发布任何结果。请扩大查询范围（更长的时间、更多店铺）或选择其他目的。',
+  },
+  TOO_MANY_MERCHANTS: {
+    en: 'More shops answered than the query allows, so nothing was released. Run the query again with a higher maximum number of contributing shops.',
+    zh: '答复的店铺多于查询允许的上限，因此未发布任何结果。请提高参与店铺的上限后重新运行查询。',
+  },
+  ALREADY_RELEASED: {
+    en: 'This query was already released from a different set of shops\' answers; a second release could single out a shop, so it was refused. Use the earlier result, or publish a new query.',
+    zh: '该查询已基于另一组店铺的答复发布过；再次发布可能暴露单个店铺，因此被拒绝。请使用之前的结果，或发布新的查询。',
+  },
+  POLICY_LOOSENED: KEYHOLDER_SETTINGS,
+  DISCLOSURE_POLICY_INVALID: KEYHOLDER_SETTINGS,
+  DISCLOSURE_STATE_CORRUPT: KEYHOLDER_SETTINGS,
+  DISCLOSURE_TERMS_INVALID: KEYHOLDER_SETTINGS,
+  ATTESTATION_INVALID: CONSENT_EVIDENCE,
+  ATTESTATION_MISMATCH: CONSENT_EVIDENCE,
+  ROW_SET_INVALID: SHOP_ANSWER,
+  MERCHANT_UNVERIFIED: SHOP_ANSWER,
+  SIGNATURE_INVALID: SHOP_ANSWER,
+  HEADER_INVALID: SHOP_ANSWER,
+  CIPHERTEXT_SHAPE: SHOP_ANSWER,
+  CIPHERTEXT_DIGEST: SHOP_ANSWER,
+  CIPHERTEXT_INVALID: SHOP_ANSWER,
+  DUPLICATE_MERCHANT: SHOP_ANSWER,
+  ROUND_BINDING: SHOP_ANSWER,
+  LAYOUT_MISMATCH: SHOP_ANSWER,
+  KEY_MISMATCH: SHOP_ANSWER,
+  REQUEST_SIGNATURE_INVALID: TECHNICAL,
+  PARAM_SET_MISMATCH: TECHNICAL,
+  SPEC_DIGEST_MISMATCH: TECHNICAL,
+  SPEC_INVALID: TECHNICAL,
+  LAYOUT_INVALID: TECHNICAL,
+  AGGREGATE_MISMATCH: TECHNICAL,
+  MALFORMED_MESSAGE: TECHNICAL,
+  INTERNAL: TECHNICAL,
+  KEYHOLDER_REFUSED: TECHNICAL,
+  RELEASE_SIGNATURE_INVALID: TECHNICAL,
+  RELEASE_MISMATCH: TECHNICAL,
+  SEAL_WORKER_FAULT: {
+    en: 'Decryption failed at the key holder for a technical reason, so nothing was released. Run the query again; if it keeps failing, tell your administrator.',
+    zh: '密钥持有方因技术原因解密失败，因此未发布任何结果。请重新运行查询；如果持续失败，请告知管理员。',
+  },
+  FIT_CANNOT_CONTINUE: {
+    en: 'The model could not go on from what was released (for example, too few clusters kept at least {k} customers). Try fewer clusters or variables, or a larger population.',
+    zh: '模型无法基于已发布的结果继续（例如保留至少 {k} 名客户的聚类太少）。请尝试减少聚类数或变量，或扩大客户范围。',
+  },
+  OTHER: {
+    en: 'The query failed ({code}); the failure reason has the details. Ask your administrator if it is unclear.',
+    zh: '查询失败（{code}），详情见失败原因；如有疑问，请联系管理员。',
+  },
+};
+
+const WITHHELD_LABELS = {
+  FEWER_THAN_K_SUBJECTS: { en: 'fewer than {k} customers', zh: '客户少于 {k} 人' },
+  DOMINANCE: { en: 'one shop dominates', zh: '单店占比过高' },
+  SECONDARY: { en: 'protects another cell', zh: '保护其他单元' },
+};
+
+/** `{ 'why.CODE': text }` (or another prefix) of one language from a table of `{ en, zh }`. */
+function keyed(prefix, table, lang) {
+  return Object.fromEntries(Object.entries(table).map(([code, text]) => [`${prefix}${code}`, text[lang]]));
+}
+
 export const MESSAGES = {
   zh: {
     title: 'fedmart 控制台', skip: '跳到正文', logout: '退出', 'nav.label': '主导航', error: '出错',
@@ -29,7 +156,7 @@ export const MESSAGES = {
     'q.minMerchants': '最少商家数 m', 'q.deadline': '截止（秒）', 'q.run': '运行查询', 'q.noPurposes': '您尚未被授权任何处理目的。', 'q.recent': '最近的查询', 'q.none': '暂无。',
     'q.id': '编号', 'q.status': '状态', 'q.merchants': '已答复商家', 'q.created': '创建时间', 'q.query': '查询', 'q.back': '返回查询列表', 'q.requester': '请求人',
     'q.answered': '{n} / {target} 家商家已答复 · {status}', 'q.thresholds': '阈值：至少 {m} 家商家，每个单元至少 {k} 名同意的客户；截止 {deadline}',
-    'q.failed': '查询失败', 'q.result': '结果', 'q.metric': '图表指标', 'q.resultTable': '分群结果', 'q.suppressedNote': '“已抑制”的单元客户数低于阈值，不予公布。',
+    'q.failed': '查询失败', 'q.result': '结果', 'q.metric': '图表指标', 'q.resultTable': '分群结果',
     'q.downloadCsv': '下载 CSV', 'q.downloadJson': '下载 JSON', 'q.retentionTitle': '按首购月份的留存率', 'q.cohort': '客群（首购月）', 'q.monthsSince': '距首购月数',
     'q.churn': '按生命周期的流失', 'q.buyers': '购买客户', 'q.churned': '流失客户', 'q.churnRate': '流失率',
     'q.absoluteLift': '绝对提升', 'q.relativeLift': '相对提升', 'q.liftTitle': '提升及 {c}% 置信区间', 'q.liftSuppressed': '有分组低于阈值，提升不予公布。',
@@ -71,6 +198,8 @@ export const MESSAGES = {
     'g.retention': '保存天数', 'g.recipients': '接收方',
     's.title': '店铺 {id}', 's.status': '注册状态', 's.merchant': '店铺', 's.enrolled': '注册时间', 's.contributions': '已贡献次数', 's.last': '最近一次贡献', 's.key': '签名公钥摘要',
     's.benchmarks': '对标（跨店聚合）', 's.benchIntro': '您店铺参与过的查询所发布的跨店聚合结果，可与本店自己的数字在本地对比。', 's.noBench': '暂无。', 's.shops': '{n} 家店铺', 's.noShop': '没有关联的店铺。',
+    'q.withheld': '未公布的单元及原因', 'q.cell': '单元', 'q.why': '原因', 'q.details': '技术详情', 'm.failed': '模型拟合失败',
+    ...keyed('why.', REASONS, 'zh'), ...keyed('whyShort.', WITHHELD_LABELS, 'zh'),
   },
   en: {
     title: 'fedmart console', skip: 'Skip to content', logout: 'Sign out', 'nav.label': 'Main navigation', error: 'Error',
@@ -96,7 +225,7 @@ export const MESSAGES = {
     'q.minMerchants': 'Minimum merchants m', 'q.deadline': 'Deadline (seconds)', 'q.run': 'Run query', 'q.noPurposes': 'You are not granted any purpose yet.', 'q.recent': 'Recent queries', 'q.none': 'None yet.',
     'q.id': 'Id', 'q.status': 'Status', 'q.merchants': 'Merchants answered', 'q.created': 'Created', 'q.query': 'Query', 'q.back': 'Back to queries', 'q.requester': 'requester',
     'q.answered': '{n} / {target} merchants answered · {status}', 'q.thresholds': 'Thresholds: at least {m} merchants and {k} consented customers per cell; deadline {deadline}',
-    'q.failed': 'The query failed', 'q.result': 'Result', 'q.metric': 'Chart metric', 'q.resultTable': 'Segment results', 'q.suppressedNote': 'Suppressed cells have fewer customers than the threshold and are not released.',
+    'q.failed': 'The query failed', 'q.result': 'Result', 'q.metric': 'Chart metric', 'q.resultTable': 'Segment results',
     'q.downloadCsv': 'Download CSV', 'q.downloadJson': 'Download JSON', 'q.retentionTitle': 'Retention by first-purchase month', 'q.cohort': 'Cohort (first month)', 'q.monthsSince': 'Months since first purchase',
     'q.churn': 'Churn by lifecycle stage', 'q.buyers': 'Buyers', 'q.churned': 'Churned', 'q.churnRate': 'Churn rate',
     'q.absoluteLift': 'Absolute lift', 'q.relativeLift': 'Relative lift', 'q.liftTitle': 'Lift with {c}% confidence intervals', 'q.liftSuppressed': 'An arm is below the threshold; no lift is released.',
@@ -138,6 +267,8 @@ export const MESSAGES = {
     'g.retention': 'Retention (days)', 'g.recipients': 'Recipients',
     's.title': 'Shop {id}', 's.status': 'Enrolment', 's.merchant': 'Shop', 's.enrolled': 'Enrolled', 's.contributions': 'Contributions', 's.last': 'Last contribution', 's.key': 'Signing key digest',
     's.benchmarks': 'Benchmarks (cross-shop aggregates)', 's.benchIntro': 'Released cross-shop aggregates of queries your shop took part in, to compare with your own figures locally.', 's.noBench': 'None yet.', 's.shops': '{n} shops', 's.noShop': 'No shop is linked to you.',
+    'q.withheld': 'Withheld cells and why', 'q.cell': 'Cell', 'q.why': 'Why', 'q.details': 'Technical details', 'm.failed': 'The model fit failed',
+    ...keyed('why.', REASONS, 'en'), ...keyed('whyShort.', WITHHELD_LABELS, 'en'),
   },
 };
 
@@ -157,6 +288,41 @@ export function setLang(lang) {
 export function t(key, vars = {}, lang = getLang()) {
   const text = MESSAGES[lang][key] ?? MESSAGES.zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+/** `{k}`, `{m}`, `{p}` of a reason: a missing value shows its letter, as the catalogue does. */
+function reasonVars(vars, code) {
+  const v = (x, letter) => (typeof x === 'number' && Number.isFinite(x) ? x : letter);
+  return { k: v(vars.k, 'k'), m: v(vars.m, 'm'), p: v(vars.p, 'p'), code: code || 'UNKNOWN' };
+}
+
+/**
+ * What reason `code` (a withheld cell's or a failed query's) means and what
+ * to do, in `lang`, filled from `vars` ({ k, m, p }); a code without an
+ * entry gets the generic text naming it.
+ */
+export function explain(code, vars = {}, lang = getLang()) {
+  const key = `why.${code}`;
+  return t(key in MESSAGES[lang] ? key : 'why.OTHER', reasonVars(vars, code), lang);
+}
+
+/** The short label of a withheld cell's code in `lang` (for table cells and chart bars); "suppressed" for an unknown code. */
+export function withheldLabel(code, vars = {}, lang = getLang()) {
+  const key = `whyShort.${code}`;
+  return t(key in MESSAGES[lang] ? key : 'suppressed', reasonVars(vars, code), lang);
+}
+
+/**
+ * What a failed query or fit (its view: statusCode, explanation,
+ * statusReason) means and what to do, in `lang`: the coordinator's
+ * explanation of its code, else the console's own for the code filled from
+ * `vars`, else the coordinator's words.
+ */
+export function failureText(v, vars = {}, lang = getLang()) {
+  const ex = v.explanation;
+  if (ex && typeof ex.en === 'string' && typeof ex.zh === 'string') return lang === 'en' ? ex.en : ex.zh;
+  if (v.statusCode) return explain(v.statusCode, vars, lang);
+  return v.statusReason ?? '';
 }
 
 const locale = () => (getLang() === 'en' ? 'en-GB' : 'zh-CN');

@@ -1,11 +1,13 @@
 // Marketer pages: publish a query for a granted purpose, watch merchants
 // answer against the thresholds, and read the released result as a table,
-// a chart and CSV; start model fits and read their ROC curves.
+// a chart and CSV, with the reason for every withheld cell; start model fits
+// and read their ROC curves. Failures are explained by their code in the
+// current language.
 
 import { api, poll } from './api.js';
 import { barChart, heatMap, intervalChart, rocChart, rocFromHistograms } from './charts.js';
 import { clear, h, saveBlob, svg, table, toCsv } from './dom.js';
-import { fmt, t } from './i18n.js';
+import { explain, failureText, fmt, t, withheldLabel } from './i18n.js';
 
 /** Query kinds people ask for directly (the rest are rounds of model fits). */
 const USER_KINDS = ['segment-stats', 'cohort-retention', 'ab-lift', 'rfm', 'histogram', 'funnel', 'linear-regression', 'pca', 'merchant-benchmark'];
@@ -140,23 +142,55 @@ async function queryDetail(main, ctx, id) {
     progress.update(x);
   }, 400, ctx.signal);
   if (q.status === 'failed') {
-    result.append(h('div', { class: 'card' }, h('p', { role: 'alert', class: 'error' }, `${t('q.failed')}: ${q.statusReason ?? ''}`)));
+    result.append(failureCard(t('q.failed'), q, { k: q.minSubjects, m: q.minMerchants }));
     return;
   }
   renderResult(result, q);
 }
 
-/** Renders a released result by its kind. */
+/** A failure card: the explanation (with the code), and the coordinator's own words folded away. */
+function failureCard(title, v, vars) {
+  const explained = Boolean(v.statusCode || v.explanation);
+  return h('div', { class: 'card', id: 'failure' },
+    h('p', { role: 'alert', class: 'error' }, `${title}${v.statusCode ? ` (${v.statusCode})` : ''}: ${failureText(v, vars)}`),
+    explained && v.statusReason ? h('details', {}, h('summary', {}, t('q.details')), h('p', { class: 'muted' }, v.statusReason)) : null);
+}
+
+/** The withheld cells a released result lists (`result.withheld` of a table), by cell name. */
+function withheldByCell(q) {
+  const list = Array.isArray(q.result?.withheld) ? q.result.withheld : [];
+  return new Map(list.filter((w) => w && typeof w.cell === 'string' && typeof w.reasonCode === 'string').map((w) => [w.cell, w]));
+}
+
+/** The values a withheld cell's reason is filled with: those the coordinator used, else the query's thresholds. */
+function withheldVars(w, q) {
+  return { k: w?.params?.k ?? q.minSubjects, m: q.minMerchants, p: w?.params?.p ?? null };
+}
+
+/** A table of the withheld cells of a result with why, in the current language; null when none. */
+function withheldSection(q, cellLabel = (cell) => cell) {
+  const withheld = [...withheldByCell(q).values()];
+  if (withheld.length === 0) return null;
+  return h('section', { id: 'withheld' }, table(t('q.withheld'), [t('q.cell'), t('q.why')],
+    withheld.map((w) => [cellLabel(w.cell), h('span', {}, h('strong', {}, withheldLabel(w.reasonCode, withheldVars(w, q))), ' — ', explain(w.reasonCode, withheldVars(w, q)))]),
+    { id: 'withheld-table' }));
+}
+
+/** Renders a released result by its kind, then why any cell was withheld. */
 export function renderResult(container, q) {
   clear(container);
   const card = h('div', { class: 'card', id: 'result-card' }, h('h2', {}, t('q.result')));
   container.append(card);
   const r = q.result;
   if (q.kind === 'segment-stats' && Array.isArray(r?.rows)) return segmentResult(card, q);
-  if (q.kind === 'cohort-retention' && Array.isArray(r?.cohorts)) return retentionResult(card, q);
-  if (q.kind === 'ab-lift' && r && 'absoluteLift' in r) return liftResult(card, q);
-  card.append(h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(r, null, 2)));
-  card.append(h('button', { type: 'button', onclick: () => saveBlob(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }), `${q.queryId}.json`) }, t('q.downloadJson')));
+  if (q.kind === 'cohort-retention' && Array.isArray(r?.cohorts)) retentionResult(card, q);
+  else if (q.kind === 'ab-lift' && r && 'absoluteLift' in r) liftResult(card, q);
+  else {
+    card.append(h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(r, null, 2)));
+    card.append(h('button', { type: 'button', onclick: () => saveBlob(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }), `${q.queryId}.json`) }, t('q.downloadJson')));
+  }
+  const section = withheldSection(q);
+  if (section) card.append(section);
 }
 
 function groupLabel(row) {
@@ -166,6 +200,17 @@ function groupLabel(row) {
 
 function segmentResult(card, q) {
   const rows = q.result.rows;
+  const withheld = withheldByCell(q);
+  const withheldOf = (row) => withheld.get(String(row.stage ?? row.group));
+  /** Short reason of a withheld row, or "suppressed" when the result names none. */
+  const label = (row) => {
+    const w = withheldOf(row);
+    return w ? withheldLabel(w.reasonCode, withheldVars(w, q)) : t('suppressed');
+  };
+  const why = (row) => {
+    const w = withheldOf(row);
+    return w ? explain(w.reasonCode, withheldVars(w, q)) : t('suppressed');
+  };
   const metric = h('select', { id: 'metric' }, ...METRICS.map((m) => h('option', { value: m }, t(`metric.${m}`))));
   const chartBox = h('div', { id: 'chart', 'aria-live': 'polite' });
   const draw = () => {
@@ -178,12 +223,14 @@ function segmentResult(card, q) {
       values: rows.map((r) => (r.suppressed ? null : r[m])),
       format: isRate ? (v) => `${(v * 100).toFixed(1)}%` : (v) => fmt.num(v),
       suppressedLabel: t('suppressed'),
+      suppressedLabels: rows.map((r) => (r.suppressed ? label(r) : undefined)),
+      suppressedTitles: rows.map((r) => (r.suppressed ? why(r) : undefined)),
     })));
   };
   metric.addEventListener('change', draw);
   const headers = [t(`group.${q.spec.groupBy ?? 'lifecycle_stage'}`), ...['customers', 'repeatCustomers', 'orders', 'repurchaseRate', 'orderValueMean', 'orderValueVariance', 'meanDaysBetweenOrders'].map((m) => t(`metric.${m}`))];
   const cells = rows.map((r) => [groupLabel(r), ...(r.suppressed
-    ? Array(7).fill(t('suppressed'))
+    ? [h('span', { title: why(r) }, `${t('suppressed')}: ${label(r)}`), ...Array(6).fill('—')]
     : [fmt.num(r.customers), fmt.num(r.repeatCustomers), fmt.num(r.orders), fmt.pct(r.repurchaseRate), fmt.num(r.orderValueMean), fmt.num(r.orderValueVariance), fmt.num(r.meanDaysBetweenOrders)])]);
   const csv = () => toCsv(
     ['group', 'suppressed', 'customers', 'repeat_customers', 'orders', 'repurchase_rate', 'order_value_mean', 'order_value_variance', 'mean_days_between_orders'],
@@ -193,7 +240,7 @@ function segmentResult(card, q) {
     h('div', { class: 'field inline' }, h('label', { for: 'metric' }, t('q.metric')), metric),
     chartBox,
     table(t('q.resultTable'), headers, cells, { id: 'result-table' }),
-    h('p', { class: 'muted' }, t('q.suppressedNote')),
+    ...[withheldSection(q, (cell) => (rows.some((r) => r.stage === cell) ? t(`stage.${cell}`) : cell))].filter(Boolean),
     h('button', { type: 'button', id: 'download-csv', onclick: () => saveBlob(new Blob([csv()], { type: 'text/csv;charset=utf-8' }), `${q.queryId}.csv`) }, t('q.downloadCsv')),
   );
   draw();
@@ -285,7 +332,7 @@ async function fitDetail(main, ctx, id) {
     status.textContent = t('m.progress', { round: f.round, status: t(`status.${f.status}`) });
   }, 600, ctx.signal);
   if (fit.status === 'failed') {
-    body.append(h('div', { class: 'card' }, h('p', { class: 'error', role: 'alert' }, fit.statusReason ?? '')));
+    body.append(failureCard(t('m.failed'), fit, { m: fit.minMerchants }));
     return;
   }
   const card = h('div', { class: 'card' }, h('h2', {}, t('m.model')));

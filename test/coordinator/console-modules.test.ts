@@ -4,19 +4,30 @@
  * against the Merkle tree of compliance/, checkpoint and bundle verification
  * against real signed bundles (and tampered ones), canonical JSON against
  * analytics/, ROC AUC against the binned AUC of model evaluation, labels in
- * both languages, and no reference to anything outside the coordinator.
+ * both languages, the reasons of withheld cells and failures against the
+ * catalogue of analytics/, and no reference to anything outside the coordinator.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blake2b256, cryptoReady, toHex } from '../../crypto/index.js';
-import { canonicalSpecJson, binnedAuc } from '../../analytics/index.js';
+import {
+  canonicalSpecJson,
+  binnedAuc,
+  explainReason,
+  withheldLabel as catalogueLabel,
+  GENERIC_REASON_TEMPLATE,
+  REASON_TEMPLATES,
+  REFUSAL_REASON_CODES,
+  WITHHELD_LABEL_TEMPLATES,
+  WITHHELD_REASON_CODES,
+} from '../../analytics/index.js';
 import { MerkleTree, exportAuditBundle, signAuditBundle, leafHash as nodeLeafHash, verifyInclusion as nodeVerifyInclusion, auditLeafData, type AuditBundle } from '../../compliance/index.js';
 import { blake2b } from '../../coordinator/console/blake2b.js';
 import { canonicalJson, ed25519Supported, fromHex, leafHash, verifyBundle, verifyCheckpoint, verifyInclusion } from '../../coordinator/console/verify.js';
 import { barChart, heatMap, rocFromHistograms } from '../../coordinator/console/charts.js';
-import { MESSAGES, t } from '../../coordinator/console/i18n.js';
+import { MESSAGES, explain, failureText, t, withheldLabel } from '../../coordinator/console/i18n.js';
 import { KEY_NAME, START, scenarioLog, scenarioRegisters } from '../compliance/audit-fixtures.js';
 
 const CONSOLE = join(import.meta.dirname, '../../coordinator/console');
@@ -131,6 +142,54 @@ describe('charts.js', () => {
     const heat = heatMap({ title: 'r', rows: ['2025-01'], cols: ['M0', 'M1'], cells: [[1, null]] });
     expect(heat).toContain('100%');
     expect(heat).toContain('class="cell empty"');
+  });
+});
+
+describe('reasons in i18n.js', () => {
+  const LANGS = ['zh', 'en'] as const;
+  const CODES = [...WITHHELD_REASON_CODES, ...REFUSAL_REASON_CODES];
+
+  it('hold every catalogue code in both dictionaries, word for word, and nothing else', () => {
+    for (const lang of LANGS) {
+      for (const code of CODES) expect(MESSAGES[lang][`why.${code}`], `${lang} ${code}`).toBe(REASON_TEMPLATES[code][lang]);
+      expect(MESSAGES[lang]['why.OTHER']).toBe(GENERIC_REASON_TEMPLATE[lang]);
+      for (const code of WITHHELD_REASON_CODES) expect(MESSAGES[lang][`whyShort.${code}`], `${lang} ${code}`).toBe(WITHHELD_LABEL_TEMPLATES[code][lang]);
+      const keys = Object.keys(MESSAGES[lang]);
+      expect(keys.filter((k) => k.startsWith('why.')).sort()).toEqual([...CODES, 'OTHER'].map((c) => `why.${c}`).sort());
+      expect(keys.filter((k) => k.startsWith('whyShort.')).sort()).toEqual(WITHHELD_REASON_CODES.map((c) => `whyShort.${c}`).sort());
+    }
+  });
+
+  it('explain a code as the catalogue does, in the language asked for', () => {
+    for (const vars of [{ k: 10, m: 3, p: 60 }, { k: 25 }, {}]) {
+      for (const code of [...CODES, 'SOMETHING_NEW']) {
+        const expected = explainReason(code, vars);
+        for (const lang of LANGS) expect(explain(code, vars, lang), `${lang} ${code}`).toBe(expected[lang]);
+      }
+      for (const code of WITHHELD_REASON_CODES) {
+        for (const lang of LANGS) expect(withheldLabel(code, vars, lang)).toBe(catalogueLabel(code, vars)[lang]);
+      }
+    }
+    expect(explain('DOMINANCE', { p: 60 }, 'zh')).toContain('60% 以上');
+    expect(withheldLabel('NOT_A_CODE', {}, 'en')).toBe('suppressed');
+  });
+
+  it('show a failure in the current language: the coordinator\'s explanation, else the code\'s, else its words', () => {
+    const explanation = explainReason('DIFFERENCING', { k: 10 });
+    const view = { statusCode: 'DIFFERENCING', explanation, statusReason: 'key holder refused: ...' };
+    expect(failureText(view, {}, 'zh')).toBe(explanation.zh);
+    expect(failureText(view, {}, 'en')).toBe(explanation.en);
+    expect(failureText({ statusCode: 'TOO_FEW_MERCHANTS', explanation: null, statusReason: 'only 1' }, { m: 3 }, 'zh')).toBe(explainReason('TOO_FEW_MERCHANTS', { m: 3 }).zh);
+    expect(failureText({ statusCode: null, explanation: null, statusReason: 'only 1' }, {}, 'zh')).toBe('only 1');
+  });
+
+  it('label each withheld bar with its own reason', () => {
+    const svg = barChart({ title: 't', labels: ['a', 'b', 'c'], values: [null, 3, null], suppressedLabels: ['fewer than 10 customers', undefined, '<one shop>'], suppressedTitles: ['Fewer than 10 customers are behind this cell', undefined, undefined] });
+    expect(svg).toContain('>fewer than 10 customers</text>');
+    expect(svg).toContain('<title>a: Fewer than 10 customers are behind this cell</title>');
+    expect(svg).toContain('&lt;one shop&gt;');
+    expect(svg).not.toContain('<one shop>');
+    expect(svg.match(/class="bar suppressed"/g)).toHaveLength(2);
   });
 });
 
