@@ -3,13 +3,16 @@
  * a group one shop dominates is withheld together with a complement, so
  * neither can be derived from what is released; and a second query whose
  * population differs by one customer who withdrew consent is refused
- * before anything is decrypted, with the reason in the audit log.
+ * before anything is decrypted, with the reason in the audit log. Both
+ * are explained: each withheld cell by its code and the catalogue's text in
+ * English and Chinese (in the signed release and beside the result), the
+ * refusal by its code and explanation in the query view.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { getQueryDefinition, type SegmentStatsSpec } from '../../analytics/index.js';
+import { explainReason, getQueryDefinition, type SegmentStatsSpec } from '../../analytics/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
@@ -41,7 +44,7 @@ function largestShares(pooledDir: string): Record<string, number> {
   }));
 }
 
-type ReleaseView = { release: { attestedSubjects: number; disclosure: unknown; cells: Record<string, { suppressed: boolean; reasonCode?: string; subjects?: string; totals?: Record<string, string> }> } };
+type ReleaseView = { release: { attestedSubjects: number; disclosure: unknown; cells: Record<string, { suppressed: boolean; reason?: string; reasonZh?: string; reasonCode?: string; subjects?: string; totals?: Record<string, string> }> } };
 
 describe('exact disclosure control in real rounds', () => {
   let cluster: Cluster;
@@ -88,6 +91,14 @@ describe('exact disclosure control in real rounds', () => {
     const revenue = (s: string): number => reference[s]!.orders * reference[s]!.orderValueMean;
     const complement = STAGES.filter((s) => s !== top).sort((a, b) => revenue(b) - revenue(a))[0]!;
     expect(cells[complement]).toMatchObject({ suppressed: true, reasonCode: 'SECONDARY' });
+    // Each withheld cell says why in English and Chinese, in the signed release and beside the result.
+    const params = { k: 10, p };
+    expect(cells[top]).toMatchObject({ reason: explainReason('DOMINANCE', params).en, reasonZh: explainReason('DOMINANCE', params).zh });
+    expect(cells[top]!.reasonZh).toContain(`${p}%`);
+    expect(cells[complement]).toMatchObject({ reason: explainReason('SECONDARY', params).en, reasonZh: explainReason('SECONDARY', params).zh });
+    expect((final.result as { withheld: unknown }).withheld).toEqual(STAGES.filter((s) => withheld.has(s)).map((s) => ({
+      cell: s, reasonCode: cells[s]!.reasonCode, reason: explainReason(cells[s]!.reasonCode!, params), params,
+    })));
     // Released groups are exact, and no shop holds more than p % of any of them.
     const rows = (final.result as { rows: { stage: string; suppressed: boolean; customers: number | null; orders: number | null }[] }).rows;
     for (const row of rows) {
@@ -130,6 +141,7 @@ describe('exact disclosure control in real rounds', () => {
       expect(final.status).toBe('failed');
       expect(final.statusReason).toContain(`differ from those of released query ${first}`);
       expect(final.statusReason).toContain('by 1 customer(s) (customers in one and not the other), fewer than k=10');
+      expect(final).toMatchObject({ statusCode: 'DIFFERENCING', explanation: explainReason('DIFFERENCING', { k: 10, m: 3 }) });
       const entries = await cluster.coordinator.audit.log.entries(0, await cluster.coordinator.audit.log.size());
       expect(entries.find((e) => e.type === 'query.failed' && e.details.queryId === created.body.queryId)?.details)
         .toEqual({ queryId: created.body.queryId, reason: 'DIFFERENCING', contributions: 3 });
