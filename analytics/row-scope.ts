@@ -16,8 +16,9 @@
  *
  * The content of field `table.field` for one customer is every value of that
  * field in the rows of `table` the release reads for the customer, keyed by
- * the row's identity (order id, campaign id) and sorted, so it is the same
- * text whatever kind reads it: a histogram of order values and a segment
+ * the row's identity (order id, campaign id; for sessions, which have no id,
+ * their position among the customer's sessions in the shop's data) and
+ * sorted, so it is the same text whatever kind reads it: a histogram of order values and a segment
  * table read the same `order.amount` content when they read the same orders.
  * A scope must be exact: a window wider than what the kind reads would count
  * customers whose unread rows changed and could hide a difference of fewer
@@ -128,7 +129,7 @@ function joined(parts: string[]): string {
 /**
  * The canonical content of every field in `inputFields` for every customer
  * in `scope`, and of the shop-level fields; a release reading only
- * shop-level fields reads no customers. Throws RangeError naming a field
+ * shop-level fields and declaring no customer scope reads no customers. Throws RangeError naming a field
  * this module cannot describe (a kind reading it could not be checked for
  * differencing, so it must not run).
  */
@@ -160,7 +161,9 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
       const ef = CAMPAIGN_FIELDS[f];
       if (cf) m.set(f, text(cf(c)));
       else if (of) m.set(f, joined((orders.get(c.customerId) ?? []).map((o) => `${text(o.orderId)}=${text(of(o))}`)));
-      else if (sf) m.set(f, joined((sessions.get(c.customerId) ?? []).map((s) => text(sf(s)))));
+      // Sessions carry no id: a session's position among the customer's sessions in the shop's data is its
+      // identity, so two sessions trading their values is a change, as it changes per-channel figures.
+      else if (sf) m.set(f, joined((sessions.get(c.customerId) ?? []).map((s, i) => `${i}=${text(sf(s))}`)));
       else if (ef) m.set(f, joined((campaigns.get(c.customerId) ?? []).map((e) => `${text(e.campaignId)}=${text(ef(e))}`)));
     }
     if (out.has(c.customerId)) throw new RangeError(`data.customers: duplicate customerId`);

@@ -40,7 +40,8 @@ const PLAIN_FIELDS = ['customer.lifecycle_stage', 'customer.signup_at', 'order.a
 /**
  * The plain reading: customers in scope (none when only shop-level fields
  * are read and no customer scope is given); per field, each read row's value
- * keyed by its id where it has one, sorted and joined by newlines.
+ * keyed by its id (for sessions, their position among the customer's
+ * sessions), sorted and joined by newlines.
  */
 function plainContents(data: ShopData, fields: readonly string[], scope: RowScope): ReturnType<typeof plainForm> {
   const customerFields = fields.filter((f) => !f.startsWith('shop_metrics.'));
@@ -62,7 +63,8 @@ function plainContents(data: ShopData, fields: readonly string[], scope: RowScop
         case 'order.returned':
           return lines(orders.map((o) => `"${o.orderId}"=${o.returned}`));
         case 'session.channel':
-          return lines(sessions.map((s) => `"${s.channel}"`));
+          // Sessions have no id: their position among the customer's sessions in the data is their identity.
+          return lines(sessions.map((s, i) => `${i}="${s.channel}"`));
         case 'campaign.clicked':
           return lines(campaigns.map((e) => `"${e.campaignId}"=${e.clicked}`));
         default:
@@ -99,6 +101,13 @@ const scopeArb = fc
   }));
 
 /** A seeded permutation (mulberry32 and Fisher–Yates). */
+/** `mixed` with every customer's rows put back in the order they have in `original`. */
+function keepingOrderPerCustomer<T extends { readonly customerId: string }>(mixed: readonly T[], original: readonly T[]): T[] {
+  const queues = new Map<string, T[]>();
+  for (const r of original) queues.set(r.customerId, [...(queues.get(r.customerId) ?? []), r]);
+  return mixed.map((r) => (queues.get(r.customerId) as T[]).shift() as T);
+}
+
 function shuffled<T>(xs: readonly T[], seed: number): T[] {
   let a = seed >>> 0;
   const next = () => {
@@ -127,7 +136,7 @@ describe('rowContents (properties)', () => {
     );
   });
 
-  it('does not depend on the order of rows in any table, nor of the fields asked for', () => {
+  it('does not depend on the order of rows in any table (each customer\'s sessions keeping theirs), nor of the fields asked for', () => {
     fc.assert(
       fc.property(datasetArb(1, 0, 12), fc.subarray(ROW_CONTENT_FIELDS as string[], { minLength: 1 }), scopeArb, fc.integer(), (d, fields, scope, seed) => {
         const data = shopOf(d);
@@ -135,7 +144,8 @@ describe('rowContents (properties)', () => {
           shopId: data.shopId,
           customers: shuffled(data.customers, seed),
           orders: shuffled(data.orders, seed + 1),
-          sessions: shuffled(data.sessions ?? [], seed + 2),
+          // Interleaved differently across customers, each customer's sessions in their own order.
+          sessions: keepingOrderPerCustomer(shuffled(data.sessions ?? [], seed + 2), data.sessions ?? []),
           campaigns: shuffled(data.campaigns ?? [], seed + 3),
           shopMetrics: shuffled(data.shopMetrics ?? [], seed + 4),
         };
@@ -213,6 +223,16 @@ describe('rowContents on a fixed shop', () => {
     const next = rowContents(data, FIELDS, SCOPE);
     expect(changed(base, next)).toEqual(customers);
     if (customers.length === 0) expect(plainForm(next)).toEqual(plainForm(base));
+  });
+
+  it('sees two sessions of one customer trading their values (sessions have no id)', () => {
+    const s = (channel: string, viewed: boolean) => ({ customerId: 'c1', channel, viewed, carted: false, ordered: false });
+    const before = rowContents({ ...DATA, sessions: [s('app', true), s('web', false)] }, ['session.channel', 'session.viewed']);
+    const after = rowContents({ ...DATA, sessions: [s('app', false), s('web', true)] }, ['session.channel', 'session.viewed']);
+    // Per channel, one customer's viewed sessions changed (app 1 -> 0, web 0 -> 1): a funnel would differ.
+    expect(changed(before, after)).toEqual(['c1']);
+    expect(before.customers.get('c1')!.get('session.channel')).toBe(after.customers.get('c1')!.get('session.channel'));
+    expect(before.customers.get('c1')!.get('session.viewed')).not.toBe(after.customers.get('c1')!.get('session.viewed'));
   });
 
   it('reads no customers when only shop-level fields are read, and the months in scope', () => {
