@@ -150,7 +150,8 @@ export function accumulateMoments(layout: MomentLayout, rows: readonly (readonly
   const out: bigint[] = [BigInt(rows.length)];
   for (const s of sums) out.push(...splitSigned(s));
   for (const c of cross) out.push(...splitSigned(c));
-  out.push(...supportCounts(layout.variables, rows));
+  // Supports of the quantised values: a value that quantises to 0 adds nothing to the sums, so it is not in the group they describe.
+  out.push(...supportCounts(layout.variables, rows.map((row) => row.map((x) => (realToFixed(x, layout.scaleBits) === 0n ? 0 : 1)))));
   return out;
 }
 

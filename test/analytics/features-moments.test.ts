@@ -94,6 +94,15 @@ describe('moment sums', () => {
     ]);
   });
 
+  it('count a variable\'s support on the quantised values the sums carry', () => {
+    // At scale 2^0, 0.3 quantises to 0: it adds nothing to Σx, so the row is not in the group Σx describes.
+    const l = layout(['x'], [10], 0);
+    const v = accumulateMoments(l, [[0.3], [2], [0]]);
+    const byName = Object.fromEntries(momentFields(l).map((f, i) => [f.name, v[i] as bigint]));
+    expect(byName['sum(x)+']).toBe(2n);
+    expect(byName['nz(x)']).toBe(1n);
+  });
+
   it('refuses a value beyond its bound and too many rows, naming the field', () => {
     expect(() => accumulateMoments(layout(['x', 'y'], [10, 1]), [[1, 2]])).toThrow(/field sum\(y\): feature y value 2 exceeds its bound 1/);
     expect(() => accumulateMoments({ ...layout(['x'], [1]), maxRows: 1n }, [[0], [0]])).toThrow(/field n: 2 rows exceed bounds.maxRows 1/);
