@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/index.js';
-import { readPurposeRegistry } from '../compliance/index.js';
+import { MAX_MIN_SUBJECTS, readPurposeRegistry } from '../compliance/index.js';
 import { emit, integer, parse, requireString, untilSignal } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
@@ -26,7 +26,8 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
                          of --deployment); the key holder is told its public key
   --origin NAME          origin line of audit checkpoints (default fedmart.local/audit)
   --purposes FILE        purposes.json registry of purposes and PIAs (default: built-in registry)
-  --min-subjects K       the key holder's k, stated in audit entries (default 10)
+  --min-subjects K       the key holder's k (default 10, at most 1000), stated in audit entries and in
+                         the terms sent to shops; the key holder refuses queries stating a smaller k
   --id NAME              this coordinator's name in closing claims and partial aggregates
                          (default host-pid-random)
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
@@ -108,7 +109,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     auditKeyFile: requireString(values, 'audit-key', deployment === undefined ? '.fedmart/coordinator-audit.seed' : join(deployment, DEPLOYMENT_FILES.auditSigningSeed)),
     auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
     ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes) } : {}),
-    minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
+    minSubjects: integer(values, 'min-subjects', 10, 1, MAX_MIN_SUBJECTS),
     enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
     requestSigningSeedFile: requestKeyFileOption(values, deployment),
     logger: cliLogger('coordinator'),

@@ -1,4 +1,4 @@
-import { readPurposeRegistry } from '../compliance/index.js';
+import { MAX_MIN_SUBJECTS, readPurposeRegistry } from '../compliance/index.js';
 import { startKeyHolder } from '../keyholder/index.js';
 import { emit, integer, parse, requireString, untilSignal, UsageError } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
@@ -22,7 +22,8 @@ Usage: fedmart keyholder --data DIR --enrolment-authority HEX|FILE --coordinator
                       Both are taken from --deployment when not given
   --listen HOST:PORT  gRPC address (default 127.0.0.1:7002; port 0 picks a free one)
   --min-merchants M   fewest distinct merchants whose sum is decrypted (default 3)
-  --min-subjects K    fewest subjects per released cell; smaller cells are suppressed (default 10)
+  --min-subjects K    fewest subjects per released cell; smaller cells are suppressed (default 10,
+                      at most 1000); also the fewest customers by which two releases may differ
   --max-share P       dominance rule for every purpose: withhold a cell where one merchant may
                       hold more than P % of its magnitude (default: only where a purpose asks)
   --purposes FILE     purposes.json whose disclosure blocks (exact, or DP with a zCDP budget)
@@ -67,7 +68,7 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     listen: requireString(values, 'listen', '127.0.0.1:7002'),
     policy: {
       minMerchants: integer(values, 'min-merchants', 3, 2, 10_000),
-      minSubjects: integer(values, 'min-subjects', 10, 1, 1_000_000),
+      minSubjects: integer(values, 'min-subjects', 10, 1, MAX_MIN_SUBJECTS),
       ...(values['max-share'] === undefined ? {} : { dominance: { maxSharePercent: integer(values, 'max-share', 100, 1, 100) } }),
     },
     ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes)).purposes } : {}),

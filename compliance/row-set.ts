@@ -36,13 +36,14 @@
 import { blake2b, toHex } from '../crypto/index.js';
 import type { RowContents } from '../analytics/index.js';
 import { DisclosureError } from './disclosure/errors.js';
+import { MAX_MIN_SUBJECTS } from './disclosure/policy.js';
 
 /** The prime field of the sketches: the Mersenne prime 2^61 − 1. */
 export const ROW_SET_MODULUS = (1n << 61n) - 1n;
 /** Power sums beyond 2(k − 1): they make a false count below k vanishingly unlikely. */
 export const ROW_SET_SPARE_POWERS = 4;
-/** The largest k a sketch is made for (its size grows with k). */
-export const ROW_SET_MAX_K = 1000;
+/** The largest k a sketch is made for (its size grows with k): the largest k any party applies. */
+export const ROW_SET_MAX_K = MAX_MIN_SUBJECTS;
 
 /** What a shop attests about the rows behind one contribution. */
 export interface RowSetSketch {

@@ -34,6 +34,7 @@ import {
   DEFAULT_MAX_SATURATION,
   DEFAULT_PURPOSES,
   DisclosureError,
+  MAX_MIN_SUBJECTS,
   RandomReader,
   applyDisclosure,
   checkAttestation,
@@ -176,8 +177,8 @@ export class KeyHolder {
     if (!Number.isSafeInteger(policy.minMerchants) || policy.minMerchants < 2) {
       throw new RangeError('policy.minMerchants must be an integer >= 2');
     }
-    if (!Number.isSafeInteger(policy.minSubjects) || policy.minSubjects < 1) {
-      throw new RangeError('policy.minSubjects must be an integer >= 1');
+    if (!Number.isSafeInteger(policy.minSubjects) || policy.minSubjects < 1 || policy.minSubjects > MAX_MIN_SUBJECTS) {
+      throw new RangeError(`policy.minSubjects must be an integer from 1 to ${MAX_MIN_SUBJECTS}`);
     }
     if (policy.dominance != null && !(policy.dominance.maxSharePercent > 0 && policy.dominance.maxSharePercent <= 100)) {
       throw new RangeError('policy.dominance.maxSharePercent must be in (0, 100]');

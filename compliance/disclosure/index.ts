@@ -27,6 +27,7 @@ export { sampleNoise, noiseSd, noiseHalfWidth, describeNoise, noiseParameterOf, 
 export {
   EXACT_DISCLOSURE,
   DEFAULT_MAX_SATURATION,
+  MAX_MIN_SUBJECTS,
   DEFAULT_DP_DELTA,
   DEFAULT_CONFIDENCE,
   purposeDisclosureSchema,

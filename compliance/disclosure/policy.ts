@@ -62,10 +62,17 @@ export const EXACT_DISCLOSURE: ExactDisclosure = Object.freeze({ mode: 'exact' }
 export const DEFAULT_DP_DELTA = 1e-6;
 export const DEFAULT_CONFIDENCE = 0.95;
 
+/**
+ * The largest k any party applies: shops size their row-set sketches for the
+ * query's k (2(k − 1) + 4 sums per sequence, see compliance/row-set.ts), so k
+ * is bounded to keep sketches and their comparison small.
+ */
+export const MAX_MIN_SUBJECTS = 1000;
+
 const dominanceSchema = z.strictObject({ maxSharePercent: z.number().gt(0).max(100) });
 const thresholdShape = {
   minMerchants: z.number().int().min(2).max(1_000_000).optional(),
-  minSubjects: z.number().int().min(1).max(1_000_000_000).optional(),
+  minSubjects: z.number().int().min(1).max(MAX_MIN_SUBJECTS).optional(),
   dominance: dominanceSchema.optional(),
   maxSaturation: z.number().gt(0).max(1).optional(),
 };

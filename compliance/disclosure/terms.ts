@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { DisclosureError } from './errors.js';
-import { EXACT_DISCLOSURE, purposeDisclosureSchema, type PurposeDisclosure } from './policy.js';
+import { EXACT_DISCLOSURE, MAX_MIN_SUBJECTS, purposeDisclosureSchema, type PurposeDisclosure } from './policy.js';
 import { NOISE_MECHANISMS } from './zcdp.js';
 
 /** A purpose's declared disclosure block with every absent member made explicit. */
@@ -76,12 +76,11 @@ export function disclosureTerms(purpose: { readonly name: string; readonly discl
   return { purpose: purpose.name, declared, minSubjects: Math.max(minSubjectsFloor, declared.minSubjects ?? 0) };
 }
 
-const nullableNumber = z.number().finite().nullable();
 const termsSchema = z.strictObject({
   purpose: z.string().min(1).max(128),
   declared: z.strictObject({
     mode: z.enum(['exact', 'dp']),
-    minSubjects: z.number().int().min(1).max(1_000_000_000).nullable(),
+    minSubjects: z.number().int().min(1).max(MAX_MIN_SUBJECTS).nullable(),
     minMerchants: z.number().int().min(2).max(1_000_000).nullable(),
     dominance: z.strictObject({ maxSharePercent: z.number().gt(0).max(100) }).nullable(),
     maxSaturation: z.number().gt(0).max(1).nullable(),
@@ -89,11 +88,11 @@ const termsSchema = z.strictObject({
       mechanism: z.enum(NOISE_MECHANISMS),
       rhoPerQuery: z.number().positive().finite(),
       totalRho: z.number().positive().finite(),
-      delta: nullableNumber,
-      confidence: nullableNumber,
-    }).nullable(),
+      delta: z.number().gt(0).lt(1).nullable(),
+      confidence: z.number().min(0.5).lt(1).nullable(),
+    }).refine((d) => d.rhoPerQuery <= d.totalRho, { message: 'rhoPerQuery must not exceed totalRho', path: ['rhoPerQuery'] }).nullable(),
   }),
-  minSubjects: z.number().int().min(1).max(1_000_000_000),
+  minSubjects: z.number().int().min(1).max(MAX_MIN_SUBJECTS),
 }).refine((t) => (t.declared.mode === 'dp') === (t.declared.dp !== null), { message: 'dp terms are present exactly when the mode is dp', path: ['declared', 'dp'] });
 
 /** Validates untrusted terms JSON; throws DisclosureError `DISCLOSURE_TERMS_INVALID` naming the path. */

@@ -127,7 +127,7 @@ describeBackends('compliance core in a round', (backend) => {
     const seed0 = join(m0.stateDir, 'signing.seed');
     const missing = await raw.send([{ header: resign({ ...built.header, consentAttestation: Buffer.alloc(0) }, seed0) }, ...chunks(built.ciphertexts[0]!)]);
     expect([missing.status, missing.code]).toEqual([status.INVALID_ARGUMENT, 'ATTESTATION_MISSING']);
-    const otherPurpose = Buffer.from(canonicalSpecJson({ ...after, purpose: 'churn-modelling' }), 'utf8');
+    const otherPurpose = Buffer.from(canonicalSpecJson({ ...after, purpose: 'churn-modelling', terms: { ...after.terms, purpose: 'churn-modelling' } }), 'utf8');
     const mismatched = await raw.send([{ header: resign({ ...built.header, consentAttestation: otherPurpose }, seed0) }, ...chunks(built.ciphertexts[0]!)]);
     expect([mismatched.status, mismatched.code]).toEqual([status.INVALID_ARGUMENT, 'ATTESTATION_MISMATCH']);
     const inflated = Buffer.from(canonicalSpecJson({ ...after, subjectsIncluded: after.subjectsIncluded + 100, recordsUsed: after.recordsUsed + 100 }), 'utf8');
@@ -198,8 +198,9 @@ describeBackends('compliance core in a round', (backend) => {
 
 describeBackends('k threshold on attested subjects', (backend) => {
   it('refuses to decrypt when the shops attest fewer than k consented subjects', async () => {
-    const cluster = await startCluster({ minMerchants: 3, minSubjects: 1_000_000 }, { backend });
-    const shops = await makeShops(3, 'attested-k');
+    // k is at most 1000 (shops size their row-set sketches for it): three small shops attest fewer.
+    const cluster = await startCluster({ minMerchants: 3, minSubjects: 1000 }, { backend });
+    const shops = await makeShops(3, 'attested-k', { customersPerShop: { min: 40, max: 80 } });
     const merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
     try {
       const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'segment-stats', spec: SPEC, targetMerchants: 3 });
