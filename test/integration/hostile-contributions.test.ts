@@ -101,9 +101,10 @@ describeBackends('hostile contributions', (backend) => {
     const pid = coordinator.child.pid;
     const [m1, m2, m3, m4, m5] = merchants as [MerchantNode, MerchantNode, MerchantNode, MerchantNode, MerchantNode];
 
-    // A first round, so that there is a closed query to attack.
+    // A first round, so that there is a closed query to attack. Under another purpose: beside the five-shop
+    // release below, three of the same shops would differ by two merchants and be refused (fewer than m).
     const closed = await http<{ queryId: string }>(base, 'POST', '/v1/queries', {
-      kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' }, targetMerchants: 3,
+      kind: 'segment-stats', spec: { purpose: 'churn-modelling', groupBy: 'lifecycle_stage' }, targetMerchants: 3,
     });
     const closedQuery = (await m1.openQueries()).find((q) => q.queryId === closed.queryId)!;
     for (const m of [m1, m2, m3]) await m.answer(closedQuery);

@@ -254,18 +254,20 @@ describe('merchant identity', () => {
   }, 120_000);
 
   it('rotates a key: the new key works, the old one is refused, and what the old key signed before stays valid', async () => {
-    const [, m2, m3, m4] = merchants as [MerchantNode, MerchantNode, MerchantNode, MerchantNode];
-    const before = await openQuery(3);
+    // Four shops: a release by shops 2-4 beside the earlier one by shops 1-3 would differ by two merchants,
+    // fewer than m = 3, and be refused (MERCHANT_DIFFERENCING); with shop 5 they differ by three.
+    const [, m2, m3, m4, m5] = merchants as [MerchantNode, MerchantNode, MerchantNode, MerchantNode, MerchantNode];
+    const before = await openQuery(4);
     expect((await m4.answer(before)).outcome).toBe('submitted'); // signed with the enrolled key
     const oldKey = loadOrCreateSigningKey(join(m4.stateDir, 'signing.seed'));
     const oldPublic = Buffer.from(m4.signingPublicKey).toString('hex');
     expect(await m4.rotateKey()).toBe(1);
     expect(Buffer.from(m4.signingPublicKey).toString('hex')).not.toBe(oldPublic);
-    for (const m of [m2, m3]) expect((await m.answer(before)).outcome).toBe('submitted');
+    for (const m of [m2, m3, m5]) expect((await m.answer(before)).outcome).toBe('submitted');
     const released = await waitForFinal(cluster, before.queryId);
     expect(released.status, released.statusReason ?? '').toBe('released');
 
-    const after = await openQuery(3);
+    const after = await openQuery(4);
     // The old key can no longer sign a contribution.
     const built = m4.buildContribution(after);
     const oldSigned = { ...built.header, signature: Buffer.from(signEnvelope(envelopeOf(built.header), oldKey.secretKey)) };
@@ -278,7 +280,7 @@ describe('merchant identity', () => {
     }
     // The new key can, and the key holder follows the chain token -> enrolled key -> rotation 1.
     expect((await m4.answer(after)).outcome).toBe('submitted');
-    for (const m of [m2, m3]) expect((await m.answer(after)).outcome).toBe('submitted');
+    for (const m of [m2, m3, m5]) expect((await m.answer(after)).outcome).toBe('submitted');
     const final = await waitForFinal(cluster, after.queryId);
     expect(final.status, final.statusReason ?? '').toBe('released');
 
