@@ -24,14 +24,25 @@
  *    entry that is missing;
  * 7. every section equals the one recomputed from entries and registers —
  *    `sections.<name>` down to the first differing field;
- * 8. the bundle signature over everything — `signature`.
+ * 8. the bundle signature over everything — `signature`;
+ * 9. when the caller says which range it asked for (`expectRange`), that the
+ *    bundle's proven range covers it: `range.from` not after the requested
+ *    `from`, `range.to` not before the requested `to` — `range`.
  *
- * The signature comes last on purpose: it covers every byte, so checking it
- * first would name `signature` for any change and hide *what* changed. Every
- * earlier check only trusts data anchored in the signed checkpoint; the
- * final signature then binds registers, range and sections to the key.
+ * The signature comes last of the checks on the bundle itself on purpose: it
+ * covers every byte, so checking it first would name `signature` for any
+ * change and hide *what* changed. Every earlier check only trusts data
+ * anchored in the signed checkpoint; the signature then binds registers,
+ * range and sections to the key.
  *
- * Never throws for bad data. Requires `await cryptoReady()`.
+ * The requested range is checked after all of them: a bundle that is intact
+ * and complete for its own range, but for a narrower one than asked for
+ * (exported or re-signed by the audit key holder for a smaller range, or
+ * ended by the export at the latest entry because the requested `to` ran
+ * past it), proves nothing about the rest of the requested range.
+ *
+ * Never throws for bad data (bad options are a RangeError). Requires
+ * `await cryptoReady()`.
  *
  * @module
  */
@@ -119,15 +130,54 @@ function firstDifference(expected: unknown, actual: unknown, path: string): stri
   return path;
 }
 
+/** Options of {@link verifyAuditBundle}. */
+export interface VerifyAuditBundleOptions {
+  /** Hex public key the bundle must be signed by (any case). */
+  readonly publicKeyHex?: string;
+  /**
+   * The range the reader asked for: the bundle's proven range must cover it,
+   * i.e. start no later than `from` and end no earlier than `to`. Either end
+   * may be left out; a string is read as by `Date.parse`.
+   */
+  readonly expectRange?: { readonly from?: Date | string; readonly to?: Date | string };
+}
+
+/** A requested range as instants (ms), with its canonical ISO spelling for messages. */
+interface ExpectedRange {
+  readonly from?: { readonly ms: number; readonly iso: string };
+  readonly to?: { readonly ms: number; readonly iso: string };
+}
+
+function expectedInstant(value: Date | string | undefined, name: string): { ms: number; iso: string } | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new RangeError(`options.expectRange.${name} must be a valid time`);
+  return { ms, iso: new Date(ms).toISOString() };
+}
+
+function expectedRange(options: VerifyAuditBundleOptions): ExpectedRange | undefined {
+  const want = options.expectRange;
+  if (want === undefined) return undefined;
+  if (typeof want !== 'object' || want === null) throw new RangeError('options.expectRange must be an object');
+  const from = expectedInstant(want.from, 'from');
+  const to = expectedInstant(want.to, 'to');
+  if (from !== undefined && to !== undefined && from.ms > to.ms) throw new RangeError('options.expectRange.from must not be after options.expectRange.to');
+  return { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+}
+
 /**
  * Verifies a bundle (parsed JSON of unknown shape). With
  * `options.publicKeyHex`, the bundle must be signed by exactly that key —
  * without it, the bundle is only shown to be self-consistent under the key
- * it names, so pin the key whenever you know it.
+ * it names, so pin the key whenever you know it. With `options.expectRange`,
+ * the bundle must also prove the requested range complete — without it, a
+ * bundle for a narrower range than the one asked for verifies, and only the
+ * summary's `from`/`to` show the difference.
  */
-export function verifyAuditBundle(bundle: unknown, options: { readonly publicKeyHex?: string } = {}): AuditBundleVerification {
+export function verifyAuditBundle(bundle: unknown, options: VerifyAuditBundleOptions = {}): AuditBundleVerification {
+  const requested = expectedRange(options);
   try {
-    return verify(bundle, options);
+    return verify(bundle, options, requested);
   } catch (e) {
     if (e instanceof FedmartCryptoError && e.code === 'CRYPTO_NOT_READY') throw e;
     return fail('bundle', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
@@ -155,7 +205,7 @@ function checkNeighbour(
   return { entry };
 }
 
-function verify(input: unknown, options: { readonly publicKeyHex?: string }): AuditBundleVerification {
+function verify(input: unknown, options: VerifyAuditBundleOptions, requested: ExpectedRange | undefined): AuditBundleVerification {
   if (typeof input === 'object' && input !== null && (input as { format?: unknown }).format === AUDIT_BUNDLE_FORMAT_V1) {
     return fail(
       'format',
@@ -295,6 +345,30 @@ function verify(input: unknown, options: { readonly publicKeyHex?: string }): Au
 
   if (!verifyDigest(fromHex(bundle.signature), bundleSigningDigest(bundle as unknown as AuditBundle), publicKey)) {
     return fail('signature', 'the bundle signature does not verify under publicKey');
+  }
+
+  if (requested !== undefined) {
+    const proven = `the bundle proves ${range.from} .. ${range.to} complete, not the requested ${requested.from?.iso ?? '…'} .. ${requested.to?.iso ?? '…'}`;
+    if (requested.from !== undefined && requested.from.ms < Date.parse(range.from)) {
+      return fail(
+        'range',
+        `${proven}: it starts after the requested from, so entries stamped from ${requested.from.iso} up to ${range.from} are not shown; export the range again from ${requested.from.iso}`,
+      );
+    }
+    if (requested.to !== undefined && requested.to.ms > Date.parse(range.to)) {
+      if (after === null) {
+        // No entry after the run: the range ends at the checkpoint's last
+        // entry, as an export ends a range that reaches past the latest entry.
+        return fail(
+          'range',
+          `${proven}: an export ends a range that reaches past the latest entry at that entry (here the checkpoint's last, seq ${end - 1}, stamped ${range.to}), since nothing after it can be shown absent until a later entry is logged; export again once the log holds an entry stamped after ${requested.to.iso} (every export logs one), or ask for a to no later than ${range.to}`,
+        );
+      }
+      return fail(
+        'range',
+        `${proven}: it ends before the requested to, so entries stamped after ${range.to} up to ${requested.to.iso} are not shown; export the range again up to ${requested.to.iso}`,
+      );
+    }
   }
 
   const q = sections.queries;

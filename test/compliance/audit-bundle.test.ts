@@ -601,6 +601,122 @@ describe('completeness: no entry of the range can be left out', () => {
   });
 });
 
+describe('the requested range: a bundle verifies only when its proven range covers the one asked for', () => {
+  /** Entries 8..12 (minutes 8..12), range minute 8 .. minute 12 + 30 s, neighbours 7 and 13. */
+  let part: AuditBundle;
+  /** From minute 20 to the latest entry: asked up to 2100, ended by the export at the last entry, no entry after it. */
+  let tail: AuditBundle;
+  const PART_FROM = '2025-05-01T00:08:00.000Z';
+  const PART_TO = '2025-05-01T00:12:30.000Z';
+  beforeAll(async () => {
+    const { log } = await scenarioLog();
+    part = await exportAuditBundle(log, { from: PART_FROM, to: PART_TO, registers: scenarioRegisters(), keyPair: logKeyPair() });
+    tail = await exportAuditBundle(log, { from: '2025-05-01T00:20:00.000Z', to: '2100-01-01T00:00:00.000Z', registers: scenarioRegisters(), keyPair: logKeyPair() });
+  });
+
+  const within = (b: unknown, expectRange: { from?: string | Date; to?: string | Date }): [string, string] => {
+    const v = verifyAuditBundle(b, { publicKeyHex: pub, expectRange });
+    return v.ok ? ['ok', ''] : [v.firstBroken, v.reason];
+  };
+
+  it('the fixtures are what the cases below assume', () => {
+    expect(part.range).toEqual({ from: PART_FROM, to: PART_TO, firstSeq: 8, lastSeq: 12 });
+    expect([part.neighbours.before?.seq, part.neighbours.after?.seq]).toEqual([7, 13]);
+    const n = scenarioEvents().length;
+    expect(tail.range).toEqual({ from: '2025-05-01T00:20:00.000Z', to: minute(n - 1), firstSeq: 20, lastSeq: n - 1 });
+    expect(tail.neighbours.after).toBeNull();
+  });
+
+  it('a requested range equal to the bundle range, or inside it, verifies', () => {
+    expect(within(part, { from: PART_FROM, to: PART_TO })).toEqual(['ok', '']);
+    expect(within(part, { from: new Date(Date.parse(PART_FROM)), to: new Date(Date.parse(PART_TO)) })).toEqual(['ok', '']);
+    // The same instants spelled otherwise.
+    expect(within(part, { from: '2025-05-01T08:08:00+08:00', to: '2025-05-01T00:12:30Z' })).toEqual(['ok', '']);
+    // Covered: a later from, an earlier to, both, or only one end given.
+    expect(within(part, { from: '2025-05-01T00:08:00.001Z' })).toEqual(['ok', '']);
+    expect(within(part, { to: '2025-05-01T00:12:29.999Z' })).toEqual(['ok', '']);
+    expect(within(part, { from: '2025-05-01T00:09:00.000Z', to: '2025-05-01T00:11:00.000Z' })).toEqual(['ok', '']);
+    expect(within(part, {})).toEqual(['ok', '']);
+    // Only one end asked for: the other end of the bundle does not matter.
+    expect(within(part, { from: '2025-05-01T00:10:00.000Z' })).toEqual(['ok', '']);
+    expect(within(part, { to: '2025-05-01T00:00:00.000Z' })).toEqual(['ok', '']);
+  });
+
+  it('a requested from earlier than the bundle from fails at range, saying which entries are not shown', () => {
+    expect(within(part, { from: '2025-05-01T00:07:59.999Z' })).toEqual([
+      'range',
+      'the bundle proves 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z complete, not the requested 2025-05-01T00:07:59.999Z .. …: it starts after the requested from, so entries stamped from 2025-05-01T00:07:59.999Z up to 2025-05-01T00:08:00.000Z are not shown; export the range again from 2025-05-01T00:07:59.999Z',
+    ]);
+    expect(within(part, { from: '2025-05-01T00:00:00.000Z', to: '2025-05-01T00:10:00.000Z' })[0]).toBe('range');
+  });
+
+  it('a requested to later than the bundle to fails at range; with a neighbour after the run, as a narrower export', () => {
+    expect(within(part, { from: PART_FROM, to: '2025-05-01T00:12:30.001Z' })).toEqual([
+      'range',
+      'the bundle proves 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z complete, not the requested 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.001Z: it ends before the requested to, so entries stamped after 2025-05-01T00:12:30.000Z up to 2025-05-01T00:12:30.001Z are not shown; export the range again up to 2025-05-01T00:12:30.001Z',
+    ]);
+    // Wider at both ends: the from end is named first.
+    const [where, why] = within(part, { from: '2025-05-01T00:07:00.000Z', to: '2025-05-01T00:13:00.000Z' });
+    expect(where).toBe('range');
+    expect(why).toMatch(/: it starts after the requested from, /);
+  });
+
+  it('a to past the latest entry, which the export ended the bundle at, fails at range explaining why and what to do', () => {
+    const n = scenarioEvents().length;
+    const last = minute(n - 1);
+    expect(within(tail, { from: '2025-05-01T00:20:00.000Z', to: last })).toEqual(['ok', '']);
+    expect(within(tail, { to: '2100-01-01T00:00:00.000Z' })).toEqual([
+      'range',
+      `the bundle proves 2025-05-01T00:20:00.000Z .. ${last} complete, not the requested … .. 2100-01-01T00:00:00.000Z: an export ends a range that reaches past the latest entry at that entry (here the checkpoint's last, seq ${n - 1}, stamped ${last}), since nothing after it can be shown absent until a later entry is logged; export again once the log holds an entry stamped after 2100-01-01T00:00:00.000Z (every export logs one), or ask for a to no later than ${last}`,
+    ]);
+  });
+
+  it('a bundle re-signed by the audit key for a narrower range verifies on its own, and fails at range when the wider range is asked for', () => {
+    const entry12 = part.entries.find((e) => e.seq === 12)!;
+    const entry8 = part.entries.find((e) => e.seq === 8)!;
+    // Entries 8..11 with entry 12 as the neighbour after: complete for the range up to minute 11 + 30 s.
+    const shorter = forge(part, (f) => {
+      f.range.to = '2025-05-01T00:11:30.000Z';
+      f.entries = f.entries.filter((e) => e.seq <= 11);
+      f.range.lastSeq = 11;
+      f.neighbours = { ...f.neighbours, after: entry12 };
+    });
+    // Entries 9..12 with entry 8 as the neighbour before: complete from minute 8 + 30 s.
+    const later = forge(part, (f) => {
+      f.range.from = '2025-05-01T00:08:30.000Z';
+      f.entries = f.entries.filter((e) => e.seq >= 9);
+      f.range.firstSeq = 9;
+      f.neighbours = { ...f.neighbours, before: entry8 };
+    });
+    for (const b of [shorter, later]) {
+      expect(verdict(b)).toEqual(['ok', '']);
+      expect(within(b, {})).toEqual(['ok', '']);
+    }
+    expect(within(shorter, { from: PART_FROM, to: PART_TO })).toEqual([
+      'range',
+      'the bundle proves 2025-05-01T00:08:00.000Z .. 2025-05-01T00:11:30.000Z complete, not the requested 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z: it ends before the requested to, so entries stamped after 2025-05-01T00:11:30.000Z up to 2025-05-01T00:12:30.000Z are not shown; export the range again up to 2025-05-01T00:12:30.000Z',
+    ]);
+    expect(within(later, { from: PART_FROM, to: PART_TO })).toEqual([
+      'range',
+      'the bundle proves 2025-05-01T00:08:30.000Z .. 2025-05-01T00:12:30.000Z complete, not the requested 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z: it starts after the requested from, so entries stamped from 2025-05-01T00:08:00.000Z up to 2025-05-01T00:08:30.000Z are not shown; export the range again from 2025-05-01T00:08:00.000Z',
+    ]);
+    // Still covered when only what the narrower bundle proves is asked for.
+    expect(within(shorter, { from: PART_FROM, to: '2025-05-01T00:11:30.000Z' })).toEqual(['ok', '']);
+  });
+
+  it('a bundle broken otherwise is named at what is broken, not at range', () => {
+    expect(within(withhold(part, 12), { from: PART_FROM, to: '2025-05-01T00:13:00.000Z' })[0]).toBe('neighbours.after');
+    const unsigned = { ...JSON.parse(JSON.stringify(part)), signature: '0'.repeat(128) } as unknown;
+    expect(within(unsigned, { to: '2025-05-01T00:13:00.000Z' })[0]).toBe('signature');
+  });
+
+  it('refuses a requested range that is not one with a RangeError', () => {
+    expect(() => verifyAuditBundle(part, { expectRange: { from: 'not a time' } })).toThrow(RangeError);
+    expect(() => verifyAuditBundle(part, { expectRange: { to: new Date(Number.NaN) } })).toThrow(/expectRange\.to/);
+    expect(() => verifyAuditBundle(part, { expectRange: { from: PART_TO, to: PART_FROM } })).toThrow(/expectRange\.from must not be after/);
+  });
+});
+
 describe('rendering', () => {
   it('renders one self-contained, escaped zh-CN/English HTML page with the verification result', () => {
     const html = renderAuditReportHtml(bundle);
