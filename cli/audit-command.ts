@@ -13,7 +13,7 @@ export const AUDIT_HELP = `fedmart audit — export and verify signed audit repo
 
 Usage:
   fedmart audit export [--from ISO] [--to ISO] --out FILE [--no-pdf] [--http URL] [--token T]
-  fedmart audit verify FILE [--key HEX] [--json]
+  fedmart audit verify FILE [--from ISO] [--to ISO] [--key HEX] [--json]
 
 export   runs an export job on the coordinator (progress on stderr) for a signed bundle
          of every audit entry in [from, to] (default: everything up to now; a range
@@ -25,9 +25,16 @@ verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
          inclusion proof of every entry, that no entry of the range is left out
          (the entries just before and after the range are proven to lie outside
          it), and every report section recomputed from the entries. --key pins
-         the coordinator's audit public key (hex).
+         the coordinator's audit public key (hex). --from/--to give the range
+         you asked for: the bundle must prove it complete, i.e. its own range
+         must start no later than --from and end no earlier than --to, else it
+         is broken at "range" (an export ends a range reaching past the latest
+         entry at that entry, so a --to after it cannot be proven until a later
+         entry is logged). ISO is a date (00:00 UTC that day) or a time with Z
+         or an offset, e.g. 2025-05-01 or 2025-05-31T23:59:59.999Z.
          Exit 0 and a summary when intact; exit 1 and one line naming the first
-         broken item (e.g. the first missing entry) when not.
+         broken item (e.g. the first missing entry) when not; exit 2 for bad
+         arguments.
 
   --http URL   coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
                https:// trusts only the CA in the file FEDMART_CA names, when set; plain
@@ -61,6 +68,37 @@ export function describeVerification(v: AuditBundleVerification): string {
     `  complete: ${s.beforeSeq === null ? 'starts at the first entry of the log' : `entry ${s.beforeSeq} precedes from`}, ${s.afterSeq === null ? 'ends at the checkpoint\'s last entry, stamped at to' : `entry ${s.afterSeq} follows to`}`,
     `  ${s.purposes} purposes, ${s.queries} queries, ${s.releases} releases, ${s.contributionsAccepted} contributions accepted`,
   ].join('\n');
+}
+
+/**
+ * An ISO-8601 date (00:00 UTC that day) or a time with Z or an offset, as
+ * milliseconds; undefined when the text is not one or names no real day.
+ */
+export function parseIsoInstant(text: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,3})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/.exec(text);
+  if (!m) return undefined;
+  const day = new Date(0);
+  day.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (day.getUTCFullYear() !== Number(m[1]) || day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3])) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The range given with --from/--to, or undefined when neither is; UsageError when one is not an ISO time. */
+function requestedRange(values: Record<string, string | boolean | undefined>): { from?: string; to?: string } | undefined {
+  const out: { from?: string; to?: string } = {};
+  for (const name of ['from', 'to'] as const) {
+    const v = values[name];
+    if (v === undefined) continue;
+    const ms = typeof v === 'string' ? parseIsoInstant(v) : undefined;
+    if (ms === undefined) {
+      throw new UsageError(`--${name} ${JSON.stringify(v)} is not an ISO-8601 date or time with Z or an offset (e.g. 2025-05-01 or 2025-05-31T23:59:59.999Z)`);
+    }
+    out[name] = new Date(ms).toISOString();
+  }
+  if (out.from === undefined && out.to === undefined) return undefined;
+  if (out.from !== undefined && out.to !== undefined && out.from > out.to) throw new UsageError(`--from ${out.from} is after --to ${out.to}`);
+  return out;
 }
 
 interface ExportJobView {
@@ -131,16 +169,22 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
     case 'verify': {
       const file = positionals[1];
       if (!file) throw new UsageError('audit verify needs a FILE');
+      const expectRange = requestedRange(values);
       let bundle: unknown;
       try {
         bundle = JSON.parse(readFileSync(file, 'utf8'));
       } catch (err) {
         throw new UsageError(`cannot read ${file} as JSON: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const verification = verifyAuditBundle(bundle, typeof values.key === 'string' ? { publicKeyHex: values.key } : {});
+      const verification = verifyAuditBundle(bundle, {
+        ...(typeof values.key === 'string' ? { publicKeyHex: values.key } : {}),
+        ...(expectRange ? { expectRange } : {}),
+      });
       if (values.json) console.log(JSON.stringify(verification, null, 2));
-      else if (verification.ok) console.log(describeVerification(verification));
-      else console.error(`fedmart audit verify: ${describeVerification(verification)}`);
+      else if (verification.ok) {
+        console.log(describeVerification(verification));
+        if (expectRange) console.log(`  covers the requested range ${expectRange.from ?? '…'} .. ${expectRange.to ?? '…'}`);
+      } else console.error(`fedmart audit verify: ${describeVerification(verification)}`);
       return verification.ok ? 0 : 1;
     }
     default:

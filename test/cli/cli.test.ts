@@ -28,6 +28,13 @@ describe('fedmart CLI', () => {
     expect(r.stdout).toMatch(/Usage:\s+fedmart/);
   });
 
+  it('audit --help describes verify against a requested range', () => {
+    const r = run('audit', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('fedmart audit verify FILE [--from ISO] [--to ISO] [--key HEX] [--json]');
+    expect(r.stdout).toMatch(/--from\/--to give the range\s+you asked for/);
+  });
+
   it('answers an unknown command and a bad flag with one line and exit code 2', () => {
     const unknown = run('frobnicate');
     expect(unknown.code).toBe(2);

@@ -715,6 +715,62 @@ describe('the requested range: a bundle verifies only when its proven range cove
     expect(() => verifyAuditBundle(part, { expectRange: { to: new Date(Number.NaN) } })).toThrow(/expectRange\.to/);
     expect(() => verifyAuditBundle(part, { expectRange: { from: PART_TO, to: PART_FROM } })).toThrow(/expectRange\.from must not be after/);
   });
+
+  it('fedmart audit verify --from/--to: exit 0 when covered, 1 naming range when not, 2 for a bad date', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-bundle-range-'));
+    try {
+      const partFile = join(dir, 'part.json');
+      const tailFile = join(dir, 'tail.json');
+      writeFileSync(partFile, JSON.stringify(part));
+      writeFileSync(tailFile, JSON.stringify(tail));
+      const bin = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
+      const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'audit', 'verify', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+      const ok = run(partFile, '--key', pub, '--from', '2025-05-01T08:08:00+08:00', '--to', PART_TO);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('  covers the requested range 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z\n');
+
+      const earlier = run(partFile, '--key', pub, '--from', '2025-05-01');
+      expect(earlier.status).toBe(1);
+      expect(earlier.stdout).toBe('');
+      expect(earlier.stderr.trimEnd().split('\n')).toEqual([
+        'fedmart audit verify: BROKEN at range: the bundle proves 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z complete, not the requested 2025-05-01T00:00:00.000Z .. …: it starts after the requested from, so entries stamped from 2025-05-01T00:00:00.000Z up to 2025-05-01T00:08:00.000Z are not shown; export the range again from 2025-05-01T00:00:00.000Z',
+      ]);
+
+      const later = run(partFile, '--to', '2025-05-01T00:13:00.000Z');
+      expect(later.status).toBe(1);
+      expect(later.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(later.stderr).toMatch(/^fedmart audit verify: BROKEN at range: .*: it ends before the requested to, /);
+
+      const clipped = run(tailFile, '--key', pub, '--to', '2025-06-01');
+      expect(clipped.status).toBe(1);
+      expect(clipped.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(clipped.stderr).toContain('BROKEN at range: ');
+      expect(clipped.stderr).toContain('an export ends a range that reaches past the latest entry at that entry');
+
+      // --json carries the same verdict.
+      const json = run(partFile, '--json', '--to', '2025-05-01T00:13:00.000Z');
+      expect(json.status).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, firstBroken: 'range' });
+
+      // A bad date is reported before the file is read (the first case names a file that does not exist).
+      for (const [file, flag, value] of [[join(dir, 'missing.json'), '--to', '2025-02-30'], [partFile, '--from', 'May 1 2025'], [partFile, '--to', '2025-05-01T00:13:00']] as const) {
+        const bad = run(file, flag, value);
+        expect(bad.status, `${flag} ${value}`).toBe(2);
+        expect(bad.stdout).toBe('');
+        expect(bad.stderr.trimEnd().split('\n')).toEqual([
+          `fedmart audit: ${flag} ${JSON.stringify(value)} is not an ISO-8601 date or time with Z or an offset (e.g. 2025-05-01 or 2025-05-31T23:59:59.999Z) (see fedmart audit --help)`,
+        ]);
+      }
+      const reversed = run(partFile, '--from', PART_TO, '--to', PART_FROM);
+      expect(reversed.status).toBe(2);
+      expect(reversed.stderr.trimEnd().split('\n')).toEqual([
+        'fedmart audit: --from 2025-05-01T00:12:30.000Z is after --to 2025-05-01T00:08:00.000Z (see fedmart audit --help)',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('rendering', () => {
