@@ -7,7 +7,7 @@ import { api, download, poll } from './api.js';
 import { barChart, stackedBar } from './charts.js';
 import { clear, h, saveBlob, svg, table } from './dom.js';
 import { fmt, t } from './i18n.js';
-import { fromHex, leafHash, verifyBundle, verifyCheckpoint, verifyInclusion } from './verify.js';
+import { expectedRangeOfDays, fromHex, leafHash, verifyBundle, verifyCheckpoint, verifyInclusion } from './verify.js';
 
 const PIN_KEY = 'fedmart.auditKey';
 const PAGE = 200;
@@ -195,6 +195,8 @@ export async function reportsPage(main, ctx) {
     button.disabled = true;
     clear(outcome);
     try {
+      // What the bundle must prove complete: the days picked, up to the latest entry while the last day runs.
+      const expectRange = expectedRangeOfDays(from.value, to.value, Date.now());
       const job = await api('POST', '/v1/audit/export-jobs', { from: `${from.value}T00:00:00.000Z`, to: `${to.value}T23:59:59.999Z` });
       bar.hidden = false;
       const done = await poll(`/v1/jobs/${job.jobId}`, (j) => j.status === 'done' || j.status === 'failed', (j) => {
@@ -203,7 +205,7 @@ export async function reportsPage(main, ctx) {
         step.textContent = `${t(`job.${j.status}`)} · ${t(`step.${j.progress.step}`)} (${j.progress.done}/${j.progress.total})`;
       }, 300, ctx.signal);
       if (done.status === 'failed') throw new Error(`${done.error?.code}: ${done.error?.title}`);
-      await showExport(outcome, done);
+      await showExport(outcome, done, expectRange);
     } catch (err) {
       outcome.append(h('p', { role: 'alert', class: 'error' }, `${t('error')}: ${err.message}`));
     } finally {
@@ -213,12 +215,12 @@ export async function reportsPage(main, ctx) {
   main.append(form, outcome);
 }
 
-async function showExport(outcome, job) {
+async function showExport(outcome, job, expectRange) {
   const status = h('p', { id: 'bundle-verify', 'aria-live': 'polite' }, t('x.verifying'));
   const card = h('div', { class: 'card', id: 'export-result' }, h('h2', {}, t('x.result', { id: job.jobId })), status);
   outcome.append(card);
   const bundle = await (await download(job.result.links.bundle)).text().then((s) => JSON.parse(s));
-  const v = await verifyBundle(bundle, { pinnedKeyHex: pinned(), onProgress: (d, n) => { status.textContent = t('x.verifyingN', { d, n }); } });
+  const v = await verifyBundle(bundle, { pinnedKeyHex: pinned(), expectRange, onProgress: (d, n) => { status.textContent = t('x.verifyingN', { d, n }); } });
   status.replaceChildren(v.ok
     ? h('span', { class: 'badge ok big', id: 'verified' }, `✓ ${t('x.verified', { n: v.entries, size: v.size })}`)
     : h('span', { class: 'badge bad big', id: 'verified' }, `✗ ${t('x.broken')}: ${v.firstBroken} — ${v.reason}`));

@@ -18,7 +18,12 @@ export interface BundleCheck {
   ok: boolean;
   detail: string;
 }
+export function expectedRangeOfDays(fromDay: string, toDay: string, nowMs: number): { from: string; to?: string };
 export function verifyBundle(
   bundle: unknown,
-  options?: { pinnedKeyHex?: string | null; onProgress?: (done: number, total: number) => void },
+  options?: {
+    pinnedKeyHex?: string | null;
+    onProgress?: (done: number, total: number) => void;
+    expectRange?: { from?: string | null; to?: string | null } | null;
+  },
 ): Promise<{ ok: boolean; checks: BundleCheck[]; firstBroken: string | null; reason: string | null; size: number | null; root: string | null; entries: number }>;

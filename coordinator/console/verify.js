@@ -201,16 +201,35 @@ async function checkNeighbour(item, cp) {
 }
 
 /**
+ * The range a bundle exported for the days `fromDay`..`toDay` (YYYY-MM-DD,
+ * as the export form sends them: 00:00:00.000Z to 23:59:59.999Z) must prove
+ * complete, for `verifyBundle`'s `expectRange`. `to` is left out while the
+ * last day has not ended at `nowMs`: a range reaching past the latest entry
+ * ends at that entry, so a bundle asked for "up to today" can only prove the
+ * log complete up to its latest entry, which is what the officer asked for.
+ * @param {string} fromDay @param {string} toDay @param {number} nowMs
+ * @returns {{from: string, to?: string}}
+ */
+export function expectedRangeOfDays(fromDay, toDay, nowMs) {
+  const from = `${fromDay}T00:00:00.000Z`;
+  const to = `${toDay}T23:59:59.999Z`;
+  return Date.parse(to) < nowMs ? { from, to } : { from };
+}
+
+/**
  * Verifies an audit bundle in the page: pinned key (when given), checkpoint
  * signature, every entry's seq, leaf and inclusion proof against the
  * checkpoint, that no entry of the range is left out (the entries just
  * before and after the run are proven and stamped outside [from, to], as in
- * compliance/audit-bundle-verify.ts), and the bundle signature (Ed25519 over
- * BLAKE2b-256 of the canonical JSON without `signature`).
+ * compliance/audit-bundle-verify.ts), the bundle signature (Ed25519 over
+ * BLAKE2b-256 of the canonical JSON without `signature`) and, when
+ * `expectRange` ({from?, to?}, ISO times) says which range was asked for,
+ * that the bundle's range covers it (`range`, as the expectRange option of
+ * compliance/audit-bundle-verify.ts).
  * `onProgress(done, total)` is called while entries are checked.
  * @returns {Promise<{ok: boolean, checks: {name: string, ok: boolean, detail: string}[], firstBroken: string | null, reason: string | null, size: number | null, root: string | null, entries: number}>}
  */
-export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = () => {} } = {}) {
+export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = () => {}, expectRange = null } = {}) {
   const checks = [];
   const out = (firstBroken, reason) => ({ ok: firstBroken === null, checks, firstBroken, reason, size: cp?.ok ? cp.size : null, root: cp?.ok ? toHex(cp.root) : null, entries: bundle?.entries?.length ?? 0 });
   let cp = null;
@@ -300,5 +319,21 @@ export async function verifyBundle(bundle, { pinnedKeyHex = null, onProgress = (
   }
   checks.push({ name: 'signature', ok: sigOk, detail: sigOk ? 'Ed25519 over BLAKE2b-256' : 'does not verify' });
   if (!sigOk) return out('signature', 'the bundle signature does not verify');
+  if (expectRange) {
+    const wantFrom = expectRange.from == null ? null : Date.parse(expectRange.from);
+    const wantTo = expectRange.to == null ? null : Date.parse(expectRange.to);
+    const iso = (ms) => (ms === null ? '…' : new Date(ms).toISOString());
+    if (Number.isNaN(wantFrom) || Number.isNaN(wantTo)) return out('range', 'the requested range is not a valid time range');
+    const proven = `the bundle proves ${from} .. ${to} complete, not the requested ${iso(wantFrom)} .. ${iso(wantTo)}`;
+    if (wantFrom !== null && !(Date.parse(from) <= wantFrom)) {
+      return out('range', `${proven}: it starts after the requested from, so entries stamped from ${iso(wantFrom)} up to ${from} are not shown; export the range again from ${iso(wantFrom)}`);
+    }
+    if (wantTo !== null && !(Date.parse(to) >= wantTo)) {
+      if (after === null) {
+        return out('range', `${proven}: an export ends a range that reaches past the latest entry at that entry (here the checkpoint's last, seq ${end - 1}, stamped ${to}), since nothing after it can be shown absent until a later entry is logged; export again once the log holds an entry stamped after ${iso(wantTo)} (every export logs one), or ask for a to no later than ${to}`);
+      }
+      return out('range', `${proven}: it ends before the requested to, so entries stamped after ${to} up to ${iso(wantTo)} are not shown; export the range again up to ${iso(wantTo)}`);
+    }
+  }
   return out(null, null);
 }
