@@ -236,6 +236,35 @@ export class SlotLayout {
   }
 
   /**
+   * The first place where decrypted slot sums of `contributors` shops exceed
+   * what honest shops can produce: a limb sum above contributors × the
+   * field's largest limb, or a field total above contributors × its max.
+   * BFV proves nothing about a shop's plaintext, so a shop that skips its own
+   * bound checks can put any value below t in a slot; this caps one shop's
+   * effect at its declared maximum. Returns a description naming the field,
+   * or undefined when every total is within bounds.
+   * @throws RangeError / TypeError for a wrong shape (as {@link decode})
+   */
+  boundsViolation(slotSums: readonly BigUint64Array[], contributors: number): string | undefined {
+    assertInteger(contributors, 'contributors', 0);
+    const totals = this.decode(slotSums);
+    const n = BigInt(contributors);
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i] as FieldSpec;
+      const base = this.#offsets[i] as number;
+      const limbMax = n * this.maxLimbValue(i);
+      for (let k = 0; k < (this.#limbCounts[i] as number); k++) {
+        const g = base + k;
+        const s = (slotSums[Math.floor(g / this.slotCount)] as BigUint64Array)[g % this.slotCount] as bigint;
+        if (s > limbMax) return `field "${f.name}": limb ${k} sums to ${s}, above ${contributors} x its largest limb ${this.maxLimbValue(i)}`;
+      }
+      const total = totals[i] as bigint;
+      if (total > n * f.max) return `field "${f.name}": the total ${total} is above ${contributors} x its bound ${f.max}`;
+    }
+    return undefined;
+  }
+
+  /**
    * Refuses a round whose sum could wrap t: throws OverflowRiskError naming
    * the first field for which `contributors * maxLimbValue >= t`. Call before
    * publishing a round and again before adding (with the actual count).

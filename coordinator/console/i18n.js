@@ -82,6 +82,10 @@ const REASONS = {
   DISCLOSURE_POLICY_INVALID: KEYHOLDER_SETTINGS,
   DISCLOSURE_STATE_CORRUPT: KEYHOLDER_SETTINGS,
   DISCLOSURE_TERMS_INVALID: KEYHOLDER_SETTINGS,
+  INPUT_OUT_OF_BOUNDS: {
+    en: 'The shops\' answers added up to more than the query\'s declared bounds allow, so at least one shop sent values outside them and nothing was released. Tell your administrator; the shops\' software or data needs checking.',
+    zh: '各店铺答复的合计超出了查询声明的上限，说明至少有一个店铺发送了越界数值，因此未发布任何结果。请告知管理员检查店铺的软件或数据。',
+  },
   ATTESTATION_INVALID: CONSENT_EVIDENCE,
   ATTESTATION_MISMATCH: CONSENT_EVIDENCE,
   ROW_SET_INVALID: SHOP_ANSWER,
