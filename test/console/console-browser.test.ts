@@ -231,8 +231,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     await page.getByRole('button', { name: '导出报告' }).click();
     await page.locator('#verified').waitFor({ timeout: 90_000 });
     expect(await page.locator('#verified').getAttribute('class')).toContain('ok');
-    expect(await page.locator('#verified').textContent()).toMatch(/^✓ 已验证：签名检查点、\d+ 条包含证明和报告包签名均有效/);
-    expect(await page.locator('#export-result td .badge.ok').count()).toBe(3);
+    expect(await page.locator('#verified').textContent()).toMatch(/^✓ 已验证：签名检查点、\d+ 条包含证明、范围完整性和报告包签名均有效/);
+    expect(await page.locator('#export-result td .badge.ok').count()).toBe(4); // checkpoint, inclusion proofs, range completeness, bundle signature
     const pdfDownload = page.waitForEvent('download');
     await page.getByRole('button', { name: '下载 PDF 报告' }).click();
     const pdf = readFileSync(await (await pdfDownload).path());
