@@ -90,7 +90,7 @@ const termsSchema = z.strictObject({
       totalRho: z.number().positive().finite(),
       delta: z.number().gt(0).lt(1).nullable(),
       confidence: z.number().min(0.5).lt(1).nullable(),
-    }).refine((d) => d.rhoPerQuery <= d.totalRho, { message: 'rhoPerQuery must not exceed totalRho', path: ['rhoPerQuery'] }).nullable(),
+    }).refine((d) => d.rhoPerQuery <= d.totalRho, { message: 'rhoPerQuery must not exceed totalRho' }).nullable(),
   }),
   minSubjects: z.number().int().min(1).max(MAX_MIN_SUBJECTS),
 }).refine((t) => (t.declared.mode === 'dp') === (t.declared.dp !== null), { message: 'dp terms are present exactly when the mode is dp', path: ['declared', 'dp'] });
