@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { blake2b, toHex } from '../crypto/index.js';
 import type { RowContents } from '../analytics/index.js';
 import { DisclosureError } from './disclosure/errors.js';
@@ -84,8 +85,32 @@ function element(bytes: Uint8Array): bigint {
 
 const hex16 = (v: bigint): string => v.toString(16).padStart(16, '0');
 
+/** Sketches already made, by a digest of their inputs: the rounds of one fit read the same rows. */
+const recent = new Map<string, RowSetSketch>();
+const RECENT_MAX = 32;
+
+/** SHA-256 over the key, T and every content, unambiguously framed. */
+function inputDigest(contents: RowContents, powers: number, pseudonymKey: Uint8Array): string {
+  const h = createHash('sha256');
+  const put = (text: string) => h.update(`${text.length}:`).update(text);
+  h.update(pseudonymKey);
+  put(String(powers));
+  put(contents.fields.join(','));
+  for (const [id, fields] of contents.customers) {
+    put(id);
+    for (const f of contents.fields) put(fields.get(f) ?? '\u0000missing');
+  }
+  for (const [f, content] of [...contents.shop].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    put(f);
+    put(content);
+  }
+  return h.digest('hex');
+}
+
 /**
- * The sketch of `contents` under the shop's pseudonym key. Throws RangeError
+ * The sketch of `contents` under the shop's pseudonym key. A sketch of the
+ * same contents made recently is returned again (a fit's rounds read the
+ * same rows; the sketch is a function of its inputs). Throws RangeError
  * naming a bad argument.
  */
 export function buildRowSetSketch(contents: RowContents, powers: number, pseudonymKey: Uint8Array): RowSetSketch {
@@ -94,6 +119,16 @@ export function buildRowSetSketch(contents: RowContents, powers: number, pseudon
   }
   if (!Number.isSafeInteger(powers) || powers < ROW_SET_SPARE_POWERS || powers > rowSetPowers(ROW_SET_MAX_K)) throw new RangeError(`powers: expected an integer from ${ROW_SET_SPARE_POWERS} to ${rowSetPowers(ROW_SET_MAX_K)}`);
   if (!(pseudonymKey instanceof Uint8Array) || pseudonymKey.length < 16) throw new RangeError('pseudonymKey: expected at least 16 bytes');
+  const digest = inputDigest(contents, powers, pseudonymKey);
+  const known = recent.get(digest);
+  if (known !== undefined) return known;
+  const sketch = computeSketch(contents, powers, pseudonymKey);
+  recent.set(digest, sketch);
+  if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  return sketch;
+}
+
+function computeSketch(contents: RowContents, powers: number, pseudonymKey: Uint8Array): RowSetSketch {
   const key = blake2b(ENC.encode('fedmart/v1/row-set-key'), 32, pseudonymKey);
   const fieldNames = [...contents.fields].sort();
   const members = new Array<bigint>(powers).fill(0n);
@@ -121,12 +156,12 @@ export function buildRowSetSketch(contents: RowContents, powers: number, pseudon
   }
   const shop: Record<string, string> = {};
   for (const [f, content] of [...contents.shop].sort(([a], [b]) => (a < b ? -1 : 1))) shop[f] = toHex(blake2b(ENC.encode(`shop\u0000${f}\u0000${content}`), 32, key));
-  return {
+  return Object.freeze({
     powers,
-    members: members.map(hex16),
-    fields: Object.fromEntries(fieldNames.map((f) => [f, (sums.get(f) as bigint[]).map(hex16)])),
-    shop,
-  };
+    members: Object.freeze(members.map(hex16)),
+    fields: Object.freeze(Object.fromEntries(fieldNames.map((f) => [f, Object.freeze((sums.get(f) as bigint[]).map(hex16))]))),
+    shop: Object.freeze(shop),
+  });
 }
 
 const FIELD_NAME = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;

@@ -157,7 +157,7 @@ describe.skipIf(!CHROMIUM || !PDFTOPPM)(`PDF audit report${CHROMIUM && PDFTOPPM 
     expect(html.headers['content-security-policy']).toContain("default-src 'none'");
     expect(String(html.body)).toContain('合规审计报告');
     const bundle = await fx.call(c, 'GET', job.result.links.bundle);
-    expect(bundle.body.format).toBe('fedmart-audit-bundle/1');
+    expect(bundle.body.format).toBe('fedmart-audit-bundle/2');
     expect(readFileSync(page1).subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 
