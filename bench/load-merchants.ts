@@ -26,8 +26,8 @@ import {
   type HeContext,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition, rowContents, type ShopData } from '../analytics/index.js';
-import { buildAttestation, buildRowSetSketch, getPurpose, parseDisclosureTerms, rowSetPowers } from '../compliance/index.js';
+import { canonicalSpecJson, getQueryDefinition, type ShopData } from '../analytics/index.js';
+import { buildAttestation, contributionRowSet, getPurpose, parseDisclosureTerms } from '../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView, CHUNK_BYTES, type ShopCompliance } from '../client-sdk/index.js';
 import {
   MerchantServiceClient,
@@ -149,9 +149,7 @@ export function prepareContributions(
     const filter = shop.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: shop.data.customers.map((c) => c.customerId) });
     const view = roundView(shop.data, filter.includedCustomerIds, purpose, shop.compliance.pseudonymKey);
     const terms = parseDisclosureTerms(JSON.parse(query.termsJson));
-    const rowSet = terms.declared.mode === 'exact'
-      ? buildRowSetSketch(rowContents(view, definition.inputFields(spec), definition.rowScope?.(spec)), rowSetPowers(terms.minSubjects), shop.compliance.pseudonymKey)
-      : null;
+    const rowSet = contributionRowSet(definition, spec, view, terms, shop.compliance.pseudonymKey);
     return { purpose, filter, terms, rowSet, slots: layout.encode(definition.computeLocal(spec, view)) };
   });
   const encryptor = new HeEncryptor(ctx, bundle.publicKey);

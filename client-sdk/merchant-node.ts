@@ -34,16 +34,15 @@ import {
   type SealWorkerOptions,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, rowContents, type LogisticModel, type ShopData } from '../analytics/index.js';
+import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
 import {
   ROW_SET_MAX_K,
   assertFieldsAllowed,
   buildAttestation,
-  buildRowSetSketch,
+  contributionRowSet,
   declaredDifference,
   disclosureTerms,
   parseDisclosureTerms,
-  rowSetPowers,
   type DisclosureTerms,
   type PurposeDefinition,
   getPurpose,
@@ -343,9 +342,7 @@ export class MerchantNode {
     const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: data.customers.map((c) => c.customerId) });
     const consented = roundView(data, filter.includedCustomerIds, purpose, this.options.compliance.pseudonymKey);
     // Under an exact purpose the key holder counts the customers by which releases differ from this sketch of what the statistic reads.
-    const rowSet = terms.declared.mode === 'exact'
-      ? buildRowSetSketch(rowContents(consented, definition.inputFields(spec), definition.rowScope?.(spec)), rowSetPowers(terms.minSubjects), this.options.compliance.pseudonymKey)
-      : null;
+    const rowSet = contributionRowSet(definition, spec, consented, terms, this.options.compliance.pseudonymKey);
     const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter, terms, rowSet });
 
     const values = definition.computeLocal(spec, consented);

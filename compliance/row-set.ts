@@ -35,7 +35,8 @@
  */
 import { createHash } from 'node:crypto';
 import { blake2b, toHex } from '../crypto/index.js';
-import type { RowContents } from '../analytics/index.js';
+import { rowContents, type AnyQueryDefinition, type RowContents, type ShopData } from '../analytics/index.js';
+import type { DisclosureTerms } from './disclosure/terms.js';
 import { DisclosureError } from './disclosure/errors.js';
 import { MAX_MIN_SUBJECTS } from './disclosure/policy.js';
 
@@ -213,6 +214,17 @@ export function parseRowSetSketch(json: unknown, where = 'rowSet'): RowSetSketch
     shop[f] = v as string;
   }
   return { powers: powers as number, members, fields, shop };
+}
+
+/**
+ * What a shop attests about the rows one contribution reads: the sketch of
+ * `view` (its round view) under the kind's input fields and scope, sized for
+ * the query's k; null under a DP purpose, which the differencing defence
+ * does not apply to.
+ */
+export function contributionRowSet(definition: AnyQueryDefinition, spec: unknown, view: ShopData, terms: DisclosureTerms, pseudonymKey: Uint8Array): RowSetSketch | null {
+  if (terms.declared.mode !== 'exact') return null;
+  return buildRowSetSketch(rowContents(view, definition.inputFields(spec), definition.rowScope?.(spec)), rowSetPowers(terms.minSubjects), pseudonymKey);
 }
 
 /** Hex values to field elements. */
