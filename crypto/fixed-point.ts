@@ -241,13 +241,14 @@ export class SlotLayout {
    * field's largest limb, or a field total above contributors × its max.
    * BFV proves nothing about a shop's plaintext, so a shop that skips its own
    * bound checks can put any value below t in a slot; this caps one shop's
-   * effect at its declared maximum. Returns a description naming the field,
-   * or undefined when every total is within bounds.
+   * effect at its declared maximum. `totals` are the field totals of
+   * `slotSums` when the caller has decoded them already. Returns a
+   * description naming the field, or undefined when every total is within bounds.
    * @throws RangeError / TypeError for a wrong shape (as {@link decode})
    */
-  boundsViolation(slotSums: readonly BigUint64Array[], contributors: number): string | undefined {
+  boundsViolation(slotSums: readonly BigUint64Array[], contributors: number, totals: readonly bigint[] = this.decode(slotSums)): string | undefined {
     assertInteger(contributors, 'contributors', 0);
-    const totals = this.decode(slotSums);
+    if (totals.length !== this.fields.length) throw new RangeError(`totals must have one entry per field (${this.fields.length}), got ${totals.length}`);
     const n = BigInt(contributors);
     for (let i = 0; i < this.fields.length; i++) {
       const f = this.fields[i] as FieldSpec;

@@ -379,10 +379,10 @@ export class KeyHolder {
     this.ledger.record(header.queryId, contributionDigests);
     this.decryptions++;
     const slots = await this.decryptAggregate(sums);
-    // A shop that skips its own bound checks can put any value below t in a slot: refuse what honest shops cannot sum to.
-    const violation = layout.boundsViolation(slots, merchants.size);
-    if (violation) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants.size} shops exceed what the query's declared bounds allow (${violation}); a shop sent values outside them, and nothing is released`);
     const totals = layout.decode(slots);
+    // A shop that skips its own bound checks can put any value below t in a slot: refuse what honest shops cannot sum to.
+    const violation = layout.boundsViolation(slots, merchants.size, totals);
+    if (violation) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants.size} shops exceed what the query's declared bounds allow (${violation}); a shop sent values outside them, and nothing is released`);
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
 
     // A model's groups and saturation (exact purposes; under DP the noise protects them): nothing leaves on a refusal.
