@@ -12,6 +12,8 @@ export {
   type Customer,
   type Order,
   type ShopData,
+  type ColumnValue,
+  type DataTable,
   type PooledCustomer,
   type PooledOrder,
   type PooledData,
@@ -38,7 +40,7 @@ export {
   type ReleasedTotals,
 } from './query-definition.js';
 export { QuerySpecError, UnknownQueryKindError } from './errors.js';
-export { rowContents, ROW_CONTENT_FIELDS, type RowScope, type RowContents } from './row-scope.js';
+export { rowContents, readsNoCustomers, ROW_CONTENT_FIELDS, type RowScope, type RowContents } from './row-scope.js';
 export {
   checkModelRules,
   groupSize,
@@ -321,5 +323,17 @@ export {
   type LinearRegressionResult,
   type Coefficient,
 } from './linear-regression.js';
+export {
+  LINEAR_MODEL_KIND,
+  CUSTOMERS_DATA,
+  linearModelQuery,
+  parseLinearModelSpec,
+  linearModelDesign,
+  linearModelRows,
+  fitLinearModel,
+  type LinearModelSpec,
+  type LinearModelResult,
+} from './linear-model.js';
+export { parseFormula, expandFormula, type Design, type DesignColumn } from './formula.js';
 export { PCA_KIND, pcaQuery, parsePcaSpec, computePcaLocal, finalisePca, fitPca, type PcaSpec, type PcaResult, type PrincipalComponent } from './pca.js';
 export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

@@ -21,6 +21,7 @@ import { histogramQuery, type HistogramResult, type HistogramSpec } from './hist
 import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
 import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
 import { merchantBenchmarkQuery, type MerchantBenchmarkResult, type MerchantBenchmarkSpec } from './merchant-benchmark.js';
+import { linearModelQuery, type LinearModelResult, type LinearModelSpec } from './linear-model.js';
 import { linearRegressionQuery, type LinearRegressionResult, type LinearRegressionSpec } from './linear-regression.js';
 import { pcaQuery, type PcaResult, type PcaSpec } from './pca.js';
 
@@ -34,6 +35,7 @@ export interface KnownQueryKinds {
   'ab-lift': QueryDefinition<AbLiftSpec, AbLiftResult>;
   'merchant-benchmark': QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult>;
   'linear-regression': QueryDefinition<LinearRegressionSpec, LinearRegressionResult>;
+  'linear-model': QueryDefinition<LinearModelSpec, LinearModelResult>;
   pca: QueryDefinition<PcaSpec, PcaResult>;
 }
 
@@ -41,7 +43,7 @@ const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, s
 for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [merchantBenchmarkQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [linearRegressionQuery, pcaQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [linearRegressionQuery, linearModelQuery, pcaQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */

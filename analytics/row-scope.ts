@@ -107,7 +107,25 @@ export const ROW_CONTENT_FIELDS: readonly string[] = [
   ...Object.keys(SHOP_METRICS_FIELDS),
 ];
 
-const text = (v: Value): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+const text = (v: Value | null | undefined): string => (typeof v === 'string' ? JSON.stringify(v) : String(v ?? null));
+
+const FIELD_RE = /^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/;
+const BUILT_IN_TABLES = new Set(['customer', 'order', 'session', 'campaign', 'shop_metrics']);
+
+/**
+ * How a field's content is described: a built-in field, an extra column of
+ * customers or orders (`customer.<name>`, `order.<name>`), or a column of a
+ * further table (`<table>.<name>`, shop-level: such tables hold no customer).
+ */
+function fieldKind(f: string): 'built-in' | 'customer-extra' | 'order-extra' | 'table' | undefined {
+  if (ROW_CONTENT_FIELDS.includes(f)) return 'built-in';
+  const m = FIELD_RE.exec(f);
+  if (m === null) return undefined;
+  if (m[1] === 'customer') return 'customer-extra';
+  if (m[1] === 'order') return 'order-extra';
+  return BUILT_IN_TABLES.has(m[1] as string) ? undefined : 'table';
+}
+const isShopLevel = (f: string): boolean => f.startsWith('shop_metrics.') || fieldKind(f) === 'table';
 
 /** Groups rows by customer id, keeping only customers in `keep`. */
 function byCustomer<T extends { readonly customerId: string }>(rows: readonly T[] | undefined, keep: ReadonlySet<string>, inScope: ((r: T) => boolean) | undefined): Map<string, T[]> {
@@ -127,6 +145,16 @@ function joined(parts: string[]): string {
 }
 
 /**
+ * Whether a release reads no customer at all: only shop-level tables (the
+ * shop's monthly figures, further business tables such as store-week sales)
+ * and no customer scope. Such a release has no consented subjects behind
+ * it; its cells' row counts carry the k threshold.
+ */
+export function readsNoCustomers(inputFields: readonly string[], scope: RowScope = {}): boolean {
+  return scope.customer === undefined && inputFields.length > 0 && inputFields.every(isShopLevel);
+}
+
+/**
  * The canonical content of every field in `inputFields` for every customer
  * in `scope`, and of the shop-level fields; a release reading only
  * shop-level fields and declaring no customer scope reads no customers. Throws RangeError naming a field
@@ -140,10 +168,10 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
   if (!Array.isArray(inputFields)) throw new TypeError('inputFields: expected an array of table.field names');
   const fields = [...new Set(inputFields)].sort();
   for (const f of fields) {
-    if (!ROW_CONTENT_FIELDS.includes(f)) throw new RangeError(`inputFields: no row content is defined for field '${f}'`);
+    if (fieldKind(f) === undefined) throw new RangeError(`inputFields: no row content is defined for field '${f}'`);
   }
-  // A release that reads no customer-level table (a shop-metrics benchmark) reads no customers at all.
-  const readsCustomers = scope.customer !== undefined || fields.some((f) => !f.startsWith('shop_metrics.'));
+  // A release that reads no customer-level table (a shop-metrics benchmark, a store-week model) reads no customers at all.
+  const readsCustomers = scope.customer !== undefined || fields.some((f) => !isShopLevel(f));
   const customers = readsCustomers ? data.customers.filter((c) => scope.customer === undefined || scope.customer(c)) : [];
   const ids = new Set(customers.map((c) => c.customerId));
   const wants = (prefix: string) => fields.some((f) => f.startsWith(prefix));
@@ -159,8 +187,11 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
       const of = ORDER_FIELDS[f];
       const sf = SESSION_FIELDS[f];
       const ef = CAMPAIGN_FIELDS[f];
+      const kind = fieldKind(f);
       if (cf) m.set(f, text(cf(c)));
       else if (of) m.set(f, joined((orders.get(c.customerId) ?? []).map((o) => `${text(o.orderId)}=${text(of(o))}`)));
+      else if (kind === 'customer-extra') m.set(f, text(c.extra?.[f.slice('customer.'.length)]));
+      else if (kind === 'order-extra') m.set(f, joined((orders.get(c.customerId) ?? []).map((o) => `${text(o.orderId)}=${text(o.extra?.[f.slice('order.'.length)])}`)));
       // Sessions carry no id: a session's position among the customer's sessions in the shop's data is its
       // identity, so two sessions trading their values is a change, as it changes per-channel figures.
       else if (sf) m.set(f, joined((sessions.get(c.customerId) ?? []).map((s, i) => `${i}=${text(sf(s))}`)));
@@ -174,6 +205,11 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
   for (const f of fields) {
     const mf = SHOP_METRICS_FIELDS[f];
     if (mf) shop.set(f, joined(months.map((m) => `${text(m.period)}=${text(mf(m))}`)));
+    else if (fieldKind(f) === 'table') {
+      // Rows of a further table carry no id: a row's position in the shop's data is its identity.
+      const [table, column] = f.split('.') as [string, string];
+      shop.set(f, joined((data.tables?.[table]?.rows ?? []).map((r, i) => `${i}=${text(r[column])}`)));
+    }
   }
-  return { fields: fields.filter((f) => !f.startsWith('shop_metrics.')), customers: out, shop };
+  return { fields: fields.filter((f) => !isShopLevel(f)), customers: out, shop };
 }

@@ -33,6 +33,27 @@ export interface Customer {
   readonly ageBand: string;
   /** Signup time, integer Unix seconds (UTC). */
   readonly signupUnixS: number;
+  /** Values of the extra columns the shop's schema declares on customers (`customer.<name>`). */
+  readonly extra?: Readonly<Record<string, ColumnValue>>;
+}
+
+/**
+ * A value of a declared extra column: a number (numeric, integer, and dates
+ * and timestamps as Unix seconds), a level's text (categorical), a boolean,
+ * or null where the export leaves the cell empty (a missing value: a model
+ * reading it leaves the row out, as R's na.omit does).
+ */
+export type ColumnValue = number | string | boolean | null;
+
+/**
+ * A further table a shop declares (store-week sales, price lists): business
+ * rows with no customer in them, read by models whose unit of analysis is a
+ * row of the table. Consent does not filter them; the round view blanks
+ * every column a purpose does not allow.
+ */
+export interface DataTable {
+  /** One object per row, keyed by the declared column names. */
+  readonly rows: readonly Readonly<Record<string, ColumnValue>>[];
 }
 
 /** One order; amounts are exact integer cents (fen), never floating point. */
@@ -44,6 +65,8 @@ export interface Order {
   /** Order value in cents (1/100 yuan), exact. */
   readonly amountCents: bigint;
   readonly returned: boolean;
+  /** Values of the extra columns declared on orders (`order.<name>`). */
+  readonly extra?: Readonly<Record<string, ColumnValue>>;
 }
 
 /** Arms of a campaign: two variants and a hold-out group that is never shown it. */
@@ -126,6 +149,8 @@ export interface ShopData {
   readonly campaigns?: readonly CampaignExposure[];
   readonly sessions?: readonly Session[];
   readonly shopMetrics?: readonly ShopMetricsPeriod[];
+  /** Further declared tables by name (`store_week`); absent when none. */
+  readonly tables?: Readonly<Record<string, DataTable>>;
 }
 
 /** A customer row of the pooled (all shops) plaintext check files. */
@@ -164,4 +189,6 @@ export interface PooledData {
   readonly campaigns?: readonly PooledCampaignExposure[];
   readonly sessions?: readonly PooledSession[];
   readonly shopMetrics?: readonly PooledShopMetricsPeriod[];
+  /** Further declared tables; each row carries its shop in `shop_id`. */
+  readonly tables?: Readonly<Record<string, DataTable>>;
 }

@@ -14,6 +14,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type {
   CampaignVariant,
+  ColumnValue,
+  DataTable,
   Customer,
   Order,
   PooledCampaignExposure,
@@ -32,6 +34,7 @@ import {
   parseShopSchema,
   readBoolean,
   readDecimalCents,
+  extraReader,
   readEnum,
   readInteger,
   readPeriod,
@@ -39,6 +42,7 @@ import {
   readTimestamp,
   type CellResult,
   type ColumnSpec,
+  type ExtraColumnSpec,
   type ShopSchema,
   type TableFormat,
 } from './schema.js';
@@ -64,7 +68,7 @@ export async function readShopSchema(dir: string): Promise<ShopSchema> {
   return parseShopSchema(json);
 }
 
-type TableName = 'customers' | 'orders' | 'campaigns' | 'sessions' | 'shopMetrics';
+type TableName = 'customers' | 'orders' | 'campaigns' | 'sessions' | 'shopMetrics' | `extraTables.${string}`;
 
 interface TableContext {
   readonly table: TableName;
@@ -76,7 +80,34 @@ interface TableDeclaration {
   readonly file: string;
   readonly format?: TableFormat | undefined;
   readonly fields: Readonly<Record<string, ColumnSpec | undefined>>;
+  /** Extra columns, read into `extra.<name>`; an empty cell (or JSON null) is a missing value. */
+  readonly columns?: Readonly<Record<string, ExtraColumnSpec>> | undefined;
   readonly ignoredColumns?: readonly string[] | undefined;
+}
+
+/** Where a table keeps extra column `name` among the row's values. */
+const EXTRA = 'extra.';
+
+/** A declared column with its reader, fixed or extra. */
+type ColumnReader = readonly [field: string, spec: { readonly column: string; readonly type: string }, parse: (text: string) => CellResult<unknown>];
+
+function columnReaders(decl: TableDeclaration): ColumnReader[] {
+  const fixed = Object.entries(decl.fields)
+    .filter((e): e is [string, ColumnSpec] => e[1] !== undefined)
+    .map(([field, spec]): ColumnReader => [field, spec, parserFor(spec)]);
+  const extra = Object.entries(decl.columns ?? {}).map(([name, spec]): ColumnReader => [`${EXTRA}${name}`, spec, extraReader(spec)]);
+  return [...fixed, ...extra];
+}
+
+/** The extra column values of a row read by {@link readTable}, or undefined when the table declares none. */
+function extrasOf(values: Record<string, unknown>): Record<string, string | number | boolean | null> | undefined {
+  let out: Record<string, string | number | boolean | null> | undefined;
+  for (const [k, v] of Object.entries(values)) {
+    if (!k.startsWith(EXTRA)) continue;
+    out ??= {};
+    out[k.slice(EXTRA.length)] = v as string | number | boolean | null;
+  }
+  return out;
 }
 
 /** The text reader of a column type. */
@@ -107,8 +138,9 @@ function badValue(ctx: TableContext, row: number, column: string, detail: string
  * text `12.5` and `1e21` is refused as it would be in a CSV), and JSON
  * booleans directly for boolean columns. Anything else is a bad value.
  */
-function jsonCell(ctx: TableContext, spec: ColumnSpec, row: number, value: unknown): { text: string } | { value: boolean } {
+function jsonCell(ctx: TableContext, spec: { readonly column: string; readonly type: string }, row: number, value: unknown, extra: boolean): { text: string } | { value: boolean } {
   if (typeof value === 'string') return { text: value };
+  if (value === null && extra) return { text: '' };
   if (typeof value === 'number' && Number.isFinite(value) && spec.type !== 'boolean') return { text: String(value) };
   if (typeof value === 'boolean' && spec.type === 'boolean') return { value };
   const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
@@ -121,12 +153,11 @@ function jsonCell(ctx: TableContext, spec: ColumnSpec, row: number, value: unkno
  * column types). Columns listed in `ignoredColumns` are skipped unread.
  */
 async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration): AsyncGenerator<{ readonly row: number; readonly values: Record<string, unknown> }> {
-  const fields = Object.entries(decl.fields).filter((e): e is [string, ColumnSpec] => e[1] !== undefined);
+  const fields = columnReaders(decl);
   const ignored = decl.ignoredColumns ?? [];
   const format = decl.format ?? 'csv';
   if (format === 'jsonl' || format === 'postgres') {
     const known = new Set<string>([...ignored, ...fields.map(([, spec]) => spec.column)]);
-    const parsers = fields.map(([field, spec]) => [field, spec, parserFor(spec)] as const);
     const records = format === 'jsonl'
       ? readJsonlRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table })
       : readPostgresRecords(ctx.file, fields.map(([, spec]) => spec.column), ctx);
@@ -137,11 +168,11 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
         }
       }
       const values: Record<string, unknown> = {};
-      for (const [field, spec, parse] of parsers) {
+      for (const [field, spec, parse] of fields) {
         if (!Object.hasOwn(rec.object, spec.column)) {
           throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: rec.row, column: spec.column, detail: `the member declared for ${field} is missing` });
         }
-        const cell = jsonCell(ctx, spec, rec.row, rec.object[spec.column]);
+        const cell = jsonCell(ctx, spec, rec.row, rec.object[spec.column], field.startsWith(EXTRA));
         if ('value' in cell) {
           values[field] = cell.value;
           continue;
@@ -172,7 +203,7 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
 function headerReaders(
   ctx: TableContext,
   header: readonly string[],
-  fields: ReadonlyArray<readonly [string, ColumnSpec]>,
+  fields: readonly ColumnReader[],
   ignored: readonly string[],
 ): Array<[string, (rec: CsvRecord) => unknown]> {
   const position = new Map<string, number>();
@@ -184,7 +215,7 @@ function headerReaders(
   });
   const declared = new Set<string>(ignored);
   const readers: Array<[string, (rec: CsvRecord) => unknown]> = [];
-  for (const [field, spec] of fields) {
+  for (const [field, spec, parse] of fields) {
     declared.add(spec.column);
     const i = position.get(spec.column);
     if (i === undefined) {
@@ -197,7 +228,6 @@ function headerReaders(
         detail: `the column declared for ${field} is not in the header`,
       });
     }
-    const parse = parserFor(spec);
     readers.push([
       field,
       (rec) => {
@@ -228,6 +258,7 @@ interface LoadedRows {
   readonly campaigns?: PooledCampaignExposure[];
   readonly sessions?: PooledSession[];
   readonly shopMetrics?: PooledShopMetricsPeriod[];
+  readonly tables?: Record<string, DataTable>;
 }
 
 const key = (shopId: string, id: string): string => `${shopId}\u0000${id}`;
@@ -246,18 +277,23 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
         throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: `tables.${name}.fields.shopId`, detail: 'pooled data must map shopId' });
       }
     }
+    for (const [name, decl] of Object.entries(schema.extraTables ?? {})) {
+      if (decl.shopId === undefined) {
+        throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: `extraTables.${name}.shopId`, detail: 'pooled data must map shopId' });
+      }
+    }
   }
   const shopOf = (v: Record<string, unknown>): string => fixedShopId ?? (v.shopId as string);
 
-  const cctx: TableContext = { table: 'customers', file: t.customers.file };
+  const cctx: TableContext = { table: 'customers', file: t.customers?.file ?? 'customers' };
   const customers: PooledCustomer[] = [];
   const customerKeys = new Set<string>();
-  for await (const { row, values: v } of readTable(dir, cctx, t.customers)) {
+  for await (const { row, values: v } of t.customers === undefined ? noRows() : readTable(dir, cctx, t.customers)) {
     const shopId = shopOf(v);
     const customerId = v.customerId as string;
     const k = key(shopId, customerId);
     if (customerKeys.has(k)) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cctx.file, row, column: t.customers.fields.customerId.column, detail: `customer '${customerId}' appears twice` });
+      throw new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cctx.file, row, column: t.customers?.fields.customerId.column, detail: `customer '${customerId}' appears twice` });
     }
     customerKeys.add(k);
     customers.push({
@@ -269,6 +305,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
       city: v.city as string,
       ageBand: ageBand(v.age as number),
       signupUnixS: v.signupAt as number,
+      ...withExtra(extrasOf(v)),
     });
   }
   const checkCustomer = (ctx: TableContext, column: string, row: number, shopId: string, customerId: string): void => {
@@ -277,19 +314,19 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     }
   };
 
-  const octx: TableContext = { table: 'orders', file: t.orders.file };
+  const octx: TableContext = { table: 'orders', file: t.orders?.file ?? 'orders' };
   const orders: PooledOrder[] = [];
   const orderKeys = new Set<string>();
-  for await (const { row, values: v } of readTable(dir, octx, t.orders)) {
+  for await (const { row, values: v } of t.orders === undefined ? noRows() : readTable(dir, octx, t.orders)) {
     const shopId = shopOf(v);
     const orderId = v.orderId as string;
     const customerId = v.customerId as string;
     if (orderKeys.has(key(shopId, orderId))) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'orders', file: octx.file, row, column: t.orders.fields.orderId.column, detail: `order '${orderId}' appears twice` });
+      throw new ShopDataError({ code: 'duplicate-id', table: 'orders', file: octx.file, row, column: t.orders?.fields.orderId.column, detail: `order '${orderId}' appears twice` });
     }
     orderKeys.add(key(shopId, orderId));
-    checkCustomer(octx, t.orders.fields.customerId.column, row, shopId, customerId);
-    orders.push({ shopId, orderId, customerId, orderedUnixS: v.orderedAt as number, amountCents: v.amount as bigint, returned: v.returned as boolean });
+    checkCustomer(octx, t.orders?.fields.customerId.column ?? '', row, shopId, customerId);
+    orders.push({ shopId, orderId, customerId, orderedUnixS: v.orderedAt as number, amountCents: v.amount as bigint, returned: v.returned as boolean, ...withExtra(extrasOf(v)) });
   }
 
   const out: { -readonly [K in keyof LoadedRows]: LoadedRows[K] } = { customers, orders };
@@ -334,8 +371,28 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     out.sessions = rows;
   }
   if (t.shopMetrics !== undefined) out.shopMetrics = await loadShopMetrics(dir, t.shopMetrics, shopOf);
+  if (schema.extraTables !== undefined) {
+    const tables: Record<string, { rows: Record<string, ColumnValue>[] }> = {};
+    for (const [name, decl] of Object.entries(schema.extraTables)) {
+      const ctx: TableContext = { table: `extraTables.${name}`, file: decl.file };
+      const rows: Record<string, ColumnValue>[] = [];
+      const fields = decl.shopId === undefined ? {} : { shopId: decl.shopId };
+      for await (const { values: v } of readTable(dir, ctx, { file: decl.file, format: decl.format, fields, columns: decl.columns, ignoredColumns: decl.ignoredColumns })) {
+        const row: Record<string, ColumnValue> = { ...extrasOf(v) };
+        if (fixedShopId === undefined) row['shop_id'] = shopOf(v);
+        rows.push(row);
+      }
+      tables[name] = { rows };
+    }
+    out.tables = tables;
+  }
   return out;
 }
+
+/** The rows of a table the schema leaves out. */
+async function* noRows(): AsyncGenerator<{ readonly row: number; readonly values: Record<string, unknown> }> {}
+
+const withExtra = (extra: Record<string, ColumnValue> | undefined): { extra?: Record<string, ColumnValue> } => (extra === undefined ? {} : { extra });
 
 /**
  * Monthly shop figures: periods are `YYYY-MM` and unique per shop, counts
@@ -404,6 +461,7 @@ export async function loadShopData(dir: string, shopId?: string): Promise<ShopDa
     ...(rows.campaigns === undefined ? {} : { campaigns: unpool(rows.campaigns) }),
     ...(rows.sessions === undefined ? {} : { sessions: unpool(rows.sessions) }),
     ...(rows.shopMetrics === undefined ? {} : { shopMetrics: unpool(rows.shopMetrics) }),
+    ...(rows.tables === undefined ? {} : { tables: rows.tables }),
   };
 }
 

@@ -10,9 +10,11 @@
  * outside the allow-list blanked (`''` or `false`). Shop-metrics rows hold no
  * customer, so consent does not filter them; their `shop_metrics.*` fields
  * are blanked (`''` or 0) unless allowed. An optional table the shop does not
- * have stays absent.
+ * have stays absent. Extra columns (`customer.<name>`, `order.<name>`) and
+ * the columns of further tables (`<table>.<name>`) are null unless allowed;
+ * further tables hold no customer, so consent does not filter their rows.
  */
-import type { CampaignExposure, Customer, Order, Session, ShopData, ShopMetricsPeriod } from '../analytics/index.js';
+import type { CampaignExposure, ColumnValue, Customer, DataTable, Order, Session, ShopData, ShopMetricsPeriod } from '../analytics/index.js';
 import { generaliseCity, pseudonymise, type PurposeDefinition } from '../compliance/index.js';
 
 export function roundView(data: ShopData, included: ReadonlySet<string>, purpose: PurposeDefinition, pseudonymKey: Uint8Array): ShopData {
@@ -32,6 +34,7 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
       city: may('customer.city_level') ? generaliseCity(c.city) : '',
       ageBand: may('customer.age_band') ? c.ageBand : '',
       signupUnixS: may('customer.signup_at') ? c.signupUnixS : 0,
+      ...allowedExtra('customer', c.extra, may),
     });
   }
   const orders: Order[] = [];
@@ -44,6 +47,7 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
       orderedUnixS: may('order.ordered_at') ? o.orderedUnixS : 0,
       amountCents: may('order.amount') ? o.amountCents : 0n,
       returned: may('order.returned') ? o.returned : false,
+      ...allowedExtra('order', o.extra, may),
     });
   }
   const view: { -readonly [K in keyof ShopData]: ShopData[K] } = { shopId: data.shopId, customers, orders };
@@ -94,5 +98,24 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
       }),
     );
   }
+  if (data.tables !== undefined) {
+    // Business rows: no customer, so consent does not filter them; columns outside the allow-list are blanked.
+    const tables: Record<string, DataTable> = {};
+    for (const [name, table] of Object.entries(data.tables)) {
+      tables[name] = { rows: table.rows.map((row) => blankExtra(name, row, may)) };
+    }
+    view.tables = tables;
+  }
   return view;
+}
+
+/** A row's extra columns with those the purpose may not read set to null (a missing value). */
+function blankExtra(table: string, row: Readonly<Record<string, ColumnValue>>, may: (field: string) => boolean): Record<string, ColumnValue> {
+  const out: Record<string, ColumnValue> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = may(`${table}.${k}`) ? v : null;
+  return out;
+}
+
+function allowedExtra(table: string, extra: Readonly<Record<string, ColumnValue>> | undefined, may: (field: string) => boolean): { extra?: Record<string, ColumnValue> } {
+  return extra === undefined ? {} : { extra: blankExtra(table, extra, may) };
 }

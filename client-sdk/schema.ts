@@ -75,6 +75,64 @@ const channelEnumColumn = z.strictObject({
 /** A count: an integer column whose declared range stays within [0, 2^53). */
 const countColumn = integerColumn.refine((c) => c.min === undefined || c.min >= 0, { message: 'a count column cannot allow negative values', path: ['min'] });
 
+/**
+ * PIPL class of an extra column: `personal` (personal information, the
+ * default on customers and orders), `sensitive` (PIPL art. 28: health,
+ * religion, financial accounts, whereabouts...; needs separate consent) or
+ * `none` (business data, the default on further tables).
+ */
+export const COLUMN_CLASSES = ['personal', 'sensitive', 'none'] as const;
+export type ColumnClass = (typeof COLUMN_CLASSES)[number];
+const columnClass = z.enum(COLUMN_CLASSES).optional();
+/** fedmart-side names of extra columns and tables: `store_week.price`. */
+export const EXTRA_NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
+const utcOffset = z
+  .string()
+  .regex(/^[+-](0[0-9]|1[0-4]):[0-5][0-9]$/, 'expected a UTC offset like +08:00')
+  .optional();
+
+/** Extra columns: any number, typed, each with a PIPL class. An empty cell is a missing value. */
+const extraColumn = z.discriminatedUnion('type', [
+  z.strictObject({
+    column: columnName,
+    type: z.literal('numeric'),
+    /** Most digits after the point (default 6); the sign is allowed. */
+    scale: z.number().int().min(0).max(12).optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    class: columnClass,
+  }),
+  z.strictObject({ column: columnName, type: z.literal('integer'), min: z.number().int().optional(), max: z.number().int().optional(), class: columnClass }),
+  z.strictObject({
+    column: columnName,
+    type: z.literal('categorical'),
+    /** Declared levels; without them any text up to 256 characters is a level. */
+    levels: z.array(z.string().min(1).max(256)).min(1).max(1000).optional(),
+    class: columnClass,
+  }),
+  z.strictObject({ column: columnName, type: z.literal('boolean'), trueValue: z.string().min(1).optional(), falseValue: z.string().min(1).optional(), class: columnClass }),
+  z.strictObject({
+    column: columnName,
+    type: z.literal('date'),
+    /** `YYYY-MM-DD`, read as midnight at this UTC offset (default +00:00), in Unix seconds. */
+    utcOffset,
+    class: columnClass,
+  }),
+  z.strictObject({
+    column: columnName,
+    type: z.literal('timestamp'),
+    /** `iso8601` (with Z or an offset such as +08:00) or `unix-seconds`. */
+    format: z.enum(['iso8601', 'unix-seconds']).optional(),
+    class: columnClass,
+  }),
+]);
+/** One declared extra column. */
+export type ExtraColumnSpec = z.infer<typeof extraColumn>;
+const extraColumns = z
+  .record(z.string().regex(EXTRA_NAME_RE, 'expected a column name like unit_price (lower case, digits, _)'), extraColumn)
+  .refine((r) => Object.keys(r).length <= 200, 'at most 200 extra columns')
+  .optional();
+
 const fileName = z
   .string()
   .min(1)
@@ -106,6 +164,8 @@ const customersTable = z.strictObject({
     /** Only in pooled check files. */
     shopId: stringColumn.optional(),
   }),
+  /** Further columns (`customer.<name>`). */
+  columns: extraColumns,
   ignoredColumns: z.array(columnName).optional(),
 });
 
@@ -120,8 +180,24 @@ const ordersTable = z.strictObject({
     returned: booleanColumn,
     shopId: stringColumn.optional(),
   }),
+  /** Further columns (`order.<name>`). */
+  columns: extraColumns,
   ignoredColumns: z.array(columnName).optional(),
 });
+
+/** A further table: business rows (no customer), every column declared. */
+const dataTable = z.strictObject({
+  file: fileName,
+  format: tableFormat,
+  columns: z
+    .record(z.string().regex(EXTRA_NAME_RE, 'expected a column name like unit_price (lower case, digits, _)'), extraColumn)
+    .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 200, 'expected 1 to 200 columns'),
+  /** Only in pooled check files. */
+  shopId: stringColumn.optional(),
+  ignoredColumns: z.array(columnName).optional(),
+});
+/** Names the built-in tables use, which a further table cannot take. */
+const RESERVED_TABLES = new Set(['customer', 'customers', 'order', 'orders', 'campaign', 'campaigns', 'session', 'sessions', 'shop_metrics', 'shopmetrics']);
 
 /** Campaign exposures: one row per customer and campaign. */
 const campaignsTable = z.strictObject({
@@ -178,17 +254,43 @@ const shopSchemaSchema = z
   .strictObject({
     version: z.literal(1),
     tables: z.strictObject({
-      customers: customersTable,
-      orders: ordersTable,
+      /** Absent for a shop that exports only business tables (extraTables); then orders are absent too. */
+      customers: customersTable.optional(),
+      orders: ordersTable.optional(),
       campaigns: campaignsTable.optional(),
       sessions: sessionsTable.optional(),
       shopMetrics: shopMetricsTable.optional(),
     }),
+    /** Further tables by name (`store_week`): fields `store_week.<column>`. */
+    extraTables: z
+      .record(z.string().regex(EXTRA_NAME_RE, 'expected a table name like store_week'), dataTable)
+      .refine((r) => Object.keys(r).length <= 50, 'at most 50 further tables')
+      .optional(),
   })
   .superRefine((schema, ctx) => {
+    if (schema.tables.customers === undefined && Object.entries(schema.tables).some(([name, t]) => t !== undefined && name !== 'shopMetrics')) {
+      ctx.addIssue({ code: 'custom', path: ['tables', 'customers'], message: 'orders, campaigns and sessions need the customers table' });
+    }
+    if (schema.tables.customers === undefined && schema.tables.shopMetrics === undefined && schema.extraTables === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tables', 'customers'], message: 'declare the customers table, or at least one table under extraTables' });
+    }
+    for (const [name, t] of Object.entries(schema.extraTables ?? {})) {
+      if (RESERVED_TABLES.has(name)) ctx.addIssue({ code: 'custom', path: ['extraTables', name], message: `'${name}' is a built-in table's name` });
+      const used = new Map<string, string>();
+      for (const [field, col] of [...Object.entries(t.columns), ...(t.shopId ? [['shopId', t.shopId] as const] : [])]) {
+        const other = used.get(col.column);
+        if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['extraTables', name, 'columns', field, 'column'], message: `column '${col.column}' is already mapped to ${other}` });
+        used.set(col.column, field);
+      }
+      checkExtraColumns(t.columns, ['extraTables', name, 'columns'], ctx);
+    }
     for (const [table, t] of Object.entries(schema.tables)) {
       if (t === undefined) continue;
       const used = new Map<string, string>();
+      if ('columns' in t && t.columns !== undefined) {
+        checkExtraColumns(t.columns, ['tables', table, 'columns'], ctx);
+        for (const [name, col] of Object.entries(t.columns)) used.set(col.column, `columns.${name}`);
+      }
       for (const [field, col] of Object.entries(t.fields)) {
         if (col === undefined) continue;
         const other = used.get(col.column);
@@ -205,10 +307,25 @@ const shopSchemaSchema = z
     }
   });
 
+/** Range and level checks of extra column declarations. */
+function checkExtraColumns(columns: Readonly<Record<string, ExtraColumnSpec>>, path: (string | number)[], ctx: z.RefinementCtx): void {
+  for (const [name, col] of Object.entries(columns)) {
+    if ((col.type === 'numeric' || col.type === 'integer') && col.min !== undefined && col.max !== undefined && col.min > col.max) {
+      ctx.addIssue({ code: 'custom', path: [...path, name, 'min'], message: `min ${col.min} is above max ${col.max}` });
+    }
+    if (col.type === 'categorical' && col.levels !== undefined && new Set(col.levels).size !== col.levels.length) {
+      ctx.addIssue({ code: 'custom', path: [...path, name, 'levels'], message: 'a level is listed twice' });
+    }
+    if (col.type === 'boolean' && col.trueValue !== undefined && col.trueValue === col.falseValue) {
+      ctx.addIssue({ code: 'custom', path: [...path, name, 'falseValue'], message: 'true and false are spelled the same' });
+    }
+  }
+}
+
 /** A validated `schema.json`. */
 export type ShopSchema = z.infer<typeof shopSchemaSchema>;
-export type CustomersTableSchema = ShopSchema['tables']['customers'];
-export type OrdersTableSchema = ShopSchema['tables']['orders'];
+export type CustomersTableSchema = NonNullable<ShopSchema['tables']['customers']>;
+export type OrdersTableSchema = NonNullable<ShopSchema['tables']['orders']>;
 export type CampaignsTableSchema = NonNullable<ShopSchema['tables']['campaigns']>;
 export type SessionsTableSchema = NonNullable<ShopSchema['tables']['sessions']>;
 export type ShopMetricsTableSchema = NonNullable<ShopSchema['tables']['shopMetrics']>;
@@ -233,14 +350,22 @@ export type ColumnSpec =
 export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema {
   const result = shopSchemaSchema.safeParse(json);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue === undefined ? '' : issue.path.map((p) => String(p)).join('.');
+  // Every problem at once: a shop fixing its schema should not have to run the loader once per mistake.
+  const problems = result.error.issues.slice(0, 50).map((issue) => {
+    const path = issue.path.map((p) => String(p)).join('.');
+    return { column: path, detail: issue.message };
+  });
+  const first = problems[0];
+  const detail =
+    problems.length === 1
+      ? (first?.detail ?? 'invalid schema')
+      : `${problems.length}${result.error.issues.length > 50 ? '+' : ''} problems: ${problems.map((p) => `${p.column === '' ? '(top)' : p.column}: ${p.detail}`).join('; ')}`;
   throw new ShopDataError({
     code: 'schema-invalid',
     table: 'schema',
     file,
-    ...(path === '' ? {} : { column: path }),
-    detail: issue?.message ?? 'invalid schema',
+    ...(first !== undefined && first.column !== '' ? { column: first.column } : {}),
+    detail,
   });
 }
 
@@ -403,10 +528,92 @@ export function readInteger(text: string, spec: { readonly min?: number | undefi
 export function readDecimalCents(text: string, spec: { readonly scale: number }): CellResult<bigint> {
   const m = /^(0|[1-9][0-9]{0,17})(?:\.([0-9]+))?$/.exec(text);
   const frac = m?.[2] ?? '';
-  if (m === null || frac.length > spec.scale || (m[2] !== undefined && frac.length === 0)) {
+  if (m === null && /^-[0-9]/.test(text)) {
+    return { ok: false, problem: `'${clip(text)}' is negative; an order amount is ≥ 0 (mark refunds with the returned flag, or declare the column under columns as numeric)` };
+  }
+  if (m !== null && frac.length > spec.scale) {
+    return { ok: false, problem: `'${clip(text)}' has ${frac.length} decimal places; this column declares at most ${spec.scale}` };
+  }
+  if (m === null || (m[2] !== undefined && frac.length === 0)) {
     return bad(text, `a decimal with ${spec.scale} places`);
   }
   return ok(BigInt(m[1] as string) * 100n + BigInt(frac.padEnd(2, '0') || '0'));
+}
+
+/**
+ * A signed decimal with at most `scale` places (default 6), within
+ * [min, max], as the double nearest to it (the same double R's read.csv
+ * gives). Empty text is a missing value (null).
+ */
+export function readNumeric(text: string, spec: { readonly scale?: number | undefined; readonly min?: number | undefined; readonly max?: number | undefined }): CellResult<number | null> {
+  if (text === '') return ok(null);
+  const scale = spec.scale ?? 6;
+  const m = /^-?(0|[1-9][0-9]{0,17})(?:\.([0-9]+))?$/.exec(text);
+  if (m === null || (m[2] !== undefined && m[2].length === 0)) return bad(text, 'a decimal number like -12.5');
+  if ((m[2] ?? '').length > scale) return { ok: false, problem: `'${clip(text)}' has ${(m[2] ?? '').length} decimal places; the column declares at most ${scale} (raise scale in schema.json)` };
+  const v = Number(text);
+  if (spec.min !== undefined && v < spec.min) return bad(text, `a number ≥ ${spec.min}`);
+  if (spec.max !== undefined && v > spec.max) return bad(text, `a number ≤ ${spec.max}`);
+  return ok(v === 0 ? 0 : v);
+}
+
+const DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+
+/** Minutes east of UTC of an offset like `+08:00`. */
+function offsetMinutes(offset: string | undefined): number {
+  if (offset === undefined) return 0;
+  const sign = offset.startsWith('-') ? -1 : 1;
+  return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+}
+
+/** `YYYY-MM-DD` as Unix seconds of its midnight at `utcOffset`; empty text is null. */
+export function readDate(text: string, spec: { readonly utcOffset?: string | undefined }): CellResult<number | null> {
+  if (text === '') return ok(null);
+  const m = DATE.exec(text);
+  if (m === null) return bad(text, 'a date like 2026-03-04');
+  const [y, mo, d] = m.slice(1).map(Number) as [number, number, number];
+  const ms = Date.UTC(y, mo - 1, d);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return bad(text, 'a valid date');
+  return ok(ms / 1000 - offsetMinutes(spec.utcOffset) * 60);
+}
+
+const ISO_OFFSET = /^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$/;
+
+/** A timestamp of an extra column: ISO 8601 with `Z` or an offset, or Unix seconds; empty text is null. */
+export function readExtraTimestamp(text: string, spec: { readonly format?: 'iso8601' | 'unix-seconds' | undefined }): CellResult<number | null> {
+  if (text === '') return ok(null);
+  if (spec.format === 'unix-seconds') return readTimestamp(text, spec);
+  const m = ISO_OFFSET.exec(text);
+  if (m === null) return bad(text, 'a timestamp like 2026-03-04T05:06:07+08:00');
+  const utc = readTimestamp(`${m[1]}Z`, {});
+  if (!utc.ok) return utc;
+  return ok(utc.value - (m[2] === 'Z' ? 0 : offsetMinutes(m[2])) * 60);
+}
+
+/** A level of a categorical column: one of the declared levels, or any text up to 256 characters; empty is null. */
+export function readCategorical(text: string, spec: { readonly levels?: readonly string[] | undefined }): CellResult<string | null> {
+  if (text === '') return ok(null);
+  if (spec.levels !== undefined) return spec.levels.includes(text) ? ok(text) : bad(text, `one of the declared levels (${spec.levels.slice(0, 10).join(', ')}${spec.levels.length > 10 ? ', ...' : ''})`);
+  return text.length > 256 ? { ok: false, problem: 'the value is longer than 256 characters' } : ok(text);
+}
+
+/** Reader of an extra column's cell (empty text is a missing value). */
+export function extraReader(spec: ExtraColumnSpec): (text: string) => CellResult<number | string | boolean | null> {
+  switch (spec.type) {
+    case 'numeric':
+      return (t) => readNumeric(t, spec);
+    case 'integer':
+      return (t) => (t === '' ? ok(null) : readInteger(t, spec));
+    case 'categorical':
+      return (t) => readCategorical(t, spec);
+    case 'boolean':
+      return (t) => (t === '' ? ok(null) : readBoolean(t, spec));
+    case 'date':
+      return (t) => readDate(t, spec);
+    case 'timestamp':
+      return (t) => readExtraTimestamp(t, spec);
+  }
 }
 
 /** Exactly the declared spellings of true and false (case-sensitive). */

@@ -28,7 +28,7 @@ import {
   KeyEvidenceError,
   type HeContext,
 } from '../crypto/index.js';
-import { checkModelRules, getQueryDefinition, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
+import { checkModelRules, getQueryDefinition, readsNoCustomers, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
 import {
   AttestationError,
   DEFAULT_MAX_SATURATION,
@@ -316,7 +316,9 @@ export class KeyHolder {
     }
     if (merchants.size > header.maxContributors) refuse('TOO_MANY_MERCHANTS', `more contributions than max_contributors ${header.maxContributors}`);
     layout.assertNoWrap(merchants.size);
-    if (attestedSubjects < policy.minSubjects) {
+    // A release over business tables only (no customer read) has no consented subjects; its cells' rows carry k.
+    const customerFree = readsNoCustomers(definition.inputFields(spec), definition.rowScope?.(spec));
+    if (!customerFree && attestedSubjects < policy.minSubjects) {
       refuse('TOO_FEW_SUBJECTS', `the shops attest ${attestedSubjects} consented subjects; at least ${policy.minSubjects} are required`);
     }
 

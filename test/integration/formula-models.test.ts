@@ -1,0 +1,117 @@
+/**
+ * Formula models as real encrypted rounds against R: a store-week sales
+ * table split by store over five shops (no customer table at all), fitted
+ * per row by `units ~ log(price) + promo + display + C(brand) + promo:display`
+ * (a 10-level categorical and an interaction). The released coefficients and
+ * standard errors must equal R's `lm` on the pooled rows to 1e-8 relative,
+ * with R's names. All parts real: merchant nodes, SEAL, gRPC on 127.0.0.1,
+ * PGlite, the key holder at k = 10.
+ *
+ * And the attack: a marketer adds a 0/1 column that is 1 on three store-weeks
+ * only, hoping the model's moments describe those three rows; the key holder
+ * refuses the release naming the column.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LinearModelResult } from '../../analytics/index.js';
+import type { MerchantNode } from '../../client-sdk/index.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
+import { HAVE_R, runR } from '../helpers/r-reference.js';
+import { makeMerchants } from '../helpers/shops.js';
+import { BRANDS, SALES_PURPOSE, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
+
+const FORMULA = 'units ~ log(price) + promo + display + C(brand) + promo:display';
+const QUERIES: Record<string, Record<string, unknown>> = {
+  sales: { purpose: SALES_PURPOSE, data: 'store_week', formula: FORMULA, levels: { brand: [...BRANDS] } },
+  ridge: { purpose: SALES_PURPOSE, data: 'store_week', formula: 'units ~ log(price) + feature + promo*display', lambda: 25 },
+  rare: { purpose: SALES_PURPOSE, data: 'store_week', formula: 'units ~ log(price) + rare' },
+};
+
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+
+describe.skipIf(!HAVE_R)('formula models over a declared store-week table equal R', () => {
+  let cluster: Cluster;
+  let merchants: MerchantNode[] = [];
+  let pooled: StoreWeekRow[];
+  const results = new Map<string, QueryState>();
+
+  beforeAll(async () => {
+    const registry = salesRegistry();
+    cluster = await startCluster({ minSubjects: 10 }, { purposes: registry });
+    const rows = storeWeekRows(5, 3, 26, 20261207);
+    pooled = rows.flat();
+    const shops = writeStoreWeekShops(rows);
+    merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
+    const ids = new Map<string, string>();
+    for (const [name, spec] of Object.entries(QUERIES)) {
+      const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec, targetMerchants: 5 });
+      expect(created.status, `${name}: ${JSON.stringify(created.body)}`).toBe(201);
+      ids.set(name, created.body.queryId);
+    }
+    for (const m of merchants) {
+      const outcomes = await m.answerOpenQueries();
+      expect(outcomes.map((o) => o.outcome), `${m.merchantId}: ${outcomes.map((o) => `${o.outcome} ${"message" in o ? o.message : ""}`).join("; ")}`).toEqual(Object.keys(QUERIES).map(() => 'submitted'));
+    }
+    for (const [name, id] of ids) results.set(name, await waitForFinal(cluster, id));
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const m of merchants) m.close();
+    await cluster?.close();
+  });
+
+  it('releases the formula model with R lm coefficients, standard errors and names to 1e-8', () => {
+    const q = results.get('sales')!;
+    expect(q.status, q.statusReason ?? '').toBe('released');
+    const r = q.result as LinearModelResult;
+    expect(r.status).toBe('fitted');
+    const ref = runR(
+      pooled,
+      `d$brand <- factor(d$brand, levels = c(${BRANDS.map((b) => `"${b}"`).join(', ')}))
+m <- lm(${FORMULA}, d)
+s <- summary(m)$coefficients
+out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2]); out("r2", summary(m)$r.squared); out("df", m$df.residual)`,
+    );
+    const names = ref.get('name')!;
+    expect(['(Intercept)', ...r.coefficients.map((c) => c.feature)]).toEqual(names);
+    const est = [r.intercept!.estimate, ...r.coefficients.map((c) => c.estimate)];
+    const se = [r.intercept!.standardError!, ...r.coefficients.map((c) => c.standardError!)];
+    const worst = { est: 0, se: 0 };
+    names.forEach((name, i) => {
+      const e = rel(est[i] as number, Number(ref.get('est')![i]));
+      const s = rel(se[i] as number, Number(ref.get('se')![i]));
+      worst.est = Math.max(worst.est, e);
+      worst.se = Math.max(worst.se, s);
+      expect(e, `${name} estimate`).toBeLessThan(1e-8);
+      expect(s, `${name} standard error`).toBeLessThan(1e-8);
+    });
+    expect(rel(r.rSquared!, Number(ref.get('r2')![0]))).toBeLessThan(1e-8);
+    expect(r.residualDf).toBe(Number(ref.get('df')![0]));
+    expect(r.n).toBe(pooled.length);
+    console.log(`store-week lm: ${names.length} coefficients, worst relative difference to R: estimate ${worst.est.toExponential(2)}, standard error ${worst.se.toExponential(2)}`);
+  });
+
+  it('fits ridge with a * interaction as the closed form on the pooled rows does', () => {
+    const q = results.get('ridge')!;
+    expect(q.status, q.statusReason ?? '').toBe('released');
+    const r = q.result as LinearModelResult;
+    expect(r.coefficients.map((c) => c.feature)).toEqual(['log(price)', 'feature', 'promo', 'display', 'promo:display']);
+    // R: the centred ridge solution (X'X + λI)β = X'y on centred columns, intercept from the means.
+    const ref = runR(
+      pooled,
+      `X <- model.matrix(~ log(price) + feature + promo*display, d)[, -1]
+Xc <- scale(X, scale = FALSE); yc <- d$units - mean(d$units)
+b <- solve(crossprod(Xc) + 25 * diag(ncol(X)), crossprod(Xc, yc))
+out("b", b); out("b0", mean(d$units) - sum(colMeans(X) * b))`,
+    );
+    r.coefficients.forEach((c, i) => expect(rel(c.estimate, Number(ref.get('b')![i])), c.feature).toBeLessThan(1e-8));
+    expect(rel(r.intercept!.estimate, Number(ref.get('b0')![0]))).toBeLessThan(1e-8);
+  });
+
+  it('refuses a model whose 0/1 column singles out three rows, naming the column', () => {
+    const q = results.get('rare')!;
+    expect(q.status).toBe('failed');
+    expect(q.statusReason).toMatch(/LEVEL_TOO_FEW_SUBJECTS/);
+    expect(q.statusReason).toMatch(/rare/);
+    expect(q.result).toBeNull();
+  });
+});
