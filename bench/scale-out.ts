@@ -10,9 +10,9 @@
  * contribution first — real merchant nodes on synthetic shops encrypt and
  * sign them, and are closed again — so that only the coordinators' work is
  * timed: reading the stream, checking sizes, signature, binding, consent
- * attestation and every ciphertext coefficient, and the transaction that
- * stores the contribution, folds it into the partial aggregate and appends
- * the audit entry. Each configuration gets its own set of queries (kept
+ * attestation and every ciphertext coefficient, the transaction that
+ * stores the contribution and appends the audit entry, and adding it to
+ * the coordinator's running sum in memory. Each configuration gets its own set of queries (kept
  * open: their target is above the number of merchants), so no release
  * runs while measuring. Contributions go out `--concurrency` at a time,
  * spread round-robin over the coordinators' gRPC addresses.

@@ -28,7 +28,7 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --purposes FILE        purposes.json registry of purposes and PIAs (default: built-in registry)
   --min-subjects K       the key holder's k (default 10, at most 1000), stated in audit entries and in
                          the terms sent to shops; the key holder refuses queries stating a smaller k
-  --id NAME              this coordinator's name in closing claims and partial aggregates
+  --id NAME              this coordinator's name in closing claims
                          (default host-pid-random)
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
   --merchant-rate N      gRPC calls a second per merchant once authenticated, burst 2N (default 20)

@@ -3,8 +3,10 @@
  * precise status, changing nothing. Cheap checks run before the ciphertext is
  * read, every byte is checked in TypeScript before SEAL could see it, and the
  * merchant is acknowledged only after the database committed. The same
- * transaction adds the ciphertexts to this coordinator's partial aggregate
- * and appends the audit entry, so all three happen or none does.
+ * transaction appends the audit entry, so both happen or neither does; only
+ * after the commit are the ciphertexts added to this process's running sum
+ * of the query (RunningSums), which therefore never holds a contribution
+ * that is not stored.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, validatePackedCiphertext, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
@@ -20,8 +22,8 @@ import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, par
 import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { GrpcRateLimiter } from './grpc-rate-limit.js';
-import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
+import type { RunningSums } from './running-sums.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 
 export interface IntakeOptions {
@@ -72,8 +74,36 @@ export class ContributionIntake {
     private readonly layouts: QueryLayouts,
     private readonly audit: AuditTrail,
     private readonly options: IntakeOptions,
-    private readonly partials: PartialAggregates,
+    private readonly sums: RunningSums,
   ) {}
+
+  /**
+   * Queries as stored, read once each: everything the intake uses of a
+   * query but its status (read fresh for every contribution) never changes.
+   */
+  private readonly queries = new Map<string, QueryRecord>();
+
+  private async queryOf(queryId: string): Promise<QueryRecord | undefined> {
+    let query = this.queries.get(queryId);
+    if (!query) {
+      query = await this.store.getQuery(queryId);
+      if (!query) return undefined;
+      if (this.queries.size >= 1000) this.queries.clear();
+      this.queries.set(queryId, query);
+    }
+    return query;
+  }
+
+  /**
+   * Whether `queryId` may have reached its target number of merchants, by
+   * this process's count of the contributions it stored (a lower bound of
+   * the stored count: other coordinators, or this one before a restart, may
+   * have stored more; the closer's periodic pass counts those).
+   */
+  targetMayBeReached(queryId: string): boolean {
+    const query = this.queries.get(queryId);
+    return query !== undefined && this.sums.count(queryId) >= query.targetMerchants;
+  }
 
   /** Handles one SubmitContribution call; resolves with the receipt or throws RpcError. */
   async submit(call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>): Promise<SubmitContributionResponse> {
@@ -126,13 +156,17 @@ export class ContributionIntake {
     const h = first.value.header;
     checkHeaderShape(h);
 
-    const merchant = await this.store.merchantState(h.merchantId);
+    // One statement for what can change during a round (the merchant's key and
+    // revocation, the query's status, an earlier contribution); the query's
+    // other fields never change and are read once per query.
+    const facts = await this.store.intakeFacts(h.merchantId, h.queryId);
+    const merchant = facts.merchant;
     // Only the current key: a key rotated away no longer signs new contributions.
     const merchantKey = merchant?.signingPublicKey;
     if (!merchant || !merchantKey) this.options.limits?.peer(call.getPeer());
     if (!merchant || !merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
     if (AUDIT_ID_RE.test(h.merchantId)) known.merchantId = h.merchantId;
-    const query = await this.store.getQuery(h.queryId);
+    const query = facts.queryStatus === undefined ? undefined : await this.queryOf(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
     if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
     if (!verifyEnvelope(envelopeOf(h), h.signature, merchantKey)) {
@@ -143,17 +177,17 @@ export class ContributionIntake {
     this.options.limits?.merchant(h.merchantId);
     // A merchant resending after a lost acknowledgement learns that its
     // contribution is stored, even once the query has closed.
-    if (await this.store.hasContribution(h.queryId, h.merchantId)) {
+    if (facts.contributed) {
       throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', `merchant ${h.merchantId} already contributed to ${h.queryId}`);
     }
-    if (query.status !== 'open' || query.deadline.getTime() <= Date.now()) {
+    if (facts.queryStatus !== 'open' || query.deadline.getTime() <= Date.now()) {
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
     }
     const layout = this.layouts.layoutOf(query);
     if (h.paramSet !== query.paramSet || !constantTimeEqual(h.keyId, query.keyId)) {
       invalid('ROUND_BINDING', 'contribution is not under this query\'s public key');
     }
-    if (!constantTimeEqual(h.specDigest, query.specDigest) || !constantTimeEqual(h.layoutDigest, layout.digest())) {
+    if (!constantTimeEqual(h.specDigest, query.specDigest) || !constantTimeEqual(h.layoutDigest, this.layouts.digestOf(query))) {
       invalid('ROUND_BINDING', 'contribution is bound to another spec or slot layout');
     }
     const attestation = this.attestationOf(h, query);
@@ -212,8 +246,6 @@ export class ContributionIntake {
       subjectsIncluded: attestation.subjectsIncluded,
       keySequence: merchant.keySequence,
     }, async (tx) => {
-      // Fold first: the audit append takes the log's table lock, held until commit.
-      await this.partials.fold(tx, h.queryId, body, count);
       await this.audit.record({
         type: 'contribution.accepted',
         actor: h.merchantId,
@@ -233,6 +265,8 @@ export class ContributionIntake {
       if (outcome.reason === 'merchant-revoked') throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${h.merchantId} is revoked`);
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} closed before the contribution was stored`);
     }
+    // Committed: only now does the contribution enter this process's running sum.
+    this.sums.add(h.queryId, h.merchantId, body, count);
     return { queryId: h.queryId, merchantId: h.merchantId, envelopeDigest: Buffer.from(digest), storedUnixMs: BigInt(outcome.storedAt.getTime()) };
   }
 }

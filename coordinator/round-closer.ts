@@ -10,9 +10,15 @@
  * With several coordinators on one database every one of them runs a
  * closer: moving a query to closing is a conditional UPDATE, and finishing
  * it is claimed by one coordinator at a time (ClosingClaims), whose lease
- * is renewed while the key holder works. The aggregate is the sum of the
- * coordinators' partial aggregates (PartialAggregates), checked to account
- * for exactly the stored contributions.
+ * is renewed while the key holder works. The aggregate is this process's
+ * running sum of the query (RunningSums) when it holds exactly the stored
+ * contributions, and otherwise the sum of the stored contributions, which
+ * are read anyway to be sent to the key holder.
+ *
+ * Passes run on a timer and when a query may have reached its target (by
+ * the intake's count of what this process stored): not after every
+ * contribution, since a pass counts the stored contributions of every open
+ * query.
  */
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -32,8 +38,8 @@ import { errorCodeOf, keyEvidenceToWire, signReleaseRequest, type MerchantKeyEvi
 import type { AuditTrail } from './audit-trail.js';
 import type { ClosingClaims } from './closing-claims.js';
 import type { KeyHolderClient } from './keyholder-client.js';
-import type { PartialAggregates } from './partial-aggregates.js';
 import type { QueryLayouts } from './query-layouts.js';
+import type { RunningSums } from './running-sums.js';
 import { releaseNoiseOf, resultWithDisclosure, suppressionsOf } from './release-disclosure.js';
 import type { CoordinatorStore, QueryRecord, StoredContribution } from './store.js';
 
@@ -46,7 +52,10 @@ export interface RoundHooks {
 /** How closing work is shared between coordinators. */
 export interface ClosingWork {
   readonly claims: ClosingClaims;
-  readonly partials: PartialAggregates;
+  /** This process's running sums of open queries (the intake adds to them). */
+  readonly sums: RunningSums;
+  /** How often running sums of queries finished elsewhere are dropped (default 5 s). */
+  readonly sweepEveryMs?: number;
   /** Wait before a query whose key holder could not be reached is tried again (default 1 s). */
   readonly retryAfterMs?: number;
 }
@@ -62,6 +71,7 @@ export class RoundCloser {
   private running = false;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private lastSweep = 0;
 
   constructor(
     private readonly ctx: HeContext,
@@ -114,6 +124,18 @@ export class RoundCloser {
     for (let q = await this.work.claims.claimNext(); q; q = await this.work.claims.claimNext()) {
       await this.finishClaimed(q);
     }
+    await this.sweep();
+  }
+
+  /** Drops the running sums of queries that are neither open nor closing any more (finished by another coordinator). */
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastSweep < (this.work.sweepEveryMs ?? 5000)) return;
+    this.lastSweep = now;
+    const held = this.work.sums.queryIds();
+    if (held.length === 0) return;
+    const unfinished = new Set(await this.store.unfinishedQueryIds(held));
+    for (const queryId of held) if (!unfinished.has(queryId)) this.work.sums.forget(queryId);
   }
 
   /** Finishes a query this coordinator claimed, renewing the lease meanwhile; gives the claim back if it stays closing. */
@@ -129,7 +151,8 @@ export class RoundCloser {
       done = await this.finish(q);
     } finally {
       clearInterval(renewal);
-      if (!done) await claims.release(q.queryId, this.work.retryAfterMs ?? 1000);
+      if (done) this.work.sums.forget(q.queryId);
+      else await claims.release(q.queryId, this.work.retryAfterMs ?? 1000);
     }
   }
 
@@ -153,11 +176,11 @@ export class RoundCloser {
       return true;
     }
     const layout = this.layouts.layoutOf(q);
-    let sums = await this.work.partials.total(this.store.db, q.queryId, layout.ciphertextCount, contributions.length);
-    if (!sums) {
-      this.log.warn({ queryId: q.queryId }, 'partial aggregates do not account for the stored contributions; adding the contributions instead');
-      sums = sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
-    }
+    // The running sum only if it holds exactly the stored contributions (this
+    // process stored them all since it started); otherwise add them here.
+    const running = this.work.sums.sumsFor(q.queryId, contributions.map((c) => c.merchantId), layout.ciphertextCount);
+    const sums = running ?? sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
+    this.log.info({ queryId: q.queryId, contributions: contributions.length, from: running ? 'running sum' : 'stored contributions' }, 'aggregate added');
     const aggregateDigest = blake2b256(Buffer.concat(sums));
     const header: ReleaseHeader = {
       queryId: q.queryId,

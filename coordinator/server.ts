@@ -4,8 +4,9 @@
  * The coordinator never holds a secret key; it imports nothing from keyholder/.
  *
  * Several coordinators may run against one PostgreSQL database (same audit
- * key file, same key holder): each accepts contributions into its own
- * partial aggregates, and closing work is claimed per query in the database.
+ * key file, same key holder): each keeps running sums of what it accepted,
+ * trusted by nobody else, and closing work is claimed per query in the
+ * database.
  */
 import { hostname } from 'node:os';
 import { Server } from '@grpc/grpc-js';
@@ -25,16 +26,16 @@ import { openDatabase, type Database } from './database.js';
 import { buildHttpApp } from './http-app.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
-import { PartialAggregates } from './partial-aggregates.js';
 import { QueryLayouts } from './query-layouts.js';
 import { RetentionJob } from './retention.js';
 import { RoundCloser } from './round-closer.js';
+import { RunningSums } from './running-sums.js';
 import { CoordinatorStore } from './store.js';
 
 export interface CoordinatorOptions {
   /** PGlite data folder, `memory://` for a throw-away database, or a `postgres://` URL. */
   readonly database: string;
-  /** This process's name in claims and partial aggregates (default host-pid-random). */
+  /** This process's name in closing claims (default host-pid-random). */
   readonly coordinatorId?: string;
   /** How long a claim on closing a query lasts unless renewed (default 20 s). */
   readonly closeLeaseMs?: number;
@@ -217,21 +218,22 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     if (db.backend === 'pglite') await claims.releaseAllOnOwnedDatabase();
     await audit.checkpoint();
     const layouts = new QueryLayouts(ctx);
+    // Running sums of open queries in this process's memory, owned here and shared by the intake (adds) and the closer (uses, forgets).
+    const sums = new RunningSums(ctx);
     const queries = new QueryService({ store, audit, purposes, ctx, publicKeyBundle: bundle, minSubjects: options.minSubjects ?? 10 });
     let poke = () => undefined as void;
     const fits = new FitRunner(db, queries, audit, log, () => poke());
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
       { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code, reason) => fits.onRoundFailed(q, code, reason) },
-      { claims, partials: new PartialAggregates(ctx, coordinatorId) }, requestKey);
+      { claims, sums }, requestKey);
     poke = () => closer.poke();
     const limits = new GrpcRateLimiter(options.grpcRateLimit);
     const intake = new ContributionIntake(ctx, store, layouts, audit, {
       streamTimeoutMs: options.streamTimeoutMs ?? 60_000,
       ...(options.maxStreamBytes !== undefined ? { maxStreamBytes: options.maxStreamBytes } : {}),
       limits,
-    },
-      new PartialAggregates(ctx, coordinatorId));
+    }, sums);
     const checkpointTimer = setInterval(() => {
       audit.checkpoint().catch((err: unknown) => log.error({ err }, 'audit checkpoint failed'));
     }, options.checkpointIntervalMs ?? 60_000);
@@ -244,7 +246,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       ...grpcKeepaliveOptions(options.grpcKeepalive),
     });
     grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
-      store, fits, audit, intake, publicKeyBundle: bundle, onContribution: () => closer.poke(), log, limits,
+      store, fits, audit, intake, publicKeyBundle: bundle, log, limits,
+      // A pass counts the stored contributions of every open query: run one now only if this
+      // query may have reached its target; deadlines and other coordinators' contributions are
+      // seen by the periodic pass.
+      onContribution: (queryId) => {
+        if (intake.targetMayBeReached(queryId)) closer.poke();
+      },
       enrolmentAuthorityPublicKey,
     }));
     const grpcPort = await new Promise<number>((resolve, reject) => {

@@ -70,6 +70,16 @@ export interface MerchantState {
   readonly revokedAt: Date | null;
 }
 
+/** The facts the intake reads fresh for every contribution (`CoordinatorStore.intakeFacts`). */
+export interface IntakeFacts {
+  /** The merchant's current key, undefined if not enrolled. */
+  readonly merchant: Pick<MerchantState, 'merchantId' | 'signingPublicKey' | 'keySequence' | 'revokedAt'> | undefined;
+  /** The query's status now, undefined if there is no such query. */
+  readonly queryStatus: QueryStatus | undefined;
+  /** Whether this merchant's contribution to this query is already stored. */
+  readonly contributed: boolean;
+}
+
 /** Token facts recorded with an enrolment. */
 export interface EnrolmentTokenUse {
   readonly tokenId: Uint8Array;
@@ -320,9 +330,46 @@ export class CoordinatorStore {
     return rows.map(toQuery);
   }
 
+  /** Those of `queryIds` that are still open or closing. */
+  async unfinishedQueryIds(queryIds: readonly string[]): Promise<string[]> {
+    const rows = await this.db.query<{ query_id: string }>(
+      `SELECT query_id FROM queries WHERE query_id = ANY($1::text[]) AND status IN ('open', 'closing')`,
+      [`{${queryIds.map((id) => `"${id.replace(/["\\]/g, '\\$&')}"`).join(',')}}`],
+    );
+    return rows.map((r) => r.query_id);
+  }
+
   async contributionCount(queryId: string): Promise<number> {
     const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE query_id = $1', [queryId]);
     return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * What the intake must know fresh before it reads a contribution, in one
+   * statement: the merchant's current key and revocation, whether the query
+   * exists and its status, and whether this merchant already contributed.
+   * (The query's other fields never change and may be cached.)
+   */
+  async intakeFacts(merchantId: string, queryId: string): Promise<IntakeFacts> {
+    const rows = await this.db.query<{
+      signing_public_key: Uint8Array | null;
+      key_sequence: number | null;
+      revoked_at: Date | null;
+      status: QueryStatus | null;
+      contributed: boolean;
+    }>(
+      `SELECT m.signing_public_key, m.key_sequence, m.revoked_at, q.status,
+              EXISTS (SELECT 1 FROM contributions c WHERE c.query_id = $2 AND c.merchant_id = $1) AS contributed
+         FROM (SELECT 1) AS one
+         LEFT JOIN merchants m ON m.merchant_id = $1
+         LEFT JOIN queries q ON q.query_id = $2`,
+      [merchantId, queryId],
+    );
+    const r = rows[0];
+    const merchant = r?.signing_public_key != null
+      ? { merchantId, signingPublicKey: r.signing_public_key, keySequence: r.key_sequence ?? 0, revokedAt: r.revoked_at }
+      : undefined;
+    return { merchant, queryStatus: r?.status ?? undefined, contributed: r?.contributed === true };
   }
 
   async hasContribution(queryId: string, merchantId: string): Promise<boolean> {

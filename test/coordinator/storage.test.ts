@@ -1,8 +1,8 @@
 /**
  * The storage layer on each backend: versioned migrations (once, even when
  * several processes start together; never over a newer schema),
- * exactly-once acceptance by the database, partial aggregates that add up
- * to the exact sum, one closer per query by claim and lease, and one
+ * exactly-once acceptance by the database, the intake's fresh facts in
+ * one statement, one closer per query by claim and lease, and one
  * gap-free Merkle audit log with consistent checkpoints under concurrent
  * writers.
  */
@@ -18,14 +18,12 @@ import {
   generateHeKeys,
   generateSigningKeyPair,
   randomBytes,
-  sumPackedContributions,
   type SigningKeyPair,
 } from '../../crypto/index.js';
 import { AuditTrail, CoordinatorStore, SchemaTooNewError, openDatabase, type Database } from '../../coordinator/index.js';
 import { ClosingClaims } from '../../coordinator/closing-claims.js';
 import { DataDirLockedError } from '../../coordinator/data-dir-lock.js';
 import { MIGRATIONS } from '../../coordinator/migrations.js';
-import { PartialAggregates } from '../../coordinator/partial-aggregates.js';
 import { ContributionHeader } from '../../protos/index.js';
 import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
@@ -169,26 +167,29 @@ describeBackends('coordinator storage', (backend) => {
     expect(await store.contributionCount('q-late')).toBe(0);
   });
 
-  it('folds contributions into per-coordinator partial aggregates whose sum is the exact aggregate', async () => {
+  it('reads the intake\'s fresh facts in one statement, and which queries are unfinished', async () => {
     const db = shared;
     const store = new CoordinatorStore(db);
-    const merchants = ['m1', 'm2', 'm3', 'm4', 'm5'];
-    for (const m of merchants) await store.enrolMerchant(m, randomBytes(32));
-    await query(store, 'q-sum', 60_000, 5);
-    const coordinators = [new PartialAggregates(ctx, 'coord-a'), new PartialAggregates(ctx, 'coord-b')];
-    // Two coordinators take contributions concurrently; one insert is a duplicate and must leave no trace.
-    await Promise.all(merchants.map((m, i) => store.insertContribution(contribution('q-sum', m, cts[i]!),
-      (tx) => coordinators[i % 2]!.fold(tx, 'q-sum', cts[i]!, CT_COUNT))));
-    const dup = await store.insertContribution(contribution('q-sum', 'm1', cts[4]!), (tx) => coordinators[1]!.fold(tx, 'q-sum', cts[4]!, CT_COUNT));
-    expect(dup).toEqual({ ok: false, reason: 'duplicate' });
-    const partials = await db.query<{ coordinator_id: string; contributions: number }>(
-      'SELECT coordinator_id, contributions FROM partial_aggregates WHERE query_id = $1 ORDER BY 1', ['q-sum']);
-    expect(partials).toEqual([{ coordinator_id: 'coord-a', contributions: 3 }, { coordinator_id: 'coord-b', contributions: 2 }]);
-    const total = await coordinators[0]!.total(db, 'q-sum', CT_COUNT, 5);
-    expect(total).toBeDefined();
-    expect(Buffer.from(total![0]!).equals(Buffer.from(sumPackedContributions(ctx, cts, CT_COUNT)[0]!))).toBe(true);
-    // Partials that do not account for every stored contribution are not used.
-    expect(await coordinators[0]!.total(db, 'q-sum', CT_COUNT, 6)).toBeUndefined();
+    const key = randomBytes(32);
+    await store.enrolMerchant('m-facts', key);
+    await store.enrolMerchant('m-facts-revoked', randomBytes(32));
+    await store.revokeMerchant('m-facts-revoked', 'test');
+    await query(store, 'q-facts');
+    await query(store, 'q-facts-done');
+    const fresh = await store.intakeFacts('m-facts', 'q-facts');
+    expect(fresh).toMatchObject({ merchant: { merchantId: 'm-facts', keySequence: 0, revokedAt: null }, queryStatus: 'open', contributed: false });
+    expect(Buffer.from(fresh.merchant!.signingPublicKey).equals(Buffer.from(key))).toBe(true);
+    expect((await store.insertContribution(contribution('q-facts', 'm-facts', cts[0]!))).ok).toBe(true);
+    expect(await store.intakeFacts('m-facts', 'q-facts')).toMatchObject({ queryStatus: 'open', contributed: true });
+    expect(await store.intakeFacts('m-facts', 'q-none')).toMatchObject({ queryStatus: undefined, contributed: false });
+    expect(await store.intakeFacts('m-none', 'q-facts')).toEqual({ merchant: undefined, queryStatus: 'open', contributed: false });
+    expect((await store.intakeFacts('m-facts-revoked', 'q-facts')).merchant?.revokedAt).toBeInstanceOf(Date);
+    expect(await store.transition('q-facts-done', 'open', 'closing')).toBe(true);
+    expect(await store.intakeFacts('m-facts', 'q-facts-done')).toMatchObject({ queryStatus: 'closing', contributed: false });
+    expect((await store.unfinishedQueryIds(['q-facts', 'q-facts-done', 'q-none', 'quote"d'])).sort()).toEqual(['q-facts', 'q-facts-done']);
+    expect(await store.transition('q-facts-done', 'closing', 'failed', 'test')).toBe(true);
+    expect(await store.unfinishedQueryIds(['q-facts', 'q-facts-done'])).toEqual(['q-facts']);
+    expect(await store.unfinishedQueryIds([])).toEqual([]);
   });
 
   it('gives a closing query to one claimant at a time, passes it on when the lease lapses, and stores one release', async () => {
