@@ -39,6 +39,17 @@ export function integer(values: Record<string, string | boolean | undefined>, na
   return n;
 }
 
+/** Every value of an option declared `multiple: true`, in command-line order (none: []). */
+export function strings(values: Readonly<Record<string, unknown>>, name: string): string[] {
+  const v = values[name];
+  if (v === undefined) return [];
+  const list: unknown[] = Array.isArray(v) ? v : [v];
+  return list.map((s) => {
+    if (typeof s !== 'string' || s.length === 0) throw new UsageError(`--${name} needs a value`);
+    return s;
+  });
+}
+
 /** Prints a machine-readable event line on stdout (logs go to stderr). */
 export function emit(event: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(event) + '\n');

@@ -63,7 +63,8 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   try {
     await cryptoReady();
     step(`writing ${shops} synthetic shops (seed ${seed}) to ${dir}/data`);
-    const manifest = await writeSynth(join(dir, 'data'), { shops, seed });
+    // Each shop's pseudonym key goes to its node's state folder, not into the export.
+    const manifest = await writeSynth(join(dir, 'data'), { shops, seed, stateDir: join(dir, 'merchant-state') });
     const deploymentDir = join(dir, 'deployment');
     const deployment = await createDeployment(deploymentDir);
     const caFile = join(deploymentDir, DEPLOYMENT_FILES.caCert);
@@ -151,7 +152,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       console.error(`demo: fit ${fitCreated.fitId} ${fit.status}: ${fit.statusReason ?? ''}`);
       return 1;
     }
-    const shopDirs = manifest.shops.map((s) => ({ shopId: s.shopId, dir: join(dir, 'data', s.dir) }));
+    const shopDirs = manifest.shops.map((s) => ({ shopId: s.shopId, dir: join(dir, 'data', s.dir), stateDir: join(dir, 'merchant-state', s.shopId) }));
     const trainRows = await pooledFeatureRows(shopDirs, 'churn-modelling', features, 'churning', { holdoutPercent: 20, part: 'train' });
     const pooledFit = pooledLogisticFit(trainRows, features.length, features.map(() => 0));
     console.log('');

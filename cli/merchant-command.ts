@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { MerchantNode, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
-import { emit, integer, parse, requireString, UsageError } from './args.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { MerchantNode, defaultStateDir, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
+import { ConsentImportError, importConsentCsv, noticeHash, type ConsentImportEncoding } from '../client-sdk/index.js';
+import { emit, integer, parse, requireString, strings, UsageError } from './args.js';
 import { cliLogger } from './logger.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
 
@@ -12,12 +12,16 @@ Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:POR
        fedmart merchant rotate-key --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--state DIR]
        fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
        fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model MODEL_ID --out FILE
+       fedmart merchant consents import --from FILE.csv --data DIR --controller NAME
+                        --notice-file VERSION=PATH [--notice-file VERSION=PATH ...] [--notice-id ID]
+                        [--state DIR] [--encoding utf-8|gb18030]
 
   --id ID                 this shop's merchant id (letters, digits, . _ -)
   --data DIR              the shop's export: schema.json plus the CSV files it names
   --coordinator HOST:PORT the coordinator's gRPC address
   --keyholder-key HEX     pin the key holder's Ed25519 key; public keys not signed by it are refused
-  --state DIR             signing key, key evidence and receipts (default DATA/.fedmart-state)
+  --state DIR             signing key, pseudonym key, key evidence and receipts (default DATA/.fedmart-state;
+                          choose a folder outside DATA if the export folder is copied or handed on)
   --enrol-token TOKEN     one-time enrolment token from the administrator (fedmart enrol-token), also
                           read from FEDMART_ENROL_TOKEN (preferred: a command line is visible to
                           other users of the machine); needed for the first start only: the key
@@ -42,7 +46,17 @@ current one and proves possession of its own secret. Contributions already
 sent stay valid; later ones are signed with the new key only.
 
 "score" downloads a fitted model (e.g. churn propensity) and scores this shop's
-own consented customers locally into FILE (CSV, mode 0600). Scores never leave the shop.`;
+own consented customers locally into FILE (CSV, mode 0600). Scores never leave the shop.
+
+"consents import" builds DATA/consents.jsonl from a plain CSV consent table, one
+row per consent (customer_id, purpose, granted_at, expires_at, withdrawn_at,
+notice_version, channel; format in docs/consent-import.md). Customers are
+pseudonymised with the shop's key from --state (created there, mode 0600, if
+absent). --controller names the shop's legal entity; --notice-file gives the text
+of each notice version the table names (its SHA-256 goes into the records);
+--notice-id names the notice (default privacy-notice); --encoding gb18030 reads a
+table saved as GBK/GB18030. Every problem of the table is reported at once (file,
+row, column, what to do), exit 1, and then nothing is written.`;
 
 export async function merchantCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -59,16 +73,27 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     'coordinator-ca': { type: 'string' },
     deployment: { type: 'string' },
     'enrol-token': { type: 'string' },
+    from: { type: 'string' },
+    controller: { type: 'string' },
+    'notice-file': { type: 'string', multiple: true },
+    'notice-id': { type: 'string' },
+    encoding: { type: 'string' },
   });
   if (values.help) {
     console.log(MERCHANT_HELP);
     return 0;
   }
+  if (positionals[0] === 'consents') {
+    if (positionals[1] !== 'import') throw new UsageError(`unknown consents subcommand "${positionals[1] ?? ''}" (import)`);
+    if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
+    return consentsImportCommand(values);
+  }
   if (positionals[0] === 'access') {
     const dataDir = requireString(values, 'data');
-    const compliance = await loadShopCompliance(dataDir);
+    const stateDir = requireString(values, 'state', defaultStateDir(dataDir));
+    const compliance = await loadShopCompliance(dataDir, { stateDir, logger: cliLogger('merchant') });
     const customerId = requireString(values, 'customer');
-    const report = compliance.ledger.accessReport(customerId, readReceipts(requireString(values, 'state', join(dataDir, '.fedmart-state'))), {
+    const report = compliance.ledger.accessReport(customerId, readReceipts(stateDir), {
       purposes: compliance.registry.purposes,
     });
     console.log(JSON.stringify(report, null, 2));
@@ -77,7 +102,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   if (positionals[0] === 'score') return scoreCommand(values);
   if (positionals[0] === 'rotate-key') return rotateKeyCommand(values);
   if (positionals[0] === 'run') positionals.shift();
-  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (run, access, score, rotate-key)`);
+  if (positionals.length > 0) throw new UsageError(`unknown merchant subcommand "${positionals[0]}" (run, access, score, rotate-key, consents)`);
   const enrolmentToken = typeof values['enrol-token'] === 'string' ? values['enrol-token'] : process.env.FEDMART_ENROL_TOKEN;
   const merchantId = requireString(values, 'id');
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
@@ -118,15 +143,17 @@ async function merchantNodeFrom(
 ): Promise<MerchantNode> {
   const merchantId = requireString(values, 'id');
   const dataDir = requireString(values, 'data');
+  const stateDir = requireString(values, 'state', defaultStateDir(dataDir));
+  const logger = cliLogger('merchant');
   return MerchantNode.create({
     merchantId,
     coordinatorAddress: requireString(values, 'coordinator'),
     ...coordinatorCaOption(values),
     data: await loadShopData(dataDir, merchantId),
-    compliance: await loadShopCompliance(dataDir),
-    stateDir: requireString(values, 'state', join(dataDir, '.fedmart-state')),
+    compliance: await loadShopCompliance(dataDir, { stateDir, logger }),
+    stateDir,
     ...extra,
-    logger: cliLogger('merchant'),
+    logger,
   });
 }
 
@@ -164,4 +191,74 @@ async function rotateKeyCommand(values: Record<string, string | boolean | undefi
 function coordinatorCaOption(values: Record<string, string | boolean | undefined>): { coordinatorCa?: string } {
   const ca = pemOption(values, 'coordinator-ca', deploymentDirOption(values), DEPLOYMENT_FILES.caCert);
   return ca === undefined ? {} : { coordinatorCa: ca };
+}
+
+const NOTICE_VERSION_RE = /^[\x21-\x3f\x41-\x7e]{1,128}$/;
+
+/** `--encoding`: utf-8 (default) or gb18030; `utf8` and `gbk` (which GB18030 extends) are accepted too. */
+function encodingOption(values: Record<string, string | boolean | undefined>): ConsentImportEncoding {
+  const v = values.encoding;
+  if (v === undefined) return 'utf-8';
+  const e = String(v).toLowerCase();
+  if (e === 'utf-8' || e === 'utf8') return 'utf-8';
+  if (e === 'gb18030' || e === 'gbk') return 'gb18030';
+  throw new UsageError(`--encoding must be utf-8 or gb18030, got "${String(v)}"`);
+}
+
+/** `--notice-file VERSION=PATH ...` → version → SHA-256 of the file's bytes. */
+function noticeOptions(values: Record<string, string | boolean | undefined>): Map<string, string> {
+  const notices = new Map<string, string>();
+  for (const arg of strings(values, 'notice-file')) {
+    const eq = arg.indexOf('=');
+    const version = eq < 0 ? '' : arg.slice(0, eq);
+    const path = eq < 0 ? '' : arg.slice(eq + 1);
+    if (version === '' || path === '') throw new UsageError(`--notice-file must be VERSION=PATH, got "${arg}"`);
+    if (!NOTICE_VERSION_RE.test(version)) throw new UsageError(`--notice-file ${arg}: the version must be printable ASCII without spaces or @`);
+    if (notices.has(version)) throw new UsageError(`--notice-file: version ${version} is given twice`);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`--notice-file ${arg}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (bytes.length === 0) throw new UsageError(`--notice-file ${arg}: ${path} is empty`);
+    notices.set(version, noticeHash(bytes));
+  }
+  return notices;
+}
+
+async function consentsImportCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const csvPath = requireString(values, 'from');
+  const dataDir = requireString(values, 'data');
+  const stateDir = requireString(values, 'state', defaultStateDir(dataDir));
+  const controller = requireString(values, 'controller');
+  const noticeId = values['notice-id'];
+  if (noticeId !== undefined && (typeof noticeId !== 'string' || !NOTICE_VERSION_RE.test(noticeId))) {
+    throw new UsageError('--notice-id must be printable ASCII without spaces or @ (1–128 characters)');
+  }
+  if (controller.trim() === '' || controller.length > 256) throw new UsageError('--controller must name the shop\'s legal entity (1–256 characters)');
+  const encoding = encodingOption(values);
+  const notices = noticeOptions(values);
+  if (notices.size === 0) throw new UsageError('--notice-file is required (VERSION=PATH for each notice version in the table)');
+  try {
+    const r = await importConsentCsv({
+      csvPath,
+      dataDir,
+      stateDir,
+      encoding,
+      controller,
+      notices,
+      ...(typeof noticeId === 'string' ? { noticeId } : {}),
+      logger: cliLogger('merchant'),
+    });
+    console.log(
+      `imported ${r.rows} rows: consent records of ${r.customers} customers written to ${r.path}; pseudonym key ${r.keyPath}${r.keyCreated ? ' (created, mode 0600)' : ''}`,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConsentImportError)) throw err;
+    console.error(`fedmart merchant: ${err.message}`);
+    for (const line of err.lines()) console.error(`  ${line}`);
+    return 1;
+  }
 }

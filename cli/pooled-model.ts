@@ -15,7 +15,7 @@ import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView } from '../client-sdk/index.js';
 
 export async function pooledFeatureRows(
-  shopDirs: readonly { shopId: string; dir: string }[],
+  shopDirs: readonly { shopId: string; dir: string; stateDir?: string }[],
   purposeName: string,
   features: readonly CustomerFeature[],
   label: CustomerLabel,
@@ -25,7 +25,7 @@ export async function pooledFeatureRows(
   const rows: FeatureRow[] = [];
   for (const s of shopDirs) {
     const data = await loadShopData(s.dir, s.shopId);
-    const compliance = await loadShopCompliance(s.dir);
+    const compliance = await loadShopCompliance(s.dir, { stateDir: s.stateDir });
     const filter = compliance.ledger.filterForRound({ purpose, cutoff: new Date(), customerIds: data.customers.map((c) => c.customerId) });
     rows.push(...featureRows(roundView(data, filter.includedCustomerIds, purpose, compliance.pseudonymKey), features, label, split));
   }

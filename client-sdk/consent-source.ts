@@ -15,7 +15,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import {
   ConsentLedger,
   ConsentLedgerError,
@@ -23,7 +23,6 @@ import {
   DEFAULT_FIELD_CLASSIFICATION,
   DEFAULT_PURPOSE_REGISTRY,
   RightsRequestError,
-  loadOrCreatePseudonymKey,
   parseConsentRecord,
   parseRightsRequest,
   pseudonymise,
@@ -34,6 +33,7 @@ import {
   type PurposeRegistry,
   type RightsRequest,
 } from '../compliance/consent.js';
+import { PseudonymKeyMissingError, loadShopPseudonymKey, type KeyLocationLogger } from './pseudonym-key.js';
 
 /** Machine-readable cause of a {@link ConsentSourceError}. */
 export type ConsentSourceErrorCode =
@@ -217,25 +217,52 @@ export interface ShopCompliance {
   readonly pseudonymKey: Uint8Array;
 }
 
+/** Options of {@link loadShopCompliance}. */
+export interface ShopComplianceOptions extends Omit<ConsentSourceOptions, 'pseudonymKey'> {
+  /** The node's state folder, which holds `pseudonym.key` (default `DIR/.fedmart-state`). */
+  readonly stateDir?: string | undefined;
+  /** Receives the warning about a pseudonym key found in the export folder. */
+  readonly logger?: KeyLocationLogger | undefined;
+}
+
 const exists = (path: string): Promise<boolean> =>
   access(path).then(
     () => true,
     () => false,
   );
 
-/**
- * Loads a shop folder's compliance files in one call: `pseudonym.key`
- * (created with mode 0600 if absent), `fields.json` and `purposes.json`
- * (built-in defaults if absent), and the consent ledger, whose pseudonyms
- * are checked against the key.
- */
-export async function loadShopCompliance(dir: string, options: Omit<ConsentSourceOptions, 'pseudonymKey'> = {}): Promise<ShopCompliance> {
+/** `fields.json` and `purposes.json` of a shop folder, or the built-in defaults where absent. */
+export async function loadShopPurposes(dir: string): Promise<{ registry: PurposeRegistry; classification: FieldClassification }> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('dir: expected a folder path');
-  const pseudonymKey = await loadOrCreatePseudonymKey(join(dir, 'pseudonym.key'));
   const fieldsPath = join(dir, 'fields.json');
   const classification = (await exists(fieldsPath)) ? await readFieldClassification(fieldsPath) : DEFAULT_FIELD_CLASSIFICATION;
   const purposesPath = join(dir, 'purposes.json');
   const registry = (await exists(purposesPath)) ? await readPurposeRegistry(purposesPath, classification) : DEFAULT_PURPOSE_REGISTRY;
-  const ledger = await loadConsentLedger(dir, { ...options, pseudonymKey });
+  return { registry, classification };
+}
+
+/**
+ * Loads a shop's compliance files in one call: the pseudonym key from the
+ * node's state folder (created with mode 0600 if absent while there are no
+ * consent records yet, else a PseudonymKeyMissingError; see
+ * `loadShopPseudonymKey` for a key left in the export folder), `fields.json`
+ * and `purposes.json` (built-in defaults if absent), and the consent ledger,
+ * whose pseudonyms are checked against the key.
+ */
+export async function loadShopCompliance(dir: string, options: ShopComplianceOptions = {}): Promise<ShopCompliance> {
+  if (typeof dir !== 'string' || dir === '') throw new TypeError('dir: expected a folder path');
+  const { stateDir, logger, ...ledgerOptions } = options;
+  // A consent file already holds pseudonyms: a key made now could never match them.
+  const consentsPath = join(dir, ledgerOptions.consentsFile ?? 'consents.jsonl');
+  const hasConsents = ((await stat(consentsPath).catch(() => undefined))?.size ?? 0) > 0;
+  let pseudonymKey: Uint8Array;
+  try {
+    pseudonymKey = (await loadShopPseudonymKey(dir, { stateDir, logger, create: !hasConsents })).key;
+  } catch (err) {
+    if (err instanceof PseudonymKeyMissingError) throw new PseudonymKeyMissingError(err.paths, `${consentsPath} holds pseudonyms made under one`);
+    throw err;
+  }
+  const { registry, classification } = await loadShopPurposes(dir);
+  const ledger = await loadConsentLedger(dir, { ...ledgerOptions, pseudonymKey });
   return { ledger, registry, classification, pseudonymKey };
 }

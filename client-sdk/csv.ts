@@ -102,6 +102,12 @@ export interface CsvOptions {
   readonly hasHeader?: boolean;
   /** Longest field accepted, in UTF-16 code units. Default 1 MiB. */
   readonly maxFieldLength?: number;
+  /**
+   * `same` (default): a record with another number of fields than the first
+   * is a `field-count` error. `any`: records are returned as they are, for a
+   * caller that reports every such row itself.
+   */
+  readonly fieldCount?: 'same' | 'any';
 }
 
 const QUOTE = 0x22;
@@ -124,6 +130,7 @@ export class CsvParser {
   private readonly table: string;
   private readonly firstRow: number;
   private readonly maxFieldLength: number;
+  private readonly anyFieldCount: boolean;
   private state = State.RecordStart;
   private field = '';
   private fields: string[] = [];
@@ -142,6 +149,7 @@ export class CsvParser {
     const max = options.maxFieldLength ?? 1 << 20;
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('options.maxFieldLength: expected a positive integer');
     this.maxFieldLength = max;
+    this.anyFieldCount = options.fieldCount === 'any';
   }
 
   /** Parses a chunk; returns the records it completed. */
@@ -277,7 +285,7 @@ export class CsvParser {
     const row = this.records + this.firstRow;
     const fields = this.fields;
     if (this.expectedFields === undefined) this.expectedFields = fields.length;
-    else if (fields.length !== this.expectedFields) {
+    else if (fields.length !== this.expectedFields && !this.anyFieldCount) {
       throw new ShopDataError({
         code: 'field-count',
         table: this.table,

@@ -21,5 +21,44 @@ export {
 } from './schema.js';
 export { JsonlParser, parseJsonl, readJsonlRecords, type JsonlRecord, type JsonlOptions } from './jsonl.js';
 export { CsvParser, parseCsv, readCsvRecords, ShopDataError, type CsvRecord, type CsvOptions, type ShopDataErrorCode } from './csv.js';
-export { loadShopCompliance, loadConsentLedger, readConsentRecords, readRightsRequests, ConsentSourceError, type ShopCompliance } from './consent-source.js';
+export {
+  loadShopCompliance,
+  loadShopPurposes,
+  loadConsentLedger,
+  readConsentRecords,
+  readRightsRequests,
+  ConsentSourceError,
+  type ShopCompliance,
+  type ShopComplianceOptions,
+} from './consent-source.js';
+export {
+  PSEUDONYM_KEY_FILE,
+  DEFAULT_STATE_FOLDER,
+  defaultStateDir,
+  loadShopPseudonymKey,
+  PseudonymKeyMissingError,
+  type KeyLocationLogger,
+  type ShopPseudonymKey,
+  type ShopPseudonymKeyOptions,
+} from './pseudonym-key.js';
+export {
+  CONSENT_IMPORT_REQUIRED_COLUMNS,
+  CONSENT_IMPORT_OPTIONAL_COLUMNS,
+  CONSENT_IMPORT_ENCODINGS,
+  CONSENT_CHANNEL_ALIASES,
+  ConsentImportError,
+  decodeConsentTable,
+  readConsentTable,
+  keyConsentTable,
+  importConsentCsv,
+  importedRecordId,
+  noticeHash,
+  formatConsentsJsonl,
+  type ConsentImportEncoding,
+  type ConsentImportProblem,
+  type ConsentImportOptions,
+  type ConsentImportResult,
+  type ConsentTable,
+  type ConsentTableOptions,
+} from './consent-import.js';
 export { roundView } from './round-view.js';

@@ -31,7 +31,7 @@ export interface SynthConsent {
 
 /** A shop's consent ledger as exported. */
 export interface SynthShopConsents {
-  /** The shop's 32-byte pseudonym key (written to `pseudonym.key`, mode 0600). */
+  /** The shop's 32-byte pseudonym key (written to the state folder's `pseudonym.key`, mode 0600). */
   readonly pseudonymKey: Uint8Array;
   /** Records in customer order; customers without a record are absent. */
   readonly consents: readonly SynthConsent[];

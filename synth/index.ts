@@ -15,7 +15,7 @@ export {
   type SynthOrder,
   type SynthCampaignExposure,
 } from './generate.js';
-export { writeSynth, type SynthManifest } from './write.js';
+export { writeSynth, type SynthManifest, type WriteSynthOptions } from './write.js';
 export { SYNTH_CHANNELS, generateSessions, type SynthChannel, type SynthSession } from './sessions.js';
 export { generateShopMetrics, periodOf, type SynthShopMetrics } from './shop-metrics.js';
 export { shopIdOf, type ShopProfile, type CustomersPerShop } from './profile.js';

@@ -4,7 +4,9 @@
  * ```
  * OUT/shop-01/{customers,orders,campaigns,sessions,shop-metrics}.csv, schema.json
  * OUT/shop-01/consents.jsonl, rights-requests.jsonl            consent ledger (see below)
- * OUT/shop-01/fields.json, purposes.json, pseudonym.key        classification, purposes + PIAs, 0600 key
+ * OUT/shop-01/fields.json, purposes.json                      classification, purposes + PIAs
+ * OUT/shop-01/.fedmart-state/pseudonym.key                    the shop's pseudonym key (0600, folder 0700), in the
+ *                                                              node's default state folder, or STATE/shop-01/ with `stateDir`
  * OUT/pooled/{customers,orders,campaigns,sessions,shop-metrics}.csv, schema.json
  *                                                              all shops, with shop_id
  * OUT/pooled/{consents,rights-requests}.jsonl                  all shops, with shopId
@@ -23,6 +25,7 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PSEUDONYM_KEY_FILE, defaultStateDir } from '../client-sdk/pseudonym-key.js';
 import { OPTIONAL_TABLES, standardShopSchema } from '../client-sdk/schema.js';
 import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSE_REGISTRY } from '../compliance/consent.js';
 import { csvLine, formatBool, formatCents, isoSeconds } from './csv-format.js';
@@ -89,6 +92,17 @@ function orderFields(o: SynthOrder): string[] {
   return [o.orderId, o.customerId, isoSeconds(o.orderedUnixS), formatCents(o.amountCents), formatBool(o.returned)];
 }
 
+/** Options of {@link writeSynth}. */
+export interface WriteSynthOptions extends SynthOptions {
+  /**
+   * Folder of the merchant nodes' state folders: each shop's pseudonym key is
+   * written to `STATE/<shopId>/pseudonym.key` (what `fedmart merchant --state
+   * STATE/<shopId>` reads). Default: each shop's default state folder,
+   * `OUT/<shopId>/.fedmart-state`.
+   */
+  readonly stateDir?: string | undefined;
+}
+
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 const jsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
 
@@ -97,8 +111,9 @@ const jsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
  * files of the same names are overwritten; nothing else in `outDir` is
  * touched.
  */
-export async function writeSynth(outDir: string, options: SynthOptions): Promise<SynthManifest> {
+export async function writeSynth(outDir: string, options: WriteSynthOptions): Promise<SynthManifest> {
   if (typeof outDir !== 'string' || outDir === '') throw new TypeError('outDir: expected a folder path');
+  if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) throw new TypeError('options.stateDir: expected a folder path');
   const data = generateSynth(options);
   const pooledDir = join(outDir, 'pooled');
   await mkdir(pooledDir, { recursive: true });
@@ -138,7 +153,10 @@ export async function writeSynth(outDir: string, options: SynthOptions): Promise
       rights.push(jsonLine(r));
       pooledRights.push(jsonLine({ shopId: shop.shopId, ...r }));
     }
-    const keyFile = join(dir, 'pseudonym.key');
+    const stateDir = options.stateDir === undefined ? defaultStateDir(dir) : join(options.stateDir, shop.shopId);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await chmod(stateDir, 0o700);
+    const keyFile = join(stateDir, PSEUDONYM_KEY_FILE);
     await Promise.all([
       writeFile(join(dir, 'customers.csv'), customers.join('')),
       writeFile(join(dir, 'orders.csv'), orders.join('')),

@@ -4,7 +4,7 @@
  * pooled files by an evaluator that shares no code with compliance/.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,8 @@ import {
 import { generateSynth, writeSynth, type SynthManifest } from '../../synth/index.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fedmart-consent-synth-'));
-const NEW_FILES = ['consents.jsonl', 'rights-requests.jsonl', 'fields.json', 'purposes.json', 'pseudonym.key'];
+const KEY_FILE = join('.fedmart-state', 'pseudonym.key');
+const NEW_FILES = ['consents.jsonl', 'rights-requests.jsonl', 'fields.json', 'purposes.json', KEY_FILE];
 const MARKETING = DEFAULT_PURPOSES.find((p) => p.name === 'marketing-analytics')!;
 const END = new Date('2026-01-01T00:00:00Z');
 
@@ -60,10 +61,12 @@ describe('synth consent files', () => {
     expect(h.digest('hex')).toBe('390fb31cf7332b05826adf3283888abbbb22dd0ffe5a8cc6bc5ae5a457e8cdda');
   });
 
-  it('keep the pseudonym key private and the records keyed by it', async () => {
+  it('keep the pseudonym key private, in the state folder, and the records keyed by it', async () => {
     const dir = join(dirA, manifest.shops[0]!.dir);
-    expect(statSync(join(dir, 'pseudonym.key')).mode & 0o777).toBe(0o600);
-    const key = await loadOrCreatePseudonymKey(join(dir, 'pseudonym.key'));
+    expect(statSync(join(dir, KEY_FILE)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, '.fedmart-state')).mode & 0o777).toBe(0o700);
+    expect(existsSync(join(dir, 'pseudonym.key'))).toBe(false);
+    const key = await loadOrCreatePseudonymKey(join(dir, KEY_FILE));
     const first = JSON.parse(readFileSync(join(dir, 'consents.jsonl'), 'utf8').split('\n')[0]!) as { customerId: string; subjectPseudonym: string };
     expect(first.subjectPseudonym).toBe(pseudonymise(first.customerId, key));
     expect(JSON.stringify(first)).not.toMatch(/"name"|"phone"/);
@@ -83,7 +86,7 @@ describe('synth consent files', () => {
     let customers = 0;
     for (const s of manifest.shops) {
       const dir = join(dirA, s.dir);
-      const key = await loadOrCreatePseudonymKey(join(dir, 'pseudonym.key'));
+      const key = await loadOrCreatePseudonymKey(join(dir, KEY_FILE));
       const ledger = await loadConsentLedger(dir, { pseudonymKey: key, handledAt: END });
       const data = await loadShopData(dir);
       const ids = data.customers.map((c) => c.customerId);

@@ -7,7 +7,7 @@
  * receipt, then run to the end, leave exactly one contribution. The round's
  * release counts every merchant once and equals the pooled answer.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,8 +82,12 @@ describe('merchant node dying mid-stream', () => {
 
     // Shop 3 as a process, SIGKILLed at seeded points after it is ready, then run to the end.
     const shop3 = shops.shopDirs[2]!;
+    // Its own state folder, holding the shop's pseudonym key (consents.jsonl is keyed by it).
+    const shop3State = join(cluster.dir, 'shop3-state');
+    mkdirSync(shop3State, { recursive: true, mode: 0o700 });
+    writeFileSync(join(shop3State, 'pseudonym.key'), readFileSync(join(shop3.dir, '.fedmart-state', 'pseudonym.key')), { mode: 0o600 });
     const args = ['merchant', '--id', shop3.shopId, '--data', shop3.dir, '--coordinator', cluster.coordinator.grpcAddress,
-      '--keyholder-key', cluster.keyholder.signingPublicKeyHex, '--state', join(cluster.dir, 'shop3-state'), '--once',
+      '--keyholder-key', cluster.keyholder.signingPublicKeyHex, '--state', shop3State, '--once',
       // One token for every restart: the first start keeps the key evidence, later ones enrol idempotently.
       '--enrol-token', await testEnrolmentToken(shop3.shopId)];
     const rng = mulberry32(20261125);

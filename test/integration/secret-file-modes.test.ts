@@ -7,7 +7,7 @@
  * merchant's state folder (signing seed, receipts, key evidence) and each
  * shop's pseudonym key. Real objects, one real round.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,8 +111,12 @@ describe('secret files at rest', () => {
     }
   });
 
-  it('each shop pseudonym key', () => {
-    for (const s of shops.shopDirs) expect(modeOf(join(s.dir, 'pseudonym.key')), s.shopId).toBe('0600');
+  it('each shop pseudonym key, in the state folder and not in the export', () => {
+    for (const s of shops.shopDirs) {
+      expectPrivate(join(s.dir, '.fedmart-state'), s.shopId);
+      expect(modeOf(join(s.dir, '.fedmart-state', 'pseudonym.key')), s.shopId).toBe('0600');
+      expect(existsSync(join(s.dir, 'pseudonym.key')), s.shopId).toBe(false);
+    }
   });
 
   it('the coordinator PGlite folder (token hashes, audit log, contributions) is not readable by others', async () => {

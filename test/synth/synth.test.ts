@@ -63,7 +63,7 @@ describe('writeSynth', () => {
             'customers.csv',
             'fields.json',
             'orders.csv',
-            'pseudonym.key',
+            '.fedmart-state/pseudonym.key',
             'purposes.json',
             'rights-requests.jsonl',
             'schema.json',
