@@ -33,7 +33,11 @@ export type Expr =
   | { readonly t: 'var'; readonly name: string }
   | { readonly t: 'neg'; readonly e: Expr }
   | { readonly t: 'bin'; readonly op: '+' | '-' | '*' | '/' | '^'; readonly l: Expr; readonly r: Expr }
-  | { readonly t: 'call'; readonly fn: string; readonly args: readonly Expr[]; readonly ref?: string | undefined };
+  | { readonly t: 'call'; readonly fn: string; readonly args: readonly Expr[]; readonly ref?: string | undefined }
+  | { readonly t: 'bool'; readonly v: boolean }
+  | { readonly t: 'cmp'; readonly op: '==' | '!=' | '<' | '<=' | '>' | '>='; readonly l: Expr; readonly r: Expr }
+  | { readonly t: 'logic'; readonly op: '&' | '|'; readonly l: Expr; readonly r: Expr }
+  | { readonly t: 'not'; readonly e: Expr };
 
 /** A parsed formula before the variables' types are known. */
 export interface ParsedFormula {
@@ -115,7 +119,10 @@ function tokenise(text: string): Token[] {
       if (end < 0) fail(`unclosed string at character ${i + 1}`);
       out.push({ k: 'str', v: text.slice(i + 1, end), at: i });
       i = end + 1;
-    } else if ('~+-*/^:(),='.includes(c)) {
+    } else if (/^(==|!=|<=|>=)/.test(rest)) {
+      out.push({ k: 'op', v: rest.slice(0, 2), at: i });
+      i += 2;
+    } else if ('~+-*/^:(),=<>&|!'.includes(c)) {
       out.push({ k: 'op', v: c, at: i });
       i++;
     } else {
@@ -150,6 +157,14 @@ export function deparse(e: Expr): string {
       const sep = spaced ? ` ${e.op} ` : e.op;
       return `${deparseOperand(e.l, e.op, 'l')}${sep}${deparseOperand(e.r, e.op, 'r')}`;
     }
+    case 'bool':
+      return e.v ? 'TRUE' : 'FALSE';
+    case 'cmp':
+      return `${deparseOperand(e.l, 'cmp', 'l')} ${e.op} ${deparseOperand(e.r, 'cmp', 'r')}`;
+    case 'logic':
+      return `${deparseOperand(e.l, e.op, 'l')} ${e.op} ${deparseOperand(e.r, e.op, 'r')}`;
+    case 'not':
+      return `!${deparseOperand(e.e, 'not')}`;
     case 'call': {
       const args = e.args.map(deparse);
       if (e.ref !== undefined) args.push(`ref = ${JSON.stringify(e.ref)}`);
@@ -158,11 +173,12 @@ export function deparse(e: Expr): string {
   }
 }
 
-const PRECEDENCE: Record<string, number> = { '+': 1, '-': 1, '*': 2, '/': 2, neg: 3, '^': 4 };
+const PRECEDENCE: Record<string, number> = { '|': -3, '&': -2, not: -1, cmp: 0, '+': 1, '-': 1, '*': 2, '/': 2, neg: 3, '^': 4 };
 
 function deparseOperand(e: Expr, parentOp: string, side?: 'l' | 'r'): string {
   const text = deparse(e);
-  const own = e.t === 'bin' ? (PRECEDENCE[e.op] as number) : e.t === 'neg' ? 3 : 9;
+  const own =
+    e.t === 'bin' || e.t === 'logic' ? (PRECEDENCE[e.op] as number) : e.t === 'neg' ? 3 : e.t === 'cmp' ? 0 : e.t === 'not' ? -1 : 9;
   const parent = PRECEDENCE[parentOp] as number;
   // Left-associative operators keep a same-precedence left operand bare; ^ is right-associative.
   const bare = own > parent || (own === parent && ((parentOp === '^' && side === 'r') || (parentOp !== '^' && side === 'l')));
@@ -188,6 +204,37 @@ class Parser {
   }
   done(): boolean {
     return this.i >= this.tokens.length;
+  }
+
+  // A label (logistic response): comparisons joined by & and |, ! for not.
+  label(): Expr {
+    let l = this.conjunction();
+    while (this.peek('|')) {
+      this.i++;
+      l = { t: 'logic', op: '|', l, r: this.conjunction() };
+    }
+    return l;
+  }
+  private conjunction(): Expr {
+    let l = this.negation();
+    while (this.peek('&')) {
+      this.i++;
+      l = { t: 'logic', op: '&', l, r: this.negation() };
+    }
+    return l;
+  }
+  private negation(): Expr {
+    if (this.peek('!')) {
+      this.i++;
+      return { t: 'not', e: this.negation() };
+    }
+    const l = this.expr();
+    const t = this.peek();
+    if (t?.k === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(t.v)) {
+      this.i++;
+      return { t: 'cmp', op: t.v as '==', l, r: this.expr() };
+    }
+    return l;
   }
 
   // Arithmetic inside calls.
@@ -236,6 +283,7 @@ class Parser {
       return e;
     }
     if (t.k !== 'name') fail(`unexpected '${t.v}' at character ${t.at + 1}`);
+    if (!this.peek('(') && (t.v === 'TRUE' || t.v === 'FALSE' || t.v === 'true' || t.v === 'false')) return { t: 'bool', v: t.v.toUpperCase() === 'TRUE' };
     if (!this.peek('(')) return { t: 'var', name: t.v };
     this.i++;
     return this.call(t);
@@ -293,7 +341,7 @@ export function parseFormula(formula: string): ParsedFormula {
   const tilde = tokens.findIndex((t) => t.k === 'op' && t.v === '~');
   if (tilde <= 0) fail('expected "response ~ terms"');
   const lhs = new Parser(tokens.slice(0, tilde));
-  const response = lhs.expr();
+  const response = lhs.label();
   if (!lhs.done()) fail(`unexpected '${lhs.next().v}' in the response`);
   const atoms = new Map<string, Expr>();
   const responseLabel = deparse(response);
@@ -390,8 +438,8 @@ export function parseFormula(formula: string): ParsedFormula {
 /** Base variables an expression reads. */
 export function exprVariables(e: Expr, out = new Set<string>()): Set<string> {
   if (e.t === 'var') out.add(e.name);
-  else if (e.t === 'neg') exprVariables(e.e, out);
-  else if (e.t === 'bin') {
+  else if (e.t === 'neg' || e.t === 'not') exprVariables(e.e, out);
+  else if (e.t === 'bin' || e.t === 'cmp' || e.t === 'logic') {
     exprVariables(e.l, out);
     exprVariables(e.r, out);
   } else if (e.t === 'call') for (const a of e.args) exprVariables(a, out);
@@ -482,6 +530,14 @@ export function evaluate(e: Expr, get: (name: string) => RowValue): number | und
       return e.v;
     case 'str':
       return undefined;
+    case 'bool':
+      return e.v ? 1 : 0;
+    case 'cmp':
+    case 'logic':
+    case 'not': {
+      const b = evaluateLabel(e, get);
+      return b === undefined ? undefined : b ? 1 : 0;
+    }
     case 'var': {
       const v = get(e.name);
       if (v === undefined || v === null) return undefined;
@@ -535,6 +591,66 @@ export function evaluate(e: Expr, get: (name: string) => RowValue): number | und
       throw new RangeError(`${e.fn}() is categorical`);
     }
   }
+}
+
+/** A value compared in a label: numbers and booleans as numbers, categorical values as their text. */
+function comparable(e: Expr, get: (name: string) => RowValue): number | string | undefined {
+  if (e.t === 'str') return e.v;
+  if (e.t === 'var') {
+    const v = get(e.name);
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+  }
+  return evaluate(e, get);
+}
+
+/**
+ * A label expression on one row (`units > 120`, `churned == TRUE`,
+ * `region == "north" & !promo`): true, false, or undefined when a value is
+ * missing. A bare numeric or boolean is true when nonzero.
+ */
+export function evaluateLabel(e: Expr, get: (name: string) => RowValue): boolean | undefined {
+  switch (e.t) {
+    case 'not': {
+      const b = evaluateLabel(e.e, get);
+      return b === undefined ? undefined : !b;
+    }
+    case 'logic': {
+      const l = evaluateLabel(e.l, get);
+      const r = evaluateLabel(e.r, get);
+      if (l === undefined || r === undefined) return undefined;
+      return e.op === '&' ? l && r : l || r;
+    }
+    case 'cmp': {
+      const l = comparable(e.l, get);
+      const r = comparable(e.r, get);
+      if (l === undefined || r === undefined) return undefined;
+      if (typeof l !== typeof r) {
+        if (e.op === '==' || e.op === '!=') return (e.op === '!=') !== (String(l) === String(r));
+        throw new RangeError(`${deparse(e)} compares text with a number`);
+      }
+      switch (e.op) {
+        case '==':
+          return l === r;
+        case '!=':
+          return l !== r;
+        case '<':
+          return l < r;
+        case '<=':
+          return l <= r;
+        case '>':
+          return l > r;
+        case '>=':
+          return l >= r;
+      }
+      break;
+    }
+    default: {
+      const x = evaluate(e, get);
+      return x === undefined ? undefined : x !== 0;
+    }
+  }
+  return undefined;
 }
 
 /** A categorical value as R's factor() would label it. */

@@ -335,5 +335,15 @@ export {
   type LinearModelResult,
 } from './linear-model.js';
 export { parseFormula, expandFormula, type Design, type DesignColumn } from './formula.js';
+export {
+  LOGISTIC_MODEL_KIND,
+  LOGISTIC_MODEL_ROUND_KIND,
+  logisticModelFitDefinition,
+  logisticModelRoundQuery,
+  logisticModelRows,
+  parseLogisticModelSpec,
+  type LogisticModelSpec,
+  type LogisticModelResult,
+} from './logistic-model.js';
 export { PCA_KIND, pcaQuery, parsePcaSpec, computePcaLocal, finalisePca, fitPca, type PcaSpec, type PcaResult, type PrincipalComponent } from './pca.js';
 export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

@@ -24,7 +24,7 @@ function fixedBound(x: number): bigint {
 }
 
 /** Per-customer sensitivity of every field of a round's layout. */
-export function logisticRoundSubjectSensitivity(spec: LogisticRoundSpec): SubjectSensitivity {
+export function logisticRoundSubjectSensitivity(spec: Pick<LogisticRoundSpec, 'maxFeatureAbs'> & { readonly features: readonly string[] }): SubjectSensitivity {
   const a = spec.maxFeatureAbs;
   const d = spec.features.length;
   const perField: Record<string, bigint> = { n: 1n };

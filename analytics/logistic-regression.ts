@@ -27,7 +27,7 @@ import type { RowScope } from './row-scope.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse, choleskySolve } from './linear-algebra.js';
 import { logisticRoundSubjectSensitivity } from './logistic-disclosure.js';
-import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
+import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals, type SubjectSensitivity } from './query-definition.js';
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
@@ -127,8 +127,15 @@ function pairs(d: number): [number, number][] {
 const isIntercept = (f: string): boolean => f === 'intercept';
 const positiveSupportField = (f: string): string => `nzpos(${f})`;
 
+/** The shape of a round's sums: design column names (`intercept` for the constant) and bounds. */
+export interface LogisticRoundShape {
+  readonly features: readonly string[];
+  readonly maxRows: number;
+  readonly maxFeatureAbs: number;
+}
+
 /** Count fields of a round: positives, the features' supports and their supports among positives (model-rules.ts). */
-function countFields(spec: Pick<LogisticRoundSpec, 'features' | 'maxRows'>): FieldSpec[] {
+function countFields(spec: Pick<LogisticRoundShape, 'features' | 'maxRows'>): FieldSpec[] {
   const rows = BigInt(spec.maxRows);
   return [
     { name: 'pos', max: rows },
@@ -137,7 +144,8 @@ function countFields(spec: Pick<LogisticRoundSpec, 'features' | 'maxRows'>): Fie
   ];
 }
 
-function roundFields(spec: LogisticRoundSpec): FieldSpec[] {
+/** The fields of a round, in the order {@link logisticRoundSums} returns values. */
+export function logisticRoundFields(spec: LogisticRoundShape): FieldSpec[] {
   const d = spec.features.length;
   const scale = 40n;
   const rows = BigInt(spec.maxRows);
@@ -160,7 +168,7 @@ function roundFields(spec: LogisticRoundSpec): FieldSpec[] {
  * hold 0 or at least k training rows; d parameters stay below the
  * saturation ratio of the rows.
  */
-export function logisticModelRules(spec: Pick<LogisticRoundSpec, 'features' | 'label'>): ModelRules {
+export function logisticModelRules(spec: { readonly features: readonly string[]; readonly label: string }): ModelRules {
   const features = spec.features.filter((f) => !isIntercept(f));
   const label = `label ${spec.label}`;
   return {
@@ -189,9 +197,19 @@ function sigmoid(t: number): number {
 
 /** Shop side: sums over the training rows at the round's β. */
 export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopData): bigint[] {
-  const d = spec.features.length;
-  if (spec.beta.length !== d) throw new RangeError(`spec.beta must have ${d} entries`);
   const rows = featureRows(data, spec.features, spec.label, { holdoutPercent: spec.holdoutPercent, part: 'train' });
+  return logisticRoundSums(spec, spec.beta, rows);
+}
+
+/**
+ * The round's sums over `rows` at `beta`: row count, log-likelihood,
+ * gradient, Hessian and the counts the release rules check. Throws
+ * RangeError naming a feature beyond maxFeatureAbs or the row count beyond
+ * maxRows.
+ */
+export function logisticRoundSums(spec: LogisticRoundShape, beta: readonly number[], rows: readonly { readonly x: readonly number[]; readonly y: 0 | 1 }[]): bigint[] {
+  const d = spec.features.length;
+  if (beta.length !== d) throw new RangeError(`spec.beta must have ${d} entries`);
   if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} training rows exceed maxRows ${spec.maxRows}`);
   const g = new Array<number>(d).fill(0);
   const h = new Array<number>((d * (d + 1)) / 2).fill(0);
@@ -200,7 +218,7 @@ export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopDat
     row.x.forEach((v, j) => {
       if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${spec.features[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
     });
-    const t = row.x.reduce((s, v, j) => s + v * spec.beta[j]!, 0);
+    const t = row.x.reduce((s, v, j) => s + v * beta[j]!, 0);
     const p = sigmoid(t);
     ll += logLikelihoodTerm(t, row.y);
     const r = row.y - p;
@@ -219,12 +237,12 @@ export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopDat
   spec.features.forEach((f, j) => {
     if (!isIntercept(f)) values.push(BigInt(rows.filter((r) => r.y === 1 && r.x[j] !== 0).length));
   });
-  assertWithinBounds(roundFields(spec), values);
+  assertWithinBounds(logisticRoundFields(spec), values);
   return values;
 }
 
 /** Coordinator side: the round's sums as doubles. */
-export function finaliseLogisticRound(spec: LogisticRoundSpec, release: ReleasedTotals): LogisticRoundResult {
+export function finaliseLogisticRound(spec: { readonly features: readonly string[] }, release: ReleasedTotals): LogisticRoundResult {
   const cell = release.cells.all;
   if (!cell || cell.suppressed || !cell.totals) throw new RangeError('the round aggregate was suppressed');
   const t = cell.totals;
@@ -248,19 +266,22 @@ export const logisticRoundQuery: QueryDefinition<LogisticRoundSpec, LogisticRoun
   parseSpec: (json) => parseWith(roundSchema, json),
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => featureInputFields(spec.features, spec.label),
-  fields: roundFields,
-  cells: (spec): CellSpec[] => [{ name: 'all', subjectsField: 'n', fields: roundFields(spec).map((f) => f.name) }],
+  fields: logisticRoundFields,
+  cells: (spec): CellSpec[] => [{ name: 'all', subjectsField: 'n', fields: logisticRoundFields(spec).map((f) => f.name) }],
   computeLocal: computeLogisticRoundLocal,
   finalise: finaliseLogisticRound,
-  subjectSensitivity: (spec) => {
-    const s = logisticRoundSubjectSensitivity(spec);
-    return { ...s, perField: { ...s.perField, ...Object.fromEntries(countFields(spec).map((f) => [f.name, 1n])) } };
-  },
+  subjectSensitivity: logisticRoundSensitivity,
   disclosureRole: 'fit-round',
   fitIdOf: (spec) => spec.fitId,
   rowScope: (spec) => trainingRowScope(spec.holdoutPercent),
   modelRules: logisticModelRules,
 };
+
+/** Per-subject sensitivity of a round's fields (for DP purposes). */
+export function logisticRoundSensitivity(spec: LogisticRoundShape): SubjectSensitivity {
+  const s = logisticRoundSubjectSensitivity(spec);
+  return { ...s, perField: { ...s.perField, ...Object.fromEntries(countFields(spec).map((f) => [f.name, 1n])) } };
+}
 
 /** The L2 penalty matrix: λ on every coefficient but the intercept. */
 function penalty(spec: LogisticFitSpec): number[] {

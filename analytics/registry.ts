@@ -22,6 +22,7 @@ import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
 import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
 import { merchantBenchmarkQuery, type MerchantBenchmarkResult, type MerchantBenchmarkSpec } from './merchant-benchmark.js';
 import { linearModelQuery, type LinearModelResult, type LinearModelSpec } from './linear-model.js';
+import { logisticModelFitDefinition, logisticModelRoundQuery } from './logistic-model.js';
 import { linearRegressionQuery, type LinearRegressionResult, type LinearRegressionSpec } from './linear-regression.js';
 import { pcaQuery, type PcaResult, type PcaSpec } from './pca.js';
 
@@ -44,12 +45,13 @@ for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefi
 for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [merchantBenchmarkQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [linearRegressionQuery, linearModelQuery, pcaQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [logisticRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [logisticRoundQuery, logisticModelRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 
 /** Iterative model kinds (fits made of several rounds). */
 const models = new Map<string, AnyIterativeModelDefinition>([
   [logisticFitDefinition.kind, logisticFitDefinition as AnyIterativeModelDefinition],
   [kmeansFitDefinition.kind, kmeansFitDefinition as AnyIterativeModelDefinition],
+  [logisticModelFitDefinition.kind, logisticModelFitDefinition as AnyIterativeModelDefinition],
 ]);
 
 /** The iterative model definition for `kind`; throws UnknownQueryKindError for unknown kinds. */

@@ -12,7 +12,7 @@
  * refuses the release naming the column.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinearModelResult } from '../../analytics/index.js';
+import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
@@ -26,6 +26,34 @@ const QUERIES: Record<string, Record<string, unknown>> = {
   rare: { purpose: SALES_PURPOSE, data: 'store_week', formula: 'units ~ log(price) + rare' },
 };
 
+const LOGIT = 'units > 170 ~ log(price) + promo + display + C(brand)';
+
+interface FitView {
+  fitId: string;
+  status: string;
+  statusReason: string | null;
+  round: number;
+  model: LogisticModelResult | null;
+}
+
+/** Answers every round of the fit as it is published, until the fit ends. */
+async function driveFit(cluster: Cluster, fitId: string, nodes: readonly MerchantNode[]): Promise<FitView> {
+  for (;;) {
+    const { body } = await api<FitView>(cluster, 'GET', `/v1/fits/${fitId}`);
+    if (body.status === 'done' || body.status === 'failed') return body;
+    let answered = false;
+    for (const m of nodes) {
+      for (const q of await m.openQueries()) {
+        if (m.hasAnswered(q.queryId)) continue;
+        await m.answer(q);
+        answered = true;
+      }
+    }
+    // Nothing to answer: the coordinator is releasing a round or publishing the next one.
+    if (!answered) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
 
 describe.skipIf(!HAVE_R)('formula models over a declared store-week table equal R', () => {
@@ -33,6 +61,7 @@ describe.skipIf(!HAVE_R)('formula models over a declared store-week table equal 
   let merchants: MerchantNode[] = [];
   let pooled: StoreWeekRow[];
   const results = new Map<string, QueryState>();
+  let fit: FitView;
 
   beforeAll(async () => {
     const registry = salesRegistry();
@@ -52,7 +81,10 @@ describe.skipIf(!HAVE_R)('formula models over a declared store-week table equal 
       expect(outcomes.map((o) => o.outcome), `${m.merchantId}: ${outcomes.map((o) => `${o.outcome} ${"message" in o ? o.message : ""}`).join("; ")}`).toEqual(Object.keys(QUERIES).map(() => 'submitted'));
     }
     for (const [name, id] of ids) results.set(name, await waitForFinal(cluster, id));
-  }, 240_000);
+    const created = await api<FitView>(cluster, 'POST', '/v1/fits', { kind: 'logistic-model', spec: { purpose: SALES_PURPOSE, data: 'store_week', formula: LOGIT, levels: { brand: [...BRANDS] } }, targetMerchants: 5 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    fit = await driveFit(cluster, created.body.fitId, merchants);
+  }, 400_000);
 
   afterAll(async () => {
     for (const m of merchants) m.close();
@@ -105,6 +137,35 @@ out("b", b); out("b0", mean(d$units) - sum(colMeans(X) * b))`,
     );
     r.coefficients.forEach((c, i) => expect(rel(c.estimate, Number(ref.get('b')![i])), c.feature).toBeLessThan(1e-8));
     expect(rel(r.intercept!.estimate, Number(ref.get('b0')![0]))).toBeLessThan(1e-8);
+  });
+
+  it('fits a logistic model with a label expression as R glm(family = binomial) does, to 1e-8', () => {
+    expect(fit.status, fit.statusReason ?? '').toBe('done');
+    const model = fit.model!;
+    expect(model.converged).toBe(true);
+    const ref = runR(
+      pooled,
+      `d$brand <- factor(d$brand, levels = c(${BRANDS.map((b) => `"${b}"`).join(', ')}))
+m <- glm(${LOGIT}, family = binomial, data = d, control = glm.control(epsilon = 1e-14, maxit = 100))
+# summary(m) takes the weights of the iteration before the last; at the MLE itself (fitted values of the final β) the covariance is (X'WX)^-1.
+X <- model.matrix(m); p <- fitted(m)
+se <- sqrt(diag(solve(crossprod(X, X * (p * (1 - p))))))
+out("name", names(coef(m))); out("est", coef(m)); out("se", se); out("se_summary", summary(m)$coefficients[, 2])`,
+    );
+    const names = ref.get('name')!;
+    expect(model.coefficients.map((c) => c.name)).toEqual(names);
+    let worst = 0;
+    model.coefficients.forEach((c, i) => {
+      const e = rel(c.estimate, Number(ref.get('est')![i]));
+      const s = rel(c.standardError, Number(ref.get('se')![i]));
+      worst = Math.max(worst, e, s);
+      expect(e, `${c.name} estimate`).toBeLessThan(1e-8);
+      expect(s, `${c.name} standard error (${c.standardError} vs R ${ref.get("se")![i]}; estimate ${c.estimate} vs ${ref.get("est")![i]}; rounds ${model.rounds})`).toBeLessThan(1e-8);
+    });
+    // R's own summary() agrees to its convergence tolerance.
+    model.coefficients.forEach((c, i) => expect(rel(c.standardError, Number(ref.get('se_summary')![i]))).toBeLessThan(1e-6));
+    expect(model.trainingRows).toBe(pooled.length);
+    console.log(`store-week glm: ${names.length} coefficients in ${model.rounds} rounds, worst relative difference to R ${worst.toExponential(2)}`);
   });
 
   it('refuses a model whose 0/1 column singles out three rows, naming the column', () => {

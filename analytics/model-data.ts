@@ -1,0 +1,242 @@
+/**
+ * What a formula model reads, shared by `linear-model` and
+ * `logistic-model`: the formula, the unit of analysis (`data`: `customers`
+ * or a further table a shop declares), the snapshot instant of customer
+ * models, the levels of categorical variables, per-customer order
+ * aggregates and bounds. From these follow the design (formula.ts), the shop
+ * fields read (so purposes allow or refuse every variable), the rows each
+ * shop builds and the bounds of the fixed-point sums.
+ *
+ * Variables of a customer model are, in this order of lookup: an aggregate
+ * the spec declares (`aggregates: { spend: "sum(order.amount)" }`), a named
+ * feature of analytics/features.ts (`frequency`, `monetary_yuan`, …: the one
+ * vocabulary the older kinds use), or an extra column the shop declares on
+ * customers (`customer.<name>`). Variables of a table model are the table's
+ * columns (`<table>.<name>`).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { aggregateInputFields, aggregateValue, parseAggregate, type Aggregate } from './customer-aggregates.js';
+import { QuerySpecError } from './errors.js';
+import { customerFacts, featureDefinition, featureRowScope } from './features.js';
+import { checkLevels, expandFormula, type Design, type RowValue, type VariableKind } from './formula.js';
+import { DEFAULT_MAX_ROWS, asOfSchema, asOfUnixS } from './model-spec.js';
+import type { RowScope } from './row-scope.js';
+import type { Order, ShopData } from './shop-data.js';
+import { boundSchema } from './spec-parse.js';
+
+/** The customer unit of analysis. */
+export const CUSTOMERS_DATA = 'customers';
+/** Default bound on |value| of a numeric variable the spec does not bound. */
+export const DEFAULT_VARIABLE_MAX_ABS = 1e6;
+
+const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** The parts of a spec that say what a formula model reads. */
+export interface ModelData {
+  readonly formula: string;
+  /** `customers` or the name of a further table. */
+  readonly data: string;
+  /** Snapshot instant (customer models only): orders before it exist. */
+  readonly asOf?: string;
+  /** Levels of categorical variables, reference first. */
+  readonly levels: Readonly<Record<string, readonly string[]>>;
+  /** Per-customer order aggregates by variable name (customer models only). */
+  readonly aggregates: Readonly<Record<string, string>>;
+  readonly bounds: { readonly maxRows: bigint; readonly maxAbs: Readonly<Record<string, number>> };
+}
+
+const levelList = z
+  .array(z.string().min(1).max(256))
+  .min(2)
+  .max(200)
+  .refine((l) => new Set(l).size === l.length, 'a level is listed twice');
+
+/** zod members of the {@link ModelData} part of a spec. */
+export const modelDataSchema = {
+  formula: z.string().min(3).max(2000),
+  data: z.string().regex(NAME, 'expected customers or a table name like store_week'),
+  asOf: asOfSchema.optional(),
+  levels: z.record(z.string().regex(NAME, 'expected a variable name'), levelList).optional(),
+  aggregates: z.record(z.string().regex(NAME, 'expected a variable name'), z.string().max(64)).optional(),
+  bounds: z
+    .strictObject({
+      maxRows: boundSchema.optional(),
+      /** Bound on |value| per variable or formula atom as written (`price`, `log(price)`, the response). */
+      maxAbs: z.record(z.string().max(256), z.number().positive().max(1e15)).optional(),
+    })
+    .optional(),
+};
+
+type RawModelData = {
+  formula: string;
+  data: string;
+  asOf?: string | undefined;
+  levels?: Record<string, string[]> | undefined;
+  aggregates?: Record<string, string> | undefined;
+  bounds?: { maxRows?: bigint | undefined; maxAbs?: Record<string, number> | undefined } | undefined;
+};
+
+/** The type of a base variable as the spec knows it. */
+export function kindOfVariable(spec: Pick<ModelData, 'levels'>): (name: string) => VariableKind {
+  return (name) => {
+    const levels = spec.levels[name];
+    return levels === undefined ? { kind: 'numeric' } : { kind: 'categorical', levels };
+  };
+}
+
+const designs = new WeakMap<ModelData, Design>();
+
+/** The design of a parsed spec (memoised: a spec is parsed once and read many times). */
+export function modelDesign(spec: ModelData): Design {
+  let d = designs.get(spec);
+  if (d === undefined) {
+    d = expandFormula(spec.formula, kindOfVariable(spec));
+    designs.set(spec, d);
+  }
+  return d;
+}
+
+/**
+ * Normalises and checks the model-data part of a parsed spec; `maxColumns`
+ * caps the design columns. Throws QuerySpecError naming the path.
+ */
+export function normaliseModelData(raw: RawModelData, maxColumns: number): ModelData {
+  const customers = raw.data === CUSTOMERS_DATA;
+  if (customers && raw.asOf === undefined) throw new QuerySpecError('asOf', 'a customer model needs asOf (orders before it are counted)');
+  if (!customers && raw.asOf !== undefined) throw new QuerySpecError('asOf', `rows of ${raw.data} have no time cut; leave asOf out`);
+  if (!customers && Object.keys(raw.aggregates ?? {}).length > 0) throw new QuerySpecError('aggregates', 'aggregates describe customers; use data: customers');
+  for (const [name, text] of Object.entries(raw.aggregates ?? {})) {
+    parseAggregate(text, `aggregates.${name}`);
+    if (raw.levels?.[name] !== undefined) throw new QuerySpecError(`levels.${name}`, `${name} is an aggregate (numeric)`);
+  }
+  const spec: ModelData = {
+    formula: raw.formula,
+    data: raw.data,
+    ...(raw.asOf === undefined ? {} : { asOf: raw.asOf }),
+    levels: raw.levels ?? {},
+    aggregates: raw.aggregates ?? {},
+    bounds: { maxRows: raw.bounds?.maxRows ?? DEFAULT_MAX_ROWS, maxAbs: raw.bounds?.maxAbs ?? {} },
+  };
+  const design = modelDesign(spec);
+  if (design.columns.length > maxColumns) {
+    throw new QuerySpecError('formula', `${design.columns.length} design columns; at most ${maxColumns} (a categorical variable of L levels takes L − 1)`);
+  }
+  for (const name of Object.keys(spec.levels)) {
+    if (!design.variables.includes(name)) throw new QuerySpecError(`levels.${name}`, `${name} is not a variable of the formula`);
+  }
+  for (const name of Object.keys(spec.aggregates)) {
+    if (!design.variables.includes(name)) throw new QuerySpecError(`aggregates.${name}`, `${name} is not a variable of the formula`);
+  }
+  const atoms = new Set([design.responseLabel, ...design.variables, ...design.columns.flatMap((c) => c.parts.map((p) => p.atom))]);
+  for (const key of Object.keys(spec.bounds.maxAbs)) {
+    if (!atoms.has(key)) throw new QuerySpecError(`bounds.maxAbs.${key}`, 'not a variable or term of the formula');
+  }
+  return spec;
+}
+
+/** Bound on |value| of a numeric formula atom: declared, a named feature's default, or the generic default. */
+export function atomBound(spec: ModelData, atom: string): number {
+  const given = spec.bounds.maxAbs[atom];
+  if (given !== undefined) return given;
+  if (spec.data === CUSTOMERS_DATA && spec.aggregates[atom] === undefined) {
+    const f = featureDefinition(atom);
+    if (f !== undefined) return f.defaultMaxAbs;
+  }
+  return DEFAULT_VARIABLE_MAX_ABS;
+}
+
+/** Bound on |value| of each design column (the product of its numeric atoms' bounds). */
+export function columnBounds(spec: ModelData): number[] {
+  return modelDesign(spec).columns.map((c) => c.parts.reduce((m, p) => m * ('level' in p ? 1 : atomBound(spec, p.atom)), 1));
+}
+
+/** How one base variable of a customer model is read. */
+type CustomerSource = { readonly t: 'feature'; readonly name: string } | { readonly t: 'aggregate'; readonly a: Aggregate } | { readonly t: 'column'; readonly name: string };
+
+function customerSources(spec: ModelData): Map<string, CustomerSource> {
+  const out = new Map<string, CustomerSource>();
+  for (const v of modelDesign(spec).variables) {
+    const agg = spec.aggregates[v];
+    if (agg !== undefined) out.set(v, { t: 'aggregate', a: parseAggregate(agg, `aggregates.${v}`) });
+    else if (featureDefinition(v) !== undefined) out.set(v, { t: 'feature', name: v });
+    else out.set(v, { t: 'column', name: v });
+  }
+  return out;
+}
+
+/** Shop fields the model reads. */
+export function modelInputFields(spec: ModelData): string[] {
+  const design = modelDesign(spec);
+  if (spec.data !== CUSTOMERS_DATA) return design.variables.map((v) => `${spec.data}.${v}`).sort();
+  const out = new Set<string>();
+  for (const s of customerSources(spec).values()) {
+    if (s.t === 'feature') for (const f of featureDefinition(s.name)?.inputFields ?? []) out.add(f);
+    else if (s.t === 'aggregate') for (const f of aggregateInputFields(s.a)) out.add(f);
+    else out.add(`customer.${s.name}`);
+  }
+  return [...out].sort();
+}
+
+/** Rows read: customers with their orders before asOf, or every row of the table. */
+export function modelRowScope(spec: ModelData): RowScope {
+  return spec.data === CUSTOMERS_DATA ? featureRowScope(asOfUnixS(spec.asOf as string)) : {};
+}
+
+/** One unit of analysis: a getter of its variables, and its customer id for customer models. */
+export interface ModelUnit {
+  readonly customerId: string | undefined;
+  readonly get: (name: string) => RowValue;
+}
+
+/**
+ * The units of analysis of one shop (or of pooled data, for checks), with
+ * every categorical value checked against its declared levels. Throws
+ * RangeError naming what is missing or wrong, never a value.
+ */
+export function modelUnits(spec: ModelData, data: ShopData): ModelUnit[] {
+  const design = modelDesign(spec);
+  const kindOf = kindOfVariable(spec);
+  const units = rawUnits(spec, data);
+  for (const u of units) checkLevels(design, kindOf, u.get);
+  return units;
+}
+
+function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
+  if (spec.data !== CUSTOMERS_DATA) {
+    const table = data.tables?.[spec.data];
+    if (table === undefined) throw new RangeError(`data: this shop declares no table ${spec.data}`);
+    const wanted = modelDesign(spec).variables;
+    const first = table.rows[0];
+    if (first !== undefined) {
+      const missing = wanted.filter((v) => !Object.hasOwn(first, v));
+      if (missing.length > 0) throw new RangeError(`data: table ${spec.data} has no column ${missing.join(', ')}`);
+    }
+    return table.rows.map((row) => ({ customerId: undefined, get: (name: string) => row[name] }));
+  }
+  const asOf = asOfUnixS(spec.asOf as string);
+  const sources = customerSources(spec);
+  const needs = new Set(modelInputFields(spec));
+  const ordersBy = new Map<string, Order[]>();
+  const before = featureRowScope(asOf).order as (o: Order) => boolean;
+  for (const o of data.orders) {
+    if (!before(o)) continue;
+    const list = ordersBy.get(o.customerId);
+    if (list) list.push(o);
+    else ordersBy.set(o.customerId, [o]);
+  }
+  return customerFacts(data, asOf, needs).map((facts) => ({
+    customerId: facts.customer.customerId,
+    get: (name: string): RowValue => {
+      const s = sources.get(name);
+      if (s === undefined) return undefined;
+      if (s.t === 'feature') return featureDefinition(s.name)?.value(facts, asOf);
+      if (s.t === 'aggregate') return aggregateValue(s.a, ordersBy.get(facts.customer.customerId) ?? [], asOf);
+      const extra = facts.customer.extra;
+      if (extra === undefined || !Object.hasOwn(extra, s.name)) throw new RangeError(`data: customers have no column ${s.name} (declare it under tables.customers.columns)`);
+      return extra[s.name];
+    },
+  }));
+}
+
