@@ -168,7 +168,17 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
   if (!Array.isArray(inputFields)) throw new TypeError('inputFields: expected an array of table.field names');
   const fields = [...new Set(inputFields)].sort();
   for (const f of fields) {
-    if (fieldKind(f) === undefined) throw new RangeError(`inputFields: no row content is defined for field '${f}'`);
+    const kind = fieldKind(f);
+    const column = f.slice(f.indexOf('.') + 1);
+    const declared =
+      kind === 'customer-extra'
+        ? data.customers.length === 0 || data.customers.some((c) => c.extra !== undefined && Object.hasOwn(c.extra, column))
+        : kind === 'order-extra'
+          ? data.orders.length === 0 || data.orders.some((o) => o.extra !== undefined && Object.hasOwn(o.extra, column))
+          : kind === 'table'
+            ? data.tables?.[f.slice(0, f.indexOf('.'))] !== undefined
+            : kind !== undefined;
+    if (!declared) throw new RangeError(`inputFields: no row content is defined for field '${f}' (not a built-in field, and this shop declares no such column)`);
   }
   // A release that reads no customer-level table (a shop-metrics benchmark, a store-week model) reads no customers at all.
   const readsCustomers = scope.customer !== undefined || fields.some((f) => !isShopLevel(f));

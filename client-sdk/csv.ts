@@ -108,6 +108,12 @@ export interface CsvOptions {
    * caller that reports every such row itself.
    */
   readonly fieldCount?: 'same' | 'any';
+  /**
+   * Text encoding of the file (`readCsvRecords` only): `utf-8` (default) or
+   * `gb18030` (which covers GBK and GB2312: what Excel and WPS save as CSV
+   * on Chinese Windows).
+   */
+  readonly encoding?: 'utf-8' | 'gb18030';
 }
 
 const QUOTE = 0x22;
@@ -348,13 +354,23 @@ export async function* readCsvRecords(path: string, options: CsvOptions = {}): A
   const file = options.file ?? path;
   const table = options.table ?? file.replace(/\.csv$/i, '');
   const parser = new CsvParser({ ...options, file, table });
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const encoding = options.encoding ?? 'utf-8';
+  if (encoding !== 'utf-8' && encoding !== 'gb18030') throw new RangeError(`options.encoding: expected utf-8 or gb18030, got ${String(encoding)}`);
+  const decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
   const stream = createReadStream(path, { highWaterMark: 1 << 16 });
   const decode = (bytes: Uint8Array | undefined): string => {
     try {
       return bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
     } catch {
-      throw new ShopDataError({ code: 'encoding', table, file, detail: 'the file is not valid UTF-8' });
+      throw new ShopDataError({
+        code: 'encoding',
+        table,
+        file,
+        detail:
+          encoding === 'utf-8'
+            ? 'the file is not valid UTF-8 (a CSV saved by Excel or WPS on Chinese Windows is GB18030/GBK: declare "encoding": "gb18030" for the table in schema.json)'
+            : 'the file is not valid GB18030/GBK (is it UTF-8? then leave encoding out of schema.json)',
+      });
     }
   };
   try {

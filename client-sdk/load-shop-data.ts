@@ -79,6 +79,7 @@ interface TableContext {
 interface TableDeclaration {
   readonly file: string;
   readonly format?: TableFormat | undefined;
+  readonly encoding?: 'utf-8' | 'gb18030' | undefined;
   readonly fields: Readonly<Record<string, ColumnSpec | undefined>>;
   /** Extra columns, read into `extra.<name>`; an empty cell (or JSON null) is a missing value. */
   readonly columns?: Readonly<Record<string, ExtraColumnSpec>> | undefined;
@@ -186,7 +187,7 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
     return;
   }
   let readers: Array<[string, (rec: CsvRecord) => unknown]> | undefined;
-  for await (const rec of readCsvRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table })) {
+  for await (const rec of readCsvRecords(join(dir, ctx.file), { file: ctx.file, table: ctx.table, ...(decl.encoding === undefined ? {} : { encoding: decl.encoding }) })) {
     if (readers === undefined) {
       readers = headerReaders(ctx, rec.fields, fields, ignored);
       continue;
@@ -377,7 +378,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
       const ctx: TableContext = { table: `extraTables.${name}`, file: decl.file };
       const rows: Record<string, ColumnValue>[] = [];
       const fields = decl.shopId === undefined ? {} : { shopId: decl.shopId };
-      for await (const { values: v } of readTable(dir, ctx, { file: decl.file, format: decl.format, fields, columns: decl.columns, ignoredColumns: decl.ignoredColumns })) {
+      for await (const { values: v } of readTable(dir, ctx, { file: decl.file, format: decl.format, encoding: decl.encoding, fields, columns: decl.columns, ignoredColumns: decl.ignoredColumns })) {
         const row: Record<string, ColumnValue> = { ...extrasOf(v) };
         if (fixedShopId === undefined) row['shop_id'] = shopOf(v);
         rows.push(row);

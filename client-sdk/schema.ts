@@ -129,7 +129,7 @@ const extraColumn = z.discriminatedUnion('type', [
 /** One declared extra column. */
 export type ExtraColumnSpec = z.infer<typeof extraColumn>;
 const extraColumns = z
-  .record(z.string().regex(EXTRA_NAME_RE, 'expected a column name like unit_price (lower case, digits, _)'), extraColumn)
+  .record(z.string().max(128), extraColumn)
   .refine((r) => Object.keys(r).length <= 200, 'at most 200 extra columns')
   .optional();
 
@@ -148,10 +148,14 @@ const fileName = z
 export const TABLE_FORMATS = ['csv', 'jsonl', 'postgres'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 const tableFormat = z.enum(TABLE_FORMATS).optional();
+/** Text encoding of a CSV table: `utf-8` (default) or `gb18030` (GBK and GB2312 included). */
+export const TABLE_ENCODINGS = ['utf-8', 'gb18030'] as const;
+const tableEncoding = z.enum(TABLE_ENCODINGS).optional();
 
 const customersTable = z.strictObject({
   file: fileName,
   format: tableFormat,
+  encoding: tableEncoding,
   fields: z.strictObject({
     customerId: stringColumn,
     lifecycleStage: stageEnumColumn,
@@ -172,6 +176,7 @@ const customersTable = z.strictObject({
 const ordersTable = z.strictObject({
   file: fileName,
   format: tableFormat,
+  encoding: tableEncoding,
   fields: z.strictObject({
     orderId: stringColumn,
     customerId: stringColumn,
@@ -189,8 +194,9 @@ const ordersTable = z.strictObject({
 const dataTable = z.strictObject({
   file: fileName,
   format: tableFormat,
+  encoding: tableEncoding,
   columns: z
-    .record(z.string().regex(EXTRA_NAME_RE, 'expected a column name like unit_price (lower case, digits, _)'), extraColumn)
+    .record(z.string().max(128), extraColumn)
     .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 200, 'expected 1 to 200 columns'),
   /** Only in pooled check files. */
   shopId: stringColumn.optional(),
@@ -203,6 +209,7 @@ const RESERVED_TABLES = new Set(['customer', 'customers', 'order', 'orders', 'ca
 const campaignsTable = z.strictObject({
   file: fileName,
   format: tableFormat,
+  encoding: tableEncoding,
   fields: z.strictObject({
     campaignId: stringColumn,
     customerId: stringColumn,
@@ -220,6 +227,7 @@ const campaignsTable = z.strictObject({
 const sessionsTable = z.strictObject({
   file: fileName,
   format: tableFormat,
+  encoding: tableEncoding,
   fields: z.strictObject({
     customerId: stringColumn,
     channel: channelEnumColumn,
@@ -235,6 +243,7 @@ const sessionsTable = z.strictObject({
 const shopMetricsTable = z.strictObject({
   file: fileName,
   format: tableFormat,
+  encoding: tableEncoding,
   fields: z.strictObject({
     /** `YYYY-MM`. */
     period: stringColumn,
@@ -263,7 +272,7 @@ const shopSchemaSchema = z
     }),
     /** Further tables by name (`store_week`): fields `store_week.<column>`. */
     extraTables: z
-      .record(z.string().regex(EXTRA_NAME_RE, 'expected a table name like store_week'), dataTable)
+      .record(z.string().max(128), dataTable)
       .refine((r) => Object.keys(r).length <= 50, 'at most 50 further tables')
       .optional(),
   })
@@ -274,7 +283,11 @@ const shopSchemaSchema = z
     if (schema.tables.customers === undefined && schema.tables.shopMetrics === undefined && schema.extraTables === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tables', 'customers'], message: 'declare the customers table, or at least one table under extraTables' });
     }
+    for (const [path, t] of [...Object.entries(schema.tables).map(([n, t]) => [['tables', n], t] as const), ...Object.entries(schema.extraTables ?? {}).map(([n, t]) => [['extraTables', n], t] as const)]) {
+      if (t !== undefined && t.encoding !== undefined && (t.format ?? 'csv') !== 'csv') ctx.addIssue({ code: 'custom', path: [...path, 'encoding'], message: 'only CSV tables take an encoding (JSON lines are UTF-8)' });
+    }
     for (const [name, t] of Object.entries(schema.extraTables ?? {})) {
+      if (!EXTRA_NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: ['extraTables', name], message: `'${name}' is not a table name fedmart can use: lower case letters, digits and _` });
       if (RESERVED_TABLES.has(name)) ctx.addIssue({ code: 'custom', path: ['extraTables', name], message: `'${name}' is a built-in table's name` });
       const used = new Map<string, string>();
       for (const [field, col] of [...Object.entries(t.columns), ...(t.shopId ? [['shopId', t.shopId] as const] : [])]) {
@@ -307,9 +320,10 @@ const shopSchemaSchema = z
     }
   });
 
-/** Range and level checks of extra column declarations. */
+/** Name, range and level checks of extra column declarations. */
 function checkExtraColumns(columns: Readonly<Record<string, ExtraColumnSpec>>, path: (string | number)[], ctx: z.RefinementCtx): void {
   for (const [name, col] of Object.entries(columns)) {
+    if (!EXTRA_NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: [...path, name], message: `'${name}' is not a column name fedmart can use: lower case letters, digits and _ (the shop's own header goes in "column")` });
     if ((col.type === 'numeric' || col.type === 'integer') && col.min !== undefined && col.max !== undefined && col.min > col.max) {
       ctx.addIssue({ code: 'custom', path: [...path, name, 'min'], message: `min ${col.min} is above max ${col.max}` });
     }
