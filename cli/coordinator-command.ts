@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/index.js';
-import { MAX_MIN_SUBJECTS, readPurposeRegistry } from '../compliance/index.js';
+import { MAX_MIN_SUBJECTS, readFieldClassification, readPurposeRegistry } from '../compliance/index.js';
 import { emit, integer, parse, requireString, untilSignal } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
@@ -26,6 +26,8 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
                          of --deployment); the key holder is told its public key
   --origin NAME          origin line of audit checkpoints (default fedmart.local/audit)
   --purposes FILE        purposes.json registry of purposes and PIAs (default: built-in registry)
+  --fields FILE          fields.json classification the registry's allowed fields are checked against
+                         (default: built-in; add the columns shops declare, e.g. store_week.price)
   --min-subjects K       the key holder's k (default 10, at most 1000), stated in audit entries and in
                          the terms sent to shops; the key holder refuses queries stating a smaller k
   --id NAME              this coordinator's name in closing claims
@@ -64,6 +66,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     'audit-key': { type: 'string' },
     origin: { type: 'string' },
     purposes: { type: 'string' },
+    fields: { type: 'string' },
     'min-subjects': { type: 'string' },
     id: { type: 'string' },
     'close-lease-ms': { type: 'string' },
@@ -108,7 +111,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     apiToken,
     auditKeyFile: requireString(values, 'audit-key', deployment === undefined ? '.fedmart/coordinator-audit.seed' : join(deployment, DEPLOYMENT_FILES.auditSigningSeed)),
     auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
-    ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes) } : {}),
+    ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes, typeof values.fields === 'string' ? await readFieldClassification(values.fields) : undefined) } : {}),
     minSubjects: integer(values, 'min-subjects', 10, 1, MAX_MIN_SUBJECTS),
     enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
     requestSigningSeedFile: requestKeyFileOption(values, deployment),

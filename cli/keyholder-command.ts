@@ -1,4 +1,4 @@
-import { MAX_MIN_SUBJECTS, readPurposeRegistry } from '../compliance/index.js';
+import { MAX_MIN_SUBJECTS, readFieldClassification, readPurposeRegistry } from '../compliance/index.js';
 import { startKeyHolder } from '../keyholder/index.js';
 import { emit, integer, parse, requireString, untilSignal, UsageError } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
@@ -9,7 +9,7 @@ export const KEYHOLDER_HELP = `fedmart keyholder — run the key holder (holds t
 
 Usage: fedmart keyholder --data DIR --enrolment-authority HEX|FILE --coordinator-key HEX|FILE
                          [--listen HOST:PORT] [--min-merchants M] [--min-subjects K]
-                         [--max-share P] [--purposes FILE]
+                         [--max-share P] [--purposes FILE] [--fields FILE]
 
   --data DIR          folder for keys (created 0700, secret files 0600) and the release ledger
   --enrolment-authority HEX|FILE
@@ -29,6 +29,8 @@ Usage: fedmart keyholder --data DIR --enrolment-authority HEX|FILE --coordinator
   --purposes FILE     purposes.json whose disclosure blocks (exact, or DP with a zCDP budget)
                       apply (default: built-in registry); policies and budgets persist in
                       --data, and a policy weaker than one already applied stops the start
+  --fields FILE       fields.json classification the registry's allowed fields are checked against
+                      (default: built-in; add the columns shops declare, e.g. store_week.price)
   --tls-cert FILE     TLS certificate (PEM) to serve gRPC with; needs --tls-key
   --tls-key FILE      its private key (PEM)
   --client-ca FILE    accept only clients presenting a certificate signed by this CA (the coordinator)
@@ -47,6 +49,7 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     'min-subjects': { type: 'string' },
     'max-share': { type: 'string' },
     purposes: { type: 'string' },
+    fields: { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'client-ca': { type: 'string' },
@@ -71,7 +74,7 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
       minSubjects: integer(values, 'min-subjects', 10, 1, MAX_MIN_SUBJECTS),
       ...(values['max-share'] === undefined ? {} : { dominance: { maxSharePercent: integer(values, 'max-share', 100, 1, 100) } }),
     },
-    ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes)).purposes } : {}),
+    ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes, typeof values.fields === 'string' ? await readFieldClassification(values.fields) : undefined)).purposes } : {}),
     enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
     coordinatorRequestKeyHex: await coordinatorRequestKeyOption(values, deployment),
     logger: cliLogger('keyholder'),

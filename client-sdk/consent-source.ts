@@ -34,6 +34,9 @@ import {
   type RightsRequest,
 } from '../compliance/consent.js';
 import { PseudonymKeyMissingError, loadShopPseudonymKey, type KeyLocationLogger } from './pseudonym-key.js';
+import { ShopDataError } from './csv.js';
+import { readShopSchema } from './load-shop-data.js';
+import { declaredFieldClasses, type ShopSchema } from './schema.js';
 
 /** Machine-readable cause of a {@link ConsentSourceError}. */
 export type ConsentSourceErrorCode =
@@ -235,10 +238,34 @@ const exists = (path: string): Promise<boolean> =>
 export async function loadShopPurposes(dir: string): Promise<{ registry: PurposeRegistry; classification: FieldClassification }> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('dir: expected a folder path');
   const fieldsPath = join(dir, 'fields.json');
-  const classification = (await exists(fieldsPath)) ? await readFieldClassification(fieldsPath) : DEFAULT_FIELD_CLASSIFICATION;
+  const base = (await exists(fieldsPath)) ? await readFieldClassification(fieldsPath) : DEFAULT_FIELD_CLASSIFICATION;
+  const classification = (await exists(join(dir, 'schema.json'))) ? withDeclaredColumns(base, await readShopSchema(dir)) : base;
   const purposesPath = join(dir, 'purposes.json');
   const registry = (await exists(purposesPath)) ? await readPurposeRegistry(purposesPath, classification) : DEFAULT_PURPOSE_REGISTRY;
   return { registry, classification };
+}
+
+/**
+ * The classification with the columns `schema.json` declares added from
+ * their PIPL class. A column `fields.json` already classifies keeps that
+ * entry when it is at least as strict; a `fields.json` entry laxer than the
+ * schema's class (general for a column the schema calls sensitive) is a
+ * ShopDataError naming the field.
+ */
+function withDeclaredColumns(base: FieldClassification, schema: ShopSchema): FieldClassification {
+  const known = new Map(base.fields.map((e) => [e.field, e]));
+  const added: FieldClassification['fields'][number][] = [];
+  for (const entry of declaredFieldClasses(schema)) {
+    const existing = known.get(entry.field);
+    if (existing === undefined) {
+      added.push(entry);
+      continue;
+    }
+    if (entry.class === 'sensitive' && existing.class !== 'sensitive' && existing.class !== 'direct-identifier') {
+      throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: entry.field, detail: `fields.json classifies ${entry.field} as ${existing.class}, schema.json declares it sensitive: make them agree` });
+    }
+  }
+  return added.length === 0 ? base : { ...base, fields: [...base.fields, ...added] };
 }
 
 /**

@@ -383,6 +383,31 @@ export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema
   });
 }
 
+/**
+ * The field classification entries of the columns a schema declares
+ * (`customer.<name>`, `order.<name>`, `<table>.<name>`), from each column's
+ * PIPL class: `personal` is general personal information, `sensitive` is
+ * sensitive (graded important), `none` is business data. Customers and
+ * orders default to `personal`, further tables to `none`.
+ */
+export function declaredFieldClasses(schema: ShopSchema): { field: string; class: 'general' | 'sensitive'; grade: 'general' | 'important'; category: string }[] {
+  const out: { field: string; class: 'general' | 'sensitive'; grade: 'general' | 'important'; category: string }[] = [];
+  const add = (table: string, columns: Readonly<Record<string, ExtraColumnSpec>> | undefined, fallback: ColumnClass): void => {
+    for (const [name, col] of Object.entries(columns ?? {})) {
+      const cls = col.class ?? fallback;
+      out.push(
+        cls === 'sensitive'
+          ? { field: `${table}.${name}`, class: 'sensitive', grade: 'important', category: 'declared-sensitive' }
+          : { field: `${table}.${name}`, class: 'general', grade: 'general', category: cls === 'none' ? 'business' : 'declared-personal' },
+      );
+    }
+  };
+  add('customer', schema.tables.customers?.columns, 'personal');
+  add('order', schema.tables.orders?.columns, 'personal');
+  for (const [name, t] of Object.entries(schema.extraTables ?? {})) add(name, t.columns, 'none');
+  return out;
+}
+
 /** Options of {@link standardShopSchema}. */
 export interface StandardSchemaOptions {
   /** Add the `shop_id` column of the pooled check files. */

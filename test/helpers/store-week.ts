@@ -2,14 +2,15 @@
  * A store-week sales data set as a retail analyst has it (price, promotion,
  * display, brand and units sold per store, week and brand), generated from a
  * seed and written as shop export folders: each shop holds some stores, in a
- * table it declares under `extraTables` (no customer table at all), with
- * `fields.json` classifying the columns as business data and `purposes.json`
- * allowing them to a `sales-analytics` purpose.
+ * table it declares under `extraTables` (no customer table at all; the
+ * columns' PIPL class `none` classifies them as business data, no
+ * `fields.json` needed) and `purposes.json` allowing them to a
+ * `sales-analytics` purpose.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import type { SynthShops } from './shops.js';
 
 export const BRANDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'] as const;
@@ -121,17 +122,12 @@ export function salesRegistry(): PurposeRegistry {
 /** Writes one export folder per shop; returns them in the shape merchant helpers take, and the pooled rows. */
 export function writeStoreWeekShops(rows: readonly StoreWeekRow[][]): SynthShops {
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-store-week-'));
-  const fields = {
-    ...DEFAULT_FIELD_CLASSIFICATION,
-    fields: [...DEFAULT_FIELD_CLASSIFICATION.fields, ...STORE_WEEK_COLUMNS.map((c) => ({ field: `store_week.${c}`, class: 'general', grade: 'general', category: 'business' }))],
-  };
   const shopDirs = rows.map((shopRows, i) => {
     const shopId = `shop-${String(i + 1).padStart(2, '0')}`;
     const shopDir = join(dir, shopId);
     mkdirSync(shopDir);
     writeFileSync(join(shopDir, 'schema.json'), JSON.stringify(storeWeekSchema(), null, 2));
     writeFileSync(join(shopDir, 'store-week.csv'), csv(shopRows));
-    writeFileSync(join(shopDir, 'fields.json'), JSON.stringify(fields, null, 2));
     writeFileSync(join(shopDir, 'purposes.json'), JSON.stringify(salesRegistry(), null, 2));
     writeFileSync(join(shopDir, 'consents.jsonl'), '');
     return { shopId, dir: shopDir };

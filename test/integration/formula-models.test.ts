@@ -11,12 +11,15 @@
  * only, hoping the model's moments describe those three rows; the key holder
  * refuses the release naming the column.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
-import { makeMerchants } from '../helpers/shops.js';
+import { addDemographics, demographicRegistry, GENDERS, REGIONS } from '../helpers/demographics.js';
+import { makeMerchants, makeShops } from '../helpers/shops.js';
 import { BRANDS, SALES_PURPOSE, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 
 const FORMULA = 'units ~ log(price) + promo + display + C(brand) + promo:display';
@@ -174,5 +177,101 @@ out("name", names(coef(m))); out("est", coef(m)); out("se", se); out("se_summary
     expect(q.statusReason).toMatch(/LEVEL_TOO_FEW_SUBJECTS/);
     expect(q.statusReason).toMatch(/rare/);
     expect(q.result).toBeNull();
+  });
+});
+
+/** A pooled CSV file read in plain code (synth files carry no quoted fields). */
+function readCsv(path: string): Record<string, string>[] {
+  const [header, ...lines] = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+  const cols = header!.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+}
+
+const AS_OF = '2026-01-01T00:00:00Z';
+const CUSTOMER_FORMULA = 'log1p(avg_spend) ~ n_orders + income + C(gender) + C(region) + C(gender):income';
+
+describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic columns equals R', () => {
+  let cluster: Cluster;
+  let merchants: MerchantNode[] = [];
+  let result: QueryState;
+  let probe: QueryState;
+  let pooledDir: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ minSubjects: 10 }, { purposes: demographicRegistry() });
+    const shops = await makeShops(5, 'formula-customers', { customersPerShop: { min: 150, max: 400 } });
+    for (const s of shops.shopDirs) addDemographics(s.dir, false);
+    addDemographics(shops.pooledDir, true);
+    pooledDir = shops.pooledDir;
+    merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
+    const spec = {
+      purpose: 'marketing-analytics',
+      data: 'customers',
+      asOf: AS_OF,
+      formula: CUSTOMER_FORMULA,
+      levels: { gender: [...GENDERS], region: [...REGIONS] },
+      aggregates: { avg_spend: 'mean(order.amount)', n_orders: 'count(orders)' },
+    };
+    const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec, targetMerchants: 5 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // The attack: a column that is zero for exactly one customer (income minus that customer's income), so the
+    // moments' "zero rows" describe that customer alone.
+    const target = readCsv(join(pooledDir, 'customers.csv')).find((c) => c['consent_analytics'] === 'true')!;
+    const probeSpec = { ...spec, levels: {}, formula: `log1p(avg_spend) ~ n_orders + I(income - ${target['income']})` };
+    const probed = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec: probeSpec, targetMerchants: 5 });
+    expect(probed.status, JSON.stringify(probed.body)).toBe(201);
+    for (const m of merchants) await m.answerOpenQueries();
+    result = await waitForFinal(cluster, created.body.queryId);
+    probe = await waitForFinal(cluster, probed.body.queryId);
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const m of merchants) m.close();
+    await cluster?.close();
+  });
+
+  it('releases lm on per-customer aggregates and declared columns with R coefficients and standard errors to 1e-8', () => {
+    expect(result.status, result.statusReason ?? '').toBe('released');
+    const r = result.result as LinearModelResult;
+    // R gets the consented customers' orders before asOf with their columns, and aggregates them itself.
+    const customers = new Map(readCsv(join(pooledDir, 'customers.csv')).filter((c) => c['consent_analytics'] === 'true').map((c) => [`${c['shop_id']}/${c['customer_id']}`, c]));
+    const rows = readCsv(join(pooledDir, 'orders.csv'))
+      .filter((o) => o['ordered_at']! < AS_OF && customers.has(`${o['shop_id']}/${o['customer_id']}`))
+      .map((o) => {
+        const c = customers.get(`${o['shop_id']}/${o['customer_id']}`)!;
+        return { key: `${o['shop_id']}/${o['customer_id']}`, amount: Number(o['amount']), income: Number(c['income']), gender: c['gender'], region: c['region'] };
+      });
+    const ref = runR(
+      rows,
+      `a <- aggregate(amount ~ key + income + gender + region, d, mean)
+n <- aggregate(amount ~ key, d, length); names(n)[2] <- "n_orders"
+x <- merge(a, n, by = "key"); names(x)[names(x) == "amount"] <- "avg_spend"
+x$gender <- factor(x$gender, levels = c(${GENDERS.map((g) => `"${g}"`).join(', ')}))
+x$region <- factor(x$region, levels = c(${REGIONS.map((g) => `"${g}"`).join(', ')}))
+m <- lm(${CUSTOMER_FORMULA}, x)
+s <- summary(m)$coefficients
+out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2]); out("n", nrow(x))`,
+    );
+    const names = ref.get('name')!;
+    expect(['(Intercept)', ...r.coefficients.map((c) => c.feature)]).toEqual(names);
+    expect(r.n).toBe(Number(ref.get('n')![0]));
+    const est = [r.intercept!.estimate, ...r.coefficients.map((c) => c.estimate)];
+    const se = [r.intercept!.standardError!, ...r.coefficients.map((c) => c.standardError!)];
+    let worst = 0;
+    names.forEach((name, i) => {
+      const e = rel(est[i] as number, Number(ref.get('est')![i]));
+      const s = rel(se[i] as number, Number(ref.get('se')![i]));
+      worst = Math.max(worst, e, s);
+      expect(e, `${name} estimate`).toBeLessThan(1e-8);
+      expect(s, `${name} standard error`).toBeLessThan(1e-8);
+    });
+    console.log(`customer lm: ${names.length} coefficients over ${r.n} customers, worst relative difference to R ${worst.toExponential(2)}`);
+  });
+
+  it('refuses a term that is zero for one customer only, naming it, and releases nothing of it', () => {
+    expect(probe.status).toBe('failed');
+    expect(probe.statusReason).toMatch(/LEVEL_TOO_FEW_SUBJECTS/);
+    expect(probe.statusReason).toMatch(/I\(income - /);
+    expect(probe.result).toBeNull();
   });
 });
