@@ -151,6 +151,12 @@ export interface ShopData {
   readonly shopMetrics?: readonly ShopMetricsPeriod[];
   /** Further declared tables by name (`store_week`); absent when none. */
   readonly tables?: Readonly<Record<string, DataTable>>;
+  /**
+   * Built-in fields the export leaves out (`customer.signup_at`,
+   * `customer.age_band`...): their values are placeholders, so a query
+   * reading one is declined naming it. Absent when nothing is missing.
+   */
+  readonly missingFields?: readonly string[];
 }
 
 /** A customer row of the pooled (all shops) plaintext check files. */

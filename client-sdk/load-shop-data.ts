@@ -300,12 +300,13 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     customers.push({
       shopId,
       customerId,
-      lifecycleStage: v.lifecycleStage as Customer['lifecycleStage'],
-      consentAnalytics: v.consentAnalytics as boolean,
-      consentMarketing: v.consentMarketing as boolean,
-      city: v.city as string,
-      ageBand: ageBand(v.age as number),
-      signupUnixS: v.signupAt as number,
+      // A placeholder until the stage is derived from the orders below (when the export has no stage column).
+      lifecycleStage: (v.lifecycleStage ?? 'new') as Customer['lifecycleStage'],
+      consentAnalytics: (v.consentAnalytics ?? true) as boolean,
+      consentMarketing: (v.consentMarketing ?? false) as boolean,
+      city: (v.city ?? '') as string,
+      ageBand: v.age === undefined ? '' : ageBand(v.age as number),
+      signupUnixS: (v.signupAt ?? 0) as number,
       ...withExtra(extrasOf(v)),
     });
   }
@@ -330,6 +331,12 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     orders.push({ shopId, orderId, customerId, orderedUnixS: v.orderedAt as number, amountCents: v.amount as bigint, returned: v.returned as boolean, ...withExtra(extrasOf(v)) });
   }
 
+  if (t.customers !== undefined && t.customers.fields.lifecycleStage === undefined) {
+    const stages = deriveLifecycleStages(customers, orders);
+    customers.forEach((c, i) => {
+      customers[i] = { ...c, lifecycleStage: stages.get(key(c.shopId, c.customerId)) ?? 'new' };
+    });
+  }
   const out: { -readonly [K in keyof LoadedRows]: LoadedRows[K] } = { customers, orders };
   if (t.campaigns !== undefined) {
     const decl = t.campaigns;
@@ -438,6 +445,60 @@ async function loadShopMetrics(
   return rows;
 }
 
+const DAY_S = 86_400;
+/** Days without an order after which a customer is churning (derived stages). */
+export const CHURN_AFTER_DAYS = 180;
+/** Orders from which a customer is loyal (derived stages). */
+export const LOYAL_FROM_ORDERS = 4;
+
+/**
+ * Lifecycle stages derived from the orders, for exports without a stage
+ * column. Measured at the shop's latest order (the export's own "now"), per
+ * customer: no order → `new`; the last order more than CHURN_AFTER_DAYS
+ * (180) days before it → `churning`; LOYAL_FROM_ORDERS (4) or more orders →
+ * `loyal`; one order → `new`; otherwise `active`. Keyed by shop and customer.
+ */
+export function deriveLifecycleStages(
+  customers: readonly { readonly shopId: string; readonly customerId: string }[],
+  orders: readonly { readonly shopId: string; readonly customerId: string; readonly orderedUnixS: number }[],
+): Map<string, Customer['lifecycleStage']> {
+  const latestOfShop = new Map<string, number>();
+  const byCustomer = new Map<string, { count: number; last: number }>();
+  for (const o of orders) {
+    latestOfShop.set(o.shopId, Math.max(latestOfShop.get(o.shopId) ?? -Infinity, o.orderedUnixS));
+    const k = key(o.shopId, o.customerId);
+    const c = byCustomer.get(k) ?? { count: 0, last: -Infinity };
+    byCustomer.set(k, { count: c.count + 1, last: Math.max(c.last, o.orderedUnixS) });
+  }
+  const out = new Map<string, Customer['lifecycleStage']>();
+  for (const c of customers) {
+    const k = key(c.shopId, c.customerId);
+    const h = byCustomer.get(k);
+    const now = latestOfShop.get(c.shopId);
+    if (h === undefined || now === undefined) out.set(k, 'new');
+    else if (now - h.last > CHURN_AFTER_DAYS * DAY_S) out.set(k, 'churning');
+    else if (h.count >= LOYAL_FROM_ORDERS) out.set(k, 'loyal');
+    else if (h.count === 1) out.set(k, 'new');
+    else out.set(k, 'active');
+  }
+  return out;
+}
+
+const CUSTOMER_BUILT_IN_FIELDS = ['customer.lifecycle_stage', 'customer.age', 'customer.age_band', 'customer.city', 'customer.city_level', 'customer.signup_at', 'customer.consent_analytics', 'customer.consent_marketing'];
+const ORDER_BUILT_IN_FIELDS = ['order.order_id', 'order.ordered_at', 'order.amount', 'order.returned'];
+
+/** Built-in fields an export leaves out, by the columns its schema does not map. */
+function missingFieldsOf(schema: ShopSchema): string[] {
+  const f = schema.tables.customers?.fields;
+  // No customer table at all (a shop exporting business tables only): no customer or order field exists.
+  if (f === undefined) return [...CUSTOMER_BUILT_IN_FIELDS, ...ORDER_BUILT_IN_FIELDS];
+  const out: string[] = schema.tables.orders === undefined ? [...ORDER_BUILT_IN_FIELDS] : [];
+  if (f.age === undefined) out.push('customer.age', 'customer.age_band');
+  if (f.city === undefined) out.push('customer.city', 'customer.city_level');
+  if (f.signupAt === undefined) out.push('customer.signup_at');
+  return out;
+}
+
 /** Drops the `shopId` member of pooled rows. */
 function unpool<T extends { readonly shopId: string }>(rows: readonly T[]): Array<Omit<T, 'shopId'>> {
   return rows.map(({ shopId: _s, ...rest }) => rest);
@@ -463,6 +524,7 @@ export async function loadShopData(dir: string, shopId?: string): Promise<ShopDa
     ...(rows.sessions === undefined ? {} : { sessions: unpool(rows.sessions) }),
     ...(rows.shopMetrics === undefined ? {} : { shopMetrics: unpool(rows.shopMetrics) }),
     ...(rows.tables === undefined ? {} : { tables: rows.tables }),
+    ...(missingFieldsOf(schema).length === 0 ? {} : { missingFields: missingFieldsOf(schema) }),
   };
 }
 

@@ -334,6 +334,10 @@ export class MerchantNode {
       throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purposeName} is registered here on other terms than the query states`);
     }
     assertFieldsAllowed(purpose, definition.inputFields(spec));
+    const missing = definition.inputFields(spec).filter((f) => this.options.data.missingFields?.includes(f));
+    if (missing.length > 0) {
+      throw new DeclinedError('FIELD_NOT_EXPORTED', `${query.kind} reads ${missing.join(', ')}, which this shop's export does not have (declare ${missing.length === 1 ? 'it' : 'them'} in schema.json)`);
+    }
     const terms = this.checkTerms(query, purpose);
 
     // Consent filter: only customers whose consent for the purpose is valid at the cutoff.
@@ -345,7 +349,15 @@ export class MerchantNode {
     const rowSet = contributionRowSet(definition, spec, consented, terms, this.options.compliance.pseudonymKey);
     const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter, terms, rowSet });
 
-    const values = definition.computeLocal(spec, consented);
+    let values: bigint[];
+    try {
+      values = definition.computeLocal(spec, consented);
+    } catch (err) {
+      // The shop's data cannot answer (a value beyond the spec's bound, an undeclared level, a missing
+      // column): the shop declines with the reason, which names fields, never values.
+      if (err instanceof RangeError) throw new DeclinedError('DATA_CANNOT_ANSWER', err.message);
+      throw err;
+    }
     return { query, layoutDigest: layout.digest(), slots: layout.encode(values), attestation, recordIds: filter.recordsUsed.map((r) => r.recordId) };
   }
 

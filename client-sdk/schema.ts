@@ -158,13 +158,17 @@ const customersTable = z.strictObject({
   encoding: tableEncoding,
   fields: z.strictObject({
     customerId: stringColumn,
-    lifecycleStage: stageEnumColumn,
-    consentAnalytics: booleanColumn,
-    consentMarketing: booleanColumn,
-    city: stringColumn,
-    /** Read as an integer and generalised to a band at load. */
-    age: integerColumn,
-    signupAt: timestampColumn,
+    /** Optional: without it the stage is derived from the orders (`deriveLifecycleStages`). */
+    lifecycleStage: stageEnumColumn.optional(),
+    /** Optional legacy flags; the consent ledger decides who is counted. Default true / false. */
+    consentAnalytics: booleanColumn.optional(),
+    consentMarketing: booleanColumn.optional(),
+    /** Optional; a query reading city is declined when absent. */
+    city: stringColumn.optional(),
+    /** Read as an integer and generalised to a band at load. Optional; a query reading age is declined when absent. */
+    age: integerColumn.optional(),
+    /** Optional; a query reading signup time (tenure) is declined when absent. */
+    signupAt: timestampColumn.optional(),
     /** Only in pooled check files. */
     shopId: stringColumn.optional(),
   }),

@@ -44,8 +44,8 @@ describe('parseShopSchema', () => {
 
   it('refuses a missing field, a type that does not fit the field, and unknown keys', () => {
     const missing = clone(standardShopSchema()) as unknown as { tables: { customers: { fields: Record<string, unknown> } } };
-    delete missing.tables.customers.fields.city;
-    expect(schemaError(missing).column).toBe('tables.customers.fields.city');
+    delete missing.tables.customers.fields.customerId;
+    expect(schemaError(missing).column).toBe('tables.customers.fields.customerId');
 
     const wrongType = clone(standardShopSchema()) as unknown as { tables: { orders: { fields: Record<string, unknown> } } };
     wrongType.tables.orders.fields.amount = { column: 'amount', type: 'string' };

@@ -11,7 +11,7 @@
  * only, hoping the model's moments describe those three rows; the key holder
  * refuses the release naming the column.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
@@ -196,12 +196,19 @@ describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic co
   let result: QueryState;
   let probe: QueryState;
   let pooledDir: string;
+  let ageOutcome: Awaited<ReturnType<MerchantNode['answer']>> | undefined;
 
   beforeAll(async () => {
     cluster = await startCluster({ minSubjects: 10 }, { purposes: demographicRegistry() });
     const shops = await makeShops(5, 'formula-customers', { customersPerShop: { min: 150, max: 400 } });
     for (const s of shops.shopDirs) addDemographics(s.dir, false);
     addDemographics(shops.pooledDir, true);
+    // One shop does not export ages: it must decline a query reading them, naming the field.
+    const noAge = shops.shopDirs[4]!.dir;
+    const schema = JSON.parse(readFileSync(join(noAge, 'schema.json'), 'utf8')) as { tables: { customers: { fields: Record<string, unknown>; ignoredColumns: string[] } } };
+    delete schema.tables.customers.fields['age'];
+    schema.tables.customers.ignoredColumns.push('age');
+    writeFileSync(join(noAge, 'schema.json'), JSON.stringify(schema));
     pooledDir = shops.pooledDir;
     merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
     const spec = {
@@ -223,6 +230,9 @@ describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic co
     for (const m of merchants) await m.answerOpenQueries();
     result = await waitForFinal(cluster, created.body.queryId);
     probe = await waitForFinal(cluster, probed.body.queryId);
+    const byAge = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'age_band' }, targetMerchants: 5 });
+    expect(byAge.status, JSON.stringify(byAge.body)).toBe(201);
+    ageOutcome = (await merchants[4]!.answerOpenQueries()).find((o) => o.queryId === byAge.body.queryId);
   }, 240_000);
 
   afterAll(async () => {
@@ -266,6 +276,12 @@ out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2]); out("n", nrow(x
       expect(s, `${name} standard error`).toBeLessThan(1e-8);
     });
     console.log(`customer lm: ${names.length} coefficients over ${r.n} customers, worst relative difference to R ${worst.toExponential(2)}`);
+  });
+
+  it('a shop that does not export ages declines a query reading them, naming the field', () => {
+    expect(ageOutcome?.outcome).toBe('declined');
+    expect(ageOutcome && 'code' in ageOutcome ? ageOutcome.code : '').toBe('FIELD_NOT_EXPORTED');
+    expect(ageOutcome && 'message' in ageOutcome ? ageOutcome.message : '').toMatch(/customer\.age_band/);
   });
 
   it('refuses a term that is zero for one customer only, naming it, and releases nothing of it', () => {
