@@ -329,6 +329,7 @@ export {
   linearModelQuery,
   parseLinearModelSpec,
   linearModelDesign,
+  linearModelLayout,
   linearModelRows,
   fitLinearModel,
   type LinearModelSpec,

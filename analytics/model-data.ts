@@ -8,7 +8,9 @@
  * shop builds and the bounds of the fixed-point sums.
  *
  * Variables of a customer model are, in this order of lookup: an aggregate
- * the spec declares (`aggregates: { spend: "sum(order.amount)" }`), a named
+ * the spec declares (`aggregates: { spend: "sum(order.amount)" }`), a
+ * built-in categorical column (`lifecycle_stage`, `age_band`, `city_level`,
+ * levels in their fixed order unless the spec declares them), a named
  * feature of analytics/features.ts (`frequency`, `monetary_yuan`, …: the one
  * vocabulary the older kinds use), or an extra column the shop declares on
  * customers (`customer.<name>`). Variables of a table model are the table's
@@ -23,7 +25,8 @@ import { customerFacts, featureDefinition, featureRowScope } from './features.js
 import { checkLevels, expandFormula, type Design, type RowValue, type VariableKind } from './formula.js';
 import { DEFAULT_MAX_ROWS, asOfSchema, asOfUnixS } from './model-spec.js';
 import type { RowScope } from './row-scope.js';
-import type { Order, ShopData } from './shop-data.js';
+import { AGE_BANDS, CITY_LEVELS } from './customer-groups.js';
+import { LIFECYCLE_STAGES, type Customer, type Order, type ShopData } from './shop-data.js';
 import { boundSchema } from './spec-parse.js';
 
 /** The customer unit of analysis. */
@@ -78,10 +81,23 @@ type RawModelData = {
   bounds?: { maxRows?: bigint | undefined; maxAbs?: Record<string, number> | undefined } | undefined;
 };
 
+/**
+ * Built-in categorical customer columns a customer model may use without
+ * declaring levels, in their fixed order (the first is the reference).
+ */
+export const BUILT_IN_CATEGORICALS: Readonly<Record<string, { readonly field: string; readonly levels: readonly string[]; readonly value: (c: Customer) => string }>> = {
+  lifecycle_stage: { field: 'customer.lifecycle_stage', levels: LIFECYCLE_STAGES, value: (c) => c.lifecycleStage },
+  age_band: { field: 'customer.age_band', levels: AGE_BANDS, value: (c) => c.ageBand },
+  city_level: { field: 'customer.city_level', levels: CITY_LEVELS, value: (c) => c.city },
+};
+
+const builtIn = (spec: Pick<ModelData, 'data' | 'aggregates'>, name: string) =>
+  spec.data === CUSTOMERS_DATA && spec.aggregates[name] === undefined && Object.hasOwn(BUILT_IN_CATEGORICALS, name) ? BUILT_IN_CATEGORICALS[name] : undefined;
+
 /** The type of a base variable as the spec knows it. */
-export function kindOfVariable(spec: Pick<ModelData, 'levels'>): (name: string) => VariableKind {
+export function kindOfVariable(spec: Pick<ModelData, 'levels' | 'data' | 'aggregates'>): (name: string) => VariableKind {
   return (name) => {
-    const levels = spec.levels[name];
+    const levels = spec.levels[name] ?? builtIn(spec, name)?.levels;
     return levels === undefined ? { kind: 'numeric' } : { kind: 'categorical', levels };
   };
 }
@@ -153,13 +169,19 @@ export function columnBounds(spec: ModelData): number[] {
 }
 
 /** How one base variable of a customer model is read. */
-type CustomerSource = { readonly t: 'feature'; readonly name: string } | { readonly t: 'aggregate'; readonly a: Aggregate } | { readonly t: 'column'; readonly name: string };
+type CustomerSource =
+  | { readonly t: 'feature'; readonly name: string }
+  | { readonly t: 'aggregate'; readonly a: Aggregate }
+  | { readonly t: 'built-in'; readonly field: string; readonly value: (c: Customer) => string }
+  | { readonly t: 'column'; readonly name: string };
 
 function customerSources(spec: ModelData): Map<string, CustomerSource> {
   const out = new Map<string, CustomerSource>();
   for (const v of modelDesign(spec).variables) {
     const agg = spec.aggregates[v];
+    const b = builtIn(spec, v);
     if (agg !== undefined) out.set(v, { t: 'aggregate', a: parseAggregate(agg, `aggregates.${v}`) });
+    else if (b !== undefined) out.set(v, { t: 'built-in', field: b.field, value: b.value });
     else if (featureDefinition(v) !== undefined) out.set(v, { t: 'feature', name: v });
     else out.set(v, { t: 'column', name: v });
   }
@@ -174,6 +196,7 @@ export function modelInputFields(spec: ModelData): string[] {
   for (const s of customerSources(spec).values()) {
     if (s.t === 'feature') for (const f of featureDefinition(s.name)?.inputFields ?? []) out.add(f);
     else if (s.t === 'aggregate') for (const f of aggregateInputFields(s.a)) out.add(f);
+    else if (s.t === 'built-in') out.add(s.field);
     else out.add(`customer.${s.name}`);
   }
   return [...out].sort();
@@ -233,6 +256,7 @@ function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
       if (s === undefined) return undefined;
       if (s.t === 'feature') return featureDefinition(s.name)?.value(facts, asOf);
       if (s.t === 'aggregate') return aggregateValue(s.a, ordersBy.get(facts.customer.customerId) ?? [], asOf);
+      if (s.t === 'built-in') return s.value(facts.customer);
       const extra = facts.customer.extra;
       if (extra === undefined || !Object.hasOwn(extra, s.name)) throw new RangeError(`data: customers have no column ${s.name} (declare it under tables.customers.columns)`);
       return extra[s.name];

@@ -11,12 +11,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pooledFeatureRows, pooledLogisticFit } from './pooled-model.js';
+import { pooledFeatureRows, pooledLinearModel, pooledLogisticFit } from './pooled-model.js';
 import { blake2b256, cryptoReady, fromHex, issueEnrolmentToken, verifyDigest } from '../crypto/index.js';
 import { readSeedFile } from './identity-options.js';
 import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
 import { describeVerification, writeAuditReport } from './audit-command.js';
-import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type SegmentStatsTable } from '../analytics/index.js';
+import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type LinearModelResult, type SegmentStatsTable } from '../analytics/index.js';
 import { loadPooledData } from '../client-sdk/index.js';
 import { writeSynth } from '../synth/index.js';
 import { integer, parse } from './args.js';
@@ -35,7 +35,8 @@ Usage: fedmart demo [--shops N] [--seed S] [--dir DIR] [--keep]
   --report F  where to write the signed audit report (default out/demo/audit-report.json;
               the .html report and CSV tables go beside it)
 
-Exit code 0 when the released table matches the pooled plaintext answer.`;
+Exit code 0 when the released table, the churn model and the formula model match the pooled
+plaintext answers and the audit report verifies.`;
 
 function step(message: string): void {
   process.stdout.write(`• ${message}\n`);
@@ -174,6 +175,39 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     step(`${manifest.shops[0]!.shopId} scores its own customers locally: ${scorer.stdout.trim() || scorer.stderr.trim()}`);
     console.log('');
 
+    // A model an analyst writes as an R formula over per-customer aggregates and a categorical column.
+    step('fitting a formula model (R syntax) from encrypted moment sums in one round');
+    const formulaSpec = {
+      purpose: 'marketing-analytics',
+      data: 'customers',
+      asOf: '2026-01-01T00:00:00Z',
+      formula: 'log1p(spend) ~ n_orders + days_since_last + C(lifecycle_stage)',
+      aggregates: { spend: 'sum(order.amount)', n_orders: 'count(orders)', days_since_last: 'days_since(order.ordered_at)' },
+    };
+    step(`  ${formulaSpec.formula}`);
+    const lmCreated = await api.request<{ queryId: string }>('POST', '/v1/queries', { kind: 'linear-model', spec: formulaSpec, targetMerchants: shops, deadlineSeconds: 120 });
+    const lmDone = await waitForQuery(api, lmCreated.queryId, { timeoutMs: 120_000 });
+    if (lmDone.status !== 'released') {
+      console.error(`demo: formula model ${lmDone.queryId} ${lmDone.status}: ${lmDone.statusReason ?? ''}`);
+      return 1;
+    }
+    const lm = lmDone.result as LinearModelResult;
+    const pooledLm = await pooledLinearModel(shopDirs, formulaSpec);
+    const lmRows: [string, number, number | null, number][] = [
+      ['(Intercept)', lm.intercept!.estimate, lm.intercept!.standardError, pooledLm.intercept!.estimate],
+      ...lm.coefficients.map((c, i): [string, number, number | null, number] => [c.feature, c.estimate, c.standardError, pooledLm.coefficients[i]!.estimate]),
+    ];
+    console.log('');
+    console.log(`${'coefficient'.padEnd(28)}   federated β   std. error     pooled β   relative diff`);
+    let worstFormula = 0;
+    for (const [name, b, se, p] of lmRows) {
+      const rel = Math.abs(b - p) / Math.max(Math.abs(p), 1e-12);
+      worstFormula = Math.max(worstFormula, rel);
+      console.log(`${name.padEnd(28)} ${b.toFixed(6).padStart(13)} ${(se ?? NaN).toFixed(6).padStart(12)} ${p.toFixed(6).padStart(12)}   ${rel.toExponential(2)}`);
+    }
+    console.log(`${lm.n} customers, R² ${lm.rSquared?.toFixed(4)}; names as R's lm prints them`);
+    console.log('');
+
     step('exporting the signed audit report (合规审计报告) and verifying it offline');
     const bundle = await api.request<AuditBundle>('POST', '/v1/audit/exports', { from: new Date(started - 60_000).toISOString(), to: new Date().toISOString() });
     const auditKey = deployment.coordinator.auditSigningPublicKey;
@@ -193,6 +227,10 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     }
     if (!verification.ok) {
       console.error('demo: the audit report does not verify');
+      return 1;
+    }
+    if (worstFormula > 1e-9) {
+      console.error(`demo: the formula model differs from the pooled fit (${worstFormula.toExponential(2)})`);
       return 1;
     }
     if (worstModel > 1e-6 || scorer.status !== 0) {

@@ -4,8 +4,15 @@
  * rows in one table and running the same Newton–IRLS.
  */
 import {
+  accumulateMoments,
   featureRows,
+  fitLinearModel,
+  linearModelLayout,
+  momentFields,
+  linearModelRows,
   newtonStep,
+  parseLinearModelSpec,
+  type LinearModelResult,
   type CustomerFeature,
   type CustomerLabel,
   type FeatureRow,
@@ -58,4 +65,23 @@ export function pooledLogisticFit(rows: readonly FeatureRow[], d: number, l2: re
     if (Math.max(...step.map(Math.abs)) < tolerance) return { beta, rounds: round };
   }
   return { beta, rounds: maxRounds };
+}
+
+/**
+ * The formula model on every shop's consented, de-identified rows pooled in
+ * one table: the same design rows, their moments summed in one place.
+ */
+export async function pooledLinearModel(shopDirs: readonly { shopId: string; dir: string; stateDir?: string }[], specJson: Record<string, unknown>): Promise<LinearModelResult> {
+  const spec = parseLinearModelSpec({ kind: 'linear-model', ...specJson });
+  const purpose = getPurpose(DEFAULT_PURPOSE_REGISTRY, spec.purpose);
+  const rows: number[][] = [];
+  for (const s of shopDirs) {
+    const data = await loadShopData(s.dir, s.shopId);
+    const compliance = await loadShopCompliance(s.dir, { stateDir: s.stateDir });
+    const filter = compliance.ledger.filterForRound({ purpose, cutoff: new Date(), customerIds: data.customers.map((c) => c.customerId) });
+    rows.push(...linearModelRows(spec, roundView(data, filter.includedCustomerIds, purpose, compliance.pseudonymKey)));
+  }
+  const layout = linearModelLayout(spec);
+  const values = accumulateMoments(layout, rows);
+  return fitLinearModel(spec, Object.fromEntries(momentFields(layout).map((f, i) => [f.name, values[i] as bigint])));
 }
