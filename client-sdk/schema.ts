@@ -97,7 +97,7 @@ const extraColumn = z.discriminatedUnion('type', [
     column: columnName,
     type: z.literal('numeric'),
     /** Most digits after the point (default 6); the sign is allowed. */
-    scale: z.number().int().min(0).max(12).optional(),
+    scale: z.number().int().min(0).max(20).optional(),
     min: z.number().optional(),
     max: z.number().optional(),
     class: columnClass,
