@@ -32,6 +32,9 @@ export type ShopDataErrorCode =
   | 'duplicate-id'
   | 'unknown-customer';
 
+/** Most problems one load reports before it stops reading. */
+export const MAX_REPORTED_PROBLEMS = 100;
+
 /** Where in a shop's export something went wrong. */
 export interface ShopDataErrorDetails {
   readonly code: ShopDataErrorCode;
@@ -62,9 +65,14 @@ export class ShopDataError extends Error {
   readonly column: string | undefined;
   readonly line: number | undefined;
   readonly detail: string;
+  /**
+   * Every problem found, this one first: the loader reads on past a bad value
+   * so one run reports them all (up to {@link MAX_REPORTED_PROBLEMS}).
+   */
+  readonly problems: readonly ShopDataErrorDetails[];
 
-  constructor(d: ShopDataErrorDetails) {
-    super(ShopDataError.format(d));
+  constructor(d: ShopDataErrorDetails, more: readonly ShopDataErrorDetails[] = []) {
+    super(more.length === 0 ? ShopDataError.format(d) : `${ShopDataError.format(d)}; and ${more.length} more: ${more.map((m) => ShopDataError.format(m)).join('; ')}`);
     this.code = d.code;
     this.table = d.table;
     this.file = d.file;
@@ -72,6 +80,14 @@ export class ShopDataError extends Error {
     this.column = d.column;
     this.line = d.line;
     this.detail = d.detail;
+    this.problems = [d, ...more];
+  }
+
+  /** One error carrying every problem (the first is the error's own location); `problems` must not be empty. */
+  static of(problems: readonly ShopDataErrorDetails[]): ShopDataError {
+    const [first, ...more] = problems;
+    if (first === undefined) throw new RangeError('problems: expected at least one');
+    return new ShopDataError(first, more);
   }
 
   private static format(d: ShopDataErrorDetails): string {

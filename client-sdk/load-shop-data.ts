@@ -26,7 +26,7 @@ import type {
   PooledShopMetricsPeriod,
   ShopData,
 } from '../analytics/index.js';
-import { ShopDataError, readCsvRecords, type CsvRecord } from './csv.js';
+import { MAX_REPORTED_PROBLEMS, ShopDataError, readCsvRecords, type CsvRecord, type ShopDataErrorDetails } from './csv.js';
 import { readPostgresRecords } from './postgres-source.js';
 import { readJsonlRecords } from './jsonl.js';
 import {
@@ -73,6 +73,29 @@ type TableName = 'customers' | 'orders' | 'campaigns' | 'sessions' | 'shopMetric
 interface TableContext {
   readonly table: TableName;
   readonly file: string;
+  /** Where row-level problems collect, so one load reports them all; without it the first is thrown. */
+  readonly problems?: ShopDataErrorDetails[];
+}
+
+/** Records a row-level problem (or throws it without a collector); throws every problem once there are too many. */
+function report(ctx: TableContext, problem: ShopDataError): void {
+  if (ctx.problems === undefined) throw problem;
+  ctx.problems.push(problem);
+  if (ctx.problems.length >= MAX_REPORTED_PROBLEMS) throw ShopDataError.of(ctx.problems);
+}
+
+/** Runs `read`, reporting a bad value instead of throwing it; false when the row is bad. */
+function readOrReport(ctx: TableContext, read: () => void): boolean {
+  try {
+    read();
+    return true;
+  } catch (err) {
+    if (err instanceof ShopDataError && err.code === 'bad-value') {
+      report(ctx, err);
+      return false;
+    }
+    throw err;
+  }
 }
 
 /** One table's declaration as the generic reader needs it. */
@@ -169,20 +192,24 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
         }
       }
       const values: Record<string, unknown> = {};
+      let good = true;
       for (const [field, spec, parse] of fields) {
         if (!Object.hasOwn(rec.object, spec.column)) {
           throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: rec.row, column: spec.column, detail: `the member declared for ${field} is missing` });
         }
-        const cell = jsonCell(ctx, spec, rec.row, rec.object[spec.column], field.startsWith(EXTRA));
-        if ('value' in cell) {
-          values[field] = cell.value;
-          continue;
-        }
-        const r = parse(cell.text);
-        if (!r.ok) throw badValue(ctx, rec.row, spec.column, r.problem);
-        values[field] = r.value;
+        good =
+          readOrReport(ctx, () => {
+            const cell = jsonCell(ctx, spec, rec.row, rec.object[spec.column], field.startsWith(EXTRA));
+            if ('value' in cell) {
+              values[field] = cell.value;
+              return;
+            }
+            const r = parse(cell.text);
+            if (!r.ok) throw badValue(ctx, rec.row, spec.column, r.problem);
+            values[field] = r.value;
+          }) && good;
       }
-      yield { row: rec.row, values };
+      if (good) yield { row: rec.row, values };
     }
     return;
   }
@@ -193,8 +220,9 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
       continue;
     }
     const values: Record<string, unknown> = {};
-    for (const [field, read] of readers) values[field] = read(rec);
-    yield { row: rec.row, values };
+    let good = true;
+    for (const [field, read] of readers) good = readOrReport(ctx, () => void (values[field] = read(rec))) && good;
+    if (good) yield { row: rec.row, values };
   }
   if (readers === undefined) {
     throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: 0, detail: 'the file is empty (no header)' });
@@ -285,8 +313,10 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     }
   }
   const shopOf = (v: Record<string, unknown>): string => fixedShopId ?? (v.shopId as string);
+  // Row-level problems of every table collect here: one load reports them all.
+  const problems: ShopDataErrorDetails[] = [];
 
-  const cctx: TableContext = { table: 'customers', file: t.customers?.file ?? 'customers' };
+  const cctx: TableContext = { table: 'customers', file: t.customers?.file ?? 'customers', problems };
   const customers: PooledCustomer[] = [];
   const customerKeys = new Set<string>();
   for await (const { row, values: v } of t.customers === undefined ? noRows() : readTable(dir, cctx, t.customers)) {
@@ -294,7 +324,8 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     const customerId = v.customerId as string;
     const k = key(shopId, customerId);
     if (customerKeys.has(k)) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cctx.file, row, column: t.customers?.fields.customerId.column, detail: `customer '${customerId}' appears twice` });
+      report(cctx, new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cctx.file, row, column: t.customers?.fields.customerId.column, detail: `customer '${customerId}' appears twice` }));
+      continue;
     }
     customerKeys.add(k);
     customers.push({
@@ -310,13 +341,13 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
       ...withExtra(extrasOf(v)),
     });
   }
-  const checkCustomer = (ctx: TableContext, column: string, row: number, shopId: string, customerId: string): void => {
-    if (!customerKeys.has(key(shopId, customerId))) {
-      throw new ShopDataError({ code: 'unknown-customer', table: ctx.table, file: ctx.file, row, column, detail: `customer '${customerId}' is not in ${cctx.file}` });
-    }
+  const checkCustomer = (ctx: TableContext, column: string, row: number, shopId: string, customerId: string): boolean => {
+    if (customerKeys.has(key(shopId, customerId))) return true;
+    report(ctx, new ShopDataError({ code: 'unknown-customer', table: ctx.table, file: ctx.file, row, column, detail: `customer '${customerId}' is not in ${cctx.file}` }));
+    return false;
   };
 
-  const octx: TableContext = { table: 'orders', file: t.orders?.file ?? 'orders' };
+  const octx: TableContext = { table: 'orders', file: t.orders?.file ?? 'orders', problems };
   const orders: PooledOrder[] = [];
   const orderKeys = new Set<string>();
   for await (const { row, values: v } of t.orders === undefined ? noRows() : readTable(dir, octx, t.orders)) {
@@ -324,10 +355,11 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     const orderId = v.orderId as string;
     const customerId = v.customerId as string;
     if (orderKeys.has(key(shopId, orderId))) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'orders', file: octx.file, row, column: t.orders?.fields.orderId.column, detail: `order '${orderId}' appears twice` });
+      report(octx, new ShopDataError({ code: 'duplicate-id', table: 'orders', file: octx.file, row, column: t.orders?.fields.orderId.column, detail: `order '${orderId}' appears twice` }));
+      continue;
     }
     orderKeys.add(key(shopId, orderId));
-    checkCustomer(octx, t.orders?.fields.customerId.column ?? '', row, shopId, customerId);
+    if (!checkCustomer(octx, t.orders?.fields.customerId.column ?? '', row, shopId, customerId)) continue;
     orders.push({ shopId, orderId, customerId, orderedUnixS: v.orderedAt as number, amountCents: v.amount as bigint, returned: v.returned as boolean, ...withExtra(extrasOf(v)) });
   }
 
@@ -340,17 +372,18 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
   const out: { -readonly [K in keyof LoadedRows]: LoadedRows[K] } = { customers, orders };
   if (t.campaigns !== undefined) {
     const decl = t.campaigns;
-    const ctx: TableContext = { table: 'campaigns', file: decl.file };
+    const ctx: TableContext = { table: 'campaigns', file: decl.file, problems };
     const seen = new Set<string>();
     const rows: PooledCampaignExposure[] = [];
     for await (const { row, values: v } of readTable(dir, ctx, decl)) {
       const shopId = shopOf(v);
       const customerId = v.customerId as string;
       const campaignId = v.campaignId as string;
-      checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId);
+      if (!checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId)) continue;
       const k = key(shopId, `${campaignId}\u0000${customerId}`);
       if (seen.has(k)) {
-        throw new ShopDataError({ code: 'duplicate-id', table: 'campaigns', file: ctx.file, row, column: decl.fields.campaignId.column, detail: `customer '${customerId}' appears twice in campaign '${campaignId}'` });
+        report(ctx, new ShopDataError({ code: 'duplicate-id', table: 'campaigns', file: ctx.file, row, column: decl.fields.campaignId.column, detail: `customer '${customerId}' appears twice in campaign '${campaignId}'` }));
+        continue;
       }
       seen.add(k);
       rows.push({
@@ -368,12 +401,12 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
   }
   if (t.sessions !== undefined) {
     const decl = t.sessions;
-    const ctx: TableContext = { table: 'sessions', file: decl.file };
+    const ctx: TableContext = { table: 'sessions', file: decl.file, problems };
     const rows: PooledSession[] = [];
     for await (const { row, values: v } of readTable(dir, ctx, decl)) {
       const shopId = shopOf(v);
       const customerId = v.customerId as string;
-      checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId);
+      if (!checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId)) continue;
       rows.push({ shopId, customerId, channel: v.channel as string, viewed: v.viewed as boolean, carted: v.carted as boolean, ordered: v.ordered as boolean });
     }
     out.sessions = rows;
@@ -382,7 +415,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
   if (schema.extraTables !== undefined) {
     const tables: Record<string, { rows: Record<string, ColumnValue>[] }> = {};
     for (const [name, decl] of Object.entries(schema.extraTables)) {
-      const ctx: TableContext = { table: `extraTables.${name}`, file: decl.file };
+      const ctx: TableContext = { table: `extraTables.${name}`, file: decl.file, problems };
       const rows: Record<string, ColumnValue>[] = [];
       const fields = decl.shopId === undefined ? {} : { shopId: decl.shopId };
       for await (const { values: v } of readTable(dir, ctx, { file: decl.file, format: decl.format, encoding: decl.encoding, fields, columns: decl.columns, ignoredColumns: decl.ignoredColumns })) {
@@ -394,6 +427,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     }
     out.tables = tables;
   }
+  if (problems.length > 0) throw ShopDataError.of(problems);
   return out;
 }
 

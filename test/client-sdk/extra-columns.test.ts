@@ -148,3 +148,23 @@ describe('extra value readers', () => {
     expect(readExtraTimestamp('2026-03-01 08:00', {}).ok).toBe(false);
   });
 });
+
+describe('every data problem in one report', () => {
+  it('reads on past bad values and unknown customers and reports them all with row and column', async () => {
+    const orders = `${ORDERS}\nO-1,C-1,2025-03-01T00:00:00Z,1.00,false,x,0\nO-2,C-9,2025-03-01T00:00:00Z,1.00,false,1,0\nO-3,C-1,2025-13-01T00:00:00Z,-2,false,1,0\nO-4,C-1,2025-03-01T00:00:00Z,1.00,false,1,0\n`;
+    let err: ShopDataError | undefined;
+    try {
+      await loadShopData(writeShop({ ...goodFiles, 'orders.csv': orders }), 'shop-x');
+    } catch (e) {
+      err = e as ShopDataError;
+    }
+    expect(err).toBeInstanceOf(ShopDataError);
+    expect(err!.problems.map((p) => [p.row, p.column, p.code])).toEqual([
+      [1, 'units', 'bad-value'],
+      [2, 'customer_id', 'unknown-customer'],
+      [3, 'ordered_at', 'bad-value'],
+      [3, 'amount', 'bad-value'],
+    ]);
+    expect(err!.message).toMatch(/^orders\.csv row 1, column units: 'x' is not an integer; and 3 more: orders\.csv row 2, column customer_id: customer 'C-9' is not in customers\.csv; /);
+  });
+});
