@@ -41,7 +41,9 @@ export type Expr =
 
 /** A parsed formula before the variables' types are known. */
 export interface ParsedFormula {
-  readonly response: Expr;
+  /** The response, or null for a one-sided formula (`~ a + b`, for PCA and clustering). */
+  readonly response: Expr | null;
+  /** Its label as R deparses it; '' without a response. */
   readonly responseLabel: string;
   readonly intercept: boolean;
   /** Atoms (formula variables) by label, in order of first appearance, response first. */
@@ -69,7 +71,9 @@ export interface DesignColumn {
 export interface Design {
   readonly formula: string;
   readonly intercept: boolean;
-  readonly response: Expr;
+  /** Null for a one-sided formula. */
+  readonly response: Expr | null;
+  /** '' for a one-sided formula. */
   readonly responseLabel: string;
   readonly columns: readonly DesignColumn[];
   /** Base variables read (response and terms), sorted. */
@@ -339,19 +343,22 @@ export function parseFormula(formula: string): ParsedFormula {
   if (formula.length > MAX_FORMULA_LENGTH) fail(`longer than ${MAX_FORMULA_LENGTH} characters`);
   const tokens = tokenise(formula);
   const tilde = tokens.findIndex((t) => t.k === 'op' && t.v === '~');
-  if (tilde <= 0) fail('expected "response ~ terms"');
-  const lhs = new Parser(tokens.slice(0, tilde));
-  const response = lhs.label();
-  if (!lhs.done()) fail(`unexpected '${lhs.next().v}' in the response`);
+  if (tilde < 0) fail('expected "response ~ terms" (or "~ terms" without a response)');
+  let response: Expr | null = null;
+  if (tilde > 0) {
+    const lhs = new Parser(tokens.slice(0, tilde));
+    response = lhs.label();
+    if (!lhs.done()) fail(`unexpected '${lhs.next().v}' in the response`);
+  }
   const atoms = new Map<string, Expr>();
-  const responseLabel = deparse(response);
-  atoms.set(responseLabel, response);
+  const responseLabel = response === null ? '' : deparse(response);
+  if (response !== null) atoms.set(responseLabel, response);
   const rhs = new Parser(tokens.slice(tilde + 1));
   if (rhs.done()) fail('no terms after ~');
   let intercept = true;
   const atomOf = (e: Expr): string => {
     const label = deparse(e);
-    if (label === responseLabel) fail(`'${label}' is the response and a term`);
+    if (response !== null && label === responseLabel) fail(`'${label}' is the response and a term`);
     if (!atoms.has(label)) atoms.set(label, e);
     return label;
   };
@@ -430,7 +437,7 @@ export function parseFormula(formula: string): ParsedFormula {
     .sort((a, b) => a.t.length - b.t.length || a.i - b.i)
     .map((x) => x.t);
   // Keep only atoms still used.
-  const used = new Set([responseLabel, ...sorted.flat()]);
+  const used = new Set([...(response === null ? [] : [responseLabel]), ...sorted.flat()]);
   const kept = new Map([...atoms].filter(([k]) => used.has(k)));
   return { response, responseLabel, intercept, atoms: kept, terms: sorted };
 }
@@ -473,7 +480,7 @@ export function expandFormula(formula: string, kindOf: (name: string) => Variabl
   for (const v of [...variables].sort()) {
     if (kindOf(v) === undefined) throw new QuerySpecError('formula', `unknown variable '${v}'`);
   }
-  if (categoricalOf(parsed.response, kindOf) !== undefined) throw new QuerySpecError('formula', `the response ${parsed.responseLabel} is categorical; a linear model needs a numeric response`);
+  if (parsed.response !== null && categoricalOf(parsed.response, kindOf) !== undefined) throw new QuerySpecError('formula', `the response ${parsed.responseLabel} is categorical; a linear model needs a numeric response`);
   const cat = new Map<string, { variable: string; levels: readonly string[] } | undefined>();
   for (const [label, e] of parsed.atoms) cat.set(label, categoricalOf(e, kindOf));
   // R's TermCode: a categorical variable is coded by contrasts when the term without it is empty or
@@ -661,7 +668,8 @@ export function levelText(v: RowValue): string | undefined {
 }
 
 /**
- * One row of the design: [columns…, response], or undefined when a value
+ * One row of the design: [columns…, response] ([columns…] for a one-sided
+ * formula), or undefined when a value
  * the model reads is missing (the row is left out, as R's na.omit does).
  * Throws RangeError naming the variable or column for a level that is not
  * declared or a value that is not a finite number (log of 0, division by 0);
@@ -694,6 +702,7 @@ export function designRow(design: Design, get: (name: string) => RowValue): numb
     }
     out.push(value);
   }
+  if (design.response === null) return out;
   const y = evaluate(design.response, get);
   if (y === undefined) return undefined;
   if (!Number.isFinite(y)) throw new RangeError(`the response ${design.responseLabel} is not a finite number for some row`);

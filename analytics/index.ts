@@ -346,5 +346,5 @@ export {
   type LogisticModelSpec,
   type LogisticModelResult,
 } from './logistic-model.js';
-export { PCA_KIND, pcaQuery, parsePcaSpec, computePcaLocal, finalisePca, fitPca, type PcaSpec, type PcaResult, type PrincipalComponent } from './pca.js';
+export { PCA_KIND, pcaQuery, parsePcaSpec, pcaVariables, computePcaLocal, finalisePca, fitPca, type PcaSpec, type PcaFeatureSpec, type PcaFormulaSpec, type PcaResult, type PrincipalComponent } from './pca.js';
 export { asOfUnixS, DEFAULT_MAX_ROWS, DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, type ModelBounds } from './model-spec.js';

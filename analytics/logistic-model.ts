@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
-import { designRow, evaluateLabel } from './formula.js';
+import { designRow, evaluateLabel, type Expr } from './formula.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse } from './linear-algebra.js';
 import {
@@ -157,7 +157,7 @@ export function logisticModelRows(spec: ModelData, data: ShopData): { x: number[
   const design = modelDesign(spec);
   const out: { x: number[]; y: 0 | 1 }[] = [];
   for (const u of modelUnits(spec, data)) {
-    const y = evaluateLabel(design.response, u.get);
+    const y = evaluateLabel(design.response as Expr, u.get);
     if (y === undefined) continue;
     // designRow evaluates the response as a number too (1/0), which it is.
     const row = designRow(design, u.get);

@@ -118,7 +118,7 @@ export function modelDesign(spec: ModelData): Design {
  * Normalises and checks the model-data part of a parsed spec; `maxColumns`
  * caps the design columns. Throws QuerySpecError naming the path.
  */
-export function normaliseModelData(raw: RawModelData, maxColumns: number): ModelData {
+export function normaliseModelData(raw: RawModelData, maxColumns: number, response: 'required' | 'none' = 'required'): ModelData {
   const customers = raw.data === CUSTOMERS_DATA;
   if (customers && raw.asOf === undefined) throw new QuerySpecError('asOf', 'a customer model needs asOf (orders before it are counted)');
   if (!customers && raw.asOf !== undefined) throw new QuerySpecError('asOf', `rows of ${raw.data} have no time cut; leave asOf out`);
@@ -136,6 +136,8 @@ export function normaliseModelData(raw: RawModelData, maxColumns: number): Model
     bounds: { maxRows: raw.bounds?.maxRows ?? DEFAULT_MAX_ROWS, maxAbs: raw.bounds?.maxAbs ?? {} },
   };
   const design = modelDesign(spec);
+  if (response === 'required' && design.response === null) throw new QuerySpecError('formula', 'this model needs a response: "y ~ terms"');
+  if (response === 'none' && design.response !== null) throw new QuerySpecError('formula', `this model takes no response: "~ terms" (drop "${design.responseLabel} ~")`);
   if (design.columns.length > maxColumns) {
     throw new QuerySpecError('formula', `${design.columns.length} design columns; at most ${maxColumns} (a categorical variable of L levels takes L − 1)`);
   }
@@ -145,7 +147,7 @@ export function normaliseModelData(raw: RawModelData, maxColumns: number): Model
   for (const name of Object.keys(spec.aggregates)) {
     if (!design.variables.includes(name)) throw new QuerySpecError(`aggregates.${name}`, `${name} is not a variable of the formula`);
   }
-  const atoms = new Set([design.responseLabel, ...design.variables, ...design.columns.flatMap((c) => c.parts.map((p) => p.atom))]);
+  const atoms = new Set([...(design.response === null ? [] : [design.responseLabel]), ...design.variables, ...design.columns.flatMap((c) => c.parts.map((p) => p.atom))]);
   for (const key of Object.keys(spec.bounds.maxAbs)) {
     if (!atoms.has(key)) throw new QuerySpecError(`bounds.maxAbs.${key}`, 'not a variable or term of the formula');
   }

@@ -8,6 +8,12 @@
  * eigenvalues in decreasing order, each eigenvector's largest-magnitude
  * loading positive.
  *
+ * The variables are either `features` (named features of features.ts) or a
+ * one-sided R formula over the columns shops declare (`formula: "~ income +
+ * log1p(spend) + C(region)"`, with `data`, `asOf`, `levels`, `aggregates`
+ * and `bounds.maxAbs` as in model-data.ts): then the variables are the
+ * formula's design columns, named as R's model.matrix names them.
+ *
  * @module
  */
 import { z } from 'zod';
@@ -15,6 +21,7 @@ import { QuerySpecError } from './errors.js';
 import { featureMatrix, featureRowScope, featuresInputFields } from './features.js';
 import {
   DEFAULT_MODEL_SCALE_BITS,
+  MAX_MODEL_VARIABLES,
   asOfSchema,
   asOfUnixS,
   featureListSchema,
@@ -24,7 +31,9 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentTotals } from './moment-sums.js';
+import { designRow } from './formula.js';
+import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
+import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentLayout, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -32,8 +41,8 @@ import { symmetricEigen } from './symmetric-eigen.js';
 
 export const PCA_KIND = 'pca';
 
-/** Parsed, normalised `pca` spec. */
-export interface PcaSpec {
+/** Parsed, normalised `pca` spec over named features. */
+export interface PcaFeatureSpec {
   readonly kind: typeof PCA_KIND;
   readonly purpose: string;
   readonly asOf: string;
@@ -44,6 +53,25 @@ export interface PcaSpec {
   readonly components: number;
   readonly scaleBits: number;
   readonly bounds: ModelBounds;
+}
+
+/** Parsed, normalised `pca` spec over a one-sided formula. */
+export interface PcaFormulaSpec extends ModelData {
+  readonly kind: typeof PCA_KIND;
+  readonly purpose: string;
+  readonly standardise: boolean;
+  readonly components: number;
+  readonly scaleBits: number;
+}
+
+/** Parsed, normalised `pca` spec. */
+export type PcaSpec = PcaFeatureSpec | PcaFormulaSpec;
+
+const isFormula = (spec: PcaSpec): spec is PcaFormulaSpec => 'formula' in spec;
+
+/** The variables decomposed: the features, or the formula's design columns. */
+export function pcaVariables(spec: PcaSpec): readonly string[] {
+  return isFormula(spec) ? modelDesign(spec).columns.map((c) => c.name) : spec.features;
 }
 
 /** One principal component. */
@@ -81,8 +109,26 @@ const specSchema = z.strictObject({
   bounds: modelBoundsSchema,
 });
 
+const formulaSpecSchema = z.strictObject({
+  kind: z.literal(PCA_KIND),
+  purpose: purposeSchema,
+  ...modelDataSchema,
+  standardise: z.boolean().optional(),
+  components: z.number().int().min(1).optional(),
+  scaleBits: z.number().int().min(0).max(52).optional(),
+});
+
 /** Validates untrusted spec JSON; throws QuerySpecError naming the path. */
 export function parsePcaSpec(json: unknown): PcaSpec {
+  if (typeof json === 'object' && json !== null && 'formula' in json) {
+    const raw = parseWith(formulaSpecSchema, json);
+    const data = normaliseModelData(raw, MAX_MODEL_VARIABLES, 'none');
+    const d = modelDesign(data).columns.length;
+    if (d < 2) throw new QuerySpecError('formula', 'principal components need at least two design columns');
+    const components = raw.components ?? d;
+    if (components > d) throw new QuerySpecError('components', `at most ${d} (one per design column)`);
+    return { kind: PCA_KIND, purpose: raw.purpose, ...data, standardise: raw.standardise ?? true, components, scaleBits: raw.scaleBits ?? DEFAULT_MODEL_SCALE_BITS };
+  }
   const raw = parseWith(specSchema, json);
   const components = raw.components ?? raw.features.length;
   if (components > raw.features.length) throw new QuerySpecError('components', `at most ${raw.features.length} (one per feature)`);
@@ -100,18 +146,35 @@ export function parsePcaSpec(json: unknown): PcaSpec {
   };
 }
 
-const layoutOf = (spec: PcaSpec) => modelLayout(spec.features, spec.bounds, spec.scaleBits);
+function layoutOf(spec: PcaSpec): MomentLayout {
+  if (!isFormula(spec)) return modelLayout(spec.features, spec.bounds, spec.scaleBits);
+  const variables = pcaVariables(spec);
+  // Every design column is a group, its zero rows too (as in linear-model).
+  return { variables, maxAbs: columnBounds(spec), maxRows: spec.bounds.maxRows, scaleBits: spec.scaleBits, indicators: variables.map(() => true) };
+}
 
-/** Shop side: the feature moments. Throws RangeError naming the field when a value exceeds its bound. */
+/** The rows decomposed at one shop: feature rows, or the formula's design rows. */
+function rowsOf(spec: PcaSpec, data: ShopData): number[][] {
+  if (!isFormula(spec)) return featureMatrix(data, spec.features, asOfUnixS(spec.asOf));
+  const design = modelDesign(spec);
+  const out: number[][] = [];
+  for (const u of modelUnits(spec, data)) {
+    const row = designRow(design, u.get);
+    if (row !== undefined) out.push(row);
+  }
+  return out;
+}
+
+/** Shop side: the variables' moments. Throws RangeError naming the field when a value exceeds its bound. */
 export function computePcaLocal(spec: PcaSpec, data: ShopData): bigint[] {
   const layout = layoutOf(spec);
-  const values = accumulateMoments(layout, featureMatrix(data, spec.features, asOfUnixS(spec.asOf)));
+  const values = accumulateMoments(layout, rowsOf(spec, data));
   assertWithinBounds(momentFields(layout), values);
   return values;
 }
 
 function unfitted(spec: PcaSpec, status: 'suppressed' | 'degenerate', problem: string | null, n: number | null): PcaResult {
-  return { status, problem, n, features: spec.features, matrix: spec.standardise ? 'correlation' : 'covariance', means: null, standardDeviations: null, eigenvalues: [], components: [] };
+  return { status, problem, n, features: pcaVariables(spec), matrix: spec.standardise ? 'correlation' : 'covariance', means: null, standardDeviations: null, eigenvalues: [], components: [] };
 }
 
 /** The decomposition from exact moments (also for pooled checks). */
@@ -123,7 +186,7 @@ export function fitPca(spec: PcaSpec, m: MomentTotals): PcaResult {
   let matrix = cov;
   if (spec.standardise) {
     const flat = sd.findIndex((s) => !(s > 0));
-    if (flat >= 0) return unfitted(spec, 'degenerate', `feature ${spec.features[flat]} does not vary, so it has no correlation`, n);
+    if (flat >= 0) return unfitted(spec, 'degenerate', `feature ${pcaVariables(spec)[flat]} does not vary, so it has no correlation`, n);
     matrix = cov.map((row, i) => row.map((v, j) => (i === j ? 1 : v / ((sd[i] as number) * (sd[j] as number)))));
   }
   const pairs = symmetricEigen(matrix);
@@ -138,7 +201,7 @@ export function fitPca(spec: PcaSpec, m: MomentTotals): PcaResult {
     status: 'fitted',
     problem: null,
     n,
-    features: spec.features,
+    features: pcaVariables(spec),
     matrix: spec.standardise ? 'correlation' : 'covariance',
     means: momentMeans(m),
     standardDeviations: sd,
@@ -159,14 +222,14 @@ export const pcaQuery: QueryDefinition<PcaSpec, PcaResult> = {
   kind: PCA_KIND,
   parseSpec: parsePcaSpec,
   purposeOf: (spec) => spec.purpose,
-  inputFields: (spec) => featuresInputFields(spec.features),
+  inputFields: (spec) => (isFormula(spec) ? modelInputFields(spec) : featuresInputFields(spec.features)),
   fields: (spec) => momentFields(layoutOf(spec)),
   cells: (spec) => momentCells(layoutOf(spec)),
   subjectSensitivity: (spec) => momentSensitivity(layoutOf(spec)),
   computeLocal: computePcaLocal,
   finalise: finalisePca,
   disclosureRole: 'model',
-  rowScope: (spec) => featureRowScope(asOfUnixS(spec.asOf)),
-  // One loading vector per feature: d parameters against the rows.
-  modelRules: (spec) => momentModelRules(layoutOf(spec), spec.features.length),
+  rowScope: (spec) => (isFormula(spec) ? modelRowScope(spec) : featureRowScope(asOfUnixS(spec.asOf))),
+  // One loading vector per variable: d parameters against the rows.
+  modelRules: (spec) => momentModelRules(layoutOf(spec), pcaVariables(spec).length),
 };

@@ -5,13 +5,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, accumulateMoments, canonicalSpecJson, fitPca, momentFields, momentTotals, pcaQuery as q, type PcaSpec } from '../../analytics/index.js';
+import { QuerySpecError, accumulateMoments, canonicalSpecJson, fitPca, momentFields, momentTotals, pcaQuery as q, type PcaFeatureSpec } from '../../analytics/index.js';
 import { AS_OF, AS_OF_S, datasetArb, federate, pooledShop, splitShops } from '../helpers/random-shop-data.js';
 import { plainCovariance, plainFeatureRows, powerEigenvalues } from '../helpers/plain-features.js';
 
 const base = { kind: 'pca', purpose: 'marketing-analytics', asOf: AS_OF };
 
-function fitRows(spec: PcaSpec, rows: number[][]) {
+function fitRows(spec: PcaFeatureSpec, rows: number[][]) {
   const layout = { variables: spec.features, maxAbs: spec.features.map((v) => spec.bounds.featureMaxAbs[v]!), maxRows: spec.bounds.maxRows, scaleBits: spec.scaleBits };
   const v = accumulateMoments(layout, rows);
   return fitPca(spec, momentTotals(layout, Object.fromEntries(momentFields(layout).map((f, i) => [f.name, v[i]!]))));
@@ -29,7 +29,7 @@ const HAND = [
 
 describe('pca on hand-made data', () => {
   it('decomposes the covariance: eigenvalues 8 and 0.8 along (1,1) and (1,−1)', () => {
-    const spec = q.parseSpec({ ...base, features: ['frequency', 'tenure_days'], standardise: false });
+    const spec = q.parseSpec({ ...base, features: ['frequency', 'tenure_days'], standardise: false }) as PcaFeatureSpec;
     const r = fitRows(spec, HAND);
     expect(r.status).toBe('fitted');
     expect(r.matrix).toBe('covariance');
@@ -44,7 +44,7 @@ describe('pca on hand-made data', () => {
   });
 
   it('decomposes the correlation matrix by default and reports the requested components', () => {
-    const spec = q.parseSpec({ ...base, features: ['frequency', 'tenure_days'], components: 1 });
+    const spec = q.parseSpec({ ...base, features: ['frequency', 'tenure_days'], components: 1 }) as PcaFeatureSpec;
     const r = fitRows(spec, HAND);
     expect(r.matrix).toBe('correlation');
     expect(r.eigenvalues).toEqual([expect.closeTo(1 + 18 / 22, 14), expect.closeTo(1 - 18 / 22, 14)]);
@@ -52,7 +52,7 @@ describe('pca on hand-made data', () => {
   });
 
   it('reports a constant feature or too few rows instead of dividing by zero', () => {
-    const spec = q.parseSpec({ ...base, features: ['frequency', 'tenure_days'] });
+    const spec = q.parseSpec({ ...base, features: ['frequency', 'tenure_days'] }) as PcaFeatureSpec;
     expect(fitRows(spec, [[1, 2], [1, 3]])).toMatchObject({ status: 'degenerate', problem: expect.stringMatching(/frequency does not vary/) });
     expect(fitRows(spec, [[1, 2]])).toMatchObject({ status: 'degenerate', eigenvalues: [] });
   });

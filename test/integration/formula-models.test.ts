@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
+import type { LinearModelResult, LogisticModelResult, PcaResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
@@ -189,12 +189,14 @@ function readCsv(path: string): Record<string, string>[] {
 
 const AS_OF = '2026-01-01T00:00:00Z';
 const CUSTOMER_FORMULA = 'log1p(avg_spend) ~ n_orders + income + C(gender) + C(region) + C(gender):income';
+const PCA_FORMULA = '~ income + log1p(avg_spend) + n_orders + C(region)';
 
 describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic columns equals R', () => {
   let cluster: Cluster;
   let merchants: MerchantNode[] = [];
   let result: QueryState;
   let probe: QueryState;
+  let pca: QueryState;
   let pooledDir: string;
   let ageOutcome: Awaited<ReturnType<MerchantNode['answer']>> | undefined;
 
@@ -227,9 +229,16 @@ describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic co
     const probeSpec = { ...spec, levels: {}, formula: `log1p(avg_spend) ~ n_orders + I(income - ${target['income']})` };
     const probed = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec: probeSpec, targetMerchants: 5 });
     expect(probed.status, JSON.stringify(probed.body)).toBe(201);
+    const pcaCreated = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', {
+      kind: 'pca',
+      spec: { purpose: 'marketing-analytics', data: 'customers', asOf: AS_OF, formula: PCA_FORMULA, levels: { region: [...REGIONS] }, aggregates: spec.aggregates },
+      targetMerchants: 5,
+    });
+    expect(pcaCreated.status, JSON.stringify(pcaCreated.body)).toBe(201);
     for (const m of merchants) await m.answerOpenQueries();
     result = await waitForFinal(cluster, created.body.queryId);
     probe = await waitForFinal(cluster, probed.body.queryId);
+    pca = await waitForFinal(cluster, pcaCreated.body.queryId);
     const byAge = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'age_band' }, targetMerchants: 5 });
     expect(byAge.status, JSON.stringify(byAge.body)).toBe(201);
     ageOutcome = (await merchants[4]!.answerOpenQueries()).find((o) => o.queryId === byAge.body.queryId);
@@ -276,6 +285,36 @@ out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2]); out("n", nrow(x
       expect(s, `${name} standard error`).toBeLessThan(1e-8);
     });
     console.log(`customer lm: ${names.length} coefficients over ${r.n} customers, worst relative difference to R ${worst.toExponential(2)}`);
+  });
+
+  it('PCA of a one-sided formula equals R prcomp on the same design columns', () => {
+    expect(pca.status, pca.statusReason ?? '').toBe('released');
+    const r = pca.result as PcaResult;
+    const customers = new Map(readCsv(join(pooledDir, 'customers.csv')).filter((c) => c['consent_analytics'] === 'true').map((c) => [`${c['shop_id']}/${c['customer_id']}`, c]));
+    const rows = readCsv(join(pooledDir, 'orders.csv'))
+      .filter((o) => o['ordered_at']! < AS_OF && customers.has(`${o['shop_id']}/${o['customer_id']}`))
+      .map((o) => {
+        const c = customers.get(`${o['shop_id']}/${o['customer_id']}`)!;
+        return { key: `${o['shop_id']}/${o['customer_id']}`, amount: Number(o['amount']), income: Number(c['income']), region: c['region'] };
+      });
+    const ref = runR(
+      rows,
+      `a <- aggregate(amount ~ key + income + region, d, mean)
+n <- aggregate(amount ~ key, d, length); names(n)[2] <- "n_orders"
+x <- merge(a, n, by = "key"); names(x)[names(x) == "amount"] <- "avg_spend"
+x$region <- factor(x$region, levels = c(${REGIONS.map((g) => `"${g}"`).join(', ')}))
+X <- model.matrix(${PCA_FORMULA}, x)[, -1]
+p <- prcomp(X, scale. = TRUE)
+out("name", colnames(X)); out("ev", p$sdev^2)
+L <- apply(p$rotation, 2, function(v) v * sign(v[which.max(abs(v))]))
+out("loading", as.vector(L))`,
+    );
+    expect(r.features).toEqual(ref.get('name'));
+    const ev = ref.get('ev')!.map(Number);
+    r.eigenvalues.forEach((v, i) => expect(rel(v, ev[i]!), `eigenvalue ${i + 1}`).toBeLessThan(1e-8));
+    const loadings = ref.get('loading')!.map(Number);
+    const d = r.features.length;
+    r.components.forEach((c, j) => c.loadings.forEach((l, i) => expect(Math.abs(l - loadings[j * d + i]!), `loading ${i} of component ${j + 1}`).toBeLessThan(1e-7)));
   });
 
   it('a shop that does not export ages declines a query reading them, naming the field', () => {
