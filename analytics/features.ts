@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { AGE_BANDS } from './customer-groups.js';
 import type { RowScope } from './row-scope.js';
 import { LIFECYCLE_STAGES, type Customer, type ShopData } from './shop-data.js';
 
@@ -99,6 +100,19 @@ const PLAIN_BY_NAME = new Map(PLAIN.map((d) => [d.name, d]));
 
 /** Names of the unparametrised features. */
 export const PLAIN_FEATURE_NAMES: readonly string[] = PLAIN.map((d) => d.name);
+
+/** The parametrised feature families: the pattern as written in specs, and what it counts. */
+export const FEATURE_FAMILIES: readonly { readonly pattern: string; readonly description: string }[] = [
+  { pattern: 'sessions:<channel>', description: 'sessions in the channel (app, web, mini-program, store, or a channel the shop declares)' },
+  { pattern: 'age_band:<band>', description: `1 if the age band is <band> (${AGE_BANDS.join(', ')})` },
+  { pattern: 'lifecycle:<stage>', description: `1 if the lifecycle stage is <stage> (${LIFECYCLE_STAGES.join(', ')})` },
+];
+
+/** Why `name` is not a feature, naming the features there are (for spec errors). */
+export function unknownFeatureMessage(name: unknown): string {
+  const shown = typeof name === 'string' ? `'${name.length > 40 ? `${name.slice(0, 40)}…` : name}'` : `of type ${typeof name}`;
+  return `unknown feature ${shown}; features: ${PLAIN_FEATURE_NAMES.join(', ')} or ${FEATURE_FAMILIES.map((f) => f.pattern).join(', ')}`;
+}
 
 /** Age-band labels as generalisation writes them: `<18`, `25-34`, `65+`. */
 const AGE_BAND_LABEL = /^(<[0-9]{1,3}|[0-9]{1,3}-[0-9]{1,3}|[0-9]{1,3}\+)$/;

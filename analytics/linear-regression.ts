@@ -27,7 +27,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
-import { featureMatrix, featureRowScope, featuresInputFields, isFeatureName } from './features.js';
+import { featureMatrix, featureRowScope, featuresInputFields, isFeatureName, unknownFeatureMessage } from './features.js';
 import { cholesky, choleskyInverse } from './linear-algebra.js';
 import {
   DEFAULT_MODEL_SCALE_BITS,
@@ -93,7 +93,7 @@ const specSchema = z.strictObject({
   purpose: purposeSchema,
   asOf: asOfSchema,
   features: featureListSchema(1),
-  target: z.string().refine(isFeatureName, 'unknown feature (see analytics/features.ts)'),
+  target: z.string().refine(isFeatureName, { error: (issue) => unknownFeatureMessage(issue.input) }),
   intercept: z.boolean().optional(),
   standardise: z.boolean().optional(),
   lambda: z.number().min(0).max(1e12).optional(),

@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from 'zod';
-import { featureDefinition } from './features.js';
+import { featureDefinition, unknownFeatureMessage } from './features.js';
 import type { MomentLayout } from './moment-sums.js';
 import { boundSchema } from './spec-parse.js';
 
@@ -35,7 +35,7 @@ export const MAX_MODEL_VARIABLES = 24;
 /** A distinct list of known feature names. */
 export function featureListSchema(min: number): z.ZodType<string[]> {
   return z
-    .array(z.string().refine((n) => featureDefinition(n) !== undefined, 'unknown feature (see analytics/features.ts)'))
+    .array(z.string().refine((n) => featureDefinition(n) !== undefined, { error: (issue) => unknownFeatureMessage(issue.input) }))
     .min(min)
     .max(MAX_MODEL_VARIABLES - 1)
     .superRefine((list, ctx) => {

@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { explainReason, formatSegmentTable, type SegmentStatsTable } from '../analytics/index.js';
+import { kindGuide } from '../analytics/kind-guide.js';
 import { integer, parse, requireString, UsageError } from './args.js';
 import { HTTP_CLIENT_OPTIONS, httpClientFrom, waitForFit, waitForQuery, type FitView, type QueryView, type ReasonTextView } from './http-client.js';
+import { exampleCommand, exampleRequest, FORMULA_KINDS, formatKindGuide, formatKindList, formatShopVariables, knownKindsLine, shopModelVariables } from './kind-guide-text.js';
 
 export const QUERY_HELP = `fedmart query — ask the coordinator for aggregate statistics
 
@@ -13,7 +17,11 @@ Usage:
   fedmart query list [--json]            queries of the purposes you are granted
   fedmart query fits [--json]            model fits of the purposes you are granted
   fedmart query whoami [--json]          the role and purposes of your token
-  fedmart query kinds [--json]           query and model kinds the coordinator runs
+  fedmart query kinds [--json]           query and model kinds the coordinator runs, one line each
+  fedmart query kinds KIND [--shop DIR] [--json]
+                                         what KIND asks for: its spec members, allowed values,
+                                         defaults and an example spec with the command to run it
+                                         (offline: no coordinator or token needed)
 
 Common options:
   --http URL    coordinator HTTP API (default http://127.0.0.1:7080 or FEDMART_HTTP)
@@ -24,15 +32,20 @@ Common options:
                 the purposes you are granted; FEDMART_API_TOKEN of the coordinator is the
                 bootstrap administrator
   --json        print JSON only (no progress), for scripts
+  --shop DIR    with "kinds KIND" for a formula model (linear-model, logistic-model): the
+                variables a formula could use in that shop export folder, read from its
+                schema.json: declared customer columns with types and levels, built-in
+                columns, named features, order aggregates, and each table under extraTables
 
 "segment" asks, per customer lifecycle stage (or age band or city level), for
 customers, repurchase rate, mean and variance of order value and mean days
 between orders, waits for the release with a progress bar on stderr
 (merchants answered of the target, the m and k thresholds) and prints the
 table. "run" publishes any query kind (rfm, cohort-retention, histogram,
-funnel, ab-lift, linear-regression, pca, ...) with a JSON spec and prints the
-released result as JSON; "fit" starts an iterative model (logistic-regression,
-kmeans) and waits for the model. Exit 0 when released (or done), 1 when the
+funnel, ab-lift, linear-regression, linear-model, pca, ...) with a JSON spec
+and prints the released result as JSON; "fit" starts an iterative model
+(logistic-regression, kmeans, logistic-model) and waits for the model.
+"kinds KIND" says what a kind's spec holds, with an example to paste. Exit 0 when released (or done), 1 when the
 query failed or the coordinator refused (the problem code is printed), 2 for
 bad command-line input.
 
@@ -135,6 +148,7 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
     'group-by': { type: 'string' },
     purpose: { type: 'string' },
     'exclude-returned': { type: 'boolean' },
+    shop: { type: 'string' },
   });
   const sub = positionals[0];
   if (values.help || sub === undefined) {
@@ -142,6 +156,8 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const json = values.json === true;
+  if (values.shop !== undefined && !(sub === 'kinds' && positionals[1] !== undefined)) throw new UsageError('--shop goes with "kinds KIND"');
+  if (sub === 'kinds' && positionals[1] !== undefined) return kindGuideCommand(positionals[1], values, json);
   const client = httpClientFrom(values);
   const printJson = (v: unknown) => console.log(JSON.stringify(v, null, 2));
   /** Why cells are missing or why it failed, on stderr after the output (JSON output carries the same). */
@@ -238,11 +254,38 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
     }
     case 'kinds': {
       const kinds = await client.request<{ queryKinds: string[]; modelKinds: string[] }>('GET', '/v1/kinds');
-      if (json) printJson(kinds);
-      else console.log(`query kinds: ${kinds.queryKinds.join(', ')}\nmodel kinds: ${kinds.modelKinds.join(', ')}`);
+      if (json) printJson({ ...kinds, summaries: Object.fromEntries([...kinds.queryKinds, ...kinds.modelKinds].map((k) => [k, kindGuide(k)?.summary ?? null])) });
+      else console.log(formatKindList(kinds.queryKinds, kinds.modelKinds));
       return 0;
     }
     default:
       throw new UsageError(`unknown query subcommand "${sub}" (segment, run, fit, get, list, fits, whoami, kinds)`);
   }
+}
+
+/**
+ * `fedmart query kinds KIND [--shop DIR]`: the kind's guide, read locally
+ * (no coordinator); with --shop, the variables a formula model could use in
+ * that export. Unknown kind or a folder without schema.json: UsageError.
+ */
+async function kindGuideCommand(kind: string, values: Record<string, string | boolean | undefined>, json: boolean): Promise<number> {
+  const guide = kindGuide(kind);
+  if (guide === undefined) throw new UsageError(`unknown kind "${kind}"; known kinds: ${knownKindsLine()}`);
+  const shop = values.shop;
+  if (shop === undefined) {
+    // sample/sampleWith are the guide's own test aids, not part of what a kind asks for.
+    const members = guide.members.map(({ sample: _s, sampleWith: _w, ...m }) => m);
+    if (json) console.log(JSON.stringify({ ...guide, members, command: exampleCommand(guide), request: exampleRequest(guide) }, null, 2));
+    else console.log(formatKindGuide(guide));
+    return 0;
+  }
+  if (typeof shop !== 'string' || shop === '') throw new UsageError('--shop needs a shop export folder');
+  if (!FORMULA_KINDS.includes(kind)) throw new UsageError(`--shop lists the variables of formula models (${FORMULA_KINDS.join(', ')}), not of ${kind}`);
+  if (!existsSync(join(shop, 'schema.json'))) throw new UsageError(`--shop ${shop} has no schema.json`);
+  // Loaded only here: the shop reader pulls in the CSV and database readers.
+  const { readShopSchema } = await import('../client-sdk/load-shop-data.js');
+  const variables = shopModelVariables(await readShopSchema(shop));
+  if (json) console.log(JSON.stringify({ kind, shop, ...variables }, null, 2));
+  else console.log(formatShopVariables(kind, shop, variables));
+  return 0;
 }
