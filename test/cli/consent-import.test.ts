@@ -21,7 +21,7 @@ const CHURN = DEFAULT_PURPOSES.find((p) => p.name === 'churn-modelling')!;
 const CUTOFF = new Date('2025-06-01T00:00:00Z');
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -50,7 +50,8 @@ function importArgs(w: ReturnType<typeof workspace>, csv: string, ...extra: stri
 
 const HEADER = 'customer_id,purpose,granted_at,expires_at,withdrawn_at,notice_version,channel';
 
-describe('fedmart merchant consents import', () => {
+// Each test starts the CLI several times (about 1.5 s each when idle); on a loaded machine that takes minutes.
+describe('fedmart merchant consents import', { timeout: 300_000 }, () => {
   it('round trip: the loader reads the import and answers consent for the right pseudonymised customers', async () => {
     const w = workspace();
     // customer → included for marketing-analytics at CUTOFF?
