@@ -13,7 +13,7 @@ import { LIFECYCLE_STAGES } from '../analytics/shop-data.js';
 import type { ExtraColumnSpec, ShopSchema } from '../client-sdk/schema.js';
 
 /** Kinds whose spec is a formula over shop-declared columns (what `--shop` describes). */
-export const FORMULA_KINDS: readonly string[] = ['linear-model', 'logistic-model'];
+export const FORMULA_KINDS: readonly string[] = ['linear-model', 'logistic-model', 'pca'];
 
 const WIDTH = 78;
 

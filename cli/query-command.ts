@@ -32,7 +32,7 @@ Common options:
                 the purposes you are granted; FEDMART_API_TOKEN of the coordinator is the
                 bootstrap administrator
   --json        print JSON only (no progress), for scripts
-  --shop DIR    with "kinds KIND" for a formula model (linear-model, logistic-model): the
+  --shop DIR    with "kinds KIND" for a formula kind (linear-model, logistic-model, pca): the
                 variables a formula could use in that shop export folder, read from its
                 schema.json: declared customer columns with types and levels, built-in
                 columns, named features, order aggregates, and each table under extraTables

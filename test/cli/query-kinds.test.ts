@@ -134,7 +134,7 @@ describe('fedmart query kinds KIND', () => {
     const r = await fedmart('query', '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('fedmart query kinds KIND [--shop DIR] [--json]');
-    expect(r.stdout).toMatch(/--shop DIR +with "kinds KIND" for a formula model/);
+    expect(r.stdout).toMatch(/--shop DIR +with "kinds KIND" for a formula kind/);
   });
 
   it('refuses --shop for a kind without formula, a folder without schema.json and --shop without a kind (exit 2)', async () => {
@@ -148,7 +148,7 @@ describe('fedmart query kinds KIND', () => {
       expect(r.code, cases[i]!.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n'), cases[i]!.join(' ')).toHaveLength(1);
     });
-    expect(results[0]!.stderr).toContain('--shop lists the variables of formula models (linear-model, logistic-model), not of rfm');
+    expect(results[0]!.stderr).toContain('--shop lists the variables of formula models (linear-model, logistic-model, pca), not of rfm');
     expect(results[1]!.stderr).toContain('has no schema.json');
   });
 });
