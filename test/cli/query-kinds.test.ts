@@ -22,7 +22,7 @@ const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 
 function fedmart(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, FEDMART_API_TOKEN: '', FEDMART_HTTP: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, FEDMART_API_TOKEN: '', FEDMART_HTTP: '' } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
     });
   });
@@ -48,7 +48,8 @@ beforeAll(async () => {
   writeFileSync(join(shopDir, 'schema.json'), JSON.stringify(schema, null, 2));
 });
 
-describe('fedmart query kinds KIND', () => {
+// Each test starts the CLI once or a few times (seconds each when idle, much more on a loaded machine).
+describe('fedmart query kinds KIND', { timeout: 300_000 }, () => {
   it('prints the linear-model guide offline: members, formula syntax, aggregates and a command line whose spec parses', async () => {
     const r = await fedmart('query', 'kinds', 'linear-model');
     expect(r.code, r.stderr).toBe(0);
@@ -153,7 +154,7 @@ describe('fedmart query kinds KIND', () => {
   });
 });
 
-describe('the guide examples against a coordinator', () => {
+describe('the guide examples against a coordinator', { timeout: 300_000 }, () => {
   let fx: HttpFixture;
   let http: string;
 
