@@ -606,9 +606,20 @@ const GUIDES: readonly KindGuide[] = [
       {
         name: 'features',
         type: 'string[]',
-        required: true,
-        description: `1 to 16 distinct customer features: ${CUSTOMER_FEATURE_TEXT(CUSTOMER_FEATURE_NAMES.filter((f) => f !== 'intercept'))}.`,
+        required: false,
+        requiredWhen: 'without model',
+        description: `1 to 16 distinct customer features: ${CUSTOMER_FEATURE_TEXT(CUSTOMER_FEATURE_NAMES.filter((f) => f !== 'intercept'))}. Give features or model, not both.`,
         values: CUSTOMER_FEATURE_NAMES.filter((f) => f !== 'intercept'),
+      },
+      {
+        name: 'model',
+        type: 'object',
+        required: false,
+        requiredWhen: 'without features',
+        description:
+          'The variables as a one-sided R formula over the columns shops declare: { formula: "~ I(income/1000) + log1p(spend)", data: "customers" or a table, asOf (customers), levels, aggregates, bounds } as for linear-model; the clustered variables are its design columns, at most 16.',
+        sample: { data: 'customers', asOf: '2026-01-01T00:00:00Z', formula: '~ log1p(spend) + n_orders', aggregates: { spend: 'sum(order.amount)', n_orders: 'count(orders)' } },
+        sampleWith: { features: undefined },
       },
       { name: 'k', type: 'integer', required: true, description: 'Number of clusters, 2 to 20.' },
       { name: 'seed', type: 'integer', required: false, default: '1', description: 'Seed of the initial centroids, 0 to 2^32 - 1.' },

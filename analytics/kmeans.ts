@@ -18,6 +18,9 @@ import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
+import { QuerySpecError } from './errors.js';
+import { designRow } from './formula.js';
+import { modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
 
 export const KMEANS_FIT_KIND = 'kmeans';
 export const FEATURE_MOMENTS_KIND = 'feature-moments';
@@ -28,9 +31,16 @@ const featureList = z
   .min(1)
   .max(16)
   .refine((f) => new Set(f).size === f.length, 'features must be distinct');
+/**
+ * Variables from a one-sided R formula over the columns shops declare
+ * (model-data.ts), instead of `features`: `{ formula: "~ income +
+ * log1p(spend) + C(region)", data: "customers", asOf, levels, aggregates }`.
+ */
+const modelSchema = z.strictObject(modelDataSchema).optional();
 const common = {
   purpose: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/),
-  features: featureList,
+  features: featureList.optional(),
+  model: modelSchema,
   maxFeatureAbs: z.number().positive().max(1e6).default(1000),
   maxRows: z.number().int().positive().max(2 ** 31).default(2 ** 24),
   fitId: z.string().min(1).max(128).optional(),
@@ -46,7 +56,8 @@ const roundSchema = z.strictObject({
 const fitSchema = z.strictObject({
   kind: z.literal(KMEANS_FIT_KIND),
   purpose: common.purpose,
-  features: featureList,
+  features: featureList.optional(),
+  model: modelSchema,
   k: z.number().int().min(2).max(20),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
   maxRounds: z.number().int().min(2).max(200).default(50),
@@ -57,6 +68,41 @@ const fitSchema = z.strictObject({
 export type FeatureMomentsSpec = z.infer<typeof momentsSchema>;
 export type KmeansRoundSpec = z.infer<typeof roundSchema>;
 export type KmeansFitSpec = z.infer<typeof fitSchema>;
+
+/** Largest number of variables a k-means fit takes. */
+const MAX_KMEANS_VARIABLES = 16;
+type VariableSource = { readonly features?: CustomerFeature[] | undefined; readonly model?: z.infer<typeof modelSchema> };
+const normalised = new WeakMap<object, ModelData>();
+
+/** The normalised model data of a formula spec (memoised per spec object). */
+function modelOf(spec: VariableSource): ModelData | undefined {
+  if (spec.model === undefined) return undefined;
+  let m = normalised.get(spec.model);
+  if (m === undefined) {
+    m = normaliseModelData(spec.model, MAX_KMEANS_VARIABLES, 'none');
+    normalised.set(spec.model, m);
+  }
+  return m;
+}
+
+/** The clustered variables: the features, or the formula's design columns. */
+export function kmeansVariables(spec: VariableSource): string[] {
+  const m = modelOf(spec);
+  return m === undefined ? [...(spec.features ?? [])] : modelDesign(m).columns.map((c) => c.name);
+}
+
+function variableInputFields(spec: VariableSource): string[] {
+  const m = modelOf(spec);
+  return m === undefined ? featureInputFields(spec.features ?? []) : modelInputFields(m);
+}
+
+/** Parses with `schema` and checks that exactly one of features and model is given. */
+function parseVariables<T extends VariableSource>(schema: z.ZodType<T>, json: unknown): T {
+  const spec = parseWith(schema, json);
+  if ((spec.features === undefined) === (spec.model === undefined)) throw new QuerySpecError('features', 'give either features or model (a one-sided formula over declared columns)');
+  if (spec.model !== undefined && kmeansVariables(spec).length === 0) throw new QuerySpecError('model.formula', 'no design columns');
+  return spec;
+}
 
 export interface FeatureMoments {
   readonly n: number;
@@ -76,7 +122,8 @@ export interface KmeansRoundResult {
 export interface KmeansModel {
   readonly kind: typeof KMEANS_FIT_KIND;
   readonly purpose: string;
-  readonly features: CustomerFeature[];
+  /** The clustered variables (features, or the formula's design columns). */
+  readonly features: string[];
   readonly k: number;
   readonly seed: number;
   readonly initialCentroids: number[][];
@@ -100,12 +147,22 @@ function bitsFor(x: number): bigint {
   return BigInt(Math.ceil(Math.log2(x + 1)));
 }
 
-function rowsOf(spec: { features: CustomerFeature[]; maxFeatureAbs: number; maxRows: number }, data: ShopData): number[][] {
-  const rows = featureRows(data, spec.features, 'repeat', { holdoutPercent: 0, part: 'all' }).map((r) => r.x);
+function rowsOf(spec: VariableSource & { maxFeatureAbs: number; maxRows: number }, data: ShopData): number[][] {
+  const m = modelOf(spec);
+  const names = kmeansVariables(spec);
+  const rows: number[][] = [];
+  if (m === undefined) rows.push(...featureRows(data, spec.features ?? [], 'repeat', { holdoutPercent: 0, part: 'all' }).map((r) => r.x));
+  else {
+    const design = modelDesign(m);
+    for (const u of modelUnits(m, data)) {
+      const row = designRow(design, u.get);
+      if (row !== undefined) rows.push(row);
+    }
+  }
   if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} rows exceed maxRows ${spec.maxRows}`);
   for (const x of rows) {
     x.forEach((v, j) => {
-      if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${spec.features[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
+      if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${names[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
     });
   }
   return rows;
@@ -118,43 +175,44 @@ function momentFields(spec: FeatureMomentsSpec): FieldSpec[] {
   const a = bitsFor(spec.maxFeatureAbs);
   return [
     { name: 'n', max: rows },
-    ...spec.features.flatMap((_, j) => signedFieldSpecs(`s.${j}`, rows << (a + 40n))),
-    ...spec.features.map((_, j) => ({ name: `q.${j}`, max: rows << (2n * a + 40n) })),
-    ...supportFields(spec.features, rows),
+    ...kmeansVariables(spec).flatMap((_, j) => signedFieldSpecs(`s.${j}`, rows << (a + 40n))),
+    ...kmeansVariables(spec).map((_, j) => ({ name: `q.${j}`, max: rows << (2n * a + 40n) })),
+    ...supportFields(kmeansVariables(spec), rows),
   ];
 }
 
 export const featureMomentsQuery: QueryDefinition<FeatureMomentsSpec, FeatureMoments> = {
   kind: FEATURE_MOMENTS_KIND,
-  parseSpec: (json) => parseWith(momentsSchema, json),
+  parseSpec: (json) => parseVariables(momentsSchema, json),
   purposeOf: (spec) => spec.purpose,
-  inputFields: (spec) => featureInputFields(spec.features),
+  inputFields: variableInputFields,
   fields: momentFields,
   cells: (spec) => [{ name: 'all', subjectsField: 'n', fields: momentFields(spec).map((f) => f.name) }],
   computeLocal: (spec, data) => {
     const rows = rowsOf(spec, data);
-    const d = spec.features.length;
+    const d = kmeansVariables(spec).length;
     const s = new Array<number>(d).fill(0);
     const q = new Array<number>(d).fill(0);
     for (const x of rows) x.forEach((v, j) => {
       s[j]! += v;
       q[j]! += v * v;
     });
-    const values = [BigInt(rows.length), ...s.flatMap((v) => splitSigned(realToFixed(v))), ...q.map((v) => realToFixed(v)), ...supportCounts(spec.features, rows)];
+    const values = [BigInt(rows.length), ...s.flatMap((v) => splitSigned(realToFixed(v))), ...q.map((v) => realToFixed(v)), ...supportCounts(kmeansVariables(spec), rows)];
     assertWithinBounds(momentFields(spec), values);
     return values;
   },
   finalise: (spec, release) => {
     const t = totalsOf(release);
     const n = Number(t.n ?? 0n);
-    const mean = spec.features.map((_, j) => fixedToReal(joinSigned(t, `s.${j}`)) / n);
-    const std = spec.features.map((_, j) => Math.sqrt(Math.max(0, fixedToReal(t[`q.${j}`] ?? 0n) / n - mean[j]! ** 2)));
+    const mean = kmeansVariables(spec).map((_, j) => fixedToReal(joinSigned(t, `s.${j}`)) / n);
+    const std = kmeansVariables(spec).map((_, j) => Math.sqrt(Math.max(0, fixedToReal(t[`q.${j}`] ?? 0n) / n - mean[j]! ** 2)));
     return { n, mean, std };
   },
   disclosureRole: 'fit-round',
   fitIdOf: (spec) => spec.fitId,
   // A mean and a spread per feature; every feature's support and every pair's joint support hold 0 or at least k rows.
-  modelRules: (spec) => ({ rowsField: 'n', parameters: 2 * spec.features.length, groups: supportGroups(spec.features, () => false) }),
+  rowScope: (spec) => (modelOf(spec) === undefined ? {} : modelRowScope(modelOf(spec) as ModelData)),
+  modelRules: (spec) => ({ rowsField: 'n', parameters: 2 * kmeansVariables(spec).length, groups: supportGroups(kmeansVariables(spec), () => false) }),
 };
 
 // ---- Lloyd rounds ------------------------------------------------------------
@@ -165,10 +223,10 @@ function clusterFields(spec: KmeansRoundSpec, c: number): FieldSpec[] {
   const a = bitsFor(spec.maxFeatureAbs);
   return [
     { name: `n.${c}`, max: rows },
-    ...spec.features.flatMap((_, j) => signedFieldSpecs(`s.${c}.${j}`, rows << (a + 40n))),
+    ...kmeansVariables(spec).flatMap((_, j) => signedFieldSpecs(`s.${c}.${j}`, rows << (a + 40n))),
     // Squared distances to the centroid within the feature box: (2·maxAbs)² per feature.
-    { name: `inertia.${c}`, max: rows << (2n * (a + 1n) + bitsFor(spec.features.length) + 40n) },
-    ...spec.features.map((_, j) => ({ name: `nz.${c}.${j}`, max: rows })),
+    { name: `inertia.${c}`, max: rows << (2n * (a + 1n) + bitsFor(kmeansVariables(spec).length) + 40n) },
+    ...kmeansVariables(spec).map((_, j) => ({ name: `nz.${c}.${j}`, max: rows })),
   ];
 }
 
@@ -193,11 +251,11 @@ function roundCells(spec: KmeansRoundSpec): CellSpec[] {
 function roundModelRules(spec: KmeansRoundSpec): ModelRules {
   return {
     rowsField: 'n',
-    parameters: spec.centroids.length * spec.features.length,
+    parameters: spec.centroids.length * kmeansVariables(spec).length,
     groups: [],
     cellGroups: spec.centroids.map((_, c) => ({
       cell: `cluster.${c}`,
-      groups: spec.features.map((f, j) => ({ label: `the rows of cluster ${c} where ${f} is nonzero`, variables: [f], terms: [{ field: `nz.${c}.${j}`, sign: 1 as const }] })),
+      groups: kmeansVariables(spec).map((f, j) => ({ label: `the rows of cluster ${c} where ${f} is nonzero`, variables: [f], terms: [{ field: `nz.${c}.${j}`, sign: 1 as const }] })),
     })),
   };
 }
@@ -225,13 +283,13 @@ function totalsOf(release: ReleasedTotals): Readonly<Record<string, bigint>> {
 
 export const kmeansRoundQuery: QueryDefinition<KmeansRoundSpec, KmeansRoundResult> = {
   kind: KMEANS_ROUND_KIND,
-  parseSpec: (json) => parseWith(roundSchema, json),
+  parseSpec: (json) => parseVariables(roundSchema, json),
   purposeOf: (spec) => spec.purpose,
-  inputFields: (spec) => featureInputFields(spec.features),
+  inputFields: variableInputFields,
   fields: roundFields,
   cells: roundCells,
   computeLocal: (spec, data) => {
-    const d = spec.features.length;
+    const d = kmeansVariables(spec).length;
     const k = spec.centroids.length;
     if (spec.centroids.some((c) => c.length !== d)) throw new RangeError(`spec.centroids must have ${d} coordinates each`);
     const counts = new Array<number>(k).fill(0);
@@ -264,12 +322,13 @@ export const kmeansRoundQuery: QueryDefinition<KmeansRoundSpec, KmeansRoundResul
     const t = spec.centroids.map((_, c) => released(c));
     return {
       counts: t.map((x, c) => (x === null ? null : Number(x[`n.${c}`] ?? 0n))),
-      sums: t.map((x, c) => (x === null ? null : spec.features.map((__, j) => fixedToReal(joinSigned(x, `s.${c}.${j}`))))),
+      sums: t.map((x, c) => (x === null ? null : kmeansVariables(spec).map((__, j) => fixedToReal(joinSigned(x, `s.${c}.${j}`))))),
       inertia: t.reduce((a, x, c) => a + (x === null ? 0 : fixedToReal(x[`inertia.${c}`] ?? 0n)), 0),
     };
   },
   disclosureRole: 'fit-round',
   fitIdOf: (spec) => spec.fitId,
+  rowScope: (spec) => (modelOf(spec) === undefined ? {} : modelRowScope(modelOf(spec) as ModelData)),
   modelRules: roundModelRules,
 };
 
@@ -300,12 +359,13 @@ export function seededCentroids(moments: FeatureMoments, k: number, seed: number
 export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, KmeansState, KmeansModel> = {
   kind: KMEANS_FIT_KIND,
   roundKinds: [FEATURE_MOMENTS_KIND, KMEANS_ROUND_KIND],
-  parseFitSpec: (json) => parseWith(fitSchema, json),
+  parseFitSpec: (json) => parseVariables(fitSchema, json),
   purposeOf: (spec) => spec.purpose,
-  inputFields: (spec) => featureInputFields(spec.features),
+  inputFields: variableInputFields,
   initialState: () => ({ centroids: null, initialCentroids: null }),
   roundQuery: (spec, state, round, fitId) => {
-    const common = { purpose: spec.purpose, features: spec.features, maxFeatureAbs: spec.maxFeatureAbs, maxRows: spec.maxRows, fitId, round };
+    const variables = spec.model === undefined ? { features: spec.features } : { model: spec.model };
+    const common = { purpose: spec.purpose, ...variables, maxFeatureAbs: spec.maxFeatureAbs, maxRows: spec.maxRows, fitId, round };
     if (state.centroids === null) return { kind: FEATURE_MOMENTS_KIND, spec: common };
     return { kind: KMEANS_ROUND_KIND, spec: { ...common, centroids: state.centroids } };
   },
@@ -334,7 +394,7 @@ export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, Kmeans
       model: {
         kind: KMEANS_FIT_KIND,
         purpose: spec.purpose,
-        features: [...spec.features],
+        features: kmeansVariables(spec),
         k: spec.k,
         seed: spec.seed,
         initialCentroids: state.initialCentroids ?? [],

@@ -190,6 +190,13 @@ function readCsv(path: string): Record<string, string>[] {
 const AS_OF = '2026-01-01T00:00:00Z';
 const CUSTOMER_FORMULA = 'log1p(avg_spend) ~ n_orders + income + C(gender) + C(region) + C(gender):income';
 const PCA_FORMULA = '~ income + log1p(avg_spend) + n_orders + C(region)';
+const KMEANS_FORMULA = '~ I(income/1000) + log1p(avg_spend) + n_orders';
+
+interface KmeansView {
+  status: string;
+  statusReason: string | null;
+  model: { features: string[]; centroids: number[][]; initialCentroids: number[][]; sizes: number[]; converged: boolean; droppedClusters: number } | null;
+}
 
 describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic columns equals R', () => {
   let cluster: Cluster;
@@ -197,6 +204,7 @@ describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic co
   let result: QueryState;
   let probe: QueryState;
   let pca: QueryState;
+  let kmeans: KmeansView;
   let pooledDir: string;
   let ageOutcome: Awaited<ReturnType<MerchantNode['answer']>> | undefined;
 
@@ -239,6 +247,13 @@ describe.skipIf(!HAVE_R)('a customer-level formula model on extra demographic co
     result = await waitForFinal(cluster, created.body.queryId);
     probe = await waitForFinal(cluster, probed.body.queryId);
     pca = await waitForFinal(cluster, pcaCreated.body.queryId);
+    const kmeansCreated = await api<{ fitId: string }>(cluster, 'POST', '/v1/fits', {
+      kind: 'kmeans',
+      spec: { purpose: 'marketing-analytics', k: 3, seed: 7, model: { data: 'customers', asOf: AS_OF, formula: KMEANS_FORMULA, aggregates: spec.aggregates } },
+      targetMerchants: 5,
+    });
+    expect(kmeansCreated.status, JSON.stringify(kmeansCreated.body)).toBe(201);
+    kmeans = (await driveFit(cluster, kmeansCreated.body.fitId, merchants)) as unknown as KmeansView;
     const byAge = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'age_band' }, targetMerchants: 5 });
     expect(byAge.status, JSON.stringify(byAge.body)).toBe(201);
     ageOutcome = (await merchants[4]!.answerOpenQueries()).find((o) => o.queryId === byAge.body.queryId);
@@ -315,6 +330,32 @@ out("loading", as.vector(L))`,
     const loadings = ref.get('loading')!.map(Number);
     const d = r.features.length;
     r.components.forEach((c, j) => c.loadings.forEach((l, i) => expect(Math.abs(l - loadings[j * d + i]!), `loading ${i} of component ${j + 1}`).toBeLessThan(1e-7)));
+  });
+
+  it('k-means over a one-sided formula equals R kmeans (Lloyd) from the same starting centres', () => {
+    expect(kmeans.status, kmeans.statusReason ?? '').toBe('done');
+    const model = kmeans.model!;
+    expect(model.converged).toBe(true);
+    expect(model.droppedClusters).toBe(0);
+    expect(model.features).toEqual(['I(income/1000)', 'log1p(avg_spend)', 'n_orders']);
+    const customers = new Map(readCsv(join(pooledDir, 'customers.csv')).filter((c) => c['consent_analytics'] === 'true').map((c) => [`${c['shop_id']}/${c['customer_id']}`, c]));
+    const rows = readCsv(join(pooledDir, 'orders.csv'))
+      .filter((o) => o['ordered_at']! < AS_OF && customers.has(`${o['shop_id']}/${o['customer_id']}`))
+      .map((o) => ({ key: `${o['shop_id']}/${o['customer_id']}`, amount: Number(o['amount']), income: Number(customers.get(`${o['shop_id']}/${o['customer_id']}`)!['income']) }));
+    const ref = runR(
+      rows,
+      `a <- aggregate(amount ~ key + income, d, mean)
+n <- aggregate(amount ~ key, d, length); names(n)[2] <- "n_orders"
+x <- merge(a, n, by = "key"); names(x)[names(x) == "amount"] <- "avg_spend"
+X <- model.matrix(${KMEANS_FORMULA}, x)[, -1]
+start <- matrix(c(${model.initialCentroids.flat().map((v) => v.toPrecision(17)).join(', ')}), nrow = 3, byrow = TRUE)
+k <- kmeans(X, centers = start, algorithm = "Lloyd", iter.max = 100)
+out("name", colnames(X)); out("centre", as.vector(t(k$centers))); out("size", k$size)`,
+    );
+    expect(model.features).toEqual(ref.get('name'));
+    expect(model.sizes).toEqual(ref.get('size')!.map(Number));
+    const centres = ref.get('centre')!.map(Number);
+    model.centroids.flat().forEach((v, i) => expect(rel(v, centres[i]!), `centre coordinate ${i}`).toBeLessThan(1e-9));
   });
 
   it('a shop that does not export ages declines a query reading them, naming the field', () => {
