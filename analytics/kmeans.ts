@@ -19,8 +19,7 @@ import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } f
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
 import { QuerySpecError } from './errors.js';
-import { designRow } from './formula.js';
-import { modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
+import { modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
 
 export const KMEANS_FIT_KIND = 'kmeans';
 export const FEATURE_MOMENTS_KIND = 'feature-moments';
@@ -150,15 +149,7 @@ function bitsFor(x: number): bigint {
 function rowsOf(spec: VariableSource & { maxFeatureAbs: number; maxRows: number }, data: ShopData): number[][] {
   const m = modelOf(spec);
   const names = kmeansVariables(spec);
-  const rows: number[][] = [];
-  if (m === undefined) rows.push(...featureRows(data, spec.features ?? [], 'repeat', { holdoutPercent: 0, part: 'all' }).map((r) => r.x));
-  else {
-    const design = modelDesign(m);
-    for (const u of modelUnits(m, data)) {
-      const row = designRow(design, u.get);
-      if (row !== undefined) rows.push(row);
-    }
-  }
+  const rows = m === undefined ? featureRows(data, spec.features ?? [], 'repeat', { holdoutPercent: 0, part: 'all' }).map((r) => r.x) : modelRows(m, data);
   if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} rows exceed maxRows ${spec.maxRows}`);
   for (const x of rows) {
     x.forEach((v, j) => {

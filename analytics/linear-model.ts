@@ -23,10 +23,9 @@
  * @module
  */
 import { z } from 'zod';
-import { designRow } from './formula.js';
 import { fitLinearRegression, type Coefficient, type LinearRegressionSpec } from './linear-regression.js';
 import { DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, purposeSchema } from './model-spec.js';
-import { CUSTOMERS_DATA, columnBounds, atomBound, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
+import { CUSTOMERS_DATA, columnBounds, atomBound, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
 import { accumulateMoments, momentCells, momentFields, momentModelRules, momentSensitivity, momentTotals, releasedMomentCell, type MomentLayout } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
@@ -92,19 +91,9 @@ export function linearModelLayout(spec: LinearModelSpec): MomentLayout {
   };
 }
 
-/**
- * The design rows [columns…, response] of one shop (or of pooled data, for
- * checks): rows with a missing value are left out. Throws RangeError naming
- * the variable for an undeclared level or a non-finite value.
- */
+/** The design rows [columns…, response] of one shop (model-data.ts `modelRows`). */
 export function linearModelRows(spec: LinearModelSpec, data: ShopData): number[][] {
-  const design = modelDesign(spec);
-  const out: number[][] = [];
-  for (const u of modelUnits(spec, data)) {
-    const row = designRow(design, u.get);
-    if (row !== undefined) out.push(row);
-  }
-  return out;
+  return modelRows(spec, data);
 }
 
 /** Shop side: exact moments of the design rows. */

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { aggregateInputFields, aggregateValue, parseAggregate, type Aggregate } from './customer-aggregates.js';
 import { QuerySpecError } from './errors.js';
 import { customerFacts, featureDefinition, featureRowScope } from './features.js';
-import { checkLevels, expandFormula, type Design, type RowValue, type VariableKind } from './formula.js';
+import { checkLevels, designRow, expandFormula, type Design, type RowValue, type VariableKind } from './formula.js';
 import { DEFAULT_MAX_ROWS, asOfSchema, asOfUnixS } from './model-spec.js';
 import type { RowScope } from './row-scope.js';
 import { AGE_BANDS, CITY_LEVELS } from './customer-groups.js';
@@ -266,3 +266,19 @@ function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
   }));
 }
 
+
+/**
+ * The design rows of one shop (or of pooled data, for checks): the design
+ * columns, then the response when the formula has one; rows with a missing
+ * value are left out, as R's na.omit does. Throws RangeError naming the
+ * variable for an undeclared level or a non-finite value.
+ */
+export function modelRows(spec: ModelData, data: ShopData): number[][] {
+  const design = modelDesign(spec);
+  const out: number[][] = [];
+  for (const u of modelUnits(spec, data)) {
+    const row = designRow(design, u.get);
+    if (row !== undefined) out.push(row);
+  }
+  return out;
+}

@@ -31,8 +31,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { designRow } from './formula.js';
-import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
+import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
 import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentLayout, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
@@ -155,14 +154,7 @@ function layoutOf(spec: PcaSpec): MomentLayout {
 
 /** The rows decomposed at one shop: feature rows, or the formula's design rows. */
 function rowsOf(spec: PcaSpec, data: ShopData): number[][] {
-  if (!isFormula(spec)) return featureMatrix(data, spec.features, asOfUnixS(spec.asOf));
-  const design = modelDesign(spec);
-  const out: number[][] = [];
-  for (const u of modelUnits(spec, data)) {
-    const row = designRow(design, u.get);
-    if (row !== undefined) out.push(row);
-  }
-  return out;
+  return isFormula(spec) ? modelRows(spec, data) : featureMatrix(data, spec.features, asOfUnixS(spec.asOf));
 }
 
 /** Shop side: the variables' moments. Throws RangeError naming the field when a value exceeds its bound. */

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
+import type { MerchantNode } from '../../client-sdk/index.js';
 import type { SynthShops } from './shops.js';
 
 export const BRANDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'] as const;
@@ -86,8 +87,12 @@ export function storeWeekSchema(): unknown {
   };
 }
 
-/** Registry: the built-in purposes plus `sales-analytics`, which reads the store-week columns. */
-export function salesRegistry(): PurposeRegistry {
+/**
+ * Registry: the built-in purposes plus `sales-analytics`, which reads
+ * `columns` of the store-week table (default: the generated table's), with
+ * its impact assessment.
+ */
+export function salesRegistry(columns: readonly string[] = STORE_WEEK_COLUMNS): PurposeRegistry {
   return {
     ...DEFAULT_PURPOSE_REGISTRY,
     purposes: [
@@ -96,7 +101,7 @@ export function salesRegistry(): PurposeRegistry {
         name: SALES_PURPOSE,
         description: 'Price and promotion response models over store-week sales (business data, no customer in them).',
         legalBasis: 'consent',
-        allowedFields: STORE_WEEK_COLUMNS.map((c) => `store_week.${c}`),
+        allowedFields: columns.map((c) => `store_week.${c}`),
         sensitiveAllowed: false,
         retentionDays: 365,
         recipients: ['fedmart platform (coordinator)'],
@@ -117,6 +122,27 @@ export function salesRegistry(): PurposeRegistry {
       },
     ],
   };
+}
+
+/**
+ * Answers every round of a fit as it is published, until the fit ends;
+ * returns the fit's last view.
+ */
+export async function driveFit<T extends { status: string }>(get: () => Promise<T>, nodes: readonly MerchantNode[]): Promise<T> {
+  for (;;) {
+    const view = await get();
+    if (view.status === 'done' || view.status === 'failed') return view;
+    let answered = false;
+    for (const m of nodes) {
+      for (const q of await m.openQueries()) {
+        if (m.hasAnswered(q.queryId)) continue;
+        await m.answer(q);
+        answered = true;
+      }
+    }
+    // Nothing to answer: the coordinator is releasing a round or publishing the next one.
+    if (!answered) await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Writes one export folder per shop; returns them in the shape merchant helpers take, and the pooled rows. */

@@ -20,7 +20,7 @@ import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '
 import { HAVE_R, runR } from '../helpers/r-reference.js';
 import { addDemographics, demographicRegistry, GENDERS, REGIONS } from '../helpers/demographics.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
-import { BRANDS, SALES_PURPOSE, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
+import { BRANDS, SALES_PURPOSE, driveFit as drive, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 
 const FORMULA = 'units ~ log(price) + promo + display + C(brand) + promo:display';
 const QUERIES: Record<string, Record<string, unknown>> = {
@@ -39,22 +39,9 @@ interface FitView {
   model: LogisticModelResult | null;
 }
 
-/** Answers every round of the fit as it is published, until the fit ends. */
+/** Answers every round of the fit until it ends. */
 async function driveFit(cluster: Cluster, fitId: string, nodes: readonly MerchantNode[]): Promise<FitView> {
-  for (;;) {
-    const { body } = await api<FitView>(cluster, 'GET', `/v1/fits/${fitId}`);
-    if (body.status === 'done' || body.status === 'failed') return body;
-    let answered = false;
-    for (const m of nodes) {
-      for (const q of await m.openQueries()) {
-        if (m.hasAnswered(q.queryId)) continue;
-        await m.answer(q);
-        answered = true;
-      }
-    }
-    // Nothing to answer: the coordinator is releasing a round or publishing the next one.
-    if (!answered) await new Promise((r) => setTimeout(r, 100));
-  }
+  return drive(async () => (await api<FitView>(cluster, 'GET', `/v1/fits/${fitId}`)).body, nodes);
 }
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);

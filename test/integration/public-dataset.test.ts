@@ -19,15 +19,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
+import type { PurposeRegistry } from '../../compliance/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
 import { makeMerchants } from '../helpers/shops.js';
+import { SALES_PURPOSE, driveFit, salesRegistry } from '../helpers/store-week.js';
 
 const HAVE_BAYESM = HAVE_R && spawnSync('Rscript', ['-e', 'library(bayesm)'], { stdio: 'ignore' }).status === 0;
 if (!HAVE_BAYESM && process.env['CI'] === 'true') throw new Error('R package bayesm is not installed (.ci/run installs r-cran-bayesm)');
 
-const PURPOSE = 'sales-analytics';
+const PURPOSE = SALES_PURPOSE;
 const BRANDS = Array.from({ length: 11 }, (_, i) => String(i + 1));
 const COLUMNS = ['store', 'brand', 'week', 'logmove', 'price', 'deal', 'feat'] as const;
 const LM = 'logmove ~ log(price) + deal + feat + C(brand) + deal:feat';
@@ -42,37 +43,7 @@ interface FitView {
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
 
-function registry(): PurposeRegistry {
-  return {
-    ...DEFAULT_PURPOSE_REGISTRY,
-    purposes: [
-      ...DEFAULT_PURPOSE_REGISTRY.purposes,
-      {
-        name: PURPOSE,
-        description: 'Price and promotion response of store-week sales (business data, no customer in them).',
-        legalBasis: 'consent',
-        allowedFields: COLUMNS.map((c) => `store_week.${c}`),
-        sensitiveAllowed: false,
-        retentionDays: 365,
-        recipients: ['fedmart platform (coordinator)'],
-        personalisedMarketing: false,
-      },
-    ],
-    pias: [
-      ...DEFAULT_PURPOSE_REGISTRY.pias,
-      {
-        id: 'PIA-2026-201',
-        purpose: PURPOSE,
-        assessedAt: '2026-01-01T00:00:00Z',
-        reviewer: 'Data protection officer',
-        summary: 'Store-week sales hold no person.',
-        risks: ['A model term describing very few store-weeks'],
-        measures: ['Model release rules on every design column and pair'],
-        retainUntil: '2029-01-01T00:00:00Z',
-      },
-    ],
-  };
-}
+const registry = (): PurposeRegistry => salesRegistry(COLUMNS);
 
 describe.skipIf(!HAVE_BAYESM)('a public store-week data set split by store over five shops equals R', () => {
   let cluster: Cluster;
@@ -148,22 +119,7 @@ write.csv(d[, c(${COLUMNS.map((c) => `"${c}"`).join(', ')})], ${JSON.stringify(p
       targetMerchants: 5,
     });
     expect(fitCreated.status, JSON.stringify(fitCreated.body)).toBe(201);
-    for (;;) {
-      const { body } = await api<FitView>(cluster, 'GET', `/v1/fits/${fitCreated.body.fitId}`);
-      if (body.status === 'done' || body.status === 'failed') {
-        fit = body;
-        break;
-      }
-      let answered = false;
-      for (const m of merchants) {
-        for (const q of await m.openQueries()) {
-          if (m.hasAnswered(q.queryId)) continue;
-          await m.answer(q);
-          answered = true;
-        }
-      }
-      if (!answered) await new Promise((r) => setTimeout(r, 100));
-    }
+    fit = await driveFit(async () => (await api<FitView>(cluster, 'GET', `/v1/fits/${fitCreated.body.fitId}`)).body, merchants);
   }, 900_000);
 
   afterAll(async () => {
