@@ -46,6 +46,7 @@ import {
 } from '../compliance/consent.js';
 import { loadShopPurposes } from './consent-source.js';
 import { CsvParser, ShopDataError } from './csv.js';
+import { civilUtcSeconds } from './schema.js';
 import { loadShopPseudonymKey, type KeyLocationLogger } from './pseudonym-key.js';
 
 /** Columns every table must have. */
@@ -194,17 +195,8 @@ export function readConsentTime(text: string): Cell<number> {
   const zone = m[7];
   if (zone === undefined) return bad(`'${clip(t)}' has no time zone: add Z for UTC or the offset, like ${TIME_EXAMPLE}`);
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const local = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(local);
-  if (
-    back.getUTCFullYear() !== y ||
-    back.getUTCMonth() !== mo - 1 ||
-    back.getUTCDate() !== d ||
-    back.getUTCHours() !== h ||
-    back.getUTCMinutes() !== mi ||
-    back.getUTCSeconds() !== s ||
-    y < 1970
-  ) {
+  const localSeconds = civilUtcSeconds(y, mo, d, h, mi, s);
+  if (localSeconds === undefined || y < 1970) {
     return bad(`'${clip(t)}' is not a valid date and time (after 1970): check the day, month and hour`);
   }
   let offsetMin = 0;
@@ -214,7 +206,7 @@ export function readConsentTime(text: string): Cell<number> {
     if (oh > 14 || om > 59) return bad(`'${clip(t)}' has an impossible offset ${zone}: offsets run from -14:00 to +14:00`);
     offsetMin = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
   }
-  return ok((local - offsetMin * 60_000) / 1000);
+  return ok(localSeconds - offsetMin * 60);
 }
 
 /** Unix seconds as the records write times: `2025-03-04T05:06:07Z`. */

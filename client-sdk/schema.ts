@@ -615,10 +615,8 @@ export function readDate(text: string, spec: { readonly utcOffset?: string | und
   const m = DATE.exec(text);
   if (m === null) return bad(text, 'a date like 2026-03-04');
   const [y, mo, d] = m.slice(1).map(Number) as [number, number, number];
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return bad(text, 'a valid date');
-  return ok(ms / 1000 - offsetMinutes(spec.utcOffset) * 60);
+  const seconds = civilUtcSeconds(y, mo, d);
+  return seconds === undefined ? bad(text, 'a valid date') : ok(seconds - offsetMinutes(spec.utcOffset) * 60);
 }
 
 const ISO_OFFSET = /^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$/;
@@ -674,6 +672,19 @@ export function readBoolean(
 const ISO = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$/;
 
 /**
+ * Unix seconds of a civil UTC date and time, or undefined when it does not
+ * exist (02-30, hour 24, month 13): the readers' one check of calendar
+ * fields.
+ */
+export function civilUtcSeconds(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): number | undefined {
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  const exists =
+    back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && back.getUTCHours() === h && back.getUTCMinutes() === mi && back.getUTCSeconds() === s;
+  return exists ? ms / 1000 : undefined;
+}
+
+/**
  * Integer Unix seconds from `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds;
  * impossible dates such as 02-30 are rejected) or from an integer.
  */
@@ -685,19 +696,8 @@ export function readTimestamp(text: string, spec: { readonly format?: 'iso8601' 
   const m = ISO.exec(text);
   if (m === null) return bad(text, 'a UTC timestamp like 2026-03-04T05:06:07Z');
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  if (
-    back.getUTCFullYear() !== y ||
-    back.getUTCMonth() !== mo - 1 ||
-    back.getUTCDate() !== d ||
-    back.getUTCHours() !== h ||
-    back.getUTCMinutes() !== mi ||
-    back.getUTCSeconds() !== s
-  ) {
-    return bad(text, 'a valid date and time');
-  }
-  return ok(ms / 1000);
+  const seconds = civilUtcSeconds(y, mo, d, h, mi, s);
+  return seconds === undefined ? bad(text, 'a valid date and time') : ok(seconds);
 }
 
 /** The shop's spelling of an enumerated value → the fedmart value (stage, arm, channel). */
