@@ -22,15 +22,15 @@ import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
 import { designRow, evaluateLabel, type Expr } from './formula.js';
 import type { IterativeModelDefinition } from './iterative.js';
-import { choleskyInverse } from './linear-algebra.js';
 import {
   finaliseLogisticRound,
   logisticModelRules,
   logisticRoundFields,
   logisticRoundSensitivity,
   logisticRoundSums,
-  newtonStep,
+  newtonAdvance,
   type LogisticRoundResult,
+  type LogisticState,
 } from './logistic-regression.js';
 import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
 import { purposeSchema } from './model-spec.js';
@@ -104,10 +104,8 @@ export interface LogisticModelResult {
   readonly converged: boolean;
 }
 
-export interface LogisticModelState {
-  readonly beta: number[];
-  readonly history: { round: number; logLikelihood: number; maxStep: number; n: number }[];
-}
+/** The fit's state between rounds: the logistic fit's own. */
+export type LogisticModelState = LogisticState;
 
 /** Coefficient names: `(Intercept)` (sent as `intercept` in rounds) and the design columns. */
 function coefficientNames(spec: ModelData): string[] {
@@ -213,15 +211,10 @@ export const logisticModelFitDefinition: IterativeModelDefinition<LogisticModelS
   advance: (spec, state, roundResult, round) => {
     const result = roundResult as LogisticRoundResult;
     const names = coefficientNames(spec);
-    const l2 = names.map((n) => (n === '(Intercept)' ? 0 : spec.l2));
-    const step = newtonStep(state.beta, result, l2);
-    const beta = state.beta.map((b, j) => b + step[j]!);
-    const maxStep = Math.max(...step.map(Math.abs));
-    const history = [...state.history, { round, logLikelihood: result.logLikelihood, maxStep, n: result.n }];
-    const converged = maxStep < spec.tolerance;
-    if (!converged && round < spec.maxRounds) return { done: false, state: { beta, history } };
+    const next = newtonAdvance(state, result, names.map((n) => (n === '(Intercept)' ? 0 : spec.l2)), round, spec);
+    if (!next.done) return { done: false, state: next.state };
     // Standard errors at the final β, as glm reports them, from the Hessian of the round just run.
-    const cov = choleskyInverse(result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v))));
+    const { beta, standardErrors, converged } = next;
     return {
       done: true,
       model: {
@@ -231,7 +224,7 @@ export const logisticModelFitDefinition: IterativeModelDefinition<LogisticModelS
         data: spec.data,
         response: modelDesign(spec).responseLabel,
         l2: spec.l2,
-        coefficients: names.map((name, j) => ({ name, estimate: beta[j]!, standardError: Math.sqrt(cov[j]![j]!) })),
+        coefficients: names.map((name, j) => ({ name, estimate: beta[j]!, standardError: standardErrors[j]! })),
         rounds: round,
         trainingRows: result.n,
         logLikelihood: result.logLikelihood,

@@ -295,6 +295,29 @@ export function newtonStep(beta: readonly number[], result: LogisticRoundResult,
   return choleskySolve(a, b);
 }
 
+/**
+ * One step of a Newton–IRLS fit from a round's sums: the next state, or,
+ * once the largest step is below `tolerance` or `maxRounds` is reached, the
+ * final coefficients with standard errors from the penalised Hessian of the
+ * round just run.
+ */
+export function newtonAdvance(
+  state: LogisticState,
+  result: LogisticRoundResult,
+  l2: readonly number[],
+  round: number,
+  limits: { readonly tolerance: number; readonly maxRounds: number },
+): { readonly done: false; readonly state: LogisticState } | { readonly done: true; readonly beta: number[]; readonly standardErrors: number[]; readonly converged: boolean } {
+  const step = newtonStep(state.beta, result, l2);
+  const beta = state.beta.map((b, j) => b + step[j]!);
+  const maxStep = Math.max(...step.map(Math.abs));
+  const history = [...state.history, { round, logLikelihood: result.logLikelihood, maxStep, n: result.n }];
+  const converged = maxStep < limits.tolerance;
+  if (!converged && round < limits.maxRounds) return { done: false, state: { beta, history } };
+  const cov = choleskyInverse(result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v))));
+  return { done: true, beta, standardErrors: cov.map((row, j) => Math.sqrt(row[j]!)), converged };
+}
+
 export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, LogisticState, LogisticModel> = {
   kind: LOGISTIC_FIT_KIND,
   roundKinds: [LOGISTIC_ROUND_KIND],
@@ -319,14 +342,9 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
   }),
   advance: (spec, state, roundResult, round) => {
     const result = roundResult as LogisticRoundResult;
-    const l2 = penalty(spec);
-    const step = newtonStep(state.beta, result, l2);
-    const beta = state.beta.map((b, j) => b + step[j]!);
-    const maxStep = Math.max(...step.map(Math.abs));
-    const history = [...state.history, { round, logLikelihood: result.logLikelihood, maxStep, n: result.n }];
-    const converged = maxStep < spec.tolerance;
-    if (!converged && round < spec.maxRounds) return { done: false, state: { beta, history } };
-    const cov = choleskyInverse(result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v))));
+    const next = newtonAdvance(state, result, penalty(spec), round, spec);
+    if (!next.done) return { done: false, state: next.state };
+    const { beta, standardErrors, converged } = next;
     return {
       done: true,
       model: {
@@ -337,7 +355,7 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
         holdoutPercent: spec.holdoutPercent,
         l2: spec.l2,
         coefficients: beta,
-        standardErrors: cov.map((row, j) => Math.sqrt(row[j]!)),
+        standardErrors,
         rounds: round,
         trainingRows: result.n,
         logLikelihood: result.logLikelihood,
