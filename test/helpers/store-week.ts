@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
+import { mulberry32 } from './crash-rounds.js';
 import type { SynthShops } from './shops.js';
 
 export const BRANDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'] as const;
@@ -20,21 +21,9 @@ export const STORE_WEEK_COLUMNS = ['store', 'week', 'brand', 'price', 'promo', '
 
 export type StoreWeekRow = Record<(typeof STORE_WEEK_COLUMNS)[number], string | number>;
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Rows per shop: `stores` stores each, `weeks` weeks, every brand. `rare` is 1 on exactly `rareRows` rows of shop 0. */
 export function storeWeekRows(shops: number, stores: number, weeks: number, seed: number, rareRows = 3): StoreWeekRow[][] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const brandEffect = BRANDS.map(() => normal() * 12);
   const out: StoreWeekRow[][] = [];
