@@ -49,6 +49,13 @@ export {
   supportCounts,
   supportField,
   pairSupportField,
+  supportRowGroups,
+  subjectGroupCounts,
+  subjectGroupFields,
+  subjectGroupRules,
+  SUBJECTS_FIELD,
+  type RowGroup,
+  type SubjectRow,
   type CountTerm,
   type ModelGroup,
   type ModelRules,
@@ -335,6 +342,7 @@ export {
   type LinearModelSpec,
   type LinearModelResult,
 } from './linear-model.js';
+export { ORDERS_DATA, modelSubjectRows } from './model-data.js';
 export { parseFormula, expandFormula, type Design, type DesignColumn } from './formula.js';
 export {
   LOGISTIC_MODEL_KIND,

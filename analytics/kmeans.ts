@@ -19,7 +19,7 @@ import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } f
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
 import { QuerySpecError } from './errors.js';
-import { modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
+import { ORDERS_DATA, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
 
 export const KMEANS_FIT_KIND = 'kmeans';
 export const FEATURE_MOMENTS_KIND = 'feature-moments';
@@ -99,6 +99,7 @@ function variableInputFields(spec: VariableSource): string[] {
 function parseVariables<T extends VariableSource>(schema: z.ZodType<T>, json: unknown): T {
   const spec = parseWith(schema, json);
   if ((spec.features === undefined) === (spec.model === undefined)) throw new QuerySpecError('features', 'give either features or model (a one-sided formula over declared columns)');
+  if (spec.model?.data === ORDERS_DATA) throw new QuerySpecError('model.data', 'k-means clusters subjects: customers (data: customers, with per-customer aggregates of their orders) or rows of a shop-level table, not orders');
   if (spec.model !== undefined && kmeansVariables(spec).length === 0) throw new QuerySpecError('model.formula', 'no design columns');
   return spec;
 }

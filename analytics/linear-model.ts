@@ -25,7 +25,19 @@
 import { z } from 'zod';
 import { fitLinearRegression, type Coefficient, type LinearRegressionSpec } from './linear-regression.js';
 import { DEFAULT_MODEL_SCALE_BITS, MAX_MODEL_VARIABLES, purposeSchema } from './model-spec.js';
-import { CUSTOMERS_DATA, columnBounds, atomBound, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
+import {
+  CUSTOMERS_DATA,
+  columnBounds,
+  atomBound,
+  modelDataSchema,
+  modelDesign,
+  modelInputFields,
+  modelRowScope,
+  modelRows,
+  modelSubjectRows,
+  normaliseModelData,
+  type ModelData,
+} from './model-data.js';
 import { accumulateMoments, momentCells, momentFields, momentModelRules, momentSensitivity, momentTotals, releasedMomentCell, type MomentLayout } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
@@ -88,6 +100,7 @@ export function linearModelLayout(spec: LinearModelSpec): MomentLayout {
     scaleBits: spec.scaleBits,
     // Every column is a group: its zero rows too (a 0/1 column's two levels, an interaction's cells).
     indicators: [...design.columns.map(() => true), true],
+    ...(spec.bounds.maxRowsPerCustomer === undefined ? {} : { perSubject: spec.bounds.maxRowsPerCustomer }),
   };
 }
 
@@ -99,7 +112,8 @@ export function linearModelRows(spec: LinearModelSpec, data: ShopData): number[]
 /** Shop side: exact moments of the design rows. */
 export function computeLinearModelLocal(spec: LinearModelSpec, data: ShopData): bigint[] {
   const layout = linearModelLayout(spec);
-  const values = accumulateMoments(layout, linearModelRows(spec, data));
+  const { rows, subjects } = modelSubjectRows(spec, data);
+  const values = accumulateMoments(layout, rows, subjects);
   assertWithinBounds(momentFields(layout), values);
   return values;
 }

@@ -32,7 +32,8 @@ import {
   type LogisticRoundResult,
   type LogisticState,
 } from './logistic-regression.js';
-import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
+import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelUnits, normaliseModelData, rowsBelongToCustomers, type ModelData } from './model-data.js';
+import { SUBJECTS_FIELD } from './model-rules.js';
 import { purposeSchema } from './model-spec.js';
 import type { CellSpec, QueryDefinition } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
@@ -123,7 +124,9 @@ function roundShape(spec: ModelData) {
   }
   const maxRows = Number(spec.bounds.maxRows);
   if (maxRows > 2 ** 31) throw new QuerySpecError('bounds.maxRows', 'a logistic round takes at most 2^31 rows per shop');
-  return { features: [...(d.intercept ? ['intercept'] : []), ...d.columns.map((c) => c.name)], maxRows, maxFeatureAbs };
+  const perSubject = spec.bounds.maxRowsPerCustomer;
+  if (perSubject !== undefined && perSubject > BigInt(maxRows)) throw new QuerySpecError('bounds.maxRowsPerCustomer', 'at most bounds.maxRows');
+  return { features: [...(d.intercept ? ['intercept'] : []), ...d.columns.map((c) => c.name)], maxRows, maxFeatureAbs, ...(perSubject === undefined ? {} : { perSubject: Number(perSubject) }) };
 }
 
 function parseData(raw: Parameters<typeof normaliseModelData>[0]): ModelData {
@@ -151,9 +154,9 @@ export function parseLogisticModelRoundSpec(json: unknown): LogisticModelRoundSp
  * the intercept, y from the label expression; rows with a missing value are
  * left out.
  */
-export function logisticModelRows(spec: ModelData, data: ShopData): { x: number[]; y: 0 | 1 }[] {
+export function logisticModelRows(spec: ModelData, data: ShopData): { x: number[]; y: 0 | 1; subject: string | undefined }[] {
   const design = modelDesign(spec);
-  const out: { x: number[]; y: 0 | 1 }[] = [];
+  const out: { x: number[]; y: 0 | 1; subject: string | undefined }[] = [];
   for (const u of modelUnits(spec, data)) {
     const y = evaluateLabel(design.response as Expr, u.get);
     if (y === undefined) continue;
@@ -161,7 +164,7 @@ export function logisticModelRows(spec: ModelData, data: ShopData): { x: number[
     const row = designRow(design, u.get);
     if (row === undefined) continue;
     row.pop();
-    out.push({ x: design.intercept ? [1, ...row] : row, y: y ? 1 : 0 });
+    out.push({ x: design.intercept ? [1, ...row] : row, y: y ? 1 : 0, subject: u.customerId });
   }
   return out;
 }
@@ -176,14 +179,16 @@ export const logisticModelRoundQuery: QueryDefinition<LogisticModelRoundSpec, Lo
   purposeOf: (spec) => spec.purpose,
   inputFields: modelInputFields,
   fields: (spec) => logisticRoundFields(roundShape(spec)),
-  cells: (spec): CellSpec[] => [{ name: 'all', subjectsField: 'n', fields: logisticRoundFields(roundShape(spec)).map((f) => f.name) }],
+  cells: (spec): CellSpec[] => [
+    { name: 'all', subjectsField: rowsBelongToCustomers(spec) ? SUBJECTS_FIELD : 'n', fields: logisticRoundFields(roundShape(spec)).map((f) => f.name) },
+  ],
   computeLocal: computeLogisticModelRoundLocal,
   finalise: (spec, release) => finaliseLogisticRound(roundShape(spec), release),
   subjectSensitivity: (spec) => logisticRoundSensitivity(roundShape(spec)),
   disclosureRole: 'fit-round',
   fitIdOf: (spec) => spec.fitId,
   rowScope: modelRowScope,
-  modelRules: (spec) => logisticModelRules({ features: roundShape(spec).features, label: modelDesign(spec).responseLabel }),
+  modelRules: (spec) => logisticModelRules({ ...roundShape(spec), label: modelDesign(spec).responseLabel }),
 };
 
 /** The spec members a round repeats from its fit. */
@@ -195,7 +200,11 @@ function modelDataJson(spec: LogisticModelSpec): Record<string, unknown> {
     ...(spec.asOf === undefined ? {} : { asOf: spec.asOf }),
     levels: spec.levels,
     aggregates: spec.aggregates,
-    bounds: { maxRows: spec.bounds.maxRows.toString(), maxAbs: spec.bounds.maxAbs },
+    bounds: {
+      maxRows: spec.bounds.maxRows.toString(),
+      maxAbs: spec.bounds.maxAbs,
+      ...(spec.bounds.maxRowsPerCustomer === undefined ? {} : { maxRowsPerCustomer: spec.bounds.maxRowsPerCustomer.toString() }),
+    },
     l2: spec.l2,
   };
 }

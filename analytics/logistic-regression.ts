@@ -22,7 +22,20 @@ import {
   type CustomerFeature,
   type CustomerLabel,
 } from './customer-features.js';
-import { supportCounts, supportField, supportFields, supportGroups, type ModelGroup, type ModelRules } from './model-rules.js';
+import {
+  assertRowsPerSubject,
+  subjectGroupCounts,
+  subjectGroupFields,
+  subjectGroupRules,
+  supportCounts,
+  supportField,
+  supportFields,
+  supportGroups,
+  supportRowGroups,
+  type ModelGroup,
+  type ModelRules,
+  type RowGroup,
+} from './model-rules.js';
 import type { RowScope } from './row-scope.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse, choleskySolve } from './linear-algebra.js';
@@ -132,11 +145,39 @@ export interface LogisticRoundShape {
   readonly features: readonly string[];
   readonly maxRows: number;
   readonly maxFeatureAbs: number;
+  /**
+   * Set when rows are rows of customers (each order): the most rows of one
+   * customer. The release rules then count customers, not rows.
+   */
+  readonly perSubject?: number;
 }
 
-/** Count fields of a round: positives, the features' supports and their supports among positives (model-rules.ts). */
-function countFields(spec: Pick<LogisticRoundShape, 'features' | 'maxRows'>): FieldSpec[] {
+/**
+ * The groups of {@link logisticModelRules} as row tests, for rounds whose
+ * rows belong to customers: both label levels, the supports and pair
+ * supports of the features, and each support among positives and negatives.
+ */
+function logisticRowGroups(features: readonly string[], labelName: string): RowGroup[] {
+  const label = `label ${labelName}`;
+  return [
+    { label: `the rows with ${label} = 1`, variables: [label], test: (_, pos) => pos },
+    { label: `the rows with ${label} = 0`, variables: [label], test: (_, pos) => !pos },
+    ...supportRowGroups(features, () => false, isIntercept),
+    ...features.flatMap((f, j): RowGroup[] =>
+      isIntercept(f)
+        ? []
+        : [
+            { label: `the rows with ${label} = 1 where ${f} is nonzero`, variables: [f, label], test: (nz, pos) => pos && nz[j] === true },
+            { label: `the rows with ${label} = 0 where ${f} is nonzero`, variables: [f, label], test: (nz, pos) => !pos && nz[j] === true },
+          ],
+    ),
+  ];
+}
+
+/** Count fields of a round: positives, the features' supports and their supports among positives (model-rules.ts); customers per group when rows belong to customers. */
+function countFields(spec: Pick<LogisticRoundShape, 'features' | 'maxRows' | 'perSubject'>): FieldSpec[] {
   const rows = BigInt(spec.maxRows);
+  if (spec.perSubject !== undefined) return subjectGroupFields(logisticRowGroups(spec.features, ''), rows);
   return [
     { name: 'pos', max: rows },
     ...supportFields(spec.features, rows, isIntercept),
@@ -168,7 +209,8 @@ export function logisticRoundFields(spec: LogisticRoundShape): FieldSpec[] {
  * hold 0 or at least k training rows; d parameters stay below the
  * saturation ratio of the rows.
  */
-export function logisticModelRules(spec: { readonly features: readonly string[]; readonly label: string }): ModelRules {
+export function logisticModelRules(spec: { readonly features: readonly string[]; readonly label: string; readonly perSubject?: number | undefined }): ModelRules {
+  if (spec.perSubject !== undefined) return subjectGroupRules(logisticRowGroups(spec.features, spec.label), spec.features.length);
   const features = spec.features.filter((f) => !isIntercept(f));
   const label = `label ${spec.label}`;
   return {
@@ -207,10 +249,15 @@ export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopDat
  * RangeError naming a feature beyond maxFeatureAbs or the row count beyond
  * maxRows.
  */
-export function logisticRoundSums(spec: LogisticRoundShape, beta: readonly number[], rows: readonly { readonly x: readonly number[]; readonly y: 0 | 1 }[]): bigint[] {
+export function logisticRoundSums(
+  spec: LogisticRoundShape,
+  beta: readonly number[],
+  rows: readonly { readonly x: readonly number[]; readonly y: 0 | 1; readonly subject?: string | undefined }[],
+): bigint[] {
   const d = spec.features.length;
   if (beta.length !== d) throw new RangeError(`spec.beta must have ${d} entries`);
   if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} training rows exceed maxRows ${spec.maxRows}`);
+  if (spec.perSubject !== undefined && rows.some((r) => r.subject === undefined)) throw new TypeError('rows: expected the customer of every row (subject) when rows belong to customers');
   const g = new Array<number>(d).fill(0);
   const h = new Array<number>((d * (d + 1)) / 2).fill(0);
   let ll = 0;
@@ -232,6 +279,13 @@ export function logisticRoundSums(spec: LogisticRoundShape, beta: readonly numbe
   const values: bigint[] = [BigInt(rows.length), ...splitSigned(realToFixed(ll))];
   for (const v of g) values.push(...splitSigned(realToFixed(v)));
   for (const v of h) values.push(...splitSigned(realToFixed(v)));
+  if (spec.perSubject !== undefined) {
+    assertRowsPerSubject(rows.map((r) => r.subject as string), BigInt(spec.perSubject));
+    const counted = rows.map((r) => ({ subject: r.subject as string, nonzero: r.x.map((v) => v !== 0), positive: r.y === 1 }));
+    values.push(...subjectGroupCounts(logisticRowGroups(spec.features, ''), counted));
+    assertWithinBounds(logisticRoundFields(spec), values);
+    return values;
+  }
   values.push(BigInt(rows.filter((r) => r.y === 1).length));
   values.push(...supportCounts(spec.features, rows.map((r) => r.x), isIntercept));
   spec.features.forEach((f, j) => {
@@ -280,7 +334,10 @@ export const logisticRoundQuery: QueryDefinition<LogisticRoundSpec, LogisticRoun
 /** Per-subject sensitivity of a round's fields (for DP purposes). */
 export function logisticRoundSensitivity(spec: LogisticRoundShape): SubjectSensitivity {
   const s = logisticRoundSubjectSensitivity(spec);
-  return { ...s, perField: { ...s.perField, ...Object.fromEntries(countFields(spec).map((f) => [f.name, 1n])) } };
+  // A customer with several rows (orders) moves every sum by as many rows' worth; each count of customers by 1.
+  const rows = BigInt(spec.perSubject ?? 1);
+  const sums = Object.fromEntries(Object.entries(s.perField).map(([name, v]) => [name, v * rows]));
+  return { ...s, perField: { ...sums, ...Object.fromEntries(countFields(spec).map((f) => [f.name, 1n])) } };
 }
 
 /** The L2 penalty matrix: λ on every coefficient but the intercept. */

@@ -29,25 +29,39 @@ import { AGE_BANDS, CITY_LEVELS } from './customer-groups.js';
 import { LIFECYCLE_STAGES, type Customer, type Order, type ShopData } from './shop-data.js';
 import { boundSchema } from './spec-parse.js';
 
+const ORDER_TIME = 'order.ordered_at';
+
 /** The customer unit of analysis. */
 export const CUSTOMERS_DATA = 'customers';
+/** The order unit of analysis: each order before asOf, a row of its customer. */
+export const ORDERS_DATA = 'orders';
+/** Default bound on the orders of one customer in an order model (what one customer can move). */
+export const DEFAULT_MAX_ROWS_PER_CUSTOMER = 1000n;
+/** Prefix of a customer's column read on each of its orders (`customer.income`). */
+const CUSTOMER_PREFIX = 'customer.';
 /** Default bound on |value| of a numeric variable the spec does not bound. */
 export const DEFAULT_VARIABLE_MAX_ABS = 1e6;
 
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const VARIABLE = /^(customer\.)?[a-z][a-z0-9_]{0,62}$/;
 
 /** The parts of a spec that say what a formula model reads. */
 export interface ModelData {
   readonly formula: string;
   /** `customers` or the name of a further table. */
   readonly data: string;
-  /** Snapshot instant (customer models only): orders before it exist. */
+  /** Snapshot instant (customer and order models): orders before it exist. */
   readonly asOf?: string;
   /** Levels of categorical variables, reference first. */
   readonly levels: Readonly<Record<string, readonly string[]>>;
   /** Per-customer order aggregates by variable name (customer models only). */
   readonly aggregates: Readonly<Record<string, string>>;
-  readonly bounds: { readonly maxRows: bigint; readonly maxAbs: Readonly<Record<string, number>> };
+  readonly bounds: {
+    readonly maxRows: bigint;
+    readonly maxAbs: Readonly<Record<string, number>>;
+    /** Order models only: the most orders one customer may have (each shop declines beyond it). */
+    readonly maxRowsPerCustomer?: bigint;
+  };
 }
 
 const levelList = z
@@ -61,11 +75,13 @@ export const modelDataSchema = {
   formula: z.string().min(3).max(2000),
   data: z.string().regex(NAME, 'expected customers or a table name like store_week'),
   asOf: asOfSchema.optional(),
-  levels: z.record(z.string().regex(NAME, 'expected a variable name'), levelList).optional(),
+  levels: z.record(z.string().regex(VARIABLE, 'expected a variable name'), levelList).optional(),
   aggregates: z.record(z.string().regex(NAME, 'expected a variable name'), z.string().max(64)).optional(),
   bounds: z
     .strictObject({
       maxRows: boundSchema.optional(),
+      /** Order models: the most orders of one customer (default 1000). */
+      maxRowsPerCustomer: boundSchema.optional(),
       /** Bound on |value| per variable or formula atom as written (`price`, `log(price)`, the response). */
       maxAbs: z.record(z.string().max(256), z.number().positive().max(1e15)).optional(),
     })
@@ -78,7 +94,7 @@ type RawModelData = {
   asOf?: string | undefined;
   levels?: Record<string, string[]> | undefined;
   aggregates?: Record<string, string> | undefined;
-  bounds?: { maxRows?: bigint | undefined; maxAbs?: Record<string, number> | undefined } | undefined;
+  bounds?: { maxRows?: bigint | undefined; maxAbs?: Record<string, number> | undefined; maxRowsPerCustomer?: bigint | undefined } | undefined;
 };
 
 /**
@@ -91,8 +107,16 @@ export const BUILT_IN_CATEGORICALS: Readonly<Record<string, { readonly field: st
   city_level: { field: 'customer.city_level', levels: CITY_LEVELS, value: (c) => c.city },
 };
 
-const builtIn = (spec: Pick<ModelData, 'data' | 'aggregates'>, name: string) =>
-  spec.data === CUSTOMERS_DATA && spec.aggregates[name] === undefined && Object.hasOwn(BUILT_IN_CATEGORICALS, name) ? BUILT_IN_CATEGORICALS[name] : undefined;
+/** The built-in categorical `name` stands for: `age_band` in a customer model, `customer.age_band` in an order model. */
+function builtIn(spec: Pick<ModelData, 'data' | 'aggregates'>, name: string) {
+  const column = spec.data === CUSTOMERS_DATA && spec.aggregates[name] === undefined ? name : spec.data === ORDERS_DATA && name.startsWith(CUSTOMER_PREFIX) ? name.slice(CUSTOMER_PREFIX.length) : undefined;
+  return column !== undefined && Object.hasOwn(BUILT_IN_CATEGORICALS, column) ? BUILT_IN_CATEGORICALS[column] : undefined;
+}
+
+/** Whether the model's rows are rows of customers rather than customers (order models): its release rules count customers. */
+export function rowsBelongToCustomers(spec: Pick<ModelData, 'data'>): boolean {
+  return spec.data === ORDERS_DATA;
+}
 
 /** The type of a base variable as the spec knows it. */
 export function kindOfVariable(spec: Pick<ModelData, 'levels' | 'data' | 'aggregates'>): (name: string) => VariableKind {
@@ -120,9 +144,15 @@ export function modelDesign(spec: ModelData): Design {
  */
 export function normaliseModelData(raw: RawModelData, maxColumns: number, response: 'required' | 'none' = 'required'): ModelData {
   const customers = raw.data === CUSTOMERS_DATA;
+  const orders = raw.data === ORDERS_DATA;
   if (customers && raw.asOf === undefined) throw new QuerySpecError('asOf', 'a customer model needs asOf (orders before it are counted)');
-  if (!customers && raw.asOf !== undefined) throw new QuerySpecError('asOf', `rows of ${raw.data} have no time cut; leave asOf out`);
+  if (orders && raw.asOf === undefined) throw new QuerySpecError('asOf', 'an order model needs asOf (orders before it are its rows)');
+  if (!customers && !orders && raw.asOf !== undefined) throw new QuerySpecError('asOf', `rows of ${raw.data} have no time cut; leave asOf out`);
   if (!customers && Object.keys(raw.aggregates ?? {}).length > 0) throw new QuerySpecError('aggregates', 'aggregates describe customers; use data: customers');
+  if (!orders && raw.bounds?.maxRowsPerCustomer !== undefined) throw new QuerySpecError('bounds.maxRowsPerCustomer', 'only an order model (data: orders) has several rows per customer');
+  for (const name of Object.keys(raw.levels ?? {})) {
+    if (!orders && name.startsWith(CUSTOMER_PREFIX)) throw new QuerySpecError(`levels.${name}`, 'customer.<column> names a customer column of an order model (data: orders)');
+  }
   for (const [name, text] of Object.entries(raw.aggregates ?? {})) {
     parseAggregate(text, `aggregates.${name}`);
     if (raw.levels?.[name] !== undefined) throw new QuerySpecError(`levels.${name}`, `${name} is an aggregate (numeric)`);
@@ -133,8 +163,13 @@ export function normaliseModelData(raw: RawModelData, maxColumns: number, respon
     ...(raw.asOf === undefined ? {} : { asOf: raw.asOf }),
     levels: raw.levels ?? {},
     aggregates: raw.aggregates ?? {},
-    bounds: { maxRows: raw.bounds?.maxRows ?? DEFAULT_MAX_ROWS, maxAbs: raw.bounds?.maxAbs ?? {} },
+    bounds: {
+      maxRows: raw.bounds?.maxRows ?? DEFAULT_MAX_ROWS,
+      maxAbs: raw.bounds?.maxAbs ?? {},
+      ...(orders ? { maxRowsPerCustomer: raw.bounds?.maxRowsPerCustomer ?? DEFAULT_MAX_ROWS_PER_CUSTOMER } : {}),
+    },
   };
+  if (orders) checkOrderVariables(modelDesign(spec).variables);
   const design = modelDesign(spec);
   if (response === 'required' && design.response === null) throw new QuerySpecError('formula', 'this model needs a response: "y ~ terms"');
   if (response === 'none' && design.response !== null) throw new QuerySpecError('formula', `this model takes no response: "~ terms" (drop "${design.responseLabel} ~")`);
@@ -152,6 +187,13 @@ export function normaliseModelData(raw: RawModelData, maxColumns: number, respon
     if (!atoms.has(key)) throw new QuerySpecError(`bounds.maxAbs.${key}`, 'not a variable or term of the formula');
   }
   return spec;
+}
+
+/** Order models read order columns by plain name and customer columns as `customer.<name>`; nothing else has a dot. */
+function checkOrderVariables(variables: readonly string[]): void {
+  for (const v of variables) {
+    if (!VARIABLE.test(v)) throw new QuerySpecError('formula', `${v}: an order model reads order columns (amount, returned, or a declared column) and customer columns as customer.<name>`);
+  }
 }
 
 /** Bound on |value| of a numeric formula atom: declared, a named feature's default, or the generic default. */
@@ -193,6 +235,11 @@ function customerSources(spec: ModelData): Map<string, CustomerSource> {
 /** Shop fields the model reads. */
 export function modelInputFields(spec: ModelData): string[] {
   const design = modelDesign(spec);
+  if (spec.data === ORDERS_DATA) {
+    const out = new Set<string>([ORDER_TIME]);
+    for (const v of design.variables) out.add(builtIn(spec, v)?.field ?? (v.startsWith(CUSTOMER_PREFIX) ? v : `order.${v}`));
+    return [...out].sort();
+  }
   if (spec.data !== CUSTOMERS_DATA) return design.variables.map((v) => `${spec.data}.${v}`).sort();
   const out = new Set<string>();
   for (const s of customerSources(spec).values()) {
@@ -204,9 +251,9 @@ export function modelInputFields(spec: ModelData): string[] {
   return [...out].sort();
 }
 
-/** Rows read: customers with their orders before asOf, or every row of the table. */
+/** Rows read: customers with their orders before asOf (customer and order models), or every row of the table. */
 export function modelRowScope(spec: ModelData): RowScope {
-  return spec.data === CUSTOMERS_DATA ? featureRowScope(asOfUnixS(spec.asOf as string)) : {};
+  return spec.data === CUSTOMERS_DATA || spec.data === ORDERS_DATA ? featureRowScope(asOfUnixS(spec.asOf as string)) : {};
 }
 
 /** One unit of analysis: a getter of its variables, and its customer id for customer models. */
@@ -229,6 +276,7 @@ export function modelUnits(spec: ModelData, data: ShopData): ModelUnit[] {
 }
 
 function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
+  if (spec.data === ORDERS_DATA) return orderUnits(spec, data);
   if (spec.data !== CUSTOMERS_DATA) {
     const table = data.tables?.[spec.data];
     if (table === undefined) throw new RangeError(`data: this shop declares no table ${spec.data}`);
@@ -266,6 +314,38 @@ function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
   }));
 }
 
+/** The value of order column `name`: `amount` in yuan, `returned`, or a declared column. */
+function orderValue(o: Order, name: string): RowValue {
+  if (name === 'amount') return Number(o.amountCents) / 100;
+  if (name === 'returned') return o.returned;
+  if (o.extra === undefined || !Object.hasOwn(o.extra, name)) throw new RangeError(`data: orders have no column ${name} (declare it under tables.orders.columns)`);
+  return o.extra[name];
+}
+
+/** Each order before asOf, with its customer's columns as `customer.<name>`. */
+function orderUnits(spec: ModelData, data: ShopData): ModelUnit[] {
+  const before = featureRowScope(asOfUnixS(spec.asOf as string)).order as (o: Order) => boolean;
+  const customers = new Map(data.customers.map((c) => [c.customerId, c]));
+  const out: ModelUnit[] = [];
+  for (const o of data.orders) {
+    if (!before(o)) continue;
+    const c = customers.get(o.customerId);
+    // An order whose customer is not in the data (not consented, so not in the round view) is not read.
+    if (c === undefined) continue;
+    out.push({
+      customerId: o.customerId,
+      get: (name: string): RowValue => {
+        if (!name.startsWith(CUSTOMER_PREFIX)) return orderValue(o, name);
+        const b = builtIn(spec, name);
+        if (b !== undefined) return b.value(c);
+        const column = name.slice(CUSTOMER_PREFIX.length);
+        if (c.extra === undefined || !Object.hasOwn(c.extra, column)) throw new RangeError(`data: customers have no column ${column} (declare it under tables.customers.columns)`);
+        return c.extra[column];
+      },
+    });
+  }
+  return out;
+}
 
 /**
  * The design rows of one shop (or of pooled data, for checks): the design
@@ -274,11 +354,22 @@ function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
  * variable for an undeclared level or a non-finite value.
  */
 export function modelRows(spec: ModelData, data: ShopData): number[][] {
+  return modelSubjectRows(spec, data).rows;
+}
+
+/**
+ * {@link modelRows} with, for an order model, the customer of each row
+ * (`subjects[i]` belongs to `rows[i]`), which the release rules count.
+ */
+export function modelSubjectRows(spec: ModelData, data: ShopData): { rows: number[][]; subjects: string[] | undefined } {
   const design = modelDesign(spec);
-  const out: number[][] = [];
+  const rows: number[][] = [];
+  const subjects: string[] = [];
   for (const u of modelUnits(spec, data)) {
     const row = designRow(design, u.get);
-    if (row !== undefined) out.push(row);
+    if (row === undefined) continue;
+    rows.push(row);
+    subjects.push(u.customerId ?? '');
   }
-  return out;
+  return { rows, subjects: rowsBelongToCustomers(spec) ? subjects : undefined };
 }

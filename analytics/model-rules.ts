@@ -194,3 +194,102 @@ export function supportCounts(variables: readonly string[], rows: readonly (read
   }
   return [...single, ...pair];
 }
+
+/**
+ * A group of rows defined by a test on one row: which of the variables are
+ * nonzero in it (variables' order) and, for a model with a binary label,
+ * whether its label is 1.
+ */
+export interface RowGroup {
+  readonly label: string;
+  readonly variables: readonly string[];
+  readonly test: (nonzero: readonly boolean[], positive: boolean) => boolean;
+}
+
+/**
+ * The groups of {@link supportGroups} as row tests, with the same labels:
+ * used when a model's rows are not its subjects (each order of a customer),
+ * so every group is counted as the customers having a row in it.
+ */
+export function supportRowGroups(variables: readonly string[], indicator: (v: string) => boolean, skip: (v: string) => boolean = () => false): RowGroup[] {
+  const at = variables.map((v, i) => [v, i] as const).filter(([v]) => !skip(v));
+  const groups: RowGroup[] = [];
+  for (const [v, i] of at) {
+    groups.push({ label: indicator(v) ? `the level ${v}` : `the rows where ${v} is nonzero`, variables: [v], test: (nz) => nz[i] === true });
+    if (indicator(v)) groups.push({ label: `the rows outside ${v}`, variables: [v], test: (nz) => nz[i] !== true });
+  }
+  for (let p = 0; p < at.length; p++) {
+    for (let q = p + 1; q < at.length; q++) {
+      const [a, i] = at[p] as readonly [string, number];
+      const [b, j] = at[q] as readonly [string, number];
+      const both = indicator(a) && indicator(b);
+      groups.push({ label: both ? `the intersection ${a} ∧ ${b}` : `the rows where ${a} and ${b} are both nonzero`, variables: [a, b], test: (nz) => nz[i] === true && nz[j] === true });
+      if (both) {
+        groups.push({ label: `${a} ∧ not ${b}`, variables: [a, b], test: (nz) => nz[i] === true && nz[j] !== true });
+        groups.push({ label: `not ${a} ∧ ${b}`, variables: [a, b], test: (nz) => nz[i] !== true && nz[j] === true });
+        groups.push({ label: `not ${a} ∧ not ${b}`, variables: [a, b], test: (nz) => nz[i] !== true && nz[j] !== true });
+      }
+    }
+  }
+  return groups;
+}
+
+/** Field counting the distinct subjects (customers) behind rows that are not subjects themselves. */
+export const SUBJECTS_FIELD = 'subjects';
+const subjectGroupField = (i: number): string => `subjects:${i}`;
+
+/** Count fields of subject-counted groups: the subjects, then one per group; `max` bounds each per shop. */
+export function subjectGroupFields(groups: readonly RowGroup[], max: bigint): { name: string; max: bigint }[] {
+  return [{ name: SUBJECTS_FIELD, max }, ...groups.map((_, i) => ({ name: subjectGroupField(i), max }))];
+}
+
+/**
+ * The rules of a model whose rows belong to subjects (several orders of one
+ * customer): every group must hold 0 or at least k *customers* with a row
+ * in it (k orders of one customer would single that customer out just the
+ * same), and parameters stay below the saturation ratio of the customers.
+ */
+export function subjectGroupRules(groups: readonly RowGroup[], parameters: number): ModelRules {
+  return {
+    rowsField: SUBJECTS_FIELD,
+    parameters,
+    groups: groups.map((g, i) => ({ label: g.label.replace(/^the rows/, 'the customers with rows'), variables: g.variables, terms: [{ field: subjectGroupField(i), sign: 1 as const }] })),
+  };
+}
+
+/** One row as the subject counts see it. */
+export interface SubjectRow {
+  readonly subject: string;
+  readonly nonzero: readonly boolean[];
+  readonly positive: boolean;
+}
+
+/**
+ * Shop side, in {@link subjectGroupFields} order: the distinct subjects of
+ * `rows`, then per group the distinct subjects with at least one row in it.
+ * A subject is counted once per shop; subjects of different shops are
+ * different customers, so the sums over shops are exact.
+ */
+export function subjectGroupCounts(groups: readonly RowGroup[], rows: readonly SubjectRow[]): bigint[] {
+  const all = new Set<string>();
+  const inGroup = groups.map(() => new Set<string>());
+  for (const r of rows) {
+    all.add(r.subject);
+    groups.forEach((g, i) => {
+      if (g.test(r.nonzero, r.positive)) (inGroup[i] as Set<string>).add(r.subject);
+    });
+  }
+  return [BigInt(all.size), ...inGroup.map((s) => BigInt(s.size))];
+}
+
+/** Throws RangeError when one customer has more than `perSubject` rows (the sensitivity would not hold). */
+export function assertRowsPerSubject(subjects: readonly string[], perSubject: bigint): void {
+  const rowsOf = new Map<string, number>();
+  let most = 0;
+  for (const s of subjects) {
+    const n = (rowsOf.get(s) ?? 0) + 1;
+    rowsOf.set(s, n);
+    if (n > most) most = n;
+  }
+  if (BigInt(most) > perSubject) throw new RangeError(`bounds.maxRowsPerCustomer: a customer has ${most} rows, more than ${perSubject}`);
+}

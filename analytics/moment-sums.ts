@@ -20,7 +20,19 @@
  *
  * @module
  */
-import { supportCounts, supportFields, supportGroups, type ModelRules } from './model-rules.js';
+import {
+  SUBJECTS_FIELD,
+  assertRowsPerSubject,
+  subjectGroupCounts,
+  subjectGroupFields,
+  subjectGroupRules,
+  supportCounts,
+  supportFields,
+  supportGroups,
+  supportRowGroups,
+  type ModelRules,
+  type RowGroup,
+} from './model-rules.js';
 import type { CellSpec, FieldSpec, ReleasedTotals, SubjectSensitivity } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
@@ -37,6 +49,14 @@ export interface MomentLayout {
   readonly scaleBits: number;
   /** Per variable, whether it is a 0/1 indicator (both its levels are groups); default none. */
   readonly indicators?: readonly boolean[];
+  /**
+   * Set when rows are not subjects but rows of customers (each order): the
+   * most rows one customer may have. The release rules then count
+   * customers (model-rules.ts `subjectGroupRules`), the cell's subjects are
+   * the distinct customers, and one customer moves each sum by this many
+   * rows' worth.
+   */
+  readonly perSubject?: bigint;
 }
 
 /** Name of the released cell. */
@@ -59,6 +79,17 @@ function checkLayout(layout: MomentLayout): void {
   layout.maxAbs.forEach((m, i) => {
     if (!(typeof m === 'number' && Number.isFinite(m) && m > 0)) throw new RangeError(`layout.maxAbs[${i}]: expected a positive finite number`);
   });
+  if (layout.perSubject !== undefined && (typeof layout.perSubject !== 'bigint' || layout.perSubject < 1n)) throw new RangeError('layout.perSubject: expected a positive bigint');
+}
+
+const indicatorOf = (layout: MomentLayout) => {
+  const indicator = new Map(layout.variables.map((v, i) => [v, layout.indicators?.[i] === true]));
+  return (v: string): boolean => indicator.get(v) === true;
+};
+
+/** The groups of a layout whose rows belong to customers, as row tests. */
+function rowGroups(layout: MomentLayout): RowGroup[] {
+  return supportRowGroups(layout.variables, indicatorOf(layout));
 }
 
 /** The fields, in the order {@link accumulateMoments} returns values. */
@@ -73,7 +104,7 @@ export function momentFields(layout: MomentLayout): FieldSpec[] {
       out.push(...signedFieldSpecs(crossName(vars[a] as string, vars[b] as string), layout.maxRows * (q[a] as bigint) * (q[b] as bigint)));
     }
   }
-  out.push(...supportFields(vars, layout.maxRows));
+  out.push(...(layout.perSubject === undefined ? supportFields(vars, layout.maxRows) : subjectGroupFields(rowGroups(layout), layout.maxRows)));
   return out;
 }
 
@@ -85,44 +116,52 @@ export function momentFields(layout: MomentLayout): FieldSpec[] {
  */
 export function momentModelRules(layout: MomentLayout, parameters: number): ModelRules {
   checkLayout(layout);
-  const indicator = new Map(layout.variables.map((v, i) => [v, layout.indicators?.[i] === true]));
-  return { rowsField: 'n', parameters, groups: supportGroups(layout.variables, (v) => indicator.get(v) === true) };
+  if (layout.perSubject !== undefined) return subjectGroupRules(rowGroups(layout), parameters);
+  return { rowsField: 'n', parameters, groups: supportGroups(layout.variables, indicatorOf(layout)) };
 }
 
-/** One cell holding every field; subjects are the rows. */
+/** One cell holding every field; subjects are the rows, or the customers when rows belong to customers. */
 export function momentCells(layout: MomentLayout): CellSpec[] {
-  return [{ name: MOMENTS_CELL, subjectsField: 'n', fields: momentFields(layout).map((f) => f.name) }];
+  return [{ name: MOMENTS_CELL, subjectsField: layout.perSubject === undefined ? 'n' : SUBJECTS_FIELD, fields: momentFields(layout).map((f) => f.name) }];
 }
 
 /**
  * Per-subject sensitivity (for differentially private purposes): a customer
- * is one row, so adding or removing one changes n by 1, Σx_v by at most the
- * quantised bound of v and Σx_a·x_b by the product of the two bounds.
+ * is one row (or at most `perSubject` rows), so adding or removing one
+ * changes n by that many, Σx_v by as many times the quantised bound of v and
+ * Σx_a·x_b by as many times the product of the two bounds; each count of
+ * customers by 1.
  */
 export function momentSensitivity(layout: MomentLayout): SubjectSensitivity {
   checkLayout(layout);
-  const q = layout.maxAbs.map((m) => quantumBound(m, layout.scaleBits));
+  const r = layout.perSubject ?? 1n;
+  const q = layout.maxAbs.map((m) => r * quantumBound(m, layout.scaleBits));
   const vars = layout.variables;
-  const perField: Record<string, bigint> = { n: 1n };
+  const perField: Record<string, bigint> = { n: r };
   const both = (name: string, v: bigint): void => {
     perField[`${name}+`] = v;
     perField[`${name}-`] = v;
   };
   vars.forEach((v, i) => both(sumName(v), q[i] as bigint));
-  for (let a = 0; a < vars.length; a++) for (let b = a; b < vars.length; b++) both(crossName(vars[a] as string, vars[b] as string), (q[a] as bigint) * (q[b] as bigint));
-  for (const f of supportFields(vars, 1n)) perField[f.name] = 1n;
+  for (let a = 0; a < vars.length; a++) for (let b = a; b < vars.length; b++) both(crossName(vars[a] as string, vars[b] as string), ((q[a] as bigint) * (q[b] as bigint)) / r);
+  const counts = layout.perSubject === undefined ? supportFields(vars, 1n) : subjectGroupFields(rowGroups(layout), 1n);
+  for (const f of counts) perField[f.name] = 1n;
   return { perField, disjointCells: true };
 }
 
 /**
- * Shop side: exact moment sums of `rows` (each a value per variable). Throws
- * RangeError naming the variable when |value| exceeds its bound, and naming
- * the `n` field when there are more rows than `maxRows`.
+ * Shop side: exact moment sums of `rows` (each a value per variable);
+ * `subjects[i]` is the customer of row i when the layout's rows belong to
+ * customers. Throws RangeError naming the variable when |value| exceeds its
+ * bound, naming the `n` field when there are more rows than `maxRows`, and
+ * naming `perSubject` when a customer has more rows than it allows.
  */
-export function accumulateMoments(layout: MomentLayout, rows: readonly (readonly number[])[]): bigint[] {
+export function accumulateMoments(layout: MomentLayout, rows: readonly (readonly number[])[], subjects?: readonly string[]): bigint[] {
   checkLayout(layout);
   const d = layout.variables.length;
   if (BigInt(rows.length) > layout.maxRows) throw new RangeError(`field n: ${rows.length} rows exceed bounds.maxRows ${layout.maxRows}`);
+  if ((layout.perSubject === undefined) !== (subjects === undefined)) throw new TypeError('subjects: expected one customer per row exactly when the layout has perSubject');
+  if (subjects !== undefined && subjects.length !== rows.length) throw new RangeError(`subjects: expected ${rows.length} entries, got ${subjects.length}`);
   const sums = new Array<bigint>(d).fill(0n);
   const cross = new Array<bigint>((d * (d + 1)) / 2).fill(0n);
   const q = new Array<bigint>(d);
@@ -151,7 +190,13 @@ export function accumulateMoments(layout: MomentLayout, rows: readonly (readonly
   for (const s of sums) out.push(...splitSigned(s));
   for (const c of cross) out.push(...splitSigned(c));
   // Supports of the quantised values: a value that quantises to 0 adds nothing to the sums, so it is not in the group they describe.
-  out.push(...supportCounts(layout.variables, rows.map((row) => row.map((x) => (realToFixed(x, layout.scaleBits) === 0n ? 0 : 1)))));
+  const nonzero = rows.map((row) => row.map((x) => realToFixed(x, layout.scaleBits) !== 0n));
+  if (subjects === undefined) {
+    out.push(...supportCounts(layout.variables, nonzero.map((row) => row.map((b) => (b ? 1 : 0)))));
+    return out;
+  }
+  assertRowsPerSubject(subjects, layout.perSubject as bigint);
+  out.push(...subjectGroupCounts(rowGroups(layout), nonzero.map((nz, i) => ({ subject: subjects[i] as string, nonzero: nz, positive: false }))));
   return out;
 }
 

@@ -31,7 +31,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
+import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelSubjectRows, normaliseModelData, type ModelData } from './model-data.js';
 import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentLayout, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
@@ -149,18 +149,20 @@ function layoutOf(spec: PcaSpec): MomentLayout {
   if (!isFormula(spec)) return modelLayout(spec.features, spec.bounds, spec.scaleBits);
   const variables = pcaVariables(spec);
   // Every design column is a group, its zero rows too (as in linear-model).
-  return { variables, maxAbs: columnBounds(spec), maxRows: spec.bounds.maxRows, scaleBits: spec.scaleBits, indicators: variables.map(() => true) };
+  const perSubject = spec.bounds.maxRowsPerCustomer;
+  return { variables, maxAbs: columnBounds(spec), maxRows: spec.bounds.maxRows, scaleBits: spec.scaleBits, indicators: variables.map(() => true), ...(perSubject === undefined ? {} : { perSubject }) };
 }
 
-/** The rows decomposed at one shop: feature rows, or the formula's design rows. */
-function rowsOf(spec: PcaSpec, data: ShopData): number[][] {
-  return isFormula(spec) ? modelRows(spec, data) : featureMatrix(data, spec.features, asOfUnixS(spec.asOf));
+/** The rows decomposed at one shop (feature rows, or the formula's design rows), with their customers for an order model. */
+function rowsOf(spec: PcaSpec, data: ShopData): { rows: number[][]; subjects: string[] | undefined } {
+  return isFormula(spec) ? modelSubjectRows(spec, data) : { rows: featureMatrix(data, spec.features, asOfUnixS(spec.asOf)), subjects: undefined };
 }
 
 /** Shop side: the variables' moments. Throws RangeError naming the field when a value exceeds its bound. */
 export function computePcaLocal(spec: PcaSpec, data: ShopData): bigint[] {
   const layout = layoutOf(spec);
-  const values = accumulateMoments(layout, rowsOf(spec, data));
+  const { rows, subjects } = rowsOf(spec, data);
+  const values = accumulateMoments(layout, rows, subjects);
   assertWithinBounds(momentFields(layout), values);
   return values;
 }
