@@ -462,7 +462,7 @@ function categoricalOf(e: Expr, kindOf: (name: string) => VariableKind | undefin
   if (e.t !== 'call' || !CATEGORICAL_FUNCTIONS.has(e.fn)) return undefined;
   const v = (e.args[0] as { name: string }).name;
   const k = kindOf(v);
-  if (k?.kind !== 'categorical') throw new QuerySpecError(`levels.${v}`, `${deparse(e)} needs the levels of '${v}' (declare them in levels.${v})`);
+  if (k?.kind !== 'categorical') throw new QuerySpecError(`levels.${v}`, `${deparse(e)} needs the levels of '${v}' (declare them in levels.${v}; a category-levels query lists those held by at least k subjects)`);
   if (e.fn !== 'relevel') return { variable: v, levels: k.levels };
   const ref = e.ref as string;
   if (!k.levels.includes(ref)) throw new QuerySpecError('formula', `${deparse(e)}: '${ref}' is not a level of ${v} (levels: ${k.levels.join(', ')})`);
@@ -550,6 +550,7 @@ export function evaluate(e: Expr, get: (name: string) => RowValue): number | und
       if (v === undefined || v === null) return undefined;
       if (typeof v === 'boolean') return v ? 1 : 0;
       if (typeof v === 'number') return v;
+      if (typeof v === 'string') throw new RangeError(`variable ${e.name} is not numeric (a categorical column needs C(${e.name}) and levels.${e.name}; a category-levels query lists its levels held by at least k subjects)`);
       throw new RangeError(`variable ${e.name} is not numeric`);
     }
     case 'neg': {

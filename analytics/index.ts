@@ -199,6 +199,30 @@ export {
   type HistogramBin,
   type HistogramPercentile,
 } from './histogram.js';
+export {
+  CATEGORY_LEVELS_KIND,
+  DEFAULT_LEVEL_BUCKETS,
+  MAX_LEVEL_BUCKETS,
+  MAX_LEVEL_BYTES,
+  MAX_LEVEL_SALT,
+  categoryLevelsQuery,
+  parseCategoryLevelsSpec,
+  computeCategoryLevelsLocal,
+  finaliseCategoryLevels,
+  categoryLevelsFields,
+  categoryLevelsCells,
+  categoryLevelsMargins,
+  categoryLevelsCellIntegrity,
+  decodeBucket,
+  levelBucket,
+  levelCode,
+  levelField,
+  type BucketContent,
+  type CategoryLevelsSpec,
+  type CategoryLevelsResult,
+  type LevelCode,
+  type RevealedLevel,
+} from './category-levels.js';
 export type { IterativeModelDefinition, AnyIterativeModelDefinition, AdvanceResult } from './iterative.js';
 export { cholesky, choleskySolve, choleskyInverse } from './linear-algebra.js';
 export {

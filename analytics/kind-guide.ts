@@ -13,6 +13,7 @@
  */
 import { CUSTOMER_FEATURES, CUSTOMER_FEATURE_NAMES, CUSTOMER_LABELS, CUSTOMER_LABEL_NAMES } from './customer-features.js';
 import { AGGREGATE_FUNCTIONS } from './customer-aggregates.js';
+import { DEFAULT_LEVEL_BUCKETS, MAX_LEVEL_BUCKETS, MAX_LEVEL_BYTES } from './category-levels.js';
 import { AGE_BANDS, CITY_LEVELS, SEGMENT_GROUPINGS } from './customer-groups.js';
 import { FEATURE_FAMILIES, PLAIN_FEATURE_NAMES, featureDefinition } from './features.js';
 import { DEFAULT_FUNNEL_BOUNDS, DEFAULT_FUNNEL_CHANNELS } from './funnel.js';
@@ -452,6 +453,33 @@ const GUIDES: readonly KindGuide[] = [
       target: 'monetary_yuan',
       bounds: { featureMaxAbs: { monetary_yuan: 1_000_000 } },
     },
+  },
+  {
+    kind: 'category-levels',
+    role: 'query',
+    summary: 'Levels of a categorical column declared without levels; a level is shown only with k subjects.',
+    description:
+      'Finds the levels of a column shops declare as { "type": "categorical" } without listing them, so they can be pasted into a ' +
+      'formula model\'s levels. Each shop puts every level in a bucket chosen by a salted SHA-256 of its text (all shops agree without ' +
+      'sharing anything) and sends, per bucket, its subjects and the level\'s bytes times them, encrypted. A bucket holding one level ' +
+      'decodes exactly after the sum; a bucket of fewer than k subjects (customers, or rows of a table) is withheld, and so is one holding ' +
+      'two or more levels (LEVELS_COLLIDE: run again with another salt). Levels are at most ' + String(MAX_LEVEL_BYTES) + ' bytes of UTF-8.',
+    members: [
+      purpose('marketing-analytics'),
+      { name: 'data', type: 'string', required: true, description: 'Whose column: "customers" (customer.<name>), "orders" (order.<name>), or a table shops declare under extraTables (<table>.<name>).' },
+      { name: 'variable', type: 'string', required: true, description: 'The column whose levels are listed, as the schema names it, e.g. brand.' },
+      {
+        name: 'asOf',
+        type: 'string',
+        required: false,
+        requiredWhen: 'data is "customers" or "orders"',
+        description: `UTC instant like ${AS_OF}: orders before it are read (customers: the customers of a model at that instant). Leave it out for a table.`,
+      },
+      { name: 'buckets', type: 'integer', required: false, default: String(DEFAULT_LEVEL_BUCKETS), description: `Buckets the levels are spread over, 2 to ${MAX_LEVEL_BUCKETS}; more buckets, fewer collisions, larger ciphertexts (256 fit one).`, sample: 512 },
+      { name: 'salt', type: 'integer', required: false, default: '0', description: 'Changes every level\'s bucket, 0 to 2^32 - 1: run again with another salt when buckets collided.', sample: 1 },
+    ],
+    sections: [],
+    example: { purpose: 'marketing-analytics', data: 'customers', variable: 'brand', asOf: AS_OF },
   },
   {
     kind: 'linear-model',

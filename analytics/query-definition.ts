@@ -13,6 +13,7 @@
  * @module
  */
 import type { ModelRules } from './model-rules.js';
+import type { SuppressionReasonCode } from './release-document.js';
 import type { RowScope } from './row-scope.js';
 import type { ShopData } from './shop-data.js';
 
@@ -76,7 +77,15 @@ export interface SubjectSensitivity {
 /** Decrypted totals per cell, as released by the key holder. */
 export interface ReleasedTotals {
   readonly cells: Readonly<
-    Record<string, { readonly suppressed: boolean; readonly totals?: Readonly<Record<string, bigint>> }>
+    Record<
+      string,
+      {
+        readonly suppressed: boolean;
+        readonly totals?: Readonly<Record<string, bigint>>;
+        /** Why a withheld cell was withheld (absent in releases made before codes existed). */
+        readonly reasonCode?: SuppressionReasonCode;
+      }
+    >
   >;
   /** The k the release was made under (merging and withholding in `finalise` follow it). */
   readonly minSubjects?: number;
@@ -141,6 +150,14 @@ export interface QueryDefinition<Spec, Result> {
   rowScope?(spec: Spec): RowScope;
   /** For models: the groups and saturation the key holder checks before release (model-rules.ts). */
   modelRules?(spec: Spec): ModelRules;
+  /**
+   * Optional: whether a cell's decrypted totals are what the cell claims to
+   * be (`totals`: every field's exact sum). The key holder withholds a cell
+   * failing it (`LEVELS_COLLIDE`) before release, however many subjects it
+   * holds: e.g. a `category-levels` bucket holding two levels, where a large
+   * level would otherwise carry a small one into the release as a sum.
+   */
+  cellIntegrity?(spec: Spec, cell: CellSpec, totals: ReadonlyMap<string, bigint>): boolean;
 }
 
 /** The disclosure role of a definition (`table` unless it says otherwise). */

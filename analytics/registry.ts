@@ -25,6 +25,7 @@ import { linearModelQuery, type LinearModelResult, type LinearModelSpec } from '
 import { logisticModelFitDefinition, logisticModelRoundQuery } from './logistic-model.js';
 import { linearRegressionQuery, type LinearRegressionResult, type LinearRegressionSpec } from './linear-regression.js';
 import { pcaQuery, type PcaResult, type PcaSpec } from './pca.js';
+import { categoryLevelsQuery, type CategoryLevelsResult, type CategoryLevelsSpec } from './category-levels.js';
 
 /** Statically known kinds, for precise types at call sites that name them. */
 export interface KnownQueryKinds {
@@ -38,12 +39,13 @@ export interface KnownQueryKinds {
   'linear-regression': QueryDefinition<LinearRegressionSpec, LinearRegressionResult>;
   'linear-model': QueryDefinition<LinearModelSpec, LinearModelResult>;
   pca: QueryDefinition<PcaSpec, PcaResult>;
+  'category-levels': QueryDefinition<CategoryLevelsSpec, CategoryLevelsResult>;
 }
 
 const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
 for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [merchantBenchmarkQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+for (const d of [merchantBenchmarkQuery, categoryLevelsQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [linearRegressionQuery, linearModelQuery, pcaQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 for (const d of [logisticRoundQuery, logisticModelRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
 

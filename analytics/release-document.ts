@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { ReleasedTotals } from './query-definition.js';
 
 /** Why the key holder withheld a cell (stable codes; `reason` says it in words). */
-export type SuppressionReasonCode = 'FEWER_THAN_K_SUBJECTS' | 'DOMINANCE' | 'SECONDARY';
+export type SuppressionReasonCode = 'FEWER_THAN_K_SUBJECTS' | 'DOMINANCE' | 'SECONDARY' | 'LEVELS_COLLIDE';
 
 /** Noise added to one released total under a differentially private purpose. */
 export interface ReleasedNoise {
@@ -119,7 +119,7 @@ const releaseCellSchema = z.discriminatedUnion('suppressed', [
     suppressed: z.literal(true),
     reason: z.string(),
     reasonZh: z.string().optional(),
-    reasonCode: z.enum(['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY']).optional(),
+    reasonCode: z.enum(['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY', 'LEVELS_COLLIDE']).optional(),
   }),
   z.strictObject({
     suppressed: z.literal(false),
@@ -183,10 +183,10 @@ export function parseReleaseDocument(json: unknown): ReleaseDocument {
 
 /** Converts a release's decimal-string totals to the bigints `finalise` takes. */
 export function releasedTotalsFromDocument(doc: Pick<ReleaseDocument, 'cells'> & { readonly policy?: ReleaseDocument['policy'] }): ReleasedTotals {
-  const cells: Record<string, { suppressed: boolean; totals?: Record<string, bigint> }> = {};
+  const cells: Record<string, { suppressed: boolean; totals?: Record<string, bigint>; reasonCode?: SuppressionReasonCode }> = {};
   for (const [name, cell] of Object.entries(doc.cells)) {
     cells[name] = cell.suppressed
-      ? { suppressed: true }
+      ? { suppressed: true, ...(cell.reasonCode === undefined ? {} : { reasonCode: cell.reasonCode }) }
       : { suppressed: false, totals: Object.fromEntries(Object.entries(cell.totals).map(([f, v]) => [f, BigInt(v)])) };
   }
   return doc.policy === undefined ? { cells } : { cells, minSubjects: doc.policy.minSubjects };

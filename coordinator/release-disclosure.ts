@@ -18,7 +18,7 @@ export function releaseNoiseOf(doc: ReleaseDocument): { mechanism: 'discrete-gau
 
 /** Suppressed cells grouped by reason code, in a fixed reason order (releases without codes count as k suppressions). */
 export function suppressionsOf(doc: ReleaseDocument): { reason: SuppressionReasonCode; cells: string[] }[] {
-  const order: SuppressionReasonCode[] = ['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY'];
+  const order: SuppressionReasonCode[] = ['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'LEVELS_COLLIDE', 'SECONDARY'];
   const by = new Map<SuppressionReasonCode, string[]>();
   for (const [name, cell] of Object.entries(doc.cells)) {
     if (!cell.suppressed) continue;

@@ -392,6 +392,9 @@ export class KeyHolder {
     const ruled = rules ? checkModelRules(rules, byField, policy.minSubjects, policy.maxSaturation) : undefined;
     if (ruled?.refusal) refuse(ruled.refusal.code, `purpose '${purpose}', ${header.kind}: ${ruled.refusal.message}`);
 
+    // Cells whose exact totals are not what they claim (a bucket of two levels) are withheld before anything leaves.
+    const integrity = definition.cellIntegrity;
+    const integrityFailed = integrity ? new Set(definition.cells(spec).filter((c) => !integrity.call(definition, spec, c, byField)).map((c) => c.name)) : undefined;
     const outcome = applyDisclosure({
       cells: definition.cells(spec),
       fields: layout.fields,
@@ -402,6 +405,7 @@ export class KeyHolder {
       margins: definition.margins?.(spec),
       rng: this.rng,
       smallGroupCells: ruled?.withheld,
+      integrityFailedCells: integrityFailed,
     });
     const releasedAt = new Date().toISOString();
     const rhoUnits = outcome.dp?.rhoUnits ?? 0n;

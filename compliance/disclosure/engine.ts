@@ -42,6 +42,8 @@ export interface DisclosureInput {
   readonly rng?: RandomReader | undefined;
   /** Cells a model's rules withhold because a group inside them is too small (model-rules.ts). */
   readonly smallGroupCells?: ReadonlySet<string> | undefined;
+  /** Cells whose totals fail their kind's `cellIntegrity` (query-definition.ts): withheld as `LEVELS_COLLIDE`. */
+  readonly integrityFailedCells?: ReadonlySet<string> | undefined;
 }
 
 /** What one release costs and how it was noised (DP purposes only). */
@@ -151,7 +153,7 @@ export function applyDisclosure(input: DisclosureInput): DisclosureOutcome {
 
   const facts: CellFacts[] = input.cells.map((c) => {
     const d = dominance.get(c.name);
-    return { name: c.name, subjects: values.get(c.subjectsField) ?? 0n, ...(d ? { dominance: d } : {}), ...(input.smallGroupCells?.has(c.name) ? { smallGroupInside: true } : {}) };
+    return { name: c.name, subjects: values.get(c.subjectsField) ?? 0n, ...(d ? { dominance: d } : {}), ...(input.smallGroupCells?.has(c.name) ? { smallGroupInside: true } : {}), ...(input.integrityFailedCells?.has(c.name) ? { failsIntegrity: true } : {}) };
   });
   const suppressed = decideSuppression(facts, { minSubjects: policy.minSubjects, dominance: policy.dominance }, input.margins ?? []);
 

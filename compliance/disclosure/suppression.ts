@@ -44,7 +44,7 @@ import { violatesDominance, type DominanceFacts } from './dominance.js';
 import { determinedUnknowns } from './linear-audit.js';
 
 /** Why a cell was withheld. */
-export const SUPPRESSION_REASONS = ['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY'] as const;
+export const SUPPRESSION_REASONS = ['FEWER_THAN_K_SUBJECTS', 'DOMINANCE', 'SECONDARY', 'LEVELS_COLLIDE'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** What the suppression decision needs about one cell. */
@@ -56,6 +56,12 @@ export interface CellFacts {
   readonly dominance?: DominanceFacts;
   /** A group inside the cell holds 1..k-1 subjects (a model's rule, model-rules.ts): withheld like a small cell. */
   readonly smallGroupInside?: boolean;
+  /**
+   * The cell's totals are not what it claims (a query kind's `cellIntegrity`,
+   * e.g. a category-levels bucket holding two levels): withheld
+   * (`LEVELS_COLLIDE`) whatever its subjects, and protected like a small cell.
+   */
+  readonly failsIntegrity?: boolean;
 }
 
 export interface SuppressionRules {
@@ -103,6 +109,7 @@ export function decideSuppression(cells: readonly CellFacts[], rules: Suppressio
   const out = new Map<string, SuppressionReason>();
   for (const c of cells) {
     if (c.subjects < k || c.smallGroupInside === true) out.set(c.name, 'FEWER_THAN_K_SUBJECTS');
+    else if (c.failsIntegrity === true) out.set(c.name, 'LEVELS_COLLIDE');
     else if (rules.dominance && c.dominance && violatesDominance(c.dominance, rules.dominance.maxSharePercent)) out.set(c.name, 'DOMINANCE');
   }
   const order = new Map(cells.map((c, i) => [c.name, i]));

@@ -38,6 +38,10 @@ const REASONS = {
     en: 'Hidden to protect another hidden cell, which could otherwise be worked out from the totals. This cell is not too small itself; a grouping without small cells avoids it.',
     zh: '为保护另一个被隐藏的单元而一并隐藏，否则可由合计推算出那个单元。此单元本身并无问题；改用不含过小单元的分组即可避免。',
   },
+  LEVELS_COLLIDE: {
+    en: 'This bucket holds two or more different levels, so showing its sums could reveal a small level beside a large one. Run the query again with another salt to separate them.',
+    zh: '该分桶包含两个或更多不同的取值，公布其合计可能连带暴露与大取值同桶的小取值，因此不予显示。请换一个 salt 重新运行查询以将它们分开。',
+  },
   DIFFERENCING: {
     en: 'The customers behind this query differ from those of an earlier result of the same purpose by fewer than {k}, so comparing the two would single them out. Wait until more customers\' data has changed, or use a purpose with differential privacy (DP).',
     zh: '本次查询涉及的客户与该目的之前某次结果的客户相差不足 {k} 人，两相比较即可识别出这些客户，因此未予发布。请等待更多客户的数据发生变化后再查询，或改用采用差分隐私（DP）的目的。',
@@ -128,6 +132,7 @@ const WITHHELD_LABELS = {
   FEWER_THAN_K_SUBJECTS: { en: 'fewer than {k} customers', zh: '客户少于 {k} 人' },
   DOMINANCE: { en: 'one shop dominates', zh: '单店占比过高' },
   SECONDARY: { en: 'protects another cell', zh: '保护其他单元' },
+  LEVELS_COLLIDE: { en: 'levels collide', zh: '取值冲突' },
 };
 
 /** `{ 'why.CODE': text }` (or another prefix) of one language from a table of `{ en, zh }`. */
