@@ -4,25 +4,61 @@
  * feature has a fixed definition and scale so every shop builds the same
  * design matrix; the coordinator only ever sees sums over many rows.
  *
- * Features are scaled to be of order 1 so Newton steps stay well
- * conditioned; the scale is part of the definition (a model stores it).
+ * The features are named aggregates of the one vocabulary,
+ * analytics/features.ts, which defines their values and scales (of order 1 so
+ * Newton steps stay well conditioned; a model stores the scale), so a formula
+ * model reading `orders` reads the same number as these kinds. These kinds
+ * have no asOf: every order counts, so they measure at
+ * {@link AFTER_EVERY_ORDER_UNIX_S} and read each feature's
+ * `uncutInputFields`. `intercept`, the constant term, is theirs alone.
  *
  * @module
  */
-import type { Customer, Order, ShopData } from './shop-data.js';
+import { AFTER_EVERY_ORDER_UNIX_S, customerFacts, featureDefinition, type CustomerFacts } from './features.js';
+import type { ShopData } from './shop-data.js';
+
+const NAMES = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'] as const;
+
+export type CustomerFeature = (typeof NAMES)[number];
+
+/** What these kinds read of one feature and how its value follows from a customer's facts. */
+export interface CustomerFeatureDefinition {
+  /** Shop fields read with every order counted. */
+  readonly fields: readonly string[];
+  readonly describe: string;
+  readonly value: (facts: CustomerFacts) => number;
+}
+
+/**
+ * A named feature of analytics/features.ts measured after every order. These
+ * features are never undefined (0 without orders), so an undefined value is
+ * a broken definition, thrown rather than deleting the row silently.
+ */
+function named(name: Exclude<CustomerFeature, 'intercept'>): CustomerFeatureDefinition {
+  const d = featureDefinition(name);
+  if (d === undefined) throw new RangeError(`name: '${name}' is not a feature of analytics/features.ts`);
+  return {
+    fields: d.uncutInputFields ?? d.inputFields,
+    describe: d.description,
+    value: (facts) => {
+      const v = d.value(facts, AFTER_EVERY_ORDER_UNIX_S);
+      if (v === undefined) throw new RangeError(`features: ${name} is undefined for a customer`);
+      return v;
+    },
+  };
+}
 
 /** Feature names a model may use, with what each reads. */
-export const CUSTOMER_FEATURES = {
-  intercept: { fields: [] as string[], describe: 'constant 1' },
-  orders: { fields: ['order.ordered_at'], describe: 'number of orders / 10' },
-  avg_order_value: { fields: ['order.amount'], describe: 'mean order value in yuan / 100 (0 without orders)' },
-  return_rate: { fields: ['order.returned'], describe: 'share of orders returned (0 without orders)' },
-  tenure_years: { fields: ['customer.signup_at', 'order.ordered_at'], describe: 'years from signup to the last order or signup' },
-  mean_gap_days: { fields: ['order.ordered_at'], describe: 'mean days between consecutive orders / 30 (0 with fewer than 2 orders)' },
-} as const;
+export const CUSTOMER_FEATURES: Readonly<Record<CustomerFeature, CustomerFeatureDefinition>> = {
+  intercept: { fields: [], describe: 'constant 1', value: () => 1 },
+  orders: named('orders'),
+  avg_order_value: named('avg_order_value'),
+  return_rate: named('return_rate'),
+  tenure_years: named('tenure_years'),
+  mean_gap_days: named('mean_gap_days'),
+};
 
-export type CustomerFeature = keyof typeof CUSTOMER_FEATURES;
-export const CUSTOMER_FEATURE_NAMES = Object.keys(CUSTOMER_FEATURES) as CustomerFeature[];
+export const CUSTOMER_FEATURE_NAMES: CustomerFeature[] = [...NAMES];
 
 /** Binary labels a propensity model may learn. */
 export const CUSTOMER_LABELS = {
@@ -49,37 +85,14 @@ export interface FeatureRow {
   readonly y: 0 | 1;
 }
 
-function featureValue(name: CustomerFeature, c: Customer, orders: readonly Order[]): number {
-  switch (name) {
-    case 'intercept':
-      return 1;
-    case 'orders':
-      return orders.length / 10;
-    case 'avg_order_value':
-      return orders.length === 0 ? 0 : orders.reduce((s, o) => s + Number(o.amountCents), 0) / orders.length / 10_000;
-    case 'return_rate':
-      return orders.length === 0 ? 0 : orders.filter((o) => o.returned).length / orders.length;
-    case 'tenure_years': {
-      const last = orders.reduce((m, o) => Math.max(m, o.orderedUnixS), c.signupUnixS);
-      return Math.max(0, last - c.signupUnixS) / (365 * 86_400);
-    }
-    case 'mean_gap_days': {
-      if (orders.length < 2) return 0;
-      const first = orders[0]!.orderedUnixS;
-      const last = orders[orders.length - 1]!.orderedUnixS;
-      return (last - first) / (orders.length - 1) / 86_400 / 30;
-    }
-  }
-}
-
-function labelValue(name: CustomerLabel, c: Customer, orders: readonly Order[]): 0 | 1 {
+function labelValue(name: CustomerLabel, f: CustomerFacts): 0 | 1 {
   switch (name) {
     case 'churning':
-      return c.lifecycleStage === 'churning' ? 1 : 0;
+      return f.customer.lifecycleStage === 'churning' ? 1 : 0;
     case 'loyal':
-      return c.lifecycleStage === 'loyal' ? 1 : 0;
+      return f.customer.lifecycleStage === 'loyal' ? 1 : 0;
     case 'repeat':
-      return orders.length >= 2 ? 1 : 0;
+      return f.orders >= 2 ? 1 : 0;
   }
 }
 
@@ -98,24 +111,23 @@ export function isHoldout(customerId: string, holdoutPercent: number): boolean {
   return h % 100 < holdoutPercent;
 }
 
-/** Design-matrix rows for `data`, in customer order; `split` picks training or held-out rows. */
+/**
+ * Design-matrix rows for `data`, in customer order; `split` picks training or
+ * held-out rows. Values come from analytics/features.ts over every order of
+ * the customer, reading only the fields the features and label declare.
+ */
 export function featureRows(
   data: ShopData,
   features: readonly CustomerFeature[],
   label: CustomerLabel,
   split: { readonly holdoutPercent: number; readonly part: 'train' | 'holdout' | 'all' },
 ): FeatureRow[] {
-  const ordersOf = new Map<string, Order[]>();
-  for (const o of data.orders) {
-    const list = ordersOf.get(o.customerId);
-    if (list) list.push(o);
-    else ordersOf.set(o.customerId, [o]);
-  }
+  const defs = features.map((f) => CUSTOMER_FEATURES[f]);
   const rows: FeatureRow[] = [];
-  for (const c of data.customers) {
-    if (split.part !== 'all' && isHoldout(c.customerId, split.holdoutPercent) !== (split.part === 'holdout')) continue;
-    const orders = (ordersOf.get(c.customerId) ?? []).sort((a, b) => a.orderedUnixS - b.orderedUnixS);
-    rows.push({ customerId: c.customerId, x: features.map((f) => featureValue(f, c, orders)), y: labelValue(label, c, orders) });
+  for (const f of customerFacts(data, AFTER_EVERY_ORDER_UNIX_S, new Set(featureInputFields(features, label)))) {
+    const id = f.customer.customerId;
+    if (split.part !== 'all' && isHoldout(id, split.holdoutPercent) !== (split.part === 'holdout')) continue;
+    rows.push({ customerId: id, x: defs.map((d) => d.value(f)), y: labelValue(label, f) });
   }
   return rows;
 }

@@ -13,6 +13,20 @@
  * such a customer contributes no row at all (listwise deletion), the same
  * rule at every shop and in the pooled check.
  *
+ * This is the one feature vocabulary. The names of the older propensity
+ * kinds (`logistic-regression`, `kmeans` with `features`, their evaluation)
+ * are named aggregates in it, with the scale those kinds fixed so Newton
+ * steps stay well conditioned: `orders` (number of orders / 10),
+ * `avg_order_value` (mean order value in yuan / 100), `return_rate` (share of
+ * orders returned), `tenure_years` (years from signup to the last order) and
+ * `mean_gap_days` (mean days between consecutive orders / 30). Unlike
+ * `avg_order_yuan` or `recency_days` they are 0, not undefined, for a customer
+ * without orders, so they never delete a row. Being named features, they are
+ * also formula variables and `linear-regression`/`pca` features, measured at
+ * `asOf` there; the older kinds measure them at {@link AFTER_EVERY_ORDER_UNIX_S}
+ * (every order counts). `intercept` is no feature: it is the older kinds'
+ * constant term (analytics/customer-features.ts).
+ *
  * @module
  */
 import { AGE_BANDS } from './customer-groups.js';
@@ -28,6 +42,8 @@ export interface CustomerFacts {
   orders: number;
   amountCents: bigint;
   returns: number;
+  /** Times of the earliest and latest order before `asOf` (read only when `order.ordered_at` is needed). */
+  firstOrderUnixS: number | undefined;
   lastOrderUnixS: number | undefined;
   readonly sessionsByChannel: Map<string, number>;
   viewedSessions: number;
@@ -46,6 +62,13 @@ export interface FeatureDefinition {
   readonly description: string;
   /** Shop fields (`table.field`) the feature reads. */
   readonly inputFields: readonly string[];
+  /**
+   * Shop fields read when orders are not cut at an instant (asOf is
+   * {@link AFTER_EVERY_ORDER_UNIX_S}), when fewer than `inputFields`: a
+   * feature that reads `order.ordered_at` only to leave out later orders does
+   * not read it then. The older kinds declare these, as they always have.
+   */
+  readonly uncutInputFields?: readonly string[];
   /** Default bound on |value|, per customer. */
   readonly defaultMaxAbs: number;
   /** A 0/1 indicator (one level of a categorical variable): both its levels are groups of customers. */
@@ -55,6 +78,56 @@ export interface FeatureDefinition {
 }
 
 const ORDER_TIME = 'order.ordered_at';
+const YEAR_S = 365 * DAY_S;
+
+/**
+ * An instant after every order: measured at it, no order is left out. The
+ * older kinds, which have no asOf, measure their features at it, so their
+ * values are those over all of a customer's orders.
+ */
+export const AFTER_EVERY_ORDER_UNIX_S = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The older kinds' names, scaled to be of order 1 (the scale is part of the
+ * definition: a fitted model stores coefficients on it). Each is 0 rather
+ * than undefined without orders, as those kinds always computed it, so they
+ * are distinct features from their unscaled relatives (`frequency`,
+ * `avg_order_yuan`, `tenure_days`). Bounds are the relatives' bounds on the
+ * same scale.
+ */
+const NAMED_AGGREGATES: readonly FeatureDefinition[] = [
+  { name: 'orders', description: 'number of orders / 10', inputFields: [ORDER_TIME], defaultMaxAbs: 1e6 / 10, value: (f) => f.orders / 10 },
+  {
+    name: 'avg_order_value',
+    description: 'mean order value in yuan / 100 (0 without orders)',
+    inputFields: ['order.amount', ORDER_TIME],
+    uncutInputFields: ['order.amount'],
+    defaultMaxAbs: 1e8 / 100,
+    value: (f) => (f.orders === 0 ? 0 : Number(f.amountCents) / f.orders / 10_000),
+  },
+  {
+    name: 'return_rate',
+    description: 'share of orders returned (0 without orders)',
+    inputFields: ['order.returned', ORDER_TIME],
+    uncutInputFields: ['order.returned'],
+    defaultMaxAbs: 1,
+    value: (f) => (f.orders === 0 ? 0 : f.returns / f.orders),
+  },
+  {
+    name: 'tenure_years',
+    description: 'years from signup to the last order or signup',
+    inputFields: ['customer.signup_at', ORDER_TIME],
+    defaultMaxAbs: 36_600 / 365,
+    value: (f) => (Math.max(f.customer.signupUnixS, f.lastOrderUnixS ?? f.customer.signupUnixS) - f.customer.signupUnixS) / YEAR_S,
+  },
+  {
+    name: 'mean_gap_days',
+    description: 'mean days between consecutive orders / 30 (0 with fewer than 2 orders)',
+    inputFields: [ORDER_TIME],
+    defaultMaxAbs: 36_600 / 30,
+    value: (f) => (f.orders < 2 || f.firstOrderUnixS === undefined || f.lastOrderUnixS === undefined ? 0 : (f.lastOrderUnixS - f.firstOrderUnixS) / (f.orders - 1) / DAY_S / 30),
+  },
+];
 
 const PLAIN: readonly FeatureDefinition[] = [
   {
@@ -87,6 +160,7 @@ const PLAIN: readonly FeatureDefinition[] = [
     defaultMaxAbs: 36_600,
     value: (f, asOf) => (f.customer.signupUnixS > asOf ? undefined : (asOf - f.customer.signupUnixS) / DAY_S),
   },
+  ...NAMED_AGGREGATES,
   { name: 'viewed_sessions', description: 'sessions that viewed a product', inputFields: ['session.viewed'], defaultMaxAbs: 1e6, value: (f) => f.viewedSessions },
   { name: 'carted_sessions', description: 'sessions that put an item in the cart', inputFields: ['session.carted'], defaultMaxAbs: 1e6, value: (f) => f.cartedSessions },
   { name: 'ordered_sessions', description: 'sessions that placed an order', inputFields: ['session.ordered'], defaultMaxAbs: 1e6, value: (f) => f.orderedSessions },
@@ -167,7 +241,11 @@ export function featuresInputFields(names: readonly string[]): string[] {
  * The facts of every customer in `data`, in customer order. Only the shop
  * fields in `needs` (`table.field`, the features' inputFields) are read, so
  * a query reads exactly what it declares; orders at or after `asOfUnixS` are
- * left out (every order feature declares `order.ordered_at`).
+ * left out (every order feature declares `order.ordered_at`). Without
+ * `order.ordered_at` in `needs` no order time is read, so no order can be
+ * left out: other order fields are then only read at
+ * {@link AFTER_EVERY_ORDER_UNIX_S} (the older kinds' `uncutInputFields`), and
+ * a RangeError names `needs` otherwise.
  */
 export function customerFacts(data: ShopData, asOfUnixS: number, needs: ReadonlySet<string>): CustomerFacts[] {
   if (typeof data !== 'object' || data === null || !Array.isArray(data.customers as unknown) || !Array.isArray(data.orders as unknown)) {
@@ -182,6 +260,7 @@ export function customerFacts(data: ShopData, asOfUnixS: number, needs: Readonly
       orders: 0,
       amountCents: 0n,
       returns: 0,
+      firstOrderUnixS: undefined,
       lastOrderUnixS: undefined,
       sessionsByChannel: new Map(),
       viewedSessions: 0,
@@ -194,18 +273,7 @@ export function customerFacts(data: ShopData, asOfUnixS: number, needs: Readonly
     });
   }
   const need = (field: string): boolean => needs.has(field);
-  if (need('order.ordered_at')) {
-    const amount = need('order.amount');
-    const returned = need('order.returned');
-    for (const o of data.orders) {
-      const f = facts.get(o.customerId);
-      if (f === undefined || o.orderedUnixS >= asOfUnixS) continue;
-      f.orders++;
-      if (amount) f.amountCents += o.amountCents;
-      if (returned && o.returned) f.returns++;
-      if (f.lastOrderUnixS === undefined || o.orderedUnixS > f.lastOrderUnixS) f.lastOrderUnixS = o.orderedUnixS;
-    }
-  }
+  addOrderFacts(facts, data, asOfUnixS, need);
   const [channel, viewed, carted, ordered] = ['session.channel', 'session.viewed', 'session.carted', 'session.ordered'].map(need);
   if (channel || viewed || carted || ordered) {
     for (const s of data.sessions ?? []) {
@@ -229,6 +297,25 @@ export function customerFacts(data: ShopData, asOfUnixS: number, needs: Readonly
     }
   }
   return [...facts.values()];
+}
+
+/** Adds each customer's orders before `asOfUnixS` to their facts, reading only the order fields `need` admits. */
+function addOrderFacts(facts: ReadonlyMap<string, CustomerFacts>, data: ShopData, asOfUnixS: number, need: (field: string) => boolean): void {
+  const [time, amount, returned] = [ORDER_TIME, 'order.amount', 'order.returned'].map(need);
+  if (!time && !amount && !returned) return;
+  if (!time && asOfUnixS !== AFTER_EVERY_ORDER_UNIX_S) {
+    throw new RangeError('needs: order fields without order.ordered_at leave no order out; measure at AFTER_EVERY_ORDER_UNIX_S or declare order.ordered_at');
+  }
+  for (const o of data.orders) {
+    const f = facts.get(o.customerId);
+    if (f === undefined || (time && o.orderedUnixS >= asOfUnixS)) continue;
+    f.orders++;
+    if (amount) f.amountCents += o.amountCents;
+    if (returned && o.returned) f.returns++;
+    if (!time) continue;
+    if (f.firstOrderUnixS === undefined || o.orderedUnixS < f.firstOrderUnixS) f.firstOrderUnixS = o.orderedUnixS;
+    if (f.lastOrderUnixS === undefined || o.orderedUnixS > f.lastOrderUnixS) f.lastOrderUnixS = o.orderedUnixS;
+  }
 }
 
 /**

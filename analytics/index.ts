@@ -234,6 +234,7 @@ export {
   featureRows,
   isHoldout,
   type CustomerFeature,
+  type CustomerFeatureDefinition,
   type CustomerLabel,
   type FeatureRow,
 } from './customer-features.js';
@@ -271,6 +272,7 @@ export {
   type FeatureMoments,
 } from './kmeans.js';
 export {
+  AFTER_EVERY_ORDER_UNIX_S,
   PLAIN_FEATURE_NAMES,
   customerFacts,
   featureDefinition,

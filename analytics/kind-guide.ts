@@ -130,8 +130,10 @@ const momentModelTail: GuideMember[] = [
   },
 ];
 
+/** The older kinds' features; all but intercept are named features, so formulas take them too (measured at asOf there). */
 const CUSTOMER_FEATURE_TEXT = (names: readonly string[]): string =>
-  names.map((n) => `${n} (${CUSTOMER_FEATURES[n as keyof typeof CUSTOMER_FEATURES].describe})`).join('; ');
+  `${names.map((n) => `${n} (${CUSTOMER_FEATURES[n as keyof typeof CUSTOMER_FEATURES].describe})`).join('; ')}, over every order ` +
+  '(all but intercept are also named features of formulas, linear-regression and pca, measured at asOf there)';
 
 const FORMULA_SECTIONS: KindGuide['sections'] = [
   {
