@@ -60,22 +60,38 @@ function isReasonText(v: unknown): v is ReasonTextView {
   return typeof v === 'object' && v !== null && typeof (v as ReasonTextView).en === 'string' && typeof (v as ReasonTextView).zh === 'string';
 }
 
+/** Withheld cells of one code beyond which they are listed on one line (a category-levels query withholds hundreds of buckets). */
+const WITHHELD_LINES_PER_CODE = 12;
+
 /**
  * One line per withheld cell of a released result: the cell, its reason code
  * and why, in English and Chinese. Reads `withheld` of a table's result
  * (`{ cell, reasonCode, reason }`) or of a model evaluation (`{ what,
  * reasonCode }`, explained from the catalogue); nothing when there is none.
+ * More than {@link WITHHELD_LINES_PER_CODE} cells of one code share one
+ * line, naming the first few, so the reasons stay readable.
  */
 export function withheldLines(result: unknown): string[] {
   const list = typeof result === 'object' && result !== null ? (result as { withheld?: unknown }).withheld : undefined;
   if (!Array.isArray(list)) return [];
-  const lines: string[] = [];
+  const byCode = new Map<string, { names: string[]; text: ReasonTextView }>();
   for (const w of list as { cell?: unknown; what?: unknown; reasonCode?: unknown; reason?: unknown }[]) {
     const name = typeof w?.cell === 'string' ? w.cell : typeof w?.what === 'string' ? w.what : undefined;
     const code = typeof w?.reasonCode === 'string' ? w.reasonCode : undefined;
     if (name === undefined || code === undefined) continue;
-    const text = isReasonText(w.reason) ? w.reason : explainReason(code);
-    lines.push(`withheld ${name} [${code}]: ${text.en} / ${text.zh}`);
+    const group = byCode.get(code) ?? { names: [], text: isReasonText(w.reason) ? w.reason : explainReason(code) };
+    group.names.push(name);
+    byCode.set(code, group);
+  }
+  // In cell order; a code over the limit gets its one line where its first cell is.
+  const lines: string[] = [];
+  for (const w of list as { cell?: unknown; what?: unknown; reasonCode?: unknown }[]) {
+    const name = typeof w?.cell === 'string' ? w.cell : typeof w?.what === 'string' ? w.what : undefined;
+    const group = typeof w?.reasonCode === 'string' ? byCode.get(w.reasonCode) : undefined;
+    if (name === undefined || group === undefined) continue;
+    const { names, text } = group;
+    if (names.length <= WITHHELD_LINES_PER_CODE) lines.push(`withheld ${name} [${w.reasonCode as string}]: ${text.en} / ${text.zh}`);
+    else if (name === names[0]) lines.push(`withheld ${names.length} cells (${names.slice(0, 3).join(', ')}, …) [${w.reasonCode as string}]: ${text.en} / ${text.zh}`);
   }
   return lines;
 }

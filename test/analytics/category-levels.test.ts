@@ -28,6 +28,7 @@ import {
 } from '../../analytics/index.js';
 import { applyDisclosure, effectivePolicy } from '../../compliance/index.js';
 import { HE_PARAM_SETS, SlotLayout } from '../../crypto/index.js';
+import { withheldLines } from '../../cli/query-command.js';
 
 const AS_OF = '2026-01-01T00:00:00Z';
 const base = { kind: 'category-levels', purpose: 'marketing-analytics', data: 'customers', variable: 'brand', asOf: AS_OF };
@@ -287,5 +288,19 @@ describe('formula models point to category-levels', () => {
     expect(() =>
       linearModelQuery.parseSpec({ kind: 'linear-model', purpose: 'marketing-analytics', data: 'customers', asOf: AS_OF, formula: 'y ~ C(brand)', aggregates: { y: 'count(orders)' } }),
     ).toThrow(/levels\.brand.*category-levels query/);
+  });
+});
+
+describe('the CLI lists hundreds of withheld buckets readably', () => {
+  it('puts more than 12 cells of one code on one line, and keeps fewer one a line', () => {
+    const reason = { en: 'few', zh: '少' };
+    const withheld = [
+      ...Array.from({ length: 250 }, (_, b) => ({ cell: `bucket.${b}`, reasonCode: 'FEWER_THAN_K_SUBJECTS', reason })),
+      { cell: 'bucket.250', reasonCode: 'LEVELS_COLLIDE', reason },
+    ];
+    expect(withheldLines({ withheld })).toEqual([
+      'withheld 250 cells (bucket.0, bucket.1, bucket.2, …) [FEWER_THAN_K_SUBJECTS]: few / 少',
+      'withheld bucket.250 [LEVELS_COLLIDE]: few / 少',
+    ]);
   });
 });
