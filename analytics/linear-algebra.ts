@@ -6,7 +6,27 @@
  * @module
  */
 
-/** Lower-triangular L with A = L Lᵀ; throws RangeError if A is not positive definite. */
+/**
+ * A matrix that Cholesky cannot factor: some pivot is not positive (or is
+ * NaN). Its own class so that callers can tell a matrix that is not positive
+ * definite (a property of the data, e.g. a Hessian a shop poisoned) from a
+ * wrongly shaped argument, and say which matrix it was.
+ */
+export class NotPositiveDefiniteError extends RangeError {
+  override readonly name = 'NotPositiveDefiniteError';
+  /** Index of the first pivot that is not positive. */
+  readonly pivot: number;
+  /** That pivot's value. */
+  readonly value: number;
+
+  constructor(pivot: number, value: number) {
+    super(`matrix is not positive definite (pivot ${pivot} is ${value})`);
+    this.pivot = pivot;
+    this.value = value;
+  }
+}
+
+/** Lower-triangular L with A = L Lᵀ; throws NotPositiveDefiniteError (a RangeError) if A is not positive definite. */
 export function cholesky(a: readonly (readonly number[])[]): number[][] {
   const n = a.length;
   const l = Array.from({ length: n }, () => new Array<number>(n).fill(0));
@@ -16,7 +36,7 @@ export function cholesky(a: readonly (readonly number[])[]): number[][] {
       let sum = a[i]![j]!;
       for (let k = 0; k < j; k++) sum -= l[i]![k]! * l[j]![k]!;
       if (i === j) {
-        if (!(sum > 0)) throw new RangeError(`matrix is not positive definite (pivot ${i} is ${sum})`);
+        if (!(sum > 0)) throw new NotPositiveDefiniteError(i, sum);
         l[i]![i] = Math.sqrt(sum);
       } else {
         l[i]![j] = sum / l[j]![j]!;

@@ -38,7 +38,7 @@ import {
 } from './model-rules.js';
 import type { RowScope } from './row-scope.js';
 import type { IterativeModelDefinition } from './iterative.js';
-import { choleskyInverse, choleskySolve } from './linear-algebra.js';
+import { choleskyInverse, choleskySolve, NotPositiveDefiniteError } from './linear-algebra.js';
 import { logisticRoundSubjectSensitivity } from './logistic-disclosure.js';
 import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals, type SubjectSensitivity } from './query-definition.js';
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
@@ -345,18 +345,40 @@ function penalty(spec: LogisticFitSpec): number[] {
   return spec.features.map((f) => (f === 'intercept' ? 0 : spec.l2));
 }
 
-/** One Newton step from aggregates; exported for the pooled reference in tests and the bench. */
+/** H + λI₀: the matrix a Newton step solves with and whose inverse gives the standard errors. */
+function penalisedHessian(result: LogisticRoundResult, l2: readonly number[]): number[][] {
+  return result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v)));
+}
+
+/**
+ * One Newton step from aggregates; exported for the pooled reference in tests and the bench.
+ *
+ * Honest shops' Hessians Σ p(1 − p) x xᵀ are positive semidefinite, so their
+ * sum is positive definite once the rows span the features. A shop that
+ * sends large negative Hessian entries (as big `-` parts, within the fields'
+ * declared bounds) can make the pooled matrix indefinite; a step solved with
+ * it would head for a saddle or a minimum of the likelihood. So such a round
+ * throws a RangeError naming the Hessian and no step is taken: the fit
+ * runner stops the fit with that reason and keeps β as it was.
+ */
 export function newtonStep(beta: readonly number[], result: LogisticRoundResult, l2: readonly number[]): number[] {
-  const a = result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v)));
   const b = result.gradient.map((g, j) => g - l2[j]! * beta[j]!);
-  return choleskySolve(a, b);
+  try {
+    return choleskySolve(penalisedHessian(result, l2), b);
+  } catch (err) {
+    if (err instanceof NotPositiveDefiniteError) {
+      throw new RangeError(`the round's Hessian (with the l2 penalty) is not positive definite (Cholesky pivot ${err.pivot} is ${err.value}), so no Newton step was taken`);
+    }
+    throw err;
+  }
 }
 
 /**
  * One step of a Newton–IRLS fit from a round's sums: the next state, or,
  * once the largest step is below `tolerance` or `maxRounds` is reached, the
  * final coefficients with standard errors from the penalised Hessian of the
- * round just run.
+ * round just run. Throws RangeError, leaving `state` as it was, when that
+ * Hessian is not positive definite ({@link newtonStep}).
  */
 export function newtonAdvance(
   state: LogisticState,
@@ -371,7 +393,7 @@ export function newtonAdvance(
   const history = [...state.history, { round, logLikelihood: result.logLikelihood, maxStep, n: result.n }];
   const converged = maxStep < limits.tolerance;
   if (!converged && round < limits.maxRounds) return { done: false, state: { beta, history } };
-  const cov = choleskyInverse(result.hessian.map((row, j) => row.map((v, k) => (j === k ? v + l2[j]! : v))));
+  const cov = choleskyInverse(penalisedHessian(result, l2));
   return { done: true, beta, standardErrors: cov.map((row, j) => Math.sqrt(row[j]!)), converged };
 }
 
