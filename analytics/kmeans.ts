@@ -99,7 +99,9 @@ function variableInputFields(spec: VariableSource): string[] {
 function parseVariables<T extends VariableSource>(schema: z.ZodType<T>, json: unknown): T {
   const spec = parseWith(schema, json);
   if ((spec.features === undefined) === (spec.model === undefined)) throw new QuerySpecError('features', 'give either features or model (a one-sided formula over declared columns)');
-  if (spec.model?.data === ORDERS_DATA) throw new QuerySpecError('model.data', 'k-means clusters subjects: customers (data: customers, with per-customer aggregates of their orders) or rows of a shop-level table, not orders');
+  if (spec.model?.data === ORDERS_DATA || spec.model?.customerRows === true) {
+    throw new QuerySpecError('model.data', "k-means clusters subjects: customers (data: customers, with per-customer aggregates of their orders) or rows of a business table, not customers' rows");
+  }
   if (spec.model !== undefined && kmeansVariables(spec).length === 0) throw new QuerySpecError('model.formula', 'no design columns');
   return spec;
 }

@@ -197,6 +197,7 @@ function modelDataJson(spec: LogisticModelSpec): Record<string, unknown> {
     purpose: spec.purpose,
     formula: spec.formula,
     data: spec.data,
+    ...(spec.customerRows === true ? { customerRows: true } : {}),
     ...(spec.asOf === undefined ? {} : { asOf: spec.asOf }),
     levels: spec.levels,
     aggregates: spec.aggregates,

@@ -26,7 +26,7 @@ import { checkLevels, designRow, expandFormula, type Design, type RowValue, type
 import { DEFAULT_MAX_ROWS, asOfSchema, asOfUnixS } from './model-spec.js';
 import type { RowScope } from './row-scope.js';
 import { AGE_BANDS, CITY_LEVELS } from './customer-groups.js';
-import { LIFECYCLE_STAGES, type Customer, type Order, type ShopData } from './shop-data.js';
+import { LIFECYCLE_STAGES, type Customer, type DataTable, type Order, type ShopData } from './shop-data.js';
 import { boundSchema } from './spec-parse.js';
 
 const ORDER_TIME = 'order.ordered_at';
@@ -48,8 +48,10 @@ const VARIABLE = /^(customer\.)?[a-z][a-z0-9_]{0,62}$/;
 /** The parts of a spec that say what a formula model reads. */
 export interface ModelData {
   readonly formula: string;
-  /** `customers` or the name of a further table. */
+  /** `customers`, `orders` or the name of a further table. */
   readonly data: string;
+  /** The further table's rows are customers' rows (its schema declares `customerId`): the rules count customers. */
+  readonly customerRows?: true;
   /** Snapshot instant (customer and order models): orders before it exist. */
   readonly asOf?: string;
   /** Levels of categorical variables, reference first. */
@@ -73,7 +75,9 @@ const levelList = z
 /** zod members of the {@link ModelData} part of a spec. */
 export const modelDataSchema = {
   formula: z.string().min(3).max(2000),
-  data: z.string().regex(NAME, 'expected customers or a table name like store_week'),
+  data: z.string().regex(NAME, 'expected customers, orders or a table name like store_week'),
+  /** The further table `data` holds customers' rows (order lines): say so, and the rules count customers. */
+  customerRows: z.boolean().optional(),
   asOf: asOfSchema.optional(),
   levels: z.record(z.string().regex(VARIABLE, 'expected a variable name'), levelList).optional(),
   aggregates: z.record(z.string().regex(NAME, 'expected a variable name'), z.string().max(64)).optional(),
@@ -91,6 +95,7 @@ export const modelDataSchema = {
 type RawModelData = {
   formula: string;
   data: string;
+  customerRows?: boolean | undefined;
   asOf?: string | undefined;
   levels?: Record<string, string[]> | undefined;
   aggregates?: Record<string, string> | undefined;
@@ -108,18 +113,21 @@ export const BUILT_IN_CATEGORICALS: Readonly<Record<string, { readonly field: st
 };
 
 /** The built-in categorical `name` stands for: `age_band` in a customer model, `customer.age_band` in an order model. */
-function builtIn(spec: Pick<ModelData, 'data' | 'aggregates'>, name: string) {
-  const column = spec.data === CUSTOMERS_DATA && spec.aggregates[name] === undefined ? name : spec.data === ORDERS_DATA && name.startsWith(CUSTOMER_PREFIX) ? name.slice(CUSTOMER_PREFIX.length) : undefined;
+function builtIn(spec: Pick<ModelData, 'data' | 'aggregates' | 'customerRows'>, name: string) {
+  const column = spec.data === CUSTOMERS_DATA && spec.aggregates[name] === undefined ? name : joinsCustomers(spec) && name.startsWith(CUSTOMER_PREFIX) ? name.slice(CUSTOMER_PREFIX.length) : undefined;
   return column !== undefined && Object.hasOwn(BUILT_IN_CATEGORICALS, column) ? BUILT_IN_CATEGORICALS[column] : undefined;
 }
 
-/** Whether the model's rows are rows of customers rather than customers (order models): its release rules count customers. */
-export function rowsBelongToCustomers(spec: Pick<ModelData, 'data'>): boolean {
-  return spec.data === ORDERS_DATA;
+/** Whether the model's rows are rows of customers rather than customers (orders, order lines): its release rules count customers. */
+export function rowsBelongToCustomers(spec: Pick<ModelData, 'data' | 'customerRows'>): boolean {
+  return spec.data === ORDERS_DATA || spec.customerRows === true;
 }
 
+/** Whether `customer.<name>` variables read the customer of each row. */
+const joinsCustomers = (spec: Pick<ModelData, 'data' | 'customerRows'>): boolean => rowsBelongToCustomers(spec);
+
 /** The type of a base variable as the spec knows it. */
-export function kindOfVariable(spec: Pick<ModelData, 'levels' | 'data' | 'aggregates'>): (name: string) => VariableKind {
+export function kindOfVariable(spec: Pick<ModelData, 'levels' | 'data' | 'aggregates' | 'customerRows'>): (name: string) => VariableKind {
   return (name) => {
     const levels = spec.levels[name] ?? builtIn(spec, name)?.levels;
     return levels === undefined ? { kind: 'numeric' } : { kind: 'categorical', levels };
@@ -145,13 +153,15 @@ export function modelDesign(spec: ModelData): Design {
 export function normaliseModelData(raw: RawModelData, maxColumns: number, response: 'required' | 'none' = 'required'): ModelData {
   const customers = raw.data === CUSTOMERS_DATA;
   const orders = raw.data === ORDERS_DATA;
+  const linked = raw.customerRows === true;
+  if (linked && (customers || orders)) throw new QuerySpecError('customerRows', `${raw.data} are not a further table; leave customerRows out`);
   if (customers && raw.asOf === undefined) throw new QuerySpecError('asOf', 'a customer model needs asOf (orders before it are counted)');
   if (orders && raw.asOf === undefined) throw new QuerySpecError('asOf', 'an order model needs asOf (orders before it are its rows)');
   if (!customers && !orders && raw.asOf !== undefined) throw new QuerySpecError('asOf', `rows of ${raw.data} have no time cut; leave asOf out`);
   if (!customers && Object.keys(raw.aggregates ?? {}).length > 0) throw new QuerySpecError('aggregates', 'aggregates describe customers; use data: customers');
-  if (!orders && raw.bounds?.maxRowsPerCustomer !== undefined) throw new QuerySpecError('bounds.maxRowsPerCustomer', 'only an order model (data: orders) has several rows per customer');
+  if (!orders && !linked && raw.bounds?.maxRowsPerCustomer !== undefined) throw new QuerySpecError('bounds.maxRowsPerCustomer', 'only models over customers\' rows (data: orders, or a table with customerRows: true) have several rows per customer');
   for (const name of Object.keys(raw.levels ?? {})) {
-    if (!orders && name.startsWith(CUSTOMER_PREFIX)) throw new QuerySpecError(`levels.${name}`, 'customer.<column> names a customer column of an order model (data: orders)');
+    if (!orders && !linked && name.startsWith(CUSTOMER_PREFIX)) throw new QuerySpecError(`levels.${name}`, 'customer.<column> names the customer column of a row of customers (data: orders, or a table with customerRows: true)');
   }
   for (const [name, text] of Object.entries(raw.aggregates ?? {})) {
     parseAggregate(text, `aggregates.${name}`);
@@ -160,16 +170,17 @@ export function normaliseModelData(raw: RawModelData, maxColumns: number, respon
   const spec: ModelData = {
     formula: raw.formula,
     data: raw.data,
+    ...(linked ? { customerRows: true as const } : {}),
     ...(raw.asOf === undefined ? {} : { asOf: raw.asOf }),
     levels: raw.levels ?? {},
     aggregates: raw.aggregates ?? {},
     bounds: {
       maxRows: raw.bounds?.maxRows ?? DEFAULT_MAX_ROWS,
       maxAbs: raw.bounds?.maxAbs ?? {},
-      ...(orders ? { maxRowsPerCustomer: raw.bounds?.maxRowsPerCustomer ?? DEFAULT_MAX_ROWS_PER_CUSTOMER } : {}),
+      ...(orders || linked ? { maxRowsPerCustomer: raw.bounds?.maxRowsPerCustomer ?? DEFAULT_MAX_ROWS_PER_CUSTOMER } : {}),
     },
   };
-  if (orders) checkOrderVariables(modelDesign(spec).variables);
+  if (orders || linked) checkRowVariables(modelDesign(spec).variables);
   const design = modelDesign(spec);
   if (response === 'required' && design.response === null) throw new QuerySpecError('formula', 'this model needs a response: "y ~ terms"');
   if (response === 'none' && design.response !== null) throw new QuerySpecError('formula', `this model takes no response: "~ terms" (drop "${design.responseLabel} ~")`);
@@ -189,10 +200,10 @@ export function normaliseModelData(raw: RawModelData, maxColumns: number, respon
   return spec;
 }
 
-/** Order models read order columns by plain name and customer columns as `customer.<name>`; nothing else has a dot. */
-function checkOrderVariables(variables: readonly string[]): void {
+/** Models over customers' rows read the row's columns by plain name and its customer's as `customer.<name>`; nothing else has a dot. */
+function checkRowVariables(variables: readonly string[]): void {
   for (const v of variables) {
-    if (!VARIABLE.test(v)) throw new QuerySpecError('formula', `${v}: an order model reads order columns (amount, returned, or a declared column) and customer columns as customer.<name>`);
+    if (!VARIABLE.test(v)) throw new QuerySpecError('formula', `${v}: a model over customers' rows reads the row's columns (for orders: amount, returned, or a declared column) and its customer's columns as customer.<name>`);
   }
 }
 
@@ -240,6 +251,7 @@ export function modelInputFields(spec: ModelData): string[] {
     for (const v of design.variables) out.add(builtIn(spec, v)?.field ?? (v.startsWith(CUSTOMER_PREFIX) ? v : `order.${v}`));
     return [...out].sort();
   }
+  if (spec.customerRows === true) return [...new Set(design.variables.map((v) => builtIn(spec, v)?.field ?? (v.startsWith(CUSTOMER_PREFIX) ? v : `${spec.data}.${v}`)))].sort();
   if (spec.data !== CUSTOMERS_DATA) return design.variables.map((v) => `${spec.data}.${v}`).sort();
   const out = new Set<string>();
   for (const s of customerSources(spec).values()) {
@@ -251,9 +263,15 @@ export function modelInputFields(spec: ModelData): string[] {
   return [...out].sort();
 }
 
-/** Rows read: customers with their orders before asOf (customer and order models), or every row of the table. */
+/**
+ * Rows read: customers with their orders before asOf (customer and order
+ * models), every customer with the table's rows (a table of customers'
+ * rows: the customer scope marks that it reads customers), or every row of
+ * the table.
+ */
 export function modelRowScope(spec: ModelData): RowScope {
-  return spec.data === CUSTOMERS_DATA || spec.data === ORDERS_DATA ? featureRowScope(asOfUnixS(spec.asOf as string)) : {};
+  if (spec.data === CUSTOMERS_DATA || spec.data === ORDERS_DATA) return featureRowScope(asOfUnixS(spec.asOf as string));
+  return spec.customerRows === true ? { customer: () => true } : {};
 }
 
 /** One unit of analysis: a getter of its variables, and its customer id for customer models. */
@@ -280,6 +298,9 @@ function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
   if (spec.data !== CUSTOMERS_DATA) {
     const table = data.tables?.[spec.data];
     if (table === undefined) throw new RangeError(`data: this shop declares no table ${spec.data}`);
+    if (spec.customerRows === true && table.customerIds === undefined) throw new RangeError(`customerRows: table ${spec.data} holds no customers' rows at this shop (its schema declares no customerId)`);
+    if (spec.customerRows !== true && table.customerIds !== undefined) throw new RangeError(`customerRows: table ${spec.data} holds customers' rows at this shop; a model over it must say customerRows: true`);
+    if (spec.customerRows === true) return linkedUnits(spec, data, table);
     const wanted = modelDesign(spec).variables;
     const first = table.rows[0];
     if (first !== undefined) {
@@ -322,6 +343,34 @@ function orderValue(o: Order, name: string): RowValue {
   return o.extra[name];
 }
 
+/** The value of `customer.<name>` for customer `c` of a row: a built-in categorical or a declared column. */
+function customerColumn(spec: ModelData, c: Customer, name: string): RowValue {
+  const b = builtIn(spec, name);
+  if (b !== undefined) return b.value(c);
+  const column = name.slice(CUSTOMER_PREFIX.length);
+  if (c.extra === undefined || !Object.hasOwn(c.extra, column)) throw new RangeError(`data: customers have no column ${column} (declare it under tables.customers.columns)`);
+  return c.extra[column];
+}
+
+/** Each row of a table of customers' rows, with its customer's columns as `customer.<name>`. */
+function linkedUnits(spec: ModelData, data: ShopData, table: DataTable): ModelUnit[] {
+  const customers = new Map(data.customers.map((c) => [c.customerId, c]));
+  const out: ModelUnit[] = [];
+  table.rows.forEach((row, i) => {
+    const c = customers.get(table.customerIds?.[i] as string);
+    if (c === undefined) return;
+    out.push({
+      customerId: c.customerId,
+      get: (name: string): RowValue => {
+        if (name.startsWith(CUSTOMER_PREFIX)) return customerColumn(spec, c, name);
+        if (!Object.hasOwn(row, name)) throw new RangeError(`data: table ${spec.data} has no column ${name}`);
+        return row[name];
+      },
+    });
+  });
+  return out;
+}
+
 /** Each order before asOf, with its customer's columns as `customer.<name>`. */
 function orderUnits(spec: ModelData, data: ShopData): ModelUnit[] {
   const before = featureRowScope(asOfUnixS(spec.asOf as string)).order as (o: Order) => boolean;
@@ -334,14 +383,7 @@ function orderUnits(spec: ModelData, data: ShopData): ModelUnit[] {
     if (c === undefined) continue;
     out.push({
       customerId: o.customerId,
-      get: (name: string): RowValue => {
-        if (!name.startsWith(CUSTOMER_PREFIX)) return orderValue(o, name);
-        const b = builtIn(spec, name);
-        if (b !== undefined) return b.value(c);
-        const column = name.slice(CUSTOMER_PREFIX.length);
-        if (c.extra === undefined || !Object.hasOwn(c.extra, column)) throw new RangeError(`data: customers have no column ${column} (declare it under tables.customers.columns)`);
-        return c.extra[column];
-      },
+      get: (name: string): RowValue => (name.startsWith(CUSTOMER_PREFIX) ? customerColumn(spec, c, name) : orderValue(o, name)),
     });
   }
   return out;

@@ -26,7 +26,10 @@
  *
  * @module
  */
-import type { CampaignExposure, Customer, Order, Session, ShopData, ShopMetricsPeriod } from './shop-data.js';
+import type { CampaignExposure, ColumnValue, Customer, DataTable, Order, Session, ShopData, ShopMetricsPeriod } from './shop-data.js';
+
+/** A row of a further table of customers' rows, with its customer. */
+type LinkedRow = { readonly customerId: string; readonly row: Readonly<Record<string, ColumnValue>> };
 
 /** The rows a release reads; an absent predicate reads every row of its table. */
 export interface RowScope {
@@ -180,14 +183,28 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
             : kind !== undefined;
     if (!declared) throw new RangeError(`inputFields: no row content is defined for field '${f}' (not a built-in field, and this shop declares no such column)`);
   }
+  // A further table of customers' rows (order lines) is read per customer, like orders.
+  const linkedTable = (f: string): string | undefined => {
+    if (fieldKind(f) !== 'table') return undefined;
+    const table = f.slice(0, f.indexOf('.'));
+    return data.tables?.[table]?.customerIds === undefined ? undefined : table;
+  };
+  const perCustomer = (f: string): boolean => !isShopLevel(f) || linkedTable(f) !== undefined;
   // A release that reads no customer-level table (a shop-metrics benchmark, a store-week model) reads no customers at all.
-  const readsCustomers = scope.customer !== undefined || fields.some((f) => !isShopLevel(f));
+  const readsCustomers = scope.customer !== undefined || fields.some(perCustomer);
   const customers = readsCustomers ? data.customers.filter((c) => scope.customer === undefined || scope.customer(c)) : [];
   const ids = new Set(customers.map((c) => c.customerId));
   const wants = (prefix: string) => fields.some((f) => f.startsWith(prefix));
   const orders = wants('order.') ? byCustomer(data.orders, ids, scope.order) : new Map<string, Order[]>();
   const sessions = wants('session.') ? byCustomer(data.sessions, ids, scope.session) : new Map<string, Session[]>();
   const campaigns = wants('campaign.') ? byCustomer(data.campaigns, ids, scope.campaign) : new Map<string, CampaignExposure[]>();
+  const linkedRows = new Map<string, Map<string, LinkedRow[]>>();
+  for (const f of fields) {
+    const table = linkedTable(f);
+    if (table === undefined || linkedRows.has(table)) continue;
+    const t = data.tables?.[table] as DataTable;
+    linkedRows.set(table, byCustomer(t.rows.map((row, i): LinkedRow => ({ customerId: t.customerIds?.[i] as string, row })), ids, undefined));
+  }
 
   const out = new Map<string, Map<string, string>>();
   for (const c of customers) {
@@ -206,6 +223,12 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
       // identity, so two sessions trading their values is a change, as it changes per-channel figures.
       else if (sf) m.set(f, joined((sessions.get(c.customerId) ?? []).map((s, i) => `${i}=${text(sf(s))}`)));
       else if (ef) m.set(f, joined((campaigns.get(c.customerId) ?? []).map((e) => `${text(e.campaignId)}=${text(ef(e))}`)));
+      // Rows of a further table carry no id: a row's position among its customer's rows is its identity.
+      else if (linkedTable(f) !== undefined) {
+        const rows = linkedRows.get(linkedTable(f) as string)?.get(c.customerId) ?? [];
+        const column = f.slice(f.indexOf('.') + 1);
+        m.set(f, joined(rows.map((r, i) => `${i}=${text(r.row[column])}`)));
+      }
     }
     if (out.has(c.customerId)) throw new RangeError(`data.customers: duplicate customerId`);
     out.set(c.customerId, m);
@@ -215,11 +238,11 @@ export function rowContents(data: ShopData, inputFields: readonly string[], scop
   for (const f of fields) {
     const mf = SHOP_METRICS_FIELDS[f];
     if (mf) shop.set(f, joined(months.map((m) => `${text(m.period)}=${text(mf(m))}`)));
-    else if (fieldKind(f) === 'table') {
+    else if (fieldKind(f) === 'table' && linkedTable(f) === undefined) {
       // Rows of a further table carry no id: a row's position in the shop's data is its identity.
       const [table, column] = f.split('.') as [string, string];
       shop.set(f, joined((data.tables?.[table]?.rows ?? []).map((r, i) => `${i}=${text(r[column])}`)));
     }
   }
-  return { fields: fields.filter((f) => !isShopLevel(f)), customers: out, shop };
+  return { fields: fields.filter(perCustomer), customers: out, shop };
 }

@@ -54,6 +54,8 @@ export type ColumnValue = number | string | boolean | null;
 export interface DataTable {
   /** One object per row, keyed by the declared column names. */
   readonly rows: readonly Readonly<Record<string, ColumnValue>>[];
+  /** For a table of customers' rows: the customer of each row (`customerIds[i]` owns `rows[i]`). */
+  readonly customerIds?: readonly string[];
 }
 
 /** One order; amounts are exact integer cents (fen), never floating point. */

@@ -413,17 +413,23 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
   }
   if (t.shopMetrics !== undefined) out.shopMetrics = await loadShopMetrics(dir, t.shopMetrics, shopOf);
   if (schema.extraTables !== undefined) {
-    const tables: Record<string, { rows: Record<string, ColumnValue>[] }> = {};
+    const tables: Record<string, { rows: Record<string, ColumnValue>[]; customerIds?: string[] }> = {};
     for (const [name, decl] of Object.entries(schema.extraTables)) {
       const ctx: TableContext = { table: `extraTables.${name}`, file: decl.file, problems };
       const rows: Record<string, ColumnValue>[] = [];
-      const fields = decl.shopId === undefined ? {} : { shopId: decl.shopId };
-      for await (const { values: v } of readTable(dir, ctx, { file: decl.file, format: decl.format, encoding: decl.encoding, fields, columns: decl.columns, ignoredColumns: decl.ignoredColumns })) {
+      const customerIds: string[] = [];
+      const fields = { ...(decl.shopId === undefined ? {} : { shopId: decl.shopId }), ...(decl.customerId === undefined ? {} : { customerId: decl.customerId }) };
+      for await (const { row: at, values: v } of readTable(dir, ctx, { file: decl.file, format: decl.format, encoding: decl.encoding, fields, columns: decl.columns, ignoredColumns: decl.ignoredColumns })) {
         const row: Record<string, ColumnValue> = { ...extrasOf(v) };
         if (fixedShopId === undefined) row['shop_id'] = shopOf(v);
+        if (decl.customerId !== undefined) {
+          // A row of a customer the export does not hold cannot follow any consent: reported, not read.
+          if (!checkCustomer(ctx, decl.customerId.column, at, shopOf(v), v.customerId as string)) continue;
+          customerIds.push(v.customerId as string);
+        }
         rows.push(row);
       }
-      tables[name] = { rows };
+      tables[name] = decl.customerId === undefined ? { rows } : { rows, customerIds };
     }
     out.tables = tables;
   }

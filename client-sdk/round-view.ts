@@ -12,7 +12,8 @@
  * are blanked (`''` or 0) unless allowed. An optional table the shop does not
  * have stays absent. Extra columns (`customer.<name>`, `order.<name>`) and
  * the columns of further tables (`<table>.<name>`) are null unless allowed;
- * further tables hold no customer, so consent does not filter their rows.
+ * a further table of business rows holds no customer, so consent does not
+ * filter its rows; a table of customers' rows follows its customers.
  */
 import type { CampaignExposure, ColumnValue, Customer, DataTable, Order, Session, ShopData, ShopMetricsPeriod } from '../analytics/index.js';
 import { generaliseCity, pseudonymise, type PurposeDefinition } from '../compliance/index.js';
@@ -99,10 +100,23 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
     );
   }
   if (data.tables !== undefined) {
-    // Business rows: no customer, so consent does not filter them; columns outside the allow-list are blanked.
+    // Business rows: no customer, so consent does not filter them; rows of customers follow their customer
+    // like orders (kept only for included customers, under the pseudonym). Columns outside the allow-list are blanked.
     const tables: Record<string, DataTable> = {};
     for (const [name, table] of Object.entries(data.tables)) {
-      tables[name] = { rows: table.rows.map((row) => blankExtra(name, row, may)) };
+      if (table.customerIds === undefined) {
+        tables[name] = { rows: table.rows.map((row) => blankExtra(name, row, may)) };
+        continue;
+      }
+      const rows: Record<string, ColumnValue>[] = [];
+      const customerIds: string[] = [];
+      table.rows.forEach((row, i) => {
+        const p = pseudonyms.get(table.customerIds?.[i] as string);
+        if (p === undefined) return;
+        rows.push(blankExtra(name, row, may));
+        customerIds.push(p);
+      });
+      tables[name] = { rows, customerIds };
     }
     view.tables = tables;
   }

@@ -194,11 +194,19 @@ const ordersTable = z.strictObject({
   ignoredColumns: z.array(columnName).optional(),
 });
 
-/** A further table: business rows (no customer), every column declared. */
+/**
+ * A further table, every column declared: business rows (no customer), or,
+ * with `customerId`, rows of customers (order lines, coupon uses): those
+ * follow their customer's consent and pseudonym like orders do, their
+ * columns are personal information unless declared otherwise, and models
+ * over them count customers (`customerRows: true` in the spec).
+ */
 const dataTable = z.strictObject({
   file: fileName,
   format: tableFormat,
   encoding: tableEncoding,
+  /** The column holding the customer id (a customer of the customers table). */
+  customerId: stringColumn.optional(),
   columns: z
     .record(z.string().max(128), extraColumn)
     .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 200, 'expected 1 to 200 columns'),
@@ -294,7 +302,8 @@ const shopSchemaSchema = z
       if (!EXTRA_NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: ['extraTables', name], message: `'${name}' is not a table name fedmart can use: lower case letters, digits and _` });
       if (RESERVED_TABLES.has(name)) ctx.addIssue({ code: 'custom', path: ['extraTables', name], message: `'${name}' is a built-in table's name` });
       const used = new Map<string, string>();
-      for (const [field, col] of [...Object.entries(t.columns), ...(t.shopId ? [['shopId', t.shopId] as const] : [])]) {
+      if (t.customerId !== undefined && schema.tables.customers === undefined) ctx.addIssue({ code: 'custom', path: ['extraTables', name, 'customerId'], message: 'rows of customers need the customers table' });
+      for (const [field, col] of [...Object.entries(t.columns), ...(t.shopId ? [['shopId', t.shopId] as const] : []), ...(t.customerId ? [['customerId', t.customerId] as const] : [])]) {
         const other = used.get(col.column);
         if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['extraTables', name, 'columns', field, 'column'], message: `column '${col.column}' is already mapped to ${other}` });
         used.set(col.column, field);
@@ -392,7 +401,8 @@ export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema
  * (`customer.<name>`, `order.<name>`, `<table>.<name>`), from each column's
  * PIPL class: `personal` is general personal information, `sensitive` is
  * sensitive (graded important), `none` is business data. Customers and
- * orders default to `personal`, further tables to `none`.
+ * orders default to `personal`, further tables to `none` (`personal` when
+ * their rows are customers' rows).
  */
 export function declaredFieldClasses(schema: ShopSchema): { field: string; class: 'general' | 'sensitive'; grade: 'general' | 'important'; category: string }[] {
   const out: { field: string; class: 'general' | 'sensitive'; grade: 'general' | 'important'; category: string }[] = [];
@@ -408,7 +418,7 @@ export function declaredFieldClasses(schema: ShopSchema): { field: string; class
   };
   add('customer', schema.tables.customers?.columns, 'personal');
   add('order', schema.tables.orders?.columns, 'personal');
-  for (const [name, t] of Object.entries(schema.extraTables ?? {})) add(name, t.columns, 'none');
+  for (const [name, t] of Object.entries(schema.extraTables ?? {})) add(name, t.columns, t.customerId === undefined ? 'none' : 'personal');
   return out;
 }
 

@@ -21,7 +21,7 @@ import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
 import { addDemographics, REGIONS } from '../helpers/demographics.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
-import { addOrderColumns, ORDER_CHANNELS, orderColumnRegistry } from '../helpers/order-columns.js';
+import { addOrderColumns, addOrderLines, LINE_CATEGORIES, ORDER_CHANNELS, orderColumnRegistry } from '../helpers/order-columns.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
 import { driveFit as drive } from '../helpers/store-week.js';
 
@@ -30,6 +30,7 @@ const K = 10;
 const LM = 'log(amount) ~ discount + C(channel) + returned + I(customer.income/1000) + C(customer.region) + C(channel):returned';
 const GLM = 'returned ~ log(amount) + discount + C(channel) + I(customer.income/1000)';
 const LEVELS = { channel: [...ORDER_CHANNELS], 'customer.region': [...REGIONS] };
+const LINES_LM = 'log(unit_price) ~ quantity + C(category) + I(customer.income/1000) + C(customer.region)';
 
 interface FitView {
   status: string;
@@ -55,6 +56,9 @@ describe.skipIf(!HAVE_R)('per-order formula models equal R on the pooled orders'
   let probe: QueryState;
   let probeOrders = 0;
   let fit: FitView;
+  let lines: QueryState;
+  let pooledLines: Record<string, unknown>[];
+  let unflagged: string[] = [];
 
   beforeAll(async () => {
     cluster = await startCluster({ minSubjects: K }, { purposes: orderColumnRegistry() });
@@ -62,9 +66,11 @@ describe.skipIf(!HAVE_R)('per-order formula models equal R on the pooled orders'
     for (const s of shops.shopDirs) {
       addDemographics(s.dir, false);
       addOrderColumns(s.dir, false);
+      addOrderLines(s.dir, false);
     }
     addDemographics(shops.pooledDir, true);
     addOrderColumns(shops.pooledDir, true);
+    addOrderLines(shops.pooledDir, true);
     // R's rows: the consented customers' orders before asOf, with their customers' columns.
     const customers = new Map(readCsv(join(shops.pooledDir, 'customers.csv')).filter((c) => c['consent_analytics'] === 'true').map((c) => [`${c['shop_id']}/${c['customer_id']}`, c]));
     pooled = readCsv(join(shops.pooledDir, 'orders.csv'))
@@ -80,6 +86,13 @@ describe.skipIf(!HAVE_R)('per-order formula models equal R on the pooled orders'
           'customer.income': Number(c['income']),
           'customer.region': c['region']!,
         };
+      });
+    // Lines follow their customer's consent: R gets the consented customers' lines only.
+    pooledLines = readCsv(join(shops.pooledDir, 'order_lines.csv'))
+      .filter((l) => customers.has(`${l['shop_id']}/${l['customer_id']}`))
+      .map((l) => {
+        const c = customers.get(`${l['shop_id']}/${l['customer_id']}`)!;
+        return { unit_price: Number(l['unit_price']), quantity: Number(l['quantity']), category: l['category'], 'customer.income': Number(c['income']), 'customer.region': c['region'] };
       });
     // The target: the consented customer with the most orders before asOf (at least k of them).
     const ordersOf = new Map<string, number>();
@@ -98,12 +111,23 @@ describe.skipIf(!HAVE_R)('per-order formula models equal R on the pooled orders'
     const probeSpec = { purpose: 'marketing-analytics', data: 'orders', asOf: AS_OF, formula: `log(amount) ~ discount + I(customer.income - ${targetIncome})` };
     const probed = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec: probeSpec, targetMerchants: 5 });
     expect(probed.status, JSON.stringify(probed.body)).toBe(201);
+    const linesSpec = { purpose: 'marketing-analytics', data: 'order_lines', customerRows: true, formula: LINES_LM, levels: { category: [...LINE_CATEGORIES], 'customer.region': [...REGIONS] }, scaleBits: 36 };
+    const linesCreated = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec: linesSpec, targetMerchants: 5 });
+    expect(linesCreated.status, JSON.stringify(linesCreated.body)).toBe(201);
+    // The same table without customerRows would count lines as subjects: every shop declines it.
+    const unflaggedSpec = { purpose: 'marketing-analytics', data: 'order_lines', formula: 'log(unit_price) ~ quantity' };
+    const unflaggedCreated = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', { kind: 'linear-model', spec: unflaggedSpec, targetMerchants: 5 });
+    expect(unflaggedCreated.status, JSON.stringify(unflaggedCreated.body)).toBe(201);
     for (const m of merchants) {
       const outcomes = await m.answerOpenQueries();
-      expect(outcomes.map((o) => o.outcome), outcomes.map((o) => `${o.outcome} ${"message" in o ? o.message : ""}`).join("; ")).toEqual(['submitted', 'submitted']);
+      const shown = outcomes.map((o) => `${o.outcome} ${'message' in o ? o.message : ''}`).join('; ');
+      expect(outcomes.map((o) => o.outcome), shown).toEqual(['submitted', 'submitted', 'submitted', 'declined']);
+      const declined = outcomes[3]!;
+      unflagged.push('message' in declined ? String(declined.message) : '');
     }
     lm = await waitForFinal(cluster, created.body.queryId);
     probe = await waitForFinal(cluster, probed.body.queryId);
+    lines = await waitForFinal(cluster, linesCreated.body.queryId);
     const fitCreated = await api<{ fitId: string }>(cluster, 'POST', '/v1/fits', {
       kind: 'logistic-model',
       spec: { purpose: 'marketing-analytics', data: 'orders', asOf: AS_OF, formula: GLM, levels: { channel: [...ORDER_CHANNELS] } },
@@ -169,6 +193,39 @@ out("name", names(coef(m))); out("est", coef(m)); out("se", se)`,
       expect(s, `${c.name} standard error`).toBeLessThan(1e-8);
     });
     console.log(`order glm: ${model.coefficients.length} coefficients in ${model.rounds} rounds, worst relative difference to R ${worst.toExponential(2)}`);
+  });
+
+  it('fits lm over a declared table of customers\' rows (order lines) with their customers\' columns, as R does', () => {
+    expect(lines.status, lines.statusReason ?? '').toBe('released');
+    const r = lines.result as LinearModelResult;
+    const ref = runR(
+      pooledLines,
+      `${factor('category', LINE_CATEGORIES)}
+${factor('customer.region', REGIONS)}
+m <- lm(${LINES_LM}, d)
+s <- summary(m)$coefficients
+out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2])`,
+    );
+    const names = ref.get('name')!;
+    expect(['(Intercept)', ...r.coefficients.map((c) => c.feature)]).toEqual(names);
+    // Only the consented customers' lines were read.
+    expect(r.n).toBe(pooledLines.length);
+    const est = [r.intercept!.estimate, ...r.coefficients.map((c) => c.estimate)];
+    const se = [r.intercept!.standardError!, ...r.coefficients.map((c) => c.standardError!)];
+    let worst = 0;
+    names.forEach((name, i) => {
+      const e = rel(est[i] as number, Number(ref.get('est')![i]));
+      const s = rel(se[i] as number, Number(ref.get('se')![i]));
+      worst = Math.max(worst, e, s);
+      expect(e, `${name} estimate`).toBeLessThan(1e-8);
+      expect(s, `${name} standard error`).toBeLessThan(1e-8);
+    });
+    console.log(`order-lines lm: ${names.length} coefficients over ${r.n} lines, worst relative difference to R ${worst.toExponential(2)}`);
+  });
+
+  it('declines a model over customers\' rows that does not say so, naming customerRows', () => {
+    expect(unflagged).toHaveLength(5);
+    for (const message of unflagged) expect(message).toMatch(/customerRows/);
   });
 
   it('refuses a term that is zero on the orders of one customer, though those orders are at least k rows', () => {
