@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
 import { kindGuides } from '../../analytics/kind-guide.js';
 import { getQueryDefinition } from '../../analytics/registry.js';
 import { writeSynth } from '../../synth/index.js';
@@ -159,7 +160,12 @@ describe('the guide examples against a coordinator', { timeout: 300_000 }, () =>
   let http: string;
 
   beforeAll(async () => {
-    fx = await startHttpFixture();
+    // The category-levels example reads a column shops declare themselves (customer.brand): their purposes.json allows it.
+    const registry = {
+      ...DEFAULT_PURPOSE_REGISTRY,
+      purposes: DEFAULT_PURPOSE_REGISTRY.purposes.map((p) => (p.name === 'marketing-analytics' ? { ...p, allowedFields: [...p.allowedFields, 'customer.brand'] } : p)),
+    };
+    fx = await startHttpFixture({ registry });
     await fx.app.listen({ host: '127.0.0.1', port: 0 });
     http = `http://127.0.0.1:${(fx.app.server.address() as { port: number }).port}`;
   });

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HeContext, cryptoReady, generateHeKeys, generateSigningKeyPair, heKeyId } from '../../crypto/index.js';
 import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, buildHttpApp, openDatabase, type Database, type HttpAppDeps } from '../../coordinator/index.js';
-import { DEFAULT_PURPOSE_REGISTRY, type AuditEntry } from '../../compliance/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, type AuditEntry, type PurposeRegistry } from '../../compliance/index.js';
 import { testLogger } from '../helpers/test-logs.js';
 
 export const BOOTSTRAP_TOKEN = 'bootstrap-token-0123456789abcdef';
@@ -37,12 +37,14 @@ function heContext(): Promise<{ ctx: HeContext; publicKey: Uint8Array }> {
   return shared;
 }
 
-export async function startHttpFixture(options: Partial<Pick<HttpAppDeps, 'rateLimit' | 'authFailureLimit' | 'publicRateLimit' | 'chromium'>> = {}): Promise<HttpFixture> {
+export async function startHttpFixture(
+  options: Partial<Pick<HttpAppDeps, 'rateLimit' | 'authFailureLimit' | 'publicRateLimit' | 'chromium'>> & { readonly registry?: PurposeRegistry } = {},
+): Promise<HttpFixture> {
   const { ctx, publicKey } = await heContext();
   const db = await openDatabase('memory://');
   const audit = new AuditTrail({ db, origin: 'test.local/audit', keyPair: generateSigningKeyPair() });
   const purposes = new PurposeStore(db, audit);
-  await purposes.sync(DEFAULT_PURPOSE_REGISTRY, 'test');
+  await purposes.sync(options.registry ?? DEFAULT_PURPOSE_REGISTRY, 'test');
   const store = new CoordinatorStore(db);
   for (const shop of ['shop-01', 'shop-02']) await store.enrolMerchant(shop, generateSigningKeyPair().publicKey);
   const logger = testLogger('http-app');
