@@ -79,6 +79,8 @@ export interface CategoryLevelsSpec {
   readonly variable: string;
   /** Orders before it are read (customers and orders only). */
   readonly asOf?: string;
+  /** The further table holds customers' rows (its schema declares customerId): subjects are its customers. */
+  readonly customerRows?: true;
   readonly buckets: number;
   /** Changes every level's bucket: rerun with another salt when levels collide. */
   readonly salt: number;
@@ -90,6 +92,7 @@ const specSchema = z.strictObject({
   data: z.string().regex(NAME, 'expected customers, orders or a table name like store_week'),
   variable: z.string().regex(NAME, 'expected a column name like brand'),
   asOf: asOfSchema.optional(),
+  customerRows: z.boolean().optional(),
   buckets: z.number().int().min(2).max(MAX_LEVEL_BUCKETS).optional(),
   salt: z.number().int().min(0).max(MAX_LEVEL_SALT).optional(),
 });
@@ -106,12 +109,14 @@ export function parseCategoryLevelsSpec(json: unknown): CategoryLevelsSpec {
   if (BUILT_IN_TABLES.has(raw.data)) throw new QuerySpecError('data', `expected customers, orders or a table the shops declare, not ${raw.data}`);
   if (isCustomerData(raw.data) && raw.asOf === undefined) throw new QuerySpecError('asOf', `${raw.data} need asOf (the instant the levels are counted at)`);
   if (!isCustomerData(raw.data) && raw.asOf !== undefined) throw new QuerySpecError('asOf', `rows of ${raw.data} have no time cut; leave asOf out`);
+  if (isCustomerData(raw.data) && raw.customerRows === true) throw new QuerySpecError('customerRows', `${raw.data} are not a further table; leave customerRows out`);
   const spec: CategoryLevelsSpec = {
     kind: CATEGORY_LEVELS_KIND,
     purpose: raw.purpose,
     data: raw.data,
     variable: raw.variable,
     ...(raw.asOf === undefined ? {} : { asOf: raw.asOf }),
+    ...(raw.customerRows === true ? { customerRows: true as const } : {}),
     buckets: raw.buckets ?? DEFAULT_LEVEL_BUCKETS,
     salt: raw.salt ?? 0,
   };
@@ -214,9 +219,14 @@ export function categoryLevelsMargins(spec: CategoryLevelsSpec): readonly CellMa
   return [{ parts: Array.from({ length: spec.buckets }, (_, b) => `bucket.${b}`), total: 'all' }];
 }
 
-/** Customers read; orders before asOf; every row of a table. Exact, for the differencing defence. */
+/**
+ * Customers read; orders before asOf; every row of a table (every customer
+ * with their rows, for a table of customers' rows). Exact, for the
+ * differencing defence.
+ */
 export function categoryLevelsRowScope(spec: CategoryLevelsSpec): RowScope {
-  return spec.data === 'orders' ? featureRowScope(asOfUnixS(spec.asOf as string)) : {};
+  if (spec.data === 'orders') return featureRowScope(asOfUnixS(spec.asOf as string));
+  return spec.customerRows === true ? { customer: () => true } : {};
 }
 
 /** The one field read, and the order times for orders cut at asOf. */
@@ -274,11 +284,14 @@ function subjectsByLevel(spec: CategoryLevelsSpec, data: ShopData): Map<string, 
   }
   const table = data.tables?.[spec.data];
   if (table === undefined) throw new RangeError(`data: this shop declares no table ${spec.data}`);
+  if (spec.customerRows === true && table.customerIds === undefined) throw new RangeError(`customerRows: table ${spec.data} holds no customers' rows at this shop (its schema declares no customerId)`);
+  if (spec.customerRows !== true && table.customerIds !== undefined) throw new RangeError(`customerRows: table ${spec.data} holds customers' rows at this shop; say customerRows: true so levels count customers`);
   const first = table.rows[0];
   if (first !== undefined && !Object.hasOwn(first, spec.variable)) throw new RangeError(`variable: table ${spec.data} has no column ${spec.variable}`);
+  // A table of customers' rows counts each level's distinct customers (the round view holds consented ones only).
   table.rows.forEach((row, i) => {
     const level = levelOf(spec, row[spec.variable]);
-    if (level !== undefined) addSubject(out, level, String(i));
+    if (level !== undefined) addSubject(out, level, table.customerIds === undefined ? String(i) : `c:${table.customerIds[i] as string}`);
   });
   return out;
 }

@@ -212,6 +212,7 @@ export {
   categoryLevelsFields,
   categoryLevelsCells,
   categoryLevelsMargins,
+  categoryLevelsRowScope,
   categoryLevelsCellIntegrity,
   decodeBucket,
   levelBucket,

@@ -14,6 +14,7 @@ import {
   categoryLevelsFields,
   categoryLevelsQuery,
   computeCategoryLevelsLocal,
+  categoryLevelsRowScope,
   decodeBucket,
   finaliseCategoryLevels,
   getQueryDefinition,
@@ -217,6 +218,20 @@ describe('category-levels at a shop', () => {
     const rows = [{ brand: 'B1' }, { brand: 'B1' }, { brand: 'B2' }, { brand: null }];
     const ttotals = summed(tspec, [{ shopId: 's', customers: [], orders: [], tables: { store_week: { rows } } }]);
     expect(decodeBucket(tspec, levelBucket('B1', 0, 64), ttotals)).toEqual({ t: 'level', level: 'B1', subjects: 2n });
+  });
+
+  it('counts distinct customers of a table of customers\' rows, and needs customerRows to say so', () => {
+    const spec = parseCategoryLevelsSpec({ ...base, data: 'order_lines', variable: 'sku', asOf: undefined, customerRows: true, buckets: 64 });
+    // Three lines of one customer in sku S1 are one subject, not three.
+    const lines = { rows: [{ sku: 'S1' }, { sku: 'S1' }, { sku: 'S1' }, { sku: 'S1' }, { sku: 'S2' }], customerIds: ['a', 'a', 'a', 'b', 'b'] };
+    const data: ShopData = { shopId: 's', customers: [customer('a', 'x'), customer('b', 'x')], orders: [], tables: { order_lines: lines } };
+    const totals = summed(spec, [data]);
+    expect(decodeBucket(spec, levelBucket('S1', 0, 64), totals)).toEqual({ t: 'level', level: 'S1', subjects: 2n });
+    expect(categoryLevelsRowScope(spec).customer).toBeDefined();
+    const unflagged = parseCategoryLevelsSpec({ ...base, data: 'order_lines', variable: 'sku', asOf: undefined, buckets: 64 });
+    expect(() => computeCategoryLevelsLocal(unflagged, data)).toThrow(/customerRows/);
+    expect(() => computeCategoryLevelsLocal(spec, { ...data, tables: { order_lines: { rows: lines.rows } } })).toThrow(/customerRows/);
+    expect(() => parseCategoryLevelsSpec({ ...base, data: 'orders', variable: 'channel', customerRows: true })).toThrow(/customerRows/);
   });
 
   it('declines a level longer than 64 bytes naming the variable, never the value', () => {
