@@ -166,6 +166,17 @@ const FORMULA_SECTIONS: KindGuide['sections'] = [
   },
 ];
 
+/** The members a sample over customers' rows changes: their own formula, no aggregates, levels or bounds of the example. */
+const customerRowsSample = (role: GuideRole, data: string): Readonly<Record<string, unknown>> => ({
+  data,
+  customerRows: true,
+  asOf: undefined,
+  aggregates: undefined,
+  levels: undefined,
+  bounds: undefined,
+  formula: role === 'query' ? 'quantity ~ customer.income' : 'quantity > 2 ~ customer.income',
+});
+
 const formulaMembers = (role: GuideRole, maxAbsSample: Readonly<Record<string, number>>): GuideMember[] => [
   {
     name: 'formula',
@@ -180,14 +191,26 @@ const formulaMembers = (role: GuideRole, maxAbsSample: Readonly<Record<string, n
     name: 'data',
     type: 'string',
     required: true,
-    description: 'Unit of analysis: "customers", or the name of a table shops declare under extraTables in their schema.json (e.g. "store_week").',
+    description:
+      'Unit of analysis: "customers" (one row per customer), "orders" (one row per order: its columns by name, its customer\'s as customer.<name>), ' +
+      'or the name of a table shops declare under extraTables in their schema.json (e.g. "store_week").',
+  },
+  {
+    name: 'customerRows',
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    description:
+      "The table's rows are customers' rows (its schema declares customerId, e.g. order lines): customer columns read as customer.<name>, and the release rules count customers, not rows. A shop whose table says otherwise declines.",
+    sample: true,
+    sampleWith: customerRowsSample(role, 'order_lines'),
   },
   {
     name: 'asOf',
     type: 'string',
     required: false,
-    requiredWhen: 'data is "customers"',
-    description: `UTC instant like ${AS_OF}: orders before it count. Required for data "customers"; leave it out for a table.`,
+    requiredWhen: 'data is "customers" or "orders"',
+    description: `UTC instant like ${AS_OF}: orders before it count. Required for data "customers" and "orders"; leave it out for a table.`,
   },
   {
     name: 'levels',
@@ -205,6 +228,15 @@ const formulaMembers = (role: GuideRole, maxAbsSample: Readonly<Record<string, n
     description: 'Customer models only: variable name -> per-customer order aggregate, e.g. {"spend": "sum(order.amount)"} (see Aggregates below).',
   },
   bound('maxRows', DEFAULT_MAX_ROWS, role === 'query' ? 'rows of one shop' : 'rows of one shop, at most 2^31'),
+  {
+    name: 'bounds.maxRowsPerCustomer',
+    type: 'string',
+    required: false,
+    default: '1000 (orders and customers\' rows only)',
+    description: 'Most rows one customer may have in a model over orders or customers\' rows (a shop with more declines): how far one customer can move each sum.',
+    sample: '200',
+    sampleWith: { ...customerRowsSample(role, 'orders'), customerRows: undefined, asOf: AS_OF },
+  },
   {
     name: 'bounds.maxAbs',
     type: 'object',
@@ -469,6 +501,7 @@ const GUIDES: readonly KindGuide[] = [
     members: [
       purpose('marketing-analytics'),
       { name: 'data', type: 'string', required: true, description: 'Whose column: "customers" (customer.<name>), "orders" (order.<name>), or a table shops declare under extraTables (<table>.<name>).' },
+      { name: 'customerRows', type: 'boolean', required: false, default: 'false', description: "The table holds customers' rows (its schema declares customerId): a level's subjects are its distinct customers.", sample: true, sampleWith: { data: 'order_lines', asOf: undefined } },
       { name: 'variable', type: 'string', required: true, description: 'The column whose levels are listed, as the schema names it, e.g. brand.' },
       {
         name: 'asOf',
