@@ -8,6 +8,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { ChannelCredentials, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { IpTargetChannelCredentials } from './ip-target-credentials.js';
 
 /** PEM text or bytes. */
 export type Pem = string | Uint8Array;
@@ -111,7 +112,8 @@ export function grpcServerCredentials(listen: string, tls: ServerTls | undefined
 /**
  * Credentials for a gRPC client of `target`: TLS trusting only `tls.ca`
  * (presenting `tls.cert` when given), otherwise plaintext, which only a
- * loopback target may use.
+ * loopback target may use. An IP-address target gets TLS without SNI
+ * (see ip-target-credentials.ts), so that Node writes no DEP0123 line.
  */
 export function grpcClientCredentials(target: string, tls: ClientTls | undefined, what = 'gRPC', how = 'give the CA to trust'): ChannelCredentials {
   if (!tls) {
@@ -119,5 +121,9 @@ export function grpcClientCredentials(target: string, tls: ClientTls | undefined
     return credentials.createInsecure();
   }
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError('a client certificate needs its key and the other way round');
-  return credentials.createSsl(bytes(tls.ca), tls.key === undefined ? null : bytes(tls.key), tls.cert === undefined ? null : bytes(tls.cert));
+  const material = { ca: bytes(tls.ca), key: tls.key === undefined ? null : bytes(tls.key), cert: tls.cert === undefined ? null : bytes(tls.cert) };
+  // A target given by IP address is reached without SNI (RFC 6066 allows host names only).
+  const host = hostOfAddress(target).replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) !== 0) return new IpTargetChannelCredentials(host, material);
+  return credentials.createSsl(material.ca, material.key, material.cert);
 }
