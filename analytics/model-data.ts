@@ -335,10 +335,11 @@ function rawUnits(spec: ModelData, data: ShopData): ModelUnit[] {
   }));
 }
 
-/** The value of order column `name`: `amount` in yuan, `returned`, or a declared column. */
+/** The value of order column `name`: `amount` in yuan, `returned`, `ordered_at` (Unix seconds), or a declared column. */
 function orderValue(o: Order, name: string): RowValue {
   if (name === 'amount') return Number(o.amountCents) / 100;
   if (name === 'returned') return o.returned;
+  if (name === 'ordered_at') return o.orderedUnixS;
   if (o.extra === undefined || !Object.hasOwn(o.extra, name)) throw new RangeError(`data: orders have no column ${name} (declare it under tables.orders.columns)`);
   return o.extra[name];
 }

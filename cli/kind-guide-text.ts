@@ -128,7 +128,10 @@ export interface ShopModelVariables {
     /** Order columns aggregates can take. */
     readonly orderColumns: readonly ShopVariable[];
   } | null;
-  readonly tables: readonly { readonly name: string; readonly columns: readonly ShopVariable[] }[];
+  /** For `data: "orders"`: the order's columns, then its customer's as `customer.<name>`; null without orders. */
+  readonly orders: { readonly columns: readonly ShopVariable[]; readonly customer: readonly ShopVariable[] } | null;
+  /** Further tables; `customerRows` when their rows are customers' rows (the spec says `customerRows: true`). */
+  readonly tables: readonly { readonly name: string; readonly customerRows: boolean; readonly columns: readonly ShopVariable[] }[];
 }
 
 function columnVariable(name: string, c: ExtraColumnSpec): ShopVariable {
@@ -164,9 +167,9 @@ export function shopModelVariables(schema: ShopSchema): ShopModelVariables {
   };
   const tables = Object.entries(schema.extraTables ?? {})
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, t]) => ({ name, columns: Object.entries(t.columns).map(([c, spec]) => columnVariable(c, spec)) }));
+    .map(([name, t]) => ({ name, customerRows: t.customerId !== undefined, columns: Object.entries(t.columns).map(([c, spec]) => columnVariable(c, spec)) }));
   const cust = schema.tables.customers;
-  if (cust === undefined) return { customers: null, tables };
+  if (cust === undefined) return { customers: null, orders: null, tables };
   const features = PLAIN_FEATURE_NAMES.map((name): ShopVariable => {
     const d = featureDefinition(name);
     const absent = missing(d?.inputFields ?? []);
@@ -197,9 +200,13 @@ export function shopModelVariables(schema: ShopSchema): ShopModelVariables {
     schema.tables.orders === undefined
       ? []
       : AGGREGATE_FUNCTIONS.map((f) => (f === 'count' ? 'count(orders)' : f === 'days_since' ? 'days_since(order.ordered_at)' : `${f}(order.<column>)`));
+  const customerColumns = Object.entries(cust.columns ?? {}).map(([c, spec]) => columnVariable(c, spec));
+  // A row of a customer (an order, an order line) reads its customer's columns and built-in categoricals as customer.<name>.
+  const ofCustomer = [...customerColumns, ...builtIn].map((v) => ({ ...v, name: `customer.${v.name}` }));
   return {
-    customers: { columns: Object.entries(cust.columns ?? {}).map(([c, spec]) => columnVariable(c, spec)), builtIn, features, families, aggregates, orderColumns },
-    tables,
+    customers: { columns: customerColumns, builtIn, features, families, aggregates, orderColumns },
+    orders: schema.tables.orders === undefined ? null : { columns: orderColumns, customer: ofCustomer },
+    tables: tables.map((t) => (t.customerRows ? { ...t, columns: [...t.columns, ...ofCustomer] } : t)),
   };
 }
 
@@ -234,9 +241,15 @@ export function formatShopVariables(kind: string, dir: string, v: ShopModelVaria
       lines.push('    order columns:', ...variableLines(c.orderColumns, '      '));
     }
   }
+  if (v.orders !== null) {
+    lines.push('', 'data: "orders" (one row per order before asOf; asOf required; rules count customers)');
+    lines.push('  Order columns:', ...variableLines(v.orders.columns, '    '));
+    lines.push("  Its customer's columns:", ...variableLines(v.orders.customer, '    '));
+  }
   if (v.tables.length === 0) lines.push('', 'Tables (extraTables): none');
   for (const t of v.tables) {
-    lines.push('', `data: "${t.name}" (extraTables; one row per table row; no asOf, no aggregates)`, ...variableLines(t.columns, '    '));
+    const what = t.customerRows ? 'rows of customers: say "customerRows": true; rules count customers' : 'one row per table row';
+    lines.push('', `data: "${t.name}" (extraTables; ${what}; no asOf, no aggregates)`, ...variableLines(t.columns, '    '));
   }
   return lines.join('\n');
 }

@@ -103,7 +103,11 @@ describe('fedmart query kinds KIND', { timeout: 300_000 }, () => {
     expect(r.stdout).toContain('sessions:app');
     expect(r.stdout).toContain('lifecycle:churning');
     expect(r.stdout).toContain('count(orders), sum(order.<column>)');
-    expect(r.stdout).toContain('data: "store_week" (extraTables');
+    expect(r.stdout).toContain('data: "orders" (one row per order before asOf');
+    expect(r.stdout).toMatch(/^ {4}amount +numeric +yuan$/m);
+    expect(r.stdout).toMatch(/^ {4}customer\.income +numeric\s*$/m);
+    expect(r.stdout).toMatch(/^ {4}customer\.lifecycle_stage +categorical /m);
+    expect(r.stdout).toContain('data: "store_week" (extraTables; one row per table row');
     expect(r.stdout).toMatch(/^ {4}price +numeric\s*$/m);
     expect(r.stdout).toMatch(new RegExp(`^ {4}brand +categorical +levels: ${BRANDS.join(', ')};`, 'm'));
 

@@ -52,3 +52,30 @@ export function runR(rows: readonly Record<string, unknown>[], script: string): 
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** |a − b| / |b| (b of 0 counts as the smallest positive double). */
+export const relativeDifference = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+
+/**
+ * Checks fitted coefficients against R's: the same names in the same order,
+ * and each estimate and standard error within `tolerance` relative of R's
+ * (`ref` keys `name`, `est`, `se` as the R scripts print them). Returns the
+ * largest relative difference, for the test's log line.
+ */
+export function expectCoefficientsLikeR(
+  coefficients: readonly { readonly name: string; readonly estimate: number; readonly standardError: number }[],
+  ref: ReadonlyMap<string, readonly string[]>,
+  tolerance: number,
+  expect: (value: unknown, message?: string) => { toEqual(v: unknown): void; toBeLessThan(v: number): void },
+): number {
+  expect(coefficients.map((c) => c.name)).toEqual(ref.get('name'));
+  let worst = 0;
+  coefficients.forEach((c, i) => {
+    const e = relativeDifference(c.estimate, Number(ref.get('est')?.[i]));
+    const s = relativeDifference(c.standardError, Number(ref.get('se')?.[i]));
+    worst = Math.max(worst, e, s);
+    expect(e, `${c.name} estimate`).toBeLessThan(tolerance);
+    expect(s, `${c.name} standard error`).toBeLessThan(tolerance);
+  });
+  return worst;
+}

@@ -20,7 +20,7 @@ import type { LinearModelResult, LogisticModelResult } from '../../analytics/ind
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
 import { addDemographics, REGIONS } from '../helpers/demographics.js';
-import { HAVE_R, runR } from '../helpers/r-reference.js';
+import { expectCoefficientsLikeR, HAVE_R, runR } from '../helpers/r-reference.js';
 import { addOrderColumns, addOrderLines, LINE_CATEGORIES, ORDER_CHANNELS, orderColumnRegistry } from '../helpers/order-columns.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
 import { driveFit as drive } from '../helpers/store-week.js';
@@ -45,7 +45,11 @@ function readCsv(path: string): Record<string, string>[] {
   return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
 }
 
-const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+/** A linear model's coefficients, the intercept first, as R lists them. */
+const linearCoefficients = (r: LinearModelResult) => [
+  { name: '(Intercept)', estimate: r.intercept!.estimate, standardError: r.intercept!.standardError! },
+  ...r.coefficients.map((c) => ({ name: c.feature, estimate: c.estimate, standardError: c.standardError! })),
+];
 const factor = (name: string, levels: readonly string[]): string => `d$${name} <- factor(d$${name}, levels = c(${levels.map((l) => `"${l}"`).join(', ')}))`;
 
 describe.skipIf(!HAVE_R)('per-order formula models equal R on the pooled orders', () => {
@@ -154,20 +158,9 @@ m <- lm(${LM}, d)
 s <- summary(m)$coefficients
 out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2]); out("n", nrow(d))`,
     );
-    const names = ref.get('name')!;
-    expect(['(Intercept)', ...r.coefficients.map((c) => c.feature)]).toEqual(names);
     expect(r.n).toBe(pooled.length);
-    const est = [r.intercept!.estimate, ...r.coefficients.map((c) => c.estimate)];
-    const se = [r.intercept!.standardError!, ...r.coefficients.map((c) => c.standardError!)];
-    let worst = 0;
-    names.forEach((name, i) => {
-      const e = rel(est[i] as number, Number(ref.get('est')![i]));
-      const s = rel(se[i] as number, Number(ref.get('se')![i]));
-      worst = Math.max(worst, e, s);
-      expect(e, `${name} estimate`).toBeLessThan(1e-8);
-      expect(s, `${name} standard error`).toBeLessThan(1e-8);
-    });
-    console.log(`order lm: ${names.length} coefficients over ${r.n} orders, worst relative difference to R ${worst.toExponential(2)}`);
+    const worst = expectCoefficientsLikeR(linearCoefficients(r), ref, 1e-8, expect);
+    console.log(`order lm: ${r.coefficients.length + 1} coefficients over ${r.n} orders, worst relative difference to R ${worst.toExponential(2)}`);
   });
 
   it('fits a logistic model over orders as R glm(family = binomial) does, to 1e-8', () => {
@@ -183,15 +176,7 @@ X <- model.matrix(m); p <- fitted(m)
 se <- sqrt(diag(solve(crossprod(X, X * (p * (1 - p))))))
 out("name", names(coef(m))); out("est", coef(m)); out("se", se)`,
     );
-    expect(model.coefficients.map((c) => c.name)).toEqual(ref.get('name'));
-    let worst = 0;
-    model.coefficients.forEach((c, i) => {
-      const e = rel(c.estimate, Number(ref.get('est')![i]));
-      const s = rel(c.standardError, Number(ref.get('se')![i]));
-      worst = Math.max(worst, e, s);
-      expect(e, `${c.name} estimate`).toBeLessThan(1e-8);
-      expect(s, `${c.name} standard error`).toBeLessThan(1e-8);
-    });
+    const worst = expectCoefficientsLikeR(model.coefficients, ref, 1e-8, expect);
     console.log(`order glm: ${model.coefficients.length} coefficients in ${model.rounds} rounds, worst relative difference to R ${worst.toExponential(2)}`);
   });
 
@@ -206,21 +191,10 @@ m <- lm(${LINES_LM}, d)
 s <- summary(m)$coefficients
 out("name", rownames(s)); out("est", s[, 1]); out("se", s[, 2])`,
     );
-    const names = ref.get('name')!;
-    expect(['(Intercept)', ...r.coefficients.map((c) => c.feature)]).toEqual(names);
     // Only the consented customers' lines were read.
     expect(r.n).toBe(pooledLines.length);
-    const est = [r.intercept!.estimate, ...r.coefficients.map((c) => c.estimate)];
-    const se = [r.intercept!.standardError!, ...r.coefficients.map((c) => c.standardError!)];
-    let worst = 0;
-    names.forEach((name, i) => {
-      const e = rel(est[i] as number, Number(ref.get('est')![i]));
-      const s = rel(se[i] as number, Number(ref.get('se')![i]));
-      worst = Math.max(worst, e, s);
-      expect(e, `${name} estimate`).toBeLessThan(1e-8);
-      expect(s, `${name} standard error`).toBeLessThan(1e-8);
-    });
-    console.log(`order-lines lm: ${names.length} coefficients over ${r.n} lines, worst relative difference to R ${worst.toExponential(2)}`);
+    const worst = expectCoefficientsLikeR(linearCoefficients(r), ref, 1e-8, expect);
+    console.log(`order-lines lm: ${r.coefficients.length + 1} coefficients over ${r.n} lines, worst relative difference to R ${worst.toExponential(2)}`);
   });
 
   it('declines a model over customers\' rows that does not say so, naming customerRows', () => {
