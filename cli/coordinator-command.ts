@@ -2,18 +2,23 @@ import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/index.js';
 import { MAX_MIN_SUBJECTS, readFieldClassification, readPurposeRegistry } from '../compliance/index.js';
 import { emit, integer, parse, requireString, untilSignal } from './args.js';
+import { databaseOption } from './database-option.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
 import { enrolmentAuthorityOption, requestKeyFileOption } from './identity-options.js';
 
 export const COORDINATOR_HELP = `fedmart coordinator — run the coordinator (merchant gRPC, HTTP API, round closing)
 
-Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR|URL] [--grpc HOST:PORT] [--http HOST:PORT]
+Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR|URL] [--no-migrate]
+                           [--grpc HOST:PORT] [--http HOST:PORT]
 
   --keyholder HOST:PORT  the key holder's gRPC address
   --keyholder-key HEX    pin the key holder's Ed25519 key (recommended)
   --db DIR|URL           embedded database folder (default .fedmart/coordinator-db; memory:// for none),
                          or a postgres://user@host:port/db URL (default from FEDMART_DATABASE_URL)
+  --no-migrate           apply no schema migrations on start: refuse to start unless the database is
+                         already at this version's schema (run fedmart db migrate first); by default
+                         pending migrations are applied on start
   --grpc HOST:PORT       merchant gRPC address (default 127.0.0.1:7001)
   --http HOST:PORT       HTTP API address (default 127.0.0.1:7080)
   --audit-key FILE       seed of the audit-log signing key, created 0600 (default .fedmart/coordinator-audit.seed)
@@ -71,6 +76,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     id: { type: 'string' },
     'close-lease-ms': { type: 'string' },
     standby: { type: 'boolean' },
+    'no-migrate': { type: 'boolean' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'keyholder-ca': { type: 'string' },
@@ -98,7 +104,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     ...(tls ? { tls } : {}),
     ...(keyholderCa === undefined ? {} : { keyholderCa }),
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
-    database: requireString(values, 'db', process.env.FEDMART_DATABASE_URL || '.fedmart/coordinator-db'),
+    database: databaseOption(values),
     ...(typeof values.id === 'string' ? { coordinatorId: values.id } : {}),
     closeLeaseMs: integer(values, 'close-lease-ms', 20_000, 500, 3_600_000),
     grpcRateLimit: {
@@ -106,6 +112,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
       perPeer: ((r) => ({ ratePerSecond: r, burst: 10 * r }))(integer(values, 'peer-rate', 500, 1, 1_000_000)),
     },
     standby: values.standby === true,
+    migrate: values['no-migrate'] !== true,
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,

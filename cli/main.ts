@@ -4,6 +4,7 @@
 import { UsageError } from './args.js';
 import { AUDIT_HELP, auditCommand } from './audit-command.js';
 import { COORDINATOR_HELP, coordinatorCommand } from './coordinator-command.js';
+import { DB_HELP, dbCommand } from './db-command.js';
 import { DEMO_HELP, demoCommand } from './demo-command.js';
 import { ENROL_TOKEN_HELP, enrolTokenCommand } from './enrol-token-command.js';
 import { INIT_HELP, initCommand } from './init-command.js';
@@ -13,6 +14,7 @@ import { MERCHANTS_HELP, merchantsCommand } from './merchants-command.js';
 import { QUERY_HELP, queryCommand } from './query-command.js';
 import { SYNTH_HELP, synthCommand } from './synth-command.js';
 import { USERS_HELP, usersCommand } from './users-command.js';
+import { packageVersion } from './version.js';
 
 interface Command {
   readonly summary: string;
@@ -26,6 +28,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   synth: { summary: 'write synthetic shop exports', help: SYNTH_HELP, run: synthCommand },
   keyholder: { summary: 'run the key holder', help: KEYHOLDER_HELP, run: keyholderCommand },
   coordinator: { summary: 'run the coordinator', help: COORDINATOR_HELP, run: coordinatorCommand },
+  db: { summary: "apply the coordinator database's schema migrations (operators)", help: DB_HELP, run: dbCommand },
   'enrol-token': { summary: 'issue a one-time enrolment token for a merchant (administrator)', help: ENROL_TOKEN_HELP, run: enrolTokenCommand },
   merchant: { summary: 'run a merchant node', help: MERCHANT_HELP, run: merchantCommand },
   query: { summary: 'ask for aggregate statistics', help: QUERY_HELP, run: queryCommand },
@@ -41,7 +44,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 
 export const MAIN_HELP = `fedmart — privacy-preserving federated analytics for merchants
 
-Usage: fedmart <command> [options]      fedmart <command> --help
+Usage: fedmart <command> [options]      fedmart <command> --help      fedmart --version
 
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`).join('\n')}`;
@@ -51,6 +54,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(MAIN_HELP);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(`fedmart ${packageVersion()}`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {

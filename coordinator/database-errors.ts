@@ -14,6 +14,23 @@ export class SchemaTooNewError extends Error {
   }
 }
 
+/**
+ * Raised when a service started with `--no-migrate` finds the schema older
+ * than its code: migrations are then an operator's step (`fedmart db
+ * migrate`), run once before rolling out new processes, instead of
+ * happening inside whichever process starts first.
+ */
+export class SchemaNotMigratedError extends Error {
+  readonly code = 'SCHEMA_NOT_MIGRATED';
+  constructor(
+    readonly found: number,
+    readonly required: number,
+  ) {
+    super(`database schema version ${found} is older than this fedmart needs (${required}); run fedmart db migrate with the same --db, or start without --no-migrate`);
+    this.name = 'SchemaNotMigratedError';
+  }
+}
+
 /** Raised for a database target that is neither a folder, `memory://`, nor a PostgreSQL URL. */
 export class DatabaseTargetError extends Error {
   readonly code = 'DATABASE_TARGET_INVALID';

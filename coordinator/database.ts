@@ -9,9 +9,9 @@
  * gap-free audit sequence numbers) is enforced by the database, not by
  * process memory.
  */
-import { migrate } from './migrate.js';
+import { assertSchemaCurrent, migrate } from './migrate.js';
 
-export { SchemaTooNewError, DatabaseTargetError, isUniqueViolation, sqlStateOf } from './database-errors.js';
+export { SchemaTooNewError, SchemaNotMigratedError, DatabaseTargetError, isUniqueViolation, sqlStateOf } from './database-errors.js';
 import { DatabaseTargetError } from './database-errors.js';
 
 /** A parameter value the storage layer accepts. */
@@ -60,8 +60,13 @@ export function isPostgresUrl(target: string): boolean {
 export interface OpenDatabaseOptions {
   /** Most pooled PostgreSQL connections of this process (default 10). */
   readonly poolSize?: number;
-  /** Run pending migrations (default true). */
-  readonly migrate?: boolean;
+  /**
+   * `true` (default): apply pending migrations. `'check'`: apply none and
+   * refuse a schema that is not this code's (SchemaNotMigratedError or
+   * SchemaTooNewError), for services whose migrations an operator runs
+   * with `fedmart db migrate`. `false`: open as it is.
+   */
+  readonly migrate?: boolean | 'check';
   /**
    * PGlite: how long to wait for a folder another process holds (default 0:
    * refuse at once; Infinity: a standby that takes over when it is free).
@@ -74,7 +79,8 @@ export interface OpenDatabaseOptions {
  * a PostgreSQL server for a `postgres://`/`postgresql://` URL, otherwise
  * PGlite in the folder `target` (created if needed), or in memory for
  * `memory://`. Throws {@link SchemaTooNewError} if a newer fedmart wrote the
- * schema, {@link DatabaseTargetError} for an unusable target.
+ * schema, {@link SchemaNotMigratedError} if `migrate: 'check'` finds it
+ * older, {@link DatabaseTargetError} for an unusable target.
  */
 export async function openDatabase(target: string, options: OpenDatabaseOptions = {}): Promise<Database> {
   if (typeof target !== 'string' || target.trim().length === 0) throw new DatabaseTargetError('the database target must be a folder, memory:// or a postgres:// URL');
@@ -90,7 +96,8 @@ export async function openDatabase(target: string, options: OpenDatabaseOptions 
   }
   if (options.migrate === false) return db;
   try {
-    await migrate(db);
+    if (options.migrate === 'check') await assertSchemaCurrent(db);
+    else await migrate(db);
   } catch (err) {
     await db.close();
     throw err;

@@ -5,7 +5,7 @@
  * others wait, then find nothing left to do.
  */
 import type { Database } from './database.js';
-import { SchemaTooNewError } from './database-errors.js';
+import { SchemaNotMigratedError, SchemaTooNewError } from './database-errors.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Name of the lock held while migrating. */
@@ -20,11 +20,30 @@ export async function schemaVersion(db: Database): Promise<number> {
 }
 
 /**
+ * Checks, without changing anything, that `db` is at the schema version
+ * of this code: throws {@link SchemaNotMigratedError} if it is older,
+ * {@link SchemaTooNewError} if it is newer. For services told not to
+ * migrate on start.
+ */
+export async function assertSchemaCurrent(db: Database): Promise<number> {
+  const latest = MIGRATIONS.length;
+  const seen = await schemaVersion(db);
+  if (seen > latest) throw new SchemaTooNewError(seen, latest);
+  if (seen < latest) throw new SchemaNotMigratedError(seen, latest);
+  return latest;
+}
+
+export interface MigrateOptions {
+  /** Called after each migration commits, with its version and the latest one (for progress output). */
+  readonly onApplied?: (version: number, latest: number) => void;
+}
+
+/**
  * Applies pending migrations in order, each in its own transaction, and
  * returns the version now in force. Throws {@link SchemaTooNewError} (and
  * changes nothing) if the database is newer than this code.
  */
-export async function migrate(db: Database): Promise<number> {
+export async function migrate(db: Database, options: MigrateOptions = {}): Promise<number> {
   const latest = MIGRATIONS.length;
   // Refuse before taking the lock: a newer schema is never touched.
   const seen = await schemaVersion(db);
@@ -42,6 +61,7 @@ export async function migrate(db: Database): Promise<number> {
         for (const sql of statements) await tx.query(sql);
         await tx.query('INSERT INTO schema_version (version) VALUES ($1)', [version]);
       });
+      options.onApplied?.(version, latest);
     }
     return latest;
   });

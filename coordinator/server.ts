@@ -45,6 +45,12 @@ export interface CoordinatorOptions {
    * refuse to start).
    */
   readonly standby?: boolean;
+  /**
+   * Apply pending schema migrations on start (default true). With false the
+   * coordinator refuses to start unless the schema is already this code's,
+   * so that migrations stay an operator's step (`fedmart db migrate`).
+   */
+  readonly migrate?: boolean;
   /** How often data past its retention period is erased (default hourly). */
   readonly retentionIntervalMs?: number;
   readonly grpcListen?: string;
@@ -182,7 +188,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       bundle = await fetchKey();
       log.info({ database: options.database }, 'standing by until the database folder is free');
     }
-    db = await openDatabase(options.database, { waitForLockMs: options.standby ? Infinity : 0 });
+    db = await openDatabase(options.database, { waitForLockMs: options.standby ? Infinity : 0, migrate: options.migrate === false ? 'check' : true });
   } catch (err) {
     keyHolder.close();
     ctx.close();

@@ -3,6 +3,7 @@
  * line and exit code 2 for bad usage.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -13,13 +14,21 @@ function run(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const COMMANDS = ['demo', 'init', 'synth', 'keyholder', 'coordinator', 'merchant', 'enrol-token', 'query', 'users', 'merchants', 'audit', 'bench'];
+const COMMANDS = ['demo', 'init', 'synth', 'keyholder', 'coordinator', 'db', 'merchant', 'enrol-token', 'query', 'users', 'merchants', 'audit', 'bench'];
 
 describe('fedmart CLI', () => {
   it('lists every command with --help', () => {
     const r = run('--help');
     expect(r.code).toBe(0);
     for (const c of COMMANDS) expect(r.stdout).toContain(`  ${c}`);
+  });
+
+  it.each(['--version', '-V'])('%s prints the version in package.json', (flag) => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = run(flag);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`fedmart ${version}\n`);
+    expect(r.stderr).toBe('');
   });
 
   it.each(COMMANDS)('%s --help prints usage and exits 0', (c) => {
