@@ -18,6 +18,7 @@ import { auditRoutes } from './audit-routes.js';
 import { UserStore } from './auth-store.js';
 import { adminRoutes } from './http-admin-routes.js';
 import { consoleRoutes } from './http-console.js';
+import { healthRoutes } from './http-health-routes.js';
 import { JobRegistry } from './http-jobs.js';
 import { queryRoutes } from './http-query-routes.js';
 import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
@@ -27,6 +28,7 @@ import type { PurposeStore } from './purpose-registry.js';
 import type { QueryService } from './query-service.js';
 import type { FitRunner } from './fit-runner.js';
 import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
+import { ReadinessProbe } from './readiness.js';
 import { LOG_REDACT } from '../protos/log-redact.js';
 import type { CoordinatorStore } from './store.js';
 
@@ -52,17 +54,14 @@ export interface HttpAppDeps {
   readonly chromium?: string | null;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   readonly https?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
+  /** What `/readyz` reports (default: the database and its schema, no key holder). */
+  readonly readiness?: ReadinessProbe;
 }
 
 /** Every API route (not yet registered), for the app, the OpenAPI document and tests. */
 export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry): ApiRoute[] {
   const routes: ApiRoute[] = [
-    defineRoute({
-      method: 'GET', url: '/healthz', operationId: 'health', tag: 'service', summary: 'Liveness',
-      roles: 'public',
-      responses: { 200: { description: 'Alive', schema: z.object({ ok: z.literal(true) }) } },
-      handler: async () => ({ ok: true as const }),
-    }),
+    ...healthRoutes(deps.readiness ?? new ReadinessProbe({ db: deps.store.db, logger: deps.logger })),
     ...queryRoutes({ store: deps.store, queries: deps.queries, fits: deps.fits, minSubjects: deps.minSubjects ?? 10, onQueryCreated: deps.onQueryCreated }),
     ...auditRoutes({ audit: deps.audit, purposes: deps.purposes, jobs, chromium: deps.chromium }),
     ...adminRoutes({ store: deps.store, users, purposes: deps.purposes, audit: deps.audit }),

@@ -86,6 +86,8 @@ const CASES: Record<string, RouteCase> = {
 
 const PUBLIC: Record<string, { path: string; type: RegExp }> = {
   health: { path: '/healthz', type: /json/ },
+  live: { path: '/livez', type: /json/ },
+  ready: { path: '/readyz', type: /json/ },
   openapi: { path: '/openapi.json', type: /json/ },
   docs: { path: '/docs', type: /html/ },
 };
