@@ -2,7 +2,7 @@
  * The coordinator's client for the key holder: fetches the round public key
  * and streams release requests.
  */
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { HeContext } from '../crypto/index.js';
 import {
   KeyHolderServiceClient,
@@ -14,17 +14,20 @@ import {
   type ReleasePart,
   type SignedRelease,
 } from '../protos/index.js';
+import { expectServing } from '../protos/grpc-health.js';
 
 export class KeyHolderClient {
   private readonly client: KeyHolderServiceClient;
+  private readonly credentials: ChannelCredentials;
 
   /**
    * With `tls`, the key holder must present a certificate signed by `tls.ca`,
    * and this coordinator presents `tls.cert` (mutual TLS). Without it, only a
    * loopback address may be used.
    */
-  constructor(address: string, tls?: ClientTls) {
+  constructor(private readonly address: string, tls?: ClientTls) {
     const creds = grpcClientCredentials(address, tls, 'gRPC to the key holder', 'give --keyholder-ca (and --tls-cert, --tls-key)');
+    this.credentials = creds;
     this.client = new KeyHolderServiceClient(address, creds, {
       'grpc.max_send_message_length': 16 * 1024 * 1024,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
@@ -33,6 +36,16 @@ export class KeyHolderClient {
 
   close(): void {
     this.client.close();
+  }
+
+  /**
+   * Resolves when the key holder answers its gRPC health check with
+   * SERVING within `deadlineMs`, on this client's own connection (same TLS,
+   * same address), so a success means releases can be asked for now. The
+   * cheapest call the key holder has: no key material is sent.
+   */
+  ping(deadlineMs: number): Promise<void> {
+    return expectServing({ address: this.address, credentials: this.credentials, channel: this.client.getChannel() }, '', deadlineMs);
   }
 
   /**

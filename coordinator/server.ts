@@ -24,6 +24,9 @@ import { ClosingClaims } from './closing-claims.js';
 import { ContributionIntake } from './contribution-intake.js';
 import { openDatabase, type Database } from './database.js';
 import { buildHttpApp } from './http-app.js';
+import { GrpcHealth } from '../protos/grpc-health.js';
+import { HealthMonitor, MERCHANT_SERVICE_NAME } from './health-monitor.js';
+import { ReadinessProbe } from './readiness.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
 import { QueryLayouts } from './query-layouts.js';
@@ -103,6 +106,8 @@ export interface CoordinatorOptions {
   readonly closerIntervalMs?: number;
   /** How often fits left waiting by a dead coordinator are looked for (default 5 s). */
   readonly fitResumeIntervalMs?: number;
+  /** How often readiness is checked for the gRPC health status (default 5 s). */
+  readonly healthIntervalMs?: number;
   readonly logger?: Logger;
 }
 
@@ -261,6 +266,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       },
       enrolmentAuthorityPublicKey,
     }));
+    // grpc.health.v1: NOT_SERVING until the first readiness check passes, and again while shutting down.
+    const health = new GrpcHealth([MERCHANT_SERVICE_NAME]);
+    health.addTo(grpc);
+    const readiness = new ReadinessProbe({ db, keyHolder, logger: log });
     const grpcPort = await new Promise<number>((resolve, reject) => {
       grpc.bindAsync(grpcListen, grpcCredentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
@@ -270,6 +279,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       store, queries, fits, audit, purposes, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke(),
       minSubjects: options.minSubjects ?? 10,
       ...(options.tls ? { https: options.tls } : {}),
+      readiness,
     });
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
     const httpPort = (http.server.address() as { port: number }).port;
@@ -289,6 +299,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const retention = new RetentionJob(db, audit, log, { intervalMs: options.retentionIntervalMs ?? 3_600_000 });
     retention.start();
     cleanups.unshift(() => retention.stop());
+    const monitor = new HealthMonitor(readiness, health, log, options.healthIntervalMs ?? 5000);
+    await monitor.start();
+    // First on close: health checkers learn NOT_SERVING before anything stops.
+    cleanups.unshift(async () => {
+      await monitor.stop();
+      health.shutdown();
+    });
 
     const grpcAddress = `${hostOf(grpcListen)}:${grpcPort}`;
     const httpAddress = `${options.tls ? 'https' : 'http'}://${hostOf(httpListen)}:${httpPort}`;

@@ -5,6 +5,7 @@ import { Server } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { HeContext, SealWorker, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName, type SealWorkerOptions } from '../crypto/index.js';
 import { grpcServerCredentials, type ServerTls } from '../protos/index.js';
+import { GrpcHealth } from '../protos/grpc-health.js';
 import type { PurposeDefinition } from '../compliance/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy } from './key-holder.js';
@@ -64,6 +65,9 @@ export interface RunningKeyHolder {
   close(): Promise<void>;
 }
 
+/** The fully qualified name of the key holder's gRPC service, as its health status is asked for. */
+export const KEYHOLDER_SERVICE_NAME = 'fedmart.v1.KeyHolderService';
+
 /** Largest message the key holder accepts: one contribution of a few ciphertexts. */
 export const KEYHOLDER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -114,9 +118,13 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     'grpc.max_connection_idle_ms': options.keepalive?.maxConnectionIdleMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.maxConnectionIdleMs,
   });
   server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log, { ...DEFAULT_RELEASE_STREAM_LIMITS, ...options.releaseStream }));
+  // grpc.health.v1: SERVING once keys, ledger and SEAL worker are up (they are by now), NOT_SERVING from the start of close().
+  const health = new GrpcHealth([KEYHOLDER_SERVICE_NAME]);
+  health.addTo(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
+  health.set('SERVING');
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   const signingPublicKeyHex = toHex(keys.signing.publicKey);
@@ -128,6 +136,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     sealWorker,
     signingPublicKeyHex,
     close: async () => {
+      health.shutdown();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await keyHolder.close();
       ctx.close();
