@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Scans every file under test-output/logs/ (written by the services the
-// tests start, see test/helpers/test-logs.ts) for secrets and personal data
-// and exits 1 with one line per finding (file:line kind) if any is found.
+// tests start, see test/helpers/test-logs.ts) for secrets, personal data
+// and lines that are not JSON, and exits 1 with one line per finding
+// (file:line kind) if any is found.
 //
 //   node scripts/scan-logs.mjs [DIR]      scan (default test-output/logs)
 //   node scripts/scan-logs.mjs --clear    empty the folder (before a suite run)
@@ -25,6 +26,10 @@
 //                     (C-nn-nnnnnn, O-nn-nnnnnnn, CR-nn-<12 hex>, RR-nn-nnnnn)
 //   customer-name     a synthetic customer name: a surname of synth/people.ts followed
 //                     by one or two of its given-name characters, standing alone
+//   not-json          a line that is not a JSON object: the services write nothing but
+//                     pino JSON lines on stderr (a Node warning such as DEP0123 would be
+//                     one). Only the CLI's own last line when a command fails
+//                     ("fedmart <command>: message") may end a file unparsed.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,15 +172,53 @@ function logFiles(dir) {
   });
 }
 
-/** Scans every file under `dir`: findings as { file, line, kind }. */
-export function scanDir(dir = DEFAULT_LOG_DIR, scanLine = createScanner()) {
+/** True for a line that parses as a JSON object (a pino log line). */
+export function isJsonObjectLine(line) {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{')) return false;
+  try {
+    const parsed = JSON.parse(trimmed);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
+/** The one line the CLI prints when a command fails (cli/main.ts). */
+const CLI_EXIT_LINE = /^fedmart [a-z][a-z-]*: \S/;
+
+/**
+ * Line numbers (1-based) of `lines` that are neither empty nor JSON
+ * objects, except a CLI exit line ending the file.
+ */
+export function notJsonLines(lines) {
+  let last = lines.length - 1;
+  while (last >= 0 && lines[last].trim() === '') last--;
+  const found = [];
+  lines.forEach((text, i) => {
+    if (text.trim() === '' || isJsonObjectLine(text)) return;
+    if (i === last && CLI_EXIT_LINE.test(text)) return;
+    found.push(i + 1);
+  });
+  return found;
+}
+
+/**
+ * Scans every file under `dir`: findings as { file, line, kind }, sorted
+ * by file and line. `options.json` (default true): also report lines that
+ * are not JSON (kind `not-json`).
+ */
+export function scanDir(dir = DEFAULT_LOG_DIR, scanLine = createScanner(), options = {}) {
   const findings = [];
   for (const file of logFiles(dir).sort()) {
     if (!statSync(file).isFile()) continue;
     const lines = readFileSync(file, 'utf8').split('\n');
+    const perFile = [];
     lines.forEach((text, i) => {
-      for (const kind of scanLine(text)) findings.push({ file, line: i + 1, kind });
+      for (const kind of scanLine(text)) perFile.push({ file, line: i + 1, kind });
     });
+    if (options.json !== false) for (const line of notJsonLines(lines)) perFile.push({ file, line, kind: 'not-json' });
+    findings.push(...perFile.sort((a, b) => a.line - b.line));
   }
   return findings;
 }
@@ -194,7 +237,7 @@ function main(argv) {
     console.error(`scan-logs: ${findings.length} finding(s) in ${files.length} log file(s) under ${relative(process.cwd(), dir) || '.'}`);
     return 1;
   }
-  console.error(`scan-logs: ${files.length} log file(s) under ${relative(process.cwd(), dir) || '.'}: no keys, tokens or personal data`);
+  console.error(`scan-logs: ${files.length} log file(s) under ${relative(process.cwd(), dir) || '.'}: no keys, tokens or personal data, nothing but JSON`);
   return 0;
 }
 

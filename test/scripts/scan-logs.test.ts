@@ -1,7 +1,8 @@
 /**
  * scripts/scan-logs.mjs: lines with a key, token or personal datum are
  * found with the right kind; ordinary service log lines (public keys, key
- * ids, digests, addresses, timestamps, zh-CN cities) are not.
+ * ids, digests, addresses, timestamps, zh-CN cities) are not; lines of a
+ * service's stderr that are not JSON are found too.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { pino as makePino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LOG_REDACT } from '../../protos/log-redact.js';
-import { collectTestTokens, createScanner, customerNamePattern, scanDir } from '../../scripts/scan-logs.mjs';
+import { collectTestTokens, createScanner, customerNamePattern, isJsonObjectLine, notJsonLines, scanDir } from '../../scripts/scan-logs.mjs';
 import { TEST_TOKEN } from '../helpers/cluster.js';
 
 const HEX64 = 'a'.repeat(8) + '0123456789abcdef'.repeat(3) + 'deadbeef';
@@ -88,9 +89,38 @@ describe('scan-logs', () => {
       expect(scanDir(dir, scan)).toEqual([
         { file: join(dir, 'a.log'), line: 2, kind: 'mobile-number' },
         { file: join(dir, 'a.log'), line: 3, kind: 'secret-field' },
+        { file: join(dir, 'b.log'), line: 1, kind: 'not-json' },
       ]);
+      expect(scanDir(dir, scan, { json: false })).toHaveLength(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('finds lines that are not JSON in a service\'s stderr: a Node warning, a stray print', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-scan-json-'));
+    try {
+      writeFileSync(join(dir, 'coordinator.log'), [
+        '(node:25565) [DEP0123] DeprecationWarning: Setting the TLS ServerName to an IP address is not permitted by RFC 6066. This will be ignored in a future version.',
+        '(Use `node --trace-deprecation ...` to show where the warning was created)',
+        pino({ msg2: 'coordinator listening' }),
+        '[1, 2]',
+        '{"truncated": ',
+        pino({ ok: true }),
+        '',
+      ].join('\n'));
+      expect(scanDir(dir, scan).map((f) => [f.line, f.kind])).toEqual([[1, 'not-json'], [2, 'not-json'], [4, 'not-json'], [5, 'not-json']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('allows the CLI\'s one exit line only as the last line of a file', () => {
+    const exit = 'fedmart coordinator: database schema version 0 is older than this fedmart needs (9); run fedmart db migrate [SCHEMA_NOT_MIGRATED]';
+    expect(notJsonLines([pino({ ok: true }), exit, ''])).toEqual([]);
+    expect(notJsonLines([exit, pino({ ok: true })])).toEqual([1]);
+    expect(notJsonLines(['Server listening at http://127.0.0.1:39967'])).toEqual([1]);
+    expect(isJsonObjectLine(pino({ ok: true }))).toBe(true);
+    expect(isJsonObjectLine('null')).toBe(false);
   });
 });
