@@ -58,7 +58,9 @@ database: give them the same --db URL, --keyholder, --keyholder-key and
 --audit-key file (see docs/scale-out.md). A PGlite folder belongs to one
 coordinator at a time.
 
-The HTTP API token is read from FEDMART_API_TOKEN (required).
+The HTTP API token is read from FEDMART_API_TOKEN (required). A token that
+opens only GET /metrics, for a Prometheus server, may be set in
+FEDMART_METRICS_TOKEN (see docs/operations.md).
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
 
 export async function coordinatorCommand(argv: readonly string[]): Promise<number> {
@@ -95,6 +97,11 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     console.error('fedmart coordinator: set FEDMART_API_TOKEN to a secret of at least 16 characters');
     return 2;
   }
+  const metricsToken = process.env.FEDMART_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    console.error('fedmart coordinator: FEDMART_METRICS_TOKEN, when set, must be a secret of at least 16 characters');
+    return 2;
+  }
   const pin = values['keyholder-key'];
   const deployment = deploymentDirOption(values);
   const tls = serverTlsOption(values, deployment, 'coordinator');
@@ -116,6 +123,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,
+    ...(metricsToken === undefined ? {} : { metricsToken }),
     auditKeyFile: requireString(values, 'audit-key', deployment === undefined ? '.fedmart/coordinator-audit.seed' : join(deployment, DEPLOYMENT_FILES.auditSigningSeed)),
     auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
     ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes, typeof values.fields === 'string' ? await readFieldClassification(values.fields) : undefined) } : {}),

@@ -19,6 +19,8 @@ import { UserStore } from './auth-store.js';
 import { adminRoutes } from './http-admin-routes.js';
 import { consoleRoutes } from './http-console.js';
 import { healthRoutes } from './http-health-routes.js';
+import { metricsRoute } from './http-metrics-route.js';
+import { CoordinatorMetrics } from './metrics.js';
 import { JobRegistry } from './http-jobs.js';
 import { queryRoutes } from './http-query-routes.js';
 import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
@@ -56,12 +58,17 @@ export interface HttpAppDeps {
   readonly https?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
   /** What `/readyz` reports (default: the database and its schema, no key holder). */
   readonly readiness?: ReadinessProbe;
+  /** What `/metrics` shows (default: a registry of this app's own, with the database figures). */
+  readonly metrics?: CoordinatorMetrics;
+  /** A token (at least 16 characters) that opens `/metrics` and nothing else, for a Prometheus server (FEDMART_METRICS_TOKEN). */
+  readonly metricsToken?: string;
 }
 
 /** Every API route (not yet registered), for the app, the OpenAPI document and tests. */
 export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry): ApiRoute[] {
   const routes: ApiRoute[] = [
     ...healthRoutes(deps.readiness ?? new ReadinessProbe({ db: deps.store.db, logger: deps.logger })),
+    metricsRoute(deps.metrics ?? new CoordinatorMetrics({ db: deps.store.db, logger: deps.logger }), deps.metricsToken),
     ...queryRoutes({ store: deps.store, queries: deps.queries, fits: deps.fits, minSubjects: deps.minSubjects ?? 10, onQueryCreated: deps.onQueryCreated }),
     ...auditRoutes({ audit: deps.audit, purposes: deps.purposes, jobs, chromium: deps.chromium }),
     ...adminRoutes({ store: deps.store, users, purposes: deps.purposes, audit: deps.audit }),

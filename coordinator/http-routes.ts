@@ -81,6 +81,12 @@ export interface RouteDefinition<PS extends z.ZodType | undefined, QS extends z.
   readonly problems?: readonly ProblemCode[];
   /** Not in the OpenAPI document (static console files); limited per client address like every public route. */
   readonly hidden?: boolean;
+  /**
+   * A credential other than an API token that opens this one route (the
+   * metrics scrape token). A request it accepts is served without a
+   * principal and limited per client address like a public route.
+   */
+  readonly acceptsCredential?: (request: FastifyRequest) => boolean;
   handler(ctx: RouteContext<Out<PS>, Out<QS>, Out<BS>>): Promise<unknown>;
 }
 
@@ -170,7 +176,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[]
       method: route.method,
       url: route.url,
       onRequest: async (request, reply) => {
-        if (route.roles === 'public') {
+        if (route.roles === 'public' || route.acceptsCredential?.(request)) {
           const limit = rt.publicLimiter?.take(request.ip);
           if (limit && !limit.ok) throw rateLimited(reply, limit.retryAfterSeconds);
           return;

@@ -21,12 +21,14 @@ import { GrpcRateLimiter, type GrpcRateLimitOptions } from './grpc-rate-limit.js
 import { QueryService } from './query-service.js';
 import { PurposeStore } from './purpose-registry.js';
 import { ClosingClaims } from './closing-claims.js';
-import { ContributionIntake } from './contribution-intake.js';
 import { openDatabase, type Database } from './database.js';
 import { buildHttpApp } from './http-app.js';
 import { GrpcHealth } from '../protos/grpc-health.js';
 import { HealthMonitor, MERCHANT_SERVICE_NAME } from './health-monitor.js';
 import { ReadinessProbe } from './readiness.js';
+import { scrapeTokenCheck } from './http-metrics-route.js';
+import { MeteredContributionIntake } from './metered-intake.js';
+import { CoordinatorMetrics } from './metrics.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
 import { QueryLayouts } from './query-layouts.js';
@@ -108,6 +110,8 @@ export interface CoordinatorOptions {
   readonly fitResumeIntervalMs?: number;
   /** How often readiness is checked for the gRPC health status (default 5 s). */
   readonly healthIntervalMs?: number;
+  /** A token (at least 16 characters) that opens `/metrics` and nothing else, for a Prometheus server. */
+  readonly metricsToken?: string;
   readonly logger?: Logger;
 }
 
@@ -177,6 +181,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const httpListen = options.httpListen ?? '127.0.0.1:0';
   const grpcCredentials = grpcServerCredentials(grpcListen, options.tls, 'gRPC (merchants)');
   if (!options.tls) assertPlaintextAllowed(httpListen, 'HTTP', 'give --tls-cert and --tls-key (fedmart init makes them)');
+  scrapeTokenCheck(options.metricsToken); // a scrape token too short to be a secret stops the start here
   const keyHolder = new KeyHolderClient(options.keyholderAddress,
     options.keyholderCa === undefined ? undefined : { ca: options.keyholderCa, ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}) });
   await cryptoReady();
@@ -232,15 +237,26 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     // Running sums of open queries in this process's memory, owned here and shared by the intake (adds) and the closer (uses, forgets).
     const sums = new RunningSums(ctx);
     const queries = new QueryService({ store, audit, purposes, ctx, publicKeyBundle: bundle, minSubjects: options.minSubjects ?? 10 });
+    // Prometheus figures of this coordinator (a registry of its own).
+    const metrics = new CoordinatorMetrics({ db, logger: log });
     let poke = () => undefined as void;
     const fits = new FitRunner(db, queries, audit, log, () => poke());
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
-      { onReleased: (q) => fits.onRoundReleased(q), onFailed: (q, code, reason) => fits.onRoundFailed(q, code, reason) },
+      {
+        onReleased: (q) => {
+          metrics.roundFinished('released', q.createdAt);
+          return fits.onRoundReleased(q);
+        },
+        onFailed: (q, code, reason) => {
+          metrics.roundFinished('failed', q.createdAt);
+          return fits.onRoundFailed(q, code, reason);
+        },
+      },
       { claims, sums }, requestKey);
     poke = () => closer.poke();
     const limits = new GrpcRateLimiter(options.grpcRateLimit);
-    const intake = new ContributionIntake(ctx, store, layouts, audit, {
+    const intake = new MeteredContributionIntake(metrics, ctx, store, layouts, audit, {
       streamTimeoutMs: options.streamTimeoutMs ?? 60_000,
       ...(options.maxStreamBytes !== undefined ? { maxStreamBytes: options.maxStreamBytes } : {}),
       limits,
@@ -280,6 +296,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       minSubjects: options.minSubjects ?? 10,
       ...(options.tls ? { https: options.tls } : {}),
       readiness,
+      metrics,
+      ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
     });
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
     const httpPort = (http.server.address() as { port: number }).port;

@@ -82,6 +82,7 @@ const CASES: Record<string, RouteCase> = {
   getMerchantBenchmark: { method: 'GET', path: '/v1/merchants/{id}/benchmark', roles: ['admin', 'merchant'], request: () => ({ url: '/v1/merchants/shop-01/benchmark' }), ok: 200 },
   // Idempotent, so every allowed role may revoke the same shop.
   revokeMerchant: { method: 'POST', path: '/v1/merchants/{id}/revoke', roles: ADMIN, request: () => ({ url: '/v1/merchants/shop-02/revoke', payload: { reason: 'CONTRACT_ENDED' } }), ok: 200 },
+  getMetrics: { method: 'GET', path: '/metrics', roles: ADMIN, request: () => ({ url: '/metrics' }), ok: 200 },
 };
 
 const PUBLIC: Record<string, { path: string; type: RegExp }> = {
