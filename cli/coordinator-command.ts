@@ -40,6 +40,13 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
   --merchant-rate N      gRPC calls a second per merchant once authenticated, burst 2N (default 20)
   --peer-rate N          unauthenticated gRPC calls a second per peer address, burst 10N (default 500)
+  --http-request-timeout-ms MS
+                         an HTTP request, body included, must arrive within this, or it is cut with
+                         408 (default 20000; headers within min(10000, MS))
+  --http-max-connections N
+                         open HTTP connections in all; more are closed at once (default 1024)
+  --http-max-connections-per-address N
+                         open HTTP connections from one client address (default 64)
   --standby              if another coordinator holds the PGlite folder, start up, wait, and take
                          over the moment it stops or dies
   --tls-cert FILE        TLS certificate (PEM) for merchant gRPC and the HTTP API (https), also shown
@@ -87,6 +94,9 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     'request-key': { type: 'string' },
     'merchant-rate': { type: 'string' },
     'peer-rate': { type: 'string' },
+    'http-request-timeout-ms': { type: 'string' },
+    'http-max-connections': { type: 'string' },
+    'http-max-connections-per-address': { type: 'string' },
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
@@ -118,6 +128,12 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
       perMerchant: ((r) => ({ ratePerSecond: r, burst: 2 * r }))(integer(values, 'merchant-rate', 20, 1, 1_000_000)),
       perPeer: ((r) => ({ ratePerSecond: r, burst: 10 * r }))(integer(values, 'peer-rate', 500, 1, 1_000_000)),
     },
+    httpServerLimits: ((requestTimeoutMs) => ({
+      requestTimeoutMs,
+      headersTimeoutMs: Math.min(10_000, requestTimeoutMs),
+      maxConnections: integer(values, 'http-max-connections', 1024, 1, 1_000_000),
+      maxConnectionsPerAddress: integer(values, 'http-max-connections-per-address', 64, 1, 1_000_000),
+    }))(integer(values, 'http-request-timeout-ms', 20_000, 1_000, 3_600_000)),
     standby: values.standby === true,
     migrate: values['no-migrate'] !== true,
     grpcListen: requireString(values, 'grpc', '127.0.0.1:7001'),

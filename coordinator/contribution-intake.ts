@@ -12,6 +12,7 @@ import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, validatePackedCiphertext, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
 import {
   RpcError,
+  checkRpcId,
   envelopeOf,
   readStream,
   type ContributionChunk,
@@ -45,15 +46,13 @@ export const DEFAULT_MAX_STREAM_BYTES = 64 * 1024 * 1024;
 /** Most messages one contribution stream may have (chunks are normally 256 KiB). */
 export const MAX_STREAM_MESSAGES = 100_000;
 
-const MAX_ID_LENGTH = 128;
-
 function invalid(code: string, message: string): never {
   throw new RpcError(status.INVALID_ARGUMENT, code, message);
 }
 
 function checkHeaderShape(h: ContributionHeader): void {
-  if (h.queryId.length === 0 || h.queryId.length > MAX_ID_LENGTH) invalid('HEADER_INVALID', 'query_id must be 1..128 characters');
-  if (h.merchantId.length === 0 || h.merchantId.length > MAX_ID_LENGTH) invalid('HEADER_INVALID', 'merchant_id must be 1..128 characters');
+  checkRpcId(h.queryId, 'query_id');
+  checkRpcId(h.merchantId, 'merchant_id');
   if (h.signature.length !== 64) invalid('HEADER_INVALID', 'signature must be 64 bytes');
   if (h.nonce.length < 16 || h.nonce.length > 64) invalid('HEADER_INVALID', 'nonce must be 16..64 bytes');
   if (h.specDigest.length !== 32 || h.keyId.length !== 32 || h.layoutDigest.length !== 32) {

@@ -17,6 +17,8 @@ import type { AuditTrail } from './audit-trail.js';
 import { auditRoutes } from './audit-routes.js';
 import { UserStore } from './auth-store.js';
 import { adminRoutes } from './http-admin-routes.js';
+import { answerExpectations, clientErrorHandler, requireHostHeader } from './http-client-errors.js';
+import { capConnections } from './http-connection-caps.js';
 import { consoleRoutes } from './http-console.js';
 import { healthRoutes } from './http-health-routes.js';
 import { metricsRoute } from './http-metrics-route.js';
@@ -24,6 +26,7 @@ import { CoordinatorMetrics } from './metrics.js';
 import { JobRegistry } from './http-jobs.js';
 import { queryRoutes } from './http-query-routes.js';
 import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
+import { fastifyServerOptions, resolveHttpServerLimits, type HttpServerLimits } from './http-server-limits.js';
 import { defineRoute, rateLimited, registerRoutes, RouteReply, type ApiRoute } from './http-routes.js';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.js';
 import type { PurposeStore } from './purpose-registry.js';
@@ -56,6 +59,8 @@ export interface HttpAppDeps {
   readonly chromium?: string | null;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   readonly https?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
+  /** Timeouts and connection caps of the server (defaults: `DEFAULT_HTTP_SERVER_LIMITS`). */
+  readonly serverLimits?: Partial<HttpServerLimits>;
   /** What `/readyz` reports (default: the database and its schema, no key holder). */
   readonly readiness?: ReadinessProbe;
   /** What `/metrics` shows (default: a registry of this app's own, with the database figures). */
@@ -107,14 +112,24 @@ function frameworkErrors(err: { code?: string; message: string }, request: Fasti
     .send(problemBody(code, code === 'URI_TOO_LONG' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid', request.url));
 }
 
+/** Largest request body (JSON) any route takes. */
+const BODY_LIMIT = 64 * 1024;
+
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const pem = (v: string | Uint8Array) => (typeof v === 'string' ? v : Buffer.from(v));
   // Credentials in headers or token fields never reach a log line (defence in depth).
   const httpLog = deps.logger.child({}, { redact: LOG_REDACT }) as FastifyBaseLogger;
+  // Timeouts, connection caps and answers made below fastify: `http-server-limits.ts`, `http-client-errors.ts`.
+  const limits = resolveHttpServerLimits(deps.serverLimits);
+  const { tlsOptions, http: httpOptions, ...timeouts } = fastifyServerOptions(limits);
+  const common = { loggerInstance: httpLog, bodyLimit: BODY_LIMIT, frameworkErrors, clientErrorHandler: clientErrorHandler(deps.logger), ...timeouts };
   // An https fastify differs from the http one only in its server type, which callers never touch.
   const app = (deps.https
-    ? Fastify({ loggerInstance: httpLog, bodyLimit: 64 * 1024, frameworkErrors, https: { cert: pem(deps.https.cert), key: pem(deps.https.key) } })
-    : Fastify({ loggerInstance: httpLog, bodyLimit: 64 * 1024, frameworkErrors })) as unknown as FastifyInstance;
+    ? Fastify({ ...common, https: { ...tlsOptions, cert: pem(deps.https.cert), key: pem(deps.https.key) } })
+    : Fastify({ ...common, http: httpOptions })) as unknown as FastifyInstance;
+  capConnections(app.server, limits, deps.logger);
+  answerExpectations(app.server, BODY_LIMIT);
+  requireHostHeader(app);
   // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);

@@ -5,7 +5,8 @@
  *
  * - the fastify routes, with authentication, per-token rate limits and the
  *   role check in an `onRequest` hook (before any body is looked at), then
- *   zod parsing of params, query and body, then the handler, whose answer is
+ *   the shared id check (`http-id-guard.ts`), then zod parsing of params,
+ *   query and body, then the handler, whose answer is
  *   checked against the response schema before it is sent;
  * - the OpenAPI 3.1 document (`openapi.ts`);
  * - the route × role tests (`test/coordinator/http-roles.test.ts`).
@@ -21,6 +22,7 @@ import { z } from 'zod';
 import type { AuditTrail } from './audit-trail.js';
 import type { UserStore } from './auth-store.js';
 import { purposeGranted, type Principal, type Role } from './auth.js';
+import { checkRequestIds } from './http-id-guard.js';
 import type { FixedWindowLimiter } from './http-rate-limit.js';
 import { HttpProblem, PROBLEMS, type ProblemCode } from './problems.js';
 
@@ -197,6 +199,8 @@ export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[]
           throw new HttpProblem('ROLE_FORBIDDEN', `${principal.role} may not call ${route.method} ${route.url}`);
         }
       },
+      // After authentication and body parsing, before the route's schemas: one id check for every route.
+      preValidation: async (request) => checkRequestIds(request),
       handler: async (request, reply) => {
         const principal = request.fedmartPrincipal ?? ANONYMOUS;
         const ctx: RouteContext<unknown, unknown, unknown> = {

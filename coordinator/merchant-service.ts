@@ -1,5 +1,7 @@
 /**
- * The coordinator's gRPC service for merchant nodes.
+ * The coordinator's gRPC service for merchant nodes. Every method checks the
+ * ids it is sent with `checkRpcId` before anything else reads them, and
+ * status messages only quote ids that passed it (or `quoteUntrusted` text).
  */
 import { status } from '@grpc/grpc-js';
 import {
@@ -17,6 +19,8 @@ import { RIGHTS_REQUEST_TYPES, type RightsRequestType } from '../compliance/inde
 import {
   MerchantServiceService,
   RpcError,
+  checkRpcId,
+  isRpcId,
   clientStreamHandler,
   hardenService,
   unaryHandler,
@@ -26,6 +30,7 @@ import {
   rightsReportDigest,
   keyEvidenceFromWire,
   keyRotationFromWire,
+  quoteUntrusted,
 } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { FitRunner } from './fit-runner.js';
@@ -35,8 +40,6 @@ import { GrpcRateLimiter } from './grpc-rate-limit.js';
 import type { CoordinatorStore } from './store.js';
 
 export const merchantServiceDefinition = hardenService(MerchantServiceService);
-
-const MERCHANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface MerchantServiceDeps {
   readonly store: CoordinatorStore;
@@ -59,9 +62,7 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
   return {
     enroll: unaryHandler(log, 'Enroll', async (req, call) => {
       limits.peer(call.getPeer());
-      if (!MERCHANT_ID.test(req.merchantId)) {
-        throw new RpcError(status.INVALID_ARGUMENT, 'MERCHANT_ID_INVALID', 'merchant_id must be 1..128 of A-Z a-z 0-9 . _ - and start with a letter or digit');
-      }
+      checkRpcId(req.merchantId, 'merchant_id');
       if (req.signingPublicKey.length !== 32) throw new RpcError(status.INVALID_ARGUMENT, 'KEY_INVALID', 'signing_public_key must be 32 bytes');
       if (!verifyDigest(req.proofOfPossession, enrolmentDigest(req.merchantId, req.signingPublicKey), req.signingPublicKey)) {
         await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'Enroll', reason: 'PROOF_INVALID' } });
@@ -97,7 +98,10 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       return { merchantId: req.merchantId, newlyEnrolled: outcome === 'enrolled' };
     }),
     rotateKey: unaryHandler(log, 'RotateKey', async (req, call) => {
-      const m = MERCHANT_ID.test(req.merchantId) ? await store.merchantState(req.merchantId) : undefined;
+      // An unauthenticated refusal costs the peer's bucket, like an unknown merchant.
+      if (!isRpcId(req.merchantId)) limits.peer(call.getPeer());
+      checkRpcId(req.merchantId, 'merchant_id');
+      const m = await store.merchantState(req.merchantId);
       if (!m) limits.peer(call.getPeer());
       if (!m) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
       if (m.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
@@ -140,8 +144,10 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       limits.peer(call.getPeer());
       return deps.publicKeyBundle;
     }),
-    listOpenQueries: unaryHandler(log, 'ListOpenQueries', async (_req, call) => {
+    listOpenQueries: unaryHandler(log, 'ListOpenQueries', async (req, call) => {
       limits.peer(call.getPeer());
+      // merchant_id is optional here (the answer is the same for everyone), but never free text.
+      if (req.merchantId !== '') checkRpcId(req.merchantId, 'merchant_id');
       const now = Date.now();
       const open = (await store.listQueries('open')).filter((q) => q.deadline.getTime() > now);
       return {
@@ -161,6 +167,9 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       };
     }),
     reportRightsEvents: unaryHandler(log, 'ReportRightsEvents', async (req, call) => {
+      // An unauthenticated refusal costs the peer's bucket, like an unknown merchant.
+      if (!isRpcId(req.merchantId)) limits.peer(call.getPeer());
+      checkRpcId(req.merchantId, 'merchant_id');
       const key = await store.merchantKey(req.merchantId);
       if (!key) limits.peer(call.getPeer());
       if (!key) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
@@ -168,7 +177,7 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       if (req.nonce.length < 16 || req.nonce.length > 64) throw new RpcError(status.INVALID_ARGUMENT, 'NONCE_INVALID', 'nonce must be 16..64 bytes');
       const now = Date.now();
       for (const e of req.events) {
-        if (!(RIGHTS_REQUEST_TYPES as readonly string[]).includes(e.type)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TYPE_INVALID', `unknown rights request type ${e.type}`);
+        if (!(RIGHTS_REQUEST_TYPES as readonly string[]).includes(e.type)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TYPE_INVALID', `unknown rights request type ${quoteUntrusted(e.type)}`);
         if (e.handledUnixMs <= 0n || e.handledUnixMs > BigInt(now + 5 * 60_000)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TIME_INVALID', 'handled_unix_ms out of range');
       }
       if (req.signature.length !== 64 || !verifyDigest(req.signature, rightsReportDigest(req), key)) {
@@ -195,7 +204,8 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
     }),
     getModel: unaryHandler(log, 'GetModel', async (req, call) => {
       limits.peer(call.getPeer());
-      const fit = req.modelId.length > 0 && req.modelId.length <= 128 ? await deps.fits.get(req.modelId) : undefined;
+      checkRpcId(req.modelId, 'model_id');
+      const fit = await deps.fits.get(req.modelId);
       if (!fit || fit.model === null) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);
       const modelJson = canonicalSpecJson(fit.model);
       return { modelId: fit.fitId, kind: fit.kind, purpose: fit.purpose, modelJson, modelDigest: Buffer.from(blake2b256(Buffer.from(modelJson, 'utf8'))) };

@@ -23,6 +23,7 @@ import { PurposeStore } from './purpose-registry.js';
 import { ClosingClaims } from './closing-claims.js';
 import { openDatabase, type Database } from './database.js';
 import { buildHttpApp } from './http-app.js';
+import type { HttpServerLimits } from './http-server-limits.js';
 import { GrpcHealth } from '../protos/grpc-health.js';
 import { HealthMonitor, MERCHANT_SERVICE_NAME } from './health-monitor.js';
 import { ReadinessProbe } from './readiness.js';
@@ -105,6 +106,8 @@ export interface CoordinatorOptions {
   readonly grpcRateLimit?: GrpcRateLimitOptions;
   /** gRPC keepalive and idle limits (defaults: `GRPC_KEEPALIVE_DEFAULTS`). */
   readonly grpcKeepalive?: Partial<GrpcKeepalive>;
+  /** HTTP timeouts and connection caps (defaults: `DEFAULT_HTTP_SERVER_LIMITS`: a request is cut after 20 s, 64 connections per address). */
+  readonly httpServerLimits?: Partial<HttpServerLimits>;
   readonly closerIntervalMs?: number;
   /** How often fits left waiting by a dead coordinator are looked for (default 5 s). */
   readonly fitResumeIntervalMs?: number;
@@ -295,6 +298,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       store, queries, fits, audit, purposes, apiToken: options.apiToken, logger: log, onQueryCreated: () => closer.poke(),
       minSubjects: options.minSubjects ?? 10,
       ...(options.tls ? { https: options.tls } : {}),
+      ...(options.httpServerLimits ? { serverLimits: options.httpServerLimits } : {}),
       readiness,
       metrics,
       ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),

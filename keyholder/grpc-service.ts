@@ -1,11 +1,14 @@
 /**
  * gRPC face of the key holder. The Release stream is read message by message
- * with hard limits, so a hostile peer cannot make it buffer without bound.
+ * with hard limits, so a hostile peer cannot make it buffer without bound,
+ * and every id in it is checked with the wire's one id validator before the
+ * key holder looks at it.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import {
   KeyHolderServiceService,
   RpcError,
+  checkRpcId,
   clientStreamHandler,
   hardenService,
   readStream,
@@ -59,6 +62,7 @@ async function readRelease(
       if (!header) {
         if (!part.header) throw new RpcError(status.INVALID_ARGUMENT, 'HEADER_FIRST', 'the first message must be the release header');
         header = part.header;
+        checkRpcId(header.queryId, 'query_id');
         keyHolder.checkRequest(header);
         if (header.contributionCount < 1 || header.contributionCount > MAX_RELEASE_CONTRIBUTIONS) {
           throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', `contribution_count must be 1..${MAX_RELEASE_CONTRIBUTIONS}`);
@@ -67,6 +71,8 @@ async function readRelease(
       }
       const c = part.contribution;
       if (!c?.header) throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_EXPECTED', 'messages after the header must be contributions');
+      checkRpcId(c.header.queryId, 'query_id');
+      checkRpcId(c.header.merchantId, 'merchant_id');
       if (contributions.length >= header.contributionCount) {
         throw new RpcError(status.INVALID_ARGUMENT, 'CONTRIBUTION_COUNT', 'more contributions than contribution_count');
       }

@@ -63,6 +63,7 @@ import {
   RpcError,
   envelopeOf,
   keyEvidenceFromWire,
+  quoteUntrusted,
   releaseRequestDigest,
   type ContributionHeader,
   type MerchantKeyEvidence,
@@ -263,7 +264,7 @@ export class KeyHolder {
 
   private async releaseNow(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
     this.checkRequest(header);
-    if (header.paramSet !== this.ctx.paramSet.name) refuse('PARAM_SET_MISMATCH', `parameter set ${header.paramSet} is not ${this.ctx.paramSet.name}`);
+    if (header.paramSet !== this.ctx.paramSet.name) refuse('PARAM_SET_MISMATCH', `parameter set ${quoteUntrusted(header.paramSet)} is not ${this.ctx.paramSet.name}`);
     if (!constantTimeEqual(header.keyId, this.keyId)) refuse('KEY_MISMATCH', 'contributions are not under this key holder\'s public key');
     if (!constantTimeEqual(blake2b256(Buffer.from(header.specJson, 'utf8')), header.specDigest)) {
       refuse('SPEC_DIGEST_MISMATCH', 'spec_digest is not the digest of spec_json', status.INVALID_ARGUMENT);
@@ -522,7 +523,7 @@ export class KeyHolder {
     merchants: Set<string>,
   ): void {
     const h = c.header;
-    const who = `contribution of ${h.merchantId}`;
+    const who = `contribution of ${quoteUntrusted(h.merchantId)}`;
     if (h.queryId !== header.queryId) refuse('ROUND_BINDING', `${who} is for another query`, status.INVALID_ARGUMENT);
     if (h.paramSet !== header.paramSet || !constantTimeEqual(h.keyId, this.keyId)) refuse('KEY_MISMATCH', `${who} is under another key`, status.INVALID_ARGUMENT);
     if (!constantTimeEqual(h.specDigest, header.specDigest)) refuse('ROUND_BINDING', `${who} is for another spec`, status.INVALID_ARGUMENT);

@@ -13,6 +13,8 @@ export {
   SignedRelease,
 } from './gen/fedmart/v1/keyholder.js';
 export * from './rpc.js';
+export * from './rpc-ids.js';
+export { escapeUntrusted, quoteUntrusted, UNTRUSTED_ECHO_MAX } from './untrusted-text.js';
 export * from './tls.js';
 export { envelopeOf } from './envelope.js';
 export { checkPublicKeyBundle } from './public-key-bundle.js';

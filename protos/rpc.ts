@@ -14,6 +14,7 @@ import {
   type handleUnaryCall,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import { escapeUntrusted } from './untrusted-text.js';
 
 /** Trailer key that carries the stable fedmart error code beside the gRPC status. */
 export const ERROR_CODE_METADATA_KEY = 'fedmart-error-code';
@@ -98,14 +99,15 @@ export function assertDecoded<T>(message: T | DecodeFailure): T {
 }
 
 /**
- * A status message grpc-js can send: it percent-encodes details with
- * encodeURI, which throws on a lone surrogate (one can come from JSON the
- * peer sent, quoted in a message), so those become U+FFFD; and at most 1000
- * characters, since peers echo ids of any length.
+ * A status message grpc-js can send and a peer can show safely: messages
+ * quote ids and values peers sent, so control characters (ANSI escapes,
+ * newlines) become `\uXXXX` and lone surrogates (which grpc-js's encodeURI
+ * would throw on) U+FFFD; and at most 1000 characters in all. Echoes inside
+ * a message are cut to 128 characters where they are made (`quoteUntrusted`).
  */
 function safeDetails(details: string): string {
   const short = details.length > 1000 ? `${details.slice(0, 1000)}…` : details;
-  return short.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return escapeUntrusted(short);
 }
 
 /** An error that marks itself retryable with a stable code (e.g. the coordinator's DatabaseUnavailableError). */
