@@ -9,6 +9,13 @@
  * produce the OpenAPI document at /openapi.json and the page at /docs.
  * Errors are problem+json with a stable code (`problems.ts`); 5xx answers
  * never carry internals.
+ *
+ * The server under the app is bounded too: header, request, idle and TLS
+ * handshake timeouts (`http-server-limits.ts`), connection caps per client
+ * address and in total (`http-connection-caps.ts`), and the answers Node's
+ * HTTP layer would make itself (parse errors, 431, 408, `Expect`) are
+ * problem+json with fixed bodies (`http-client-errors.ts`). Every id in a
+ * path or body passes one check before any route sees it (`http-id-guard.ts`).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
