@@ -38,7 +38,7 @@ function heContext(): Promise<{ ctx: HeContext; publicKey: Uint8Array }> {
 }
 
 export async function startHttpFixture(
-  options: Partial<Pick<HttpAppDeps, 'rateLimit' | 'authFailureLimit' | 'publicRateLimit' | 'chromium' | 'serverLimits'>> & { readonly registry?: PurposeRegistry } = {},
+  options: Partial<Pick<HttpAppDeps, 'rateLimit' | 'authFailureLimit' | 'publicRateLimit' | 'chromium' | 'serverLimits' | 'https'>> & { readonly registry?: PurposeRegistry } = {},
 ): Promise<HttpFixture> {
   const { ctx, publicKey } = await heContext();
   const db = await openDatabase('memory://');
@@ -59,6 +59,7 @@ export async function startHttpFixture(
     ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
     ...(options.publicRateLimit ? { publicRateLimit: options.publicRateLimit } : {}),
     ...(options.serverLimits ? { serverLimits: options.serverLimits } : {}),
+    ...(options.https ? { https: options.https } : {}),
   });
   await app.ready();
 
