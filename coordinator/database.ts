@@ -50,6 +50,19 @@ export interface Database extends SqlExecutor {
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** This process's connection pool now (PostgreSQL only; PGlite has one in-process connection). */
+  poolStats?(): PoolStats;
+}
+
+/** Connections of this process's pool, for metrics. */
+export interface PoolStats {
+  /** Most connections the pool opens. */
+  readonly max: number;
+  /** Connections open now, idle or lent out. */
+  readonly open: number;
+  readonly idle: number;
+  /** Callers waiting for a connection. */
+  readonly waiting: number;
 }
 
 /** True for `postgres://` and `postgresql://` URLs. */

@@ -13,8 +13,11 @@
  *   queries, the audit log's size, and the privacy-loss budget left per
  *   purpose. Every coordinator reports the same values; aggregate them with
  *   max, not sum. A scrape reads them with one short deadline and at most
- *   once per second; while the database does not answer they are absent
- *   (Prometheus then sees no sample, not a stale one).
+ *   once per second; while the database does not answer they are NaN and
+ *   `fedmart_metrics_database_up` is 0 (an unknown value, never a stale
+ *   one).
+ * - this process's PostgreSQL pool (connections busy, idle, waiting), on
+ *   PostgreSQL only.
  *
  * Labels hold only bounded, non-personal values: refusal codes are the
  * stable codes of the intake (anything else is `OTHER`), purposes are the
@@ -23,7 +26,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Database } from './database.js';
+import type { Database, PoolStats } from './database.js';
 
 /** Round durations, creation to release or failure: rounds last from seconds (tests, fit steps) to a day. */
 export const ROUND_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
@@ -106,8 +109,7 @@ export class CoordinatorMetrics {
       registers,
       async collect() {
         const s = await self.read();
-        if (s) this.set(s.open);
-        else this.reset();
+        this.set(s ? s.open : Number.NaN);
       },
     });
     new Gauge({
@@ -116,8 +118,7 @@ export class CoordinatorMetrics {
       registers,
       async collect() {
         const s = await self.read();
-        if (s) this.set(s.closing);
-        else this.reset();
+        this.set(s ? s.closing : Number.NaN);
       },
     });
     new Gauge({
@@ -126,8 +127,7 @@ export class CoordinatorMetrics {
       registers,
       async collect() {
         const s = await self.read();
-        if (s) this.set(s.auditEntries);
-        else this.reset();
+        this.set(s ? s.auditEntries : Number.NaN);
       },
     });
     new Gauge({
@@ -139,6 +139,53 @@ export class CoordinatorMetrics {
         const s = await self.read();
         this.reset();
         for (const [purpose, left] of s?.rhoLeft ?? []) this.set({ purpose }, left);
+      },
+    });
+    new Gauge({
+      name: 'fedmart_metrics_database_up',
+      help: '1 when this scrape read the database figures, 0 when the database did not answer in time (those figures are then NaN)',
+      registers,
+      async collect() {
+        this.set((await self.read()) ? 1 : 0);
+      },
+    });
+    // This process's PostgreSQL pool (not registered on PGlite, which has one in-process connection).
+    if (options.db.poolStats) this.poolGauges(() => options.db.poolStats?.());
+  }
+
+  private poolGauges(pool: () => PoolStats | undefined): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fedmart_db_pool_connections',
+      help: 'Connections of this coordinator\'s PostgreSQL pool, by state (busy: lent to a query or transaction)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const p = pool();
+        if (!p) return;
+        this.set({ state: 'idle' }, p.idle);
+        this.set({ state: 'busy' }, Math.max(0, p.open - p.idle));
+      },
+    });
+    new Gauge({
+      name: 'fedmart_db_pool_max_connections',
+      help: 'Most connections this coordinator\'s PostgreSQL pool opens',
+      registers,
+      collect() {
+        this.reset();
+        const p = pool();
+        if (p) this.set(p.max);
+      },
+    });
+    new Gauge({
+      name: 'fedmart_db_pool_waiting',
+      help: 'Callers of this coordinator waiting for a PostgreSQL connection (above zero for long: the pool is too small or the database too slow)',
+      registers,
+      collect() {
+        this.reset();
+        const p = pool();
+        if (p) this.set(p.waiting);
       },
     });
   }

@@ -6,7 +6,7 @@
  * on either backend.
  */
 import pg from 'pg';
-import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
+import type { Database, PoolStats, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
 import { sqlStateOf, unavailableOr } from './database-errors.js';
 
 const INT8_OID = 20;
@@ -122,6 +122,10 @@ class PostgresDatabase implements Database {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  poolStats(): PoolStats {
+    return { max: this.pool.options.max ?? 10, open: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 }
 

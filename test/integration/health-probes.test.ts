@@ -3,7 +3,8 @@
  * PostgreSQL database through a TCP relay: the relay is cut (the database is
  * unreachable) and restored. `/readyz` goes 200 → 503 → 200 and the
  * coordinator's `grpc.health.v1` SERVING → NOT_SERVING → SERVING, while the
- * key holder stays SERVING. The key holder's health watchers hear
+ * key holder stays SERVING; the database figures of /metrics turn NaN
+ * (fedmart_metrics_database_up 0) and come back. The key holder's health watchers hear
  * NOT_SERVING when it shuts down, and their streams end so it can.
  */
 import { rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { credentials, makeClientConstructor, type ServiceDefinition } from '@grp
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkHealth } from '../../protos/grpc-health.js';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { TEST_TOKEN, startCluster, type Cluster } from '../helpers/cluster.js';
 import { describePostgres, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { openDatabase } from '../../coordinator/index.js';
@@ -65,6 +66,12 @@ describePostgres('health probes with the database taken away and given back', ()
     const res = await fetch(`${cluster.coordinator.httpAddress}/readyz`);
     return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
   };
+  /** One sample of the coordinator's /metrics (the bootstrap token is checked without the database). */
+  const metric = async (series: string) => {
+    const res = await fetch(`${cluster.coordinator.httpAddress}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const line = (await res.text()).split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
   const coordinatorHealth = (service: string) =>
     checkHealth({ address: cluster.coordinator.grpcAddress, credentials: credentials.createInsecure() }, service, 2000);
   const keyholderHealth = () =>
@@ -75,6 +82,10 @@ describePostgres('health probes with the database taken away and given back', ()
     expect(await coordinatorHealth('')).toBe('SERVING');
     expect(await coordinatorHealth(MERCHANT_SERVICE)).toBe('SERVING');
     expect(await keyholderHealth()).toBe('SERVING');
+    expect(await metric('fedmart_metrics_database_up')).toBe(1);
+    expect(await metric('fedmart_queries_open')).toBe(0);
+    expect(await metric('fedmart_db_pool_max_connections')).toBe(10);
+    expect(await metric('fedmart_db_pool_waiting')).toBe(0);
     await expect(coordinatorHealth('x'.repeat(10_000))).rejects.toMatchObject({ code: 5, details: expect.not.stringContaining('xxx') });
   });
 
@@ -89,10 +100,14 @@ describePostgres('health probes with the database taken away and given back', ()
     expect(await coordinatorHealth('')).toBe('NOT_SERVING');
     // The key holder does not depend on the coordinator's database.
     expect(await keyholderHealth()).toBe('SERVING');
+    // Database figures are unknown, not stale, while it is away.
+    expect(await eventually(() => metric('fedmart_metrics_database_up'), 0)).toBe(0);
+    expect(await metric('fedmart_queries_open')).toBeNaN();
 
     await proxy.restore();
     expect(await eventually(async () => (await readyz()).status, 200)).toBe(200);
     expect(await eventually(() => coordinatorHealth(MERCHANT_SERVICE), 'SERVING')).toBe('SERVING');
+    expect(await eventually(() => metric('fedmart_metrics_database_up'), 1)).toBe(1);
   });
 
   it('tells the key holder\'s health watchers NOT_SERVING on shutdown and ends their streams', async () => {
