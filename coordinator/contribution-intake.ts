@@ -13,6 +13,7 @@ import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, valida
 import {
   RpcError,
   checkRpcId,
+  quoteUntrusted,
   envelopeOf,
   readStream,
   type ContributionChunk,
@@ -139,7 +140,8 @@ export class ContributionIntake {
       checkAttestation(att, { queryId: query.queryId, merchantId: h.merchantId, purpose: query.purpose, cutoff: query.cutoff });
       return att;
     } catch (err) {
-      if (err instanceof AttestationError) invalid(err.code, `consent attestation: ${err.message}`);
+      // Its message quotes fields of the attestation the peer sent.
+      if (err instanceof AttestationError) invalid(err.code, `consent attestation: ${quoteUntrusted(err.message)}`);
       if (err instanceof SyntaxError) invalid('ATTESTATION_INVALID', 'consent attestation is not JSON');
       throw err;
     }

@@ -476,7 +476,7 @@ export class KeyHolder {
       return att;
     } catch (err) {
       const code = err instanceof AttestationError ? err.code : 'ATTESTATION_INVALID';
-      refuse(code, `contribution of ${c.header.merchantId}: consent attestation ${err instanceof Error ? err.message : 'invalid'}`, status.INVALID_ARGUMENT);
+      refuse(code, `contribution of ${quoteUntrusted(c.header.merchantId)}: consent attestation ${err instanceof Error ? quoteUntrusted(err.message) : 'invalid'}`, status.INVALID_ARGUMENT);
     }
   }
 
