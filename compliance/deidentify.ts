@@ -19,7 +19,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { AGE_BANDS, CITY_LEVELS, type AgeBand, type CityLevel } from '../analytics/customer-groups.js';
 
@@ -201,28 +201,42 @@ export function pseudonymise(customerId: string, key: Uint8Array): string {
 
 const KEY_FILE_RE = /^[0-9a-f]{64}\n?$/;
 
-/**
- * Reads the shop's pseudonym key from `path` (64 hex digits), or creates it
- * from the OS random source with mode 0600 if the file does not exist.
- * Creation is exclusive (`O_EXCL`), so two processes starting together end
- * up with the same key; symlinks are refused, and an existing file readable
- * by group or others is refused rather than silently used.
- */
-export async function loadOrCreatePseudonymKey(path: string): Promise<Uint8Array> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+/** Creates `path` holding a new key, atomically; undefined when `path` already exists. */
+async function createKeyFile(path: string): Promise<Uint8Array | undefined> {
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const key = new Uint8Array(randomBytes(PSEUDONYM_KEY_BYTES));
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    const key = new Uint8Array(randomBytes(PSEUDONYM_KEY_BYTES));
     try {
       await handle.writeFile(`${Buffer.from(key).toString('hex')}\n`);
       await handle.sync();
     } finally {
       await handle.close();
     }
+    await link(temp, path);
     return key;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw err;
+  } finally {
+    await unlink(temp).catch(() => undefined);
   }
+}
+
+/**
+ * Reads the shop's pseudonym key from `path` (64 hex digits), or creates it
+ * from the OS random source with mode 0600 if the file does not exist.
+ * The key is written whole to a private temporary file first and then
+ * hard-linked to `path`, which fails if `path` exists: two processes
+ * starting together end up with the same key, and neither can read a file
+ * the other has created but not yet written. Symlinks are refused, and an
+ * existing file readable by group or others is refused rather than silently
+ * used.
+ */
+export async function loadOrCreatePseudonymKey(path: string): Promise<Uint8Array> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  const created = await createKeyFile(path);
+  if (created !== undefined) return created;
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ELOOP') throw new DeidentificationError('PSEUDONYM_KEY_PERMISSIONS', `${path}: the pseudonym key file must not be a symbolic link`);
     throw err;

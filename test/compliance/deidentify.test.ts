@@ -1,4 +1,4 @@
-import { mkdtempSync, chmodSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +75,16 @@ describe('loadOrCreatePseudonymKey', () => {
     expect(await loadOrCreatePseudonymKey(path)).toEqual(a);
     const [x, y] = await Promise.all([loadOrCreatePseudonymKey(`${path}.2`), loadOrCreatePseudonymKey(`${path}.2`)]);
     expect(x).toEqual(y);
+  });
+
+  it('gives every one of many concurrent starters the same whole key, and leaves no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-key-'));
+    for (let round = 0; round < 20; round++) {
+      const path = join(dir, `k${round}.key`);
+      const keys = await Promise.all(Array.from({ length: 8 }, () => loadOrCreatePseudonymKey(path)));
+      for (const k of keys) expect(k).toEqual(keys[0]);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses a key readable by others, a malformed key and a symlink', async () => {
