@@ -40,12 +40,14 @@ export class KeyHolderClient {
 
   /**
    * Resolves when the key holder answers its gRPC health check with
-   * SERVING within `deadlineMs`, on this client's own connection (same TLS,
-   * same address), so a success means releases can be asked for now. The
-   * cheapest call the key holder has: no key material is sent.
+   * SERVING within `deadlineMs`: the cheapest call it has, with no key
+   * material. Sent on a connection of its own (same address, same TLS),
+   * opened and closed per check and kept out of grpc-js's shared
+   * subchannel pool: a check that fails while the key holder is down must
+   * not leave the connection releases use in reconnect backoff.
    */
   ping(deadlineMs: number): Promise<void> {
-    return expectServing({ address: this.address, credentials: this.credentials, channel: this.client.getChannel() }, '', deadlineMs);
+    return expectServing({ address: this.address, credentials: this.credentials, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }, '', deadlineMs);
   }
 
   /**

@@ -133,7 +133,7 @@ interface HealthClient {
 }
 
 const HealthClientConstructor = makeClientConstructor(healthService as unknown as ServiceDefinition, 'grpc.health.v1.Health') as unknown as
-  new (address: string, credentials: ChannelCredentials, options?: { channelOverride?: Channel }) => HealthClient;
+  new (address: string, credentials: ChannelCredentials, options?: Record<string, unknown>) => HealthClient;
 
 /** Raised when a health check answers, but not SERVING. */
 export class NotServingError extends Error {
@@ -144,13 +144,23 @@ export class NotServingError extends Error {
   }
 }
 
+/** Where a health check is sent. */
+export interface HealthTarget {
+  readonly address: string;
+  readonly credentials: ChannelCredentials;
+  /** An existing client's connection to use (the caller keeps it open). */
+  readonly channel?: Channel;
+  /** Options of the check's own channel when no `channel` is given. */
+  readonly channelOptions?: Readonly<Record<string, string | number>>;
+}
+
 /**
  * Asks a server's health service for `service` (`''`: the whole server),
- * on `channel` when given (an existing client's connection, so the check
- * proves that connection works), else on a channel of its own.
+ * on `target.channel` when given, else on a channel of its own that is
+ * closed afterwards.
  */
-export function checkHealth(target: { address: string; credentials: ChannelCredentials; channel?: Channel }, service: string, deadlineMs: number): Promise<string> {
-  const client = new HealthClientConstructor(target.address, target.credentials, target.channel ? { channelOverride: target.channel } : {});
+export function checkHealth(target: HealthTarget, service: string, deadlineMs: number): Promise<string> {
+  const client = new HealthClientConstructor(target.address, target.credentials, target.channel ? { channelOverride: target.channel } : { ...target.channelOptions });
   return new Promise<string>((resolve, reject) => {
     client.check({ service }, { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
       if (err) reject(err);
@@ -163,7 +173,7 @@ export function checkHealth(target: { address: string; credentials: ChannelCrede
 }
 
 /** Resolves when the server answers SERVING for `service`; rejects with NotServingError or the call's error otherwise. */
-export async function expectServing(target: { address: string; credentials: ChannelCredentials; channel?: Channel }, service: string, deadlineMs: number): Promise<void> {
+export async function expectServing(target: HealthTarget, service: string, deadlineMs: number): Promise<void> {
   const answer = await checkHealth(target, service, deadlineMs);
   if (answer !== 'SERVING') throw new NotServingError(answer);
 }
