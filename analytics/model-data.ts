@@ -246,12 +246,13 @@ function customerSources(spec: ModelData): Map<string, CustomerSource> {
 /** Shop fields the model reads. */
 export function modelInputFields(spec: ModelData): string[] {
   const design = modelDesign(spec);
-  if (spec.data === ORDERS_DATA) {
-    const out = new Set<string>([ORDER_TIME]);
-    for (const v of design.variables) out.add(builtIn(spec, v)?.field ?? (v.startsWith(CUSTOMER_PREFIX) ? v : `order.${v}`));
+  if (rowsBelongToCustomers(spec)) {
+    // Orders are cut at asOf, so they read their times too.
+    const orders = spec.data === ORDERS_DATA;
+    const out = new Set<string>(orders ? [ORDER_TIME] : []);
+    for (const v of design.variables) out.add(builtIn(spec, v)?.field ?? (v.startsWith(CUSTOMER_PREFIX) ? v : `${orders ? 'order' : spec.data}.${v}`));
     return [...out].sort();
   }
-  if (spec.customerRows === true) return [...new Set(design.variables.map((v) => builtIn(spec, v)?.field ?? (v.startsWith(CUSTOMER_PREFIX) ? v : `${spec.data}.${v}`)))].sort();
   if (spec.data !== CUSTOMERS_DATA) return design.variables.map((v) => `${spec.data}.${v}`).sort();
   const out = new Set<string>();
   for (const s of customerSources(spec).values()) {
@@ -353,41 +354,43 @@ function customerColumn(spec: ModelData, c: Customer, name: string): RowValue {
   return c.extra[column];
 }
 
-/** Each row of a table of customers' rows, with its customer's columns as `customer.<name>`. */
-function linkedUnits(spec: ModelData, data: ShopData, table: DataTable): ModelUnit[] {
+/** One row of a customer: its customer's id and its own columns by name. */
+type CustomerRow = { readonly customerId: string; readonly column: (name: string) => RowValue };
+
+/**
+ * Units of rows that belong to customers (orders, a table of customers'
+ * rows): the row's own columns by name, its customer's as
+ * `customer.<name>`. A row whose customer is not in the data (not
+ * consented, so not in the round view) is not read.
+ */
+function customerRowUnits(spec: ModelData, data: ShopData, rows: Iterable<CustomerRow>): ModelUnit[] {
   const customers = new Map(data.customers.map((c) => [c.customerId, c]));
   const out: ModelUnit[] = [];
-  table.rows.forEach((row, i) => {
-    const c = customers.get(table.customerIds?.[i] as string);
-    if (c === undefined) return;
-    out.push({
-      customerId: c.customerId,
-      get: (name: string): RowValue => {
-        if (name.startsWith(CUSTOMER_PREFIX)) return customerColumn(spec, c, name);
-        if (!Object.hasOwn(row, name)) throw new RangeError(`data: table ${spec.data} has no column ${name}`);
-        return row[name];
-      },
-    });
-  });
+  for (const r of rows) {
+    const c = customers.get(r.customerId);
+    if (c === undefined) continue;
+    out.push({ customerId: c.customerId, get: (name: string): RowValue => (name.startsWith(CUSTOMER_PREFIX) ? customerColumn(spec, c, name) : r.column(name)) });
+  }
   return out;
 }
 
-/** Each order before asOf, with its customer's columns as `customer.<name>`. */
+/** Each row of a table of customers' rows. */
+function linkedUnits(spec: ModelData, data: ShopData, table: DataTable): ModelUnit[] {
+  const rows = table.rows.map((row, i): CustomerRow => ({
+    customerId: table.customerIds?.[i] as string,
+    column: (name) => {
+      if (!Object.hasOwn(row, name)) throw new RangeError(`data: table ${spec.data} has no column ${name}`);
+      return row[name];
+    },
+  }));
+  return customerRowUnits(spec, data, rows);
+}
+
+/** Each order before asOf. */
 function orderUnits(spec: ModelData, data: ShopData): ModelUnit[] {
   const before = featureRowScope(asOfUnixS(spec.asOf as string)).order as (o: Order) => boolean;
-  const customers = new Map(data.customers.map((c) => [c.customerId, c]));
-  const out: ModelUnit[] = [];
-  for (const o of data.orders) {
-    if (!before(o)) continue;
-    const c = customers.get(o.customerId);
-    // An order whose customer is not in the data (not consented, so not in the round view) is not read.
-    if (c === undefined) continue;
-    out.push({
-      customerId: o.customerId,
-      get: (name: string): RowValue => (name.startsWith(CUSTOMER_PREFIX) ? customerColumn(spec, c, name) : orderValue(o, name)),
-    });
-  }
-  return out;
+  const rows = data.orders.filter(before).map((o): CustomerRow => ({ customerId: o.customerId, column: (name) => orderValue(o, name) }));
+  return customerRowUnits(spec, data, rows);
 }
 
 /**
