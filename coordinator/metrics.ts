@@ -103,33 +103,21 @@ export class CoordinatorMetrics {
       registers,
     });
     const self = this;
-    new Gauge({
-      name: 'fedmart_queries_open',
-      help: 'Queries accepting contributions (shared database; the same on every coordinator)',
-      registers,
-      async collect() {
-        const s = await self.read();
-        this.set(s ? s.open : Number.NaN);
-      },
-    });
-    new Gauge({
-      name: 'fedmart_queries_closing',
-      help: 'Queries closed to contributions whose release is not stored yet (shared database)',
-      registers,
-      async collect() {
-        const s = await self.read();
-        this.set(s ? s.closing : Number.NaN);
-      },
-    });
-    new Gauge({
-      name: 'fedmart_audit_log_entries',
-      help: 'Entries in the audit log (shared database)',
-      registers,
-      async collect() {
-        const s = await self.read();
-        this.set(s ? s.auditEntries : Number.NaN);
-      },
-    });
+    // Figures read from the shared database at scrape; NaN while it does not answer.
+    const databaseGauge = (name: string, help: string, pick: (s: NonNullable<Awaited<ReturnType<typeof self.read>>>) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const s = await self.read();
+          this.set(s ? pick(s) : Number.NaN);
+        },
+      });
+    };
+    databaseGauge('fedmart_queries_open', 'Queries accepting contributions (shared database; the same on every coordinator)', (s) => s.open);
+    databaseGauge('fedmart_queries_closing', 'Queries closed to contributions whose release is not stored yet (shared database)', (s) => s.closing);
+    databaseGauge('fedmart_audit_log_entries', 'Entries in the audit log (shared database)', (s) => s.auditEntries);
     new Gauge({
       name: 'fedmart_dp_budget_rho_remaining',
       help: 'zCDP privacy-loss budget (rho) a DP purpose has left, as stated by the key holder in the purpose\'s latest stored release',
