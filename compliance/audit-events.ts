@@ -205,6 +205,22 @@ export const AUDIT_EVENT_SCHEMAS = {
     missing: z.array(id).max(MAX_LIST),
     contributions: count,
   }),
+  /**
+   * A round of an iterative fit closed with fewer shops than its minimum
+   * (`reason`, nothing decrypted) and was published again with the same
+   * state as `queryId`, attempt `attempt` of round `round`, waiting
+   * `deadlineSeconds`.
+   */
+  'round.retried': z.strictObject({
+    fitId: id,
+    round: count,
+    failedQueryId: id,
+    queryId: id,
+    attempt: count,
+    reason,
+    contributions: count,
+    deadlineSeconds: count,
+  }),
   /** Records past their retention period were deleted. */
   'retention.deleted': z.strictObject({ category: slug, records: count, cutoff: isoTime }),
 } as const;

@@ -25,7 +25,7 @@ const entryOf = (event: AuditEvent, seq = 0, time = '2025-05-01T00:00:00.000Z'):
   ({ seq, time, ...event }) as AuditEntry;
 
 describe('audit event catalogue', () => {
-  it('names the sixteen event types', () => {
+  it('names the nineteen event types', () => {
     expect([...AUDIT_EVENT_TYPES].sort()).toEqual(
       [
         'merchant.enrolled',
@@ -46,6 +46,7 @@ describe('audit event catalogue', () => {
         'retention.deleted',
         'model.stored',
         'round.incomplete',
+        'round.retried',
       ].sort(),
     );
   });
