@@ -7,6 +7,16 @@
  * A round that closes without merchants that took part in the previous one
  * goes on with the rest (the key holder's thresholds still apply) and the
  * audit log names who was missing.
+ *
+ * Slow shops (docs/operations.md, "Slow shops in fits"): a round that closes
+ * with fewer than its minimum of merchants (TOO_FEW_MERCHANTS: nothing was
+ * decrypted) is published again with the same state, up to
+ * `maxRoundRetries` times, each time with twice the previous wait, and each
+ * retry audited (`round.retried`) and listed in the fit's `retries`; the
+ * fit fails only when the retries are spent. A round's wait is the fit's
+ * `roundDeadlineSeconds`, or 1.5 times what the slowest shop of the
+ * previous released round took when that is longer, never more than
+ * `deadlineCapFactor` times `roundDeadlineSeconds`.
  */
 import type { Logger } from 'pino';
 import { blake2b256, randomBytes, toHex } from '../crypto/index.js';
@@ -20,12 +30,53 @@ import {
   type LogisticModel,
 } from '../analytics/index.js';
 import type { AuditTrail } from './audit-trail.js';
-import type { Database } from './database.js';
+import type { Database, SqlExecutor } from './database.js';
 import { HttpProblem } from './problems.js';
 import type { QueryService } from './query-service.js';
 import type { QueryRecord } from './store.js';
 
 export type FitStatus = 'running' | 'evaluating' | 'done' | 'failed';
+
+/** The code of a round that closed with fewer than its minimum of merchants; such a round is retried. */
+export const TOO_FEW_MERCHANTS = 'TOO_FEW_MERCHANTS';
+
+/** How fit rounds wait for slow shops. */
+export interface FitRoundPolicy {
+  /** How often one round that closed with too few merchants is published again before the fit fails (default 3). */
+  readonly maxRoundRetries?: number | undefined;
+  /** A round never waits longer than this many times the fit's `roundDeadlineSeconds` (default 8). */
+  readonly deadlineCapFactor?: number | undefined;
+}
+
+export const DEFAULT_FIT_ROUND_RETRIES = 3;
+export const DEFAULT_FIT_DEADLINE_CAP_FACTOR = 8;
+/** A round waits this many times the slowest answer of the previous released round, when that is longer than the fit's deadline. */
+export const MEASURED_DEADLINE_MARGIN = 1.5;
+
+/**
+ * The wait of a fit round, in whole seconds: twice the wait of the attempt
+ * it retries, or else the fit's `base` or `MEASURED_DEADLINE_MARGIN` times
+ * the slowest answer of the previous released round, whichever is longer;
+ * never more than `capFactor` × `base` (nor less than `base`).
+ */
+export function fitRoundDeadlineSeconds(base: number, capFactor: number, previous: { retriedWaitSeconds?: number | undefined; slowestAnswerSeconds?: number | undefined }): number {
+  const cap = Math.max(base, Math.floor(base * capFactor));
+  const wanted = previous.retriedWaitSeconds !== undefined
+    ? 2 * previous.retriedWaitSeconds
+    : Math.max(base, Math.ceil(MEASURED_DEADLINE_MARGIN * (previous.slowestAnswerSeconds ?? 0)));
+  return Math.min(cap, Math.max(base, Math.ceil(wanted)));
+}
+
+/** A round of a fit that closed with too few merchants and was published again. */
+export interface FitRoundRetry {
+  readonly round: number;
+  /** Which attempt of the round failed (1 = as first published). */
+  readonly attempt: number;
+  readonly code: string;
+  /** Shops that had answered the failed attempt. */
+  readonly contributions: number;
+  readonly failedAt: Date | null;
+}
 
 /** The code of a fit whose model cannot go on from what a round released (e.g. k-means left with too few clusters). */
 export const FIT_CANNOT_CONTINUE = 'FIT_CANNOT_CONTINUE';
@@ -48,6 +99,8 @@ export interface FitRecord {
   readonly evaluation: unknown;
   readonly createdAt: Date;
   readonly finishedAt: Date | null;
+  /** Rounds published again after closing with too few merchants, oldest first. */
+  readonly retries: readonly FitRoundRetry[];
 }
 
 interface FitRow {
@@ -69,7 +122,37 @@ interface FitRow {
   finished_at: Date | null;
 }
 
-function toFit(r: FitRow): FitRecord {
+/** One published attempt of a fit round, as the fit's view and its retries read it. */
+interface AttemptRow {
+  fit_id: string;
+  query_id: string;
+  fit_round: number;
+  status: string;
+  status_code: string | null;
+  closed_at: Date | null;
+  contributions: number;
+}
+
+/** Failed attempts followed by another attempt of the same round, from attempts ordered by round and creation. */
+function retriesOf(attempts: readonly AttemptRow[]): FitRoundRetry[] {
+  const out: FitRoundRetry[] = [];
+  let attempt = 0;
+  attempts.forEach((a, i) => {
+    attempt = i > 0 && attempts[i - 1]!.fit_round === a.fit_round ? attempt + 1 : 1;
+    const next = attempts[i + 1];
+    if (a.status === 'failed' && next?.fit_round === a.fit_round) {
+      out.push({ round: a.fit_round, attempt, code: a.status_code ?? TOO_FEW_MERCHANTS, contributions: a.contributions, failedAt: a.closed_at });
+    }
+  });
+  return out;
+}
+
+/** Every attempt of every round of a fit, ordered by round and creation: the latest attempt of a round is the one that counts. */
+const ATTEMPTS_SQL = `SELECT q.fit_id, q.query_id, q.fit_round, q.status, q.status_code, q.closed_at,
+         (SELECT count(*)::int FROM contributions c WHERE c.query_id = q.query_id) AS contributions
+    FROM queries q WHERE q.fit_id = $1 ORDER BY q.fit_round, q.created_at, q.query_id`;
+
+function toFit(r: FitRow, attempts: readonly AttemptRow[] = []): FitRecord {
   return {
     fitId: r.fit_id,
     kind: r.kind,
@@ -87,6 +170,7 @@ function toFit(r: FitRow): FitRecord {
     evaluation: r.evaluation_json === null ? null : (JSON.parse(r.evaluation_json) as unknown),
     createdAt: r.created_at,
     finishedAt: r.finished_at,
+    retries: retriesOf(attempts),
   };
 }
 
@@ -97,6 +181,10 @@ interface LatestRoundRow {
   spec_json: string;
   fit_round: number;
   status: string;
+  status_code: string | null;
+  status_reason: string | null;
+  created_at: Date;
+  deadline: Date;
   release_json: string | null;
 }
 
@@ -105,6 +193,12 @@ function releasedResult(row: LatestRoundRow): unknown {
   const definition = getQueryDefinition(row.kind);
   const spec = definition.parseSpec(JSON.parse(row.spec_json));
   return definition.finalise(spec, releasedTotalsFromDocument(parseReleaseDocument(JSON.parse(row.release_json!))));
+}
+
+/** The wait of a round published again, and its audit entry, made in the round's own transaction. */
+interface RoundWait {
+  readonly seconds: number;
+  readonly alsoInTx: (tx: SqlExecutor, q: QueryRecord) => Promise<unknown>;
 }
 
 export interface CreateFitRequest {
@@ -117,21 +211,44 @@ export interface CreateFitRequest {
 }
 
 export class FitRunner {
+  /** How often one round is published again after closing with too few merchants. */
+  readonly maxRoundRetries: number;
+  /** A round waits at most this many times the fit's `roundDeadlineSeconds`. */
+  readonly deadlineCapFactor: number;
+
   constructor(
     private readonly db: Database,
     private readonly queries: QueryService,
     private readonly audit: AuditTrail,
     private readonly log: Logger,
     private readonly onQueryCreated: () => void = () => undefined,
-  ) {}
+    policy: FitRoundPolicy = {},
+  ) {
+    this.maxRoundRetries = policy.maxRoundRetries ?? DEFAULT_FIT_ROUND_RETRIES;
+    this.deadlineCapFactor = policy.deadlineCapFactor ?? DEFAULT_FIT_DEADLINE_CAP_FACTOR;
+    if (!Number.isSafeInteger(this.maxRoundRetries) || this.maxRoundRetries < 0 || this.maxRoundRetries > 100) {
+      throw new RangeError('maxRoundRetries: expected an integer from 0 to 100');
+    }
+    if (!Number.isFinite(this.deadlineCapFactor) || this.deadlineCapFactor < 1 || this.deadlineCapFactor > 1000) {
+      throw new RangeError('deadlineCapFactor: expected a number from 1 to 1000');
+    }
+  }
 
   async get(fitId: string): Promise<FitRecord | undefined> {
     const rows = await this.db.query<FitRow>('SELECT * FROM fits WHERE fit_id = $1', [fitId]);
-    return rows[0] ? toFit(rows[0]) : undefined;
+    return rows[0] ? toFit(rows[0], await this.db.query<AttemptRow>(ATTEMPTS_SQL, [fitId])) : undefined;
   }
 
   async list(): Promise<FitRecord[]> {
-    return (await this.db.query<FitRow>('SELECT * FROM fits ORDER BY created_at, fit_id')).map(toFit);
+    const rows = await this.db.query<FitRow>('SELECT * FROM fits ORDER BY created_at, fit_id');
+    const attempts = await this.db.query<AttemptRow>(ATTEMPTS_SQL.replace('WHERE q.fit_id = $1', 'WHERE q.fit_id IS NOT NULL'));
+    const byFit = new Map<string, AttemptRow[]>();
+    for (const a of attempts) {
+      const list = byFit.get(a.fit_id) ?? [];
+      list.push(a);
+      byFit.set(a.fit_id, list);
+    }
+    return rows.map((r) => toFit(r, byFit.get(r.fit_id)));
   }
 
   /** Validates the fit, stores it and publishes round 1. Throws HttpProblem for bad requests. */
@@ -164,7 +281,7 @@ export class FitRunner {
     return (await this.get(fitId))!;
   }
 
-  private async publishRound(fit: FitRecord, spec: unknown, state: unknown, round: number): Promise<QueryRecord> {
+  private async publishRound(fit: FitRecord, spec: unknown, state: unknown, round: number, wait?: RoundWait): Promise<QueryRecord> {
     const definition = getModelDefinition(fit.kind);
     const roundQuery = definition.roundQuery(spec, state, round, fit.fitId);
     const q = await this.queries.create({
@@ -173,13 +290,31 @@ export class FitRunner {
       spec: roundQuery.spec,
       targetMerchants: fit.targetMerchants,
       minMerchants: fit.minMerchants,
-      deadlineSeconds: fit.roundDeadlineSeconds,
+      deadlineSeconds: wait?.seconds ?? await this.measuredDeadline(fit),
       createdBy: 'operator',
       fitId: fit.fitId,
       fitRound: round,
+      alsoInTx: wait?.alsoInTx,
     });
     this.onQueryCreated();
     return q;
+  }
+
+  /**
+   * The wait of a fit's next round (not a retry): its `roundDeadlineSeconds`,
+   * longer when the slowest shop of its latest released round took more
+   * than that (with a margin), within the cap.
+   */
+  private async measuredDeadline(fit: FitRecord): Promise<number> {
+    const rows = await this.db.query<{ slowest_ms: number | null }>(
+      `SELECT max(extract(epoch FROM (c.received_at - q.created_at)) * 1000)::float8 AS slowest_ms
+         FROM contributions c JOIN queries q ON q.query_id = c.query_id
+        WHERE q.query_id = (SELECT query_id FROM queries WHERE fit_id = $1 AND status = 'released' ORDER BY fit_round DESC, created_at DESC, query_id DESC LIMIT 1)`,
+      [fit.fitId]);
+    const slowestMs = rows[0]?.slowest_ms;
+    return fitRoundDeadlineSeconds(fit.roundDeadlineSeconds, this.deadlineCapFactor, {
+      slowestAnswerSeconds: slowestMs === null || slowestMs === undefined ? undefined : Number(slowestMs) / 1000,
+    });
   }
 
   private async merchantsOf(queryId: string): Promise<string[]> {
@@ -220,9 +355,10 @@ export class FitRunner {
       const fit = await this.get(fitId);
       if (!fit || (fit.status !== 'running' && fit.status !== 'evaluating')) return false;
       const latest = (await this.db.query<LatestRoundRow>(
-        `SELECT q.query_id, q.kind, q.spec_json, q.fit_round, q.status, r.release_json
+        `SELECT q.query_id, q.kind, q.spec_json, q.fit_round, q.status, q.status_code, q.status_reason, q.created_at, q.deadline, r.release_json
            FROM queries q LEFT JOIN releases r ON r.query_id = q.query_id
-          WHERE q.fit_id = $1 ORDER BY q.fit_round DESC LIMIT 1`, [fitId]))[0];
+          WHERE q.fit_id = $1 ORDER BY q.fit_round DESC, q.created_at DESC, q.query_id DESC LIMIT 1`, [fitId]))[0];
+      if (latest?.status === 'failed') return this.afterFailedRound(fit, latest);
       if (!latest || latest.status !== 'released' || latest.release_json === null) return false;
       const round = latest.fit_round;
       if (latest.kind === SCORE_HISTOGRAM_KIND) {
@@ -275,8 +411,67 @@ export class FitRunner {
     });
   }
 
+  /**
+   * The fit's latest round failed (a crash may have come between the round
+   * failing and this). With too few merchants, nothing was decrypted: the
+   * round is published again with the same state, as a new query, unless
+   * its retries are spent or (never expected) one of its attempts was
+   * released. Any other failure ends the fit with the round's code.
+   */
+  private async afterFailedRound(fit: FitRecord, latest: LatestRoundRow): Promise<boolean> {
+    const round = latest.fit_round;
+    const code = latest.status_code;
+    if (code === null) return false; // failed before codes were stored: left to the operator
+    const why = latest.status_reason ? ` (${latest.status_reason})` : '';
+    if (code !== TOO_FEW_MERCHANTS) {
+      await this.failFit(fit.fitId, code, `round ${round} failed: ${code}${why}`);
+      return true;
+    }
+    const attempts = await this.db.query<{ query_id: string; status: string; released: boolean }>(
+      `SELECT q.query_id, q.status, (r.query_id IS NOT NULL) AS released
+         FROM queries q LEFT JOIN releases r ON r.query_id = q.query_id
+        WHERE q.fit_id = $1 AND q.fit_round = $2 ORDER BY q.created_at, q.query_id`, [fit.fitId, round]);
+    const evaluation = latest.kind === SCORE_HISTOGRAM_KIND;
+    // Each round is released at most once: two releases of the same state from shop sets differing by one shop would give that shop's sums.
+    if (attempts.some((a) => a.released || a.status === 'released')) {
+      await this.failFit(fit.fitId, code, `round ${round} failed: ${code}${why}; not retried, since an attempt of this round was already released`);
+      this.log.error({ fitId: fit.fitId, round }, 'fit round failed after an attempt of it was released');
+      return true;
+    }
+    // The state must still be the one the failed round was published with.
+    if (evaluation ? fit.status !== 'evaluating' || round !== fit.round + 1 : fit.status !== 'running' || round !== fit.round) return false;
+    const retries = attempts.length - 1;
+    if (retries >= this.maxRoundRetries) {
+      await this.failFit(fit.fitId, code,
+        `round ${round} failed: ${code} in all ${attempts.length} attempts (${retries} ${retries === 1 ? 'retry' : 'retries'}, the most allowed)${why}`);
+      this.log.warn({ fitId: fit.fitId, round, attempts: attempts.length }, 'fit round retries spent');
+      return true;
+    }
+    // Its deadline was set just before its row (created_at) was written: round up to whole seconds.
+    const waited = Math.max(1, Math.ceil((latest.deadline.getTime() - latest.created_at.getTime()) / 1000));
+    const seconds = fitRoundDeadlineSeconds(fit.roundDeadlineSeconds, this.deadlineCapFactor, { retriedWaitSeconds: waited });
+    const contributions = (await this.merchantsOf(latest.query_id)).length;
+    const attempt = attempts.length + 1;
+    const wait: RoundWait = {
+      seconds,
+      alsoInTx: (tx, q) => this.audit.record({
+        type: 'round.retried',
+        actor: 'coordinator',
+        details: { fitId: fit.fitId, round, failedQueryId: latest.query_id, queryId: q.queryId, attempt, reason: code, contributions, deadlineSeconds: seconds },
+      }, tx),
+    };
+    if (evaluation) {
+      await this.publishEvaluation(fit, fit.model, wait);
+    } else {
+      const definition = getModelDefinition(fit.kind);
+      await this.publishRound(fit, definition.parseFitSpec(fit.spec), fit.state, round, wait);
+    }
+    this.log.warn({ fitId: fit.fitId, round, attempt, contributions, deadlineSeconds: seconds }, 'fit round retried after too few merchants');
+    return true;
+  }
+
   /** Publishes the held-out evaluation of a logistic model, or finishes the fit when there is none. */
-  private async publishEvaluation(fit: FitRecord, model: unknown): Promise<void> {
+  private async publishEvaluation(fit: FitRecord, model: unknown, wait?: RoundWait): Promise<void> {
     const m = model as Partial<LogisticModel>;
     if (fit.kind !== 'logistic-regression' || !m.holdoutPercent) {
       await this.db.query(`UPDATE fits SET status = 'done', finished_at = now() WHERE fit_id = $1`, [fit.fitId]);
@@ -288,17 +483,26 @@ export class FitRunner {
       spec: { purpose: fit.purpose, features: m.features, label: m.label, coefficients: m.coefficients, holdoutPercent: m.holdoutPercent, fitId: fit.fitId },
       targetMerchants: fit.targetMerchants,
       minMerchants: fit.minMerchants,
-      deadlineSeconds: fit.roundDeadlineSeconds,
+      deadlineSeconds: wait?.seconds ?? await this.measuredDeadline(fit),
       createdBy: 'operator',
       fitId: fit.fitId,
       fitRound: fit.round + 1,
+      alsoInTx: wait?.alsoInTx,
     });
     this.onQueryCreated();
   }
 
-  /** A round of a fit failed: the fit fails with it, with the round's code, saying why. */
+  /**
+   * A round of a fit failed. With too few merchants it is published again
+   * (see {@link afterFailedRound}); otherwise the fit fails with the round's
+   * code, saying why.
+   */
   async onRoundFailed(q: QueryRecord, code: string, reason?: string): Promise<void> {
     if (!q.fitId) return;
+    if (code === TOO_FEW_MERCHANTS) {
+      await this.advance(q.fitId);
+      return;
+    }
     await this.failFit(q.fitId, code, `round ${q.fitRound ?? '?'} failed: ${code}${reason ? ` (${reason})` : ''}`);
   }
 
@@ -312,7 +516,7 @@ export class FitRunner {
   /** Audits merchants that contributed to the previous round of the fit but not to this one. */
   private async recordMissing(fit: FitRecord, queryId: string, round: number): Promise<void> {
     if (round <= 1) return;
-    const previous = await this.db.query<{ query_id: string }>('SELECT query_id FROM queries WHERE fit_id = $1 AND fit_round = $2', [fit.fitId, round - 1]);
+    const previous = await this.db.query<{ query_id: string }>(`SELECT query_id FROM queries WHERE fit_id = $1 AND fit_round = $2 AND status = 'released'`, [fit.fitId, round - 1]);
     const before = previous[0] ? await this.merchantsOf(previous[0].query_id) : [];
     const now = new Set(await this.merchantsOf(queryId));
     const missing = before.filter((m) => !now.has(m));

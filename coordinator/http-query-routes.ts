@@ -96,6 +96,20 @@ export const fitViewSchema = z.object({
   round: z.number().int(),
   targetMerchants: z.number().int(),
   minMerchants: z.number().int(),
+  /**
+   * Rounds that closed with fewer than minMerchants shops (nothing was
+   * decrypted) and were published again with the same state, oldest first;
+   * see "Slow shops in fits" in docs/operations.md.
+   */
+  retries: z.array(z.object({
+    round: z.number().int(),
+    /** The attempt of the round that failed (1 = as first published). */
+    attempt: z.number().int(),
+    code: z.string(),
+    /** Shops that had answered the failed attempt. */
+    contributions: z.number().int(),
+    failedAt: iso.nullable(),
+  })),
   model: z.unknown().nullable(),
   evaluation: z.unknown().nullable(),
   createdAt: iso,
@@ -128,6 +142,7 @@ export function fitView(f: FitRecord, params: ReasonParams = { m: f.minMerchants
     round: f.round,
     targetMerchants: f.targetMerchants,
     minMerchants: f.minMerchants,
+    retries: f.retries.map((r) => ({ round: r.round, attempt: r.attempt, code: r.code, contributions: r.contributions, failedAt: r.failedAt?.toISOString() ?? null })),
     model: f.model ?? null,
     evaluation: f.evaluation ?? null,
     createdAt: f.createdAt.toISOString(),

@@ -14,6 +14,7 @@ import type { AuditTrail } from './audit-trail.js';
 import { HttpProblem } from './problems.js';
 import type { PurposeStore } from './purpose-registry.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
+import type { SqlExecutor } from './database.js';
 
 export interface CreateQueryRequest {
   /**
@@ -31,6 +32,8 @@ export interface CreateQueryRequest {
   readonly createdBy: string;
   readonly fitId?: string | undefined;
   readonly fitRound?: number | undefined;
+  /** Runs in the query's own transaction after its `query.created` entry (the fit runner audits a retried round there). */
+  readonly alsoInTx?: ((tx: SqlExecutor, q: QueryRecord) => Promise<unknown>) | undefined;
 }
 
 export interface QueryServiceDeps {
@@ -148,6 +151,6 @@ export class QueryService {
         disclosureMode: purpose.disclosure?.mode ?? 'exact',
         termsDigest: toHex(blake2b256(Buffer.from(termsJson, 'utf8'))),
       },
-    }, tx));
+    }, tx).then(() => req.alsoInTx?.(tx, q)));
   }
 }

@@ -111,6 +111,14 @@ export interface CoordinatorOptions {
   readonly closerIntervalMs?: number;
   /** How often fits left waiting by a dead coordinator are looked for (default 5 s). */
   readonly fitResumeIntervalMs?: number;
+  /**
+   * How often one fit round that closed with fewer than its minimum of
+   * merchants is published again before the fit fails (default 3; see
+   * "Slow shops in fits" in docs/operations.md).
+   */
+  readonly fitRoundRetries?: number;
+  /** A fit round never waits longer than this many times the fit's roundDeadlineSeconds (default 8). */
+  readonly fitRoundDeadlineCapFactor?: number;
   /** How often readiness is checked for the gRPC health status (default 5 s). */
   readonly healthIntervalMs?: number;
   /** A token (at least 16 characters) that opens `/metrics` and nothing else, for a Prometheus server. */
@@ -243,7 +251,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     // Prometheus figures of this coordinator (a registry of its own).
     const metrics = new CoordinatorMetrics({ db, logger: log });
     let poke = () => undefined as void;
-    const fits = new FitRunner(db, queries, audit, log, () => poke());
+    const fits = new FitRunner(db, queries, audit, log, () => poke(), {
+      maxRoundRetries: options.fitRoundRetries,
+      deadlineCapFactor: options.fitRoundDeadlineCapFactor,
+    });
     const closer = new RoundCloser(ctx, store, layouts, keyHolder,
       options.keyholderSigningKeyHex ? fromHex(options.keyholderSigningKeyHex) : bundle.keyholderSigningKey, audit, log,
       {

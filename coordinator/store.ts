@@ -317,9 +317,9 @@ export class CoordinatorStore {
     return rows[0] ? toQuery(rows[0]) : undefined;
   }
 
-  /** The latest round (highest round number) of model fit `fitId`, if it published any. */
+  /** The latest round (highest round number, its latest attempt) of model fit `fitId`, if it published any. */
   async latestRoundOfFit(fitId: string): Promise<QueryRecord | undefined> {
-    const rows = await this.db.query<QueryRow>('SELECT * FROM queries WHERE fit_id = $1 ORDER BY fit_round DESC LIMIT 1', [fitId]);
+    const rows = await this.db.query<QueryRow>('SELECT * FROM queries WHERE fit_id = $1 ORDER BY fit_round DESC, created_at DESC, query_id DESC LIMIT 1', [fitId]);
     return rows[0] ? toQuery(rows[0]) : undefined;
   }
 
