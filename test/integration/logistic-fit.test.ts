@@ -6,13 +6,18 @@
  * the fit completes on the rest.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureRows, type CustomerFeature, type FeatureRow } from '../../analytics/index.js';
-import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../../compliance/index.js';
-import { loadShopCompliance, loadShopData, roundView, type MerchantNode } from '../../client-sdk/index.js';
+import type { CustomerFeature } from '../../analytics/index.js';
+import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { pooledLogistic, pooledRows as pooledRowsOf, relErr, solve } from '../helpers/pooled-logistic.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
 
 const FEATURES: CustomerFeature[] = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'];
+
+/** The design matrix a data scientist would build by pooling the shops' consented rows. */
+function pooledRows(shops: SynthShops, shopIds: readonly string[], part: 'train' | 'holdout' | 'all') {
+  return pooledRowsOf(shops, shopIds, FEATURES, part);
+}
 
 interface FitView {
   fitId: string;
@@ -21,58 +26,6 @@ interface FitView {
   round: number;
   model: { coefficients: number[]; standardErrors: number[]; rounds: number; trainingRows: number } | null;
   evaluation: { auc: number; n: number; positiveHistogram: number[]; negativeHistogram: number[]; binEdges: number[] } | null;
-}
-
-/** The design matrix a data scientist would build by pooling the shops' consented rows. */
-async function pooledRows(shops: SynthShops, shopIds: readonly string[], part: 'train' | 'holdout' | 'all'): Promise<FeatureRow[]> {
-  const purpose = getPurpose(DEFAULT_PURPOSE_REGISTRY, 'churn-modelling');
-  const rows: FeatureRow[] = [];
-  for (const s of shops.shopDirs.filter((d) => shopIds.includes(d.shopId))) {
-    const data = await loadShopData(s.dir, s.shopId);
-    const compliance = await loadShopCompliance(s.dir);
-    const filter = compliance.ledger.filterForRound({ purpose, cutoff: new Date(), customerIds: data.customers.map((c) => c.customerId) });
-    rows.push(...featureRows(roundView(data, filter.includedCustomerIds, purpose, compliance.pseudonymKey), FEATURES, 'churning', { holdoutPercent: 20, part }));
-  }
-  return rows;
-}
-
-/** Independent pooled IRLS: Newton steps with Gaussian elimination, from β = 0. */
-function pooledLogistic(rows: readonly FeatureRow[]): { beta: number[]; se: number[] } {
-  const d = FEATURES.length;
-  let beta = new Array<number>(d).fill(0);
-  let hessian: number[][] = [];
-  for (let it = 0; it < 50; it++) {
-    const g = new Array<number>(d).fill(0);
-    hessian = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-    for (const r of rows) {
-      const p = 1 / (1 + Math.exp(-r.x.reduce((s, v, j) => s + v * beta[j]!, 0)));
-      for (let j = 0; j < d; j++) {
-        g[j]! += r.x[j]! * (r.y - p);
-        for (let k = 0; k < d; k++) hessian[j]![k]! += p * (1 - p) * r.x[j]! * r.x[k]!;
-      }
-    }
-    const step = solve(hessian, g);
-    beta = beta.map((b, j) => b + step[j]!);
-    if (Math.max(...step.map(Math.abs)) < 1e-12) break;
-  }
-  const se = Array.from({ length: d }, (_, j) => Math.sqrt(solve(hessian, Array.from({ length: d }, (_, i) => (i === j ? 1 : 0)))[j]!));
-  return { beta, se };
-}
-
-function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    [m[c], m[p]] = [m[p]!, m[c]!];
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
-    }
-  }
-  return m.map((row, i) => row[n]! / row[i]!);
 }
 
 /**
@@ -137,10 +90,6 @@ async function drive(cluster: Cluster, fitId: string, nodes: readonly MerchantNo
   }
 }
 
-function relErr(a: number, b: number): number {
-  return Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
-}
-
 describe('federated logistic regression', () => {
   let cluster: Cluster;
   let shops: SynthShops;
@@ -168,7 +117,7 @@ describe('federated logistic regression', () => {
     expect(fit.status, fit.statusReason ?? '').toBe('done');
     const ids = shops.shopDirs.map((s) => s.shopId);
     const train = await pooledRows(shops, ids, 'train');
-    const pooled = pooledLogistic(train);
+    const pooled = pooledLogistic(train, FEATURES.length);
     const model = fit.model!;
     expect(model.trainingRows).toBe(train.length);
     const worst = Math.max(...model.coefficients.map((b, j) => relErr(b, pooled.beta[j]!)));
