@@ -40,6 +40,10 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
   --close-lease-ms MS    how long a claim on closing a query lasts unless renewed (default 20000)
   --merchant-rate N      gRPC calls a second per merchant once authenticated, burst 2N (default 20)
   --peer-rate N          unauthenticated gRPC calls a second per peer address, burst 10N (default 500)
+  --fit-round-retries N  times a fit round that closed with too few merchants is published again
+                         before the fit fails (default 3; docs/operations.md, "Slow shops in fits")
+  --fit-round-deadline-cap N
+                         a fit round waits at most N times the fit's roundDeadlineSeconds (default 8)
   --http-request-timeout-ms MS
                          an HTTP request, body included, must arrive within this, or it is cut with
                          408 (default 20000; headers within min(10000, MS))
@@ -94,6 +98,8 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     'request-key': { type: 'string' },
     'merchant-rate': { type: 'string' },
     'peer-rate': { type: 'string' },
+    'fit-round-retries': { type: 'string' },
+    'fit-round-deadline-cap': { type: 'string' },
     'http-request-timeout-ms': { type: 'string' },
     'http-max-connections': { type: 'string' },
     'http-max-connections-per-address': { type: 'string' },
@@ -124,6 +130,8 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     database: databaseOption(values),
     ...(typeof values.id === 'string' ? { coordinatorId: values.id } : {}),
     closeLeaseMs: integer(values, 'close-lease-ms', 20_000, 500, 3_600_000),
+    fitRoundRetries: integer(values, 'fit-round-retries', 3, 0, 100),
+    fitRoundDeadlineCapFactor: integer(values, 'fit-round-deadline-cap', 8, 1, 1000),
     grpcRateLimit: {
       perMerchant: ((r) => ({ ratePerSecond: r, burst: 2 * r }))(integer(values, 'merchant-rate', 20, 1, 1_000_000)),
       perPeer: ((r) => ({ ratePerSecond: r, burst: 10 * r }))(integer(values, 'peer-rate', 500, 1, 1_000_000)),
