@@ -44,6 +44,8 @@ Usage: fedmart coordinator --keyholder HOST:PORT [--keyholder-key HEX] [--db DIR
                          before the fit fails (default 3; docs/operations.md, "Slow shops in fits")
   --fit-round-deadline-cap N
                          a fit round waits at most N times the fit's roundDeadlineSeconds (default 8)
+  --max-renders N        headless Chromium renders (PDF audit reports) at once; further export jobs
+                         wait their turn (default 2)
   --http-request-timeout-ms MS
                          an HTTP request, body included, must arrive within this, or it is cut with
                          408 (default 20000; headers within min(10000, MS))
@@ -100,6 +102,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     'peer-rate': { type: 'string' },
     'fit-round-retries': { type: 'string' },
     'fit-round-deadline-cap': { type: 'string' },
+    'max-renders': { type: 'string' },
     'http-request-timeout-ms': { type: 'string' },
     'http-max-connections': { type: 'string' },
     'http-max-connections-per-address': { type: 'string' },
@@ -136,6 +139,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
       perMerchant: ((r) => ({ ratePerSecond: r, burst: 2 * r }))(integer(values, 'merchant-rate', 20, 1, 1_000_000)),
       perPeer: ((r) => ({ ratePerSecond: r, burst: 10 * r }))(integer(values, 'peer-rate', 500, 1, 1_000_000)),
     },
+    maxConcurrentRenders: integer(values, 'max-renders', 2, 1, 64),
     httpServerLimits: ((requestTimeoutMs) => ({
       requestTimeoutMs,
       headersTimeoutMs: Math.min(10_000, requestTimeoutMs),

@@ -25,6 +25,7 @@ import type { AuditTrail } from './audit-trail.js';
 import { defineRoute, RouteReply, type ApiRoute } from './http-routes.js';
 import type { Job, JobRegistry } from './http-jobs.js';
 import { findChromium, renderPdf } from './http-report-pdf.js';
+import { RenderSlots } from './render-slots.js';
 import { HttpProblem } from './problems.js';
 import type { PurposeStore } from './purpose-registry.js';
 
@@ -93,17 +94,26 @@ const rightsSchema = z.object({
   requests: z.array(z.object({ seq: z.number().int(), shopId: z.string(), requestType: z.string(), day: z.string() })),
 }).meta({ id: 'RightsRegister' });
 
-interface ExportResult {
-  readonly bundle: AuditBundle;
-  readonly html: string;
-  readonly pdf: Buffer | null;
-  readonly pdfNote: string | null;
+/** What an export job stores as its summary; the bundle, HTML and PDF are its files. */
+interface ExportSummary {
+  readonly entries: number;
   readonly verified: boolean;
   readonly verification: string;
+  readonly pdf: boolean;
+  readonly pdfNote: string | null;
 }
 
-function jobView(job: Job<unknown>): z.infer<typeof jobViewSchema> {
-  const r = job.result as ExportResult | null;
+/** An export job's parameters, enough to run it again on any coordinator. */
+interface ExportParams {
+  readonly from: string;
+  readonly to: string;
+  readonly pdf: boolean;
+}
+
+const EXPORT_FILES = { bundle: 'bundle.json', html: 'report.html', pdf: 'report.pdf' } as const;
+
+function jobView(job: Job): z.infer<typeof jobViewSchema> {
+  const r = job.result as ExportSummary | null;
   const base = `/v1/jobs/${job.jobId}`;
   return {
     jobId: job.jobId,
@@ -114,7 +124,7 @@ function jobView(job: Job<unknown>): z.infer<typeof jobViewSchema> {
     finishedAt: job.finishedAt?.toISOString() ?? null,
     error: job.error,
     result: r === null ? null : {
-      entries: r.bundle.entries.length,
+      entries: r.entries,
       verified: r.verified,
       verification: r.verification,
       links: { bundle: `${base}/bundle`, html: `${base}/report.html`, pdf: r.pdf ? `${base}/report.pdf` : null },
@@ -129,6 +139,8 @@ export interface AuditRouteDeps {
   readonly jobs: JobRegistry;
   /** Chromium for PDF reports: a path, null for none, undefined to look for one. */
   readonly chromium?: string | null | undefined;
+  /** The cap on Chromium renders at once in this process (default: 2). */
+  readonly renders?: RenderSlots;
 }
 
 export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
@@ -160,10 +172,43 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
     return { size, derivedFrom: start, sections: deriveSections(entries, await registers()) };
   };
 
-  const exportResult = async (id: string, principalId: string, bootstrap: boolean): Promise<ExportResult> => {
-    const job = deps.jobs.get(id, principalId, bootstrap);
+  const renders = deps.renders ?? new RenderSlots();
+
+  deps.jobs.define<ExportParams>('audit-export', async (params, progress, job) => {
+    void progress(0, 'signing');
+    const bundle = await exportBundle(params, job.owner);
+    void progress(1, 'verifying');
+    const v = verifyAuditBundle(bundle, { publicKeyHex: toHex(audit.publicKey) });
+    const verification = v.ok ? `intact: ${v.summary.entries} entries, log size ${v.summary.size}, root ${v.summary.root}` : `BROKEN at ${v.firstBroken}: ${v.reason}`;
+    void progress(2, 'rendering-html');
+    const html = renderAuditReportHtml(bundle, { verification: v });
+    let pdf: Buffer | null = null;
+    let pdfNote: string | null = null;
+    if (!params.pdf) pdfNote = 'PDF not requested';
+    else if (!chromium) pdfNote = 'no headless Chromium installed on the coordinator';
+    else {
+      pdf = await renders.run(() => {
+        void progress(3, 'rendering-pdf');
+        return renderPdf(html, { chromium });
+      }, () => void progress(3, 'waiting-for-renderer'));
+    }
+    const summary: ExportSummary = { entries: bundle.entries.length, verified: v.ok, verification, pdf: pdf !== null, pdfNote };
+    return {
+      summary: { ...summary },
+      files: { [EXPORT_FILES.bundle]: JSON.stringify(bundle), [EXPORT_FILES.html]: html, ...(pdf ? { [EXPORT_FILES.pdf]: pdf } : {}) },
+    };
+  });
+
+  /** A result file of a finished export job the caller may see. */
+  const exportFile = async (id: string, principalId: string, bootstrap: boolean, name: string): Promise<Buffer | null> => {
+    const job = await deps.jobs.get(id, principalId, bootstrap);
     if (job.status !== 'done' || job.result === null) throw new HttpProblem('JOB_NOT_DONE', `job ${id} is ${job.status}`);
-    return job.result as ExportResult;
+    return deps.jobs.file(id, name);
+  };
+  const requiredFile = async (id: string, principalId: string, bootstrap: boolean, name: string): Promise<Buffer> => {
+    const body = await exportFile(id, principalId, bootstrap, name);
+    if (!body) throw new HttpProblem('JOB_NOT_DONE', `job ${id} has no ${name}`);
+    return body;
   };
 
   return [
@@ -303,24 +348,8 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       handler: async ({ body, principal }) => {
         checkRange(body.from, body.to);
         const wantPdf = body.pdf ?? true;
-        const job = deps.jobs.start<ExportResult>('audit-export', principal.id, wantPdf ? 4 : 3, async (progress) => {
-          progress(0, 'signing');
-          const bundle = await exportBundle(body, principal.id);
-          progress(1, 'verifying');
-          const v = verifyAuditBundle(bundle, { publicKeyHex: toHex(audit.publicKey) });
-          const verification = v.ok ? `intact: ${v.summary.entries} entries, log size ${v.summary.size}, root ${v.summary.root}` : `BROKEN at ${v.firstBroken}: ${v.reason}`;
-          progress(2, 'rendering-html');
-          const html = renderAuditReportHtml(bundle, { verification: v });
-          let pdf: Buffer | null = null;
-          let pdfNote: string | null = null;
-          if (!wantPdf) pdfNote = 'PDF not requested';
-          else if (!chromium) pdfNote = 'no headless Chromium installed on the coordinator';
-          else {
-            progress(3, 'rendering-pdf');
-            pdf = await renderPdf(html, { chromium });
-          }
-          return { bundle, html, pdf, pdfNote, verified: v.ok, verification };
-        });
+        const params: ExportParams = { from: body.from, to: body.to, pdf: wantPdf };
+        const job = await deps.jobs.start('audit-export', principal.id, wantPdf ? 4 : 3, params);
         return new RouteReply(202, jobView(job), { location: `/v1/jobs/${job.jobId}` });
       },
     }),
@@ -329,7 +358,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       summary: 'Your jobs, newest first',
       roles: ['compliance'],
       responses: { 200: { description: 'Jobs', schema: z.object({ jobs: z.array(jobViewSchema) }) } },
-      handler: async ({ principal }) => ({ jobs: deps.jobs.list(principal.id, principal.bootstrap).map(jobView) }),
+      handler: async ({ principal }) => ({ jobs: (await deps.jobs.list(principal.id, principal.bootstrap)).map(jobView) }),
     }),
     defineRoute({
       method: 'GET', url: '/v1/jobs/:id', operationId: 'getJob', tag: 'jobs',
@@ -338,7 +367,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       params: jobParams,
       responses: { 200: { description: 'The job', schema: jobViewSchema } },
       problems: ['JOB_NOT_FOUND'],
-      handler: async ({ params, principal }) => jobView(deps.jobs.get(params.id, principal.id, principal.bootstrap)),
+      handler: async ({ params, principal }) => jobView(await deps.jobs.get(params.id, principal.id, principal.bootstrap)),
     }),
     defineRoute({
       method: 'GET', url: '/v1/jobs/:id/bundle', operationId: 'getJobBundle', tag: 'jobs',
@@ -347,7 +376,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       params: jobParams,
       responses: { 200: { description: 'Signed bundle', schema: auditBundleSchema } },
       problems: ['JOB_NOT_FOUND', 'JOB_NOT_DONE'],
-      handler: async ({ params, principal }) => (await exportResult(params.id, principal.id, principal.bootstrap)).bundle,
+      handler: async ({ params, principal }) => JSON.parse((await requiredFile(params.id, principal.id, principal.bootstrap, EXPORT_FILES.bundle)).toString('utf8')) as AuditBundle,
     }),
     defineRoute({
       method: 'GET', url: '/v1/jobs/:id/report.html', operationId: 'getJobReportHtml', tag: 'jobs',
@@ -357,8 +386,8 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       responses: { 200: { description: 'HTML report', contentType: 'text/html' } },
       problems: ['JOB_NOT_FOUND', 'JOB_NOT_DONE'],
       handler: async ({ params, principal }) => {
-        const r = await exportResult(params.id, principal.id, principal.bootstrap);
-        return new RouteReply(200, r.html, {
+        const html = (await requiredFile(params.id, principal.id, principal.bootstrap, EXPORT_FILES.html)).toString('utf8');
+        return new RouteReply(200, html, {
           'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
           'content-disposition': `attachment; filename="audit-report-${params.id}.html"`,
         }, 'text/html; charset=utf-8');
@@ -372,9 +401,9 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       responses: { 200: { description: 'PDF report', contentType: 'application/pdf' } },
       problems: ['JOB_NOT_FOUND', 'JOB_NOT_DONE', 'PDF_UNAVAILABLE'],
       handler: async ({ params, principal }) => {
-        const r = await exportResult(params.id, principal.id, principal.bootstrap);
-        if (!r.pdf) throw new HttpProblem('PDF_UNAVAILABLE');
-        return new RouteReply(200, r.pdf, { 'content-disposition': `attachment; filename="audit-report-${params.id}.pdf"` }, 'application/pdf');
+        const pdf = await exportFile(params.id, principal.id, principal.bootstrap, EXPORT_FILES.pdf);
+        if (!pdf) throw new HttpProblem('PDF_UNAVAILABLE');
+        return new RouteReply(200, pdf, { 'content-disposition': `attachment; filename="audit-report-${params.id}.pdf"` }, 'application/pdf');
       },
     }),
   ];

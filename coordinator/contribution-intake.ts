@@ -164,18 +164,18 @@ export class ContributionIntake {
     const merchant = facts.merchant;
     // Only the current key: a key rotated away no longer signs new contributions.
     const merchantKey = merchant?.signingPublicKey;
-    if (!merchant || !merchantKey) this.options.limits?.peer(call.getPeer());
+    if (!merchant || !merchantKey) await this.options.limits?.peer(call.getPeer());
     if (!merchant || !merchantKey) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${h.merchantId} is not enrolled`);
     if (AUDIT_ID_RE.test(h.merchantId)) known.merchantId = h.merchantId;
     const query = facts.queryStatus === undefined ? undefined : await this.queryOf(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
     if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
     if (!verifyEnvelope(envelopeOf(h), h.signature, merchantKey)) {
-      this.options.limits?.peer(call.getPeer());
+      await this.options.limits?.peer(call.getPeer());
       throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
     }
     if (merchant.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${h.merchantId} is revoked`);
-    this.options.limits?.merchant(h.merchantId);
+    await this.options.limits?.merchant(h.merchantId);
     // A merchant resending after a lost acknowledgement learns that its
     // contribution is stored, even once the query has closed.
     if (facts.contributed) {

@@ -33,6 +33,8 @@ import { CoordinatorMetrics } from './metrics.js';
 import { JobRegistry } from './http-jobs.js';
 import { queryRoutes } from './http-query-routes.js';
 import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
+import { RateWindows } from './rate-windows.js';
+import { RenderSlots } from './render-slots.js';
 import { fastifyServerOptions, resolveHttpServerLimits, type HttpServerLimits } from './http-server-limits.js';
 import { defineRoute, rateLimited, registerRoutes, RouteReply, type ApiRoute } from './http-routes.js';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.js';
@@ -74,15 +76,25 @@ export interface HttpAppDeps {
   readonly metrics?: CoordinatorMetrics;
   /** A token (at least 16 characters) that opens `/metrics` and nothing else, for a Prometheus server (FEDMART_METRICS_TOKEN). */
   readonly metricsToken?: string;
+  /** Export jobs (default: a registry on `store.db` made from `coordinatorId` and `jobLeaseMs`); the app sweeps it while it runs. */
+  readonly jobs?: JobRegistry;
+  /** This process's name on the export jobs it runs (default random). */
+  readonly coordinatorId?: string;
+  /** How long a claim on a running export job lasts unless renewed (default 30 s); another coordinator takes over after it. */
+  readonly jobLeaseMs?: number;
+  /** Chromium renders (PDF reports) this process runs at once; more wait (default 2). */
+  readonly maxConcurrentRenders?: number;
+  /** Rate-limit counters in the database (default: counters on `store.db`, shared with every coordinator on it). */
+  readonly rateWindows?: RateWindows;
 }
 
 /** Every API route (not yet registered), for the app, the OpenAPI document and tests. */
-export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry): ApiRoute[] {
+export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry, renders = new RenderSlots(deps.maxConcurrentRenders ?? 2)): ApiRoute[] {
   const routes: ApiRoute[] = [
     ...healthRoutes(deps.readiness ?? new ReadinessProbe({ db: deps.store.db, logger: deps.logger })),
     metricsRoute(deps.metrics ?? new CoordinatorMetrics({ db: deps.store.db, logger: deps.logger }), deps.metricsToken),
     ...queryRoutes({ store: deps.store, queries: deps.queries, fits: deps.fits, minSubjects: deps.minSubjects ?? 10, onQueryCreated: deps.onQueryCreated }),
-    ...auditRoutes({ audit: deps.audit, purposes: deps.purposes, jobs, chromium: deps.chromium }),
+    ...auditRoutes({ audit: deps.audit, purposes: deps.purposes, jobs, chromium: deps.chromium, renders }),
     ...adminRoutes({ store: deps.store, users, purposes: deps.purposes, audit: deps.audit }),
   ];
   let doc: Record<string, unknown> | undefined;
@@ -140,7 +152,15 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);
-  const jobs = new JobRegistry(deps.logger);
+  // Export jobs live in the database; this app runs the ones it starts and takes over those of a coordinator that died.
+  const jobs = deps.jobs ?? new JobRegistry(deps.store.db, deps.logger, {
+    ...(deps.coordinatorId === undefined ? {} : { coordinatorId: deps.coordinatorId }),
+    ...(deps.jobLeaseMs === undefined ? {} : { leaseMs: deps.jobLeaseMs }),
+  });
+  app.addHook('onReady', async () => jobs.startSweeping());
+  app.addHook('onClose', async () => jobs.stop());
+  // Rate limits count in the database, so that every coordinator on it enforces one limit per key.
+  const windows = deps.rateWindows ?? new RateWindows(deps.store.db, deps.logger);
 
   app.setErrorHandler((err, request, reply) => {
     let code: keyof typeof PROBLEMS = 'INTERNAL';
@@ -161,22 +181,21 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     }
     void reply.status(PROBLEMS[code].status).type('application/problem+json').send(problemBody(code, detail, request.url));
   });
-  const publicLimiter = new FixedWindowLimiter(deps.publicRateLimit ?? { limit: 1200, windowMs: 60_000 });
-  app.setNotFoundHandler((request, reply) => {
-    const limit = publicLimiter.take(request.ip);
+  const publicLimiter = new FixedWindowLimiter(deps.publicRateLimit ?? { limit: 1200, windowMs: 60_000 }, { windows, name: 'http.public' });
+  app.setNotFoundHandler(async (request, reply) => {
+    const limit = await publicLimiter.take(request.ip);
     if (!limit.ok) {
       const problem = rateLimited(reply, limit.retryAfterSeconds);
-      void reply.status(429).type('application/problem+json').send(problemBody('RATE_LIMITED', problem.detail, request.url));
-      return;
+      return reply.status(429).type('application/problem+json').send(problemBody('RATE_LIMITED', problem.detail, request.url));
     }
-    void reply.status(404).type('application/problem+json').send(problemBody('NOT_FOUND', undefined, request.url));
+    return reply.status(404).type('application/problem+json').send(problemBody('NOT_FOUND', undefined, request.url));
   });
 
   registerRoutes(app, apiRoutes(deps, users, jobs), {
     users,
     audit: deps.audit,
-    limiter: new FixedWindowLimiter(deps.rateLimit ?? { limit: 600, windowMs: 60_000 }),
-    failureLimiter: new FixedWindowLimiter(deps.authFailureLimit ?? { limit: 60, windowMs: 60_000 }),
+    limiter: new FixedWindowLimiter(deps.rateLimit ?? { limit: 600, windowMs: 60_000 }, { windows, name: 'http.user' }),
+    failureLimiter: new FixedWindowLimiter(deps.authFailureLimit ?? { limit: 60, windowMs: 60_000 }, { windows, name: 'http.auth-failure' }),
     publicLimiter,
   });
   return app;

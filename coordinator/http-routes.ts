@@ -179,19 +179,19 @@ export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[]
       url: route.url,
       onRequest: async (request, reply) => {
         if (route.roles === 'public' || route.acceptsCredential?.(request)) {
-          const limit = rt.publicLimiter?.take(request.ip);
+          const limit = await rt.publicLimiter?.take(request.ip);
           if (limit && !limit.ok) throw rateLimited(reply, limit.retryAfterSeconds);
           return;
         }
         const auth = await rt.users.authenticate(bearer(request));
         if (!auth.ok) {
-          const limit = rt.failureLimiter.take(request.ip);
+          const limit = await rt.failureLimiter.take(request.ip);
           if (!limit.ok) throw rateLimited(reply, limit.retryAfterSeconds);
           await recordDenial(rt, request, 'anonymous', auth.reason);
           throw new HttpProblem('UNAUTHENTICATED');
         }
         const principal = auth.principal;
-        const limit = rt.limiter.take(principal.id);
+        const limit = await rt.limiter.take(principal.id);
         if (!limit.ok) throw rateLimited(reply, limit.retryAfterSeconds);
         request.fedmartPrincipal = principal;
         if (!principal.bootstrap && !route.roles.includes(principal.role)) {

@@ -52,7 +52,7 @@ export interface MerchantServiceDeps {
   readonly log: RpcLogger & { info(o: object, m?: string): void };
   /** Ed25519 public key of the enrolment authority: every enrolment needs a token it signed. */
   readonly enrolmentAuthorityPublicKey: Uint8Array;
-  /** Per-merchant and per-peer token buckets (default: `DEFAULT_GRPC_RATE_LIMITS`). */
+  /** Per-merchant and per-peer limits (default: `DEFAULT_GRPC_RATE_LIMITS`, counted in this process). */
   readonly limits?: GrpcRateLimiter;
 }
 
@@ -61,7 +61,7 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
   const limits = deps.limits ?? new GrpcRateLimiter();
   return {
     enroll: unaryHandler(log, 'Enroll', async (req, call) => {
-      limits.peer(call.getPeer());
+      await limits.peer(call.getPeer());
       checkRpcId(req.merchantId, 'merchant_id');
       if (req.signingPublicKey.length !== 32) throw new RpcError(status.INVALID_ARGUMENT, 'KEY_INVALID', 'signing_public_key must be 32 bytes');
       if (!verifyDigest(req.proofOfPossession, enrolmentDigest(req.merchantId, req.signingPublicKey), req.signingPublicKey)) {
@@ -99,10 +99,10 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
     }),
     rotateKey: unaryHandler(log, 'RotateKey', async (req, call) => {
       // An unauthenticated refusal costs the peer's bucket, like an unknown merchant.
-      if (!isRpcId(req.merchantId)) limits.peer(call.getPeer());
+      if (!isRpcId(req.merchantId)) await limits.peer(call.getPeer());
       checkRpcId(req.merchantId, 'merchant_id');
       const m = await store.merchantState(req.merchantId);
-      if (!m) limits.peer(call.getPeer());
+      if (!m) await limits.peer(call.getPeer());
       if (!m) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
       if (m.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
       if (m.keyEvidenceJson === null) {
@@ -125,11 +125,11 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
         verifyKeyEvidence(next, deps.enrolmentAuthorityPublicKey, req.merchantId, rotation.newKey, null);
       } catch (err) {
         if (!(err instanceof KeyEvidenceError)) throw err;
-        limits.peer(call.getPeer());
+        await limits.peer(call.getPeer());
         await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'RotateKey', reason: err.code } });
         throw new RpcError(status.UNAUTHENTICATED, err.code, `rotation refused: ${err.message}`);
       }
-      limits.merchant(req.merchantId);
+      await limits.merchant(req.merchantId);
       const outcome = await store.rotateMerchantKey(req.merchantId, m.keySequence, rotation.newKey, keyEvidenceToJson(next), (tx) => audit.record({
         type: 'merchant.key-rotated',
         actor: req.merchantId,
@@ -141,11 +141,11 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       return { merchantId: req.merchantId, sequence: rotation.sequence };
     }),
     getPublicKey: unaryHandler(log, 'GetPublicKey', async (_req, call) => {
-      limits.peer(call.getPeer());
+      await limits.peer(call.getPeer());
       return deps.publicKeyBundle;
     }),
     listOpenQueries: unaryHandler(log, 'ListOpenQueries', async (req, call) => {
-      limits.peer(call.getPeer());
+      await limits.peer(call.getPeer());
       // merchant_id is optional here (the answer is the same for everyone), but never free text.
       if (req.merchantId !== '') checkRpcId(req.merchantId, 'merchant_id');
       const now = Date.now();
@@ -168,10 +168,10 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
     }),
     reportRightsEvents: unaryHandler(log, 'ReportRightsEvents', async (req, call) => {
       // An unauthenticated refusal costs the peer's bucket, like an unknown merchant.
-      if (!isRpcId(req.merchantId)) limits.peer(call.getPeer());
+      if (!isRpcId(req.merchantId)) await limits.peer(call.getPeer());
       checkRpcId(req.merchantId, 'merchant_id');
       const key = await store.merchantKey(req.merchantId);
-      if (!key) limits.peer(call.getPeer());
+      if (!key) await limits.peer(call.getPeer());
       if (!key) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
       if (req.events.length === 0 || req.events.length > 10_000) throw new RpcError(status.INVALID_ARGUMENT, 'EVENTS_INVALID', 'events must hold 1..10000 entries');
       if (req.nonce.length < 16 || req.nonce.length > 64) throw new RpcError(status.INVALID_ARGUMENT, 'NONCE_INVALID', 'nonce must be 16..64 bytes');
@@ -181,11 +181,11 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
         if (e.handledUnixMs <= 0n || e.handledUnixMs > BigInt(now + 5 * 60_000)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TIME_INVALID', 'handled_unix_ms out of range');
       }
       if (req.signature.length !== 64 || !verifyDigest(req.signature, rightsReportDigest(req), key)) {
-        limits.peer(call.getPeer());
+        await limits.peer(call.getPeer());
         await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'ReportRightsEvents', reason: 'SIGNATURE_INVALID' } });
         throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the report signature does not verify under the enrolled key');
       }
-      limits.merchant(req.merchantId);
+      await limits.merchant(req.merchantId);
       const recorded = await store.db.transaction(async (tx) => {
         const seen = await tx.query('SELECT 1 FROM rights_reports WHERE merchant_id = $1 AND nonce = $2', [req.merchantId, req.nonce]);
         if (seen.length > 0) return -1;
@@ -203,7 +203,7 @@ export function merchantServiceImplementation(deps: MerchantServiceDeps): Mercha
       return { recorded };
     }),
     getModel: unaryHandler(log, 'GetModel', async (req, call) => {
-      limits.peer(call.getPeer());
+      await limits.peer(call.getPeer());
       checkRpcId(req.modelId, 'model_id');
       const fit = await deps.fits.get(req.modelId);
       if (!fit || fit.model === null) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);

@@ -182,4 +182,41 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE queries ADD COLUMN status_code text`,
     `ALTER TABLE fits ADD COLUMN status_code text`,
   ],
+  // 10: state the coordinators of one database share: export jobs with
+  // their results (run under a lease by one coordinator, taken over when it
+  // dies) and fixed-window rate-limit counters
+  [
+    `CREATE TABLE jobs (
+       job_id text PRIMARY KEY,
+       kind text NOT NULL,
+       owner text NOT NULL,
+       params_json text NOT NULL,
+       status text NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+       progress_done integer NOT NULL DEFAULT 0,
+       progress_total integer NOT NULL,
+       progress_step text NOT NULL DEFAULT 'queued',
+       attempts integer NOT NULL DEFAULT 1 CHECK (attempts >= 1),
+       claimed_by text,
+       claimed_until timestamptz,
+       created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+       finished_at timestamptz,
+       error_json text,
+       result_json text
+     )`,
+    `CREATE INDEX jobs_by_status ON jobs (status, created_at)`,
+    `CREATE TABLE job_files (
+       job_id text NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+       name text NOT NULL,
+       body bytea NOT NULL,
+       PRIMARY KEY (job_id, name)
+     )`,
+    `CREATE UNLOGGED TABLE rate_windows (
+       bucket text NOT NULL,
+       window_start bigint NOT NULL,
+       count integer NOT NULL,
+       expires_at timestamptz NOT NULL,
+       PRIMARY KEY (bucket, window_start)
+     )`,
+    `CREATE INDEX rate_windows_by_expiry ON rate_windows (expires_at)`,
+  ],
 ];

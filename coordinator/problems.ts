@@ -40,6 +40,7 @@ export const PROBLEMS = {
   RATE_LIMITED: { status: 429, title: 'Too many requests; retry after the time in Retry-After' },
   INTERNAL: { status: 500, title: 'Internal error' },
   PDF_UNAVAILABLE: { status: 503, title: 'PDF rendering is not available on this coordinator' },
+  JOB_ABANDONED: { status: 503, title: 'The coordinator running this job stopped before it finished; start it again' },
   NOT_READY: { status: 503, title: 'The coordinator cannot take work now; checks names what is failing' },
 } as const;
 

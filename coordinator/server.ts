@@ -33,6 +33,9 @@ import { CoordinatorMetrics } from './metrics.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
 import { QueryLayouts } from './query-layouts.js';
+import { RateWindows } from './rate-windows.js';
+import { JobRegistry } from './http-jobs.js';
+import type { RateLimitOptions } from './http-rate-limit.js';
 import { RetentionJob } from './retention.js';
 import { RoundCloser } from './round-closer.js';
 import { RunningSums } from './running-sums.js';
@@ -102,7 +105,7 @@ export interface CoordinatorOptions {
   readonly streamTimeoutMs?: number;
   /** Cap on the ciphertext bytes of one SubmitContribution stream (default 64 MiB). */
   readonly maxStreamBytes?: number;
-  /** gRPC token buckets per merchant and per peer address (generous defaults). */
+  /** gRPC call rates per merchant and per peer address (generous defaults), counted with every coordinator on the database. */
   readonly grpcRateLimit?: GrpcRateLimitOptions;
   /** gRPC keepalive and idle limits (defaults: `GRPC_KEEPALIVE_DEFAULTS`). */
   readonly grpcKeepalive?: Partial<GrpcKeepalive>;
@@ -123,6 +126,12 @@ export interface CoordinatorOptions {
   readonly healthIntervalMs?: number;
   /** A token (at least 16 characters) that opens `/metrics` and nothing else, for a Prometheus server. */
   readonly metricsToken?: string;
+  /** HTTP requests per API token per window (default 600 a minute), counted with every coordinator on the database. */
+  readonly httpRateLimit?: RateLimitOptions;
+  /** Chromium renders (PDF audit reports) this coordinator runs at once; more wait their turn (default 2). */
+  readonly maxConcurrentRenders?: number;
+  /** How long a claim on a running export job lasts unless renewed (default 30 s). */
+  readonly jobLeaseMs?: number;
   readonly logger?: Logger;
 }
 
@@ -134,6 +143,8 @@ export interface RunningCoordinator {
   readonly audit: AuditTrail;
   readonly fits: FitRunner;
   readonly retention: RetentionJob;
+  /** Export jobs: kept in the database, run here under a lease. */
+  readonly jobs: JobRegistry;
   close(): Promise<void>;
 }
 
@@ -269,7 +280,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       },
       { claims, sums }, requestKey);
     poke = () => closer.poke();
-    const limits = new GrpcRateLimiter(options.grpcRateLimit);
+    // Rate-limit counters in the database: one count per key for every coordinator on it, HTTP and gRPC alike.
+    const rateWindows = new RateWindows(db, log);
+    const limits = new GrpcRateLimiter(options.grpcRateLimit, rateWindows);
+    const jobs = new JobRegistry(db, log, { coordinatorId, ...(options.jobLeaseMs === undefined ? {} : { leaseMs: options.jobLeaseMs }) });
     const intake = new MeteredContributionIntake(metrics, ctx, store, layouts, audit, {
       streamTimeoutMs: options.streamTimeoutMs ?? 60_000,
       ...(options.maxStreamBytes !== undefined ? { maxStreamBytes: options.maxStreamBytes } : {}),
@@ -313,6 +327,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       readiness,
       metrics,
       ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
+      jobs,
+      rateWindows,
+      ...(options.httpRateLimit ? { rateLimit: options.httpRateLimit } : {}),
+      ...(options.maxConcurrentRenders === undefined ? {} : { maxConcurrentRenders: options.maxConcurrentRenders }),
     });
     await http.listen({ host: hostOf(httpListen), port: Number(httpListen.slice(httpListen.lastIndexOf(':') + 1)) });
     const httpPort = (http.server.address() as { port: number }).port;
@@ -351,6 +369,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       audit,
       fits,
       retention,
+      jobs,
       close: async () => {
         for (const c of cleanups) await c();
       },
