@@ -63,7 +63,8 @@ async function stateProbe(db: Database, extra: () => string = () => ''): Promise
   };
 }
 
-const IGNORED_TABLES = new Set(['audit_entries', 'audit_checkpoints']);
+// rate_windows counts every request, refused ones too: that is how floods of refusals are limited.
+const IGNORED_TABLES = new Set(['audit_entries', 'audit_checkpoints', 'rate_windows']);
 const REFUSAL_TYPES = ['auth.failed', 'contribution.rejected'];
 
 /** One SQL statement giving the state a refusal must not change. */
