@@ -10,7 +10,7 @@
  *   its body;
  * - keepalive drops a connection whose peer stops answering pings, on the
  *   coordinator and on the key holder, and an idle connection is closed;
- * - token buckets: per peer address for unauthenticated calls, per merchant
+ * - rate limits (fixed windows): per peer address for unauthenticated calls, per merchant
  *   after authentication, RESOURCE_EXHAUSTED RATE_LIMITED with a retry hint.
  */
 import { connect as http2Connect, constants as h2 } from 'node:http2';
@@ -219,7 +219,7 @@ describe('gRPC rate limits', () => {
   let client: MerchantServiceClient;
 
   beforeAll(async () => {
-    // Buckets barely refill during the test (one token per 100 s).
+    // Windows of 800 s (burst / rate): none ends during the test.
     cluster = await startCluster({}, { coordinator: { grpcRateLimit: { perPeer: { ratePerSecond: 0.01, burst: 8 }, perMerchant: { ratePerSecond: 0.01, burst: 2 } } } });
     merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
     client = new MerchantServiceClient(cluster.coordinator.grpcAddress, credentials.createInsecure());
