@@ -219,7 +219,7 @@ describe('gRPC rate limits', () => {
   let client: MerchantServiceClient;
 
   beforeAll(async () => {
-    // Windows of 800 s (burst / rate): none ends during the test.
+    // Windows of burst / rate: 800 s per peer, 200 s per merchant; none ends during the test.
     cluster = await startCluster({}, { coordinator: { grpcRateLimit: { perPeer: { ratePerSecond: 0.01, burst: 8 }, perMerchant: { ratePerSecond: 0.01, burst: 2 } } } });
     merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
     client = new MerchantServiceClient(cluster.coordinator.grpcAddress, credentials.createInsecure());
