@@ -13,6 +13,7 @@ import { assertSchemaCurrent, migrate } from './migrate.js';
 
 export { SchemaTooNewError, SchemaNotMigratedError, DatabaseTargetError, isUniqueViolation, sqlStateOf } from './database-errors.js';
 import { DatabaseTargetError } from './database-errors.js';
+import type { CiphertextFiles } from './ciphertext-files.js';
 
 /** A parameter value the storage layer accepts. */
 export type SqlValue = string | number | bigint | boolean | Uint8Array | Date | null;
@@ -50,6 +51,12 @@ export interface Database extends SqlExecutor {
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Where contribution ciphertexts are kept outside the rows: set for PGlite
+   * in a folder (a sub-folder of it), unset for PostgreSQL and `memory://`,
+   * which keep them in the `contributions` row.
+   */
+  readonly ciphertextFiles?: CiphertextFiles;
   /** This process's connection pool now (PostgreSQL only; PGlite has one in-process connection). */
   poolStats?(): PoolStats;
 }
@@ -85,6 +92,11 @@ export interface OpenDatabaseOptions {
    * refuse at once; Infinity: a standby that takes over when it is free).
    */
   readonly waitForLockMs?: number;
+}
+
+/** `{"a","b"}`: distinct `values` as one PostgreSQL `text[]` parameter (`= ANY($1::text[])`). */
+export function textArray(values: readonly string[]): string {
+  return `{${[...new Set(values)].map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
 /**

@@ -219,4 +219,10 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
      )`,
     `CREATE INDEX rate_windows_by_expiry ON rate_windows (expires_at)`,
   ],
+  // 11: on PGlite, a contribution's ciphertexts live in a file the row names
+  // (coordinator/ciphertext-files.ts), not in the row
+  [
+    `ALTER TABLE contributions ADD COLUMN ciphertexts_file text`,
+    `ALTER TABLE contributions ADD CONSTRAINT contributions_one_ciphertext_home CHECK (ciphertexts IS NULL OR ciphertexts_file IS NULL)`,
+  ],
 ];

@@ -7,7 +7,9 @@
  * predecessor at once.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { CIPHERTEXT_FILES_FOLDER, CiphertextFiles } from './ciphertext-files.js';
 import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
 import { DataDirLock } from './data-dir-lock.js';
 
@@ -19,6 +21,7 @@ class PgliteDatabase implements Database {
     private readonly db: PGlite,
     readonly location: string,
     private readonly dirLock: DataDirLock | undefined,
+    readonly ciphertextFiles?: CiphertextFiles,
   ) {}
 
   async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -88,7 +91,9 @@ export async function openPglite(dir: string, waitForLockMs = 0): Promise<Databa
     // Token hashes, the audit log and contributions: readable by this user only.
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    return new PgliteDatabase(await PGlite.create(dir, PGLITE_OPTIONS), dir, lock);
+    const pglite = await PGlite.create(dir, PGLITE_OPTIONS);
+    // Made after PGlite, whose first start wants an empty folder.
+    return new PgliteDatabase(pglite, dir, lock, new CiphertextFiles(join(dir, CIPHERTEXT_FILES_FOLDER)));
   } catch (err) {
     lock.release();
     throw err;

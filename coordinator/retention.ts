@@ -2,8 +2,8 @@
  * Storage limitation (PIPL art. 19, 47): data kept for a purpose is erased
  * when the purpose's retention period (`retentionDays` of its registered
  * definition) has passed since the query was created. What goes: the
- * contributions' ciphertexts and the query's release (statistics and
- * signed document). What stays: the audit entries — they are the evidence
+ * contributions' ciphertexts (rows, or files once the erasure committed)
+ * and the query's release (statistics and signed document). What stays: the audit entries — they are the evidence
  * that processing was lawful and that erasure happened — and the metadata
  * that the audit log refers to (query, merchants, envelope digests,
  * consent attestations as counts). Each pass appends one `retention.deleted`
@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type { AuditTrail } from './audit-trail.js';
-import type { Database, SqlExecutor } from './database.js';
+import { textArray, type Database, type SqlExecutor } from './database.js';
 
 /** What one pass erased, per retention cutoff. */
 export interface RetentionPass {
@@ -73,12 +73,17 @@ export class RetentionJob {
 
   /** Erases everything past its retention at `now` (default: the job's clock) in one transaction. */
   async runOnce(now: Date = this.options.now?.() ?? new Date()): Promise<RetentionPass> {
-    const pass = await this.db.transaction((tx) => this.erase(tx, now));
+    const erasedFiles: string[] = [];
+    const pass = await this.db.transaction((tx) => this.erase(tx, now, erasedFiles));
+    // After the commit: from now on no row names these files (a crash before
+    // this line leaves them to the sweep at the next start).
+    await this.db.ciphertextFiles?.remove(erasedFiles);
     if (pass.queries > 0) this.log.info({ ...pass }, 'retention: erased data past its retention period');
     return pass;
   }
 
-  private async erase(tx: SqlExecutor, now: Date): Promise<RetentionPass> {
+  private async erase(tx: SqlExecutor, now: Date, erasedFiles: string[]): Promise<RetentionPass> {
+    erasedFiles.length = 0; // PostgreSQL may run the transaction again
     // retentionDays of the purpose as registered now, else as it was when the query was created.
     const expired = await tx.query<{ query_id: string; retention_days: number }>(
       `SELECT q.query_id, r.days AS retention_days
@@ -101,13 +106,19 @@ export class RetentionJob {
     let auditEntries = 0;
     for (const [days, ids] of [...byDays].sort((a, b) => a[0] - b[0])) {
       const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
-      const idList = `{${ids.map((id) => `"${id.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+      const idList = textArray(ids);
+      // The queries' rows are locked (FOR UPDATE above) and finished: their contributions no longer change.
+      const files = await tx.query<{ f: string }>(
+        'SELECT ciphertexts_file AS f FROM contributions WHERE query_id = ANY($1::text[]) AND ciphertexts_file IS NOT NULL',
+        [idList],
+      );
       const erased = await tx.query<{ n: number }>(
-        `WITH e AS (UPDATE contributions SET ciphertexts = NULL
-                     WHERE query_id = ANY($1::text[]) AND ciphertexts IS NOT NULL RETURNING 1)
+        `WITH e AS (UPDATE contributions SET ciphertexts = NULL, ciphertexts_file = NULL
+                     WHERE query_id = ANY($1::text[]) AND (ciphertexts IS NOT NULL OR ciphertexts_file IS NOT NULL) RETURNING 1)
          SELECT count(*)::int AS n FROM e`,
         [idList],
       );
+      erasedFiles.push(...files.map((r) => r.f));
       const dropped = await tx.query<{ n: number }>(
         `WITH d AS (DELETE FROM releases WHERE query_id = ANY($1::text[]) RETURNING 1) SELECT count(*)::int AS n FROM d`,
         [idList],

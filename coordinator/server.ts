@@ -254,6 +254,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     });
     // A PGlite folder has one owner: claims left by a killed predecessor are void now.
     if (db.backend === 'pglite') await claims.releaseAllOnOwnedDatabase();
+    // ...and so are ciphertext files it wrote but never committed a row for.
+    const orphanFiles = await store.sweepCiphertextFiles();
+    if (orphanFiles > 0) log.info({ files: orphanFiles }, 'deleted ciphertext files no contribution names');
     await audit.checkpoint();
     const layouts = new QueryLayouts(ctx);
     // Running sums of open queries in this process's memory, owned here and shared by the intake (adds) and the closer (uses, forgets).

@@ -3,7 +3,8 @@
  * database's job (primary key on query and merchant), not memory's.
  */
 import { ContributionHeader } from '../protos/index.js';
-import { isUniqueViolation, type Database, type SqlExecutor } from './database.js';
+import { CiphertextFilesError } from './ciphertext-files.js';
+import { isUniqueViolation, textArray, type Database, type SqlExecutor, type SqlValue } from './database.js';
 
 export type QueryStatus = 'open' | 'closing' | 'released' | 'failed';
 
@@ -98,6 +99,23 @@ export interface StoredRelease {
 }
 
 /** Why an insert of a contribution did not happen. */
+/** A verified contribution as {@link CoordinatorStore.insertContributions} stores it. */
+export interface NewContribution {
+  readonly queryId: string;
+  readonly merchantId: string;
+  readonly envelopeDigest: Uint8Array;
+  readonly header: ContributionHeader;
+  readonly ciphertexts: Uint8Array;
+  readonly attestationJson: string;
+  readonly subjectsIncluded: number;
+  /** Sequence of the merchant key that signed it (default 0). */
+  readonly keySequence?: number;
+  /** A file `stageCiphertexts` already wrote these ciphertexts to. */
+  readonly ciphertextsFile?: string | null;
+  /** Runs in the storing transaction right after this row is inserted (its audit entry). */
+  readonly inTx?: (tx: SqlExecutor) => Promise<unknown>;
+}
+
 export type InsertContributionOutcome =
   | { readonly ok: true; readonly storedAt: Date }
   | { readonly ok: false; readonly reason: 'query-unknown' | 'query-closed' | 'duplicate' | 'merchant-revoked' };
@@ -163,10 +181,8 @@ export class CiphertextsErasedError extends Error {
   }
 }
 
-function ciphertextsOf(r: { query_id: string; merchant_id: string; ciphertexts: Uint8Array | null }): Uint8Array {
-  if (r.ciphertexts === null) throw new CiphertextsErasedError(r.query_id, r.merchant_id);
-  return r.ciphertexts;
-}
+/** Ciphertext files read at once when a round's contributions are loaded. */
+const FILE_READS_IN_FLIGHT = 16;
 
 export class CoordinatorStore {
   constructor(readonly db: Database) {}
@@ -334,7 +350,7 @@ export class CoordinatorStore {
   async unfinishedQueryIds(queryIds: readonly string[]): Promise<string[]> {
     const rows = await this.db.query<{ query_id: string }>(
       `SELECT query_id FROM queries WHERE query_id = ANY($1::text[]) AND status IN ('open', 'closing')`,
-      [`{${queryIds.map((id) => `"${id.replace(/["\\]/g, '\\$&')}"`).join(',')}}`],
+      [textArray(queryIds)],
     );
     return rows.map((r) => r.query_id);
   }
@@ -385,45 +401,136 @@ export class CoordinatorStore {
    * open and this merchant has not contributed to it. The caller
    * acknowledges the merchant only after this resolves with ok.
    */
-  async insertContribution(c: {
-    queryId: string;
-    merchantId: string;
-    envelopeDigest: Uint8Array;
-    header: ContributionHeader;
-    ciphertexts: Uint8Array;
-    attestationJson: string;
-    subjectsIncluded: number;
-    /** Sequence of the merchant key that signed it (default 0). */
-    keySequence?: number;
-  }, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<InsertContributionOutcome> {
+  async insertContribution(c: NewContribution, inTx?: (tx: SqlExecutor) => Promise<unknown>): Promise<InsertContributionOutcome> {
+    const [outcome] = await this.insertContributions([inTx ? { ...c, inTx } : c]);
+    return outcome as InsertContributionOutcome;
+  }
+
+  /**
+   * Stores several verified contributions in one transaction (group commit:
+   * one commit, one hold of the audit log's lock), each under the same
+   * conditions as {@link insertContribution}, with one outcome per item in
+   * order. Each item's `inTx` runs in the transaction after its row is
+   * inserted, in item order. If anything throws, nothing is stored.
+   */
+  async insertContributions(items: readonly NewContribution[]): Promise<InsertContributionOutcome[]> {
+    if (items.length === 0) return [];
+    // On PGlite the bytes go to files first, and the rows name them: see ciphertext-files.ts.
+    const files = this.db.ciphertextFiles;
+    const names = files ? await Promise.all(items.map((c) => c.ciphertextsFile ?? files.write(c.ciphertexts))) : items.map(() => null);
+    let outcomes: InsertContributionOutcome[] | undefined;
     try {
-      return await this.db.transaction(async (tx) => {
+      outcomes = await this.db.transaction(async (tx) => {
+        const out: InsertContributionOutcome[] = new Array(items.length);
         // FOR SHARE: contributions to one query commit side by side, but the
         // query cannot move to closing until they have. The deadline is read
         // against the database clock, which every coordinator shares.
-        const q = await tx.query<{ status: QueryStatus; expired: boolean }>(
-          'SELECT status, deadline <= clock_timestamp() AS expired FROM queries WHERE query_id = $1 FOR SHARE',
-          [c.queryId],
-        );
-        const query = q[0];
-        if (!query) return { ok: false, reason: 'query-unknown' } as const;
-        if (query.status !== 'open' || query.expired) return { ok: false, reason: 'query-closed' } as const;
-        // FOR SHARE: a revocation commits before or after this contribution, never beside it.
-        const m = await tx.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM merchants WHERE merchant_id = $1 FOR SHARE', [c.merchantId]);
-        if (m[0]?.revoked) return { ok: false, reason: 'merchant-revoked' } as const;
-        const rows = await tx.query<{ received_at: Date }>(
-          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts, attestation_json, subjects_included, key_sequence)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING received_at`,
-          [c.queryId, c.merchantId, c.envelopeDigest, ContributionHeader.encode(c.header).finish(), c.ciphertexts,
-            c.attestationJson, c.subjectsIncluded, c.keySequence ?? 0],
-        );
-        await inTx?.(tx);
-        return { ok: true, storedAt: rows[0]?.received_at ?? new Date() } as const;
+        const queries = new Map((await tx.query<{ query_id: string; status: QueryStatus; expired: boolean }>(
+          'SELECT query_id, status, deadline <= clock_timestamp() AS expired FROM queries WHERE query_id = ANY($1::text[]) FOR SHARE',
+          [textArray(items.map((c) => c.queryId))],
+        )).map((q) => [q.query_id, q]));
+        // FOR SHARE: a revocation commits before or after these contributions, never beside them.
+        const revoked = new Map((await tx.query<{ merchant_id: string; revoked: boolean }>(
+          'SELECT merchant_id, revoked_at IS NOT NULL AS revoked FROM merchants WHERE merchant_id = ANY($1::text[]) FOR SHARE',
+          [textArray(items.map((c) => c.merchantId))],
+        )).map((m) => [m.merchant_id, m.revoked]));
+        const keyOf = (queryId: string, merchantId: string) => `${queryId}\u0000${merchantId}`;
+        const candidates: number[] = [];
+        const seen = new Set<string>();
+        items.forEach((c, i) => {
+          const query = queries.get(c.queryId);
+          const key = keyOf(c.queryId, c.merchantId);
+          const digest = Buffer.from(c.envelopeDigest).toString('hex');
+          if (!query) out[i] = { ok: false, reason: 'query-unknown' };
+          else if (query.status !== 'open' || query.expired) out[i] = { ok: false, reason: 'query-closed' };
+          else if (revoked.get(c.merchantId) === true) out[i] = { ok: false, reason: 'merchant-revoked' };
+          else if (seen.has(key) || seen.has(digest)) out[i] = { ok: false, reason: 'duplicate' };
+          else {
+            seen.add(key).add(digest);
+            candidates.push(i);
+          }
+        });
+        if (candidates.length === 0) return out;
+        const params: SqlValue[] = [];
+        const tuples = candidates.map((i) => {
+          const c = items[i] as NewContribution;
+          const name = names[i] ?? null;
+          const at = params.length;
+          params.push(c.queryId, c.merchantId, c.envelopeDigest, ContributionHeader.encode(c.header).finish(), name === null ? c.ciphertexts : null,
+            name, c.attestationJson, c.subjectsIncluded, c.keySequence ?? 0);
+          return `(${Array.from({ length: 9 }, (_, k) => `$${at + k + 1}`).join(', ')})`;
+        });
+        // A row already stored (a resend racing its first send, or another
+        // coordinator's) is skipped, not an error that would undo the others.
+        const inserted = new Map((await tx.query<{ query_id: string; merchant_id: string; received_at: Date }>(
+          `INSERT INTO contributions (query_id, merchant_id, envelope_digest, header, ciphertexts, ciphertexts_file, attestation_json, subjects_included, key_sequence)
+           VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING query_id, merchant_id, received_at`,
+          params,
+        )).map((r) => [keyOf(r.query_id, r.merchant_id), r.received_at]));
+        for (const i of candidates) {
+          const c = items[i] as NewContribution;
+          const storedAt = inserted.get(keyOf(c.queryId, c.merchantId));
+          if (storedAt === undefined) {
+            out[i] = { ok: false, reason: 'duplicate' };
+            continue;
+          }
+          await c.inTx?.(tx);
+          out[i] = { ok: true, storedAt };
+        }
+        return out;
       });
-    } catch (err) {
-      if (isUniqueViolation(err)) return { ok: false, reason: 'duplicate' };
-      throw err;
+      return outcomes;
+    } finally {
+      // Each file is this attempt's own (a fresh name): without its row, nobody needs it.
+      const unused = names.filter((n, i): n is string => n !== null && outcomes?.[i]?.ok !== true);
+      if (unused.length > 0) await files?.remove(unused);
     }
+  }
+
+  /**
+   * Writes a contribution's ciphertexts where its row will name them, ahead
+   * of {@link insertContributions} (which deletes the file if the row is not
+   * stored); null where the ciphertexts go into the row itself.
+   */
+  async stageCiphertexts(ciphertexts: Uint8Array): Promise<string | null> {
+    return this.db.ciphertextFiles ? this.db.ciphertextFiles.write(ciphertexts) : null;
+  }
+
+  /**
+   * The ciphertexts of stored rows, from the row or from the file it names;
+   * throws CiphertextsErasedError for rows retention erased, and
+   * CiphertextFilesError for a named file that is gone.
+   */
+  private async ciphertextsOf(rows: readonly { query_id: string; merchant_id: string; ciphertexts: Uint8Array | null; ciphertexts_file: string | null }[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = new Array(rows.length);
+    const pending: number[] = [];
+    rows.forEach((r, i) => {
+      if (r.ciphertexts !== null) out[i] = r.ciphertexts;
+      else if (r.ciphertexts_file !== null) pending.push(i);
+      else throw new CiphertextsErasedError(r.query_id, r.merchant_id);
+    });
+    if (pending.length === 0) return out;
+    const files = this.db.ciphertextFiles;
+    if (!files) throw new CiphertextFilesError('contributions name ciphertext files, but this database keeps no ciphertext files');
+    for (let start = 0; start < pending.length; start += FILE_READS_IN_FLIGHT) {
+      await Promise.all(pending.slice(start, start + FILE_READS_IN_FLIGHT).map(async (i) => {
+        out[i] = await files.read((rows[i] as { ciphertexts_file: string }).ciphertexts_file);
+      }));
+    }
+    return out;
+  }
+
+  /**
+   * Deletes ciphertext files no contribution names (left by a crash between
+   * a file's write and its row's commit, or between an erasure and the
+   * file's deletion). Call at start, before intake opens; resolves with the
+   * number deleted (0 where ciphertexts live in the rows).
+   */
+  async sweepCiphertextFiles(): Promise<number> {
+    const files = this.db.ciphertextFiles;
+    if (!files) return 0;
+    const rows = await this.db.query<{ f: string }>('SELECT ciphertexts_file AS f FROM contributions WHERE ciphertexts_file IS NOT NULL');
+    return files.sweep(new Set(rows.map((r) => r.f)));
   }
 
   async contributions(queryId: string): Promise<StoredContribution[]> {
@@ -433,25 +540,27 @@ export class CoordinatorStore {
       envelope_digest: Uint8Array;
       header: Uint8Array;
       ciphertexts: Uint8Array | null;
+      ciphertexts_file: string | null;
       signing_public_key: Uint8Array;
       key_sequence: number;
       key_evidence: string | null;
       attestation_json: string;
       subjects_included: number;
     }>(
-      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, k.signing_public_key, c.key_sequence,
+      `SELECT c.query_id, c.merchant_id, c.envelope_digest, c.header, c.ciphertexts, c.ciphertexts_file, k.signing_public_key, c.key_sequence,
               m.key_evidence, c.attestation_json, c.subjects_included
          FROM contributions c JOIN merchants m USING (merchant_id)
          JOIN merchant_keys k ON k.merchant_id = c.merchant_id AND k.sequence = c.key_sequence
         WHERE c.query_id = $1 ORDER BY c.merchant_id`,
       [queryId],
     );
-    return rows.map((r) => ({
+    const ciphertexts = await this.ciphertextsOf(rows);
+    return rows.map((r, i) => ({
       queryId: r.query_id,
       merchantId: r.merchant_id,
       envelopeDigest: r.envelope_digest,
       header: ContributionHeader.decode(r.header),
-      ciphertexts: ciphertextsOf(r),
+      ciphertexts: ciphertexts[i] as Uint8Array,
       signingPublicKey: r.signing_public_key,
       keySequence: r.key_sequence,
       keyEvidenceJson: r.key_evidence,

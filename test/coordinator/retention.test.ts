@@ -3,8 +3,11 @@
  * a pass two days later erases the ciphertexts and releases of the
  * finished one-day queries only, keeps open queries and every audit entry,
  * and logs one `retention.deleted` entry per category with its count; the
- * log still verifies and a second pass finds nothing.
+ * log still verifies and a second pass finds nothing. PGlite runs in a
+ * folder, so the ciphertexts are files the rows name: erased files are
+ * deleted from the disk, the others stay.
  */
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { cryptoReady, generateSigningKeyPair, randomBytes } from '../../crypto/index.js';
@@ -30,7 +33,7 @@ describeBackends('retention', (backend) => {
 
   beforeAll(async () => {
     await cryptoReady();
-    t = await freshDatabase(backend, 'retention');
+    t = await freshDatabase(backend, 'retention', { onDisk: true });
     db = await openDatabase(t.target);
     store = new CoordinatorStore(db);
     audit = new AuditTrail({ db, origin: 'test.local/audit', keyPair: generateSigningKeyPair() });
@@ -66,7 +69,13 @@ describeBackends('retention', (backend) => {
   }
 
   async function erased(queryId: string): Promise<number> {
-    return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE query_id = $1 AND ciphertexts IS NULL', [queryId]))[0]!.n;
+    return (await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM contributions WHERE query_id = $1 AND ciphertexts IS NULL AND ciphertexts_file IS NULL', [queryId]))[0]!.n;
+  }
+
+  /** Ciphertext files on disk (PGlite in a folder), null where the rows hold the ciphertexts. */
+  function filesOnDisk(): number | null {
+    return db.ciphertextFiles ? readdirSync(db.ciphertextFiles.dir).length : null;
   }
 
   it('erases ciphertexts and releases past the purpose retention, logs the counts, and keeps the evidence', async () => {
@@ -75,6 +84,7 @@ describeBackends('retention', (backend) => {
     await round('q-short-failed', 'short-lived', 'failed');
     await round('q-short-open', 'short-lived', 'open');
     await round('q-long-released', 'long-lived', 'released');
+    expect(filesOnDisk()).toBe(backend === 'pglite' ? 8 : null);
     const sizeBefore = await audit.log.size();
     const log = pino({ level: 'silent' });
     const now = new Date(Date.now() + 2 * DAY);
@@ -89,6 +99,9 @@ describeBackends('retention', (backend) => {
     expect(await erased('q-short-failed')).toBe(2);
     expect(await erased('q-short-open')).toBe(0);
     expect(await erased('q-long-released')).toBe(0);
+    expect(filesOnDisk()).toBe(backend === 'pglite' ? 4 : null);
+    expect((await store.contributions('q-long-released')).map((c) => c.ciphertexts.length)).toEqual([64, 64]);
+    await expect(store.contributions('q-short-released')).rejects.toMatchObject({ code: 'CIPHERTEXTS_ERASED' });
     expect(await store.getRelease('q-short-released')).toBeUndefined();
     expect(await store.getRelease('q-long-released')).toBeDefined();
     // The metadata the audit log refers to stays.
@@ -108,5 +121,6 @@ describeBackends('retention', (backend) => {
     expect(await audit.log.size()).toBe(sizeBefore + 2);
     // A year on, the long-lived query goes too.
     expect(await job.runOnce(new Date(Date.now() + 366 * DAY))).toMatchObject({ queries: 1, ciphertexts: 2, releases: 1 });
+    expect(filesOnDisk()).toBe(backend === 'pglite' ? 2 : null); // the open query's
   });
 });

@@ -8,13 +8,13 @@
  * each query holds each merchant once, and the audit log and all its
  * checkpoints verify.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadOrCreateSeedFile, signingKeyPairFromSeed, toHex } from '../../crypto/index.js';
 import { readReceipts, type MerchantNode, type AnswerOutcome } from '../../client-sdk/index.js';
-import { AuditTrail, openDatabase } from '../../coordinator/index.js';
+import { AuditTrail, CoordinatorStore, openDatabase } from '../../coordinator/index.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import type { OpenQuery } from '../../protos/index.js';
 import { CoordinatorChain, freePort } from './coordinator-process.js';
@@ -237,6 +237,13 @@ export class CrashRig {
         }
       }
       expect(receipts).toBeGreaterThan(0);
+      // Every contribution's ciphertexts are in the file its row names, whole;
+      // after the start-up sweep no file is left that no row names.
+      const named = await db.query<{ f: string | null }>('SELECT ciphertexts_file AS f FROM contributions');
+      expect(named.every((r) => r.f !== null)).toBe(true);
+      await new CoordinatorStore(db).sweepCiphertextFiles();
+      expect(readdirSync(db.ciphertextFiles!.dir).sort()).toEqual(named.map((r) => r.f).sort());
+      for (const q of perQuery) expect((await new CoordinatorStore(db).contributions(q.query_id)).length).toBe(4);
       const statuses = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM queries GROUP BY status');
       expect(statuses).toEqual([{ status: 'released', n: expectedQueries }]);
       expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM partial_aggregates'))[0]?.n).toBe(0);
