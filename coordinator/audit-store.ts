@@ -6,11 +6,22 @@
  * seq is read after the lock is granted, under READ COMMITTED, so it sees
  * every entry committed by the previous holder; entries therefore become
  * visible strictly in seq order, and any snapshot holds a prefix of the log.
+ * Further appends in the same transaction (a batch of contributions) take
+ * the lock once and read the head once.
  */
 import type { AuditEntryBuilder, AuditStore, StoredAuditEntry, StoredCheckpoint } from '../compliance/index.js';
 import type { Database, SqlExecutor } from './database.js';
 
 export class SqlAuditStore implements AuditStore {
+  /** The store of each open transaction, so its appends share what the lock made certain. */
+  private readonly perTransaction = new WeakMap<SqlExecutor, SqlAuditStore>();
+  /**
+   * The newest entry, once this store's transaction holds the append lock:
+   * until it commits nobody else can append, so a later append in the same
+   * transaction takes its seq and time from here instead of the table.
+   */
+  private head: { seq: number; entryJson: string } | null | undefined;
+
   /**
    * @param db the database, for reads and standalone appends
    * @param tx when given, every operation runs in this open transaction
@@ -21,24 +32,35 @@ export class SqlAuditStore implements AuditStore {
     private readonly tx?: SqlExecutor,
   ) {}
 
-  /** A store whose operations happen inside the caller's transaction. */
+  /** The store whose operations happen inside the caller's transaction (one per transaction). */
   within(tx: SqlExecutor): SqlAuditStore {
-    return new SqlAuditStore(this.db, tx);
+    let store = this.perTransaction.get(tx);
+    if (!store) {
+      store = new SqlAuditStore(this.db, tx);
+      this.perTransaction.set(tx, store);
+    }
+    return store;
   }
 
   async appendEntry(build: AuditEntryBuilder): Promise<number> {
-    const append = async (tx: SqlExecutor) => {
-      await tx.query('LOCK TABLE audit_entries IN EXCLUSIVE MODE');
-      // The newest row by the primary key reads one index page (count(*) would scan the whole
-      // log while every appender waits); its text gives the time the new entry must follow.
-      const rows = await tx.query<{ seq: string | number; entry_json: string }>('SELECT seq, entry_json FROM audit_entries ORDER BY seq DESC LIMIT 1');
-      const last = rows[0];
-      const seq = last === undefined ? 0 : Number(last.seq) + 1;
-      const { entryJson, leafHash } = build(seq, last?.entry_json);
+    const append = async (tx: SqlExecutor, locked: boolean) => {
+      let last = locked ? this.head : undefined;
+      if (last === undefined) {
+        await tx.query('LOCK TABLE audit_entries IN EXCLUSIVE MODE');
+        // The newest row by the primary key reads one index page (count(*) would scan the whole
+        // log while every appender waits); its text gives the time the new entry must follow.
+        const rows = await tx.query<{ seq: string | number; entry_json: string }>('SELECT seq, entry_json FROM audit_entries ORDER BY seq DESC LIMIT 1');
+        last = rows[0] === undefined ? null : { seq: Number(rows[0].seq), entryJson: rows[0].entry_json };
+      }
+      const seq = last === null ? 0 : last.seq + 1;
+      const { entryJson, leafHash } = build(seq, last?.entryJson);
+      // Forgotten until the insert succeeded: a failed one leaves the transaction to roll back.
+      if (locked) this.head = undefined;
       await tx.query('INSERT INTO audit_entries (seq, entry_json, leaf_hash) VALUES ($1, $2, $3)', [seq, entryJson, leafHash]);
+      if (locked) this.head = { seq, entryJson };
       return seq;
     };
-    return this.tx ? append(this.tx) : this.db.transaction(append);
+    return this.tx ? append(this.tx, true) : this.db.transaction((tx) => append(tx, false));
   }
 
   private get sql(): SqlExecutor {

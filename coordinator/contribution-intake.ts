@@ -3,10 +3,11 @@
  * precise status, changing nothing. Cheap checks run before the ciphertext is
  * read, every byte is checked in TypeScript before SEAL could see it, and the
  * merchant is acknowledged only after the database committed. The same
- * transaction appends the audit entry, so both happen or neither does; only
- * after the commit are the ciphertexts added to this process's running sum
- * of the query (RunningSums), which therefore never holds a contribution
- * that is not stored.
+ * transaction appends the audit entry, so both happen or neither does
+ * (contributions ready together share one transaction: ContributionBatches);
+ * only after the commit are the ciphertexts added to this process's running
+ * sum of the query (RunningSums), which therefore never holds a
+ * contribution that is not stored.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, validatePackedCiphertext, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
@@ -20,9 +21,10 @@ import {
   type ContributionHeader,
   type SubmitContributionResponse,
 } from '../protos/index.js';
-import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, parseAttestation, type ConsentAttestation } from '../compliance/index.js';
+import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, parseAttestation, type AuditEvent, type ConsentAttestation } from '../compliance/index.js';
 import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
+import { ContributionBatches } from './contribution-batches.js';
 import type { GrpcRateLimiter } from './grpc-rate-limit.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { RunningSums } from './running-sums.js';
@@ -37,6 +39,8 @@ export interface IntakeOptions {
    * any data is read, and data beyond the declared size as it arrives.
    */
   readonly maxStreamBytes?: number;
+  /** Most contributions stored in one transaction (default `DEFAULT_MAX_BATCH`). */
+  readonly maxBatch?: number;
   /** Per-merchant bucket after the signature verified; per-peer bucket when it did not. */
   readonly limits?: GrpcRateLimiter;
 }
@@ -75,7 +79,12 @@ export class ContributionIntake {
     private readonly audit: AuditTrail,
     private readonly options: IntakeOptions,
     private readonly sums: RunningSums,
-  ) {}
+  ) {
+    this.batches = new ContributionBatches(store, options.maxBatch);
+  }
+
+  /** Contributions ready together are stored together (group commit). */
+  readonly batches: ContributionBatches;
 
   /**
    * Queries as stored, read once each: everything the intake uses of a
@@ -237,7 +246,20 @@ export class ContributionIntake {
     }
 
     const digest = envelopeDigest(envelopeOf(h));
-    const outcome = await this.store.insertContribution({
+    // Built before the transaction, which other contributions may share.
+    const accepted: AuditEvent = {
+      type: 'contribution.accepted',
+      actor: h.merchantId,
+      details: {
+        merchantId: h.merchantId,
+        queryId: h.queryId,
+        envelopeDigest: toHex(digest),
+        attestationDigest: toHex(attestationDigest(attestation)),
+        subjectsIncluded: attestation.subjectsIncluded,
+        excludedByReason: { ...attestation.excludedByReason },
+      },
+    };
+    const outcome = await this.batches.insert({
       queryId: h.queryId,
       merchantId: h.merchantId,
       envelopeDigest: digest,
@@ -246,19 +268,7 @@ export class ContributionIntake {
       attestationJson: Buffer.from(h.consentAttestation).toString('utf8'),
       subjectsIncluded: attestation.subjectsIncluded,
       keySequence: merchant.keySequence,
-    }, async (tx) => {
-      await this.audit.record({
-        type: 'contribution.accepted',
-        actor: h.merchantId,
-        details: {
-          merchantId: h.merchantId,
-          queryId: h.queryId,
-          envelopeDigest: toHex(digest),
-          attestationDigest: toHex(attestationDigest(attestation)),
-          subjectsIncluded: attestation.subjectsIncluded,
-          excludedByReason: { ...attestation.excludedByReason },
-        },
-      }, tx);
+      inTx: (tx) => this.audit.record(accepted, tx),
     });
     if (!outcome.ok) {
       if (outcome.reason === 'duplicate') throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', 'this contribution or one from the same merchant is already stored');
