@@ -33,7 +33,7 @@ import { CoordinatorMetrics } from './metrics.js';
 import { JobRegistry } from './http-jobs.js';
 import { queryRoutes } from './http-query-routes.js';
 import { FixedWindowLimiter, type RateLimitOptions } from './http-rate-limit.js';
-import { RateWindows } from './rate-windows.js';
+import { sharedRateWindows, type RateWindows } from './rate-windows.js';
 import { RenderSlots } from './render-slots.js';
 import { fastifyServerOptions, resolveHttpServerLimits, type HttpServerLimits } from './http-server-limits.js';
 import { defineRoute, rateLimited, registerRoutes, RouteReply, type ApiRoute } from './http-routes.js';
@@ -84,7 +84,7 @@ export interface HttpAppDeps {
   readonly jobLeaseMs?: number;
   /** Chromium renders (PDF reports) this process runs at once; more wait (default 2). */
   readonly maxConcurrentRenders?: number;
-  /** Rate-limit counters in the database (default: counters on `store.db`, shared with every coordinator on it). */
+  /** Rate-limit counters in the database (default: on PostgreSQL, counters on `store.db` shared with every coordinator on it; on PGlite, none). */
   readonly rateWindows?: RateWindows;
 }
 
@@ -159,8 +159,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   });
   app.addHook('onReady', async () => jobs.startSweeping());
   app.addHook('onClose', async () => jobs.stop());
-  // Rate limits count in the database, so that every coordinator on it enforces one limit per key.
-  const windows = deps.rateWindows ?? new RateWindows(deps.store.db, deps.logger);
+  // On PostgreSQL rate limits count in the database, so that every coordinator on it enforces one limit per key.
+  const windows = deps.rateWindows ?? sharedRateWindows(deps.store.db, deps.logger);
+  const counted = (name: string) => (windows ? { windows, name } : undefined);
 
   app.setErrorHandler((err, request, reply) => {
     let code: keyof typeof PROBLEMS = 'INTERNAL';
@@ -181,7 +182,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     }
     void reply.status(PROBLEMS[code].status).type('application/problem+json').send(problemBody(code, detail, request.url));
   });
-  const publicLimiter = new FixedWindowLimiter(deps.publicRateLimit ?? { limit: 1200, windowMs: 60_000 }, { windows, name: 'http.public' });
+  const publicLimiter = new FixedWindowLimiter(deps.publicRateLimit ?? { limit: 1200, windowMs: 60_000 }, counted('http.public'));
   app.setNotFoundHandler(async (request, reply) => {
     const limit = await publicLimiter.take(request.ip);
     if (!limit.ok) {
@@ -194,8 +195,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   registerRoutes(app, apiRoutes(deps, users, jobs), {
     users,
     audit: deps.audit,
-    limiter: new FixedWindowLimiter(deps.rateLimit ?? { limit: 600, windowMs: 60_000 }, { windows, name: 'http.user' }),
-    failureLimiter: new FixedWindowLimiter(deps.authFailureLimit ?? { limit: 60, windowMs: 60_000 }, { windows, name: 'http.auth-failure' }),
+    limiter: new FixedWindowLimiter(deps.rateLimit ?? { limit: 600, windowMs: 60_000 }, counted('http.user')),
+    failureLimiter: new FixedWindowLimiter(deps.authFailureLimit ?? { limit: 60, windowMs: 60_000 }, counted('http.auth-failure')),
     publicLimiter,
   });
   return app;

@@ -6,7 +6,9 @@
  * coordinators whose clocks differ still count into the same row; each
  * request costs one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`.
  * Windows that ended are deleted now and then (at most once a minute per
- * process, after a request).
+ * process, after a request). Only PostgreSQL gets them
+ * ({@link sharedRateWindows}): a PGlite folder has one coordinator, which
+ * counts in memory.
  *
  * When the database does not answer (closed, unreachable, slower than
  * `timeoutMs`), the caller counts in its own memory instead, so that
@@ -33,6 +35,15 @@ INSERT INTO rate_windows AS w (bucket, window_start, count, expires_at)
 SELECT $1::text, t - t % $2::bigint, 1, to_timestamp((t - t % $2::bigint + $2::bigint) / 1000.0) FROM now_ms
 ON CONFLICT (bucket, window_start) DO UPDATE SET count = w.count + 1
 RETURNING w.count, (extract(epoch FROM (w.expires_at - clock_timestamp())) * 1000)::float8 AS ms_left`;
+
+/**
+ * Counters for `db` when other coordinators can share it (PostgreSQL);
+ * undefined for PGlite, whose folder one process owns: there the limiters
+ * count in memory, the same windows without a statement per request.
+ */
+export function sharedRateWindows(db: Database, log: Pick<Logger, 'warn'>, options: RateWindowsOptions = {}): RateWindows | undefined {
+  return db.backend === 'postgres' ? new RateWindows(db, log, options) : undefined;
+}
 
 export class RateWindows {
   private readonly timeoutMs: number;

@@ -33,7 +33,7 @@ import { CoordinatorMetrics } from './metrics.js';
 import { KeyHolderClient } from './keyholder-client.js';
 import { merchantServiceDefinition, merchantServiceImplementation } from './merchant-service.js';
 import { QueryLayouts } from './query-layouts.js';
-import { RateWindows } from './rate-windows.js';
+import { sharedRateWindows } from './rate-windows.js';
 import { JobRegistry } from './http-jobs.js';
 import type { RateLimitOptions } from './http-rate-limit.js';
 import { RetentionJob } from './retention.js';
@@ -283,8 +283,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       },
       { claims, sums }, requestKey);
     poke = () => closer.poke();
-    // Rate-limit counters in the database: one count per key for every coordinator on it, HTTP and gRPC alike.
-    const rateWindows = new RateWindows(db, log);
+    // Rate-limit counters in PostgreSQL: one count per key for every coordinator on it, HTTP and gRPC alike.
+    const rateWindows = sharedRateWindows(db, log);
     const limits = new GrpcRateLimiter(options.grpcRateLimit, rateWindows);
     const jobs = new JobRegistry(db, log, { coordinatorId, ...(options.jobLeaseMs === undefined ? {} : { leaseMs: options.jobLeaseMs }) });
     const intake = new MeteredContributionIntake(metrics, ctx, store, layouts, audit, {
