@@ -28,6 +28,7 @@ import { answerExpectations, clientErrorHandler, requireHostHeader } from './htt
 import { capConnections } from './http-connection-caps.js';
 import { consoleRoutes } from './http-console.js';
 import { healthRoutes } from './http-health-routes.js';
+import { HTTP_ID_MAX_LENGTH } from './http-id-guard.js';
 import { metricsRoute } from './http-metrics-route.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { JobRegistry } from './http-jobs.js';
@@ -122,13 +123,13 @@ export function apiRoutes(deps: HttpAppDeps, users: UserStore, jobs: JobRegistry
 
 /**
  * Errors fastify's router raises before any route runs (a path parameter
- * longer than 100 characters, a malformed percent-encoding) answer
- * problem+json like every other error.
+ * longer than `HTTP_ID_MAX_LENGTH` characters once percent-decoded, a
+ * malformed percent-encoding) answer problem+json like every other error.
  */
 function frameworkErrors(err: { code?: string; message: string }, request: FastifyRequest, reply: FastifyReply): void {
   const code: keyof typeof PROBLEMS = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'VALIDATION_FAILED';
   void reply.status(PROBLEMS[code].status).type('application/problem+json')
-    .send(problemBody(code, code === 'URI_TOO_LONG' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid', request.url));
+    .send(problemBody(code, code === 'URI_TOO_LONG' ? `a path parameter is longer than ${HTTP_ID_MAX_LENGTH} characters` : 'the URL is not valid', request.url));
 }
 
 /** Largest request body (JSON) any route takes. */
@@ -141,7 +142,10 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   // Timeouts, connection caps and answers made below fastify: `http-server-limits.ts`, `http-client-errors.ts`.
   const limits = resolveHttpServerLimits(deps.serverLimits);
   const { tlsOptions, http: httpOptions, ...timeouts } = fastifyServerOptions(limits);
-  const common = { loggerInstance: httpLog, bodyLimit: BODY_LIMIT, frameworkErrors, clientErrorHandler: clientErrorHandler(deps.logger), ...timeouts };
+  // The router takes path parameters as long as the longest id (fastify's default is 100), so ids of
+  // 101 to 128 characters reach their route as documented; a longer one is 414 URI_TOO_LONG problem+json.
+  const routerOptions = { maxParamLength: HTTP_ID_MAX_LENGTH };
+  const common = { loggerInstance: httpLog, bodyLimit: BODY_LIMIT, routerOptions, frameworkErrors, clientErrorHandler: clientErrorHandler(deps.logger), ...timeouts };
   // An https fastify differs from the http one only in its server type, which callers never touch.
   const app = (deps.https
     ? Fastify({ ...common, https: { ...tlsOptions, cert: pem(deps.https.cert), key: pem(deps.https.key) } })
