@@ -21,6 +21,14 @@ export { HeContext } from './context.js';
 export { generateHeKeys, HeEncryptor, HeDecryptor } from './keys.js';
 export { packCiphertext, validatePackedCiphertext, unpackCiphertext } from './packed-ciphertext.js';
 export { CiphertextAccumulator } from './ciphertext-accumulator.js';
+export {
+  EncZeroPool,
+  PooledEncryptor,
+  encryptWithZero,
+  DEFAULT_ENC_ZERO_POOL_SIZE,
+  MAX_ENC_ZERO_POOL_SIZE,
+} from './enc-zero-pool.js';
+export type { EncZeroSource, PooledEncryptorOptions } from './enc-zero-pool.js';
 export { SealWorker, SealWorkerFaultError } from './seal-worker.js';
 export type { SealWorkerOptions, SealWorkerFaultCode, TestFault } from './seal-worker.js';
 

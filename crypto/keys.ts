@@ -123,6 +123,31 @@ export class HeEncryptor {
     return packCiphertext(this.#ctx, this.encrypt(slots));
   }
 
+  /**
+   * `count` fresh public-key encryptions of zero (SEAL's uncompressed
+   * serialization, `ctx.ciphertextByteLength` bytes each), for an
+   * `EncZeroPool`. Each is the randomness of one future encryption: keep
+   * them secret and use each once (`encryptWithZero`).
+   */
+  encryptZeros(count: number): Uint8Array[] {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${describe(count)}`);
+    const encryptor = this.#live();
+    const { seal } = internalsOf(this.#ctx);
+    const cipher = seal.CipherText();
+    try {
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) {
+        encryptor.encryptZero(cipher);
+        out.push(cipher.saveArray(seal.ComprModeType.none));
+      }
+      return out;
+    } catch (e) {
+      throw sealFailure('encrypting zero', e);
+    } finally {
+      deleteAll(cipher);
+    }
+  }
+
   /** Frees the SEAL encryptor. Idempotent. */
   close(): void {
     const e = this.#encryptor;

@@ -110,6 +110,19 @@ async function main(): Promise<void> {
           reply = { id: req.id, ok: true, data: out.buffer, count: req.count };
           break;
         }
+        case 'encrypt-zeros': {
+          if (encryptor === undefined) throw new FedmartCryptoError('SEAL_WORKER_NO_PUBLIC_KEY', 'this SEAL worker holds no public key');
+          const length = he.ciphertextByteLength;
+          const out = new Uint8Array(req.count * length);
+          const zeros = encryptor.encryptZeros(req.count);
+          zeros.forEach((z, i) => {
+            out.set(z, i * length);
+            z.fill(0);
+          });
+          transfer.push(out.buffer);
+          reply = { id: req.id, ok: true, data: out.buffer, count: req.count };
+          break;
+        }
         case 'set-public-key': {
           const next = new HeEncryptor(he, new Uint8Array(req.data));
           encryptor?.close();

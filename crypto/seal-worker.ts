@@ -47,7 +47,7 @@ export type SealWorkerStartMessage = { readonly type: 'ready' } | { readonly typ
 /** @internal */
 export interface SealWorkerRequest {
   readonly id: number;
-  readonly op: 'decrypt' | 'encrypt' | 'set-public-key' | 'ping';
+  readonly op: 'decrypt' | 'encrypt' | 'encrypt-zeros' | 'set-public-key' | 'ping';
   readonly data: ArrayBuffer;
   readonly count: number;
   readonly fault?: TestFault;
@@ -216,6 +216,23 @@ export class SealWorker {
     const all = new Uint8Array(r.data);
     const len = all.length / Math.max(r.count, 1);
     return Array.from({ length: r.count }, (_, i) => all.subarray(i * len, (i + 1) * len));
+  }
+
+  /**
+   * `count` fresh encryptions of zero under the current public key, in
+   * SEAL's uncompressed format, for an `EncZeroPool` (`PooledEncryptor`'s
+   * `source`). Retried once after a worker fault.
+   * @throws RangeError, SealWorkerFaultError
+   */
+  async encryptZeros(count: number): Promise<Uint8Array[]> {
+    if (!Number.isInteger(count) || count < 0 || count > 4096) throw new RangeError(`count must be an integer from 0 to 4096, got ${String(count)}`);
+    const r = await this.#request('encrypt-zeros', () => new ArrayBuffer(0), count);
+    const all = new Uint8Array(r.data);
+    const len = all.length / Math.max(r.count, 1);
+    // Copies, so that each entry owns its buffer and can be wiped on its own.
+    const zeros = Array.from({ length: r.count }, (_, i) => all.slice(i * len, (i + 1) * len));
+    all.fill(0);
+    return zeros;
   }
 
   /** Replaces the public key to encrypt under (kept for replacement workers too). */
