@@ -3,7 +3,7 @@
  * declared schema, and the node that answers queries with encrypted, signed
  * statistics.
  */
-export { MerchantNode, DeclinedError, CHUNK_BYTES, readReceipts, type StoredReceipt, type MerchantNodeOptions, type AnswerOutcome } from './merchant-node.js';
+export { MerchantNode, DeclinedError, CHUNK_BYTES, readReceipts, type StoredReceipt, type MerchantNodeOptions, type AnswerOutcome, type EncryptionStats } from './merchant-node.js';
 export { loadOrCreateSigningKey } from './signing-key.js';
 export { loadShopData, loadPooledData, readShopSchema } from './load-shop-data.js';
 export {

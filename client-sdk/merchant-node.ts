@@ -13,7 +13,9 @@ import { pino, type Logger } from 'pino';
 import {
   HeContext,
   HeEncryptor,
+  PooledEncryptor,
   SealWorker,
+  DEFAULT_ENC_ZERO_POOL_SIZE,
   SlotLayout,
   blake2b256,
   constantTimeEqual,
@@ -109,6 +111,27 @@ export interface MerchantNodeOptions {
    * merchant` does). Default false: in process, as `buildContribution` does.
    */
   readonly encryptInWorker?: boolean | Pick<SealWorkerOptions, 'requestTimeoutMs' | 'testHooks'>;
+  /**
+   * Encryptions of zero kept ready under the key holder's public key
+   * (default DEFAULT_ENC_ZERO_POOL_SIZE = 8; 0 or false: none). They are made
+   * ahead of time — in the SEAL worker with `encryptInWorker`, otherwise in
+   * this thread between other work — from `loadPublicKey` on and after each
+   * use, so that encrypting at send time is a batch encode plus an addition
+   * (`PooledEncryptor`). The pool lives as long as the key: fit rounds and
+   * open queries under one key share it. When it is empty the node encrypts
+   * fresh, as without a pool.
+   */
+  readonly encryptionPool?: number | false;
+}
+
+/** How this node's ciphertexts were made since it started. */
+export interface EncryptionStats {
+  /** Ciphertexts made from a precomputed Enc(0). */
+  readonly pooled: number;
+  /** Ciphertexts encrypted fresh (no pool, or the pool was empty). */
+  readonly fresh: number;
+  /** Enc(0)s ready now. */
+  readonly ready: number;
 }
 
 /** A signed contribution as built for a query. */
@@ -137,6 +160,10 @@ export type AnswerOutcome =
 
 export class MerchantNode {
   private encryptor: HeEncryptor | undefined;
+  /** Enc(0) pool under the current public key, unless `encryptionPool` is 0/false. */
+  private pooled: PooledEncryptor | undefined;
+  private freshCount = 0;
+  private pooledCountBefore = 0;
   private bundle: PublicKeyBundle | undefined;
   /** With `encryptInWorker`: the SEAL worker encrypting under the current public key. */
   sealWorker: SealWorker | undefined;
@@ -194,6 +221,7 @@ export class MerchantNode {
   }
 
   close(): void {
+    this.pooled?.close();
     this.encryptor?.close();
     void this.sealWorker?.close();
     this.client.close();
@@ -262,6 +290,12 @@ export class MerchantNode {
   async loadPublicKey(): Promise<PublicKeyBundle> {
     const bundle = await callUnary(this.client.getPublicKey.bind(this.client), {});
     checkPublicKeyBundle(bundle, this.ctx, this.options.keyholderSigningKeyHex);
+    // A new key: the old pool goes first, before the worker encrypts under the new key.
+    if (this.pooled !== undefined && !constantTimeEqual(this.pooled.keyId, bundle.keyId)) {
+      this.pooledCountBefore += this.pooled.pooled;
+      this.pooled.close();
+      this.pooled = undefined;
+    }
     this.encryptor?.close();
     this.encryptor = new HeEncryptor(this.ctx, bundle.publicKey);
     const inWorker = this.options.encryptInWorker;
@@ -273,7 +307,55 @@ export class MerchantNode {
       }
     }
     this.bundle = bundle;
+    this.startEncryptionPool(bundle.publicKey);
     return bundle;
+  }
+
+  /** Counts of pool-made and fresh ciphertexts, and the Enc(0)s ready now. */
+  encryptionStats(): EncryptionStats {
+    return {
+      pooled: this.pooledCountBefore + (this.pooled?.pooled ?? 0),
+      fresh: this.freshCount,
+      ready: this.pooled?.pool.size ?? 0,
+    };
+  }
+
+  /** Resolves when the Enc(0) pool is full (at once without a pool); rejects if filling fails. */
+  async encryptionPoolFilled(): Promise<void> {
+    if (this.pooled !== undefined && !this.pooled.closed) await this.pooled.refill();
+  }
+
+  /**
+   * Keeps the pool of the current key (loadPublicKey has wiped a pool under
+   * an older key), or starts one; filling starts at once in the background.
+   */
+  private startEncryptionPool(publicKey: Uint8Array): void {
+    const size = this.options.encryptionPool ?? DEFAULT_ENC_ZERO_POOL_SIZE;
+    const keyId = this.bundle!.keyId;
+    if (this.pooled !== undefined) return;
+    if (size === false || size === 0) return;
+    const worker = this.sealWorker;
+    const onFillError = (err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'filling the encryption pool failed; encrypting fresh until it refills');
+    const pooled = new PooledEncryptor(this.ctx, publicKey, {
+      poolSize: size,
+      onFillError,
+      // The worker encrypts under the key last set on it, which is this one: a pool is replaced before the worker's key changes.
+      ...(worker === undefined ? {} : { source: (n: number) => worker.encryptZeros(n) }),
+    });
+    if (!constantTimeEqual(pooled.keyId, keyId)) {
+      pooled.close();
+      throw new Error('the public key bundle names another key id than its key');
+    }
+    this.pooled = pooled;
+    pooled.refill().catch(onFillError);
+  }
+
+  /** Encrypts one slot vector in this thread: from the pool, else fresh. */
+  private encryptHere(slots: BigUint64Array): Uint8Array {
+    const fromPool = this.pooled?.tryEncryptPacked(slots);
+    if (fromPool !== undefined) return fromPool;
+    this.freshCount++;
+    return this.encryptor!.encryptPacked(slots);
   }
 
   async openQueries(): Promise<OpenQuery[]> {
@@ -296,19 +378,25 @@ export class MerchantNode {
    */
   buildContribution(query: OpenQuery): BuiltContribution {
     const prepared = this.prepareContribution(query);
-    return this.signContribution(prepared, prepared.slots.map((slots) => this.encryptor!.encryptPacked(slots)));
+    return this.signContribution(prepared, prepared.slots.map((slots) => this.encryptHere(slots)));
   }
 
   /**
-   * As `buildContribution`, encrypting in the SEAL worker when the node has
-   * one (a worker fault is retried once on a fresh worker).
+   * As `buildContribution`; ciphertexts the pool cannot make are encrypted
+   * fresh in the SEAL worker when the node has one (a worker fault is
+   * retried once on a fresh worker), else in this thread.
    */
   async buildContributionAsync(query: OpenQuery): Promise<BuiltContribution> {
     const prepared = this.prepareContribution(query);
-    const ciphertexts = this.sealWorker
-      ? await this.sealWorker.encryptPacked(prepared.slots)
-      : prepared.slots.map((slots) => this.encryptor!.encryptPacked(slots));
-    return this.signContribution(prepared, ciphertexts);
+    const ciphertexts: (Uint8Array | undefined)[] = prepared.slots.map((slots) => this.pooled?.tryEncryptPacked(slots));
+    const missing = prepared.slots.filter((_, i) => ciphertexts[i] === undefined);
+    if (missing.length > 0) {
+      this.freshCount += missing.length;
+      const made = this.sealWorker ? await this.sealWorker.encryptPacked(missing) : missing.map((slots) => this.encryptor!.encryptPacked(slots));
+      let next = 0;
+      for (let i = 0; i < ciphertexts.length; i++) if (ciphertexts[i] === undefined) ciphertexts[i] = made[next++];
+    }
+    return this.signContribution(prepared, ciphertexts as Uint8Array[]);
   }
 
   private prepareContribution(query: OpenQuery): PreparedContribution {

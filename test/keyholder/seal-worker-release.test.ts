@@ -102,6 +102,8 @@ describe('key holder with a faulting SEAL worker', () => {
       stateDir: old.stateDir,
       keyholderSigningKeyHex: cluster.keyholder.signingPublicKeyHex,
       encryptInWorker: { testHooks: true, requestTimeoutMs: 10_000 },
+      // Every ciphertext through the worker, so the injected fault meets this round's encryption.
+      encryptionPool: false,
       logger: pino({ level: 'silent' }),
     });
     merchants[0] = node;
