@@ -1,5 +1,5 @@
 import { MAX_MIN_SUBJECTS, readFieldClassification, readPurposeRegistry } from '../compliance/index.js';
-import { startKeyHolder } from '../keyholder/index.js';
+import { MIN_KEYHOLDER_METRICS_TOKEN_LENGTH, startKeyHolder } from '../keyholder/index.js';
 import { emit, integer, parse, requireString, untilSignal, UsageError } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption, serverTlsOption } from './deployment.js';
 import { cliLogger } from './logger.js';
@@ -10,6 +10,7 @@ export const KEYHOLDER_HELP = `fedmart keyholder — run the key holder (holds t
 Usage: fedmart keyholder --data DIR --enrolment-authority HEX|FILE --coordinator-key HEX|FILE
                          [--listen HOST:PORT] [--min-merchants M] [--min-subjects K]
                          [--max-share P] [--purposes FILE] [--fields FILE]
+                         [--metrics-listen HOST:PORT]
 
   --data DIR          folder for keys (created 0700, secret files 0600) and the release ledger
   --enrolment-authority HEX|FILE
@@ -36,8 +37,15 @@ Usage: fedmart keyholder --data DIR --enrolment-authority HEX|FILE --coordinator
   --client-ca FILE    accept only clients presenting a certificate signed by this CA (the coordinator)
   --deployment DIR    take all three from a folder made by fedmart init
                       (keyholder/tls.crt, keyholder/tls.key, ca/ca.crt)
+  --metrics-listen HOST:PORT
+                      serve Prometheus metrics at HOST:PORT/metrics (off by default): releases,
+                      refusals by code, the DP budget ledger per purpose, process metrics.
+                      HTTPS with the key holder's certificate when it has TLS, else plain HTTP.
+                      Loopback only, unless FEDMART_METRICS_TOKEN and TLS are both set
 
 Without TLS the key holder listens only on a loopback address (127.0.0.0/8, ::1, localhost).
+A scrape token (at least 16 characters) in FEDMART_METRICS_TOKEN makes /metrics require
+Authorization: Bearer <token> (see docs/operations.md).
 
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
 
@@ -56,6 +64,7 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     deployment: { type: 'string' },
     'enrolment-authority': { type: 'string' },
     'coordinator-key': { type: 'string' },
+    'metrics-listen': { type: 'string' },
   });
   if (values.help) {
     console.log(KEYHOLDER_HELP);
@@ -65,6 +74,12 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
   const tls = serverTlsOption(values, deployment, 'keyholder');
   const clientCa = pemOption(values, 'client-ca', deployment, DEPLOYMENT_FILES.caCert);
   if (!tls && clientCa !== undefined) throw new UsageError('--client-ca needs --tls-cert and --tls-key');
+  const metricsListen = values['metrics-listen'];
+  if (metricsListen !== undefined && typeof metricsListen !== 'string') throw new UsageError('--metrics-listen takes HOST:PORT');
+  const metricsToken = process.env.FEDMART_METRICS_TOKEN || undefined;
+  if (metricsListen !== undefined && metricsToken !== undefined && metricsToken.length < MIN_KEYHOLDER_METRICS_TOKEN_LENGTH) {
+    throw new UsageError(`FEDMART_METRICS_TOKEN, when set, must be a secret of at least ${MIN_KEYHOLDER_METRICS_TOKEN_LENGTH} characters`);
+  }
   const running = await startKeyHolder({
     dataDir: requireString(values, 'data'),
     ...(tls ? { tls: { ...tls, ...(clientCa === undefined ? {} : { clientCa }) } } : {}),
@@ -77,9 +92,13 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     ...(typeof values.purposes === 'string' ? { purposes: (await readPurposeRegistry(values.purposes, typeof values.fields === 'string' ? await readFieldClassification(values.fields) : undefined)).purposes } : {}),
     enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
     coordinatorRequestKeyHex: await coordinatorRequestKeyOption(values, deployment),
+    ...(metricsListen === undefined ? {} : { metrics: { listen: metricsListen, token: metricsToken } }),
     logger: cliLogger('keyholder'),
   });
-  emit({ event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex, tls: tls !== undefined });
+  emit({
+    event: 'ready', role: 'keyholder', address: running.address, signingKey: running.signingPublicKeyHex, tls: tls !== undefined,
+    ...(running.metricsUrl === undefined ? {} : { metrics: `${running.metricsUrl}/metrics` }),
+  });
   await untilSignal();
   await running.close();
   return 0;

@@ -20,6 +20,7 @@ import {
   type SignedRelease,
 } from '../protos/index.js';
 import type { ContributionForRelease, KeyHolder } from './key-holder.js';
+import type { ReleaseObserver } from './metrics.js';
 
 /** Upper bound on contributions in one release request. */
 export const MAX_RELEASE_CONTRIBUTIONS = 10_000;
@@ -99,14 +100,22 @@ export function keyHolderServiceImplementation(
   keyHolder: KeyHolder,
   log: RpcLogger & { info(o: object, m?: string): void },
   limits: ReleaseStreamLimits = DEFAULT_RELEASE_STREAM_LIMITS,
+  observer?: ReleaseObserver,
 ): KeyHolderServiceServer {
   return {
     getPublicKey: unaryHandler(log, 'GetPublicKey', async () => keyHolder.publicKeyBundle()),
     release: clientStreamHandler(log, 'Release', async (call) => {
-      const { header, contributions } = await readRelease(call, keyHolder, limits);
-      const released = await keyHolder.release(header, contributions);
-      log.info({ queryId: header.queryId, merchants: contributions.length }, 'release signed');
-      return released;
+      const started = process.hrtime.bigint();
+      try {
+        const { header, contributions } = await readRelease(call, keyHolder, limits);
+        const released = await keyHolder.release(header, contributions);
+        log.info({ queryId: header.queryId, merchants: contributions.length }, 'release signed');
+        observer?.released(Number(process.hrtime.bigint() - started) / 1e9);
+        return released;
+      } catch (err) {
+        observer?.refused(err instanceof RpcError ? err.code : 'INTERNAL');
+        throw err;
+      }
     }),
   };
 }

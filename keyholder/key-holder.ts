@@ -148,6 +148,10 @@ export class KeyHolder {
   readonly keyId: Uint8Array;
   /** How many aggregates this instance has decrypted; tests use it to prove refusals decrypt nothing. */
   decryptions = 0;
+  /** Releases signed and delivered for the first time (metrics). */
+  releasesSigned = 0;
+  /** Releases asked for again and delivered unchanged from storage (metrics). */
+  releasesRepeated = 0;
   private readonly decryptor: AggregateDecryptor;
   /** Releases run one at a time, as they did before decryption became asynchronous. */
   private releaseQueue: Promise<unknown> = Promise.resolve();
@@ -333,6 +337,7 @@ export class KeyHolder {
       // The same release asked for again (e.g. a lost reply): deliver it unchanged, with the same noise.
       const stored = this.disclosure.storedRelease(header.queryId);
       if (stored) {
+        this.releasesRepeated++;
         return {
           releaseJson: stored.releaseJson,
           keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
@@ -445,6 +450,7 @@ export class KeyHolder {
     const releaseJson = JSON.stringify(doc);
     const signature = signDigest(blake2b256(Buffer.from(releaseJson, 'utf8')), this.keys.signing.secretKey);
     this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
+    this.releasesSigned++;
     return {
       releaseJson,
       keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),

@@ -11,6 +11,8 @@ import { DisclosureStore } from './disclosure-store.js';
 import { KeyHolder, DEFAULT_RELEASE_POLICY, type ReleasePolicy } from './key-holder.js';
 import { DEFAULT_RELEASE_STREAM_LIMITS, keyHolderServiceDefinition, keyHolderServiceImplementation, type ReleaseStreamLimits } from './grpc-service.js';
 import { loadOrCreateKeys } from './key-store.js';
+import { KeyHolderMetrics } from './metrics.js';
+import { startMetricsListener, type KeyHolderMetricsListenOptions, type RunningMetricsListener } from './metrics-http.js';
 import { ReleaseLedger } from './release-ledger.js';
 
 export interface KeyHolderOptions {
@@ -49,6 +51,11 @@ export interface KeyHolderOptions {
   readonly keepalive?: Partial<{ keepaliveTimeMs: number; keepaliveTimeoutMs: number; maxConnectionIdleMs: number }>;
   /** Idle timeout and size cap of one Release stream (defaults: `DEFAULT_RELEASE_STREAM_LIMITS`). */
   readonly releaseStream?: Partial<ReleaseStreamLimits>;
+  /**
+   * An HTTP listener serving Prometheus `GET /metrics` (off when absent):
+   * loopback unless a scrape token and `tls` are both given (see metrics-http.ts).
+   */
+  readonly metrics?: KeyHolderMetricsListenOptions;
 }
 
 /** Default keepalive of the key holder's gRPC server. */
@@ -62,6 +69,8 @@ export interface RunningKeyHolder {
   readonly sealWorker: SealWorker;
   /** Hex of the Ed25519 key merchants and the coordinator pin. */
   readonly signingPublicKeyHex: string;
+  /** Base URL of the metrics listener (`${metricsUrl}/metrics`), when one was asked for. */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -117,26 +126,40 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     'grpc.keepalive_timeout_ms': options.keepalive?.keepaliveTimeoutMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.keepaliveTimeoutMs,
     'grpc.max_connection_idle_ms': options.keepalive?.maxConnectionIdleMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.maxConnectionIdleMs,
   });
-  server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log, { ...DEFAULT_RELEASE_STREAM_LIMITS, ...options.releaseStream }));
+  const metrics = options.metrics ? new KeyHolderMetrics(keyHolder, { processMetrics: options.metrics.processMetrics !== false }) : undefined;
+  server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log, { ...DEFAULT_RELEASE_STREAM_LIMITS, ...options.releaseStream }, metrics));
   // grpc.health.v1: SERVING once keys, ledger and SEAL worker are up (they are by now), NOT_SERVING from the start of close().
   const health = new GrpcHealth([KEYHOLDER_SERVICE_NAME]);
   health.addTo(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
+  let metricsListener: RunningMetricsListener | undefined;
+  if (metrics && options.metrics) {
+    try {
+      metricsListener = await startMetricsListener(options.metrics, () => metrics.render(), log, options.tls);
+    } catch (err) {
+      server.forceShutdown();
+      await keyHolder.close();
+      ctx.close();
+      throw err;
+    }
+  }
   health.set('SERVING');
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   const signingPublicKeyHex = toHex(keys.signing.publicKey);
-  log.info({ address, tls: options.tls !== undefined, clientCertificates: options.tls?.clientCa !== undefined, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes() }, 'key holder listening');
+  log.info({ address, tls: options.tls !== undefined, clientCertificates: options.tls?.clientCa !== undefined, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes(), ...(metricsListener ? { metrics: `${metricsListener.url}/metrics`, metricsToken: options.metrics?.token !== undefined } : {}) }, 'key holder listening');
   return {
     address,
     port,
     keyHolder,
     sealWorker,
     signingPublicKeyHex,
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
     close: async () => {
       health.shutdown();
+      await metricsListener?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await keyHolder.close();
       ctx.close();
