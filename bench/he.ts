@@ -14,7 +14,9 @@ import {
   HeEncryptor,
   heKeyId,
   packCiphertext,
+  PooledEncryptor,
   SlotLayout,
+  sumPackedContributions,
   unpackCiphertext,
 } from '../crypto/index.js';
 import type { HeParamSetName } from '../crypto/index.js';
@@ -112,6 +114,38 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
       samples: plan.heMerchantSamples,
     });
 
+    // Send-time encryption, fresh against the Enc(0) pool, in one run. CPU time of this
+    // single-threaded loop is time on one core; the pool's fill is timed on its own.
+    progress(`HE: fresh vs pool encryption, ${plan.heMerchantSamples} ciphertexts each, and the pool's fill`);
+    const encSlots = Array.from({ length: Math.min(m, 8) }, (_, i) => layout.encode(rows[i] as bigint[])[0] as BigUint64Array);
+    const encOptions = { warmup: plan.warmup, samples: plan.heMerchantSamples };
+    const fresh = sample((i) => encrypter.encryptPacked(encSlots[i % encSlots.length] as BigUint64Array), encOptions);
+    const poolSize = plan.warmup + plan.heMerchantSamples + m;
+    const pooled = new PooledEncryptor(ctx, keys.publicKey, { poolSize, autoRefill: false });
+    let fillCpuMs: number;
+    let fillWallMs: number;
+    let poolTiming: ReturnType<typeof sample>;
+    let poolSumBudget: number;
+    try {
+      const fc0 = cpuMsNow();
+      const ft0 = performance.now();
+      pooled.pool.add(pooled.keyId, pooled.encryptZerosHere(poolSize));
+      fillWallMs = (performance.now() - ft0) / poolSize;
+      fillCpuMs = (cpuMsNow() - fc0) / poolSize;
+      poolTiming = sample((i) => pooled.encryptPacked(encSlots[i % encSlots.length] as BigUint64Array), encOptions);
+      // Pool-made ciphertexts of every contribution must sum to the plaintext sums, like fresh ones.
+      const poolShares = rows.map((row) => pooled.encryptPacked(layout.encode(row)[0] as BigUint64Array));
+      if (pooled.fresh !== 0) throw new BenchCheckError(`HE: the pool ran dry (${pooled.fresh} fresh encryptions)`);
+      const [poolSum] = sumPackedContributions(ctx, poolShares, 1);
+      const poolTotals = layout.decode([dec.decryptPacked(poolSum as Uint8Array)]);
+      const poolBad = firstMismatch(poolTotals, columnSums(rows));
+      if (poolBad !== -1) throw new BenchCheckError(`HE: the decrypted sum of pool-made ciphertexts differs at value ${poolBad}`);
+      poolSumBudget = dec.noiseBudget(unpackCiphertext(ctx, poolSum as Uint8Array));
+    } finally {
+      pooled.close();
+    }
+    const perCore = (cpuMs: number): number => (v * 1000) / cpuMs;
+
     // Coordinator: signature check per contribution, then the accumulator (and SEAL for comparison).
     const verify = sample(
       (i) => {
@@ -156,6 +190,14 @@ export async function runHeBench(plan: BenchPlan, progress: (message: string) =>
         record('he.encode_us_per_value', perValueUs(encodeMs), 'µs/value'),
         record('he.encrypt_ms_per_ciphertext', encryptMs, 'ms/ciphertext', 'encryptPacked: batch encode + encrypt + serialize + validate + pack'),
         record('he.encrypt_us_per_value', perValueUs(encryptMs), 'µs/value'),
+        record('he.fresh_encrypt_ms_per_ciphertext', fresh.wallMs, 'ms/ciphertext', 'encryptPacked alone (public-key encryption + pack), wall'),
+        record('he.fresh_encrypt_values_per_s_per_core', perCore(fresh.cpuMs), 'values/s', `${v} values / CPU time of one encryptPacked (${fresh.cpuMs.toFixed(3)} ms)`),
+        record('he.pool_encrypt_ms_per_ciphertext', poolTiming.wallMs, 'ms/ciphertext', 'PooledEncryptor.encryptPacked from a filled pool: batch encode + add the scaled plaintext to a precomputed Enc(0) + pack, wall'),
+        record('he.pool_encrypt_values_per_s_per_core', perCore(poolTiming.cpuMs), 'values/s', `send time: ${v} values / CPU time of one pool encryption (${poolTiming.cpuMs.toFixed(3)} ms); fill not included`),
+        record('he.pool_fill_ms_per_ciphertext', fillCpuMs, 'ms/ciphertext', `CPU per precomputed Enc(0) (encryptZero + serialize), ${poolSize} made in one call; wall ${fillWallMs.toFixed(3)} ms`),
+        record('he.pool_fill_plus_encrypt_values_per_s_per_core', perCore(fillCpuMs + poolTiming.cpuMs), 'values/s', 'fill and send time together, per core: what the pool costs in all'),
+        record('he.pool_over_fresh_send_time', fresh.cpuMs / poolTiming.cpuMs, 'x', 'CPU of a fresh encryption / CPU of a pool encryption'),
+        record('he.pool_noise_budget_bits_after_sum', poolSumBudget, 'bits', `after adding ${m} pool-made ciphertexts (fresh: he.noise_budget_bits_after_sum)`),
         record('he.pack_ms_per_ciphertext', pack.wallMs, 'ms/ciphertext', 'packCiphertext alone (included in encrypt): validate SEAL bytes + pack'),
         record('he.sign_ms_per_ciphertext', signMs, 'ms/ciphertext', 'BLAKE2b-256 of the packed ciphertext + Ed25519 envelope signature'),
         ...coordinator.records,
