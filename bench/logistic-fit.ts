@@ -13,6 +13,8 @@ import {
   HeContext,
   HeDecryptor,
   HeEncryptor,
+  MAX_ENC_ZERO_POOL_SIZE,
+  PooledEncryptor,
   SlotLayout,
   blake2b256,
   generateHeKeys,
@@ -104,12 +106,15 @@ export async function runLogisticFitBench(settings: readonly LogisticBenchSettin
         const plainS = (performance.now() - t) / 1000;
 
         progress(`logistic fit: ${shops} shops, encrypted federated`);
-        t = performance.now();
-        const enc = runFit(views, (spec, layout, vs) => {
+        let ciphertextsMade = 0;
+        const encrypted = (encrypt: (slots: BigUint64Array) => Uint8Array): RoundAggregator => (spec, layout, vs) => {
           const contributions: Uint8Array[] = [];
           let bytes = 0;
           for (const v of vs) {
-            const cts = layout.encode(logisticRoundQuery.computeLocal(spec, v)).map((slots) => encryptor.encryptPacked(slots));
+            const cts = layout.encode(logisticRoundQuery.computeLocal(spec, v)).map((slots) => {
+              ciphertextsMade++;
+              return encrypt(slots);
+            });
             const header: ContributionHeader = {
               queryId: 'q-bench', merchantId: 'shop', specDigest: Buffer.alloc(32), keyId: Buffer.alloc(32), paramSet: ctx.paramSet.name,
               layoutDigest: Buffer.from(layout.digest()), ciphertextDigests: cts.map((c) => Buffer.from(blake2b256(c))),
@@ -122,8 +127,30 @@ export async function runLogisticFitBench(settings: readonly LogisticBenchSettin
           }
           const sums = sumPackedContributions(ctx, contributions, layout.ciphertextCount);
           return { totals: layout.decode(sums.map((s) => decryptor.decryptPacked(s))), bytesPerShop: bytes };
-        }, ctx);
+        };
+        t = performance.now();
+        const enc = runFit(views, encrypted((slots) => encryptor.encryptPacked(slots)), ctx);
         const encS = (performance.now() - t) / 1000;
+
+        // The same fit with every shop encrypting from an Enc(0) pool filled before the fit
+        // (shops know the key ahead and fill while they wait); the fill is timed on its own.
+        progress(`logistic fit: ${shops} shops, encrypted federated from an Enc(0) pool`);
+        const poolSize = Math.min(MAX_ENC_ZERO_POOL_SIZE, ciphertextsMade);
+        const pooledEncryptor = new PooledEncryptor(ctx, publicKey, { poolSize, autoRefill: false });
+        let fillS: number;
+        let poolS: number;
+        let encPool: ReturnType<typeof runFit>;
+        try {
+          t = performance.now();
+          pooledEncryptor.pool.add(pooledEncryptor.keyId, pooledEncryptor.encryptZerosHere(poolSize));
+          fillS = (performance.now() - t) / 1000;
+          t = performance.now();
+          encPool = runFit(views, encrypted((slots) => pooledEncryptor.encryptPacked(slots)), ctx);
+          poolS = (performance.now() - t) / 1000;
+          if (pooledEncryptor.fresh !== 0) throw new BenchCheckError(`logistic fit: the Enc(0) pool ran dry (${pooledEncryptor.fresh} fresh encryptions)`);
+        } finally {
+          pooledEncryptor.close();
+        }
 
         progress(`logistic fit: ${shops} shops, pooled`);
         t = performance.now();
@@ -133,6 +160,7 @@ export async function runLogisticFitBench(settings: readonly LogisticBenchSettin
 
         const worst = Math.max(...enc.beta.map((b, j) => Math.abs(b - pooled.beta[j]!) / Math.max(1e-12, Math.abs(pooled.beta[j]!))));
         if (worst > 1e-6 || enc.rounds !== plain.rounds) throw new BenchCheckError(`encrypted fit differs from the pooled fit (${worst}) or the plaintext fit's rounds`);
+        if (encPool.rounds !== enc.rounds || encPool.beta.some((b, j) => b !== enc.beta[j])) throw new BenchCheckError('the fit encrypted from the Enc(0) pool differs from the fit encrypted fresh');
         const p = `logistic.${setting.name}`;
         out.push(
           record(`${p}.customers`, views.reduce((a, v) => a + v.customers.length, 0), 'customers', `${shops} shops, ${setting.customersPerShop.min}-${setting.customersPerShop.max} customers each before consent`),
@@ -141,6 +169,9 @@ export async function runLogisticFitBench(settings: readonly LogisticBenchSettin
           record(`${p}.plaintext_fit_s`, plainS, 's', 'the same federated fit with plaintext sums'),
           record(`${p}.pooled_fit_s`, pooledS, 's', 'one table, same Newton-IRLS (feature extraction included)'),
           record(`${p}.encryption_overhead`, encS / plainS, 'x', 'encrypted / plaintext federated; goal < 1.5 (Paillier in FATE ~7x)'),
+          record(`${p}.encrypted_pool_fit_s`, poolS, 's', 'as encrypted_fit_s, each shop encrypting from an Enc(0) pool filled before the fit'),
+          record(`${p}.pool_fill_s`, fillS, 's', `filling the pools before the fit: ${poolSize} Enc(0)s, one per ciphertext of the fit`),
+          record(`${p}.encryption_overhead_pool`, poolS / plainS, 'x', 'encrypted from the pool / plaintext federated (fill not counted: done while shops wait)'),
           record(`${p}.bytes_per_shop_per_round`, enc.bytesPerShop, 'bytes', 'packed ciphertexts + signed header with consent attestation'),
           record(`${p}.max_relative_coefficient_difference`, worst, 'ratio', 'encrypted federated vs pooled coefficients'),
         );
