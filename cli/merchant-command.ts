@@ -3,12 +3,13 @@ import { MerchantNode, defaultStateDir, loadShopCompliance, loadShopData, readRe
 import { ConsentImportError, importConsentCsv, noticeHash, type ConsentImportEncoding } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, strings, UsageError } from './args.js';
 import { cliLogger } from './logger.js';
+import { DEFAULT_ENC_ZERO_POOL_SIZE, MAX_ENC_ZERO_POOL_SIZE } from '../crypto/index.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
 
 export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
 
 Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--keyholder-key HEX]
-                        [--enrol-token TOKEN] [--state DIR] [--once] [--poll-ms MS]
+                        [--enrol-token TOKEN] [--state DIR] [--once] [--poll-ms MS] [--encryption-pool N]
        fedmart merchant rotate-key --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--state DIR]
        fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
        fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model MODEL_ID --out FILE
@@ -28,6 +29,9 @@ Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:POR
                           evidence made from it is kept in --state
   --once                  answer the queries open now, then exit
   --poll-ms MS            how often to look for new queries (default 500)
+  --encryption-pool N     encryptions of zero made ahead under the key holder's public key, so that a
+                          ciphertext costs ~0.8 ms instead of ~5.5 ms when a query comes (default 8;
+                          0: encrypt fresh each time). Kept in memory only, each used once
   --coordinator-ca FILE   reach the coordinator over TLS, trusting only this CA (not the system store)
   --deployment DIR        take --coordinator-ca from a folder made by fedmart init (ca/ca.crt)
 
@@ -67,6 +71,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     state: { type: 'string' },
     once: { type: 'boolean' },
     'poll-ms': { type: 'string' },
+    'encryption-pool': { type: 'string' },
     customer: { type: 'string' },
     model: { type: 'string' },
     out: { type: 'string' },
@@ -106,12 +111,14 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   const enrolmentToken = typeof values['enrol-token'] === 'string' ? values['enrol-token'] : process.env.FEDMART_ENROL_TOKEN;
   const merchantId = requireString(values, 'id');
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
+  const encryptionPool = integer(values, 'encryption-pool', DEFAULT_ENC_ZERO_POOL_SIZE, 0, MAX_ENC_ZERO_POOL_SIZE);
   const pin = values['keyholder-key'];
   const node = await merchantNodeFrom(values, {
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
     ...(enrolmentToken ? { enrolmentToken } : {}),
-    // Encryption runs in a SEAL worker thread, replaced if it ever faults.
+    // Encryption runs in a SEAL worker thread, replaced if it ever faults; it also fills the Enc(0) pool.
     encryptInWorker: true,
+    encryptionPool,
   });
   const data = node.data;
   let stop = false;
@@ -139,7 +146,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
 /** A merchant node from --id, --data, --coordinator, --coordinator-ca/--deployment and --state, plus `extra`. */
 async function merchantNodeFrom(
   values: Record<string, string | boolean | undefined>,
-  extra: Partial<Pick<MerchantNodeOptions, 'keyholderSigningKeyHex' | 'enrolmentToken' | 'encryptInWorker'>> = {},
+  extra: Partial<Pick<MerchantNodeOptions, 'keyholderSigningKeyHex' | 'enrolmentToken' | 'encryptInWorker' | 'encryptionPool'>> = {},
 ): Promise<MerchantNode> {
   const merchantId = requireString(values, 'id');
   const dataDir = requireString(values, 'data');
