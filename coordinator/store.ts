@@ -425,15 +425,20 @@ export class CoordinatorStore {
         // FOR SHARE: contributions to one query commit side by side, but the
         // query cannot move to closing until they have. The deadline is read
         // against the database clock, which every coordinator shares.
-        const queries = new Map((await tx.query<{ query_id: string; status: QueryStatus; expired: boolean }>(
-          'SELECT query_id, status, deadline <= clock_timestamp() AS expired FROM queries WHERE query_id = ANY($1::text[]) FOR SHARE',
-          [textArray(items.map((c) => c.queryId))],
-        )).map((q) => [q.query_id, q]));
-        // FOR SHARE: a revocation commits before or after these contributions, never beside them.
-        const revoked = new Map((await tx.query<{ merchant_id: string; revoked: boolean }>(
-          'SELECT merchant_id, revoked_at IS NOT NULL AS revoked FROM merchants WHERE merchant_id = ANY($1::text[]) FOR SHARE',
-          [textArray(items.map((c) => c.merchantId))],
-        )).map((m) => [m.merchant_id, m.revoked]));
+        // One statement for both: FOR SHARE on the queries (contributions to
+        // one query commit side by side, but the query cannot move to closing
+        // until they have; the deadline is read against the database clock,
+        // which every coordinator shares) and on the merchants (a revocation
+        // commits before or after these contributions, never beside them).
+        const facts = await tx.query<{ id: string; is_query: boolean; status: QueryStatus | null; flag: boolean }>(
+          `WITH q AS (SELECT query_id, status, deadline <= clock_timestamp() AS expired FROM queries WHERE query_id = ANY($1::text[]) FOR SHARE),
+                m AS (SELECT merchant_id, revoked_at IS NOT NULL AS revoked FROM merchants WHERE merchant_id = ANY($2::text[]) FOR SHARE)
+           SELECT query_id AS id, true AS is_query, status, expired AS flag FROM q
+           UNION ALL SELECT merchant_id, false, NULL, revoked FROM m`,
+          [textArray(items.map((c) => c.queryId)), textArray(items.map((c) => c.merchantId))],
+        );
+        const queries = new Map(facts.filter((f) => f.is_query).map((f) => [f.id, { status: f.status, expired: f.flag }]));
+        const revoked = new Map(facts.filter((f) => !f.is_query).map((f) => [f.id, f.flag]));
         const keyOf = (queryId: string, merchantId: string) => `${queryId}\u0000${merchantId}`;
         const candidates: number[] = [];
         const seen = new Set<string>();
