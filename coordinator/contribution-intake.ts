@@ -10,7 +10,7 @@
  * contribution that is not stored.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
-import { blake2b256, constantTimeEqual, envelopeDigest, validateEnvelope, validatePackedCiphertext, verifyEnvelope, CiphertextFormatError, type HeContext } from '../crypto/index.js';
+import { blake2b256, constantTimeEqual, envelopeDigest, validatePackedCiphertext, verifyDigest, CiphertextFormatError, type HeContext } from '../crypto/index.js';
 import {
   RpcError,
   checkRpcId,
@@ -55,7 +55,8 @@ function invalid(code: string, message: string): never {
   throw new RpcError(status.INVALID_ARGUMENT, code, message);
 }
 
-function checkHeaderShape(h: ContributionHeader): void {
+/** Checks the header's shape and returns the digest its signature must cover (the envelope is validated once, here). */
+function checkHeaderShape(h: ContributionHeader): Uint8Array {
   checkRpcId(h.queryId, 'query_id');
   checkRpcId(h.merchantId, 'merchant_id');
   if (h.signature.length !== 64) invalid('HEADER_INVALID', 'signature must be 64 bytes');
@@ -65,7 +66,7 @@ function checkHeaderShape(h: ContributionHeader): void {
   }
   if (h.ciphertextDigests.some((d) => d.length !== 32)) invalid('HEADER_INVALID', 'ciphertext digests must be 32 bytes');
   try {
-    validateEnvelope(envelopeOf(h));
+    return envelopeDigest(envelopeOf(h));
   } catch (err) {
     invalid('HEADER_INVALID', err instanceof Error ? err.message : 'malformed envelope');
   }
@@ -164,7 +165,7 @@ export class ContributionIntake {
     const first = await messages.next();
     if (first.done || !first.value.header) invalid('HEADER_FIRST', 'the first message must be the contribution header');
     const h = first.value.header;
-    checkHeaderShape(h);
+    const digest = checkHeaderShape(h);
 
     // One statement for what can change during a round (the merchant's key and
     // revocation, the query's status, an earlier contribution); the query's
@@ -179,7 +180,7 @@ export class ContributionIntake {
     const query = facts.queryStatus === undefined ? undefined : await this.queryOf(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
     if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
-    if (!verifyEnvelope(envelopeOf(h), h.signature, merchantKey)) {
+    if (!verifyDigest(h.signature, digest, merchantKey)) {
       await this.options.limits?.peer(call.getPeer());
       throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
     }
@@ -245,7 +246,6 @@ export class ContributionIntake {
       }
     }
 
-    const digest = envelopeDigest(envelopeOf(h));
     // Built before the transaction, which other contributions may share.
     const accepted: AuditEvent = {
       type: 'contribution.accepted',
