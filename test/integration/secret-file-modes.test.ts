@@ -125,6 +125,10 @@ describe('secret files at rest', () => {
     try {
       const top = modeOf(database.target);
       expect(top).toBe('0700');
+      // Contribution ciphertexts live in files inside it, as private as the rest.
+      const files = db.ciphertextFiles!;
+      expect(modeOf(files.dir)).toBe('0700');
+      expect(modeOf(join(files.dir, await files.write(new Uint8Array([1, 2, 3]))))).toBe('0600');
     } finally {
       await db.close();
     }
