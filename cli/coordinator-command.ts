@@ -74,6 +74,10 @@ coordinator at a time.
 The HTTP API token is read from FEDMART_API_TOKEN (required). A token that
 opens only GET /metrics, for a Prometheus server, may be set in
 FEDMART_METRICS_TOKEN (see docs/operations.md).
+
+FEDMART_OTEL=1 turns on OpenTelemetry tracing (spans of HTTP requests, gRPC
+calls and rounds), exported over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
+(default http://localhost:4318), or printed with FEDMART_OTEL_EXPORTER=console.
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
 
 export async function coordinatorCommand(argv: readonly string[]): Promise<number> {
@@ -152,6 +156,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     httpListen: requireString(values, 'http', '127.0.0.1:7080'),
     apiToken,
     ...(metricsToken === undefined ? {} : { metricsToken }),
+    ...(process.env.FEDMART_OTEL === '1' ? { tracing: {} } : {}),
     auditKeyFile: requireString(values, 'audit-key', deployment === undefined ? '.fedmart/coordinator-audit.seed' : join(deployment, DEPLOYMENT_FILES.auditSigningSeed)),
     auditOrigin: requireString(values, 'origin', 'fedmart.local/audit'),
     ...(typeof values.purposes === 'string' ? { purposes: await readPurposeRegistry(values.purposes, typeof values.fields === 'string' ? await readFieldClassification(values.fields) : undefined) } : {}),

@@ -17,6 +17,7 @@
  * problem+json with fixed bodies (`http-client-errors.ts`). Every id in a
  * path or body passes one check before any route sees it (`http-id-guard.ts`).
  */
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -44,6 +45,7 @@ import type { QueryService } from './query-service.js';
 import type { FitRunner } from './fit-runner.js';
 import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
 import { ReadinessProbe } from './readiness.js';
+import { TRACER_NAME } from './tracing.js';
 import { LOG_REDACT } from '../protos/log-redact.js';
 import type { CoordinatorStore } from './store.js';
 
@@ -132,6 +134,32 @@ function frameworkErrors(err: { code?: string; message: string }, request: Fasti
     .send(problemBody(code, code === 'URI_TOO_LONG' ? `a path parameter is longer than ${HTTP_ID_MAX_LENGTH} characters` : 'the URL is not valid', request.url));
 }
 
+/**
+ * One OpenTelemetry server span per request (a no-op unless tracing was
+ * started, see tracing.ts), named by the route's pattern: the method, the
+ * pattern and the status code, never the URL, headers or body.
+ */
+function traceRequests(app: FastifyInstance): void {
+  const spans = new WeakMap<FastifyRequest, Span>();
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    spans.set(request, trace.getTracer(TRACER_NAME).startSpan(`HTTP ${request.method} ${route}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': request.method, 'http.route': route },
+    }));
+  });
+  const end = (request: FastifyRequest, statusCode: number | undefined) => {
+    const span = spans.get(request);
+    if (!span) return;
+    spans.delete(request);
+    if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+    if (statusCode === undefined || statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  };
+  app.addHook('onResponse', async (request, reply) => end(request, reply.statusCode));
+  app.addHook('onRequestAbort', async (request) => end(request, undefined));
+}
+
 /** Largest request body (JSON) any route takes. */
 const BODY_LIMIT = 64 * 1024;
 
@@ -153,6 +181,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   capConnections(app.server, limits, deps.logger);
   answerExpectations(app.server, BODY_LIMIT);
   requireHostHeader(app);
+  traceRequests(app);
   // JSON only: any other body type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   const users = new UserStore(deps.store.db, deps.audit, deps.apiToken);

@@ -41,6 +41,7 @@ import type { KeyHolderClient } from './keyholder-client.js';
 import type { QueryLayouts } from './query-layouts.js';
 import type { RunningSums } from './running-sums.js';
 import { releaseNoiseOf, resultWithDisclosure, suppressionsOf } from './release-disclosure.js';
+import { annotateActiveSpan, inSpan } from './tracing.js';
 import type { CoordinatorStore, QueryRecord, StoredContribution } from './store.js';
 
 /** What happens after a round ends (model fits chain their rounds here). */
@@ -148,7 +149,12 @@ export class RoundCloser {
     renewal.unref();
     let done = false;
     try {
-      done = await this.finish(q);
+      // One root span per round finished here (no-op unless tracing is on): ids and codes only, never merchant ids.
+      done = await inSpan('fedmart.round.finish', { 'fedmart.query.id': q.queryId, 'fedmart.query.kind': q.kind, 'fedmart.purpose': q.purpose }, async (span) => {
+        const finished = await this.finish(q);
+        if (!finished) span.setAttribute('fedmart.round.outcome', 'retry');
+        return finished;
+      }, true);
     } finally {
       clearInterval(renewal);
       if (done) this.work.sums.forget(q.queryId);
@@ -163,6 +169,7 @@ export class RoundCloser {
       actor: 'coordinator',
       details: { queryId: q.queryId, reason: code, contributions },
     }, tx), code);
+    annotateActiveSpan({ 'fedmart.round.outcome': 'failed', 'fedmart.error.code': code, 'fedmart.contributions': contributions });
     if (!moved) return; // another coordinator finished it meanwhile
     this.log.warn({ queryId: q.queryId, code }, 'query failed');
     await this.hooks.onFailed?.(q, code, reason);
@@ -209,7 +216,7 @@ export class RoundCloser {
     ];
     let signed;
     try {
-      signed = await this.keyHolder.release(parts);
+      signed = await inSpan('fedmart.round.keyholder-release', { 'fedmart.contributions': contributions.length }, () => this.keyHolder.release(parts));
     } catch (err) {
       const grpcCode = (err as ServiceError).code;
       if (grpcCode === grpcStatus.UNAVAILABLE || grpcCode === grpcStatus.DEADLINE_EXCEEDED) {
@@ -234,7 +241,7 @@ export class RoundCloser {
     const definition = getQueryDefinition(q.kind);
     const spec = definition.parseSpec(JSON.parse(q.specJson));
     const result = definition.finalise(spec, releasedTotalsFromDocument(doc));
-    const stored = await this.store.saveRelease({
+    const stored = await inSpan('fedmart.round.store-release', {}, () => this.store.saveRelease({
       queryId: q.queryId,
       releaseJson: signed.releaseJson,
       keyholderSigningKey: signed.keyholderSigningKey,
@@ -259,7 +266,8 @@ export class RoundCloser {
           details: { queryId: q.queryId, cells, reason },
         }, tx);
       }
-    });
+    }));
+    annotateActiveSpan({ 'fedmart.round.outcome': 'released', 'fedmart.contributions': contributions.length });
     if (!stored) {
       this.log.info({ queryId: q.queryId }, 'release already stored by another coordinator');
       return true;

@@ -39,6 +39,7 @@ import type { RateLimitOptions } from './http-rate-limit.js';
 import { RetentionJob } from './retention.js';
 import { RoundCloser } from './round-closer.js';
 import { RunningSums } from './running-sums.js';
+import { startTracing, traceGrpcService, type TracingOptions } from './tracing.js';
 import { CoordinatorStore } from './store.js';
 
 export interface CoordinatorOptions {
@@ -126,6 +127,11 @@ export interface CoordinatorOptions {
   readonly healthIntervalMs?: number;
   /** A token (at least 16 characters) that opens `/metrics` and nothing else, for a Prometheus server. */
   readonly metricsToken?: string;
+  /**
+   * OpenTelemetry spans of HTTP requests, gRPC calls and rounds (off when
+   * absent; `fedmart coordinator` sets it for FEDMART_OTEL=1). See tracing.ts.
+   */
+  readonly tracing?: TracingOptions;
   /** HTTP requests per API token per window (default 600 a minute), counted with every coordinator on the database. */
   readonly httpRateLimit?: RateLimitOptions;
   /** Chromium renders (PDF audit reports) this coordinator runs at once; more wait their turn (default 2). */
@@ -228,6 +234,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   }
   const cleanups: (() => Promise<void> | void)[] = [() => db.close(), () => keyHolder.close(), () => ctx.close()];
   try {
+    // OpenTelemetry spans (off unless asked for), registered before any service answers and shut down last.
+    if (options.tracing) {
+      const tracing = await startTracing(options.tracing);
+      cleanups.push(() => tracing.shutdown());
+    }
     bundle ??= await fetchKey();
     const store = new CoordinatorStore(db);
     const audit = new AuditTrail({
@@ -303,7 +314,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       'grpc.max_send_message_length': 4 * 1024 * 1024,
       ...grpcKeepaliveOptions(options.grpcKeepalive),
     });
-    grpc.addService(merchantServiceDefinition, merchantServiceImplementation({
+    grpc.addService(merchantServiceDefinition, traceGrpcService(MERCHANT_SERVICE_NAME, merchantServiceImplementation({
       store, fits, audit, intake, publicKeyBundle: bundle, log, limits,
       // A pass counts the stored contributions of every open query: run one now only if this
       // query may have reached its target; deadlines and other coordinators' contributions are
@@ -312,7 +323,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
         if (intake.targetMayBeReached(queryId)) closer.poke();
       },
       enrolmentAuthorityPublicKey,
-    }));
+    })));
     // grpc.health.v1: NOT_SERVING until the first readiness check passes, and again while shutting down.
     const health = new GrpcHealth([MERCHANT_SERVICE_NAME]);
     health.addTo(grpc);
