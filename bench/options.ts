@@ -2,6 +2,7 @@
  * Command-line options and the iteration counts of a full and a quick run.
  */
 import { parseArgs } from 'node:util';
+import { parseArgsMessage } from '../cli/args.js';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_HELP = `fedmart bench — measure HE, Paillier and plaintext costs per 64-bit value
@@ -11,6 +12,10 @@ Usage: fedmart bench [--quick] [--out FILE]
   --quick      few iterations (a smoke test, figures are rough)
   --out FILE   where to write the JSON records (default bench/results.json)
   -h, --help   this text
+
+Also measures DAP's Prio3 (Prio3SumVec of 32-bit values, Prio3Count,
+Prio3Histogram; two aggregators in this process) when the devDependency
+@divviup/prio3 is installed, and prints a SKIPPED line when it is not.
 
 Prints a table on stdout, progress on stderr. Exit code 1 if a correctness
 check fails (decrypted sums must equal the plaintext sums).`;
@@ -89,7 +94,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedOptions {
       strict: true,
     }));
   } catch (err) {
-    return { kind: 'usage-error', message: err instanceof Error ? err.message : String(err) };
+    return { kind: 'usage-error', message: parseArgsMessage(err) };
   }
   if (values.help === true) return { kind: 'help' };
   if (values.out !== undefined && values.out.length === 0) return { kind: 'usage-error', message: '--out must not be empty' };

@@ -48,3 +48,26 @@ export function computeRatios(records: readonly BenchRecord[]): BenchRecord[] {
   );
   return out;
 }
+
+/**
+ * Prio3SumVec (32-bit values) against the 64-bit figures of HE, Paillier and
+ * plaintext from the same run: upload bytes, client CPU against merchant CPU,
+ * and each aggregator's CPU against the coordinator's.
+ */
+export function computePrio3Ratios(records: readonly BenchRecord[]): BenchRecord[] {
+  const out: BenchRecord[] = [];
+  const pairs = [
+    ['bytes_per_value', 'prio3_sumvec.bytes_per_value', 'bytes_per_value'],
+    ['client_cpu_per_value', 'prio3_sumvec.client_cpu_us_per_value', 'merchant_cpu_us_per_value'],
+    ['leader_cpu_per_value', 'prio3_sumvec.leader_cpu_us_per_value', 'coordinator_cpu_us_per_value'],
+    ['helper_cpu_per_value', 'prio3_sumvec.helper_cpu_us_per_value', 'coordinator_cpu_us_per_value'],
+  ] as const;
+  for (const other of ['he', 'paillier', 'plain'] as const) {
+    for (const [label, top, field] of pairs) {
+      const bottom = valueOf(records, `${other}.${field}`);
+      if (bottom <= 0) throw new RangeError(`${other}.${field} must be positive to form a ratio, got ${bottom}`);
+      out.push(record(`ratio.prio3_sumvec_over_${other}.${label}`, valueOf(records, top) / bottom, 'x', `${top} (32-bit values) / ${other}.${field} (64-bit values)`));
+    }
+  }
+  return out;
+}

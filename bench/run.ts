@@ -12,9 +12,10 @@ import { BENCH_HELP, parseBenchArgs } from './options.js';
 import type { BenchPlan } from './options.js';
 import { runPaillierBench } from './paillier.js';
 import { runPlainBench } from './plain.js';
+import { prio3PlanFor, runPrio3Bench } from './prio3.js';
 import { processIo, progressReporter } from './progress.js';
 import type { BenchIo } from './progress.js';
-import { computeRatios } from './ratios.js';
+import { computePrio3Ratios, computeRatios } from './ratios.js';
 import { assertUniqueNames, BenchCheckError, record } from './records.js';
 import type { BenchRecord } from './records.js';
 import { renderTable } from './table.js';
@@ -39,8 +40,9 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
         ],
     progress,
   );
-  const measured = [...he.records, ...paillier, ...plain, ...logistic];
-  const ratios = computeRatios(measured);
+  const prio3 = await runPrio3Bench(prio3PlanFor(plan), progress);
+  const measured = [...he.records, ...paillier, ...plain, ...logistic, ...prio3.records];
+  const ratios = [...computeRatios(measured), ...(prio3.skipped === undefined ? computePrio3Ratios(measured) : [])];
   const outcomes = judgeTargets([...measured, ...ratios]);
   const meta = [
     record('bench.quick', plan.mode === 'quick' ? 1 : 0, 'flag', plan.mode === 'quick' ? 'quick run: few iterations, rough figures' : 'full run'),
@@ -49,7 +51,8 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
   ];
   const records = [...meta, ...measured, ...ratios, ...targetRecords(outcomes)];
   assertUniqueNames(records);
-  const table = renderTable(records, outcomes, `fedmart bench (${plan.mode}): medians; per value = per 64-bit value`);
+  const title = `fedmart bench (${plan.mode}): medians; per value = per 64-bit value (Prio3SumVec: per 32-bit value)`;
+  const table = renderTable(records, outcomes, prio3.skipped === undefined ? title : `${title}\nPrio3: SKIPPED, ${prio3.skipped}`);
   return { records, table };
 }
 
