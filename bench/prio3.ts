@@ -210,7 +210,9 @@ function costRecords<AR>(prefix: string, rec: Recorded<AR>, unitValues: number, 
 
 /**
  * Measures Prio3SumVec (32-bit), Prio3Count and Prio3Histogram.
- * @returns records, or a single `prio3.skipped` record when the package is absent
+ * Records are named `vdaf.prio3_<instance>.<figure>` (the first part of a
+ * record name is letters only).
+ * @returns records, or a single `vdaf.prio3_skipped` record when the package is absent
  */
 export async function runPrio3Bench(
   p: Prio3Plan,
@@ -225,7 +227,7 @@ export async function runPrio3Bench(
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err;
     const reason = `${PRIO3_PACKAGE} is not installed (npm install --save-dev ${PRIO3_PACKAGE}); Prio3 not measured`;
     progress(`Prio3: skipped, ${reason}`);
-    return { records: [record('prio3.skipped', 1, 'flag', reason)], skipped: reason };
+    return { records: [record('vdaf.prio3_skipped', 1, 'flag', reason)], skipped: reason };
   }
 
   const length = p.sumVecLength;
@@ -276,12 +278,12 @@ export async function runPrio3Bench(
   return {
     skipped: undefined,
     records: [
-      record('prio3_sumvec.values_per_report', length, 'values', `${PRIO3_PACKAGE} ${version}, Prio3SumVec bits 32, chunkLength ${chunkLength}, Field128, ${p.reports} reports per round, median of ${p.rounds} rounds`),
-      ...costRecords('prio3_sumvec', sumVecRec, p.reports * length, 'value', 'µs/value'),
-      record('prio3_count.reports_per_round', p.countReports, 'reports', `Prio3Count, Field64, median of ${p.rounds} rounds`),
-      ...costRecords('prio3_count', countRec, p.countReports, 'report', 'µs/report'),
-      record('prio3_histogram.buckets', buckets, 'buckets', `Prio3Histogram, chunkLength ${histChunk}, Field128, ${p.reports} reports per round`),
-      ...costRecords('prio3_histogram', histRec, p.reports, 'report', 'µs/report'),
+      record('vdaf.prio3_sumvec.values_per_report', length, 'values', `${PRIO3_PACKAGE} ${version}, Prio3SumVec bits 32, chunkLength ${chunkLength}, Field128, ${p.reports} reports per round, median of ${p.rounds} rounds`),
+      ...costRecords('vdaf.prio3_sumvec', sumVecRec, p.reports * length, 'value', 'µs/value'),
+      record('vdaf.prio3_count.reports_per_round', p.countReports, 'reports', `Prio3Count, Field64, median of ${p.rounds} rounds`),
+      ...costRecords('vdaf.prio3_count', countRec, p.countReports, 'report', 'µs/report'),
+      record('vdaf.prio3_histogram.buckets', buckets, 'buckets', `Prio3Histogram, chunkLength ${histChunk}, Field128, ${p.reports} reports per round`),
+      ...costRecords('vdaf.prio3_histogram', histRec, p.reports, 'report', 'µs/report'),
     ],
   };
 }

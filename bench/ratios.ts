@@ -57,10 +57,10 @@ export function computeRatios(records: readonly BenchRecord[]): BenchRecord[] {
 export function computePrio3Ratios(records: readonly BenchRecord[]): BenchRecord[] {
   const out: BenchRecord[] = [];
   const pairs = [
-    ['bytes_per_value', 'prio3_sumvec.bytes_per_value', 'bytes_per_value'],
-    ['client_cpu_per_value', 'prio3_sumvec.client_cpu_us_per_value', 'merchant_cpu_us_per_value'],
-    ['leader_cpu_per_value', 'prio3_sumvec.leader_cpu_us_per_value', 'coordinator_cpu_us_per_value'],
-    ['helper_cpu_per_value', 'prio3_sumvec.helper_cpu_us_per_value', 'coordinator_cpu_us_per_value'],
+    ['bytes_per_value', 'vdaf.prio3_sumvec.bytes_per_value', 'bytes_per_value'],
+    ['client_cpu_per_value', 'vdaf.prio3_sumvec.client_cpu_us_per_value', 'merchant_cpu_us_per_value'],
+    ['leader_cpu_per_value', 'vdaf.prio3_sumvec.leader_cpu_us_per_value', 'coordinator_cpu_us_per_value'],
+    ['helper_cpu_per_value', 'vdaf.prio3_sumvec.helper_cpu_us_per_value', 'coordinator_cpu_us_per_value'],
   ] as const;
   for (const other of ['he', 'paillier', 'plain'] as const) {
     for (const [label, top, field] of pairs) {

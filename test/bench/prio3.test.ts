@@ -22,14 +22,14 @@ describe('bench Prio3 (two aggregators in process)', () => {
     const { records, skipped } = await runPrio3Bench(TINY, () => {});
     expect(skipped).toBeUndefined();
     const names = records.map((r) => r.name);
-    for (const name of ['prio3_sumvec.bytes_per_value', 'prio3_count.bytes_per_report', 'prio3_histogram.bytes_per_report']) {
+    for (const name of ['vdaf.prio3_sumvec.bytes_per_value', 'vdaf.prio3_count.bytes_per_report', 'vdaf.prio3_histogram.bytes_per_report']) {
       expect(names).toContain(name);
       expect(records.find((r) => r.name === name)?.value).toBeGreaterThan(0);
     }
     for (const r of records) expect(Number.isFinite(r.value)).toBe(true);
-    expect(names).toContain('prio3_sumvec.client_cpu_us_per_value');
-    expect(names).toContain('prio3_sumvec.leader_cpu_us_per_value');
-    expect(names).toContain('prio3_sumvec.helper_cpu_us_per_value');
+    expect(names).toContain('vdaf.prio3_sumvec.client_cpu_us_per_value');
+    expect(names).toContain('vdaf.prio3_sumvec.leader_cpu_us_per_value');
+    expect(names).toContain('vdaf.prio3_sumvec.helper_cpu_us_per_value');
   });
 
   it('skips with a clear line, not a crash, when the package is missing', async () => {
@@ -37,7 +37,7 @@ describe('bench Prio3 (two aggregators in process)', () => {
     const missing = Object.assign(new Error("Cannot find package '@divviup/prio3'"), { code: 'ERR_MODULE_NOT_FOUND' });
     const { records, skipped } = await runPrio3Bench(TINY, (m) => lines.push(m), () => Promise.reject(missing));
     expect(skipped).toMatch(/not installed/);
-    expect(records.map((r) => r.name)).toEqual(['prio3.skipped']);
+    expect(records.map((r) => r.name)).toEqual(['vdaf.prio3_skipped']);
     expect(lines.join('\n')).toMatch(/Prio3: skipped/);
   });
 });
