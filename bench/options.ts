@@ -2,6 +2,7 @@
  * Command-line options and the iteration counts of a full and a quick run.
  */
 import { parseArgs } from 'node:util';
+import { parseArgsMessage } from '../cli/args.js';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_HELP = `fedmart bench — measure HE, Paillier and plaintext costs per 64-bit value
@@ -93,7 +94,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedOptions {
       strict: true,
     }));
   } catch (err) {
-    return { kind: 'usage-error', message: err instanceof Error ? err.message : String(err) };
+    return { kind: 'usage-error', message: parseArgsMessage(err) };
   }
   if (values.help === true) return { kind: 'help' };
   if (values.out !== undefined && values.out.length === 0) return { kind: 'usage-error', message: '--out must not be empty' };

@@ -20,8 +20,32 @@ export function parse(argv: readonly string[], options: Options): { values: Reco
     const { values, positionals } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(parseArgsMessage(err));
   }
+}
+
+/**
+ * node:util parseArgs's error as the CLI's own short phrase ("unknown option
+ * --foo", "--spec needs a value"); main adds the command and the --help hint.
+ */
+export function parseArgsMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const m = /^Unknown option '([^']+)'/.exec(message);
+    if (m) return `unknown option ${m[1]}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const missing = /^Option '(.+?)(?: <value>)?' argument missing/.exec(message);
+    if (missing) return `${missing[1]} needs a value`;
+    const noArg = /^Option '([^']+)' does not take an argument/.exec(message);
+    if (noArg) return `${noArg[1]} takes no value`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const m = /^Unexpected argument '([^']*)'/.exec(message);
+    if (m) return `unexpected argument "${m[1]}"`;
+  }
+  return message;
 }
 
 export function requireString(values: Record<string, string | boolean | undefined>, name: string, fallback?: string): string {
@@ -62,4 +86,115 @@ export function untilSignal(): Promise<string> {
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
   });
+}
+
+/**
+ * JSON.parse of a command-line value or file; a syntax error becomes one
+ * UsageError line naming where it is: `--spec is not valid JSON: expected ','
+ * or '}' after property value at line 1, column 7 (offset 6)`.
+ */
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const reported = /at position (\d+)/.exec(message);
+    const offset = reported ? Number(reported[1]) : jsonErrorOffset(text);
+    const reason = message
+      .replace(/ (in|after) JSON at position \d+.*$/s, (_m, w: string) => (w === 'after' ? ' after the JSON value' : ''))
+      .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
+      .replace(/ of JSON input$/, ' of input')
+      .replace(/^./, (c) => c.toLowerCase())
+      .split('\n')[0];
+    const before = text.slice(0, offset).split('\n');
+    const line = before.length;
+    const column = (before.at(-1) ?? '').length + 1;
+    throw new UsageError(`${what} is not valid JSON: ${reason} at line ${line}, column ${column} (offset ${offset})`);
+  }
+}
+
+/** The offset of the first JSON syntax error in text (text.length when the input ends too early). */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const lit = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const str = () => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= text.length) fail();
+      const ch = text[i]!;
+      if (ch === '"') return void i++;
+      if (ch < ' ') fail();
+      if (ch === '\\') {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) ((i += k), fail());
+          i += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (ch === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (ch === '"') return str();
+    if (ch === 't') return lit('true');
+    if (ch === 'f') return lit('false');
+    if (ch === 'n') return lit('null');
+    num();
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : text.length;
+  } catch (at) {
+    return Math.min(at as number, text.length);
+  }
 }
