@@ -22,6 +22,7 @@ import { writeSynth } from '../synth/index.js';
 import { integer, parse } from './args.js';
 import { createDeployment, DEPLOYMENT_FILES } from './deployment.js';
 import { CoordinatorHttpClient, waitForFit, waitForQuery } from './http-client.js';
+import { fitRoundLimit, fitRoundText } from './query-command.js';
 import { spawnService, type ServiceProcess } from './spawn-service.js';
 
 export const DEMO_HELP = `fedmart demo — run the whole system locally and check it against the pooled answer
@@ -142,13 +143,15 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     // A churn-propensity model, fitted over encrypted rounds, beside the pooled fit.
     step('fitting a churn-propensity model (流失倾向) by federated Newton–IRLS over encrypted rounds');
     const features = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'] as const;
+    const fitSpec = { purpose: 'churn-modelling', features, label: 'churning', holdoutPercent: 20 };
     const fitCreated = await api.request<{ fitId: string }>('POST', '/v1/fits', {
       kind: 'logistic-regression',
-      spec: { purpose: 'churn-modelling', features, label: 'churning', holdoutPercent: 20 },
+      spec: fitSpec,
       targetMerchants: shops,
       roundDeadlineSeconds: 60,
     });
-    const fit = await waitForFit(api, fitCreated.fitId, (round, status) => step(`  round ${round}: ${status}`));
+    const fitLimit = fitRoundLimit('logistic-regression', fitSpec);
+    const fit = await waitForFit(api, fitCreated.fitId, (round, status) => step(`  ${fitRoundText(round, fitLimit)}: ${status}`));
     if (fit.status !== 'done' || !fit.model || !fit.evaluation) {
       console.error(`demo: fit ${fitCreated.fitId} ${fit.status}: ${fit.statusReason ?? ''}`);
       return 1;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { explainReason, formatSegmentTable, type SegmentStatsTable } from '../analytics/index.js';
 import { kindGuide } from '../analytics/kind-guide.js';
-import { integer, parse, requireString, UsageError } from './args.js';
+import { integer, parse, parseJson, requireString, UsageError } from './args.js';
 import { HTTP_CLIENT_OPTIONS, httpClientFrom, waitForFit, waitForQuery, type FitView, type QueryView, type ReasonTextView } from './http-client.js';
 import { exampleCommand, exampleRequest, FORMULA_KINDS, formatKindGuide, formatKindList, formatShopVariables, knownKindsLine, shopModelVariables } from './kind-guide-text.js';
 
@@ -44,7 +44,10 @@ between orders, waits for the release with a progress bar on stderr
 table. "run" publishes any query kind (rfm, cohort-retention, histogram,
 funnel, ab-lift, linear-regression, linear-model, pca, ...) with a JSON spec
 and prints the released result as JSON; "fit" starts an iterative model
-(logistic-regression, kmeans, logistic-model) and waits for the model.
+(logistic-regression, kmeans, logistic-model) and waits for the model,
+showing "round N of at most M" on stderr (M is the spec's maxRounds, else the
+kind's default). A --spec that is not valid JSON is refused with the line and
+column of the error.
 "kinds KIND" says what a kind's spec holds, with an example to paste. Exit 0 when released (or done), 1 when the
 query failed or the coordinator refused (the problem code is printed), 2 for
 bad command-line input.
@@ -139,14 +142,25 @@ function body(values: Record<string, string | boolean | undefined>, kind: string
   return out;
 }
 
+/**
+ * The most rounds a fit of `kind` may take: the spec's maxRounds, else the
+ * kind's default from the kind guide; undefined for a kind without one.
+ */
+export function fitRoundLimit(kind: string, spec: Readonly<Record<string, unknown>>): number | undefined {
+  const given = spec.maxRounds;
+  if (typeof given === 'number' && Number.isInteger(given) && given > 0) return given;
+  const fallback = kindGuide(kind)?.members.find((m) => m.name === 'maxRounds')?.default;
+  const n = fallback === undefined ? NaN : Number(fallback);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** "round 3 of at most 25" (or "round 3" when the limit is not known). */
+export function fitRoundText(round: number, limit: number | undefined): string {
+  return limit === undefined ? `round ${round}` : `round ${round} of at most ${limit}`;
+}
+
 function jsonSpec(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
-  let spec: unknown;
-  try {
-    spec = JSON.parse(requireString(values, 'spec'));
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError('--spec must be a JSON object');
-  }
+  const spec = parseJson(requireString(values, 'spec'), '--spec');
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new UsageError('--spec must be a JSON object');
   return spec as Record<string, unknown>;
 }
@@ -221,14 +235,17 @@ export async function queryCommand(argv: readonly string[]): Promise<number> {
       return done.status === 'released' ? 0 : 1;
     }
     case 'fit': {
-      const created = await client.request<{ fitId: string }>('POST', '/v1/fits', body(values, requireString(values, 'kind'), jsonSpec(values), 'roundDeadlineSeconds'));
+      const kind = requireString(values, 'kind');
+      const spec = jsonSpec(values);
+      const limit = fitRoundLimit(kind, spec);
+      const created = await client.request<{ fitId: string }>('POST', '/v1/fits', body(values, kind, spec, 'roundDeadlineSeconds'));
       if (values['no-wait']) {
         printJson(created);
         return 0;
       }
       const fit = await waitForFit(client, created.fitId, (round, status) => {
         if (json) return;
-        const line = `model fit ${created.fitId}: round ${round} · ${status}`;
+        const line = `model fit ${created.fitId}: ${fitRoundText(round, limit)} · ${status}`;
         process.stderr.write(process.stderr.isTTY ? `\r${line}      ` : `${line}\n`);
       });
       endProgress(!json);
