@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cryptoReady } from '../crypto/index.js';
 import { renderAuditCsv, renderAuditReportHtml, verifyAuditBundle, type AuditBundle, type AuditBundleVerification } from '../compliance/index.js';
-import { parse, requireString, UsageError } from './args.js';
+import { parse, parseJson, requireString, UsageError } from './args.js';
 import { HTTP_CLIENT_OPTIONS, httpClientFrom, ApiError, CoordinatorHttpClient } from './http-client.js';
 
 export const AUDIT_HELP = `fedmart audit — export and verify signed audit reports (合规审计报告)
@@ -25,9 +25,14 @@ verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
          inclusion proof of every entry, that no entry of the range is left out
          (the entries just before and after the range are proven to lie outside
          it), and every report section recomputed from the entries. --key pins
-         the coordinator's audit public key (hex). --from/--to give the range
-         you asked for: the bundle must prove it complete, i.e. its own range
-         must start no later than --from and end no earlier than --to, else it
+         the coordinator's audit public key (hex): without it the bundle is
+         checked against the key it carries, which anyone could have signed
+         with, and a warning says so on stderr. The key is printed by fedmart
+         init ("audit signing key") and kept in the deployment folder's
+         deployment.json (coordinator.auditSigningPublicKey).
+         --from/--to give the range you asked for: the bundle must prove it
+         complete, i.e. its own range must start no later than --from and end
+         no earlier than --to, else it
          is broken at "range" (an export ends a range reaching past the latest
          entry at that entry, so a --to after it cannot be proven until a later
          entry is logged). ISO is a date (00:00 UTC that day) or a time with Z
@@ -41,6 +46,9 @@ verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
                http:// only to a loopback address
   --ca FILE    the one CA to trust for https:// (default: the file FEDMART_CA names)
   --token T    a compliance officer's API token (default FEDMART_API_TOKEN)`;
+
+/** Printed on stderr by audit verify without --key (verification still runs). */
+export const UNPINNED_KEY_WARNING = `fedmart audit verify: WARNING: the audit log's signing key is NOT PINNED; the bundle is checked against the key it carries, so anyone could have signed it. Pin the coordinator's audit key with --key HEX (the "audit signing key" fedmart init printed; coordinator.auditSigningPublicKey in the deployment folder's deployment.json).\n`;
 
 function sidecarPaths(out: string): { html: string; csvDir: string } {
   const stem = basename(out).replace(/\.json$/i, '');
@@ -170,12 +178,14 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
       const file = positionals[1];
       if (!file) throw new UsageError('audit verify needs a FILE');
       const expectRange = requestedRange(values);
-      let bundle: unknown;
+      let text: string;
       try {
-        bundle = JSON.parse(readFileSync(file, 'utf8'));
+        text = readFileSync(file, 'utf8');
       } catch (err) {
-        throw new UsageError(`cannot read ${file} as JSON: ${err instanceof Error ? err.message : String(err)}`);
+        throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))}`);
       }
+      const bundle = parseJson(text, file);
+      if (typeof values.key !== 'string') process.stderr.write(UNPINNED_KEY_WARNING);
       const verification = verifyAuditBundle(bundle, {
         ...(typeof values.key === 'string' ? { publicKeyHex: values.key } : {}),
         ...(expectRange ? { expectRange } : {}),
