@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { MerchantNode, defaultStateDir, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
 import { ConsentImportError, importConsentCsv, noticeHash, type ConsentImportEncoding } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, strings, UsageError } from './args.js';
+import { errorCodeOf, quoteUntrusted } from '../protos/index.js';
 import { cliLogger } from './logger.js';
 import { DEFAULT_ENC_ZERO_POOL_SIZE, MAX_ENC_ZERO_POOL_SIZE } from '../crypto/index.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
@@ -34,6 +35,10 @@ Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:POR
                           0: encrypt fresh each time). Kept in memory only, each used once
   --coordinator-ca FILE   reach the coordinator over TLS, trusting only this CA (not the system store)
   --deployment DIR        take --coordinator-ca from a folder made by fedmart init (ca/ca.crt)
+
+A node whose merchant was revoked (the coordinator refuses it with MERCHANT_REVOKED)
+stops with one line on stderr and exit code 3 instead of retrying (with systemd:
+RestartPreventExitStatus=3). Other refusals are retried at the next poll.
 
 Without --coordinator-ca only a coordinator on a loopback address (127.0.0.0/8, ::1,
 localhost) is contacted, in plaintext.
@@ -133,14 +138,43 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     const rights = await node.reportRightsRequests();
     emit({ event: 'ready', role: 'merchant', merchantId, customers: data.customers.length, orders: data.orders.length, rightsReported: rights });
     do {
-      for (const outcome of await node.answerOpenQueries()) emit({ event: 'answer', merchantId, ...outcome, receipt: undefined });
+      for (const outcome of await node.answerOpenQueries()) {
+        emit({ event: 'answer', merchantId, ...outcome, receipt: undefined });
+        const fatal = outcome.outcome === 'refused' ? fatalRefusal(merchantId, outcome.code, outcome.message) : undefined;
+        if (fatal !== undefined) {
+          console.error(fatal);
+          return MERCHANT_REVOKED_EXIT;
+        }
+      }
       if (values.once) break;
       await new Promise((r) => setTimeout(r, pollMs));
     } while (!stop);
+  } catch (err) {
+    // Enrolment or listing queries refused for good (e.g. a revoked merchant restarted).
+    const fatal = fatalRefusal(merchantId, errorCodeOf(err), (err as { details?: unknown } | null)?.details);
+    if (fatal === undefined) throw err;
+    console.error(fatal);
+    return MERCHANT_REVOKED_EXIT;
   } finally {
     node.close();
   }
   return 0;
+}
+
+/** Exit code of a merchant node that stopped because its merchant is revoked (a supervisor should not restart it). */
+export const MERCHANT_REVOKED_EXIT = 3;
+
+/**
+ * The one line a merchant node prints before it stops, when the coordinator
+ * refused it with a code that answering again cannot change (the merchant is
+ * revoked); undefined for every other refusal, which the node retries at the
+ * next poll.
+ */
+export function fatalRefusal(merchantId: string, code: string | undefined, message?: unknown): string | undefined {
+  if (code !== 'MERCHANT_REVOKED') return undefined;
+  // The coordinator's words are echoed escaped and cut to one short line.
+  const said = typeof message === 'string' && message !== '' ? `: ${quoteUntrusted(message)}` : '';
+  return `fedmart merchant: stopping: the coordinator refuses merchant ${merchantId} for good (PERMISSION_DENIED ${code}${said}); an administrator revoked it (fedmart merchants list shows when and why), so no later contribution can be accepted under this id`;
 }
 
 /** A merchant node from --id, --data, --coordinator, --coordinator-ca/--deployment and --state, plus `extra`. */
