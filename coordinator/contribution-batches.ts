@@ -32,6 +32,8 @@ export class ContributionBatches {
   constructor(
     private readonly store: CoordinatorStore,
     private readonly maxBatch = DEFAULT_MAX_BATCH,
+    /** Told the size of every committed transaction (for metrics). */
+    private readonly onBatch?: (contributions: number) => void,
   ) {
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
   }
@@ -83,6 +85,7 @@ export class ContributionBatches {
   }
 
   #count(n: number): void {
+    this.onBatch?.(n);
     this.stats.batches++;
     this.stats.contributions += n;
     this.stats.largest = Math.max(this.stats.largest, n);

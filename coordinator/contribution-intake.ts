@@ -41,6 +41,8 @@ export interface IntakeOptions {
   readonly maxStreamBytes?: number;
   /** Most contributions stored in one transaction (default `DEFAULT_MAX_BATCH`). */
   readonly maxBatch?: number;
+  /** Called after each committed transaction of contributions, with how many it stored. */
+  readonly onBatch?: (contributions: number) => void;
   /** Per-merchant bucket after the signature verified; per-peer bucket when it did not. */
   readonly limits?: GrpcRateLimiter;
 }
@@ -81,7 +83,7 @@ export class ContributionIntake {
     private readonly options: IntakeOptions,
     private readonly sums: RunningSums,
   ) {
-    this.batches = new ContributionBatches(store, options.maxBatch);
+    this.batches = new ContributionBatches(store, options.maxBatch, options.onBatch);
   }
 
   /** Contributions ready together are stored together (group commit). */

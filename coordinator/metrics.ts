@@ -78,6 +78,7 @@ export class CoordinatorMetrics {
   private readonly accepted: Counter;
   private readonly refused: Counter<'code'>;
   private readonly roundSeconds: Histogram<'outcome'>;
+  private readonly batchSize: Histogram;
   private snapshot: { at: number; value: Promise<DatabaseSnapshot | undefined> } | undefined;
   private databaseFailing = false;
 
@@ -100,6 +101,12 @@ export class CoordinatorMetrics {
       help: 'Time from a query\'s creation to its release being stored (outcome released) or its failure (outcome failed), for rounds this coordinator finished',
       labelNames: ['outcome'],
       buckets: ROUND_SECONDS_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'fedmart_contribution_batch_size',
+      help: 'Contributions stored by one committed transaction (group commit: those that arrived while the previous one committed)',
+      buckets: [1, 2, 4, 8, 16, 32],
       registers,
     });
     const self = this;
@@ -181,6 +188,11 @@ export class CoordinatorMetrics {
   /** A contribution was stored. */
   contributionAccepted(): void {
     this.accepted.inc();
+  }
+
+  /** A transaction committed `contributions` contributions together. */
+  contributionBatch(contributions: number): void {
+    this.batchSize.observe(contributions);
   }
 
   /** A contribution was refused with `code` (the RpcError code, or the storage error's code). */

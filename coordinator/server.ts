@@ -302,6 +302,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       streamTimeoutMs: options.streamTimeoutMs ?? 60_000,
       ...(options.maxStreamBytes !== undefined ? { maxStreamBytes: options.maxStreamBytes } : {}),
       limits,
+      onBatch: (contributions) => metrics.contributionBatch(contributions),
     }, sums);
     const checkpointTimer = setInterval(() => {
       audit.checkpoint().catch((err: unknown) => log.error({ err }, 'audit checkpoint failed'));

@@ -74,6 +74,10 @@ describe('Prometheus metrics after a real round', () => {
     const text = await res.text();
     expect(sample(text, 'fedmart_contributions_accepted_total')).toBe(3);
     expect(sample(text, 'fedmart_contributions_refused_total{code="DUPLICATE_CONTRIBUTION"}')).toBe(1);
+    // Group commit: the transactions that stored them hold the three accepted contributions between them.
+    expect(sample(text, 'fedmart_contribution_batch_size_sum')).toBe(3);
+    expect(sample(text, 'fedmart_contribution_batch_size_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'fedmart_contribution_batch_size_count')).toBeLessThanOrEqual(3);
     expect(sample(text, 'fedmart_round_duration_seconds_count{outcome="released"}')).toBe(1);
     expect(sample(text, 'fedmart_round_duration_seconds_sum{outcome="released"}')).toBeGreaterThan(0);
     expect(sample(text, 'fedmart_queries_open')).toBe(0);
