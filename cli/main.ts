@@ -36,7 +36,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   users: { summary: 'create, list and revoke API users and their roles', help: USERS_HELP, run: usersCommand },
   merchants: { summary: 'list enrolled merchants and revoke one (administrator)', help: MERCHANTS_HELP, run: merchantsCommand },
   bench: {
-    summary: 'measure HE, Paillier and plaintext costs; write bench/results.json',
+    summary: 'measure HE, Paillier, Prio3 and plaintext costs; write bench/results.json',
     help: 'fedmart bench — measure costs per value and write bench/results.json\n\nUsage: fedmart bench [--quick]',
     run: async (argv) => (await import('../bench/run.js')).benchCommand(argv),
   },
