@@ -737,7 +737,7 @@ describe('the requested range: a bundle verifies only when its proven range cove
         'fedmart audit verify: BROKEN at range: the bundle proves 2025-05-01T00:08:00.000Z .. 2025-05-01T00:12:30.000Z complete, not the requested 2025-05-01T00:00:00.000Z .. …: it starts after the requested from, so entries stamped from 2025-05-01T00:00:00.000Z up to 2025-05-01T00:08:00.000Z are not shown; export the range again from 2025-05-01T00:00:00.000Z',
       ]);
 
-      const later = run(partFile, '--to', '2025-05-01T00:13:00.000Z');
+      const later = run(partFile, '--key', pub, '--to', '2025-05-01T00:13:00.000Z');
       expect(later.status).toBe(1);
       expect(later.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(later.stderr).toMatch(/^fedmart audit verify: BROKEN at range: .*: it ends before the requested to, /);
