@@ -29,7 +29,8 @@ export async function shopPage(main, ctx) {
     const label = (r) => (r.stage !== undefined ? t(`stage.${r.stage}`) : String(r.group));
     section.append(h('h3', {}, `${b.queryId} · ${fmt.time(b.releasedAt)} · ${t('s.shops', { n: b.merchants })}`),
       svg(barChart({ title: t('metric.repurchaseRate'), labels: rows.map(label), values: rows.map((r) => (r.suppressed ? null : r.repurchaseRate)), format: (v) => `${(v * 100).toFixed(1)}%`, suppressedLabel: t('suppressed') })),
-      table(t('s.benchmarks'), [t('group.lifecycle_stage'), t('metric.customers'), t('metric.repurchaseRate'), t('metric.orderValueMean'), t('metric.meanDaysBetweenOrders')],
+      // The column is the query's grouping (age band, city level, ...); lifecycle-stage results carry none.
+      table(t('s.benchmarks'), [t(`group.${b.result?.groupBy ?? 'lifecycle_stage'}`), t('metric.customers'), t('metric.repurchaseRate'), t('metric.orderValueMean'), t('metric.meanDaysBetweenOrders')],
         rows.map((r) => [label(r), r.suppressed ? t('suppressed') : fmt.num(r.customers), fmt.pct(r.repurchaseRate), fmt.num(r.orderValueMean), fmt.num(r.meanDaysBetweenOrders)])));
   }
 }

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { TEST_TOKEN, api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { TEST_TOKEN, api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { makeMerchants, makeShops } from '../helpers/shops.js';
 
 // Code inside page.evaluate runs in the browser; the project's lib has no DOM types.
@@ -243,6 +243,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
   });
 
   it('an administrator creates a merchant operator in the console, who then sees their shop and its benchmark', async () => {
+    // A benchmark grouped by age band besides the marketer's by lifecycle stage: each table is headed by its own grouping.
+    const byAge = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', {
+      kind: 'segment-stats', spec: { kind: 'segment-stats', purpose: 'marketing-analytics', groupBy: 'age_band' }, targetMerchants: 3,
+    });
+    expect(byAge.status, JSON.stringify(byAge.body)).toBe(201);
+    expect((await waitForFinal(cluster, byAge.body.queryId)).status).toBe('released');
     const page = await context.newPage();
     await signIn(page, TEST_TOKEN);
     await page.goto(`${origin}/console/#/users`);
@@ -258,6 +264,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     await signIn(page, token);
     await page.locator('svg.chart rect.bar').first().waitFor();
     expect(await page.locator('h1').first().textContent()).toBe(`店铺 ${merchants[0]!.merchantId}`);
+    // Newest first: the age-band benchmark, then the lifecycle one.
+    const firstHeaders = await page.locator('section.card table').evaluateAll((tables) => tables.map((t) => t.querySelector('th')?.textContent ?? ''));
+    expect(firstHeaders.slice(1, 3)).toEqual(['年龄段', '客户生命周期']);
     await shot(page, '13-merchant-shop');
     const other = await page.evaluate(async ([t, id]) => (await fetch(`/v1/merchants/${id}`, { headers: { authorization: `Bearer ${t}` } })).status, [token, merchants[1]!.merchantId]);
     expect(other).toBe(403);
