@@ -193,8 +193,12 @@ export function adminRoutes(deps: AdminRouteDeps): ApiRoute[] {
       roles: ['admin'],
       params: z.object({ id: z.string().min(1).max(63) }).strict(),
       responses: { 200: { description: 'Revoked', schema: userViewSchema } },
-      problems: ['USER_NOT_FOUND'],
-      handler: async ({ params, principal }) => userView(await users.revoke(params.id, principal.id)),
+      problems: ['USER_NOT_FOUND', 'SELF_REVOKE'],
+      handler: async ({ params, principal }) => {
+        // Locking oneself out leaves no administrator to undo it; another administrator (or the bootstrap token) can.
+        if (params.id === principal.id) throw new HttpProblem('SELF_REVOKE', `you are signed in as ${params.id}; ask another administrator to revoke this token`);
+        return userView(await users.revoke(params.id, principal.id));
+      },
     }),
     defineRoute({
       method: 'GET', url: '/v1/purposes', operationId: 'listPurposes', tag: 'purposes',

@@ -28,6 +28,7 @@ export const PROBLEMS = {
   MERCHANT_NOT_FOUND: { status: 404, title: 'No such merchant' },
   JOB_NOT_DONE: { status: 409, title: 'The job has not finished successfully' },
   USER_EXISTS: { status: 409, title: 'A user with this id already exists' },
+  SELF_REVOKE: { status: 409, title: 'An administrator may not revoke their own token' },
   RELEASE_NOT_READY: { status: 409, title: 'The query has no release yet' },
   NOT_FOUND: { status: 404, title: 'No such route' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

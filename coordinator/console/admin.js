@@ -8,7 +8,7 @@ import { fmt, t } from './i18n.js';
 const ROLES = ['marketer', 'compliance', 'admin', 'merchant'];
 
 export async function usersPage(main) {
-  const [users, purposes] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/purposes')]);
+  const [users, purposes, me] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/purposes'), api('GET', '/v1/me')]);
   const role = h('select', { id: 'u-role' }, ...ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))));
   const userId = h('input', { id: 'u-id', type: 'text', pattern: '[a-z0-9][a-z0-9._-]{2,62}', spellcheck: 'false', 'aria-describedby': 'u-id-help' });
   const label = h('input', { id: 'u-label', type: 'text' });
@@ -43,7 +43,7 @@ export async function usersPage(main) {
       out.append(h('div', { class: 'notice', role: 'status' }, h('p', {}, t('u.created', { id: created.user.userId })),
         h('label', { for: 'u-token' }, t('u.token')), h('input', { id: 'u-token', readonly: true, value: created.token, size: 60 }),
         h('p', { class: 'muted' }, t('u.tokenOnce'))));
-      renderList(list, (await api('GET', '/v1/users')).users);
+      renderList(list, (await api('GET', '/v1/users')).users, me.id);
     } catch (err) {
       out.append(h('p', { role: 'alert', class: 'error' }, `${err.code ?? t('error')}: ${err.message}`));
     }
@@ -51,17 +51,24 @@ export async function usersPage(main) {
   const list = h('section', { class: 'card' });
   main.append(form, list);
   sync();
-  renderList(list, users.users);
+  renderList(list, users.users, me.id);
 }
 
-function renderList(list, users) {
+/** The users table; `selfId` is the signed-in user, whose own row offers no revoke (the API refuses it too). */
+function renderList(list, users, selfId) {
   clear(list);
+  const state = (u) => {
+    if (u.revokedAt) return `${t('u.revoked')} ${fmt.time(u.revokedAt)}`;
+    if (u.userId === selfId) return t('u.self');
+    return h('button', { type: 'button', class: 'small', onclick: async () => {
+      // Revoking takes effect at once and cannot be undone: ask first.
+      if (!window.confirm(t('u.confirmRevoke', { id: u.userId }))) return;
+      await api('POST', `/v1/users/${encodeURIComponent(u.userId)}/revoke`);
+      renderList(list, (await api('GET', '/v1/users')).users, selfId);
+    } }, t('u.revoke'));
+  };
   list.append(h('h2', {}, t('u.list')), table(t('u.list'), [t('u.id'), t('u.role'), t('u.purposes'), t('u.merchant'), t('u.label'), t('q.created'), t('u.state')],
-    users.map((u) => [u.userId, t(`role.${u.role}`), u.purposes.join(', '), u.merchantId ?? '', u.label ?? '', fmt.time(u.createdAt),
-      u.revokedAt ? `${t('u.revoked')} ${fmt.time(u.revokedAt)}` : h('button', { type: 'button', class: 'small', onclick: async () => {
-        await api('POST', `/v1/users/${encodeURIComponent(u.userId)}/revoke`);
-        renderList(list, (await api('GET', '/v1/users')).users);
-      } }, t('u.revoke'))])));
+    users.map((u) => [u.userId, t(`role.${u.role}`), u.purposes.join(', '), u.merchantId ?? '', u.label ?? '', fmt.time(u.createdAt), state(u)])));
 }
 
 export async function registryPage(main) {

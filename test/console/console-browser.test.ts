@@ -273,6 +273,33 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     await page.close();
   });
 
+  it('an administrator revokes a user only after confirming, and is not offered their own row', async () => {
+    const admin = await api<{ token: string; user: { userId: string } }>(cluster, 'POST', '/v1/users', { role: 'admin', userId: 'adm-zhao' });
+    const leaving = await api<{ token: string; user: { userId: string } }>(cluster, 'POST', '/v1/users', { role: 'compliance', userId: 'dpo-leaving' });
+    expect([admin.status, leaving.status]).toEqual([201, 201]);
+    const page = await context.newPage();
+    await signIn(page, admin.body.token);
+    await page.goto(`${origin}/console/#/users`);
+    const row = (id: string) => page.locator('tbody tr', { has: page.locator('th', { hasText: new RegExp(`^${id}$`) }) });
+    await row('dpo-leaving').getByRole('button', { name: '撤销' }).waitFor();
+    expect(await row('adm-zhao').getByRole('button').count()).toBe(0);
+    expect(await row('adm-zhao').textContent()).toContain('不能撤销自己');
+    const dialogs: string[] = [];
+    let answer = false;
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    });
+    await row('dpo-leaving').getByRole('button', { name: '撤销' }).click();
+    expect((await api(cluster, 'GET', '/v1/users')).body).toMatchObject({ users: expect.arrayContaining([expect.objectContaining({ userId: 'dpo-leaving', revokedAt: null })]) });
+    answer = true;
+    await row('dpo-leaving').getByRole('button', { name: '撤销' }).click();
+    await row('dpo-leaving').getByText('已撤销').waitFor();
+    expect(dialogs).toHaveLength(2);
+    expect(dialogs[0]).toContain('dpo-leaving');
+    await page.close();
+  });
+
   it('fetched nothing from anywhere but the coordinator', () => {
     expect(foreignRequests).toEqual([]);
   });

@@ -245,6 +245,19 @@ describe('tokens', () => {
   });
 });
 
+describe('self-revocation', () => {
+  it('refuses an administrator revoking their own token with 409 SELF_REVOKE; another administrator may', async () => {
+    const created = await fx.call(fx.users.admin.token, 'POST', '/v1/users', { role: 'admin', label: 'second admin' });
+    const { token, user } = created.body as { token: string; user: { userId: string } };
+    const self = await fx.call(token, 'POST', `/v1/users/${user.userId}/revoke`);
+    expect([self.status, self.body.code]).toEqual([409, 'SELF_REVOKE']);
+    expect(self.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((await fx.call(token, 'GET', '/v1/me')).status).toBe(200);
+    expect((await fx.call(fx.users.admin.token, 'POST', `/v1/users/${user.userId}/revoke`)).body.revokedAt).not.toBeNull();
+    expect((await fx.call(token, 'GET', '/v1/me')).status).toBe(401);
+  });
+});
+
 describe('rate limits and errors', () => {
   it('answers 429 with Retry-After once a token used up its window, per token', async () => {
     const small = await startHttpFixture({ rateLimit: { limit: 10, windowMs: 60_000 }, authFailureLimit: { limit: 2, windowMs: 60_000 } });
