@@ -23,13 +23,21 @@ function badge(ok, text) {
   return h('span', { class: `badge ${ok ? 'ok' : 'bad'}` }, `${ok ? '✓' : '✗'} ${text}`);
 }
 
+/** Checks that passed against a key nobody pinned: anyone could have signed with their own key, so no tick. */
+function warnBadge(text, attrs = {}) {
+  return h('span', { ...attrs, class: `badge warn${attrs.class ? ` ${attrs.class}` : ''}` }, `⚠ ${text}`);
+}
+
 /** The checkpoint card; resolves to the verified checkpoint or null. */
 async function checkpointCard(container) {
   const cp = await api('GET', '/v1/audit/checkpoint');
   const v = await verifyCheckpoint(cp.checkpoint, cp.origin, cp.publicKey);
   const pin = pinned();
   const pinInput = h('input', { id: 'pin-key', value: pin ?? '', size: 66, spellcheck: 'false', pattern: '[0-9a-f]{64}', 'aria-describedby': 'pin-help' });
-  const pinStatus = pin === null ? h('span', { class: 'badge' }, t('a.notPinned')) : badge(pin === cp.publicKey, pin === cp.publicKey ? t('a.pinMatch') : t('a.pinMismatch'));
+  const pinStatus = pin === null ? warnBadge(t('a.notPinned')) : badge(pin === cp.publicKey, pin === cp.publicKey ? t('a.pinMatch') : t('a.pinMismatch'));
+  const cpStatus = !v.ok ? badge(false, `${t('a.cpInvalid')}: ${v.reason}`)
+    : pin === null ? warnBadge(t('a.cpValidUnpinned', { size: v.size }))
+      : badge(pin === cp.publicKey, pin === cp.publicKey ? t('a.cpValid', { size: v.size }) : t('a.pinMismatch'));
   const savePin = h('button', { type: 'button', onclick: () => {
     if (/^[0-9a-f]{64}$/.test(pinInput.value)) localStorage.setItem(PIN_KEY, pinInput.value);
     else localStorage.removeItem(PIN_KEY);
@@ -37,7 +45,7 @@ async function checkpointCard(container) {
   } }, t('a.pin'));
   container.append(h('section', { class: 'card', id: 'checkpoint' },
     h('h2', {}, t('a.checkpoint')),
-    h('p', { id: 'checkpoint-status', 'aria-live': 'polite' }, v.ok ? badge(true, t('a.cpValid', { size: v.size })) : badge(false, `${t('a.cpInvalid')}: ${v.reason}`)),
+    h('p', { id: 'checkpoint-status', 'aria-live': 'polite' }, cpStatus),
     table(t('a.checkpoint'), [t('a.item'), t('a.value')], [
       [t('a.origin'), cp.origin],
       [t('a.size'), v.ok ? String(v.size) : '—'],
@@ -221,9 +229,11 @@ async function showExport(outcome, job, expectRange) {
   outcome.append(card);
   const bundle = await (await download(job.result.links.bundle)).text().then((s) => JSON.parse(s));
   const v = await verifyBundle(bundle, { pinnedKeyHex: pinned(), expectRange, onProgress: (d, n) => { status.textContent = t('x.verifyingN', { d, n }); } });
-  status.replaceChildren(v.ok
-    ? h('span', { class: 'badge ok big', id: 'verified' }, `✓ ${t('x.verified', { n: v.entries, size: v.size })}`)
-    : h('span', { class: 'badge bad big', id: 'verified' }, `✗ ${t('x.broken')}: ${v.firstBroken} — ${v.reason}`));
+  const pin = pinned();
+  status.replaceChildren(!v.ok
+    ? h('span', { class: 'badge bad big', id: 'verified' }, `✗ ${t('x.broken')}: ${v.firstBroken} — ${v.reason}`)
+    : pin === null ? warnBadge(t('x.verifiedUnpinned', { n: v.entries, size: v.size }), { class: 'big', id: 'verified' })
+      : h('span', { class: 'badge ok big', id: 'verified' }, `✓ ${t('x.verified', { n: v.entries, size: v.size })}`));
   card.append(
     table(t('x.checks'), [t('x.check'), t('x.outcome'), t('x.detail')], v.checks.map((c) => [t(`x.check.${c.name}`), badge(c.ok, c.ok ? t('x.pass') : t('x.fail')), c.detail])),
     h('p', { class: 'muted' }, t('x.sectionsNote')),

@@ -198,6 +198,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
   it('a compliance officer verifies the audit log in the page: checkpoint signature and inclusion proofs', async () => {
     const page = await context.newPage();
     await signIn(page, tokens.compliance.token);
+    // A valid signature under a key nobody pinned earns a warning, not a tick; pinning the audit key turns it green.
+    await page.locator('#checkpoint-status .badge.warn').waitFor();
+    expect(await page.locator('#checkpoint-status').textContent()).toContain('审计公钥未固定');
+    expect(await page.locator('#checkpoint-status .badge.ok').count()).toBe(0);
+    await page.getByLabel('固定审计公钥（十六进制）').fill(Buffer.from(cluster.coordinator.audit.publicKey).toString('hex'));
+    await page.getByRole('button', { name: '保存' }).click();
     await page.locator('#checkpoint-status .badge.ok').waitFor();
     await page.locator('#timeline li').first().waitFor();
     await page.getByLabel('事件类型').selectOption('auth.failed');
@@ -232,7 +238,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     await page.locator('#verified').waitFor({ timeout: 90_000 });
     expect(await page.locator('#verified').getAttribute('class')).toContain('ok');
     expect(await page.locator('#verified').textContent()).toMatch(/^✓ 已验证：签名检查点、\d+ 条包含证明、范围完整性和报告包签名均有效/);
-    expect(await page.locator('#export-result td .badge.ok').count()).toBe(4); // checkpoint, inclusion proofs, range completeness, bundle signature
+    // The key pinned on the audit page, checkpoint, inclusion proofs, range completeness, bundle signature.
+    expect(await page.locator('#export-result td .badge.ok').count()).toBe(5);
     const pdfDownload = page.waitForEvent('download');
     await page.getByRole('button', { name: '下载 PDF 报告' }).click();
     const pdf = readFileSync(await (await pdfDownload).path());
