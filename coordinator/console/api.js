@@ -34,7 +34,10 @@ async function send(method, path, body, accept) {
     } catch {
       // not a problem body
     }
-    throw new ApiError(res.status, p.code ?? `HTTP_${res.status}`, `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`);
+    const err = new ApiError(res.status, p.code ?? `HTTP_${res.status}`, `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`);
+    // The token stopped working (revoked, or the user removed): the app signs out (app.js).
+    if (res.status === 401) window.dispatchEvent(new CustomEvent('fedmart:unauthenticated', { detail: err.code }));
+    throw err;
   }
   return res;
 }

@@ -139,6 +139,23 @@ function start() {
     route();
   });
   window.addEventListener('hashchange', () => route());
+  // A signed-in page whose token was revoked meanwhile does not stay up: back to sign-in, saying why.
+  window.addEventListener('fedmart:unauthenticated', () => {
+    if (!me) return; // signing in: the form reports it
+    setToken(null);
+    me = null;
+    cleanup?.();
+    cleanup = null;
+    ++generation;
+    document.getElementById('who').textContent = '';
+    document.getElementById('logout').hidden = true;
+    const root = document.getElementById('main');
+    clear(root);
+    const main = h('div', { class: 'view' });
+    root.append(main);
+    renderNav(null);
+    loginPage(main, t('login.revoked'));
+  });
   route();
 }
 

@@ -284,6 +284,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     const admin = await api<{ token: string; user: { userId: string } }>(cluster, 'POST', '/v1/users', { role: 'admin', userId: 'adm-zhao' });
     const leaving = await api<{ token: string; user: { userId: string } }>(cluster, 'POST', '/v1/users', { role: 'compliance', userId: 'dpo-leaving' });
     expect([admin.status, leaving.status]).toEqual([201, 201]);
+    // The user about to be revoked is signed in in another tab.
+    const theirs = await context.newPage();
+    await signIn(theirs, leaving.body.token);
     const page = await context.newPage();
     await signIn(page, admin.body.token);
     await page.goto(`${origin}/console/#/users`);
@@ -305,6 +308,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     expect(dialogs).toHaveLength(2);
     expect(dialogs[0]).toContain('dpo-leaving');
     await page.close();
+    // Their next request is refused, and their page signs them out saying why instead of staying up.
+    await theirs.goto(`${origin}/console/#/rights`);
+    await theirs.locator('#login-error').filter({ hasText: '已被撤销' }).waitFor();
+    expect(await theirs.locator('#who').textContent()).toBe('');
+    expect(await theirs.locator('#nav li').count()).toBe(0);
+    await theirs.close();
   });
 
   it('fetched nothing from anywhere but the coordinator', () => {
