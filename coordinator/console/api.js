@@ -1,6 +1,9 @@
 // The console's calls to the coordinator API, with the token the person
 // signed in with (kept in this tab's sessionStorage only). Problem+json
-// answers become ApiError with the stable code.
+// answers become ApiError with the stable code, worded in the console's
+// language (the server's detail, when it sends one, follows as it came).
+
+import { PROBLEM_TITLES, getLang } from './i18n.js';
 
 const KEY = 'fedmart.token';
 
@@ -34,7 +37,8 @@ async function send(method, path, body, accept) {
     } catch {
       // not a problem body
     }
-    const err = new ApiError(res.status, p.code ?? `HTTP_${res.status}`, `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`);
+    const title = PROBLEM_TITLES[p.code]?.[getLang()] ?? p.title ?? res.statusText;
+    const err = new ApiError(res.status, p.code ?? `HTTP_${res.status}`, `${title}${p.detail ? `: ${p.detail}` : ''}`);
     // The token stopped working (revoked, or the user removed): the app signs out (app.js).
     if (res.status === 401) window.dispatchEvent(new CustomEvent('fedmart:unauthenticated', { detail: err.code }));
     throw err;

@@ -1,5 +1,7 @@
 /** Types of i18n.js (plain JavaScript served to the browser). */
 export const MESSAGES: { zh: Record<string, string>; en: Record<string, string> };
+/** The coordinator's HTTP problem codes worded in both languages (English = the problem's title). */
+export const PROBLEM_TITLES: Record<string, { zh: string; en: string }>;
 export function getLang(): 'zh' | 'en';
 export function setLang(lang: string): void;
 export function t(key: string, vars?: Record<string, unknown>, lang?: 'zh' | 'en'): string;

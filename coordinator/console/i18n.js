@@ -136,6 +136,54 @@ const WITHHELD_LABELS = {
 };
 
 /** `{ 'why.CODE': text }` (or another prefix) of one language from a table of `{ en, zh }`. */
+/**
+ * The coordinator's HTTP problem codes (coordinator/problems.ts) in both
+ * languages: the English is the problem's title word for word (a test
+ * holds them together), so a refusal reads in the console's language.
+ */
+export const PROBLEM_TITLES = {
+  UNAUTHENTICATED: { zh: 'API 令牌缺失或无效', en: 'Missing or invalid API token' },
+  ROLE_FORBIDDEN: { zh: '您的角色不能使用此功能', en: 'Your role may not use this route' },
+  PURPOSE_NOT_GRANTED: { zh: '您未获授权此请求所属的处理目的', en: 'You are not granted the purpose this request is for' },
+  NOT_OWN_MERCHANT: { zh: '商家运营只能查看自己的店铺', en: 'Merchant operators may only see their own shop' },
+  VALIDATION_FAILED: { zh: '请求与接口定义不符', en: 'The request does not match the schema' },
+  QUERY_KIND_UNKNOWN: { zh: '未知的查询类型', en: 'Unknown query kind' },
+  QUERY_KIND_INTERNAL: { zh: '此类型是模型拟合的内部步骤，只能由拟合程序创建', en: 'This kind is a step of a model fit; only the fit runner creates it' },
+  QUERY_INTERNAL: { zh: '此查询是模型拟合的一轮，其数值只留给拟合程序', en: 'This query is a round of a model fit; its values stay with the fit runner' },
+  RELEASE_INTERNAL: { zh: '此发布结果是模型的输入，只公布模型本身', en: 'This release holds a model\'s inputs; only the model is published' },
+  QUERY_SPEC_INVALID: { zh: '查询定义无效', en: 'The query specification is invalid' },
+  OVERFLOW_RISK: { zh: '声明的上界可能使明文模数溢出', en: 'The declared bounds could wrap the plaintext modulus' },
+  PURPOSE_UNKNOWN: { zh: '查询所指的处理目的未登记', en: 'The query names a purpose that is not registered' },
+  PIA_MISSING: { zh: '该处理目的没有个人信息保护影响评估记录', en: 'No personal-information impact assessment is recorded for the purpose' },
+  FIELD_NOT_ALLOWED: { zh: '查询读取了处理目的允许范围之外的字段', en: 'The query reads a field outside its purpose\'s allow-list' },
+  CUTOFF_INVALID: { zh: '同意截止时间不能晚于现在', en: 'The consent cutoff must not be in the future' },
+  AUDIT_RANGE_INVALID: { zh: '所请求的审计时间范围无效', en: 'The requested audit range is invalid' },
+  PURPOSE_INVALID: { zh: '处理目的或影响评估无效', en: 'The purpose or PIA is invalid' },
+  USER_INVALID: { zh: '用户定义无效', en: 'The user definition is invalid' },
+  QUERY_NOT_FOUND: { zh: '没有这个查询', en: 'No such query' },
+  FIT_NOT_FOUND: { zh: '没有这个模型拟合', en: 'No such model fit' },
+  JOB_NOT_FOUND: { zh: '没有这个任务', en: 'No such job' },
+  USER_NOT_FOUND: { zh: '没有这个用户', en: 'No such user' },
+  MERCHANT_NOT_FOUND: { zh: '没有这个商家', en: 'No such merchant' },
+  JOB_NOT_DONE: { zh: '任务尚未成功完成', en: 'The job has not finished successfully' },
+  USER_EXISTS: { zh: '已有同一编号的用户', en: 'A user with this id already exists' },
+  SELF_REVOKE: { zh: '管理员不能撤销自己的令牌', en: 'An administrator may not revoke their own token' },
+  RELEASE_NOT_READY: { zh: '该查询尚无发布结果', en: 'The query has no release yet' },
+  NOT_FOUND: { zh: '没有这个接口', en: 'No such route' },
+  PAYLOAD_TOO_LARGE: { zh: '请求内容过大', en: 'Request body too large' },
+  URI_TOO_LONG: { zh: '路径参数过长', en: 'A path parameter is too long' },
+  MALFORMED_REQUEST: { zh: '请求不是合法的 HTTP', en: 'The request is not well-formed HTTP' },
+  REQUEST_TIMEOUT: { zh: '请求未按时到达', en: 'The request did not arrive in time' },
+  EXPECTATION_FAILED: { zh: '只支持 Expect: 100-continue', en: 'Only Expect: 100-continue is supported' },
+  HEADERS_TOO_LARGE: { zh: '请求头过大', en: 'The request headers are too large' },
+  UNSUPPORTED_MEDIA_TYPE: { zh: '请以 application/json 发送请求内容', en: 'Send the body as application/json' },
+  RATE_LIMITED: { zh: '请求过多，请按 Retry-After 所示时间后重试', en: 'Too many requests; retry after the time in Retry-After' },
+  INTERNAL: { zh: '内部错误', en: 'Internal error' },
+  PDF_UNAVAILABLE: { zh: '此协调方无法生成 PDF', en: 'PDF rendering is not available on this coordinator' },
+  JOB_ABANDONED: { zh: '执行此任务的协调方在完成前已停止，请重新开始', en: 'The coordinator running this job stopped before it finished; start it again' },
+  NOT_READY: { zh: '协调方目前无法接受工作，检查项列出了失败的部分', en: 'The coordinator cannot take work now; checks names what is failing' },
+};
+
 function keyed(prefix, table, lang) {
   return Object.fromEntries(Object.entries(table).map(([code, text]) => [`${prefix}${code}`, text[lang]]));
 }
@@ -208,7 +256,7 @@ export const MESSAGES = {
     's.title': '店铺 {id}', 's.status': '注册状态', 's.merchant': '店铺', 's.enrolled': '注册时间', 's.contributions': '已贡献次数', 's.last': '最近一次贡献', 's.key': '签名公钥摘要',
     's.benchmarks': '对标（跨店聚合）', 's.benchIntro': '您店铺参与过的查询所发布的跨店聚合结果，可与本店自己的数字在本地对比。', 's.noBench': '暂无。', 's.shops': '{n} 家店铺', 's.noShop': '没有关联的店铺。',
     'q.withheld': '未公布的单元及原因', 'q.cell': '单元', 'q.why': '原因', 'q.details': '技术详情', 'm.failed': '模型拟合失败',
-    ...keyed('why.', REASONS, 'zh'), ...keyed('whyShort.', WITHHELD_LABELS, 'zh'),
+    ...keyed('why.', REASONS, 'zh'), ...keyed('whyShort.', WITHHELD_LABELS, 'zh'), ...keyed('problem.', PROBLEM_TITLES, 'zh'),
   },
   en: {
     title: 'fedmart console', skip: 'Skip to content', logout: 'Sign out', 'nav.label': 'Main navigation', error: 'Error',
@@ -277,7 +325,7 @@ export const MESSAGES = {
     's.title': 'Shop {id}', 's.status': 'Enrolment', 's.merchant': 'Shop', 's.enrolled': 'Enrolled', 's.contributions': 'Contributions', 's.last': 'Last contribution', 's.key': 'Signing key digest',
     's.benchmarks': 'Benchmarks (cross-shop aggregates)', 's.benchIntro': 'Released cross-shop aggregates of queries your shop took part in, to compare with your own figures locally.', 's.noBench': 'None yet.', 's.shops': '{n} shops', 's.noShop': 'No shop is linked to you.',
     'q.withheld': 'Withheld cells and why', 'q.cell': 'Cell', 'q.why': 'Why', 'q.details': 'Technical details', 'm.failed': 'The model fit failed',
-    ...keyed('why.', REASONS, 'en'), ...keyed('whyShort.', WITHHELD_LABELS, 'en'),
+    ...keyed('why.', REASONS, 'en'), ...keyed('whyShort.', WITHHELD_LABELS, 'en'), ...keyed('problem.', PROBLEM_TITLES, 'en'),
   },
 };
 

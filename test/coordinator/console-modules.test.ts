@@ -27,7 +27,8 @@ import { MerkleTree, exportAuditBundle, signAuditBundle, leafHash as nodeLeafHas
 import { blake2b } from '../../coordinator/console/blake2b.js';
 import { canonicalJson, ed25519Supported, fromHex, leafHash, verifyBundle, verifyCheckpoint, verifyInclusion } from '../../coordinator/console/verify.js';
 import { barChart, heatMap, rocFromHistograms } from '../../coordinator/console/charts.js';
-import { MESSAGES, explain, failureText, t, withheldLabel } from '../../coordinator/console/i18n.js';
+import { MESSAGES, PROBLEM_TITLES, explain, failureText, t, withheldLabel } from '../../coordinator/console/i18n.js';
+import { PROBLEMS } from '../../coordinator/problems.js';
 import { KEY_NAME, START, scenarioLog, scenarioRegisters } from '../compliance/audit-fixtures.js';
 
 const CONSOLE = join(import.meta.dirname, '../../coordinator/console');
@@ -142,6 +143,19 @@ describe('charts.js', () => {
     const heat = heatMap({ title: 'r', rows: ['2025-01'], cols: ['M0', 'M1'], cells: [[1, null]] });
     expect(heat).toContain('100%');
     expect(heat).toContain('class="cell empty"');
+  });
+});
+
+describe('problem titles in i18n.js', () => {
+  it('word every HTTP problem code in both languages, the English being the server\'s title', () => {
+    expect(Object.keys(PROBLEM_TITLES).sort()).toEqual(Object.keys(PROBLEMS).sort());
+    for (const [code, { title }] of Object.entries(PROBLEMS)) {
+      const both = PROBLEM_TITLES[code]!;
+      expect(both.en, code).toBe(title);
+      expect(both.zh, code).toMatch(/[\u4e00-\u9fff]/);
+      expect(MESSAGES.zh[`problem.${code}`]).toBe(both.zh);
+      expect(MESSAGES.en[`problem.${code}`]).toBe(title);
+    }
   });
 });
 
