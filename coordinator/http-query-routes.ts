@@ -290,11 +290,13 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'GET', url: '/v1/queries', operationId: 'listQueries', tag: 'queries',
-      summary: 'Queries of the purposes you are granted, with progress (rounds of model fits are shown under their fit)',
+      summary: 'Your queries (a marketer\'s own; every query for the bootstrap administrator), with progress (rounds of model fits are shown under their fit)',
       roles: ['marketer'],
       responses: { 200: { description: 'Queries', schema: z.object({ queries: z.array(queryViewSchema) }) } },
       handler: async ({ principal }) => {
-        const queries = (await deps.store.listQueries()).filter((q) => visible(principal, q.purpose) && roleOfKind(q.kind) !== 'fit-round');
+        // A marketer's list holds the queries they asked for, not their colleagues' work under the same purpose.
+        const own = (q: QueryRecord) => principal.role !== 'marketer' || q.createdBy === principal.id;
+        const queries = (await deps.store.listQueries()).filter((q) => visible(principal, q.purpose) && own(q) && roleOfKind(q.kind) !== 'fit-round');
         return { queries: await Promise.all(queries.map(async (q) => queryView(q, await deps.store.contributionCount(q.queryId), deps.minSubjects))) };
       },
     }),

@@ -245,6 +245,19 @@ describe('tokens', () => {
   });
 });
 
+describe('a marketer\'s query list', () => {
+  it('holds their own queries, not a colleague\'s under the same purpose; the bootstrap administrator sees both', async () => {
+    const colleague = (await fx.call(fx.users.admin.token, 'POST', '/v1/users', { role: 'marketer', purposes: ['marketing-analytics'], userId: 'mkt-colleague' })).body as { token: string };
+    const mine = (await fx.call(fx.users.marketer.token, 'POST', '/v1/queries', SEGMENT)).body.queryId as string;
+    const theirs = (await fx.call(colleague.token, 'POST', '/v1/queries', SEGMENT)).body.queryId as string;
+    const ids = async (token: string) => ((await fx.call(token, 'GET', '/v1/queries')).body.queries as { queryId: string }[]).map((q) => q.queryId);
+    expect(await ids(fx.users.marketer.token)).toContain(mine);
+    expect(await ids(fx.users.marketer.token)).not.toContain(theirs);
+    expect(await ids(colleague.token)).toEqual([theirs]);
+    expect(await ids(BOOTSTRAP_TOKEN)).toEqual(expect.arrayContaining([mine, theirs]));
+  });
+});
+
 describe('self-revocation', () => {
   it('refuses an administrator revoking their own token with 409 SELF_REVOKE; another administrator may', async () => {
     const created = await fx.call(fx.users.admin.token, 'POST', '/v1/users', { role: 'admin', label: 'second admin' });
