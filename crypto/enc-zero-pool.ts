@@ -46,10 +46,9 @@ import { deleteAll, packedLayoutOfContext } from './context.js';
 import { internalsOf } from './context-internals.js';
 import { FedmartCryptoError } from './errors.js';
 import { assertBytes, assertInteger, describe } from './assert.js';
-import { allocateCoefficients } from './bit-pack.js';
 import type { SplitCoefficients } from './bit-pack.js';
 import type { PackedLayout } from './packed-layout.js';
-import { packSplit, writeSealCiphertext } from './packed-ciphertext.js';
+import { packSplit, readSealCoefficients, writeSealCiphertext } from './packed-ciphertext.js';
 import { HeEncryptor } from './keys.js';
 import { heKeyId } from './envelope.js';
 import { constantTimeEqual, toHex } from './sign.js';
@@ -237,17 +236,6 @@ function isWiped(bytes: Uint8Array): boolean {
   return bytes[0] === 0 && bytes[1] === 0;
 }
 
-/** Reads a validated SEAL ciphertext's coefficients as uint32 halves. */
-function readCoefficients(sealBytes: Uint8Array, layout: PackedLayout): SplitCoefficients {
-  const out = allocateCoefficients(layout);
-  const view = new DataView(sealBytes.buffer, sealBytes.byteOffset, sealBytes.byteLength);
-  for (let i = 0, off = layout.seal.dataOffset; i < layout.coefficientCount; i++, off += 8) {
-    out.lo[i] = view.getUint32(off, true);
-    out.hi[i] = view.getUint32(off + 4, true);
-  }
-  return out;
-}
-
 /**
  * Encrypts `slots` as `zero` + the Δ-scaled batch-encoded plaintext, and
  * wipes `zero` (an entry taken from an `EncZeroPool`, or any fresh Enc(0)
@@ -264,7 +252,7 @@ export function encryptWithZero(ctx: HeContext, zero: Uint8Array, slots: BigUint
   ctx.validateCiphertext(zero);
   assertSlots(ctx, slots);
   const k = constantsOf(ctx);
-  const coefficients = readCoefficients(zero, k.layout);
+  const coefficients = readSealCoefficients(zero, k.layout);
   zero.fill(0);
   const plain = encodeToCoefficients(ctx, slots, k);
   addScaledPlain(coefficients, plain, k);

@@ -118,7 +118,7 @@ export function writeSealCiphertext(coefficients: SplitCoefficients, layout: Pac
 }
 
 /** Reads the coefficients of validated SEAL bytes as uint32 halves. */
-function readSealCoefficients(sealBytes: Uint8Array, layout: PackedLayout): SplitCoefficients {
+export function readSealCoefficients(sealBytes: Uint8Array, layout: PackedLayout): SplitCoefficients {
   const out = allocateCoefficients(layout);
   const view = new DataView(sealBytes.buffer, sealBytes.byteOffset, sealBytes.byteLength);
   for (let i = 0, off = layout.seal.dataOffset; i < layout.coefficientCount; i++, off += 8) {
