@@ -8,10 +8,10 @@
  * the router with 414 URI_TOO_LONG, and a request line too long for Node's
  * parser with 431 HEADERS_TOO_LARGE.
  */
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_ID_MAX_LENGTH } from '../../coordinator/http-id-guard.js';
 import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { sendRaw, type RawAnswer } from '../helpers/http-request.js';
 
 let fx: HttpFixture;
 let port: number;
@@ -33,37 +33,11 @@ beforeAll(async () => {
 });
 afterAll(() => fx?.close());
 
-interface Answer {
-  readonly status: number;
-  readonly type: string;
-  readonly text: string;
-  readonly json: Record<string, unknown> | undefined;
-}
+type Answer = RawAnswer;
 
-/** One request over a socket; the path is sent exactly as given. */
+/** One request over a socket; the path is sent exactly as given, with a JSON body for POST. */
 function send(method: string, path: string, token: string | null): Promise<Answer> {
-  const body = method === 'POST' ? Buffer.from('{}') : undefined;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1', port, method, path, agent: false,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}) },
-    }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let json: Record<string, unknown> | undefined;
-        try {
-          json = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return sendRaw(port, method, path, { token, ...(method === 'POST' ? { body: Buffer.from('{}') } : {}) });
 }
 
 function expectProblem(res: Answer, what: string, head = false): void {

@@ -6,10 +6,10 @@
  * token: the answer is always 4xx problem+json, never a 500 from the
  * database (`POST /v1/users/%00/revoke` was 500 INTERNAL).
  */
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_ID_MAX_LENGTH, idProblem } from '../../coordinator/http-id-guard.js';
 import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { sendRaw, type RawAnswer } from '../helpers/http-request.js';
 
 let fx: HttpFixture;
 let port: number;
@@ -49,29 +49,9 @@ beforeAll(async () => {
 });
 afterAll(() => fx?.close());
 
-/** One request over a socket; the path is sent exactly as given. */
-function send(method: string, path: string, body?: Buffer): Promise<{ status: number; type: string; json: Record<string, unknown> | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1', port, method, path, agent: false,
-      headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}) },
-    }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let json: Record<string, unknown> | undefined;
-        try {
-          json = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** One request over a socket as the bootstrap administrator; the path is sent exactly as given. */
+function send(method: string, path: string, body?: Buffer): Promise<RawAnswer> {
+  return sendRaw(port, method, path, { token: BOOTSTRAP_TOKEN, ...(body ? { body } : {}) });
 }
 
 /** Bad ids as they go in a URL (percent-encoded). */
