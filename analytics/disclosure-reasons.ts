@@ -90,6 +90,7 @@ export const REFUSAL_REASON_CODES = [
   'RELEASE_MISMATCH',
   // Model fits
   'FIT_CANNOT_CONTINUE',
+  'HESSIAN_NOT_POSITIVE_DEFINITE',
 ] as const;
 
 /** Why a query or a model fit failed (see {@link REFUSAL_REASON_CODES}). */
@@ -184,8 +185,8 @@ export const REASON_TEMPLATES: Readonly<Record<DisclosureReasonCode, ReasonText>
   DISCLOSURE_STATE_CORRUPT: KEYHOLDER_SETTINGS,
   DISCLOSURE_TERMS_INVALID: KEYHOLDER_SETTINGS,
   INPUT_OUT_OF_BOUNDS: {
-    en: 'The shops\' answers added up to more than the query\'s declared bounds allow, so at least one shop sent values outside them and nothing was released. Tell your administrator; the shops\' software or data needs checking.',
-    zh: '各店铺答复的合计超出了查询声明的上限，说明至少有一个店铺发送了越界数值，因此未发布任何结果。请告知管理员检查店铺的软件或数据。',
+    en: 'The shops\' answers added up to more than the query\'s declared bounds allow, or to figures that honest answers never add up to (such as more repeat customers than customers), so at least one shop sent values no honest shop sends and nothing was released. Tell your administrator; the shops\' software or data needs checking.',
+    zh: '各店铺答复的合计超出了查询声明的上限，或出现了诚实答复不可能合计出的数值（例如复购客户多于客户），说明至少有一个店铺发送了诚实店铺不会发送的数值，因此未发布任何结果。请告知管理员检查店铺的软件或数据。',
   },
   ATTESTATION_INVALID: CONSENT_EVIDENCE,
   ATTESTATION_MISMATCH: CONSENT_EVIDENCE,
@@ -218,6 +219,10 @@ export const REASON_TEMPLATES: Readonly<Record<DisclosureReasonCode, ReasonText>
   FIT_CANNOT_CONTINUE: {
     en: 'The model could not go on from what was released (for example, too few clusters kept at least {k} customers). Try fewer clusters or variables, or a larger population.',
     zh: '模型无法基于已发布的结果继续（例如保留至少 {k} 名客户的聚类太少）。请尝试减少聚类数或变量，或扩大客户范围。',
+  },
+  HESSIAN_NOT_POSITIVE_DEFINITE: {
+    en: 'A round\'s combined curvature matrix (Hessian) was not positive definite, which honest shops\' answers cannot produce, so the fit stopped without taking a step from it and no model was stored. Tell your administrator; a shop\'s software needs checking.',
+    zh: '某一轮合并的曲率矩阵（Hessian）不是正定的，诚实店铺的答复不可能产生这种结果，因此拟合在不采用该轮的情况下停止，未保存模型。请告知管理员检查店铺的软件。',
   },
 };
 

@@ -30,6 +30,7 @@ import { z } from 'zod';
 import { binIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { histogramMargins } from './histogram-disclosure.js';
+import { atLeast, atMost, equals, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -283,6 +284,38 @@ export function finaliseHistogram(spec: HistogramSpec, release: ReleasedTotals):
 }
 
 /** The `histogram` query definition registered under its kind. */
+/**
+ * Relations every honest shop's histogram satisfies, checked by the key
+ * holder on the pooled sums (input-relations.ts): each item lies in exactly
+ * one bin, between the bin's edges; a customer counted in a bin has an item
+ * there, and a customer counted overall has an item in some bin.
+ */
+export function histogramInputViolation(spec: HistogramSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  const edges = valueEdges(spec);
+  const all = { items: totalOf(totals, 'all.items'), customers: totalOf(totals, 'all.customers'), sum: totalOf(totals, 'all.value_sum') };
+  const checks: RelationCheck[] = [atMost('all.customers', all.customers, 'all.items', all.items)];
+  let items = 0n;
+  let customers = 0n;
+  let low = 0n;
+  let high = 0n;
+  for (let j = 0; j < edges.length - 1; j++) {
+    const binItems = totalOf(totals, `bin.${j}.items`);
+    const binCustomers = totalOf(totals, `bin.${j}.customers`);
+    checks.push(atMost(`bin.${j}.customers`, binCustomers, `bin.${j}.items`, binItems), atMost(`bin.${j}.customers`, binCustomers, 'all.customers', all.customers));
+    items += binItems;
+    customers += binCustomers;
+    low += binItems * (edges[j] as bigint);
+    high += binItems * (edges[j + 1] as bigint);
+  }
+  checks.push(
+    equals('the sum of the bins\' items', items, 'all.items', all.items),
+    atMost('all.customers', all.customers, 'the sum of the bins\' customers', customers),
+    atLeast('all.value_sum', all.sum, 'the bins\' items times their lower edges', low),
+    atMost('all.value_sum', all.sum, 'the bins\' items times their upper edges', high),
+  );
+  return firstBroken(checks);
+}
+
 export const histogramQuery: QueryDefinition<HistogramSpec, HistogramResult> = {
   kind: HISTOGRAM_KIND,
   parseSpec: parseHistogramSpec,
@@ -294,4 +327,5 @@ export const histogramQuery: QueryDefinition<HistogramSpec, HistogramResult> = {
   computeLocal: computeHistogramLocal,
   finalise: finaliseHistogram,
   margins: histogramMargins,
+  inputViolation: histogramInputViolation,
 };

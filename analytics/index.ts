@@ -246,6 +246,7 @@ export {
   logisticRoundQuery,
   logisticScore,
   newtonStep,
+  HessianNotPositiveDefiniteError,
   computeLogisticRoundLocal,
   logisticModelRules,
   trainingRowScope,

@@ -12,8 +12,9 @@
  */
 import { z } from 'zod';
 import { CUSTOMER_FEATURE_NAMES, featureInputFields, featureRows, type CustomerFeature } from './customer-features.js';
+import { absAtMost, atMost, equals, firstBroken, signedTotalOf, squareAtMost, totalOf, type RelationCheck } from './input-relations.js';
 import type { IterativeModelDefinition } from './iterative.js';
-import { supportCounts, supportFields, supportGroups, type ModelRules } from './model-rules.js';
+import { supportCounts, supportField, supportFields, supportGroups, type ModelRules } from './model-rules.js';
 import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
@@ -175,6 +176,35 @@ function momentFields(spec: FeatureMomentsSpec): FieldSpec[] {
   ];
 }
 
+/** Upper bound `limit` with the slack of sums computed in doubles and rounded once per shop to 2^-40: 2^-20 relative plus one unit per shop. */
+const withSlack = (limit: bigint, contributors: number): bigint => limit + (limit >> 20n) + BigInt(contributors);
+
+/**
+ * Relations every honest shop's feature moments satisfy (input-relations.ts):
+ * supports are row counts; per row |x_j| ≤ F (maxFeatureAbs) and x_j adds
+ * only where nonzero, so |Σx_j| ≤ F · nz_j and Σx_j² ≤ F² · nz_j; and
+ * (Σx_j)² ≤ nz_j · Σx_j² (Cauchy–Schwarz), with the slack of rounding.
+ */
+export function featureMomentsInputViolation(spec: FeatureMomentsSpec, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+  const n = totalOf(totals, 'n');
+  const f1 = BigInt(Math.ceil(spec.maxFeatureAbs));
+  const c = BigInt(contributors);
+  return firstBroken(kmeansVariables(spec).flatMap((v, j): RelationCheck[] => {
+    const nz = totalOf(totals, supportField(v));
+    const sum = signedTotalOf(totals, `s.${j}`);
+    const squares = totalOf(totals, `q.${j}`);
+    const magnitude = sum < 0n ? -sum : sum;
+    const rounded = magnitude > c ? magnitude - c : 0n;
+    const product = nz * (squares + c);
+    return [
+      atMost(supportField(v), nz, 'n', n),
+      absAtMost(`s.${j}`, sum, `maxFeatureAbs x the rows where ${v} is nonzero (at scale 2^40)`, withSlack((f1 * nz) << 40n, contributors)),
+      atMost(`q.${j}`, squares, `maxFeatureAbs^2 x the rows where ${v} is nonzero (at scale 2^40)`, withSlack((f1 * f1 * nz) << 40n, contributors)),
+      squareAtMost(`s.${j} (less one unit per shop)`, rounded, `the rows where ${v} is nonzero x q.${j} (at scale 2^40, with 2^-19 relative slack)`, 1n, (product + (product >> 19n)) << 40n),
+    ];
+  }));
+}
+
 export const featureMomentsQuery: QueryDefinition<FeatureMomentsSpec, FeatureMoments> = {
   kind: FEATURE_MOMENTS_KIND,
   parseSpec: (json) => parseVariables(momentsSchema, json),
@@ -207,6 +237,7 @@ export const featureMomentsQuery: QueryDefinition<FeatureMomentsSpec, FeatureMom
   // A mean and a spread per feature; every feature's support and every pair's joint support hold 0 or at least k rows.
   rowScope: (spec) => (modelOf(spec) === undefined ? {} : modelRowScope(modelOf(spec) as ModelData)),
   modelRules: (spec) => ({ rowsField: 'n', parameters: 2 * kmeansVariables(spec).length, groups: supportGroups(kmeansVariables(spec), () => false) }),
+  inputViolation: featureMomentsInputViolation,
 };
 
 // ---- Lloyd rounds ------------------------------------------------------------
@@ -275,6 +306,31 @@ function totalsOf(release: ReleasedTotals): Readonly<Record<string, bigint>> {
   return cell.totals;
 }
 
+/**
+ * Relations every honest shop's Lloyd round satisfies (input-relations.ts):
+ * every row is assigned to exactly one cluster, a cluster's supports are
+ * among its rows, and a cluster's coordinate sum is at most maxFeatureAbs
+ * per row where the coordinate is nonzero (with the slack of rounding).
+ */
+export function kmeansRoundInputViolation(spec: KmeansRoundSpec, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+  const n = totalOf(totals, 'n');
+  const f1 = BigInt(Math.ceil(spec.maxFeatureAbs));
+  let assigned = 0n;
+  const checks: RelationCheck[] = [];
+  spec.centroids.forEach((_, c) => {
+    const rows = totalOf(totals, `n.${c}`);
+    assigned += rows;
+    kmeansVariables(spec).forEach((v, j) => {
+      const nz = totalOf(totals, `nz.${c}.${j}`);
+      checks.push(
+        atMost(`nz.${c}.${j}`, nz, `n.${c}`, rows),
+        absAtMost(`s.${c}.${j}`, signedTotalOf(totals, `s.${c}.${j}`), `maxFeatureAbs x the rows of cluster ${c} where ${v} is nonzero (at scale 2^40)`, withSlack((f1 * nz) << 40n, contributors)),
+      );
+    });
+  });
+  return firstBroken([equals('the rows of all clusters', assigned, 'n', n), ...checks]);
+}
+
 export const kmeansRoundQuery: QueryDefinition<KmeansRoundSpec, KmeansRoundResult> = {
   kind: KMEANS_ROUND_KIND,
   parseSpec: (json) => parseVariables(roundSchema, json),
@@ -324,6 +380,7 @@ export const kmeansRoundQuery: QueryDefinition<KmeansRoundSpec, KmeansRoundResul
   fitIdOf: (spec) => spec.fitId,
   rowScope: (spec) => (modelOf(spec) === undefined ? {} : modelRowScope(modelOf(spec) as ModelData)),
   modelRules: roundModelRules,
+  inputViolation: kmeansRoundInputViolation,
 };
 
 // ---- seeded initialisation -----------------------------------------------------

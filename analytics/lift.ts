@@ -27,6 +27,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
+import { atMost, firstBroken, totalOf } from './input-relations.js';
 import { campaignIdSchema } from './funnel.js';
 import { purposeSchema } from './model-spec.js';
 import { assertWithinBounds, type CellMargin, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals, type SubjectSensitivity } from './query-definition.js';
@@ -262,6 +263,11 @@ export function finaliseAbLift(spec: AbLiftSpec, release: ReleasedTotals): AbLif
 }
 
 /** The `ab-lift` query definition registered under its kind. */
+/** The relation every honest shop's arms satisfy (input-relations.ts): an arm's successes are among its customers. */
+export function abLiftInputViolation(_spec: AbLiftSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  return firstBroken(ARMS.map((arm) => atMost(`${arm}.successes`, totalOf(totals, `${arm}.successes`), `${arm}.customers`, totalOf(totals, `${arm}.customers`))));
+}
+
 export const abLiftQuery: QueryDefinition<AbLiftSpec, AbLiftResult> = {
   kind: AB_LIFT_KIND,
   parseSpec: parseAbLiftSpec,
@@ -278,4 +284,5 @@ export const abLiftQuery: QueryDefinition<AbLiftSpec, AbLiftResult> = {
   subjectSensitivity: abLiftSubjectSensitivity,
   computeLocal: computeAbLiftLocal,
   finalise: finaliseAbLift,
+  inputViolation: abLiftInputViolation,
 };

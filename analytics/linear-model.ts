@@ -38,7 +38,7 @@ import {
   normaliseModelData,
   type ModelData,
 } from './model-data.js';
-import { accumulateMoments, momentCells, momentFields, momentModelRules, momentSensitivity, momentTotals, releasedMomentCell, type MomentLayout } from './moment-sums.js';
+import { accumulateMoments, momentCells, momentFields, momentInputViolation, momentModelRules, momentSensitivity, momentTotals, releasedMomentCell, type MomentLayout } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -176,4 +176,5 @@ export const linearModelQuery: QueryDefinition<LinearModelSpec, LinearModelResul
   disclosureRole: 'model',
   rowScope: modelRowScope,
   modelRules: (spec) => momentModelRules(linearModelLayout(spec), modelDesign(spec).columns.length + (modelDesign(spec).intercept ? 1 : 0)),
+  inputViolation: (spec, totals) => momentInputViolation(linearModelLayout(spec), totals),
 };

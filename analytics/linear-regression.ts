@@ -40,7 +40,7 @@ import {
   purposeSchema,
   type ModelBounds,
 } from './model-spec.js';
-import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
+import { accumulateMoments, momentInputViolation, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, rawCross, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -242,4 +242,5 @@ export const linearRegressionQuery: QueryDefinition<LinearRegressionSpec, Linear
   disclosureRole: 'model',
   rowScope: (spec) => featureRowScope(asOfUnixS(spec.asOf)),
   modelRules: (spec) => momentModelRules(layoutOf(spec), spec.features.length + (spec.intercept ? 1 : 0)),
+  inputViolation: (spec, totals) => momentInputViolation(layoutOf(spec), totals),
 };

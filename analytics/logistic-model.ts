@@ -26,6 +26,7 @@ import {
   finaliseLogisticRound,
   logisticModelRules,
   logisticRoundFields,
+  logisticRoundInputViolation,
   logisticRoundSensitivity,
   logisticRoundSums,
   newtonAdvance,
@@ -189,6 +190,7 @@ export const logisticModelRoundQuery: QueryDefinition<LogisticModelRoundSpec, Lo
   fitIdOf: (spec) => spec.fitId,
   rowScope: modelRowScope,
   modelRules: (spec) => logisticModelRules({ ...roundShape(spec), label: modelDesign(spec).responseLabel }),
+  inputViolation: (spec, totals, contributors) => logisticRoundInputViolation(roundShape(spec), totals, contributors),
 };
 
 /** The spec members a round repeats from its fit. */

@@ -37,6 +37,7 @@ import {
   type RowGroup,
 } from './model-rules.js';
 import type { RowScope } from './row-scope.js';
+import { absAtMost, atLeast, atMost, firstBroken, signedTotalOf, squareAtMost, totalOf, type RelationCheck } from './input-relations.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse, choleskySolve, NotPositiveDefiniteError } from './linear-algebra.js';
 import { logisticRoundSubjectSensitivity } from './logistic-disclosure.js';
@@ -295,6 +296,88 @@ export function logisticRoundSums(
   return values;
 }
 
+/** round(x · 2^40) of an integer bound; the scale of a round's real sums. */
+const ROUND_SCALE = 40n;
+
+/**
+ * Relations every honest shop's round sums satisfy, checked by the key
+ * holder on the pooled sums (input-relations.ts). Per row, |x_j| ≤ F
+ * (maxFeatureAbs), |y − p| ≤ 1, 0 ≤ p(1 − p) ≤ 1/4 and each log-likelihood
+ * term lies in [−40, 0]; a row adds to g_j and h_jk only where its features
+ * are nonzero. So over any set of honest rows:
+ *
+ * - pos, every support nz(f) and nzpos(f) are row counts within their groups;
+ * - |g_j| ≤ F · nz_j, 0 ≤ h_jj ≤ F²/4 · nz_j, |h_jk| ≤ F²/4 · min(nz_j, nz_k);
+ * - h_jk² ≤ h_jj · h_kk: every 2 × 2 principal minor of a sum of positive
+ *   semidefinite matrices is non-negative;
+ * - −40 · n ≤ ll ≤ 0.
+ *
+ * Sums are computed in doubles and rounded once to 2^-40 per shop, so the
+ * upper bounds carry a slack of 2^-20 relative (far above the doubles'
+ * accumulated error for 2^31 rows) plus one unit per shop; the signs of
+ * h_jj and ll are exact (sums of terms of one sign).
+ */
+export function logisticRoundInputViolation(spec: Pick<LogisticRoundShape, 'features' | 'maxFeatureAbs' | 'perSubject'>, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+  const d = spec.features.length;
+  const n = totalOf(totals, 'n');
+  const perRows = spec.perSubject === undefined;
+  const support = (j: number): bigint => {
+    const f = spec.features[j] as string;
+    return perRows && !isIntercept(f) ? totalOf(totals, supportField(f)) : n;
+  };
+  const f1 = BigInt(Math.ceil(spec.maxFeatureAbs));
+  const f2 = BigInt(Math.ceil((spec.maxFeatureAbs * spec.maxFeatureAbs) / 4));
+  const c = BigInt(contributors);
+  const upTo = (limit: bigint): bigint => limit + (limit >> 20n) + c;
+  const counts: RelationCheck[] = [];
+  if (perRows) {
+    const pos = totalOf(totals, 'pos');
+    counts.push(atMost('pos', pos, 'n', n));
+    spec.features.forEach((f, j) => {
+      if (isIntercept(f)) return;
+      const nz = support(j);
+      const nzpos = totalOf(totals, positiveSupportField(f));
+      counts.push(
+        atMost(supportField(f), nz, 'n', n),
+        atMost(positiveSupportField(f), nzpos, supportField(f), nz),
+        atMost(positiveSupportField(f), nzpos, 'pos', pos),
+        atMost(`${supportField(f)} - ${positiveSupportField(f)}`, nz - nzpos, 'n - pos', n - pos),
+      );
+    });
+  }
+  const broken = firstBroken(counts);
+  if (broken !== undefined) return broken;
+  const ll = signedTotalOf(totals, 'll');
+  const llBroken = firstBroken([atMost('ll', ll, '0', 0n), atLeast('ll', ll, '-40 x n (at scale 2^40)', -upTo((40n * n) << ROUND_SCALE))]);
+  if (llBroken !== undefined) return llBroken;
+  const h = (j: number, k: number): bigint => signedTotalOf(totals, j <= k ? `h.${j}.${k}` : `h.${k}.${j}`);
+  for (let j = 0; j < d; j++) {
+    const nz = support(j);
+    const hjj = h(j, j);
+    const broken = firstBroken([
+      absAtMost(`g.${j}`, signedTotalOf(totals, `g.${j}`), `maxFeatureAbs x the rows where ${spec.features[j]} is nonzero (at scale 2^40)`, upTo((f1 * nz) << ROUND_SCALE)),
+      atLeast(`h.${j}.${j}`, hjj, '0', 0n),
+      atMost(`h.${j}.${j}`, hjj, `maxFeatureAbs^2/4 x the rows where ${spec.features[j]} is nonzero (at scale 2^40)`, upTo((f2 * nz) << ROUND_SCALE)),
+    ]);
+    if (broken !== undefined) return broken;
+  }
+  for (let j = 0; j < d; j++) {
+    for (let k = j + 1; k < d; k++) {
+      const hjk = h(j, k);
+      const nz = support(j) < support(k) ? support(j) : support(k);
+      const magnitude = hjk < 0n ? -hjk : hjk;
+      const rounded = magnitude > c ? magnitude - c : 0n; // one unit of rounding per shop
+      const product = (h(j, j) + c) * (h(k, k) + c); // each diagonal may have been rounded down by one unit per shop
+      const broken = firstBroken([
+        absAtMost(`h.${j}.${k}`, hjk, `maxFeatureAbs^2/4 x the rows where both ${spec.features[j]} and ${spec.features[k]} are nonzero (at scale 2^40)`, upTo((f2 * nz) << ROUND_SCALE)),
+        squareAtMost(`h.${j}.${k} (less one unit per shop)`, rounded, `h.${j}.${j} x h.${k}.${k} (with 2^-19 relative slack)`, 1n, product + (product >> 19n)),
+      ]);
+      if (broken !== undefined) return broken;
+    }
+  }
+  return undefined;
+}
+
 /** Coordinator side: the round's sums as doubles. */
 export function finaliseLogisticRound(spec: { readonly features: readonly string[] }, release: ReleasedTotals): LogisticRoundResult {
   const cell = release.cells.all;
@@ -329,6 +412,7 @@ export const logisticRoundQuery: QueryDefinition<LogisticRoundSpec, LogisticRoun
   fitIdOf: (spec) => spec.fitId,
   rowScope: (spec) => trainingRowScope(spec.holdoutPercent),
   modelRules: logisticModelRules,
+  inputViolation: logisticRoundInputViolation,
 };
 
 /** Per-subject sensitivity of a round's fields (for DP purposes). */
@@ -351,6 +435,19 @@ function penalisedHessian(result: LogisticRoundResult, l2: readonly number[]): n
 }
 
 /**
+ * A round's pooled Hessian (with the l2 penalty) that Cholesky cannot
+ * factor: honest shops cannot produce one once their rows span the
+ * features, so a fit that meets it stops (`HESSIAN_NOT_POSITIVE_DEFINITE`)
+ * and takes no step from it.
+ */
+export class HessianNotPositiveDefiniteError extends RangeError {
+  constructor(readonly pivot: number, readonly value: number) {
+    super(`the round's Hessian (with the l2 penalty) is not positive definite (Cholesky pivot ${pivot} is ${value}), so no Newton step was taken`);
+    this.name = 'HessianNotPositiveDefiniteError';
+  }
+}
+
+/**
  * One Newton step from aggregates; exported for the pooled reference in tests and the bench.
  *
  * Honest shops' Hessians Σ p(1 − p) x xᵀ are positive semidefinite, so their
@@ -366,9 +463,7 @@ export function newtonStep(beta: readonly number[], result: LogisticRoundResult,
   try {
     return choleskySolve(penalisedHessian(result, l2), b);
   } catch (err) {
-    if (err instanceof NotPositiveDefiniteError) {
-      throw new RangeError(`the round's Hessian (with the l2 penalty) is not positive definite (Cholesky pivot ${err.pivot} is ${err.value}), so no Newton step was taken`);
-    }
+    if (err instanceof NotPositiveDefiniteError) throw new HessianNotPositiveDefiniteError(err.pivot, err.value);
     throw err;
   }
 }

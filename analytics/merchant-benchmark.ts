@@ -41,6 +41,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
+import { atMost, firstBroken, totalOf } from './input-relations.js';
 import { purposeSchema } from './model-spec.js';
 import { assertWithinBounds, type CellMargin, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -352,6 +353,22 @@ export function placeShop(result: MerchantBenchmarkResult, ownIndicators: ShopIn
 }
 
 /** The `merchant-benchmark` query definition registered under its kind. */
+/**
+ * The relation every honest shop's one-hot bins satisfy, checked by the key
+ * holder on the pooled sums (input-relations.ts): a shop is in at most one
+ * bin of each indicator, so an indicator's bins hold at most the shops that
+ * contributed. A shop that adds itself to several bins breaks it; one that
+ * moves its own vote, or takes another shop's vote out of a bin and puts one
+ * in another, does not (docs/input-validity.md).
+ */
+export function merchantBenchmarkInputViolation(spec: MerchantBenchmarkSpec, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+  return firstBroken(spec.indicators.map((ind) => {
+    let shops = 0n;
+    for (let b = 0; b <= edgesOf(spec, ind).length; b++) shops += totalOf(totals, binField(ind, b));
+    return atMost(`the shops in the bins of ${ind}`, shops, 'the contributing shops', BigInt(contributors));
+  }));
+}
+
 export const merchantBenchmarkQuery: QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult> = {
   kind: MERCHANT_BENCHMARK_KIND,
   parseSpec: parseMerchantBenchmarkSpec,
@@ -364,4 +381,5 @@ export const merchantBenchmarkQuery: QueryDefinition<MerchantBenchmarkSpec, Merc
   margins: merchantBenchmarkMargins,
   computeLocal: computeMerchantBenchmarkLocal,
   finalise: finaliseMerchantBenchmark,
+  inputViolation: merchantBenchmarkInputViolation,
 };

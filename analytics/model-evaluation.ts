@@ -16,6 +16,7 @@
  * @module
  */
 import { z } from 'zod';
+import { atMost, equals, firstBroken, totalOf } from './input-relations.js';
 import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, isHoldout, type CustomerFeature, type CustomerLabel } from './customer-features.js';
 import type { ModelRules } from './model-rules.js';
 import { logLikelihoodTerm, logisticLink, logisticScore } from './logistic-regression.js';
@@ -225,6 +226,28 @@ export function scoreHistogramModelRules(): ModelRules {
   };
 }
 
+/**
+ * Relations every honest shop's score histogram satisfies
+ * (input-relations.ts): each held-out row is one of tp, fp, tn, fn and sits
+ * in one bin, positives among tp and fn, negatives among fp and tn; its
+ * loss term is at most 40 (with one unit of rounding per shop).
+ */
+export function scoreHistogramInputViolation(spec: ScoreHistogramSpec, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+  const t = (name: string): bigint => totalOf(totals, name);
+  let pos = 0n;
+  let neg = 0n;
+  for (let i = 0; i < spec.bins; i++) {
+    pos += t(`pos.${i}`);
+    neg += t(`neg.${i}`);
+  }
+  return firstBroken([
+    equals('tp + fp + tn + fn', t('tp') + t('fp') + t('tn') + t('fn'), 'n', t('n')),
+    equals('the positives in the bins', pos, 'tp + fn', t('tp') + t('fn')),
+    equals('the negatives in the bins', neg, 'fp + tn', t('fp') + t('tn')),
+    atMost('logloss', t('logloss'), '40 x n (at scale 2^40)', ((40n * t('n')) << 40n) + ((40n * t('n')) << 20n) + BigInt(contributors)),
+  ]);
+}
+
 export const scoreHistogramQuery: QueryDefinition<ScoreHistogramSpec, ModelEvaluation> = {
   kind: SCORE_HISTOGRAM_KIND,
   parseSpec: (json) => parseWith(specSchema, json),
@@ -238,4 +261,5 @@ export const scoreHistogramQuery: QueryDefinition<ScoreHistogramSpec, ModelEvalu
   fitIdOf: (spec) => spec.fitId,
   rowScope: (spec) => ({ customer: (c) => isHoldout(c.customerId, spec.holdoutPercent) }),
   modelRules: scoreHistogramModelRules,
+  inputViolation: scoreHistogramInputViolation,
 };

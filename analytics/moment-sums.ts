@@ -23,16 +23,19 @@
 import {
   SUBJECTS_FIELD,
   assertRowsPerSubject,
+  pairSupportField,
   subjectGroupCounts,
   subjectGroupFields,
   subjectGroupRules,
   supportCounts,
+  supportField,
   supportFields,
   supportGroups,
   supportRowGroups,
   type ModelRules,
   type RowGroup,
 } from './model-rules.js';
+import { absAtMost, atLeast, atMost, firstBroken, signedTotalOf, squareAtMost, totalOf, type RelationCheck } from './input-relations.js';
 import type { CellSpec, FieldSpec, ReleasedTotals, SubjectSensitivity } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
@@ -198,6 +201,59 @@ export function accumulateMoments(layout: MomentLayout, rows: readonly (readonly
   assertRowsPerSubject(subjects, layout.perSubject as bigint);
   out.push(...subjectGroupCounts(rowGroups(layout), nonzero.map((nz, i) => ({ subject: subjects[i] as string, nonzero: nz, positive: false }))));
   return out;
+}
+
+/**
+ * Relations every honest shop's moment sums satisfy, checked by the key
+ * holder on the pooled sums (input-relations.ts). The sums are exact
+ * integers of quantised values |Q_v| ≤ round(maxAbs_v · 2^s), and a row adds
+ * to a variable's sums only where its Q is nonzero, so over any honest rows:
+ * supports are row counts (nz(v) ≤ n, nz(a,b) ≤ nz(a), nz(b));
+ * |Σ Q_v| ≤ max|Q_v| · nz(v); 0 ≤ Σ Q_v² ≤ max|Q_v|² · nz(v);
+ * (Σ Q_v)² ≤ nz(v) · Σ Q_v² and (Σ Q_a Q_b)² ≤ Σ Q_a² · Σ Q_b²
+ * (Cauchy–Schwarz, which survives adding shops). No slack: nothing is
+ * rounded after quantisation.
+ */
+export function momentInputViolation(layout: MomentLayout, totals: ReadonlyMap<string, bigint>): string | undefined {
+  checkLayout(layout);
+  const vars = layout.variables;
+  const n = totalOf(totals, 'n');
+  const q = layout.maxAbs.map((m) => realToFixed(m, layout.scaleBits));
+  const supportOf = (v: string): bigint => totals.get(supportField(v)) ?? n;
+  const counts: RelationCheck[] = [];
+  for (const v of vars) if (totals.has(supportField(v))) counts.push(atMost(supportField(v), supportOf(v), 'n', n));
+  for (let a = 0; a < vars.length; a++) {
+    for (let b = a + 1; b < vars.length; b++) {
+      const pair = pairSupportField(vars[a] as string, vars[b] as string);
+      const both = totals.get(pair);
+      if (both === undefined) continue;
+      counts.push(atMost(pair, both, supportField(vars[a] as string), supportOf(vars[a] as string)), atMost(pair, both, supportField(vars[b] as string), supportOf(vars[b] as string)));
+    }
+  }
+  const broken = firstBroken(counts);
+  if (broken !== undefined) return broken;
+  const square = (i: number): bigint => signedTotalOf(totals, crossName(vars[i] as string, vars[i] as string));
+  for (let i = 0; i < vars.length; i++) {
+    const v = vars[i] as string;
+    const nz = supportOf(v);
+    const qv = q[i] as bigint;
+    const sum = signedTotalOf(totals, sumName(v));
+    const broken = firstBroken([
+      atLeast(crossName(v, v), square(i), '0', 0n),
+      atMost(crossName(v, v), square(i), `max|Q(${v})|^2 x the rows where ${v} is nonzero`, qv * qv * nz),
+      absAtMost(sumName(v), sum, `max|Q(${v})| x the rows where ${v} is nonzero`, qv * nz),
+      squareAtMost(sumName(v), sum, `the rows where ${v} is nonzero x ${crossName(v, v)}`, nz, square(i)),
+    ]);
+    if (broken !== undefined) return broken;
+  }
+  for (let a = 0; a < vars.length; a++) {
+    for (let b = a + 1; b < vars.length; b++) {
+      const name = crossName(vars[a] as string, vars[b] as string);
+      const broken = squareAtMost(name, signedTotalOf(totals, name), `${crossName(vars[a] as string, vars[a] as string)} x ${crossName(vars[b] as string, vars[b] as string)}`, square(a), square(b));
+      if (broken !== undefined) return broken;
+    }
+  }
+  return undefined;
 }
 
 /** Exact released moments: Σx at scale 2^s, ΣxxT at scale 2^2s. */

@@ -32,7 +32,7 @@ import {
   type ModelBounds,
 } from './model-spec.js';
 import { columnBounds, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelSubjectRows, normaliseModelData, type ModelData } from './model-data.js';
-import { accumulateMoments, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentLayout, type MomentTotals } from './moment-sums.js';
+import { accumulateMoments, momentInputViolation, momentModelRules, releasedMomentCell, centredScatter, momentCells, momentFields, momentMeans, momentSensitivity, momentTotals, type MomentLayout, type MomentTotals } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
@@ -226,4 +226,5 @@ export const pcaQuery: QueryDefinition<PcaSpec, PcaResult> = {
   rowScope: (spec) => (isFormula(spec) ? modelRowScope(spec) : featureRowScope(asOfUnixS(spec.asOf))),
   // One loading vector per variable: d parameters against the rows.
   modelRules: (spec) => momentModelRules(layoutOf(spec), pcaVariables(spec).length),
+  inputViolation: (spec, totals) => momentInputViolation(layoutOf(spec), totals),
 };

@@ -158,6 +158,15 @@ export interface QueryDefinition<Spec, Result> {
    * level would otherwise carry a small one into the release as a sum.
    */
   cellIntegrity?(spec: Spec, cell: CellSpec, totals: ReadonlyMap<string, bigint>): boolean;
+  /**
+   * Optional: the first relation between fields that every sum of honest
+   * shops' values satisfies and `totals` (every field's exact sum over
+   * `contributors` shops) breaks, described for the refusal; undefined when
+   * all hold (input-relations.ts). The key holder refuses the whole release
+   * with `INPUT_OUT_OF_BOUNDS` on a broken relation, as on a field above its
+   * bound: only a shop that skipped its own code can break one.
+   */
+  inputViolation?(spec: Spec, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined;
 }
 
 /** The disclosure role of a definition (`table` unless it says otherwise). */

@@ -43,6 +43,7 @@ import {
 } from './calendar.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { QuerySpecError } from './errors.js';
+import { atLeast, atMost, equals, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import { cohortRetentionMargins } from './retention-disclosure.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
@@ -326,6 +327,39 @@ export function finaliseCohortRetention(spec: CohortRetentionSpec, release: Rele
   return { asOf: spec.asOf, acquisition: spec.acquisition, utcOffsetMinutes: spec.utcOffsetMinutes, churnDays: spec.churnDays, cohorts, repurchase, churn };
 }
 
+/**
+ * Relations every honest shop's retention counts satisfy, checked by the key
+ * holder on the pooled sums (input-relations.ts): a month's active customers
+ * belong to their cohort; repeat buyers are buyers with at least one
+ * interval, none longer than horizonSeconds; churned buyers are buyers; the
+ * churn table's buyers are the repurchase buyers split by stage; and when
+ * cohorts are by first order, every cohort customer is a buyer.
+ */
+export function cohortRetentionInputViolation(spec: CohortRetentionSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  const t = (name: string): bigint => totalOf(totals, name);
+  const checks: RelationCheck[] = [];
+  let cohortCustomers = 0n;
+  for (const { cohort, months } of cohortGrid(spec)) {
+    const customers = `${cohortCell(cohort)}.customers`;
+    cohortCustomers += t(customers);
+    for (const k of months) checks.push(atMost(`${activeCell(cohort, k)}.active`, t(`${activeCell(cohort, k)}.active`), customers, t(customers)));
+  }
+  const buyers = t('repurchase.buyers');
+  checks.push(
+    atMost('repurchase.repeat_buyers', t('repurchase.repeat_buyers'), 'repurchase.buyers', buyers),
+    atLeast('repurchase.interval_count', t('repurchase.interval_count'), 'repurchase.repeat_buyers', t('repurchase.repeat_buyers')),
+    atMost('repurchase.interval_sum_s', t('repurchase.interval_sum_s'), 'repurchase.interval_count x horizonSeconds', t('repurchase.interval_count') * spec.bounds.horizonSeconds),
+  );
+  let churnBuyers = 0n;
+  for (const stage of LIFECYCLE_STAGES) {
+    churnBuyers += t(`churn.${stage}.buyers`);
+    checks.push(atMost(`churn.${stage}.churned`, t(`churn.${stage}.churned`), `churn.${stage}.buyers`, t(`churn.${stage}.buyers`)));
+  }
+  checks.push(equals('the churn table\'s buyers', churnBuyers, 'repurchase.buyers', buyers));
+  if (spec.acquisition !== 'signup') checks.push(atMost('the cohorts\' customers', cohortCustomers, 'repurchase.buyers', buyers));
+  return firstBroken(checks);
+}
+
 /** The `cohort-retention` query definition registered under its kind. */
 export const cohortRetentionQuery: QueryDefinition<CohortRetentionSpec, CohortRetentionResult> = {
   kind: COHORT_RETENTION_KIND,
@@ -337,4 +371,5 @@ export const cohortRetentionQuery: QueryDefinition<CohortRetentionSpec, CohortRe
   computeLocal: computeCohortRetentionLocal,
   finalise: finaliseCohortRetention,
   margins: cohortRetentionMargins,
+  inputViolation: cohortRetentionInputViolation,
 };

@@ -15,6 +15,7 @@ import type { QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { segmentStatsMargins, segmentStatsSubjectSensitivity } from './segment-stats-disclosure.js';
 import { ratioToNumber } from './rational.js';
+import { atLeast, atMost, firstBroken, squareAtMost, totalOf } from './input-relations.js';
 import {
   SEGMENT_STATS_KIND,
   SEGMENT_STAT_NAMES,
@@ -185,6 +186,34 @@ export function finaliseSegmentStats(spec: SegmentStatsSpec, release: ReleasedTo
   return { groupBy: spec.groupBy, rows };
 }
 
+/**
+ * Relations every honest shop's group totals satisfy, checked by the key
+ * holder on the pooled sums (input-relations.ts): repeat customers are
+ * customers with two or more orders, each with one interval fewer than its
+ * orders; no order exceeds maxOrderCents and no gap horizonSeconds; and
+ * (Σv)² ≤ orders · Σv² (Cauchy–Schwarz), so the released variance is never
+ * negative.
+ */
+export function segmentStatsInputViolation(spec: SegmentStatsSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  const { maxOrderCents, horizonSeconds } = spec.bounds;
+  for (const group of segmentGroups(spec)) {
+    const t = (stat: SegmentStatName): bigint => totalOf(totals, segmentFieldName(group, stat));
+    const name = (stat: SegmentStatName): string => segmentFieldName(group, stat);
+    const broken = firstBroken([
+      atMost(name('repeat_customers'), t('repeat_customers'), name('customers'), t('customers')),
+      atMost(`2 x ${name('repeat_customers')}`, 2n * t('repeat_customers'), name('orders'), t('orders')),
+      atLeast(name('interval_count'), t('interval_count'), name('repeat_customers'), t('repeat_customers')),
+      atMost(name('interval_count'), t('interval_count'), `${name('orders')} - ${name('repeat_customers')}`, t('orders') - t('repeat_customers')),
+      atMost(name('order_value_sum_cents'), t('order_value_sum_cents'), `${name('orders')} x maxOrderCents`, t('orders') * maxOrderCents),
+      atMost(name('order_value_sumsq_cents2'), t('order_value_sumsq_cents2'), `maxOrderCents x ${name('order_value_sum_cents')}`, maxOrderCents * t('order_value_sum_cents')),
+      squareAtMost(name('order_value_sum_cents'), t('order_value_sum_cents'), `${name('orders')} x ${name('order_value_sumsq_cents2')}`, t('orders'), t('order_value_sumsq_cents2')),
+      atMost(name('interval_sum_s'), t('interval_sum_s'), `${name('interval_count')} x horizonSeconds`, t('interval_count') * horizonSeconds),
+    ]);
+    if (broken !== undefined) return broken;
+  }
+  return undefined;
+}
+
 /** The `segment-stats` query definition registered under its kind. */
 export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsResult> = {
   kind: SEGMENT_STATS_KIND,
@@ -202,4 +231,5 @@ export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsRe
   finalise: finaliseSegmentStats,
   subjectSensitivity: segmentStatsSubjectSensitivity,
   margins: segmentStatsMargins,
+  inputViolation: segmentStatsInputViolation,
 };

@@ -221,6 +221,12 @@ export const AUDIT_EVENT_SCHEMAS = {
     contributions: count,
     deadlineSeconds: count,
   }),
+  /**
+   * An iterative fit stopped without a model at round `round`, with the
+   * fit's status code (the failed round's code, FIT_CANNOT_CONTINUE or
+   * HESSIAN_NOT_POSITIVE_DEFINITE). The reason text stays in the fit record.
+   */
+  'fit.failed': z.strictObject({ fitId: id, kind: slug, purpose, round: count, code: reason }),
   /** Records past their retention period were deleted. */
   'retention.deleted': z.strictObject({ category: slug, records: count, cutoff: isoTime }),
 } as const;

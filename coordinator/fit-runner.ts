@@ -28,6 +28,7 @@ import {
   releasedTotalsFromDocument,
   SCORE_HISTOGRAM_KIND,
   type LogisticModel,
+  HessianNotPositiveDefiniteError,
 } from '../analytics/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Database, SqlExecutor } from './database.js';
@@ -80,6 +81,8 @@ export interface FitRoundRetry {
 
 /** The code of a fit whose model cannot go on from what a round released (e.g. k-means left with too few clusters). */
 export const FIT_CANNOT_CONTINUE = 'FIT_CANNOT_CONTINUE';
+/** The code of a logistic fit stopped because a round's pooled Hessian was not positive definite: no Newton step was taken from it. */
+export const HESSIAN_NOT_POSITIVE_DEFINITE = 'HESSIAN_NOT_POSITIVE_DEFINITE';
 
 export interface FitRecord {
   readonly fitId: string;
@@ -386,7 +389,7 @@ export class FitRunner {
       } catch (err) {
         // The model cannot go on from what was released (e.g. k-means left with one cluster of k customers).
         if (!(err instanceof RangeError || err instanceof TypeError)) throw err;
-        await this.failFit(fit.fitId, FIT_CANNOT_CONTINUE, `round ${round}: ${err.message}`);
+        await this.failFit(fit.fitId, err instanceof HessianNotPositiveDefiniteError ? HESSIAN_NOT_POSITIVE_DEFINITE : FIT_CANNOT_CONTINUE, `round ${round}: ${err.message}`);
         this.log.warn({ fitId: fit.fitId, round }, 'fit stopped');
         return true;
       }
@@ -506,11 +509,22 @@ export class FitRunner {
     await this.failFit(q.fitId, code, `round ${q.fitRound ?? '?'} failed: ${code}${reason ? ` (${reason})` : ''}`);
   }
 
+  /**
+   * Ends a running fit as failed and audits it (`fit.failed`) in the same
+   * transaction; a fit already ended is left as it is and audited once. The
+   * audit entry carries the code and the round, not the reason text: that
+   * may quote decrypted figures (a Hessian's pivot), which stay with the fit.
+   */
   private async failFit(fitId: string, code: string, reason: string): Promise<void> {
-    await this.db.query(
-      `UPDATE fits SET status = 'failed', status_reason = $2, status_code = $3, finished_at = now() WHERE fit_id = $1 AND status IN ('running', 'evaluating')`,
-      [fitId, reason, code],
-    );
+    await this.db.transaction(async (tx) => {
+      const ended = await tx.query<{ kind: string; purpose: string; round: number }>(
+        `UPDATE fits SET status = 'failed', status_reason = $2, status_code = $3, finished_at = now() WHERE fit_id = $1 AND status IN ('running', 'evaluating') RETURNING kind, purpose, round`,
+        [fitId, reason, code],
+      );
+      const fit = ended[0];
+      if (fit === undefined) return;
+      await this.audit.record({ type: 'fit.failed', actor: 'coordinator', details: { fitId, kind: fit.kind, purpose: fit.purpose, round: fit.round, code } }, tx);
+    });
   }
 
   /** Audits merchants that contributed to the previous round of the fit but not to this one. */

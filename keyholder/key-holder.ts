@@ -392,6 +392,9 @@ export class KeyHolder {
     const violation = layout.boundsViolation(slots, merchants.size, totals);
     if (violation) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants.size} shops exceed what the query's declared bounds allow (${violation}); a shop sent values outside them, and nothing is released`);
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
+    // Nor what honest shops' sums never hold together, field against field (analytics/input-relations.ts).
+    const broken = definition.inputViolation?.(spec, byField, merchants.size);
+    if (broken !== undefined) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants.size} shops break a relation every honest shop's sums satisfy (${broken}); a shop sent values no honest shop can, and nothing is released`);
 
     // A model's groups and saturation (exact purposes; under DP the noise protects them): nothing leaves on a refusal.
     const rules = policy.noise.mode === 'exact' ? definition.modelRules?.(spec) : undefined;

@@ -13,7 +13,7 @@ const PIN_KEY = 'fedmart.auditKey';
 const PAGE = 200;
 const EVENT_TYPES = ['merchant.enrolled', 'purpose.registered', 'pia.recorded', 'query.created', 'contribution.accepted', 'contribution.rejected',
   'threshold.suppressed', 'query.failed', 'release.stored', 'export.created', 'rights.request', 'config.changed', 'auth.failed',
-  'model.stored', 'round.incomplete', 'round.retried', 'retention.deleted', 'merchant.key-rotated', 'merchant.revoked'];
+  'model.stored', 'round.incomplete', 'round.retried', 'fit.failed', 'retention.deleted', 'merchant.key-rotated', 'merchant.revoked'];
 
 function pinned() {
   return localStorage.getItem(PIN_KEY);

@@ -87,8 +87,8 @@ const REASONS = {
   DISCLOSURE_STATE_CORRUPT: KEYHOLDER_SETTINGS,
   DISCLOSURE_TERMS_INVALID: KEYHOLDER_SETTINGS,
   INPUT_OUT_OF_BOUNDS: {
-    en: 'The shops\' answers added up to more than the query\'s declared bounds allow, so at least one shop sent values outside them and nothing was released. Tell your administrator; the shops\' software or data needs checking.',
-    zh: '各店铺答复的合计超出了查询声明的上限，说明至少有一个店铺发送了越界数值，因此未发布任何结果。请告知管理员检查店铺的软件或数据。',
+    en: 'The shops\' answers added up to more than the query\'s declared bounds allow, or to figures that honest answers never add up to (such as more repeat customers than customers), so at least one shop sent values no honest shop sends and nothing was released. Tell your administrator; the shops\' software or data needs checking.',
+    zh: '各店铺答复的合计超出了查询声明的上限，或出现了诚实答复不可能合计出的数值（例如复购客户多于客户），说明至少有一个店铺发送了诚实店铺不会发送的数值，因此未发布任何结果。请告知管理员检查店铺的软件或数据。',
   },
   ATTESTATION_INVALID: CONSENT_EVIDENCE,
   ATTESTATION_MISMATCH: CONSENT_EVIDENCE,
@@ -121,6 +121,10 @@ const REASONS = {
   FIT_CANNOT_CONTINUE: {
     en: 'The model could not go on from what was released (for example, too few clusters kept at least {k} customers). Try fewer clusters or variables, or a larger population.',
     zh: '模型无法基于已发布的结果继续（例如保留至少 {k} 名客户的聚类太少）。请尝试减少聚类数或变量，或扩大客户范围。',
+  },
+  HESSIAN_NOT_POSITIVE_DEFINITE: {
+    en: 'A round\'s combined curvature matrix (Hessian) was not positive definite, which honest shops\' answers cannot produce, so the fit stopped without taking a step from it and no model was stored. Tell your administrator; a shop\'s software needs checking.',
+    zh: '某一轮合并的曲率矩阵（Hessian）不是正定的，诚实店铺的答复不可能产生这种结果，因此拟合在不采用该轮的情况下停止，未保存模型。请告知管理员检查店铺的软件。',
   },
   OTHER: {
     en: 'The query failed ({code}); the failure reason has the details. Ask your administrator if it is unclear.',
@@ -232,7 +236,7 @@ export const MESSAGES = {
     'event.merchant.enrolled': '商家注册', 'event.purpose.registered': '目的登记', 'event.pia.recorded': '个人信息保护影响评估', 'event.query.created': '查询发布',
     'event.contribution.accepted': '贡献接受', 'event.contribution.rejected': '贡献拒绝', 'event.threshold.suppressed': '阈值抑制', 'event.query.failed': '查询失败',
     'event.release.stored': '结果发布', 'event.export.created': '数据导出', 'event.rights.request': '权利请求', 'event.config.changed': '配置变更', 'event.auth.failed': '认证或授权失败',
-    'event.model.stored': '模型保存', 'event.round.incomplete': '轮次缺失', 'event.round.retried': '轮次重试', 'event.retention.deleted': '到期删除', 'event.merchant.key-rotated': '商家密钥轮换', 'event.merchant.revoked': '商家吊销',
+    'event.model.stored': '模型保存', 'event.round.incomplete': '轮次缺失', 'event.round.retried': '轮次重试', 'event.fit.failed': '拟合失败', 'event.retention.deleted': '到期删除', 'event.merchant.key-rotated': '商家密钥轮换', 'event.merchant.revoked': '商家吊销',
     'c.title': '同意证据', 'c.intro': '由审计日志（共 {size} 条）推导：各商家签名的同意证明中计入与排除的主体数。', 'c.unknownPurpose': '（范围外创建的查询）',
     'c.registered': '已登记', 'c.unregistered': '未登记', 'c.legalBasis': '合法性基础', 'c.pias': '影响评估', 'c.queries': '已运行查询', 'c.contributions': '贡献数',
     'c.included': '计入（已同意）', 'c.excluded': '排除', 'c.chart': '{purpose}：计入与排除的主体', 'c.noContributions': '尚无贡献。',
@@ -301,7 +305,7 @@ export const MESSAGES = {
     'event.merchant.enrolled': 'Merchant enrolled', 'event.purpose.registered': 'Purpose registered', 'event.pia.recorded': 'Impact assessment recorded', 'event.query.created': 'Query published',
     'event.contribution.accepted': 'Contribution accepted', 'event.contribution.rejected': 'Contribution refused', 'event.threshold.suppressed': 'Cells suppressed', 'event.query.failed': 'Query failed',
     'event.release.stored': 'Result released', 'event.export.created': 'Data exported', 'event.rights.request': 'Rights request', 'event.config.changed': 'Configuration changed', 'event.auth.failed': 'Authentication or authorisation failed',
-    'event.model.stored': 'Model stored', 'event.round.incomplete': 'Round incomplete', 'event.round.retried': 'Round retried', 'event.retention.deleted': 'Deleted after retention', 'event.merchant.key-rotated': 'Merchant key rotated', 'event.merchant.revoked': 'Merchant revoked',
+    'event.model.stored': 'Model stored', 'event.round.incomplete': 'Round incomplete', 'event.round.retried': 'Round retried', 'event.fit.failed': 'Fit failed', 'event.retention.deleted': 'Deleted after retention', 'event.merchant.key-rotated': 'Merchant key rotated', 'event.merchant.revoked': 'Merchant revoked',
     'c.title': 'Consent evidence', 'c.intro': 'Derived from the audit log ({size} entries): subjects included and excluded in the shops\u2019 signed consent attestations.', 'c.unknownPurpose': '(queries created before the range)',
     'c.registered': 'registered', 'c.unregistered': 'not registered', 'c.legalBasis': 'Legal basis', 'c.pias': 'Impact assessments', 'c.queries': 'Queries run', 'c.contributions': 'Contributions',
     'c.included': 'Included (consented)', 'c.excluded': 'Excluded', 'c.chart': '{purpose}: subjects included and excluded', 'c.noContributions': 'No contributions yet.',

@@ -25,7 +25,7 @@ const entryOf = (event: AuditEvent, seq = 0, time = '2025-05-01T00:00:00.000Z'):
   ({ seq, time, ...event }) as AuditEntry;
 
 describe('audit event catalogue', () => {
-  it('names the nineteen event types', () => {
+  it('names the twenty event types', () => {
     expect([...AUDIT_EVENT_TYPES].sort()).toEqual(
       [
         'merchant.enrolled',
@@ -38,6 +38,7 @@ describe('audit event catalogue', () => {
         'contribution.rejected',
         'threshold.suppressed',
         'query.failed',
+        'fit.failed',
         'release.stored',
         'export.created',
         'rights.request',

@@ -128,6 +128,7 @@ export function scenarioEvents(): AuditEvent[] {
     { type: 'round.incomplete', actor: 'coordinator', details: { fitId: 'fit-001', queryId: 'q-003', round: 2, missing: ['shop-003'], contributions: 3 } },
     { type: 'model.stored', actor: 'coordinator', details: { fitId: 'fit-001', kind: 'logistic-regression', purpose: 'churn-modelling', rounds: 6, merchants: ['shop-001', 'shop-002'], modelDigest: d('model') } },
     { type: 'round.retried', actor: 'coordinator', details: { fitId: 'fit-002', round: 1, failedQueryId: 'q-004', queryId: 'q-005', attempt: 2, reason: 'TOO_FEW_MERCHANTS', contributions: 2, deadlineSeconds: 240 } },
+    { type: 'fit.failed', actor: 'coordinator', details: { fitId: 'fit-003', kind: 'logistic-regression', purpose: 'churn-modelling', round: 2, code: 'HESSIAN_NOT_POSITIVE_DEFINITE' } },
   ];
 }
 
