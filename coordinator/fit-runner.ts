@@ -101,6 +101,8 @@ export interface FitRecord {
   readonly model: unknown;
   readonly evaluation: unknown;
   readonly createdAt: Date;
+  /** Who started the fit; null for fits started before this was recorded. */
+  readonly createdBy: string | null;
   readonly finishedAt: Date | null;
   /** Rounds published again after closing with too few merchants, oldest first. */
   readonly retries: readonly FitRoundRetry[];
@@ -122,6 +124,7 @@ interface FitRow {
   model_json: string | null;
   evaluation_json: string | null;
   created_at: Date;
+  created_by: string | null;
   finished_at: Date | null;
 }
 
@@ -172,6 +175,7 @@ function toFit(r: FitRow, attempts: readonly AttemptRow[] = []): FitRecord {
     model: r.model_json === null ? null : (JSON.parse(r.model_json) as unknown),
     evaluation: r.evaluation_json === null ? null : (JSON.parse(r.evaluation_json) as unknown),
     createdAt: r.created_at,
+    createdBy: r.created_by ?? null,
     finishedAt: r.finished_at,
     retries: retriesOf(attempts),
   };
@@ -274,10 +278,10 @@ export class FitRunner {
     const fitId = `fit-${toHex(randomBytes(8))}`;
     const state = definition.initialState(spec);
     await this.db.query(
-      `INSERT INTO fits (fit_id, kind, spec_json, purpose, status, round, state_json, target_merchants, min_merchants, round_deadline_seconds)
-       VALUES ($1, $2, $3, $4, 'running', 1, $5, $6, $7, $8)`,
+      `INSERT INTO fits (fit_id, kind, spec_json, purpose, status, round, state_json, target_merchants, min_merchants, round_deadline_seconds, created_by)
+       VALUES ($1, $2, $3, $4, 'running', 1, $5, $6, $7, $8, $9)`,
       [fitId, req.kind, canonicalSpecJson(spec), definition.purposeOf(spec), JSON.stringify(state),
-        req.targetMerchants ?? Math.max(enrolled, minMerchants), minMerchants, req.roundDeadlineSeconds ?? 120],
+        req.targetMerchants ?? Math.max(enrolled, minMerchants), minMerchants, req.roundDeadlineSeconds ?? 120, req.createdBy],
     );
     const fit = (await this.get(fitId))!;
     await this.publishRound(fit, spec, state, 1);

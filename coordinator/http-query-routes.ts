@@ -360,10 +360,14 @@ export function queryRoutes(deps: QueryRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'GET', url: '/v1/fits', operationId: 'listFits', tag: 'models',
-      summary: 'Model fits of the purposes you are granted',
+      summary: 'Your model fits (a marketer\'s own; every fit for the bootstrap administrator)',
       roles: ['marketer'],
       responses: { 200: { description: 'Fits', schema: z.object({ fits: z.array(fitViewSchema) }) } },
-      handler: async ({ principal }) => ({ fits: await Promise.all((await deps.fits.list()).filter((f) => visible(principal, f.purpose)).map(viewOfFit)) }),
+      handler: async ({ principal }) => {
+        // As for queries: a marketer's list holds the fits they started, not their colleagues' work under the same purpose.
+        const own = (f: FitRecord) => principal.role !== 'marketer' || f.createdBy === principal.id;
+        return { fits: await Promise.all((await deps.fits.list()).filter((f) => visible(principal, f.purpose) && own(f)).map(viewOfFit)) };
+      },
     }),
     defineRoute({
       method: 'GET', url: '/v1/fits/:id', operationId: 'getFit', tag: 'models',

@@ -225,4 +225,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE contributions ADD COLUMN ciphertexts_file text`,
     `ALTER TABLE contributions ADD CONSTRAINT contributions_one_ciphertext_home CHECK (ciphertexts IS NULL OR ciphertexts_file IS NULL)`,
   ],
+  // 12: who started a fit, so that a marketer's list holds their own fits
+  // (NULL for fits started before: shown to administrators only)
+  [`ALTER TABLE fits ADD COLUMN created_by text`],
 ];

@@ -258,6 +258,21 @@ describe('a marketer\'s query list', () => {
   });
 });
 
+describe('a marketer\'s fit list', () => {
+  it('holds their own fits, not a colleague\'s under the same purpose; the bootstrap administrator sees both', async () => {
+    const colleague = (await fx.call(fx.users.admin.token, 'POST', '/v1/users', { role: 'marketer', purposes: ['marketing-analytics'], userId: 'mkt-fit-colleague' })).body as { token: string };
+    const mine = (await fx.call(fx.users.marketer.token, 'POST', '/v1/fits', FIT('marketing-analytics'))).body.fitId as string;
+    const theirs = (await fx.call(colleague.token, 'POST', '/v1/fits', FIT('marketing-analytics'))).body.fitId as string;
+    const ids = async (token: string) => ((await fx.call(token, 'GET', '/v1/fits')).body.fits as { fitId: string }[]).map((x) => x.fitId);
+    expect(await ids(fx.users.marketer.token)).toContain(mine);
+    expect(await ids(fx.users.marketer.token)).not.toContain(theirs);
+    expect(await ids(colleague.token)).toEqual([theirs]);
+    expect(await ids(BOOTSTRAP_TOKEN)).toEqual(expect.arrayContaining([mine, theirs]));
+    // Reading one by id stays purpose-scoped, as for queries.
+    expect((await fx.call(colleague.token, 'GET', `/v1/fits/${mine}`)).status).toBe(200);
+  });
+});
+
 describe('self-revocation', () => {
   it('refuses an administrator revoking their own token with 409 SELF_REVOKE; another administrator may', async () => {
     const created = await fx.call(fx.users.admin.token, 'POST', '/v1/users', { role: 'admin', label: 'second admin' });
