@@ -72,7 +72,11 @@ describe('fedmart query with a token per role', () => {
     const child = spawn(process.execPath, [BIN, 'query', 'segment', '--target', '3', '--http', http, '--token', fx.users.marketer.token], { env: { ...process.env, FEDMART_API_TOKEN: '' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    for (let i = 0; i < 200 && !stderr.includes('merchants answered'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Waits for the progress line or the command's end, however long a busy machine takes to start it.
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', () => { if (stderr.includes('merchants answered')) resolve(); });
+      child.on('exit', () => resolve());
+    });
     child.kill();
     expect(stderr).toContain('[........................] 0/3 merchants answered · m≥3 k≥10 · open');
   });

@@ -11,6 +11,7 @@ import { explainReason, getQueryDefinition, releasedTotalsFromDocument, type Rel
 import { resultWithDisclosure } from '../../coordinator/release-disclosure.js';
 import { failureLines, QUERY_HELP, withheldLines } from '../../cli/query-command.js';
 import { startHttpFixture, type HttpFixture } from '../coordinator/http-fixture.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 const SEGMENT = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
@@ -134,12 +135,7 @@ describe('fedmart query against a coordinator', () => {
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let waiting: string | undefined;
-    for (let i = 0; i < 400 && waiting === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      waiting = (await fx.store.listQueries()).find((q) => !before.has(q.queryId))?.queryId;
-    }
-    expect(waiting).toBeDefined();
+    const waiting = await pollUntil(async () => (await fx.store.listQueries()).find((q) => !before.has(q.queryId))?.queryId);
     await fx.store.transition(waiting!, 'open', 'closing');
     await fx.store.transition(waiting!, 'closing', 'failed', 'only 1 of the required 3 merchants answered; nothing was decrypted', undefined, 'TOO_FEW_MERCHANTS');
     expect(await exited).toBe(1);

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium } from '../../coordinator/http-report-pdf.js';
 import { startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const CHROMIUM = findChromium();
 const PDFTOPPM = spawnSync('pdftoppm', ['-v'], { encoding: 'utf8' }).error === undefined;
@@ -121,12 +122,11 @@ describe.skipIf(!CHROMIUM || !PDFTOPPM)(`PDF audit report${CHROMIUM && PDFTOPPM 
     expect(started.headers.location).toBe(`/v1/jobs/${started.body.jobId}`);
     expect(started.body).toMatchObject({ kind: 'audit-export', status: 'queued', progress: { done: 0, total: 4 } });
     const steps = new Set<string>();
-    let job = started.body;
-    for (let i = 0; i < 600 && job.status !== 'done' && job.status !== 'failed'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      job = (await fx.call(c, 'GET', `/v1/jobs/${job.jobId}`)).body;
-      steps.add(job.progress.step);
-    }
+    const job = await pollUntil(async () => {
+      const seen = (await fx.call(c, 'GET', `/v1/jobs/${started.body.jobId}`)).body;
+      steps.add(seen.progress.step);
+      return seen.status === 'done' || seen.status === 'failed' ? seen : undefined;
+    });
     expect(job).toMatchObject({ status: 'done', progress: { done: 4, total: 4 }, result: { verified: true, pdfNote: null } });
     expect(steps.has('done')).toBe(true);
     // Another compliance officer cannot see this job.
@@ -163,11 +163,11 @@ describe.skipIf(!CHROMIUM || !PDFTOPPM)(`PDF audit report${CHROMIUM && PDFTOPPM 
 
   it('a job without a PDF says so, and its PDF link answers PDF_UNAVAILABLE', async () => {
     const c = fx.users.compliance.token;
-    let job = (await fx.call(c, 'POST', '/v1/audit/export-jobs', { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', pdf: false })).body;
-    for (let i = 0; i < 400 && job.status !== 'done'; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      job = (await fx.call(c, 'GET', `/v1/jobs/${job.jobId}`)).body;
-    }
+    const queued = (await fx.call(c, 'POST', '/v1/audit/export-jobs', { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', pdf: false })).body;
+    const job = await pollUntil(async () => {
+      const seen = (await fx.call(c, 'GET', `/v1/jobs/${queued.jobId}`)).body;
+      return seen.status === 'done' || seen.status === 'failed' ? seen : undefined;
+    });
     expect(job.result).toMatchObject({ links: { pdf: null }, pdfNote: 'PDF not requested' });
     const res = await fx.call(c, 'GET', `/v1/jobs/${job.jobId}/report.pdf`);
     expect(res.body).toEqual({ type: 'urn:fedmart:problem:pdf-unavailable', title: 'PDF rendering is not available on this coordinator', status: 503, code: 'PDF_UNAVAILABLE', instance: `/v1/jobs/${job.jobId}/report.pdf` });
