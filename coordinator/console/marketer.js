@@ -8,24 +8,10 @@ import { api, poll } from './api.js';
 import { barChart, heatMap, intervalChart, rocChart, rocFromHistograms } from './charts.js';
 import { clear, h, saveBlob, svg, table, toCsv } from './dom.js';
 import { explain, failureText, fmt, t, withheldLabel } from './i18n.js';
+import { USER_KINDS, specProblem, specTemplate } from './spec-templates.js';
 
-/** Query kinds people ask for directly (the rest are rounds of model fits). */
-const USER_KINDS = ['segment-stats', 'cohort-retention', 'ab-lift', 'rfm', 'histogram', 'funnel', 'linear-regression', 'pca', 'merchant-benchmark'];
 const GROUPINGS = ['lifecycle_stage', 'age_band', 'city_level'];
 const METRICS = ['customers', 'repurchaseRate', 'orderValueMean', 'meanDaysBetweenOrders', 'orders'];
-
-function specTemplate(kind, purpose) {
-  const now = new Date();
-  now.setUTCMilliseconds(0);
-  switch (kind) {
-    case 'cohort-retention':
-      return { purpose, asOf: now.toISOString().replace('.000Z', 'Z'), cohorts: 6 };
-    case 'ab-lift':
-      return { purpose, campaignId: 'CAMPAIGN-ID', compare: 'variant' };
-    default:
-      return { purpose };
-  }
-}
 
 async function grantedPurposes(me) {
   if (!me.bootstrap) return me.purposes;
@@ -61,12 +47,14 @@ export async function queriesPage(main, ctx) {
     field('groupBy', t('q.segments'), groupBy),
     h('div', { class: 'field check' }, excludeReturned, h('label', { for: 'excludeReturned' }, t('q.excludeReturned'))));
   const specField = field('spec', t('q.spec'), spec, t('q.specHelp'));
+  const specHelp = specField.querySelector('small');
   const error = h('p', { role: 'alert', class: 'error' });
   const sync = () => {
     const seg = kind.value === 'segment-stats';
     segmentFields.hidden = !seg;
     specField.hidden = seg;
     if (!seg) spec.value = JSON.stringify(specTemplate(kind.value, purpose.value), null, 2);
+    specHelp.textContent = kind.value === 'ab-lift' ? `${t('q.specHelp')} ${t('q.campaignHelp')}` : t('q.specHelp');
   };
   kind.addEventListener('change', sync);
   purpose.addEventListener('change', sync);
@@ -94,6 +82,12 @@ export async function queriesPage(main, ctx) {
       if (target.value) body.targetMerchants = Number(target.value);
     } catch {
       error.textContent = t('q.specInvalid');
+      spec.focus();
+      return;
+    }
+    const problem = specProblem(body.kind, body.spec);
+    if (problem) {
+      error.textContent = t(problem);
       spec.focus();
       return;
     }
@@ -248,6 +242,9 @@ function segmentResult(card, q) {
 
 function retentionResult(card, q) {
   const cohorts = q.result.cohorts;
+  if (cohorts.length > 0 && cohorts.every((c) => c.suppressed)) {
+    card.append(h('p', { role: 'note', class: 'error', id: 'retention-withheld' }, t('q.retentionAllWithheld', { k: q.minSubjects, asOf: q.result.asOf ?? q.spec?.asOf ?? '' })));
+  }
   const width = Math.max(0, ...cohorts.map((c) => c.months.length));
   const cols = Array.from({ length: width }, (_, k) => `M${k}`);
   card.append(svg(heatMap({
@@ -282,7 +279,8 @@ function liftResult(card, q) {
       card.append(svg(intervalChart({ title, items: [item], format: (v) => `${(v * 100).toFixed(2)}%` }), title));
     }
   } else {
-    card.append(h('p', { class: 'muted' }, t('q.liftSuppressed')));
+    const campaign = q.spec?.campaignId;
+    card.append(h('p', { class: 'muted', id: 'lift-suppressed' }, t('q.liftSuppressed'), campaign ? ` ${t('q.liftCheckCampaign', { id: campaign })}` : null));
   }
   card.append(table(t('q.arms'), [t('q.arm'), t('metric.customers'), t('q.successes'), t('q.rate')],
     [['treatment', r.treatment], ['control', r.control]].map(([k, a]) => [`${t(`q.${k}`)} (${a.label})`, a.suppressed ? t('suppressed') : fmt.num(a.customers), fmt.num(a.successes), fmt.pct(a.rate)])));
