@@ -20,6 +20,7 @@
  */
 import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
+import { atMost, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import { purposeSchema } from './model-spec.js';
 import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
@@ -282,6 +283,34 @@ export function finaliseFunnel(spec: FunnelSpec, release: ReleasedTotals): Funne
   return { channels, campaigns };
 }
 
+/**
+ * Relations every honest shop's funnel satisfies (input-relations.ts): a
+ * channel's customers, views, carts and orders come from its sessions, its
+ * buyers are customers with an ordering session, and a repeat buyer has two
+ * of them; a campaign's exposed customers are among its customers, and only
+ * exposed customers open, click or convert.
+ */
+export function funnelInputViolation(spec: FunnelSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  const checks: RelationCheck[] = [];
+  for (const c of spec.channels) {
+    const t = (stat: ChannelStat): bigint => totalOf(totals, channelField(c, stat));
+    const name = (stat: ChannelStat): string => channelField(c, stat);
+    for (const stat of ['customers', 'viewed', 'carted', 'ordered'] as const) checks.push(atMost(name(stat), t(stat), name('sessions'), t('sessions')));
+    checks.push(
+      atMost(name('buyers'), t('buyers'), name('customers'), t('customers')),
+      atMost(`${name('buyers')} + ${name('repeat_buyers')}`, t('buyers') + t('repeat_buyers'), name('ordered'), t('ordered')),
+      atMost(name('repeat_buyers'), t('repeat_buyers'), name('buyers'), t('buyers')),
+    );
+  }
+  for (const c of spec.campaigns) {
+    const t = (stat: CampaignStat): bigint => totalOf(totals, campaignField(c, stat));
+    const name = (stat: CampaignStat): string => campaignField(c, stat);
+    checks.push(atMost(name('exposed'), t('exposed'), name('customers'), t('customers')));
+    for (const stat of ['opened', 'clicked', 'converted'] as const) checks.push(atMost(name(stat), t(stat), name('exposed'), t('exposed')));
+  }
+  return firstBroken(checks);
+}
+
 /** The `funnel` query definition registered under its kind. */
 export const funnelQuery: QueryDefinition<FunnelSpec, FunnelResult> = {
   kind: FUNNEL_KIND,
@@ -295,4 +324,5 @@ export const funnelQuery: QueryDefinition<FunnelSpec, FunnelResult> = {
   cells: funnelCells,
   computeLocal: computeFunnelLocal,
   finalise: finaliseFunnel,
+  inputViolation: funnelInputViolation,
 };

@@ -28,6 +28,7 @@ import { bucketIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
 import { isoInstantSchema, isoInstantSeconds } from './calendar.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { QuerySpecError } from './errors.js';
+import { atLeast, atMost, equals, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import { rfmMargins } from './rfm-disclosure.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
@@ -322,6 +323,42 @@ export function finaliseRfm(spec: RfmSpec, release: ReleasedTotals): RfmTable {
   };
 }
 
+/**
+ * Relations every honest shop's RFM cells satisfy (input-relations.ts): a
+ * customer in cell (r, f, m) has a number of orders within frequency bucket
+ * f (at least 1) and a spend within monetary bucket m, and no order above
+ * maxOrderCents; the core and ordinary tiers are exactly the sums of their
+ * cells.
+ */
+export function rfmInputViolation(spec: RfmSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  const t = (cell: string, stat: RfmStatName): bigint => totalOf(totals, `${cell}.${stat}`);
+  const f = spec.frequencyEdges.map(BigInt);
+  const m = spec.monetaryEdgesCents.map(BigInt);
+  const checks: RelationCheck[] = [];
+  const tiers = { core: { customers: 0n, orders: 0n, spend_cents: 0n }, ordinary: { customers: 0n, orders: 0n, spend_cents: 0n } };
+  for (const [r, fs, ms] of rfmTriples(spec)) {
+    const cell = rfmCellName(r, fs, ms);
+    const customers = t(cell, 'customers');
+    const orders = t(cell, 'orders');
+    const spend = t(cell, 'spend_cents');
+    const fLow = fs >= 2 ? (f[fs - 2] as bigint) : 1n;
+    const mLow = ms >= 2 ? (m[ms - 2] as bigint) : 0n;
+    checks.push(
+      atLeast(`${cell}.orders`, orders, `${cell}.customers x ${fLow}`, customers * fLow),
+      atLeast(`${cell}.spend_cents`, spend, `${cell}.customers x ${mLow}`, customers * mLow),
+      atMost(`${cell}.spend_cents`, spend, `${cell}.orders x maxOrderCents`, orders * spec.bounds.maxOrderCents),
+    );
+    if (fs <= f.length) checks.push(atMost(`${cell}.orders`, orders, `${cell}.customers x ${(f[fs - 1] as bigint) - 1n}`, customers * ((f[fs - 1] as bigint) - 1n)));
+    if (ms <= m.length) checks.push(atMost(`${cell}.spend_cents`, spend, `${cell}.customers x ${(m[ms - 1] as bigint) - 1n}`, customers * ((m[ms - 1] as bigint) - 1n)));
+    const tier = tiers[isCore(spec, r, fs, ms) ? 'core' : 'ordinary'];
+    tier.customers += customers;
+    tier.orders += orders;
+    tier.spend_cents += spend;
+  }
+  for (const tier of RFM_TIERS) for (const stat of RFM_STAT_NAMES) checks.push(equals(`${tier}.${stat}`, t(tier, stat), `the sum of its cells' ${stat}`, tiers[tier][stat]));
+  return firstBroken(checks);
+}
+
 /** The `rfm` query definition registered under its kind. */
 export const rfmQuery: QueryDefinition<RfmSpec, RfmTable> = {
   kind: RFM_KIND,
@@ -333,4 +370,5 @@ export const rfmQuery: QueryDefinition<RfmSpec, RfmTable> = {
   computeLocal: computeRfmLocal,
   finalise: finaliseRfm,
   margins: rfmMargins,
+  inputViolation: rfmInputViolation,
 };

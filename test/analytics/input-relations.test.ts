@@ -87,7 +87,7 @@ describe('input relations on honest shops', () => {
       checked.push(kind);
     }
     expect(checked).toEqual(expect.arrayContaining([
-      'segment-stats', 'cohort-retention', 'histogram', 'ab-lift', 'merchant-benchmark',
+      'segment-stats', 'cohort-retention', 'histogram', 'ab-lift', 'merchant-benchmark', 'rfm', 'funnel',
       'linear-regression', 'pca', 'linear-model', 'logistic-regression (logistic-irls-round)', 'logistic-model (logistic-model-round)', 'kmeans (feature-moments)',
     ]));
   });
@@ -274,6 +274,30 @@ describe('table kinds catch a shop that', () => {
     const { definition, spec, totals } = honestTotals(kind, json);
     expect(definition.inputViolation?.(spec, totals, shops.length)).toBeUndefined();
     expect(definition.inputViolation?.(spec, moved(totals, change(totals)), shops.length)).toMatch(message);
+  });
+
+  it('rfm: counts a customer in a tier but in no cell, and fewer orders than customers in a cell', () => {
+    const definition = getQueryDefinition('rfm');
+    const spec = definition.parseSpec({ ...kindGuides().find((g) => g.kind === 'rfm')!.example, kind: 'rfm' });
+    const totals = pooled(definition.fields(spec), shops.map((s) => definition.computeLocal(spec, s)));
+    expect(totals.get('core.customers')! + totals.get('ordinary.customers')!).toBeGreaterThan(0n);
+    expect(definition.inputViolation?.(spec, totals, shops.length)).toBeUndefined();
+    expect(definition.inputViolation?.(spec, moved(totals, { 'core.customers': 1n }), shops.length)).toMatch(/^core\.customers is \d+, not the sum of its cells' customers/);
+    const cell = [...totals.keys()].find((k) => /^r\d+f1m\d+\.customers$/.test(k) && totals.get(k)! > 0n)!.replace(/\.customers$/, '');
+    expect(definition.inputViolation?.(spec, moved(totals, { [`${cell}.customers`]: totals.get(`${cell}.orders`)! + 1n }), shops.length)).toMatch(new RegExp(`^${cell}\\.orders is \\d+, below ${cell}\\.customers x 1`));
+  });
+
+  it('funnel: claims more buyers than a channel\'s customers, and conversions without exposure', () => {
+    const definition = getQueryDefinition('funnel');
+    const spec = definition.parseSpec({ ...kindGuides().find((g) => g.kind === 'funnel')!.example, kind: 'funnel' });
+    const totals = pooled(definition.fields(spec), shops.map((s) => definition.computeLocal(spec, s)));
+    expect(definition.inputViolation?.(spec, totals, shops.length)).toBeUndefined();
+    const channel = spec.channels[0]!;
+    expect(definition.inputViolation?.(spec, moved(totals, { [`channel.${channel}.buyers`]: totals.get(`channel.${channel}.customers`)! + 1n - totals.get(`channel.${channel}.buyers`)! }), shops.length)).toMatch(/buyers is \d+, above channel\..*\.customers|buyers \+ .*repeat_buyers is \d+, above/);
+    if (spec.campaigns.length > 0) {
+      const campaign = spec.campaigns[0]!;
+      expect(definition.inputViolation?.(spec, moved(totals, { [`campaign.${campaign}.converted`]: totals.get(`campaign.${campaign}.exposed`)! + 1n - totals.get(`campaign.${campaign}.converted`)! }), shops.length)).toMatch(/converted is \d+, above campaign\..*\.exposed/);
+    }
   });
 
   it('merchant-benchmark: puts itself into two bins of one indicator', () => {
