@@ -28,6 +28,7 @@ import {
 } from '../../compliance/audit.js';
 import type { AuditBundle, AuditBundleVerification, AuditEvent, UnsignedAuditBundle } from '../../compliance/audit.js';
 import { KEY_NAME, ORIGIN, START, logKeyPair, scenarioEvents, scenarioLog, scenarioRegisters } from './audit-fixtures.js';
+import { beijingTime, keyFingerprint } from '../../compliance/audit-report-html.js';
 
 const FROM = new Date(START).toISOString();
 const TO = new Date(START + 24 * 3600_000).toISOString();
@@ -792,6 +793,46 @@ describe('rendering', () => {
     expect(page).not.toContain('<img');
     expect(page).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#60;img');
     expect(page).toContain('验证失败');
+    expect(page).toContain('The key this report claims to be signed with; verification FAILED.');
+  });
+
+  it('prints on A4 with page X of Y, shows Beijing time with the UTC instant, the signing key itself, and wraps long tokens', () => {
+    const html = renderAuditReportHtml(bundle);
+    // Paper and page numbers come from the page's own print rules.
+    expect(html).toMatch(/@page\{size:A4;/);
+    expect(html).toContain('counter(page) " / " counter(pages)');
+    expect(html).toContain('" of " counter(pages)');
+    // Times: Beijing time for the reader, the logged UTC instant kept in datetime/title and a second line.
+    expect(html).toContain(`<time datetime="${NOW.toISOString()}" title="${NOW.toISOString()}">2025-05-02 08:00:00 (北京时间)</time><br><span class="utc">UTC ${NOW.toISOString()}</span>`);
+    expect(html).toContain('2025-05-01 08:00:00 (北京时间)');
+    for (const item of bundle.entries) {
+      const t = JSON.parse(item.entry).time as string;
+      expect(html).toContain(`datetime="${t}"`);
+    }
+    // The signing-key row shows the key that verifies the signature, not the origin or key name.
+    const row = /<td>签名公钥 signing key[^<]*<\/td><td>(.*?)<\/td>/.exec(html);
+    expect(row?.[1]).toContain(`<span class="hex">${pub}</span>`);
+    expect(row?.[1]).not.toContain(ORIGIN);
+    expect(row?.[1]).toContain('verified under');
+    expect(html).toContain(keyFingerprint(pub)!);
+    expect(html).toContain(`<td>密钥名称 key name (in the signed checkpoint)</td><td>${KEY_NAME.replace(/([./])/g, '$1<wbr>')}</td>`);
+    // Wide tables have fixed column widths; identifiers break after their separators, words never inside.
+    expect(html).toMatch(/<section id="ropa" class="wide">[^]*?<table class="wide"><colgroup>(<col style="width:\d+%">){11}<\/colgroup>/);
+    expect(html).toContain('order_<wbr>total');
+    expect(html).not.toMatch(/word-break:break-word/);
+    // Long hex and the checkpoint's base64 lines wrap inside their boxes.
+    expect(html).toMatch(/pre\{[^}]*overflow-wrap:anywhere/);
+    expect(html).toContain(`<td class="mono hex">${bundle.sections.queries[0]!.specDigest}</td>`);
+  });
+
+  it('converts instants to Beijing time (UTC+8) and leaves anything else alone', () => {
+    expect(beijingTime('2026-12-07T10:30:05.000Z')).toBe('2026-12-07 18:30:05 (北京时间)');
+    expect(beijingTime('2025-12-31T20:00:00.999Z')).toBe('2026-01-01 04:00:00 (北京时间)');
+    expect(beijingTime('2026-12-07T18:30:05+08:00')).toBe('2026-12-07 18:30:05 (北京时间)');
+    expect(beijingTime('2025-05-01')).toBeNull();
+    expect(beijingTime('not a time')).toBeNull();
+    expect(keyFingerprint('zz')).toBeNull();
+    expect(keyFingerprint('00'.repeat(32))).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
   });
 
   it('renders four CSV files with bilingual headers, one row per record, and defused formulas', () => {

@@ -159,6 +159,39 @@ describe.skipIf(!CHROMIUM || !PDFTOPPM)(`PDF audit report${CHROMIUM && PDFTOPPM 
     const bundle = await fx.call(c, 'GET', job.result.links.bundle);
     expect(bundle.body.format).toBe('fedmart-audit-bundle/2');
     expect(readFileSync(page1).subarray(1, 4).toString('latin1')).toBe('PNG');
+    // The signing-key row shows the key that verifies the bundle's signature, not the log origin.
+    expect(/<td>签名公钥 signing key[^<]*<\/td><td>(.*?)<\/td>/.exec(String(html.body))?.[1]).toContain(`<span class="hex">${bundle.body.publicKey}</span>`);
+
+    // A4 paper (portrait, and landscape for the wide tables), "page X of Y" on every page.
+    const sizes = spawnSync('pdfinfo', ['-f', '1', '-l', '999', file], { encoding: 'utf8' });
+    expect(sizes.status, sizes.stderr).toBe(0);
+    const pages = Number(/Pages:\s+(\d+)/.exec(sizes.stdout)?.[1]);
+    const pageSizes = [...sizes.stdout.matchAll(/Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts/g)].map((m) => [Math.round(Number(m[1])), Math.round(Number(m[2]))]);
+    expect(pageSizes).toHaveLength(pages);
+    expect(pageSizes[0]).toEqual([595, 842]);
+    for (const [w, h] of pageSizes) expect([[595, 842], [842, 595]]).toContainEqual([w, h]);
+    for (let n = 1; n <= pages; n++) {
+      const pageText = spawnSync('pdftotext', ['-f', String(n), '-l', String(n), file, '-'], { encoding: 'utf8' }).stdout;
+      expect(pageText).toContain(`第 ${n} / ${pages} 页`);
+      expect(pageText).toContain(`page ${n} of ${pages}`);
+    }
+    const all = spawnSync('pdftotext', [file, '-'], { encoding: 'utf8' }).stdout;
+    expect(all).toContain('北京时间');
+    expect(all).toContain(bundle.body.publicKey.slice(0, 16));
+
+    // Nothing runs past the right margin (12 mm): the checkpoint's signature line and long hex wrap inside their boxes.
+    const boxes = spawnSync('pdftotext', ['-bbox', file, '-'], { encoding: 'utf8' }).stdout;
+    const overflowing: string[] = [];
+    for (const page of boxes.split('<page ').slice(1)) {
+      const width = Number(/width="([\d.]+)"/.exec(page)?.[1]);
+      for (const w of page.matchAll(/<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)<\/word>/g)) {
+        if (Number(w[1]) > width - 30) overflowing.push(w[2]!);
+      }
+    }
+    expect(overflowing).toEqual([]);
+    // The processing-activities table keeps its header words whole.
+    const words = new Set([...boxes.matchAll(/<word [^>]*>([^<]*)<\/word>/g)].map((m) => m[1]));
+    for (const word of ['registered', 'description', 'categories', 'sensitive', 'recipients', 'retention', 'queries']) expect(words).toContain(word);
   });
 
   it('a job without a PDF says so, and its PDF link answers PDF_UNAVAILABLE', async () => {
