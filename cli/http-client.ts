@@ -23,6 +23,14 @@ export class ApiError extends Error {
   }
 }
 
+/** A kept-alive connection the coordinator closed as the request was written to it (see CoordinatorHttpClient.send). */
+class StaleConnectionError extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+    this.name = 'StaleConnectionError';
+  }
+}
+
 export interface HttpClientOptions {
   /** PEM of the one CA to trust for https (default: the file named by FEDMART_CA, else the system store). */
   readonly ca?: string | Uint8Array;
@@ -71,8 +79,26 @@ export class CoordinatorHttpClient {
     this.ca = options.ca ?? (caFile ? readFileSync(caFile) : undefined);
   }
 
-  /** One request over node:http or node:https (with the pinned CA). */
-  private send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<RawResponse> {
+  /**
+   * One request over node:http or node:https (with the pinned CA). Node
+   * keeps connections alive between requests; the coordinator closes one
+   * that stays idle for its keep-alive timeout (5 s by default). A request
+   * written to such a connection just as it closes fails with ECONNRESET
+   * before the coordinator reads it, e.g. after the demo's local scoring
+   * step. That one case is sent again once on a fresh connection, as Node's
+   * documentation advises (`request.reusedSocket`); any other error, or a
+   * reset on a new connection, is the caller's.
+   */
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<RawResponse> {
+    try {
+      return await this.sendOnce(method, path, body);
+    } catch (err) {
+      if (err instanceof StaleConnectionError) return this.sendOnce(method, path, body, false);
+      throw err;
+    }
+  }
+
+  private sendOnce(method: 'GET' | 'POST', path: string, body: unknown, reuse = true): Promise<RawResponse> {
     const url = new URL(path, this.baseUrl);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string | number> = {
@@ -89,10 +115,13 @@ export class CoordinatorHttpClient {
           resolve({ ok: status >= 200 && status < 300, status, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks) });
         });
       };
+      const fresh = reuse ? {} : { agent: false as const };
       const req = url.protocol === 'https:'
-        ? httpsRequest(url, { method, headers, ...(this.ca === undefined ? {} : { ca: Buffer.from(this.ca) }) }, done)
-        : httpRequest(url, { method, headers }, done);
-      req.on('error', reject);
+        ? httpsRequest(url, { method, headers, ...fresh, ...(this.ca === undefined ? {} : { ca: Buffer.from(this.ca) }) }, done)
+        : httpRequest(url, { method, headers, ...fresh }, done);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(reuse && req.reusedSocket && err.code === 'ECONNRESET' ? new StaleConnectionError(err) : err);
+      });
       req.end(payload);
     });
   }
