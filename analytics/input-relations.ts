@@ -73,6 +73,15 @@ export function squareAtMost(what: string, a: bigint, productText: string, b: bi
   return a * a > b * c ? `${what} squared is ${a * a}, above ${productText} (${b * c})` : undefined;
 }
 
+/**
+ * An upper bound `limit` on a sum each shop computed in doubles and rounded
+ * once to fixed point, with the slack of that rounding: 2^-20 relative (far
+ * above the doubles' accumulated error for 2^31 rows) plus one unit per shop.
+ */
+export function withRoundingSlack(limit: bigint, contributors: number): bigint {
+  return limit + (limit >> 20n) + BigInt(contributors);
+}
+
 /** The first broken relation of `checks`, evaluated lazily in order. */
 export function firstBroken(checks: Iterable<RelationCheck>): RelationCheck {
   for (const c of checks) if (c !== undefined) return c;

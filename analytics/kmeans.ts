@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { CUSTOMER_FEATURE_NAMES, featureInputFields, featureRows, type CustomerFeature } from './customer-features.js';
-import { absAtMost, atMost, equals, firstBroken, signedTotalOf, squareAtMost, totalOf, type RelationCheck } from './input-relations.js';
+import { absAtMost, atMost, equals, firstBroken, signedTotalOf, squareAtMost, totalOf, withRoundingSlack, type RelationCheck } from './input-relations.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { supportCounts, supportField, supportFields, supportGroups, type ModelRules } from './model-rules.js';
 import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
@@ -176,9 +176,6 @@ function momentFields(spec: FeatureMomentsSpec): FieldSpec[] {
   ];
 }
 
-/** Upper bound `limit` with the slack of sums computed in doubles and rounded once per shop to 2^-40: 2^-20 relative plus one unit per shop. */
-const withSlack = (limit: bigint, contributors: number): bigint => limit + (limit >> 20n) + BigInt(contributors);
-
 /**
  * Relations every honest shop's feature moments satisfy (input-relations.ts):
  * supports are row counts; per row |x_j| ≤ F (maxFeatureAbs) and x_j adds
@@ -198,8 +195,8 @@ export function featureMomentsInputViolation(spec: FeatureMomentsSpec, totals: R
     const product = nz * (squares + c);
     return [
       atMost(supportField(v), nz, 'n', n),
-      absAtMost(`s.${j}`, sum, `maxFeatureAbs x the rows where ${v} is nonzero (at scale 2^40)`, withSlack((f1 * nz) << 40n, contributors)),
-      atMost(`q.${j}`, squares, `maxFeatureAbs^2 x the rows where ${v} is nonzero (at scale 2^40)`, withSlack((f1 * f1 * nz) << 40n, contributors)),
+      absAtMost(`s.${j}`, sum, `maxFeatureAbs x the rows where ${v} is nonzero (at scale 2^40)`, withRoundingSlack((f1 * nz) << 40n, contributors)),
+      atMost(`q.${j}`, squares, `maxFeatureAbs^2 x the rows where ${v} is nonzero (at scale 2^40)`, withRoundingSlack((f1 * f1 * nz) << 40n, contributors)),
       squareAtMost(`s.${j} (less one unit per shop)`, rounded, `the rows where ${v} is nonzero x q.${j} (at scale 2^40, with 2^-19 relative slack)`, 1n, (product + (product >> 19n)) << 40n),
     ];
   }));
@@ -324,7 +321,7 @@ export function kmeansRoundInputViolation(spec: KmeansRoundSpec, totals: Readonl
       const nz = totalOf(totals, `nz.${c}.${j}`);
       checks.push(
         atMost(`nz.${c}.${j}`, nz, `n.${c}`, rows),
-        absAtMost(`s.${c}.${j}`, signedTotalOf(totals, `s.${c}.${j}`), `maxFeatureAbs x the rows of cluster ${c} where ${v} is nonzero (at scale 2^40)`, withSlack((f1 * nz) << 40n, contributors)),
+        absAtMost(`s.${c}.${j}`, signedTotalOf(totals, `s.${c}.${j}`), `maxFeatureAbs x the rows of cluster ${c} where ${v} is nonzero (at scale 2^40)`, withRoundingSlack((f1 * nz) << 40n, contributors)),
       );
     });
   });

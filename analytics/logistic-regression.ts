@@ -37,7 +37,7 @@ import {
   type RowGroup,
 } from './model-rules.js';
 import type { RowScope } from './row-scope.js';
-import { absAtMost, atLeast, atMost, firstBroken, signedTotalOf, squareAtMost, totalOf, type RelationCheck } from './input-relations.js';
+import { absAtMost, atLeast, atMost, firstBroken, signedTotalOf, squareAtMost, totalOf, withRoundingSlack, type RelationCheck } from './input-relations.js';
 import type { IterativeModelDefinition } from './iterative.js';
 import { choleskyInverse, choleskySolve, NotPositiveDefiniteError } from './linear-algebra.js';
 import { logisticRoundSubjectSensitivity } from './logistic-disclosure.js';
@@ -328,7 +328,7 @@ export function logisticRoundInputViolation(spec: Pick<LogisticRoundShape, 'feat
   const f1 = BigInt(Math.ceil(spec.maxFeatureAbs));
   const f2 = BigInt(Math.ceil((spec.maxFeatureAbs * spec.maxFeatureAbs) / 4));
   const c = BigInt(contributors);
-  const upTo = (limit: bigint): bigint => limit + (limit >> 20n) + c;
+  const upTo = (limit: bigint): bigint => withRoundingSlack(limit, contributors);
   const counts: RelationCheck[] = [];
   if (perRows) {
     const pos = totalOf(totals, 'pos');

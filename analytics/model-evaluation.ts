@@ -16,7 +16,7 @@
  * @module
  */
 import { z } from 'zod';
-import { atMost, equals, firstBroken, totalOf } from './input-relations.js';
+import { atMost, equals, firstBroken, totalOf, withRoundingSlack } from './input-relations.js';
 import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, isHoldout, type CustomerFeature, type CustomerLabel } from './customer-features.js';
 import type { ModelRules } from './model-rules.js';
 import { logLikelihoodTerm, logisticLink, logisticScore } from './logistic-regression.js';
@@ -244,7 +244,7 @@ export function scoreHistogramInputViolation(spec: ScoreHistogramSpec, totals: R
     equals('tp + fp + tn + fn', t('tp') + t('fp') + t('tn') + t('fn'), 'n', t('n')),
     equals('the positives in the bins', pos, 'tp + fn', t('tp') + t('fn')),
     equals('the negatives in the bins', neg, 'fp + tn', t('fp') + t('tn')),
-    atMost('logloss', t('logloss'), '40 x n (at scale 2^40)', ((40n * t('n')) << 40n) + ((40n * t('n')) << 20n) + BigInt(contributors)),
+    atMost('logloss', t('logloss'), '40 x n (at scale 2^40)', withRoundingSlack((40n * t('n')) << 40n, contributors)),
   ]);
 }
 
