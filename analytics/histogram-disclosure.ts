@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { HistogramSpec } from './histogram.js';
+import type { HistogramSpec } from './histogram-spec.js';
 import type { CellMargin } from './query-definition.js';
 
 /** The bins under their `all` cell. */

@@ -30,6 +30,7 @@ import { z } from 'zod';
 import { binIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { histogramMargins } from './histogram-disclosure.js';
+import { HISTOGRAM_KIND, type HistogramBounds, type HistogramSpec, type HistogramSpecBase } from './histogram-spec.js';
 import { atLeast, atMost, equals, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
@@ -37,33 +38,8 @@ import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
 
-/** Query kind string, also the `kind` member of the spec JSON. */
-export const HISTOGRAM_KIND = 'histogram';
-
 export const HISTOGRAM_VARIABLES = ['order_value', 'purchase_interval'] as const;
 export type HistogramVariable = (typeof HISTOGRAM_VARIABLES)[number];
-
-export interface HistogramBounds {
-  /** Consented customers of one shop. */
-  readonly maxCustomers: bigint;
-  /** Orders (and so intervals) of one shop. */
-  readonly maxOrders: bigint;
-}
-
-interface HistogramSpecBase {
-  readonly kind: typeof HISTOGRAM_KIND;
-  readonly purpose: string;
-  /** Percentiles to estimate, increasing integers in 1..99 (default median and p90). */
-  readonly percentiles: readonly number[];
-  /** Returned orders are left out (of values, and of the order sequence intervals are taken from). */
-  readonly excludeReturned: boolean;
-  readonly bounds: HistogramBounds;
-}
-
-/** Parsed, normalised `histogram` spec: one variable and its edges in the unit the member names. */
-export type HistogramSpec =
-  | (HistogramSpecBase & { readonly variable: 'order_value'; readonly edgesCents: readonly number[] })
-  | (HistogramSpecBase & { readonly variable: 'purchase_interval'; readonly edgesDays: readonly number[] });
 
 export const DEFAULT_HISTOGRAM_BOUNDS: HistogramBounds = { maxCustomers: 1_000_000n, maxOrders: 10_000_000n };
 /** ¥0, 20, 50, 100, 200, 500, 1,000, 2,000, 5,000, 1,000,000 (segment-stats' largest order). */

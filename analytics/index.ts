@@ -38,6 +38,7 @@ export {
   type QueryDefinition,
   type AnyQueryDefinition,
   type ReleasedTotals,
+  type SuppressionReasonCode,
 } from './query-definition.js';
 export { QuerySpecError, UnknownQueryKindError } from './errors.js';
 export { rowContents, readsNoCustomers, ROW_CONTENT_FIELDS, type RowScope, type RowContents } from './row-scope.js';
@@ -91,7 +92,6 @@ export {
   type ReleaseDisclosure,
   type ReleaseDpAccount,
   type ReleasedNoise,
-  type SuppressionReasonCode,
 } from './release-document.js';
 export {
   WITHHELD_REASON_CODES,
@@ -127,8 +127,8 @@ export {
 export { DAY_SECONDS, bucketIndex, binIndex } from './buckets.js';
 export { DEFAULT_UTC_OFFSET_MINUTES, isoInstantSeconds, monthOf, monthLabel, monthOfLabel } from './calendar.js';
 export { consentedHistories, releasedCell, type CustomerHistory } from './customer-history.js';
+export { RFM_KIND, rfmCellName, rfmTriples, rfmScoreCounts, isCore, type RfmSpec, type RfmBounds, type RfmCoreRule } from './rfm-spec.js';
 export {
-  RFM_KIND,
   RFM_STAT_NAMES,
   RFM_TIERS,
   DEFAULT_RFM_BOUNDS,
@@ -142,13 +142,6 @@ export {
   finaliseRfm,
   rfmFields,
   rfmCells,
-  rfmCellName,
-  rfmTriples,
-  rfmScoreCounts,
-  isCore,
-  type RfmSpec,
-  type RfmBounds,
-  type RfmCoreRule,
   type RfmTier,
   type RfmTable,
   type RfmTotals,
@@ -159,6 +152,14 @@ export {
 export {
   COHORT_RETENTION_KIND,
   ACQUISITION_RULES,
+  cohortRetentionFields,
+  cohortRetentionCells,
+  cohortGrid,
+  type AcquisitionRule,
+  type CohortRetentionSpec,
+  type CohortRetentionBounds,
+} from './retention-spec.js';
+export {
   DEFAULT_COHORT_RETENTION_BOUNDS,
   DEFAULT_COHORTS,
   DEFAULT_CHURN_DAYS,
@@ -166,20 +167,14 @@ export {
   parseCohortRetentionSpec,
   computeCohortRetentionLocal,
   finaliseCohortRetention,
-  cohortRetentionFields,
-  cohortRetentionCells,
-  cohortGrid,
-  type AcquisitionRule,
-  type CohortRetentionSpec,
-  type CohortRetentionBounds,
   type CohortRetentionResult,
   type CohortResult,
   type CohortMonthResult,
   type RepurchaseResult,
   type ChurnResult,
 } from './retention.js';
+export { HISTOGRAM_KIND, type HistogramSpec, type HistogramBounds } from './histogram-spec.js';
 export {
-  HISTOGRAM_KIND,
   HISTOGRAM_VARIABLES,
   DEFAULT_HISTOGRAM_BOUNDS,
   DEFAULT_ORDER_VALUE_EDGES_CENTS,
@@ -193,8 +188,6 @@ export {
   histogramCells,
   histogramBinCount,
   type HistogramVariable,
-  type HistogramSpec,
-  type HistogramBounds,
   type HistogramResult,
   type HistogramBin,
   type HistogramPercentile,

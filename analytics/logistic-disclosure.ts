@@ -15,7 +15,6 @@
  *
  * @module
  */
-import type { LogisticRoundSpec } from './logistic-regression.js';
 import type { SubjectSensitivity } from './query-definition.js';
 import { REAL_SCALE_BITS } from './signed-real.js';
 
@@ -24,7 +23,7 @@ function fixedBound(x: number): bigint {
 }
 
 /** Per-customer sensitivity of every field of a round's layout. */
-export function logisticRoundSubjectSensitivity(spec: Pick<LogisticRoundSpec, 'maxFeatureAbs'> & { readonly features: readonly string[] }): SubjectSensitivity {
+export function logisticRoundSubjectSensitivity(spec: { readonly maxFeatureAbs: number; readonly features: readonly string[] }): SubjectSensitivity {
   const a = spec.maxFeatureAbs;
   const d = spec.features.length;
   const perField: Record<string, bigint> = { n: 1n };

@@ -15,9 +15,12 @@ import { featureMomentsQuery, kmeansFitDefinition, kmeansRoundQuery } from './km
 import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
 import type { SegmentStatsSpec } from './segment-stats-spec.js';
 import type { SegmentStatsResult } from './segment-table.js';
-import { rfmQuery, type RfmSpec, type RfmTable } from './rfm.js';
-import { cohortRetentionQuery, type CohortRetentionResult, type CohortRetentionSpec } from './retention.js';
-import { histogramQuery, type HistogramResult, type HistogramSpec } from './histogram.js';
+import { rfmQuery, type RfmTable } from './rfm.js';
+import type { RfmSpec } from './rfm-spec.js';
+import { cohortRetentionQuery, type CohortRetentionResult } from './retention.js';
+import type { CohortRetentionSpec } from './retention-spec.js';
+import { histogramQuery, type HistogramResult } from './histogram.js';
+import type { HistogramSpec } from './histogram-spec.js';
 import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
 import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
 import { merchantBenchmarkQuery, type MerchantBenchmarkResult, type MerchantBenchmarkSpec } from './merchant-benchmark.js';

@@ -27,7 +27,7 @@
  * @module
  */
 import type { CellMargin } from './query-definition.js';
-import { cohortRetentionCells, type CohortRetentionSpec } from './retention.js';
+import { cohortRetentionCells, type CohortRetentionSpec } from './retention-spec.js';
 import { LIFECYCLE_STAGES } from './shop-data.js';
 
 /** Churn stages under `repurchase`, the cohorts together, and month 0 under its cohort. */

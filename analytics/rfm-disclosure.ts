@@ -26,7 +26,7 @@
  * @module
  */
 import type { CellMargin } from './query-definition.js';
-import { isCore, rfmCellName, rfmTriples, type RfmSpec } from './rfm.js';
+import { isCore, rfmCellName, rfmTriples, type RfmSpec } from './rfm-spec.js';
 
 /** Tiers over their cells, the grand total, and the score marginals. */
 export function rfmMargins(spec: RfmSpec): readonly CellMargin[] {

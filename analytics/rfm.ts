@@ -30,14 +30,12 @@ import { consentedHistories, releasedCell } from './customer-history.js';
 import { QuerySpecError } from './errors.js';
 import { atLeast, atMost, equals, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import { rfmMargins } from './rfm-disclosure.js';
+import { isCore, RFM_KIND, rfmCellName, rfmScoreCounts, rfmTriples, type RfmBounds, type RfmCoreRule, type RfmSpec } from './rfm-spec.js';
 import type { CellSpec, FieldSpec, QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
-
-/** Query kind string, also the `kind` member of the spec JSON. */
-export const RFM_KIND = 'rfm';
 
 /** Statistics of every RFM and tier cell, in layout order. */
 export const RFM_STAT_NAMES = ['customers', 'orders', 'spend_cents'] as const;
@@ -46,43 +44,6 @@ export type RfmStatName = (typeof RFM_STAT_NAMES)[number];
 /** The two tiers, cell names and result order. */
 export const RFM_TIERS = ['core', 'ordinary'] as const;
 export type RfmTier = (typeof RFM_TIERS)[number];
-
-/** Inclusive per-shop bounds that every field's `max` derives from. */
-export interface RfmBounds {
-  /** Consented customers of one shop in one cell. */
-  readonly maxCustomers: bigint;
-  /** Orders of one shop in one cell. */
-  readonly maxOrders: bigint;
-  /** Value of a single order, cents; a larger order is refused, not clamped. */
-  readonly maxOrderCents: bigint;
-}
-
-/** The declared core-tier rule: minimum scores (1 = no condition). */
-export interface RfmCoreRule {
-  readonly minRecencyScore: number;
-  readonly minFrequencyScore: number;
-  readonly minMonetaryScore: number;
-}
-
-/** Parsed, normalised `rfm` spec. */
-export interface RfmSpec {
-  readonly kind: typeof RFM_KIND;
-  readonly purpose: string;
-  /** The instant the table is computed at (`YYYY-MM-DDTHH:MM:SSZ`); later orders do not exist for it. */
-  readonly asOf: string;
-  /** Orders in (asOf − windowDays, asOf] count. */
-  readonly windowDays: number;
-  /** Recency edges in days, increasing, each below windowDays. */
-  readonly recencyEdgesDays: readonly number[];
-  /** Frequency edges in orders, increasing, from 2 (everyone in the table has one order). */
-  readonly frequencyEdges: readonly number[];
-  /** Spend edges in cents, increasing. */
-  readonly monetaryEdgesCents: readonly number[];
-  readonly core: RfmCoreRule;
-  /** Returned orders count neither as orders nor as spend nor as the last order. */
-  readonly excludeReturned: boolean;
-  readonly bounds: RfmBounds;
-}
 
 export const DEFAULT_RFM_BOUNDS: RfmBounds = { maxCustomers: 1_000_000n, maxOrders: 10_000_000n, maxOrderCents: 100_000_000n };
 /** One year; R buckets: under 30 days, 30–90, 90–180, 180 and more. */
@@ -160,29 +121,6 @@ export function parseRfmSpec(json: unknown): RfmSpec {
       maxOrderCents: raw.bounds?.maxOrderCents ?? d.maxOrderCents,
     },
   };
-}
-
-/** Number of R, F and M scores (buckets) of a spec. */
-export function rfmScoreCounts(spec: RfmSpec): { readonly r: number; readonly f: number; readonly m: number } {
-  return { r: spec.recencyEdgesDays.length + 1, f: spec.frequencyEdges.length + 1, m: spec.monetaryEdgesCents.length + 1 };
-}
-
-/** Cell name of a score triple, e.g. `r4f1m2`. */
-export function rfmCellName(r: number, f: number, m: number): string {
-  return `r${r}f${f}m${m}`;
-}
-
-/** Every (R, F, M) triple in layout order: R, then F, then M, each ascending. */
-export function rfmTriples(spec: RfmSpec): [number, number, number][] {
-  const n = rfmScoreCounts(spec);
-  const out: [number, number, number][] = [];
-  for (let r = 1; r <= n.r; r++) for (let f = 1; f <= n.f; f++) for (let m = 1; m <= n.m; m++) out.push([r, f, m]);
-  return out;
-}
-
-/** True when the scores meet the spec's core rule. */
-export function isCore(spec: RfmSpec, r: number, f: number, m: number): boolean {
-  return r >= spec.core.minRecencyScore && f >= spec.core.minFrequencyScore && m >= spec.core.minMonetaryScore;
 }
 
 function cellNames(spec: RfmSpec): string[] {
