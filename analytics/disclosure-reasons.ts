@@ -14,7 +14,8 @@
  *
  * @module
  */
-import type { ReleaseDocument, SuppressionReasonCode } from './release-document.js';
+import type { SuppressionReasonCode } from './query-definition.js';
+import type { ReleaseDocument } from './release-document.js';
 
 /** One text in both languages of the product. */
 export interface ReasonText {

@@ -13,7 +13,6 @@
  * @module
  */
 import type { ModelRules } from './model-rules.js';
-import type { SuppressionReasonCode } from './release-document.js';
 import type { RowScope } from './row-scope.js';
 import type { ShopData } from './shop-data.js';
 
@@ -73,6 +72,9 @@ export interface SubjectSensitivity {
   /** Each subject counts in at most one cell, so cells compose in parallel. */
   readonly disjointCells: boolean;
 }
+
+/** Why the key holder withheld a cell (stable codes; `reason` says it in words). */
+export type SuppressionReasonCode = 'FEWER_THAN_K_SUBJECTS' | 'DOMINANCE' | 'SECONDARY' | 'LEVELS_COLLIDE';
 
 /** Decrypted totals per cell, as released by the key holder. */
 export interface ReleasedTotals {
