@@ -4,7 +4,7 @@
  * at once against one PostgreSQL apply each version exactly once; the
  * others wait, then find nothing left to do.
  */
-import type { Database } from './database.js';
+import type { Database } from './database-types.js';
 import { SchemaNotMigratedError, SchemaTooNewError } from './database-errors.js';
 import { MIGRATIONS } from './migrations.js';
 

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CIPHERTEXT_FILES_FOLDER, CiphertextFiles } from './ciphertext-files.js';
-import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
+import type { Database, SqlExecutor, SqlValue, TransactionOptions } from './database-types.js';
 import { DataDirLock } from './data-dir-lock.js';
 
 class PgliteDatabase implements Database {

@@ -6,7 +6,7 @@
  * on either backend.
  */
 import pg from 'pg';
-import type { Database, PoolStats, SqlExecutor, SqlValue, TransactionOptions } from './database.js';
+import type { Database, PoolStats, SqlExecutor, SqlValue, TransactionOptions } from './database-types.js';
 import { sqlStateOf, unavailableOr } from './database-errors.js';
 
 const INT8_OID = 20;
