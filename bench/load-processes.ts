@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnService, type ServiceProcess } from '../cli/spawn-service.js';
+import { spawnService, type ServiceProcess } from './spawn-service.js';
 import { authorityPublicKeyOf, loadOrCreateSeedFile, toHex } from '../crypto/index.js';
 
 export const LOAD_API_TOKEN = 'load-bench-token-0123456789abcdef';

@@ -2,7 +2,7 @@
  * Command-line options and the iteration counts of a full and a quick run.
  */
 import { parseArgs } from 'node:util';
-import { parseArgsMessage } from '../cli/args.js';
+import { parseArgsMessage } from './parse-args-message.js';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_HELP = `fedmart bench — measure HE, Paillier and plaintext costs per 64-bit value

@@ -11,7 +11,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pooledFeatureRows, pooledLinearModel, pooledLogisticFit } from './pooled-model.js';
 import { blake2b256, cryptoReady, fromHex, issueEnrolmentToken, verifyDigest } from '../crypto/index.js';
 import { readSeedFile } from './identity-options.js';
 import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
@@ -19,11 +18,12 @@ import { describeVerification, writeAuditReport } from './audit-command.js';
 import { formatSegmentTable, largestRelativeDifference, pooledSegmentStats, type LinearModelResult, type SegmentStatsTable } from '../analytics/index.js';
 import { loadPooledData } from '../client-sdk/index.js';
 import { writeSynth } from '../synth/index.js';
+import { pooledFeatureRows, pooledLinearModel, pooledLogisticFit } from '../synth/pooled-model.js';
 import { integer, parse } from './args.js';
 import { createDeployment, DEPLOYMENT_FILES } from './deployment.js';
 import { CoordinatorHttpClient, waitForFit, waitForQuery } from './http-client.js';
 import { fitRoundLimit, fitRoundText } from './query-command.js';
-import { spawnService, type ServiceProcess } from './spawn-service.js';
+import { spawnService, type ServiceProcess } from '../bench/spawn-service.js';
 
 export const DEMO_HELP = `fedmart demo — run the whole system locally and check it against the pooled answer
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
-import { spawnService, type ServiceProcess } from '../../cli/spawn-service.js';
+import { spawnService, type ServiceProcess } from '../../bench/spawn-service.js';
 import { cryptoReady, issueEnrolmentToken } from '../../crypto/index.js';
 import { readSeedFile } from '../../cli/identity-options.js';
 import { writeSynth } from '../../synth/index.js';

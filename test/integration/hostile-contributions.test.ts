@@ -14,7 +14,7 @@ import { HeContext, HeEncryptor, blake2b256, generateHeKeys, randomBytes, signEn
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import { loadOrCreateSigningKey, type MerchantNode } from '../../client-sdk/index.js';
 import { envelopeOf, type ContributionHeader, type OpenQuery } from '../../protos/index.js';
-import { spawnService, type ServiceProcess } from '../../cli/spawn-service.js';
+import { spawnService, type ServiceProcess } from '../../bench/spawn-service.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { chunks, RawSubmitter, type CallOutcome } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
