@@ -1,7 +1,7 @@
 /**
  * Console rendering of a released `segment-stats` table beside the pooled
- * plaintext answer, with bilingual labels (DESIGN.md domain words), so a demo
- * viewer can see at a glance that the federated result is the pooled one.
+ * plaintext answer, with bilingual labels, so a demo viewer can see at a
+ * glance that the federated result is the pooled one.
  *
  * @module
  */

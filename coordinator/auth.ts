@@ -1,5 +1,6 @@
 /**
- * Who may call the HTTP API. Four roles of people (DESIGN.md "Who uses it"):
+ * Who may call the HTTP API. Four roles of people (docs/architecture.md,
+ * "Who uses it"):
  *
  * - `marketer`: creates queries and model fits and reads their releases, only
  *   for the purposes an administrator granted them;
