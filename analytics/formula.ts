@@ -382,7 +382,7 @@ export function parseFormula(formula: string): ParsedFormula {
     apply(sign, fprod());
     for (let t = rhs.peek(); t?.k === 'op' && (t.v === '+' || t.v === '-'); t = rhs.peek()) {
       rhs.next();
-      apply(t.v as '+' | '-', fprod());
+      apply(t.v, fprod());
     }
     return kept;
   };

@@ -16,13 +16,14 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type * as Prio3Package from '@divviup/prio3';
 import type { Prio3 } from '@divviup/prio3';
 import type { BenchPlan } from './options.js';
 import { BenchCheckError, record } from './records.js';
 import type { BenchRecord } from './records.js';
 import { cpuMsNow, median } from './stats.js';
 
-export type Prio3Module = typeof import('@divviup/prio3');
+export type Prio3Module = typeof Prio3Package;
 export type Prio3Loader = () => Promise<Prio3Module>;
 
 export const PRIO3_PACKAGE = '@divviup/prio3';

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { cryptoReady } from '../crypto/index.js';
 import { renderAuditCsv, renderAuditReportHtml, verifyAuditBundle, type AuditBundle, type AuditBundleVerification } from '../compliance/index.js';
 import { parse, parseJson, requireString, UsageError } from './args.js';
-import { HTTP_CLIENT_OPTIONS, httpClientFrom, ApiError, CoordinatorHttpClient } from './http-client.js';
+import { HTTP_CLIENT_OPTIONS, httpClientFrom, ApiError, type CoordinatorHttpClient } from './http-client.js';
 
 export const AUDIT_HELP = `fedmart audit — export and verify signed audit reports (合规审计报告)
 

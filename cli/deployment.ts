@@ -81,7 +81,7 @@ function provider(): void {
 function serialNumber(): string {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f; // positive
-  b[0] = b[0]! | 0x01; // and no leading zero byte
+  b[0] = b[0] | 0x01; // and no leading zero byte
   return toHex(b);
 }
 

@@ -7,7 +7,7 @@
  * coordinator is on a loopback address.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { assertPlaintextAllowed } from '../protos/index.js';
 import { UsageError, requireString } from './args.js';
@@ -106,7 +106,7 @@ export class CoordinatorHttpClient {
       ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
     };
     return new Promise((resolve, reject) => {
-      const done = (res: import('node:http').IncomingMessage) => {
+      const done = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -199,8 +199,6 @@ async function merchantNodeFrom(
 }
 
 async function scoreCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
-  const merchantId = requireString(values, 'id');
-  const dataDir = requireString(values, 'data');
   const out = requireString(values, 'out');
   const modelId = requireString(values, 'model');
   const node = await merchantNodeFrom(values);

@@ -3,7 +3,7 @@
  * one. A revoked merchant's later contributions are refused
  * (MERCHANT_REVOKED); those already accepted stay valid and auditable.
  */
-import { parse, requireString, UsageError } from './args.js';
+import { parse, UsageError } from './args.js';
 import { HTTP_CLIENT_OPTIONS, httpClientFrom } from './http-client.js';
 
 export const MERCHANTS_HELP = `fedmart merchants — enrolled merchants (administrators)

@@ -17,7 +17,6 @@ import type {
   ColumnValue,
   DataTable,
   Customer,
-  Order,
   PooledCampaignExposure,
   PooledCustomer,
   PooledData,
@@ -558,8 +557,8 @@ export async function loadShopData(dir: string, shopId?: string): Promise<ShopDa
   const rows = await loadRows(dir, schema, id);
   return {
     shopId: id,
-    customers: unpool(rows.customers) as Customer[],
-    orders: unpool(rows.orders) as Order[],
+    customers: unpool(rows.customers),
+    orders: unpool(rows.orders),
     ...(rows.campaigns === undefined ? {} : { campaigns: unpool(rows.campaigns) }),
     ...(rows.sessions === undefined ? {} : { sessions: unpool(rows.sessions) }),
     ...(rows.shopMetrics === undefined ? {} : { shopMetrics: unpool(rows.shopMetrics) }),

@@ -460,7 +460,7 @@ export function standardShopSchema(options: StandardSchemaOptions = {}): ShopSch
           lifecycleStage: {
             column: 'lifecycle_stage',
             type: 'enum',
-            values: Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, s])) as Record<string, LifecycleStage>,
+            values: Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, s])),
           },
           consentAnalytics: { column: 'consent_analytics', type: 'boolean' },
           consentMarketing: { column: 'consent_marketing', type: 'boolean' },

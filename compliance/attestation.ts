@@ -133,7 +133,7 @@ const attestationSchema = z
  */
 export function parseAttestation(json: unknown): ConsentAttestation {
   const r = attestationSchema.safeParse(json);
-  if (r.success) return r.data as ConsentAttestation;
+  if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = issue === undefined ? '' : issue.path.map(String).join('.');
   throw new AttestationError('ATTESTATION_INVALID', field, issue?.message ?? 'invalid consent attestation');

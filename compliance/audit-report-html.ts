@@ -77,7 +77,7 @@ function cell(value: Cell): string {
   if (typeof value === 'boolean') return `<td>${value ? '是 yes' : '否 no'}</td>`;
   if (typeof value === 'object') return `<td>${(value as Markup).html}</td>`;
   if (typeof value === 'string' && LONG_TOKEN.test(value)) return `<td class="mono hex">${escapeHtml(value)}</td>`;
-  return `<td>${breakable(value as string | number)}</td>`;
+  return `<td>${breakable(value)}</td>`;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly Cell[])[], options: { readonly widths?: readonly number[]; readonly className?: string } = {}): string {

@@ -89,7 +89,7 @@ function parseBody(body: string): Checkpoint {
   if (rootHash === undefined || rootHash.length !== MERKLE_HASH_BYTES) {
     malformed(`root hash must be canonical base64 of ${MERKLE_HASH_BYTES} bytes`);
   }
-  return { origin, size, rootHash: rootHash! };
+  return { origin, size, rootHash };
 }
 
 /**

@@ -207,8 +207,8 @@ export function parseNote(note: string | Uint8Array): ParsedNote {
     if (!isValidKeyName(keyName)) malformed(`signature line ${i + 1} has an invalid key name`);
     const blob = decodeBase64Strict(rest.slice(space + 1));
     if (blob === undefined) malformed(`signature line ${i + 1} is not canonical base64`);
-    if (blob!.length < 5) malformed(`signature line ${i + 1} is too short`);
-    return { keyName, keyId: toHex(blob!.subarray(0, 4)), signature: blob!.slice(4) };
+    if (blob.length < 5) malformed(`signature line ${i + 1} is too short`);
+    return { keyName, keyId: toHex(blob.subarray(0, 4)), signature: blob.slice(4) };
   });
   return { text, signatures };
 }

@@ -48,7 +48,7 @@ export function isUniqueViolation(err: unknown): boolean {
 /** The SQLSTATE of a driver error (both drivers put it in `code`), if any. */
 export function sqlStateOf(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  const code = (err as { code: unknown }).code;
+  const code = err.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 

@@ -164,7 +164,7 @@ export class JobRegistry {
 
   /** Says how jobs of `kind` run; every coordinator that may take such jobs over defines it. */
   define<P>(kind: string, runner: JobRunner<P>): void {
-    this.runners.set(kind, runner as JobRunner<never>);
+    this.runners.set(kind, runner);
   }
 
   /** Stores a queued job, starts running it here in the background, and returns it at once. */

@@ -99,7 +99,7 @@ export type ApiRoute = RouteDefinition<z.ZodType | undefined, z.ZodType | undefi
 export function defineRoute<PS extends z.ZodType | undefined = undefined, QS extends z.ZodType | undefined = undefined, BS extends z.ZodType | undefined = undefined>(
   def: RouteDefinition<PS, QS, BS>,
 ): ApiRoute {
-  return def as unknown as ApiRoute;
+  return def;
 }
 
 /** The problem+json body every error answers with. */

@@ -382,7 +382,7 @@ export class CoordinatorStore {
       [merchantId, queryId],
     );
     const r = rows[0];
-    const merchant = r?.signing_public_key != null
+    const merchant = r !== undefined && r.signing_public_key !== null
       ? { merchantId, signingPublicKey: r.signing_public_key, keySequence: r.key_sequence ?? 0, revokedAt: r.revoked_at }
       : undefined;
     return { merchant, queryStatus: r?.status ?? undefined, contributed: r?.contributed === true };
@@ -417,7 +417,7 @@ export class CoordinatorStore {
     if (items.length === 0) return [];
     // On PGlite the bytes go to files first, and the rows name them: see ciphertext-files.ts.
     const files = this.db.ciphertextFiles;
-    const names = files ? await Promise.all(items.map((c) => c.ciphertextsFile ?? files.write(c.ciphertexts))) : items.map(() => null);
+    const names = files ? await Promise.all(items.map(async (c) => c.ciphertextsFile ?? files.write(c.ciphertexts))) : items.map(() => null);
     let outcomes: InsertContributionOutcome[] | undefined;
     try {
       outcomes = await this.db.transaction(async (tx) => {

@@ -294,7 +294,7 @@ export class SealWorker {
       } catch (e) {
         if (!(e instanceof SealWorkerFaultError) || this.#closed || e.code === 'SEAL_WORKER_START') throw e;
         this.retries++;
-        return await this.#once(op, payload(), count);
+        return this.#once(op, payload(), count);
       }
     };
     const p = this.#chain.then(run, run);
@@ -316,7 +316,7 @@ export class SealWorker {
     const id = this.#nextId++;
     const fault = this.#testFaults.shift();
     const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
-    return await new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#fault(live, new SealWorkerFaultError('SEAL_WORKER_TIMEOUT', `the SEAL worker did not answer a ${op} request within ${timeoutMs} ms`));
       }, timeoutMs);

@@ -20,7 +20,6 @@ import {
   type ChannelCredentials,
   type Client,
   type Server,
-  type ServiceDefinition,
   type ServiceError,
 } from '@grpc/grpc-js';
 import { HealthImplementation, service as healthService } from 'grpc-health-check';
@@ -87,7 +86,7 @@ export class GrpcHealth {
     const check = handlers.check as unknown as (call: CheckCall, callback: UnaryCallback) => void;
     const watch = handlers.watch as unknown as (call: WatchCall) => void;
     const list = handlers.list as unknown as (call: unknown, callback: UnaryCallback) => void;
-    server.addService(healthService as unknown as ServiceDefinition, {
+    server.addService(healthService, {
       check: (call: CheckCall, callback: UnaryCallback) => {
         if (!this.known(call.request.service)) {
           callback({ code: status.NOT_FOUND, details: 'no health status for the requested service' });
@@ -132,7 +131,7 @@ interface HealthClient {
   close(): void;
 }
 
-const HealthClientConstructor = makeClientConstructor(healthService as unknown as ServiceDefinition, 'grpc.health.v1.Health') as unknown as
+const HealthClientConstructor = makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as
   new (address: string, credentials: ChannelCredentials, options?: Record<string, unknown>) => HealthClient;
 
 /** Raised when a health check answers, but not SERVING. */

@@ -145,7 +145,7 @@ function reply<Res>(callback: sendUnaryData<Res>, log: RpcLogger, method: string
     // Sending failed (e.g. a response grpc-js cannot serialise): answer INTERNAL rather than leave an unhandled rejection.
     log.error({ method, err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'sending the answer failed');
     try {
-      callback(toServiceStatus(new Error('answer not sendable'), log, method) as ServiceError);
+      callback(toServiceStatus(new Error('answer not sendable'), log, method));
     } catch {
       /* the call is gone */
     }

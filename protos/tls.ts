@@ -7,7 +7,7 @@
  * Clients given a CA trust only that CA (pinning), never the system store.
  */
 import { BlockList, isIP } from 'node:net';
-import { ChannelCredentials, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { IpTargetChannelCredentials } from './ip-target-credentials.js';
 
 /** PEM text or bytes. */

@@ -121,7 +121,7 @@ export function generateShopConsents(rng: Prng, shop: { readonly index: number; 
   const pending: Array<{ customerId: string; type: RightsRequest['type']; at: number }> = [];
   for (const c of customers) {
     const given = Math.min(c.signupUnixS, t1 - DAY);
-    const cause: Cause | undefined = c.consentAnalytics ? undefined : (CAUSES[rng.weighted(causeWeights)] as Cause);
+    const cause: Cause | undefined = c.consentAnalytics ? undefined : CAUSES[rng.weighted(causeWeights)];
     if (cause === 'no-record') continue;
     const at = (t: number): string => isoSeconds(t);
     const events: ConsentEvent[] = [{ type: 'given', at: at(given), actor: 'subject' }];

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AFTER_EVERY_ORDER_UNIX_S,
   CUSTOMER_FEATURES,
-  CUSTOMER_FEATURE_NAMES,
+  type CUSTOMER_FEATURE_NAMES,
   PLAIN_FEATURE_NAMES,
   customerFacts,
   featureDefinition,

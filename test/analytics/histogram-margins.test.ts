@@ -41,7 +41,7 @@ describe('histogram margins', () => {
     }, 0n);
     expect(residual).toBe(36n);
     // Without the declared relation the lone bin would be given back.
-    const bare = releaseExact({ ...q, margins: undefined } as typeof q, spec, totals, 10);
+    const bare = releaseExact({ ...q, margins: undefined }, spec, totals, 10);
     expect([...bare.suppressed.keys()]).toEqual(['bin.2']);
     expect(subtractionLeaks(q, spec, totals, bare, items).map((l) => [l.cell, l.value])).toEqual([['bin.2', 6n]]);
   });

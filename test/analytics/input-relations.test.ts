@@ -184,7 +184,7 @@ describe('logistic round relations', () => {
   });
 
   describe('catch a shop that', () => {
-    const rows = Array.from({ length: 30 }, (_, i) => ({ x: [1, (i % 7) - 3, i % 3 === 0 ? 0 : (i % 5) + 0.5], y: (i % 3 === 1 ? 1 : 0) as 0 | 1 }));
+    const rows = Array.from({ length: 30 }, (_, i): { x: number[]; y: 0 | 1 } => ({ x: [1, (i % 7) - 3, i % 3 === 0 ? 0 : (i % 5) + 0.5], y: i % 3 === 1 ? 1 : 0 }));
     const beta = [0.2, -0.3, 0.1];
     const honest = pooled(fields, [logisticRoundSums(shape, beta, rows), logisticRoundSums(shape, beta, rows.slice(5))]);
     const big = 1n << 60n;

@@ -72,8 +72,8 @@ const refusesValueOf = (o: Outcome, member: string): boolean =>
 
 /** The spec with one member set to `v` (a list member: `v` first, the example's others after it). */
 function withValue(g: KindGuide, m: GuideMember, v: unknown): Json {
-  const inExample = getPath(g.example as Json, m.name);
-  const base = inExample === undefined ? withAll(g.example as Json, m.sampleWith ?? {}) : (g.example as Json);
+  const inExample = getPath(g.example, m.name);
+  const base = inExample === undefined ? withAll(g.example, m.sampleWith ?? {}) : (g.example as Json);
   if (!m.type.endsWith('[]')) return setPath(base, m.name, v);
   const rest = Array.isArray(inExample ?? m.sample) ? ((inExample ?? m.sample) as unknown[]).slice(1) : [];
   return setPath(base, m.name, [v, ...rest.filter((x) => x !== v)]);
@@ -106,7 +106,7 @@ describe.each(cases)('guide of %s', (_kind, g) => {
   });
 
   it("has an example the kind's own parser accepts", () => {
-    const o = attempt(g, g.example as Json);
+    const o = attempt(g, g.example);
     expect(o, shown(o)).toMatchObject({ ok: true });
   });
 
@@ -121,23 +121,23 @@ describe.each(cases)('guide of %s', (_kind, g) => {
         check(value as Json, path);
       }
     };
-    check(g.example as Json, '');
-    const parsed = attempt(g, g.example as Json);
+    check(g.example, '');
+    const parsed = attempt(g, g.example);
     if (parsed.ok) check(parsed.parsed as Json, '');
   });
 
   it.each(g.members.map((m) => [m.name, m] as const))('member %s: required or optional as the guide says, and taken by the schema', (_name, m) => {
-    const inExample = getPath(g.example as Json, m.name);
+    const inExample = getPath(g.example, m.name);
     if (inExample === undefined) {
       expect(m.required, `${m.name} is required, so the example must show it`).toBe(false);
       expect(m.sample, `${m.name}: not in the example, so the guide needs a sample value`).toBeDefined();
     } else {
-      const without = attempt(g, setPath(g.example as Json, m.name, undefined));
+      const without = attempt(g, setPath(g.example, m.name, undefined));
       if (m.required || m.requiredWhen !== undefined) expect(without.ok, `${m.name} is required`).toBe(false);
       else expect(without, `${m.name} is optional: ${shown(without)}`).toMatchObject({ ok: true });
     }
     if (m.sample !== undefined) {
-      const o = attempt(g, setPath(inExample === undefined ? withAll(g.example as Json, m.sampleWith ?? {}) : (g.example as Json), m.name, m.sample));
+      const o = attempt(g, setPath(inExample === undefined ? withAll(g.example, m.sampleWith ?? {}) : g.example, m.name, m.sample));
       expect(o, `${m.name} = ${JSON.stringify(m.sample)}: ${shown(o)}`).toMatchObject({ ok: true });
     }
     expect(m.required && m.default !== undefined, `${m.name}: a required member has no default`).toBe(false);
@@ -152,7 +152,7 @@ describe.each(cases)('guide of %s', (_kind, g) => {
       }
       const bogus = typeof m.values?.[0] === 'number' ? 0.5 : 'no-such-value';
       expect(refusesValueOf(attempt(g, withValue(g, m, bogus)), m.name), `${m.name} refuses ${bogus}`).toBe(true);
-      const given = getPath(g.example as Json, m.name);
+      const given = getPath(g.example, m.name);
       if (given !== undefined && m.moreValues === undefined) {
         for (const v of Array.isArray(given) ? given : [given]) expect(m.values, m.name).toContain(v);
       }

@@ -190,15 +190,15 @@ describe('linear regression over shops', () => {
         expect(r.n).toBe(rows.length);
         fc.pre(ref !== null && r.status === 'fitted');
         fits++;
-        const scale = Math.max(...ref!.beta.map(Math.abs), 1e-300);
+        const scale = Math.max(...ref.beta.map(Math.abs), 1e-300);
         r.coefficients.forEach((cf, j) => {
           // Relative to each coefficient; one below 1e-6 of the largest is held to 1e-12 of the
           // largest in absolute terms (a coefficient that is zero to rounding has no relative accuracy).
-          const rel = Math.abs(cf.estimate - ref!.beta[j]!) / Math.max(Math.abs(ref!.beta[j]!), 1e-6 * scale);
+          const rel = Math.abs(cf.estimate - ref.beta[j]!) / Math.max(Math.abs(ref.beta[j]!), 1e-6 * scale);
           worst = Math.max(worst, rel);
-          expect(rel, `${cf.feature}: ${cf.estimate} vs ${ref!.beta[j]}`).toBeLessThan(1e-6);
+          expect(rel, `${cf.feature}: ${cf.estimate} vs ${ref.beta[j]}`).toBeLessThan(1e-6);
         });
-        if (intercept) expect(Math.abs(r.intercept!.estimate - ref!.b0!)).toBeLessThanOrEqual(1e-6 * Math.max(Math.abs(ref!.b0!), scale));
+        if (intercept) expect(Math.abs(r.intercept!.estimate - ref.b0!)).toBeLessThanOrEqual(1e-6 * Math.max(Math.abs(ref.b0!), scale));
       }),
       { numRuns: 120 },
     );

@@ -50,7 +50,7 @@ describe('cohort-retention margins', () => {
     expect(out.cells.repurchase?.suppressed).toBe(false);
     expect(withoutComplement(q, spec, totals, out, 'churn.loyal')).toEqual([]);
     expect(subtractionLeaks(q, spec, totals, out, additive)).toEqual([]);
-    const bare = releaseExact({ ...q, margins: undefined } as typeof q, spec, totals, 10);
+    const bare = releaseExact({ ...q, margins: undefined }, spec, totals, 10);
     expect(subtractionLeaks(q, spec, totals, bare, additive).map((l) => [l.cell, l.value])).toEqual([['churn.loyal', 4n]]);
   });
 

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rfmQuery as q, type RfmSpec } from '../../analytics/index.js';
+import { rfmQuery as q } from '../../analytics/index.js';
 import { determinedCells } from '../compliance/disclosure/fixtures.js';
 import { randomDataset, splitIntoShops, sumLocal } from '../helpers/plain-federation.js';
 import { loneWithheldMargins, marginsAreExact, releaseExact, subtractionLeaks, totalsOf, withMediumData, withoutComplement } from './margin-checks.js';
@@ -19,7 +19,7 @@ const base = { kind: 'rfm', purpose: 'marketing-analytics', asOf: '2026-01-01T00
 const customers = (cell: string): string => `${cell}.customers`;
 
 describe('rfm margins', () => {
-  const spec = q.parseSpec({ ...base, recencyEdgesDays: [30], frequencyEdges: [2], monetaryEdgesCents: [10_000] }) as RfmSpec;
+  const spec = q.parseSpec({ ...base, recencyEdgesDays: [30], frequencyEdges: [2], monetaryEdgesCents: [10_000] });
 
   it('declares both tiers over their cells, the grand total and every score marginal', () => {
     const m = q.margins!(spec);
@@ -30,7 +30,7 @@ describe('rfm margins', () => {
     expect(m).toContainEqual({ parts: ['r1f1m1', 'r1f2m1', 'r2f1m1', 'r2f2m1'] }); // M = 1
     expect(m).toHaveLength(2 + 2 + 3 * 2);
     // Every cell core: no ordinary relation (its tier is always empty).
-    const all = q.parseSpec({ ...base, recencyEdgesDays: [30], frequencyEdges: [2], monetaryEdgesCents: [10_000], core: { minRecencyScore: 1, minFrequencyScore: 1 } }) as RfmSpec;
+    const all = q.parseSpec({ ...base, recencyEdgesDays: [30], frequencyEdges: [2], monetaryEdgesCents: [10_000], core: { minRecencyScore: 1, minFrequencyScore: 1 } });
     expect(q.margins!(all).some((r) => r.total === 'ordinary')).toBe(false);
   });
 
@@ -61,7 +61,7 @@ describe('rfm margins', () => {
     // The tiers stay released.
     expect([out.cells.core?.suppressed, out.cells.ordinary?.suppressed]).toEqual([false, false]);
     // Without the declared relations the ordinary tier minus its released cells gives the lone cell back.
-    const bare = releaseExact({ ...q, margins: undefined } as typeof q, spec, totals, 10);
+    const bare = releaseExact({ ...q, margins: undefined }, spec, totals, 10);
     expect(subtractionLeaks(q, spec, totals, bare, customers).map((l) => [l.cell, l.value])).toContainEqual(['r1f1m1', 3n]);
   });
 
@@ -75,7 +75,7 @@ describe('rfm margins', () => {
     let secondary = 0;
     withMediumData(() => fc.assert(
       fc.property(specs, randomDataset({ shops: 3, fromS: T - 400 * DAY, toS: T, maxCents: 30_000, maxCustomers: 120 }), fc.integer({ min: 1, max: 10 }), (options, data, k) => {
-        const s = q.parseSpec({ ...base, ...options }) as RfmSpec;
+        const s = q.parseSpec({ ...base, ...options });
         const names = q.fields(s).map((f) => f.name);
         const sums = sumLocal(q, s, splitIntoShops(data, 3));
         const totals = new Map(names.map((n, i) => [n, sums[i]!]));
@@ -103,7 +103,7 @@ describe('rfm margins', () => {
     withMediumData(() => fc.assert(
       fc.property(randomDataset({ shops: 2, fromS: T - 400 * DAY, toS: T, maxCents: 30_000 }), (data) => {
         const grand = (core: object): bigint => {
-          const s = q.parseSpec({ ...base, core }) as RfmSpec;
+          const s = q.parseSpec({ ...base, core });
           const v = sumLocal(q, s, splitIntoShops(data, 2));
           const at = (n: string): bigint => v[q.fields(s).findIndex((f) => f.name === n)]!;
           return at('core.customers') + at('ordinary.customers');

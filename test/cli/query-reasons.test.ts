@@ -136,8 +136,8 @@ describe('fedmart query against a coordinator', () => {
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const waiting = await pollUntil(async () => (await fx.store.listQueries()).find((q) => !before.has(q.queryId))?.queryId);
-    await fx.store.transition(waiting!, 'open', 'closing');
-    await fx.store.transition(waiting!, 'closing', 'failed', 'only 1 of the required 3 merchants answered; nothing was decrypted', undefined, 'TOO_FEW_MERCHANTS');
+    await fx.store.transition(waiting, 'open', 'closing');
+    await fx.store.transition(waiting, 'closing', 'failed', 'only 1 of the required 3 merchants answered; nothing was decrypted', undefined, 'TOO_FEW_MERCHANTS');
     expect(await exited).toBe(1);
     expect(stdout).toContain(`${waiting} segment-stats failed`);
     const tooFew = explainReason('TOO_FEW_MERCHANTS', { k: 10, m: 3 });

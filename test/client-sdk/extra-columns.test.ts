@@ -30,7 +30,7 @@ function schemaWithExtras(): Record<string, unknown> {
       columns: { store: { column: 'store', type: 'categorical' }, week: { column: 'week', type: 'integer' }, price: { column: 'price', type: 'numeric', scale: 2 }, sold_at: { column: 'sold_at', type: 'timestamp' } },
     },
   };
-  return s as unknown as Record<string, unknown>;
+  return s;
 }
 
 const CUSTOMERS = 'customer_id,name,phone,city,age,signup_at,lifecycle_stage,consent_analytics,consent_marketing,性别,income,region,vip,birthday';

@@ -238,7 +238,7 @@ describe('tampering is refused, naming the first broken item', () => {
     fc.assert(
       fc.property(fc.constantFrom(...leaves), (path) => {
         const b = copy() as unknown as { sections: Record<string | number, unknown> };
-        let parent = b.sections as Record<string | number, unknown>;
+        let parent = b.sections;
         for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
         const last = path[path.length - 1]!;
         const old = parent[last];

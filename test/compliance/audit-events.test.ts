@@ -22,7 +22,7 @@ function code(fn: () => unknown): string {
 }
 
 const entryOf = (event: AuditEvent, seq = 0, time = '2025-05-01T00:00:00.000Z'): AuditEntry =>
-  ({ seq, time, ...event }) as AuditEntry;
+  ({ seq, time, ...event });
 
 describe('audit event catalogue', () => {
   it('names the twenty event types', () => {

@@ -309,7 +309,7 @@ describe('parseRowSetSketch', () => {
     const mutation = fc.record({ path: fc.constantFrom(...paths), op: fc.constantFrom('set', 'delete', 'add'), key: fc.constantFrom(...keys), value });
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
-        const o = structuredClone(valid) as Record<string, unknown>;
+        const o = structuredClone<Record<string, unknown>>(valid);
         const touched: string[] = [];
         for (const m of mutations) {
           // set and delete act on the path's last step; add puts a new key (or element) into the object at the path.

@@ -34,7 +34,7 @@ describe('failure codes and explanations in the API', () => {
 
   const call = async <T = View>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: T }> => {
     const res = await app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
-    return { status: res.statusCode, body: res.json() as T };
+    return { status: res.statusCode, body: res.json<T>() };
   };
 
   beforeAll(async () => {
@@ -62,7 +62,7 @@ describe('failure codes and explanations in the API', () => {
       method: 'POST', url: '/v1/users', headers: { authorization: `Bearer ${BOOTSTRAP}` },
       payload: { userId: 'mkt-reasons', role: 'marketer', purposes: ['marketing-analytics', 'churn-modelling'] },
     });
-    token = (user.json() as { token: string }).token;
+    token = user.json<{ token: string }>().token;
   });
 
   afterAll(async () => {
@@ -123,7 +123,7 @@ describe('failure codes and explanations in the API', () => {
 
   it('describes the new fields in the OpenAPI document', async () => {
     const res = await app.inject({ method: 'GET', url: '/openapi.json' });
-    const schemas = (res.json() as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }).components.schemas;
+    const schemas = res.json<{ components: { schemas: Record<string, { properties: Record<string, unknown> }> } }>().components.schemas;
     for (const name of ['Query', 'Fit']) {
       expect(Object.keys(schemas[name]!.properties), name).toEqual(expect.arrayContaining(['statusCode', 'explanation']));
     }

@@ -27,7 +27,6 @@ import { MIGRATIONS } from '../../coordinator/migrations.js';
 import { ContributionHeader } from '../../protos/index.js';
 import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
-const CT_COUNT = 1;
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 
 describeBackends('coordinator storage', (backend) => {

@@ -124,7 +124,7 @@ describe('pack / unpack', () => {
     coefficients[1] = Q0 - 1n;
     const p = packCiphertext(ctx, sealBytesOf(sealCt.subarray(0, DATA_OFFSET), coefficients));
     const first15 = Array.from(p.subarray(DATA_OFFSET, DATA_OFFSET + 15));
-    const expected = coefficients[0]! + (coefficients[1]! << 60n);
+    const expected = coefficients[0] + (coefficients[1] << 60n);
     expect(first15).toEqual(Array.from({ length: 15 }, (_, i) => Number((expected >> BigInt(8 * i)) & 0xffn)));
     expect(p.subarray(DATA_OFFSET + 15).every((b) => b === 0)).toBe(true);
   });

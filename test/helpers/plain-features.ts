@@ -46,7 +46,7 @@ export function plainFeatureRows(data: ShopData, names: readonly string[], asOfS
           throw new Error(`plainFeatureRows: ${n} is not supported`);
       }
     });
-    if (row.every((v) => v !== undefined)) rows.push(row as number[]);
+    if (row.every((v) => v !== undefined)) rows.push(row);
   }
   return rows;
 }

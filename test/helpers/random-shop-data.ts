@@ -146,5 +146,5 @@ export function federate<S, R>(
 ): R {
   const n = definition.fields(spec).length;
   const sum = sumVectors(shops.map((s) => definition.computeLocal(spec, s)), n);
-  return definition.finalise(spec, releaseOf(definition as never, spec, sum, k) as never);
+  return definition.finalise(spec, releaseOf(definition, spec, sum, k) as never);
 }

@@ -3,7 +3,7 @@
  * coordinator's SubmitContribution method.
  */
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ContributionChunk, MerchantServiceClient, callUnary, errorCodeOf, keyEvidenceToWire, type SubmitContributionResponse } from '../../protos/index.js';
+import { type ContributionChunk, MerchantServiceClient, callUnary, errorCodeOf, keyEvidenceToWire, type SubmitContributionResponse } from '../../protos/index.js';
 import { enrolmentDigest, enrolmentEvidence, signDigest, type KeyEvidence, type SigningKeyPair } from '../../crypto/index.js';
 import { testEnrolmentToken } from './identity.js';
 

@@ -97,7 +97,7 @@ function addColumns(shopDirs: readonly { dir: string }[]): Truth {
     writeFileSync(path, `${[`${header},brand,tier`, ...out].join('\n')}\n`);
     const schema = JSON.parse(readFileSync(join(dir, 'schema.json'), 'utf8')) as { tables: { customers: Record<string, unknown> } };
     schema.tables.customers['columns'] = {
-      ...((schema.tables.customers['columns'] as Record<string, unknown> | undefined) ?? {}),
+      ...(schema.tables.customers['columns'] ?? {}),
       brand: { column: 'brand', type: 'categorical' },
       tier: { column: 'tier', type: 'categorical' },
     };

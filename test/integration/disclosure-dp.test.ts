@@ -100,7 +100,6 @@ describe('a differentially private purpose in real rounds', () => {
         if (truth >= lo && truth <= hi) covered++;
       }
     }
-    // eslint-disable-next-line no-console
     console.log(`one DP round: ${covered}/${cells} displayed statistics within their 95 % intervals`);
     expect(cells).toBe(4 * SHOWN.length);
     expect(covered / cells).toBeGreaterThanOrEqual(0.8);

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { explainReason, getQueryDefinition, type SegmentStatsSpec } from '../../analytics/index.js';
+import { explainReason, getQueryDefinition } from '../../analytics/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
@@ -111,7 +111,7 @@ describe('exact disclosure control in real rounds', () => {
     }
     // What a reader knows: the released totals, the attested total (= Σ customers), and, from any
     // other grouping of the same population, the grand total of every field. No withheld value follows.
-    const spec = getQueryDefinition('segment-stats').parseSpec({ kind: 'segment-stats', ...SPEC }) as SegmentStatsSpec;
+    const spec = getQueryDefinition('segment-stats').parseSpec({ kind: 'segment-stats', ...SPEC });
     const margins = getQueryDefinition('segment-stats').margins!(spec);
     expect(determinedCells(STAGES, withheld, margins)).toEqual([]);
     const customersKnown = STAGES.filter((s) => !withheld.has(s)).reduce((a, s) => a + Number(cells[s]!.subjects), 0);

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, signDigest } from '../../crypto/index.js';
 import { loadOrCreateSigningKey, type MerchantNode } from '../../client-sdk/index.js';
 import {
-  ContributionChunk,
+  type ContributionChunk,
   MerchantServiceClient,
   errorCodeOf,
   rightsReportDigest,

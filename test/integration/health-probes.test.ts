@@ -8,7 +8,7 @@
  * NOT_SERVING when it shuts down, and their streams end so it can.
  */
 import { rmSync } from 'node:fs';
-import { credentials, makeClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkHealth } from '../../protos/grpc-health.js';
@@ -111,7 +111,7 @@ describePostgres('health probes with the database taken away and given back', ()
   });
 
   it('tells the key holder\'s health watchers NOT_SERVING on shutdown and ends their streams', async () => {
-    const Health = makeClientConstructor(healthService as unknown as ServiceDefinition, 'grpc.health.v1.Health');
+    const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
     const client = new Health(cluster.keyholder.address, credentials.createInsecure()) as unknown as {
       watch(req: { service: string }): NodeJS.EventEmitter;
       close(): void;

@@ -26,7 +26,7 @@ const DP = { mode: 'dp', mechanism: 'discrete-gaussian', rhoPerQuery: 0.5, total
 const { kind: _kind, ...SPEC } = DP_SEGMENT_SPEC;
 
 function withDp(registry: PurposeRegistry): PurposeRegistry {
-  return { ...registry, purposes: registry.purposes.map((p) => (p.name === 'marketing-analytics' ? { ...p, disclosure: DP } : p)) } as PurposeRegistry;
+  return { ...registry, purposes: registry.purposes.map((p) => (p.name === 'marketing-analytics' ? { ...p, disclosure: DP } : p)) };
 }
 
 /** The value of one sample line, e.g. `fedmart_keyholder_release_refusals_total{code="X"}`. */

@@ -198,7 +198,7 @@ describe('encrypted marketing analytics rounds', () => {
       expect(exact).toBeGreaterThanOrEqual(bin.from);
       expect(exact).toBeLessThanOrEqual(bin.to);
       expect(p.errorBound).toBe(bin.to - bin.from);
-      expect(Math.abs(p.value! - exact)).toBeLessThanOrEqual(p.errorBound!);
+      expect(Math.abs(p.value - exact)).toBeLessThanOrEqual(p.errorBound!);
     }
   });
 });

@@ -5,13 +5,13 @@
  * whose stream then ends; watches are capped; shutdown tells watchers
  * NOT_SERVING and ends their streams, so a graceful shutdown finishes.
  */
-import { Server, ServerCredentials, credentials, makeClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcHealth, checkHealth } from '../../protos/grpc-health.js';
 
 const SERVICE = 'fedmart.v1.TestService';
-const Health = makeClientConstructor(healthService as unknown as ServiceDefinition, 'grpc.health.v1.Health');
+const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
 
 interface WatchStream {
   on(event: 'data', fn: (m: { status: string }) => void): void;

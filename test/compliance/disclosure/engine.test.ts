@@ -218,7 +218,6 @@ describe('DP segment table: interval coverage over 100 seeded runs', () => {
     }
     const covered = [...perStat.values()].reduce((s, [c]) => s + c, 0);
     const total = [...perStat.values()].reduce((s, [, n]) => s + n, 0);
-    // eslint-disable-next-line no-console
     console.log(`${mechanism}: ${covered}/${total} cells covered (${(100 * covered / total).toFixed(2)} %); ` +
       [...perStat].map(([s, [c, n]]) => `${s} ${(100 * c / n).toFixed(1)} %`).join(', '));
     expect(total).toBeGreaterThanOrEqual(100 * 4 * SHOWN.length * 0.9);

@@ -3,13 +3,14 @@
  * node:crypto, never Math.random, and nothing in compliance/ or keyholder/
  * calls Math.random at all.
  */
+import type * as NodeCrypto from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const cryptoSpy = vi.hoisted(() => ({ calls: 0 }));
 vi.mock('node:crypto', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:crypto')>();
+  const actual = await importOriginal<typeof NodeCrypto>();
   return {
     ...actual,
     randomFillSync: (...args: Parameters<typeof actual.randomFillSync>) => {

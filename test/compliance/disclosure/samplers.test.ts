@@ -107,7 +107,6 @@ describe('discrete Laplace sampler (CKS20 Algorithm 2)', () => {
   }, 120_000);
 
   it('prints the measured statistics', () => {
-    // eslint-disable-next-line no-console
     console.log(report.join('\n'));
   });
 });

@@ -110,7 +110,7 @@ describe('declaredDisclosure and disclosureTerms', () => {
   it('refuses a block that does not parse, naming the purpose and the path', () => {
     const bad = { ...DP, mechanism: 'coin-flip' } as unknown as PurposeDisclosure;
     expect(() => declaredDisclosure('promo', bad)).toThrow(expect.objectContaining({ code: 'DISCLOSURE_POLICY_INVALID', purpose: 'promo', message: expect.stringContaining("purpose 'promo' disclosure.mechanism") }));
-    expect(() => declaredDisclosure('promo', { ...DP, rhoPerQuery: 2 } as PurposeDisclosure)).toThrow(/disclosure\.rhoPerQuery/);
+    expect(() => declaredDisclosure('promo', { ...DP, rhoPerQuery: 2 })).toThrow(/disclosure\.rhoPerQuery/);
     expect(() => disclosureTerms(null as unknown as { name: string }, 10)).toThrow(TypeError);
     expect(() => disclosureTerms({ name: 'p' }, 0)).toThrow(RangeError);
   });

@@ -403,7 +403,7 @@ function targetsOf(service: 'merchant' | 'keyholder', definition: ServiceDefinit
 
 /** One target per method of each service, from the service definitions. */
 export const GRPC_TARGETS: readonly FuzzTarget[] = [
-  ...targetsOf('merchant', MerchantServiceService as unknown as ServiceDefinition),
-  ...targetsOf('keyholder', KeyHolderServiceService as unknown as ServiceDefinition),
+  ...targetsOf('merchant', MerchantServiceService),
+  ...targetsOf('keyholder', KeyHolderServiceService),
 ];
 

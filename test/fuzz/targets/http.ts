@@ -149,7 +149,7 @@ export async function runHttpCase(fx: HttpFixture & Pick<FuzzCluster, 'fingerpri
   const status = res.statusCode;
   const where = `${method} ${url} as ${c.who}`;
   if (status >= 500) {
-    const code = /json/.test(String(res.headers['content-type'])) ? (res.json() as { code?: string }).code : undefined;
+    const code = /json/.test(String(res.headers['content-type'])) ? res.json<{ code?: string }>().code : undefined;
     if (!(status === 503 && code === 'PDF_UNAVAILABLE')) violation(`${where}: ${status} ${res.body.slice(0, 200)}`);
     return `${status} ${code}`;
   }

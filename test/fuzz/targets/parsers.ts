@@ -266,7 +266,7 @@ export const csvTarget: FuzzTarget = {
             readString(input.cell, { maxLength: 64 });
             readInteger(input.cell, { min: 0, max: 1000 });
             readDecimalCents(input.cell, { scale: 2 });
-            readBoolean(input.cell, {} as never);
+            readBoolean(input.cell, {});
             readTimestamp(input.cell, { format: 'iso8601' });
             readTimestamp(input.cell, { format: 'unix-seconds' });
             readPeriod(input.cell);
