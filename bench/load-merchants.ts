@@ -13,27 +13,22 @@ import { join } from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   HeEncryptor,
-  SlotLayout,
-  blake2b256,
   enrolmentDigest,
   enrolmentEvidence,
   generateSigningKeyPair,
   issueEnrolmentToken,
   keyEvidenceUpTo,
-  randomBytes,
   signDigest,
-  signEnvelope,
   type HeContext,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition, type ShopData } from '../analytics/index.js';
-import { buildAttestation, contributionRowSet, getPurpose, parseDisclosureTerms } from '../compliance/index.js';
-import { loadShopCompliance, loadShopData, roundView, CHUNK_BYTES, type ShopCompliance } from '../client-sdk/index.js';
+import type { ShopData } from '../analytics/index.js';
+import { attestationFor, localStatistic, signedHeader } from '../round/index.js';
+import { loadShopCompliance, loadShopData, CHUNK_BYTES, type ShopCompliance } from '../client-sdk/index.js';
 import {
   MerchantServiceClient,
   callUnary,
   checkPublicKeyBundle,
-  envelopeOf,
   errorCodeOf,
   keyEvidenceToWire,
   type ContributionHeader,
@@ -139,42 +134,17 @@ export function prepareContributions(
   merchants: readonly SimulatedMerchant[],
   progress: (done: number) => void,
 ): PreparedContribution[] {
-  const definition = getQueryDefinition(query.kind);
-  const spec = definition.parseSpec(JSON.parse(query.specJson));
-  const layout = new SlotLayout(definition.fields(spec), { plainModulus: ctx.plainModulus, slotCount: ctx.slotCount, maxContributors: query.maxContributors });
-  const cutoff = new Date(Number(query.cutoffUnixMs));
-  const perShop = shops.map((shop) => {
-    const purpose = getPurpose(shop.compliance.registry, definition.purposeOf(spec));
-    if (canonicalSpecJson(purpose) !== query.purposeJson) throw new Error(`purpose ${purpose.name} differs from the query's`);
-    const filter = shop.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: shop.data.customers.map((c) => c.customerId) });
-    const view = roundView(shop.data, filter.includedCustomerIds, purpose, shop.compliance.pseudonymKey);
-    const terms = parseDisclosureTerms(JSON.parse(query.termsJson));
-    const rowSet = contributionRowSet(definition, spec, view, terms, shop.compliance.pseudonymKey);
-    return { purpose, filter, terms, rowSet, slots: layout.encode(definition.computeLocal(spec, view)) };
-  });
+  // The shop's side of the round once per shop template (round/contribute.ts), then per merchant its own attestation, encryption and signature.
+  const perShop = shops.map((shop) => localStatistic(ctx, query, shop));
   const encryptor = new HeEncryptor(ctx, bundle.publicKey);
   try {
     return merchants.map((m, i) => {
-      const shop = perShop[m.shop]!;
-      const attestation = buildAttestation({ queryId: query.queryId, merchantId: m.merchantId, purpose: shop.purpose.name, cutoff, filter: shop.filter, terms: shop.terms, rowSet: shop.rowSet });
-      const ciphertexts = shop.slots.map((slots) => encryptor.encryptPacked(slots));
-      const unsigned: ContributionHeader = {
-        queryId: query.queryId,
-        merchantId: m.merchantId,
-        specDigest: Buffer.from(query.specDigest),
-        keyId: Buffer.from(query.keyId),
-        paramSet: query.paramSet,
-        layoutDigest: Buffer.from(layout.digest()),
-        ciphertextDigests: ciphertexts.map((c) => Buffer.from(blake2b256(c))),
-        ciphertextLengths: ciphertexts.map((c) => c.length),
-        createdUnixMs: BigInt(Date.now()),
-        nonce: Buffer.from(randomBytes(16)),
-        signature: Buffer.alloc(0),
-        consentAttestation: Buffer.from(canonicalSpecJson(attestation), 'utf8'),
-      };
-      const signature = signEnvelope(envelopeOf(unsigned), m.keys.secretKey);
+      const stat = perShop[m.shop]!;
+      const attestation = attestationFor(stat, m.merchantId);
+      const ciphertexts = stat.slots.map((slots) => encryptor.encryptPacked(slots));
+      const header = signedHeader(stat, m.merchantId, attestation, ciphertexts, (digest) => signDigest(digest, m.keys.secretKey));
       if (i % 50 === 49) progress(i + 1);
-      return { header: { ...unsigned, signature: Buffer.from(signature) }, body: Buffer.concat(ciphertexts) };
+      return { header, body: Buffer.concat(ciphertexts) };
     });
   } finally {
     encryptor.close();

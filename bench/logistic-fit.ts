@@ -15,7 +15,7 @@ import {
   HeEncryptor,
   MAX_ENC_ZERO_POOL_SIZE,
   PooledEncryptor,
-  SlotLayout,
+  type SlotLayout,
   blake2b256,
   generateHeKeys,
   generateSigningKeyPair,
@@ -33,6 +33,7 @@ import {
 import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView } from '../client-sdk/index.js';
 import { ContributionHeader, envelopeOf } from '../protos/index.js';
+import { RoundTerms } from '../round/index.js';
 import { writeSynth } from '../synth/index.js';
 import { pooledFeatureRows, pooledLogisticFit } from '../cli/pooled-model.js';
 import { record, BenchCheckError, type BenchRecord } from './records.js';
@@ -69,8 +70,9 @@ function runFit(views: readonly ShopData[], aggregate: RoundAggregator, ctx: HeC
   let bytesPerShop = 0;
   for (let round = 1; ; round++) {
     const q = logisticFitDefinition.roundQuery(fitSpec, state, round, 'fit-bench');
-    const spec = logisticRoundQuery.parseSpec({ ...q.spec, kind: q.kind });
-    const layout = new SlotLayout(logisticRoundQuery.fields(spec), { plainModulus: ctx.plainModulus, slotCount: ctx.slotCount, maxContributors: 100 });
+    const terms = RoundTerms.fromSpec(ctx, q.kind, { ...q.spec, kind: q.kind }, 100);
+    const spec = terms.spec as LogisticRoundSpec;
+    const layout = terms.layout;
     const { totals, bytesPerShop: b } = aggregate(spec, layout, views);
     bytesPerShop = Math.max(bytesPerShop, b);
     const byField = Object.fromEntries(layout.fields.map((f, i) => [f.name, totals[i]!]));

@@ -3,7 +3,7 @@
  * declared schema, and the node that answers queries with encrypted, signed
  * statistics.
  */
-export { MerchantNode, DeclinedError, CHUNK_BYTES, readReceipts, type StoredReceipt, type MerchantNodeOptions, type AnswerOutcome, type EncryptionStats } from './merchant-node.js';
+export { MerchantNode, CHUNK_BYTES, readReceipts, type StoredReceipt, type MerchantNodeOptions, type AnswerOutcome, type EncryptionStats } from './merchant-node.js';
 export { loadOrCreateSigningKey } from './signing-key.js';
 export { loadShopData, loadPooledData, readShopSchema } from './load-shop-data.js';
 export {
@@ -61,4 +61,4 @@ export {
   type ConsentTable,
   type ConsentTableOptions,
 } from './consent-import.js';
-export { roundView } from './round-view.js';
+export { roundView, DeclinedError } from '../round/index.js';

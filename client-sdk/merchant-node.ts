@@ -16,7 +16,6 @@ import {
   PooledEncryptor,
   SealWorker,
   DEFAULT_ENC_ZERO_POOL_SIZE,
-  SlotLayout,
   blake2b256,
   constantTimeEqual,
   cryptoReady,
@@ -29,24 +28,14 @@ import {
   rotateKeyEvidence,
   randomBytes,
   signDigest,
-  signEnvelope,
   toHex,
   DEFAULT_HE_PARAM_SET,
   type HeParamSetName,
   type SealWorkerOptions,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { LOGISTIC_FIT_KIND, canonicalSpecJson, featureRows, getQueryDefinition, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
+import { LOGISTIC_FIT_KIND, featureRows, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
 import {
-  ROW_SET_MAX_K,
-  assertFieldsAllowed,
-  buildAttestation,
-  contributionRowSet,
-  declaredDifference,
-  disclosureTerms,
-  parseDisclosureTerms,
-  type DisclosureTerms,
-  type PurposeDefinition,
   getPurpose,
   pseudonymise,
   PurposeError,
@@ -55,12 +44,11 @@ import {
   type RoundReceipt,
 } from '../compliance/index.js';
 import type { ShopCompliance } from './consent-source.js';
-import { roundView } from './round-view.js';
+import { DeclinedError, attestationFor, contribute, localStatistic, roundView, signedHeader, type LocalStatistic } from '../round/index.js';
 import {
   MerchantServiceClient,
   callUnary,
   checkPublicKeyBundle,
-  envelopeOf,
   errorCodeOf,
   grpcClientCredentials,
   type Pem,
@@ -138,15 +126,6 @@ export interface EncryptionStats {
 export interface BuiltContribution {
   readonly header: ContributionHeader;
   readonly ciphertexts: Uint8Array[];
-  readonly attestation: ConsentAttestation;
-  readonly recordIds: string[];
-}
-
-/** Everything of a contribution but the ciphertexts: slot vectors to encrypt. */
-interface PreparedContribution {
-  readonly query: OpenQuery;
-  readonly layoutDigest: Uint8Array;
-  readonly slots: BigUint64Array[];
   readonly attestation: ConsentAttestation;
   readonly recordIds: string[];
 }
@@ -377,8 +356,10 @@ export class MerchantNode {
    * inspect or tamper with what would be sent.
    */
   buildContribution(query: OpenQuery): BuiltContribution {
-    const prepared = this.prepareContribution(query);
-    return this.signContribution(prepared, prepared.slots.map((slots) => this.encryptHere(slots)));
+    const stat = this.localStatistic(query);
+    const attestation = attestationFor(stat, this.options.merchantId);
+    const ciphertexts = stat.slots.map((slots) => this.encryptHere(slots));
+    return { header: signedHeader(stat, this.options.merchantId, attestation, ciphertexts, this.sign), ciphertexts, attestation, recordIds: stat.recordIds };
   }
 
   /**
@@ -387,110 +368,36 @@ export class MerchantNode {
    * retried once on a fresh worker), else in this thread.
    */
   async buildContributionAsync(query: OpenQuery): Promise<BuiltContribution> {
-    const prepared = this.prepareContribution(query);
-    const ciphertexts: (Uint8Array | undefined)[] = prepared.slots.map((slots) => this.pooled?.tryEncryptPacked(slots));
-    const missing = prepared.slots.filter((_, i) => ciphertexts[i] === undefined);
+    this.checkUnderCurrentKey(query);
+    return contribute(this.ctx, query, this.options.merchantId, this.options, { encrypt: (slots) => this.encryptAsync(slots), sign: this.sign });
+  }
+
+  private readonly sign = (digest: Uint8Array): Uint8Array => signDigest(digest, this.signing.secretKey);
+
+  /** Encrypts slot vectors: from the pool where it can, the rest fresh (in the SEAL worker when the node has one). */
+  private async encryptAsync(slots: readonly BigUint64Array[]): Promise<Uint8Array[]> {
+    const ciphertexts: (Uint8Array | undefined)[] = slots.map((s) => this.pooled?.tryEncryptPacked(s));
+    const missing = slots.filter((_, i) => ciphertexts[i] === undefined);
     if (missing.length > 0) {
       this.freshCount += missing.length;
-      const made = this.sealWorker ? await this.sealWorker.encryptPacked(missing) : missing.map((slots) => this.encryptor!.encryptPacked(slots));
+      const made = this.sealWorker ? await this.sealWorker.encryptPacked(missing) : missing.map((s) => this.encryptor!.encryptPacked(s));
       let next = 0;
       for (let i = 0; i < ciphertexts.length; i++) if (ciphertexts[i] === undefined) ciphertexts[i] = made[next++];
     }
-    return this.signContribution(prepared, ciphertexts as Uint8Array[]);
+    return ciphertexts as Uint8Array[];
   }
 
-  private prepareContribution(query: OpenQuery): PreparedContribution {
+  /** A query under another key than the one loaded is not answered (the key holder would refuse it). */
+  private checkUnderCurrentKey(query: OpenQuery): void {
     if (!this.encryptor || !this.bundle) throw new Error('loadPublicKey() must run before answering queries');
-    if (!constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
-      throw new Error(`query ${query.queryId}: spec_digest does not match spec_json`);
-    }
     if (query.paramSet !== this.bundle.paramSet || !constantTimeEqual(query.keyId, this.bundle.keyId)) {
       throw new Error(`query ${query.queryId} is not under the key holder's current public key`);
     }
-    const definition = getQueryDefinition(query.kind);
-    const spec = definition.parseSpec(JSON.parse(query.specJson));
-    const layout = new SlotLayout(definition.fields(spec), {
-      plainModulus: this.ctx.plainModulus,
-      slotCount: this.ctx.slotCount,
-      maxContributors: query.maxContributors,
-    });
-    // The shop answers only for a purpose it registered itself, on the same
-    // terms, reading only fields the purpose allows.
-    const purposeName = definition.purposeOf(spec);
-    const purpose = getPurpose(this.options.compliance.registry, purposeName);
-    if (canonicalSpecJson(purpose) !== query.purposeJson) {
-      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purposeName} is registered here on other terms than the query states`);
-    }
-    assertFieldsAllowed(purpose, definition.inputFields(spec));
-    const missing = definition.inputFields(spec).filter((f) => this.options.data.missingFields?.includes(f));
-    if (missing.length > 0) {
-      throw new DeclinedError('FIELD_NOT_EXPORTED', `${query.kind} reads ${missing.join(', ')}, which this shop's export does not have (declare ${missing.length === 1 ? 'it' : 'them'} in schema.json)`);
-    }
-    const terms = this.checkTerms(query, purpose);
-
-    // Consent filter: only customers whose consent for the purpose is valid at the cutoff.
-    const cutoff = new Date(Number(query.cutoffUnixMs));
-    const data = this.options.data;
-    const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff, customerIds: data.customers.map((c) => c.customerId) });
-    const consented = roundView(data, filter.includedCustomerIds, purpose, this.options.compliance.pseudonymKey);
-    // Under an exact purpose the key holder counts the customers by which releases differ from this sketch of what the statistic reads.
-    const rowSet = contributionRowSet(definition, spec, consented, terms, this.options.compliance.pseudonymKey);
-    const attestation = buildAttestation({ queryId: query.queryId, merchantId: this.options.merchantId, purpose: purpose.name, cutoff, filter, terms, rowSet });
-
-    let values: bigint[];
-    try {
-      values = definition.computeLocal(spec, consented);
-    } catch (err) {
-      // The shop's data cannot answer (a value beyond the spec's bound, an undeclared level, a missing
-      // column): the shop declines with the reason, which names fields, never values.
-      if (err instanceof RangeError) throw new DeclinedError('DATA_CANNOT_ANSWER', err.message);
-      throw err;
-    }
-    return { query, layoutDigest: layout.digest(), slots: layout.encode(values), attestation, recordIds: filter.recordsUsed.map((r) => r.recordId) };
   }
 
-  /**
-   * The query's disclosure terms, declined (`PURPOSE_TERMS_DIFFER`) unless
-   * they are the terms this shop registered the purpose under and state a k
-   * at least the purpose's own; the shop's attestation carries them to the
-   * key holder, which refuses when its registry disagrees.
-   */
-  private checkTerms(query: OpenQuery, purpose: PurposeDefinition): DisclosureTerms {
-    let terms: DisclosureTerms;
-    try {
-      terms = parseDisclosureTerms(JSON.parse(query.termsJson));
-    } catch (err) {
-      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `query ${query.queryId} carries no valid disclosure terms (${err instanceof Error ? err.message : 'unreadable'})`);
-    }
-    const own = disclosureTerms(purpose, 1);
-    const differs = terms.purpose !== purpose.name ? 'purpose' : declaredDifference(terms.declared, own.declared);
-    if (differs !== undefined) {
-      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purpose.name}: the query's disclosure terms differ from those registered here (${differs})`);
-    }
-    if (terms.minSubjects < own.minSubjects || terms.minSubjects > ROW_SET_MAX_K) {
-      throw new DeclinedError('PURPOSE_TERMS_DIFFER', `purpose ${purpose.name}: the query states k=${terms.minSubjects}; this shop answers with k from ${own.minSubjects} to ${ROW_SET_MAX_K}`);
-    }
-    return terms;
-  }
-
-  private signContribution(prepared: PreparedContribution, ciphertexts: Uint8Array[]): BuiltContribution {
-    const { query, attestation } = prepared;
-    const unsigned: ContributionHeader = {
-      queryId: query.queryId,
-      merchantId: this.options.merchantId,
-      specDigest: Buffer.from(query.specDigest),
-      keyId: Buffer.from(query.keyId),
-      paramSet: query.paramSet,
-      layoutDigest: Buffer.from(prepared.layoutDigest),
-      ciphertextDigests: ciphertexts.map((c) => Buffer.from(blake2b256(c))),
-      ciphertextLengths: ciphertexts.map((c) => c.length),
-      createdUnixMs: BigInt(Date.now()),
-      nonce: Buffer.from(randomBytes(16)),
-      signature: Buffer.alloc(0),
-      consentAttestation: Buffer.from(canonicalSpecJson(attestation), 'utf8'),
-    };
-    const signature = signEnvelope(envelopeOf(unsigned), this.signing.secretKey);
-    return { header: { ...unsigned, signature: Buffer.from(signature) }, ciphertexts, attestation, recordIds: prepared.recordIds };
+  private localStatistic(query: OpenQuery): LocalStatistic {
+    this.checkUnderCurrentKey(query);
+    return localStatistic(this.ctx, query, this.options);
   }
 
   /** Streams a contribution: the header, then the ciphertexts in chunks. */
@@ -613,16 +520,6 @@ export class MerchantNode {
   }
 }
 
-/** The shop will not answer a query (unknown purpose, other terms, a field it may not read). */
-export class DeclinedError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DeclinedError';
-  }
-}
 
 /** A contribution receipt as kept at the shop. */
 export interface StoredReceipt extends RoundReceipt {

@@ -10,18 +10,27 @@
  * contribution that is not stored.
  */
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
-import { blake2b256, constantTimeEqual, envelopeDigest, validatePackedCiphertext, verifyDigest, CiphertextFormatError, type HeContext } from '../crypto/index.js';
+import type { HeContext } from '../crypto/index.js';
 import {
   RpcError,
   checkRpcId,
-  quoteUntrusted,
-  envelopeOf,
   readStream,
   type ContributionChunk,
   type ContributionHeader,
   type SubmitContributionResponse,
 } from '../protos/index.js';
-import { AUDIT_ID_RE, AttestationError, attestationDigest, checkAttestation, parseAttestation, type AuditEvent, type ConsentAttestation } from '../compliance/index.js';
+import { AUDIT_ID_RE, attestationDigest, type AuditEvent } from '../compliance/index.js';
+import {
+  RoundError,
+  checkBinding,
+  checkCiphertextShape,
+  checkCiphertexts,
+  checkSignature,
+  contributionAttestation,
+  contributionDigest,
+  rpcErrorOf,
+  type RoundBinding,
+} from '../round/index.js';
 import { toHex } from '../crypto/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import { ContributionBatches } from './contribution-batches.js';
@@ -57,21 +66,11 @@ function invalid(code: string, message: string): never {
   throw new RpcError(status.INVALID_ARGUMENT, code, message);
 }
 
-/** Checks the header's shape and returns the digest its signature must cover (the envelope is validated once, here). */
+/** Checks the header's ids and sizes and returns the digest its signature must cover (the envelope is validated once, here). */
 function checkHeaderShape(h: ContributionHeader): Uint8Array {
   checkRpcId(h.queryId, 'query_id');
   checkRpcId(h.merchantId, 'merchant_id');
-  if (h.signature.length !== 64) invalid('HEADER_INVALID', 'signature must be 64 bytes');
-  if (h.nonce.length < 16 || h.nonce.length > 64) invalid('HEADER_INVALID', 'nonce must be 16..64 bytes');
-  if (h.specDigest.length !== 32 || h.keyId.length !== 32 || h.layoutDigest.length !== 32) {
-    invalid('HEADER_INVALID', 'spec_digest, key_id and layout_digest must be 32 bytes');
-  }
-  if (h.ciphertextDigests.some((d) => d.length !== 32)) invalid('HEADER_INVALID', 'ciphertext digests must be 32 bytes');
-  try {
-    return envelopeDigest(envelopeOf(h));
-  } catch (err) {
-    invalid('HEADER_INVALID', err instanceof Error ? err.message : 'malformed envelope');
-  }
+  return contributionDigest(h);
 }
 
 export class ContributionIntake {
@@ -129,7 +128,8 @@ export class ContributionIntake {
     });
     try {
       return await Promise.race([this.receive(call, known), timeout]);
-    } catch (err) {
+    } catch (thrown) {
+      const err = thrown instanceof RoundError ? rpcErrorOf(thrown) : thrown;
       if (err instanceof RpcError) {
         await this.audit.record({
           type: 'contribution.rejected',
@@ -140,22 +140,6 @@ export class ContributionIntake {
       throw err;
     } finally {
       clearTimeout(timer);
-    }
-  }
-
-  /** Parses and checks the consent attestation the envelope signs; throws RpcError. */
-  private attestationOf(h: ContributionHeader, query: QueryRecord): ConsentAttestation {
-    if (h.consentAttestation.length === 0) invalid('ATTESTATION_MISSING', 'a contribution must carry a consent attestation');
-    if (h.consentAttestation.length > 1024 * 1024) invalid('ATTESTATION_INVALID', 'consent attestation larger than 1 MiB');
-    try {
-      const att = parseAttestation(JSON.parse(Buffer.from(h.consentAttestation).toString('utf8')));
-      checkAttestation(att, { queryId: query.queryId, merchantId: h.merchantId, purpose: query.purpose, cutoff: query.cutoff });
-      return att;
-    } catch (err) {
-      // Its message quotes fields of the attestation the peer sent.
-      if (err instanceof AttestationError) invalid(err.code, `consent attestation: ${quoteUntrusted(err.message)}`);
-      if (err instanceof SyntaxError) invalid('ATTESTATION_INVALID', 'consent attestation is not JSON');
-      throw err;
     }
   }
 
@@ -182,9 +166,11 @@ export class ContributionIntake {
     const query = facts.queryStatus === undefined ? undefined : await this.queryOf(h.queryId);
     if (!query) throw new RpcError(status.NOT_FOUND, 'QUERY_UNKNOWN', `no query ${h.queryId}`);
     if (AUDIT_ID_RE.test(h.queryId)) known.queryId = h.queryId;
-    if (!verifyDigest(h.signature, digest, merchantKey)) {
+    try {
+      checkSignature(h, digest, merchantKey);
+    } catch (err) {
       await this.options.limits?.peer(call.getPeer());
-      throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the envelope signature does not verify under the enrolled key');
+      throw err;
     }
     if (merchant.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${h.merchantId} is revoked`);
     await this.options.limits?.merchant(h.merchantId);
@@ -196,19 +182,13 @@ export class ContributionIntake {
     if (facts.queryStatus !== 'open' || query.deadline.getTime() <= Date.now()) {
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
     }
-    const layout = this.layouts.layoutOf(query);
-    if (h.paramSet !== query.paramSet || !constantTimeEqual(h.keyId, query.keyId)) {
-      invalid('ROUND_BINDING', 'contribution is not under this query\'s public key');
-    }
-    if (!constantTimeEqual(h.specDigest, query.specDigest) || !constantTimeEqual(h.layoutDigest, this.layouts.digestOf(query))) {
-      invalid('ROUND_BINDING', 'contribution is bound to another spec or slot layout');
-    }
-    const attestation = this.attestationOf(h, query);
+    // The same checks, in the same order of cost, as the key holder's (round/check-contribution.ts).
+    const round: RoundBinding = { queryId: query.queryId, paramSet: query.paramSet, keyId: query.keyId, terms: this.layouts.termsOf(query), cutoff: query.cutoff };
+    checkBinding(h, round);
+    const attestation = contributionAttestation(h, round);
+    checkCiphertextShape(this.ctx, h, round.terms);
     const ctLength = this.ctx.packedCiphertextByteLength;
-    const count = layout.ciphertextCount;
-    if (h.ciphertextDigests.length !== count || h.ciphertextLengths.length !== count || h.ciphertextLengths.some((n) => n !== ctLength)) {
-      invalid('CIPHERTEXT_SHAPE', `expected ${count} ciphertext(s) of exactly ${ctLength} bytes`);
-    }
+    const count = round.terms.layout.ciphertextCount;
 
     // Read exactly count × ctLength bytes; refuse as soon as more arrive.
     const expected = count * ctLength;
@@ -235,18 +215,7 @@ export class ContributionIntake {
     if (received < expected) invalid('CONTRIBUTION_TRUNCATED', `received ${received} of ${expected} bytes`);
     const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, expected);
 
-    for (let i = 0; i < count; i++) {
-      const ct = body.subarray(i * ctLength, (i + 1) * ctLength);
-      if (!constantTimeEqual(blake2b256(ct), h.ciphertextDigests[i] ?? new Uint8Array())) {
-        invalid('CIPHERTEXT_DIGEST', `ciphertext ${i} does not match its signed digest`);
-      }
-      try {
-        validatePackedCiphertext(this.ctx, ct);
-      } catch (err) {
-        if (err instanceof CiphertextFormatError) invalid('CIPHERTEXT_INVALID', `ciphertext ${i}: ${err.code}: ${err.message}`);
-        throw err;
-      }
-    }
+    checkCiphertexts(this.ctx, h, body);
 
     // Built before the transaction, which other contributions may share.
     const accepted: AuditEvent = {

@@ -6,8 +6,9 @@
  * entry in one transaction. Used by the HTTP API and by model fits, whose
  * rounds are ordinary queries.
  */
-import { OverflowRiskError, SlotLayout, blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
-import { canonicalSpecJson, disclosureRoleOf, getQueryDefinition } from '../analytics/index.js';
+import { blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
+import { canonicalSpecJson, disclosureRoleOf } from '../analytics/index.js';
+import { RoundError, RoundTerms, definitionOf } from '../round/index.js';
 import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, disclosureTerms, type PurposeDefinition } from '../compliance/index.js';
 import type { PublicKeyBundle } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -83,39 +84,29 @@ export class QueryService {
     const { deps } = this;
     let definition;
     try {
-      definition = getQueryDefinition(req.kind);
+      definition = definitionOf(req.kind);
     } catch {
       throw new HttpProblem('QUERY_KIND_UNKNOWN', `no query kind ${req.kind}`);
     }
     if (disclosureRoleOf(definition) === 'fit-round' && req.origin !== 'fit-runner') {
       throw new HttpProblem('QUERY_KIND_INTERNAL', `${req.kind} is a step of a model fit: only the fit runner creates it, and its values stay with the fit runner; start a fit with POST /v1/fits instead`);
     }
-    let spec: unknown;
-    try {
-      spec = definition.parseSpec({ ...req.spec, kind: req.kind });
-    } catch (err) {
-      throw new HttpProblem('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
-    }
     const maxContributors = req.maxContributors ?? 100;
-    if (maxContributors > deps.ctx.paramSet.maxAddends) {
-      throw new HttpProblem('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
-    }
+    const tooManyAddends = () => new HttpProblem('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
+    let terms: RoundTerms;
     try {
-      const layout = new SlotLayout(definition.fields(spec), {
-        plainModulus: deps.ctx.plainModulus,
-        slotCount: deps.ctx.slotCount,
-        maxContributors,
-      });
-      layout.assertNoWrap(maxContributors);
+      terms = RoundTerms.fromSpec(deps.ctx, req.kind, { ...req.spec, kind: req.kind }, maxContributors);
     } catch (err) {
-      if (err instanceof OverflowRiskError || err instanceof RangeError) throw new HttpProblem('OVERFLOW_RISK', err.message);
-      throw err;
+      if (!(err instanceof RoundError)) throw err;
+      if (err.code !== 'LAYOUT_INVALID') throw new HttpProblem('QUERY_SPEC_INVALID', err.message);
+      throw maxContributors > deps.ctx.paramSet.maxAddends ? tooManyAddends() : new HttpProblem('OVERFLOW_RISK', err.message);
     }
+    if (maxContributors > deps.ctx.paramSet.maxAddends) throw tooManyAddends();
+    const { spec, specJson, specDigest } = terms;
     const now = new Date();
     const purpose = await this.checkPurpose(definition.purposeOf(spec), definition.inputFields(spec), now);
     const cutoff = req.cutoff ?? now;
     if (cutoff.getTime() > now.getTime()) throw new HttpProblem('CUTOFF_INVALID', `cutoff ${cutoff.toISOString()} is in the future`);
-    const specJson = canonicalSpecJson(spec);
     const termsJson = canonicalSpecJson(disclosureTerms(purpose, deps.minSubjects));
     const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
     const minMerchants = req.minMerchants ?? 3;
@@ -123,7 +114,7 @@ export class QueryService {
       queryId: `q-${toHex(randomBytes(8))}`,
       kind: req.kind,
       specJson,
-      specDigest: blake2b256(Buffer.from(specJson, 'utf8')),
+      specDigest,
       paramSet: deps.publicKeyBundle.paramSet,
       keyId: deps.publicKeyBundle.keyId,
       maxContributors,

@@ -33,7 +33,7 @@ import {
   type HeContext,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { getQueryDefinition, parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
+import { parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
 import { errorCodeOf, keyEvidenceToWire, signReleaseRequest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { ClosingClaims } from './closing-claims.js';
@@ -238,8 +238,7 @@ export class RoundCloser {
       await this.fail(q, 'RELEASE_MISMATCH', 'release does not match this query\'s aggregate', contributions.length);
       return true;
     }
-    const definition = getQueryDefinition(q.kind);
-    const spec = definition.parseSpec(JSON.parse(q.specJson));
+    const { definition, spec } = this.layouts.termsOf(q);
     const result = definition.finalise(spec, releasedTotalsFromDocument(doc));
     const stored = await inSpan('fedmart.round.store-release', {}, () => this.store.saveRelease({
       queryId: q.queryId,

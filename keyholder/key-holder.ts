@@ -13,31 +13,26 @@ import { status } from '@grpc/grpc-js';
 import {
   HeDecryptor,
   SealWorkerFaultError,
-  SlotLayout,
   blake2b256,
   constantTimeEqual,
   heKeyId,
   publicKeyBundleDigest,
   signDigest,
   sumPackedContributions,
-  validatePackedCiphertext,
   toHex,
   verifyDigest,
-  verifyEnvelope,
   verifyKeyEvidence,
   KeyEvidenceError,
   type HeContext,
 } from '../crypto/index.js';
-import { checkModelRules, getQueryDefinition, readsNoCustomers, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
+import { checkModelRules, readsNoCustomers, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
 import {
-  AttestationError,
   DEFAULT_MAX_SATURATION,
   DEFAULT_PURPOSES,
   DisclosureError,
   MAX_MIN_SUBJECTS,
   RandomReader,
   applyDisclosure,
-  checkAttestation,
   declaredDifference,
   declaredDisclosure,
   defaultRandomSource,
@@ -45,7 +40,6 @@ import {
   findDifferencing,
   releaseRowSet,
   formatRho,
-  parseAttestation,
   unitsToRho,
   zcdpToEpsilon,
   type ConsentAttestation,
@@ -61,7 +55,6 @@ import {
 } from '../compliance/index.js';
 import {
   RpcError,
-  envelopeOf,
   keyEvidenceFromWire,
   quoteUntrusted,
   releaseRequestDigest,
@@ -71,6 +64,7 @@ import {
   type ReleaseHeader,
   type SignedRelease,
 } from '../protos/index.js';
+import { RoundError, RoundTerms, checkBinding, checkContribution, rpcErrorOf, type RoundBinding } from '../round/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -185,7 +179,7 @@ export class KeyHolder {
     if (!Number.isSafeInteger(policy.minSubjects) || policy.minSubjects < 1 || policy.minSubjects > MAX_MIN_SUBJECTS) {
       throw new RangeError(`policy.minSubjects must be an integer from 1 to ${MAX_MIN_SUBJECTS}`);
     }
-    if (policy.dominance != null && !(policy.dominance.maxSharePercent > 0 && policy.dominance.maxSharePercent <= 100)) {
+    if (policy.dominance !== null && policy.dominance !== undefined && !(policy.dominance.maxSharePercent > 0 && policy.dominance.maxSharePercent <= 100)) {
       throw new RangeError('policy.dominance.maxSharePercent must be in (0, 100]');
     }
     if (policy.maxSaturation !== undefined && !(policy.maxSaturation > 0 && policy.maxSaturation <= 1)) {
@@ -270,39 +264,22 @@ export class KeyHolder {
     this.checkRequest(header);
     if (header.paramSet !== this.ctx.paramSet.name) refuse('PARAM_SET_MISMATCH', `parameter set ${quoteUntrusted(header.paramSet)} is not ${this.ctx.paramSet.name}`);
     if (!constantTimeEqual(header.keyId, this.keyId)) refuse('KEY_MISMATCH', 'contributions are not under this key holder\'s public key');
-    if (!constantTimeEqual(blake2b256(Buffer.from(header.specJson, 'utf8')), header.specDigest)) {
-      refuse('SPEC_DIGEST_MISMATCH', 'spec_digest is not the digest of spec_json', status.INVALID_ARGUMENT);
-    }
-    let definition;
-    let spec: unknown;
+    let terms: RoundTerms;
     try {
-      definition = getQueryDefinition(header.kind);
-      spec = definition.parseSpec(JSON.parse(header.specJson));
+      terms = RoundTerms.of(this.ctx, { kind: header.kind, specJson: header.specJson, specDigest: header.specDigest, maxContributors: header.maxContributors });
     } catch (err) {
-      refuse('SPEC_INVALID', err instanceof Error ? err.message : 'invalid query spec', status.INVALID_ARGUMENT);
+      if (err instanceof RoundError) throw rpcErrorOf(err);
+      throw err;
     }
-    let layout: SlotLayout;
-    try {
-      layout = new SlotLayout(definition.fields(spec), {
-        plainModulus: this.ctx.plainModulus,
-        slotCount: this.ctx.slotCount,
-        maxContributors: header.maxContributors,
-      });
-    } catch (err) {
-      // e.g. max_contributors so large that the layout could wrap the plaintext modulus
-      refuse('LAYOUT_INVALID', err instanceof Error ? err.message : 'no slot layout for this spec', status.INVALID_ARGUMENT);
-    }
-    const layoutDigest = layout.digest();
-
+    const { definition, spec, layout } = terms;
     const merchants = new Set<string>();
     const subjectsByMerchant: Record<string, number> = {};
     const attestations = new Map<string, ConsentAttestation>();
     let attestedSubjects = 0;
-    const purpose = definition.purposeOf(spec);
-    const cutoff = new Date(Number(header.cutoffUnixMs));
+    const purpose = terms.purpose;
+    const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff: new Date(Number(header.cutoffUnixMs)) };
     for (const c of contributions) {
-      this.verifyContribution(header, c, layoutDigest, layout.ciphertextCount, merchants);
-      const att = this.attestationOf(c, header.queryId, purpose, cutoff);
+      const att = this.verifyContribution(round, c, merchants);
       attestations.set(c.header.merchantId, att);
       subjectsByMerchant[c.header.merchantId] = att.subjectsIncluded;
       attestedSubjects += att.subjectsIncluded;
@@ -477,18 +454,6 @@ export class KeyHolder {
     }
   }
 
-  /** A contribution's signed consent attestation, after checking its binding to the round. */
-  private attestationOf(c: ContributionForRelease, queryId: string, purpose: string, cutoff: Date): ConsentAttestation {
-    try {
-      const att = parseAttestation(JSON.parse(Buffer.from(c.header.consentAttestation).toString('utf8')));
-      checkAttestation(att, { queryId, merchantId: c.header.merchantId, purpose, cutoff });
-      return att;
-    } catch (err) {
-      const code = err instanceof AttestationError ? err.code : 'ATTESTATION_INVALID';
-      refuse(code, `contribution of ${quoteUntrusted(c.header.merchantId)}: consent attestation ${err instanceof Error ? quoteUntrusted(err.message) : 'invalid'}`, status.INVALID_ARGUMENT);
-    }
-  }
-
   /**
    * The purpose's disclosure block as this key holder was configured with
    * it (none: exact under the floors), in the explicit form terms carry.
@@ -524,56 +489,34 @@ export class KeyHolder {
     }
   }
 
-  private verifyContribution(
-    header: ReleaseHeader,
-    c: ContributionForRelease,
-    layoutDigest: Uint8Array,
-    ciphertextCount: number,
-    merchants: Set<string>,
-  ): void {
+  /**
+   * The contribution check the coordinator ran (round/check-contribution.ts),
+   * run again here, plus what only the key holder can check: one
+   * contribution per merchant, and a signing key that traces back to the
+   * enrolment authority for this very merchant id, so the coordinator
+   * cannot invent merchants or keys. Returns the consent attestation.
+   */
+  private verifyContribution(round: RoundBinding, c: ContributionForRelease, merchants: Set<string>): ConsentAttestation {
     const h = c.header;
     const who = `contribution of ${quoteUntrusted(h.merchantId)}`;
-    if (h.queryId !== header.queryId) refuse('ROUND_BINDING', `${who} is for another query`, status.INVALID_ARGUMENT);
-    if (h.paramSet !== header.paramSet || !constantTimeEqual(h.keyId, this.keyId)) refuse('KEY_MISMATCH', `${who} is under another key`, status.INVALID_ARGUMENT);
-    if (!constantTimeEqual(h.specDigest, header.specDigest)) refuse('ROUND_BINDING', `${who} is for another spec`, status.INVALID_ARGUMENT);
-    if (!constantTimeEqual(h.layoutDigest, layoutDigest)) refuse('LAYOUT_MISMATCH', `${who} uses another slot layout`, status.INVALID_ARGUMENT);
-    if (merchants.has(h.merchantId)) refuse('DUPLICATE_MERCHANT', `${h.merchantId} appears twice`, status.INVALID_ARGUMENT);
-    // The key must trace back to the enrolment authority for this very
-    // merchant id: the coordinator cannot invent merchants or keys.
-    const evidence = keyEvidenceFromWire(c.keyEvidence);
-    if (!evidence) refuse('MERCHANT_UNVERIFIED', `${who} carries no key evidence`, status.PERMISSION_DENIED);
     try {
-      verifyKeyEvidence(evidence, this.identity.enrolmentAuthorityPublicKey, h.merchantId, c.merchantSigningKey, null);
-    } catch (err) {
-      if (!(err instanceof KeyEvidenceError)) throw err;
-      refuse('MERCHANT_UNVERIFIED', `${who}: key evidence refused (${err.code}: ${err.message})`, status.PERMISSION_DENIED);
-    }
-    let signatureOk = false;
-    try {
-      signatureOk = verifyEnvelope(envelopeOf(h), h.signature, c.merchantSigningKey);
-    } catch (err) {
-      refuse('HEADER_INVALID', `${who}: ${err instanceof Error ? err.message : 'malformed envelope'}`, status.INVALID_ARGUMENT);
-    }
-    if (!signatureOk) {
-      refuse('SIGNATURE_INVALID', `${who} has an invalid signature`, status.UNAUTHENTICATED);
-    }
-    const ctLength = this.ctx.packedCiphertextByteLength;
-    if (h.ciphertextDigests.length !== ciphertextCount || h.ciphertextLengths.length !== ciphertextCount ||
-        h.ciphertextLengths.some((n) => n !== ctLength) || c.ciphertexts.length !== ciphertextCount * ctLength) {
-      refuse('CIPHERTEXT_SHAPE', `${who} does not carry ${ciphertextCount} ciphertexts of ${ctLength} bytes`, status.INVALID_ARGUMENT);
-    }
-    for (let i = 0; i < ciphertextCount; i++) {
-      const ct = c.ciphertexts.subarray(i * ctLength, (i + 1) * ctLength);
-      if (!constantTimeEqual(blake2b256(ct), h.ciphertextDigests[i] ?? new Uint8Array())) {
-        refuse('CIPHERTEXT_DIGEST', `${who}: ciphertext ${i} does not match its signed digest`, status.INVALID_ARGUMENT);
-      }
+      checkBinding(h, round);
+      if (merchants.has(h.merchantId)) refuse('DUPLICATE_MERCHANT', `${h.merchantId} appears twice`, status.INVALID_ARGUMENT);
+      const evidence = keyEvidenceFromWire(c.keyEvidence);
+      if (!evidence) refuse('MERCHANT_UNVERIFIED', `${who} carries no key evidence`, status.PERMISSION_DENIED);
       try {
-        validatePackedCiphertext(this.ctx, ct);
+        verifyKeyEvidence(evidence, this.identity.enrolmentAuthorityPublicKey, h.merchantId, c.merchantSigningKey, null);
       } catch (err) {
-        refuse('CIPHERTEXT_INVALID', `${who}: ${err instanceof Error ? err.message : 'invalid ciphertext'}`, status.INVALID_ARGUMENT);
+        if (!(err instanceof KeyEvidenceError)) throw err;
+        refuse('MERCHANT_UNVERIFIED', `${who}: key evidence refused (${err.code}: ${err.message})`, status.PERMISSION_DENIED);
       }
+      const { attestation } = checkContribution(this.ctx, round, h, c.ciphertexts, c.merchantSigningKey);
+      merchants.add(h.merchantId);
+      return attestation;
+    } catch (err) {
+      if (err instanceof RoundError) throw rpcErrorOf(err, who);
+      throw err;
     }
-    merchants.add(h.merchantId);
   }
 }
 

@@ -1,0 +1,33 @@
+/**
+ * The round: what the shop, the coordinator and the key holder each do with
+ * one query, in one place. Terms derived once from the query
+ * (`RoundTerms`), the shop's side (`contribute`), the one contribution
+ * check both aggregators run (`checkContribution` and its steps), and the
+ * table of round error codes with their gRPC mapping.
+ */
+export { ROUND_ERRORS, RoundError, type RoundErrorCode, type RoundFailure } from './errors.js';
+export { RoundTerms, definitionOf, type PlaintextSpace, type RoundQuery } from './round-terms.js';
+export {
+  MAX_ATTESTATION_BYTES,
+  checkBinding,
+  checkCiphertextShape,
+  checkCiphertexts,
+  checkContribution,
+  checkSignature,
+  contributionAttestation,
+  contributionDigest,
+  type RoundBinding,
+} from './check-contribution.js';
+export {
+  DeclinedError,
+  attestationFor,
+  contribute,
+  localStatistic,
+  signedHeader,
+  type ContributionPorts,
+  type LocalStatistic,
+  type ShopSide,
+  type SignedContribution,
+} from './contribute.js';
+export { roundView } from './round-view.js';
+export { rpcErrorOf } from './rpc.js';

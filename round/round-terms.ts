@@ -1,0 +1,106 @@
+/**
+ * What a round is, derived once from its query: the kind's definition, the
+ * parsed spec, its canonical JSON and digest, the purpose it names and the
+ * slot layout with its digest. The shop, the coordinator and the key holder
+ * each build the same `RoundTerms` from the same three inputs (kind, spec
+ * JSON, max contributors), so they cannot disagree about the layout a
+ * contribution must use; no process derives a layout any other way.
+ */
+import { SlotLayout, blake2b256, constantTimeEqual } from '../crypto/index.js';
+import { canonicalSpecJson, getQueryDefinition, type AnyQueryDefinition } from '../analytics/index.js';
+import { RoundError } from './errors.js';
+
+/** The plaintext space a layout is cut into (an `HeContext` is one). */
+export interface PlaintextSpace {
+  readonly plainModulus: bigint;
+  readonly slotCount: number;
+}
+
+/** A round as a query states it. */
+export interface RoundQuery {
+  readonly kind: string;
+  /** The spec as JSON text (canonical when the coordinator stored it). */
+  readonly specJson: string;
+  /** When given, must be the BLAKE2b-256 of `specJson` (SPEC_DIGEST_MISMATCH otherwise). */
+  readonly specDigest?: Uint8Array;
+  /** Most contributions the round's sum may hold; bounds the limb width. */
+  readonly maxContributors: number;
+}
+
+/** The definition registered for `kind`; RoundError QUERY_KIND_UNKNOWN when there is none. */
+export function definitionOf(kind: string): AnyQueryDefinition {
+  try {
+    return getQueryDefinition(kind);
+  } catch (err) {
+    throw new RoundError('QUERY_KIND_UNKNOWN', err instanceof Error ? err.message : `no query kind ${kind}`);
+  }
+}
+
+export class RoundTerms {
+  /** BLAKE2b-256 of `specJson`: what contributions and releases are bound to. */
+  readonly specDigest: Uint8Array;
+  /** The registered purpose the spec names. */
+  readonly purpose: string;
+  readonly layout: SlotLayout;
+  /** `layout.digest()`, computed once (a BLAKE2b over the layout's description); do not modify. */
+  readonly layoutDigest: Uint8Array;
+
+  private constructor(
+    space: PlaintextSpace,
+    readonly kind: string,
+    readonly definition: AnyQueryDefinition,
+    readonly spec: unknown,
+    /** The spec's JSON as the query states it (canonical: the coordinator stores `canonicalSpecJson` of the parsed spec). */
+    readonly specJson: string,
+    readonly maxContributors: number,
+  ) {
+    this.specDigest = blake2b256(Buffer.from(this.specJson, 'utf8'));
+    this.purpose = definition.purposeOf(spec);
+    try {
+      this.layout = new SlotLayout(definition.fields(spec), {
+        plainModulus: space.plainModulus,
+        slotCount: space.slotCount,
+        maxContributors,
+      });
+      this.layout.assertNoWrap(maxContributors);
+    } catch (err) {
+      // e.g. max_contributors so large that the sum could wrap the plaintext modulus
+      throw new RoundError('LAYOUT_INVALID', err instanceof Error ? err.message : 'no slot layout for this spec');
+    }
+    this.layoutDigest = this.layout.digest();
+  }
+
+  /**
+   * The terms of a stored or received query. Throws RoundError:
+   * SPEC_DIGEST_MISMATCH, QUERY_KIND_UNKNOWN, SPEC_INVALID (the message names
+   * the path), LAYOUT_INVALID.
+   */
+  static of(space: PlaintextSpace, query: RoundQuery): RoundTerms {
+    if (query.specDigest !== undefined && !constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
+      throw new RoundError('SPEC_DIGEST_MISMATCH', 'spec_digest is not the digest of spec_json');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(query.specJson);
+    } catch {
+      throw new RoundError('SPEC_INVALID', 'spec_json is not JSON');
+    }
+    const definition = definitionOf(query.kind);
+    return new RoundTerms(space, query.kind, definition, parseSpec(definition, json), query.specJson, query.maxContributors);
+  }
+
+  /** As `of`, from a spec already parsed from JSON (an HTTP body); its canonical JSON is derived here. */
+  static fromSpec(space: PlaintextSpace, kind: string, json: unknown, maxContributors: number): RoundTerms {
+    const definition = definitionOf(kind);
+    const spec = parseSpec(definition, json);
+    return new RoundTerms(space, kind, definition, spec, canonicalSpecJson(spec), maxContributors);
+  }
+}
+
+function parseSpec(definition: AnyQueryDefinition, json: unknown): unknown {
+  try {
+    return definition.parseSpec(json);
+  } catch (err) {
+    throw new RoundError('SPEC_INVALID', err instanceof Error ? err.message : 'invalid query spec');
+  }
+}
