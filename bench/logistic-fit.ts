@@ -35,7 +35,7 @@ import { loadShopCompliance, loadShopData, roundView } from '../client-sdk/index
 import { ContributionHeader, envelopeOf } from '../protos/index.js';
 import { RoundTerms } from '../round/index.js';
 import { writeSynth } from '../synth/index.js';
-import { pooledFeatureRows, pooledLogisticFit } from '../cli/pooled-model.js';
+import { pooledFeatureRows, pooledLogisticFit } from '../synth/pooled-model.js';
 import { record, BenchCheckError, type BenchRecord } from './records.js';
 
 const FEATURES = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'] as const;
