@@ -1,0 +1,212 @@
+/**
+ * The round module on real parts: a real SEAL context and keys, a real
+ * synthetic shop on disk, real Ed25519 signatures. The honest contribution
+ * checks and decrypts to the shop's own statistic; each way a malicious but
+ * enrolled merchant could bend a contribution (re-signing what it bent) is
+ * refused by the one check with its own code, which the coordinator and the
+ * key holder both send as the same gRPC status.
+ */
+import { status } from '@grpc/grpc-js';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  HeContext,
+  HeDecryptor,
+  HeEncryptor,
+  blake2b256,
+  cryptoReady,
+  envelopeDigest,
+  generateHeKeys,
+  generateSigningKeyPair,
+  heKeyId,
+  signDigest,
+  type SigningKeyPair,
+} from '../../crypto/index.js';
+import { canonicalSpecJson, getQueryDefinition } from '../../analytics/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, disclosureTerms, getPurpose } from '../../compliance/index.js';
+import { loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
+import { envelopeOf, type ContributionHeader, type OpenQuery } from '../../protos/index.js';
+import {
+  ROUND_ERRORS,
+  RoundError,
+  RoundTerms,
+  checkContribution,
+  contribute,
+  roundView,
+  rpcErrorOf,
+  type RoundBinding,
+  type ShopSide,
+  type SignedContribution,
+} from '../../round/index.js';
+import { makeShops } from '../../harness/shops.js';
+
+const SPEC = { kind: 'segment-stats', purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' } as const;
+const MERCHANT = 'shop-round-01';
+
+let ctx: HeContext;
+let he: { publicKey: Uint8Array; secretKey: Uint8Array };
+let encryptor: HeEncryptor;
+let decryptor: HeDecryptor;
+let merchantKeys: SigningKeyPair;
+let shop: ShopSide;
+let query: OpenQuery;
+let round: RoundBinding;
+let honest: SignedContribution;
+
+const sign = (digest: Uint8Array): Uint8Array => signDigest(digest, merchantKeys.secretKey);
+const bodyOf = (c: { ciphertexts: readonly Uint8Array[] }): Uint8Array => Buffer.concat(c.ciphertexts);
+
+/** What a malicious merchant sends: the honest header bent by `bend`, signed again with its own enrolled key. */
+function resigned(bend: (h: ContributionHeader) => ContributionHeader): ContributionHeader {
+  const bent = bend({ ...honest.header, signature: Buffer.alloc(0) });
+  return { ...bent, signature: Buffer.from(sign(envelopeDigest(envelopeOf(bent)))) };
+}
+
+function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof RoundError) return err.code;
+    throw err;
+  }
+  return 'ACCEPTED';
+}
+
+beforeAll(async () => {
+  await cryptoReady();
+  ctx = await HeContext.create();
+  he = generateHeKeys(ctx);
+  encryptor = new HeEncryptor(ctx, he.publicKey);
+  decryptor = new HeDecryptor(ctx, he.secretKey);
+  merchantKeys = generateSigningKeyPair();
+  const shops = await makeShops(1, 'round-module');
+  const s = shops.shopDirs[0]!;
+  shop = { data: await loadShopData(s.dir, s.shopId), compliance: await loadShopCompliance(s.dir) };
+  const terms = RoundTerms.fromSpec(ctx, SPEC.kind, SPEC, 10);
+  const purpose = getPurpose(DEFAULT_PURPOSE_REGISTRY, terms.purpose);
+  const cutoff = new Date();
+  query = {
+    queryId: 'q-round-module',
+    kind: SPEC.kind,
+    specJson: terms.specJson,
+    specDigest: Buffer.from(terms.specDigest),
+    paramSet: ctx.paramSet.name,
+    keyId: Buffer.from(heKeyId(he.publicKey)),
+    deadlineUnixMs: BigInt(cutoff.getTime() + 60_000),
+    maxContributors: 10,
+    purposeJson: canonicalSpecJson(purpose),
+    cutoffUnixMs: BigInt(cutoff.getTime()),
+    termsJson: canonicalSpecJson(disclosureTerms(purpose, 10)),
+  };
+  round = { queryId: query.queryId, paramSet: query.paramSet, keyId: query.keyId, terms: RoundTerms.of(ctx, query), cutoff };
+  honest = await contribute(ctx, query, MERCHANT, shop, { encrypt: (slots) => slots.map((x) => encryptor.encryptPacked(x)), sign });
+}, 120_000);
+
+afterAll(() => {
+  encryptor?.close();
+  decryptor?.close();
+});
+
+describe('RoundTerms', () => {
+  it('is the same derived from a stored query, from its spec, and with the digest checked', () => {
+    const fromSpec = RoundTerms.fromSpec(ctx, SPEC.kind, SPEC, 10);
+    const stored = RoundTerms.of(ctx, { kind: query.kind, specJson: query.specJson, maxContributors: 10 });
+    const checked = RoundTerms.of(ctx, { kind: query.kind, specJson: query.specJson, specDigest: query.specDigest, maxContributors: 10 });
+    for (const t of [stored, checked]) {
+      expect(Buffer.from(t.layoutDigest)).toEqual(Buffer.from(fromSpec.layoutDigest));
+      expect(Buffer.from(t.specDigest)).toEqual(Buffer.from(fromSpec.specDigest));
+      expect(t.purpose).toBe('marketing-analytics');
+    }
+    expect(Buffer.from(fromSpec.specDigest)).toEqual(Buffer.from(blake2b256(Buffer.from(fromSpec.specJson, 'utf8'))));
+    expect(Buffer.from(fromSpec.layoutDigest)).toEqual(Buffer.from(fromSpec.layout.digest()));
+    // Another grouping is another layout: a contribution must say which it was encoded with.
+    const other = RoundTerms.fromSpec(ctx, SPEC.kind, { ...SPEC, groupBy: 'age_band' }, 10);
+    expect(Buffer.from(other.layoutDigest)).not.toEqual(Buffer.from(fromSpec.layoutDigest));
+  });
+
+  it.each([
+    ['a spec digest of other bytes', { kind: SPEC.kind, specJson: JSON.stringify(SPEC), specDigest: new Uint8Array(32), maxContributors: 10 }, 'SPEC_DIGEST_MISMATCH'],
+    ['spec JSON that does not parse', { kind: SPEC.kind, specJson: '{"kind":', maxContributors: 10 }, 'SPEC_INVALID'],
+    ['a spec its kind refuses', { kind: SPEC.kind, specJson: '{"kind":"segment-stats","groupBy":"nope"}', maxContributors: 10 }, 'SPEC_INVALID'],
+    ['an unknown kind', { kind: 'no-such-kind', specJson: '{}', maxContributors: 10 }, 'QUERY_KIND_UNKNOWN'],
+    ['so many contributors that sums could wrap t', { kind: SPEC.kind, specJson: JSON.stringify(SPEC), maxContributors: 2 ** 40 }, 'LAYOUT_INVALID'],
+  ])('refuses %s', (_what, q, code) => {
+    expect(codeOf(() => RoundTerms.of(ctx, q))).toBe(code);
+  });
+
+  it('answers any JSON as a spec with terms or a RoundError, never another error', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), fc.jsonValue(), fc.integer({ min: -5, max: 1000 }), (kind, json, maxContributors) => {
+        const k = kind.length % 2 === 0 ? SPEC.kind : kind;
+        const code = codeOf(() => RoundTerms.fromSpec(ctx, k, json, maxContributors));
+        expect(code === 'ACCEPTED' || code in ROUND_ERRORS).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('contribute and checkContribution', () => {
+  it('accepts the honest contribution, which decrypts to the shop\'s own statistic over its consented customers', () => {
+    const { digest, attestation } = checkContribution(ctx, round, honest.header, bodyOf(honest), merchantKeys.publicKey);
+    expect(Buffer.from(digest)).toEqual(Buffer.from(envelopeDigest(envelopeOf(honest.header))));
+    expect(attestation.merchantId).toBe(MERCHANT);
+    // Independently of round/: the definition's own statistic over the consent filter's customers.
+    const purpose = getPurpose(shop.compliance.registry, 'marketing-analytics');
+    const filter = shop.compliance.ledger.filterForRound({ purpose, cutoff: round.cutoff, customerIds: shop.data.customers.map((c) => c.customerId) });
+    expect(attestation.subjectsIncluded).toBe(filter.includedCustomerIds.size);
+    const definition = getQueryDefinition(SPEC.kind);
+    const spec = definition.parseSpec(SPEC);
+    const expected = definition.computeLocal(spec, roundView(shop.data, filter.includedCustomerIds, purpose, shop.compliance.pseudonymKey));
+    const decoded = round.terms.layout.decode(honest.ciphertexts.map((c) => decryptor.decryptPacked(c)));
+    expect(decoded).toEqual(expected);
+    expect(expected.some((v) => v > 0n)).toBe(true);
+  });
+
+  const ctLength = () => ctx.packedCiphertextByteLength;
+  const cases: [string, () => [ContributionHeader, Uint8Array], string, status][] = [
+    ['a flipped signature', () => [{ ...honest.header, signature: Buffer.from(honest.header.signature.map((b, i) => (i === 0 ? b ^ 1 : b))) }, bodyOf(honest)], 'SIGNATURE_INVALID', status.UNAUTHENTICATED],
+    ['a 3-byte nonce', () => [{ ...honest.header, nonce: Buffer.alloc(3) }, bodyOf(honest)], 'HEADER_INVALID', status.INVALID_ARGUMENT],
+    ['another query', () => [resigned((h) => ({ ...h, queryId: 'q-other' })), bodyOf(honest)], 'ROUND_BINDING', status.INVALID_ARGUMENT],
+    ['another public key', () => [resigned((h) => ({ ...h, keyId: Buffer.alloc(32, 7) })), bodyOf(honest)], 'KEY_MISMATCH', status.INVALID_ARGUMENT],
+    ['another spec', () => [resigned((h) => ({ ...h, specDigest: Buffer.alloc(32, 7) })), bodyOf(honest)], 'ROUND_BINDING', status.INVALID_ARGUMENT],
+    ['another slot layout', () => [resigned((h) => ({ ...h, layoutDigest: Buffer.alloc(32, 7) })), bodyOf(honest)], 'LAYOUT_MISMATCH', status.INVALID_ARGUMENT],
+    ['one ciphertext too many', () => {
+      const extra = [...honest.ciphertexts, honest.ciphertexts[0]!];
+      return [resigned((h) => ({ ...h, ciphertextDigests: extra.map((c) => Buffer.from(blake2b256(c))), ciphertextLengths: extra.map((c) => c.length) })), Buffer.concat(extra)];
+    }, 'CIPHERTEXT_SHAPE', status.INVALID_ARGUMENT],
+    ['a body byte changed after signing', () => {
+      const body = Buffer.from(bodyOf(honest));
+      body[ctLength() - 1]! ^= 1;
+      return [honest.header, body];
+    }, 'CIPHERTEXT_DIGEST', status.INVALID_ARGUMENT],
+    ['bytes that are no ciphertext, with their own signed digests', () => {
+      const junk = honest.ciphertexts.map((c) => Buffer.alloc(c.length, 0xff));
+      return [resigned((h) => ({ ...h, ciphertextDigests: junk.map((c) => Buffer.from(blake2b256(c))) })), Buffer.concat(junk)];
+    }, 'CIPHERTEXT_INVALID', status.INVALID_ARGUMENT],
+    ['another merchant\'s attestation', () => {
+      const att = { ...honest.attestation, merchantId: 'shop-someone-else' };
+      return [resigned((h) => ({ ...h, consentAttestation: Buffer.from(canonicalSpecJson(att), 'utf8') })), bodyOf(honest)];
+    }, 'ATTESTATION_MISMATCH', status.INVALID_ARGUMENT],
+    ['no attestation', () => [resigned((h) => ({ ...h, consentAttestation: Buffer.alloc(0) })), bodyOf(honest)], 'ATTESTATION_MISSING', status.INVALID_ARGUMENT],
+    ['an attestation that is not JSON', () => [resigned((h) => ({ ...h, consentAttestation: Buffer.from('{not json', 'utf8') })), bodyOf(honest)], 'ATTESTATION_INVALID', status.INVALID_ARGUMENT],
+  ];
+
+  describe.each(cases)('%s', (_what, make, code, grpcStatus) => {
+    it(`is refused ${code}, sent as gRPC ${status[grpcStatus]}`, () => {
+      const [header, body] = make();
+      let caught: unknown;
+      try {
+        checkContribution(ctx, round, header, body, merchantKeys.publicKey);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(RoundError);
+      const err = caught as RoundError;
+      expect(err.code).toBe(code);
+      const rpc = rpcErrorOf(err, 'contribution of shop-round-01');
+      expect([rpc.status, rpc.code]).toEqual([grpcStatus, code]);
+      expect(rpc.message.startsWith('contribution of shop-round-01: ')).toBe(true);
+    });
+  });
+});
