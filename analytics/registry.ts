@@ -54,9 +54,9 @@ for (const d of [logisticRoundQuery, logisticModelRoundQuery, scoreHistogramQuer
 
 /** Iterative model kinds (fits made of several rounds). */
 const models = new Map<string, AnyIterativeModelDefinition>([
-  [logisticFitDefinition.kind, logisticFitDefinition as AnyIterativeModelDefinition],
-  [kmeansFitDefinition.kind, kmeansFitDefinition as AnyIterativeModelDefinition],
-  [logisticModelFitDefinition.kind, logisticModelFitDefinition as AnyIterativeModelDefinition],
+  [logisticFitDefinition.kind, logisticFitDefinition],
+  [kmeansFitDefinition.kind, kmeansFitDefinition],
+  [logisticModelFitDefinition.kind, logisticModelFitDefinition],
 ]);
 
 /** The iterative model definition for `kind`; throws UnknownQueryKindError for unknown kinds. */
@@ -75,7 +75,7 @@ export function listModelKinds(): string[] {
 /** Adds an iterative model kind; RangeError if taken. */
 export function registerModelDefinition<S, St, M>(definition: IterativeModelDefinition<S, St, M>): void {
   if (models.has(definition.kind)) throw new RangeError(`definition.kind: '${definition.kind}' is already registered`);
-  models.set(definition.kind, definition as AnyIterativeModelDefinition);
+  models.set(definition.kind, definition);
 }
 
 /**
@@ -111,5 +111,5 @@ export function registerQueryDefinition<S, R>(definition: QueryDefinition<S, R>)
     throw new TypeError('definition: expected a QueryDefinition with a non-empty kind');
   }
   if (registry.has(definition.kind)) throw new RangeError(`definition.kind: '${definition.kind}' is already registered`);
-  registry.set(definition.kind, definition as AnyQueryDefinition);
+  registry.set(definition.kind, definition);
 }
