@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of every gRPC method, every HTTP route and every
- * parser of untrusted input (targets in test/fuzz/targets/).
+ * parser of untrusted input (targets in harness/fuzz/).
  *
  *   npm run fuzz -- [--runs 10000] [--target NAME] [--seed N] [--json FILE]
  *
@@ -11,7 +11,7 @@
  * grew by more than the bound.
  */
 import { writeFileSync } from 'node:fs';
-import { ALL_TARGETS, FuzzEnv, runTarget, type TargetReport } from '../test/fuzz/targets/index.js';
+import { ALL_TARGETS, FuzzEnv, runTarget, type TargetReport } from '../harness/fuzz/index.js';
 
 /** Heap growth over one target's run that counts as a leak. */
 const HEAP_BOUND_BYTES = 256 * 1024 * 1024;

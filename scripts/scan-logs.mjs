@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Scans every file under test-output/logs/ (written by the services the
-// tests start, see test/helpers/test-logs.ts) for secrets, personal data
+// tests start, see harness/test-logs.ts) for secrets, personal data
 // and lines that are not JSON, and exits 1 with one line per finding
 // (file:line kind) if any is found.
 //
@@ -11,7 +11,7 @@
 //   pem-private-key   a PEM "-----BEGIN ... PRIVATE KEY-----" block
 //   bearer-token      "Bearer <token>" anywhere
 //   api-token         a fedmart API token (fm_ + 43 base64url characters)
-//   test-token        a token constant of the tests (TOKEN = '...' in test/ and bench/)
+//   test-token        a token constant of the tests (TOKEN = '...' in test/, harness/ and bench/)
 //   secret-field      a field whose name looks secret (seed, secret, token,
 //                     authorization, password, private, key, ...) holding 64 hex
 //                     digits or base64/base64url of 32+ bytes. Fields whose names say
@@ -93,7 +93,7 @@ function sourceFiles(dir) {
 /** Token constants of the tests and benchmarks: `const SOMETHING_TOKEN = '...'`. */
 export function collectTestTokens(root = ROOT) {
   const tokens = new Set();
-  for (const f of [...sourceFiles(join(root, 'test')), ...sourceFiles(join(root, 'bench'))]) {
+  for (const f of [...sourceFiles(join(root, 'test')), ...sourceFiles(join(root, 'harness')), ...sourceFiles(join(root, 'bench'))]) {
     for (const m of safeRead(f).matchAll(/\b(?:const|let)\s+\w*TOKEN\w*\s*=\s*'([^']{8,})'/g)) tokens.add(m[1]);
   }
   return [...tokens];

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import { spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
-import { testIdentity } from '../helpers/identity.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { testIdentity } from '../../harness/identity.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 const ADMIN_TOKEN = 'adversary-admin-token-0123456789';
 

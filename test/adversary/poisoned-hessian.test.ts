@@ -23,8 +23,8 @@ import { LOGISTIC_ROUND_KIND, type CustomerFeature, type LogisticState } from '.
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { HESSIAN_NOT_POSITIVE_DEFINITE } from '../../coordinator/fit-runner.js';
 import { SlotLayout } from '../../crypto/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 const FEATURES: CustomerFeature[] = ['intercept', 'orders', 'avg_order_value'];
 const POISONED_ROUND = 2;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadShopData } from '../../client-sdk/index.js';
 import { logisticRoundQuery, type ShopData } from '../../analytics/index.js';
-import { makeShops } from '../helpers/shops.js';
+import { makeShops } from '../../harness/shops.js';
 
 describe('logistic round sensitivity', () => {
   it('bounds the change of every field when one customer leaves', async () => {

@@ -10,9 +10,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fatalRefusal, MERCHANT_REVOKED_EXIT } from '../../cli/merchant-command.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
-import { testEnrolmentToken } from '../helpers/identity.js';
-import { makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
+import { testEnrolmentToken } from '../../harness/identity.js';
+import { makeShops, type SynthShops } from '../../harness/shops.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 

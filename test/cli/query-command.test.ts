@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium } from '../../coordinator/http-report-pdf.js';
-import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../coordinator/http-fixture.js';
+import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 const CHROMIUM = findChromium();

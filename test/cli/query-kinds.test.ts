@@ -15,7 +15,7 @@ import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
 import { kindGuides } from '../../analytics/kind-guide.js';
 import { getQueryDefinition } from '../../analytics/registry.js';
 import { writeSynth } from '../../synth/index.js';
-import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../coordinator/http-fixture.js';
+import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { addDemographics } from '../helpers/demographics.js';
 import { BRANDS, storeWeekSchema } from '../helpers/store-week.js';
 

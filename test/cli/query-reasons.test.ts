@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainReason, getQueryDefinition, releasedTotalsFromDocument, type ReleaseDocument } from '../../analytics/index.js';
 import { resultWithDisclosure } from '../../coordinator/release-disclosure.js';
 import { failureLines, QUERY_HELP, withheldLines } from '../../cli/query-command.js';
-import { startHttpFixture, type HttpFixture } from '../coordinator/http-fixture.js';
+import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { pollUntil } from '../helpers/poll.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));

@@ -17,7 +17,7 @@ import { cryptoReady, issueEnrolmentToken } from '../../crypto/index.js';
 import { readSeedFile } from '../../cli/identity-options.js';
 import { writeSynth } from '../../synth/index.js';
 import { notJsonLines } from '../../scripts/scan-logs.mjs';
-import { testLogCopyPath } from '../helpers/test-logs.js';
+import { testLogCopyPath } from '../../harness/test-logs.js';
 
 const TOKEN = 'service-stderr-test-token-0123456789';
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady, toHex } from '../../crypto/index.js';
 import { exportAuditBundle } from '../../compliance/audit.js';
 import { jsonErrorOffset } from '../../cli/args.js';
-import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../coordinator/http-fixture.js';
+import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { START, logKeyPair, scenarioLog, scenarioRegisters } from '../compliance/audit-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));

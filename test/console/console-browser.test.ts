@@ -15,8 +15,8 @@ import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { TEST_TOKEN, api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { TEST_TOKEN, api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
 
 // Code inside page.evaluate runs in the browser; the project's lib has no DOM types.
 declare const document: { querySelectorAll(selector: string): Iterable<any> };

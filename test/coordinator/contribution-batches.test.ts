@@ -13,7 +13,7 @@ import { AuditTrail, CoordinatorStore, openDatabase, type Database } from '../..
 import { ContributionBatches } from '../../coordinator/contribution-batches.js';
 import type { NewContribution } from '../../coordinator/store.js';
 import { ContributionHeader } from '../../protos/index.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
 
 describeBackends('contribution batches', (backend) => {
   let t: TestDatabase;

@@ -12,7 +12,7 @@ import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, bu
 import { FIT_CANNOT_CONTINUE } from '../../coordinator/fit-runner.js';
 import { resultWithDisclosure } from '../../coordinator/release-disclosure.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 const BOOTSTRAP = 'bootstrap-token-0123456789abcdef';
 const SEGMENT = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };

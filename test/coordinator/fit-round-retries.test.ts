@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeContext, cryptoReady, generateHeKeys, generateSigningKeyPair, heKeyId } from '../../crypto/index.js';
 import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, openDatabase, type Database } from '../../coordinator/index.js';
 import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 const FEATURES = ['intercept', 'orders', 'avg_order_value'];
 const LOGISTIC = { purpose: 'churn-modelling', features: FEATURES, label: 'churning', holdoutPercent: 20 };

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
-import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { parseAnswers, rawConnect, untilClosed, type RawOutcome } from '../helpers/raw-http.js';
 
 const REQUEST_TIMEOUT_MS = 3_000;

@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capConnections } from '../../coordinator/http-connection-caps.js';
 import type { HttpServerLimits } from '../../coordinator/http-server-limits.js';
-import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { dripBody, parseAnswers, rawConnect, rawExchange, untilClosed, type RawOutcome } from '../helpers/raw-http.js';
 
 const LIMITS: Partial<HttpServerLimits> = {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium } from '../../coordinator/http-report-pdf.js';
-import { startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { pollUntil } from '../helpers/poll.js';
 
 const CHROMIUM = findChromium();

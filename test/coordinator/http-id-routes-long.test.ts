@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_ID_MAX_LENGTH } from '../../coordinator/http-id-guard.js';
-import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 import { sendRaw, type RawAnswer } from '../helpers/http-request.js';
 
 let fx: HttpFixture;

@@ -7,7 +7,7 @@
  * shop, revoked tokens, rate limits and 5xx answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOOTSTRAP_TOKEN, ROLE_NAMES, startHttpFixture, type HttpFixture, type RoleName } from './http-fixture.js';
+import { BOOTSTRAP_TOKEN, ROLE_NAMES, startHttpFixture, type HttpFixture, type RoleName } from '../../harness/http-fixture.js';
 
 const SEGMENT = { kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' } };
 const FEATURES = ['intercept', 'orders', 'avg_order_value'];

@@ -5,7 +5,7 @@
  * fastify's router (an over-long path parameter) are problem+json too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
 let fx: HttpFixture;
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../coordinator/migrations.js';
-import { startHttpFixture, type HttpFixture } from './http-fixture.js';
+import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
 /** The app reuses a readiness report for one second. */
 const afterCache = () => new Promise((r) => setTimeout(r, 1100));

@@ -20,10 +20,10 @@ import { startCoordinator, type RunningCoordinator } from '../../coordinator/ind
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import type { OpenQuery } from '../../protos/index.js';
 import { freePort } from '../helpers/coordinator-process.js';
-import { testIdentity, type TestIdentity } from '../helpers/identity.js';
+import { testIdentity, type TestIdentity } from '../../harness/identity.js';
 import { chunks, RawSubmitter } from '../helpers/raw-client.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 const TOKEN = 'running-sum-token-0123456789';
 

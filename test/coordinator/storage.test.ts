@@ -25,7 +25,7 @@ import { ClosingClaims } from '../../coordinator/closing-claims.js';
 import { DataDirLockedError } from '../../coordinator/data-dir-lock.js';
 import { MIGRATIONS } from '../../coordinator/migrations.js';
 import { ContributionHeader } from '../../protos/index.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 

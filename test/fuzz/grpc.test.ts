@@ -8,8 +8,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { MerchantServiceService, KeyHolderServiceService } from '../../protos/index.js';
-import { FuzzEnv, runTarget } from './targets/index.js';
-import { GRPC_TARGETS } from './targets/grpc.js';
+import { FuzzEnv, runTarget } from '../../harness/fuzz/index.js';
+import { GRPC_TARGETS } from '../../harness/fuzz/grpc.js';
 
 const env = new FuzzEnv();
 afterAll(() => env.close(), 60_000);

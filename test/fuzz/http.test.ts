@@ -6,8 +6,8 @@
  * refused request changes nothing but auth.failed entries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FuzzEnv, runTarget } from './targets/index.js';
-import { httpCaseArbitrary, routeTable, runHttpCase, type RouteInfo } from './targets/http.js';
+import { FuzzEnv, runTarget } from '../../harness/fuzz/index.js';
+import { httpCaseArbitrary, routeTable, runHttpCase, type RouteInfo } from '../../harness/fuzz/http.js';
 
 const env = new FuzzEnv();
 let table: RouteInfo[];

@@ -4,8 +4,8 @@
  * `npm run fuzz -- --target parser --runs 10000` runs the same targets longer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { FuzzEnv, runTarget } from './targets/index.js';
-import { PARSER_TARGETS } from './targets/parsers.js';
+import { FuzzEnv, runTarget } from '../../harness/fuzz/index.js';
+import { PARSER_TARGETS } from '../../harness/fuzz/parsers.js';
 
 const env = new FuzzEnv();
 afterAll(() => env.close());

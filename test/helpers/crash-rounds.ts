@@ -19,9 +19,9 @@ import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js'
 import type { OpenQuery } from '../../protos/index.js';
 import { CoordinatorChain, freePort } from './coordinator-process.js';
 import { pooledReference, type ReferenceRow } from './pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from './shops.js';
-import { testIdentity } from './identity.js';
-import { testLogger } from './test-logs.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { testIdentity } from '../../harness/identity.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 const TOKEN = 'crash-test-token-0123456789';
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };

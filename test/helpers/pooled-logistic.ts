@@ -6,7 +6,7 @@
 import { featureRows, type CustomerFeature, type FeatureRow } from '../../analytics/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView } from '../../client-sdk/index.js';
-import type { SynthShops } from './shops.js';
+import type { SynthShops } from '../../harness/shops.js';
 
 /** The design matrix built by pooling the named shops' consented rows for churn-modelling. */
 export async function pooledRows(shops: SynthShops, shopIds: readonly string[], features: readonly CustomerFeature[], part: 'train' | 'holdout' | 'all', holdoutPercent = 20): Promise<FeatureRow[]> {

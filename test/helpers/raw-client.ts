@@ -5,7 +5,7 @@
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { type ContributionChunk, MerchantServiceClient, callUnary, errorCodeOf, keyEvidenceToWire, type SubmitContributionResponse } from '../../protos/index.js';
 import { enrolmentDigest, enrolmentEvidence, signDigest, type KeyEvidence, type SigningKeyPair } from '../../crypto/index.js';
-import { testEnrolmentToken } from './identity.js';
+import { testEnrolmentToken } from '../../harness/identity.js';
 
 export interface CallOutcome {
   readonly ok: boolean;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { mulberry32 } from './crash-rounds.js';
-import type { SynthShops } from './shops.js';
+import type { SynthShops } from '../../harness/shops.js';
 
 export const BRANDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'] as const;
 export const SALES_PURPOSE = 'sales-analytics';

@@ -18,8 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { levelBucket, type CategoryLevelsResult, type LinearModelResult } from '../../analytics/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
 
 const AS_OF = '2026-01-01T00:00:00Z';
 const PURPOSE = 'marketing-analytics';

@@ -23,10 +23,10 @@ import {
 import { canonicalSpecJson } from '../../analytics/index.js';
 import { loadOrCreateSigningKey, type MerchantNode } from '../../client-sdk/index.js';
 import { envelopeOf, type ContributionHeader } from '../../protos/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { chunks, RawSubmitter } from '../helpers/raw-client.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { describeBackends } from '../helpers/databases.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { describeBackends } from '../../harness/databases.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { DisclosureError, type PurposeRegistry } from '../../compliance/index.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { DP_SEGMENT_SPEC } from '../compliance/disclosure/fixtures.js';
 
 const DP = { mode: 'dp', mechanism: 'discrete-gaussian', rhoPerQuery: 0.5, totalRho: 1 } as const;

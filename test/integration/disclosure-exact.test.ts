@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { explainReason, getQueryDefinition } from '../../analytics/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { determinedCells } from '../compliance/disclosure/fixtures.js';
 
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };

@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getModelDefinition } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 interface FitView {
   fitId: string;

@@ -21,9 +21,9 @@ import type { CustomerFeature } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { fitRoundDeadlineSeconds } from '../../coordinator/fit-runner.js';
 import type { OpenQuery } from '../../protos/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
 import { pooledLogistic, pooledRows, relErr } from '../helpers/pooled-logistic.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 const FEATURES: CustomerFeature[] = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'];
 const PURPOSE = 'churn-modelling';

@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinearModelResult, LogisticModelResult, PcaResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
 import { addDemographics, demographicRegistry, GENDERS, REGIONS } from '../helpers/demographics.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
 import { BRANDS, SALES_PURPOSE, driveFit as drive, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 
 const FORMULA = 'units ~ log(price) + promo + display + C(brand) + promo:display';

@@ -29,9 +29,9 @@ import {
 } from '../../protos/index.js';
 import { credentials } from '@grpc/grpc-js';
 import { RETRY_AFTER_METADATA_KEY } from '../../coordinator/grpc-rate-limit.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
 import { chunks, RawSubmitter } from '../helpers/raw-client.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 async function openQuery(cluster: Cluster, m: MerchantNode): Promise<OpenQuery> {
   const { body } = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', {

@@ -22,7 +22,7 @@ import {
   escapeUntrusted,
   quoteUntrusted,
 } from '../../protos/index.js';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { startCluster, type Cluster } from '../../harness/cluster.js';
 import { RawSubmitter } from '../helpers/raw-client.js';
 
 /** 100,000 characters: colours, cursor moves, newlines and a fake log line. */

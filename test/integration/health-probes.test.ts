@@ -12,8 +12,8 @@ import { credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkHealth } from '../../protos/grpc-health.js';
-import { TEST_TOKEN, startCluster, type Cluster } from '../helpers/cluster.js';
-import { describePostgres, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { TEST_TOKEN, startCluster, type Cluster } from '../../harness/cluster.js';
+import { describePostgres, freshDatabase, type TestDatabase } from '../../harness/databases.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { openDatabase } from '../../coordinator/index.js';
 

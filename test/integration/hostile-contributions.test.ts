@@ -17,9 +17,9 @@ import { envelopeOf, type ContributionHeader, type OpenQuery } from '../../proto
 import { spawnService, type ServiceProcess } from '../../bench/spawn-service.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { chunks, RawSubmitter, type CallOutcome } from '../helpers/raw-client.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { testIdentity } from '../helpers/identity.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { testIdentity } from '../../harness/identity.js';
 
 const TOKEN = 'hostile-test-token-0123456789';
 

@@ -22,8 +22,8 @@ import type { ReleaseHeader, ReleasePart } from '../../protos/index.js';
 import { freePort, killHard, spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
 import { mulberry32 } from '../helpers/crash-rounds.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { testIdentity, type TestIdentity } from '../helpers/identity.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { testIdentity, type TestIdentity } from '../../harness/identity.js';
 import { evidenceFor } from '../../coordinator/round-closer.js';
 import { signReleaseRequest } from '../../protos/index.js';
 

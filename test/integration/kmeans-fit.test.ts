@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureRows, seededCentroids, type CustomerFeature } from '../../analytics/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView, type MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 const FEATURES: CustomerFeature[] = ['orders', 'avg_order_value', 'tenure_years'];
 

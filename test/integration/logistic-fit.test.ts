@@ -8,9 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerFeature } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
 import { pooledLogistic, pooledRows as pooledRowsOf, relErr, solve } from '../helpers/pooled-logistic.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 const FEATURES: CustomerFeature[] = ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'];
 

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MerchantNode, loadShopCompliance, loadShopData, type MerchantNodeOptions } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeShops, type SynthShops } from '../helpers/shops.js';
-import { describeBackends } from '../helpers/databases.js';
-import { testEnrolmentToken } from '../helpers/identity.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { makeShops, type SynthShops } from '../../harness/shops.js';
+import { describeBackends } from '../../harness/databases.js';
+import { testEnrolmentToken } from '../../harness/identity.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 describeBackends('merchant encryption from a pool of Enc(0)', (backend) => {
   let cluster: Cluster;

@@ -42,11 +42,11 @@ import { MerchantNode, loadOrCreateSigningKey, loadShopCompliance, loadShopData 
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
 import { signReleaseRequest } from '../../protos/index.js';
 import { MerchantServiceClient, callUnary, envelopeOf, errorCodeOf, keyEvidenceToWire, keyRotationToWire, type ContributionHeader, type OpenQuery, type ReleaseHeader, type ReleasePart } from '../../protos/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { chunks, enrolRaw, RawSubmitter } from '../helpers/raw-client.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { testEnrolmentToken } from '../helpers/identity.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { testEnrolmentToken } from '../../harness/identity.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 

@@ -13,12 +13,12 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readReceipts, type MerchantNode } from '../../client-sdk/index.js';
 import { MerchantServiceClient, type OpenQuery } from '../../protos/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { killHard, spawnFedmart } from '../helpers/coordinator-process.js';
 import { mulberry32 } from '../helpers/crash-rounds.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { testEnrolmentToken } from '../helpers/identity.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { testEnrolmentToken } from '../../harness/identity.js';
 
 const KILLS = 5;
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { DP_SEGMENT_SPEC } from '../compliance/disclosure/fixtures.js';
 
 const METRICS_TOKEN = 'metrics-scrape-token-0123456789';

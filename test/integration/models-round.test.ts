@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AbLiftResult, FunnelResult, LinearRegressionResult, PcaResult, ShopData } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { plainCovariance, plainFeatureRows, plainLinearFit, powerEigenvalues } from '../helpers/plain-features.js';
 import { readConsentedPool } from '../helpers/pooled-models.js';
-import { makeMerchants, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, type SynthShops } from '../../harness/shops.js';
 import { writeSynth } from '../../synth/index.js';
 
 const PURPOSE = 'marketing-analytics';

@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { addDemographics, REGIONS } from '../helpers/demographics.js';
 import { expectCoefficientsLikeR, HAVE_R, runR } from '../helpers/r-reference.js';
 import { addOrderColumns, addOrderLines, LINE_CATEGORIES, ORDER_CHANNELS, orderColumnRegistry } from '../helpers/order-columns.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
 import { driveFit as drive } from '../helpers/store-week.js';
 
 const AS_OF = '2026-01-01T00:00:00Z';

@@ -20,9 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
-import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';
-import { makeMerchants } from '../helpers/shops.js';
+import { makeMerchants } from '../../harness/shops.js';
 import { SALES_PURPOSE, driveFit, salesRegistry } from '../helpers/store-week.js';
 
 const HAVE_BAYESM = HAVE_R && spawnSync('Rscript', ['-e', 'library(bayesm)'], { stdio: 'ignore' }).status === 0;

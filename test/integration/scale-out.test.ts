@@ -19,11 +19,11 @@ import { MerchantNode, loadShopCompliance, loadShopData, type AnswerOutcome } fr
 import { AuditTrail, openDatabase, type Database } from '../../coordinator/index.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import type { OpenQuery } from '../../protos/index.js';
-import { describePostgres, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { describePostgres, freshDatabase, type TestDatabase } from '../../harness/databases.js';
 import { coordinatorArgs, killHard, spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeShops, type SynthShops } from '../helpers/shops.js';
-import { testEnrolmentToken, testIdentity } from '../helpers/identity.js';
+import { makeShops, type SynthShops } from '../../harness/shops.js';
+import { testEnrolmentToken, testIdentity } from '../../harness/identity.js';
 
 const TOKEN = 'scale-out-token-0123456789';
 const SHOPS = 30;

@@ -15,9 +15,9 @@ import type { MerchantNode } from '../../client-sdk/index.js';
 import { openDatabase } from '../../coordinator/index.js';
 import { HeContext } from '../../crypto/index.js';
 import { loadOrCreateKeys } from '../../keyholder/key-store.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
-import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 /** Files under `dir` that may be world-readable: public by design. */
 const PUBLIC_FILES = new Set(['he-public.key', 'param-set']);

@@ -20,7 +20,7 @@ import {
   type SegmentGroupTable,
 } from '../../analytics/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import {
   exactPercentile,
   pooledGroupStats,
@@ -30,7 +30,7 @@ import {
   readPooledDataset,
   type PlainDataset,
 } from '../helpers/pooled-analytics.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 const K = 10;
 const PURPOSE = 'marketing-analytics';

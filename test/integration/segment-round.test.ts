@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { describeBackends } from '../helpers/databases.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { describeBackends } from '../../harness/databases.js';
 
 interface Row {
   stage: string;

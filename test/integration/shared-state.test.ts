@@ -16,9 +16,9 @@ import { RETRY_AFTER_METADATA_KEY } from '../../coordinator/grpc-rate-limit.js';
 import { findChromium } from '../../coordinator/http-report-pdf.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import { MerchantServiceClient, errorCodeOf } from '../../protos/index.js';
-import { describePostgres, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { testIdentity, type TestIdentity } from '../helpers/identity.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { describePostgres, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { testIdentity, type TestIdentity } from '../../harness/identity.js';
+import { testLogger } from '../../harness/test-logs.js';
 
 const TOKEN = 'shared-state-token-0123456789';
 const HOUR = 3_600_000;

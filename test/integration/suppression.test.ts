@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
-import { describeBackends } from '../helpers/databases.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
+import { describeBackends } from '../../harness/databases.js';
 
 describeBackends('k-subject suppression', (backend) => {
   let cluster: Cluster;

@@ -9,9 +9,9 @@ import { blake2b256 } from '../../crypto/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { RpcError, keyEvidenceToWire, type ReleaseHeader } from '../../protos/index.js';
 import { signReleaseRequest } from '../../protos/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
-import { describeBackends } from '../helpers/databases.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
+import { describeBackends } from '../../harness/databases.js';
 
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 

@@ -16,8 +16,8 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { startTracing, TRACER_NAME } from '../../coordinator/index.js';
-import { api, startCluster, TEST_TOKEN, waitForFinal, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, TEST_TOKEN, waitForFinal, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 

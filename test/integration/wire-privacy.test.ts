@@ -8,8 +8,8 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { api, startCluster, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { api, startCluster, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 function startRecordingProxy(target: string, sink: Buffer[]): Promise<{ server: Server; address: string }> {
   const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];

@@ -9,8 +9,8 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { KeyHolderServiceClient, errorCodeOf } from '../../protos/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
-import { makeMerchants, makeShops } from '../helpers/shops.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
 
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 

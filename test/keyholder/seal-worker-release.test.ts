@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
-import { api, startCluster, waitForFinal, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
-import { testLogPath } from '../helpers/test-logs.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
+import { testLogPath } from '../../harness/test-logs.js';
 
 interface Row {
   stage: string;

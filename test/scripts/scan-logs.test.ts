@@ -11,7 +11,7 @@ import { pino as makePino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LOG_REDACT } from '../../protos/log-redact.js';
 import { collectTestTokens, createScanner, customerNamePattern, isJsonObjectLine, notJsonLines, scanDir } from '../../scripts/scan-logs.mjs';
-import { TEST_TOKEN } from '../helpers/cluster.js';
+import { TEST_TOKEN } from '../../harness/cluster.js';
 
 const HEX64 = 'a'.repeat(8) + '0123456789abcdef'.repeat(3) + 'deadbeef';
 const B64_32 = Buffer.alloc(32, 7).toString('base64'); // 44 characters

@@ -14,9 +14,9 @@ import { CoordinatorHttpClient } from '../../cli/http-client.js';
 import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
 import { HeContext, DEFAULT_HE_PARAM_SET } from '../../crypto/index.js';
-import { api, startCluster, waitForFinal, TEST_TOKEN, type Cluster } from '../helpers/cluster.js';
+import { api, startCluster, waitForFinal, TEST_TOKEN, type Cluster } from '../../harness/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
-import { makeMerchants, makeShops, type SynthShops } from '../helpers/shops.js';
+import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 
 describe('TLS everywhere on 127.0.0.1', () => {
   let cluster: Cluster;

@@ -13,7 +13,7 @@ import {
   type ShopData,
 } from '../../../analytics/index.js';
 import { formatRho, zcdpToEpsilon, unitsToRho, type DisclosureOutcome, type EffectivePolicy } from '../../../compliance/index.js';
-import { makeShops, type SynthShops } from '../../helpers/shops.js';
+import { makeShops, type SynthShops } from '../../../harness/shops.js';
 
 export const segmentQuery: AnyQueryDefinition = getQueryDefinition('segment-stats');
 

@@ -27,7 +27,7 @@ import {
   sumPackedContributions,
   SlotLayout,
   type SigningKeyPair,
-} from '../../../crypto/index.js';
+} from '../../crypto/index.js';
 import {
   ContributionChunk,
   EnrollRequest,
@@ -47,14 +47,14 @@ import {
   type MerchantKeyEvidence,
   rightsReportDigest,
   type ContributionHeader,
-} from '../../../protos/index.js';
-import { loadOrCreateSigningKey } from '../../../client-sdk/index.js';
-import { getQueryDefinition } from '../../../analytics/index.js';
-import { evidenceFor } from '../../../coordinator/round-closer.js';
-import type { StoredContribution } from '../../../coordinator/store.js';
+} from '../../protos/index.js';
+import { loadOrCreateSigningKey } from '../../client-sdk/index.js';
+import { getQueryDefinition } from '../../analytics/index.js';
+import { evidenceFor } from '../../coordinator/round-closer.js';
+import type { StoredContribution } from '../../coordinator/store.js';
 import { hostileBytes, hostileString, mutatedBytes, mutatedJson, violation, wireGarbage, type FuzzTarget, type PreparedTarget } from './common.js';
 import type { FuzzCluster } from './env.js';
-import { testEnrolmentToken } from '../../helpers/identity.js';
+import { testEnrolmentToken } from '../identity.js';
 
 const identity = (b: Buffer) => b;
 

@@ -16,7 +16,7 @@ import {
   validateEnvelope,
   validatePackedCiphertext,
   type ContributionEnvelope,
-} from '../../../crypto/index.js';
+} from '../../crypto/index.js';
 import {
   AttestationError,
   ConsentLedger,
@@ -25,10 +25,10 @@ import {
   parseAttestation,
   parseConsentRecord,
   zeroReasonCounts,
-} from '../../../compliance/index.js';
-import { verifyAuditBundle } from '../../../compliance/audit-bundle-verify.js';
-import { CsvParser, ConsentSourceError, ShopDataError, parseCsv, readConsentRecords } from '../../../client-sdk/index.js';
-import { parseShopSchema, readBoolean, readDecimalCents, readInteger, readPeriod, readString, readTimestamp, standardShopSchema } from '../../../client-sdk/schema.js';
+} from '../../compliance/index.js';
+import { verifyAuditBundle } from '../../compliance/audit-bundle-verify.js';
+import { CsvParser, ConsentSourceError, ShopDataError, parseCsv, readConsentRecords } from '../../client-sdk/index.js';
+import { parseShopSchema, readBoolean, readDecimalCents, readInteger, readPeriod, readString, readTimestamp, standardShopSchema } from '../../client-sdk/schema.js';
 import { hostileBytes, hostileString, mutatedBytes, mutatedJson, oversized, violation, type FuzzTarget } from './common.js';
 
 /** The name of a thrown value's class, or a violation when it is not one of `allowed`. */

@@ -11,14 +11,14 @@
  * decryptions.
  */
 import { rmSync } from 'node:fs';
-import { HeContext, cryptoReady, generateHeKeys, HeEncryptor } from '../../../crypto/index.js';
-import type { Database, RunningCoordinator } from '../../../coordinator/index.js';
-import type { RunningKeyHolder } from '../../../keyholder/index.js';
-import type { MerchantNode } from '../../../client-sdk/index.js';
-import type { OpenQuery } from '../../../protos/index.js';
-import { makeMerchants, makeShops, type SynthShops } from '../../helpers/shops.js';
-import { startHttpFixture, type HttpFixture } from '../../coordinator/http-fixture.js';
-import { TEST_TOKEN, startCluster, type Cluster } from '../../helpers/cluster.js';
+import { HeContext, cryptoReady, generateHeKeys, HeEncryptor } from '../../crypto/index.js';
+import type { Database, RunningCoordinator } from '../../coordinator/index.js';
+import type { RunningKeyHolder } from '../../keyholder/index.js';
+import type { MerchantNode } from '../../client-sdk/index.js';
+import type { OpenQuery } from '../../protos/index.js';
+import { makeMerchants, makeShops, type SynthShops } from '../shops.js';
+import { startHttpFixture, type HttpFixture } from '../http-fixture.js';
+import { TEST_TOKEN, startCluster, type Cluster } from '../cluster.js';
 
 export const FUZZ_TOKEN = TEST_TOKEN;
 

@@ -4,8 +4,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MerchantNode, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
-import { writeSynth, type SynthOptions } from '../../synth/index.js';
+import { MerchantNode, loadShopCompliance, loadShopData } from '../client-sdk/index.js';
+import { writeSynth, type SynthOptions } from '../synth/index.js';
 import { testEnrolmentToken } from './identity.js';
 import { testLogger } from './test-logs.js';
 

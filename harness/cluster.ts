@@ -12,13 +12,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../coordinator/index.js';
-import { startKeyHolder, type KeyHolderOptions, type RunningKeyHolder, type ReleasePolicy } from '../../keyholder/index.js';
-import type { PurposeRegistry } from '../../compliance/index.js';
+import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../coordinator/index.js';
+import { startKeyHolder, type KeyHolderOptions, type RunningKeyHolder, type ReleasePolicy } from '../keyholder/index.js';
+import type { PurposeRegistry } from '../compliance/index.js';
 import { freshDatabase, type BackendName } from './databases.js';
 import { testIdentity, type TestIdentity } from './identity.js';
 import { testLogger } from './test-logs.js';
-import { createDeployment, DEPLOYMENT_FILES } from '../../cli/deployment.js';
+import { createDeployment, DEPLOYMENT_FILES } from '../cli/deployment.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 

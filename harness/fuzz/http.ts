@@ -11,9 +11,9 @@
  * Chromium); a refused request changes nothing but `auth.failed` entries.
  */
 import fc from 'fast-check';
-import { PROBLEMS } from '../../../coordinator/problems.js';
-import { consoleRoutes } from '../../../coordinator/http-console.js';
-import { BOOTSTRAP_TOKEN, ROLE_NAMES, type HttpFixture } from '../../coordinator/http-fixture.js';
+import { PROBLEMS } from '../../coordinator/problems.js';
+import { consoleRoutes } from '../../coordinator/http-console.js';
+import { BOOTSTRAP_TOKEN, ROLE_NAMES, type HttpFixture } from '../http-fixture.js';
 import { hostileString, mutatedBytes, violation, type FuzzTarget, type PreparedTarget } from './common.js';
 import type { FuzzCluster } from './env.js';
 

@@ -3,10 +3,10 @@
  * context, driven through fastify's inject, with one user per role.
  */
 import type { FastifyInstance } from 'fastify';
-import { HeContext, cryptoReady, generateHeKeys, generateSigningKeyPair, heKeyId } from '../../crypto/index.js';
-import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, buildHttpApp, openDatabase, type Database, type HttpAppDeps } from '../../coordinator/index.js';
-import { DEFAULT_PURPOSE_REGISTRY, type AuditEntry, type PurposeRegistry } from '../../compliance/index.js';
-import { testLogger } from '../helpers/test-logs.js';
+import { HeContext, cryptoReady, generateHeKeys, generateSigningKeyPair, heKeyId } from '../crypto/index.js';
+import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, buildHttpApp, openDatabase, type Database, type HttpAppDeps } from '../coordinator/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, type AuditEntry, type PurposeRegistry } from '../compliance/index.js';
+import { testLogger } from './test-logs.js';
 
 export const BOOTSTRAP_TOKEN = 'bootstrap-token-0123456789abcdef';
 

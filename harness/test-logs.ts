@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 
 /** Folder the scanner reads. */
-export const TEST_LOG_DIR = resolve(import.meta.dirname, '..', '..', 'test-output', 'logs');
+export const TEST_LOG_DIR = resolve(import.meta.dirname, '..', 'test-output', 'logs');
 
 const loggers = new Map<string, Logger>();
 

@@ -19,7 +19,7 @@ import {
   signingKeyPairFromSeed,
   toHex,
   type SigningKeyPair,
-} from '../../crypto/index.js';
+} from '../crypto/index.js';
 
 let authoritySeed: Uint8Array | undefined;
 
