@@ -19,6 +19,7 @@ import {
   type RpcLogger,
   type SignedRelease,
 } from '../protos/index.js';
+import { RoundError, rpcErrorOf } from '../round/index.js';
 import type { ContributionForRelease, KeyHolder } from './key-holder.js';
 import type { ReleaseObserver } from './metrics.js';
 
@@ -112,7 +113,9 @@ export function keyHolderServiceImplementation(
         log.info({ queryId: header.queryId, merchants: contributions.length }, 'release signed');
         observer?.released(Number(process.hrtime.bigint() - started) / 1e9);
         return released;
-      } catch (err) {
+      } catch (thrown) {
+        // The one place the key holder's round refusals become gRPC statuses.
+        const err = thrown instanceof RoundError ? rpcErrorOf(thrown) : thrown;
         observer?.refused(err instanceof RpcError ? err.code : 'INTERNAL');
         throw err;
       }

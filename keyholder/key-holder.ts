@@ -9,7 +9,6 @@
  * noise after. It signs what it releases and keeps it, so a release asked
  * for twice is delivered identically.
  */
-import { status } from '@grpc/grpc-js';
 import {
   HeDecryptor,
   SealWorkerFaultError,
@@ -54,7 +53,6 @@ import {
   type ReleaseRowSet,
 } from '../compliance/index.js';
 import {
-  RpcError,
   keyEvidenceFromWire,
   quoteUntrusted,
   releaseRequestDigest,
@@ -64,7 +62,7 @@ import {
   type ReleaseHeader,
   type SignedRelease,
 } from '../protos/index.js';
-import { RoundError, RoundTerms, checkBinding, checkContribution, rpcErrorOf, type RoundBinding } from '../round/index.js';
+import { RoundError, RoundTerms, checkBinding, checkContribution, type RoundBinding, type RoundErrorCode } from '../round/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -134,8 +132,9 @@ export interface KeyHolderIdentity {
   readonly coordinatorRequestKey: Uint8Array;
 }
 
-function refuse(code: string, message: string, grpcStatus: status = status.FAILED_PRECONDITION): never {
-  throw new RpcError(grpcStatus, code, message);
+/** Refuses the release: a round code (round/errors.ts), which the gRPC edge maps to its status. */
+function refuse(code: RoundErrorCode, message: string): never {
+  throw new RoundError(code, message);
 }
 
 export class KeyHolder {
@@ -230,7 +229,7 @@ export class KeyHolder {
     } catch {
       ok = false;
     }
-    if (!ok) refuse('REQUEST_SIGNATURE_INVALID', 'the release request is not signed by the coordinator\'s request key', status.UNAUTHENTICATED);
+    if (!ok) refuse('REQUEST_SIGNATURE_INVALID', 'the release request is not signed by the coordinator\'s request key');
   }
 
   get signingPublicKey(): Uint8Array {
@@ -250,7 +249,7 @@ export class KeyHolder {
   }
 
   /**
-   * Verifies, re-adds, decrypts and signs. Throws RpcError (never decrypting)
+   * Verifies, re-adds, decrypts and signs. Throws RoundError (never decrypting)
    * when anything about the request or a contribution does not hold.
    */
   release(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
@@ -268,7 +267,6 @@ export class KeyHolder {
     try {
       terms = RoundTerms.of(this.ctx, { kind: header.kind, specJson: header.specJson, specDigest: header.specDigest, maxContributors: header.maxContributors });
     } catch (err) {
-      if (err instanceof RoundError) throw rpcErrorOf(err);
       throw err;
     }
     const { definition, spec, layout } = terms;
@@ -330,7 +328,7 @@ export class KeyHolder {
       try {
         rowSet = releaseRowSet(new Map([...attestations].map(([m, att]) => [m, att.rowSet])));
       } catch (err) {
-        if (err instanceof DisclosureError) refuse(err.code, err.message, status.INVALID_ARGUMENT);
+        if (err instanceof DisclosureError) refuse(err.code, err.message);
         throw err;
       }
     }
@@ -448,7 +446,7 @@ export class KeyHolder {
       return await this.decryptor.decryptPacked(sums);
     } catch (err) {
       if (err instanceof SealWorkerFaultError) {
-        refuse('SEAL_WORKER_FAULT', `decryption failed on two fresh SEAL workers (${err.code}); try again`, status.UNAVAILABLE);
+        refuse('SEAL_WORKER_FAULT', `decryption failed on two fresh SEAL workers (${err.code}); try again`);
       }
       throw err;
     }
@@ -501,20 +499,20 @@ export class KeyHolder {
     const who = `contribution of ${quoteUntrusted(h.merchantId)}`;
     try {
       checkBinding(h, round);
-      if (merchants.has(h.merchantId)) refuse('DUPLICATE_MERCHANT', `${h.merchantId} appears twice`, status.INVALID_ARGUMENT);
+      if (merchants.has(h.merchantId)) refuse('DUPLICATE_MERCHANT', `${h.merchantId} appears twice`);
       const evidence = keyEvidenceFromWire(c.keyEvidence);
-      if (!evidence) refuse('MERCHANT_UNVERIFIED', `${who} carries no key evidence`, status.PERMISSION_DENIED);
+      if (!evidence) refuse('MERCHANT_UNVERIFIED', `${who} carries no key evidence`);
       try {
         verifyKeyEvidence(evidence, this.identity.enrolmentAuthorityPublicKey, h.merchantId, c.merchantSigningKey, null);
       } catch (err) {
         if (!(err instanceof KeyEvidenceError)) throw err;
-        refuse('MERCHANT_UNVERIFIED', `${who}: key evidence refused (${err.code}: ${err.message})`, status.PERMISSION_DENIED);
+        refuse('MERCHANT_UNVERIFIED', `${who}: key evidence refused (${err.code}: ${err.message})`);
       }
       const { attestation } = checkContribution(this.ctx, round, h, c.ciphertexts, c.merchantSigningKey);
       merchants.add(h.merchantId);
       return attestation;
     } catch (err) {
-      if (err instanceof RoundError) throw rpcErrorOf(err, who);
+      if (err instanceof RoundError) throw new RoundError(err.code, `${who}: ${err.message}`);
       throw err;
     }
   }

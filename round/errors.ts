@@ -15,7 +15,9 @@ export type RoundFailure =
   /** The sender is not allowed (gRPC PERMISSION_DENIED). */
   | 'denied'
   /** The state of the round does not allow it (gRPC FAILED_PRECONDITION). */
-  | 'precondition';
+  | 'precondition'
+  /** Try again later; nothing was decided (gRPC UNAVAILABLE). */
+  | 'unavailable';
 
 /** Every code round code throws, with its kind. */
 export const ROUND_ERRORS = {
@@ -49,9 +51,60 @@ export const ROUND_ERRORS = {
   ATTESTATION_INVALID: 'invalid',
   /** The consent attestation is for another round, merchant, purpose or cutoff. */
   ATTESTATION_MISMATCH: 'invalid',
+
+  // The release: what the key holder refuses before anything is decrypted or leaves.
+  /** The release request is not signed by the coordinator's request key. */
+  REQUEST_SIGNATURE_INVALID: 'unauthenticated',
+  /** The request is for another BFV parameter set than the key holder's. */
+  PARAM_SET_MISMATCH: 'precondition',
+  /** A merchant appears twice in one release. */
+  DUPLICATE_MERCHANT: 'invalid',
+  /** A merchant's signing key does not trace back to the enrolment authority for that merchant id. */
+  MERCHANT_UNVERIFIED: 'denied',
+  /** Fewer merchants than the purpose's m. */
+  TOO_FEW_MERCHANTS: 'precondition',
+  /** More contributions than the layout's max_contributors. */
+  TOO_MANY_MERCHANTS: 'precondition',
+  /** Fewer attested consented subjects than the purpose's k. */
+  TOO_FEW_SUBJECTS: 'precondition',
+  /** The query was released before from another set of contributions. */
+  ALREADY_RELEASED: 'precondition',
+  /** The rows behind the release differ from an earlier one's by 1..k-1 customers. */
+  DIFFERENCING: 'precondition',
+  /** The merchants behind the release differ from an earlier one's by 1..m-1 merchants. */
+  MERCHANT_DIFFERENCING: 'precondition',
+  /** The purpose's privacy-loss budget cannot pay for the release. */
+  BUDGET_EXHAUSTED: 'precondition',
+  /** The coordinator's aggregate is not the sum of the contributions it sent. */
+  AGGREGATE_MISMATCH: 'precondition',
+  /** Decrypted sums that honest shops cannot produce (bounds or relations between fields). */
+  INPUT_OUT_OF_BOUNDS: 'precondition',
+  /** A model's group rests on fewer than k subjects. */
+  LEVEL_TOO_FEW_SUBJECTS: 'precondition',
+  /** A model has too many parameters for its subjects. */
+  SATURATION: 'precondition',
+  /** The shops' disclosure terms differ from each other or from the key holder's registry. */
+  POLICY_MISMATCH: 'precondition',
+  /** A purpose's configured policy is weaker than the one already applied. */
+  POLICY_LOOSENED: 'precondition',
+  /** A purpose's disclosure policy or its stored state does not parse. */
+  DISCLOSURE_POLICY_INVALID: 'precondition',
+  /** The key holder's stored disclosure state is unreadable or inconsistent. */
+  DISCLOSURE_STATE_CORRUPT: 'precondition',
+  /** A shop's disclosure terms do not parse. */
+  DISCLOSURE_TERMS_INVALID: 'invalid',
+  /** The shops' row-set sketches cannot be combined. */
+  ROW_SET_INVALID: 'invalid',
+  /** Decryption failed on two fresh SEAL workers. */
+  SEAL_WORKER_FAULT: 'unavailable',
 } as const satisfies Record<string, RoundFailure>;
 
 export type RoundErrorCode = keyof typeof ROUND_ERRORS;
+
+/** Whether `code` is in the table. */
+export function isRoundErrorCode(code: string): code is RoundErrorCode {
+  return Object.hasOwn(ROUND_ERRORS, code);
+}
 
 /** A step of the round refused its input; `code` is from `ROUND_ERRORS`. */
 export class RoundError extends Error {

@@ -5,7 +5,7 @@
  * check both aggregators run (`checkContribution` and its steps), and the
  * table of round error codes with their gRPC mapping.
  */
-export { ROUND_ERRORS, RoundError, type RoundErrorCode, type RoundFailure } from './errors.js';
+export { ROUND_ERRORS, RoundError, isRoundErrorCode, type RoundErrorCode, type RoundFailure } from './errors.js';
 export { RoundTerms, definitionOf, type PlaintextSpace, type RoundQuery } from './round-terms.js';
 export {
   MAX_ATTESTATION_BYTES,

@@ -11,6 +11,7 @@ const GRPC_STATUS: Readonly<Record<RoundFailure, status>> = {
   unauthenticated: status.UNAUTHENTICATED,
   denied: status.PERMISSION_DENIED,
   precondition: status.FAILED_PRECONDITION,
+  unavailable: status.UNAVAILABLE,
 };
 
 /** `err` as the gRPC error a peer receives; `context` (already escaped) prefixes the message. */

@@ -7,7 +7,8 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { blake2b256 } from '../../crypto/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { RpcError, keyEvidenceToWire, type ReleaseHeader } from '../../protos/index.js';
+import { keyEvidenceToWire, type ReleaseHeader } from '../../protos/index.js';
+import { RoundError, rpcErrorOf } from '../../round/index.js';
 import { signReleaseRequest } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants, makeShops } from '../../harness/shops.js';
@@ -72,9 +73,10 @@ describeBackends('merchant and subject thresholds', (backend) => {
     } catch (err) {
       thrown = err;
     }
-    expect(thrown).toBeInstanceOf(RpcError);
-    expect((thrown as RpcError).status).toBe(status.FAILED_PRECONDITION);
-    expect((thrown as RpcError).code).toBe('TOO_FEW_MERCHANTS');
+    // The key holder refuses with a round code; its gRPC edge sends it as FAILED_PRECONDITION.
+    expect(thrown).toBeInstanceOf(RoundError);
+    expect((thrown as RoundError).code).toBe('TOO_FEW_MERCHANTS');
+    expect(rpcErrorOf(thrown as RoundError).status).toBe(status.FAILED_PRECONDITION);
     expect(cluster.keyholder.keyHolder.decryptions).toBe(0);
   });
 });
