@@ -9,10 +9,7 @@
  * @module
  */
 import { z } from 'zod';
-import type { ReleasedTotals } from './query-definition.js';
-
-/** Why the key holder withheld a cell (stable codes; `reason` says it in words). */
-export type SuppressionReasonCode = 'FEWER_THAN_K_SUBJECTS' | 'DOMINANCE' | 'SECONDARY' | 'LEVELS_COLLIDE';
+import type { ReleasedTotals, SuppressionReasonCode } from './query-definition.js';
 
 /** Noise added to one released total under a differentially private purpose. */
 export interface ReleasedNoise {
@@ -178,7 +175,7 @@ export function parseReleaseDocument(json: unknown): ReleaseDocument {
     const path = issue === undefined ? '' : issue.path.map((p) => String(p)).join('.');
     throw new TypeError(`release document${path === '' ? '' : ` ${path}`}: ${issue?.message ?? 'invalid'}`);
   }
-  return result.data as ReleaseDocument;
+  return result.data;
 }
 
 /** Converts a release's decimal-string totals to the bigints `finalise` takes. */

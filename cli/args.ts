@@ -3,6 +3,7 @@
  * typed error that the CLI turns into one clear line and exit code 2.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgsMessage } from '../bench/parse-args-message.js';
 
 /** Bad command-line input: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -18,34 +19,10 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 export function parse(argv: readonly string[], options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values, positionals };
   } catch (err) {
     throw new UsageError(parseArgsMessage(err));
   }
-}
-
-/**
- * node:util parseArgs's error as the CLI's own short phrase ("unknown option
- * --foo", "--spec needs a value"); main adds the command and the --help hint.
- */
-export function parseArgsMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const m = /^Unknown option '([^']+)'/.exec(message);
-    if (m) return `unknown option ${m[1]}`;
-  }
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const missing = /^Option '(.+?)(?: <value>)?' argument missing/.exec(message);
-    if (missing) return `${missing[1]} needs a value`;
-    const noArg = /^Option '([^']+)' does not take an argument/.exec(message);
-    if (noArg) return `${noArg[1]} takes no value`;
-  }
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-    const m = /^Unexpected argument '([^']*)'/.exec(message);
-    if (m) return `unexpected argument "${m[1]}"`;
-  }
-  return message;
 }
 
 export function requireString(values: Record<string, string | boolean | undefined>, name: string, fallback?: string): string {
