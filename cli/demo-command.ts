@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blake2b256, cryptoReady, fromHex, issueEnrolmentToken, verifyDigest } from '../crypto/index.js';
+import { cryptoReady, fromHex, issueEnrolmentToken } from '../crypto/index.js';
+import { verifyReleaseSignature } from '../round/index.js';
 import { readSeedFile } from './identity-options.js';
 import { verifyAuditBundle, type AuditBundle } from '../compliance/index.js';
 import { describeVerification, writeAuditReport } from './audit-command.js';
@@ -130,7 +131,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     const release = await api.request<{ releaseJson: string; signature: string; keyholderSigningKey: string; release: { attestedSubjects: number } }>(
       'GET', `/v1/queries/${created.queryId}/release`);
     const signatureOk = release.keyholderSigningKey === keyholderKey &&
-      verifyDigest(fromHex(release.signature), blake2b256(Buffer.from(release.releaseJson, 'utf8')), fromHex(keyholderKey));
+      verifyReleaseSignature(release.releaseJson, fromHex(release.signature), fromHex(keyholderKey));
     step(`release signed by the key holder: ${signatureOk ? 'signature verified' : 'SIGNATURE INVALID'}; ${release.release.attestedSubjects} consented subjects attested by the shops`);
 
     const pooled = pooledSegmentStats(await loadPooledData(join(dir, 'data', 'pooled')));

@@ -23,13 +23,12 @@ import { blake2b256, randomBytes, toHex } from '../crypto/index.js';
 import {
   canonicalSpecJson,
   getModelDefinition,
-  getQueryDefinition,
   parseReleaseDocument,
-  releasedTotalsFromDocument,
   SCORE_HISTOGRAM_KIND,
   type LogisticModel,
   HessianNotPositiveDefiniteError,
 } from '../analytics/index.js';
+import { finaliseRelease, parsedSpec } from '../round/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Database, SqlExecutor } from './database.js';
 import { HttpProblem } from './problems.js';
@@ -197,9 +196,7 @@ interface LatestRoundRow {
 
 /** The finalised result of a released round, recomputed from the key holder's signed release. */
 function releasedResult(row: LatestRoundRow): unknown {
-  const definition = getQueryDefinition(row.kind);
-  const spec = definition.parseSpec(JSON.parse(row.spec_json));
-  return definition.finalise(spec, releasedTotalsFromDocument(parseReleaseDocument(JSON.parse(row.release_json!))));
+  return finaliseRelease(parsedSpec(row.kind, row.spec_json), parseReleaseDocument(JSON.parse(row.release_json!)));
 }
 
 /** The wait of a round published again, and its audit entry, made in the round's own transaction. */

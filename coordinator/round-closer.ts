@@ -24,16 +24,14 @@ import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   blake2b256,
-  constantTimeEqual,
   keyEvidenceFromJson,
   keyEvidenceUpTo,
   sumPackedContributions,
   toHex,
-  verifyDigest,
   type HeContext,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { parseReleaseDocument, releasedTotalsFromDocument } from '../analytics/index.js';
+import { RoundError, finaliseRelease, openRelease, releaseDigest } from '../round/index.js';
 import { errorCodeOf, keyEvidenceToWire, signReleaseRequest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { ClosingClaims } from './closing-claims.js';
@@ -228,18 +226,17 @@ export class RoundCloser {
       await this.fail(q, /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'KEYHOLDER_REFUSED', reason, contributions.length);
       return true;
     }
-    if (!constantTimeEqual(signed.keyholderSigningKey, this.keyholderSigningKey) ||
-        !verifyDigest(signed.signature, blake2b256(Buffer.from(signed.releaseJson, 'utf8')), this.keyholderSigningKey)) {
-      await this.fail(q, 'RELEASE_SIGNATURE_INVALID', 'release signature does not verify under the key holder key', contributions.length);
+    let doc;
+    try {
+      doc = openRelease(signed, { keyholderSigningKey: this.keyholderSigningKey, queryId: q.queryId, aggregateDigest });
+    } catch (err) {
+      if (!(err instanceof RoundError)) throw err;
+      await this.fail(q, err.code, err.message, contributions.length);
       return true;
     }
-    const doc = parseReleaseDocument(JSON.parse(signed.releaseJson));
-    if (doc.queryId !== q.queryId || doc.aggregateDigest !== toHex(aggregateDigest)) {
-      await this.fail(q, 'RELEASE_MISMATCH', 'release does not match this query\'s aggregate', contributions.length);
-      return true;
-    }
-    const { definition, spec } = this.layouts.termsOf(q);
-    const result = definition.finalise(spec, releasedTotalsFromDocument(doc));
+    const terms = this.layouts.termsOf(q);
+    const { spec } = terms;
+    const result = finaliseRelease(terms, doc);
     const stored = await inSpan('fedmart.round.store-release', {}, () => this.store.saveRelease({
       queryId: q.queryId,
       releaseJson: signed.releaseJson,
@@ -255,7 +252,7 @@ export class RoundCloser {
           merchants: [...doc.merchants],
           policy: { minMerchants: doc.policy.minMerchants, minSubjects: doc.policy.minSubjects },
           noise: releaseNoiseOf(doc),
-          releaseDigest: toHex(blake2b256(Buffer.from(signed.releaseJson, 'utf8'))),
+          releaseDigest: toHex(releaseDigest(signed.releaseJson)),
         },
       }, tx);
       for (const { reason, cells } of suppressionsOf(doc)) {

@@ -62,7 +62,7 @@ import {
   type ReleaseHeader,
   type SignedRelease,
 } from '../protos/index.js';
-import { RoundError, RoundTerms, checkBinding, checkContribution, type RoundBinding, type RoundErrorCode } from '../round/index.js';
+import { RoundError, RoundTerms, checkBinding, checkContribution, signRelease, type RoundBinding, type RoundErrorCode } from '../round/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -425,8 +425,7 @@ export class KeyHolder {
       releasedAt,
       disclosure: { purpose, mode: policy.noise.mode, dominance: policy.dominance, dp: dpAccount },
     };
-    const releaseJson = JSON.stringify(doc);
-    const signature = signDigest(blake2b256(Buffer.from(releaseJson, 'utf8')), this.keys.signing.secretKey);
+    const { releaseJson, signature } = signRelease(doc, this.keys.signing.secretKey);
     this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
     this.releasesSigned++;
     return {

@@ -97,6 +97,10 @@ export const ROUND_ERRORS = {
   ROW_SET_INVALID: 'invalid',
   /** Decryption failed on two fresh SEAL workers. */
   SEAL_WORKER_FAULT: 'unavailable',
+  /** The release's signature does not verify under the pinned key holder key. */
+  RELEASE_SIGNATURE_INVALID: 'precondition',
+  /** The signed release is of another query or another aggregate. */
+  RELEASE_MISMATCH: 'precondition',
 } as const satisfies Record<string, RoundFailure>;
 
 export type RoundErrorCode = keyof typeof ROUND_ERRORS;

@@ -6,7 +6,7 @@
  * table of round error codes with their gRPC mapping.
  */
 export { ROUND_ERRORS, RoundError, isRoundErrorCode, type RoundErrorCode, type RoundFailure } from './errors.js';
-export { RoundTerms, definitionOf, type PlaintextSpace, type RoundQuery } from './round-terms.js';
+export { RoundTerms, definitionOf, parsedSpec, type PlaintextSpace, type RoundQuery } from './round-terms.js';
 export {
   MAX_ATTESTATION_BYTES,
   checkBinding,
@@ -29,5 +29,6 @@ export {
   type ShopSide,
   type SignedContribution,
 } from './contribute.js';
+export { finaliseRelease, openRelease, releaseDigest, signRelease, verifyReleaseSignature, type SignedReleaseParts } from './release.js';
 export { roundView } from './round-view.js';
 export { rpcErrorOf } from './rpc.js';

@@ -36,6 +36,22 @@ export function definitionOf(kind: string): AnyQueryDefinition {
   }
 }
 
+/**
+ * A stored query's definition and parsed spec, without a layout: for
+ * finalising a release that was checked when it was stored. Throws
+ * RoundError QUERY_KIND_UNKNOWN or SPEC_INVALID.
+ */
+export function parsedSpec(kind: string, specJson: string): { readonly definition: AnyQueryDefinition; readonly spec: unknown } {
+  let json: unknown;
+  try {
+    json = JSON.parse(specJson);
+  } catch {
+    throw new RoundError('SPEC_INVALID', 'spec_json is not JSON');
+  }
+  const definition = definitionOf(kind);
+  return { definition, spec: parseSpec(definition, json) };
+}
+
 export class RoundTerms {
   /** BLAKE2b-256 of `specJson`: what contributions and releases are bound to. */
   readonly specDigest: Uint8Array;
@@ -79,14 +95,8 @@ export class RoundTerms {
     if (query.specDigest !== undefined && !constantTimeEqual(blake2b256(Buffer.from(query.specJson, 'utf8')), query.specDigest)) {
       throw new RoundError('SPEC_DIGEST_MISMATCH', 'spec_digest is not the digest of spec_json');
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(query.specJson);
-    } catch {
-      throw new RoundError('SPEC_INVALID', 'spec_json is not JSON');
-    }
-    const definition = definitionOf(query.kind);
-    return new RoundTerms(space, query.kind, definition, parseSpec(definition, json), query.specJson, query.maxContributors);
+    const { definition, spec } = parsedSpec(query.kind, query.specJson);
+    return new RoundTerms(space, query.kind, definition, spec, query.specJson, query.maxContributors);
   }
 
   /** As `of`, from a spec already parsed from JSON (an HTTP body); its canonical JSON is derived here. */

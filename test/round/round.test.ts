@@ -20,9 +20,10 @@ import {
   generateSigningKeyPair,
   heKeyId,
   signDigest,
+  verifyDigest,
   type SigningKeyPair,
 } from '../../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition } from '../../analytics/index.js';
+import { canonicalSpecJson, getQueryDefinition, type ReleaseDocument } from '../../analytics/index.js';
 import { DEFAULT_PURPOSE_REGISTRY, disclosureTerms, getPurpose } from '../../compliance/index.js';
 import { loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { envelopeOf, type ContributionHeader, type OpenQuery } from '../../protos/index.js';
@@ -32,7 +33,9 @@ import {
   RoundTerms,
   checkContribution,
   contribute,
+  openRelease,
   roundView,
+  signRelease,
   rpcErrorOf,
   type RoundBinding,
   type ShopSide,
@@ -208,5 +211,43 @@ describe('contribute and checkContribution', () => {
       expect([rpc.status, rpc.code]).toEqual([grpcStatus, code]);
       expect(rpc.message.startsWith('contribution of shop-round-01: ')).toBe(true);
     });
+  });
+});
+
+describe('signRelease and openRelease', () => {
+  const doc: ReleaseDocument = {
+    version: 1,
+    queryId: 'q-round-module',
+    kind: 'segment-stats',
+    specDigest: 'ab12',
+    paramSet: 'bfv-8192',
+    keyId: 'cd34',
+    merchants: ['m1', 'm2', 'm3'],
+    contributionDigests: ['00', '11', '22'],
+    aggregateDigest: 'ff'.repeat(32),
+    policy: { minMerchants: 3, minSubjects: 10 },
+    attestedSubjects: 1234,
+    cells: { new: { suppressed: true, reason: 'fewer than 10 subjects' } },
+    releasedAt: '2026-01-01T00:00:00.000Z',
+  };
+  const aggregateDigest = new Uint8Array(32).fill(0xff);
+
+  it('opens what the key holder signed, and verifies independently with Ed25519 over BLAKE2b-256 of the JSON', () => {
+    const keyholder = generateSigningKeyPair();
+    const { releaseJson, signature } = signRelease(doc, keyholder.secretKey);
+    expect(verifyDigest(signature, blake2b256(Buffer.from(releaseJson, 'utf8')), keyholder.publicKey)).toBe(true);
+    const opened = openRelease({ releaseJson, signature, keyholderSigningKey: keyholder.publicKey }, { keyholderSigningKey: keyholder.publicKey, queryId: doc.queryId, aggregateDigest });
+    expect(opened).toEqual(doc);
+  });
+
+  it.each([
+    ['signed by another key', (k: SigningKeyPair, other: SigningKeyPair) => ({ ...signRelease(doc, other.secretKey), keyholderSigningKey: k.publicKey }), 'RELEASE_SIGNATURE_INVALID'],
+    ['naming another signing key than the pinned one', (_k: SigningKeyPair, other: SigningKeyPair) => ({ ...signRelease(doc, other.secretKey), keyholderSigningKey: other.publicKey }), 'RELEASE_SIGNATURE_INVALID'],
+    ['of another query', (k: SigningKeyPair) => ({ ...signRelease({ ...doc, queryId: 'q-other' }, k.secretKey), keyholderSigningKey: k.publicKey }), 'RELEASE_MISMATCH'],
+    ['over another aggregate', (k: SigningKeyPair) => ({ ...signRelease({ ...doc, aggregateDigest: '00'.repeat(32) }, k.secretKey), keyholderSigningKey: k.publicKey }), 'RELEASE_MISMATCH'],
+  ])('refuses a release %s', (_what, make, code) => {
+    const keyholder = generateSigningKeyPair();
+    const signed = make(keyholder, generateSigningKeyPair());
+    expect(codeOf(() => openRelease(signed, { keyholderSigningKey: keyholder.publicKey, queryId: doc.queryId, aggregateDigest }))).toBe(code);
   });
 });
