@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { cryptoReady } from '../crypto/index.js';
+import { constantTimeEqual, cryptoReady, toHex } from '../crypto/index.js';
 import type { SigningKeyPair } from '../crypto/index.js';
 import { canonicalSpecJson } from '../analytics/canonical-json.js';
 import { AuditEntryError, auditLeafData, isoTime, parseAuditEntry, validateAuditEvent } from './audit-events.js';
@@ -86,14 +86,6 @@ function assertSize(value: unknown, name: string): asserts value is number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
-
 /** Latest time an entry can carry (`isoTime` has four-digit years). */
 const LAST_ENTRY_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
@@ -140,7 +132,7 @@ export class AuditLog {
       throw new TypeError('options.keyPair must be a SigningKeyPair');
     }
     // libsodium's secret key is seed || public key: a mismatched pair would sign checkpoints nobody can verify.
-    if (keyPair.secretKey.length !== 64 || !equalBytes(keyPair.secretKey.subarray(32), keyPair.publicKey)) {
+    if (keyPair.secretKey.length !== 64 || !constantTimeEqual(keyPair.secretKey.subarray(32), keyPair.publicKey)) {
       throw new RangeError('options.keyPair: secretKey does not belong to publicKey');
     }
     if (clock !== undefined && typeof clock !== 'function') throw new TypeError('options.clock must be a function');
@@ -238,7 +230,7 @@ export class AuditLog {
       if (prior.size > size) {
         throw new AuditLogError('INCONSISTENT_CHECKPOINT', `log has ${size} entries but a checkpoint for ${prior.size} was signed`);
       }
-      if (!equalBytes(tree.root(prior.size), prior.rootHash)) {
+      if (!constantTimeEqual(tree.root(prior.size), prior.rootHash)) {
         throw new AuditLogError('INCONSISTENT_CHECKPOINT', `stored entries no longer match the checkpoint at size ${prior.size}`);
       }
       if (prior.size === size) return latest.note;
@@ -312,7 +304,7 @@ export class AuditLog {
         }
         const h = leafHash(utf8.encode(row.entryJson));
         const stored = storedHashes[seq];
-        if (!equalBytes(h, row.leafHash) || stored === undefined || !equalBytes(h, stored)) {
+        if (!constantTimeEqual(h, row.leafHash) || stored === undefined || !constantTimeEqual(h, stored)) {
           return { ok: false, firstBadSeq: seq, code: 'LEAF_HASH_MISMATCH', reason: `entry ${seq}: stored leaf hash does not match the entry text` };
         }
         recomputed.push(h);
@@ -339,7 +331,7 @@ export class AuditLog {
       if (cp.size > size) {
         return { ok: false, firstBadSeq: size, code: 'CHECKPOINT_BEYOND_LOG', reason: `a checkpoint covers ${cp.size} entries but the log has ${size}` };
       }
-      if (!equalBytes(tree.root(cp.size), cp.rootHash)) {
+      if (!constantTimeEqual(tree.root(cp.size), cp.rootHash)) {
         return {
           ok: false,
           firstBadSeq: goodBelow,
@@ -349,6 +341,6 @@ export class AuditLog {
       }
       goodBelow = cp.size;
     }
-    return { ok: true, size, rootHex: hex(tree.root()), checkpointsChecked: parsed.length };
+    return { ok: true, size, rootHex: toHex(tree.root()), checkpointsChecked: parsed.length };
   }
 }
