@@ -9,7 +9,7 @@
 /** A query specification failed validation. `path` points into the JSON. */
 export class QuerySpecError extends Error {
   override readonly name = 'QuerySpecError';
-  readonly code = 'invalid-query-spec' as const;
+  readonly code = 'QUERY_SPEC_INVALID' as const;
   /** Dotted path of the offending value, `''` for the spec itself. */
   readonly path: string;
 
@@ -22,7 +22,7 @@ export class QuerySpecError extends Error {
 /** No query definition is registered under the requested kind. */
 export class UnknownQueryKindError extends Error {
   override readonly name = 'UnknownQueryKindError';
-  readonly code = 'unknown-query-kind' as const;
+  readonly code = 'QUERY_KIND_UNKNOWN' as const;
   readonly kind: string;
 
   constructor(kind: string, known: readonly string[]) {

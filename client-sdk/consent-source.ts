@@ -40,15 +40,15 @@ import { declaredFieldClasses, type ShopSchema } from './schema.js';
 
 /** Machine-readable cause of a {@link ConsentSourceError}. */
 export type ConsentSourceErrorCode =
-  | 'file-missing'
-  | 'encoding'
-  | 'line-too-long'
-  | 'json-syntax'
-  | 'customer-id'
-  | 'invalid-record'
-  | 'invalid-request'
-  | 'duplicate'
-  | 'pseudonym-mismatch';
+  | 'FILE_MISSING'
+  | 'ENCODING'
+  | 'LINE_TOO_LONG'
+  | 'JSON_SYNTAX'
+  | 'CUSTOMER_ID_INVALID'
+  | 'INVALID_RECORD'
+  | 'INVALID_REQUEST'
+  | 'DUPLICATE'
+  | 'PSEUDONYM_MISMATCH';
 
 /** A consent file could not be read; the message is `file line N: detail`. */
 export class ConsentSourceError extends Error {
@@ -100,7 +100,7 @@ async function* jsonLines(path: string, file: string): AsyncGenerator<{ line: nu
       try {
         text = decoder.decode(chunk, { stream: true });
       } catch {
-        throw new ConsentSourceError('encoding', file, line + 1, 'the file is not valid UTF-8');
+        throw new ConsentSourceError('ENCODING', file, line + 1, 'the file is not valid UTF-8');
       }
       buffered += text;
       let nl: number;
@@ -109,15 +109,15 @@ async function* jsonLines(path: string, file: string): AsyncGenerator<{ line: nu
         yield { line, text: buffered.slice(0, nl).replace(/\r$/, '') };
         buffered = buffered.slice(nl + 1);
       }
-      if (buffered.length > MAX_CONSENT_LINE_BYTES) throw new ConsentSourceError('line-too-long', file, line + 1, `the line is longer than ${MAX_CONSENT_LINE_BYTES} bytes`);
+      if (buffered.length > MAX_CONSENT_LINE_BYTES) throw new ConsentSourceError('LINE_TOO_LONG', file, line + 1, `the line is longer than ${MAX_CONSENT_LINE_BYTES} bytes`);
     }
     try {
       buffered += decoder.decode();
     } catch {
-      throw new ConsentSourceError('encoding', file, line + 1, 'the file is not valid UTF-8');
+      throw new ConsentSourceError('ENCODING', file, line + 1, 'the file is not valid UTF-8');
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConsentSourceError('file-missing', file, undefined, `${path} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConsentSourceError('FILE_MISSING', file, undefined, `${path} does not exist`);
     throw err;
   } finally {
     stream.destroy();
@@ -128,14 +128,14 @@ async function* jsonLines(path: string, file: string): AsyncGenerator<{ line: nu
 /** Parses every non-final line as one JSON object; blank lines are errors. */
 async function* jsonObjects(path: string, file: string): AsyncGenerator<{ line: number; value: Record<string, unknown> }> {
   for await (const { line, text } of jsonLines(path, file)) {
-    if (text.trim() === '') throw new ConsentSourceError('json-syntax', file, line, 'the line is empty');
+    if (text.trim() === '') throw new ConsentSourceError('JSON_SYNTAX', file, line, 'the line is empty');
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new ConsentSourceError('json-syntax', file, line, `not JSON (${(err as Error).message})`);
+      throw new ConsentSourceError('JSON_SYNTAX', file, line, `not JSON (${(err as Error).message})`);
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConsentSourceError('json-syntax', file, line, 'expected a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConsentSourceError('JSON_SYNTAX', file, line, 'expected a JSON object');
     yield { line, value: value as Record<string, unknown> };
   }
 }
@@ -146,12 +146,12 @@ export async function readConsentRecords(path: string, file = 'consents.jsonl'):
   for await (const { line, value } of jsonObjects(path, file)) {
     const { customerId, ...rest } = value;
     if (typeof customerId !== 'string' || customerId === '' || customerId.length > 256) {
-      throw new ConsentSourceError('customer-id', file, line, 'expected a customerId string (1–256 characters)');
+      throw new ConsentSourceError('CUSTOMER_ID_INVALID', file, line, 'expected a customerId string (1–256 characters)');
     }
     try {
       out.push({ customerId, record: parseConsentRecord(rest), line });
     } catch (err) {
-      if (err instanceof ConsentRecordError) throw new ConsentSourceError('invalid-record', file, line, err.message);
+      if (err instanceof ConsentRecordError) throw new ConsentSourceError('INVALID_RECORD', file, line, err.message);
       throw err;
     }
   }
@@ -165,7 +165,7 @@ export async function readRightsRequests(path: string, file = 'rights-requests.j
     try {
       out.push({ request: parseRightsRequest(value), line });
     } catch (err) {
-      if (err instanceof RightsRequestError) throw new ConsentSourceError('invalid-request', file, line, err.message);
+      if (err instanceof RightsRequestError) throw new ConsentSourceError('INVALID_REQUEST', file, line, err.message);
       throw err;
     }
   }
@@ -187,12 +187,12 @@ export async function loadConsentLedger(dir: string, options: ConsentSourceOptio
   const ledger = new ConsentLedger();
   for (const { customerId, record, line } of await readConsentRecords(join(dir, consentsFile), consentsFile)) {
     if (key !== undefined && pseudonymise(customerId, key) !== record.subjectPseudonym) {
-      throw new ConsentSourceError('pseudonym-mismatch', consentsFile, line, `the subjectPseudonym of record '${record.recordId}' is not the pseudonym of its customer under the shop's key`);
+      throw new ConsentSourceError('PSEUDONYM_MISMATCH', consentsFile, line, `the subjectPseudonym of record '${record.recordId}' is not the pseudonym of its customer under the shop's key`);
     }
     try {
       ledger.add(customerId, record);
     } catch (err) {
-      if (err instanceof ConsentLedgerError) throw new ConsentSourceError('duplicate', consentsFile, line, err.message);
+      if (err instanceof ConsentLedgerError) throw new ConsentSourceError('DUPLICATE', consentsFile, line, err.message);
       throw err;
     }
   }
@@ -200,11 +200,11 @@ export async function loadConsentLedger(dir: string, options: ConsentSourceOptio
   try {
     requests = await readRightsRequests(join(dir, rightsFile), rightsFile);
   } catch (err) {
-    if (!(err instanceof ConsentSourceError && err.code === 'file-missing' && options.requireRightsFile !== true)) throw err;
+    if (!(err instanceof ConsentSourceError && err.code === 'FILE_MISSING' && options.requireRightsFile !== true)) throw err;
   }
   const seen = new Set<string>();
   for (const { request, line } of requests) {
-    if (seen.has(request.requestId)) throw new ConsentSourceError('duplicate', rightsFile, line, `request id '${request.requestId}' appears twice`);
+    if (seen.has(request.requestId)) throw new ConsentSourceError('DUPLICATE', rightsFile, line, `request id '${request.requestId}' appears twice`);
     seen.add(request.requestId);
     ledger.applyRightsRequest(request, options.handledAt === undefined ? {} : { handledAt: options.handledAt });
   }
@@ -262,7 +262,7 @@ function withDeclaredColumns(base: FieldClassification, schema: ShopSchema): Fie
       continue;
     }
     if (entry.class === 'sensitive' && existing.class !== 'sensitive' && existing.class !== 'direct-identifier') {
-      throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: entry.field, detail: `fields.json classifies ${entry.field} as ${existing.class}, schema.json declares it sensitive: make them agree` });
+      throw new ShopDataError({ code: 'SCHEMA_INVALID', table: 'schema', file: 'schema.json', column: entry.field, detail: `fields.json classifies ${entry.field} as ${existing.class}, schema.json declares it sensitive: make them agree` });
     }
   }
   return added.length === 0 ? base : { ...base, fields: [...base.fields, ...added] };

@@ -18,19 +18,19 @@ import { createReadStream } from 'node:fs';
 
 /** Machine-readable cause of a {@link ShopDataError}. */
 export type ShopDataErrorCode =
-  | 'csv-syntax'
-  | 'json-syntax'
-  | 'field-count'
-  | 'field-too-long'
-  | 'encoding'
-  | 'file-missing'
-  | 'schema-invalid'
-  | 'missing-column'
-  | 'unknown-column'
-  | 'duplicate-column'
-  | 'bad-value'
-  | 'duplicate-id'
-  | 'unknown-customer';
+  | 'CSV_SYNTAX'
+  | 'JSON_SYNTAX'
+  | 'FIELD_COUNT'
+  | 'FIELD_TOO_LONG'
+  | 'ENCODING'
+  | 'FILE_MISSING'
+  | 'SCHEMA_INVALID'
+  | 'MISSING_COLUMN'
+  | 'UNKNOWN_COLUMN'
+  | 'DUPLICATE_COLUMN'
+  | 'BAD_VALUE'
+  | 'DUPLICATE_ID'
+  | 'UNKNOWN_CUSTOMER';
 
 /** Most problems one load reports before it stops reading. */
 export const MAX_REPORTED_PROBLEMS = 100;
@@ -120,7 +120,7 @@ export interface CsvOptions {
   readonly maxFieldLength?: number;
   /**
    * `same` (default): a record with another number of fields than the first
-   * is a `field-count` error. `any`: records are returned as they are, for a
+   * is a `FIELD_COUNT` error. `any`: records are returned as they are, for a
    * caller that reports every such row itself.
    */
   readonly fieldCount?: 'same' | 'any';
@@ -276,7 +276,7 @@ export class CsvParser {
         return [];
       case State.Quoted:
         throw new ShopDataError({
-          code: 'csv-syntax',
+          code: 'CSV_SYNTAX',
           table: this.table,
           file: this.file,
           row: this.records + this.firstRow,
@@ -309,7 +309,7 @@ export class CsvParser {
     if (this.expectedFields === undefined) this.expectedFields = fields.length;
     else if (fields.length !== this.expectedFields && !this.anyFieldCount) {
       throw new ShopDataError({
-        code: 'field-count',
+        code: 'FIELD_COUNT',
         table: this.table,
         file: this.file,
         row,
@@ -326,7 +326,7 @@ export class CsvParser {
 
   private syntax(detail: string): ShopDataError {
     return new ShopDataError({
-      code: 'csv-syntax',
+      code: 'CSV_SYNTAX',
       table: this.table,
       file: this.file,
       row: this.records + this.firstRow,
@@ -337,7 +337,7 @@ export class CsvParser {
 
   private tooLong(): ShopDataError {
     return new ShopDataError({
-      code: 'field-too-long',
+      code: 'FIELD_TOO_LONG',
       table: this.table,
       file: this.file,
       row: this.records + this.firstRow,
@@ -361,9 +361,9 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvRecord[] {
 }
 
 /**
- * Streams the records of a UTF-8 CSV file. Invalid UTF-8 is an `encoding`
+ * Streams the records of a UTF-8 CSV file. Invalid UTF-8 is an `ENCODING`
  * error rather than silently becoming U+FFFD; a missing file is
- * `file-missing`.
+ * `FILE_MISSING`.
  */
 export async function* readCsvRecords(path: string, options: CsvOptions = {}): AsyncGenerator<CsvRecord, void, undefined> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
@@ -379,7 +379,7 @@ export async function* readCsvRecords(path: string, options: CsvOptions = {}): A
       return bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
     } catch {
       throw new ShopDataError({
-        code: 'encoding',
+        code: 'ENCODING',
         table,
         file,
         detail:
@@ -393,7 +393,7 @@ export async function* readCsvRecords(path: string, options: CsvOptions = {}): A
     for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(decode(chunk));
   } catch (err) {
     if (isNodeError(err) && err.code === 'ENOENT') {
-      throw new ShopDataError({ code: 'file-missing', table, file, detail: 'the file does not exist' });
+      throw new ShopDataError({ code: 'FILE_MISSING', table, file, detail: 'the file does not exist' });
     }
     throw err;
   } finally {

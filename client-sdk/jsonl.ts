@@ -59,7 +59,7 @@ export class JsonlParser {
       if (rec !== undefined) out.push(rec);
     }
     this.pending = text.slice(start);
-    if (this.pending.length > this.maxLineLength) throw this.error('field-too-long', this.line + 1, `a line is longer than ${this.maxLineLength} characters`);
+    if (this.pending.length > this.maxLineLength) throw this.error('FIELD_TOO_LONG', this.line + 1, `a line is longer than ${this.maxLineLength} characters`);
     return out;
   }
 
@@ -68,30 +68,30 @@ export class JsonlParser {
     this.pending = '';
     if (rest === '') return [];
     const rec = this.record(rest);
-    if (this.blankAt !== undefined) throw this.error('json-syntax', this.blankAt, 'a blank line before the end of the file');
+    if (this.blankAt !== undefined) throw this.error('JSON_SYNTAX', this.blankAt, 'a blank line before the end of the file');
     return rec === undefined ? [] : [rec];
   }
 
   private record(text: string): JsonlRecord | undefined {
     this.line++;
-    if (text.length > this.maxLineLength) throw this.error('field-too-long', this.line, `a line is longer than ${this.maxLineLength} characters`);
+    if (text.length > this.maxLineLength) throw this.error('FIELD_TOO_LONG', this.line, `a line is longer than ${this.maxLineLength} characters`);
     if (text.trim() === '') {
       this.blankAt ??= this.line;
       return undefined;
     }
-    if (this.blankAt !== undefined) throw this.error('json-syntax', this.blankAt, 'a blank line before the end of the file');
-    if (text.includes('\r')) throw this.error('json-syntax', this.line, 'a carriage return inside a line');
+    if (this.blankAt !== undefined) throw this.error('JSON_SYNTAX', this.blankAt, 'a blank line before the end of the file');
+    if (text.includes('\r')) throw this.error('JSON_SYNTAX', this.line, 'a carriage return inside a line');
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw this.error('json-syntax', this.line, `not JSON (${(err as Error).message})`);
+      throw this.error('JSON_SYNTAX', this.line, `not JSON (${(err as Error).message})`);
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.error('json-syntax', this.line, 'expected a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.error('JSON_SYNTAX', this.line, 'expected a JSON object');
     return { object: value as Record<string, unknown>, row: this.line, line: this.line };
   }
 
-  private error(code: 'json-syntax' | 'field-too-long', line: number, detail: string): ShopDataError {
+  private error(code: 'JSON_SYNTAX' | 'FIELD_TOO_LONG', line: number, detail: string): ShopDataError {
     return new ShopDataError({ code, table: this.options.table, file: this.options.file, row: line, line, detail });
   }
 }
@@ -105,7 +105,7 @@ export function parseJsonl(text: string, options: JsonlOptions): JsonlRecord[] {
 
 /**
  * Streams the records of a UTF-8 JSON-lines file. Invalid UTF-8 is an
- * `encoding` error; a missing file is `file-missing`.
+ * `ENCODING` error; a missing file is `FILE_MISSING`.
  */
 export async function* readJsonlRecords(path: string, options: JsonlOptions): AsyncGenerator<JsonlRecord, void, undefined> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
@@ -115,7 +115,7 @@ export async function* readJsonlRecords(path: string, options: JsonlOptions): As
     try {
       return bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
     } catch {
-      throw new ShopDataError({ code: 'encoding', table: options.table, file: options.file, detail: 'the file is not valid UTF-8' });
+      throw new ShopDataError({ code: 'ENCODING', table: options.table, file: options.file, detail: 'the file is not valid UTF-8' });
     }
   };
   const stream = createReadStream(path, { highWaterMark: 1 << 16 });
@@ -123,7 +123,7 @@ export async function* readJsonlRecords(path: string, options: JsonlOptions): As
     for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(decode(chunk));
   } catch (err) {
     if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ShopDataError({ code: 'file-missing', table: options.table, file: options.file, detail: 'the file does not exist' });
+      throw new ShopDataError({ code: 'FILE_MISSING', table: options.table, file: options.file, detail: 'the file does not exist' });
     }
     throw err;
   } finally {

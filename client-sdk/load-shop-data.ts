@@ -54,7 +54,7 @@ export async function readShopSchema(dir: string): Promise<ShopSchema> {
     text = await readFile(join(dir, 'schema.json'), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ShopDataError({ code: 'file-missing', table: 'schema', file: 'schema.json', detail: `no schema.json in ${dir}` });
+      throw new ShopDataError({ code: 'FILE_MISSING', table: 'schema', file: 'schema.json', detail: `no schema.json in ${dir}` });
     }
     throw err;
   }
@@ -62,7 +62,7 @@ export async function readShopSchema(dir: string): Promise<ShopSchema> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', detail: `not JSON (${(err as Error).message})` });
+    throw new ShopDataError({ code: 'SCHEMA_INVALID', table: 'schema', file: 'schema.json', detail: `not JSON (${(err as Error).message})` });
   }
   return parseShopSchema(json);
 }
@@ -89,7 +89,7 @@ function readOrReport(ctx: TableContext, read: () => void): boolean {
     read();
     return true;
   } catch (err) {
-    if (err instanceof ShopDataError && err.code === 'bad-value') {
+    if (err instanceof ShopDataError && err.code === 'BAD_VALUE') {
       report(ctx, err);
       return false;
     }
@@ -152,7 +152,7 @@ function parserFor(spec: ColumnSpec): (text: string) => CellResult<unknown> {
 }
 
 function badValue(ctx: TableContext, row: number, column: string, detail: string): ShopDataError {
-  return new ShopDataError({ code: 'bad-value', table: ctx.table, file: ctx.file, row, column, detail });
+  return new ShopDataError({ code: 'BAD_VALUE', table: ctx.table, file: ctx.file, row, column, detail });
 }
 
 /**
@@ -187,14 +187,14 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
     for await (const rec of records) {
       for (const member of Object.keys(rec.object)) {
         if (!known.has(member)) {
-          throw new ShopDataError({ code: 'unknown-column', table: ctx.table, file: ctx.file, row: rec.row, column: member, detail: 'the member is not declared in schema.json (map it or list it in ignoredColumns)' });
+          throw new ShopDataError({ code: 'UNKNOWN_COLUMN', table: ctx.table, file: ctx.file, row: rec.row, column: member, detail: 'the member is not declared in schema.json (map it or list it in ignoredColumns)' });
         }
       }
       const values: Record<string, unknown> = {};
       let good = true;
       for (const [field, spec, parse] of fields) {
         if (!Object.hasOwn(rec.object, spec.column)) {
-          throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: rec.row, column: spec.column, detail: `the member declared for ${field} is missing` });
+          throw new ShopDataError({ code: 'MISSING_COLUMN', table: ctx.table, file: ctx.file, row: rec.row, column: spec.column, detail: `the member declared for ${field} is missing` });
         }
         good =
           readOrReport(ctx, () => {
@@ -224,7 +224,7 @@ async function* readTable(dir: string, ctx: TableContext, decl: TableDeclaration
     if (good) yield { row: rec.row, values };
   }
   if (readers === undefined) {
-    throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: 0, detail: 'the file is empty (no header)' });
+    throw new ShopDataError({ code: 'MISSING_COLUMN', table: ctx.table, file: ctx.file, row: 0, detail: 'the file is empty (no header)' });
   }
 }
 
@@ -237,7 +237,7 @@ function headerReaders(
   const position = new Map<string, number>();
   header.forEach((name, i) => {
     if (position.has(name)) {
-      throw new ShopDataError({ code: 'duplicate-column', table: ctx.table, file: ctx.file, row: 0, column: name, detail: 'the column appears twice in the header' });
+      throw new ShopDataError({ code: 'DUPLICATE_COLUMN', table: ctx.table, file: ctx.file, row: 0, column: name, detail: 'the column appears twice in the header' });
     }
     position.set(name, i);
   });
@@ -248,7 +248,7 @@ function headerReaders(
     const i = position.get(spec.column);
     if (i === undefined) {
       throw new ShopDataError({
-        code: 'missing-column',
+        code: 'MISSING_COLUMN',
         table: ctx.table,
         file: ctx.file,
         row: 0,
@@ -268,7 +268,7 @@ function headerReaders(
   for (const name of header) {
     if (!declared.has(name)) {
       throw new ShopDataError({
-        code: 'unknown-column',
+        code: 'UNKNOWN_COLUMN',
         table: ctx.table,
         file: ctx.file,
         row: 0,
@@ -302,12 +302,12 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
   if (fixedShopId === undefined) {
     for (const [name, decl] of Object.entries(t)) {
       if (decl !== undefined && decl.fields.shopId === undefined) {
-        throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: `tables.${name}.fields.shopId`, detail: 'pooled data must map shopId' });
+        throw new ShopDataError({ code: 'SCHEMA_INVALID', table: 'schema', file: 'schema.json', column: `tables.${name}.fields.shopId`, detail: 'pooled data must map shopId' });
       }
     }
     for (const [name, decl] of Object.entries(schema.extraTables ?? {})) {
       if (decl.shopId === undefined) {
-        throw new ShopDataError({ code: 'schema-invalid', table: 'schema', file: 'schema.json', column: `extraTables.${name}.shopId`, detail: 'pooled data must map shopId' });
+        throw new ShopDataError({ code: 'SCHEMA_INVALID', table: 'schema', file: 'schema.json', column: `extraTables.${name}.shopId`, detail: 'pooled data must map shopId' });
       }
     }
   }
@@ -323,7 +323,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     const customerId = v.customerId as string;
     const k = key(shopId, customerId);
     if (customerKeys.has(k)) {
-      report(cctx, new ShopDataError({ code: 'duplicate-id', table: 'customers', file: cctx.file, row, column: t.customers?.fields.customerId.column, detail: `customer '${customerId}' appears twice` }));
+      report(cctx, new ShopDataError({ code: 'DUPLICATE_ID', table: 'customers', file: cctx.file, row, column: t.customers?.fields.customerId.column, detail: `customer '${customerId}' appears twice` }));
       continue;
     }
     customerKeys.add(k);
@@ -342,7 +342,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
   }
   const checkCustomer = (ctx: TableContext, column: string, row: number, shopId: string, customerId: string): boolean => {
     if (customerKeys.has(key(shopId, customerId))) return true;
-    report(ctx, new ShopDataError({ code: 'unknown-customer', table: ctx.table, file: ctx.file, row, column, detail: `customer '${customerId}' is not in ${cctx.file}` }));
+    report(ctx, new ShopDataError({ code: 'UNKNOWN_CUSTOMER', table: ctx.table, file: ctx.file, row, column, detail: `customer '${customerId}' is not in ${cctx.file}` }));
     return false;
   };
 
@@ -354,7 +354,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
     const orderId = v.orderId as string;
     const customerId = v.customerId as string;
     if (orderKeys.has(key(shopId, orderId))) {
-      report(octx, new ShopDataError({ code: 'duplicate-id', table: 'orders', file: octx.file, row, column: t.orders?.fields.orderId.column, detail: `order '${orderId}' appears twice` }));
+      report(octx, new ShopDataError({ code: 'DUPLICATE_ID', table: 'orders', file: octx.file, row, column: t.orders?.fields.orderId.column, detail: `order '${orderId}' appears twice` }));
       continue;
     }
     orderKeys.add(key(shopId, orderId));
@@ -381,7 +381,7 @@ async function loadRows(dir: string, schema: ShopSchema, fixedShopId: string | u
       if (!checkCustomer(ctx, decl.fields.customerId.column, row, shopId, customerId)) continue;
       const k = key(shopId, `${campaignId}\u0000${customerId}`);
       if (seen.has(k)) {
-        report(ctx, new ShopDataError({ code: 'duplicate-id', table: 'campaigns', file: ctx.file, row, column: decl.fields.campaignId.column, detail: `customer '${customerId}' appears twice in campaign '${campaignId}'` }));
+        report(ctx, new ShopDataError({ code: 'DUPLICATE_ID', table: 'campaigns', file: ctx.file, row, column: decl.fields.campaignId.column, detail: `customer '${customerId}' appears twice in campaign '${campaignId}'` }));
         continue;
       }
       seen.add(k);
@@ -459,7 +459,7 @@ async function loadShopMetrics(
     const period = readPeriod(v.period as string);
     if (!period.ok) throw badValue(ctx, row, f.period.column, period.problem);
     if (seen.has(key(shopId, period.value))) {
-      throw new ShopDataError({ code: 'duplicate-id', table: 'shopMetrics', file: ctx.file, row, column: f.period.column, detail: `period '${period.value}' appears twice` });
+      throw new ShopDataError({ code: 'DUPLICATE_ID', table: 'shopMetrics', file: ctx.file, row, column: f.period.column, detail: `period '${period.value}' appears twice` });
     }
     seen.add(key(shopId, period.value));
     const counts = ['orders', 'ratings', 'positiveRatings', 'returns', 'complaints', 'inquiries', 'responseTimeSumS'] as const;

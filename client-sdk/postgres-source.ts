@@ -20,7 +20,7 @@ const BATCH = 1000;
 function quotedTable(name: string, ctx: { table: string; file: string }): string {
   const parts = name.split('.');
   if (parts.length > 2 || parts.some((p) => !IDENTIFIER.test(p))) {
-    throw new ShopDataError({ code: 'schema-invalid', table: ctx.table, file: ctx.file, detail: `'${name}' is not a table name like orders or sales.orders` });
+    throw new ShopDataError({ code: 'SCHEMA_INVALID', table: ctx.table, file: ctx.file, detail: `'${name}' is not a table name like orders or sales.orders` });
   }
   return parts.map((p) => `"${p}"`).join('.');
 }
@@ -43,7 +43,7 @@ export async function* readPostgresRecords(
   url = process.env[SHOP_DATABASE_URL_ENV],
 ): AsyncGenerator<JsonlRecord, void, undefined> {
   if (!url) {
-    throw new ShopDataError({ code: 'file-missing', table: ctx.table, file: ctx.file, detail: `set ${SHOP_DATABASE_URL_ENV} to read this table from PostgreSQL` });
+    throw new ShopDataError({ code: 'FILE_MISSING', table: ctx.table, file: ctx.file, detail: `set ${SHOP_DATABASE_URL_ENV} to read this table from PostgreSQL` });
   }
   const table = quotedTable(tableName, ctx);
   const client = new pg.Client({ connectionString: url });
@@ -54,11 +54,11 @@ export async function* readPostgresRecords(
       [tableName.split('.').pop(), tableName.includes('.') ? tableName.split('.')[0] : null],
     );
     if (present.rows.length === 0) {
-      throw new ShopDataError({ code: 'file-missing', table: ctx.table, file: ctx.file, detail: `table ${tableName} does not exist` });
+      throw new ShopDataError({ code: 'FILE_MISSING', table: ctx.table, file: ctx.file, detail: `table ${tableName} does not exist` });
     }
     const have = new Set(present.rows.map((r) => r.column_name));
     for (const c of columns) {
-      if (!have.has(c)) throw new ShopDataError({ code: 'missing-column', table: ctx.table, file: ctx.file, row: 0, column: c, detail: 'the column is not in the table' });
+      if (!have.has(c)) throw new ShopDataError({ code: 'MISSING_COLUMN', table: ctx.table, file: ctx.file, row: 0, column: c, detail: 'the column is not in the table' });
     }
     await client.query('BEGIN READ ONLY');
     await client.query(`DECLARE fedmart_rows NO SCROLL CURSOR FOR SELECT ${columns.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ')} FROM ${table}`);

@@ -372,7 +372,7 @@ export type ColumnSpec =
 
 /**
  * Validates untrusted `schema.json` content. Throws ShopDataError
- * (`schema-invalid`, table `schema`) naming the JSON path in `column`.
+ * (`SCHEMA_INVALID`, table `schema`) naming the JSON path in `column`.
  */
 export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema {
   const result = shopSchemaSchema.safeParse(json);
@@ -388,7 +388,7 @@ export function parseShopSchema(json: unknown, file = 'schema.json'): ShopSchema
       ? (first?.detail ?? 'invalid schema')
       : `${problems.length}${result.error.issues.length > 50 ? '+' : ''} problems: ${problems.map((p) => `${p.column === '' ? '(top)' : p.column}: ${p.detail}`).join('; ')}`;
   throw new ShopDataError({
-    code: 'schema-invalid',
+    code: 'SCHEMA_INVALID',
     table: 'schema',
     file,
     ...(first !== undefined && first.column !== '' ? { column: first.column } : {}),

@@ -35,7 +35,7 @@ describe('query registry', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(UnknownQueryKindError);
-    expect(caught).toMatchObject({ code: 'unknown-query-kind', kind: 'rfm-table' });
+    expect(caught).toMatchObject({ code: 'QUERY_KIND_UNKNOWN', kind: 'rfm-table' });
   });
 
   it('registers new kinds but never replaces one', () => {
@@ -76,7 +76,7 @@ describe('segment-stats spec', () => {
     [null, ''],
   ])('refuses %j naming %s', (json, path) => {
     const err = specError(json);
-    expect(err.code).toBe('invalid-query-spec');
+    expect(err.code).toBe('QUERY_SPEC_INVALID');
     expect(err.path).toBe(path);
     if (path !== '') expect(err.message.startsWith(`${path}: `)).toBe(true);
   });

@@ -94,11 +94,11 @@ describe('parseCsv', () => {
 
 describe('parseCsv errors', () => {
   it.each([
-    ['a,b\n1,2\n3\n', 'field-count', 2, 3],
-    ['a,b\n1,"open\n2,3\n', 'csv-syntax', 1, 2],
-    ['a,b\n1,x"y\n', 'csv-syntax', 1, 2],
-    ['a,b\n"1"x,2\n', 'csv-syntax', 1, 2],
-    ['a,b\n1,2\r3,4\n', 'csv-syntax', 1, 2],
+    ['a,b\n1,2\n3\n', 'FIELD_COUNT', 2, 3],
+    ['a,b\n1,"open\n2,3\n', 'CSV_SYNTAX', 1, 2],
+    ['a,b\n1,x"y\n', 'CSV_SYNTAX', 1, 2],
+    ['a,b\n"1"x,2\n', 'CSV_SYNTAX', 1, 2],
+    ['a,b\n1,2\r3,4\n', 'CSV_SYNTAX', 1, 2],
   ])('%j → %s at row %i', (text, code, row, line) => {
     const err = errorOf(() => parseCsv(text, { file: 'orders.csv' }));
     expect(err.code).toBe(code);
@@ -122,7 +122,7 @@ describe('parseCsv errors', () => {
         const lines = [...good.slice(0, k).map(line), badRow.join(','), ...good.slice(k).map(line)];
         const text = `${lines.join('\n')}\n`;
         const err = errorOf(() => parseCsv(text));
-        expect(err.code).toBe('csv-syntax');
+        expect(err.code).toBe('CSV_SYNTAX');
         expect(err.row).toBe(k);
       }),
       { numRuns: 200 },
@@ -131,7 +131,7 @@ describe('parseCsv errors', () => {
 
   it('refuses fields longer than the limit', () => {
     const err = errorOf(() => parseCsv(`a\n"${'x'.repeat(50)}"\n`, { maxFieldLength: 10 }));
-    expect(err.code).toBe('field-too-long');
+    expect(err.code).toBe('FIELD_TOO_LONG');
     expect(err.row).toBe(1);
   });
 

@@ -54,7 +54,7 @@ describe('tables of customers\' rows', () => {
   it('report a row of a customer the export does not hold, naming file, row and column', async () => {
     const err = await loadShopData(shopDir('customer_id,category,quantity\nC-1,food,2\nC-9,toys,1\n'), 'shop-l').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ShopDataError);
-    const p = (err as ShopDataError).problems.find((q) => q.code === 'unknown-customer');
+    const p = (err as ShopDataError).problems.find((q) => q.code === 'UNKNOWN_CUSTOMER');
     expect(p).toMatchObject({ file: "order_lines.csv", row: 2, column: "customer_id" });
   });
 

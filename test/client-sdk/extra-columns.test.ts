@@ -104,7 +104,7 @@ describe('extra columns and further tables', () => {
     } catch (e) {
       err = e as ShopDataError;
     }
-    expect(err?.code, err?.message).toBe("schema-invalid");
+    expect(err?.code, err?.message).toBe("SCHEMA_INVALID");
     expect(err?.message).toMatch(/4 problems/);
     expect(err?.message).toMatch(/tables\.customers\.columns\.Bad Name/);
     expect(err?.message).toMatch(/tables\.orders\.columns\.units\.min: min 5 is above max 1/);
@@ -160,10 +160,10 @@ describe('every data problem in one report', () => {
     }
     expect(err).toBeInstanceOf(ShopDataError);
     expect(err!.problems.map((p) => [p.row, p.column, p.code])).toEqual([
-      [1, 'units', 'bad-value'],
-      [2, 'customer_id', 'unknown-customer'],
-      [3, 'ordered_at', 'bad-value'],
-      [3, 'amount', 'bad-value'],
+      [1, 'units', 'BAD_VALUE'],
+      [2, 'customer_id', 'UNKNOWN_CUSTOMER'],
+      [3, 'ordered_at', 'BAD_VALUE'],
+      [3, 'amount', 'BAD_VALUE'],
     ]);
     expect(err!.message).toMatch(/^orders\.csv row 1, column units: 'x' is not an integer; and 3 more: orders\.csv row 2, column customer_id: customer 'C-9' is not in customers\.csv; /);
   });

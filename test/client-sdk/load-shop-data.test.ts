@@ -61,7 +61,7 @@ describe('loadShopData', () => {
 
   it('names file, row and column of a bad value', async () => {
     const err = await loadError(shopDir({ orders: ordersWithBadRow('12.3.4', 17) }));
-    expect(err.code).toBe('bad-value');
+    expect(err.code).toBe('BAD_VALUE');
     expect(err.table).toBe('orders');
     expect(err.row).toBe(17);
     expect(err.column).toBe('amount');
@@ -70,40 +70,40 @@ describe('loadShopData', () => {
 
   it('refuses undeclared and missing columns in the header', async () => {
     const unknown = await loadError(shopDir({ customers: `${CUSTOMERS_HEADER},email\n` }));
-    expect([unknown.code, unknown.row, unknown.column]).toEqual(['unknown-column', 0, 'email']);
+    expect([unknown.code, unknown.row, unknown.column]).toEqual(['UNKNOWN_COLUMN', 0, 'email']);
     expect(unknown.message).toMatch(/^customers\.csv header, column email: /);
 
     const missing = await loadError(shopDir({ orders: 'order_id,customer_id,ordered_at,returned\n' }));
-    expect([missing.code, missing.table, missing.row, missing.column]).toEqual(['missing-column', 'orders', 0, 'amount']);
+    expect([missing.code, missing.table, missing.row, missing.column]).toEqual(['MISSING_COLUMN', 'orders', 0, 'amount']);
 
     const twice = await loadError(shopDir({ orders: `${ORDERS_HEADER},amount\n` }));
-    expect([twice.code, twice.column]).toEqual(['duplicate-column', 'amount']);
+    expect([twice.code, twice.column]).toEqual(['DUPLICATE_COLUMN', 'amount']);
   });
 
   it('refuses duplicate ids, orders of unknown customers and bad CSV with row numbers', async () => {
     const dup = await loadError(shopDir({ orders: `${ORDERS_HEADER}\nO-1,C-1,2025-03-01T00:00:00Z,1.00,false\nO-1,C-1,2025-03-01T00:00:00Z,1.00,false\n` }));
-    expect([dup.code, dup.row, dup.column]).toEqual(['duplicate-id', 2, 'order_id']);
+    expect([dup.code, dup.row, dup.column]).toEqual(['DUPLICATE_ID', 2, 'order_id']);
 
     const orphan = await loadError(shopDir({ orders: `${ORDERS_HEADER}\nO-1,C-9,2025-03-01T00:00:00Z,1.00,false\n` }));
-    expect([orphan.code, orphan.row, orphan.column]).toEqual(['unknown-customer', 1, 'customer_id']);
+    expect([orphan.code, orphan.row, orphan.column]).toEqual(['UNKNOWN_CUSTOMER', 1, 'customer_id']);
 
     const syntax = await loadError(shopDir({ orders: `${ORDERS_HEADER}\nO-1,C-1,2025-03-01T00:00:00Z,1.00,false\nO-2,C-1,2025"\n` }));
-    expect([syntax.code, syntax.row, syntax.table]).toEqual(['csv-syntax', 2, 'orders']);
+    expect([syntax.code, syntax.row, syntax.table]).toEqual(['CSV_SYNTAX', 2, 'orders']);
   });
 
   it('reports missing files and invalid UTF-8 as ShopDataError', async () => {
     const dir = shopDir({});
     writeFileSync(join(dir, 'schema.json'), JSON.stringify({ ...standardShopSchema(), tables: { ...standardShopSchema().tables, orders: { ...standardShopSchema().tables.orders, file: 'nope.csv' } } }));
     const missing = await loadError(dir);
-    expect([missing.code, missing.file]).toEqual(['file-missing', 'nope.csv']);
+    expect([missing.code, missing.file]).toEqual(['FILE_MISSING', 'nope.csv']);
 
     const bad = shopDir({});
     writeFileSync(join(bad, 'orders.csv'), Buffer.concat([Buffer.from(`${ORDERS_HEADER}\nO-1,C-1,`), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
-    expect((await loadError(bad)).code).toBe('encoding');
+    expect((await loadError(bad)).code).toBe('ENCODING');
 
     const noSchema = shopDir({});
     writeFileSync(join(noSchema, 'schema.json'), '{not json');
-    expect((await loadError(noSchema)).code).toBe('schema-invalid');
+    expect((await loadError(noSchema)).code).toBe('SCHEMA_INVALID');
   });
 
   it('checks its arguments', async () => {
@@ -125,6 +125,6 @@ describe('loadPooledData', () => {
       ['s2', 'C-1', 'loyal'],
     ]);
     expect(pooled.orders[0]).toMatchObject({ shopId: 's2', amountCents: 999n });
-    await expect(loadPooledData(shopDir({}))).rejects.toMatchObject({ code: 'schema-invalid' });
+    await expect(loadPooledData(shopDir({}))).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
   });
 });

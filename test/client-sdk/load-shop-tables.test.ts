@@ -86,15 +86,15 @@ describe('optional tables', () => {
   });
 
   it.each([
-    ['campaigns', replaceRow('campaigns', 1, { variant: 'C' }), 'campaigns.csv row 2, column variant', 'bad-value'],
-    ['campaigns', replaceRow('campaigns', 1, { customer_id: 'C-1' }), 'campaigns.csv row 2, column campaign_id', 'duplicate-id'],
-    ['campaigns', replaceRow('campaigns', 0, { opened: 'yes' }), 'campaigns.csv row 1, column opened', 'bad-value'],
-    ['sessions', replaceRow('sessions', 1, { channel: 'tv' }), 'sessions.csv row 2, column channel', 'bad-value'],
-    ['sessions', replaceRow('sessions', 0, { customer_id: 'C-9' }), 'sessions.csv row 1, column customer_id', 'unknown-customer'],
-    ['shop-metrics', replaceRow('shop-metrics', 0, { period: '2025-13' }), 'shop-metrics.csv row 1, column period', 'bad-value'],
-    ['shop-metrics', replaceRow('shop-metrics', 0, { positive_ratings: 41 }), 'shop-metrics.csv row 1, column positive_ratings', 'bad-value'],
-    ['shop-metrics', replaceRow('shop-metrics', 0, { returns: -1 }), 'shop-metrics.csv row 1, column returns', 'bad-value'],
-    ['shop-metrics', [...(TABLES['shop-metrics'] ?? []), ...(TABLES['shop-metrics'] ?? [])], 'shop-metrics.csv row 2, column period', 'duplicate-id'],
+    ['campaigns', replaceRow('campaigns', 1, { variant: 'C' }), 'campaigns.csv row 2, column variant', 'BAD_VALUE'],
+    ['campaigns', replaceRow('campaigns', 1, { customer_id: 'C-1' }), 'campaigns.csv row 2, column campaign_id', 'DUPLICATE_ID'],
+    ['campaigns', replaceRow('campaigns', 0, { opened: 'yes' }), 'campaigns.csv row 1, column opened', 'BAD_VALUE'],
+    ['sessions', replaceRow('sessions', 1, { channel: 'tv' }), 'sessions.csv row 2, column channel', 'BAD_VALUE'],
+    ['sessions', replaceRow('sessions', 0, { customer_id: 'C-9' }), 'sessions.csv row 1, column customer_id', 'UNKNOWN_CUSTOMER'],
+    ['shop-metrics', replaceRow('shop-metrics', 0, { period: '2025-13' }), 'shop-metrics.csv row 1, column period', 'BAD_VALUE'],
+    ['shop-metrics', replaceRow('shop-metrics', 0, { positive_ratings: 41 }), 'shop-metrics.csv row 1, column positive_ratings', 'BAD_VALUE'],
+    ['shop-metrics', replaceRow('shop-metrics', 0, { returns: -1 }), 'shop-metrics.csv row 1, column returns', 'BAD_VALUE'],
+    ['shop-metrics', [...(TABLES['shop-metrics'] ?? []), ...(TABLES['shop-metrics'] ?? [])], 'shop-metrics.csv row 2, column period', 'DUPLICATE_ID'],
   ])('%s: a mapping error names file, row and column (%s)', async (table, rows, where, code) => {
     const err = await loadError(shopDir('csv', { [table]: rows }));
     expect(err.code).toBe(code);
@@ -123,15 +123,15 @@ describe('JSON-lines tables', () => {
   });
 
   it.each([
-    ['sessions', '{"customer_id":"C-1","channel":"app","viewed":true,"carted":true}\n', 'sessions.jsonl row 1, column ordered', 'missing-column'],
-    ['sessions', `${jsonlText(TABLES.sessions!)}{"customer_id":"C-1","channel":"app","viewed":true,"carted":true,"ordered":true,"device":"x"}\n`, 'sessions.jsonl row 3, column device', 'unknown-column'],
-    ['sessions', '{"customer_id":"C-1","channel":"app","viewed":1,"carted":true,"ordered":true}\n', 'sessions.jsonl row 1, column viewed', 'bad-value'],
-    ['campaigns', '{"campaign_id":"CMP-1","customer_id":true,"variant":"A","exposed":true,"opened":true,"clicked":true,"converted":true}\n', 'campaigns.jsonl row 1, column customer_id', 'bad-value'],
-    ['campaigns', '{"campaign_id":null,"customer_id":"C-1","variant":"A","exposed":true,"opened":true,"clicked":true,"converted":true}\n', 'campaigns.jsonl row 1, column campaign_id', 'bad-value'],
-    ['orders', '{"order_id":"O-1","customer_id":"C-1","ordered_at":"2025-03-01T00:00:00Z","amount":0.123,"returned":false}\n', 'orders.jsonl row 1, column amount', 'bad-value'],
-    ['orders', '{"order_id":"O-1",\n', 'orders.jsonl row 1 (line 1)', 'json-syntax'],
-    ['orders', '[1,2]\n', 'orders.jsonl row 1 (line 1)', 'json-syntax'],
-    ['sessions', `${jsonlText(TABLES.sessions!.slice(0, 1))}\n${jsonlText(TABLES.sessions!.slice(1))}`, 'sessions.jsonl row 2 (line 2)', 'json-syntax'],
+    ['sessions', '{"customer_id":"C-1","channel":"app","viewed":true,"carted":true}\n', 'sessions.jsonl row 1, column ordered', 'MISSING_COLUMN'],
+    ['sessions', `${jsonlText(TABLES.sessions!)}{"customer_id":"C-1","channel":"app","viewed":true,"carted":true,"ordered":true,"device":"x"}\n`, 'sessions.jsonl row 3, column device', 'UNKNOWN_COLUMN'],
+    ['sessions', '{"customer_id":"C-1","channel":"app","viewed":1,"carted":true,"ordered":true}\n', 'sessions.jsonl row 1, column viewed', 'BAD_VALUE'],
+    ['campaigns', '{"campaign_id":"CMP-1","customer_id":true,"variant":"A","exposed":true,"opened":true,"clicked":true,"converted":true}\n', 'campaigns.jsonl row 1, column customer_id', 'BAD_VALUE'],
+    ['campaigns', '{"campaign_id":null,"customer_id":"C-1","variant":"A","exposed":true,"opened":true,"clicked":true,"converted":true}\n', 'campaigns.jsonl row 1, column campaign_id', 'BAD_VALUE'],
+    ['orders', '{"order_id":"O-1","customer_id":"C-1","ordered_at":"2025-03-01T00:00:00Z","amount":0.123,"returned":false}\n', 'orders.jsonl row 1, column amount', 'BAD_VALUE'],
+    ['orders', '{"order_id":"O-1",\n', 'orders.jsonl row 1 (line 1)', 'JSON_SYNTAX'],
+    ['orders', '[1,2]\n', 'orders.jsonl row 1 (line 1)', 'JSON_SYNTAX'],
+    ['sessions', `${jsonlText(TABLES.sessions!.slice(0, 1))}\n${jsonlText(TABLES.sessions!.slice(1))}`, 'sessions.jsonl row 2 (line 2)', 'JSON_SYNTAX'],
   ])('%s: %j is refused naming row and column', async (table, text, where, code) => {
     const dir = shopDir('jsonl');
     writeFileSync(join(dir, `${table}.jsonl`), text);
@@ -199,6 +199,6 @@ describe('pooled optional tables', () => {
     writeFileSync(join(dir, 'sessions.csv'), csvText([{ shop_id: 's1', ...TABLES.sessions![0]! }]));
     expect((await loadPooledData(dir)).sessions).toEqual([{ shopId: 's1', customerId: 'C-1', channel: 'app', viewed: true, carted: true, ordered: true }]);
     writeFileSync(join(dir, 'sessions.csv'), csvText([{ shop_id: 's2', ...TABLES.sessions![0]! }]));
-    await expect(loadPooledData(dir)).rejects.toMatchObject({ code: 'unknown-customer', row: 1 });
+    await expect(loadPooledData(dir)).rejects.toMatchObject({ code: 'UNKNOWN_CUSTOMER', row: 1 });
   });
 });

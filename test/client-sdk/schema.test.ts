@@ -36,7 +36,7 @@ describe('parseShopSchema', () => {
     const s = clone(standardShopSchema()) as unknown as { tables: { orders: { fields: { amount: { scale: number } } } } };
     s.tables.orders.fields.amount.scale = 3;
     const err = schemaError(s);
-    expect(err.code).toBe('schema-invalid');
+    expect(err.code).toBe('SCHEMA_INVALID');
     expect(err.table).toBe('schema');
     expect(err.column).toBe('tables.orders.fields.amount.scale');
     expect(err.message).toMatch(/^schema\.json column tables\.orders\.fields\.amount\.scale: /);
@@ -52,7 +52,7 @@ describe('parseShopSchema', () => {
     expect(schemaError(wrongType).column).toMatch(/^tables\.orders\.fields\.amount/);
 
     const extra = { ...clone(standardShopSchema()), owner: 'x' };
-    expect(schemaError(extra).code).toBe('schema-invalid');
+    expect(schemaError(extra).code).toBe('SCHEMA_INVALID');
   });
 
   it('refuses a column mapped twice or both mapped and ignored', () => {

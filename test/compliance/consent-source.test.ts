@@ -47,20 +47,20 @@ describe('loadConsentLedger', () => {
   });
 
   it.each<[string, string, string | undefined, string, number, RegExp]>([
-    ['bad JSON', line('C-1', 1) + '{"customerId":\n', undefined, 'json-syntax', 2, /consents\.jsonl line 2: not JSON/],
-    ['blank line', line('C-1', 1) + '\n' + line('C-2', 2), undefined, 'json-syntax', 2, /line 2: the line is empty/],
-    ['array instead of object', '[]\n', undefined, 'json-syntax', 1, /expected a JSON object/],
-    ['missing customerId', `${JSON.stringify(record(1))}\n`, undefined, 'customer-id', 1, /customerId/],
-    ['invalid record', line('C-1', 1) + line('C-2', 2, { channel: 'fax' }), undefined, 'invalid-record', 2, /line 2: channel/],
-    ['unknown field', line('C-1', 1, { extra: true }), undefined, 'invalid-record', 1, /line 1/],
-    ['duplicate customer', line('C-1', 1) + line('C-1', 2), undefined, 'duplicate', 2, /line 2: customer 'C-1'/],
-    ['duplicate record id', line('C-1', 1) + line('C-2', 1, { subjectPseudonym: 'ab'.repeat(32) }), undefined, 'duplicate', 2, /record 'CR-000001'/],
-    ['bad rights request', line('C-1', 1), '{"requestId":"R-1","customerId":"C-1","type":"erase","receivedAt":"2025-01-01T00:00:00Z"}\n', 'invalid-request', 1, /rights-requests\.jsonl line 1: type/],
+    ['bad JSON', line('C-1', 1) + '{"customerId":\n', undefined, 'JSON_SYNTAX', 2, /consents\.jsonl line 2: not JSON/],
+    ['blank line', line('C-1', 1) + '\n' + line('C-2', 2), undefined, 'JSON_SYNTAX', 2, /line 2: the line is empty/],
+    ['array instead of object', '[]\n', undefined, 'JSON_SYNTAX', 1, /expected a JSON object/],
+    ['missing customerId', `${JSON.stringify(record(1))}\n`, undefined, 'CUSTOMER_ID_INVALID', 1, /customerId/],
+    ['invalid record', line('C-1', 1) + line('C-2', 2, { channel: 'fax' }), undefined, 'INVALID_RECORD', 2, /line 2: channel/],
+    ['unknown field', line('C-1', 1, { extra: true }), undefined, 'INVALID_RECORD', 1, /line 1/],
+    ['duplicate customer', line('C-1', 1) + line('C-1', 2), undefined, 'DUPLICATE', 2, /line 2: customer 'C-1'/],
+    ['duplicate record id', line('C-1', 1) + line('C-2', 1, { subjectPseudonym: 'ab'.repeat(32) }), undefined, 'DUPLICATE', 2, /record 'CR-000001'/],
+    ['bad rights request', line('C-1', 1), '{"requestId":"R-1","customerId":"C-1","type":"erase","receivedAt":"2025-01-01T00:00:00Z"}\n', 'INVALID_REQUEST', 1, /rights-requests\.jsonl line 1: type/],
     [
       'duplicate request id',
       line('C-1', 1),
       '{"requestId":"R-1","customerId":"C-1","type":"access","receivedAt":"2025-01-01T00:00:00Z"}\n{"requestId":"R-1","customerId":"C-1","type":"access","receivedAt":"2025-01-01T00:00:00Z"}\n',
-      'duplicate',
+      'DUPLICATE',
       2,
       /rights-requests\.jsonl line 2: request id 'R-1'/,
     ],
@@ -74,10 +74,10 @@ describe('loadConsentLedger', () => {
   it('refuses invalid UTF-8 and a missing consents file', async () => {
     const dir = shopDir('');
     writeFileSync(join(dir, 'consents.jsonl'), Buffer.concat([Buffer.from(line('C-1', 1)), Buffer.from([0xff, 0xfe, 0x0a])]));
-    expect((await failure(dir)).code).toBe('encoding');
+    expect((await failure(dir)).code).toBe('ENCODING');
     const empty = mkdtempSync(join(tmpdir(), 'fedmart-consent-src-'));
     const e = await failure(empty);
-    expect(e.code).toBe('file-missing');
+    expect(e.code).toBe('FILE_MISSING');
     expect(e.file).toBe('consents.jsonl');
     expect((await failure(shopDir(line('C-1', 1)), { requireRightsFile: true })).file).toBe('rights-requests.jsonl');
   });
@@ -87,7 +87,7 @@ describe('loadConsentLedger', () => {
     const good = line('C-1', 1, { subjectPseudonym: pseudonymise('C-1', key) });
     expect((await loadConsentLedger(shopDir(good), { pseudonymKey: key })).size).toBe(1);
     const e = await failure(shopDir(good + line('C-2', 2)), { pseudonymKey: key });
-    expect(e.code).toBe('pseudonym-mismatch');
+    expect(e.code).toBe('PSEUDONYM_MISMATCH');
     expect(e.line).toBe(2);
   });
 });
