@@ -43,6 +43,7 @@ import { assertWithinBounds } from './query-definition.js';
 import { ROW_CONTENT_FIELDS, type RowScope } from './row-scope.js';
 import type { ColumnValue, ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
+import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 /** Query kind string, also the `kind` member of the spec JSON. */
 export const CATEGORY_LEVELS_KIND = 'category-levels';
@@ -481,9 +482,37 @@ export function finaliseCategoryLevels(spec: CategoryLevelsSpec, release: Releas
   return { variable: spec.variable, data: spec.data, levels, withheldBuckets: { tooFew, collided, subjects: hidden }, hint: hintOf(spec, levels, collided, hidden) };
 }
 
+const CATEGORY_LEVELS_GUIDE: KindGuideBody = {
+  summary: 'Levels of a categorical column declared without levels; a level is shown only with k subjects.',
+  description:
+    'Finds the levels of a column shops declare as { "type": "categorical" } without listing them, so they can be pasted into a ' +
+    'formula model\'s levels. Each shop puts every level in a bucket chosen by a salted SHA-256 of its text (all shops agree without ' +
+    'sharing anything) and sends, per bucket, its subjects and the level\'s bytes times them, encrypted. A bucket holding one level ' +
+    'decodes exactly after the sum; a bucket of fewer than k subjects (customers, or rows of a table) is withheld, and so is one holding ' +
+    'two or more levels (LEVELS_COLLIDE: run again with another salt). Levels are at most ' + String(MAX_LEVEL_BYTES) + ' bytes of UTF-8.',
+  members: [
+    purposeMember('marketing-analytics'),
+    { name: 'data', type: 'string', required: true, description: 'Whose column: "customers" (customer.<name>), "orders" (order.<name>), or a table shops declare under extraTables (<table>.<name>).' },
+    { name: 'customerRows', type: 'boolean', required: false, default: 'false', description: "The table holds customers' rows (its schema declares customerId): a level's subjects are its distinct customers.", sample: true, sampleWith: { data: 'order_lines', asOf: undefined } },
+    { name: 'variable', type: 'string', required: true, description: 'The column whose levels are listed, as the schema names it, e.g. brand.' },
+    {
+      name: 'asOf',
+      type: 'string',
+      required: false,
+      requiredWhen: 'data is "customers" or "orders"',
+      description: `UTC instant like ${AS_OF}: orders before it are read (customers: the customers of a model at that instant). Leave it out for a table.`,
+    },
+    { name: 'buckets', type: 'integer', required: false, default: String(DEFAULT_LEVEL_BUCKETS), description: `Buckets the levels are spread over, 2 to ${MAX_LEVEL_BUCKETS}; more buckets, fewer collisions, larger ciphertexts (256 fit one).`, sample: 512 },
+    { name: 'salt', type: 'integer', required: false, default: '0', description: 'Changes every level\'s bucket, 0 to 2^32 - 1: run again with another salt when buckets collided.', sample: 1 },
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', data: 'customers', variable: 'brand', asOf: AS_OF },
+};
+
 /** The `category-levels` query definition registered under its kind. */
-export const categoryLevelsQuery: QueryDefinition<CategoryLevelsSpec, CategoryLevelsResult> = {
+export const categoryLevelsQuery: QueryDefinition<CategoryLevelsSpec, CategoryLevelsResult, typeof CATEGORY_LEVELS_KIND> = {
   kind: CATEGORY_LEVELS_KIND,
+  guide: CATEGORY_LEVELS_GUIDE,
   parseSpec: parseCategoryLevelsSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: categoryLevelsInputFields,

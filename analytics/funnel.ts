@@ -26,6 +26,7 @@ import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition
 import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
+import { asJson, boundMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const FUNNEL_KIND = 'funnel';
 
@@ -311,9 +312,27 @@ export function funnelInputViolation(spec: FunnelSpec, totals: ReadonlyMap<strin
   return firstBroken(checks);
 }
 
+const FUNNEL_GUIDE: KindGuideBody = {
+  summary: 'Purchase funnel per channel (view, cart, order, repeat) and response per campaign.',
+  description:
+    'Per channel (one cell, subjects = customers with a session there): sessions, sessions that viewed, carted and ordered, customers, ' +
+    'buyers and repeat buyers, with the step rates. Per campaign (one cell, subjects = customers assigned to it): exposed, opened, ' +
+    'clicked and converted, with open rate, click-through rate and conversion rate. Channels and campaigns not listed are not counted.',
+  members: [
+    purposeMember('marketing-analytics'),
+    { name: 'channels', type: 'string[]', required: false, default: asJson(DEFAULT_FUNNEL_CHANNELS), description: 'Channel names as shops declare them (lower case, digits, -), distinct, at most 16.' },
+    { name: 'campaigns', type: 'string[]', required: false, default: '[] (none)', description: 'Campaign ids as exported (e.g. CMP-2025-618), distinct, at most 64. Name at least one channel or campaign.' },
+    boundMember('maxCustomers', DEFAULT_FUNNEL_BOUNDS.maxCustomers, 'customers (and campaign rows)'),
+    boundMember('maxSessions', DEFAULT_FUNNEL_BOUNDS.maxSessions, 'sessions in one channel'),
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', channels: ['app', 'web', 'mini-program', 'store'], campaigns: ['CMP-2025-618', 'CMP-2025-1111'] },
+};
+
 /** The `funnel` query definition registered under its kind. */
-export const funnelQuery: QueryDefinition<FunnelSpec, FunnelResult> = {
+export const funnelQuery: QueryDefinition<FunnelSpec, FunnelResult, typeof FUNNEL_KIND> = {
   kind: FUNNEL_KIND,
+  guide: FUNNEL_GUIDE,
   parseSpec: parseFunnelSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => [

@@ -37,6 +37,7 @@ import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
+import { asJson, boundMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const HISTOGRAM_VARIABLES = ['order_value', 'purchase_interval'] as const;
 export type HistogramVariable = (typeof HISTOGRAM_VARIABLES)[number];
@@ -292,8 +293,44 @@ export function histogramInputViolation(spec: HistogramSpec, totals: ReadonlyMap
   return firstBroken(checks);
 }
 
-export const histogramQuery: QueryDefinition<HistogramSpec, HistogramResult> = {
+const HISTOGRAM_GUIDE: KindGuideBody = {
+  summary: 'Order value or purchase interval in declared bins, with percentiles.',
+  description:
+    'A fixed-bin histogram of order value (cents) or of the days between consecutive orders of a customer, over consented customers: ' +
+    'per bin the items and the distinct customers with an item there (the subjects), and overall the items, customers and exact sum. ' +
+    'Percentiles are interpolated within their bin, so the exact value lies within that bin\'s width. The edges are the bounds: a value ' +
+    'outside them is refused, never clamped.',
+  members: [
+    purposeMember('marketing-analytics'),
+    { name: 'variable', type: 'string', required: true, description: 'What is binned.', values: HISTOGRAM_VARIABLES },
+    {
+      name: 'edgesCents',
+      type: 'integer[]',
+      required: false,
+      default: asJson(DEFAULT_ORDER_VALUE_EDGES_CENTS),
+      description: 'With variable order_value: bin edges in cents, strictly increasing, 2 to 65 of them; bin j holds e_j <= v < e_j+1.',
+    },
+    {
+      name: 'edgesDays',
+      type: 'integer[]',
+      required: false,
+      default: asJson(DEFAULT_INTERVAL_EDGES_DAYS),
+      description: 'With variable purchase_interval: bin edges in days (0 to 36500), strictly increasing, 2 to 65 of them.',
+      sample: [0, 7, 30, 90, 365, 3650],
+      sampleWith: { variable: 'purchase_interval', edgesCents: undefined },
+    },
+    { name: 'percentiles', type: 'integer[]', required: false, default: asJson(DEFAULT_PERCENTILES), description: 'Percentiles to estimate, strictly increasing, 1 to 99, at most 9.' },
+    { name: 'excludeReturned', type: 'boolean', required: false, default: 'false', description: 'Leave returned orders out (of values, and of the order sequence intervals are taken from).', sample: true },
+    boundMember('maxCustomers', DEFAULT_HISTOGRAM_BOUNDS.maxCustomers, 'consented customers'),
+    boundMember('maxOrders', DEFAULT_HISTOGRAM_BOUNDS.maxOrders, 'orders (and so intervals)'),
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', variable: 'order_value', edgesCents: [0, 5_000, 10_000, 20_000, 50_000, 100_000, 100_000_000], percentiles: [50, 90] },
+};
+
+export const histogramQuery: QueryDefinition<HistogramSpec, HistogramResult, typeof HISTOGRAM_KIND> = {
   kind: HISTOGRAM_KIND,
+  guide: HISTOGRAM_GUIDE,
   parseSpec: parseHistogramSpec,
   purposeOf: (spec) => spec.purpose,
   // Order value needs no order times (the time order of a customer's orders does not change their values).

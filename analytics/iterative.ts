@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { KindGuideBody } from './kind-guide-types.js';
 
 export type AdvanceResult<State, Model> =
   | { readonly done: false; readonly state: State }
@@ -16,6 +17,8 @@ export type AdvanceResult<State, Model> =
 export interface IterativeModelDefinition<FitSpec, State, Model> {
   /** Kind of the fit, e.g. `logistic-regression`. */
   readonly kind: string;
+  /** What the fit spec asks for, in words (`fedmart query kinds KIND`, kind-guide.ts). */
+  readonly guide: KindGuideBody;
   /** Query kinds its rounds use (registered QueryDefinitions). */
   readonly roundKinds: readonly string[];
   parseFitSpec(json: unknown): FitSpec;

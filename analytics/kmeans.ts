@@ -21,6 +21,8 @@ import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
 import { QuerySpecError } from './errors.js';
 import { ORDERS_DATA, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
+import { CUSTOMER_FEATURE_TEXT } from './model-guide.js';
+import { purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const KMEANS_FIT_KIND = 'kmeans';
 export const FEATURE_MOMENTS_KIND = 'feature-moments';
@@ -404,8 +406,46 @@ export function seededCentroids(moments: FeatureMoments, k: number, seed: number
   return Array.from({ length: k }, () => moments.mean.map((m, j) => m + moments.std[j]! * normal()));
 }
 
+const KMEANS_GUIDE: KindGuideBody = {
+  summary: 'k-means customer segments by federated Lloyd rounds from a seeded start.',
+  description:
+    'Round 1 gathers feature means and standard deviations, from which k initial centroids follow deterministically from the seed; ' +
+    'each later round sends the centroids, every shop assigns its customers to the nearest and returns encrypted per-cluster counts ' +
+    'and coordinate sums, and the centroids move to the cluster means until no centroid moves. A cluster that falls below k customers ' +
+    'in a round is withheld and its centroid dropped (the model says how many).',
+  members: [
+    purposeMember('marketing-analytics'),
+    {
+      name: 'features',
+      type: 'string[]',
+      required: false,
+      requiredWhen: 'without model',
+      description: `1 to 16 distinct customer features: ${CUSTOMER_FEATURE_TEXT(CUSTOMER_FEATURE_NAMES.filter((f) => f !== 'intercept'))}. Give features or model, not both.`,
+      values: CUSTOMER_FEATURE_NAMES.filter((f) => f !== 'intercept'),
+    },
+    {
+      name: 'model',
+      type: 'object',
+      required: false,
+      requiredWhen: 'without features',
+      description:
+        'The variables as a one-sided R formula over the columns shops declare: { formula: "~ I(income/1000) + log1p(spend)", data: "customers" or a table, asOf (customers), levels, aggregates, bounds } as for linear-model; the clustered variables are its design columns, at most 16.',
+      sample: { data: 'customers', asOf: '2026-01-01T00:00:00Z', formula: '~ log1p(spend) + n_orders', aggregates: { spend: 'sum(order.amount)', n_orders: 'count(orders)' } },
+      sampleWith: { features: undefined },
+    },
+    { name: 'k', type: 'integer', required: true, description: 'Number of clusters, 2 to 20.' },
+    { name: 'seed', type: 'integer', required: false, default: '1', description: 'Seed of the initial centroids, 0 to 2^32 - 1.' },
+    { name: 'maxRounds', type: 'integer', required: false, default: '50', description: 'Most rounds, 2 to 200.', sample: 20 },
+    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have, at most 1e6.', sample: 100 },
+    { name: 'maxRows', type: 'integer', required: false, default: String(2 ** 24), description: 'Most rows one shop may have, at most 2^31.', sample: 1_000_000 },
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', features: ['orders', 'avg_order_value', 'mean_gap_days'], k: 4, seed: 1 },
+};
+
 export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, KmeansState, KmeansModel> = {
   kind: KMEANS_FIT_KIND,
+  guide: KMEANS_GUIDE,
   roundKinds: [FEATURE_MOMENTS_KIND, KMEANS_ROUND_KIND],
   parseFitSpec: (json) => parseVariables(fitSchema, json),
   purposeOf: (spec) => spec.purpose,

@@ -34,6 +34,7 @@ import { assertWithinBounds, type CellMargin, type CellSpec, type FieldSpec, typ
 import { ratioToNumber } from './rational.js';
 import { CAMPAIGN_VARIANTS, type CampaignExposure, type CampaignVariant, type ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
+import { asJson, boundMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const AB_LIFT_KIND = 'ab-lift';
 
@@ -268,8 +269,48 @@ export function abLiftInputViolation(_spec: AbLiftSpec, totals: ReadonlyMap<stri
   return firstBroken(ARMS.map((arm) => atMost(`${arm}.successes`, totalOf(totals, `${arm}.successes`), `${arm}.customers`, totalOf(totals, `${arm}.customers`))));
 }
 
-export const abLiftQuery: QueryDefinition<AbLiftSpec, AbLiftResult> = {
+const AB_LIFT_GUIDE: KindGuideBody = {
+  summary: 'Campaign lift on conversion (or click, open) between two arms, with confidence intervals.',
+  description:
+    'For one campaign, the customers n and successes of two arms, summed over shops: the treatment variant against the control variant ' +
+    '(compare "variant"), or customers the campaign reached against those it did not (compare "exposure"). Released: both rates, the ' +
+    'absolute lift with a Wald interval and the relative lift with a delta-method interval. A suppressed arm leaves both lifts null.',
+  members: [
+    purposeMember('marketing-analytics'),
+    { name: 'campaignId', type: 'string', required: true, description: 'The campaign, as exported (e.g. CMP-2025-618).' },
+    { name: 'compare', type: 'string', required: true, description: 'variant: treatment against control variant; exposure: reached against not reached.', values: ['variant', 'exposure'] },
+    { name: 'treatment', type: 'string', required: false, default: 'B', description: 'With compare variant: the treatment arm.', values: CAMPAIGN_VARIANTS },
+    { name: 'control', type: 'string', required: false, default: 'A', description: 'With compare variant: the control arm (differs from treatment).', values: CAMPAIGN_VARIANTS },
+    {
+      name: 'population',
+      type: 'string',
+      required: false,
+      default: 'assigned',
+      description: 'With compare variant: every assigned customer (intention to treat) or only those the campaign reached (not with the hold-out variant control).',
+      values: ['assigned', 'exposed'],
+      sample: 'exposed',
+    },
+    {
+      name: 'variants',
+      type: 'string[]',
+      required: false,
+      default: asJson(CAMPAIGN_VARIANTS),
+      description: 'With compare exposure: only customers of these variants.',
+      values: CAMPAIGN_VARIANTS,
+      sample: ['A', 'B'],
+      sampleWith: { compare: 'exposure', treatment: undefined, control: undefined, population: undefined },
+    },
+    { name: 'outcome', type: 'string', required: false, default: 'converted', description: 'The binary outcome.', values: LIFT_OUTCOMES },
+    { name: 'confidence', type: 'number', required: false, default: '0.95', description: 'Confidence level of the intervals.', values: [0.9, 0.95, 0.99] },
+    boundMember('maxCustomers', DEFAULT_LIFT_MAX_CUSTOMERS, 'customers in one arm'),
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', campaignId: 'CMP-2025-618', compare: 'variant', treatment: 'B', control: 'A', outcome: 'converted', confidence: 0.95 },
+};
+
+export const abLiftQuery: QueryDefinition<AbLiftSpec, AbLiftResult, typeof AB_LIFT_KIND> = {
   kind: AB_LIFT_KIND,
+  guide: AB_LIFT_GUIDE,
   parseSpec: parseAbLiftSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => {

@@ -40,8 +40,11 @@ import {
 } from './model-data.js';
 import { accumulateMoments, momentCells, momentFields, momentInputViolation, momentModelRules, momentSensitivity, momentTotals, releasedMomentCell, type MomentLayout } from './moment-sums.js';
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
-import type { ShopData } from './shop-data.js';
+import { LIFECYCLE_STAGES, type ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
+import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js';
+import { FORMULA_SECTIONS, formulaMembers } from './model-guide.js';
+import { CITY_LEVELS } from './customer-groups.js';
 
 export const LINEAR_MODEL_KIND = 'linear-model';
 export { CUSTOMERS_DATA };
@@ -162,9 +165,35 @@ export function finaliseLinearModel(spec: LinearModelSpec, release: ReleasedTota
   return fitLinearModel(spec, releasedMomentCell(release));
 }
 
+const LINEAR_MODEL_GUIDE: KindGuideBody = {
+  summary: 'Linear or ridge regression as an R formula over customers or a shop-declared table.',
+  description:
+    'The formula is expanded into design columns as R\'s model.matrix does; each shop sends the exact moments of its rows (customers ' +
+    'with their order aggregates, or the rows of a table it declares) and the coordinator solves the normal equations from the released ' +
+    'totals only, giving what lm prints: coefficients, standard errors, R², residual variance. Every design column and the response ' +
+    'are treated as groups: a dummy, 0/1 column or interaction cell of fewer than k rows is refused, naming it.',
+  members: [
+    purposeMember('marketing-analytics'),
+    ...formulaMembers('query', { n_orders: 10_000 }),
+    { name: 'lambda', type: 'number', required: false, default: '0 (ordinary least squares)', description: 'Ridge penalty on the coefficients other than the intercept, 0 to 1e12.', sample: 25 },
+    { name: 'scaleBits', type: 'integer', required: false, default: String(DEFAULT_MODEL_SCALE_BITS), description: 'Binary fixed-point scale of the moment sums, 0 to 52.', sample: 24 },
+  ],
+  sections: FORMULA_SECTIONS,
+  example: {
+    purpose: 'marketing-analytics',
+    data: 'customers',
+    asOf: AS_OF,
+    formula: 'log1p(spend) ~ n_orders + tenure_days + C(city_level) + relevel(lifecycle_stage, ref = "active")',
+    levels: { city_level: [...CITY_LEVELS].reverse(), lifecycle_stage: [...LIFECYCLE_STAGES] },
+    aggregates: { spend: 'sum(order.amount)', n_orders: 'count(orders)' },
+    bounds: { maxAbs: { 'log1p(spend)': 25, n_orders: 10_000 } },
+  },
+};
+
 /** The `linear-model` query definition registered under its kind. */
-export const linearModelQuery: QueryDefinition<LinearModelSpec, LinearModelResult> = {
+export const linearModelQuery: QueryDefinition<LinearModelSpec, LinearModelResult, typeof LINEAR_MODEL_KIND> = {
   kind: LINEAR_MODEL_KIND,
+  guide: LINEAR_MODEL_GUIDE,
   parseSpec: parseLinearModelSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: modelInputFields,

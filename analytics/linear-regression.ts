@@ -44,6 +44,8 @@ import { accumulateMoments, momentInputViolation, momentModelRules, releasedMome
 import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
+import { AS_OF, asOfMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
+import { FEATURE_TEXT, momentModelMembers, momentModelTail } from './model-guide.js';
 
 export const LINEAR_REGRESSION_KIND = 'linear-regression';
 
@@ -228,9 +230,37 @@ export function finaliseLinearRegression(spec: LinearRegressionSpec, release: Re
   return fitLinearRegression(spec, momentTotals(layoutOf(spec), totals));
 }
 
+const LINEAR_REGRESSION_GUIDE: KindGuideBody = {
+  summary: 'Least squares or ridge regression on named customer features, in one round.',
+  description:
+    'Each shop sends the exact fixed-point moments (n, sums, cross-products) of [features, target] over its consented customers; the ' +
+    'coordinator solves the normal equations from the released totals only. Released: coefficients with standard errors, intercept, ' +
+    'R², residual variance and degrees of freedom. With lambda > 0 it is ridge regression (intercept unpenalised). For formulas, ' +
+    'categorical variables, aggregates or shop-declared columns use linear-model.',
+  members: [
+    purposeMember('marketing-analytics'),
+    asOfMember('features'),
+    ...momentModelMembers(1),
+    { name: 'target', type: 'string', required: true, description: 'The response: one feature name (as under features), not one of the features.' },
+    { name: 'intercept', type: 'boolean', required: false, default: 'true', description: 'Fit an intercept.', sample: false },
+    { name: 'standardise', type: 'boolean', required: false, default: 'false', description: "Penalise the standardised coefficients (ridge); also reports each coefficient times its feature's standard deviation.", sample: true },
+    { name: 'lambda', type: 'number', required: false, default: '0 (ordinary least squares)', description: 'Ridge penalty, 0 to 1e12.', sample: 10 },
+    ...momentModelTail,
+  ],
+  sections: [{ title: 'Features', text: FEATURE_TEXT }],
+  example: {
+    purpose: 'marketing-analytics',
+    asOf: AS_OF,
+    features: ['frequency', 'tenure_days', 'lifecycle:loyal'],
+    target: 'monetary_yuan',
+    bounds: { featureMaxAbs: { monetary_yuan: 1_000_000 } },
+  },
+};
+
 /** The `linear-regression` query definition registered under its kind. */
-export const linearRegressionQuery: QueryDefinition<LinearRegressionSpec, LinearRegressionResult> = {
+export const linearRegressionQuery: QueryDefinition<LinearRegressionSpec, LinearRegressionResult, typeof LINEAR_REGRESSION_KIND> = {
   kind: LINEAR_REGRESSION_KIND,
+  guide: LINEAR_REGRESSION_GUIDE,
   parseSpec: parseLinearRegressionSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => featuresInputFields(variablesOf(spec)),

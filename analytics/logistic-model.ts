@@ -39,6 +39,9 @@ import { purposeSchema } from './model-spec.js';
 import type { CellSpec, QueryDefinition } from './query-definition.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
+import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js';
+import { FORMULA_SECTIONS, formulaMembers } from './model-guide.js';
+import { CITY_LEVELS } from './customer-groups.js';
 
 export const LOGISTIC_MODEL_KIND = 'logistic-model';
 export const LOGISTIC_MODEL_ROUND_KIND = 'logistic-model-round';
@@ -212,8 +215,36 @@ function modelDataJson(spec: LogisticModelSpec): Record<string, unknown> {
   };
 }
 
+const LOGISTIC_MODEL_GUIDE: KindGuideBody = {
+  summary: 'Logistic regression as an R formula with a label expression as response (glm binomial).',
+  description:
+    'Like glm(..., family = binomial): the response is a label expression on the row (units > 120, churned == TRUE), the terms are an ' +
+    'R formula over customers or a shop-declared table, and coefficients carry R\'s names. Each round every shop sends its encrypted ' +
+    'gradient, Hessian and log-likelihood at the current coefficients; only sums over all shops are decrypted. Both label levels, every ' +
+    'design column and every pair must hold 0 or at least k rows. Every row trains (no hold-out).',
+  members: [
+    purposeMember('churn-modelling'),
+    ...formulaMembers('model', { 'log1p(n_orders)': 10 }),
+    { name: 'l2', type: 'number', required: false, default: '0', description: 'L2 penalty on the coefficients other than the intercept, 0 to 1e6.' },
+    { name: 'maxRounds', type: 'integer', required: false, default: '25', description: 'Most Newton rounds, 1 to 100.' },
+    { name: 'tolerance', type: 'number', required: false, default: '1e-10', description: 'Stop when the largest Newton step is below it (at most 1).', sample: 1e-8 },
+  ],
+  sections: FORMULA_SECTIONS,
+  example: {
+    purpose: 'churn-modelling',
+    data: 'customers',
+    asOf: AS_OF,
+    formula: 'days_idle > 90 ~ log1p(n_orders) + tenure_days + C(city_level)',
+    levels: { city_level: [...CITY_LEVELS] },
+    aggregates: { days_idle: 'days_since(order.ordered_at)', n_orders: 'count(orders)' },
+    l2: 0.1,
+    maxRounds: 25,
+  },
+};
+
 export const logisticModelFitDefinition: IterativeModelDefinition<LogisticModelSpec, LogisticModelState, LogisticModelResult> = {
   kind: LOGISTIC_MODEL_KIND,
+  guide: LOGISTIC_MODEL_GUIDE,
   roundKinds: [LOGISTIC_MODEL_ROUND_KIND],
   parseFitSpec: parseLogisticModelSpec,
   purposeOf: (spec) => spec.purpose,

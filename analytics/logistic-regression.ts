@@ -21,6 +21,7 @@ import {
   isHoldout,
   type CustomerFeature,
   type CustomerLabel,
+  CUSTOMER_LABELS,
 } from './customer-features.js';
 import {
   assertRowsPerSubject,
@@ -45,6 +46,8 @@ import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition
 import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
+import { CUSTOMER_FEATURE_TEXT } from './model-guide.js';
+import { purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const LOGISTIC_ROUND_KIND = 'logistic-irls-round';
 export const LOGISTIC_FIT_KIND = 'logistic-regression';
@@ -492,8 +495,43 @@ export function newtonAdvance(
   return { done: true, beta, standardErrors: cov.map((row, j) => Math.sqrt(row[j]!)), converged };
 }
 
+const LOGISTIC_REGRESSION_GUIDE: KindGuideBody = {
+  summary: 'Purchase, repurchase or churn propensity on fixed customer features, with hold-out evaluation.',
+  description:
+    'A fit of several encrypted rounds: each round every shop sends its gradient, Hessian and log-likelihood at the current ' +
+    'coefficients over its training customers, only the sums are decrypted, and the coordinator takes the Newton step until the ' +
+    'largest step is below tolerance. Standard errors come from the final Hessian; the held-out customers give AUC, log-loss and ' +
+    'accuracy from encrypted score histograms. Shops can then score their own customers locally (fedmart merchant score).',
+  members: [
+    purposeMember('churn-modelling'),
+    {
+      name: 'features',
+      type: 'string[]',
+      required: true,
+      description: `1 to 16 distinct customer features, each scaled to be of order 1: ${CUSTOMER_FEATURE_TEXT(CUSTOMER_FEATURE_NAMES)}. List intercept for a constant term.`,
+      values: CUSTOMER_FEATURE_NAMES,
+    },
+    {
+      name: 'label',
+      type: 'string',
+      required: true,
+      description: `What is predicted: ${CUSTOMER_LABEL_NAMES.map((n) => `${n} (${CUSTOMER_LABELS[n].describe})`).join('; ')}.`,
+      values: CUSTOMER_LABEL_NAMES,
+    },
+    { name: 'holdoutPercent', type: 'integer', required: false, default: '20', description: 'Share of customers (by pseudonym) held out for evaluation, 0 to 50.' },
+    { name: 'l2', type: 'number', required: false, default: '0', description: 'L2 penalty on the coefficients other than intercept, 0 to 1e6.' },
+    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, not clamped), at most 1e6.', sample: 100 },
+    { name: 'maxRows', type: 'integer', required: false, default: String(2 ** 24), description: 'Most training rows one shop may have, at most 2^31.', sample: 1_000_000 },
+    { name: 'maxRounds', type: 'integer', required: false, default: '25', description: 'Most Newton rounds, 1 to 100.', sample: 10 },
+    { name: 'tolerance', type: 'number', required: false, default: '1e-8', description: 'Stop when the largest Newton step is below it (at most 1).', sample: 1e-6 },
+  ],
+  sections: [],
+  example: { purpose: 'churn-modelling', features: ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years'], label: 'churning', holdoutPercent: 20, l2: 0.1 },
+};
+
 export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, LogisticState, LogisticModel> = {
   kind: LOGISTIC_FIT_KIND,
+  guide: LOGISTIC_REGRESSION_GUIDE,
   roundKinds: [LOGISTIC_ROUND_KIND],
   parseFitSpec: (json) => parseWith(fitSchema, json),
   purposeOf: (spec) => spec.purpose,

@@ -47,6 +47,7 @@ import { assertWithinBounds, type CellMargin, type CellSpec, type FieldSpec, typ
 import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
+import { asJson, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const MERCHANT_BENCHMARK_KIND = 'merchant-benchmark';
 
@@ -369,8 +370,42 @@ export function merchantBenchmarkInputViolation(spec: MerchantBenchmarkSpec, tot
   }));
 }
 
-export const merchantBenchmarkQuery: QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult> = {
+const MERCHANT_BENCHMARK_GUIDE: KindGuideBody = {
+  summary: "Distribution of shops' rating, return and complaint rates and response time.",
+  description:
+    'Each shop computes its trust indicators from its monthly service figures and sends a one-hot vector over the declared bins; the ' +
+    'sum is a histogram of shops per indicator. A shop places itself in that distribution locally. Every bin is a cell whose subjects ' +
+    'are shops, so a bin shows only once at least k shops share it; a shop with less than minVolume behind an indicator does not report it.',
+  members: [
+    purposeMember('marketing-analytics'),
+    {
+      name: 'indicators',
+      type: 'string[]',
+      required: false,
+      default: 'all',
+      description: `Indicators to benchmark: ${BENCHMARK_INDICATOR_NAMES.map((n) => `${n} (${BENCHMARK_INDICATORS[n].label}, ${BENCHMARK_INDICATORS[n].better} is better)`).join('; ')}.`,
+      values: BENCHMARK_INDICATOR_NAMES,
+    },
+    {
+      name: 'edges',
+      type: 'object',
+      required: false,
+      default: BENCHMARK_INDICATOR_NAMES.map((n) => `${n} ${asJson(BENCHMARK_INDICATORS[n].defaultEdges)}`).join(', '),
+      description: 'Bin edges per selected indicator, strictly increasing, 1 to 20: rates lie in (0, 1), response_minutes above 0.',
+      sample: { return_rate: [0.02, 0.05, 0.1] },
+    },
+    { name: 'minVolume.orders', type: 'integer', required: false, default: String(DEFAULT_MIN_VOLUME.orders), description: 'Least orders behind return_rate and complaint_rate.', sample: 200 },
+    { name: 'minVolume.ratings', type: 'integer', required: false, default: String(DEFAULT_MIN_VOLUME.ratings), description: 'Least ratings behind positive_rating_rate.', sample: 80 },
+    { name: 'minVolume.inquiries', type: 'integer', required: false, default: String(DEFAULT_MIN_VOLUME.inquiries), description: 'Least inquiries behind response_minutes.', sample: 30 },
+    { name: 'periods', type: 'object', required: false, default: 'all months', description: 'Months counted, inclusive: {"from": "2025-01", "to": "2025-12"}.' },
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', indicators: ['positive_rating_rate', 'return_rate', 'complaint_rate'], periods: { from: '2025-01', to: '2025-12' } },
+};
+
+export const merchantBenchmarkQuery: QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult, typeof MERCHANT_BENCHMARK_KIND> = {
   kind: MERCHANT_BENCHMARK_KIND,
+  guide: MERCHANT_BENCHMARK_GUIDE,
   parseSpec: parseMerchantBenchmarkSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => [

@@ -37,6 +37,9 @@ import { assertWithinBounds, type QueryDefinition, type ReleasedTotals } from '.
 import type { ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
 import { symmetricEigen } from './symmetric-eigen.js';
+import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js';
+import { FEATURE_TEXT, momentModelMembers, momentModelTail } from './model-guide.js';
+import { CITY_LEVELS } from './customer-groups.js';
 
 export const PCA_KIND = 'pca';
 
@@ -211,9 +214,87 @@ export function finalisePca(spec: PcaSpec, release: ReleasedTotals): PcaResult {
   return fitPca(spec, momentTotals(layoutOf(spec), totals));
 }
 
+const PCA_GUIDE: KindGuideBody = {
+  summary: "Principal components of named customer features or of a one-sided formula's columns, in one round.",
+  description:
+    'Each shop sends the exact fixed-point moments of the variables over its rows; the coordinator forms the correlation matrix ' +
+    '(or, without standardise, the sample covariance) from the released totals and decomposes it, as R\'s prcomp does. The variables ' +
+    'are named features of consented customers (features), or the design columns of a one-sided R formula over customers or a ' +
+    'shop-declared table (formula, with data, levels, aggregates as in linear-model). Released: all eigenvalues, and for the first ' +
+    '`components` components the explained share of variance and the loadings.',
+  members: [
+    purposeMember('marketing-analytics'),
+    {
+      name: 'asOf',
+      type: 'string',
+      required: false,
+      requiredWhen: 'features are given, or data is "customers"',
+      description: `UTC instant like ${AS_OF}: features and order aggregates see only orders before it. Leave it out for a table.`,
+    },
+    { ...momentModelMembers(2)[0]!, required: false, requiredWhen: 'no formula is given', description: `Either features or formula: 2 to ${MAX_MODEL_VARIABLES - 1} distinct feature names (see Features below).` },
+    {
+      name: 'formula',
+      type: 'string',
+      required: false,
+      default: 'none (features are decomposed)',
+      description: 'Instead of features: a one-sided R formula whose design columns are decomposed, e.g. "~ income + log1p(spend) + C(region)"; at least two columns. Needs data.',
+      sample: `~ frequency + tenure_days + C(city_level)`,
+      sampleWith: { features: undefined, data: 'customers' },
+    },
+    {
+      name: 'data',
+      type: 'string',
+      required: false,
+      requiredWhen: 'formula is given',
+      description: 'With formula: "customers", or the name of a table shops declare under extraTables in their schema.json.',
+      sample: 'customers',
+      sampleWith: { features: undefined, formula: '~ frequency + tenure_days' },
+    },
+    {
+      name: 'levels',
+      type: 'object',
+      required: false,
+      default: '{}',
+      description: 'With formula: levels of categorical variables, reference level first, e.g. {"region": ["north", "south"]}.',
+      sample: { city_level: [...CITY_LEVELS] },
+      sampleWith: { features: undefined, data: 'customers', formula: '~ frequency + C(city_level)' },
+    },
+    {
+      name: 'aggregates',
+      type: 'object',
+      required: false,
+      default: '{}',
+      description: 'With formula and data "customers": variable name -> per-customer order aggregate, e.g. {"spend": "sum(order.amount)"}.',
+      sample: { spend: 'sum(order.amount)' },
+      sampleWith: { features: undefined, data: 'customers', formula: '~ frequency + log1p(spend)' },
+    },
+    {
+      name: 'bounds.maxAbs',
+      type: 'object',
+      required: false,
+      default: '1000000 per variable (a named feature: its own bound)',
+      description: 'With formula: bound on |value| per variable or term as written in the formula, e.g. {"log1p(spend)": 25}.',
+      sample: { frequency: 1000 },
+      sampleWith: { features: undefined, data: 'customers', formula: '~ frequency + tenure_days' },
+    },
+    { name: 'standardise', type: 'boolean', required: false, default: 'true', description: 'Decompose the correlation matrix (true) or the covariance matrix (false).', sample: false },
+    { name: 'components', type: 'integer', required: false, default: 'one per variable', description: 'Components to report, at most one per variable.' },
+    ...momentModelTail.map((m) => (m.name === 'bounds.featureMaxAbs' ? { ...m, description: `With features: ${m.description}` } : m)),
+  ],
+  sections: [
+    { title: 'Features', text: FEATURE_TEXT },
+    {
+      title: 'Formula',
+      text: 'One-sided: `~ terms`, no response. The syntax, variables, levels and aggregates are those of linear-model (fedmart query kinds linear-model); the loadings are named as R\'s model.matrix names the columns.',
+    },
+  ],
+  example: { purpose: 'marketing-analytics', asOf: AS_OF, features: ['recency_days', 'frequency', 'monetary_yuan', 'tenure_days'], components: 2 },
+};
+
 /** The `pca` query definition registered under its kind. */
-export const pcaQuery: QueryDefinition<PcaSpec, PcaResult> = {
+export const pcaQuery: QueryDefinition<PcaSpec, PcaResult, typeof PCA_KIND> = {
   kind: PCA_KIND,
+  guide: PCA_GUIDE,
   parseSpec: parsePcaSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => (isFormula(spec) ? modelInputFields(spec) : featuresInputFields(spec.features)),

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { KindGuideBody } from './kind-guide-types.js';
 import type { ModelRules } from './model-rules.js';
 import type { RowScope } from './row-scope.js';
 import type { ShopData } from './shop-data.js';
@@ -113,8 +114,19 @@ export type DisclosureRole = 'table' | 'model' | 'fit-round';
  * `QueryDefinition<SegmentStatsSpec, ...>` assignable to
  * `QueryDefinition<unknown, unknown>` for the registry.
  */
-export interface QueryDefinition<Spec, Result> {
-  readonly kind: string;
+export interface QueryDefinition<Spec, Result, Kind extends string = string> {
+  /**
+   * The kind's name. Declaring it as a literal type (`typeof FUNNEL_KIND`
+   * as the third type argument) puts the kind in `KnownQueryKinds`, so
+   * `getQueryDefinition('funnel')` is typed precisely.
+   */
+  readonly kind: Kind;
+  /**
+   * What the kind asks for, in words (`fedmart query kinds KIND`,
+   * kind-guide.ts). Every kind a person may ask for has one; `fit-round`
+   * kinds, whose specs only their fit writes, have none.
+   */
+  readonly guide?: KindGuideBody;
   /** Validates untrusted JSON; throws `QuerySpecError` naming the path. */
   parseSpec(json: unknown): Spec;
   /** The registered purpose the spec names; consent and field allow-lists follow it. */

@@ -1,7 +1,7 @@
 /**
  * Query kind → definition. The coordinator, key holder and merchant node
- * look kinds up here so that adding a query kind means adding one file and
- * one line below, and no service code changes.
+ * look kinds up here so that adding a query kind means adding one file, its
+ * import and one entry in QUERY_KINDS below, and no service code changes.
  *
  * @module
  */
@@ -13,51 +13,66 @@ import { logisticFitDefinition, logisticRoundQuery } from './logistic-regression
 import { scoreHistogramQuery } from './model-evaluation.js';
 import { featureMomentsQuery, kmeansFitDefinition, kmeansRoundQuery } from './kmeans.js';
 import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
-import type { SegmentStatsSpec } from './segment-stats-spec.js';
-import type { SegmentStatsResult } from './segment-table.js';
-import { rfmQuery, type RfmTable } from './rfm.js';
-import type { RfmSpec } from './rfm-spec.js';
-import { cohortRetentionQuery, type CohortRetentionResult } from './retention.js';
-import type { CohortRetentionSpec } from './retention-spec.js';
-import { histogramQuery, type HistogramResult } from './histogram.js';
-import type { HistogramSpec } from './histogram-spec.js';
-import { funnelQuery, type FunnelResult, type FunnelSpec } from './funnel.js';
-import { abLiftQuery, type AbLiftResult, type AbLiftSpec } from './lift.js';
-import { merchantBenchmarkQuery, type MerchantBenchmarkResult, type MerchantBenchmarkSpec } from './merchant-benchmark.js';
-import { linearModelQuery, type LinearModelResult, type LinearModelSpec } from './linear-model.js';
+import { rfmQuery } from './rfm.js';
+import { cohortRetentionQuery } from './retention.js';
+import { histogramQuery } from './histogram.js';
+import { funnelQuery } from './funnel.js';
+import { abLiftQuery } from './lift.js';
+import { merchantBenchmarkQuery } from './merchant-benchmark.js';
+import { linearModelQuery } from './linear-model.js';
 import { logisticModelFitDefinition, logisticModelRoundQuery } from './logistic-model.js';
-import { linearRegressionQuery, type LinearRegressionResult, type LinearRegressionSpec } from './linear-regression.js';
-import { pcaQuery, type PcaResult, type PcaSpec } from './pca.js';
-import { categoryLevelsQuery, type CategoryLevelsResult, type CategoryLevelsSpec } from './category-levels.js';
+import { linearRegressionQuery } from './linear-regression.js';
+import { pcaQuery } from './pca.js';
+import { categoryLevelsQuery } from './category-levels.js';
 
-/** Statically known kinds, for precise types at call sites that name them. */
-export interface KnownQueryKinds {
-  'segment-stats': QueryDefinition<SegmentStatsSpec, SegmentStatsResult>;
-  rfm: QueryDefinition<RfmSpec, RfmTable>;
-  'cohort-retention': QueryDefinition<CohortRetentionSpec, CohortRetentionResult>;
-  histogram: QueryDefinition<HistogramSpec, HistogramResult>;
-  funnel: QueryDefinition<FunnelSpec, FunnelResult>;
-  'ab-lift': QueryDefinition<AbLiftSpec, AbLiftResult>;
-  'merchant-benchmark': QueryDefinition<MerchantBenchmarkSpec, MerchantBenchmarkResult>;
-  'linear-regression': QueryDefinition<LinearRegressionSpec, LinearRegressionResult>;
-  'linear-model': QueryDefinition<LinearModelSpec, LinearModelResult>;
-  pca: QueryDefinition<PcaSpec, PcaResult>;
-  'category-levels': QueryDefinition<CategoryLevelsSpec, CategoryLevelsResult>;
+/**
+ * Every query kind, one entry each: the kinds a person may ask for and the
+ * `fit-round` kinds of the models below. Registering a kind is adding its
+ * definition here (and its import above); nothing else in the repository
+ * lists kinds.
+ */
+const QUERY_KINDS = [
+  segmentStatsQuery,
+  rfmQuery,
+  cohortRetentionQuery,
+  histogramQuery,
+  funnelQuery,
+  abLiftQuery,
+  merchantBenchmarkQuery,
+  categoryLevelsQuery,
+  linearRegressionQuery,
+  linearModelQuery,
+  pcaQuery,
+  logisticRoundQuery,
+  logisticModelRoundQuery,
+  scoreHistogramQuery,
+  featureMomentsQuery,
+  kmeansRoundQuery,
+] as const;
+
+/** Every iterative model kind (fits made of several rounds), one entry each; their round kinds are in QUERY_KINDS. */
+const MODEL_KINDS = [logisticFitDefinition, kmeansFitDefinition, logisticModelFitDefinition] as const;
+
+/**
+ * Statically known kinds, for precise types at call sites that name them:
+ * each definition of QUERY_KINDS whose `kind` has a literal type (the third
+ * type argument of `QueryDefinition`), keyed by that kind.
+ */
+export type KnownQueryKinds = {
+  [D in (typeof QUERY_KINDS)[number] as string extends D['kind'] ? never : D['kind']]: D;
+};
+
+/** Adds a listed definition; a kind listed twice is a mistake, not a replacement. */
+function addUnique<D>(map: Map<string, D>, kind: string, definition: D): void {
+  if (map.has(kind)) throw new RangeError(`definition.kind: '${kind}' is listed twice`);
+  map.set(kind, definition);
 }
 
-const registry = new Map<string, AnyQueryDefinition>([[segmentStatsQuery.kind, segmentStatsQuery]]);
-for (const d of [rfmQuery, cohortRetentionQuery, histogramQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [funnelQuery, abLiftQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [merchantBenchmarkQuery, categoryLevelsQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [linearRegressionQuery, linearModelQuery, pcaQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
-for (const d of [logisticRoundQuery, logisticModelRoundQuery, scoreHistogramQuery, featureMomentsQuery, kmeansRoundQuery] as AnyQueryDefinition[]) registry.set(d.kind, d);
+const registry = new Map<string, AnyQueryDefinition>();
+for (const d of QUERY_KINDS) addUnique(registry, d.kind, d);
 
-/** Iterative model kinds (fits made of several rounds). */
-const models = new Map<string, AnyIterativeModelDefinition>([
-  [logisticFitDefinition.kind, logisticFitDefinition],
-  [kmeansFitDefinition.kind, kmeansFitDefinition],
-  [logisticModelFitDefinition.kind, logisticModelFitDefinition],
-]);
+const models = new Map<string, AnyIterativeModelDefinition>();
+for (const d of MODEL_KINDS) addUnique(models, d.kind, d);
 
 /** The iterative model definition for `kind`; throws UnknownQueryKindError for unknown kinds. */
 export function getModelDefinition(kind: string): AnyIterativeModelDefinition {

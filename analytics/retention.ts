@@ -62,6 +62,7 @@ import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import { LIFECYCLE_STAGES, type LifecycleStage, type ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
+import { AS_OF, asOfMember, boundMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const DEFAULT_COHORT_RETENTION_BOUNDS: CohortRetentionBounds = {
   maxCustomers: 1_000_000n,
@@ -296,9 +297,34 @@ export function cohortRetentionInputViolation(spec: CohortRetentionSpec, totals:
   return firstBroken(checks);
 }
 
+const COHORT_RETENTION_GUIDE: KindGuideBody = {
+  summary: 'Cohort retention by months since acquisition, repurchase, purchase interval, churn by stage.',
+  description:
+    "A customer's cohort is the calendar month of their first order (or signup); cell cohort.YYYY-MM.m{k} counts the cohort's " +
+    'customers who ordered k months later. Beside the cohorts: buyers, repeat buyers and the gaps between consecutive orders ' +
+    '(repurchase rate, mean purchase interval), and per lifecycle stage the buyers with no order in the last churnDays days (churn). ' +
+    'Everything is as of asOf, over consented customers.',
+  members: [
+    purposeMember('marketing-analytics'),
+    asOfMember('retention'),
+    { name: 'acquisition', type: 'string', required: false, default: 'first-order', description: "What makes a customer's cohort month: the first order or the signup.", values: ACQUISITION_RULES },
+    { name: 'firstCohort', type: 'string', required: false, default: 'cohorts - 1 months before the as-of month', description: 'First cohort month, like 2025-01.' },
+    { name: 'cohorts', type: 'integer', required: false, default: `${DEFAULT_COHORTS}, or up to the as-of month when firstCohort is given`, description: 'Number of consecutive monthly cohorts, 1 to 36; the last may not be after the as-of month.' },
+    { name: 'maxMonthsSince', type: 'integer', required: false, default: String(DEFAULT_COHORTS - 1), description: 'Largest k (months since acquisition) tracked per cohort, 0 to 35.' },
+    { name: 'churnDays', type: 'integer', required: false, default: String(DEFAULT_CHURN_DAYS), description: 'No order in this many days before asOf means churned (1 to 3650).' },
+    { name: 'utcOffsetMinutes', type: 'integer', required: false, default: '480 (Beijing time)', description: 'Offset of the calendar months from UTC, minutes (-720 to 840).', sample: 0 },
+    boundMember('maxCustomers', DEFAULT_COHORT_RETENTION_BOUNDS.maxCustomers, 'consented customers'),
+    boundMember('maxOrders', DEFAULT_COHORT_RETENTION_BOUNDS.maxOrders, 'orders'),
+    boundMember('horizonSeconds', DEFAULT_COHORT_RETENTION_BOUNDS.horizonSeconds, 'longest gap between two orders of a customer, seconds'),
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', asOf: AS_OF, acquisition: 'first-order', firstCohort: '2025-01', cohorts: 12, maxMonthsSince: 11, churnDays: 90 },
+};
+
 /** The `cohort-retention` query definition registered under its kind. */
-export const cohortRetentionQuery: QueryDefinition<CohortRetentionSpec, CohortRetentionResult> = {
+export const cohortRetentionQuery: QueryDefinition<CohortRetentionSpec, CohortRetentionResult, typeof COHORT_RETENTION_KIND> = {
   kind: COHORT_RETENTION_KIND,
+  guide: COHORT_RETENTION_GUIDE,
   parseSpec: parseCohortRetentionSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => ['customer.lifecycle_stage', 'order.ordered_at', ...(spec.acquisition === 'signup' ? ['customer.signup_at'] : [])],

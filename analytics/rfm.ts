@@ -36,6 +36,7 @@ import { assertWithinBounds } from './query-definition.js';
 import { ratioToNumber } from './rational.js';
 import type { ShopData } from './shop-data.js';
 import { boundSchema, parseWith } from './spec-parse.js';
+import { AS_OF, asJson, asOfMember, boundMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 /** Statistics of every RFM and tier cell, in layout order. */
 export const RFM_STAT_NAMES = ['customers', 'orders', 'spend_cents'] as const;
@@ -297,9 +298,44 @@ export function rfmInputViolation(spec: RfmSpec, totals: ReadonlyMap<string, big
   return firstBroken(checks);
 }
 
+const RFM_GUIDE: KindGuideBody = {
+  summary: 'RFM table (recency, frequency, monetary) with core and ordinary customer tiers, as of asOf.',
+  description:
+    'Per consented customer, over the orders in (asOf - windowDays, asOf]: recency (days since the last order), frequency (orders) ' +
+    'and monetary (spend in cents), each bucketed at declared edges and scored 1..n, higher is better. Cells: one per (R, F, M) score ' +
+    'triple with its customers, orders and spend, and the two tiers: core (every score at least the declared minimum) and ordinary. ' +
+    'Customers without an order in the window are not in the table.',
+  members: [
+    purposeMember('marketing-analytics'),
+    asOfMember('table'),
+    { name: 'windowDays', type: 'integer', required: false, default: String(DEFAULT_RFM_WINDOW_DAYS), description: 'Orders in the last windowDays days before asOf count (1 to 3650).' },
+    { name: 'recencyEdgesDays', type: 'integer[]', required: false, default: asJson(DEFAULT_RECENCY_EDGES_DAYS), description: 'Recency bucket edges in days, strictly increasing, 1 to 9 of them, each below windowDays.' },
+    { name: 'frequencyEdges', type: 'integer[]', required: false, default: asJson(DEFAULT_FREQUENCY_EDGES), description: 'Frequency bucket edges in orders, strictly increasing, from 2 (everyone in the table has an order), 1 to 9 of them.' },
+    { name: 'monetaryEdgesCents', type: 'integer[]', required: false, default: asJson(DEFAULT_MONETARY_EDGES_CENTS), description: 'Spend bucket edges in cents, strictly increasing, 1 to 9 of them.' },
+    { name: 'core.minRecencyScore', type: 'integer', required: false, default: 'the top R score', description: 'Core tier: least R score (1 = no condition).' },
+    { name: 'core.minFrequencyScore', type: 'integer', required: false, default: 'the top F score', description: 'Core tier: least F score.' },
+    { name: 'core.minMonetaryScore', type: 'integer', required: false, default: '1 (no condition)', description: 'Core tier: least M score.', sample: 2 },
+    { name: 'excludeReturned', type: 'boolean', required: false, default: 'false', description: 'Returned orders count neither as orders nor as spend nor as the last order.', sample: true },
+    boundMember('maxCustomers', DEFAULT_RFM_BOUNDS.maxCustomers, 'consented customers in one cell'),
+    boundMember('maxOrders', DEFAULT_RFM_BOUNDS.maxOrders, 'orders in one cell'),
+    boundMember('maxOrderCents', DEFAULT_RFM_BOUNDS.maxOrderCents, 'value of one order, cents'),
+  ],
+  sections: [],
+  example: {
+    purpose: 'marketing-analytics',
+    asOf: AS_OF,
+    windowDays: 365,
+    recencyEdgesDays: [30, 90, 180],
+    frequencyEdges: [2, 4, 8],
+    monetaryEdgesCents: [20_000, 50_000, 150_000],
+    core: { minRecencyScore: 3, minFrequencyScore: 3 },
+  },
+};
+
 /** The `rfm` query definition registered under its kind. */
-export const rfmQuery: QueryDefinition<RfmSpec, RfmTable> = {
+export const rfmQuery: QueryDefinition<RfmSpec, RfmTable, typeof RFM_KIND> = {
   kind: RFM_KIND,
+  guide: RFM_GUIDE,
   parseSpec: parseRfmSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => ['order.amount', 'order.ordered_at', ...(spec.excludeReturned ? ['order.returned'] : [])],

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { GROUPING_INPUT_FIELD, groupOf, type AgeBand, type CityLevel } from './customer-groups.js';
+import { GROUPING_INPUT_FIELD, groupOf, type AgeBand, type CityLevel, SEGMENT_GROUPINGS } from './customer-groups.js';
 import type { QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { segmentStatsMargins, segmentStatsSubjectSensitivity } from './segment-stats-disclosure.js';
@@ -26,9 +26,11 @@ import {
   segmentStatsFields,
   type SegmentStatName,
   type SegmentStatsSpec,
+  DEFAULT_SEGMENT_STATS_BOUNDS,
 } from './segment-stats-spec.js';
 import type { SegmentGroupRow, SegmentStatsResult, SegmentStatsRow, SegmentStatValues } from './segment-table.js';
 import type { LifecycleStage, ShopData } from './shop-data.js';
+import { boundMember, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 type StageTotals = Record<SegmentStatName, bigint>;
 
@@ -214,9 +216,31 @@ export function segmentStatsInputViolation(spec: SegmentStatsSpec, totals: Reado
   return undefined;
 }
 
+const SEGMENT_STATS_GUIDE: KindGuideBody = {
+  summary: 'Customers, repurchase, order value and purchase interval per stage, age band or city level.',
+  description:
+    'For each group of consented customers (lifecycle stage by default, or age band, or city level): customers, repeat customers, ' +
+    'orders, the sum and sum of squares of order value and the gaps between consecutive orders, so the coordinator can release ' +
+    'repurchase rate, mean and variance of order value and mean days between orders. Each group is one released cell: a group with ' +
+    'fewer customers than the threshold k is withheld as a whole.',
+  members: [
+    purposeMember('marketing-analytics'),
+    { name: 'groupBy', type: 'string', required: false, default: 'lifecycle_stage', description: 'Customer attribute the rows are grouped by.', values: SEGMENT_GROUPINGS },
+    { name: 'excludeReturned', type: 'boolean', required: false, default: 'false', description: 'Leave returned orders out of every order statistic.', sample: true },
+    boundMember('maxCustomers', DEFAULT_SEGMENT_STATS_BOUNDS.maxCustomers, 'consented customers in one group'),
+    boundMember('maxOrders', DEFAULT_SEGMENT_STATS_BOUNDS.maxOrders, 'orders in one group'),
+    boundMember('maxOrderCents', DEFAULT_SEGMENT_STATS_BOUNDS.maxOrderCents, 'value of one order, cents'),
+    boundMember('horizonSeconds', DEFAULT_SEGMENT_STATS_BOUNDS.horizonSeconds, 'longest gap between two orders of a customer, seconds'),
+    { ...boundMember('maxOrdersPerCustomer', 500, 'orders of one customer (calibrates differentially private noise)'), default: 'none (one customer may hold all maxOrders)' },
+  ],
+  sections: [],
+  example: { purpose: 'marketing-analytics', groupBy: 'age_band', excludeReturned: true },
+};
+
 /** The `segment-stats` query definition registered under its kind. */
-export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsResult> = {
+export const segmentStatsQuery: QueryDefinition<SegmentStatsSpec, SegmentStatsResult, typeof SEGMENT_STATS_KIND> = {
   kind: SEGMENT_STATS_KIND,
+  guide: SEGMENT_STATS_GUIDE,
   parseSpec: parseSegmentStatsSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => [
