@@ -95,7 +95,7 @@ export function registerModelDefinition<S, St, M>(definition: IterativeModelDefi
 
 /**
  * The definition for `kind`. Throws `UnknownQueryKindError` (code
- * `unknown-query-kind`) for kinds nobody registered, e.g. a spec from a newer
+ * `QUERY_KIND_UNKNOWN`) for kinds nobody registered, e.g. a spec from a newer
  * coordinator.
  */
 export function getQueryDefinition<K extends keyof KnownQueryKinds>(kind: K): KnownQueryKinds[K];

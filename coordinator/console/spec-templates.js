@@ -1,7 +1,7 @@
 // The query form's starting spec for each kind a marketer asks for directly:
 // a spec the kind's parser accepts, with the purpose the marketer picked.
 // The values follow the worked examples of `fedmart query kinds KIND`
-// (analytics/kind-guide.ts): measured as of 2026-01-01T00:00:00Z, the end of
+// (each kind's `guide` in its analytics/ file): measured as of 2026-01-01T00:00:00Z, the end of
 // the one-year demo order history, so every kind has data to show.
 
 /** Query kinds people ask for directly (the rest are rounds of model fits). */
