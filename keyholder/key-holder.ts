@@ -137,6 +137,14 @@ function refuse(code: RoundErrorCode, message: string): never {
   throw new RoundError(code, message);
 }
 
+/** The merchants of a release and what they attest, after every contribution was checked. */
+interface VerifiedShops {
+  readonly merchants: ReadonlySet<string>;
+  readonly subjectsByMerchant: Record<string, number>;
+  readonly attestations: ReadonlyMap<string, ConsentAttestation>;
+  readonly attestedSubjects: number;
+}
+
 export class KeyHolder {
   readonly keyId: Uint8Array;
   /** How many aggregates this instance has decrypted; tests use it to prove refusals decrypt nothing. */
@@ -259,30 +267,73 @@ export class KeyHolder {
     return p;
   }
 
+  /**
+   * One release, step by step; every step before `ledger.record` refuses
+   * without decrypting, and every step after it refuses without releasing.
+   */
   private async releaseNow(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
+    const terms = this.termsOf(header);
+    const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff: new Date(Number(header.cutoffUnixMs)) };
+    const shops = this.verifyContributions(round, contributions);
+    const policy = this.admit(header, terms, shops);
+
+    const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
+    const contributionDigests = sorted.map((c) => toHex(blake2b256(c.ciphertexts)));
+    const repeated = this.repeatedRelease(header.queryId, contributionDigests);
+    if (repeated) return repeated;
+    const population = this.checkEarlierReleases(header, terms, policy, shops);
+
+    // Re-add ciphertext by ciphertext and compare with the coordinator's sum.
+    const sums = sumPackedContributions(this.ctx, sorted.map((c) => c.ciphertexts), terms.layout.ciphertextCount);
+    const aggregateDigest = blake2b256(Buffer.concat(sums));
+    if (!constantTimeEqual(aggregateDigest, header.aggregateDigest)) {
+      refuse('AGGREGATE_MISMATCH', 'the coordinator\'s aggregate differs from the sum of the contributions it sent');
+    }
+
+    this.ledger.record(header.queryId, contributionDigests);
+    this.decryptions++;
+    const byField = this.checkedTotals(header, terms, shops.merchants.size, await this.decryptAggregate(sums));
+    const doc = this.disclose(header, terms, policy, shops, population, byField, {
+      merchants: sorted.map((c) => c.header.merchantId),
+      contributionDigests,
+      aggregateDigest: toHex(aggregateDigest),
+    });
+    const { releaseJson, signature } = signRelease(doc, this.keys.signing.secretKey);
+    this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
+    this.releasesSigned++;
+    return {
+      releaseJson,
+      keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
+      signature: Buffer.from(signature),
+    };
+  }
+
+  /** The request is the coordinator's, under this key holder's key, and its spec derives the round's terms. */
+  private termsOf(header: ReleaseHeader): RoundTerms {
     this.checkRequest(header);
     if (header.paramSet !== this.ctx.paramSet.name) refuse('PARAM_SET_MISMATCH', `parameter set ${quoteUntrusted(header.paramSet)} is not ${this.ctx.paramSet.name}`);
     if (!constantTimeEqual(header.keyId, this.keyId)) refuse('KEY_MISMATCH', 'contributions are not under this key holder\'s public key');
-    let terms: RoundTerms;
-    try {
-      terms = RoundTerms.of(this.ctx, { kind: header.kind, specJson: header.specJson, specDigest: header.specDigest, maxContributors: header.maxContributors });
-    } catch (err) {
-      throw err;
-    }
-    const { definition, spec, layout } = terms;
+    return RoundTerms.of(this.ctx, { kind: header.kind, specJson: header.specJson, specDigest: header.specDigest, maxContributors: header.maxContributors });
+  }
+
+  /** Every contribution checked (`verifyContribution`), with what the shops attest. */
+  private verifyContributions(round: RoundBinding, contributions: readonly ContributionForRelease[]): VerifiedShops {
     const merchants = new Set<string>();
     const subjectsByMerchant: Record<string, number> = {};
     const attestations = new Map<string, ConsentAttestation>();
     let attestedSubjects = 0;
-    const purpose = terms.purpose;
-    const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff: new Date(Number(header.cutoffUnixMs)) };
     for (const c of contributions) {
       const att = this.verifyContribution(round, c, merchants);
       attestations.set(c.header.merchantId, att);
       subjectsByMerchant[c.header.merchantId] = att.subjectsIncluded;
       attestedSubjects += att.subjectsIncluded;
     }
+    return { merchants, subjectsByMerchant, attestations, attestedSubjects };
+  }
 
+  /** The purpose's policy, once the shops' terms agree with it and there are at least m merchants and k subjects. */
+  private admit(header: ReleaseHeader, terms: RoundTerms, shops: VerifiedShops): EffectivePolicy {
+    const { definition, spec, purpose } = terms;
     let policy: EffectivePolicy;
     try {
       policy = this.policyFor(purpose);
@@ -290,43 +341,55 @@ export class KeyHolder {
       if (err instanceof DisclosureError) refuse(err.code, err.message);
       throw err;
     }
-    this.checkTerms(purpose, policy, attestations);
-    if (merchants.size < policy.minMerchants) {
-      refuse('TOO_FEW_MERCHANTS', `${merchants.size} merchants contributed; at least ${policy.minMerchants} are required before anything is decrypted`);
+    this.checkTerms(purpose, policy, shops.attestations);
+    const merchants = shops.merchants.size;
+    if (merchants < policy.minMerchants) {
+      refuse('TOO_FEW_MERCHANTS', `${merchants} merchants contributed; at least ${policy.minMerchants} are required before anything is decrypted`);
     }
-    if (merchants.size > header.maxContributors) refuse('TOO_MANY_MERCHANTS', `more contributions than max_contributors ${header.maxContributors}`);
-    layout.assertNoWrap(merchants.size);
+    if (merchants > header.maxContributors) refuse('TOO_MANY_MERCHANTS', `more contributions than max_contributors ${header.maxContributors}`);
+    terms.layout.assertNoWrap(merchants);
     // A release over business tables only (no customer read) has no consented subjects; its cells' rows carry k.
     const customerFree = readsNoCustomers(definition.inputFields(spec), definition.rowScope?.(spec));
-    if (!customerFree && attestedSubjects < policy.minSubjects) {
-      refuse('TOO_FEW_SUBJECTS', `the shops attest ${attestedSubjects} consented subjects; at least ${policy.minSubjects} are required`);
+    if (!customerFree && shops.attestedSubjects < policy.minSubjects) {
+      refuse('TOO_FEW_SUBJECTS', `the shops attest ${shops.attestedSubjects} consented subjects; at least ${policy.minSubjects} are required`);
     }
+    return policy;
+  }
 
-    const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
-    const contributionDigests = sorted.map((c) => toHex(blake2b256(c.ciphertexts)));
-    const previous = this.ledger.previous(header.queryId);
-    if (previous && previous.join(',') !== contributionDigests.join(',')) {
+  /**
+   * The release already made of this query, asked for again (e.g. a lost
+   * reply): delivered unchanged, with the same noise. ALREADY_RELEASED when
+   * the query was released from another set of contributions.
+   */
+  private repeatedRelease(queryId: string, contributionDigests: readonly string[]): SignedRelease | undefined {
+    const previous = this.ledger.previous(queryId);
+    if (!previous) return undefined;
+    if (previous.join(',') !== contributionDigests.join(',')) {
       refuse('ALREADY_RELEASED', 'this query was released from a different set of contributions; a second release could isolate a merchant');
     }
-    if (previous) {
-      // The same release asked for again (e.g. a lost reply): deliver it unchanged, with the same noise.
-      const stored = this.disclosure.storedRelease(header.queryId);
-      if (stored) {
-        this.releasesRepeated++;
-        return {
-          releaseJson: stored.releaseJson,
-          keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
-          signature: Buffer.from(stored.signature, 'hex'),
-        };
-      }
-    }
+    const stored = this.disclosure.storedRelease(queryId);
+    if (!stored) return undefined;
+    this.releasesRepeated++;
+    return {
+      releaseJson: stored.releaseJson,
+      keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
+      signature: Buffer.from(stored.signature, 'hex'),
+    };
+  }
 
+  /**
+   * The release's population, once it differs from every earlier release of
+   * the purpose by at least k customers and m merchants (exact purposes), or
+   * the purpose's budget pays for it (DP purposes).
+   */
+  private checkEarlierReleases(header: ReleaseHeader, terms: RoundTerms, policy: EffectivePolicy, shops: VerifiedShops): PopulationRecord {
+    const { definition, spec, purpose } = terms;
     const purposeLedger = this.disclosure.ledger(purpose);
     const fitId = definition.fitIdOf?.(spec);
     let rowSet: ReleaseRowSet | undefined;
     if (policy.noise.mode === 'exact') {
       try {
-        rowSet = releaseRowSet(new Map([...attestations].map(([m, att]) => [m, att.rowSet])));
+        rowSet = releaseRowSet(new Map([...shops.attestations].map(([m, att]) => [m, att.rowSet])));
       } catch (err) {
         if (err instanceof DisclosureError) refuse(err.code, err.message);
         throw err;
@@ -336,8 +399,8 @@ export class KeyHolder {
       queryId: header.queryId,
       kind: header.kind,
       specDigest: toHex(header.specDigest),
-      merchants: subjectsByMerchant,
-      attestedSubjects,
+      merchants: shops.subjectsByMerchant,
+      attestedSubjects: shops.attestedSubjects,
       releasedAt: '',
       ...(fitId !== undefined ? { fitId } : {}),
       ...(rowSet !== undefined ? { rowSet } : {}),
@@ -351,26 +414,38 @@ export class KeyHolder {
         refuse('BUDGET_EXHAUSTED', `purpose '${purpose}': privacy-loss budget exhausted: ρ=${formatRho(left > 0n ? left : 0n)} of ρ=${formatRho(policy.noise.totalRhoUnits)} remains and a release costs ρ=${formatRho(policy.noise.rhoPerQueryUnits)} (zCDP)`);
       }
     }
+    return population;
+  }
 
-    // Re-add ciphertext by ciphertext and compare with the coordinator's sum.
-    const sums = sumPackedContributions(this.ctx, sorted.map((c) => c.ciphertexts), layout.ciphertextCount);
-    const aggregateDigest = blake2b256(Buffer.concat(sums));
-    if (!constantTimeEqual(aggregateDigest, header.aggregateDigest)) {
-      refuse('AGGREGATE_MISMATCH', 'the coordinator\'s aggregate differs from the sum of the contributions it sent');
-    }
-
-    this.ledger.record(header.queryId, contributionDigests);
-    this.decryptions++;
-    const slots = await this.decryptAggregate(sums);
+  /** The decrypted totals by field, refused (INPUT_OUT_OF_BOUNDS) when honest shops could not have summed to them. */
+  private checkedTotals(header: ReleaseHeader, terms: RoundTerms, merchants: number, slots: BigUint64Array[]): Map<string, bigint> {
+    const { definition, spec, layout, purpose } = terms;
     const totals = layout.decode(slots);
     // A shop that skips its own bound checks can put any value below t in a slot: refuse what honest shops cannot sum to.
-    const violation = layout.boundsViolation(slots, merchants.size, totals);
-    if (violation) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants.size} shops exceed what the query's declared bounds allow (${violation}); a shop sent values outside them, and nothing is released`);
+    const violation = layout.boundsViolation(slots, merchants, totals);
+    if (violation) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants} shops exceed what the query's declared bounds allow (${violation}); a shop sent values outside them, and nothing is released`);
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
     // Nor what honest shops' sums never hold together, field against field (analytics/input-relations.ts).
-    const broken = definition.inputViolation?.(spec, byField, merchants.size);
-    if (broken !== undefined) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants.size} shops break a relation every honest shop's sums satisfy (${broken}); a shop sent values no honest shop can, and nothing is released`);
+    const broken = definition.inputViolation?.(spec, byField, merchants);
+    if (broken !== undefined) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants} shops break a relation every honest shop's sums satisfy (${broken}); a shop sent values no honest shop can, and nothing is released`);
+    return byField;
+  }
 
+  /**
+   * Disclosure control on the decrypted totals (model rules, cell
+   * integrity, k, dominance, secondary suppression, noise), the spend and
+   * population recorded, and the release document.
+   */
+  private disclose(
+    header: ReleaseHeader,
+    terms: RoundTerms,
+    policy: EffectivePolicy,
+    shops: VerifiedShops,
+    population: PopulationRecord,
+    byField: ReadonlyMap<string, bigint>,
+    sums: Pick<ReleaseDocument, 'merchants' | 'contributionDigests' | 'aggregateDigest'>,
+  ): ReleaseDocument {
+    const { definition, spec, layout, purpose } = terms;
     // A model's groups and saturation (exact purposes; under DP the noise protects them): nothing leaves on a refusal.
     const rules = policy.noise.mode === 'exact' ? definition.modelRules?.(spec) : undefined;
     const ruled = rules ? checkModelRules(rules, byField, policy.minSubjects, policy.maxSaturation) : undefined;
@@ -383,7 +458,7 @@ export class KeyHolder {
       cells: definition.cells(spec),
       fields: layout.fields,
       totals: byField,
-      attestedSubjects,
+      attestedSubjects: shops.attestedSubjects,
       policy,
       sensitivity: definition.subjectSensitivity?.(spec),
       margins: definition.margins?.(spec),
@@ -409,29 +484,21 @@ export class KeyHolder {
         }
       : null;
     const cells: Record<string, ReleaseCell> = outcome.cells;
-    const doc: ReleaseDocument = {
+    return {
       version: 1,
       queryId: header.queryId,
       kind: header.kind,
       specDigest: toHex(header.specDigest),
       paramSet: header.paramSet,
       keyId: toHex(this.keyId),
-      merchants: sorted.map((c) => c.header.merchantId),
-      contributionDigests,
-      aggregateDigest: toHex(aggregateDigest),
+      merchants: sums.merchants,
+      contributionDigests: sums.contributionDigests,
+      aggregateDigest: sums.aggregateDigest,
       policy: { minMerchants: policy.minMerchants, minSubjects: policy.minSubjects },
       attestedSubjects: outcome.attestedSubjects,
       cells,
       releasedAt,
       disclosure: { purpose, mode: policy.noise.mode, dominance: policy.dominance, dp: dpAccount },
-    };
-    const { releaseJson, signature } = signRelease(doc, this.keys.signing.secretKey);
-    this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
-    this.releasesSigned++;
-    return {
-      releaseJson,
-      keyholderSigningKey: Buffer.from(this.keys.signing.publicKey),
-      signature: Buffer.from(signature),
     };
   }
 
