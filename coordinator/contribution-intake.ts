@@ -19,7 +19,7 @@ import {
   type ContributionHeader,
   type SubmitContributionResponse,
 } from '../protos/index.js';
-import { AUDIT_ID_RE, attestationDigest, type AuditEvent } from '../compliance/index.js';
+import { AUDIT_ID_RE, attestationDigest, type AuditEvent, type ConsentAttestation } from '../compliance/index.js';
 import {
   RoundError,
   checkBinding,
@@ -73,6 +73,24 @@ function checkHeaderShape(h: ContributionHeader): Uint8Array {
   return contributionDigest(h);
 }
 
+/** What the intake learned of a stream, for the audit entry of a refusal. */
+interface IntakeKnown {
+  merchantId: string | null;
+  queryId: string | null;
+  timedOut: boolean;
+}
+
+/** A header that passed every check made before the body is read. */
+interface AdmittedHeader {
+  readonly header: ContributionHeader;
+  /** The envelope digest the merchant signed. */
+  readonly digest: Uint8Array;
+  readonly keySequence: number;
+  readonly attestation: ConsentAttestation;
+  readonly ciphertextCount: number;
+  readonly expectedBytes: number;
+}
+
 export class ContributionIntake {
   constructor(
     private readonly ctx: HeContext,
@@ -119,7 +137,7 @@ export class ContributionIntake {
   /** Handles one SubmitContribution call; resolves with the receipt or throws RpcError. */
   async submit(call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>): Promise<SubmitContributionResponse> {
     let timer: NodeJS.Timeout | undefined;
-    const known: { merchantId: string | null; queryId: string | null; timedOut: boolean } = { merchantId: null, queryId: null, timedOut: false };
+    const known: IntakeKnown = { merchantId: null, queryId: null, timedOut: false };
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         known.timedOut = true;
@@ -143,16 +161,32 @@ export class ContributionIntake {
     }
   }
 
+  /** The header, then the body, then the store: each step refuses with a precise status and changes nothing. */
   private async receive(
     call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>,
-    known: { merchantId: string | null; queryId: string | null; timedOut: boolean },
+    known: IntakeKnown,
   ): Promise<SubmitContributionResponse> {
     const messages = readStream(call);
     const first = await messages.next();
     if (first.done || !first.value.header) invalid('HEADER_FIRST', 'the first message must be the contribution header');
-    const h = first.value.header;
-    const digest = checkHeaderShape(h);
+    const admitted = await this.admitHeader(first.value.header, call, known);
+    const body = await this.readBody(messages, admitted.expectedBytes, known);
+    checkCiphertexts(this.ctx, admitted.header, body);
+    return this.storeAccepted(admitted, body);
+  }
 
+  /**
+   * Everything that can be checked before a ciphertext byte is read, cheapest
+   * first: header sizes, enrolment, query, signature, revocation, rate,
+   * replay, open round, then the round's binding, consent attestation and
+   * ciphertext shape (round/check-contribution.ts, as the key holder runs them).
+   */
+  private async admitHeader(
+    h: ContributionHeader,
+    call: ServerReadableStream<ContributionChunk, SubmitContributionResponse>,
+    known: IntakeKnown,
+  ): Promise<AdmittedHeader> {
+    const digest = checkHeaderShape(h);
     // One statement for what can change during a round (the merchant's key and
     // revocation, the query's status, an earlier contribution); the query's
     // other fields never change and are read once per query.
@@ -182,20 +216,21 @@ export class ContributionIntake {
     if (facts.queryStatus !== 'open' || query.deadline.getTime() <= Date.now()) {
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} no longer accepts contributions`);
     }
-    // The same checks, in the same order of cost, as the key holder's (round/check-contribution.ts).
     const round: RoundBinding = { queryId: query.queryId, paramSet: query.paramSet, keyId: query.keyId, terms: this.layouts.termsOf(query), cutoff: query.cutoff };
     checkBinding(h, round);
     const attestation = contributionAttestation(h, round);
     checkCiphertextShape(this.ctx, h, round.terms);
-    const ctLength = this.ctx.packedCiphertextByteLength;
     const count = round.terms.layout.ciphertextCount;
-
-    // Read exactly count × ctLength bytes; refuse as soon as more arrive.
-    const expected = count * ctLength;
+    const expectedBytes = count * this.ctx.packedCiphertextByteLength;
     const maxStreamBytes = this.options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES;
-    if (expected > maxStreamBytes) {
-      throw new RpcError(status.RESOURCE_EXHAUSTED, 'STREAM_TOO_LARGE', `${expected} bytes declared, at most ${maxStreamBytes} accepted in one stream`);
+    if (expectedBytes > maxStreamBytes) {
+      throw new RpcError(status.RESOURCE_EXHAUSTED, 'STREAM_TOO_LARGE', `${expectedBytes} bytes declared, at most ${maxStreamBytes} accepted in one stream`);
     }
+    return { header: h, digest, keySequence: merchant.keySequence, attestation, ciphertextCount: count, expectedBytes };
+  }
+
+  /** Exactly `expected` bytes of data chunks; refused as soon as more arrive, or a chunk of another kind. */
+  private async readBody(messages: AsyncIterator<ContributionChunk>, expected: number, known: IntakeKnown): Promise<Uint8Array> {
     // Chunks are kept as they come, so a stream that stalls holds only what it sent.
     const parts: Uint8Array[] = [];
     let received = 0;
@@ -213,10 +248,12 @@ export class ContributionIntake {
       received += data.length;
     }
     if (received < expected) invalid('CONTRIBUTION_TRUNCATED', `received ${received} of ${expected} bytes`);
-    const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, expected);
+    return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, expected);
+  }
 
-    checkCiphertexts(this.ctx, h, body);
-
+  /** Stores the contribution and its audit entry in one transaction; only then adds it to the running sum. */
+  private async storeAccepted(a: AdmittedHeader, body: Uint8Array): Promise<SubmitContributionResponse> {
+    const h = a.header;
     // Built before the transaction, which other contributions may share.
     const accepted: AuditEvent = {
       type: 'contribution.accepted',
@@ -224,21 +261,21 @@ export class ContributionIntake {
       details: {
         merchantId: h.merchantId,
         queryId: h.queryId,
-        envelopeDigest: toHex(digest),
-        attestationDigest: toHex(attestationDigest(attestation)),
-        subjectsIncluded: attestation.subjectsIncluded,
-        excludedByReason: { ...attestation.excludedByReason },
+        envelopeDigest: toHex(a.digest),
+        attestationDigest: toHex(attestationDigest(a.attestation)),
+        subjectsIncluded: a.attestation.subjectsIncluded,
+        excludedByReason: { ...a.attestation.excludedByReason },
       },
     };
     const outcome = await this.batches.insert({
       queryId: h.queryId,
       merchantId: h.merchantId,
-      envelopeDigest: digest,
+      envelopeDigest: a.digest,
       header: h,
       ciphertexts: body,
       attestationJson: Buffer.from(h.consentAttestation).toString('utf8'),
-      subjectsIncluded: attestation.subjectsIncluded,
-      keySequence: merchant.keySequence,
+      subjectsIncluded: a.attestation.subjectsIncluded,
+      keySequence: a.keySequence,
       inTx: (tx) => this.audit.record(accepted, tx),
     });
     if (!outcome.ok) {
@@ -248,7 +285,7 @@ export class ContributionIntake {
       throw new RpcError(status.FAILED_PRECONDITION, 'QUERY_CLOSED', `query ${h.queryId} closed before the contribution was stored`);
     }
     // Committed: only now does the contribution enter this process's running sum.
-    this.sums.add(h.queryId, h.merchantId, body, count);
-    return { queryId: h.queryId, merchantId: h.merchantId, envelopeDigest: Buffer.from(digest), storedUnixMs: BigInt(outcome.storedAt.getTime()) };
+    this.sums.add(h.queryId, h.merchantId, body, a.ciphertextCount);
+    return { queryId: h.queryId, merchantId: h.merchantId, envelopeDigest: Buffer.from(a.digest), storedUnixMs: BigInt(outcome.storedAt.getTime()) };
   }
 }
