@@ -241,7 +241,7 @@ function totalsOf(t: Record<string, bigint> | null, cell: string): RfmTotals {
   return {
     suppressed: false,
     customers: Number(customers),
-    orders: Number(t[`${cell}.orders`] as bigint),
+    orders: Number(t[`${cell}.orders`]),
     spend: ratioToNumber(spend, 100n),
     meanSpend: customers > 0n ? ratioToNumber(spend, customers * 100n) : null,
   };
