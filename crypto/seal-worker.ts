@@ -2,7 +2,7 @@
  * `SealWorker`: SEAL in a worker thread that is replaced when it faults.
  *
  * A C++ exception inside SEAL leaks WebAssembly memory, and hostile bytes can
- * abort or corrupt the instance for good (see PITFALLS). The supervisor owns
+ * abort or corrupt the instance for good (docs/hardening.md). The supervisor owns
  * one `worker_threads` Worker holding a HeContext and, as configured, the
  * secret key (passed once in workerData, wiped in the worker after loading)
  * and/or a public key. Requests (decrypt packed ciphertexts -> slot values;
