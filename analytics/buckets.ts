@@ -11,9 +11,6 @@
  */
 import { z } from 'zod';
 
-/** Seconds per day; day edges are compared in seconds, without rounding the value. */
-export const DAY_SECONDS = 86_400;
-
 /**
  * Strictly increasing safe integers in `[min, max]`, `minCount`–`maxCount` of
  * them. The zod issue path names the offending element.

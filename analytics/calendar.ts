@@ -10,6 +10,11 @@
  */
 import { z } from 'zod';
 
+/** Seconds in a day (UTC; calendar days in other offsets are offset by whole hours, never shorter). */
+export const DAY_SECONDS = 86_400;
+/** Milliseconds in a day. */
+export const DAY_MS = DAY_SECONDS * 1000;
+
 const ISO_INSTANT = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$/;
 const MONTH_LABEL = /^([0-9]{4})-([0-9]{2})$/;
 

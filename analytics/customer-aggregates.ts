@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { DAY_SECONDS as DAY_S } from './calendar.js';
 import { QuerySpecError } from './errors.js';
 import type { ColumnValue, Order } from './shop-data.js';
 
@@ -25,7 +26,6 @@ export interface Aggregate {
 }
 
 const DEFINITION = /^(count|sum|mean|min|max|last|days_since)\((orders|order\.[a-z][a-z0-9_]*)\)$/;
-const DAY_S = 86_400;
 
 /** Parses `sum(order.units)`; throws QuerySpecError at `path`. */
 export function parseAggregate(text: string, path: string): Aggregate {

@@ -29,11 +29,11 @@
  *
  * @module
  */
+import { DAY_SECONDS as DAY_S } from './calendar.js';
 import { AGE_BANDS } from './customer-groups.js';
 import type { RowScope } from './row-scope.js';
 import { LIFECYCLE_STAGES, type Customer, type ShopData } from './shop-data.js';
 
-const DAY_S = 86_400;
 
 /** Per-customer facts every feature is computed from. */
 export interface CustomerFacts {

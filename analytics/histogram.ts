@@ -27,7 +27,8 @@
  * @module
  */
 import { z } from 'zod';
-import { binIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
+import { binIndex, edgesSchema } from './buckets.js';
+import { DAY_SECONDS } from './calendar.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { histogramMargins } from './histogram-disclosure.js';
 import { HISTOGRAM_KIND, type HistogramBounds, type HistogramSpec, type HistogramSpecBase } from './histogram-spec.js';

@@ -124,8 +124,8 @@ export {
   type CityLevel,
   type SegmentGrouping,
 } from './customer-groups.js';
-export { DAY_SECONDS, bucketIndex, binIndex } from './buckets.js';
-export { DEFAULT_UTC_OFFSET_MINUTES, isoInstantSeconds, monthOf, monthLabel, monthOfLabel } from './calendar.js';
+export { bucketIndex, binIndex } from './buckets.js';
+export { DAY_MS, DAY_SECONDS, DEFAULT_UTC_OFFSET_MINUTES, isoInstantSeconds, monthOf, monthLabel, monthOfLabel } from './calendar.js';
 export { consentedHistories, releasedCell, type CustomerHistory } from './customer-history.js';
 export { RFM_KIND, rfmCellName, rfmTriples, rfmScoreCounts, isCore, type RfmSpec, type RfmBounds, type RfmCoreRule } from './rfm-spec.js';
 export {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { DAY_SECONDS } from './calendar.js';
 import type { SegmentStatsRow, SegmentStatsTable } from './segment-table.js';
 import { LIFECYCLE_STAGES, type LifecycleStage, type PooledData } from './shop-data.js';
 
@@ -60,7 +61,7 @@ export function pooledSegmentStats(pooled: PooledData, options: PooledSegmentSta
     if (times.length >= 2) a.repeat += 1;
     for (let i = 1; i < times.length; i++) {
       a.gaps += 1;
-      a.gapDays += ((times[i] as number) - (times[i - 1] as number)) / 86_400;
+      a.gapDays += ((times[i] as number) - (times[i - 1] as number)) / DAY_SECONDS;
     }
   }
   const rows = LIFECYCLE_STAGES.map((stage): SegmentStatsRow => {

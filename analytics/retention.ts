@@ -30,7 +30,7 @@
  * @module
  */
 import { z } from 'zod';
-import { DAY_SECONDS } from './buckets.js';
+import { DAY_SECONDS } from './calendar.js';
 import {
   DEFAULT_UTC_OFFSET_MINUTES,
   isoInstantSchema,

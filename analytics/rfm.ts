@@ -24,7 +24,8 @@
  * @module
  */
 import { z } from 'zod';
-import { bucketIndex, DAY_SECONDS, edgesSchema } from './buckets.js';
+import { bucketIndex, edgesSchema } from './buckets.js';
+import { DAY_SECONDS } from './calendar.js';
 import { isoInstantSchema, isoInstantSeconds } from './calendar.js';
 import { consentedHistories, releasedCell } from './customer-history.js';
 import { QuerySpecError } from './errors.js';

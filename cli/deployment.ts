@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { cryptoReady, loadOrCreateSeedFile, randomBytes, signingKeyPairFromSeed, toHex } from '../crypto/index.js';
 import { UsageError } from './args.js';
+import { DAY_MS } from '../analytics/index.js';
 
 /** Files of a deployment folder, relative to it. */
 export const DEPLOYMENT_FILES = {
@@ -41,7 +42,6 @@ export const DEFAULT_HOSTS = ['127.0.0.1', '::1', 'localhost'] as const;
 
 const CA_DAYS = 3650;
 const SERVER_DAYS = 825;
-const DAY_MS = 86_400_000;
 
 export interface DeploymentManifest {
   readonly version: 1;

@@ -3,6 +3,7 @@ import { cryptoReady, issueEnrolmentToken, parseEnrolmentToken, toHex } from '..
 import { integer, parse, requireString, UsageError } from './args.js';
 import { DEPLOYMENT_FILES, deploymentDirOption } from './deployment.js';
 import { readSeedFile } from './identity-options.js';
+import { DAY_MS } from '../analytics/index.js';
 
 export const ENROL_TOKEN_HELP = `fedmart enrol-token — issue a one-time enrolment token for one merchant (administrator, offline)
 
@@ -45,7 +46,7 @@ export async function enrolTokenCommand(argv: readonly string[]): Promise<number
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(merchantId)) throw new UsageError('--merchant must be 1..128 of A-Z a-z 0-9 . _ - and start with a letter or digit');
   const days = integer(values, 'expires-days', 7, 1, 3650);
   await cryptoReady();
-  const token = issueEnrolmentToken({ authoritySeed: readSeedFile(authorityFile, 'authority'), merchantId, expiresUnixMs: Date.now() + days * 86_400_000 });
+  const token = issueEnrolmentToken({ authoritySeed: readSeedFile(authorityFile, 'authority'), merchantId, expiresUnixMs: Date.now() + days * DAY_MS });
   const { statement } = parseEnrolmentToken(token);
   console.log(token);
   console.error(`token ${toHex(statement.tokenId)} for ${merchantId}, usable once until ${new Date(statement.expiresUnixMs).toISOString()}`);

@@ -45,6 +45,7 @@ import {
   type ShopSchema,
   type TableFormat,
 } from './schema.js';
+import { DAY_SECONDS } from '../analytics/index.js';
 
 /** Reads and validates `dir/schema.json`. */
 export async function readShopSchema(dir: string): Promise<ShopSchema> {
@@ -484,7 +485,7 @@ async function loadShopMetrics(
   return rows;
 }
 
-const DAY_S = 86_400;
+const DAY_S = DAY_SECONDS;
 /** Days without an order after which a customer is churning (derived stages). */
 export const CHURN_AFTER_DAYS = 180;
 /** Orders from which a customer is loyal (derived stages). */

@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import type { AuditTrail } from './audit-trail.js';
 import { textArray, type Database, type SqlExecutor } from './database.js';
+import { DAY_MS } from '../analytics/index.js';
 
 /** What one pass erased, per retention cutoff. */
 export interface RetentionPass {
@@ -40,7 +41,6 @@ export interface RetentionOptions {
   readonly now?: () => Date;
 }
 
-const DAY_MS = 86_400_000;
 
 export class RetentionJob {
   private timer: NodeJS.Timeout | undefined;

@@ -20,8 +20,9 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_PURPOSES, pseudonymise, type ConsentChannel, type ConsentEvent, type ConsentPurpose, type ConsentRecord, type RightsRequest } from '../compliance/consent.js';
 import { isoSeconds } from './csv-format.js';
 import type { Prng } from './prng.js';
+import { DAY_SECONDS } from '../analytics/index.js';
 
-const DAY = 86_400;
+const DAY = DAY_SECONDS;
 
 /** A consent record with the shop's customer id it belongs to. */
 export interface SynthConsent {

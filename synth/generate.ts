@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
+import { DAY_SECONDS, LIFECYCLE_STAGES, type LifecycleStage } from '../analytics/index.js';
 import { generateShopConsents, type SynthShopConsents } from './consents.js';
 import { fakeAge, fakeCity, fakeName, fakePhone } from './people.js';
 import { Prng } from './prng.js';
@@ -22,7 +22,7 @@ import { makeProfiles, type CustomersPerShop, type ShopProfile } from './profile
 import { generateSessions, type SynthSession } from './sessions.js';
 import { generateShopMetrics, type SynthShopMetrics } from './shop-metrics.js';
 
-const DAY = 86_400;
+const DAY = DAY_SECONDS;
 
 /** Default end of the order history: 2026-01-01T00:00:00Z (exclusive). */
 export const DEFAULT_HISTORY_END_UNIX_S = Date.UTC(2026, 0, 1) / 1000;

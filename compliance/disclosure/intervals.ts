@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { SEGMENT_STATS_KIND, SEGMENT_STAT_NAMES, segmentFieldName, type ReleaseDocument, type ReleasedNoise, type SegmentStatName, type SegmentStatsSpec } from '../../analytics/index.js';
+import { DAY_SECONDS, SEGMENT_STATS_KIND, SEGMENT_STAT_NAMES, segmentFieldName, type ReleaseDocument, type ReleasedNoise, type SegmentStatName, type SegmentStatsSpec } from '../../analytics/index.js';
 import { noiseHalfWidth, noiseParameterOf } from './noise.js';
 
 /** A closed interval [lo, hi]. */
@@ -86,14 +86,14 @@ function segmentRows(spec: SegmentStatsSpec, doc: ReleaseDocument, confidence: n
     };
     if (!SEGMENT_STAT_NAMES.every((s) => noise[segmentFieldName(group, s)] !== undefined)) continue;
     const maxMean = Number(spec.bounds.maxOrderCents) / 100;
-    const maxGapDays = Number(spec.bounds.horizonSeconds) / 86_400;
+    const maxGapDays = Number(spec.bounds.horizonSeconds) / DAY_SECONDS;
     out[group] = {
       customers: at('customers', confidence) as Interval,
       repeatCustomers: at('repeat_customers', confidence) as Interval,
       orders: at('orders', confidence) as Interval,
       repurchaseRate: ratioInterval(at('repeat_customers', pair) as Interval, at('customers', pair) as Interval, 1, 1),
       orderValueMean: ratioInterval(at('order_value_sum_cents', pair) as Interval, at('orders', pair) as Interval, 100, maxMean),
-      meanDaysBetweenOrders: ratioInterval(at('interval_sum_s', pair) as Interval, at('interval_count', pair) as Interval, 86_400, maxGapDays),
+      meanDaysBetweenOrders: ratioInterval(at('interval_sum_s', pair) as Interval, at('interval_count', pair) as Interval, DAY_SECONDS, maxGapDays),
     };
   }
   return out;
