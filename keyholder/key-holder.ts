@@ -273,7 +273,10 @@ export class KeyHolder {
    */
   private async releaseNow(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
     const terms = this.termsOf(header);
-    const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff: new Date(Number(header.cutoffUnixMs)) };
+    const cutoff = new Date(Number(header.cutoffUnixMs));
+    // An int64 from the wire: a time Date cannot hold would reach the attestation check as Invalid Date.
+    if (!Number.isFinite(cutoff.getTime())) refuse('HEADER_INVALID', 'the release header\'s cutoff_unix_ms is not a representable time');
+    const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff };
     const shops = this.verifyContributions(round, contributions);
     const policy = this.admit(header, terms, shops);
 

@@ -78,5 +78,16 @@ describeBackends('merchant and subject thresholds', (backend) => {
     expect((thrown as RoundError).code).toBe('TOO_FEW_MERCHANTS');
     expect(rpcErrorOf(thrown as RoundError).status).toBe(status.FAILED_PRECONDITION);
     expect(cluster.keyholder.keyHolder.decryptions).toBe(0);
+
+    // A cutoff no Date can hold (an int64 the fuzzer sent) is a refused header, not an internal error.
+    const farCutoff: ReleaseHeader = { ...header, cutoffUnixMs: -7541693345903406570n, coordinatorSignature: Buffer.alloc(0) };
+    farCutoff.coordinatorSignature = signReleaseRequest(farCutoff, cluster.identity.requestKey);
+    const refused = await cluster.keyholder.keyHolder.release(farCutoff, [{
+      header: built.header, merchantSigningKey: merchants[0]!.signingPublicKey, ciphertexts: built.ciphertexts[0]!,
+      keyEvidence: keyEvidenceToWire(merchants[0]!.keyEvidence()!),
+    }]).then(() => undefined, (err: unknown) => err);
+    expect(refused).toBeInstanceOf(RoundError);
+    expect((refused as RoundError).code).toBe('HEADER_INVALID');
+    expect(cluster.keyholder.keyHolder.decryptions).toBe(0);
   });
 });
