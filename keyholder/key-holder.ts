@@ -24,7 +24,7 @@ import {
   KeyEvidenceError,
   type HeContext,
 } from '../crypto/index.js';
-import { checkModelRules, readsNoCustomers, type ReleaseCell, type ReleaseDocument } from '../analytics/index.js';
+import { checkModelRules, readsNoCustomers, type ReleaseDocument } from '../analytics/index.js';
 import {
   DEFAULT_MAX_SATURATION,
   DEFAULT_PURPOSES,
@@ -39,8 +39,6 @@ import {
   findDifferencing,
   releaseRowSet,
   formatRho,
-  unitsToRho,
-  zcdpToEpsilon,
   type ConsentAttestation,
   type DeclaredDisclosure,
   type DifferencingHit,
@@ -62,7 +60,17 @@ import {
   type ReleaseHeader,
   type SignedRelease,
 } from '../protos/index.js';
-import { RoundError, RoundTerms, checkBinding, checkContribution, signRelease, type RoundBinding, type RoundErrorCode } from '../round/index.js';
+import {
+  RoundError,
+  RoundTerms,
+  buildReleaseDocument,
+  checkBinding,
+  checkContribution,
+  signRelease,
+  type ReleaseContents,
+  type RoundBinding,
+  type RoundErrorCode,
+} from '../round/index.js';
 import { DisclosureStore } from './disclosure-store.js';
 import type { KeyHolderKeys } from './key-store.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -296,10 +304,10 @@ export class KeyHolder {
     this.ledger.record(header.queryId, contributionDigests);
     this.decryptions++;
     const byField = this.checkedTotals(header, terms, shops.merchants.size, await this.decryptAggregate(sums));
-    const doc = this.disclose(header, terms, policy, shops, population, byField, {
+    const doc = this.disclose(round, policy, shops, population, byField, {
       merchants: sorted.map((c) => c.header.merchantId),
       contributionDigests,
-      aggregateDigest: toHex(aggregateDigest),
+      aggregateDigest,
     });
     const { releaseJson, signature } = signRelease(doc, this.keys.signing.secretKey);
     this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
@@ -437,22 +445,22 @@ export class KeyHolder {
   /**
    * Disclosure control on the decrypted totals (model rules, cell
    * integrity, k, dominance, secondary suppression, noise), the spend and
-   * population recorded, and the release document.
+   * population recorded, and the release document (`buildReleaseDocument`,
+   * round/release.ts).
    */
   private disclose(
-    header: ReleaseHeader,
-    terms: RoundTerms,
+    round: RoundBinding,
     policy: EffectivePolicy,
     shops: VerifiedShops,
     population: PopulationRecord,
     byField: ReadonlyMap<string, bigint>,
-    sums: Pick<ReleaseDocument, 'merchants' | 'contributionDigests' | 'aggregateDigest'>,
+    sums: Pick<ReleaseContents, 'merchants' | 'contributionDigests' | 'aggregateDigest'>,
   ): ReleaseDocument {
-    const { definition, spec, layout, purpose } = terms;
+    const { kind, definition, spec, layout, purpose } = round.terms;
     // A model's groups and saturation (exact purposes; under DP the noise protects them): nothing leaves on a refusal.
     const rules = policy.noise.mode === 'exact' ? definition.modelRules?.(spec) : undefined;
     const ruled = rules ? checkModelRules(rules, byField, policy.minSubjects, policy.maxSaturation) : undefined;
-    if (ruled?.refusal) refuse(ruled.refusal.code, `purpose '${purpose}', ${header.kind}: ${ruled.refusal.message}`);
+    if (ruled?.refusal) refuse(ruled.refusal.code, `purpose '${purpose}', ${kind}: ${ruled.refusal.message}`);
 
     // Cells whose exact totals are not what they claim (a bucket of two levels) are withheld before anything leaves.
     const integrity = definition.cellIntegrity;
@@ -469,40 +477,10 @@ export class KeyHolder {
       smallGroupCells: ruled?.withheld,
       integrityFailedCells: integrityFailed,
     });
-    const releasedAt = new Date().toISOString();
-    const rhoUnits = outcome.dp?.rhoUnits ?? 0n;
+    const releasedAt = new Date();
     // Spend and population are on disk before the release leaves.
-    const spent = this.disclosure.recordRelease(purpose, { ...population, releasedAt }, rhoUnits);
-    const dpAccount = outcome.dp && policy.noise.mode === 'dp'
-      ? {
-          mechanism: outcome.dp.mechanism,
-          confidence: outcome.dp.confidence,
-          delta: outcome.dp.delta,
-          rho: formatRho(outcome.dp.rhoUnits),
-          epsilon: outcome.dp.epsilon,
-          rhoSpent: formatRho(spent.rhoSpentUnits),
-          rhoTotal: formatRho(policy.noise.totalRhoUnits),
-          epsilonSpent: zcdpToEpsilon(unitsToRho(spent.rhoSpentUnits), outcome.dp.delta),
-          attestedSubjectsNoise: outcome.dp.attestedSubjectsNoise,
-        }
-      : null;
-    const cells: Record<string, ReleaseCell> = outcome.cells;
-    return {
-      version: 1,
-      queryId: header.queryId,
-      kind: header.kind,
-      specDigest: toHex(header.specDigest),
-      paramSet: header.paramSet,
-      keyId: toHex(this.keyId),
-      merchants: sums.merchants,
-      contributionDigests: sums.contributionDigests,
-      aggregateDigest: sums.aggregateDigest,
-      policy: { minMerchants: policy.minMerchants, minSubjects: policy.minSubjects },
-      attestedSubjects: outcome.attestedSubjects,
-      cells,
-      releasedAt,
-      disclosure: { purpose, mode: policy.noise.mode, dominance: policy.dominance, dp: dpAccount },
-    };
+    const spent = this.disclosure.recordRelease(purpose, { ...population, releasedAt: releasedAt.toISOString() }, outcome.dp?.rhoUnits ?? 0n);
+    return buildReleaseDocument(round, { ...sums, policy, outcome, rhoSpentUnits: spent.rhoSpentUnits, releasedAt });
   }
 
   /**

@@ -2,8 +2,9 @@
  * The round: what the shop, the coordinator and the key holder each do with
  * one query, in one place. Terms derived once from the query
  * (`RoundTerms`), the shop's side (`contribute`), the one contribution
- * check both aggregators run (`checkContribution` and its steps), and the
- * table of round error codes with their gRPC mapping.
+ * check both aggregators run (`checkContribution` and its steps), the
+ * release document built, signed, opened and finalised (release.ts), and
+ * the table of round error codes with their gRPC mapping.
  */
 export { ROUND_ERRORS, RoundError, isRoundErrorCode, type RoundErrorCode, type RoundFailure } from './errors.js';
 export { RoundTerms, definitionOf, parsedSpec, type PlaintextSpace, type RoundQuery } from './round-terms.js';
@@ -29,6 +30,16 @@ export {
   type ShopSide,
   type SignedContribution,
 } from './contribute.js';
-export { finaliseRelease, openRelease, releaseDigest, signRelease, verifyReleaseSignature, type SignedReleaseParts } from './release.js';
+export {
+  buildReleaseDocument,
+  finaliseRelease,
+  openRelease,
+  releaseDigest,
+  signRelease,
+  verifyReleaseSignature,
+  type ReleaseContents,
+  type ReleasedRound,
+  type SignedReleaseParts,
+} from './release.js';
 export { roundView } from './round-view.js';
 export { rpcErrorOf } from './rpc.js';

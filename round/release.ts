@@ -1,16 +1,87 @@
 /**
- * The release side of a round: the key holder signs the release document
- * it built; the coordinator (and anyone holding the key holder's public key,
- * such as the demo or an auditor) opens it — signature, then the document,
- * then its binding to the query and the aggregate it was asked about — and
+ * The release side of a round: the key holder builds the release document
+ * from the round's terms, its own checked facts and the outcome of
+ * disclosure control (`buildReleaseDocument`), and signs it; the
+ * coordinator (and anyone holding the key holder's public key, such as the
+ * demo or an auditor) opens it — signature, then the document, then its
+ * binding to the query and the aggregate it was asked about — and
  * finalises the released totals into the kind's result. The document's
- * format (`ReleaseDocument`) stays in analytics/, because the disclosure
- * explanations of analytics and compliance read it too.
+ * format and parser (`ReleaseDocument`, `parseReleaseDocument`) stay in
+ * analytics/release-document.ts, because code below round/ reads it:
+ * analytics' withheld-cell explanations (`withheldCellsOf`), compliance's
+ * disclosure engine (which produces its `ReleaseCell`s and
+ * `ReleasedNoise`) and its DP intervals (`disclosureSummary`), and neither
+ * analytics nor compliance may import round/.
  */
 import { blake2b256, constantTimeEqual, signDigest, toHex, verifyDigest } from '../crypto/index.js';
 import { parseReleaseDocument, releasedTotalsFromDocument, type ReleaseDocument } from '../analytics/index.js';
+import { formatRho, unitsToRho, zcdpToEpsilon, type DisclosureOutcome, type EffectivePolicy } from '../compliance/index.js';
 import { RoundError } from './errors.js';
 import type { RoundTerms } from './round-terms.js';
+
+/** Which round a release is of: the query, its terms, and the parameter set and key the contributions were encrypted under. */
+export interface ReleasedRound {
+  readonly queryId: string;
+  readonly paramSet: string;
+  readonly keyId: Uint8Array;
+  readonly terms: Pick<RoundTerms, 'kind' | 'specDigest' | 'purpose'>;
+}
+
+/** What the key holder established and decided for one release, in the order it did. */
+export interface ReleaseContents {
+  /** Contributing merchant ids, sorted. */
+  readonly merchants: readonly string[];
+  /** Hex BLAKE2b-256 of each contribution's ciphertexts, in `merchants` order. */
+  readonly contributionDigests: readonly string[];
+  /** BLAKE2b-256 of the aggregate the key holder re-added (and found equal to the coordinator's). */
+  readonly aggregateDigest: Uint8Array;
+  /** The purpose's effective policy disclosure control ran under. */
+  readonly policy: EffectivePolicy;
+  /** Disclosure control's result on the decrypted totals. */
+  readonly outcome: Pick<DisclosureOutcome, 'cells' | 'attestedSubjects' | 'dp'>;
+  /** ρ (in units) the purpose has spent, this release included: the disclosure ledger once the release is recorded. */
+  readonly rhoSpentUnits: bigint;
+  readonly releasedAt: Date;
+}
+
+/**
+ * The release document of `round`: header and binding facts, the policy's
+ * thresholds, the released cells, and the disclosure account (under a DP
+ * policy: this release's ρ and ε, the purpose's spend and total). Pure; the
+ * key holder signs what it returns (`signRelease`).
+ */
+export function buildReleaseDocument(round: ReleasedRound, release: ReleaseContents): ReleaseDocument {
+  const { policy, outcome } = release;
+  const dp = outcome.dp && policy.noise.mode === 'dp'
+    ? {
+        mechanism: outcome.dp.mechanism,
+        confidence: outcome.dp.confidence,
+        delta: outcome.dp.delta,
+        rho: formatRho(outcome.dp.rhoUnits),
+        epsilon: outcome.dp.epsilon,
+        rhoSpent: formatRho(release.rhoSpentUnits),
+        rhoTotal: formatRho(policy.noise.totalRhoUnits),
+        epsilonSpent: zcdpToEpsilon(unitsToRho(release.rhoSpentUnits), outcome.dp.delta),
+        attestedSubjectsNoise: outcome.dp.attestedSubjectsNoise,
+      }
+    : null;
+  return {
+    version: 1,
+    queryId: round.queryId,
+    kind: round.terms.kind,
+    specDigest: toHex(round.terms.specDigest),
+    paramSet: round.paramSet,
+    keyId: toHex(round.keyId),
+    merchants: release.merchants,
+    contributionDigests: release.contributionDigests,
+    aggregateDigest: toHex(release.aggregateDigest),
+    policy: { minMerchants: policy.minMerchants, minSubjects: policy.minSubjects },
+    attestedSubjects: outcome.attestedSubjects,
+    cells: outcome.cells,
+    releasedAt: release.releasedAt.toISOString(),
+    disclosure: { purpose: round.terms.purpose, mode: policy.noise.mode, dominance: policy.dominance, dp },
+  };
+}
 
 /** What the key holder's signature covers: BLAKE2b-256 of the release JSON as sent. */
 export function releaseDigest(releaseJson: string): Uint8Array {
