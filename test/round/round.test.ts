@@ -23,14 +23,15 @@ import {
   verifyDigest,
   type SigningKeyPair,
 } from '../../crypto/index.js';
-import { canonicalSpecJson, getQueryDefinition, type ReleaseDocument } from '../../analytics/index.js';
-import { DEFAULT_PURPOSE_REGISTRY, disclosureTerms, getPurpose } from '../../compliance/index.js';
+import { canonicalSpecJson, getQueryDefinition, parseReleaseDocument, type ReleaseCell, type ReleasedNoise } from '../../analytics/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, disclosureTerms, getPurpose, type EffectivePolicy } from '../../compliance/index.js';
 import { loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { envelopeOf, type ContributionHeader, type OpenQuery } from '../../protos/index.js';
 import {
   ROUND_ERRORS,
   RoundError,
   RoundTerms,
+  buildReleaseDocument,
   checkContribution,
   contribute,
   openRelease,
@@ -42,6 +43,7 @@ import {
   type SignedContribution,
 } from '../../round/index.js';
 import { makeShops } from '../../harness/shops.js';
+import { FIXTURE_AGGREGATE_DIGEST, RELEASE_DOCUMENT_FIXTURE } from '../../harness/release-document.js';
 
 const SPEC = { kind: 'segment-stats', purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' } as const;
 const MERCHANT = 'shop-round-01';
@@ -215,22 +217,8 @@ describe('contribute and checkContribution', () => {
 });
 
 describe('signRelease and openRelease', () => {
-  const doc: ReleaseDocument = {
-    version: 1,
-    queryId: 'q-round-module',
-    kind: 'segment-stats',
-    specDigest: 'ab12',
-    paramSet: 'bfv-8192',
-    keyId: 'cd34',
-    merchants: ['m1', 'm2', 'm3'],
-    contributionDigests: ['00', '11', '22'],
-    aggregateDigest: 'ff'.repeat(32),
-    policy: { minMerchants: 3, minSubjects: 10 },
-    attestedSubjects: 1234,
-    cells: { new: { suppressed: true, reason: 'fewer than 10 subjects' } },
-    releasedAt: '2026-01-01T00:00:00.000Z',
-  };
-  const aggregateDigest = new Uint8Array(32).fill(0xff);
+  const doc = RELEASE_DOCUMENT_FIXTURE;
+  const aggregateDigest = FIXTURE_AGGREGATE_DIGEST;
 
   it('opens what the key holder signed, and verifies independently with Ed25519 over BLAKE2b-256 of the JSON', () => {
     const keyholder = generateSigningKeyPair();
@@ -249,5 +237,68 @@ describe('signRelease and openRelease', () => {
     const keyholder = generateSigningKeyPair();
     const signed = make(keyholder, generateSigningKeyPair());
     expect(codeOf(() => openRelease(signed, { keyholderSigningKey: keyholder.publicKey, queryId: doc.queryId, aggregateDigest }))).toBe(code);
+  });
+});
+
+describe('buildReleaseDocument', () => {
+  const cells: Record<string, ReleaseCell> = {
+    new: { suppressed: true, reason: 'fewer than 10 subjects', reasonCode: 'FEWER_THAN_K_SUBJECTS' },
+    loyal: { suppressed: false, subjects: '41', totals: { 'loyal.customers': '41', 'loyal.order_value_sum_cents': '90210' } },
+  };
+  const contents = {
+    merchants: ['m1', 'm2', 'm3'],
+    contributionDigests: ['aa', 'bb', 'cc'],
+    aggregateDigest: new Uint8Array(32).fill(0x5a),
+    rhoSpentUnits: 0n,
+    releasedAt: new Date(Date.UTC(2026, 5, 1, 12, 30)),
+  };
+  const exact: EffectivePolicy = { purpose: 'marketing-analytics', minMerchants: 4, minSubjects: 12, dominance: { maxSharePercent: 80 }, maxSaturation: 0.2, noise: { mode: 'exact' } };
+
+  it('states the round, the binding facts, the policy\'s thresholds and the cells, under an exact policy', () => {
+    const released = { queryId: 'q-build', paramSet: 'bfv-test', keyId: new Uint8Array([1, 2, 254]), terms: round.terms };
+    const doc = buildReleaseDocument(released, { ...contents, policy: exact, outcome: { cells, attestedSubjects: 57, dp: null } });
+    expect(doc).toEqual({
+      version: 1,
+      queryId: 'q-build',
+      kind: 'segment-stats',
+      specDigest: Buffer.from(blake2b256(Buffer.from(query.specJson, 'utf8'))).toString('hex'),
+      paramSet: 'bfv-test',
+      keyId: '0102fe',
+      merchants: ['m1', 'm2', 'm3'],
+      contributionDigests: ['aa', 'bb', 'cc'],
+      aggregateDigest: '5a'.repeat(32),
+      policy: { minMerchants: 4, minSubjects: 12 },
+      attestedSubjects: 57,
+      cells,
+      releasedAt: '2026-06-01T12:30:00.000Z',
+      disclosure: { purpose: 'marketing-analytics', mode: 'exact', dominance: { maxSharePercent: 80 }, dp: null },
+    });
+    // What it builds is a document the parser accepts, and opens once signed.
+    expect(parseReleaseDocument(JSON.parse(JSON.stringify(doc)))).toEqual(doc);
+    const keyholder = generateSigningKeyPair();
+    const signed = { ...signRelease(doc, keyholder.secretKey), keyholderSigningKey: keyholder.publicKey };
+    expect(openRelease(signed, { keyholderSigningKey: keyholder.publicKey, queryId: 'q-build', aggregateDigest: contents.aggregateDigest })).toEqual(doc);
+  });
+
+  it('carries the DP account: this release\'s ρ and ε, the purpose\'s spend and total', () => {
+    const noise: ReleasedNoise = { mechanism: 'discrete-gaussian', parameter: '9/1', sd: 3, noisy: '55', ci: ['49', '61'] };
+    const dpPolicy: EffectivePolicy = {
+      ...exact,
+      dominance: null,
+      noise: { mode: 'dp', mechanism: 'discrete-gaussian', rhoPerQueryUnits: 100_000_000n, totalRhoUnits: 1_000_000_000n, delta: 1e-6, confidence: 0.95 },
+    };
+    const dp = { mechanism: 'discrete-gaussian' as const, rhoUnits: 100_000_000n, epsilon: 1.43, delta: 1e-6, confidence: 0.95, attestedSubjectsNoise: noise, touched: 2 };
+    const doc = buildReleaseDocument(round, { ...contents, rhoSpentUnits: 300_000_000n, policy: dpPolicy, outcome: { cells, attestedSubjects: 55, dp } });
+    // ε of ρ-zCDP at δ (Bun & Steinke 2016, Prop. 1.3): ρ + 2√(ρ ln(1/δ)), with ρ = 0.3 spent so far.
+    const epsilonSpent = 0.3 + 2 * Math.sqrt(0.3 * Math.log(1e6));
+    expect(doc.disclosure).toEqual({
+      purpose: 'marketing-analytics',
+      mode: 'dp',
+      dominance: null,
+      dp: { mechanism: 'discrete-gaussian', confidence: 0.95, delta: 1e-6, rho: '0.1', epsilon: 1.43, rhoSpent: '0.3', rhoTotal: '1', epsilonSpent: expect.closeTo(epsilonSpent, 9) as number, attestedSubjectsNoise: noise },
+    });
+    expect(doc.attestedSubjects).toBe(55);
+    expect([doc.queryId, doc.paramSet, doc.keyId]).toEqual([query.queryId, query.paramSet, query.keyId.toString('hex')]);
+    expect(parseReleaseDocument(JSON.parse(JSON.stringify(doc)))).toEqual(doc);
   });
 });
