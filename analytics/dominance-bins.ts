@@ -21,22 +21,13 @@
  *
  * @module
  */
+import { isqrt } from './integer-math.js';
 import { assertWithinBounds, type AnyQueryDefinition, type CellSpec, type FieldSpec } from './query-definition.js';
 
 /** Bins per doubling of the value (edges are ⌊2^(j/4)⌋). */
 export const DOMINANCE_BINS_PER_DOUBLING = 4;
 
 const edgeCache = new Map<bigint, readonly bigint[]>();
-
-function isqrt(n: bigint): bigint {
-  if (n < 2n) return n;
-  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
-}
 
 /**
  * Ascending lower edges of the bins for values in [1, max]: the distinct

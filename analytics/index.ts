@@ -65,6 +65,7 @@ export {
 } from './model-rules.js';
 export { canonicalSpecJson } from './canonical-json.js';
 export { ratioToNumber } from './rational.js';
+export { isqrt, gcd } from './integer-math.js';
 export { getQueryDefinition, listQueryKinds, registerQueryDefinition, getModelDefinition, listModelKinds, registerModelDefinition, type KnownQueryKinds } from './registry.js';
 export {
   SEGMENT_STATS_KIND,

@@ -12,7 +12,8 @@
  */
 import { bernoulliExp } from './bernoulli.js';
 import { sampleDiscreteLaplace } from './discrete-laplace.js';
-import { fractionToNumber, isqrt, type Fraction } from './integer-math.js';
+import { isqrt } from '../../analytics/index.js';
+import { fractionToNumber, type Fraction } from './integer-math.js';
 import type { RandomReader } from './random-source.js';
 
 function assertVariance(sigma2: Fraction): void {

@@ -10,7 +10,7 @@
 export { DisclosureError, type DisclosureErrorCode } from './errors.js';
 export { RandomReader, cryptoRandomSource, defaultRandomSource, uniformBelow, type RandomSource } from './random-source.js';
 export { bernoulli, bernoulliExp } from './bernoulli.js';
-export { isqrt, gcd, fraction, formatFraction, parseFraction, fractionToNumber, type Fraction } from './integer-math.js';
+export { fraction, formatFraction, parseFraction, fractionToNumber, type Fraction } from './integer-math.js';
 export { sampleDiscreteLaplace, discreteLaplacePmf, discreteLaplaceTail, discreteLaplaceHalfWidth } from './discrete-laplace.js';
 export { sampleDiscreteGaussian, discreteGaussianPmf, discreteGaussianHalfWidth, gaussianSigma, normalQuantile } from './discrete-gaussian.js';
 export {

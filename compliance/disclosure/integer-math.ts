@@ -1,28 +1,10 @@
 /**
- * Small exact integer helpers for the samplers and the budget accounting.
+ * Exact fractions for the samplers and the budget accounting (integer
+ * square root and gcd are analytics/integer-math.ts's).
  *
  * @module
  */
-
-/** ⌊√n⌋ for n >= 0 (Newton's method on bigints). */
-export function isqrt(n: bigint): bigint {
-  if (typeof n !== 'bigint' || n < 0n) throw new RangeError(`n: expected a non-negative bigint, got ${String(n)}`);
-  if (n < 2n) return n;
-  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
-}
-
-/** Greatest common divisor of non-negative bigints. */
-export function gcd(a: bigint, b: bigint): bigint {
-  let x = a < 0n ? -a : a;
-  let y = b < 0n ? -b : b;
-  while (y !== 0n) [x, y] = [y, x % y];
-  return x;
-}
+import { gcd } from '../../analytics/index.js';
 
 /** An exact non-negative rational `num/den` in lowest terms. */
 export interface Fraction {

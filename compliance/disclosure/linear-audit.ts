@@ -14,18 +14,12 @@
  *
  * @module
  */
+import { gcd } from '../../analytics/index.js';
 
 /** A relation between cells, as in `suppression.ts`. */
 export interface LinearRelation {
   readonly parts: readonly string[];
   readonly total?: string;
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  let x = a < 0n ? -a : a;
-  let y = b < 0n ? -b : b;
-  while (y !== 0n) [x, y] = [y, x % y];
-  return x;
 }
 
 /** Divides a row by the gcd of its entries, sign-normalised on its first non-zero entry. */

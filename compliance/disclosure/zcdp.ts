@@ -21,7 +21,8 @@
  * @module
  */
 import { DisclosureError } from './errors.js';
-import { fraction, isqrt, type Fraction } from './integer-math.js';
+import { isqrt } from '../../analytics/index.js';
+import { fraction, type Fraction } from './integer-math.js';
 
 /** ρ is kept in units of 10^-9. */
 export const RHO_UNITS_PER_ONE = 1_000_000_000n;
