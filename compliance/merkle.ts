@@ -23,6 +23,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { constantTimeEqual, isBytes } from '../crypto/index.js';
 
 /** Length of every hash in the tree (SHA-256). */
 export const MERKLE_HASH_BYTES = 32;
@@ -38,10 +39,6 @@ function sha256(...parts: Uint8Array[]): Uint8Array {
 
 /** SHA-256 of the empty string: the Merkle tree hash of a tree with no leaves. */
 export const EMPTY_TREE_ROOT: Uint8Array = sha256();
-
-function isBytes(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array || (ArrayBuffer.isView(value) && value.constructor.name === 'Uint8Array');
-}
 
 function isHash(value: unknown): value is Uint8Array {
   return isBytes(value) && value.length === MERKLE_HASH_BYTES;
@@ -63,13 +60,6 @@ function assertSize(value: unknown, name: string, max: number = Number.MAX_SAFE_
 
 function isSize(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** Equality of two hashes. Hashes here are public, so no constant-time compare is needed. */
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** RFC 6962 leaf hash: SHA-256(0x00 || data). */
@@ -282,7 +272,7 @@ export function verifyInclusion(
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && equalBytes(r, root);
+  return sn === 0 && constantTimeEqual(r, root);
 }
 
 /**
@@ -305,8 +295,8 @@ export function verifyConsistency(
 ): boolean {
   if (!isSize(oldSize) || !isSize(newSize) || !isHash(oldRoot) || !isHash(newRoot) || !isProof(proof)) return false;
   if (oldSize > newSize) return false;
-  if (oldSize === newSize) return proof.length === 0 && equalBytes(oldRoot, newRoot);
-  if (oldSize === 0) return proof.length === 0 && equalBytes(oldRoot, EMPTY_TREE_ROOT);
+  if (oldSize === newSize) return proof.length === 0 && constantTimeEqual(oldRoot, newRoot);
+  if (oldSize === 0) return proof.length === 0 && constantTimeEqual(oldRoot, EMPTY_TREE_ROOT);
   if (proof.length === 0) return false;
   const path: Uint8Array[] = isPowerOfTwo(oldSize) ? [oldRoot, ...proof] : [...proof];
   let fn = oldSize - 1;
@@ -333,5 +323,5 @@ export function verifyConsistency(
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && equalBytes(fr, oldRoot) && equalBytes(sr, newRoot);
+  return sn === 0 && constantTimeEqual(fr, oldRoot) && constantTimeEqual(sr, newRoot);
 }

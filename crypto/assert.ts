@@ -3,8 +3,8 @@
  *
  * Style follows noble-hashes: a wrong type is a `TypeError`, a wrong size or
  * value a `RangeError`, and the message always names the argument so that a
- * caller can find the mistake without a debugger. Internal module; not
- * re-exported from `index.ts`.
+ * caller can find the mistake without a debugger. Internal module but for
+ * `isBytes`, which `index.ts` re-exports as the one Uint8Array test.
  */
 
 /**

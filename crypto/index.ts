@@ -63,6 +63,7 @@ export {
   DIGEST_BYTES,
 } from './sign.js';
 export type { SigningKeyPair } from './sign.js';
+export { isBytes } from './assert.js';
 
 export { canonicalEncode, statementDigest, CANONICAL_MAX_DEPTH } from './canonical.js';
 export type { CanonicalValue } from './canonical.js';
