@@ -1,65 +1,34 @@
 /**
  * Query kind → definition. The coordinator, key holder and merchant node
- * look kinds up here so that adding a query kind means adding one file, its
- * import and one entry in QUERY_KINDS below, and no service code changes.
+ * look kinds up here so that adding a query kind means adding one file and
+ * one export line in kinds.ts (model-kinds.ts for an iterative model), and
+ * no service code changes.
  *
  * @module
  */
 import { withDominanceBins } from './dominance-bins.js';
 import { UnknownQueryKindError } from './errors.js';
 import { disclosureRoleOf, type AnyQueryDefinition, type QueryDefinition } from './query-definition.js';
-import { segmentStatsQuery } from './segment-stats.js';
-import { logisticFitDefinition, logisticRoundQuery } from './logistic-regression.js';
-import { scoreHistogramQuery } from './model-evaluation.js';
-import { featureMomentsQuery, kmeansFitDefinition, kmeansRoundQuery } from './kmeans.js';
 import type { AnyIterativeModelDefinition, IterativeModelDefinition } from './iterative.js';
-import { rfmQuery } from './rfm.js';
-import { cohortRetentionQuery } from './retention.js';
-import { histogramQuery } from './histogram.js';
-import { funnelQuery } from './funnel.js';
-import { abLiftQuery } from './lift.js';
-import { merchantBenchmarkQuery } from './merchant-benchmark.js';
-import { linearModelQuery } from './linear-model.js';
-import { logisticModelFitDefinition, logisticModelRoundQuery } from './logistic-model.js';
-import { linearRegressionQuery } from './linear-regression.js';
-import { pcaQuery } from './pca.js';
-import { categoryLevelsQuery } from './category-levels.js';
+import * as queryKinds from './kinds.js';
+import * as modelKinds from './model-kinds.js';
 
 /**
- * Every query kind, one entry each: the kinds a person may ask for and the
- * `fit-round` kinds of the models below. Registering a kind is adding its
- * definition here (and its import above); nothing else in the repository
- * lists kinds.
+ * Every query kind: the exports of kinds.ts, one line each there. Typed
+ * here so that a non-definition exported from kinds.ts fails to compile.
  */
-const QUERY_KINDS = [
-  segmentStatsQuery,
-  rfmQuery,
-  cohortRetentionQuery,
-  histogramQuery,
-  funnelQuery,
-  abLiftQuery,
-  merchantBenchmarkQuery,
-  categoryLevelsQuery,
-  linearRegressionQuery,
-  linearModelQuery,
-  pcaQuery,
-  logisticRoundQuery,
-  logisticModelRoundQuery,
-  scoreHistogramQuery,
-  featureMomentsQuery,
-  kmeansRoundQuery,
-] as const;
+const QUERY_KINDS: readonly AnyQueryDefinition[] = Object.values(queryKinds);
 
-/** Every iterative model kind (fits made of several rounds), one entry each; their round kinds are in QUERY_KINDS. */
-const MODEL_KINDS = [logisticFitDefinition, kmeansFitDefinition, logisticModelFitDefinition] as const;
+/** Every iterative model kind: the exports of model-kinds.ts; their round kinds are in QUERY_KINDS. */
+const MODEL_KINDS: readonly AnyIterativeModelDefinition[] = Object.values(modelKinds);
 
 /**
  * Statically known kinds, for precise types at call sites that name them:
- * each definition of QUERY_KINDS whose `kind` has a literal type (the third
- * type argument of `QueryDefinition`), keyed by that kind.
+ * each definition exported from kinds.ts whose `kind` has a literal type
+ * (the third type argument of `QueryDefinition`), keyed by that kind.
  */
 export type KnownQueryKinds = {
-  [D in (typeof QUERY_KINDS)[number] as string extends D['kind'] ? never : D['kind']]: D;
+  [D in (typeof queryKinds)[keyof typeof queryKinds] as string extends D['kind'] ? never : D['kind']]: D;
 };
 
 /** Adds a listed definition; a kind listed twice is a mistake, not a replacement. */
