@@ -5,6 +5,23 @@
  * each build the same `RoundTerms` from the same three inputs (kind, spec
  * JSON, max contributors), so they cannot disagree about the layout a
  * contribution must use; no process derives a layout any other way.
+ *
+ * The purpose's disclosure terms are deliberately not part of `RoundTerms`:
+ * the terms stop at what the query itself fixes, and `of` stays pure. Each
+ * process takes the purpose's terms from its own registry, and which
+ * registry it trusts is its policy, not a duplicated look-up: the
+ * coordinator reads its purpose register (asynchronously, with the PIA in
+ * force and its own k floor) once, when it publishes the query's terms; the
+ * shop reads the purposes it registered itself and declines when the
+ * query's stated terms differ (round/contribute.ts); the key holder reads
+ * the purposes it was started with and its stored effective policy, which
+ * may only tighten, under its own floors, and refuses when the terms a
+ * shop's attestation carries differ. A `withPurpose(...)` would be built
+ * from three different sources and still be checked differently by each,
+ * so it would add a step without removing one; what they share is already
+ * one function each in compliance/disclosure/terms.ts (`disclosureTerms`,
+ * `declaredDisclosure`, and `declaredDifference` for the shop's and the key
+ * holder's comparison).
  */
 import { SlotLayout, blake2b256, constantTimeEqual } from '../crypto/index.js';
 import { canonicalSpecJson, getQueryDefinition, type AnyQueryDefinition } from '../analytics/index.js';
