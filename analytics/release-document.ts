@@ -3,8 +3,10 @@
  * contributions, under which disclosure policy. Totals travel as decimal
  * strings because JSON numbers cannot carry every bigint exactly.
  *
- * The key holder builds it, the coordinator stores it and turns it into
- * {@link ReleasedTotals} for `QueryDefinition.finalise`.
+ * The key holder builds it (`buildReleaseDocument`, round/release.ts) and
+ * signs it, the coordinator stores it and turns it into
+ * {@link ReleasedTotals} for `QueryDefinition.finalise`. The format stays
+ * here because analytics and compliance read it and cannot import round/.
  *
  * @module
  */
