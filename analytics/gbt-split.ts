@@ -1,0 +1,200 @@
+/**
+ * The fit runner's side of a gradient-boosted-trees round: from a level's
+ * summed histograms (gbt-local.ts), the best split of every open node and
+ * the next state of the model.
+ *
+ * For a node with sums G, H over its rows and a candidate sending (G_L, H_L,
+ * n_L) left and (G_R, H_R, n_R) right, the gain is
+ *
+ *   ½ [G_L²/(H_L + λ) + G_R²/(H_R + λ) − G²/(H + λ)]
+ *
+ * and a leaf's value is −η · G/(H + λ) (η the learning rate). Candidates:
+ *
+ * - numeric variable: every inner edge, bins 0 … t left and the rest right;
+ * - categorical variable: the levels present at the node sorted by
+ *   G/(H + λ) (ties in declared order), each proper prefix left.
+ *
+ * A candidate counts only when both children hold at least minLeafSubjects
+ * rows (so every leaf does). Candidates are taken in order (variables as
+ * declared, then thresholds or prefixes) and a later one replaces the best
+ * only when its gain is larger by more than {@link GBT_GAIN_TIE_RELATIVE}
+ * relative, so gains equal up to rounding (two thresholds around an empty
+ * bin) go to the first. The best is taken when its gain exceeds
+ * minSplitGain and is not rounding noise (more than GBT_GAIN_TIE_RELATIVE of
+ * its children's scores); otherwise the node becomes a leaf.
+ *
+ * Children at the maximum depth, and children too small to split again
+ * (fewer than 2 × minLeafSubjects rows), become leaves at once from the
+ * split's sums; the others are open for the next round. All sums over bins
+ * are added as integers (fixed point) and turned into doubles once.
+ *
+ * @module
+ */
+import { GBT_SCALE_BITS, type GbtBinSums, type GbtLevelHistograms } from './gbt-local.js';
+import type { GbtSpec } from './gbt-spec.js';
+import { gbtFrontier, gbtLeftChild, gbtNodeDepth, gbtRightChild, gbtTreesOf, startGbtTree, type GbtModel, type GbtNode, type GbtSplit, type GbtTree } from './gbt-tree.js';
+import { fixedToReal } from './signed-real.js';
+
+/** Gains within this relative difference count as equal (the first candidate wins). */
+export const GBT_GAIN_TIE_RELATIVE = 1e-9;
+
+/** Sums over a set of rows: count, and G, H in units of 2^-GBT_SCALE_BITS. */
+export interface GbtSums {
+  readonly n: bigint;
+  readonly g: bigint;
+  readonly h: bigint;
+}
+
+export type GbtNodeDecision =
+  | { readonly id: number; readonly kind: 'split'; readonly split: GbtSplit; readonly gain: number; readonly left: GbtSums; readonly right: GbtSums }
+  | { readonly id: number; readonly kind: 'leaf'; readonly sums: GbtSums };
+
+const real = (v: bigint): number => fixedToReal(v, GBT_SCALE_BITS);
+
+/** G²/(H + λ), 0 when H + λ is not positive. */
+function score(s: GbtSums, l2: number): number {
+  const d = real(s.h) + l2;
+  if (!(d > 0)) return 0;
+  const g = real(s.g);
+  return (g * g) / d;
+}
+
+/** −η G/(H + λ), 0 when H + λ is not positive. */
+export function gbtLeafValue(s: GbtSums, spec: Pick<GbtSpec, 'l2' | 'learningRate'>): number {
+  const d = real(s.h) + spec.l2;
+  if (!(d > 0)) return 0;
+  return (-spec.learningRate * real(s.g)) / d;
+}
+
+function add(a: GbtSums, b: GbtSums): GbtSums {
+  return { n: a.n + b.n, g: a.g + b.g, h: a.h + b.h };
+}
+
+function minus(a: GbtSums, b: GbtSums): GbtSums {
+  return { n: a.n - b.n, g: a.g - b.g, h: a.h - b.h };
+}
+
+const ZERO: GbtSums = { n: 0n, g: 0n, h: 0n };
+
+function binAt(bins: GbtBinSums, b: number): GbtSums {
+  return { n: bins.n[b] as bigint, g: bins.g[b] as bigint, h: bins.h[b] as bigint };
+}
+
+function totalOf(bins: GbtBinSums): GbtSums {
+  let t = ZERO;
+  for (let b = 0; b < bins.n.length; b++) t = add(t, binAt(bins, b));
+  return t;
+}
+
+interface Candidate {
+  readonly split: GbtSplit;
+  readonly left: GbtSums;
+  readonly right: GbtSums;
+}
+
+/** Every candidate split of one variable at one node, in order. */
+function candidatesOf(spec: Pick<GbtSpec, 'l2'>, variable: GbtSpec['variables'][number], bins: GbtBinSums): Candidate[] {
+  const total = totalOf(bins);
+  const out: Candidate[] = [];
+  if (variable.type === 'numeric') {
+    let left = ZERO;
+    for (let t = 0; t < variable.edges.length; t++) {
+      left = add(left, binAt(bins, t));
+      out.push({ split: { type: 'numeric', variable: variable.name, bin: t, threshold: variable.edges[t] as number }, left, right: minus(total, left) });
+    }
+    return out;
+  }
+  const present = variable.levels
+    .map((level, j) => ({ level, j, sums: binAt(bins, j) }))
+    .filter((l) => l.sums.n > 0n)
+    .map((l) => ({ ...l, ratio: real(l.sums.g) / (real(l.sums.h) + spec.l2) }));
+  present.sort((a, b) => (a.ratio < b.ratio ? -1 : a.ratio > b.ratio ? 1 : a.j - b.j));
+  let left = ZERO;
+  for (let i = 0; i + 1 < present.length; i++) {
+    left = add(left, present[i]!.sums);
+    const inLeft = new Set(present.slice(0, i + 1).map((l) => l.j));
+    const levels = variable.levels.filter((_, j) => inLeft.has(j));
+    out.push({ split: { type: 'categorical', variable: variable.name, levels }, left, right: minus(total, left) });
+  }
+  return out;
+}
+
+/**
+ * The decision for every open node of the level: its best split, or a leaf.
+ * Throws RangeError when the histograms' variables disagree on a node's row
+ * count (no honest shops send that) or a node holds fewer than
+ * minLeafSubjects rows (only a root can: the fit cannot release a tree).
+ */
+export function chooseGbtSplits(spec: Pick<GbtSpec, 'variables' | 'l2' | 'minLeafSubjects' | 'minSplitGain'>, histograms: GbtLevelHistograms): GbtNodeDecision[] {
+  const minLeaf = BigInt(spec.minLeafSubjects);
+  return histograms.nodes.map((node): GbtNodeDecision => {
+    if (node.variables.length !== spec.variables.length) throw new RangeError(`node ${node.id}: expected ${spec.variables.length} variables' histograms`);
+    const totals = node.variables.map(totalOf);
+    const sums = totals[0] as GbtSums;
+    if (totals.some((t) => t.n !== sums.n)) throw new RangeError(`node ${node.id}: the variables' histograms disagree on its row count`);
+    if (sums.n < minLeaf) throw new RangeError(`node ${node.id} holds ${sums.n} subjects, fewer than minLeafSubjects ${spec.minLeafSubjects}`);
+    let best: { readonly candidate: Candidate; readonly gain: number; readonly children: number } | undefined;
+    spec.variables.forEach((variable, j) => {
+      const bins = node.variables[j] as GbtBinSums;
+      const parent = score(totals[j] as GbtSums, spec.l2);
+      for (const candidate of candidatesOf(spec, variable, bins)) {
+        if (candidate.left.n < minLeaf || candidate.right.n < minLeaf) continue;
+        const children = score(candidate.left, spec.l2) + score(candidate.right, spec.l2);
+        const gain = 0.5 * (children - parent);
+        if (best === undefined || gain > best.gain + GBT_GAIN_TIE_RELATIVE * Math.abs(best.gain)) best = { candidate, gain, children };
+      }
+    });
+    if (best === undefined || !(best.gain > spec.minSplitGain) || !(best.gain > GBT_GAIN_TIE_RELATIVE * best.children)) {
+      return { id: node.id, kind: 'leaf', sums };
+    }
+    return { id: node.id, kind: 'split', split: best.candidate.split, gain: best.gain, left: best.candidate.left, right: best.candidate.right };
+  });
+}
+
+/** A child of a split: a leaf at the maximum depth or when too small to split again, else open. */
+function childNode(spec: Pick<GbtSpec, 'depth' | 'minLeafSubjects' | 'l2' | 'learningRate'>, id: number, sums: GbtSums): GbtNode {
+  const subjects = Number(sums.n);
+  if (gbtNodeDepth(id) >= spec.depth || subjects < 2 * spec.minLeafSubjects) return { id, kind: 'leaf', subjects, value: gbtLeafValue(sums, spec) };
+  return { id, kind: 'open', subjects };
+}
+
+/** The growing tree with the level's decisions applied. */
+export function applyGbtDecisions(spec: Pick<GbtSpec, 'depth' | 'minLeafSubjects' | 'l2' | 'learningRate'>, tree: GbtTree, decisions: readonly GbtNodeDecision[]): GbtTree {
+  const byId = new Map(decisions.map((d) => [d.id, d]));
+  const nodes: GbtNode[] = [];
+  for (const node of tree.nodes) {
+    const d = byId.get(node.id);
+    if (node.kind !== 'open') {
+      nodes.push(node);
+      continue;
+    }
+    if (d === undefined) throw new RangeError(`no decision for open node ${node.id}`);
+    if (d.kind === 'leaf') {
+      nodes.push({ id: node.id, kind: 'leaf', subjects: Number(d.sums.n), value: gbtLeafValue(d.sums, spec) });
+      continue;
+    }
+    nodes.push({ id: node.id, kind: 'split', subjects: Number(d.left.n + d.right.n), split: d.split });
+    nodes.push(childNode(spec, gbtLeftChild(node.id), d.left), childNode(spec, gbtRightChild(node.id), d.right));
+  }
+  if (decisions.some((d) => !tree.nodes.some((n) => n.id === d.id && n.kind === 'open'))) throw new RangeError('a decision names a node that is not open');
+  return { nodes: nodes.sort((a, b) => a.id - b.id) };
+}
+
+/**
+ * One round of the fit: the level's histograms applied to the growing tree.
+ * When the tree is finished, the next tree is started (its root open), or,
+ * after `spec.trees` trees, the fit is done. Throws RangeError when the
+ * histograms are not of the model's frontier.
+ */
+export function advanceGbtLevel(spec: GbtSpec, model: GbtModel, histograms: GbtLevelHistograms): { readonly done: boolean; readonly model: GbtModel } {
+  const { complete, growing } = gbtTreesOf(model);
+  if (growing === undefined) throw new RangeError('model: no tree is growing');
+  const frontier = gbtFrontier(model);
+  const ids = histograms.nodes.map((n) => n.id);
+  if (ids.length !== frontier.length || ids.some((id, i) => id !== frontier[i])) throw new RangeError(`histograms are of nodes [${ids.join(', ')}], the frontier is [${frontier.join(', ')}]`);
+  const tree = applyGbtDecisions(spec, growing, chooseGbtSplits(spec, histograms));
+  const next: GbtModel = { ...model, trees: [...complete, tree] };
+  if (tree.nodes.some((n) => n.kind === 'open')) return { done: false, model: next };
+  if (next.trees.length < spec.trees) return { done: false, model: startGbtTree(next) };
+  return { done: true, model: next };
+}

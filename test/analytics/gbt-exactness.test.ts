@@ -1,0 +1,329 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeGbtLevel, GBT_SCALE_BITS, gbtLevelFields, gbtLevelFloatSums, gbtLevelLocal, gbtTotalsByName } from '../../analytics/gbt-local.js';
+import { parseGbtSpec, type GbtSpec, type GbtVariable } from '../../analytics/gbt-spec.js';
+import { advanceGbtLevel } from '../../analytics/gbt-split.js';
+import { assertReleasableGbtModel, emptyGbtModel, gbtFrontier, gbtMargin, gbtPredict, startGbtTree, type GbtModel, type GbtRow } from '../../analytics/gbt-tree.js';
+import { fixedToReal } from '../../analytics/signed-real.js';
+
+// ---------------------------------------------------------------------------
+// Synthetic shops (seeded)
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normal(rand: () => number): number {
+  const u = Math.max(rand(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+const REGIONS = ['north', 'south', 'east', 'west', 'central'];
+const CHANNELS = ['web', 'app', 'store'];
+
+const VARIABLES = [
+  { name: 'age', type: 'numeric', edges: [25, 30, 35, 40, 45, 50, 55, 60, 65, 70] },
+  { name: 'spend', type: 'numeric', edges: [20, 50, 100, 200, 400, 800] },
+  { name: 'region', type: 'categorical', levels: REGIONS },
+  { name: 'channel', type: 'categorical', levels: CHANNELS },
+];
+
+function pick<T>(rand: () => number, items: readonly T[], weights: readonly number[]): T {
+  const total = weights.reduce((a, b) => a + b, 0);
+  let u = rand() * total;
+  for (let i = 0; i < items.length; i++) {
+    u -= weights[i] as number;
+    if (u < 0) return items[i] as T;
+  }
+  return items.at(-1) as T;
+}
+
+/** Shops of unequal size and unequal mix: covariates shift with the shop. */
+function makeShops(label: 'binary' | 'numeric', sizes: readonly number[], seed: number): GbtRow[][] {
+  const rand = mulberry32(seed);
+  return sizes.map((size, s) =>
+    Array.from({ length: size }, (): GbtRow => {
+      const age = 18 + 60 * rand() + 4 * s;
+      const spend = Math.exp(4 + 1.1 * normal(rand) - 0.2 * s);
+      const region = pick(rand, REGIONS, [1 + s, 2, 1, 1 + 2 * s, 1]);
+      const channel = pick(rand, CHANNELS, [3 - s, 2, 1 + s]);
+      const regional = region === 'north' ? 0.9 : region === 'west' ? -0.7 : 0;
+      const x = { age, spend, region, channel };
+      if (label === 'binary') {
+        const t = 0.06 * (age - 45) + regional + 0.4 * Math.log(spend / 60) + (channel === 'app' ? 0.5 : 0);
+        return { x, y: rand() < 1 / (1 + Math.exp(-t)) ? 1 : 0 };
+      }
+      return { x, y: 40 + 0.6 * age + 15 * regional + 5 * Math.log(spend) + (channel === 'store' ? -6 : 0) + 3 * normal(rand) };
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// An independent pooled implementation: plain floats over all rows together,
+// splits found by scanning rows against each threshold or level set.
+
+type PooledNode =
+  | { id: number; kind: 'split'; subjects: number; variable: string; threshold?: number; levels?: string[] }
+  | { id: number; kind: 'leaf'; subjects: number; value: number };
+
+const TIE = 1e-9;
+
+function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: PooledNode[][]; margins: number[] } {
+  const margins = rows.map(() => spec.baseMargin);
+  const trees: PooledNode[][] = [];
+  const sc = (g: number, h: number): number => (h + spec.l2 > 0 ? (g * g) / (h + spec.l2) : 0);
+  const leafValue = (g: number, h: number): number => (h + spec.l2 > 0 ? (-spec.learningRate * g) / (h + spec.l2) : 0);
+  for (let t = 0; t < spec.trees; t++) {
+    const grad = rows.map((r, i) => {
+      const m = margins[i] as number;
+      if (spec.loss === 'logistic') {
+        const p = m >= 0 ? 1 / (1 + Math.exp(-m)) : Math.exp(m) / (1 + Math.exp(m));
+        return { g: p - r.y, h: p * (1 - p) };
+      }
+      return { g: m - r.y, h: 1 };
+    });
+    const sum = (idx: readonly number[]): { g: number; h: number } => {
+      let g = 0;
+      let h = 0;
+      for (const i of idx) {
+        g += grad[i]!.g;
+        h += grad[i]!.h;
+      }
+      return { g, h };
+    };
+    const nodes: PooledNode[] = [];
+    const leafOf = new Map<number, number>(); // row → leaf value
+    const grow = (id: number, depth: number, idx: number[]): void => {
+      const all = sum(idx);
+      const leaf = (): void => {
+        const value = leafValue(all.g, all.h);
+        nodes.push({ id, kind: 'leaf', subjects: idx.length, value });
+        for (const i of idx) leafOf.set(i, value);
+      };
+      if (depth >= spec.depth || idx.length < 2 * spec.minLeafSubjects) return leaf();
+      let best: { gain: number; children: number; node: PooledNode; left: number[]; right: number[] } | undefined;
+      const consider = (variable: string, left: number[], right: number[], extra: { threshold?: number; levels?: string[] }): void => {
+        if (left.length < spec.minLeafSubjects || right.length < spec.minLeafSubjects) return;
+        const l = sum(left);
+        const r = sum(right);
+        const children = sc(l.g, l.h) + sc(r.g, r.h);
+        const gain = 0.5 * (children - sc(all.g, all.h));
+        if (best === undefined || gain > best.gain + TIE * Math.abs(best.gain)) {
+          best = { gain, children, left, right, node: { id, kind: 'split', subjects: idx.length, variable, ...extra } };
+        }
+      };
+      for (const v of spec.variables) {
+        if (v.type === 'numeric') {
+          for (const threshold of v.edges) {
+            consider(
+              v.name,
+              idx.filter((i) => (rows[i]!.x[v.name] as number) < threshold),
+              idx.filter((i) => (rows[i]!.x[v.name] as number) >= threshold),
+              { threshold },
+            );
+          }
+        } else {
+          const present = v.levels
+            .map((level, j) => {
+              const s = sum(idx.filter((i) => rows[i]!.x[v.name] === level));
+              return { level, j, count: idx.filter((i) => rows[i]!.x[v.name] === level).length, ratio: s.g / (s.h + spec.l2) };
+            })
+            .filter((l) => l.count > 0)
+            .sort((a, b) => (a.ratio < b.ratio ? -1 : a.ratio > b.ratio ? 1 : a.j - b.j));
+          for (let k = 1; k < present.length; k++) {
+            const set = new Set(present.slice(0, k).map((l) => l.level));
+            consider(
+              v.name,
+              idx.filter((i) => set.has(rows[i]!.x[v.name] as string)),
+              idx.filter((i) => !set.has(rows[i]!.x[v.name] as string)),
+              { levels: v.levels.filter((l) => set.has(l)) },
+            );
+          }
+        }
+      }
+      const chosen = best;
+      if (chosen === undefined || !(chosen.gain > spec.minSplitGain) || !(chosen.gain > TIE * chosen.children)) return leaf();
+      nodes.push(chosen.node);
+      grow(2 * id + 1, depth + 1, chosen.left);
+      grow(2 * id + 2, depth + 1, chosen.right);
+    };
+    grow(
+      0,
+      0,
+      rows.map((_, i) => i),
+    );
+    rows.forEach((_, i) => {
+      margins[i]! += leafOf.get(i) as number;
+    });
+    trees.push(nodes.sort((a, b) => a.id - b.id));
+  }
+  return { trees, margins };
+}
+
+// ---------------------------------------------------------------------------
+// The federated fit: each shop's encoded level sums, added as integers (the
+// plaintext stand-in for the encrypted sum), decoded and split.
+
+function federatedFit(spec: GbtSpec, shops: readonly (readonly GbtRow[])[]): { model: GbtModel; rounds: number } {
+  let model = startGbtTree(emptyGbtModel(spec));
+  for (let round = 1; ; round++) {
+    const frontier = gbtFrontier(model);
+    const fields = gbtLevelFields(spec, frontier);
+    const vectors = shops.map((rows) => gbtLevelLocal(spec, model, rows));
+    const summed = fields.map((_, i) => vectors.reduce((s, v) => s + (v[i] as bigint), 0n));
+    const next = advanceGbtLevel(spec, model, decodeGbtLevel(spec, frontier, gbtTotalsByName(fields, summed)));
+    model = next.model;
+    if (next.done) return { model, rounds: round };
+  }
+}
+
+const relErr = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
+
+function compare(spec: GbtSpec, shops: readonly (readonly GbtRow[])[]): { maxLeafRel: number; maxPredRel: number; splits: number; rounds: number } {
+  const rows = shops.flat();
+  const pooled = pooledFit(spec, rows);
+  const { model, rounds } = federatedFit(spec, shops);
+  assertReleasableGbtModel(model, spec.minLeafSubjects);
+  expect(rounds).toBeLessThanOrEqual(spec.trees * spec.depth);
+  expect(model.trees).toHaveLength(spec.trees);
+  let maxLeafRel = 0;
+  let splits = 0;
+  model.trees.forEach((tree, t) => {
+    const expected = pooled.trees[t] as PooledNode[];
+    expect(tree.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? undefined : n.subjects])).toEqual(expected.map((n) => [n.id, n.kind, n.subjects]));
+    tree.nodes.forEach((node, i) => {
+      const want = expected[i] as PooledNode;
+      if (node.kind === 'split' && want.kind === 'split') {
+        splits++;
+        expect(node.split.variable).toBe(want.variable);
+        if (node.split.type === 'numeric') expect(node.split.threshold).toBe(want.threshold);
+        else expect(node.split.levels).toEqual(want.levels);
+      } else if (node.kind === 'leaf' && want.kind === 'leaf') {
+        maxLeafRel = Math.max(maxLeafRel, relErr(node.value, want.value));
+      }
+    });
+  });
+  // The released model is plain JSON: predictions survive a round trip.
+  const released = JSON.parse(JSON.stringify(model)) as GbtModel;
+  let maxPredRel = 0;
+  rows.forEach((row, i) => {
+    const margin = pooled.margins[i] as number;
+    const want = spec.loss === 'logistic' ? 1 / (1 + Math.exp(-margin)) : margin;
+    maxPredRel = Math.max(maxPredRel, relErr(gbtPredict(released, row), want), relErr(gbtMargin(released, row), margin));
+  });
+  return { maxLeafRel, maxPredRel, splits, rounds };
+}
+
+describe('gradient-boosted trees: federated equals pooled', () => {
+  const sizes = [40, 150, 500];
+
+  it('logistic loss (binary label): the same splits, leaf values and predictions within 1e-9 relative', () => {
+    const spec = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'churn-modelling', label: { name: 'churned', type: 'binary' }, variables: VARIABLES, trees: 12, depth: 3, learningRate: 0.3 }, 10);
+    const r = compare(spec, makeShops('binary', sizes, 7));
+    expect(r.splits).toBeGreaterThan(spec.trees); // real trees, not stumps of leaves
+    expect(r.maxLeafRel).toBeLessThan(1e-9);
+    expect(r.maxPredRel).toBeLessThan(1e-9);
+    console.info(`gbt logistic: ${r.rounds} rounds, ${r.splits} splits, max leaf rel error ${r.maxLeafRel.toExponential(2)}, max prediction rel error ${r.maxPredRel.toExponential(2)}`);
+  });
+
+  it('squared loss (numeric label): the same splits, leaf values and predictions within 1e-9 relative', () => {
+    const spec = parseGbtSpec(
+      { kind: 'gradient-boosted-trees', purpose: 'marketing-analytics', label: { name: 'basket', type: 'numeric', maxAbs: 1000 }, variables: VARIABLES, trees: 12, depth: 4, l2: 2.5, minLeafSubjects: 15 },
+      10,
+    );
+    const r = compare(spec, makeShops('numeric', sizes, 11));
+    expect(r.splits).toBeGreaterThan(spec.trees);
+    expect(r.maxLeafRel).toBeLessThan(1e-9);
+    expect(r.maxPredRel).toBeLessThan(1e-9);
+    console.info(`gbt squared: ${r.rounds} rounds, ${r.splits} splits, max leaf rel error ${r.maxLeafRel.toExponential(2)}, max prediction rel error ${r.maxPredRel.toExponential(2)}`);
+  });
+
+  it('agrees on other seeds, sizes and hyperparameters, and every leaf holds at least minLeafSubjects', () => {
+    const cases = [
+      { label: 'binary' as const, sizes: [25, 90, 310, 60], seed: 3, extra: { trees: 6, depth: 2, l2: 0, minLeafSubjects: 20 } },
+      { label: 'numeric' as const, sizes: [120, 35], seed: 5, extra: { trees: 5, depth: 5, learningRate: 1, minSplitGain: 50 } },
+      { label: 'binary' as const, sizes: [500, 40, 150], seed: 9, extra: { trees: 4, depth: 6, bins: 12, baseMargin: -0.4 } },
+    ];
+    for (const c of cases) {
+      const spec = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'p', label: { name: 'y', type: c.label }, variables: VARIABLES, ...c.extra }, 10);
+      const r = compare(spec, makeShops(c.label, c.sizes, c.seed));
+      expect(r.maxLeafRel).toBeLessThan(1e-9);
+      expect(r.maxPredRel).toBeLessThan(1e-9);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Encoding: each shop rounds its float sums once; the integer sum decodes to
+// the float sum of the shops' sums within half a unit per shop.
+
+const levelArb = fc.constantFrom(...REGIONS);
+const rowArb = (label: 'binary' | 'numeric'): fc.Arbitrary<GbtRow> =>
+  fc.record({
+    x: fc.record({ age: fc.double({ min: 0, max: 100, noNaN: true }), spend: fc.double({ min: 0, max: 1e4, noNaN: true }), region: levelArb, channel: fc.constantFrom(...CHANNELS) }),
+    y: label === 'binary' ? fc.constantFrom(0, 1) : fc.double({ min: -1000, max: 1000, noNaN: true }),
+  });
+
+describe('gradient-boosted trees: fixed-point encoding', () => {
+  for (const label of ['binary', 'numeric'] as const) {
+    it(`${label} label: encode → integer sum → decode equals the float sum of the shops within the fixed-point bound`, () => {
+      const spec = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'p', label: { name: 'y', type: label, ...(label === 'numeric' ? { maxAbs: 1000 } : {}) }, variables: VARIABLES }, 5);
+      fc.assert(
+        fc.property(fc.array(fc.array(rowArb(label), { maxLength: 60 }), { minLength: 1, maxLength: 5 }), fc.double({ min: -3, max: 3, noNaN: true }), (shops, baseMargin) => {
+          const model = startGbtTree(emptyGbtModel({ ...spec, baseMargin }));
+          const frontier = gbtFrontier(model);
+          const fields = gbtLevelFields(spec, frontier);
+          const vectors = shops.map((rows) => gbtLevelLocal(spec, model, rows));
+          const summed = fields.map((_, i) => vectors.reduce((s, v) => s + (v[i] as bigint), 0n));
+          const hist = decodeGbtLevel(spec, frontier, gbtTotalsByName(fields, summed));
+          const floats = shops.map((rows) => gbtLevelFloatSums(spec, model, rows).sums);
+          const unit = 2 ** -GBT_SCALE_BITS;
+          spec.variables.forEach((v: GbtVariable, j) => {
+            const bins = hist.nodes[0]!.variables[j]!;
+            bins.n.forEach((n, b) => {
+              const want = (key: 'g' | 'h' | 'n'): { sum: number; abs: number } => {
+                let sum = 0;
+                let abs = 0;
+                for (const f of floats) {
+                  sum += f[key][0]![j]![b]!;
+                  abs += Math.abs(f[key][0]![j]![b]!);
+                }
+                return { sum, abs };
+              };
+              expect(Number(n)).toBe(want('n').sum);
+              for (const key of ['g', 'h'] as const) {
+                const { sum, abs } = want(key);
+                const got = fixedToReal(bins[key][b] as bigint, GBT_SCALE_BITS);
+                // half a unit per shop, plus the doubles' own rounding of the reference and of the decoding
+                const bound = shops.length * (unit / 2) + 4 * Number.EPSILON * (abs + Math.abs(got));
+                expect(Math.abs(got - sum)).toBeLessThanOrEqual(bound);
+              }
+            });
+          });
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
+
+  it('refuses rows beyond the declared bounds or levels, never clamping them', () => {
+    const binary = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'p', label: { name: 'y', type: 'binary' }, variables: VARIABLES }, 5);
+    const model = startGbtTree(emptyGbtModel(binary));
+    const ok: GbtRow = { x: { age: 30, spend: 10, region: 'north', channel: 'web' }, y: 1 };
+    expect(() => gbtLevelLocal(binary, model, [ok])).not.toThrow();
+    expect(() => gbtLevelLocal(binary, model, [{ ...ok, y: 2 }])).toThrow(RangeError);
+    expect(() => gbtLevelLocal(binary, model, [{ ...ok, x: { ...ok.x, region: 'mars' } }])).toThrow(/not among the declared levels/);
+    expect(() => gbtLevelLocal(binary, model, [{ ...ok, x: { ...ok.x, age: 'old' } }])).toThrow(TypeError);
+    expect(() => gbtLevelLocal({ ...binary, maxRows: 1 }, model, [ok, ok])).toThrow(/maxRows/);
+    const numeric = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'p', label: { name: 'y', type: 'numeric', maxAbs: 10 }, variables: VARIABLES }, 5);
+    expect(() => gbtLevelLocal(numeric, startGbtTree(emptyGbtModel(numeric)), [{ ...ok, y: 11 }])).toThrow(/maxLabelAbs/);
+    expect(() => gbtLevelLocal(numeric, emptyGbtModel(numeric), [ok])).toThrow(/no tree is growing/);
+  });
+});
