@@ -12,7 +12,7 @@ import { canonicalSpecJson } from '../analytics/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import { bootstrapPrincipal, hashToken, newToken, newUserId, type Principal, type Role } from './auth.js';
 import type { Database } from './database.js';
-import { HttpProblem } from './problems.js';
+import { RequestError } from './request-errors.js';
 
 export interface UserRecord {
   readonly userId: string;
@@ -108,19 +108,22 @@ export class UserStore {
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
-  /** Creates a user and returns it with its token (the only time the token exists outside the caller). */
+  /**
+   * Creates a user and returns it with its token (the only time the token
+   * exists outside the caller). Throws RequestError USER_INVALID or USER_EXISTS.
+   */
   async create(input: NewUser, actor: string): Promise<{ user: UserRecord; token: string }> {
     const userId = input.userId ?? newUserId();
     const purposes = input.role === 'marketer' ? [...new Set(input.purposes ?? [])].sort() : [];
     const merchantId = input.role === 'merchant' ? (input.merchantId ?? null) : null;
-    if (input.role === 'marketer' && purposes.length === 0) throw new HttpProblem('USER_INVALID', 'a marketer needs at least one granted purpose');
-    if (input.role === 'merchant' && merchantId === null) throw new HttpProblem('USER_INVALID', 'a merchant operator needs a merchantId');
-    if (input.role !== 'marketer' && (input.purposes?.length ?? 0) > 0) throw new HttpProblem('USER_INVALID', 'only marketers are granted purposes');
-    if (userId === bootstrapPrincipal().id) throw new HttpProblem('USER_EXISTS', `${userId} is the bootstrap administrator`);
+    if (input.role === 'marketer' && purposes.length === 0) throw new RequestError('USER_INVALID', 'a marketer needs at least one granted purpose');
+    if (input.role === 'merchant' && merchantId === null) throw new RequestError('USER_INVALID', 'a merchant operator needs a merchantId');
+    if (input.role !== 'marketer' && (input.purposes?.length ?? 0) > 0) throw new RequestError('USER_INVALID', 'only marketers are granted purposes');
+    if (userId === bootstrapPrincipal().id) throw new RequestError('USER_EXISTS', `${userId} is the bootstrap administrator`);
     const token = newToken();
     await this.db.transaction(async (tx) => {
       const existing = await tx.query<{ user_id: string }>('SELECT user_id FROM api_users WHERE user_id = $1 FOR UPDATE', [userId]);
-      if (existing.length > 0) throw new HttpProblem('USER_EXISTS', `user ${userId} exists`);
+      if (existing.length > 0) throw new RequestError('USER_EXISTS', `user ${userId} exists`);
       await tx.query(
         `INSERT INTO api_users (user_id, role, purposes_json, merchant_id, label, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [userId, input.role, JSON.stringify(purposes), merchantId, input.label ?? null, hashToken(token), actor],
@@ -134,12 +137,12 @@ export class UserStore {
     return { user: (await this.get(userId))!, token };
   }
 
-  /** Revokes a user's token (idempotent); returns the user. */
+  /** Revokes a user's token (idempotent); returns the user. Throws RequestError USER_NOT_FOUND. */
   async revoke(userId: string, actor: string): Promise<UserRecord> {
     await this.db.transaction(async (tx) => {
       const rows = await tx.query<UserRow>('SELECT * FROM api_users WHERE user_id = $1 FOR UPDATE', [userId]);
       const row = rows[0];
-      if (!row) throw new HttpProblem('USER_NOT_FOUND', `no user ${userId}`);
+      if (!row) throw new RequestError('USER_NOT_FOUND', `no user ${userId}`);
       if (row.revoked_at !== null) return;
       const before = toUser(row);
       await tx.query('UPDATE api_users SET revoked_at = now() WHERE user_id = $1', [userId]);

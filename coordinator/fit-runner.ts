@@ -31,8 +31,8 @@ import {
 import { finaliseRelease, parsedSpec } from '../round/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Database, SqlExecutor } from './database.js';
-import { HttpProblem } from './problems.js';
 import type { QueryService } from './query-service.js';
+import { RequestError } from './request-errors.js';
 import type { QueryRecord } from './store.js';
 
 export type FitStatus = 'running' | 'evaluating' | 'done' | 'failed';
@@ -255,19 +255,24 @@ export class FitRunner {
     return rows.map((r) => toFit(r, byFit.get(r.fit_id)));
   }
 
-  /** Validates the fit, stores it and publishes round 1. Throws HttpProblem for bad requests. */
+  /**
+   * Validates the fit, stores it and publishes round 1. Throws RequestError
+   * (QUERY_KIND_UNKNOWN, QUERY_SPEC_INVALID, and those of
+   * `QueryService.checkPurpose` and `QueryService.create`) or RoundError
+   * (SPEC_INVALID, LAYOUT_INVALID of round 1) for a request it refuses.
+   */
   async create(req: CreateFitRequest): Promise<FitRecord> {
     let definition;
     try {
       definition = getModelDefinition(req.kind);
     } catch {
-      throw new HttpProblem('QUERY_KIND_UNKNOWN', `no model kind ${req.kind}`);
+      throw new RequestError('QUERY_KIND_UNKNOWN', `no model kind ${req.kind}`);
     }
     let spec: unknown;
     try {
       spec = definition.parseFitSpec({ ...req.spec, kind: req.kind });
     } catch (err) {
-      throw new HttpProblem('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
+      throw new RequestError('QUERY_SPEC_INVALID', err instanceof Error ? err.message : 'invalid spec');
     }
     await this.queries.checkPurpose(definition.purposeOf(spec), definition.inputFields(spec), new Date());
     const enrolled = (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;

@@ -7,8 +7,9 @@
  * which authenticates the bearer token, applies per-token rate limits,
  * checks the caller's role and parses every input with zod; the same tables
  * produce the OpenAPI document at /openapi.json and the page at /docs.
- * Errors are problem+json with a stable code (`problems.ts`); 5xx answers
- * never carry internals.
+ * Errors are problem+json with a stable code (`problems.ts`); domain code
+ * throws transport-free errors that become problems only here
+ * (`http-problem-map.ts`). 5xx answers never carry internals.
  *
  * The server under the app is bounded too: header, request, idle and TLS
  * handshake timeouts (`http-server-limits.ts`), connection caps per client
@@ -43,7 +44,8 @@ import { buildOpenApiDocument, renderDocsPage } from './openapi.js';
 import type { PurposeStore } from './purpose-registry.js';
 import type { QueryService } from './query-service.js';
 import type { FitRunner } from './fit-runner.js';
-import { HttpProblem, PROBLEMS, problemBody } from './problems.js';
+import { problemOf } from './http-problem-map.js';
+import { PROBLEMS, problemBody } from './problems.js';
 import { ReadinessProbe } from './readiness.js';
 import { TRACER_NAME } from './tracing.js';
 import { LOG_REDACT } from '../protos/log-redact.js';
@@ -200,9 +202,11 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     let code: keyof typeof PROBLEMS = 'INTERNAL';
     let detail: string | undefined;
     const fastifyCode = (err as { code?: string }).code;
-    if (err instanceof HttpProblem) {
-      code = err.code;
-      detail = err.detail;
+    // Route refusals (HttpProblem) and domain refusals (RequestError, the round's RoundError): `http-problem-map.ts`.
+    const known = problemOf(err);
+    if (known) {
+      code = known.code;
+      detail = known.detail;
     } else if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       code = 'PAYLOAD_TOO_LARGE';
     } else if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {

@@ -6,6 +6,7 @@ export { DEFAULT_HTTP_SERVER_LIMITS, type HttpServerLimits } from './http-server
 export { openDatabase, migrate, SchemaTooNewError, SchemaNotMigratedError, type Database } from './database.js';
 export { CoordinatorStore, type QueryRecord, type QueryStatus } from './store.js';
 export { PROBLEMS, HttpProblem, type ProblemCode } from './problems.js';
+export { REQUEST_ERRORS, RequestError, type RequestErrorCode, type RequestFailure } from './request-errors.js';
 export { AuditTrail, type AuditTrailOptions } from './audit-trail.js';
 export { SqlAuditStore } from './audit-store.js';
 export { PurposeStore } from './purpose-registry.js';

@@ -5,6 +5,10 @@
  * cutoff not in the future), then storage and the `query.created` audit
  * entry in one transaction. Used by the HTTP API and by model fits, whose
  * rounds are ordinary queries.
+ *
+ * Refusals are `RequestError` (`request-errors.ts`), or the round's own
+ * `RoundError` where the round refuses (SPEC_INVALID, LAYOUT_INVALID); the
+ * HTTP edge turns both into problems (`http-problem-map.ts`).
  */
 import { blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
 import { canonicalSpecJson, disclosureRoleOf } from '../analytics/index.js';
@@ -12,8 +16,8 @@ import { RoundError, RoundTerms, definitionOf } from '../round/index.js';
 import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, disclosureTerms, type PurposeDefinition } from '../compliance/index.js';
 import type { PublicKeyBundle } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
-import { HttpProblem } from './problems.js';
 import type { PurposeStore } from './purpose-registry.js';
+import { RequestError } from './request-errors.js';
 import type { CoordinatorStore, QueryRecord } from './store.js';
 import type { SqlExecutor } from './database.js';
 
@@ -64,49 +68,56 @@ export class QueryService {
 
   /**
    * The registered purpose `name`, checked to have a PIA in force at `at` and
-   * to allow `fields`. Throws HttpProblem (PURPOSE_UNKNOWN, PIA_MISSING, FIELD_NOT_ALLOWED).
+   * to allow `fields`. Throws RequestError (PURPOSE_UNKNOWN, PIA_MISSING, FIELD_NOT_ALLOWED).
    */
   async checkPurpose(name: string, fields: readonly string[], at: Date): Promise<PurposeDefinition> {
     const purpose = await this.deps.purposes.purpose(name);
-    if (!purpose) throw new HttpProblem('PURPOSE_UNKNOWN', `purpose ${name} is not registered`);
+    if (!purpose) throw new RequestError('PURPOSE_UNKNOWN', `purpose ${name} is not registered`);
     try {
       assertPiaRecorded(purpose, await this.deps.purposes.pias(purpose.name), at);
       assertFieldsAllowed(purpose, fields);
     } catch (err) {
-      if (err instanceof PiaMissingError) throw new HttpProblem('PIA_MISSING', err.message);
-      if (err instanceof PurposeFieldError) throw new HttpProblem('FIELD_NOT_ALLOWED', err.message);
+      if (err instanceof PiaMissingError) throw new RequestError('PIA_MISSING', err.message);
+      if (err instanceof PurposeFieldError) throw new RequestError('FIELD_NOT_ALLOWED', err.message);
       throw err;
     }
     return purpose;
   }
 
+  /**
+   * Checks the query, stores it and records `query.created`. Throws
+   * RequestError (QUERY_KIND_UNKNOWN, QUERY_KIND_INTERNAL, OVERFLOW_RISK,
+   * CUTOFF_INVALID and those of `checkPurpose`) or RoundError (SPEC_INVALID,
+   * LAYOUT_INVALID) for a request it refuses.
+   */
   async create(req: CreateQueryRequest): Promise<QueryRecord> {
     const { deps } = this;
     let definition;
     try {
       definition = definitionOf(req.kind);
     } catch {
-      throw new HttpProblem('QUERY_KIND_UNKNOWN', `no query kind ${req.kind}`);
+      // The refusal names only the kind asked for (the round's own message lists every registered kind).
+      throw new RequestError('QUERY_KIND_UNKNOWN', `no query kind ${req.kind}`);
     }
     if (disclosureRoleOf(definition) === 'fit-round' && req.origin !== 'fit-runner') {
-      throw new HttpProblem('QUERY_KIND_INTERNAL', `${req.kind} is a step of a model fit: only the fit runner creates it, and its values stay with the fit runner; start a fit with POST /v1/fits instead`);
+      throw new RequestError('QUERY_KIND_INTERNAL', `${req.kind} is a step of a model fit: only the fit runner creates it, and its values stay with the fit runner; start a fit with POST /v1/fits instead`);
     }
     const maxContributors = req.maxContributors ?? 100;
-    const tooManyAddends = () => new HttpProblem('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
+    const tooManyAddends = () => new RequestError('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
     let terms: RoundTerms;
     try {
       terms = RoundTerms.fromSpec(deps.ctx, req.kind, { ...req.spec, kind: req.kind }, maxContributors);
     } catch (err) {
-      if (!(err instanceof RoundError)) throw err;
-      if (err.code !== 'LAYOUT_INVALID') throw new HttpProblem('QUERY_SPEC_INVALID', err.message);
-      throw maxContributors > deps.ctx.paramSet.maxAddends ? tooManyAddends() : new HttpProblem('OVERFLOW_RISK', err.message);
+      // SPEC_INVALID and LAYOUT_INVALID go on as they are; a layout that fails because of too many contributors says so.
+      if (err instanceof RoundError && err.code === 'LAYOUT_INVALID' && maxContributors > deps.ctx.paramSet.maxAddends) throw tooManyAddends();
+      throw err;
     }
     if (maxContributors > deps.ctx.paramSet.maxAddends) throw tooManyAddends();
     const { spec, specJson, specDigest } = terms;
     const now = new Date();
     const purpose = await this.checkPurpose(definition.purposeOf(spec), definition.inputFields(spec), now);
     const cutoff = req.cutoff ?? now;
-    if (cutoff.getTime() > now.getTime()) throw new HttpProblem('CUTOFF_INVALID', `cutoff ${cutoff.toISOString()} is in the future`);
+    if (cutoff.getTime() > now.getTime()) throw new RequestError('CUTOFF_INVALID', `cutoff ${cutoff.toISOString()} is in the future`);
     const termsJson = canonicalSpecJson(disclosureTerms(purpose, deps.minSubjects));
     const enrolled = (await deps.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants'))[0]?.n ?? 0;
     const minMerchants = req.minMerchants ?? 3;
