@@ -130,12 +130,19 @@ export function goesLeft(split: GbtSplit, variables: readonly GbtVariable[], row
   return split.type === 'numeric' ? (v as number) < split.threshold : split.levels.includes(v as string);
 }
 
+/** Node lookup per tree object (trees are never mutated: each round builds new ones). */
+const NODES_BY_ID = new WeakMap<GbtTree, ReadonlyMap<number, GbtNode>>();
+
 /**
  * Where a row ends in a tree: the node (leaf or open) it reaches. Throws
  * RangeError on a tree whose split leads to a missing node.
  */
 export function gbtRoute(tree: GbtTree, variables: readonly GbtVariable[], row: GbtRow): GbtNode {
-  const byId = new Map(tree.nodes.map((n) => [n.id, n]));
+  let byId = NODES_BY_ID.get(tree);
+  if (byId === undefined) {
+    byId = new Map(tree.nodes.map((n) => [n.id, n]));
+    NODES_BY_ID.set(tree, byId);
+  }
   let id = 0;
   for (;;) {
     const node = byId.get(id);
