@@ -3,14 +3,14 @@
  * FEDMART_TEST_DATABASE_URL names a server database (CI: the `test`
  * database on 127.0.0.1:5432). Every PostgreSQL test file gets a database
  * of its own, created through that URL and dropped afterwards, so test
- * files running in parallel never see each other's rows.
+ * files running in parallel never see each other's rows. Declaring a suite
+ * per backend (vitest) is test/helpers/backends.ts's.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe, it } from 'vitest';
 
 export type BackendName = 'pglite' | 'postgres';
 
@@ -62,25 +62,4 @@ export async function freshDatabase(backend: BackendName, label: string, options
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }),
   };
-}
-
-/**
- * Declares `body` once per backend, titled `title [backend]`. Without a
- * configured server the PostgreSQL variant is a visible skip saying why.
- */
-export function describeBackends(title: string, body: (backend: BackendName) => void): void {
-  describe(`${title} [pglite]`, () => body('pglite'));
-  if (TEST_DATABASE_URL) {
-    describe(`${title} [postgres]`, () => body('postgres'));
-  } else {
-    describe.skip(`${title} [postgres] — skipped: set FEDMART_TEST_DATABASE_URL to run it against PostgreSQL`, () => {
-      it('runs against PostgreSQL', () => undefined);
-    });
-  }
-}
-
-/** Declares `body` only when a PostgreSQL server is configured; otherwise a visible skip saying why. */
-export function describePostgres(title: string, body: () => void): void {
-  if (TEST_DATABASE_URL) describe(title, body);
-  else describe.skip(`${title} — skipped: needs PostgreSQL; set FEDMART_TEST_DATABASE_URL`, () => it('runs against PostgreSQL', () => undefined));
 }

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { openDatabase, SchemaNotMigratedError } from '../../coordinator/index.js';
 import { MIGRATIONS } from '../../coordinator/migrations.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 const LATEST = MIGRATIONS.length;

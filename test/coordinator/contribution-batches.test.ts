@@ -13,7 +13,8 @@ import { AuditTrail, CoordinatorStore, openDatabase, type Database } from '../..
 import { ContributionBatches } from '../../coordinator/contribution-batches.js';
 import type { NewContribution } from '../../coordinator/store.js';
 import { ContributionHeader } from '../../protos/index.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 describeBackends('contribution batches', (backend) => {
   let t: TestDatabase;

@@ -9,7 +9,8 @@ import { AuditTrail, CoordinatorStore, FitRunner, PurposeStore, QueryService, bu
 import { DEFAULT_PURPOSE_REGISTRY } from '../../compliance/index.js';
 import { generateSigningKeyPair } from '../../crypto/index.js';
 import type { FastifyInstance } from 'fastify';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const TOKEN = 'http-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };

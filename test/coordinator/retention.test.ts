@@ -15,7 +15,8 @@ import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance
 import { AuditTrail, CoordinatorStore, PurposeStore, openDatabase, type Database } from '../../coordinator/index.js';
 import { RETENTION_CATEGORIES, RetentionJob } from '../../coordinator/retention.js';
 import { ContributionHeader } from '../../protos/index.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const DAY = 86_400_000;
 const base = DEFAULT_PURPOSE_REGISTRY.purposes[0]!;

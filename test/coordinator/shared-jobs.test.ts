@@ -14,7 +14,8 @@ import { openDatabase, type Database } from '../../coordinator/index.js';
 import { JobRegistry, type JobOutput, type JobRegistryOptions, type ProgressFn } from '../../coordinator/http-jobs.js';
 import { HttpProblem } from '../../coordinator/problems.js';
 import { RenderSlots } from '../../coordinator/render-slots.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 import { testLogger } from '../../harness/test-logs.js';
 
 const log = testLogger('shared-jobs');

@@ -13,7 +13,8 @@ import { GrpcRateLimiter, RETRY_AFTER_METADATA_KEY, windowOf } from '../../coord
 import { FixedWindowLimiter } from '../../coordinator/http-rate-limit.js';
 import { RateWindows } from '../../coordinator/rate-windows.js';
 import { RpcError } from '../../protos/index.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const HOUR = 3_600_000;
 const warnings: unknown[] = [];

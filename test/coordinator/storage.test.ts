@@ -25,7 +25,8 @@ import { ClosingClaims } from '../../coordinator/closing-claims.js';
 import { DataDirLockedError } from '../../coordinator/data-dir-lock.js';
 import { MIGRATIONS } from '../../coordinator/migrations.js';
 import { ContributionHeader } from '../../protos/index.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 

@@ -26,7 +26,7 @@ import { envelopeOf, type ContributionHeader } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { chunks, RawSubmitter } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
-import { describeBackends } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };

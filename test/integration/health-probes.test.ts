@@ -13,7 +13,8 @@ import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkHealth } from '../../protos/grpc-health.js';
 import { TEST_TOKEN, startCluster, type Cluster } from '../../harness/cluster.js';
-import { describePostgres, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describePostgres } from '../helpers/backends.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { openDatabase } from '../../coordinator/index.js';
 

@@ -18,7 +18,8 @@ import { spawnService, type ServiceProcess } from '../../bench/spawn-service.js'
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { chunks, RawSubmitter, type CallOutcome } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
-import { describeBackends, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 import { testIdentity } from '../../harness/identity.js';
 
 const TOKEN = 'hostile-test-token-0123456789';

@@ -13,7 +13,7 @@ import { MerchantNode, loadShopCompliance, loadShopData, type MerchantNodeOption
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeShops, type SynthShops } from '../../harness/shops.js';
-import { describeBackends } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 import { testEnrolmentToken } from '../../harness/identity.js';
 import { testLogger } from '../../harness/test-logs.js';
 

@@ -19,7 +19,8 @@ import { MerchantNode, loadShopCompliance, loadShopData, type AnswerOutcome } fr
 import { AuditTrail, openDatabase, type Database } from '../../coordinator/index.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import type { OpenQuery } from '../../protos/index.js';
-import { describePostgres, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describePostgres } from '../helpers/backends.js';
 import { coordinatorArgs, killHard, spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeShops, type SynthShops } from '../../harness/shops.js';

@@ -8,7 +8,7 @@ import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
-import { describeBackends } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 interface Row {
   stage: string;

@@ -16,7 +16,8 @@ import { RETRY_AFTER_METADATA_KEY } from '../../coordinator/grpc-rate-limit.js';
 import { findChromium } from '../../coordinator/http-report-pdf.js';
 import { startKeyHolder, type RunningKeyHolder } from '../../keyholder/index.js';
 import { MerchantServiceClient, errorCodeOf } from '../../protos/index.js';
-import { describePostgres, freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { freshDatabase, type TestDatabase } from '../../harness/databases.js';
+import { describePostgres } from '../helpers/backends.js';
 import { testIdentity, type TestIdentity } from '../../harness/identity.js';
 import { testLogger } from '../../harness/test-logs.js';
 

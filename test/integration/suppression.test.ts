@@ -9,7 +9,7 @@ import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { pooledReference, type ReferenceRow } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops } from '../../harness/shops.js';
-import { describeBackends } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 describeBackends('k-subject suppression', (backend) => {
   let cluster: Cluster;

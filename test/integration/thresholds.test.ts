@@ -12,7 +12,7 @@ import { RoundError, rpcErrorOf } from '../../round/index.js';
 import { signReleaseRequest } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants, makeShops } from '../../harness/shops.js';
-import { describeBackends } from '../../harness/databases.js';
+import { describeBackends } from '../helpers/backends.js';
 
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 
