@@ -21,6 +21,7 @@
  * query.
  */
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { ReleaseDocument } from '../analytics/index.js';
 import type { Logger } from 'pino';
 import {
   blake2b256,
@@ -32,7 +33,7 @@ import {
   type SigningKeyPair,
 } from '../crypto/index.js';
 import { RoundError, finaliseRelease, openRelease, releaseDigest } from '../round/index.js';
-import { errorCodeOf, keyEvidenceToWire, signReleaseRequest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart } from '../protos/index.js';
+import { errorCodeOf, keyEvidenceToWire, signReleaseRequest, type MerchantKeyEvidence, type ReleaseHeader, type ReleasePart, type SignedRelease } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { ClosingClaims } from './closing-claims.js';
 import type { KeyHolderClient } from './keyholder-client.js';
@@ -60,6 +61,35 @@ export interface ClosingWork {
 }
 
 /** The merchant's key evidence up to the key that signed a contribution (undefined without evidence). */
+/** The key holder's release request for a query: the signed header, then every stored contribution with its key evidence. */
+export function releaseRequestParts(q: QueryRecord, contributions: readonly StoredContribution[], aggregateDigest: Uint8Array, requestKey: SigningKeyPair): ReleasePart[] {
+  const header: ReleaseHeader = {
+    queryId: q.queryId,
+    kind: q.kind,
+    specJson: q.specJson,
+    specDigest: Buffer.from(q.specDigest),
+    paramSet: q.paramSet,
+    keyId: Buffer.from(q.keyId),
+    maxContributors: q.maxContributors,
+    aggregateDigest: Buffer.from(aggregateDigest),
+    contributionCount: contributions.length,
+    cutoffUnixMs: BigInt(q.cutoff.getTime()),
+    coordinatorSignature: Buffer.alloc(0),
+  };
+  header.coordinatorSignature = signReleaseRequest(header, requestKey);
+  return [
+    { header },
+    ...contributions.map((c) => ({
+      contribution: {
+        header: c.header,
+        merchantSigningKey: Buffer.from(c.signingPublicKey),
+        ciphertexts: Buffer.from(c.ciphertexts),
+        keyEvidence: evidenceFor(c),
+      },
+    })),
+  ];
+}
+
 export function evidenceFor(c: StoredContribution): MerchantKeyEvidence | undefined {
   if (c.keyEvidenceJson === null) return undefined;
   const evidence = keyEvidenceFromJson(c.keyEvidenceJson);
@@ -173,59 +203,22 @@ export class RoundCloser {
     await this.hooks.onFailed?.(q, code, reason);
   }
 
-  /** Resolves true when the query left closing (released or failed), false when it is to be retried. */
+  /**
+   * One round's end, step by step: too few answers fail at once; otherwise
+   * the aggregate, the key holder's release, its check and the stored
+   * result. True when the query reached an end (released or failed), false
+   * when it stays closing to be retried.
+   */
   private async finish(q: QueryRecord): Promise<boolean> {
     const contributions = await this.store.contributions(q.queryId);
     if (contributions.length < q.minMerchants) {
       await this.fail(q, 'TOO_FEW_MERCHANTS', `only ${contributions.length} of the required ${q.minMerchants} merchants answered; nothing was decrypted`, contributions.length);
       return true;
     }
-    const layout = this.layouts.layoutOf(q);
-    // The running sum only if it holds exactly the stored contributions (this
-    // process stored them all since it started); otherwise add them here.
-    const running = this.work.sums.sumsFor(q.queryId, contributions.map((c) => c.merchantId), layout.ciphertextCount);
-    const sums = running ?? sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
-    this.log.info({ queryId: q.queryId, contributions: contributions.length, from: running ? 'running sum' : 'stored contributions' }, 'aggregate added');
-    const aggregateDigest = blake2b256(Buffer.concat(sums));
-    const header: ReleaseHeader = {
-      queryId: q.queryId,
-      kind: q.kind,
-      specJson: q.specJson,
-      specDigest: Buffer.from(q.specDigest),
-      paramSet: q.paramSet,
-      keyId: Buffer.from(q.keyId),
-      maxContributors: q.maxContributors,
-      aggregateDigest: Buffer.from(aggregateDigest),
-      contributionCount: contributions.length,
-      cutoffUnixMs: BigInt(q.cutoff.getTime()),
-      coordinatorSignature: Buffer.alloc(0),
-    };
-    header.coordinatorSignature = signReleaseRequest(header, this.requestKey);
-    const parts: ReleasePart[] = [
-      { header },
-      ...contributions.map((c) => ({
-        contribution: {
-          header: c.header,
-          merchantSigningKey: Buffer.from(c.signingPublicKey),
-          ciphertexts: Buffer.from(c.ciphertexts),
-          keyEvidence: evidenceFor(c),
-        },
-      })),
-    ];
-    let signed;
-    try {
-      signed = await inSpan('fedmart.round.keyholder-release', { 'fedmart.contributions': contributions.length }, () => this.keyHolder.release(parts));
-    } catch (err) {
-      const grpcCode = (err as ServiceError).code;
-      if (grpcCode === grpcStatus.UNAVAILABLE || grpcCode === grpcStatus.DEADLINE_EXCEEDED) {
-        this.log.warn({ queryId: q.queryId }, 'key holder unavailable; will retry');
-        return false;
-      }
-      const code = errorCodeOf(err) ?? 'KEYHOLDER_REFUSED';
-      const reason = `key holder refused: ${(err as ServiceError).details ?? String(err)}`;
-      await this.fail(q, /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'KEYHOLDER_REFUSED', reason, contributions.length);
-      return true;
-    }
+    const aggregateDigest = this.aggregateDigest(q, contributions);
+    const asked = await this.askKeyHolder(q, contributions, aggregateDigest);
+    if (asked.outcome !== 'released') return asked.outcome === 'failed';
+    const { signed } = asked;
     let doc;
     try {
       doc = openRelease(signed, { keyholderSigningKey: this.keyholderSigningKey, queryId: q.queryId, aggregateDigest });
@@ -235,14 +228,69 @@ export class RoundCloser {
       return true;
     }
     const terms = this.layouts.termsOf(q);
-    const { spec } = terms;
     const result = finaliseRelease(terms, doc);
-    const stored = await inSpan('fedmart.round.store-release', {}, () => this.store.saveRelease({
+    const stored = await this.storeRelease(q, terms.spec, signed, doc, result);
+    annotateActiveSpan({ 'fedmart.round.outcome': 'released', 'fedmart.contributions': contributions.length });
+    if (!stored) {
+      this.log.info({ queryId: q.queryId }, 'release already stored by another coordinator');
+      return true;
+    }
+    this.log.info({ queryId: q.queryId, merchants: doc.merchants.length }, 'release stored');
+    // Publish a checkpoint covering the release at once, so the result is provable
+    // (if this fails, the periodic checkpoint covers it a little later).
+    await this.audit.checkpoint().catch((err: unknown) => this.log.error({ err }, 'audit checkpoint after a release failed'));
+    await this.hooks.onReleased?.(q, result);
+    return true;
+  }
+
+  /**
+   * BLAKE2b-256 of the aggregate: the running sum if it holds exactly the
+   * stored contributions (this process stored them all since it started),
+   * otherwise their sum added here.
+   */
+  private aggregateDigest(q: QueryRecord, contributions: readonly StoredContribution[]): Uint8Array {
+    const layout = this.layouts.layoutOf(q);
+    const running = this.work.sums.sumsFor(q.queryId, contributions.map((c) => c.merchantId), layout.ciphertextCount);
+    const sums = running ?? sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
+    this.log.info({ queryId: q.queryId, contributions: contributions.length, from: running ? 'running sum' : 'stored contributions' }, 'aggregate added');
+    return blake2b256(Buffer.concat(sums));
+  }
+
+  /**
+   * Streams the signed request and the contributions to the key holder. An
+   * unreachable key holder leaves the round to retry; a refusal fails it
+   * with the key holder's code.
+   */
+  private async askKeyHolder(
+    q: QueryRecord,
+    contributions: readonly StoredContribution[],
+    aggregateDigest: Uint8Array,
+  ): Promise<{ readonly outcome: 'released'; readonly signed: SignedRelease } | { readonly outcome: 'retry' | 'failed' }> {
+    try {
+      const parts = releaseRequestParts(q, contributions, aggregateDigest, this.requestKey);
+      const signed = await inSpan('fedmart.round.keyholder-release', { 'fedmart.contributions': contributions.length }, () => this.keyHolder.release(parts));
+      return { outcome: 'released', signed };
+    } catch (err) {
+      const grpcCode = (err as ServiceError).code;
+      if (grpcCode === grpcStatus.UNAVAILABLE || grpcCode === grpcStatus.DEADLINE_EXCEEDED) {
+        this.log.warn({ queryId: q.queryId }, 'key holder unavailable; will retry');
+        return { outcome: 'retry' };
+      }
+      const code = errorCodeOf(err) ?? 'KEYHOLDER_REFUSED';
+      const reason = `key holder refused: ${(err as ServiceError).details ?? String(err)}`;
+      await this.fail(q, /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'KEYHOLDER_REFUSED', reason, contributions.length);
+      return { outcome: 'failed' };
+    }
+  }
+
+  /** The release and its finalised result, with their audit records in the same transaction; false when another coordinator stored it first. */
+  private storeRelease(q: QueryRecord, spec: unknown, signed: SignedRelease, doc: ReleaseDocument, result: unknown): Promise<boolean> {
+    return inSpan('fedmart.round.store-release', {}, () => this.store.saveRelease({
       queryId: q.queryId,
       releaseJson: signed.releaseJson,
       keyholderSigningKey: signed.keyholderSigningKey,
       signature: signed.signature,
-      resultJson: JSON.stringify(resultWithDisclosure(q.kind, spec, result, doc), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      resultJson: JSON.stringify(resultWithDisclosure(q.kind, spec, result, doc), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
     }, async (tx) => {
       await this.audit.record({
         type: 'release.stored',
@@ -263,16 +311,5 @@ export class RoundCloser {
         }, tx);
       }
     }));
-    annotateActiveSpan({ 'fedmart.round.outcome': 'released', 'fedmart.contributions': contributions.length });
-    if (!stored) {
-      this.log.info({ queryId: q.queryId }, 'release already stored by another coordinator');
-      return true;
-    }
-    this.log.info({ queryId: q.queryId, merchants: doc.merchants.length }, 'release stored');
-    // Publish a checkpoint covering the release at once, so the result is provable
-    // (if this fails, the periodic checkpoint covers it a little later).
-    await this.audit.checkpoint().catch((err: unknown) => this.log.error({ err }, 'audit checkpoint after a release failed'));
-    await this.hooks.onReleased?.(q, result);
-    return true;
   }
 }
