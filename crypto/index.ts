@@ -4,7 +4,8 @@
  * validation through node-seal; packed ciphertexts for the wire and a
  * SEAL-free accumulator that validates and adds them; fixed-point slot
  * layouts; Ed25519, BLAKE2b and canonical encoding through libsodium; signed
- * contribution envelopes.
+ * contribution envelopes; enrolment tokens and key evidence; hex and byte
+ * helpers.
  */
 export {
   FedmartCryptoError,
@@ -12,10 +13,9 @@ export {
   OverflowRiskError,
   NoiseBudgetExhaustedError,
 } from './errors.js';
-export type { CiphertextFormatErrorCode } from './errors.js';
 
-export { HE_PARAM_SETS, DEFAULT_HE_PARAM_SET, getHeParamSet, isHeParamSetName } from './params.js';
-export type { HeParamSetName, HeParamSet } from './params.js';
+export { HE_PARAM_SETS, DEFAULT_HE_PARAM_SET, getHeParamSet } from './params.js';
+export type { HeParamSetName } from './params.js';
 
 export { HeContext } from './context.js';
 export { generateHeKeys, HeEncryptor, HeDecryptor } from './keys.js';
@@ -28,21 +28,11 @@ export {
   DEFAULT_ENC_ZERO_POOL_SIZE,
   MAX_ENC_ZERO_POOL_SIZE,
 } from './enc-zero-pool.js';
-export type { EncZeroSource, PooledEncryptorOptions } from './enc-zero-pool.js';
 export { SealWorker, SealWorkerFaultError } from './seal-worker.js';
-export type { SealWorkerOptions, SealWorkerFaultCode, TestFault } from './seal-worker.js';
+export type { SealWorkerOptions } from './seal-worker.js';
 
-export {
-  SlotLayout,
-  parseFixedPoint,
-  formatFixedPoint,
-  MAX_SCALE_DIGITS,
-  MAX_LIMB_BITS,
-  MIN_LIMB_BITS,
-  MAX_LAYOUT_CIPHERTEXTS,
-  SLOT_LAYOUT_DOMAIN,
-} from './fixed-point.js';
-export type { FieldSpec, SlotLayoutOptions } from './fixed-point.js';
+export { SlotLayout, parseFixedPoint, formatFixedPoint } from './fixed-point.js';
+export type { FieldSpec } from './fixed-point.js';
 
 export {
   cryptoReady,
@@ -58,14 +48,12 @@ export {
   constantTimeEqual,
   SIGNING_PUBLIC_KEY_BYTES,
   SIGNING_SECRET_KEY_BYTES,
-  SIGNING_SEED_BYTES,
   SIGNATURE_BYTES,
-  DIGEST_BYTES,
 } from './sign.js';
 export type { SigningKeyPair } from './sign.js';
 export { isBytes } from './assert.js';
 
-export { canonicalEncode, statementDigest, CANONICAL_MAX_DEPTH } from './canonical.js';
+export { canonicalEncode, statementDigest } from './canonical.js';
 export type { CanonicalValue } from './canonical.js';
 
 export {
@@ -76,15 +64,10 @@ export {
   enrolmentDigest,
   publicKeyBundleDigest,
   heKeyId,
-  ENVELOPE_DOMAIN,
-  ENROLMENT_DOMAIN,
-  PUBLIC_KEY_BUNDLE_DOMAIN,
   ENVELOPE_NONCE_BYTES,
-  ENVELOPE_NONCE_MIN_BYTES,
-  ENVELOPE_NONCE_MAX_BYTES,
 } from './envelope.js';
 export type { ContributionEnvelope } from './envelope.js';
-export { loadOrCreateSeedFile, SeedFileError, SEED_FILE_BYTES } from './seed-file.js';
+export { loadOrCreateSeedFile } from './seed-file.js';
 export { sumPackedContributions } from './sum-contributions.js';
 export {
   issueEnrolmentToken,
@@ -100,20 +83,6 @@ export {
   authorityPublicKeyOf,
   enrolmentTokenDigest,
   tokenBindingDigest,
-  keyRotationDigest,
   KeyEvidenceError,
-  ENROLMENT_TOKEN_DOMAIN,
-  TOKEN_BINDING_DOMAIN,
-  KEY_ROTATION_DOMAIN,
-  DEFAULT_TOKEN_LIFETIME_MS,
-  TOKEN_ID_BYTES,
-  MAX_KEY_ROTATIONS,
 } from './enrolment-token.js';
-export type {
-  EnrolmentToken,
-  EnrolmentTokenStatement,
-  KeyEvidence,
-  KeyEvidenceErrorCode,
-  KeyRotation,
-  VerifiedKeyEvidence,
-} from './enrolment-token.js';
+export type { KeyEvidence, KeyRotation } from './enrolment-token.js';

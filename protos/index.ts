@@ -1,6 +1,9 @@
 /**
  * Public surface of the wire protocol: generated message codecs and gRPC
- * service definitions for `fedmart.v1`. Regenerate with `npm run proto:gen`.
+ * service definitions for `fedmart.v1` (regenerate with `npm run proto:gen`),
+ * and the helpers around them: gRPC handlers and errors, id checks, TLS
+ * credentials, untrusted-text escaping, and the envelope, public-key bundle,
+ * rights-report and key-evidence conversions the processes sign and check.
  */
 export * from './gen/fedmart/v1/merchant.js';
 export {
@@ -8,23 +11,35 @@ export {
   KeyHolderServiceClient,
   type KeyHolderServiceServer,
   ReleaseHeader,
-  ReleaseContribution,
   ReleasePart,
   SignedRelease,
 } from './gen/fedmart/v1/keyholder.js';
-export * from './rpc.js';
-export * from './rpc-ids.js';
+export {
+  ERROR_CODE_METADATA_KEY,
+  RpcError,
+  hardenService,
+  toServiceStatus,
+  unaryHandler,
+  clientStreamHandler,
+  readStream,
+  errorCodeOf,
+  callUnary,
+  type RpcLogger,
+} from './rpc.js';
+export { isRpcId, checkRpcId } from './rpc-ids.js';
 export { escapeUntrusted, quoteUntrusted, UNTRUSTED_ECHO_MAX } from './untrusted-text.js';
-export * from './tls.js';
+export {
+  PlaintextRefusedError,
+  isLoopbackHost,
+  hostOfAddress,
+  assertPlaintextAllowed,
+  grpcServerCredentials,
+  grpcClientCredentials,
+  type Pem,
+  type ServerTls,
+  type ClientTls,
+} from './tls.js';
 export { envelopeOf } from './envelope.js';
 export { checkPublicKeyBundle } from './public-key-bundle.js';
-export { rightsReportDigest, RIGHTS_REPORT_DOMAIN } from './rights-report.js';
-export {
-  keyEvidenceToWire,
-  keyEvidenceFromWire,
-  keyRotationToWire,
-  keyRotationFromWire,
-  releaseRequestDigest,
-  signReleaseRequest,
-  RELEASE_REQUEST_DOMAIN,
-} from './key-evidence.js';
+export { rightsReportDigest } from './rights-report.js';
+export { keyEvidenceToWire, keyEvidenceFromWire, keyRotationToWire, keyRotationFromWire, releaseRequestDigest, signReleaseRequest } from './key-evidence.js';

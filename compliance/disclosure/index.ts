@@ -7,29 +7,17 @@
  *
  * @module
  */
-export { DisclosureError, type DisclosureErrorCode } from './errors.js';
+export { DisclosureError } from './errors.js';
 export { RandomReader, cryptoRandomSource, defaultRandomSource, uniformBelow, type RandomSource } from './random-source.js';
-export { bernoulli, bernoulliExp } from './bernoulli.js';
-export { fraction, formatFraction, parseFraction, fractionToNumber, type Fraction } from './integer-math.js';
+export { bernoulliExp } from './bernoulli.js';
+export { fractionToNumber, type Fraction } from './integer-math.js';
 export { sampleDiscreteLaplace, discreteLaplacePmf, discreteLaplaceTail, discreteLaplaceHalfWidth } from './discrete-laplace.js';
-export { sampleDiscreteGaussian, discreteGaussianPmf, discreteGaussianHalfWidth, gaussianSigma, normalQuantile } from './discrete-gaussian.js';
+export { sampleDiscreteGaussian, discreteGaussianPmf, discreteGaussianHalfWidth, normalQuantile } from './discrete-gaussian.js';
+export { RHO_UNITS_PER_ONE, unitsToRho, zcdpToEpsilon } from './zcdp.js';
+export { noiseParameterOf } from './noise.js';
 export {
-  RHO_UNITS_PER_ONE,
-  NOISE_MECHANISMS,
-  rhoToUnits,
-  unitsToRho,
-  zcdpToEpsilon,
-  calibrateField,
-  type NoiseMechanism,
-  type FieldNoiseParameter,
-} from './zcdp.js';
-export { sampleNoise, noiseSd, noiseHalfWidth, describeNoise, noiseParameterOf, type NoiseDescription } from './noise.js';
-export {
-  EXACT_DISCLOSURE,
   DEFAULT_MAX_SATURATION,
   MAX_MIN_SUBJECTS,
-  DEFAULT_DP_DELTA,
-  DEFAULT_CONFIDENCE,
   purposeDisclosureSchema,
   effectivePolicy,
   policyToJson,
@@ -37,17 +25,13 @@ export {
   loosening,
   formatRho,
   type DominanceRule,
-  type ExactDisclosure,
-  type DpDisclosure,
   type PurposeDisclosure,
   type DisclosureFloors,
-  type EffectiveNoise,
   type EffectivePolicy,
 } from './policy.js';
-export { largestContributionBound, violatesDominance, type DominanceFacts } from './dominance.js';
-export { SUPPRESSION_REASONS, decideSuppression, type SuppressionReason, type CellFacts, type SuppressionRules, type MarginRelation } from './suppression.js';
-export { populationDifference, findDifferencing, differencingAgainst, type PopulationRecord, type DifferencingHit, type DifferencingRules } from './differencing.js';
-export { compareRowSets, linearComplexity, releaseRowSet, type ReleaseRowSet, type MerchantRowSetDigests, type CustomerDifference, type RowSetComparison } from './row-set-difference.js';
+export { decideSuppression } from './suppression.js';
+export { populationDifference, findDifferencing, type PopulationRecord, type DifferencingHit } from './differencing.js';
+export { compareRowSets, linearComplexity, releaseRowSet, type ReleaseRowSet } from './row-set-difference.js';
 export { declaredDisclosure, disclosureTerms, parseDisclosureTerms, declaredDifference, type DeclaredDisclosure, type DisclosureTerms } from './terms.js';
-export { applyDisclosure, type DisclosureInput, type DisclosureOutcome, type DisclosureDp } from './engine.js';
-export { totalInterval, disclosureSummary, type Interval, type SegmentRowIntervals, type ShownTotal, type DisclosureSummary } from './intervals.js';
+export { applyDisclosure, type DisclosureOutcome } from './engine.js';
+export { disclosureSummary } from './intervals.js';

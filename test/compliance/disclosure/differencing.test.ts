@@ -19,10 +19,10 @@ import {
   populationDifference,
   releaseRowSet,
   rowSetPowers,
-  ROW_SET_MODULUS,
   type PopulationRecord,
   type RowSetSketch,
 } from '../../../compliance/index.js';
+import { ROW_SET_MODULUS } from '../../../compliance/row-set.js';
 import type { RowContents } from '../../../analytics/index.js';
 
 /** One shop's rows as a release reads them: customer → field → content. */
