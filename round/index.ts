@@ -6,10 +6,9 @@
  * release document built, signed, opened and finalised (release.ts), and
  * the table of round error codes with their gRPC mapping.
  */
-export { ROUND_ERRORS, RoundError, isRoundErrorCode, type RoundErrorCode, type RoundFailure } from './errors.js';
-export { RoundTerms, definitionOf, parsedSpec, type PlaintextSpace, type RoundQuery } from './round-terms.js';
+export { ROUND_ERRORS, RoundError, type RoundErrorCode } from './errors.js';
+export { RoundTerms, definitionOf, parsedSpec } from './round-terms.js';
 export {
-  MAX_ATTESTATION_BYTES,
   checkBinding,
   checkCiphertextShape,
   checkCiphertexts,
@@ -25,21 +24,10 @@ export {
   contribute,
   localStatistic,
   signedHeader,
-  type ContributionPorts,
   type LocalStatistic,
   type ShopSide,
   type SignedContribution,
 } from './contribute.js';
-export {
-  buildReleaseDocument,
-  finaliseRelease,
-  openRelease,
-  releaseDigest,
-  signRelease,
-  verifyReleaseSignature,
-  type ReleaseContents,
-  type ReleasedRound,
-  type SignedReleaseParts,
-} from './release.js';
+export { buildReleaseDocument, finaliseRelease, openRelease, releaseDigest, signRelease, verifyReleaseSignature, type ReleaseContents } from './release.js';
 export { roundView } from './round-view.js';
 export { rpcErrorOf } from './rpc.js';
