@@ -177,12 +177,15 @@ export function parseGbtSpec(json: unknown, k: number): GbtSpec {
     throw new QuerySpecError('label.name', `the label ${raw.label.name} is also a variable`);
   }
   const binary = raw.label.type === 'binary';
+  const maxLabelAbs = raw.label.type === 'numeric' ? (raw.label.maxAbs ?? GBT_DEFAULTS.maxLabelAbs) : 1;
+  const baseMargin = raw.baseMargin ?? GBT_DEFAULTS.baseMargin;
+  if (!binary && Math.abs(baseMargin) > maxLabelAbs) throw new QuerySpecError('baseMargin', `|${baseMargin}| exceeds the label's maxAbs ${maxLabelAbs}`);
   return {
     kind: GBT_KIND,
     purpose: raw.purpose,
     label: { name: raw.label.name, type: raw.label.type },
     loss: binary ? 'logistic' : 'squared',
-    maxLabelAbs: raw.label.type === 'numeric' ? (raw.label.maxAbs ?? GBT_DEFAULTS.maxLabelAbs) : 1,
+    maxLabelAbs,
     variables,
     trees: raw.trees ?? GBT_DEFAULTS.trees,
     depth: raw.depth ?? GBT_DEFAULTS.depth,
@@ -191,7 +194,7 @@ export function parseGbtSpec(json: unknown, k: number): GbtSpec {
     bins,
     minLeafSubjects,
     minSplitGain: raw.minSplitGain ?? GBT_DEFAULTS.minSplitGain,
-    baseMargin: raw.baseMargin ?? GBT_DEFAULTS.baseMargin,
+    baseMargin,
     maxRows: raw.maxRows ?? GBT_DEFAULTS.maxRows,
   };
 }

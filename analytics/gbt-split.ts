@@ -12,7 +12,11 @@
  *
  * - numeric variable: every inner edge, bins 0 … t left and the rest right;
  * - categorical variable: the levels present at the node sorted by
- *   G/(H + λ) (ties in declared order), each proper prefix left.
+ *   G/(H + λ), each proper prefix left. Ratios equal up to rounding (within
+ *   GBT_GAIN_TIE_RELATIVE relative, or GBT_RATIO_TIE_ABSOLUTE × the per-row
+ *   gradient bound, of their neighbour in the sorted list) form a run kept
+ *   in declared order: levels whose rows have the same gradients then sort
+ *   alike however the shops' rounding fell.
  *
  * A candidate counts only when both children hold at least minLeafSubjects
  * rows (so every leaf does). Candidates are taken in order (variables as
@@ -30,13 +34,39 @@
  *
  * @module
  */
-import { GBT_SCALE_BITS, type GbtBinSums, type GbtLevelHistograms } from './gbt-local.js';
+import { GBT_SCALE_BITS, gbtGradientBound, type GbtBinSums, type GbtLevelHistograms } from './gbt-local.js';
 import type { GbtSpec } from './gbt-spec.js';
 import { gbtFrontier, gbtLeftChild, gbtNodeDepth, gbtRightChild, gbtTreesOf, startGbtTree, type GbtModel, type GbtNode, type GbtSplit, type GbtTree } from './gbt-tree.js';
 import { fixedToReal } from './signed-real.js';
 
 /** Gains within this relative difference count as equal (the first candidate wins). */
 export const GBT_GAIN_TIE_RELATIVE = 1e-9;
+/** Level ratios G/(H + λ) within this many per-row gradient bounds of each other count as equal. */
+export const GBT_RATIO_TIE_ABSOLUTE = 1e-12;
+
+/**
+ * The order of categorical levels for prefix splits: by ratio, with runs of
+ * ratios equal up to rounding (each within the tie of its predecessor) in
+ * index order. Returns the indices into `ratios`.
+ */
+export function gbtLevelOrder(ratios: readonly number[], absoluteTie: number): number[] {
+  const sorted = ratios.map((_, i) => i).sort((a, b) => ratios[a]! - ratios[b]! || a - b);
+  const out: number[] = [];
+  let run: number[] = [];
+  sorted.forEach((i, k) => {
+    if (k > 0) {
+      const prev = ratios[sorted[k - 1]!]!;
+      const cur = ratios[i]!;
+      if (!(cur - prev <= Math.max(GBT_GAIN_TIE_RELATIVE * Math.max(Math.abs(prev), Math.abs(cur)), absoluteTie))) {
+        out.push(...run.sort((a, b) => a - b));
+        run = [];
+      }
+    }
+    run.push(i);
+  });
+  out.push(...run.sort((a, b) => a - b));
+  return out;
+}
 
 /** Sums over a set of rows: count, and G, H in units of 2^-GBT_SCALE_BITS. */
 export interface GbtSums {
@@ -93,7 +123,7 @@ interface Candidate {
 }
 
 /** Every candidate split of one variable at one node, in order. */
-function candidatesOf(spec: Pick<GbtSpec, 'l2'>, variable: GbtSpec['variables'][number], bins: GbtBinSums): Candidate[] {
+function candidatesOf(spec: Pick<GbtSpec, 'l2' | 'loss' | 'maxLabelAbs'>, variable: GbtSpec['variables'][number], bins: GbtBinSums): Candidate[] {
   const total = totalOf(bins);
   const out: Candidate[] = [];
   if (variable.type === 'numeric') {
@@ -104,17 +134,17 @@ function candidatesOf(spec: Pick<GbtSpec, 'l2'>, variable: GbtSpec['variables'][
     }
     return out;
   }
-  const present = variable.levels
-    .map((level, j) => ({ level, j, sums: binAt(bins, j) }))
-    .filter((l) => l.sums.n > 0n)
-    .map((l) => ({ ...l, ratio: real(l.sums.g) / (real(l.sums.h) + spec.l2) }));
-  present.sort((a, b) => (a.ratio < b.ratio ? -1 : a.ratio > b.ratio ? 1 : a.j - b.j));
+  const levels = variable.levels.map((level, j) => ({ level, j, sums: binAt(bins, j) })).filter((l) => l.sums.n > 0n);
+  const ratios = levels.map((l) => {
+    const d = real(l.sums.h) + spec.l2;
+    return d > 0 ? real(l.sums.g) / d : 0;
+  });
+  const present = gbtLevelOrder(ratios, GBT_RATIO_TIE_ABSOLUTE * gbtGradientBound(spec)).map((i) => levels[i]!);
   let left = ZERO;
   for (let i = 0; i + 1 < present.length; i++) {
     left = add(left, present[i]!.sums);
     const inLeft = new Set(present.slice(0, i + 1).map((l) => l.j));
-    const levels = variable.levels.filter((_, j) => inLeft.has(j));
-    out.push({ split: { type: 'categorical', variable: variable.name, levels }, left, right: minus(total, left) });
+    out.push({ split: { type: 'categorical', variable: variable.name, levels: variable.levels.filter((_, j) => inLeft.has(j)) }, left, right: minus(total, left) });
   }
   return out;
 }
@@ -125,7 +155,7 @@ function candidatesOf(spec: Pick<GbtSpec, 'l2'>, variable: GbtSpec['variables'][
  * count (no honest shops send that) or a node holds fewer than
  * minLeafSubjects rows (only a root can: the fit cannot release a tree).
  */
-export function chooseGbtSplits(spec: Pick<GbtSpec, 'variables' | 'l2' | 'minLeafSubjects' | 'minSplitGain'>, histograms: GbtLevelHistograms): GbtNodeDecision[] {
+export function chooseGbtSplits(spec: Pick<GbtSpec, 'variables' | 'l2' | 'minLeafSubjects' | 'minSplitGain' | 'loss' | 'maxLabelAbs'>, histograms: GbtLevelHistograms): GbtNodeDecision[] {
   const minLeaf = BigInt(spec.minLeafSubjects);
   return histograms.nodes.map((node): GbtNodeDecision => {
     if (node.variables.length !== spec.variables.length) throw new RangeError(`node ${node.id}: expected ${spec.variables.length} variables' histograms`);

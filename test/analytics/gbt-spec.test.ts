@@ -128,6 +128,7 @@ describe('gradient-boosted-trees spec', () => {
       [{ ...base, bins: 1 }, 'bins'],
       [{ ...base, minLeafSubjects: 0 }, 'minLeafSubjects'],
       [{ ...base, extra: 1 }, ''],
+      [{ ...base, label: { name: 'y', type: 'numeric', maxAbs: 10 }, baseMargin: 11 }, 'baseMargin'],
     ];
     for (const [json, path] of cases) expect([json, specError(json, 1).path]).toEqual([json, path]);
   });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GBT_SCALE_BITS, type GbtLevelHistograms } from '../../analytics/gbt-local.js';
 import { parseGbtSpec, type GbtNumericVariable } from '../../analytics/gbt-spec.js';
-import { advanceGbtLevel, chooseGbtSplits } from '../../analytics/gbt-split.js';
+import { advanceGbtLevel, chooseGbtSplits, gbtLevelOrder } from '../../analytics/gbt-split.js';
 import {
   assertReleasableGbtModel,
   emptyGbtModel,
@@ -94,6 +94,22 @@ describe('gradient-boosted-trees model', () => {
     expect(() => assertReleasableGbtModel(next.model, 3)).not.toThrow();
     expect(() => assertReleasableGbtModel(next.model, 6)).toThrow(/fewer than 6/);
     expect(() => assertReleasableGbtModel(model, 3)).toThrow(/open/);
+  });
+
+  it('orders categorical levels by ratio, keeping ratios equal up to rounding in declared order', () => {
+    expect(gbtLevelOrder([0.5, -1, 0.25], 0)).toEqual([1, 2, 0]);
+    expect(gbtLevelOrder([0.1 + 0.2, 0.3, -2], 0)).toEqual([2, 0, 1]); // 0.1 + 0.2 exceeds 0.3 by one ulp
+    expect(gbtLevelOrder([1e-17, -1e-17, 5], 1e-12)).toEqual([0, 1, 2]);
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { maxLength: 12 }), (ratios) => {
+        const order = gbtLevelOrder(ratios, 1e-12);
+        expect([...order].sort((a, b) => a - b)).toEqual(ratios.map((_, i) => i));
+        // Non-decreasing up to the ties: no level follows one with a clearly larger ratio.
+        order.forEach((i, k) => {
+          if (k > 0) expect(ratios[i]!).toBeGreaterThanOrEqual(ratios[order[k - 1]!]! - 1e-6);
+        });
+      }),
+    );
   });
 
   it('refuses histograms that do not fit the frontier or disagree with themselves', () => {
