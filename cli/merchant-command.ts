@@ -4,7 +4,7 @@ import { ConsentImportError, importConsentCsv, noticeHash, type ConsentImportEnc
 import { emit, integer, parse, requireString, strings, UsageError } from './args.js';
 import { errorCodeOf, quoteUntrusted } from '../protos/index.js';
 import { cliLogger } from './logger.js';
-import { DEFAULT_ENC_ZERO_POOL_SIZE, MAX_ENC_ZERO_POOL_SIZE } from '../crypto/index.js';
+import { DEFAULT_ENC_ZERO_POOL_SIZE, MAX_ENC_ZERO_POOL_SIZE, toHex } from '../crypto/index.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
 
 export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
@@ -219,7 +219,7 @@ async function rotateKeyCommand(values: Record<string, string | boolean | undefi
   const node = await merchantNodeFrom(values);
   try {
     const sequence = await node.rotateKey();
-    emit({ event: 'key-rotated', merchantId, sequence, signingKey: Buffer.from(node.signingPublicKey).toString('hex') });
+    emit({ event: 'key-rotated', merchantId, sequence, signingKey: toHex(node.signingPublicKey) });
     return 0;
   } finally {
     node.close();

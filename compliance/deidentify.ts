@@ -21,6 +21,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, readFile, unlink } from 'node:fs/promises';
 import { z } from 'zod';
+import { fromHex, toHex } from '../crypto/index.js';
 import { AGE_BANDS, CITY_LEVELS, type AgeBand, type CityLevel } from '../analytics/customer-groups.js';
 
 export { AGE_BANDS, CITY_LEVELS, type AgeBand, type CityLevel };
@@ -208,7 +209,7 @@ async function createKeyFile(path: string): Promise<Uint8Array | undefined> {
   const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     try {
-      await handle.writeFile(`${Buffer.from(key).toString('hex')}\n`);
+      await handle.writeFile(`${toHex(key)}\n`);
       await handle.sync();
     } finally {
       await handle.close();
@@ -248,7 +249,7 @@ export async function loadOrCreatePseudonymKey(path: string): Promise<Uint8Array
     }
     const text = await handle.readFile('utf8');
     if (!KEY_FILE_RE.test(text)) throw new DeidentificationError('PSEUDONYM_KEY_INVALID', `${path}: expected 64 lower-case hex digits`);
-    return new Uint8Array(Buffer.from(text.trim(), 'hex'));
+    return fromHex(text.trim());
   } finally {
     await handle.close();
   }

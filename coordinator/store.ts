@@ -2,6 +2,7 @@
  * Typed access to the coordinator's tables. Exactly-once acceptance is the
  * database's job (primary key on query and merchant), not memory's.
  */
+import { toHex } from '../crypto/index.js';
 import { ContributionHeader } from '../protos/index.js';
 import { CiphertextFilesError } from './ciphertext-files.js';
 import { isUniqueViolation, textArray, type Database, type SqlExecutor, type SqlValue } from './database.js';
@@ -445,7 +446,7 @@ export class CoordinatorStore {
         items.forEach((c, i) => {
           const query = queries.get(c.queryId);
           const key = keyOf(c.queryId, c.merchantId);
-          const digest = Buffer.from(c.envelopeDigest).toString('hex');
+          const digest = toHex(c.envelopeDigest);
           if (!query) out[i] = { ok: false, reason: 'query-unknown' };
           else if (query.status !== 'open' || query.expired) out[i] = { ok: false, reason: 'query-closed' };
           else if (revoked.get(c.merchantId) === true) out[i] = { ok: false, reason: 'merchant-revoked' };

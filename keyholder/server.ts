@@ -3,7 +3,7 @@
  */
 import { Server } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { HeContext, SealWorker, cryptoReady, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName, type SealWorkerOptions } from '../crypto/index.js';
+import { HeContext, SealWorker, cryptoReady, fromHex, toHex, DEFAULT_HE_PARAM_SET, type HeParamSetName, type SealWorkerOptions } from '../crypto/index.js';
 import { grpcServerCredentials, type ServerTls } from '../protos/index.js';
 import { GrpcHealth } from '../protos/grpc-health.js';
 import type { PurposeDefinition } from '../compliance/index.js';
@@ -83,7 +83,7 @@ export const KEYHOLDER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** 64 hex digits to 32 bytes; RangeError naming the option otherwise. */
 function ed25519PublicKeyFromHex(hex: string, name: string): Uint8Array {
   if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) throw new RangeError(`${name} must be 64 hex digits (an Ed25519 public key)`);
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  return fromHex(hex);
 }
 
 export async function startKeyHolder(options: KeyHolderOptions): Promise<RunningKeyHolder> {

@@ -25,6 +25,7 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toHex } from '../crypto/index.js';
 import { PSEUDONYM_KEY_FILE, defaultStateDir } from '../client-sdk/pseudonym-key.js';
 import { OPTIONAL_TABLES, standardShopSchema } from '../client-sdk/schema.js';
 import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSE_REGISTRY } from '../compliance/consent.js';
@@ -168,7 +169,7 @@ export async function writeSynth(outDir: string, options: WriteSynthOptions): Pr
       writeFile(join(dir, 'rights-requests.jsonl'), rights.join('')),
       writeFile(join(dir, 'fields.json'), json(DEFAULT_FIELD_CLASSIFICATION)),
       writeFile(join(dir, 'purposes.json'), json(DEFAULT_PURPOSE_REGISTRY)),
-      writeFile(keyFile, `${Buffer.from(shop.consent.pseudonymKey).toString('hex')}\n`, { mode: 0o600 }).then(() => chmod(keyFile, 0o600)),
+      writeFile(keyFile, `${toHex(shop.consent.pseudonymKey)}\n`, { mode: 0o600 }).then(() => chmod(keyFile, 0o600)),
     ]);
     shops.push({ shopId: shop.shopId, dir: shop.shopId, customers: shop.customers.length, orders: shop.orders.length });
     options.onProgress?.({ phase: 'write', shop: shop.profile.index, shops: data.shops.length, shopId: shop.shopId });
