@@ -293,6 +293,9 @@ describe('gradient-boosted trees: federated equals pooled', () => {
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
         fc.record({
           trees: fc.integer({ min: 1, max: 4 }),
+          bins: fc.integer({ min: 12, max: 20 }),
+          minSplitGain: fc.constantFrom(0, 0, 0.5, 5),
+          baseMargin: fc.double({ min: -1, max: 1, noNaN: true }),
           depth: fc.integer({ min: 1, max: 4 }),
           learningRate: fc.double({ min: 0.05, max: 1, noNaN: true }),
           l2: fc.double({ min: 0, max: 10, noNaN: true }),
@@ -376,5 +379,21 @@ describe('gradient-boosted trees: fixed-point encoding', () => {
     const numeric = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'p', label: { name: 'y', type: 'numeric', maxAbs: 10 }, variables: VARIABLES }, 5);
     expect(() => gbtLevelLocal(numeric, startGbtTree(emptyGbtModel(numeric)), [{ ...ok, y: 11 }])).toThrow(/maxLabelAbs/);
     expect(() => gbtLevelLocal(numeric, emptyGbtModel(numeric), [ok])).toThrow(/no tree is growing/);
+    // A margin so far from the label that |g| passes 4 × maxLabelAbs is refused, not clamped.
+    const far: GbtModel = { ...emptyGbtModel(numeric), trees: [{ nodes: [{ id: 0, kind: 'leaf', subjects: 10, value: 45 }] }, { nodes: [{ id: 0, kind: 'open' }] }] };
+    expect(() => gbtLevelLocal(numeric, far, [{ ...ok, y: -10 }])).toThrow(/per-row bound/);
+    expect(() => gbtLevelLocal(numeric, far, [{ ...ok, y: 10 }])).not.toThrow();
+  });
+
+  it('lays out one n, g+, g- (and h for logistic loss) per open node, variable and bin, with distinct names', () => {
+    for (const type of ['binary', 'numeric'] as const) {
+      const spec = parseGbtSpec({ kind: 'gradient-boosted-trees', purpose: 'p', label: { name: 'y', type }, variables: VARIABLES }, 5);
+      const bins = 11 + 7 + 5 + 3;
+      const fields = gbtLevelFields(spec, [3, 4, 6]);
+      expect(fields).toHaveLength(3 * bins * (type === 'binary' ? 4 : 3));
+      expect(new Set(fields.map((f) => f.name)).size).toBe(fields.length);
+      expect(fields.slice(0, type === 'binary' ? 4 : 3).map((f) => f.name)).toEqual(['node3.age.0.n', 'node3.age.0.g+', 'node3.age.0.g-', ...(type === 'binary' ? ['node3.age.0.h'] : [])]);
+      expect(fields.every((f) => f.max > 0n)).toBe(true);
+    }
   });
 });
