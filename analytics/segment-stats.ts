@@ -15,6 +15,7 @@ import type { QueryDefinition, ReleasedTotals } from './query-definition.js';
 import { assertWithinBounds } from './query-definition.js';
 import { segmentStatsMargins, segmentStatsSubjectSensitivity } from './segment-stats-disclosure.js';
 import { ratioToNumber } from './rational.js';
+import { DAY_SECONDS } from './calendar.js';
 import { atLeast, atMost, firstBroken, squareAtMost, totalOf } from './input-relations.js';
 import {
   SEGMENT_STATS_KIND,
@@ -152,7 +153,7 @@ function valuesFromTotals(t: Readonly<StageTotals>): SegmentStatValues {
     repurchaseRate: t.customers > 0n ? ratioToNumber(t.repeat_customers, t.customers) : null,
     orderValueMean: n > 0n ? ratioToNumber(sum, n * 100n) : null,
     orderValueVariance: n > 1n ? ratioToNumber(n * t.order_value_sumsq_cents2 - sum * sum, n * (n - 1n) * 10_000n) : null,
-    meanDaysBetweenOrders: t.interval_count > 0n ? ratioToNumber(t.interval_sum_s, t.interval_count * 86_400n) : null,
+    meanDaysBetweenOrders: t.interval_count > 0n ? ratioToNumber(t.interval_sum_s, t.interval_count * BigInt(DAY_SECONDS)) : null,
   };
 }
 
