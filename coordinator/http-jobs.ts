@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Database } from './database.js';
 import { HttpProblem, PROBLEMS, type ProblemCode } from './problems.js';
+import { problemOf } from './http-problem-map.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -117,12 +118,14 @@ function toJob(r: JobRow): Job {
   };
 }
 
+/** A job's failure as its problem (the same mapping as the HTTP error handler); anything unknown is INTERNAL without detail. */
 function errorOf(err: unknown): JobError {
-  const code: ProblemCode = err instanceof HttpProblem ? err.code : 'INTERNAL';
+  const problem = problemOf(err);
+  const code: ProblemCode = problem?.code ?? 'INTERNAL';
   return {
     code,
     title: PROBLEMS[code].title,
-    ...(err instanceof HttpProblem && err.detail !== undefined && PROBLEMS[code].status < 500 ? { detail: err.detail } : {}),
+    ...(problem?.detail !== undefined && PROBLEMS[code].status < 500 ? { detail: problem.detail } : {}),
   };
 }
 
@@ -335,7 +338,7 @@ export class JobRegistry {
         await writes;
         output = await runner(JSON.parse(paramsJson) as never, progress, { jobId: job.jobId, owner: job.owner });
       } catch (err) {
-        if (!(err instanceof HttpProblem)) this.log.error({ err, jobId: job.jobId }, 'job failed');
+        if (problemOf(err) === undefined) this.log.error({ err, jobId: job.jobId }, 'job failed');
         error = errorOf(err);
       }
       await writes;
