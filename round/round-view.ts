@@ -18,16 +18,35 @@
 import type { CampaignExposure, ColumnValue, Customer, DataTable, Order, Session, ShopData, ShopMetricsPeriod } from '../analytics/index.js';
 import { generaliseCity, pseudonymise, type PurposeDefinition } from '../compliance/index.js';
 
+/** Whether the purpose may read a `table.field`. */
+type May = (field: string) => boolean;
+
+/** Customer id → pseudonym, for the customers the round includes. */
+type Pseudonyms = ReadonlyMap<string, string>;
+
 export function roundView(data: ShopData, included: ReadonlySet<string>, purpose: PurposeDefinition, pseudonymKey: Uint8Array): ShopData {
   const allowed = new Set(purpose.allowedFields);
-  const may = (field: string) => allowed.has(field);
+  const may: May = (field) => allowed.has(field);
   const pseudonyms = new Map<string, string>();
-  const customers: Customer[] = [];
-  for (const c of data.customers) {
-    if (!included.has(c.customerId)) continue;
-    const p = pseudonymise(c.customerId, pseudonymKey);
-    pseudonyms.set(c.customerId, p);
-    customers.push({
+  for (const c of data.customers) if (included.has(c.customerId)) pseudonyms.set(c.customerId, pseudonymise(c.customerId, pseudonymKey));
+  const view: { -readonly [K in keyof ShopData]: ShopData[K] } = {
+    shopId: data.shopId,
+    customers: customersView(data.customers, pseudonyms, may),
+    orders: ordersView(data.orders, pseudonyms, may, pseudonymKey),
+  };
+  if (data.campaigns !== undefined) view.campaigns = campaignsView(data.campaigns, pseudonyms, may);
+  if (data.sessions !== undefined) view.sessions = sessionsView(data.sessions, pseudonyms, may);
+  if (data.shopMetrics !== undefined) view.shopMetrics = shopMetricsView(data.shopMetrics, may);
+  if (data.tables !== undefined) view.tables = tablesView(data.tables, pseudonyms, may);
+  return view;
+}
+
+function customersView(customers: readonly Customer[], pseudonyms: Pseudonyms, may: May): Customer[] {
+  const out: Customer[] = [];
+  for (const c of customers) {
+    const p = pseudonyms.get(c.customerId);
+    if (p === undefined) continue;
+    out.push({
       customerId: p,
       lifecycleStage: c.lifecycleStage,
       consentAnalytics: true,
@@ -38,11 +57,15 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
       ...allowedExtra('customer', c.extra, may),
     });
   }
-  const orders: Order[] = [];
-  for (const o of data.orders) {
+  return out;
+}
+
+function ordersView(orders: readonly Order[], pseudonyms: Pseudonyms, may: May, pseudonymKey: Uint8Array): Order[] {
+  const out: Order[] = [];
+  for (const o of orders) {
     const p = pseudonyms.get(o.customerId);
     if (p === undefined) continue;
-    orders.push({
+    out.push({
       orderId: pseudonymise(`order:${o.orderId}`, pseudonymKey),
       customerId: p,
       orderedUnixS: may('order.ordered_at') ? o.orderedUnixS : 0,
@@ -51,85 +74,90 @@ export function roundView(data: ShopData, included: ReadonlySet<string>, purpose
       ...allowedExtra('order', o.extra, may),
     });
   }
-  const view: { -readonly [K in keyof ShopData]: ShopData[K] } = { shopId: data.shopId, customers, orders };
-  if (data.campaigns !== undefined) {
-    const campaigns: CampaignExposure[] = [];
-    for (const e of data.campaigns) {
-      const p = pseudonyms.get(e.customerId);
-      if (p === undefined) continue;
-      campaigns.push({
-        customerId: p,
-        campaignId: may('campaign.campaign_id') ? e.campaignId : '',
-        variant: may('campaign.variant') ? e.variant : '',
-        exposed: may('campaign.exposed') ? e.exposed : false,
-        opened: may('campaign.opened') ? e.opened : false,
-        clicked: may('campaign.clicked') ? e.clicked : false,
-        converted: may('campaign.converted') ? e.converted : false,
-      });
+  return out;
+}
+
+function campaignsView(campaigns: readonly CampaignExposure[], pseudonyms: Pseudonyms, may: May): CampaignExposure[] {
+  const out: CampaignExposure[] = [];
+  for (const e of campaigns) {
+    const p = pseudonyms.get(e.customerId);
+    if (p === undefined) continue;
+    out.push({
+      customerId: p,
+      campaignId: may('campaign.campaign_id') ? e.campaignId : '',
+      variant: may('campaign.variant') ? e.variant : '',
+      exposed: may('campaign.exposed') ? e.exposed : false,
+      opened: may('campaign.opened') ? e.opened : false,
+      clicked: may('campaign.clicked') ? e.clicked : false,
+      converted: may('campaign.converted') ? e.converted : false,
+    });
+  }
+  return out;
+}
+
+function sessionsView(sessions: readonly Session[], pseudonyms: Pseudonyms, may: May): Session[] {
+  const out: Session[] = [];
+  for (const s of sessions) {
+    const p = pseudonyms.get(s.customerId);
+    if (p === undefined) continue;
+    out.push({
+      customerId: p,
+      channel: may('session.channel') ? s.channel : '',
+      viewed: may('session.viewed') ? s.viewed : false,
+      carted: may('session.carted') ? s.carted : false,
+      ordered: may('session.ordered') ? s.ordered : false,
+    });
+  }
+  return out;
+}
+
+/** Shop-metrics rows hold no customer: every row stays, with fields outside the allow-list blanked. */
+function shopMetricsView(periods: readonly ShopMetricsPeriod[], may: May): ShopMetricsPeriod[] {
+  const n = (field: string, v: number): number => (may(`shop_metrics.${field}`) ? v : 0);
+  return periods.map((m) => ({
+    period: may('shop_metrics.period') ? m.period : '',
+    orders: n('orders', m.orders),
+    ratings: n('ratings', m.ratings),
+    positiveRatings: n('positive_ratings', m.positiveRatings),
+    returns: n('returns', m.returns),
+    complaints: n('complaints', m.complaints),
+    inquiries: n('inquiries', m.inquiries),
+    responseTimeSumS: n('response_time_sum_s', m.responseTimeSumS),
+  }));
+}
+
+/**
+ * Business rows: no customer, so consent does not filter them; rows of
+ * customers follow their customer like orders (kept only for included
+ * customers, under the pseudonym). Columns outside the allow-list are blanked.
+ */
+function tablesView(tables: Readonly<Record<string, DataTable>>, pseudonyms: Pseudonyms, may: May): Record<string, DataTable> {
+  const out: Record<string, DataTable> = {};
+  for (const [name, table] of Object.entries(tables)) {
+    if (table.customerIds === undefined) {
+      out[name] = { rows: table.rows.map((row) => blankExtra(name, row, may)) };
+      continue;
     }
-    view.campaigns = campaigns;
+    const rows: Record<string, ColumnValue>[] = [];
+    const customerIds: string[] = [];
+    table.rows.forEach((row, i) => {
+      const p = pseudonyms.get(table.customerIds?.[i] as string);
+      if (p === undefined) return;
+      rows.push(blankExtra(name, row, may));
+      customerIds.push(p);
+    });
+    out[name] = { rows, customerIds };
   }
-  if (data.sessions !== undefined) {
-    const sessions: Session[] = [];
-    for (const s of data.sessions) {
-      const p = pseudonyms.get(s.customerId);
-      if (p === undefined) continue;
-      sessions.push({
-        customerId: p,
-        channel: may('session.channel') ? s.channel : '',
-        viewed: may('session.viewed') ? s.viewed : false,
-        carted: may('session.carted') ? s.carted : false,
-        ordered: may('session.ordered') ? s.ordered : false,
-      });
-    }
-    view.sessions = sessions;
-  }
-  if (data.shopMetrics !== undefined) {
-    const n = (field: string, v: number): number => (may(`shop_metrics.${field}`) ? v : 0);
-    view.shopMetrics = data.shopMetrics.map(
-      (m): ShopMetricsPeriod => ({
-        period: may('shop_metrics.period') ? m.period : '',
-        orders: n('orders', m.orders),
-        ratings: n('ratings', m.ratings),
-        positiveRatings: n('positive_ratings', m.positiveRatings),
-        returns: n('returns', m.returns),
-        complaints: n('complaints', m.complaints),
-        inquiries: n('inquiries', m.inquiries),
-        responseTimeSumS: n('response_time_sum_s', m.responseTimeSumS),
-      }),
-    );
-  }
-  if (data.tables !== undefined) {
-    // Business rows: no customer, so consent does not filter them; rows of customers follow their customer
-    // like orders (kept only for included customers, under the pseudonym). Columns outside the allow-list are blanked.
-    const tables: Record<string, DataTable> = {};
-    for (const [name, table] of Object.entries(data.tables)) {
-      if (table.customerIds === undefined) {
-        tables[name] = { rows: table.rows.map((row) => blankExtra(name, row, may)) };
-        continue;
-      }
-      const rows: Record<string, ColumnValue>[] = [];
-      const customerIds: string[] = [];
-      table.rows.forEach((row, i) => {
-        const p = pseudonyms.get(table.customerIds?.[i] as string);
-        if (p === undefined) return;
-        rows.push(blankExtra(name, row, may));
-        customerIds.push(p);
-      });
-      tables[name] = { rows, customerIds };
-    }
-    view.tables = tables;
-  }
-  return view;
+  return out;
 }
 
 /** A row's extra columns with those the purpose may not read set to null (a missing value). */
-function blankExtra(table: string, row: Readonly<Record<string, ColumnValue>>, may: (field: string) => boolean): Record<string, ColumnValue> {
+function blankExtra(table: string, row: Readonly<Record<string, ColumnValue>>, may: May): Record<string, ColumnValue> {
   const out: Record<string, ColumnValue> = {};
   for (const [k, v] of Object.entries(row)) out[k] = may(`${table}.${k}`) ? v : null;
   return out;
 }
 
-function allowedExtra(table: string, extra: Readonly<Record<string, ColumnValue>> | undefined, may: (field: string) => boolean): { extra?: Record<string, ColumnValue> } {
+function allowedExtra(table: string, extra: Readonly<Record<string, ColumnValue>> | undefined, may: May): { extra?: Record<string, ColumnValue> } {
   return extra === undefined ? {} : { extra: blankExtra(table, extra, may) };
 }
