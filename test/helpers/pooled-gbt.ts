@@ -1,0 +1,126 @@
+/**
+ * An independent pooled implementation of gradient-boosted trees, for
+ * comparison with the federated fit (analytics/gbt-*.ts): plain floats over
+ * all rows together, splits found by scanning rows against each threshold or
+ * level set, written from the rules in docs/gradient-boosted-trees.md rather
+ * than with the library's histogram code. Used by
+ * test/analytics/gbt-exactness.test.ts and test/integration/gbt-fit.test.ts.
+ */
+import type { GbtSpec } from '../../analytics/gbt-spec.js';
+import type { GbtRow } from '../../analytics/gbt-tree.js';
+
+export type PooledNode =
+  | { id: number; kind: 'split'; subjects: number; variable: string; threshold?: number; levels?: string[] }
+  | { id: number; kind: 'leaf'; subjects: number; value: number };
+
+/** Gains (and level ratios) within this relative difference count as equal. */
+const TIE = 1e-9;
+const RATIO_TIE = 1e-12;
+
+/** Levels by ratio; neighbours equal up to rounding form runs kept in declared order (the documented rule). */
+function orderLevels<L extends { j: number; ratio: number }>(levels: L[], absolute: number): L[] {
+  const byRatio = [...levels].sort((a, b) => a.ratio - b.ratio || a.j - b.j);
+  const runs: L[][] = [];
+  for (const l of byRatio) {
+    const last = runs.at(-1);
+    const prev = last?.at(-1);
+    if (last !== undefined && prev !== undefined && Math.abs(l.ratio - prev.ratio) <= Math.max(TIE * Math.max(Math.abs(l.ratio), Math.abs(prev.ratio)), absolute)) last.push(l);
+    else runs.push([l]);
+  }
+  return runs.flatMap((run) => run.sort((a, b) => a.j - b.j));
+}
+
+/** The pooled fit of `spec` on `rows`: the trees (heap-numbered nodes, sorted by id) and every row's final margin. */
+export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: PooledNode[][]; margins: number[] } {
+  const margins = rows.map(() => spec.baseMargin);
+  const trees: PooledNode[][] = [];
+  const sc = (g: number, h: number): number => (h + spec.l2 > 0 ? (g * g) / (h + spec.l2) : 0);
+  const leafValue = (g: number, h: number): number => (h + spec.l2 > 0 ? (-spec.learningRate * g) / (h + spec.l2) : 0);
+  for (let t = 0; t < spec.trees; t++) {
+    const grad = rows.map((r, i) => {
+      const m = margins[i] as number;
+      if (spec.loss === 'logistic') {
+        const p = m >= 0 ? 1 / (1 + Math.exp(-m)) : Math.exp(m) / (1 + Math.exp(m));
+        return { g: p - r.y, h: p * (1 - p) };
+      }
+      return { g: m - r.y, h: 1 };
+    });
+    const sum = (idx: readonly number[]): { g: number; h: number } => {
+      let g = 0;
+      let h = 0;
+      for (const i of idx) {
+        g += grad[i]!.g;
+        h += grad[i]!.h;
+      }
+      return { g, h };
+    };
+    const nodes: PooledNode[] = [];
+    const leafOf = new Map<number, number>(); // row → leaf value
+    const grow = (id: number, depth: number, idx: number[]): void => {
+      const all = sum(idx);
+      const leaf = (): void => {
+        const value = leafValue(all.g, all.h);
+        nodes.push({ id, kind: 'leaf', subjects: idx.length, value });
+        for (const i of idx) leafOf.set(i, value);
+      };
+      if (depth >= spec.depth || idx.length < 2 * spec.minLeafSubjects) return leaf();
+      let best: { gain: number; children: number; node: PooledNode; left: number[]; right: number[] } | undefined;
+      const consider = (variable: string, left: number[], right: number[], extra: { threshold?: number; levels?: string[] }): void => {
+        if (left.length < spec.minLeafSubjects || right.length < spec.minLeafSubjects) return;
+        const l = sum(left);
+        const r = sum(right);
+        const children = sc(l.g, l.h) + sc(r.g, r.h);
+        const gain = 0.5 * (children - sc(all.g, all.h));
+        if (best === undefined || gain > best.gain + TIE * Math.abs(best.gain)) {
+          best = { gain, children, left, right, node: { id, kind: 'split', subjects: idx.length, variable, ...extra } };
+        }
+      };
+      for (const v of spec.variables) {
+        if (v.type === 'numeric') {
+          for (const threshold of v.edges) {
+            consider(
+              v.name,
+              idx.filter((i) => (rows[i]!.x[v.name] as number) < threshold),
+              idx.filter((i) => (rows[i]!.x[v.name] as number) >= threshold),
+              { threshold },
+            );
+          }
+        } else {
+          const present = orderLevels(
+            v.levels
+              .map((level, j) => {
+                const s = sum(idx.filter((i) => rows[i]!.x[v.name] === level));
+                return { level, j, count: idx.filter((i) => rows[i]!.x[v.name] === level).length, ratio: s.h + spec.l2 > 0 ? s.g / (s.h + spec.l2) : 0 };
+              })
+              .filter((l) => l.count > 0),
+            RATIO_TIE * (spec.loss === 'logistic' ? 1 : 4 * spec.maxLabelAbs),
+          );
+          for (let k = 1; k < present.length; k++) {
+            const set = new Set(present.slice(0, k).map((l) => l.level));
+            consider(
+              v.name,
+              idx.filter((i) => set.has(rows[i]!.x[v.name] as string)),
+              idx.filter((i) => !set.has(rows[i]!.x[v.name] as string)),
+              { levels: v.levels.filter((l) => set.has(l)) },
+            );
+          }
+        }
+      }
+      const chosen = best;
+      if (chosen === undefined || !(chosen.gain > spec.minSplitGain) || !(chosen.gain > TIE * chosen.children)) return leaf();
+      nodes.push(chosen.node);
+      grow(2 * id + 1, depth + 1, chosen.left);
+      grow(2 * id + 2, depth + 1, chosen.right);
+    };
+    grow(
+      0,
+      0,
+      rows.map((_, i) => i),
+    );
+    rows.forEach((_, i) => {
+      margins[i]! += leafOf.get(i) as number;
+    });
+    trees.push(nodes.sort((a, b) => a.id - b.id));
+  }
+  return { trees, margins };
+}
