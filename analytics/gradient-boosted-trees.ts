@@ -42,9 +42,9 @@ import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js'
 import { CUSTOMERS_DATA, ORDERS_DATA, kindOfVariable, modelDataSchema, modelInputFields, modelRowScope, modelUnits, normaliseModelData, type ModelData } from './model-data.js';
 import type { ModelGroup, ModelRules } from './model-rules.js';
 import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition, type ReleasedTotals, type SubjectSensitivity } from './query-definition.js';
-import type { ShopData } from './shop-data.js';
+import { LIFECYCLE_STAGES, type ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
-import { AGE_BANDS, CITY_LEVELS } from './customer-groups.js';
+import { AGE_BANDS } from './customer-groups.js';
 
 export const GBT_LEVEL_KIND = 'gbt-level';
 
@@ -635,7 +635,7 @@ const GBT_GUIDE: KindGuideBody = {
       { name: 'n_orders', type: 'numeric', edges: [2, 3, 5, 8, 13] },
       { name: 'avg_spend', type: 'numeric', edges: [50, 100, 200, 400, 800] },
       { name: 'tenure_days', type: 'numeric', edges: [90, 180, 365, 730] },
-      { name: 'city_level', type: 'categorical', levels: [...CITY_LEVELS] },
+      { name: 'lifecycle_stage', type: 'categorical', levels: [...LIFECYCLE_STAGES] },
       { name: 'age_band', type: 'categorical', levels: [...AGE_BANDS] },
     ],
     trees: 20,

@@ -124,7 +124,7 @@ describe('gradient-boosted-trees: specs', () => {
 
   it('reads customer models through model-data: aggregates, built-in categoricals and named features, with their input fields', () => {
     const spec = parseGbtFitSpec(gbtFitDefinition.guide.example && { ...gbtFitDefinition.guide.example, kind: 'gradient-boosted-trees' });
-    expect(gbtFitDefinition.inputFields(spec)).toEqual(['customer.age_band', 'customer.city_level', 'customer.signup_at', 'order.amount', 'order.ordered_at', 'order.returned']);
+    expect(gbtFitDefinition.inputFields(spec)).toEqual(['customer.age_band', 'customer.lifecycle_stage', 'customer.signup_at', 'order.amount', 'order.ordered_at', 'order.returned']);
   });
 
   it('refuses orders as rows, a built-in categorical declared numeric, a categorical label, too large a forest, and aggregates of nothing', () => {
