@@ -21,18 +21,11 @@ export { HeContext } from './context.js';
 export { generateHeKeys, HeEncryptor, HeDecryptor } from './keys.js';
 export { packCiphertext, validatePackedCiphertext, unpackCiphertext } from './packed-ciphertext.js';
 export { CiphertextAccumulator } from './ciphertext-accumulator.js';
-export {
-  EncZeroPool,
-  PooledEncryptor,
-  encryptWithZero,
-  DEFAULT_ENC_ZERO_POOL_SIZE,
-  MAX_ENC_ZERO_POOL_SIZE,
-} from './enc-zero-pool.js';
+export { PooledEncryptor, DEFAULT_ENC_ZERO_POOL_SIZE, MAX_ENC_ZERO_POOL_SIZE } from './enc-zero-pool.js';
 export { SealWorker, SealWorkerFaultError } from './seal-worker.js';
 export type { SealWorkerOptions } from './seal-worker.js';
 
 export { SlotLayout, parseFixedPoint, formatFixedPoint } from './fixed-point.js';
-export type { FieldSpec } from './fixed-point.js';
 
 export {
   cryptoReady,
@@ -71,7 +64,6 @@ export { loadOrCreateSeedFile } from './seed-file.js';
 export { sumPackedContributions } from './sum-contributions.js';
 export {
   issueEnrolmentToken,
-  formatEnrolmentToken,
   parseEnrolmentToken,
   enrolmentEvidence,
   verifyKeyEvidence,
@@ -81,8 +73,6 @@ export {
   keyEvidenceToJson,
   keyEvidenceFromJson,
   authorityPublicKeyOf,
-  enrolmentTokenDigest,
-  tokenBindingDigest,
   KeyEvidenceError,
 } from './enrolment-token.js';
 export type { KeyEvidence, KeyRotation } from './enrolment-token.js';

@@ -8,7 +8,8 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SlotLayout, cryptoReady, type FieldSpec } from '../../crypto/index.js';
+import { SlotLayout, cryptoReady } from '../../crypto/index.js';
+import type { FieldSpec } from '../../crypto/fixed-point.js';
 
 const T40 = 1099511480321n;
 

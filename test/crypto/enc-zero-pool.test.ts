@@ -7,23 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  EncZeroPool,
-  FedmartCryptoError,
-  HeContext,
-  HeDecryptor,
-  HeEncryptor,
-  PooledEncryptor,
-  SealWorker,
-  blake2b256,
-  cryptoReady,
-  encryptWithZero,
-  generateHeKeys,
-  heKeyId,
-  sumPackedContributions,
-  toHex,
-  unpackCiphertext,
-} from '../../crypto/index.js';
+import { FedmartCryptoError, HeContext, HeDecryptor, HeEncryptor, PooledEncryptor, SealWorker, blake2b256, cryptoReady, generateHeKeys, heKeyId, sumPackedContributions, toHex, unpackCiphertext } from '../../crypto/index.js';
+import { EncZeroPool, encryptWithZero } from '../../crypto/enc-zero-pool.js';
 import { internalsOf } from '../../crypto/context-internals.js';
 
 let ctx: HeContext;

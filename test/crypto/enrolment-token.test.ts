@@ -1,27 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  KeyEvidenceError,
-  authorityPublicKeyOf,
-  cryptoReady,
-  enrolmentEvidence,
-  enrolmentTokenDigest,
-  formatEnrolmentToken,
-  generateSigningKeyPair,
-  issueEnrolmentToken,
-  keyEvidenceFromJson,
-  keyEvidenceToJson,
-  keyEvidenceUpTo,
-  parseEnrolmentToken,
-  randomBytes,
-  rotateKeyEvidence,
-  signDigest,
-  signingKeyPairFromSeed,
-  tokenBindingDigest,
-  verifyKeyEvidence,
-  type KeyEvidence,
-  type SigningKeyPair,
-} from '../../crypto/index.js';
+import { KeyEvidenceError, authorityPublicKeyOf, cryptoReady, enrolmentEvidence, generateSigningKeyPair, issueEnrolmentToken, keyEvidenceFromJson, keyEvidenceToJson, keyEvidenceUpTo, parseEnrolmentToken, randomBytes, rotateKeyEvidence, signDigest, signingKeyPairFromSeed, verifyKeyEvidence, type KeyEvidence, type SigningKeyPair } from '../../crypto/index.js';
+import { enrolmentTokenDigest, formatEnrolmentToken, tokenBindingDigest } from '../../crypto/enrolment-token.js';
 
 let authoritySeed: Uint8Array;
 let authority: Uint8Array;

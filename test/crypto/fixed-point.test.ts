@@ -8,7 +8,7 @@ import {
   parseFixedPoint,
   toHex,
 } from '../../crypto/index.js';
-import type { FieldSpec } from '../../crypto/index.js';
+import type { FieldSpec } from '../../crypto/fixed-point.js';
 
 const T40 = 1099511480321n; // bfv-8192-t40 plain modulus
 const T17 = 65537n; // a small batching-style prime to exercise narrow limbs

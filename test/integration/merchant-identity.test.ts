@@ -20,24 +20,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HeContext,
-  blake2b256,
-  enrolmentEvidence,
-  generateSigningKeyPair,
-  issueEnrolmentToken,
-  keyEvidenceFromJson,
-  randomBytes,
-  rotateKeyEvidence,
-  signDigest,
-  signEnvelope,
-  signingKeyPairFromSeed,
-  sumPackedContributions,
-  tokenBindingDigest,
-  type KeyEvidence,
-  type KeyRotation,
-  type SigningKeyPair,
-} from '../../crypto/index.js';
+import { HeContext, blake2b256, enrolmentEvidence, generateSigningKeyPair, issueEnrolmentToken, keyEvidenceFromJson, randomBytes, rotateKeyEvidence, signDigest, signEnvelope, signingKeyPairFromSeed, sumPackedContributions, type KeyEvidence, type KeyRotation, type SigningKeyPair } from '../../crypto/index.js';
+import { tokenBindingDigest } from '../../crypto/enrolment-token.js';
 import { MerchantNode, loadOrCreateSigningKey, loadShopCompliance, loadShopData } from '../../client-sdk/index.js';
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
 import { signReleaseRequest } from '../../protos/index.js';
