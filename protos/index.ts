@@ -18,7 +18,6 @@ export {
   ERROR_CODE_METADATA_KEY,
   RpcError,
   hardenService,
-  toServiceStatus,
   unaryHandler,
   clientStreamHandler,
   readStream,
@@ -27,9 +26,8 @@ export {
   type RpcLogger,
 } from './rpc.js';
 export { isRpcId, checkRpcId } from './rpc-ids.js';
-export { escapeUntrusted, quoteUntrusted, UNTRUSTED_ECHO_MAX } from './untrusted-text.js';
+export { quoteUntrusted } from './untrusted-text.js';
 export {
-  PlaintextRefusedError,
   isLoopbackHost,
   hostOfAddress,
   assertPlaintextAllowed,

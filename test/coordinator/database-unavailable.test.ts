@@ -7,7 +7,8 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { DatabaseUnavailableError, isUniqueViolation, unavailableOr } from '../../coordinator/database-errors.js';
-import { ERROR_CODE_METADATA_KEY, toServiceStatus } from '../../protos/index.js';
+import { ERROR_CODE_METADATA_KEY } from '../../protos/index.js';
+import { toServiceStatus } from '../../protos/rpc.js';
 
 function driverError(message: string, code?: string): Error {
   return Object.assign(new Error(message), code === undefined ? {} : { code });

@@ -8,20 +8,8 @@
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ContributionChunk,
-  EnrollRequest,
-  KeyHolderServiceClient,
-  MerchantServiceClient,
-  ReleasePart,
-  ReportRightsEventsRequest,
-  RotateKeyRequest,
-  UNTRUSTED_ECHO_MAX,
-  callUnary,
-  errorCodeOf,
-  escapeUntrusted,
-  quoteUntrusted,
-} from '../../protos/index.js';
+import { ContributionChunk, EnrollRequest, KeyHolderServiceClient, MerchantServiceClient, ReleasePart, ReportRightsEventsRequest, RotateKeyRequest, callUnary, errorCodeOf, quoteUntrusted } from '../../protos/index.js';
+import { UNTRUSTED_ECHO_MAX, escapeUntrusted } from '../../protos/untrusted-text.js';
 import { startCluster, type Cluster } from '../../harness/cluster.js';
 import { RawSubmitter } from '../helpers/raw-client.js';
 

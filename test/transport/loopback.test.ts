@@ -13,7 +13,8 @@ import { MerchantNode } from '../../client-sdk/index.js';
 import { startCoordinator } from '../../coordinator/index.js';
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
 import { startKeyHolder } from '../../keyholder/index.js';
-import { PlaintextRefusedError, assertPlaintextAllowed, grpcClientCredentials, grpcServerCredentials, hostOfAddress, isLoopbackHost } from '../../protos/index.js';
+import { assertPlaintextAllowed, grpcClientCredentials, grpcServerCredentials, hostOfAddress, isLoopbackHost } from '../../protos/index.js';
+import { PlaintextRefusedError } from '../../protos/tls.js';
 
 /** Independent oracle: the WHATWG URL parser's canonical form of an IPv6 address. */
 function canonicalV6(ip: string): string {
