@@ -18,7 +18,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGE_BANDS, LIFECYCLE_STAGES, type ShopData } from '../../analytics/index.js';
+import { LIFECYCLE_STAGES, type ShopData } from '../../analytics/index.js';
+import { AGE_BANDS } from '../../analytics/customer-groups.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
 import { readConsentedPool } from '../helpers/pooled-models.js';
 import { plainFeatureRows } from '../helpers/plain-features.js';

@@ -19,7 +19,8 @@
  * Either way the fit's end is audited (`fit.failed`) and no model is stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOGISTIC_ROUND_KIND, type CustomerFeature, type LogisticState } from '../../analytics/index.js';
+import type { CustomerFeature } from '../../analytics/index.js';
+import { LOGISTIC_ROUND_KIND, type LogisticState } from '../../analytics/logistic-regression.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { HESSIAN_NOT_POSITIVE_DEFINITE } from '../../coordinator/fit-runner.js';
 import { SlotLayout } from '../../crypto/index.js';

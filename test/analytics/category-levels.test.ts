@@ -6,27 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_LEVEL_BYTES,
-  QuerySpecError,
-  categoryLevelsCellIntegrity,
-  categoryLevelsCells,
-  categoryLevelsFields,
-  categoryLevelsQuery,
-  computeCategoryLevelsLocal,
-  categoryLevelsRowScope,
-  decodeBucket,
-  finaliseCategoryLevels,
-  getQueryDefinition,
-  levelBucket,
-  linearModelQuery,
-  parseCategoryLevelsSpec,
-  rowContents,
-  type CategoryLevelsSpec,
-  type Customer,
-  type ReleasedTotals,
-  type ShopData,
-} from '../../analytics/index.js';
+import { getQueryDefinition, rowContents, type Customer, type ShopData } from '../../analytics/index.js';
+import { MAX_LEVEL_BYTES, categoryLevelsCellIntegrity, categoryLevelsCells, categoryLevelsFields, categoryLevelsQuery, computeCategoryLevelsLocal, categoryLevelsRowScope, decodeBucket, finaliseCategoryLevels, levelBucket, parseCategoryLevelsSpec, type CategoryLevelsSpec } from '../../analytics/category-levels.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { linearModelQuery } from '../../analytics/linear-model.js';
+import type { ReleasedTotals } from '../../analytics/query-definition.js';
 import { applyDisclosure, effectivePolicy } from '../../compliance/index.js';
 import { HE_PARAM_SETS, SlotLayout } from '../../crypto/index.js';
 import { withheldLines } from '../../cli/query-command.js';

@@ -8,20 +8,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  GENERIC_REASON_TEMPLATE,
-  REASON_TEMPLATES,
-  REFUSAL_REASON_CODES,
-  WITHHELD_LABEL_TEMPLATES,
-  WITHHELD_REASON_CODES,
-  explainReason,
-  fillReasonTemplate,
-  isDisclosureReasonCode,
-  parseReleaseDocument,
-  withheldCellsOf,
-  withheldLabel,
-  type ReleaseDocument,
-} from '../../analytics/index.js';
+import { explainReason, parseReleaseDocument, withheldCellsOf, type ReleaseDocument } from '../../analytics/index.js';
+import { GENERIC_REASON_TEMPLATE, REASON_TEMPLATES, REFUSAL_REASON_CODES, WITHHELD_LABEL_TEMPLATES, WITHHELD_REASON_CODES, fillReasonTemplate, isDisclosureReasonCode, withheldLabel } from '../../analytics/disclosure-reasons.js';
 import { applyDisclosure, effectivePolicy } from '../../compliance/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -5,16 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  dominanceBinEdges,
-  dominanceBinOf,
-  getQueryDefinition,
-  segmentStatsQuery,
-  type Customer,
-  type LifecycleStage,
-  type Order,
-  type ShopData,
-} from '../../analytics/index.js';
+import { getQueryDefinition, type Customer, type LifecycleStage, type Order, type ShopData } from '../../analytics/index.js';
+import { dominanceBinEdges, dominanceBinOf } from '../../analytics/dominance-bins.js';
+import { segmentStatsQuery } from '../../analytics/segment-stats.js';
 
 function customer(customerId: string, lifecycleStage: LifecycleStage): Customer {
   return { customerId, lifecycleStage, consentAnalytics: true, consentMarketing: false, city: '上海', ageBand: '25-34', signupUnixS: 0 };

@@ -9,22 +9,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AFTER_EVERY_ORDER_UNIX_S,
-  CUSTOMER_FEATURES,
-  type CUSTOMER_FEATURE_NAMES,
-  PLAIN_FEATURE_NAMES,
-  customerFacts,
-  featureDefinition,
-  featureInputFields,
-  featureMatrix,
-  featureRows,
-  featuresInputFields,
-  linearModelRows,
-  parseLinearModelSpec,
-  type Order,
-  type ShopData,
-} from '../../analytics/index.js';
+import { featureRows, linearModelRows, parseLinearModelSpec, type Order, type ShopData } from '../../analytics/index.js';
+import { AFTER_EVERY_ORDER_UNIX_S, PLAIN_FEATURE_NAMES, customerFacts, featureDefinition, featureMatrix, featuresInputFields } from '../../analytics/features.js';
+import { CUSTOMER_FEATURES, type CUSTOMER_FEATURE_NAMES, featureInputFields } from '../../analytics/customer-features.js';
 import { kindGuide } from '../../analytics/kind-guide.js';
 import { modelInputFields } from '../../analytics/model-data.js';
 import { roundView } from '../../client-sdk/index.js';

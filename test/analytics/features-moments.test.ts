@@ -5,19 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  accumulateMoments,
-  centredScatter,
-  featureDefinition,
-  featureMatrix,
-  featuresInputFields,
-  momentFields,
-  momentMeans,
-  momentTotals,
-  symmetricEigen,
-  type MomentLayout,
-  type ShopData,
-} from '../../analytics/index.js';
+import { accumulateMoments, momentFields, type ShopData } from '../../analytics/index.js';
+import { centredScatter, momentMeans, momentTotals, type MomentLayout } from '../../analytics/moment-sums.js';
+import { featureDefinition, featureMatrix, featuresInputFields } from '../../analytics/features.js';
+import { symmetricEigen } from '../../analytics/symmetric-eigen.js';
 import { sumVectors } from '../helpers/random-shop-data.js';
 
 const t = (iso: string): number => Date.parse(iso) / 1000;

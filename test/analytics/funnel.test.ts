@@ -5,7 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, canonicalSpecJson, funnelQuery as q, type FunnelResult, type FunnelSpec, type ShopData } from '../../analytics/index.js';
+import { canonicalSpecJson, type ShopData } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { funnelQuery as q, type FunnelResult, type FunnelSpec } from '../../analytics/funnel.js';
 import { datasetArb, federate, pooledShop, splitShops, type RandomDataset } from '../helpers/random-shop-data.js';
 
 const customer = (customerId: string) => ({ customerId, lifecycleStage: 'active' as const, consentAnalytics: true, consentMarketing: true, city: '', ageBand: '', signupUnixS: 0 });

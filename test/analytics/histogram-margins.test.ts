@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { histogramQuery as q } from '../../analytics/index.js';
+import { histogramQuery as q } from '../../analytics/histogram.js';
 import { determinedCells } from '../compliance/disclosure/fixtures.js';
 import { randomDataset, splitIntoShops, sumLocal } from '../helpers/plain-federation.js';
 import { loneWithheldMargins, marginsAreExact, releaseExact, subtractionLeaks, totalsOf, withMediumData, withoutComplement } from './margin-checks.js';

@@ -8,7 +8,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, canonicalSpecJson, histogramQuery as q, type Customer, type Order, type ShopData } from '../../analytics/index.js';
+import { canonicalSpecJson, type Customer, type Order, type ShopData } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { histogramQuery as q } from '../../analytics/histogram.js';
 import { DEFAULT_PURPOSES } from '../../compliance/index.js';
 import { exactPercentile, pooledHistogramValues } from '../helpers/pooled-analytics.js';
 import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';

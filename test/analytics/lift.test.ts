@@ -5,7 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, abLiftQuery as q, canonicalSpecJson, type AbLiftResult, type AbLiftSpec, type CampaignExposure, type ShopData } from '../../analytics/index.js';
+import { canonicalSpecJson, type CampaignExposure, type ShopData } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { abLiftQuery as q, type AbLiftResult, type AbLiftSpec } from '../../analytics/lift.js';
 import { datasetArb, federate, pooledShop, splitShops, type RandomDataset } from '../helpers/random-shop-data.js';
 
 const Z95 = 1.959963984540054;

@@ -6,17 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  QuerySpecError,
-  accumulateMoments,
-  canonicalSpecJson,
-  fitLinearRegression,
-  linearRegressionQuery as q,
-  momentFields,
-  momentTotals,
-  type LinearRegressionSpec,
-  type MomentTotals,
-} from '../../analytics/index.js';
+import { accumulateMoments, canonicalSpecJson, momentFields } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { fitLinearRegression, linearRegressionQuery as q, type LinearRegressionSpec } from '../../analytics/linear-regression.js';
+import { momentTotals, type MomentTotals } from '../../analytics/moment-sums.js';
 import { AS_OF, AS_OF_S, datasetArb, federate, pooledShop, splitShops } from '../helpers/random-shop-data.js';
 import { plainFeatureRows, plainLinearFit } from '../helpers/plain-features.js';
 

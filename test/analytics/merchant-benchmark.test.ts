@@ -5,17 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  QuerySpecError,
-  canonicalSpecJson,
-  merchantBenchmarkQuery as q,
-  placeShop,
-  shopIndicators,
-  type MerchantBenchmarkSpec,
-  type ShopData,
-  type ShopMetricsPeriod,
-} from '../../analytics/index.js';
-import { decideSuppression } from '../../compliance/index.js';
+import { canonicalSpecJson, type ShopData, type ShopMetricsPeriod } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { merchantBenchmarkQuery as q, placeShop, shopIndicators, type MerchantBenchmarkSpec } from '../../analytics/merchant-benchmark.js';
+import { decideSuppression } from '../../compliance/disclosure/suppression.js';
 import { datasetArb, federate, splitShops } from '../helpers/random-shop-data.js';
 
 function month(period: string, m: Partial<ShopMetricsPeriod>): ShopMetricsPeriod {

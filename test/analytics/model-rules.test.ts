@@ -10,21 +10,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  accumulateMoments,
-  checkModelRules,
-  groupSize,
-  momentFields,
-  pairSupportField,
-  supportCounts,
-  supportField,
-  supportFields,
-  supportGroups,
-  type MomentLayout,
-  type ModelGroup,
-  type ModelRules,
-} from '../../analytics/index.js';
-import { momentModelRules } from '../../analytics/moment-sums.js';
+import { accumulateMoments, checkModelRules, momentFields } from '../../analytics/index.js';
+import { groupSize, pairSupportField, supportCounts, supportField, supportFields, supportGroups, type ModelGroup, type ModelRules } from '../../analytics/model-rules.js';
+import { momentModelRules, type MomentLayout } from '../../analytics/moment-sums.js';
 
 /** One group as the test sees it: the rows it holds and the variables it names. */
 interface PlainGroup {

@@ -5,7 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, accumulateMoments, canonicalSpecJson, fitPca, momentFields, momentTotals, pcaQuery as q, type PcaFeatureSpec } from '../../analytics/index.js';
+import { accumulateMoments, canonicalSpecJson, momentFields } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { fitPca, pcaQuery as q, type PcaFeatureSpec } from '../../analytics/pca.js';
+import { momentTotals } from '../../analytics/moment-sums.js';
 import { AS_OF, AS_OF_S, datasetArb, federate, pooledShop, splitShops } from '../helpers/random-shop-data.js';
 import { plainCovariance, plainFeatureRows, powerEigenvalues } from '../helpers/plain-features.js';
 

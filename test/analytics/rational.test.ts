@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ratioToNumber } from '../../analytics/index.js';
+import { ratioToNumber } from '../../analytics/rational.js';
 
 describe('ratioToNumber', () => {
   it('equals IEEE division when both operands are exact doubles', () => {

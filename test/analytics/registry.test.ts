@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  QuerySpecError,
-  UnknownQueryKindError,
-  canonicalSpecJson,
-  getQueryDefinition,
-  listQueryKinds,
-  registerQueryDefinition,
-  segmentStatsQuery,
-  withDominanceBins,
-  type AnyQueryDefinition,
-} from '../../analytics/index.js';
+import { canonicalSpecJson, getQueryDefinition, listQueryKinds, type AnyQueryDefinition } from '../../analytics/index.js';
+import { QuerySpecError, UnknownQueryKindError } from '../../analytics/errors.js';
+import { registerQueryDefinition } from '../../analytics/registry.js';
+import { segmentStatsQuery } from '../../analytics/segment-stats.js';
+import { withDominanceBins } from '../../analytics/dominance-bins.js';
 
 const base = { kind: 'segment-stats', purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
 

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cohortRetentionQuery as q } from '../../analytics/index.js';
+import { cohortRetentionQuery as q } from '../../analytics/retention.js';
 import { determinedCells } from '../compliance/disclosure/fixtures.js';
 import { randomDataset, splitIntoShops, sumLocal } from '../helpers/plain-federation.js';
 import { loneWithheldMargins, marginsAreExact, releaseExact, subtractionLeaks, totalsOf, withMediumData, withoutComplement } from './margin-checks.js';

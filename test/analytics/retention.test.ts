@@ -6,15 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  QuerySpecError,
-  canonicalSpecJson,
-  cohortRetentionQuery as q,
-  type Customer,
-  type LifecycleStage,
-  type Order,
-  type ShopData,
-} from '../../analytics/index.js';
+import { canonicalSpecJson, type Customer, type LifecycleStage, type Order, type ShopData } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { cohortRetentionQuery as q } from '../../analytics/retention.js';
 import { DEFAULT_PURPOSES } from '../../compliance/index.js';
 import { pooledRetention } from '../helpers/pooled-analytics.js';
 import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';

@@ -5,7 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuerySpecError, canonicalSpecJson, rfmQuery as q, type Customer, type Order, type RfmSpec, type ShopData } from '../../analytics/index.js';
+import { canonicalSpecJson, type Customer, type Order, type ShopData } from '../../analytics/index.js';
+import { QuerySpecError } from '../../analytics/errors.js';
+import { rfmQuery as q } from '../../analytics/rfm.js';
+import type { RfmSpec } from '../../analytics/rfm-spec.js';
 import { pooledRfm } from '../helpers/pooled-analytics.js';
 import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';
 

@@ -9,7 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getQueryDefinition, ROW_CONTENT_FIELDS, rowContents, type Order, type RowContents, type RowScope, type ShopData, type ShopMetricsPeriod } from '../../analytics/index.js';
+import { getQueryDefinition, rowContents, type Order, type RowContents, type ShopData, type ShopMetricsPeriod } from '../../analytics/index.js';
+import { ROW_CONTENT_FIELDS, type RowScope } from '../../analytics/row-scope.js';
 import { AS_OF, AS_OF_S, DAY, datasetArb, T0, type RandomDataset } from '../helpers/random-shop-data.js';
 
 /** Every customer row of the dataset and the first shop's months, as one shop. */

@@ -10,8 +10,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeScoreBins, scoreHistogramQuery, type ReleasedTotals, type ScoreHistogramSpec } from '../../analytics/index.js';
-import { finaliseScoreHistogram } from '../../analytics/model-evaluation.js';
+import type { ReleasedTotals } from '../../analytics/query-definition.js';
+import { finaliseScoreHistogram, mergeScoreBins, scoreHistogramQuery, type ScoreHistogramSpec } from '../../analytics/model-evaluation.js';
 import { realToFixed } from '../../analytics/signed-real.js';
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);

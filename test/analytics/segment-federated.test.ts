@@ -9,16 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  LIFECYCLE_STAGES,
-  pooledSegmentStats,
-  segmentStatsQuery as q,
-  type PooledData,
-  type ReleasedTotals,
-  type SegmentStatsSpec,
-  type SegmentStatsTable,
-  type ShopData,
-} from '../../analytics/index.js';
+import { LIFECYCLE_STAGES, pooledSegmentStats, type PooledData, type SegmentStatsSpec, type SegmentStatsTable, type ShopData } from '../../analytics/index.js';
+import { segmentStatsQuery as q } from '../../analytics/segment-stats.js';
+import type { ReleasedTotals } from '../../analytics/query-definition.js';
 import { loadPooledData, loadShopData } from '../../client-sdk/load-shop-data.js';
 import { writeSynth } from '../../synth/index.js';
 

@@ -6,18 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AGE_BANDS,
-  CITY_LEVELS,
-  canonicalSpecJson,
-  segmentStatsQuery as q,
-  type Customer,
-  type Order,
-  type SegmentGroupTable,
-  type SegmentStatsSpec,
-  type ShopData,
-} from '../../analytics/index.js';
-import { AGE_BANDS as COMPLIANCE_AGE_BANDS, CITY_LEVELS as COMPLIANCE_CITY_LEVELS, DEFAULT_PURPOSES, generaliseAge, generaliseCity } from '../../compliance/index.js';
+import { canonicalSpecJson, type Customer, type Order, type SegmentStatsSpec, type ShopData } from '../../analytics/index.js';
+import { AGE_BANDS, CITY_LEVELS } from '../../analytics/customer-groups.js';
+import { segmentStatsQuery as q } from '../../analytics/segment-stats.js';
+import type { SegmentGroupTable } from '../../analytics/segment-table.js';
+import { DEFAULT_PURPOSES, generaliseAge, generaliseCity } from '../../compliance/index.js';
+import { AGE_BANDS as COMPLIANCE_AGE_BANDS, CITY_LEVELS as COMPLIANCE_CITY_LEVELS } from '../../compliance/deidentify.js';
 import { pooledGroupStats } from '../helpers/pooled-analytics.js';
 import { federate, named, randomDataset, splitIntoShops } from '../helpers/plain-federation.js';
 

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  SEGMENT_STAT_NAMES,
-  segmentStatsQuery as q,
-  type Customer,
-  type LifecycleStage,
-  type Order,
-  type ReleasedTotals,
-  type ShopData,
-} from '../../analytics/index.js';
+import { SEGMENT_STAT_NAMES, type Customer, type LifecycleStage, type Order, type ShopData } from '../../analytics/index.js';
+import { segmentStatsQuery as q } from '../../analytics/segment-stats.js';
+import type { ReleasedTotals } from '../../analytics/query-definition.js';
 
 const DAY = 86_400;
 const spec = q.parseSpec({ kind: 'segment-stats', purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { displayWidth, formatSegmentTable, largestRelativeDifference, type SegmentStatsRow, type SegmentStatsTable } from '../../analytics/index.js';
+import { formatSegmentTable, largestRelativeDifference, type SegmentStatsTable } from '../../analytics/index.js';
+import { displayWidth } from '../../analytics/segment-table-format.js';
+import type { SegmentStatsRow } from '../../analytics/segment-table.js';
 
 const row = (stage: SegmentStatsRow['stage'], mean: number | null, suppressed = false): SegmentStatsRow => ({
   stage,

@@ -3,7 +3,9 @@
  * allow-list blanking, without changing the statistic.
  */
 import { describe, expect, it } from 'vitest';
-import { computeSegmentStatsLocal, parseSegmentStatsSpec, type ShopData } from '../../analytics/index.js';
+import type { ShopData } from '../../analytics/index.js';
+import { computeSegmentStatsLocal } from '../../analytics/segment-stats.js';
+import { parseSegmentStatsSpec } from '../../analytics/segment-stats-spec.js';
 import { DEFAULT_PURPOSES, type PurposeDefinition } from '../../compliance/index.js';
 import { roundView } from '../../client-sdk/index.js';
 

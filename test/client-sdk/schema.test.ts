@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AGE_BANDS } from '../../analytics/index.js';
+import { AGE_BANDS } from '../../analytics/customer-groups.js';
 import { ShopDataError } from '../../client-sdk/csv.js';
 import { generaliseAge } from '../../compliance/index.js';
 import {

@@ -12,18 +12,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blake2b256, cryptoReady, toHex } from '../../crypto/index.js';
-import {
-  canonicalSpecJson,
-  binnedAuc,
-  explainReason,
-  withheldLabel as catalogueLabel,
-  GENERIC_REASON_TEMPLATE,
-  REASON_TEMPLATES,
-  REFUSAL_REASON_CODES,
-  WITHHELD_LABEL_TEMPLATES,
-  WITHHELD_REASON_CODES,
-} from '../../analytics/index.js';
-import { MerkleTree, exportAuditBundle, signAuditBundle, leafHash as nodeLeafHash, verifyInclusion as nodeVerifyInclusion, auditLeafData, type AuditBundle } from '../../compliance/index.js';
+import { canonicalSpecJson, explainReason } from '../../analytics/index.js';
+import { binnedAuc } from '../../analytics/model-evaluation.js';
+import { withheldLabel as catalogueLabel, GENERIC_REASON_TEMPLATE, REASON_TEMPLATES, REFUSAL_REASON_CODES, WITHHELD_LABEL_TEMPLATES, WITHHELD_REASON_CODES } from '../../analytics/disclosure-reasons.js';
+import { exportAuditBundle, type AuditBundle } from '../../compliance/index.js';
+import { MerkleTree, leafHash as nodeLeafHash, verifyInclusion as nodeVerifyInclusion } from '../../compliance/merkle.js';
+import { signAuditBundle } from '../../compliance/audit-bundle.js';
+import { auditLeafData } from '../../compliance/audit-events.js';
 import { blake2b } from '../../coordinator/console/blake2b.js';
 import { canonicalJson, ed25519Supported, fromHex, leafHash, verifyBundle, verifyCheckpoint, verifyInclusion } from '../../coordinator/console/verify.js';
 import { barChart, heatMap, rocFromHistograms } from '../../coordinator/console/charts.js';

@@ -5,7 +5,8 @@
  * Random shop data for property tests lives here too.
  */
 import fc from 'fast-check';
-import type { Customer, LifecycleStage, Order, QueryDefinition, ReleasedTotals, ShopData } from '../../analytics/index.js';
+import type { Customer, LifecycleStage, Order, ShopData } from '../../analytics/index.js';
+import type { QueryDefinition, ReleasedTotals } from '../../analytics/query-definition.js';
 
 /** Field-wise sum of every shop's computeLocal. */
 export function sumLocal<S, R>(def: QueryDefinition<S, R>, spec: S, shops: readonly ShopData[]): bigint[] {

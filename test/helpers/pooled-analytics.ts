@@ -10,7 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CohortRetentionSpec, HistogramSpec, LifecycleStage, RfmSpec } from '../../analytics/index.js';
+import type { LifecycleStage } from '../../analytics/index.js';
+import type { CohortRetentionSpec } from '../../analytics/retention-spec.js';
+import type { HistogramSpec } from '../../analytics/histogram-spec.js';
+import type { RfmSpec } from '../../analytics/rfm-spec.js';
 
 const DAY = 86_400;
 

@@ -15,7 +15,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { levelBucket, type CategoryLevelsResult, type LinearModelResult } from '../../analytics/index.js';
+import type { LinearModelResult } from '../../analytics/index.js';
+import { levelBucket, type CategoryLevelsResult } from '../../analytics/category-levels.js';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';

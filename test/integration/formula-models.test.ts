@@ -14,7 +14,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinearModelResult, LogisticModelResult, PcaResult } from '../../analytics/index.js';
+import type { LinearModelResult } from '../../analytics/index.js';
+import type { LogisticModelResult } from '../../analytics/logistic-model.js';
+import type { PcaResult } from '../../analytics/pca.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { HAVE_R, runR } from '../helpers/r-reference.js';

@@ -4,7 +4,8 @@
  * seeded initialisation, computed independently in this test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureRows, seededCentroids, type CustomerFeature } from '../../analytics/index.js';
+import { featureRows, type CustomerFeature } from '../../analytics/index.js';
+import { seededCentroids } from '../../analytics/kmeans.js';
 import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../../compliance/index.js';
 import { loadShopCompliance, loadShopData, roundView, type MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, type Cluster } from '../../harness/cluster.js';

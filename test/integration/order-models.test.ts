@@ -16,7 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinearModelResult, LogisticModelResult } from '../../analytics/index.js';
+import type { LinearModelResult } from '../../analytics/index.js';
+import type { LogisticModelResult } from '../../analytics/logistic-model.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { addDemographics, REGIONS } from '../helpers/demographics.js';

@@ -10,15 +10,10 @@
  * SECONDARY, so that no withheld cell follows from a released total).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cohortRetentionQuery,
-  histogramQuery,
-  rfmQuery,
-  type CohortRetentionResult,
-  type HistogramResult,
-  type RfmTable,
-  type SegmentGroupTable,
-} from '../../analytics/index.js';
+import { cohortRetentionQuery, type CohortRetentionResult } from '../../analytics/retention.js';
+import { histogramQuery, type HistogramResult } from '../../analytics/histogram.js';
+import { rfmQuery, type RfmTable } from '../../analytics/rfm.js';
+import type { SegmentGroupTable } from '../../analytics/segment-table.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import {

@@ -5,22 +5,14 @@
  * a DP segment table over 100 seeded runs against the pooled answer.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finaliseSegmentStats, releasedTotalsFromDocument, type SegmentStatsRow, type SegmentStatsTable } from '../../../analytics/index.js';
-import {
-  RandomReader,
-  RHO_UNITS_PER_ONE,
-  applyDisclosure,
-  decideSuppression,
-  disclosureSummary,
-  effectivePolicy,
-  fractionToNumber,
-  noiseParameterOf,
-  parsePurposeRegistry,
-  DEFAULT_PURPOSE_REGISTRY,
-  PurposeError,
-  loosening,
-  type EffectivePolicy,
-} from '../../../compliance/index.js';
+import { releasedTotalsFromDocument, type SegmentStatsTable } from '../../../analytics/index.js';
+import { finaliseSegmentStats } from '../../../analytics/segment-stats.js';
+import type { SegmentStatsRow } from '../../../analytics/segment-table.js';
+import { RandomReader, applyDisclosure, disclosureSummary, effectivePolicy, parsePurposeRegistry, DEFAULT_PURPOSE_REGISTRY, PurposeError, loosening, type EffectivePolicy } from '../../../compliance/index.js';
+import { RHO_UNITS_PER_ONE } from '../../../compliance/disclosure/zcdp.js';
+import { decideSuppression } from '../../../compliance/disclosure/suppression.js';
+import { fractionToNumber } from '../../../compliance/disclosure/integer-math.js';
+import { noiseParameterOf } from '../../../compliance/disclosure/noise.js';
 import { pooledReference, type ReferenceRow } from '../../helpers/pooled-reference.js';
 import { determinedCells, documentOf, segmentQuery, segmentTotals, type ShopTotals } from './fixtures.js';
 import { seededSource } from './seeded-source.js';
