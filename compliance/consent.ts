@@ -10,50 +10,30 @@ export {
   CONSENT_CHANNELS,
   ConsentRecordError,
   parseConsentRecord,
-  encodeConsentRecord,
   type ConsentChannel,
   type ConsentPurpose,
   type ConsentEvent,
   type ConsentRecord,
 } from './consent-record.js';
-export { EXCLUSION_REASONS, evaluateConsent, zeroReasonCounts, type ExclusionReason } from './consent-evaluate.js';
+export { zeroReasonCounts } from './consent-evaluate.js';
 export { ConsentLedger, ConsentLedgerError, type RoundConsentFilter } from './consent-ledger.js';
-export {
-  AttestationError,
-  buildAttestation,
-  parseAttestation,
-  encodeAttestation,
-  attestationDigest,
-  checkAttestation,
-  type ConsentAttestation,
-} from './attestation.js';
+export { AttestationError, buildAttestation, parseAttestation, attestationDigest, checkAttestation, type ConsentAttestation } from './attestation.js';
 export {
   DEFAULT_FIELD_CLASSIFICATION,
-  AGE_BANDS,
-  CITY_LEVELS,
-  DeidentificationError,
-  parseFieldClassification,
   readFieldClassification,
-  classifyField,
   pseudonymise,
   loadOrCreatePseudonymKey,
   generaliseAge,
   generaliseCity,
-  deidentifyCustomer,
   type FieldClassification,
   type AgeBand,
 } from './deidentify.js';
 export {
   DEFAULT_PURPOSES,
-  DEFAULT_PIAS,
   DEFAULT_PURPOSE_REGISTRY,
   PurposeError,
   PurposeFieldError,
   PiaMissingError,
-  PiaRetentionError,
-  UnknownPurposeError,
-  minimumPiaRetention,
-  assertPiaRetention,
   parsePurposeRegistry,
   readPurposeRegistry,
   getPurpose,

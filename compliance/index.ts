@@ -7,4 +7,4 @@
 export * from './consent.js';
 export * from './audit.js';
 export * from './disclosure/index.js';
-export { ROW_SET_MAX_K, rowSetPowers, buildRowSetSketch, contributionRowSet, type RowSetSketch } from './row-set.js';
+export { ROW_SET_MAX_K, rowSetPowers, buildRowSetSketch, contributionRowSet } from './row-set.js';

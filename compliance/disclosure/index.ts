@@ -8,13 +8,8 @@
  * @module
  */
 export { DisclosureError } from './errors.js';
-export { RandomReader, cryptoRandomSource, defaultRandomSource, uniformBelow, type RandomSource } from './random-source.js';
-export { bernoulliExp } from './bernoulli.js';
-export { fractionToNumber, type Fraction } from './integer-math.js';
-export { sampleDiscreteLaplace, discreteLaplacePmf, discreteLaplaceTail, discreteLaplaceHalfWidth } from './discrete-laplace.js';
-export { sampleDiscreteGaussian, discreteGaussianPmf, discreteGaussianHalfWidth, normalQuantile } from './discrete-gaussian.js';
-export { RHO_UNITS_PER_ONE, unitsToRho, zcdpToEpsilon } from './zcdp.js';
-export { noiseParameterOf } from './noise.js';
+export { RandomReader, defaultRandomSource, type RandomSource } from './random-source.js';
+export { unitsToRho, zcdpToEpsilon } from './zcdp.js';
 export {
   DEFAULT_MAX_SATURATION,
   MAX_MIN_SUBJECTS,
@@ -25,13 +20,11 @@ export {
   loosening,
   formatRho,
   type DominanceRule,
-  type PurposeDisclosure,
   type DisclosureFloors,
   type EffectivePolicy,
 } from './policy.js';
-export { decideSuppression } from './suppression.js';
-export { populationDifference, findDifferencing, type PopulationRecord, type DifferencingHit } from './differencing.js';
-export { compareRowSets, linearComplexity, releaseRowSet, type ReleaseRowSet } from './row-set-difference.js';
+export { findDifferencing, type PopulationRecord, type DifferencingHit } from './differencing.js';
+export { compareRowSets, releaseRowSet, type ReleaseRowSet } from './row-set-difference.js';
 export { declaredDisclosure, disclosureTerms, parseDisclosureTerms, declaredDifference, type DeclaredDisclosure, type DisclosureTerms } from './terms.js';
 export { applyDisclosure, type DisclosureOutcome } from './engine.js';
 export { disclosureSummary } from './intervals.js';

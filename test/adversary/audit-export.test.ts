@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKeyPairFromSeed, toHex } from '../../crypto/index.js';
-import { deriveSections, parseAuditEntry, signAuditBundle, type AuditBundle } from '../../compliance/index.js';
+import { deriveSections, type AuditBundle } from '../../compliance/index.js';
+import { parseAuditEntry } from '../../compliance/audit-events.js';
+import { signAuditBundle } from '../../compliance/audit-bundle.js';
 import { startAdversaryCluster, type AdversaryCluster } from './adversary-cluster.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));

@@ -24,14 +24,8 @@ import {
 import { loadConsentLedger } from '../../client-sdk/consent-source.js';
 import { parseCsv } from '../../client-sdk/csv.js';
 import { loadShopPseudonymKey } from '../../client-sdk/pseudonym-key.js';
-import {
-  DEFAULT_FIELD_CLASSIFICATION,
-  DEFAULT_PURPOSE_REGISTRY,
-  DEFAULT_PURPOSES,
-  evaluateConsent,
-  parsePurposeRegistry,
-  type PurposeRegistry,
-} from '../../compliance/consent.js';
+import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSE_REGISTRY, DEFAULT_PURPOSES, parsePurposeRegistry, type PurposeRegistry } from '../../compliance/consent.js';
+import { evaluateConsent } from '../../compliance/consent-evaluate.js';
 
 const NOTICES = new Map([
   ['2024.1', noticeHash('notice one')],

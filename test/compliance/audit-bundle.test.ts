@@ -13,20 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { cryptoReady, fromHex, generateSigningKeyPair, toHex, verifyDigest } from '../../crypto/index.js';
-import {
-  AuditLog,
-  AuditLogError,
-  InMemoryAuditStore,
-  bundleSigningDigest,
-  deriveSections,
-  exportAuditBundle,
-  parseAuditEntry,
-  renderAuditCsv,
-  renderAuditReportHtml,
-  signAuditBundle,
-  verifyAuditBundle,
-} from '../../compliance/audit.js';
-import type { AuditBundle, AuditBundleVerification, AuditEvent, UnsignedAuditBundle } from '../../compliance/audit.js';
+import { AuditLog, AuditLogError, deriveSections, exportAuditBundle, renderAuditCsv, renderAuditReportHtml, verifyAuditBundle } from '../../compliance/audit.js';
+import { InMemoryAuditStore } from '../../compliance/audit-store.js';
+import { bundleSigningDigest, signAuditBundle } from '../../compliance/audit-bundle.js';
+import { parseAuditEntry } from '../../compliance/audit-events.js';
+import type { AuditBundle, AuditBundleVerification, AuditEvent } from '../../compliance/audit.js';
+import type { UnsignedAuditBundle } from '../../compliance/audit-bundle.js';
 import { KEY_NAME, ORIGIN, START, logKeyPair, scenarioEvents, scenarioLog, scenarioRegisters } from './audit-fixtures.js';
 import { beijingTime, keyFingerprint } from '../../compliance/audit-report-html.js';
 

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  AUDIT_EVENT_TYPES,
-  AuditEntryError,
-  parseAuditEntry,
-  serializeAuditEntry,
-  validateAuditEntry,
-  validateAuditEvent,
-} from '../../compliance/audit.js';
+import { AUDIT_EVENT_TYPES, AuditEntryError, parseAuditEntry, serializeAuditEntry, validateAuditEntry, validateAuditEvent } from '../../compliance/audit-events.js';
 import type { AuditEntry, AuditEvent } from '../../compliance/audit.js';
 import { d, scenarioEvents } from './audit-fixtures.js';
 

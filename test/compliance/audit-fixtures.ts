@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { signingKeyPairFromSeed } from '../../crypto/index.js';
 import type { SigningKeyPair } from '../../crypto/index.js';
-import { AuditLog, InMemoryAuditStore } from '../../compliance/audit.js';
+import { AuditLog } from '../../compliance/audit.js';
+import { InMemoryAuditStore } from '../../compliance/audit-store.js';
 import type { AuditEvent, AuditRegisters } from '../../compliance/audit.js';
 
 export const ORIGIN = 'fedmart.test/audit';

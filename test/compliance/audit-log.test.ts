@@ -5,20 +5,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { cryptoReady, generateSigningKeyPair } from '../../crypto/index.js';
-import {
-  AuditEntryError,
-  AuditLog,
-  AuditLogError,
-  InMemoryAuditStore,
-  leafHash,
-  parseAuditEntry,
-  parseCheckpoint,
-  signCheckpoint,
-  verifyAuditConsistency,
-  verifyAuditEntryProof,
-  verifyCheckpoint,
-} from '../../compliance/audit.js';
-import type { AuditEvent, AuditLogKey, StoredAuditEntry, StoredLogReport } from '../../compliance/audit.js';
+import { AuditLog, AuditLogError } from '../../compliance/audit.js';
+import { AuditEntryError, parseAuditEntry } from '../../compliance/audit-events.js';
+import { InMemoryAuditStore } from '../../compliance/audit-store.js';
+import { leafHash } from '../../compliance/merkle.js';
+import { parseCheckpoint, signCheckpoint, verifyCheckpoint } from '../../compliance/checkpoint.js';
+import { verifyAuditConsistency, verifyAuditEntryProof } from '../../compliance/audit-proof.js';
+import type { AuditEvent, StoredAuditEntry } from '../../compliance/audit.js';
+import type { AuditLogKey } from '../../compliance/audit-proof.js';
+import type { StoredLogReport } from '../../compliance/audit-log.js';
 import { KEY_NAME, ORIGIN, START, logKeyPair, scenarioEvents, scenarioLog } from './audit-fixtures.js';
 
 let KEY: AuditLogKey;

@@ -9,19 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { cryptoReady, fromHex, generateSigningKeyPair, signingKeyPairFromSeed, toHex } from '../../crypto/index.js';
 import type { SigningKeyPair } from '../../crypto/index.js';
-import {
-  CheckpointError,
-  formatCheckpoint,
-  noteKeyId,
-  openNote,
-  parseCheckpoint,
-  parseNote,
-  parseVerifierKey,
-  signCheckpoint,
-  signNote,
-  verifierKeyString,
-  verifyCheckpoint,
-} from '../../compliance/audit.js';
+import { verifierKeyString } from '../../compliance/audit.js';
+import { CheckpointError } from '../../compliance/checkpoint-error.js';
+import { formatCheckpoint, parseCheckpoint, signCheckpoint, verifyCheckpoint } from '../../compliance/checkpoint.js';
+import { noteKeyId, openNote, parseNote, parseVerifierKey, signNote } from '../../compliance/signed-note.js';
 
 const GO_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
 const GO_SKEY_MATERIAL = 'AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';

@@ -1,17 +1,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady, toHex } from '../../crypto/index.js';
-import {
-  AttestationError,
-  ConsentLedger,
-  EXCLUSION_REASONS,
-  attestationDigest,
-  buildAttestation,
-  checkAttestation,
-  encodeAttestation,
-  parseAttestation,
-  type ConsentAttestation,
-} from '../../compliance/consent.js';
+import { AttestationError, ConsentLedger, attestationDigest, buildAttestation, checkAttestation, parseAttestation, type ConsentAttestation } from '../../compliance/consent.js';
+import { EXCLUSION_REASONS } from '../../compliance/consent-evaluate.js';
+import { encodeAttestation } from '../../compliance/attestation.js';
 import { buildRowSetSketch, disclosureTerms, rowSetPowers } from '../../compliance/index.js';
 import { rowContents } from '../../analytics/index.js';
 import { CUTOFF, MARKETING, ev, record } from './consent-fixtures.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EXCLUSION_REASONS, evaluateConsent, parseConsentRecord, type ConsentRecord, type ExclusionReason, type PurposeDefinition } from '../../compliance/consent.js';
+import { parseConsentRecord, type ConsentRecord, type PurposeDefinition } from '../../compliance/consent.js';
+import { EXCLUSION_REASONS, evaluateConsent, type ExclusionReason } from '../../compliance/consent-evaluate.js';
 import { CHURN, CUTOFF, HEALTH, MARKETING, REPORTING, ev, record } from './consent-fixtures.js';
 
 const base = record(1);

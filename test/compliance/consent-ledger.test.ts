@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rootFromLeafHashes, leafHash, EMPTY_TREE_ROOT } from '../../compliance/merkle.js';
-import {
-  ConsentLedger,
-  ConsentLedgerError,
-  ConsentRecordError,
-  EXCLUSION_REASONS,
-  RightsRequestError,
-  encodeConsentRecord,
-  type ConsentRecord,
-} from '../../compliance/consent.js';
+import { ConsentLedger, ConsentLedgerError, ConsentRecordError, RightsRequestError, type ConsentRecord } from '../../compliance/consent.js';
+import { EXCLUSION_REASONS } from '../../compliance/consent-evaluate.js';
+import { encodeConsentRecord } from '../../compliance/consent-record.js';
 import { CUTOFF, MARKETING, REPORTING, ev, hex, record } from './consent-fixtures.js';
 
 /** A ledger of 10 customers covering every reason the ledger can see. */

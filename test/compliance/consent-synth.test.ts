@@ -10,15 +10,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConsentLedger } from '../../client-sdk/consent-source.js';
 import { loadShopData } from '../../client-sdk/load-shop-data.js';
-import {
-  DEFAULT_PURPOSES,
-  EXCLUSION_REASONS,
-  loadOrCreatePseudonymKey,
-  parseFieldClassification,
-  parsePurposeRegistry,
-  pseudonymise,
-} from '../../compliance/consent.js';
-import { generateSynth, writeSynth, type SynthManifest } from '../../synth/index.js';
+import { DEFAULT_PURPOSES, loadOrCreatePseudonymKey, parsePurposeRegistry, pseudonymise } from '../../compliance/consent.js';
+import { EXCLUSION_REASONS } from '../../compliance/consent-evaluate.js';
+import { parseFieldClassification } from '../../compliance/deidentify.js';
+import { writeSynth } from '../../synth/index.js';
+import { generateSynth } from '../../synth/generate.js';
+import type { SynthManifest } from '../../synth/write.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fedmart-consent-synth-'));
 const KEY_FILE = join('.fedmart-state', 'pseudonym.key');

@@ -4,19 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AGE_BANDS,
-  CITY_LEVELS,
-  DEFAULT_FIELD_CLASSIFICATION,
-  DeidentificationError,
-  classifyField,
-  deidentifyCustomer,
-  generaliseAge,
-  generaliseCity,
-  loadOrCreatePseudonymKey,
-  parseFieldClassification,
-  pseudonymise,
-} from '../../compliance/consent.js';
+import { DEFAULT_FIELD_CLASSIFICATION, generaliseAge, generaliseCity, loadOrCreatePseudonymKey, pseudonymise } from '../../compliance/consent.js';
+import { AGE_BANDS, CITY_LEVELS, DeidentificationError, classifyField, deidentifyCustomer, parseFieldClassification } from '../../compliance/deidentify.js';
 import { REGIONS } from '../../synth/people.js';
 
 const key32 = fc.uint8Array({ minLength: 32, maxLength: 32 });

@@ -3,24 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_PIAS,
-  DEFAULT_PURPOSES,
-  DEFAULT_PURPOSE_REGISTRY,
-  PiaMissingError,
-  PiaRetentionError,
-  PurposeError,
-  PurposeFieldError,
-  UnknownPurposeError,
-  assertFieldsAllowed,
-  assertPiaRecorded,
-  assertPiaRetention,
-  getPurpose,
-  minimumPiaRetention,
-  parsePurposeRegistry,
-  readPurposeRegistry,
-  type PiaRecord,
-} from '../../compliance/consent.js';
+import { DEFAULT_PURPOSES, DEFAULT_PURPOSE_REGISTRY, PiaMissingError, PurposeError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, getPurpose, parsePurposeRegistry, readPurposeRegistry, type PiaRecord } from '../../compliance/consent.js';
+import { DEFAULT_PIAS, PiaRetentionError, UnknownPurposeError, assertPiaRetention, minimumPiaRetention } from '../../compliance/purposes.js';
 
 const MARKETING = getPurpose(DEFAULT_PURPOSE_REGISTRY, 'marketing-analytics');
 const clone = (v: unknown): unknown => JSON.parse(JSON.stringify(v));

@@ -11,8 +11,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RowContents } from '../../analytics/index.js';
-import { DisclosureError, buildRowSetSketch, compareRowSets, releaseRowSet, rowSetPowers, type RowSetSketch } from '../../compliance/index.js';
-import { ROW_SET_MODULUS, addRowSetValues, mulMod61, parseRowSetSketch, rowSetDigest, rowSetValues } from '../../compliance/row-set.js';
+import { DisclosureError, buildRowSetSketch, compareRowSets, releaseRowSet, rowSetPowers } from '../../compliance/index.js';
+import { ROW_SET_MODULUS, addRowSetValues, mulMod61, parseRowSetSketch, rowSetDigest, rowSetValues, type RowSetSketch } from '../../compliance/row-set.js';
 import { cryptoReady } from '../../crypto/index.js';
 
 const P = ROW_SET_MODULUS;

@@ -6,7 +6,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady } from '../../crypto/index.js';
-import { deriveSections, exportAuditBundle, parseAuditEntry, signAuditBundle, type AuditBundle } from '../../compliance/index.js';
+import { deriveSections, exportAuditBundle, type AuditBundle } from '../../compliance/index.js';
+import { parseAuditEntry } from '../../compliance/audit-events.js';
+import { signAuditBundle } from '../../compliance/audit-bundle.js';
 import { expectedRangeOfDays, verifyBundle } from '../../coordinator/console/verify.js';
 import { scenarioEvents, scenarioLog, scenarioRegisters } from '../compliance/audit-fixtures.js';
 

@@ -11,18 +11,10 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady } from '../../../crypto/index.js';
-import {
-  buildRowSetSketch,
-  compareRowSets,
-  findDifferencing,
-  linearComplexity,
-  populationDifference,
-  releaseRowSet,
-  rowSetPowers,
-  type PopulationRecord,
-  type RowSetSketch,
-} from '../../../compliance/index.js';
-import { ROW_SET_MODULUS } from '../../../compliance/row-set.js';
+import { buildRowSetSketch, compareRowSets, findDifferencing, releaseRowSet, rowSetPowers, type PopulationRecord } from '../../../compliance/index.js';
+import { linearComplexity } from '../../../compliance/disclosure/row-set-difference.js';
+import { populationDifference } from '../../../compliance/disclosure/differencing.js';
+import { ROW_SET_MODULUS, type RowSetSketch } from '../../../compliance/row-set.js';
 import type { RowContents } from '../../../analytics/index.js';
 
 /** One shop's rows as a release reads them: customer → field → content. */

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideSuppression } from '../../../compliance/index.js';
+import { decideSuppression } from '../../../compliance/disclosure/suppression.js';
 import { determinedUnknowns } from '../../../compliance/disclosure/linear-audit.js';
 import { determinedCells } from './fixtures.js';
 

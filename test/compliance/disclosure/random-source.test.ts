@@ -20,7 +20,10 @@ vi.mock('node:crypto', async (importOriginal) => {
   };
 });
 
-const { RandomReader, cryptoRandomSource, defaultRandomSource, sampleDiscreteGaussian, sampleDiscreteLaplace } = await import('../../../compliance/index.js');
+const { RandomReader, defaultRandomSource } = await import('../../../compliance/index.js');
+const { cryptoRandomSource } = await import('../../../compliance/disclosure/random-source.js');
+const { sampleDiscreteGaussian } = await import('../../../compliance/disclosure/discrete-gaussian.js');
+const { sampleDiscreteLaplace } = await import('../../../compliance/disclosure/discrete-laplace.js');
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 

@@ -5,20 +5,12 @@
  * and interval half-widths against the exact tail mass.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  RandomReader,
-  bernoulliExp,
-  discreteGaussianHalfWidth,
-  discreteGaussianPmf,
-  discreteLaplaceHalfWidth,
-  discreteLaplacePmf,
-  discreteLaplaceTail,
-  normalQuantile,
-  sampleDiscreteGaussian,
-  sampleDiscreteLaplace,
-  uniformBelow,
-  type Fraction,
-} from '../../../compliance/index.js';
+import { RandomReader } from '../../../compliance/index.js';
+import { bernoulliExp } from '../../../compliance/disclosure/bernoulli.js';
+import { discreteGaussianHalfWidth, discreteGaussianPmf, normalQuantile, sampleDiscreteGaussian } from '../../../compliance/disclosure/discrete-gaussian.js';
+import { discreteLaplaceHalfWidth, discreteLaplacePmf, discreteLaplaceTail, sampleDiscreteLaplace } from '../../../compliance/disclosure/discrete-laplace.js';
+import { uniformBelow } from '../../../compliance/disclosure/random-source.js';
+import type { Fraction } from '../../../compliance/disclosure/integer-math.js';
 import { seededSource } from './seeded-source.js';
 
 const DRAWS = 1_000_000;

@@ -12,17 +12,8 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalSpecJson } from '../../../analytics/index.js';
-import {
-  DEFAULT_PURPOSES,
-  DisclosureError,
-  declaredDifference,
-  declaredDisclosure,
-  disclosureTerms,
-  parseDisclosureTerms,
-  type DeclaredDisclosure,
-  type DisclosureTerms,
-  type PurposeDisclosure,
-} from '../../../compliance/index.js';
+import { DEFAULT_PURPOSES, DisclosureError, declaredDifference, declaredDisclosure, disclosureTerms, parseDisclosureTerms, type DeclaredDisclosure, type DisclosureTerms } from '../../../compliance/index.js';
+import type { PurposeDisclosure } from '../../../compliance/disclosure/policy.js';
 
 const roundTrip = (t: DisclosureTerms): DisclosureTerms => parseDisclosureTerms(JSON.parse(canonicalSpecJson(t)));
 
