@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConsentLedger, loadShopCompliance } from '../../client-sdk/index.js';
+import { loadShopCompliance } from '../../client-sdk/index.js';
+import { loadConsentLedger } from '../../client-sdk/consent-source.js';
 import { DEFAULT_PURPOSES } from '../../compliance/consent.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fedmart.mjs', import.meta.url));
