@@ -1,9 +1,8 @@
 /**
- * Public surface of the key holder service: starting it (`startKeyHolder`),
- * its key files, its disclosure store and its metrics listener.
+ * Public surface of the key holder service: starting it (`startKeyHolder`)
+ * with its options, its release policy and the shortest metrics token it
+ * accepts.
  */
 export type { ReleasePolicy } from './key-holder.js';
-export { DisclosureStore } from './disclosure-store.js';
-export { loadOrCreateKeys, KeyFilePermissionError } from './key-store.js';
 export { startKeyHolder, type KeyHolderOptions, type RunningKeyHolder } from './server.js';
-export { startMetricsListener, MetricsListenError, MIN_KEYHOLDER_METRICS_TOKEN_LENGTH } from './metrics-http.js';
+export { MIN_KEYHOLDER_METRICS_TOKEN_LENGTH } from './metrics-http.js';

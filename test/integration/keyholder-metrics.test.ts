@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import type { PurposeRegistry } from '../../compliance/index.js';
-import { MetricsListenError, startMetricsListener } from '../../keyholder/index.js';
+import { MetricsListenError, startMetricsListener } from '../../keyholder/metrics-http.js';
 import { KeyHolderServiceClient, errorCodeOf } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';

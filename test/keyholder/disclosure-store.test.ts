@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DisclosureError, effectivePolicy } from '../../compliance/index.js';
-import { DisclosureStore } from '../../keyholder/index.js';
+import { DisclosureStore } from '../../keyholder/disclosure-store.js';
 
 const FLOORS = { minMerchants: 3, minSubjects: 10, dominance: null };
 const dp = (totalRho: number, rhoPerQuery = 0.25) => effectivePolicy('p', { mode: 'dp', mechanism: 'discrete-laplace', rhoPerQuery, totalRho }, FLOORS);

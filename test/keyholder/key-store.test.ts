@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeContext, cryptoReady, toHex } from '../../crypto/index.js';
-import { KeyFilePermissionError, loadOrCreateKeys } from '../../keyholder/index.js';
+import { KeyFilePermissionError, loadOrCreateKeys } from '../../keyholder/key-store.js';
 
 describe('key holder key store', () => {
   let ctx: HeContext;
