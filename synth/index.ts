@@ -4,8 +4,5 @@
  *
  * @module
  */
-export { generateSynth, type SynthOptions, type SynthShop } from './generate.js';
-export { writeSynth, type SynthManifest } from './write.js';
-export { SYNTH_CHANNELS } from './sessions.js';
-export { periodOf } from './shop-metrics.js';
-export { Prng } from './prng.js';
+export type { SynthOptions } from './generate.js';
+export { writeSynth } from './write.js';

@@ -11,7 +11,7 @@ import { kindGuide } from '../../analytics/kind-guide.js';
 import { getQueryDefinition, listQueryKinds } from '../../analytics/registry.js';
 import { MESSAGES } from '../../coordinator/console/i18n.js';
 import { EXAMPLE_AS_OF, EXAMPLE_CAMPAIGN_ID, USER_KINDS, specProblem, specTemplate } from '../../coordinator/console/spec-templates.js';
-import { generateSynth } from '../../synth/index.js';
+import { generateSynth } from '../../synth/generate.js';
 
 const PURPOSE = 'marketing-analytics';
 

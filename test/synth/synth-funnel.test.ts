@@ -4,7 +4,9 @@
  * shops for funnel, lift and benchmark queries to show something.
  */
 import { describe, expect, it } from 'vitest';
-import { SYNTH_CHANNELS, generateSynth, periodOf } from '../../synth/index.js';
+import { SYNTH_CHANNELS } from '../../synth/sessions.js';
+import { generateSynth } from '../../synth/generate.js';
+import { periodOf } from '../../synth/shop-metrics.js';
 
 const data = generateSynth({ shops: 4, seed: 'funnel-realism', customersPerShop: { min: 400, max: 1200 } });
 

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPooledData, loadShopData } from '../../client-sdk/load-shop-data.js';
-import { Prng, generateSynth, writeSynth, type SynthManifest, type SynthShop } from '../../synth/index.js';
+import { writeSynth } from '../../synth/index.js';
+import { Prng } from '../../synth/prng.js';
+import { generateSynth, type SynthShop } from '../../synth/generate.js';
+import type { SynthManifest } from '../../synth/write.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fedmart-synth-'));
 
