@@ -172,6 +172,23 @@ describe('gradient-boosted-trees: specs', () => {
     bad([{ nodes: [{ id: 0, kind: 'open', subjects: 4 }] }], /forest\.0\.nodes\.0/);
     expect(() => gbtLevelQuery.parseSpec({ ...json, units: 1 })).toThrow(QuerySpecError);
   });
+
+  it('the largest forest a fit may grow travels in a round spec of under 2 MiB', () => {
+    const spec = fitSpec({ trees: 128, depth: 6, variables: [...VARIABLES, { name: 'units_lag', type: 'categorical', levels: ['low', 'mid', 'high'] }] });
+    const full = {
+      nodes: Array.from({ length: 127 }, (_, id) =>
+        id < 63
+          ? { id, kind: 'split' as const, split: id % 2 === 0 ? { type: 'numeric' as const, variable: 'price', bin: 6, threshold: 5 } : { type: 'categorical' as const, variable: 'units_lag', levels: ['low', 'mid'] } }
+          : { id, kind: 'leaf' as const, subjects: 10, value: -0.12345678901234567 * id },
+      ),
+    };
+    const trees = [...Array.from({ length: 127 }, () => ({ nodes: full.nodes.map((n) => (n.kind === 'split' ? { ...n, subjects: 20 } : n)) })), { nodes: [{ id: 0, kind: 'open' as const }] }];
+    const q = gbtFitDefinition.roundQuery(spec, { trees }, 64, 'fit-big');
+    const text = canonicalSpecJson({ ...q.spec, kind: q.kind });
+    expect(text.length).toBeLessThan(2 * 1024 * 1024);
+    console.info(`largest forest: ${(text.length / 1024 / 1024).toFixed(2)} MiB`);
+    expect(gbtLevelQuery.parseSpec(JSON.parse(text)).forest).toHaveLength(128);
+  });
 });
 
 describe('gradient-boosted-trees: a fit through the kind', () => {
