@@ -7,6 +7,7 @@
  * for the encrypted sum) against the pooled fit, the relations and release
  * rules the key holder checks, and the refusals of the fit.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalSpecJson } from '../../analytics/canonical-json.js';
 import { QuerySpecError } from '../../analytics/errors.js';
@@ -28,7 +29,10 @@ import { gbtPredict } from '../../analytics/gbt-tree.js';
 import { checkModelRules } from '../../analytics/model-rules.js';
 import type { ReleasedTotals } from '../../analytics/query-definition.js';
 import type { ShopData } from '../../analytics/shop-data.js';
+import { roundView } from '../../client-sdk/index.js';
+import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSES, type PurposeDefinition } from '../../compliance/index.js';
 import { pooledFit } from '../helpers/pooled-gbt.js';
+import { datasetArb, splitShops } from '../helpers/random-shop-data.js';
 
 const BRANDS = ['A', 'B', 'C', 'D', 'E'];
 
@@ -188,6 +192,34 @@ describe('gradient-boosted-trees: specs', () => {
     expect(text.length).toBeLessThan(2 * 1024 * 1024);
     console.info(`largest forest: ${(text.length / 1024 / 1024).toFixed(2)} MiB`);
     expect(gbtLevelQuery.parseSpec(JSON.parse(text)).forest).toHaveLength(128);
+  });
+});
+
+describe('gradient-boosted-trees: customers', () => {
+  const KEY = new Uint8Array(32).fill(5);
+  const EVERYTHING: PurposeDefinition = { ...DEFAULT_PURPOSES[0]!, allowedFields: DEFAULT_FIELD_CLASSIFICATION.fields.map((f) => f.field) };
+
+  it("a level of the guide's customer model reads nothing outside its inputFields, and every row it reads has a 0/1 label (property)", () => {
+    const spec = parseGbtFitSpec({ ...gbtFitDefinition.guide.example, kind: 'gradient-boosted-trees' });
+    const q = gbtFitDefinition.roundQuery(spec, gbtFitDefinition.initialState(spec), 1, 'fit-fields');
+    const level = gbtLevelQuery.parseSpec({ ...q.spec, kind: q.kind });
+    const only: PurposeDefinition = { ...EVERYTHING, allowedFields: [...gbtLevelQuery.inputFields(level)] };
+    let read = 0;
+    fc.assert(
+      fc.property(datasetArb(1, 0, 25), (d) => {
+        const [shop] = splitShops(d);
+        const ids = new Set(shop!.customers.map((c) => c.customerId));
+        const view = roundView(shop!, ids, only, KEY);
+        const values = gbtLevelQuery.computeLocal(level, view);
+        expect(values).toEqual(gbtLevelQuery.computeLocal(level, roundView(shop!, ids, EVERYTHING, KEY)));
+        const rows = gbtRows(level, view);
+        expect(values[0]).toBe(BigInt(rows.length));
+        expect(rows.every((r) => r.y === 0 || r.y === 1)).toBe(true);
+        read += rows.length;
+      }),
+      { numRuns: 40 },
+    );
+    expect(read).toBeGreaterThan(0);
   });
 });
 
