@@ -9,22 +9,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady, generateSigningKeyPair } from '../../crypto/index.js';
 import { ROUND_ERRORS, RoundError, type RoundErrorCode } from '../../round/index.js';
-import {
-  AuditTrail,
-  CoordinatorStore,
-  PROBLEMS,
-  PurposeStore,
-  REQUEST_ERRORS,
-  RequestError,
-  buildHttpApp,
-  openDatabase,
-  type Database,
-  type FitRunner,
-  type QueryService,
-  type RequestErrorCode,
-  type RequestFailure,
-} from '../../coordinator/index.js';
-import { HttpProblem } from '../../coordinator/problems.js';
+import { AuditTrail, CoordinatorStore, PurposeStore, buildHttpApp, openDatabase, type Database, type FitRunner, type QueryService } from '../../coordinator/index.js';
+import { REQUEST_ERRORS, RequestError, type RequestErrorCode, type RequestFailure } from '../../coordinator/request-errors.js';
+import { HttpProblem, PROBLEMS } from '../../coordinator/problems.js';
 import { REQUEST_PROBLEMS, ROUND_PROBLEMS, problemOf } from '../../coordinator/http-problem-map.js';
 
 /** The status each domain code has always answered with (when it was thrown as an HttpProblem of the same code). */

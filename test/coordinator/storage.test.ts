@@ -20,7 +20,8 @@ import {
   randomBytes,
   type SigningKeyPair,
 } from '../../crypto/index.js';
-import { AuditTrail, CoordinatorStore, SchemaTooNewError, openDatabase, type Database } from '../../coordinator/index.js';
+import { AuditTrail, CoordinatorStore, openDatabase, type Database } from '../../coordinator/index.js';
+import { SchemaTooNewError } from '../../coordinator/database-errors.js';
 import { ClosingClaims } from '../../coordinator/closing-claims.js';
 import { DataDirLockedError } from '../../coordinator/data-dir-lock.js';
 import { MIGRATIONS } from '../../coordinator/migrations.js';

@@ -15,7 +15,7 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { startTracing, TRACER_NAME } from '../../coordinator/index.js';
+import { startTracing, TRACER_NAME } from '../../coordinator/tracing.js';
 import { api, startCluster, TEST_TOKEN, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { readdirSync, rmSync } from 'node:fs';
