@@ -22,3 +22,4 @@ export { logisticRoundQuery } from './logistic-regression.js';
 export { logisticModelRoundQuery } from './logistic-model.js';
 export { scoreHistogramQuery } from './model-evaluation.js';
 export { featureMomentsQuery, kmeansRoundQuery } from './kmeans.js';
+export { gbtLevelQuery } from './gradient-boosted-trees.js';

@@ -8,3 +8,4 @@
 export { logisticFitDefinition } from './logistic-regression.js';
 export { kmeansFitDefinition } from './kmeans.js';
 export { logisticModelFitDefinition } from './logistic-model.js';
+export { gbtFitDefinition } from './gradient-boosted-trees.js';

@@ -89,6 +89,7 @@ describe('input relations on honest shops', () => {
     expect(checked).toEqual(expect.arrayContaining([
       'segment-stats', 'cohort-retention', 'histogram', 'ab-lift', 'merchant-benchmark', 'rfm', 'funnel',
       'linear-regression', 'pca', 'linear-model', 'logistic-regression (logistic-irls-round)', 'logistic-model (logistic-model-round)', 'kmeans (feature-moments)',
+      'gradient-boosted-trees (gbt-level)',
     ]));
   });
 

@@ -91,7 +91,7 @@ describe('kind guide coverage', () => {
 
   it('covers the kinds marketers ask for', () => {
     for (const k of ['segment-stats', 'rfm', 'cohort-retention', 'histogram', 'funnel', 'ab-lift', 'merchant-benchmark', 'linear-regression', 'linear-model', 'pca']) expect(kindGuide(k)?.role).toBe('query');
-    for (const k of ['logistic-regression', 'kmeans', 'logistic-model']) expect(kindGuide(k)?.role).toBe('model');
+    for (const k of ['logistic-regression', 'kmeans', 'logistic-model', 'gradient-boosted-trees']) expect(kindGuide(k)?.role).toBe('model');
   });
 });
 
