@@ -5,8 +5,8 @@
  * answers (numeric: declared bin edges; categorical: one bin per level) and
  * the hyperparameters with their defaults.
  *
- * Not registered as a kind yet (docs/gradient-boosted-trees.md says what
- * remains): this file only parses and normalises.
+ * This file only parses and normalises; the model kind, which adds where the
+ * rows come from and registers the fit, is gradient-boosted-trees.ts.
  *
  * @module
  */
