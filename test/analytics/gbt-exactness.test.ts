@@ -6,20 +6,10 @@ import { advanceGbtLevel } from '../../analytics/gbt-split.js';
 import { assertReleasableGbtModel, emptyGbtModel, gbtFrontier, gbtMargin, gbtPredict, startGbtTree, type GbtModel, type GbtRow } from '../../analytics/gbt-tree.js';
 import { fixedToReal } from '../../analytics/signed-real.js';
 import { pooledFit, type PooledNode } from '../helpers/pooled-gbt.js';
+import { mulberry32 } from '../helpers/mulberry32.js';
 
 // ---------------------------------------------------------------------------
 // Synthetic shops (seeded)
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);

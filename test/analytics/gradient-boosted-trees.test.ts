@@ -33,19 +33,9 @@ import { roundView } from '../../client-sdk/index.js';
 import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSES, type PurposeDefinition } from '../../compliance/index.js';
 import { pooledFit } from '../helpers/pooled-gbt.js';
 import { datasetArb, splitShops } from '../helpers/random-shop-data.js';
+import { mulberry32 } from '../helpers/mulberry32.js';
 
 const BRANDS = ['A', 'B', 'C', 'D', 'E'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Row = { price: number; promo: number; brand: string; units: number };
 

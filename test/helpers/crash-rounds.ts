@@ -23,21 +23,10 @@ import { pooledReference, type ReferenceRow } from './pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { testIdentity } from '../../harness/identity.js';
 import { testLogger } from '../../harness/test-logs.js';
+import { mulberry32 } from './mulberry32.js';
 
 const TOKEN = 'crash-test-token-0123456789';
 const SPEC = { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' };
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same kill points. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface QueryView {
   queryId: string;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { mulberry32 } from './crash-rounds.js';
+import { mulberry32 } from './mulberry32.js';
 import type { SynthShops } from '../../harness/shops.js';
 
 export const BRANDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'] as const;

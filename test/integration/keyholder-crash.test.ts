@@ -20,7 +20,7 @@ import { startCoordinator, type RunningCoordinator } from '../../coordinator/ind
 import { KeyHolderClient } from '../../coordinator/keyholder-client.js';
 import type { ReleaseHeader, ReleasePart } from '../../protos/index.js';
 import { freePort, killHard, spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
-import { mulberry32 } from '../helpers/crash-rounds.js';
+import { mulberry32 } from '../helpers/mulberry32.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { testIdentity, type TestIdentity } from '../../harness/identity.js';

@@ -15,7 +15,7 @@ import { readReceipts, type MerchantNode } from '../../client-sdk/index.js';
 import { MerchantServiceClient, type OpenQuery } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { killHard, spawnFedmart } from '../helpers/coordinator-process.js';
-import { mulberry32 } from '../helpers/crash-rounds.js';
+import { mulberry32 } from '../helpers/mulberry32.js';
 import { pooledReference } from '../helpers/pooled-reference.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
 import { testEnrolmentToken } from '../../harness/identity.js';
