@@ -60,7 +60,6 @@ export interface ClosingWork {
   readonly retryAfterMs?: number;
 }
 
-/** The merchant's key evidence up to the key that signed a contribution (undefined without evidence). */
 /** The key holder's release request for a query: the signed header, then every stored contribution with its key evidence. */
 export function releaseRequestParts(q: QueryRecord, contributions: readonly StoredContribution[], aggregateDigest: Uint8Array, requestKey: SigningKeyPair): ReleasePart[] {
   const header: ReleaseHeader = {
@@ -90,6 +89,7 @@ export function releaseRequestParts(q: QueryRecord, contributions: readonly Stor
   ];
 }
 
+/** The merchant's key evidence up to the key that signed a contribution (undefined without evidence). */
 export function evidenceFor(c: StoredContribution): MerchantKeyEvidence | undefined {
   if (c.keyEvidenceJson === null) return undefined;
   const evidence = keyEvidenceFromJson(c.keyEvidenceJson);
