@@ -93,25 +93,15 @@ export type GbtRoundTree = { readonly nodes: readonly GbtRoundNode[] };
  * its canonical JSON parses back to it: the coordinator stores that JSON and
  * the fit runner parses it again every round.
  */
-export interface GbtFitSpec {
-  readonly kind: typeof GBT_KIND;
-  readonly purpose: string;
+export interface GbtFitSpec
+  extends Pick<GbtSpec, 'kind' | 'purpose' | 'variables' | 'trees' | 'depth' | 'learningRate' | 'l2' | 'bins' | 'minSplitGain' | 'baseMargin' | 'maxRows'> {
   /** `customers` or a business table the shops declare. */
   readonly data: string;
   readonly asOf?: string;
   readonly aggregates?: Readonly<Record<string, string>>;
   readonly label: { readonly name: string; readonly type: 'binary' } | { readonly name: string; readonly type: 'numeric'; readonly maxAbs: number };
-  readonly variables: readonly GbtVariable[];
-  readonly trees: number;
-  readonly depth: number;
-  readonly learningRate: number;
-  readonly l2: number;
-  readonly bins: number;
   /** As declared; absent: the purpose's k, learnt from the first level's release. */
   readonly minLeafSubjects?: number;
-  readonly minSplitGain: number;
-  readonly baseMargin: number;
-  readonly maxRows: number;
 }
 
 /** A parsed `gbt-level` spec: the fit's spec, the fit and round, and the model so far. */
