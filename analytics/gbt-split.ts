@@ -10,13 +10,21 @@
  *
  * and a leaf's value is −η · G/(H + λ) (η the learning rate). Candidates:
  *
- * - numeric variable: every inner edge, bins 0 … t left and the rest right;
- * - categorical variable: the levels present at the node sorted by
- *   G/(H + λ), each proper prefix left. Ratios equal up to rounding (within
- *   GBT_GAIN_TIE_RELATIVE relative, or GBT_RATIO_TIE_ABSOLUTE × the per-row
- *   gradient bound, of their neighbour in the sorted list) form a run kept
- *   in declared order: levels whose rows have the same gradients then sort
- *   alike however the shops' rounding fell.
+ * - numeric variable: every inner edge between the node's merged bins
+ *   (gbt-bin-groups.ts: adjacent bins merged until each holds at least
+ *   minLeafSubjects rows), bins 0 … t left and the rest right;
+ * - categorical variable: the levels present at the node (those with fewer
+ *   than minLeafSubjects rows pooled into one group, gbt-bin-groups.ts)
+ *   sorted by G/(H + λ), each proper prefix of groups left. Ratios equal up
+ *   to rounding (within GBT_GAIN_TIE_RELATIVE relative, or
+ *   GBT_RATIO_TIE_ABSOLUTE × the per-row gradient bound, of their neighbour
+ *   in the sorted list) form a run kept in declared order (a pool by its
+ *   first level): levels whose rows have the same gradients then sort alike
+ *   however the shops' rounding fell.
+ *
+ * So any two candidates of one variable at one node differ by no row or by
+ * at least minLeafSubjects rows: no bin of 1 … k − 1 subjects can be told
+ * apart by two thresholds of the published trees.
  *
  * A candidate counts only when both children hold at least minLeafSubjects
  * rows (so every leaf does). Candidates are taken in order (variables as
@@ -38,6 +46,7 @@ import { GBT_SCALE_BITS, gbtGradientBound, type GbtBinSums, type GbtLevelHistogr
 import type { GbtSpec } from './gbt-spec.js';
 import { gbtFrontier, gbtLeftChild, gbtNodeDepth, gbtRightChild, gbtTreesOf, startGbtTree, type GbtModel, type GbtNode, type GbtSplit, type GbtTree } from './gbt-tree.js';
 import { fixedToReal } from './signed-real.js';
+import { gbtJoinSmallGroups, gbtNumericBinGroups, gbtPoolSmallLevels } from './gbt-bin-groups.js';
 
 /** Gains within this relative difference count as equal (the first candidate wins). */
 export const GBT_GAIN_TIE_RELATIVE = 1e-9;
@@ -116,34 +125,51 @@ function totalOf(bins: GbtBinSums): GbtSums {
   return t;
 }
 
-interface Candidate {
+/** A candidate split and the sums it sends each way. */
+export interface Candidate {
   readonly split: GbtSplit;
   readonly left: GbtSums;
   readonly right: GbtSums;
 }
 
-/** Every candidate split of one variable at one node, in order. */
-function candidatesOf(spec: Pick<GbtSpec, 'l2' | 'loss' | 'maxLabelAbs'>, variable: GbtSpec['variables'][number], bins: GbtBinSums): Candidate[] {
+/**
+ * Every candidate split of one variable at one node, in order, over the
+ * bins grouped by the bin rule (gbt-bin-groups.ts): any two of them differ
+ * by no row or by at least `minLeafSubjects` rows.
+ */
+export function gbtSplitCandidates(
+  spec: Pick<GbtSpec, 'l2' | 'loss' | 'maxLabelAbs' | 'minLeafSubjects'>,
+  variable: GbtSpec['variables'][number],
+  bins: GbtBinSums,
+): Candidate[] {
+  const minLeaf = BigInt(spec.minLeafSubjects);
   const total = totalOf(bins);
   const out: Candidate[] = [];
   if (variable.type === 'numeric') {
     let left = ZERO;
-    for (let t = 0; t < variable.edges.length; t++) {
-      left = add(left, binAt(bins, t));
-      out.push({ split: { type: 'numeric', variable: variable.name, bin: t, threshold: variable.edges[t] as number }, left, right: minus(total, left) });
+    let b = 0;
+    for (const group of gbtNumericBinGroups(bins.n, minLeaf).slice(0, -1)) {
+      for (; b <= group.last; b++) left = add(left, binAt(bins, b));
+      out.push({ split: { type: 'numeric', variable: variable.name, bin: group.last, threshold: variable.edges[group.last] as number }, left, right: minus(total, left) });
     }
     return out;
   }
-  const levels = variable.levels.map((level, j) => ({ level, j, sums: binAt(bins, j) })).filter((l) => l.sums.n > 0n);
-  const ratios = levels.map((l) => {
+  const sumOf = (parts: readonly GbtSums[]): GbtSums => parts.reduce(add, ZERO);
+  const pooled = gbtPoolSmallLevels(bins.n, minLeaf).map((members) => ({ members, sums: sumOf(members.map((j) => binAt(bins, j))) }));
+  const ratios = pooled.map((l) => {
     const d = real(l.sums.h) + spec.l2;
     return d > 0 ? real(l.sums.g) / d : 0;
   });
-  const present = gbtLevelOrder(ratios, GBT_RATIO_TIE_ABSOLUTE * gbtGradientBound(spec)).map((i) => levels[i]!);
+  const ordered = gbtLevelOrder(ratios, GBT_RATIO_TIE_ABSOLUTE * gbtGradientBound(spec)).map((i) => pooled[i]!);
+  const groups = gbtJoinSmallGroups(
+    ordered.map((l) => l.sums.n),
+    minLeaf,
+  ).map((at) => ({ members: at.flatMap((i) => ordered[i]!.members), sums: sumOf(at.map((i) => ordered[i]!.sums)) }));
   let left = ZERO;
-  for (let i = 0; i + 1 < present.length; i++) {
-    left = add(left, present[i]!.sums);
-    const inLeft = new Set(present.slice(0, i + 1).map((l) => l.j));
+  const inLeft = new Set<number>();
+  for (let i = 0; i + 1 < groups.length; i++) {
+    left = add(left, groups[i]!.sums);
+    for (const j of groups[i]!.members) inLeft.add(j);
     out.push({ split: { type: 'categorical', variable: variable.name, levels: variable.levels.filter((_, j) => inLeft.has(j)) }, left, right: minus(total, left) });
   }
   return out;
@@ -167,7 +193,7 @@ export function chooseGbtSplits(spec: Pick<GbtSpec, 'variables' | 'l2' | 'minLea
     spec.variables.forEach((variable, j) => {
       const bins = node.variables[j] as GbtBinSums;
       const parent = score(totals[j] as GbtSums, spec.l2);
-      for (const candidate of candidatesOf(spec, variable, bins)) {
+      for (const candidate of gbtSplitCandidates(spec, variable, bins)) {
         if (candidate.left.n < minLeaf || candidate.right.n < minLeaf) continue;
         const children = score(candidate.left, spec.l2) + score(candidate.right, spec.l2);
         const gain = 0.5 * (children - parent);

@@ -3,7 +3,9 @@
  * comparison with the federated fit (analytics/gbt-*.ts): plain floats over
  * all rows together, splits found by scanning rows against each threshold or
  * level set, written from the rules in docs/gradient-boosted-trees.md rather
- * than with the library's histogram code. Used by
+ * than with the library's histogram code, including the bin rule (candidate
+ * splits of one variable at a node differ by no row or by at least
+ * minLeafSubjects rows), here counted from the rows. Used by
  * test/analytics/gbt-exactness.test.ts and test/integration/gbt-fit.test.ts.
  */
 import type { GbtSpec } from '../../analytics/gbt-spec.js';
@@ -77,7 +79,15 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: Pool
       };
       for (const v of spec.variables) {
         if (v.type === 'numeric') {
+          // The bin rule: a threshold only where the rows since the last threshold kept, and the rows above it, both
+          // number at least minLeafSubjects (so thresholds lie between merged bins of at least that many rows).
+          let since = Number.NEGATIVE_INFINITY;
           for (const threshold of v.edges) {
+            const value = (i: number): number => rows[i]!.x[v.name] as number;
+            const between = idx.filter((i) => value(i) >= since && value(i) < threshold).length;
+            const above = idx.filter((i) => value(i) >= threshold).length;
+            if (between < spec.minLeafSubjects || above < spec.minLeafSubjects) continue;
+            since = threshold;
             consider(
               v.name,
               idx.filter((i) => (rows[i]!.x[v.name] as number) < threshold),
@@ -86,17 +96,29 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: Pool
             );
           }
         } else {
-          const present = orderLevels(
-            v.levels
-              .map((level, j) => {
-                const s = sum(idx.filter((i) => rows[i]!.x[v.name] === level));
-                return { level, j, count: idx.filter((i) => rows[i]!.x[v.name] === level).length, ratio: s.h + spec.l2 > 0 ? s.g / (s.h + spec.l2) : 0 };
-              })
-              .filter((l) => l.count > 0),
-            RATIO_TIE * (spec.loss === 'logistic' ? 1 : 4 * spec.maxLabelAbs),
-          );
+          // The bin rule: levels with 1..minLeafSubjects-1 rows here move as one pool, ordered by its first level on
+          // ratio ties; a pool still below minLeafSubjects joins its neighbour with fewer rows (the one before on a tie).
+          const rowsOf = (levels: readonly string[]): number[] => idx.filter((i) => levels.includes(rows[i]!.x[v.name] as string));
+          const group = (levels: string[], j: number): { levels: string[]; j: number; count: number; ratio: number } => {
+            const members = rowsOf(levels);
+            const s = sum(members);
+            return { levels, j, count: members.length, ratio: s.h + spec.l2 > 0 ? s.g / (s.h + spec.l2) : 0 };
+          };
+          const counts = v.levels.map((level) => rowsOf([level]).length);
+          const small = v.levels.filter((_, j) => counts[j]! > 0 && counts[j]! < spec.minLeafSubjects);
+          const groups = v.levels.flatMap((level, j) => (counts[j]! >= spec.minLeafSubjects ? [group([level], j)] : []));
+          if (small.length > 0) groups.push(group(small, v.levels.indexOf(small[0]!)));
+          const present = orderLevels(groups, RATIO_TIE * (spec.loss === 'logistic' ? 1 : 4 * spec.maxLabelAbs));
+          const at = present.findIndex((g) => g.count < spec.minLeafSubjects);
+          if (at >= 0 && present.length > 1) {
+            const before = present[at - 1];
+            const after = present[at + 1];
+            const into = before !== undefined && (after === undefined || before.count <= after.count) ? at - 1 : at + 1;
+            const lo = Math.min(at, into);
+            present.splice(lo, 2, { ...present[lo]!, levels: [...present[lo]!.levels, ...present[lo + 1]!.levels], count: present[lo]!.count + present[lo + 1]!.count });
+          }
           for (let k = 1; k < present.length; k++) {
-            const set = new Set(present.slice(0, k).map((l) => l.level));
+            const set = new Set(present.slice(0, k).flatMap((g) => g.levels));
             consider(
               v.name,
               idx.filter((i) => set.has(rows[i]!.x[v.name] as string)),
