@@ -6,6 +6,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { cryptoReady } from '../crypto/index.js';
+import { runGbtFitBench } from './gbt-fit.js';
 import { runHeBench } from './he.js';
 import { runLogisticFitBench } from './logistic-fit.js';
 import { BENCH_HELP, parseBenchArgs } from './options.js';
@@ -40,8 +41,17 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
         ],
     progress,
   );
+  const gbt = await runGbtFitBench(
+    plan.mode === 'quick'
+      ? [{ name: 'shops_3', shops: 3, rowsPerShop: { min: 200, max: 400 }, trees: 1, depth: 3 }]
+      : [
+          { name: 'shops_5', shops: 5, rowsPerShop: { min: 300, max: 3000 }, trees: 5, depth: 3 },
+          { name: 'shops_50', shops: 50, rowsPerShop: { min: 300, max: 3000 }, trees: 5, depth: 3 },
+        ],
+    progress,
+  );
   const prio3 = await runPrio3Bench(prio3PlanFor(plan), progress);
-  const measured = [...he.records, ...paillier, ...plain, ...logistic, ...prio3.records];
+  const measured = [...he.records, ...paillier, ...plain, ...logistic, ...gbt, ...prio3.records];
   const ratios = [...computeRatios(measured), ...(prio3.skipped === undefined ? computePrio3Ratios(measured) : [])];
   const outcomes = judgeTargets([...measured, ...ratios]);
   const meta = [

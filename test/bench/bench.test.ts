@@ -46,6 +46,8 @@ const REQUIRED = [
   'target.he_bytes_per_value',
   'target.merchant_cpu_vs_paillier',
   'target.coordinator_cpu_vs_paillier',
+  'gbt.encryption_overhead_largest',
+  'target.gbt_encryption_overhead',
 ];
 
 function silentIo(sink: { out: string; err: string }) {
