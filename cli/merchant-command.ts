@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { MerchantNode, defaultStateDir, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
+import { MerchantNode, ModelScoringError, defaultStateDir, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
 import { ConsentImportError, importConsentCsv, noticeHash, type ConsentImportEncoding } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, strings, UsageError } from './args.js';
 import { errorCodeOf, quoteUntrusted } from '../protos/index.js';
@@ -13,7 +13,7 @@ Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:POR
                         [--enrol-token TOKEN] [--state DIR] [--once] [--poll-ms MS] [--encryption-pool N]
        fedmart merchant rotate-key --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--state DIR]
        fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
-       fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model MODEL_ID --out FILE
+       fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model FIT_ID --out FILE
        fedmart merchant consents import --from FILE.csv --data DIR --controller NAME
                         --notice-file VERSION=PATH [--notice-file VERSION=PATH ...] [--notice-id ID]
                         [--state DIR] [--encoding utf-8|gb18030]
@@ -54,8 +54,18 @@ went into, in aggregate. It prints JSON and contacts nobody.
 current one and proves possession of its own secret. Contributions already
 sent stay valid; later ones are signed with the new key only.
 
-"score" downloads a fitted model (e.g. churn propensity) and scores this shop's
-own consented customers locally into FILE (CSV, mode 0600). Scores never leave the shop.
+"score" downloads a fitted model and scores this shop's own rows locally into FILE
+(CSV, mode 0600). Scores never leave the shop. FIT_ID is the fit's id (as fedmart
+query fit prints it). Kinds scored: logistic-regression (e.g. churn propensity: the
+probability, per consented customer) and gradient-boosted-trees (the probability of a
+binary label or the prediction of a numeric one, per consented customer or per row of
+the declared table, read as the fit read them: its data, asOf, aggregates and
+variables). FILE has a header, then customer_id,score or row,score (row: the row's
+number in the table, from 1). A row missing a variable is left out: how many is
+printed, never which. Exit 1 with one line when the fit is unknown (MODEL_UNKNOWN),
+has no model yet (MODEL_NOT_READY), is of a kind not scored here (MODEL_NOT_SCORABLE),
+or reads what this shop does not export or its purpose does not allow
+(DATA_CANNOT_SCORE).
 
 "consents import" builds DATA/consents.jsonl from a plain CSV consent table, one
 row per consent (customer_id, purpose, granted_at, expires_at, withdrawn_at,
@@ -203,15 +213,27 @@ async function scoreCommand(values: Record<string, string | boolean | undefined>
   const modelId = requireString(values, 'model');
   const node = await merchantNodeFrom(values);
   try {
-    const { model, scores } = await node.scoreCustomers(modelId);
-    const lines = ['customer_id,score', ...scores.map((s) => `${s.customerId},${s.score.toFixed(6)}`)];
+    const scored = await node.scoreCustomers(modelId);
+    const { scores } = scored;
+    const lines = [`${scored.idColumn},score`, ...scores.map((s) => `${csvCell(s.id)},${s.score.toFixed(6)}`)];
     writeFileSync(out, lines.join('\n') + '\n', { mode: 0o600 });
     const mean = scores.reduce((a, s) => a + s.score, 0) / Math.max(1, scores.length);
-    console.log(`scored ${scores.length} customers with ${model.kind} (${model.label}); mean score ${mean.toFixed(4)}; wrote ${out}`);
+    const what = scored.idColumn === 'customer_id' ? 'customers' : 'rows';
+    const leftOut = scored.leftOut > 0 ? `; ${scored.leftOut} ${what} left out (a variable missing)` : '';
+    console.log(`scored ${scores.length} ${what} with ${scored.kind} (${scored.output} of ${scored.label}); mean score ${mean.toFixed(4)}${leftOut}; wrote ${out}`);
     return 0;
+  } catch (err) {
+    if (!(err instanceof ModelScoringError)) throw err;
+    console.error(`fedmart merchant: cannot score with ${modelId}: ${err.message} [${err.code}]`);
+    return 1;
   } finally {
     node.close();
   }
+}
+
+/** A CSV cell: quoted when it holds a comma, quote or line break (a shop's customer ids are its own text). */
+function csvCell(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 async function rotateKeyCommand(values: Record<string, string | boolean | undefined>): Promise<number> {

@@ -34,17 +34,15 @@ import {
   type SealWorkerOptions,
   type SigningKeyPair,
 } from '../crypto/index.js';
-import { LOGISTIC_FIT_KIND, featureRows, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
+import type { ShopData } from '../analytics/index.js';
 import {
-  getPurpose,
-  pseudonymise,
   PurposeError,
   rightsEventForCoordinator,
   type ConsentAttestation,
   type RoundReceipt,
 } from '../compliance/index.js';
 import type { ShopCompliance } from './consent-source.js';
-import { DeclinedError, attestationFor, contribute, localStatistic, roundView, signedHeader, type LocalStatistic } from '../round/index.js';
+import { DeclinedError, attestationFor, contribute, localStatistic, signedHeader, type LocalStatistic } from '../round/index.js';
 import {
   MerchantServiceClient,
   callUnary,
@@ -53,6 +51,8 @@ import {
   grpcClientCredentials,
   type Pem,
   type ContributionHeader,
+  type GetModelResponse,
+  quoteUntrusted,
   type OpenQuery,
   type PublicKeyBundle,
   type SubmitContributionResponse,
@@ -62,6 +62,7 @@ import {
 } from '../protos/index.js';
 import type { KeyEvidence } from '../crypto/index.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
+import { ModelScoringError, scoreModel, type LocalScores } from './model-scoring.js';
 
 /** File in the state folder holding the node's key evidence (no secret; 0600 anyway). */
 export const KEY_EVIDENCE_FILE = 'key-evidence.json';
@@ -492,21 +493,24 @@ export class MerchantNode {
   }
 
   /**
-   * Downloads a fitted model and scores this shop's own consented customers
-   * locally. The scores stay in the returned array: nothing is sent.
+   * Downloads a fitted model and scores this shop's own rows locally (its
+   * consented customers, or the rows of the declared table a tree model was
+   * fitted on). The scores stay in the returned object: nothing is sent.
+   * Throws ModelScoringError: an unknown fit, a fit without a model yet, a
+   * kind that cannot be scored, or data that cannot be read as the fit did.
    */
-  async scoreCustomers(modelId: string): Promise<{ model: LogisticModel; scores: { customerId: string; score: number }[] }> {
-    const res = await callUnary(this.client.getModel.bind(this.client), { modelId });
-    if (!constantTimeEqual(blake2b256(Buffer.from(res.modelJson, 'utf8')), res.modelDigest)) throw new Error('model_digest does not match model_json');
-    if (res.kind !== LOGISTIC_FIT_KIND) throw new Error(`models of kind ${res.kind} cannot be scored here`);
-    const model = JSON.parse(res.modelJson) as LogisticModel;
-    const purpose = getPurpose(this.options.compliance.registry, model.purpose);
-    const data = this.options.data;
-    const filter = this.options.compliance.ledger.filterForRound({ purpose, cutoff: new Date(), customerIds: data.customers.map((c) => c.customerId) });
-    const key = this.options.compliance.pseudonymKey;
-    const idOf = new Map(data.customers.map((c) => [pseudonymise(c.customerId, key), c.customerId]));
-    const rows = featureRows(roundView(data, filter.includedCustomerIds, purpose, key), model.features, model.label, { holdoutPercent: 0, part: 'all' });
-    return { model, scores: rows.map((r) => ({ customerId: idOf.get(r.customerId) ?? r.customerId, score: logisticScore(model, r.x) })) };
+  async scoreCustomers(modelId: string): Promise<LocalScores> {
+    let res: GetModelResponse;
+    try {
+      res = await callUnary(this.client.getModel.bind(this.client), { modelId });
+    } catch (err) {
+      const code = errorCodeOf(err);
+      if (code === 'MODEL_UNKNOWN') throw new ModelScoringError('MODEL_UNKNOWN', `the coordinator knows no fit ${modelId}`);
+      if (code === 'MODEL_NOT_READY') throw new ModelScoringError('MODEL_NOT_READY', `fit ${modelId} has no model to score yet: ${quoteUntrusted((err as ServiceError).details ?? '')}`);
+      throw err;
+    }
+    if (!constantTimeEqual(blake2b256(Buffer.from(res.modelJson, 'utf8')), res.modelDigest)) throw new ModelScoringError('MODEL_DIGEST_MISMATCH', 'model_digest does not match model_json');
+    return scoreModel(res, { data: this.options.data, compliance: this.options.compliance });
   }
 
   /** Enrols, loads the key and answers every open query once. */

@@ -151,9 +151,21 @@ async function getModel(deps: MerchantRpcDeps, req: GetModelRequest, call: RpcPe
   await deps.limits.peer(call.getPeer());
   checkRpcId(req.modelId, 'model_id');
   const fit = await deps.fits.get(req.modelId);
-  if (!fit || fit.model === null) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);
+  if (!fit) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);
+  // A fit still running (or failed) has no model yet: said apart from an unknown id, so a shop knows to wait.
+  if (fit.model === null) {
+    throw new RpcError(status.FAILED_PRECONDITION, 'MODEL_NOT_READY', fit.status === 'failed' ? 'the fit failed; it has no model' : `the fit is ${fit.status}; its model is stored when it is done`);
+  }
   const modelJson = canonicalSpecJson(fit.model);
-  return { modelId: fit.fitId, kind: fit.kind, purpose: fit.purpose, modelJson, modelDigest: Buffer.from(blake2b256(Buffer.from(modelJson, 'utf8'))) };
+  return {
+    modelId: fit.fitId,
+    kind: fit.kind,
+    purpose: fit.purpose,
+    modelJson,
+    modelDigest: Buffer.from(blake2b256(Buffer.from(modelJson, 'utf8'))),
+    // The spec's rounds were offered to every shop: where its rows come from is no news to them.
+    specJson: canonicalSpecJson(fit.spec),
+  };
 }
 
 /** `SubmitContribution`: one contribution through the intake; the round may close once it is stored. */

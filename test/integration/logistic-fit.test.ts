@@ -147,7 +147,7 @@ describe('federated logistic regression', () => {
     const expected = own.map((r) => 1 / (1 + Math.exp(-r.x.reduce((a, v, j) => a + v * model.coefficients[j]!, 0)))).sort((a, b) => a - b);
     const got = local.map((s) => s.score).sort((a, b) => a - b);
     expect(Math.max(...got.map((g, i) => Math.abs(g - expected[i]!)))).toBeLessThan(1e-12);
-    expect(local.every((s) => s.customerId.startsWith('C-'))).toBe(true);
+    expect(local.every((s) => s.id.startsWith('C-'))).toBe(true);
   }, 300_000);
 
   it('completes without a shop that drops out, and the audit log names it', async () => {

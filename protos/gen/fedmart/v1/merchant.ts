@@ -221,6 +221,12 @@ export interface GetModelResponse {
   modelJson: string;
   /** BLAKE2b-256 of model_json, as recorded in the audit log (model.stored). */
   modelDigest: Buffer;
+  /**
+   * Canonical JSON of the fit's spec, as its rounds carried it: where the
+   * rows come from (data, asOf, aggregates) and the variables, so the shop
+   * reads the rows it scores as the fit read them.
+   */
+  specJson: string;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -2617,7 +2623,7 @@ export const GetModelRequest: MessageFns<GetModelRequest> = {
 };
 
 function createBaseGetModelResponse(): GetModelResponse {
-  return { modelId: "", kind: "", purpose: "", modelJson: "", modelDigest: Buffer.alloc(0) };
+  return { modelId: "", kind: "", purpose: "", modelJson: "", modelDigest: Buffer.alloc(0), specJson: "" };
 }
 
 export const GetModelResponse: MessageFns<GetModelResponse> = {
@@ -2636,6 +2642,9 @@ export const GetModelResponse: MessageFns<GetModelResponse> = {
     }
     if (message.modelDigest.length !== 0) {
       writer.uint32(42).bytes(message.modelDigest);
+    }
+    if (message.specJson !== "") {
+      writer.uint32(50).string(message.specJson);
     }
     return writer;
   },
@@ -2693,6 +2702,14 @@ export const GetModelResponse: MessageFns<GetModelResponse> = {
             message.modelDigest = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.specJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2724,6 +2741,11 @@ export const GetModelResponse: MessageFns<GetModelResponse> = {
         : isSet(object.model_digest)
         ? Buffer.from(bytesFromBase64(object.model_digest))
         : Buffer.alloc(0),
+      specJson: isSet(object.specJson)
+        ? globalThis.String(object.specJson)
+        : isSet(object.spec_json)
+        ? globalThis.String(object.spec_json)
+        : "",
     };
   },
 
@@ -2744,6 +2766,9 @@ export const GetModelResponse: MessageFns<GetModelResponse> = {
     if (message.modelDigest.length !== 0) {
       obj.modelDigest = base64FromBytes(message.modelDigest);
     }
+    if (message.specJson !== "") {
+      obj.specJson = message.specJson;
+    }
     return obj;
   },
 
@@ -2757,6 +2782,7 @@ export const GetModelResponse: MessageFns<GetModelResponse> = {
     message.purpose = object.purpose ?? "";
     message.modelJson = object.modelJson ?? "";
     message.modelDigest = object.modelDigest ?? Buffer.alloc(0);
+    message.specJson = object.specJson ?? "";
     return message;
   },
 };
