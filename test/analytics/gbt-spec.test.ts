@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QuerySpecError } from '../../analytics/errors.js';
-import { GBT_DEFAULTS, GBT_KIND, gbtBinCount, parseGbtSpec } from '../../analytics/gbt-spec.js';
+import { GBT_DEFAULTS, GBT_KIND, gbtBinCount, gbtWithEdges, parseGbtSpec, parseGbtWrittenSpec } from '../../analytics/gbt-spec.js';
 
 const base = {
   kind: GBT_KIND,
@@ -131,5 +131,22 @@ describe('gradient-boosted-trees spec', () => {
       [{ ...base, label: { name: 'y', type: 'numeric', maxAbs: 10 }, baseMargin: 11 }, 'baseMargin'],
     ];
     for (const [json, path] of cases) expect([json, specError(json, 1).path]).toEqual([json, path]);
+  });
+
+  it('a numeric variable may give range: [lo, hi] instead of edges; the written spec keeps it and gbtWithEdges fills in edges found for it', () => {
+    const ranged = { ...base, variables: [{ name: 'age', type: 'numeric', range: [18, 90] }, base.variables[1]], bins: 4 };
+    const written = parseGbtWrittenSpec(ranged, 5);
+    expect(written.variables[0]).toEqual({ name: 'age', type: 'numeric', range: [18, 90] });
+    expect(specError(ranged).path).toBe('variables.0.range');
+    const spec = gbtWithEdges(written, { age: [30, 50, 70] });
+    expect(spec.variables[0]).toEqual({ name: 'age', type: 'numeric', edges: [30, 50, 70] });
+    expect(spec).toEqual(parseGbtSpec({ ...ranged, variables: [{ name: 'age', type: 'numeric', edges: [30, 50, 70] }, base.variables[1]] }, 5));
+    expect(() => gbtWithEdges(written, {})).toThrow(/age has none/);
+    expect(() => gbtWithEdges(written, { age: [20, 30, 40, 50] })).toThrow(/more than bins = 4/);
+    const refused = (v: Record<string, unknown>) => specError({ ...base, variables: [{ name: 'age', type: 'numeric', ...v }] }).path;
+    expect(refused({ range: [90, 18] })).toBe('variables.0.range');
+    expect(refused({ range: [1, 1 + 1e-14] })).toBe('variables.0.range');
+    expect(refused({ range: [18, 90], edges: [30] })).toBe('variables.0');
+    expect(refused({})).toBe('variables.0');
   });
 });
