@@ -229,7 +229,7 @@ export function applyGbtDecisions(spec: Pick<GbtSpec, 'depth' | 'minLeafSubjects
       nodes.push({ id: node.id, kind: 'leaf', subjects: Number(d.sums.n), value: gbtLeafValue(d.sums, spec) });
       continue;
     }
-    nodes.push({ id: node.id, kind: 'split', subjects: Number(d.left.n + d.right.n), split: d.split });
+    nodes.push({ id: node.id, kind: 'split', subjects: Number(d.left.n + d.right.n), split: d.split, gain: d.gain });
     nodes.push(childNode(spec, gbtLeftChild(node.id), d.left), childNode(spec, gbtRightChild(node.id), d.right));
   }
   if (decisions.some((d) => !tree.nodes.some((n) => n.id === d.id && n.kind === 'open'))) throw new RangeError('a decision names a node that is not open');

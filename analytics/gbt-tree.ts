@@ -26,7 +26,7 @@ export type GbtSplit =
   | { readonly type: 'categorical'; readonly variable: string; readonly levels: readonly string[] };
 
 export type GbtNode =
-  | { readonly id: number; readonly kind: 'split'; readonly subjects: number; readonly split: GbtSplit }
+  | { readonly id: number; readonly kind: 'split'; readonly subjects: number; readonly split: GbtSplit; /** The split's gain (gbt-split.ts), recorded by the fit runner for importance. */ readonly gain?: number }
   | { readonly id: number; readonly kind: 'leaf'; readonly subjects: number; readonly value: number }
   | { readonly id: number; readonly kind: 'open'; readonly subjects?: number };
 

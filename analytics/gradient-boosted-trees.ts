@@ -45,8 +45,18 @@ import { assertWithinBounds, type CellSpec, type FieldSpec, type QueryDefinition
 import { LIFECYCLE_STAGES, type ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
 import { AGE_BANDS } from './customer-groups.js';
+import { isHoldout } from './customer-features.js';
+import type { RowScope } from './row-scope.js';
+import type { GbtEvaluation, GbtEvaluationResult } from './gbt-evaluation.js';
+import { gbtImportance } from './gbt-importance.js';
 
 export const GBT_LEVEL_KIND = 'gbt-level';
+/** The last round of a fit with a hold-out: the shops score their held-out rows (gbt-evaluation.ts). */
+export const GBT_EVALUATION_KIND = 'gbt-evaluation';
+
+/** Default share of customers held out for evaluation (`data: customers`; a business table holds none out). */
+export const GBT_DEFAULT_HOLDOUT_PERCENT = 20;
+export const GBT_MAX_HOLDOUT_PERCENT = 50;
 
 /**
  * Most nodes the trees of one fit may hold (trees × (2^(depth+1) − 1)): every
@@ -59,9 +69,14 @@ export const GBT_MAX_FOREST_NODES = 16_384;
 const ROWS_FIELD = 'n';
 const ROUND_CELL = 'all';
 
-/** Members of a fit spec that say where the rows come from (model-data.ts), beside the members of gbt-spec.ts. */
-const DATA_MEMBERS = ['data', 'asOf', 'aggregates'] as const;
-const dataSchema = z.strictObject({ data: modelDataSchema.data, asOf: modelDataSchema.asOf, aggregates: modelDataSchema.aggregates });
+/** Members of a fit spec that say where the rows come from (model-data.ts) and which of them train, beside the members of gbt-spec.ts. */
+const DATA_MEMBERS = ['data', 'asOf', 'aggregates', 'holdoutPercent'] as const;
+const dataSchema = z.strictObject({
+  data: modelDataSchema.data,
+  asOf: modelDataSchema.asOf,
+  aggregates: modelDataSchema.aggregates,
+  holdoutPercent: z.number().int().min(0).max(GBT_MAX_HOLDOUT_PERCENT).optional(),
+});
 /** Members a round adds to its fit's spec. */
 const ROUND_MEMBERS = ['fitId', 'round', 'forest'] as const;
 
@@ -99,6 +114,12 @@ export interface GbtFitSpec
   readonly data: string;
   readonly asOf?: string;
   readonly aggregates?: Readonly<Record<string, string>>;
+  /**
+   * Share of customers (by pseudonym, as the logistic fit splits them) held
+   * out: they never train and score the finished model. 0 for a business
+   * table, whose rows carry no stable identity to split by.
+   */
+  readonly holdoutPercent: number;
   readonly label: { readonly name: string; readonly type: 'binary' } | { readonly name: string; readonly type: 'numeric'; readonly maxAbs: number };
   /** As declared; absent: the purpose's k, learnt from the first level's release. */
   readonly minLeafSubjects?: number;
@@ -129,6 +150,8 @@ export interface GbtFitState {
   readonly trees: readonly GbtTree[];
   /** The minimum subjects per leaf in force, once a release stated the purpose's k. */
   readonly minLeafSubjects?: number;
+  /** The finished model, while its held-out rows are scored (the `gbt-evaluation` round). */
+  readonly model?: GbtFitModel;
 }
 
 /** The fitted model, as stored and shown: a `GbtModel` (gbt-tree.ts scores rows with it) with what it was fitted on. */
@@ -145,6 +168,12 @@ export interface GbtFitModel extends GbtModel {
   readonly rounds: number;
   /** Subjects the last tree was grown on. */
   readonly trainingRows: number;
+  /** Share of customers held out of training (absent in models stored before hold-outs). */
+  readonly holdoutPercent?: number;
+  /** Total split gain per variable over all trees, largest first (0 for a variable never split on). */
+  readonly importance?: readonly { readonly variable: string; readonly gain: number }[];
+  /** On the held-out rows (`gbt-evaluation`); absent without a hold-out or when the key holder withheld them. */
+  readonly evaluation?: GbtEvaluation;
 }
 
 /** Derived forms of a parsed spec: the gbt-spec.ts spec and the model data the rows are read with. */
@@ -182,6 +211,12 @@ function parseBody(json: Record<string, unknown>): { readonly body: GbtSpecBody;
   if (source.data === ORDERS_DATA) {
     throw new QuerySpecError('data', 'every leaf counts subjects, so a row must be one: customers (data: customers) or rows of a business table, not orders');
   }
+  if (source.data !== CUSTOMERS_DATA && (source.holdoutPercent ?? 0) > 0) {
+    // A table row has no identity but its position in the shop's file (row-scope.ts), which an edit of the file moves:
+    // no split by it stays the same between rounds, nor can a row scope name the rows on either side.
+    throw new QuerySpecError('holdoutPercent', `rows of ${source.data} carry no stable key to split them by; a hold-out needs data: customers (split by customer pseudonym), so leave holdoutPercent out or 0`);
+  }
+  const holdoutPercent = source.holdoutPercent ?? (source.data === CUSTOMERS_DATA ? GBT_DEFAULT_HOLDOUT_PERCENT : 0);
   const nodes = gbt.trees * (2 ** (gbt.depth + 1) - 1);
   if (nodes > GBT_MAX_FOREST_NODES) {
     throw new QuerySpecError('trees', `${gbt.trees} trees of depth ${gbt.depth} may hold ${nodes} nodes; at most ${GBT_MAX_FOREST_NODES} (each round carries the model so far to the shops)`);
@@ -223,6 +258,7 @@ function parseBody(json: Record<string, unknown>): { readonly body: GbtSpecBody;
     data: source.data,
     ...(source.asOf === undefined ? {} : { asOf: source.asOf }),
     ...(source.aggregates === undefined ? {} : { aggregates: source.aggregates }),
+    holdoutPercent,
     label: gbt.label.type === 'binary' ? { name: gbt.label.name, type: 'binary' } : { name: gbt.label.name, type: 'numeric', maxAbs: gbt.maxLabelAbs },
     variables: gbt.variables,
     trees: gbt.trees,
@@ -253,8 +289,13 @@ function derived(spec: GbtSpecBody): Derived {
  * The gbt-spec.ts form of a parsed fit or round spec (minLeafSubjects as
  * declared, or 1 when it is left to the purpose's k).
  */
-export function gbtSpecOf(spec: GbtFitSpec | GbtLevelSpec): GbtSpec {
+export function gbtSpecOf(spec: GbtFitSpec | GbtForestSpec): GbtSpec {
   return derived(spec).gbt;
+}
+
+/** Shop fields a fit or any of its rounds reads (model-data.ts): the purpose's allow-list applies to exactly these. */
+export function gbtInputFields(spec: GbtFitSpec | GbtForestSpec): string[] {
+  return modelInputFields(derived(spec).data);
 }
 
 /** Parses untrusted JSON as a `gradient-boosted-trees` fit spec. Throws QuerySpecError naming the path. */
@@ -271,8 +312,9 @@ export function parseGbtFitSpec(json: unknown): GbtFitSpec {
  * with open nodes (the level to compute); every split on a declared variable
  * and bin with both children, every node below a split and within the depth.
  */
-function checkForest(gbt: GbtSpec, forest: readonly GbtRoundTree[]): void {
+function checkForest(gbt: GbtSpec, forest: readonly GbtRoundTree[], state: GbtForestState = 'growing'): void {
   if (forest.length > gbt.trees) throw new QuerySpecError('forest', `${forest.length} trees; the fit grows ${gbt.trees}`);
+  if (state === 'finished' && forest.length !== gbt.trees) throw new QuerySpecError('forest', `${forest.length} trees; the finished model has ${gbt.trees}`);
   forest.forEach((tree, t) => {
     const last = t === forest.length - 1;
     const byId = new Map<number, GbtRoundNode>();
@@ -283,6 +325,7 @@ function checkForest(gbt: GbtSpec, forest: readonly GbtRoundTree[]): void {
       if (depth > gbt.depth) throw new QuerySpecError(`${at}.id`, `node ${node.id} lies below depth ${gbt.depth}`);
       if (node.id > 0 && byId.get((node.id - 1) >> 1)?.kind !== 'split') throw new QuerySpecError(`${at}.id`, `node ${node.id} is not the child of a split`);
       if (node.kind === 'open') {
+        if (state === 'finished') throw new QuerySpecError(at, 'the model is finished: no node is open');
         if (!last) throw new QuerySpecError(at, 'only the last tree may be growing');
         if (depth >= gbt.depth) throw new QuerySpecError(at, `an open node at depth ${depth} cannot be split`);
       }
@@ -293,7 +336,7 @@ function checkForest(gbt: GbtSpec, forest: readonly GbtRoundTree[]): void {
     for (const node of byId.values()) {
       if (node.kind === 'split' && (!byId.has(2 * node.id + 1) || !byId.has(2 * node.id + 2))) throw new QuerySpecError(`forest.${t}.nodes`, `split node ${node.id} lacks a child`);
     }
-    if (last && !tree.nodes.some((n) => n.kind === 'open')) throw new QuerySpecError(`forest.${t}`, 'the last tree has no open node: there is no level to compute');
+    if (state === 'growing' && last && !tree.nodes.some((n) => n.kind === 'open')) throw new QuerySpecError(`forest.${t}`, 'the last tree has no open node: there is no level to compute');
   });
 }
 
@@ -310,22 +353,36 @@ function checkSplit(gbt: GbtSpec, split: GbtSplit, at: string): void {
   }
 }
 
-/** Parses untrusted JSON as a `gbt-level` round spec. Throws QuerySpecError naming the path. */
-export function parseGbtLevelSpec(json: unknown): GbtLevelSpec {
+/** A level's forest has its last tree growing; the evaluation's is the finished model. */
+export type GbtForestState = 'growing' | 'finished';
+
+/** A round spec carrying the fit's spec and a forest, of round kind `K`. */
+export type GbtForestSpec<K extends string = string> = Omit<GbtLevelSpec, 'kind'> & { readonly kind: K };
+
+/**
+ * Parses untrusted JSON as a round spec of `kind` carrying the fit's spec and
+ * a forest in `state`. Throws QuerySpecError naming the path.
+ */
+export function parseGbtForestSpec<K extends string>(json: unknown, kind: K, state: GbtForestState): GbtForestSpec<K> {
   if (!isRecord(json)) throw new QuerySpecError('', 'expected a JSON object');
-  if (json['kind'] !== GBT_LEVEL_KIND) throw new QuerySpecError('kind', `expected ${GBT_LEVEL_KIND}`);
+  if (json['kind'] !== kind) throw new QuerySpecError('kind', `expected ${kind}`);
   const own = Object.fromEntries(ROUND_MEMBERS.filter((k) => Object.hasOwn(json, k)).map((k) => [k, json[k]]));
   const round = parseWith(roundSchema, own);
   const fitJson = Object.fromEntries(Object.entries(json).filter(([k]) => k !== 'kind' && !(ROUND_MEMBERS as readonly string[]).includes(k)));
   const { body, derived: d } = parseBody(fitJson);
-  checkForest(d.gbt, round.forest);
-  const spec: GbtLevelSpec = { kind: GBT_LEVEL_KIND, ...body, fitId: round.fitId, round: round.round, forest: round.forest };
+  checkForest(d.gbt, round.forest, state);
+  const spec: GbtForestSpec<K> = { kind, ...body, fitId: round.fitId, round: round.round, forest: round.forest };
   derivedOf.set(spec, d);
   return spec;
 }
 
+/** Parses untrusted JSON as a `gbt-level` round spec. Throws QuerySpecError naming the path. */
+export function parseGbtLevelSpec(json: unknown): GbtLevelSpec {
+  return parseGbtForestSpec(json, GBT_LEVEL_KIND, 'growing');
+}
+
 /** The model a round's forest describes (subject counts, which shops do not need, are 0). */
-export function gbtRoundModel(spec: GbtLevelSpec): GbtModel {
+export function gbtRoundModel(spec: GbtForestSpec): GbtModel {
   const { gbt } = derived(spec);
   const trees = spec.forest.map((t): GbtTree => ({
     nodes: t.nodes.map((n): GbtNode => (n.kind === 'open' ? { id: n.id, kind: 'open' } : n.kind === 'leaf' ? { id: n.id, kind: 'leaf', subjects: 0, value: n.value } : { id: n.id, kind: 'split', subjects: 0, split: n.split })),
@@ -364,16 +421,21 @@ function labelValue(gbt: GbtSpec, v: RowValue): number {
   return y;
 }
 
+/** Which rows: the training split (levels), the held-out split (the evaluation) or every row (pooled checks). */
+export type GbtRowPart = 'train' | 'holdout' | 'all';
+
 /**
  * The rows of one shop (or of pooled data, for checks): the variables and
- * the label of every unit of analysis; a unit missing one of them is left
- * out. Throws RangeError naming the variable (never a value) for an
+ * the label of every unit of analysis in `part` (customers are split by
+ * pseudonym with customer-features.ts's `isHoldout`, as the logistic fit
+ * splits them); a unit missing one of them is left out. Throws RangeError naming the variable (never a value) for an
  * undeclared level, a value of the wrong type or a label out of range.
  */
-export function gbtRows(spec: GbtFitSpec | GbtLevelSpec, data: ShopData): GbtRow[] {
+export function gbtRows(spec: GbtFitSpec | GbtForestSpec, data: ShopData, part: GbtRowPart = 'all'): GbtRow[] {
   const { gbt, data: model } = derived(spec);
   const out: GbtRow[] = [];
   for (const u of modelUnits(model, data)) {
+    if (part !== 'all' && isHoldout(u.customerId ?? '', spec.holdoutPercent) !== (part === 'holdout')) continue;
     const label = u.get(gbt.label.name);
     if (label === undefined || label === null) continue;
     const x: Record<string, number | string> = {};
@@ -389,6 +451,18 @@ export function gbtRows(spec: GbtFitSpec | GbtLevelSpec, data: ShopData): GbtRow
     if (complete) out.push({ x, y: labelValue(gbt, label) });
   }
   return out;
+}
+
+/**
+ * The rows a round reads (row-scope.ts): model-data.ts's scope, narrowed to
+ * the customers of `part` when customers are held out, so the row-set sketch
+ * covers exactly the rows read.
+ */
+export function gbtRowScope(spec: GbtFitSpec | GbtForestSpec, part: Exclude<GbtRowPart, 'all'>): RowScope {
+  const scope = modelRowScope(derived(spec).data);
+  if (spec.holdoutPercent === 0) return part === 'train' ? scope : { ...scope, customer: () => false };
+  const inner = scope.customer;
+  return { ...scope, customer: (c) => isHoldout(c.customerId, spec.holdoutPercent) === (part === 'holdout') && (inner === undefined || inner(c)) };
 }
 
 /** The fields of a round: the rows on the frontier, then gbt-local.ts's level fields. */
@@ -408,7 +482,7 @@ export function computeGbtLevelLocal(spec: GbtLevelSpec, data: ShopData): bigint
   const { gbt } = derived(spec);
   const model = gbtRoundModel(spec);
   const frontier = gbtFrontier(model);
-  const level = gbtLevelLocal(gbt, model, gbtRows(spec, data));
+  const level = gbtLevelLocal(gbt, model, gbtRows(spec, data, 'train'));
   const fields = gbtLevelFields(gbt, frontier);
   const counted = new Set([...rowCountFields(gbt, frontier).values()].flat());
   let rows = 0n;
@@ -527,12 +601,17 @@ export const gbtLevelQuery: QueryDefinition<GbtLevelSpec, GbtLevelResult, typeof
   subjectSensitivity: gbtLevelSensitivity,
   disclosureRole: 'fit-round',
   fitIdOf: (spec) => spec.fitId,
-  rowScope: (spec) => modelRowScope(derived(spec).data),
+  rowScope: (spec) => gbtRowScope(spec, 'train'),
   modelRules: gbtLevelRules,
   inputViolation: gbtLevelInputViolation,
 };
 
-/** The model state one level's release leads to, or the finished model. Throws RangeError when the fit cannot go on or its model cannot be released. */
+/**
+ * The model state one level's release leads to, or the finished model. With
+ * a hold-out the finished model waits in the state for its evaluation
+ * round. Throws RangeError when the fit cannot go on or its model cannot be
+ * released.
+ */
 export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtLevelResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
   const { gbt } = derived(spec);
   const k = result.minSubjects ?? spec.minLeafSubjects;
@@ -546,22 +625,29 @@ export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtL
   // No model is stored unless every leaf holds at least minLeafSubjects (≥ k) subjects.
   assertReleasableGbtModel(next.model, minLeafSubjects);
   const root = (next.model.trees.at(-1) as GbtTree).nodes[0] as GbtNode;
-  return {
-    done: true,
-    model: {
-      kind: GBT_KIND,
-      purpose: spec.purpose,
-      data: spec.data,
-      label: { name: spec.label.name, type: spec.label.type },
-      learningRate: gbt.learningRate,
-      l2: gbt.l2,
-      depth: gbt.depth,
-      minLeafSubjects,
-      rounds: round,
-      trainingRows: root.kind === 'open' ? 0 : root.subjects,
-      ...next.model,
-    },
+  const model: GbtFitModel = {
+    kind: GBT_KIND,
+    purpose: spec.purpose,
+    data: spec.data,
+    label: { name: spec.label.name, type: spec.label.type },
+    learningRate: gbt.learningRate,
+    l2: gbt.l2,
+    depth: gbt.depth,
+    minLeafSubjects,
+    rounds: round,
+    trainingRows: root.kind === 'open' ? 0 : root.subjects,
+    holdoutPercent: spec.holdoutPercent,
+    importance: gbtImportance(gbt.variables, next.model.trees),
+    ...next.model,
   };
+  if (spec.holdoutPercent > 0) return { done: false, state: { trees: next.model.trees, minLeafSubjects, model } };
+  return { done: true, model };
+}
+
+/** The stored model once its evaluation round is released: the model with its evaluation, and the rounds counting that one. */
+export function finishGbtEvaluation(state: GbtFitState, result: GbtEvaluationResult, round: number): { readonly done: true; readonly model: GbtFitModel } {
+  if (state.model === undefined) throw new RangeError('state: no finished model awaits an evaluation');
+  return { done: true, model: { ...state.model, rounds: round, ...(result.evaluation === null ? {} : { evaluation: result.evaluation }) } };
 }
 
 const GBT_GUIDE: KindGuideBody = {
@@ -571,7 +657,10 @@ const GBT_GUIDE: KindGuideBody = {
     'ones by level). Each round grows one level of one tree: every shop sends, per open node, variable and bin, its encrypted row count and ' +
     'gradient and Hessian sums at the current model; only sums over all shops are decrypted, for the fit runner alone, which picks the best ' +
     'split of every node. Every leaf holds at least minLeafSubjects subjects (never fewer than the purpose\'s k), or no model is stored. ' +
-    'Rows are customers (data: customers) or rows of a business table; a row missing a value is left out. Every row trains (no hold-out).',
+    'Rows are customers (data: customers) or rows of a business table; a row missing a value is left out. With data: customers, holdoutPercent ' +
+    'of the customers (by pseudonym, as the logistic fit splits them) never train: after the last tree they score the model in a last round, ' +
+    'published under the rules of the logistic fit\'s evaluation (binary label: AUC, log-loss and rates at 0.5 from merged score histograms; ' +
+    'numeric label: RMSE and MAE). Rows of a business table carry no stable key, so they all train. The model lists each variable\'s total split gain (importance).',
   members: [
     purposeMember('marketing-analytics'),
     {
@@ -587,6 +676,14 @@ const GBT_GUIDE: KindGuideBody = {
       required: false,
       description: 'Per-customer order aggregates by variable name (data: customers): count(orders), sum|mean|min|max|last(order.<column>), days_since(order.ordered_at).',
       sample: { n_orders: 'count(orders)', avg_spend: 'mean(order.amount)' },
+    },
+    {
+      name: 'holdoutPercent',
+      type: 'integer',
+      required: false,
+      default: `${GBT_DEFAULT_HOLDOUT_PERCENT} (data: customers), 0 (a business table)`,
+      description: `Share of customers (by pseudonym) held out of training and scored after the last tree, 0 to ${GBT_MAX_HOLDOUT_PERCENT}; 0: every row trains and no evaluation runs. A business table takes only 0 (its rows have no stable key).`,
+      sample: 25,
     },
     {
       name: 'label',
@@ -637,14 +734,19 @@ const GBT_GUIDE: KindGuideBody = {
 export const gbtFitDefinition: IterativeModelDefinition<GbtFitSpec, GbtFitState, GbtFitModel> = {
   kind: GBT_KIND,
   guide: GBT_GUIDE,
-  roundKinds: [GBT_LEVEL_KIND],
+  roundKinds: [GBT_LEVEL_KIND, GBT_EVALUATION_KIND],
   parseFitSpec: parseGbtFitSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => modelInputFields(derived(spec).data),
   initialState: (spec) => ({ trees: startGbtTree(emptyGbtModel(derived(spec).gbt)).trees }),
   roundQuery: (spec, state, round, fitId) => {
     const { kind: _kind, ...body } = spec;
+    // The trees are finished: the last round scores the held-out rows with them.
+    if (state.model !== undefined) return { kind: GBT_EVALUATION_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.model.trees) } };
     return { kind: GBT_LEVEL_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.trees) } };
   },
-  advance: (spec, state, roundResult, round) => advanceGbtFit(spec, state, roundResult as GbtLevelResult, round),
+  advance: (spec, state, roundResult, round) => {
+    if (state.model !== undefined) return finishGbtEvaluation(state, roundResult as GbtEvaluationResult, round);
+    return advanceGbtFit(spec, state, roundResult as GbtLevelResult, round);
+  },
 };

@@ -23,3 +23,4 @@ export { logisticModelRoundQuery } from './logistic-model.js';
 export { scoreHistogramQuery } from './model-evaluation.js';
 export { featureMomentsQuery, kmeansRoundQuery } from './kmeans.js';
 export { gbtLevelQuery } from './gradient-boosted-trees.js';
+export { gbtEvaluationQuery } from './gbt-evaluation.js';

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { atMost, equals, firstBroken, totalOf, withRoundingSlack } from './input-relations.js';
 import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, isHoldout, type CustomerFeature, type CustomerLabel } from './customer-features.js';
 import type { ModelRules } from './model-rules.js';
-import { logLikelihoodTerm, logisticLink, logisticScore } from './logistic-regression.js';
+import { logLikelihoodTerm, logisticLink } from './logistic-regression.js';
 import { assertWithinBounds, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, realToFixed } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
@@ -65,7 +65,11 @@ export interface ModelEvaluation {
 }
 
 
-function fields(spec: ScoreHistogramSpec): FieldSpec[] {
+/** What the score histogram's fields, sums and finalisation depend on: any model's held-out scores can use them. */
+export type ScoreHistogramShape = Pick<ScoreHistogramSpec, 'bins' | 'threshold' | 'maxRows'>;
+
+/** The fields of a score histogram: n, the confusion counts, the summed log-loss (at scale 2^40), then the bins of each label. */
+export function scoreHistogramFields(spec: Pick<ScoreHistogramShape, 'bins' | 'maxRows'>): FieldSpec[] {
   const rows = BigInt(spec.maxRows);
   return [
     { name: 'n', max: rows },
@@ -86,14 +90,24 @@ export function scoreBin(score: number, bins: number): number {
 
 export function computeScoreHistogramLocal(spec: ScoreHistogramSpec, data: ShopData): bigint[] {
   const rows = featureRows(data, spec.features, spec.label, { holdoutPercent: spec.holdoutPercent, part: 'holdout' });
+  return scoreHistogramSums(spec, rows.map((row) => ({ link: logisticLink(spec, row.x), y: row.y })));
+}
+
+/**
+ * One shop's score-histogram fields over its held-out rows, each given by its
+ * link (log-odds) and label: the score σ(link) goes to its label's bin and to
+ * the confusion counts at the threshold, −log-likelihood to the summed loss.
+ * Throws RangeError when the rows exceed maxRows.
+ */
+export function scoreHistogramSums(spec: ScoreHistogramShape, rows: readonly { readonly link: number; readonly y: 0 | 1 }[]): bigint[] {
   if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} held-out rows exceed maxRows ${spec.maxRows}`);
   const pos = new Array<bigint>(spec.bins).fill(0n);
   const neg = new Array<bigint>(spec.bins).fill(0n);
   let tp = 0n, fp = 0n, tn = 0n, fn = 0n;
   let loss = 0;
   for (const row of rows) {
-    const t = logisticLink(spec, row.x);
-    const s = logisticScore(spec, row.x);
+    const t = row.link;
+    const s = t >= 0 ? 1 / (1 + Math.exp(-t)) : Math.exp(t) / (1 + Math.exp(t));
     const b = scoreBin(s, spec.bins);
     loss -= logLikelihoodTerm(t, row.y);
     const predicted = s >= spec.threshold;
@@ -108,7 +122,7 @@ export function computeScoreHistogramLocal(spec: ScoreHistogramSpec, data: ShopD
     }
   }
   const values = [BigInt(rows.length), tp, fp, tn, fn, realToFixed(loss), ...pos, ...neg];
-  assertWithinBounds(fields(spec), values);
+  assertWithinBounds(scoreHistogramFields(spec), values);
   return values;
 }
 
@@ -170,7 +184,13 @@ export function mergeScoreBins(pos: readonly number[], neg: readonly number[], k
   return out;
 }
 
-export function finaliseScoreHistogram(spec: ScoreHistogramSpec, release: ReleasedTotals): ModelEvaluation {
+/**
+ * The published evaluation from a released score histogram: bins merged until
+ * each holds k of each label, confusion rates withheld on 1..k-1 rows, AUC
+ * from the fine bins when both labels hold k. Throws RangeError when the
+ * aggregate was suppressed.
+ */
+export function finaliseScoreHistogram(spec: Pick<ScoreHistogramShape, 'bins' | 'threshold'>, release: ReleasedTotals): ModelEvaluation {
   const cell = release.cells.all;
   if (!cell || cell.suppressed || !cell.totals) throw new RangeError('the evaluation aggregate was suppressed');
   const k = release.minSubjects ?? 1;
@@ -232,7 +252,7 @@ export function scoreHistogramModelRules(): ModelRules {
  * in one bin, positives among tp and fn, negatives among fp and tn; its
  * loss term is at most 40 (with one unit of rounding per shop).
  */
-export function scoreHistogramInputViolation(spec: ScoreHistogramSpec, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+export function scoreHistogramInputViolation(spec: Pick<ScoreHistogramShape, 'bins'>, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
   const t = (name: string): bigint => totalOf(totals, name);
   let pos = 0n;
   let neg = 0n;
@@ -253,8 +273,8 @@ export const scoreHistogramQuery: QueryDefinition<ScoreHistogramSpec, ModelEvalu
   parseSpec: (json) => parseWith(specSchema, json),
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => featureInputFields(spec.features, spec.label),
-  fields,
-  cells: (spec) => [{ name: 'all', subjectsField: 'n', fields: fields(spec).map((f) => f.name) }],
+  fields: scoreHistogramFields,
+  cells: (spec) => [{ name: 'all', subjectsField: 'n', fields: scoreHistogramFields(spec).map((f) => f.name) }],
   computeLocal: computeScoreHistogramLocal,
   finalise: finaliseScoreHistogram,
   disclosureRole: 'fit-round',

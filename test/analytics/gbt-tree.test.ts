@@ -67,9 +67,10 @@ describe('gradient-boosted-trees model', () => {
     expect(decision).toMatchObject({ kind: 'split', split: { type: 'numeric', variable: 'age', bin: 0, threshold: 30 } });
     let next = advanceGbtLevel(spec, model, { nodes: [root] });
     model = next.model;
-    // Left child (4 rows < 2 × 3) is a leaf at once: −0.5 × (−40)/(4 + 1) = 4; right is open.
+    // Left child (4 rows < 2 × 3) is a leaf at once: −0.5 × (−40)/(4 + 1) = 4; right is open. The split records its
+    // gain ½[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] with G_L = −40 over 4 rows, G_R = 10 over 11.
     expect(model.trees[0]!.nodes).toEqual([
-      { id: 0, kind: 'split', subjects: 15, split: { type: 'numeric', variable: 'age', bin: 0, threshold: 30 } },
+      { id: 0, kind: 'split', subjects: 15, split: { type: 'numeric', variable: 'age', bin: 0, threshold: 30 }, gain: expect.closeTo(0.5 * (1600 / 5 + 100 / 12 - 900 / 16), 10) },
       { id: 1, kind: 'leaf', subjects: 4, value: 4 },
       { id: 2, kind: 'open', subjects: 11 },
     ]);

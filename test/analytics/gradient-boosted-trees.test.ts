@@ -100,6 +100,7 @@ describe('gradient-boosted-trees: specs', () => {
       kind: 'gradient-boosted-trees',
       purpose: 'sales-analytics',
       data: 'sales',
+      holdoutPercent: 0,
       label: { name: 'units', type: 'numeric', maxAbs: 1e6 },
       variables: VARIABLES,
       trees: 20,
@@ -119,6 +120,9 @@ describe('gradient-boosted-trees: specs', () => {
   it('reads customer models through model-data: aggregates, built-in categoricals and named features, with their input fields', () => {
     const spec = parseGbtFitSpec(gbtFitDefinition.guide.example && { ...gbtFitDefinition.guide.example, kind: 'gradient-boosted-trees' });
     expect(gbtFitDefinition.inputFields(spec)).toEqual(['customer.age_band', 'customer.lifecycle_stage', 'customer.signup_at', 'order.amount', 'order.ordered_at', 'order.returned']);
+    // Customers are held out by pseudonym, 20 % unless the spec says otherwise.
+    expect(spec.holdoutPercent).toBe(20);
+    expect(parseGbtFitSpec(JSON.parse(canonicalSpecJson(spec)))).toEqual(spec);
   });
 
   it('refuses orders as rows, a built-in categorical declared numeric, a categorical label, too large a forest, and aggregates of nothing', () => {
@@ -140,6 +144,10 @@ describe('gradient-boosted-trees: specs', () => {
     refuse({ ...customers, aggregates: { spend: 'sum(order.amount)' } }, 'aggregates.spend');
     refuse({ ...customers, aggregates: { brand: 'count(orders)', units: 'count(orders)' } }, 'variables.2.type');
     refuse({ data: 'customers' }, 'asOf');
+    // Table rows have no stable key to split by: no hold-out (the default there is 0).
+    refuse({ holdoutPercent: 10 }, 'holdoutPercent');
+    refuse({ ...customers, holdoutPercent: 51 }, 'holdoutPercent');
+    expect(fitSpec({ holdoutPercent: 0 }).holdoutPercent).toBe(0);
     refuse({ customerRows: true }, '');
   });
 
@@ -202,8 +210,10 @@ describe('gradient-boosted-trees: customers', () => {
         const view = roundView(shop!, ids, only, KEY);
         const values = gbtLevelQuery.computeLocal(level, view);
         expect(values).toEqual(gbtLevelQuery.computeLocal(level, roundView(shop!, ids, EVERYTHING, KEY)));
-        const rows = gbtRows(level, view);
+        // The level counts the training split only; with the held-out customers it makes up every row.
+        const rows = gbtRows(level, view, 'train');
         expect(values[0]).toBe(BigInt(rows.length));
+        expect(rows.length + gbtRows(level, view, 'holdout').length).toBe(gbtRows(level, view).length);
         expect(rows.every((r) => r.y === 0 || r.y === 1)).toBe(true);
         read += rows.length;
       }),

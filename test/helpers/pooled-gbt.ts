@@ -12,7 +12,7 @@ import type { GbtSpec } from '../../analytics/gbt-spec.js';
 import type { GbtRow } from '../../analytics/gbt-tree.js';
 
 export type PooledNode =
-  | { id: number; kind: 'split'; subjects: number; variable: string; threshold?: number; levels?: string[] }
+  | { id: number; kind: 'split'; subjects: number; variable: string; threshold?: number; levels?: string[]; gain: number }
   | { id: number; kind: 'leaf'; subjects: number; value: number };
 
 /** Gains (and level ratios) within this relative difference count as equal. */
@@ -74,7 +74,7 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: Pool
         const children = sc(l.g, l.h) + sc(r.g, r.h);
         const gain = 0.5 * (children - sc(all.g, all.h));
         if (best === undefined || gain > best.gain + TIE * Math.abs(best.gain)) {
-          best = { gain, children, left, right, node: { id, kind: 'split', subjects: idx.length, variable, ...extra } };
+          best = { gain, children, left, right, node: { id, kind: 'split', subjects: idx.length, variable, ...extra, gain } };
         }
       };
       for (const v of spec.variables) {
