@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MerchantNode } from '../../client-sdk/index.js';
-import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance/index.js';
+import { DEFAULT_PURPOSE_REGISTRY, type FieldClassification, type PurposeRegistry } from '../../compliance/index.js';
 import { spawnFedmart, type FedmartProcess } from '../helpers/coordinator-process.js';
 import { testIdentity } from '../../harness/identity.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
@@ -31,6 +31,10 @@ export interface AdversaryOptions {
   readonly registry?: (r: PurposeRegistry) => PurposeRegistry;
   /** Rewrites the registry the key holder runs under (default: the same as everyone's). */
   readonly keyholderRegistry?: (r: PurposeRegistry) => PurposeRegistry;
+  /** Writes the shops' export folders instead of synthetic customer shops of `shops` and `seed` (a declared business table). */
+  readonly shopFolders?: () => SynthShops | Promise<SynthShops>;
+  /** The field classification key holder and coordinator check the registry against (default: the built-in one). */
+  readonly fields?: FieldClassification;
 }
 
 export interface HttpAnswer<T> {
@@ -99,7 +103,7 @@ export async function startAdversaryCluster(o: AdversaryOptions): Promise<Advers
   };
   try {
     const identity = await testIdentity(dir);
-    const shops = await makeShops(o.shops, o.seed, o.customersPerShop ? { customersPerShop: o.customersPerShop } : {});
+    const shops = o.shopFolders ? await o.shopFolders() : await makeShops(o.shops, o.seed, o.customersPerShop ? { customersPerShop: o.customersPerShop } : {});
     const registry = (o.registry ?? ((r) => r))(DEFAULT_PURPOSE_REGISTRY);
     const keyholderRegistry = (o.keyholderRegistry ?? ((r) => r))(registry);
     // The shops register the purposes on the same terms as the coordinator (consent and notices stay theirs).
@@ -114,14 +118,17 @@ export async function startAdversaryCluster(o: AdversaryOptions): Promise<Advers
     writeFileSync(registryFile, JSON.stringify(registry, null, 1));
     writeFileSync(keyholderRegistryFile, JSON.stringify(keyholderRegistry, null, 1));
     const k = String(o.minSubjects ?? 10);
+    const fieldsFile = join(dir, 'fields.json');
+    if (o.fields) writeFileSync(fieldsFile, JSON.stringify(o.fields, null, 1));
+    const fields = o.fields ? ['--fields', fieldsFile] : [];
 
     const keyholder = spawnFedmart(['keyholder', '--data', join(dir, 'keyholder'), '--listen', '127.0.0.1:0', '--enrolment-authority', identity.authorityPublicKeyHex,
-      '--coordinator-key', identity.requestSeedFile, '--min-subjects', k, '--purposes', keyholderRegistryFile], join(dir, 'keyholder.log'));
+      '--coordinator-key', identity.requestSeedFile, '--min-subjects', k, '--purposes', keyholderRegistryFile, ...fields], join(dir, 'keyholder.log'));
     processes.push(keyholder);
     const kh = await keyholder.ready;
     const coordinator = spawnFedmart(['coordinator', '--keyholder', String(kh.address), '--keyholder-key', String(kh.signingKey), '--db', join(dir, 'coordinator-db'),
       '--enrolment-authority', identity.authorityPublicKeyHex, '--request-key', identity.requestSeedFile, '--audit-key', join(dir, 'audit.seed'),
-      '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--min-subjects', String(o.coordinatorMinSubjects ?? k), '--purposes', registryFile], join(dir, 'coordinator.log'), { FEDMART_API_TOKEN: ADMIN_TOKEN });
+      '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--min-subjects', String(o.coordinatorMinSubjects ?? k), '--purposes', registryFile, ...fields], join(dir, 'coordinator.log'), { FEDMART_API_TOKEN: ADMIN_TOKEN });
     processes.push(coordinator);
     const co = await coordinator.ready;
     const http = String(co.http);

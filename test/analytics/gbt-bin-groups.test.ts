@@ -127,7 +127,7 @@ describe('gbt bin rule: hand cases', () => {
       ...Array.from({ length: 4 }, () => ({ x: 'd', g: 0 })),
     ];
     const bins = histogram(variable, rows);
-    const sets = (minLeaf: number): string[][] => gbtSplitCandidates(specOf(minLeaf), variable, bins).map((c) => [...(c.split as { levels: string[] }).levels]);
+    const sets = (minLeaf: number): string[][] => gbtSplitCandidates(specOf(minLeaf), variable, bins).map((c) => [...(c.split as { readonly levels: readonly string[] }).levels]);
     // Without a rule the order is a (−3), d (0), b (3), c (50): c alone is the complement of the last prefix.
     expect(sets(1)).toEqual([['a'], ['a', 'd'], ['a', 'b', 'd']]);
     // minLeaf 10: c and d pool (5 rows), ordered after b by their ratio, then join b (12 rows, the only neighbour).
