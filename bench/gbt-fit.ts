@@ -58,6 +58,7 @@ function fitSpec(setting: GbtBenchSetting): GbtFitSpec {
     kind: 'gradient-boosted-trees',
     purpose: 'sales-analytics',
     data: 'visits',
+    holdoutPercent: 0,
     label: { name: 'converted', type: 'binary' },
     variables: VARIABLES.map((name) => ({ name, type: 'numeric', edges: EDGES })),
     bins: 16,
