@@ -1,14 +1,16 @@
 // Marketer pages: publish a query for a granted purpose, watch merchants
 // answer against the thresholds, and read the released result as a table,
 // a chart and CSV, with the reason for every withheld cell; start model fits
-// and read their ROC curves. Failures are explained by their code in the
-// current language.
+// and read their coefficients, centroids or trees and ROC curves. Failures
+// are explained by their code in the current language.
 
 import { api, poll } from './api.js';
-import { barChart, heatMap, intervalChart, rocChart, rocFromHistograms } from './charts.js';
+import { barChart, heatMap, intervalChart } from './charts.js';
 import { clear, h, saveBlob, svg, table, toCsv } from './dom.js';
 import { explain, failureText, fmt, t, withheldLabel } from './i18n.js';
-import { USER_KINDS, specProblem, specTemplate } from './spec-templates.js';
+import { evaluationSection } from './evaluation-view.js';
+import { gbtModelView } from './gbt-view.js';
+import { USER_KINDS, fitTemplate, specProblem, specTemplate } from './spec-templates.js';
 
 const GROUPINGS = ['lifecycle_stage', 'age_band', 'city_level'];
 const METRICS = ['customers', 'repurchaseRate', 'orderValueMean', 'meanDaysBetweenOrders', 'orders'];
@@ -288,18 +290,13 @@ function liftResult(card, q) {
   card.append(h('button', { type: 'button', id: 'download-csv', onclick: () => saveBlob(new Blob([csv()], { type: 'text/csv;charset=utf-8' }), `${q.queryId}.csv`) }, t('q.downloadCsv')));
 }
 
-const FIT_TEMPLATES = {
-  'logistic-regression': (purpose) => ({ purpose, features: ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'], label: 'churning', holdoutPercent: 20 }),
-  kmeans: (purpose) => ({ purpose, features: ['orders', 'avg_order_value'], k: 4 }),
-};
-
 export async function modelsPage(main, ctx) {
   if (ctx.params[0]) return fitDetail(main, ctx, ctx.params[0]);
   const [purposes, kinds, list] = await Promise.all([grantedPurposes(ctx.me), api('GET', '/v1/kinds'), api('GET', '/v1/fits')]);
   const purpose = h('select', { id: 'fit-purpose' }, ...purposes.map((p) => h('option', { value: p }, p)));
   const kind = h('select', { id: 'fit-kind' }, ...kinds.modelKinds.map((k) => h('option', { value: k }, t(`kind.${k}`))));
   const spec = h('textarea', { id: 'fit-spec', rows: 6, spellcheck: 'false' });
-  const sync = () => { spec.value = JSON.stringify((FIT_TEMPLATES[kind.value] ?? ((p) => ({ purpose: p })))(purpose.value), null, 2); };
+  const sync = () => { spec.value = JSON.stringify(fitTemplate(kind.value, purpose.value), null, 2); };
   kind.addEventListener('change', sync);
   purpose.addEventListener('change', sync);
   const error = h('p', { role: 'alert', class: 'error' });
@@ -342,16 +339,7 @@ async function fitDetail(main, ctx, id) {
   if (Array.isArray(model.centroids)) {
     card.append(table(t('m.centroids'), [t('m.cluster'), t('m.size'), ...model.features], model.centroids.map((c, i) => [String(i + 1), fmt.num(model.sizes?.[i]), ...c.map((x) => x.toFixed(4))])));
   }
-  const ev = fit.evaluation;
-  if (ev && Array.isArray(ev.positiveHistogram)) {
-    const roc = rocFromHistograms(ev.positiveHistogram, ev.negativeHistogram);
-    card.append(h('h3', {}, t('m.evaluation')),
-      svg(rocChart({ title: t('m.roc'), points: roc.points, auc: ev.auc ?? roc.auc, fprLabel: t('m.fpr'), tprLabel: t('m.tpr') })),
-      table(t('m.metrics'), [t('m.metric'), t('m.value')], [
-        ['AUC', ev.auc === null ? '—' : ev.auc.toFixed(4)],
-        [t('m.accuracy'), ev.accuracy === null ? '—' : ev.accuracy.toFixed(4)],
-        [t('m.logLoss'), ev.logLoss === null ? '—' : ev.logLoss.toFixed(4)],
-        [t('m.rows'), fmt.num(ev.n)],
-      ]));
-  }
+  if (model.kind === 'gradient-boosted-trees') card.append(gbtModelView(model));
+  const ev = evaluationSection(fit.evaluation);
+  if (ev) card.append(...ev);
 }

@@ -1,5 +1,6 @@
-// The query form's starting spec for each kind a marketer asks for directly:
-// a spec the kind's parser accepts, with the purpose the marketer picked.
+// The query form's starting spec for each kind a marketer asks for directly,
+// and the model form's for each model kind: a spec the kind's parser
+// accepts, with the purpose the marketer picked.
 // The values follow the worked examples of `fedmart query kinds KIND`
 // (each kind's `guide` in its analytics/ file): measured as of 2026-01-01T00:00:00Z, the end of
 // the one-year demo order history, so every kind has data to show.
@@ -46,6 +47,45 @@ const TEMPLATES = {
  */
 export function specTemplate(kind, purpose) {
   const template = Object.hasOwn(TEMPLATES, kind) ? TEMPLATES[kind]() : {};
+  return { purpose, ...template };
+}
+
+/**
+ * The model form's starting specs, by model kind: logistic regression and
+ * k-means on named features; gradient-boosted trees as its kind guide's
+ * example (customers as of the end of the demo history, order aggregates,
+ * built-in categoricals).
+ */
+const FIT_TEMPLATES = {
+  'logistic-regression': () => ({ features: ['intercept', 'orders', 'avg_order_value', 'return_rate', 'tenure_years', 'mean_gap_days'], label: 'churning', holdoutPercent: 20 }),
+  kmeans: () => ({ features: ['orders', 'avg_order_value'], k: 4 }),
+  'gradient-boosted-trees': () => ({
+    data: 'customers',
+    asOf: EXAMPLE_AS_OF,
+    aggregates: { returned_any: 'max(order.returned)', n_orders: 'count(orders)', avg_spend: 'mean(order.amount)' },
+    label: { name: 'returned_any', type: 'binary' },
+    variables: [
+      { name: 'n_orders', type: 'numeric', edges: [2, 3, 5, 8, 13] },
+      { name: 'avg_spend', type: 'numeric', edges: [50, 100, 200, 400, 800] },
+      { name: 'tenure_days', type: 'numeric', edges: [90, 180, 365, 730] },
+      { name: 'lifecycle_stage', type: 'categorical', levels: ['new', 'active', 'loyal', 'churning'] },
+      { name: 'age_band', type: 'categorical', levels: ['<18', '18-24', '25-34', '35-44', '45-54', '55-64', '65+'] },
+    ],
+    trees: 20,
+    depth: 3,
+    learningRate: 0.1,
+  }),
+};
+
+/**
+ * The starting spec of model kind `kind` for `purpose` (without `kind`);
+ * just the purpose for a kind without a template.
+ * @param {string} kind
+ * @param {string} purpose
+ * @returns {Record<string, unknown>}
+ */
+export function fitTemplate(kind, purpose) {
+  const template = Object.hasOwn(FIT_TEMPLATES, kind) ? FIT_TEMPLATES[kind]() : {};
   return { purpose, ...template };
 }
 

@@ -10,8 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { kindGuide } from '../../analytics/kind-guide.js';
 import { getQueryDefinition, listQueryKinds } from '../../analytics/registry.js';
 import { MESSAGES } from '../../coordinator/console/i18n.js';
-import { EXAMPLE_AS_OF, EXAMPLE_CAMPAIGN_ID, USER_KINDS, specProblem, specTemplate } from '../../coordinator/console/spec-templates.js';
+import { EXAMPLE_AS_OF, EXAMPLE_CAMPAIGN_ID, USER_KINDS, fitTemplate, specProblem, specTemplate } from '../../coordinator/console/spec-templates.js';
+import { gbtFitDefinition } from '../../analytics/gradient-boosted-trees.js';
+import { getModelDefinition, listModelKinds } from '../../analytics/registry.js';
+import { DEFAULT_PURPOSES, assertFieldsAllowed } from '../../compliance/index.js';
+import { makeShops } from '../../harness/shops.js';
 import { generateSynth } from '../../synth/generate.js';
+import { consentedViews, fitGbtInProcess } from '../helpers/gbt-in-process.js';
 
 const PURPOSE = 'marketing-analytics';
 
@@ -88,4 +93,24 @@ describe('spec-templates.js', () => {
     const declared = Array.from({ length: retention.cohorts as number }, (_, i) => `2025-${String(first + i).padStart(2, '0')}`);
     expect(declared.filter((m) => cohortMonths.has(m)).length).toBeGreaterThan(declared.length / 2);
   });
+
+  it.each(['logistic-regression', 'kmeans', 'gradient-boosted-trees'])('fills in a %s fit spec that its parser accepts, with the purpose picked', (kind) => {
+    expect(listModelKinds()).toContain(kind);
+    const spec = fitTemplate(kind, PURPOSE);
+    expect(spec.purpose).toBe(PURPOSE);
+    expect(() => getModelDefinition(kind).parseFitSpec({ ...spec, kind })).not.toThrow();
+    expect(fitTemplate('no-such-kind', PURPOSE)).toEqual({ purpose: PURPOSE });
+  });
+
+  it('fills in a gradient-boosted-trees spec the demo shops can fit: fields the purpose allows, trees that split', async () => {
+    const spec = fitTemplate('gradient-boosted-trees', PURPOSE);
+    expect(spec.asOf).toBe(EXAMPLE_AS_OF);
+    const parsed = gbtFitDefinition.parseFitSpec({ ...spec, kind: 'gradient-boosted-trees' });
+    expect(() => assertFieldsAllowed(DEFAULT_PURPOSES.find((p) => p.name === PURPOSE)!, gbtFitDefinition.inputFields(parsed))).not.toThrow();
+    // Fitted in process on synthetic demo shops (fewer, shallower trees than the template's, for time).
+    const shops = await makeShops(3, 'console-gbt-template', { customersPerShop: { min: 300, max: 300 } });
+    const { model } = fitGbtInProcess({ ...spec, trees: 2, depth: 2 }, await consentedViews(shops, PURPOSE), 10);
+    expect(model.trees).toHaveLength(2);
+    expect(model.trees.every((t) => t.nodes[0]!.kind === 'split')).toBe(true);
+  }, 60_000);
 });
