@@ -1,8 +1,11 @@
 /**
  * `gradient-boosted-trees` as a model kind: the fit is a chain of `gbt-level`
- * rounds, one per level of the tree being grown (gbt-spec.ts, gbt-tree.ts,
+ * rounds, one per level of the tree being grown, after one `gbt-bin-grid`
+ * round (gbt-bin-grid.ts) when a numeric variable gives a range instead of
+ * edges: its summed counts give the edges (gbt-bin-edges.ts), which the fit
+ * state keeps and every later round carries. gbt-spec.ts, gbt-tree.ts,
  * gbt-local.ts, gbt-split.ts hold the computation; this file reads the rows,
- * lays out the round and drives the fit).
+ * lays out the round and drives the fit.
  *
  * A round's spec carries the fit's spec and the model so far (`forest`: the
  * complete trees and the growing one, leaf values and splits without their
@@ -33,7 +36,9 @@ import { z } from 'zod';
 import { QuerySpecError } from './errors.js';
 import { levelText, type RowValue } from './formula.js';
 import { GBT_SCALE_BITS, decodeGbtLevel, gbtBinPrefix, gbtGradientBound, gbtLevelFields, gbtLevelLocal, type GbtLevelHistograms } from './gbt-local.js';
-import { GBT_DEFAULTS, GBT_KIND, GBT_LIMITS, gbtBinCount, parseGbtSpec, type GbtSpec, type GbtVariable } from './gbt-spec.js';
+import { GBT_DEFAULTS, GBT_KIND, GBT_LIMITS, gbtBinCount, gbtWithEdges, isGbtRangeVariable, parseGbtWrittenSpec, type GbtSpec, type GbtVariable, type GbtWrittenSpec } from './gbt-spec.js';
+import { GBT_GRID_CELLS, chooseGbtEdges } from './gbt-bin-edges.js';
+import type { GbtBinGridResult } from './gbt-bin-grid.js';
 import { advanceGbtLevel } from './gbt-split.js';
 import { assertReleasableGbtModel, emptyGbtModel, gbtFrontier, gbtNodeDepth, startGbtTree, type GbtModel, type GbtNode, type GbtRow, type GbtSplit, type GbtTree } from './gbt-tree.js';
 import { absAtMost, atMost, equals, firstBroken, signedTotalOf, totalOf, withRoundingSlack, type RelationCheck } from './input-relations.js';
@@ -51,6 +56,8 @@ import type { GbtEvaluation, GbtEvaluationResult } from './gbt-evaluation.js';
 import { gbtImportance } from './gbt-importance.js';
 
 export const GBT_LEVEL_KIND = 'gbt-level';
+/** The first round of a fit some of whose numeric variables give a range: the shops count their rows on a fine grid (gbt-bin-grid.ts). */
+export const GBT_BIN_GRID_KIND = 'gbt-bin-grid';
 /** The last round of a fit with a hold-out: the shops score their held-out rows (gbt-evaluation.ts). */
 export const GBT_EVALUATION_KIND = 'gbt-evaluation';
 
@@ -109,7 +116,7 @@ export type GbtRoundTree = { readonly nodes: readonly GbtRoundNode[] };
  * the fit runner parses it again every round.
  */
 export interface GbtFitSpec
-  extends Pick<GbtSpec, 'kind' | 'purpose' | 'variables' | 'trees' | 'depth' | 'learningRate' | 'l2' | 'bins' | 'minSplitGain' | 'baseMargin' | 'maxRows'> {
+  extends Pick<GbtWrittenSpec, 'kind' | 'purpose' | 'variables' | 'trees' | 'depth' | 'learningRate' | 'l2' | 'bins' | 'minSplitGain' | 'baseMargin' | 'maxRows'> {
   /** `customers` or a business table the shops declare. */
   readonly data: string;
   readonly asOf?: string;
@@ -126,14 +133,19 @@ export interface GbtFitSpec
 }
 
 /** A parsed `gbt-level` spec: the fit's spec, the fit and round, and the model so far. */
-export interface GbtLevelSpec extends Omit<GbtFitSpec, 'kind'> {
+export interface GbtLevelSpec extends Omit<GbtFitSpec, 'kind' | 'variables'> {
   readonly kind: typeof GBT_LEVEL_KIND;
+  /** Every numeric variable with its edges (found by the bin-grid round when the fit gives a range). */
+  readonly variables: readonly GbtVariable[];
   readonly fitId: string;
   readonly round: number;
   readonly forest: readonly GbtRoundTree[];
 }
 
 type GbtSpecBody = Omit<GbtFitSpec, 'kind'>;
+
+/** A round spec of kind `K` carrying the fit's spec as written (ranges kept), the fit and the round: no forest. */
+export type GbtFitRoundSpec<K extends string = string> = GbtSpecBody & { readonly kind: K; readonly fitId: string; readonly round: number };
 
 /** What a level's release gives the fit runner. */
 export interface GbtLevelResult {
@@ -150,6 +162,8 @@ export interface GbtFitState {
   readonly trees: readonly GbtTree[];
   /** The minimum subjects per leaf in force, once a release stated the purpose's k. */
   readonly minLeafSubjects?: number;
+  /** Edges found by the bin-grid round for the variables that give a range, by name. */
+  readonly edges?: Readonly<Record<string, readonly number[]>>;
   /** The finished model, while its held-out rows are scored (the `gbt-evaluation` round). */
   readonly model?: GbtFitModel;
 }
@@ -178,8 +192,23 @@ export interface GbtFitModel extends GbtModel {
 
 /** Derived forms of a parsed spec: the gbt-spec.ts spec and the model data the rows are read with. */
 interface Derived {
+  /** As written: numeric variables may give a range. */
+  readonly written: GbtWrittenSpec;
+  /** As shops bin with it; reading it throws RangeError when a variable gives a range. */
   readonly gbt: GbtSpec;
   readonly data: ModelData;
+}
+
+function makeDerived(written: GbtWrittenSpec, data: ModelData): Derived {
+  const ranged = written.variables.find(isGbtRangeVariable);
+  if (ranged === undefined) return { written, gbt: gbtWithEdges(written, {}), data };
+  return {
+    written,
+    data,
+    get gbt(): GbtSpec {
+      throw new RangeError(`${ranged.name} gives a range: its edges are found by the fit's ${GBT_BIN_GRID_KIND} round`);
+    },
+  };
 }
 
 const derivedOf = new WeakMap<object, Derived>();
@@ -206,7 +235,7 @@ function parseBody(json: Record<string, unknown>): { readonly body: GbtSpecBody;
   const source = parseWith(dataSchema, picked(DATA_MEMBERS));
   const rest = Object.fromEntries(Object.entries(json).filter(([k]) => !(DATA_MEMBERS as readonly string[]).includes(k)));
   // k = 1 here: the purpose's k is not known when a spec is parsed; the fit holds minLeafSubjects to it once a release states it.
-  const gbt = parseGbtSpec({ ...rest, kind: GBT_KIND }, 1);
+  const gbt = parseGbtWrittenSpec({ ...rest, kind: GBT_KIND }, 1);
   const declaredMinLeaf = Object.hasOwn(rest, 'minLeafSubjects') ? gbt.minLeafSubjects : undefined;
   if (source.data === ORDERS_DATA) {
     throw new QuerySpecError('data', 'every leaf counts subjects, so a row must be one: customers (data: customers) or rows of a business table, not orders');
@@ -271,7 +300,7 @@ function parseBody(json: Record<string, unknown>): { readonly body: GbtSpecBody;
     baseMargin: gbt.baseMargin,
     maxRows: gbt.maxRows,
   };
-  return { body, derived: { gbt, data } };
+  return { body, derived: makeDerived(gbt, data) };
 }
 
 /** The derived forms of a parsed fit or round spec (memoised per spec object). */
@@ -287,14 +316,16 @@ function derived(spec: GbtSpecBody): Derived {
 
 /**
  * The gbt-spec.ts form of a parsed fit or round spec (minLeafSubjects as
- * declared, or 1 when it is left to the purpose's k).
+ * declared, or 1 when it is left to the purpose's k), with `edges` for the
+ * variables that give a range (the fit state's). Throws RangeError when such
+ * a variable has none.
  */
-export function gbtSpecOf(spec: GbtFitSpec | GbtForestSpec): GbtSpec {
-  return derived(spec).gbt;
+export function gbtSpecOf(spec: GbtFitSpec | GbtForestSpec, edges?: Readonly<Record<string, readonly number[]>>): GbtSpec {
+  return edges === undefined ? derived(spec).gbt : gbtWithEdges(derived(spec).written, edges);
 }
 
 /** Shop fields a fit or any of its rounds reads (model-data.ts): the purpose's allow-list applies to exactly these. */
-export function gbtInputFields(spec: GbtFitSpec | GbtForestSpec): string[] {
+export function gbtInputFields(spec: GbtFitSpec | GbtForestSpec | GbtFitRoundSpec): string[] {
   return modelInputFields(derived(spec).data);
 }
 
@@ -370,8 +401,11 @@ export function parseGbtForestSpec<K extends string>(json: unknown, kind: K, sta
   const round = parseWith(roundSchema, own);
   const fitJson = Object.fromEntries(Object.entries(json).filter(([k]) => k !== 'kind' && !(ROUND_MEMBERS as readonly string[]).includes(k)));
   const { body, derived: d } = parseBody(fitJson);
+  // Shops bin with the edges the fit found: a round never carries a range.
+  const ranged = d.written.variables.findIndex(isGbtRangeVariable);
+  if (ranged >= 0) throw new QuerySpecError(`variables.${ranged}.range`, `a ${kind} round bins with edges; ${(d.written.variables[ranged] as GbtVariable).name} gives none`);
   checkForest(d.gbt, round.forest, state);
-  const spec: GbtForestSpec<K> = { kind, ...body, fitId: round.fitId, round: round.round, forest: round.forest };
+  const spec: GbtForestSpec<K> = { kind, ...body, variables: d.gbt.variables, fitId: round.fitId, round: round.round, forest: round.forest };
   derivedOf.set(spec, d);
   return spec;
 }
@@ -379,6 +413,25 @@ export function parseGbtForestSpec<K extends string>(json: unknown, kind: K, sta
 /** Parses untrusted JSON as a `gbt-level` round spec. Throws QuerySpecError naming the path. */
 export function parseGbtLevelSpec(json: unknown): GbtLevelSpec {
   return parseGbtForestSpec(json, GBT_LEVEL_KIND, 'growing');
+}
+
+const fitRoundSchema = z.strictObject({ fitId: roundSchema.shape.fitId, round: roundSchema.shape.round });
+
+/** Parses untrusted JSON as a round spec of `kind` carrying the fit's spec as written and the fit and round (no forest). Throws QuerySpecError naming the path. */
+export function parseGbtFitRoundSpec<K extends string>(json: unknown, kind: K): GbtFitRoundSpec<K> {
+  if (!isRecord(json)) throw new QuerySpecError('', 'expected a JSON object');
+  if (json['kind'] !== kind) throw new QuerySpecError('kind', `expected ${kind}`);
+  const own = Object.fromEntries(['fitId', 'round'].filter((k) => Object.hasOwn(json, k)).map((k) => [k, json[k]]));
+  const round = parseWith(fitRoundSchema, own);
+  const { body, derived: d } = parseBody(Object.fromEntries(Object.entries(json).filter(([k]) => k !== 'kind' && !Object.hasOwn(own, k))));
+  const spec: GbtFitRoundSpec<K> = { kind, ...body, fitId: round.fitId, round: round.round };
+  derivedOf.set(spec, d);
+  return spec;
+}
+
+/** The variables of a parsed fit or round spec as written (numeric ones with edges or a range). */
+export function gbtWrittenSpecOf(spec: GbtFitSpec | GbtForestSpec | GbtFitRoundSpec): GbtWrittenSpec {
+  return derived(spec).written;
 }
 
 /** The model a round's forest describes (subject counts, which shops do not need, are 0). */
@@ -409,7 +462,7 @@ function numericValue(name: string, v: RowValue): number {
   return x;
 }
 
-function labelValue(gbt: GbtSpec, v: RowValue): number {
+function labelValue(gbt: Pick<GbtWrittenSpec, 'label' | 'loss' | 'maxLabelAbs'>, v: RowValue): number {
   const name = gbt.label.name;
   const y = typeof v === 'boolean' ? (v ? 1 : 0) : v;
   if (gbt.loss === 'logistic') {
@@ -431,8 +484,8 @@ export type GbtRowPart = 'train' | 'holdout' | 'all';
  * splits them); a unit missing one of them is left out. Throws RangeError naming the variable (never a value) for an
  * undeclared level, a value of the wrong type or a label out of range.
  */
-export function gbtRows(spec: GbtFitSpec | GbtForestSpec, data: ShopData, part: GbtRowPart = 'all'): GbtRow[] {
-  const { gbt, data: model } = derived(spec);
+export function gbtRows(spec: GbtFitSpec | GbtForestSpec | GbtFitRoundSpec, data: ShopData, part: GbtRowPart = 'all'): GbtRow[] {
+  const { written: gbt, data: model } = derived(spec);
   const out: GbtRow[] = [];
   for (const u of modelUnits(model, data)) {
     if (part !== 'all' && isHoldout(u.customerId ?? '', spec.holdoutPercent) !== (part === 'holdout')) continue;
@@ -458,7 +511,7 @@ export function gbtRows(spec: GbtFitSpec | GbtForestSpec, data: ShopData, part: 
  * the customers of `part` when customers are held out, so the row-set sketch
  * covers exactly the rows read.
  */
-export function gbtRowScope(spec: GbtFitSpec | GbtForestSpec, part: Exclude<GbtRowPart, 'all'>): RowScope {
+export function gbtRowScope(spec: GbtFitSpec | GbtForestSpec | GbtFitRoundSpec, part: Exclude<GbtRowPart, 'all'>): RowScope {
   const scope = modelRowScope(derived(spec).data);
   if (spec.holdoutPercent === 0) return part === 'train' ? scope : { ...scope, customer: () => false };
   const inner = scope.customer;
@@ -607,21 +660,59 @@ export const gbtLevelQuery: QueryDefinition<GbtLevelSpec, GbtLevelResult, typeof
 };
 
 /**
+ * The minimum subjects per leaf after a release made under k = `releasedK`:
+ * the declared minLeafSubjects, else k, and never below k nor below what an
+ * earlier release stated. Throws RangeError when the declared value is below
+ * k, or when neither states one.
+ */
+function gbtMinLeafSubjects(spec: GbtFitSpec, state: GbtFitState, releasedK: number | undefined): number {
+  const k = releasedK ?? spec.minLeafSubjects;
+  if (k === undefined) throw new RangeError("the round's release states no k, and the spec declares no minLeafSubjects");
+  if (spec.minLeafSubjects !== undefined && spec.minLeafSubjects < k) {
+    throw new RangeError(`minLeafSubjects ${spec.minLeafSubjects} is below the purpose's k = ${k}: every leaf must hold at least k subjects`);
+  }
+  return Math.max(spec.minLeafSubjects ?? k, k, state.minLeafSubjects ?? 1);
+}
+
+/** Whether the fit still has to find edges: some variable gives a range and no bin-grid round was released yet. */
+function needsGbtEdges(spec: GbtFitSpec, state: GbtFitState): boolean {
+  return state.edges === undefined && spec.variables.some(isGbtRangeVariable);
+}
+
+/**
+ * The state after the bin-grid round: every variable that gives a range
+ * gets the edges gbt-bin-edges.ts chooses from the summed grid counts, with
+ * every bin holding at least minLeafSubjects (≥ the released k) rows. Throws
+ * RangeError when a variable gets no edge (fewer than 2 × minLeafSubjects
+ * rows, or nearly all of them in one cell of its range).
+ */
+export function gbtStateWithEdges(spec: GbtFitSpec, state: GbtFitState, result: GbtBinGridResult): GbtFitState {
+  const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
+  const edges: Record<string, readonly number[]> = {};
+  for (const v of spec.variables) {
+    if (!isGbtRangeVariable(v)) continue;
+    const counts = result.cells[v.name];
+    if (counts === undefined) throw new RangeError(`the bin grid holds no counts of ${v.name}`);
+    const found = chooseGbtEdges(v.range, counts, spec.bins, minLeafSubjects);
+    if (found.length === 0) {
+      throw new RangeError(`${v.name}: no edge in [${v.range[0]}, ${v.range[1]}] leaves at least ${minLeafSubjects} of the ${result.n} rows on both sides; give a narrower range or declare edges`);
+    }
+    edges[v.name] = found;
+  }
+  return { ...state, edges, minLeafSubjects };
+}
+
+/**
  * The model state one level's release leads to, or the finished model. With
  * a hold-out the finished model waits in the state for its evaluation
  * round. Throws RangeError when the fit cannot go on or its model cannot be
  * released.
  */
 export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtLevelResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
-  const { gbt } = derived(spec);
-  const k = result.minSubjects ?? spec.minLeafSubjects;
-  if (k === undefined) throw new RangeError("the level's release states no k, and the spec declares no minLeafSubjects");
-  if (spec.minLeafSubjects !== undefined && spec.minLeafSubjects < k) {
-    throw new RangeError(`minLeafSubjects ${spec.minLeafSubjects} is below the purpose's k = ${k}: every leaf must hold at least k subjects`);
-  }
-  const minLeafSubjects = Math.max(spec.minLeafSubjects ?? k, k, state.minLeafSubjects ?? 1);
+  const gbt = gbtSpecOf(spec, state.edges);
+  const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
   const next = advanceGbtLevel({ ...gbt, minLeafSubjects }, { ...emptyGbtModel(gbt), trees: state.trees }, result.histograms);
-  if (!next.done) return { done: false, state: { trees: next.model.trees, minLeafSubjects } };
+  if (!next.done) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects } };
   // No model is stored unless every leaf holds at least minLeafSubjects (≥ k) subjects.
   assertReleasableGbtModel(next.model, minLeafSubjects);
   const root = (next.model.trees.at(-1) as GbtTree).nodes[0] as GbtNode;
@@ -640,7 +731,7 @@ export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtL
     importance: gbtImportance(gbt.variables, next.model.trees),
     ...next.model,
   };
-  if (spec.holdoutPercent > 0) return { done: false, state: { trees: next.model.trees, minLeafSubjects, model } };
+  if (spec.holdoutPercent > 0) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects, model } };
   return { done: true, model };
 }
 
@@ -653,8 +744,9 @@ export function finishGbtEvaluation(state: GbtFitState, result: GbtEvaluationRes
 const GBT_GUIDE: KindGuideBody = {
   summary: 'Gradient-boosted trees on binned variables: binary (logistic) or numeric (squared) label.',
   description:
-    'Boosted regression trees like XGBoost or LightGBM on histogram bins fixed in the spec (numeric variables by declared edges, categorical ' +
-    'ones by level). Each round grows one level of one tree: every shop sends, per open node, variable and bin, its encrypted row count and ' +
+    'Boosted regression trees like XGBoost or LightGBM on histogram bins: numeric variables by declared edges, or by edges found from the data ' +
+    `when they give a range (a first round counts the rows on ${GBT_GRID_CELLS} equal cells over it; the edges are cell boundaries at equal-count ` +
+    'quantiles, every bin holding at least minLeafSubjects rows), categorical ones by level. Each round grows one level of one tree: every shop sends, per open node, variable and bin, its encrypted row count and ' +
     'gradient and Hessian sums at the current model; only sums over all shops are decrypted, for the fit runner alone, which picks the best ' +
     'split of every node. Every leaf holds at least minLeafSubjects subjects (never fewer than the purpose\'s k), or no model is stored. ' +
     'Rows are customers (data: customers) or rows of a business table; a row missing a value is left out. With data: customers, holdoutPercent ' +
@@ -698,14 +790,15 @@ const GBT_GUIDE: KindGuideBody = {
       type: 'object[]',
       required: true,
       description:
-        `1 to ${GBT_LIMITS.maxVariables} variables: { name, type: "numeric", edges } with strictly increasing inner bin edges (v < edges[0] is the first bin, v ≥ the last edge the last) ` +
+        `1 to ${GBT_LIMITS.maxVariables} variables: { name, type: "numeric", edges } with strictly increasing inner bin edges (v < edges[0] is the first bin, v ≥ the last edge the last), ` +
+        `{ name, type: "numeric", range: [lo, hi] } (lo < hi) whose edges the fit finds from the data at boundaries of ${GBT_GRID_CELLS} equal cells over the range (values outside it fall in the end cells), ` +
         'or { name, type: "categorical", levels } with every level a row may hold. Names are read like the label.',
     },
     { name: 'trees', type: 'integer', required: false, default: String(GBT_DEFAULTS.trees), description: `Trees to grow, 1 to ${GBT_LIMITS.maxTrees}; trees x (2^(depth+1) - 1) at most ${GBT_MAX_FOREST_NODES}.` },
     { name: 'depth', type: 'integer', required: false, default: String(GBT_DEFAULTS.depth), description: `Most split levels per tree, 1 to ${GBT_LIMITS.maxDepth}: one round per level.` },
     { name: 'learningRate', type: 'number', required: false, default: String(GBT_DEFAULTS.learningRate), description: 'Shrinkage of every leaf value, in (0, 1].' },
     { name: 'l2', type: 'number', required: false, default: String(GBT_DEFAULTS.l2), description: `L2 penalty lambda of the leaf values and gains, 0 to ${GBT_LIMITS.maxL2}.`, sample: 2 },
-    { name: 'bins', type: 'integer', required: false, default: String(GBT_DEFAULTS.bins), description: `Most bins of one variable (edges + 1, or levels), ${GBT_LIMITS.minBins} to ${GBT_LIMITS.maxBins}.`, sample: 32 },
+    { name: 'bins', type: 'integer', required: false, default: String(GBT_DEFAULTS.bins), description: `Most bins of one variable (edges + 1, or levels; a range gets at most this many), ${GBT_LIMITS.minBins} to ${GBT_LIMITS.maxBins}.`, sample: 32 },
     { name: 'minLeafSubjects', type: 'integer', required: false, default: "the purpose's k", description: "Fewest subjects in every leaf; at least the purpose's k (a smaller value stops the fit).", sample: 50 },
     { name: 'minSplitGain', type: 'number', required: false, default: String(GBT_DEFAULTS.minSplitGain), description: 'A split is made only when its gain exceeds it.', sample: 0.5 },
     { name: 'baseMargin', type: 'number', required: false, default: String(GBT_DEFAULTS.baseMargin), description: 'The margin before the first tree (log-odds for a binary label, the prediction for a numeric one; at most maxAbs).', sample: -1 },
@@ -734,18 +827,22 @@ const GBT_GUIDE: KindGuideBody = {
 export const gbtFitDefinition: IterativeModelDefinition<GbtFitSpec, GbtFitState, GbtFitModel> = {
   kind: GBT_KIND,
   guide: GBT_GUIDE,
-  roundKinds: [GBT_LEVEL_KIND, GBT_EVALUATION_KIND],
+  roundKinds: [GBT_BIN_GRID_KIND, GBT_LEVEL_KIND, GBT_EVALUATION_KIND],
   parseFitSpec: parseGbtFitSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => modelInputFields(derived(spec).data),
-  initialState: (spec) => ({ trees: startGbtTree(emptyGbtModel(derived(spec).gbt)).trees }),
+  initialState: (spec) => ({ trees: startGbtTree(emptyGbtModel({ ...derived(spec).written, variables: [] })).trees }),
   roundQuery: (spec, state, round, fitId) => {
-    const { kind: _kind, ...body } = spec;
+    const { kind: _kind, ...written } = spec;
+    // A variable gives a range: the first round counts rows on its grid; every later round carries the edges found.
+    if (needsGbtEdges(spec, state)) return { kind: GBT_BIN_GRID_KIND, spec: { ...written, fitId, round } };
+    const body = { ...written, variables: gbtSpecOf(spec, state.edges ?? {}).variables };
     // The trees are finished: the last round scores the held-out rows with them.
     if (state.model !== undefined) return { kind: GBT_EVALUATION_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.model.trees) } };
     return { kind: GBT_LEVEL_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.trees) } };
   },
   advance: (spec, state, roundResult, round) => {
+    if (needsGbtEdges(spec, state)) return { done: false, state: gbtStateWithEdges(spec, state, roundResult as GbtBinGridResult) };
     if (state.model !== undefined) return finishGbtEvaluation(state, roundResult as GbtEvaluationResult, round);
     return advanceGbtFit(spec, state, roundResult as GbtLevelResult, round);
   },

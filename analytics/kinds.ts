@@ -23,4 +23,5 @@ export { logisticModelRoundQuery } from './logistic-model.js';
 export { scoreHistogramQuery } from './model-evaluation.js';
 export { featureMomentsQuery, kmeansRoundQuery } from './kmeans.js';
 export { gbtLevelQuery } from './gradient-boosted-trees.js';
+export { gbtBinGridQuery } from './gbt-bin-grid.js';
 export { gbtEvaluationQuery } from './gbt-evaluation.js';

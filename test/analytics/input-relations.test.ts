@@ -142,6 +142,25 @@ describe('input relations on honest shops', () => {
     expect(scores.inputViolation?.(spec, moved(totals, { 'pos.19': 30n }), shops.length)).toMatch(/^the positives in the bins is \d+, not tp \+ fn/);
     expect(scores.inputViolation?.(spec, moved(totals, { tp: 30n }), shops.length)).toMatch(/^tp \+ fp \+ tn \+ fn is \d+, not n/);
   });
+
+  it("hold for a gradient-boosted-trees fit's bin grid over customers (the guide's model with ranges), and catch a cell counted twice", () => {
+    const gbt = getModelDefinition('gradient-boosted-trees');
+    const guide = kindGuides().find((g) => g.kind === 'gradient-boosted-trees')!;
+    const example = answerable(guide.example) as { variables: { name: string; type: string }[] };
+    const ranges: Record<string, [number, number]> = { n_orders: [0, 20], avg_spend: [0, 1000] };
+    const variables = example.variables.map((v) => (ranges[v.name] === undefined ? v : { name: v.name, type: v.type, range: ranges[v.name] }));
+    const fit = gbt.parseFitSpec({ ...example, variables, kind: 'gradient-boosted-trees' });
+    const q = gbt.roundQuery(fit, gbt.initialState(fit), 1, 'fit-grid');
+    const definition = getQueryDefinition(q.kind);
+    expect(definition.kind).toBe('gbt-bin-grid');
+    const spec = definition.parseSpec({ ...q.spec, kind: q.kind });
+    const perShop = shops.map((shop) => definition.computeLocal(spec, shop));
+    const totals = pooled(definition.fields(spec), perShop);
+    expect(totals.get('n')).toBeGreaterThan(0n);
+    expect(definition.inputViolation?.(spec, totals, shops.length)).toBeUndefined();
+    expect(definition.inputViolation?.(spec, pooled(definition.fields(spec), perShop.slice(0, 2)), 2)).toBeUndefined();
+    expect(definition.inputViolation?.(spec, moved(totals, { 'avg_spend.3': 1n }), shops.length)).toMatch(/^the rows counted over the cells of avg_spend is \d+, not n/);
+  });
 });
 
 /** Rows of a logistic round: features within ±maxAbs (some exactly 0 or at the bound), labels 0/1. */
