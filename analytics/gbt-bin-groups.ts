@@ -20,15 +20,15 @@
  *   tie rule of the split search keeps it).
  * - **Categorical.** Levels present at the node with fewer than
  *   minLeafSubjects rows are pooled into one group that always moves
- *   together. Levels (each its own group, above) and the pool are sorted by
- *   the split search's ratio order; if the pool still holds fewer than
- *   minLeafSubjects rows it joins the neighbour in that order holding fewer
- *   rows (the one before it when both hold as many), and the merged group
- *   keeps its place. Prefix candidates are over groups.
+ *   together; if the pool still holds fewer than minLeafSubjects rows it
+ *   joins the level holding the fewest rows (the first declared on a tie).
+ *   The groups are then sorted by the split search's ratio order and
+ *   prefix candidates are over groups.
  *
  * The grouping depends only on the exact row counts `n` (integers, the same
- * for every shop rounding), apart from the categorical order, which the
- * split search fixes as before.
+ * whatever the shops' rounding), never on the gradients: nodes holding the
+ * same rows (the roots of all trees) get the same groups, so their splits
+ * on one variable differ by 0 or at least minLeafSubjects subjects too.
  *
  * @module
  */
@@ -73,41 +73,25 @@ export function gbtNumericBinGroups(counts: readonly bigint[], minLeaf: bigint):
 }
 
 /**
- * The first step of the categorical rule: levels present at the node (count
- * above 0) with at least `minLeaf` rows, each alone, and one pool of those
- * with 1 … minLeaf − 1 rows. Groups are lists of level indices, ascending,
- * and come in the order of their smallest index (the declared order the
- * ratio sort falls back on).
+ * The groups of a categorical variable at a node, from the rows `counts[j]`
+ * of each level: levels present (count above 0) with at least `minLeaf`
+ * rows, each alone, and one pool of those with 1 … minLeaf − 1 rows; a pool
+ * below `minLeaf` joins the level holding the fewest rows (the lowest index
+ * on a tie), and is left alone when there is none (the node then has one
+ * group and no candidate on this variable). Groups are lists of level
+ * indices, ascending, in the order of their smallest index (the declared
+ * order the ratio sort falls back on).
  */
-export function gbtPoolSmallLevels(counts: readonly bigint[], minLeaf: bigint): number[][] {
+export function gbtCategoricalGroups(counts: readonly bigint[], minLeaf: bigint): number[][] {
   checkCounts(counts, minLeaf);
   const pool = counts.flatMap((n, j) => (n > 0n && n < minLeaf ? [j] : []));
   const out: number[][] = counts.flatMap((n, j) => (n >= minLeaf ? [[j]] : []));
-  if (pool.length > 0) out.push(pool);
-  return out.sort((a, b) => (a[0] as number) - (b[0] as number));
-}
-
-/**
- * The second step: groups in the split search's order, with their row
- * counts; a group holding fewer than `minLeaf` rows (the pool, when it does)
- * joins the neighbour holding fewer rows, the one before it on a tie, and
- * the merged group keeps the place. Returns, for each resulting group, the
- * positions in `ordered` it is made of (ascending). A single group is left
- * as it is however small (the node is not split on this variable).
- */
-export function gbtJoinSmallGroups(ordered: readonly bigint[], minLeaf: bigint): number[][] {
-  checkCounts(ordered, minLeaf);
-  const groups = ordered.map((n, i) => ({ n, members: [i] }));
-  for (;;) {
-    const p = groups.findIndex((g) => g.n < minLeaf);
-    if (p < 0 || groups.length < 2) break;
-    const before = groups[p - 1];
-    const after = groups[p + 1];
-    const q = before === undefined ? p + 1 : after === undefined || before.n <= after.n ? p - 1 : p + 1;
-    const lo = Math.min(p, q);
-    const a = groups[lo]!;
-    const b = groups[lo + 1]!;
-    groups.splice(lo, 2, { n: a.n + b.n, members: [...a.members, ...b.members] });
+  if (pool.length > 0) {
+    const poolRows = pool.reduce((s, j) => s + (counts[j] as bigint), 0n);
+    const smallest = out.reduce<number[] | undefined>((best, g) => (best === undefined || (counts[g[0]!] as bigint) < (counts[best[0]!] as bigint) ? g : best), undefined);
+    if (poolRows >= minLeaf || smallest === undefined) out.push(pool);
+    else smallest.push(...pool);
   }
-  return groups.map((g) => g.members);
+  for (const g of out) g.sort((a, b) => a - b);
+  return out.sort((a, b) => (a[0] as number) - (b[0] as number));
 }

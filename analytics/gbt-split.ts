@@ -14,8 +14,9 @@
  *   (gbt-bin-groups.ts: adjacent bins merged until each holds at least
  *   minLeafSubjects rows), bins 0 … t left and the rest right;
  * - categorical variable: the levels present at the node (those with fewer
- *   than minLeafSubjects rows pooled into one group, gbt-bin-groups.ts)
- *   sorted by G/(H + λ), each proper prefix of groups left. Ratios equal up
+ *   than minLeafSubjects rows pooled into one group, a small pool joined to
+ *   the smallest level, gbt-bin-groups.ts) sorted by G/(H + λ), each proper
+ *   prefix of groups left. Ratios equal up
  *   to rounding (within GBT_GAIN_TIE_RELATIVE relative, or
  *   GBT_RATIO_TIE_ABSOLUTE × the per-row gradient bound, of their neighbour
  *   in the sorted list) form a run kept in declared order (a pool by its
@@ -46,7 +47,7 @@ import { GBT_SCALE_BITS, gbtGradientBound, type GbtBinSums, type GbtLevelHistogr
 import type { GbtSpec } from './gbt-spec.js';
 import { gbtFrontier, gbtLeftChild, gbtNodeDepth, gbtRightChild, gbtTreesOf, startGbtTree, type GbtModel, type GbtNode, type GbtSplit, type GbtTree } from './gbt-tree.js';
 import { fixedToReal } from './signed-real.js';
-import { gbtJoinSmallGroups, gbtNumericBinGroups, gbtPoolSmallLevels } from './gbt-bin-groups.js';
+import { gbtCategoricalGroups, gbtNumericBinGroups } from './gbt-bin-groups.js';
 
 /** Gains within this relative difference count as equal (the first candidate wins). */
 export const GBT_GAIN_TIE_RELATIVE = 1e-9;
@@ -155,16 +156,12 @@ export function gbtSplitCandidates(
     return out;
   }
   const sumOf = (parts: readonly GbtSums[]): GbtSums => parts.reduce(add, ZERO);
-  const pooled = gbtPoolSmallLevels(bins.n, minLeaf).map((members) => ({ members, sums: sumOf(members.map((j) => binAt(bins, j))) }));
+  const pooled = gbtCategoricalGroups(bins.n, minLeaf).map((members) => ({ members, sums: sumOf(members.map((j) => binAt(bins, j))) }));
   const ratios = pooled.map((l) => {
     const d = real(l.sums.h) + spec.l2;
     return d > 0 ? real(l.sums.g) / d : 0;
   });
-  const ordered = gbtLevelOrder(ratios, GBT_RATIO_TIE_ABSOLUTE * gbtGradientBound(spec)).map((i) => pooled[i]!);
-  const groups = gbtJoinSmallGroups(
-    ordered.map((l) => l.sums.n),
-    minLeaf,
-  ).map((at) => ({ members: at.flatMap((i) => ordered[i]!.members), sums: sumOf(at.map((i) => ordered[i]!.sums)) }));
+  const groups = gbtLevelOrder(ratios, GBT_RATIO_TIE_ABSOLUTE * gbtGradientBound(spec)).map((i) => pooled[i]!);
   let left = ZERO;
   const inLeft = new Set<number>();
   for (let i = 0; i + 1 < groups.length; i++) {

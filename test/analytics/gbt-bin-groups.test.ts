@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gbtJoinSmallGroups, gbtNumericBinGroups, gbtPoolSmallLevels } from '../../analytics/gbt-bin-groups.js';
+import { gbtCategoricalGroups, gbtNumericBinGroups } from '../../analytics/gbt-bin-groups.js';
 import { GBT_SCALE_BITS, type GbtBinSums } from '../../analytics/gbt-local.js';
 import { chooseGbtSplits, gbtSplitCandidates } from '../../analytics/gbt-split.js';
 import type { GbtSpec, GbtVariable } from '../../analytics/gbt-spec.js';
@@ -85,18 +85,17 @@ describe('gbt bin rule: hand cases', () => {
     expect(() => gbtNumericBinGroups([-1n], 2n)).toThrow(TypeError);
   });
 
-  it('pools categorical levels of 1..minLeaf-1 rows; a pool still small joins its smaller neighbour in the order', () => {
-    expect(gbtPoolSmallLevels(big([0, 12, 3, 1, 20]), 10n)).toEqual([[1], [2, 3], [4]]);
-    expect(gbtPoolSmallLevels(big([4, 12, 0, 20, 7]), 10n)).toEqual([[0, 4], [1], [3]]);
-    expect(gbtPoolSmallLevels(big([0, 0]), 10n)).toEqual([]);
-    // Positions in the split search's order, with their rows.
-    expect(gbtJoinSmallGroups(big([12, 4, 20]), 10n)).toEqual([[0, 1], [2]]);
-    expect(gbtJoinSmallGroups(big([30, 4, 12]), 10n)).toEqual([[0], [1, 2]]);
-    expect(gbtJoinSmallGroups(big([12, 4, 12]), 10n)).toEqual([[0, 1], [2]]); // a tie: the one before
-    expect(gbtJoinSmallGroups(big([4, 12, 30]), 10n)).toEqual([[0, 1], [2]]);
-    expect(gbtJoinSmallGroups(big([12, 30, 4]), 10n)).toEqual([[0], [1, 2]]);
-    expect(gbtJoinSmallGroups(big([4]), 10n)).toEqual([[0]]);
-    expect(gbtJoinSmallGroups(big([10, 11]), 10n)).toEqual([[0], [1]]);
+  it('pools categorical levels of 1..minLeaf-1 rows; a pool still small joins the level with the fewest rows', () => {
+    expect(gbtCategoricalGroups(big([0, 12, 3, 1, 20]), 4n)).toEqual([[1], [2, 3], [4]]);
+    expect(gbtCategoricalGroups(big([0, 12, 3, 1, 20]), 10n)).toEqual([[1, 2, 3], [4]]);
+    expect(gbtCategoricalGroups(big([4, 12, 0, 20, 7]), 10n)).toEqual([[0, 4], [1], [3]]);
+    // The fewest rows: the first declared on a tie.
+    expect(gbtCategoricalGroups(big([30, 4, 12, 12]), 10n)).toEqual([[0], [1, 2], [3]]);
+    expect(gbtCategoricalGroups(big([30, 12, 12, 4]), 10n)).toEqual([[0], [1, 3], [2]]);
+    // Only small levels: one group, so no candidate.
+    expect(gbtCategoricalGroups(big([3, 4]), 10n)).toEqual([[0, 1]]);
+    expect(gbtCategoricalGroups(big([0, 0]), 10n)).toEqual([]);
+    expect(gbtCategoricalGroups(big([10, 11]), 10n)).toEqual([[0], [1]]);
   });
 
   it('a bin of one row between two declared edges gives no threshold that tells it apart', () => {
@@ -130,8 +129,8 @@ describe('gbt bin rule: hand cases', () => {
     const sets = (minLeaf: number): string[][] => gbtSplitCandidates(specOf(minLeaf), variable, bins).map((c) => [...(c.split as { readonly levels: readonly string[] }).levels]);
     // Without a rule the order is a (−3), d (0), b (3), c (50): c alone is the complement of the last prefix.
     expect(sets(1)).toEqual([['a'], ['a', 'd'], ['a', 'b', 'd']]);
-    // minLeaf 10: c and d pool (5 rows), ordered after b by their ratio, then join b (12 rows, the only neighbour).
-    expect(sets(10)).toEqual([['a']]);
+    // minLeaf 10: c and d pool (5 rows) and join a (12 rows, tied with b, declared first): a + c + d, then b.
+    expect(sets(10)).toEqual([['a', 'c', 'd']]);
     // minLeaf 5: the pool holds 5 rows and stays a group: a | b | c + d.
     expect(sets(5)).toEqual([['a'], ['a', 'b']]);
   });
@@ -147,10 +146,10 @@ describe('gbt bin rule: property', () => {
     { arbitrary: fc.constant('e'), weight: 1 },
     { arbitrary: fc.constant('f'), weight: 1 },
   );
-  const rowsArb = fc.array(fc.record({ x: fc.integer({ min: 0, max: 30 }), c: level, g: fc.integer({ min: -1000, max: 1000 }) }), { maxLength: 90 });
+  const rowsArb = fc.array(fc.record({ x: fc.integer({ min: 0, max: 30 }), c: level, g: fc.integer({ min: -1000, max: 1000 }), g2: fc.integer({ min: -1000, max: 1000 }) }), { maxLength: 90 });
   const edgesArb = fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 12 }).map((xs) => xs.sort((a, b) => a - b).map((x) => x + 0.5));
 
-  it('any two candidates of one variable at a node differ by 0 or at least minLeafSubjects rows, and each leaves minLeafSubjects on both sides', () => {
+  it('any two candidates of one variable at a node differ by 0 or at least minLeafSubjects rows, whatever the gradients (two nodes holding the same rows), and each leaves minLeafSubjects on both sides', () => {
     let compared = 0;
     let candidates = 0;
     let removed = 0;
@@ -158,13 +157,14 @@ describe('gbt bin rule: property', () => {
       fc.property(rowsArb, edgesArb, fc.integer({ min: 1, max: 12 }), (raw, edges, minLeaf) => {
         const numeric: GbtVariable = { name: 'x', type: 'numeric', edges };
         const categorical: GbtVariable = { name: 'c', type: 'categorical', levels: LEVELS };
-        for (const [variable, rows] of [
-          [numeric, raw.map((r) => ({ x: r.x, g: r.g }))],
-          [categorical, raw.map((r) => ({ x: r.c, g: r.g }))],
+        for (const [variable, rows, again] of [
+          [numeric, raw.map((r) => ({ x: r.x, g: r.g })), raw.map((r) => ({ x: r.x, g: r.g2 }))],
+          [categorical, raw.map((r) => ({ x: r.c, g: r.g })), raw.map((r) => ({ x: r.c, g: r.g2 }))],
         ] as const) {
           const bins = histogram(variable, rows);
-          const cands = gbtSplitCandidates(specOf(minLeaf), variable, bins);
-          removed += gbtSplitCandidates(specOf(1), variable, bins).length - cands.length;
+          // The same rows with other gradients (the same node population in another tree): their candidates too.
+          const cands = [...gbtSplitCandidates(specOf(minLeaf), variable, bins), ...gbtSplitCandidates(specOf(minLeaf), variable, histogram(variable, again))];
+          removed += gbtSplitCandidates(specOf(1), variable, bins).length - cands.length / 2;
           const sets = cands.map((c) => leftRows(c.split, rows));
           cands.forEach((c, i) => {
             // The sums a candidate carries are those of the rows it sends left.

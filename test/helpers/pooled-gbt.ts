@@ -96,27 +96,23 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: Pool
             );
           }
         } else {
-          // The bin rule: levels with 1..minLeafSubjects-1 rows here move as one pool, ordered by its first level on
-          // ratio ties; a pool still below minLeafSubjects joins its neighbour with fewer rows (the one before on a tie).
+          // The bin rule: levels with 1..minLeafSubjects-1 rows here move as one pool; a pool below minLeafSubjects
+          // joins the level with the fewest rows (the first declared on a tie); groups tie in at their first level.
           const rowsOf = (levels: readonly string[]): number[] => idx.filter((i) => levels.includes(rows[i]!.x[v.name] as string));
-          const group = (levels: string[], j: number): { levels: string[]; j: number; count: number; ratio: number } => {
-            const members = rowsOf(levels);
-            const s = sum(members);
-            return { levels, j, count: members.length, ratio: s.h + spec.l2 > 0 ? s.g / (s.h + spec.l2) : 0 };
-          };
           const counts = v.levels.map((level) => rowsOf([level]).length);
           const small = v.levels.filter((_, j) => counts[j]! > 0 && counts[j]! < spec.minLeafSubjects);
-          const groups = v.levels.flatMap((level, j) => (counts[j]! >= spec.minLeafSubjects ? [group([level], j)] : []));
-          if (small.length > 0) groups.push(group(small, v.levels.indexOf(small[0]!)));
-          const present = orderLevels(groups, RATIO_TIE * (spec.loss === 'logistic' ? 1 : 4 * spec.maxLabelAbs));
-          const at = present.findIndex((g) => g.count < spec.minLeafSubjects);
-          if (at >= 0 && present.length > 1) {
-            const before = present[at - 1];
-            const after = present[at + 1];
-            const into = before !== undefined && (after === undefined || before.count <= after.count) ? at - 1 : at + 1;
-            const lo = Math.min(at, into);
-            present.splice(lo, 2, { ...present[lo]!, levels: [...present[lo]!.levels, ...present[lo + 1]!.levels], count: present[lo]!.count + present[lo + 1]!.count });
+          const sets = v.levels.filter((_, j) => counts[j]! >= spec.minLeafSubjects).map((level) => [level]);
+          if (small.length > 0) {
+            const fewest = sets.reduce<string[] | undefined>((best, g) => (best === undefined || counts[v.levels.indexOf(g[0]!)]! < counts[v.levels.indexOf(best[0]!)]! ? g : best), undefined);
+            if (rowsOf(small).length >= spec.minLeafSubjects || fewest === undefined) sets.push(small);
+            else fewest.push(...small);
           }
+          const groups = sets.map((levels) => {
+            const members = rowsOf(levels);
+            const s = sum(members);
+            return { levels, j: Math.min(...levels.map((l) => v.levels.indexOf(l))), ratio: s.h + spec.l2 > 0 ? s.g / (s.h + spec.l2) : 0 };
+          });
+          const present = orderLevels(groups, RATIO_TIE * (spec.loss === 'logistic' ? 1 : 4 * spec.maxLabelAbs));
           for (let k = 1; k < present.length; k++) {
             const set = new Set(present.slice(0, k).flatMap((g) => g.levels));
             consider(
