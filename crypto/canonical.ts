@@ -46,59 +46,99 @@ const TAG_LIST = 0x06;
 export const CANONICAL_MAX_DEPTH = 32;
 const MAX_U32 = 0xffffffff;
 const DOMAIN_RE = /^[\x21-\x7e]{1,255}$/;
-const LONE_SURROGATE_RE = /\p{Cs}/u;
 
 const utf8 = new TextEncoder();
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** String.prototype.isWellFormed (Node 20) is far faster than a /\p{Cs}/u test on every string; the lib typings predate it. */
+const isWellFormed: (s: string) => boolean = (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** The path of an element, built only when an error names it (a statement may hold thousands of values). */
+type PathOf = () => string;
+
+/** One growing buffer: a statement of thousands of values (a slot layout's field names and bounds) is written without a small array per value. */
 class Writer {
-  private chunks: Uint8Array[] = [];
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
   private size = 0;
+  private reserve(n: number): number {
+    const at = this.size;
+    if (at + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, at + n));
+      next.set(this.buf.subarray(0, at));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.size = at + n;
+    return at;
+  }
   push(b: Uint8Array): void {
-    this.chunks.push(b);
-    this.size += b.length;
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
   }
   byte(v: number): void {
-    this.push(Uint8Array.of(v));
+    const at = this.reserve(1);
+    this.buf[at] = v;
   }
-  u32(v: number, name: string): void {
-    if (v > MAX_U32) throw new RangeError(`${name} is too long to encode (${v} > ${MAX_U32})`);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, false);
-    this.push(b);
+  u32(v: number, name: PathOf): void {
+    if (v > MAX_U32) throw new RangeError(`${name()} is too long to encode (${v} > ${MAX_U32})`);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, false);
+  }
+  /** u32 byte length, then the UTF-8 bytes, encoded in place. */
+  utf8(v: string, name: PathOf): void {
+    const lengthAt = this.reserve(4);
+    const at = this.reserve(v.length * 3);
+    const { written } = utf8.encodeInto(v, this.buf.subarray(at));
+    this.size = at + written;
+    this.u32At(lengthAt, written, name);
+  }
+  private u32At(at: number, v: number, name: PathOf): void {
+    if (v > MAX_U32) throw new RangeError(`${name()} is too long to encode (${v} > ${MAX_U32})`);
+    this.view.setUint32(at, v, false);
+  }
+  i64(v: number): void {
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, BigInt(v), false);
   }
   finish(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let off = 0;
-    for (const c of this.chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
+    return this.buf.slice(0, this.size);
   }
 }
 
 function bigintMagnitude(v: bigint): Uint8Array {
-  let hex = (v < 0n ? -v : v).toString(16);
-  if (v === 0n) return new Uint8Array(0);
+  const m = v < 0n ? -v : v;
+  if (m === 0n) return new Uint8Array(0);
+  if (m <= MAX_SAFE) {
+    // Most bounds fit a double: bytes by division, without a hex string.
+    let x = Number(m);
+    let len = 0;
+    for (let y = x; y > 0; y = Math.floor(y / 256)) len++;
+    const out = new Uint8Array(len);
+    for (let i = len - 1; i >= 0; i--) {
+      out[i] = x % 256;
+      x = Math.floor(x / 256);
+    }
+    return out;
+  }
+  let hex = m.toString(16);
   if (hex.length % 2 === 1) hex = '0' + hex;
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 
-function encodeValue(w: Writer, value: unknown, path: string, depth: number): void {
+function encodeValue(w: Writer, value: unknown, path: PathOf, depth: number): void {
   if (typeof value === 'string') {
-    if (LONE_SURROGATE_RE.test(value)) {
-      throw new RangeError(`${path} must be well-formed Unicode (it contains a lone surrogate)`);
+    if (!isWellFormed(value)) {
+      throw new RangeError(`${path()} must be well-formed Unicode (it contains a lone surrogate)`);
     }
-    const b = utf8.encode(value);
     w.byte(TAG_STRING);
-    w.u32(b.length, path);
-    w.push(b);
+    w.utf8(value, path);
   } else if (isBytes(value)) {
     w.byte(TAG_BYTES);
     w.u32(value.length, path);
-    w.push(Uint8Array.from(value));
+    w.push(value);
   } else if (typeof value === 'bigint') {
     const mag = bigintMagnitude(value);
     w.byte(TAG_BIGINT);
@@ -107,29 +147,28 @@ function encodeValue(w: Writer, value: unknown, path: string, depth: number): vo
     w.push(mag);
   } else if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) {
-      throw new RangeError(`${path} must be a safe integer (use bigint or a decimal string otherwise), got ${value}`);
+      throw new RangeError(`${path()} must be a safe integer (use bigint or a decimal string otherwise), got ${value}`);
     }
-    const b = new Uint8Array(9);
-    b[0] = TAG_NUMBER;
-    new DataView(b.buffer).setBigInt64(1, BigInt(value), false);
-    w.push(b);
+    w.byte(TAG_NUMBER);
+    w.i64(value);
   } else if (typeof value === 'boolean') {
-    w.push(Uint8Array.of(TAG_BOOL, value ? 1 : 0));
+    w.byte(TAG_BOOL);
+    w.byte(value ? 1 : 0);
   } else if (Array.isArray(value)) {
     encodeList(w, value, path, depth + 1);
   } else {
-    throw new TypeError(`${path} must be a string, Uint8Array, bigint, safe integer, boolean or array, got ${describe(value)}`);
+    throw new TypeError(`${path()} must be a string, Uint8Array, bigint, safe integer, boolean or array, got ${describe(value)}`);
   }
 }
 
-function encodeList(w: Writer, list: readonly unknown[], path: string, depth: number): void {
+function encodeList(w: Writer, list: readonly unknown[], path: PathOf, depth: number): void {
   if (depth > CANONICAL_MAX_DEPTH) {
-    throw new RangeError(`${path} nests deeper than ${CANONICAL_MAX_DEPTH} levels (or is cyclic)`);
+    throw new RangeError(`${path()} nests deeper than ${CANONICAL_MAX_DEPTH} levels (or is cyclic)`);
   }
   w.byte(TAG_LIST);
   w.u32(list.length, path);
   for (let i = 0; i < list.length; i++) {
-    encodeValue(w, list[i], `${path}[${i}]`, depth);
+    encodeValue(w, list[i], () => `${path()}[${i}]`, depth);
   }
 }
 
@@ -149,7 +188,7 @@ export function canonicalEncode(domain: string, values: readonly CanonicalValue[
   w.push(Uint8Array.from(MAGIC));
   w.byte(domain.length);
   w.push(utf8.encode(domain));
-  encodeList(w, values, 'values', 1);
+  encodeList(w, values, () => 'values', 1);
   return w.finish();
 }
 
