@@ -11,7 +11,8 @@
  *   summed log-loss; the fit runner finalises them with that round's code
  *   (bins merged until each holds k of each label, confusion rates withheld
  *   on 1..k−1 rows, AUC only when both labels hold k), and the key holder
- *   applies that round's release rules and input relations.
+ *   applies that round's release groups (withholding the cell rather than
+ *   refusing the round) and input relations.
  * - Numeric label: the held-out rows n, Σ(y − ŷ)² and Σ|y − ŷ| in fixed
  *   point (signed-real.ts, scale 2^-40) → RMSE and MAE, published only when
  *   n ≥ k. A row whose residual exceeds the per-row gradient bound
@@ -154,12 +155,17 @@ export function finaliseGbtEvaluation(spec: GbtEvaluationSpec, release: Released
 
 /**
  * What the key holder checks before the fit runner sees the evaluation:
- * binary, the score-histogram round's rule (each label holds no held-out
+ * binary, the score-histogram round's groups (each label holds no held-out
  * row or at least k); numeric, the held-out rows hold none or at least k.
+ * A failing group withholds the cell rather than refuse the round: the
+ * trees are finished and releasable, so the fit stores its model without an
+ * evaluation instead of failing.
  */
 export function gbtEvaluationRules(spec: GbtEvaluationSpec): ModelRules {
-  if (isBinary(spec)) return scoreHistogramModelRules();
-  return { rowsField: ROWS_FIELD, parameters: 0, groups: [{ label: 'the held-out rows', variables: [gbtSpecOf(spec).label.name], terms: [{ field: ROWS_FIELD, sign: 1 }] }] };
+  const groups = isBinary(spec)
+    ? scoreHistogramModelRules().groups
+    : [{ label: 'the held-out rows', variables: [gbtSpecOf(spec).label.name], terms: [{ field: ROWS_FIELD, sign: 1 as const }] }];
+  return { rowsField: ROWS_FIELD, parameters: 0, groups: [], cellGroups: [{ cell: ROUND_CELL, groups }] };
 }
 
 /**

@@ -238,7 +238,7 @@ describe('gbt-evaluation: a binary label', () => {
     console.info(`gbt-evaluation binary: n ${got.n}, AUC ${got.auc!.toFixed(4)} (exact ${pooled.exactAuc!.toFixed(4)}), ${got.positiveHistogram.length} merged bins, log-loss ${got.logLoss!.toFixed(4)}`);
   });
 
-  it('withholds at small k: confusion rates on a count of 1..k-1, histograms and AUC when a label holds fewer than k, and the key holder refuses such a label', () => {
+  it('withholds at small k: confusion rates on a count of 1..k-1, histograms and AUC when a label holds fewer than k, and the key holder withholds the cell for such a label', () => {
     const summed = sum(shops.map((s) => gbtEvaluationQuery.computeLocal(evaluation, s)));
     const totals = new Map(fields.map((f, i) => [f, summed[i] as bigint]));
     const held = shops.flatMap((s) => gbtRows(spec, part(s, 25, true)));
@@ -257,7 +257,10 @@ describe('gbt-evaluation: a binary label', () => {
       if (pooled.auc !== null) expect(Math.abs(got.auc! - pooled.auc)).toBeLessThan(1e-12);
     }
     expect((gbtEvaluationQuery.finalise(evaluation, release(fields, summed, labels + 1)).evaluation as ModelEvaluation).auc).toBeNull();
-    expect(checkModelRules(gbtEvaluationQuery.modelRules!(evaluation), totals, labels + 1, 0.2).refusal?.code).toBeDefined();
+    // The key holder withholds the whole cell when a label holds 1..k-1 held-out rows (the fit then stores its model without an evaluation).
+    const ruled = checkModelRules(gbtEvaluationQuery.modelRules!(evaluation), totals, labels + 1, 0.2);
+    expect([ruled.refusal, [...ruled.withheld]]).toEqual([null, ['all']]);
+    expect([...checkModelRules(gbtEvaluationQuery.modelRules!(evaluation), totals, labels, 0.2).withheld]).toEqual([]);
     // Relations: an honest sum passes; a count placed outside the bins does not.
     expect(gbtEvaluationQuery.inputViolation?.(evaluation, totals, 3)).toBeUndefined();
     expect(gbtEvaluationQuery.inputViolation?.(evaluation, new Map([...totals, ['tp', (totals.get('tp') as bigint) + 1n]]), 3)).toBeDefined();
@@ -304,7 +307,8 @@ describe('gbt-evaluation: a numeric label', () => {
     const totals = new Map(fields.map((f, i) => [f, summed[i] as bigint]));
     expect(gbtEvaluationQuery.inputViolation?.(evaluation, totals, 3)).toBeUndefined();
     expect(gbtEvaluationQuery.inputViolation?.(evaluation, new Map([...totals, ['ae', (totals.get('n') as bigint) * 20_001n << 40n]]), 3)).toMatch(/^ae is/);
-    expect(checkModelRules(gbtEvaluationQuery.modelRules!(evaluation), new Map([...totals, ['n', 3n]]), K, 0.2).refusal?.code).toBeDefined();
+    expect([...checkModelRules(gbtEvaluationQuery.modelRules!(evaluation), new Map([...totals, ['n', 3n]]), K, 0.2).withheld]).toEqual(['all']);
+    expect([...checkModelRules(gbtEvaluationQuery.modelRules!(evaluation), totals, K, 0.2).withheld]).toEqual([]);
   });
 });
 

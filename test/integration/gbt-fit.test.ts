@@ -8,17 +8,32 @@
  * here from the same rows (test/helpers/pooled-gbt.ts): the same trees
  * (nodes, subjects, splits) and leaf values and predictions within 1e-9
  * relative, for a numeric label (squared loss) and a binary one (logistic
- * loss), with minLeafSubjects taken from the key holder's k. The marketer
- * who asked for the fit reads the model (that no level can be read or asked
- * for is test/adversary/gbt-trees.test.ts). All parts real: merchant nodes,
- * SEAL, gRPC on 127.0.0.1, PGlite.
+ * loss), with minLeafSubjects taken from the key holder's k. And the marketer
+ * who asked for the fit can read the model but no level: the rounds are not
+ * listed, not readable, their releases withheld, and a level cannot be asked
+ * for directly. All parts real: merchant nodes, SEAL, gRPC on 127.0.0.1,
+ * PGlite.
+ *
+ * The store-week fits have no stable key to hold rows out by, so every row
+ * trains and no evaluation runs. A binary customer model (data: customers)
+ * on a second cluster of three synthetic shops holds a quarter of the
+ * customers out by pseudonym: its trees must equal the pooled fit on the
+ * training customers, and the evaluation its last round publishes (merged
+ * score histograms, AUC, log-loss) the pooled evaluation of the held-out
+ * customers computed here. Every stored model's importance must equal the
+ * pooled trees' total gain per variable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseGbtFitSpec, gbtSpecOf, type GbtFitModel } from '../../analytics/gradient-boosted-trees.js';
+import { parseGbtFitSpec, gbtRows, gbtSpecOf, type GbtFitModel } from '../../analytics/gradient-boosted-trees.js';
 import { gbtPredict, type GbtRow } from '../../analytics/gbt-tree.js';
+import { isHoldout } from '../../analytics/customer-features.js';
+import type { ModelEvaluation } from '../../analytics/model-evaluation.js';
+import { LIFECYCLE_STAGES, type ShopData } from '../../analytics/shop-data.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, type Cluster } from '../../harness/cluster.js';
-import { makeMerchants } from '../../harness/shops.js';
+import { makeMerchants, makeShops } from '../../harness/shops.js';
+import { consentedViews } from '../helpers/gbt-in-process.js';
+import { pooledBinaryEvaluation, pooledGains, pooledMargin } from '../helpers/pooled-gbt-evaluation.js';
 import { pooledFit, type PooledNode } from '../helpers/pooled-gbt.js';
 import { BRANDS, SALES_PURPOSE, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 
@@ -90,6 +105,16 @@ function pooledRows(rows: readonly StoreWeekRow[], fit: 'numeric' | 'binary'): G
 }
 
 const rel = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
+
+/** The model's importance lists every variable once, largest gain first, each within 1e-9 relative of the pooled trees' total gain. */
+function expectImportance(model: GbtFitModel, trees: readonly PooledNode[][]): void {
+  const gains = pooledGains(trees, model.variables.map((v) => v.name));
+  const importance = model.importance ?? [];
+  expect(importance.map((i) => i.variable).sort()).toEqual([...gains.keys()].sort());
+  for (const { variable, gain } of importance) expect(rel(gain, gains.get(variable) as number)).toBeLessThan(1e-9);
+  expect(importance.map((i) => i.gain)).toEqual(importance.map((i) => i.gain).sort((a, b) => b - a));
+  expect(importance[0]?.gain).toBeGreaterThan(0);
+}
 
 describe('federated gradient-boosted trees on a real cluster', () => {
   let cluster: Cluster;
@@ -163,18 +188,119 @@ describe('federated gradient-boosted trees on a real cluster', () => {
       worstPrediction = Math.max(worstPrediction, rel(gbtPredict(model, row), name === 'binary' ? 1 / (1 + Math.exp(-m)) : m));
     });
     expect(worstPrediction).toBeLessThan(1e-9);
+    // No hold-out on a table: no evaluation; importance is the pooled fit's total gain per variable.
+    expect(model.holdoutPercent).toBe(0);
+    expect(model.evaluation).toBeUndefined();
+    expectImportance(model, reference.trees);
     console.log(`gbt ${name}: ${rounds.length} rounds, ${splits} splits, worst relative difference to the pooled fit: leaf ${worstLeaf.toExponential(2)}, prediction ${worstPrediction.toExponential(2)}`);
   });
 
-  it('the marketer reads the model, and the audit log records it', async () => {
-    // That the marketer cannot create, list, read or fetch a level is the adversary suite's
-    // (test/adversary/gbt-trees.test.ts, against a key holder and coordinator running as processes).
-    const { fit } = fits.get('numeric')!;
+  it("the marketer reads the model, never a level's histograms", async () => {
+    const { fit, rounds } = fits.get('numeric')!;
     const view = await marketer<FitView>('GET', `/v1/fits/${fit.fitId}`);
     expect(view.status).toBe(200);
     expect(view.body.model?.trees).toHaveLength(2);
+    const listed = await marketer<{ queries: { queryId: string }[] }>('GET', '/v1/queries');
+    expect(listed.status).toBe(200);
+    for (const id of rounds) {
+      expect(listed.body.queries.map((q) => q.queryId)).not.toContain(id);
+      const one = await marketer<{ code: string }>('GET', `/v1/queries/${id}`);
+      expect([one.status, one.body.code]).toEqual([403, 'QUERY_INTERNAL']);
+      const release = await marketer<{ code: string }>('GET', `/v1/queries/${id}/release`);
+      expect([release.status, release.body.code]).toEqual([403, 'RELEASE_INTERNAL']);
+    }
+    // Nor can a level be asked for directly, with a model of the marketer's choosing.
+    const forest = [{ nodes: [{ id: 0, kind: 'open' }] }];
+    const direct = await marketer<{ code: string }>('POST', '/v1/queries', { kind: 'gbt-level', spec: { ...FITS.numeric, fitId: 'fit-mine', round: 1, forest }, targetMerchants: 3 });
+    expect([direct.status, direct.body.code]).toEqual([403, 'QUERY_KIND_INTERNAL']);
+    const kinds = await marketer<{ queryKinds: string[]; modelKinds: string[] }>('GET', '/v1/kinds');
+    expect(kinds.body.queryKinds).not.toContain('gbt-level');
+    expect(kinds.body.modelKinds).toContain('gradient-boosted-trees');
     // The audit log records the stored model.
     const entries = await cluster.coordinator.audit.log.entries(0, await cluster.coordinator.audit.log.size());
     expect(entries.some((e) => e.type === 'model.stored' && (e.details as { fitId: string }).fitId === fit.fitId)).toBe(true);
+  });
+});
+
+const CUSTOMER_PURPOSE = 'marketing-analytics';
+const HOLDOUT = 25;
+const CUSTOMER_FIT = {
+  purpose: CUSTOMER_PURPOSE,
+  data: 'customers',
+  asOf: '2026-01-01T00:00:00Z',
+  aggregates: { returned_any: 'max(order.returned)', n_orders: 'count(orders)', avg_spend: 'mean(order.amount)' },
+  label: { name: 'returned_any', type: 'binary' },
+  variables: [
+    { name: 'n_orders', type: 'numeric', edges: [2, 3, 5, 8] },
+    { name: 'avg_spend', type: 'numeric', edges: [50, 100, 200, 400, 800] },
+    { name: 'lifecycle_stage', type: 'categorical', levels: [...LIFECYCLE_STAGES] },
+  ],
+  trees: 2,
+  depth: 2,
+  learningRate: 0.5,
+  holdoutPercent: HOLDOUT,
+};
+
+/** A shop's view with only its held-out customers, or only its training ones: the split applied here by pseudonym. */
+function splitView(view: ShopData, held: boolean): ShopData {
+  const keep = new Set(view.customers.filter((c) => isHoldout(c.customerId, HOLDOUT) === held).map((c) => c.customerId));
+  return { ...view, customers: view.customers.filter((c) => keep.has(c.customerId)), orders: view.orders.filter((o) => keep.has(o.customerId)) };
+}
+
+describe('a gradient-boosted-trees customer model with a hold-out, on a real cluster', () => {
+  let cluster: Cluster;
+  let merchants: MerchantNode[] = [];
+  let views: ShopData[];
+  let run: { fit: FitView; rounds: string[] };
+
+  beforeAll(async () => {
+    cluster = await startCluster({ minSubjects: K });
+    const shops = await makeShops(3, 'gbt-holdout', { customersPerShop: { min: 250, max: 500 } });
+    merchants = await makeMerchants(shops, cluster.coordinator.grpcAddress, cluster.keyholder.signingPublicKeyHex);
+    views = await consentedViews(shops, CUSTOMER_PURPOSE);
+    const created = await api<FitView>(cluster, 'POST', '/v1/fits', { kind: 'gradient-boosted-trees', spec: CUSTOMER_FIT, targetMerchants: 3 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    run = await drive(async () => (await api<FitView>(cluster, 'GET', `/v1/fits/${created.body.fitId}`)).body, merchants);
+  }, 400_000);
+
+  afterAll(async () => {
+    for (const m of merchants) m.close();
+    await cluster?.close();
+  });
+
+  it('trains on the training customers only, and its evaluation and importance equal the pooled ones', () => {
+    const { fit, rounds } = run;
+    expect(fit.status, fit.statusReason ?? '').toBe('done');
+    const model = fit.model!;
+    const spec = parseGbtFitSpec({ ...CUSTOMER_FIT, kind: 'gradient-boosted-trees' });
+    const gbt = { ...gbtSpecOf(spec), minLeafSubjects: K };
+    const train = views.flatMap((v) => gbtRows(spec, splitView(v, false)));
+    const held = views.flatMap((v) => gbtRows(spec, splitView(v, true)));
+    expect(held.length).toBeGreaterThan(0.15 * (train.length + held.length));
+    expect(model.holdoutPercent).toBe(HOLDOUT);
+    expect(model.trainingRows).toBe(train.length);
+    // One round per level, then the evaluation round.
+    expect(model.rounds).toBe(rounds.length);
+    expect(rounds.length).toBeLessThanOrEqual(spec.trees * spec.depth + 1);
+    const reference = pooledFit(gbt, train);
+    expect(model.trees.map((t) => t.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? -1 : n.subjects]))).toEqual(reference.trees.map((t) => t.map((n) => [n.id, n.kind, n.subjects])));
+    const margins = held.map((r) => pooledMargin(reference.trees, gbt.baseMargin, r));
+    const worst = Math.max(...held.map((r, i) => rel(gbtPredict(model, r), 1 / (1 + Math.exp(-(margins[i] as number))))));
+    expect(worst).toBeLessThan(1e-9);
+    const want = pooledBinaryEvaluation(margins.map((margin, i) => ({ margin, y: (held[i] as GbtRow).y })), K);
+    const got = model.evaluation as ModelEvaluation;
+    expect([got.n, got.positives, got.negatives]).toEqual([want.n, want.positives, want.negatives]);
+    expect(got.positiveHistogram).toEqual(want.merged.pos);
+    expect(got.negativeHistogram).toEqual(want.merged.neg);
+    expect(got.binEdges).toEqual(want.merged.pos.length === 0 ? [] : [...want.merged.starts.map((i) => i / 1000), 1]);
+    expect(got.auc === null).toBe(want.auc === null);
+    if (want.auc !== null) expect(Math.abs((got.auc as number) - want.auc)).toBeLessThan(1e-12);
+    expect(Math.abs((got.logLoss as number) - (want.logLoss as number))).toBeLessThan(1e-9);
+    expect(got.accuracy === null).toBe(want.confusionWithheld);
+    expectImportance(model, reference.trees);
+    console.log(
+      `gbt customers: ${train.length} training and ${held.length} held-out customers, ${rounds.length} rounds; AUC ${got.auc?.toFixed(4)} (exact ${want.exactAuc?.toFixed(4)}), ` +
+        `${got.positiveHistogram.length} merged bins, log-loss ${got.logLoss?.toFixed(4)}; importance ${(model.importance ?? []).map((i) => `${i.variable} ${i.gain.toFixed(2)}`).join(', ')}; worst prediction ${worst.toExponential(2)}`,
+    );
   });
 });
