@@ -7,9 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_HELP = `fedmart bench — measure HE, Paillier and plaintext costs per 64-bit value
 
-Usage: fedmart bench [--quick] [--out FILE]
+Usage: fedmart bench [--quick] [--only PART] [--out FILE]
 
   --quick      few iterations (a smoke test, figures are rough)
+  --only PART  measure one part alone and judge only its targets: he (HE, Paillier
+               and plaintext per value, and their ratios), logistic (the federated
+               logistic fit), gbt (the federated gradient-boosted-trees fit) or
+               prio3 (Prio3 alone, without its ratios to the others)
   --out FILE   where to write the JSON records (default bench/results.json)
   -h, --help   this text
 
@@ -73,20 +77,30 @@ export const QUICK_PLAN: BenchPlan = Object.freeze({
   plainSamples: 5,
 });
 
+/** The parts `--only` can pick, in the order a full run measures them. */
+export const BENCH_PARTS = ['he', 'logistic', 'gbt', 'prio3'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+function isBenchPart(name: string): name is BenchPart {
+  return (BENCH_PARTS as readonly string[]).includes(name);
+}
+
 export const DEFAULT_RESULTS_PATH = fileURLToPath(new URL('./results.json', import.meta.url));
 
 export type ParsedOptions =
   | { readonly kind: 'help' }
   | { readonly kind: 'usage-error'; readonly message: string }
-  | { readonly kind: 'run'; readonly plan: BenchPlan; readonly outPath: string };
+  /** `parts`: what to measure; every part unless `--only` named one. */
+  | { readonly kind: 'run'; readonly plan: BenchPlan; readonly outPath: string; readonly parts: readonly BenchPart[] };
 
 export function parseBenchArgs(argv: readonly string[]): ParsedOptions {
-  let values: { quick?: boolean | undefined; out?: string | undefined; help?: boolean | undefined };
+  let values: { quick?: boolean | undefined; only?: string | undefined; out?: string | undefined; help?: boolean | undefined };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         quick: { type: 'boolean' },
+        only: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -98,9 +112,13 @@ export function parseBenchArgs(argv: readonly string[]): ParsedOptions {
   }
   if (values.help === true) return { kind: 'help' };
   if (values.out !== undefined && values.out.length === 0) return { kind: 'usage-error', message: '--out must not be empty' };
+  if (values.only !== undefined && !isBenchPart(values.only)) {
+    return { kind: 'usage-error', message: `--only must be one of ${BENCH_PARTS.join(', ')} (got ${JSON.stringify(values.only)})` };
+  }
   return {
     kind: 'run',
     plan: values.quick === true ? QUICK_PLAN : FULL_PLAN,
     outPath: values.out ?? DEFAULT_RESULTS_PATH,
+    parts: values.only === undefined ? BENCH_PARTS : [values.only],
   };
 }

@@ -64,8 +64,12 @@ export interface TargetOutcome {
   readonly pass: boolean;
 }
 
-export function judgeTargets(records: readonly BenchRecord[]): TargetOutcome[] {
-  return TARGETS.map((target) => {
+/**
+ * Judges every target against the records; with `measuredHere`, only the
+ * targets whose metric it accepts (a run of one part judges that part's).
+ */
+export function judgeTargets(records: readonly BenchRecord[], measuredHere: (metric: string) => boolean = () => true): TargetOutcome[] {
+  return TARGETS.filter((target) => measuredHere(target.metric)).map((target) => {
     const measured = valueOf(records, target.metric);
     const pass = target.comparison === '<=' ? measured <= target.threshold : measured >= target.threshold;
     return { target, measured, pass };

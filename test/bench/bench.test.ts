@@ -126,6 +126,33 @@ describe('fedmart bench arguments', () => {
   });
 });
 
+describe('fedmart bench --only', () => {
+  it('refuses a part it does not know, naming the parts, with exit code 2', async () => {
+    const sink = { out: '', err: '' };
+    expect(await benchCommand(['--only', 'gbts'], silentIo(sink))).toBe(2);
+    expect(sink.err).toContain('--only must be one of he, logistic, gbt, prio3');
+  });
+
+  it('measures the named part alone and judges only the targets it measured', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fedmart-bench-only-'));
+    try {
+      const outPath = join(dir, 'results.json');
+      const sink = { out: '', err: '' };
+      expect(await benchCommand(['--quick', '--only', 'gbt', '--out', outPath], silentIo(sink))).toBe(0);
+      const names = (JSON.parse(await readFile(outPath, 'utf8')) as { name: string }[]).map((r) => r.name);
+      const parts = new Set(names.map((n) => n.split('.')[0]));
+      expect([...parts].sort()).toEqual(['bench', 'gbt', 'target']);
+      // Every target whose metric is a gbt record, and no other.
+      const expected = TARGETS.filter((t) => t.metric.startsWith('gbt.')).map((t) => t.name);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(names.filter((n) => n.startsWith('target.')).sort()).toEqual(expected.sort());
+      expect(sink.out.match(/^ {2}(PASS|MISS) {2}/gm)).toHaveLength(expected.length);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describe('median', () => {
   it('takes the middle value, or the mean of the two middle values', () => {
     expect(median([3, 1, 2])).toBe(2);
