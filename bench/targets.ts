@@ -51,7 +51,7 @@ export const TARGETS: readonly Target[] = Object.freeze([
   },
   {
     name: 'target.gbt_encryption_overhead',
-    description: 'federated gradient-boosted-trees fit with encryption <= 1.5x the plaintext federated fit (largest shops measured)',
+    description: 'federated gradient-boosted-trees fit with encryption from an Enc(0) pool, as merchant nodes encrypt by default, <= 1.5x the plaintext federated fit (largest shops measured)',
     metric: 'gbt.encryption_overhead_largest',
     comparison: '<=',
     threshold: 1.5,
