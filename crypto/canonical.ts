@@ -87,11 +87,46 @@ class Writer {
   }
   /** u32 byte length, then the UTF-8 bytes, encoded in place. */
   utf8(v: string, name: PathOf): void {
-    const lengthAt = this.reserve(4);
-    const at = this.reserve(v.length * 3);
-    const { written } = utf8.encodeInto(v, this.buf.subarray(at));
+    const lengthAt = this.reserve(4 + v.length * 3);
+    const at = lengthAt + 4;
+    // ASCII (field names, ids) is its own UTF-8: copied without encodeInto and the view it writes through.
+    const buf = this.buf;
+    let written = v.length;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) {
+        written = utf8.encodeInto(v, buf.subarray(at)).written;
+        break;
+      }
+      buf[at + i] = c;
+    }
     this.size = at + written;
     this.u32At(lengthAt, written, name);
+  }
+  /** sign byte, u32 length and minimal big-endian magnitude (empty for 0), written in place. */
+  bigint(v: bigint): void {
+    const m = v < 0n ? -v : v;
+    const sign = v < 0n ? 1 : 0;
+    if (m > MAX_SAFE) {
+      const mag = largeMagnitude(m);
+      const at = this.reserve(5 + mag.length);
+      this.buf[at] = sign;
+      this.view.setUint32(at + 1, mag.length, false);
+      this.buf.set(mag, at + 5);
+      return;
+    }
+    // Most bounds fit a double: bytes by division, without a hex string or an array per value.
+    let x = Number(m);
+    let len = 0;
+    for (let y = x; y > 0; y = Math.floor(y / 256)) len++;
+    const at = this.reserve(5 + len);
+    this.buf[at] = sign;
+    this.view.setUint32(at + 1, len, false);
+    // The magnitude's last byte at at + 4 + len, its first at at + 5.
+    for (let i = at + 4 + len; i > at + 4; i--) {
+      this.buf[i] = x % 256;
+      x = Math.floor(x / 256);
+    }
   }
   private u32At(at: number, v: number, name: PathOf): void {
     if (v > MAX_U32) throw new RangeError(`${name()} is too long to encode (${v} > ${MAX_U32})`);
@@ -106,21 +141,8 @@ class Writer {
   }
 }
 
-function bigintMagnitude(v: bigint): Uint8Array {
-  const m = v < 0n ? -v : v;
-  if (m === 0n) return new Uint8Array(0);
-  if (m <= MAX_SAFE) {
-    // Most bounds fit a double: bytes by division, without a hex string.
-    let x = Number(m);
-    let len = 0;
-    for (let y = x; y > 0; y = Math.floor(y / 256)) len++;
-    const out = new Uint8Array(len);
-    for (let i = len - 1; i >= 0; i--) {
-      out[i] = x % 256;
-      x = Math.floor(x / 256);
-    }
-    return out;
-  }
+/** Minimal big-endian bytes of a magnitude above 2^53 - 1. */
+function largeMagnitude(m: bigint): Uint8Array {
   let hex = m.toString(16);
   if (hex.length % 2 === 1) hex = '0' + hex;
   const out = new Uint8Array(hex.length / 2);
@@ -140,11 +162,8 @@ function encodeValue(w: Writer, value: unknown, path: PathOf, depth: number): vo
     w.u32(value.length, path);
     w.push(value);
   } else if (typeof value === 'bigint') {
-    const mag = bigintMagnitude(value);
     w.byte(TAG_BIGINT);
-    w.byte(value < 0n ? 1 : 0);
-    w.u32(mag.length, path);
-    w.push(mag);
+    w.bigint(value);
   } else if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) {
       throw new RangeError(`${path()} must be a safe integer (use bigint or a decimal string otherwise), got ${value}`);

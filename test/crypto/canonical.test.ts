@@ -131,6 +131,19 @@ describe('canonicalEncode', () => {
     );
   });
 
+  it('writes magnitudes beyond 2^53 - 1 and non-ASCII strings as documented (minimal big-endian, UTF-8)', () => {
+    expect(enc([2n ** 64n, -(2n ** 53n), 2n ** 53n - 1n, 'aé𝄞', 'é'], 'd')).toBe(
+      [
+        '464d4331', '01', '64', '06', '00000005',
+        '03', '00', '00000009', '010000000000000000',
+        '03', '01', '00000007', '20000000000000',
+        '03', '00', '00000007', '1fffffffffffff',
+        '01', '00000007', '61', 'c3a9', 'f09d849e',
+        '01', '00000002', 'c3a9',
+      ].join(''),
+    );
+  });
+
   it('property: distinct inputs give distinct encodings', () => {
     fc.assert(
       fc.property(valuesArb, valuesArb, (a, b) => {
