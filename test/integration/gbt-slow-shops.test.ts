@@ -335,7 +335,9 @@ describe('a gradient-boosted-trees fit whose shop stops after round 1 (minMercha
 
   it('goes on with the two remaining shops from round 2 and ends with the pooled fit whose third shop is in round 1 only', async () => {
     const { cluster, merchants } = c;
-    const base = 4;
+    // Round 1 must hear all three shops before its deadline (it closes as soon as they have answered); 10 s leaves
+    // room on a loaded machine, and each later round waits that long for the stopped shop.
+    const base = 10;
     const created = await api<FitView>(cluster, 'POST', '/v1/fits', { kind: 'gradient-boosted-trees', spec: FIT, targetMerchants: 3, minMerchants: 2, roundDeadlineSeconds: base });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const fitId = created.body.fitId;
