@@ -31,6 +31,7 @@ import {
   signEnvelope,
   sumPackedContributions,
 } from '../crypto/index.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { canonicalSpecJson } from '../analytics/canonical-json.js';
 import { gbtNodeDepth } from '../analytics/gbt-tree.js';
 import { GBT_LEVEL_KIND, gbtFitDefinition, parseGbtFitSpec, type GbtFitModel, type GbtFitSpec, type GbtLevelSpec } from '../analytics/gradient-boosted-trees.js';
@@ -39,6 +40,7 @@ import { ContributionHeader, envelopeOf } from '../protos/index.js';
 import { RoundTerms } from '../round/index.js';
 import { Prng } from '../synth/prng.js';
 import { record, BenchCheckError, type BenchRecord } from './records.js';
+import { median } from './stats.js';
 
 const VARIABLES = ['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'] as const;
 /** Inner edges 1 … 15 over values in [0, 16): 16 bins per variable. */
@@ -57,6 +59,8 @@ export interface GbtBenchSetting {
   readonly rowsPerShop: { readonly min: number; readonly max: number };
   readonly trees: number;
   readonly depth: number;
+  /** Times each fit this many times, interleaved (default 1). */
+  readonly repeats?: number;
 }
 
 /** The fit's spec: 8 variables of 16 bins, a binary label. */
@@ -141,13 +145,42 @@ interface Timed<T> {
   readonly cpuS: number;
 }
 
-function timed<T>(f: () => T): Timed<T> {
+/** A timed fit, with the performance.now() window it ran in. */
+type TimedFit = ReturnType<typeof timed<ReturnType<typeof runFit>>>;
+
+function timed<T>(f: () => T): Timed<T> & { readonly from: number; readonly to: number } {
   const cpu = process.cpuUsage();
-  const t = performance.now();
+  const from = performance.now();
   const value = f();
-  const wallS = (performance.now() - t) / 1000;
+  const to = performance.now();
   const used = process.cpuUsage(cpu);
-  return { value, wallS, cpuS: (used.user + used.system) / 1e6 };
+  return { value, wallS: (to - from) / 1000, cpuS: (used.user + used.system) / 1e6, from, to };
+}
+
+/**
+ * Garbage-collection pauses as V8 reports them. Node delivers the entries
+ * after the synchronous code that caused them, so `secondsWithin` is read
+ * after `settled()`.
+ */
+class GcPauses {
+  readonly #pauses: { start: number; duration: number }[] = [];
+  readonly #observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.#pauses.push({ start: e.startTime, duration: e.duration });
+  });
+  constructor() {
+    this.#observer.observe({ entryTypes: ['gc'] });
+  }
+  /** Lets the pending entries arrive. */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+  /** Seconds of pauses that started within [from, to] (performance.now() times). */
+  secondsWithin(window: { readonly from: number; readonly to: number }): number {
+    return this.#pauses.filter((g) => g.start >= window.from && g.start <= window.to).reduce((a, g) => a + g.duration, 0) / 1000;
+  }
+  close(): void {
+    this.#observer.disconnect();
+  }
 }
 
 /** Seconds spent in each part of the encrypted path, summed over the rounds. */
@@ -166,10 +199,11 @@ export async function runGbtFitBench(settings: readonly GbtBenchSetting[], progr
   const encryptor = new HeEncryptor(ctx, publicKey);
   const decryptor = new HeDecryptor(ctx, secretKey);
   const signer = generateSigningKeyPair();
+  const gc = new GcPauses();
   const out: BenchRecord[] = [];
   try {
     /** Measures one setting into `into`; the warm-up setting measures into a list that is dropped. */
-    const measure = (setting: GbtBenchSetting, into: BenchRecord[]): void => {
+    const measure = async (setting: GbtBenchSetting, into: BenchRecord[]): Promise<void> => {
       const { shops: shopCount, name } = setting;
       const spec = fitSpec(setting);
       const shops = shopsOf(setting);
@@ -182,9 +216,6 @@ export async function runGbtFitBench(settings: readonly GbtBenchSetting[], progr
       // One untimed fit first, so that neither timed fit pays for compiling the shared code.
       progress(`gbt fit: ${shopCount} shops, warming up`);
       runFit(spec, shops, plaintext, ctx);
-
-      progress(`gbt fit: ${shopCount} shops, plaintext federated`);
-      const { value: plain, wallS: plainS, cpuS: plainCpuS } = timed(() => runFit(spec, shops, plaintext, ctx));
 
       let ciphertextsMade = 0;
       const encrypted = (encrypt: (slots: BigUint64Array) => Uint8Array, phases: Phases): RoundAggregator => (terms, ss) => {
@@ -226,29 +257,51 @@ export async function runGbtFitBench(settings: readonly GbtBenchSetting[], progr
         return { totals, bytesPerShop: bytes };
       };
 
-      progress(`gbt fit: ${shopCount} shops, encrypted federated`);
+      // Each repeat times the three fits back to back, so that each ratio compares fits run under like load;
+      // the records give medians over the repeats (ratios: the median of the repeats' ratios).
+      const repeats = setting.repeats ?? 1;
       const phases: Phases = { compute: 0, encrypt: 0, layoutDigest: 0, sign: 0, add: 0, decrypt: 0 };
-      const { value: enc, wallS: encS, cpuS: encCpuS } = timed(() => runFit(spec, shops, encrypted((slots) => encryptor.encryptPacked(slots), phases), ctx));
-
-      // The same fit with every shop encrypting from an Enc(0) pool filled before the fit, as logistic-fit.ts does.
-      progress(`gbt fit: ${shopCount} shops, encrypted federated from an Enc(0) pool`);
-      const poolSize = Math.min(MAX_ENC_ZERO_POOL_SIZE, ciphertextsMade);
-      const pooledEncryptor = new PooledEncryptor(ctx, publicKey, { poolSize, autoRefill: false });
-      let fillS: number;
-      let pooledFit: Timed<ReturnType<typeof runFit>>;
       const poolPhases: Phases = { compute: 0, encrypt: 0, layoutDigest: 0, sign: 0, add: 0, decrypt: 0 };
-      try {
-        fillS = timed(() => pooledEncryptor.pool.add(pooledEncryptor.keyId, pooledEncryptor.encryptZerosHere(poolSize))).wallS;
-        pooledFit = timed(() => runFit(spec, shops, encrypted((slots) => pooledEncryptor.encryptPacked(slots), poolPhases), ctx));
-        if (pooledEncryptor.fresh !== 0) throw new BenchCheckError(`gbt fit: the Enc(0) pool ran dry (${pooledEncryptor.fresh} fresh encryptions)`);
-      } finally {
-        pooledEncryptor.close();
-      }
+      const trials: { plain: TimedFit; enc: TimedFit; pool: TimedFit; fillS: number; poolSize: number }[] = [];
+      for (let r = 1; r <= repeats; r++) {
+        const of = repeats === 1 ? '' : ` (${r} of ${repeats})`;
+        progress(`gbt fit: ${shopCount} shops, plaintext federated${of}`);
+        const plainFit = timed(() => runFit(spec, shops, plaintext, ctx));
 
-      const { value: encPool, wallS: poolS, cpuS: poolCpuS } = pooledFit;
-      const same = (a: GbtFitModel, b: GbtFitModel): boolean => canonicalSpecJson(a) === canonicalSpecJson(b);
-      if (!same(enc.model, plain.model)) throw new BenchCheckError('gbt fit: the encrypted fit differs from the plaintext fit');
-      if (!same(encPool.model, plain.model)) throw new BenchCheckError('gbt fit: the fit encrypted from the Enc(0) pool differs from the plaintext fit');
+        progress(`gbt fit: ${shopCount} shops, encrypted federated${of}`);
+        ciphertextsMade = 0;
+        const encFit = timed(() => runFit(spec, shops, encrypted((slots) => encryptor.encryptPacked(slots), phases), ctx));
+
+        // The same fit with every shop encrypting from an Enc(0) pool filled before the fit, as logistic-fit.ts does.
+        progress(`gbt fit: ${shopCount} shops, encrypted federated from an Enc(0) pool${of}`);
+        const poolSize = Math.min(MAX_ENC_ZERO_POOL_SIZE, ciphertextsMade);
+        const pooledEncryptor = new PooledEncryptor(ctx, publicKey, { poolSize, autoRefill: false });
+        try {
+          const fillS = timed(() => pooledEncryptor.pool.add(pooledEncryptor.keyId, pooledEncryptor.encryptZerosHere(poolSize))).wallS;
+          const pooledFit = timed(() => runFit(spec, shops, encrypted((slots) => pooledEncryptor.encryptPacked(slots), poolPhases), ctx));
+          if (pooledEncryptor.fresh !== 0) throw new BenchCheckError(`gbt fit: the Enc(0) pool ran dry (${pooledEncryptor.fresh} fresh encryptions)`);
+          trials.push({ plain: plainFit, enc: encFit, pool: pooledFit, fillS, poolSize });
+        } finally {
+          pooledEncryptor.close();
+        }
+        const same = (a: GbtFitModel, b: GbtFitModel): boolean => canonicalSpecJson(a) === canonicalSpecJson(b);
+        if (!same(encFit.value.model, plainFit.value.model)) throw new BenchCheckError('gbt fit: the encrypted fit differs from the plaintext fit');
+        if (!same(trials.at(-1)!.pool.value.model, plainFit.value.model)) throw new BenchCheckError('gbt fit: the fit encrypted from the Enc(0) pool differs from the plaintext fit');
+      }
+      await gc.settled();
+      const med = (f: (t: (typeof trials)[number]) => number): number => median(trials.map(f));
+      const plainS = med((t) => t.plain.wallS);
+      const encS = med((t) => t.enc.wallS);
+      const poolS = med((t) => t.pool.wallS);
+      const plainCpuS = med((t) => t.plain.cpuS);
+      const encCpuS = med((t) => t.enc.cpuS);
+      const poolCpuS = med((t) => t.pool.cpuS);
+      const fillS = med((t) => t.fillS);
+      const poolSize = trials[0]!.poolSize;
+      const enc = trials[0]!.enc.value;
+      for (const ph of [phases, poolPhases]) for (const k of Object.keys(ph) as (keyof Phases)[]) ph[k] /= repeats;
+      const per = repeats === 1 ? '' : `; median of ${repeats} repeats`;
+      const mean = repeats === 1 ? '' : ` (mean of ${repeats} repeats)`;
 
       const p = `gbt.${name}`;
       const rows = shops.reduce((a, s) => a + (s.tables?.['visits']?.rows.length ?? 0), 0);
@@ -256,25 +309,29 @@ export async function runGbtFitBench(settings: readonly GbtBenchSetting[], progr
       into.push(
         record(`${p}.rows`, rows, 'rows', `${shopCount} shops, ${setting.rowsPerShop.min}-${setting.rowsPerShop.max} rows each; ${VARIABLES.length} variables of 16 bins, binary label, ${setting.trees} trees of depth ${setting.depth}, minLeafSubjects ${MIN_LEAF_SUBJECTS}`),
         record(`${p}.rounds`, enc.rounds, 'rounds', `${enc.levels.length} of them levels (one per level of a tree grown)`),
-        record(`${p}.encrypted_fit_s`, encS, 's', 'shops compute, encode, encrypt, sign; coordinator validates and adds; key holder decrypts'),
+        record(`${p}.encrypted_fit_s`, encS, 's', `shops compute, encode, encrypt, sign; coordinator validates and adds; key holder decrypts${per}`),
         record(`${p}.plaintext_fit_s`, plainS, 's', 'the same federated fit with plaintext sums'),
-        record(`${p}.encryption_overhead`, encS / plainS, 'x', 'encrypted fresh / plaintext federated'),
+        record(`${p}.encryption_overhead`, med((t) => t.enc.wallS / t.plain.wallS), 'x', `encrypted fresh / plaintext federated${per}`),
         record(`${p}.plaintext_fit_cpu_s`, plainCpuS, 's', 'process CPU (user + system, all threads) of plaintext_fit_s: less sensitive than wall time to other work on the machine'),
         record(`${p}.encrypted_fit_cpu_s`, encCpuS, 's', 'process CPU of encrypted_fit_s'),
         record(`${p}.encrypted_pool_fit_cpu_s`, poolCpuS, 's', 'process CPU of encrypted_pool_fit_s'),
-        record(`${p}.encryption_overhead_cpu`, encCpuS / plainCpuS, 'x', 'as encryption_overhead, by process CPU'),
-        record(`${p}.encryption_overhead_pool_cpu`, poolCpuS / plainCpuS, 'x', 'as encryption_overhead_pool, by process CPU'),
-        record(`${p}.encrypted_compute_s`, phases.compute, 's', 'of encrypted_fit_s: the shops computing their levels (as in the plaintext fit)'),
-        record(`${p}.encrypted_encode_encrypt_s`, phases.encrypt, 's', 'of encrypted_fit_s: the shops encoding and encrypting'),
-        record(`${p}.encrypted_layout_digest_s`, phases.layoutDigest, 's', "of encrypted_fit_s: the shops computing the slot layout's digest for their headers"),
-        record(`${p}.encrypted_sign_s`, phases.sign, 's', 'of encrypted_fit_s: the shops digesting their ciphertexts, signing and encoding their headers'),
-        record(`${p}.encrypted_add_s`, phases.add, 's', 'of encrypted_fit_s: the coordinator validating and adding'),
-        record(`${p}.encrypted_decrypt_s`, phases.decrypt, 's', 'of encrypted_fit_s: the key holder decrypting and decoding'),
+        record(`${p}.encryption_overhead_cpu`, med((t) => t.enc.cpuS / t.plain.cpuS), 'x', 'as encryption_overhead, by process CPU'),
+        record(`${p}.encryption_overhead_pool_cpu`, med((t) => t.pool.cpuS / t.plain.cpuS), 'x', 'as encryption_overhead_pool, by process CPU'),
+        record(`${p}.encrypted_compute_s`, phases.compute, 's', `of encrypted_fit_s: the shops computing their levels (as in the plaintext fit)${mean}`),
+        record(`${p}.encrypted_encode_encrypt_s`, phases.encrypt, 's', `of encrypted_fit_s: the shops encoding and encrypting${mean}`),
+        record(`${p}.encrypted_layout_digest_s`, phases.layoutDigest, 's', `of encrypted_fit_s: the shops computing the slot layout's digest for their headers${mean}`),
+        record(`${p}.encrypted_sign_s`, phases.sign, 's', `of encrypted_fit_s: the shops digesting their ciphertexts, signing and encoding their headers${mean}`),
+        record(`${p}.encrypted_add_s`, phases.add, 's', `of encrypted_fit_s: the coordinator validating and adding${mean}`),
+        record(`${p}.encrypted_decrypt_s`, phases.decrypt, 's', `of encrypted_fit_s: the key holder decrypting and decoding${mean}`),
         record(`${p}.encrypted_pool_fit_s`, poolS, 's', 'as encrypted_fit_s, each shop encrypting from an Enc(0) pool filled before the fit'),
         record(`${p}.pool_fill_s`, fillS, 's', `filling the pools before the fit: ${poolSize} Enc(0)s, one per ciphertext of the fit`),
-        record(`${p}.encryption_overhead_pool`, poolS / plainS, 'x', 'encrypted from the pool / plaintext federated (fill not counted: done while shops wait), as merchant nodes encrypt by default; goal <= 1.5'),
-        record(`${p}.encrypted_pool_encode_encrypt_s`, poolPhases.encrypt, 's', 'of encrypted_pool_fit_s: the shops encoding and encrypting from the pool'),
-        record(`${p}.encrypted_pool_other_crypto_s`, poolPhases.layoutDigest + poolPhases.sign + poolPhases.add + poolPhases.decrypt, 's', 'of encrypted_pool_fit_s: layout digest, signing, adding, decrypting (each as in the fresh fit)'),
+        record(`${p}.encryption_overhead_pool`, med((t) => t.pool.wallS / t.plain.wallS), 'x', 'encrypted from the pool / plaintext federated (fill not counted: done while shops wait), as merchant nodes encrypt by default; goal <= 1.5'),
+        record(`${p}.plaintext_fit_gc_s`, med((t) => gc.secondsWithin(t.plain)), 's', 'of plaintext_fit_s: garbage-collection pauses (V8 gc entries)'),
+        record(`${p}.encrypted_fit_gc_s`, med((t) => gc.secondsWithin(t.enc)), 's', 'of encrypted_fit_s: garbage-collection pauses, inside every part below'),
+        record(`${p}.encrypted_pool_fit_gc_s`, med((t) => gc.secondsWithin(t.pool)), 's', 'of encrypted_pool_fit_s: garbage-collection pauses'),
+        record(`${p}.encrypted_pool_compute_s`, poolPhases.compute, 's', `of encrypted_pool_fit_s: the shops computing their levels (as in the plaintext fit)${mean}`),
+        record(`${p}.encrypted_pool_encode_encrypt_s`, poolPhases.encrypt, 's', `of encrypted_pool_fit_s: the shops encoding and encrypting from the pool${mean}`),
+        record(`${p}.encrypted_pool_other_crypto_s`, poolPhases.layoutDigest + poolPhases.sign + poolPhases.add + poolPhases.decrypt, 's', `of encrypted_pool_fit_s: layout digest, signing, adding, decrypting (each as in the fresh fit)${mean}`),
         record(`${p}.bytes_per_shop_per_round`, bytes, 'bytes', 'largest round: packed ciphertexts + signed header with consent attestation'),
       );
       for (let d = 0; d < setting.depth; d++) {
@@ -290,9 +347,10 @@ export async function runGbtFitBench(settings: readonly GbtBenchSetting[], progr
     // One small untimed setting through all three paths first, so that no timed fit pays for compiling
     // (or first loading) the code of its path: the per-setting warm-up below runs the plaintext path only.
     progress('gbt fit: warming up the plaintext, fresh and pooled paths');
-    measure(WARM_UP_SETTING, []);
-    for (const setting of settings) measure(setting, out);
+    await measure(WARM_UP_SETTING, []);
+    for (const setting of settings) await measure(setting, out);
   } finally {
+    gc.close();
     encryptor.close();
     decryptor.close();
     ctx.close();

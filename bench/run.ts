@@ -64,8 +64,8 @@ export async function runBench(
         plan.mode === 'quick'
           ? [{ name: 'shops_3', shops: 3, rowsPerShop: { min: 200, max: 400 }, trees: 1, depth: 3 }]
           : [
-              { name: 'shops_5', shops: 5, rowsPerShop: { min: 300, max: 3000 }, trees: 5, depth: 3 },
-              { name: 'shops_50', shops: 50, rowsPerShop: { min: 300, max: 3000 }, trees: 5, depth: 3 },
+              { name: 'shops_5', shops: 5, rowsPerShop: { min: 300, max: 3000 }, trees: 5, depth: 3, repeats: 5 },
+              { name: 'shops_50', shops: 50, rowsPerShop: { min: 300, max: 3000 }, trees: 5, depth: 3, repeats: 3 },
             ],
         progress,
       );
