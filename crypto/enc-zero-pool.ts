@@ -245,12 +245,26 @@ function isWiped(bytes: Uint8Array): boolean {
  *   FedmartCryptoError ENC_ZERO_CONSUMED when `zero` was already used
  */
 export function encryptWithZero(ctx: HeContext, zero: Uint8Array, slots: BigUint64Array, format: 'packed' | 'seal' = 'packed'): Uint8Array {
+  assertUsableZero(ctx, zero);
+  assertSlots(ctx, slots);
+  return encryptWithCheckedZero(ctx, zero, slots, format);
+}
+
+/** `zero` is bytes, not a consumed (wiped) entry, and a well-formed ciphertext of `ctx`. */
+function assertUsableZero(ctx: HeContext, zero: Uint8Array): void {
   assertBytes(zero, 'zero');
   if (zero.length === ctx.ciphertextByteLength && isWiped(zero)) {
     throw new FedmartCryptoError('ENC_ZERO_CONSUMED', 'this encryption of zero was already used; each one may be used once');
   }
   ctx.validateCiphertext(zero);
-  assertSlots(ctx, slots);
+}
+
+/**
+ * `encryptWithZero` once `zero` has passed `assertUsableZero` and `slots`
+ * `assertSlots`: a caller that checked the slots before taking an entry
+ * does not check all of them twice.
+ */
+function encryptWithCheckedZero(ctx: HeContext, zero: Uint8Array, slots: BigUint64Array, format: 'packed' | 'seal'): Uint8Array {
   const k = constantsOf(ctx);
   const coefficients = readSealCoefficients(zero, k.layout);
   zero.fill(0);
@@ -438,7 +452,9 @@ export class PooledEncryptor {
       return undefined;
     }
     try {
-      const out = encryptWithZero(this.#ctx, zero, slots);
+      // The slots were checked above, before an entry was taken; the entry is checked as encryptWithZero checks it.
+      assertUsableZero(this.#ctx, zero);
+      const out = encryptWithCheckedZero(this.#ctx, zero, slots, 'packed');
       this.pooled++;
       return out;
     } finally {
