@@ -119,7 +119,10 @@ interface LevelShape {
 function runFit(spec: GbtFitSpec, shops: readonly ShopData[], aggregate: RoundAggregator, ctx: HeContext): { model: GbtFitModel; levels: LevelShape[]; rounds: number } {
   let state = gbtFitDefinition.initialState(spec);
   const levels: LevelShape[] = [];
-  for (let round = 1; round <= spec.trees * spec.depth + 2; round++) {
+  // A bound against a fit that never ends, not its round count: a level per depth of each tree, and room for
+  // a round per tree besides, a first round (bin grid) and a last (evaluation).
+  const maxRounds = spec.trees * (spec.depth + 1) + 2;
+  for (let round = 1; round <= maxRounds; round++) {
     const q = gbtFitDefinition.roundQuery(spec, state, round, 'fit-bench');
     const terms = RoundTerms.fromSpec(ctx, q.kind, { ...q.spec, kind: q.kind }, 100);
     const { layout, definition } = terms;
@@ -134,7 +137,7 @@ function runFit(spec: GbtFitSpec, shops: readonly ShopData[], aggregate: RoundAg
     if (next.done) return { model: next.model, levels, rounds: round };
     state = next.state;
   }
-  throw new BenchCheckError('gbt fit: the fit did not end within trees x depth rounds');
+  throw new BenchCheckError(`gbt fit: the fit did not end within ${maxRounds} rounds`);
 }
 
 /** A result with the wall and process CPU seconds it took. */
