@@ -49,6 +49,7 @@ const DOMAIN_RE = /^[\x21-\x7e]{1,255}$/;
 
 const utf8 = new TextEncoder();
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const CHUNK_MASK = (1n << 48n) - 1n;
 
 /** String.prototype.isWellFormed (Node 20) is far faster than a /\p{Cs}/u test on every string; the lib typings predate it. */
 const isWellFormed: (s: string) => boolean = (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -108,11 +109,28 @@ class Writer {
     const m = v < 0n ? -v : v;
     const sign = v < 0n ? 1 : 0;
     if (m > MAX_SAFE) {
-      const mag = largeMagnitude(m);
-      const at = this.reserve(5 + mag.length);
+      // 48 bits at a time, least significant first (each exact in a double): no hex string.
+      const chunks: number[] = [];
+      for (let r = m; r > 0n; r >>= 48n) chunks.push(Number(r & CHUNK_MASK));
+      let top = chunks[chunks.length - 1] as number;
+      let topLen = 0;
+      for (let y = top; y > 0; y = Math.floor(y / 256)) topLen++;
+      const len = 6 * (chunks.length - 1) + topLen;
+      const at = this.reserve(5 + len);
       this.buf[at] = sign;
-      this.view.setUint32(at + 1, mag.length, false);
-      this.buf.set(mag, at + 5);
+      this.view.setUint32(at + 1, len, false);
+      let i = at + 4 + len;
+      for (let c = 0; c < chunks.length - 1; c++) {
+        let x = chunks[c] as number;
+        for (let b = 0; b < 6; b++, i--) {
+          this.buf[i] = x % 256;
+          x = Math.floor(x / 256);
+        }
+      }
+      for (; i > at + 4; i--) {
+        this.buf[i] = top % 256;
+        top = Math.floor(top / 256);
+      }
       return;
     }
     // Most bounds fit a double: bytes by division, without a hex string or an array per value.
@@ -141,14 +159,6 @@ class Writer {
   }
 }
 
-/** Minimal big-endian bytes of a magnitude above 2^53 - 1. */
-function largeMagnitude(m: bigint): Uint8Array {
-  let hex = m.toString(16);
-  if (hex.length % 2 === 1) hex = '0' + hex;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 function encodeValue(w: Writer, value: unknown, path: PathOf, depth: number): void {
   if (typeof value === 'string') {
