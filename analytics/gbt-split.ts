@@ -126,6 +126,11 @@ function totalOf(bins: GbtBinSums): GbtSums {
   return t;
 }
 
+/** The sums over each open node of a level (its first variable's bins added up), by node id. */
+export function gbtOpenNodeSums(histograms: GbtLevelHistograms): Map<number, GbtSums> {
+  return new Map(histograms.nodes.filter((node) => node.variables.length > 0).map((node) => [node.id, totalOf(node.variables[0] as GbtBinSums)]));
+}
+
 /** A candidate split and the sums it sends each way. */
 export interface Candidate {
   readonly split: GbtSplit;

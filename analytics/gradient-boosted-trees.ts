@@ -3,7 +3,12 @@
  * rounds, one per level of the tree being grown, after one `gbt-bin-grid`
  * round (gbt-bin-grid.ts) when a numeric variable gives a range instead of
  * edges: its summed counts give the edges (gbt-bin-edges.ts), which the fit
- * state keeps and every later round carries. gbt-spec.ts, gbt-tree.ts,
+ * state keeps and every later round carries. After every tree from the
+ * second, a `gbt-leaf-overlap` round (gbt-leaf-overlap.ts) counts the rows
+ * each of its leaves shares with each leaf of the earlier trees, and the fit
+ * runner prunes it until every such count is 0 or at least minLeafSubjects
+ * (gbt-prune.ts), so no two leaves of the model differ by 1 … k − 1 subjects;
+ * the state keeps the sums of the growing tree's nodes for that. gbt-spec.ts, gbt-tree.ts,
  * gbt-local.ts, gbt-split.ts hold the computation; this file reads the rows,
  * lays out the round and drives the fit.
  *
@@ -39,7 +44,7 @@ import { GBT_SCALE_BITS, decodeGbtLevel, gbtBinPrefix, gbtGradientBound, gbtLeve
 import { GBT_DEFAULTS, GBT_KIND, GBT_LIMITS, gbtBinCount, gbtWithEdges, isGbtRangeVariable, parseGbtWrittenSpec, type GbtSpec, type GbtVariable, type GbtWrittenSpec } from './gbt-spec.js';
 import { GBT_GRID_CELLS, chooseGbtEdges } from './gbt-bin-edges.js';
 import type { GbtBinGridResult } from './gbt-bin-grid.js';
-import { advanceGbtLevel } from './gbt-split.js';
+import { advanceGbtLevel, gbtLeafValue, gbtOpenNodeSums, type GbtSums } from './gbt-split.js';
 import { assertReleasableGbtModel, emptyGbtModel, gbtFrontier, gbtNodeDepth, startGbtTree, type GbtModel, type GbtNode, type GbtRow, type GbtSplit, type GbtTree } from './gbt-tree.js';
 import { absAtMost, atMost, equals, firstBroken, signedTotalOf, totalOf, withRoundingSlack, type RelationCheck } from './input-relations.js';
 import type { IterativeModelDefinition } from './iterative.js';
@@ -54,12 +59,16 @@ import { isHoldout } from './customer-features.js';
 import type { RowScope } from './row-scope.js';
 import type { GbtEvaluation, GbtEvaluationResult } from './gbt-evaluation.js';
 import { gbtImportance } from './gbt-importance.js';
+import type { GbtLeafOverlapResult } from './gbt-leaf-overlap.js';
+import { pruneGbtTreeByOverlap } from './gbt-prune.js';
 
 export const GBT_LEVEL_KIND = 'gbt-level';
 /** The first round of a fit some of whose numeric variables give a range: the shops count their rows on a fine grid (gbt-bin-grid.ts). */
 export const GBT_BIN_GRID_KIND = 'gbt-bin-grid';
 /** The last round of a fit with a hold-out: the shops score their held-out rows (gbt-evaluation.ts). */
 export const GBT_EVALUATION_KIND = 'gbt-evaluation';
+/** After every tree from the second: the shops count the rows each leaf of that tree shares with each leaf of every earlier tree (gbt-leaf-overlap.ts). */
+export const GBT_LEAF_OVERLAP_KIND = 'gbt-leaf-overlap';
 
 /** Default share of customers held out for evaluation (`data: customers`; a business table holds none out). */
 export const GBT_DEFAULT_HOLDOUT_PERCENT = 20;
@@ -166,6 +175,20 @@ export interface GbtFitState {
   readonly edges?: Readonly<Record<string, readonly number[]>>;
   /** The finished model, while its held-out rows are scored (the `gbt-evaluation` round). */
   readonly model?: GbtFitModel;
+  /**
+   * Sums (count, G and H at scale 2^48, as decimal strings) of every node of
+   * the last tree that was open in a level, by node id: a split the
+   * `gbt-leaf-overlap` round makes the fit prune becomes a leaf with these.
+   * Kept here, never in the published model.
+   */
+  readonly nodeSums?: Readonly<Record<string, GbtStoredSums>>;
+}
+
+/** A node's sums as the fit state keeps them (JSON has no bigint). */
+export interface GbtStoredSums {
+  readonly n: string;
+  readonly g: string;
+  readonly h: string;
 }
 
 /** The fitted model, as stored and shown: a `GbtModel` (gbt-tree.ts scores rows with it) with what it was fitted on. */
@@ -346,6 +369,7 @@ export function parseGbtFitSpec(json: unknown): GbtFitSpec {
 function checkForest(gbt: GbtSpec, forest: readonly GbtRoundTree[], state: GbtForestState = 'growing'): void {
   if (forest.length > gbt.trees) throw new QuerySpecError('forest', `${forest.length} trees; the fit grows ${gbt.trees}`);
   if (state === 'finished' && forest.length !== gbt.trees) throw new QuerySpecError('forest', `${forest.length} trees; the finished model has ${gbt.trees}`);
+  if (state === 'complete' && forest.length < 2) throw new QuerySpecError('forest', `${forest.length} tree; leaves are compared across at least 2`);
   forest.forEach((tree, t) => {
     const last = t === forest.length - 1;
     const byId = new Map<number, GbtRoundNode>();
@@ -356,7 +380,7 @@ function checkForest(gbt: GbtSpec, forest: readonly GbtRoundTree[], state: GbtFo
       if (depth > gbt.depth) throw new QuerySpecError(`${at}.id`, `node ${node.id} lies below depth ${gbt.depth}`);
       if (node.id > 0 && byId.get((node.id - 1) >> 1)?.kind !== 'split') throw new QuerySpecError(`${at}.id`, `node ${node.id} is not the child of a split`);
       if (node.kind === 'open') {
-        if (state === 'finished') throw new QuerySpecError(at, 'the model is finished: no node is open');
+        if (state !== 'growing') throw new QuerySpecError(at, state === 'finished' ? 'the model is finished: no node is open' : 'the trees are complete: no node is open');
         if (!last) throw new QuerySpecError(at, 'only the last tree may be growing');
         if (depth >= gbt.depth) throw new QuerySpecError(at, `an open node at depth ${depth} cannot be split`);
       }
@@ -384,8 +408,8 @@ function checkSplit(gbt: GbtSpec, split: GbtSplit, at: string): void {
   }
 }
 
-/** A level's forest has its last tree growing; the evaluation's is the finished model. */
-export type GbtForestState = 'growing' | 'finished';
+/** A level's forest has its last tree growing; the leaf overlap's is complete trees (at least 2, the last one checked); the evaluation's is the finished model. */
+export type GbtForestState = 'growing' | 'complete' | 'finished';
 
 /** A round spec carrying the fit's spec and a forest, of round kind `K`. */
 export type GbtForestSpec<K extends string = string> = Omit<GbtLevelSpec, 'kind'> & { readonly kind: K };
@@ -702,20 +726,83 @@ export function gbtStateWithEdges(spec: GbtFitSpec, state: GbtFitState, result: 
   return { ...state, edges, minLeafSubjects };
 }
 
+/** The sums of every open node of a level, as the fit state keeps them. */
+function frontierSums(result: GbtLevelResult): Record<string, GbtStoredSums> {
+  return Object.fromEntries([...gbtOpenNodeSums(result.histograms)].map(([id, s]) => [String(id), { n: String(s.n), g: String(s.g), h: String(s.h) }]));
+}
+
+/** The state without the last tree's node sums (a new tree starts). */
+function withoutNodeSums(state: GbtFitState): GbtFitState {
+  const { nodeSums: _nodeSums, ...rest } = state;
+  return rest;
+}
+
+/** Whether the last tree is complete and waits for its `gbt-leaf-overlap` round (every tree from the second does). */
+export function awaitsGbtLeafOverlap(state: GbtFitState): boolean {
+  const last = state.trees.at(-1);
+  return state.model === undefined && state.trees.length >= 2 && last !== undefined && !last.nodes.some((n) => n.kind === 'open');
+}
+
 /**
- * The model state one level's release leads to, or the finished model. With
- * a hold-out the finished model waits in the state for its evaluation
- * round. Throws RangeError when the fit cannot go on or its model cannot be
+ * The model state one level's release leads to, or the finished model. A
+ * tree from the second on, once complete, waits in the state for its
+ * `gbt-leaf-overlap` round (the next tree is not started yet). With a
+ * hold-out the finished model waits in the state for its evaluation round.
+ * Throws RangeError when the fit cannot go on or its model cannot be
  * released.
  */
 export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtLevelResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
   const gbt = gbtSpecOf(spec, state.edges);
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
+  const nodeSums = { ...state.nodeSums, ...frontierSums(result) };
   const next = advanceGbtLevel({ ...gbt, minLeafSubjects }, { ...emptyGbtModel(gbt), trees: state.trees }, result.histograms);
-  if (!next.done) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects } };
+  // advanceGbtLevel starts the next tree as soon as one is complete.
+  const completed = next.done || next.model.trees.length > state.trees.length;
+  if (!completed) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects, nodeSums } };
+  const trees = next.done ? next.model.trees : next.model.trees.slice(0, -1);
+  // From the second tree on, the leaves are compared with the earlier trees' before anything else.
+  if (trees.length >= 2) return { done: false, state: { ...state, trees, minLeafSubjects, nodeSums } };
+  if (!next.done) return { done: false, state: { ...withoutNodeSums(state), trees: next.model.trees, minLeafSubjects } };
+  return finishGbtTrees(spec, withoutNodeSums(state), trees, minLeafSubjects, round);
+}
+
+/**
+ * The state after a `gbt-leaf-overlap` round: the last tree pruned until
+ * each of its leaves shares no row or at least minLeafSubjects rows with
+ * every leaf of every earlier tree (gbt-prune.ts; a split turned leaf takes
+ * its value and subjects from the sums the state kept), then the next tree
+ * started, or the finished model. Throws RangeError when the tree's root
+ * itself shares 1 … minLeafSubjects − 1 rows with an earlier leaf (the rows
+ * changed between trees: the fit stops) or a merged split's sums are missing.
+ */
+export function gbtStateAfterLeafOverlap(spec: GbtFitSpec, state: GbtFitState, result: GbtLeafOverlapResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
+  if (!awaitsGbtLeafOverlap(state)) throw new RangeError('state: no complete tree awaits its leaf overlap');
+  const gbt = gbtSpecOf(spec, state.edges);
+  const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
+  const sumsOf = (id: number): GbtSums => {
+    const s = state.nodeSums?.[String(id)];
+    if (s === undefined) throw new RangeError(`state: no sums of node ${id} of the last tree`);
+    return { n: BigInt(s.n), g: BigInt(s.g), h: BigInt(s.h) };
+  };
+  const last = state.trees.at(-1) as GbtTree;
+  const pruned = pruneGbtTreeByOverlap(last, result.overlaps, minLeafSubjects, (id) => gbtLeafValue(sumsOf(id), gbt));
+  const trees = [...state.trees.slice(0, -1), pruned];
+  const rest = withoutNodeSums(state);
+  if (trees.length < gbt.trees) return { done: false, state: { ...rest, trees: startGbtTree({ ...emptyGbtModel(gbt), trees }).trees, minLeafSubjects } };
+  return finishGbtTrees(spec, rest, trees, minLeafSubjects, round);
+}
+
+/**
+ * The finished trees as the stored model, refused unless every leaf holds
+ * at least minLeafSubjects; with a hold-out it waits in the state for its
+ * evaluation round.
+ */
+function finishGbtTrees(spec: GbtFitSpec, state: GbtFitState, trees: readonly GbtTree[], minLeafSubjects: number, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
+  const gbt = gbtSpecOf(spec, state.edges);
+  const finished: GbtModel = { ...emptyGbtModel(gbt), trees };
   // No model is stored unless every leaf holds at least minLeafSubjects (≥ k) subjects.
-  assertReleasableGbtModel(next.model, minLeafSubjects);
-  const root = (next.model.trees.at(-1) as GbtTree).nodes[0] as GbtNode;
+  assertReleasableGbtModel(finished, minLeafSubjects);
+  const root = (trees.at(-1) as GbtTree).nodes[0] as GbtNode;
   const model: GbtFitModel = {
     kind: GBT_KIND,
     purpose: spec.purpose,
@@ -728,10 +815,10 @@ export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtL
     rounds: round,
     trainingRows: root.kind === 'open' ? 0 : root.subjects,
     holdoutPercent: spec.holdoutPercent,
-    importance: gbtImportance(gbt.variables, next.model.trees),
-    ...next.model,
+    importance: gbtImportance(gbt.variables, trees),
+    ...finished,
   };
-  if (spec.holdoutPercent > 0) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects, model } };
+  if (spec.holdoutPercent > 0) return { done: false, state: { ...state, trees, minLeafSubjects, model } };
   return { done: true, model };
 }
 
@@ -748,7 +835,9 @@ const GBT_GUIDE: KindGuideBody = {
     `when they give a range (a first round counts the rows on ${GBT_GRID_CELLS} equal cells over it; the edges are cell boundaries at equal-count ` +
     'quantiles, every bin holding at least minLeafSubjects rows), categorical ones by level. Each round grows one level of one tree: every shop sends, per open node, variable and bin, its encrypted row count and ' +
     'gradient and Hessian sums at the current model; only sums over all shops are decrypted, for the fit runner alone, which picks the best ' +
-    'split of every node. Every leaf holds at least minLeafSubjects subjects (never fewer than the purpose\'s k), or no model is stored. ' +
+    'split of every node. After every tree from the second, one more round counts the rows each of its leaves shares with each leaf of the earlier ' +
+    'trees, and the tree is pruned (a leaf\'s parent made a leaf) until every such count is 0 or at least minLeafSubjects, so no two leaves of ' +
+    'the model differ by fewer than minLeafSubjects subjects. Every leaf holds at least minLeafSubjects subjects (never fewer than the purpose\'s k), or no model is stored. ' +
     'Rows are customers (data: customers) or rows of a business table; a row missing a value is left out. With data: customers, holdoutPercent ' +
     'of the customers (by pseudonym, as the logistic fit splits them) never train: after the last tree they score the model in a last round, ' +
     'published under the rules of the logistic fit\'s evaluation (binary label: AUC, log-loss and rates at 0.5 from merged score histograms; ' +
@@ -795,7 +884,7 @@ const GBT_GUIDE: KindGuideBody = {
         'or { name, type: "categorical", levels } with every level a row may hold. Names are read like the label.',
     },
     { name: 'trees', type: 'integer', required: false, default: String(GBT_DEFAULTS.trees), description: `Trees to grow, 1 to ${GBT_LIMITS.maxTrees}; trees x (2^(depth+1) - 1) at most ${GBT_MAX_FOREST_NODES}.` },
-    { name: 'depth', type: 'integer', required: false, default: String(GBT_DEFAULTS.depth), description: `Most split levels per tree, 1 to ${GBT_LIMITS.maxDepth}: one round per level.` },
+    { name: 'depth', type: 'integer', required: false, default: String(GBT_DEFAULTS.depth), description: `Most split levels per tree, 1 to ${GBT_LIMITS.maxDepth}: one round per level (and one more per tree from the second).` },
     { name: 'learningRate', type: 'number', required: false, default: String(GBT_DEFAULTS.learningRate), description: 'Shrinkage of every leaf value, in (0, 1].' },
     { name: 'l2', type: 'number', required: false, default: String(GBT_DEFAULTS.l2), description: `L2 penalty lambda of the leaf values and gains, 0 to ${GBT_LIMITS.maxL2}.`, sample: 2 },
     { name: 'bins', type: 'integer', required: false, default: String(GBT_DEFAULTS.bins), description: `Most bins of one variable (edges + 1, or levels; a range gets at most this many), ${GBT_LIMITS.minBins} to ${GBT_LIMITS.maxBins}.`, sample: 32 },
@@ -827,7 +916,7 @@ const GBT_GUIDE: KindGuideBody = {
 export const gbtFitDefinition: IterativeModelDefinition<GbtFitSpec, GbtFitState, GbtFitModel> = {
   kind: GBT_KIND,
   guide: GBT_GUIDE,
-  roundKinds: [GBT_BIN_GRID_KIND, GBT_LEVEL_KIND, GBT_EVALUATION_KIND],
+  roundKinds: [GBT_BIN_GRID_KIND, GBT_LEVEL_KIND, GBT_LEAF_OVERLAP_KIND, GBT_EVALUATION_KIND],
   parseFitSpec: parseGbtFitSpec,
   purposeOf: (spec) => spec.purpose,
   inputFields: (spec) => modelInputFields(derived(spec).data),
@@ -839,11 +928,14 @@ export const gbtFitDefinition: IterativeModelDefinition<GbtFitSpec, GbtFitState,
     const body = { ...written, variables: gbtSpecOf(spec, state.edges ?? {}).variables };
     // The trees are finished: the last round scores the held-out rows with them.
     if (state.model !== undefined) return { kind: GBT_EVALUATION_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.model.trees) } };
+    // A tree from the second is complete: its leaves are compared with the earlier trees' before the next level.
+    if (awaitsGbtLeafOverlap(state)) return { kind: GBT_LEAF_OVERLAP_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.trees) } };
     return { kind: GBT_LEVEL_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.trees) } };
   },
   advance: (spec, state, roundResult, round) => {
     if (needsGbtEdges(spec, state)) return { done: false, state: gbtStateWithEdges(spec, state, roundResult as GbtBinGridResult) };
     if (state.model !== undefined) return finishGbtEvaluation(state, roundResult as GbtEvaluationResult, round);
+    if (awaitsGbtLeafOverlap(state)) return gbtStateAfterLeafOverlap(spec, state, roundResult as GbtLeafOverlapResult, round);
     return advanceGbtFit(spec, state, roundResult as GbtLevelResult, round);
   },
 };

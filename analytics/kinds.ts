@@ -25,3 +25,4 @@ export { featureMomentsQuery, kmeansRoundQuery } from './kmeans.js';
 export { gbtLevelQuery } from './gradient-boosted-trees.js';
 export { gbtBinGridQuery } from './gbt-bin-grid.js';
 export { gbtEvaluationQuery } from './gbt-evaluation.js';
+export { gbtLeafOverlapQuery } from './gbt-leaf-overlap.js';

@@ -16,6 +16,12 @@
  *   give its units. The stored model of the real fit splits at one of them
  *   only, and has no two splits on price at equal node populations, nor two
  *   leaves of different trees, whose rows differ by 1..k−1 subjects;
+ * - leaves of different trees a few subjects apart: a fit of several trees
+ *   over three variables, pooled without the leaf-overlap rule, publishes
+ *   pairs of leaves of different trees whose rows differ by 1..k−1 subjects
+ *   (their values give those subjects' gradient sums); the real fit's
+ *   stored model (a `gbt-leaf-overlap` round after every tree from the
+ *   second, which the marketer cannot create or read either) has none;
  * - gradient histograms requested directly: the level of that fit holds
  *   the target's bin (one row, its gradient); the marketer can neither
  *   create a level, nor read or fetch the release of its own fit's levels,
@@ -29,7 +35,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gbtSpecOf, parseGbtFitSpec, type GbtFitModel } from '../../analytics/gradient-boosted-trees.js';
 import type { GbtTree } from '../../analytics/gbt-tree.js';
-import { pooledFit } from '../helpers/pooled-gbt.js';
+import { pooledFit, type PooledNode } from '../helpers/pooled-gbt.js';
 import { DEFAULT_FIELD_CLASSIFICATION } from '../../compliance/index.js';
 import { BRANDS, SALES_PURPOSE, STORE_WEEK_COLUMNS, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 import { startAdversaryCluster, type AdversaryCluster, type FitView } from './adversary-cluster.js';
@@ -259,6 +265,80 @@ describe('curious marketer vs gradient-boosted trees', () => {
     );
   }, 400_000);
 
+  it('leaves of different trees: the pooled fit without the rule publishes pairs 1..k−1 subjects apart, the stored model none', async () => {
+    const spec = {
+      purpose: SALES_PURPOSE,
+      data: 'store_week',
+      label: LABEL,
+      variables: [{ name: 'price', type: 'numeric', edges: PRICE_EDGES }, { name: 'display', type: 'numeric', edges: [0.5] }, { name: 'brand', type: 'categorical', levels: [...BRANDS] }],
+      trees: 6,
+      depth: 3,
+      learningRate: LEARNING_RATE,
+      l2: L2,
+    };
+    const gbt = { ...gbtSpecOf(parseGbtFitSpec({ ...spec, kind: 'gradient-boosted-trees' })), minLeafSubjects: K };
+    const pooledRows = rows.map((r) => ({ x: { price: r.price, display: r.display, brand: r.brand }, y: r.units }));
+    /**
+     * Pairs of leaves of different trees, and those whose rows (routed here) differ by 1..k−1 subjects one way:
+     * A ∖ B or B ∖ A holds 1..k−1 rows (then G_A − G_B is those rows' gradient sum less that of ≥ 0 others, exactly
+     * theirs when the other way is empty).
+     */
+    const closePairs = (model: GbtFitModel): { pairs: number; close: { d: number; at: string }[] } => {
+      const leaves = leavesOf(model, rows);
+      const close: { d: number; at: string }[] = [];
+      let pairs = 0;
+      for (const x of leaves) {
+        expect(x.members.length).toBe(x.subjects);
+        for (const y of leaves) {
+          if (y.tree <= x.tree) continue;
+          pairs++;
+          const [sx, sy] = [new Set(x.members), new Set(y.members)];
+          const small = [x.members.filter((i) => !sy.has(i)).length, y.members.filter((i) => !sx.has(i)).length].filter((d) => d > 0 && d < K);
+          if (small.length > 0) close.push({ d: Math.min(...small), at: `leaf ${x.id} of tree ${x.tree + 1} and leaf ${y.id} of tree ${y.tree + 1}` });
+        }
+      }
+      return { pairs, close };
+    };
+    /** The pooled trees in the stored model's shape (for routing alike). */
+    const asModel = (trees: readonly PooledNode[][]): GbtFitModel =>
+      ({
+        trees: trees.map((t) => ({
+          nodes: t.map((n) =>
+            n.kind === 'leaf'
+              ? n
+              : { id: n.id, kind: 'split', subjects: n.subjects, split: n.threshold !== undefined ? { type: 'numeric', variable: n.variable, bin: 0, threshold: n.threshold } : { type: 'categorical', variable: n.variable, levels: n.levels ?? [] } },
+          ),
+        })),
+      }) as unknown as GbtFitModel;
+    // The pooled plaintext without the rule: such pairs exist on these rows.
+    const unruled = closePairs(asModel(pooledFit(gbt, pooledRows, { leafOverlap: false }).trees));
+    expect(unruled.close.length).toBeGreaterThan(0);
+
+    // The real fit: one leaf-overlap round after every tree from the second; no such pair in the stored model.
+    const before = cluster.answeredQueryIds.length;
+    const fit: Fit = await cluster.fit('gradient-boosted-trees', spec);
+    const rounds = cluster.answeredQueryIds.slice(before);
+    expect(fit.status, fit.statusReason ?? '').toBe('done');
+    const model = fit.model as GbtFitModel;
+    expect(model.trees).toHaveLength(spec.trees);
+    expect(model.rounds).toBe(rounds.length);
+    const stored = closePairs(model);
+    expect(stored.close, stored.close.map((c) => `${c.at}: ${c.d}`).join('; ')).toEqual([]);
+    // It is the pooled fit under the rule, counted from the rows.
+    const ruled = pooledFit(gbt, pooledRows);
+    expect(model.trees.map((t) => t.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? -1 : n.subjects]))).toEqual(ruled.trees.map((t) => t.map((n) => [n.id, n.kind, n.subjects])));
+    // The overlap rounds are internal like the levels.
+    for (const id of rounds) expect((await cluster.marketer<{ code: string }>('GET', `/v1/queries/${id}/release`)).body.code).toBe('RELEASE_INTERNAL');
+    const forest = model.trees.slice(0, 2).map((t) => ({ nodes: t.nodes.map((n) => (n.kind === 'leaf' ? { id: n.id, kind: 'leaf', value: n.value } : n.kind === 'split' ? { id: n.id, kind: 'split', split: n.split } : n)) }));
+    const direct = await cluster.marketer<{ code: string }>('POST', '/v1/queries', { kind: 'gbt-leaf-overlap', spec: { ...spec, fitId: fit.fitId, round: 1, forest }, targetMerchants: 3 });
+    expect([direct.status, direct.body.code]).toEqual([403, 'QUERY_KIND_INTERNAL']);
+    const smallest = Math.min(...unruled.close.map((c) => c.d));
+    console.log(
+      `gbt adversary, leaves across trees: without the rule ${unruled.close.length} of ${unruled.pairs} pairs of leaves of different trees 1..${K - 1} subjects apart (smallest ${smallest}); ` +
+        `the stored model (${rounds.length} rounds) ${stored.pairs} pairs, none`,
+    );
+  }, 400_000);
+
   it("gradient histograms requested directly: no level is created, read or fetched, not even of the marketer's own fit", async () => {
     expect(attackRounds.length).toBeGreaterThan(0);
     // The pooled plaintext of the first level of that fit: the root's price bin between the two edges holds the
@@ -283,6 +363,7 @@ describe('curious marketer vs gradient-boosted trees', () => {
     }
     const kinds = await cluster.marketer<{ queryKinds: string[]; modelKinds: string[] }>('GET', '/v1/kinds');
     expect(kinds.body.queryKinds).not.toContain('gbt-level');
+    expect(kinds.body.queryKinds).not.toContain('gbt-leaf-overlap');
     expect(kinds.body.modelKinds).toContain('gradient-boosted-trees');
   }, 120_000);
 });

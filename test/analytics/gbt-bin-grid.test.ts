@@ -15,7 +15,7 @@ import { canonicalSpecJson } from '../../analytics/canonical-json.js';
 import { QuerySpecError } from '../../analytics/errors.js';
 import { parseGbtSpec } from '../../analytics/gbt-spec.js';
 import { gbtBinGridQuery, type GbtBinGridSpec } from '../../analytics/gbt-bin-grid.js';
-import { GBT_BIN_GRID_KIND, GBT_LEVEL_KIND, gbtFitDefinition, gbtLevelQuery, gbtRows, gbtSpecOf, gbtStateWithEdges, parseGbtFitSpec, type GbtFitModel, type GbtFitSpec, type GbtFitState } from '../../analytics/gradient-boosted-trees.js';
+import { GBT_BIN_GRID_KIND, GBT_LEAF_OVERLAP_KIND, GBT_LEVEL_KIND, gbtFitDefinition, gbtLevelQuery, gbtRows, gbtSpecOf, gbtStateWithEdges, parseGbtFitSpec, type GbtFitModel, type GbtFitSpec, type GbtFitState } from '../../analytics/gradient-boosted-trees.js';
 import { gbtPredict } from '../../analytics/gbt-tree.js';
 import { getQueryDefinition } from '../../analytics/index.js';
 import { checkModelRules } from '../../analytics/model-rules.js';
@@ -235,7 +235,9 @@ describe('gbt-bin-grid: a fit with ranges equals the pooled fit on the edges com
       const spec = fitSpec({ ...FITS[label] });
       const { model, kinds, specs } = federatedFit(spec, shops);
       expect(kinds[0]).toBe(GBT_BIN_GRID_KIND);
-      expect(kinds.slice(1).every((k) => k === GBT_LEVEL_KIND)).toBe(true);
+      // Then levels, and a leaf-overlap round after each tree from the second.
+      expect(kinds.slice(1).every((k) => k === GBT_LEVEL_KIND || k === GBT_LEAF_OVERLAP_KIND)).toBe(true);
+      expect(kinds.filter((k) => k === GBT_LEAF_OVERLAP_KIND)).toHaveLength(spec.trees - 1);
       expect(model.rounds).toBe(kinds.length);
       // The edges, computed here from the pooled rows' grid.
       const edges = Object.fromEntries(

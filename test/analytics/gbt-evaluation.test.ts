@@ -17,6 +17,7 @@ import { GBT_EVALUATION_BINS, gbtEvaluationQuery, type GbtEvaluationSpec, type G
 import { gbtMargin, gbtPredict, type GbtRow } from '../../analytics/gbt-tree.js';
 import {
   GBT_EVALUATION_KIND,
+  GBT_LEAF_OVERLAP_KIND,
   GBT_LEVEL_KIND,
   gbtFitDefinition,
   gbtLevelQuery,
@@ -29,7 +30,8 @@ import {
 } from '../../analytics/gradient-boosted-trees.js';
 import type { ModelEvaluation } from '../../analytics/model-evaluation.js';
 import { checkModelRules } from '../../analytics/model-rules.js';
-import type { QueryDefinition, ReleasedTotals } from '../../analytics/query-definition.js';
+import type { ReleasedTotals } from '../../analytics/query-definition.js';
+import { getQueryDefinition } from '../../analytics/registry.js';
 import { rowContents } from '../../analytics/row-scope.js';
 import { LIFECYCLE_STAGES, type Customer, type Order, type ShopData } from '../../analytics/shop-data.js';
 import { fixedToReal } from '../../analytics/signed-real.js';
@@ -132,7 +134,7 @@ function federatedFit(spec: GbtFitSpec, shops: readonly ShopData[], k: number): 
     const q = gbtFitDefinition.roundQuery(spec, state, round, 'fit-eval');
     kinds.push(q.kind);
     const json = JSON.parse(canonicalSpecJson({ ...q.spec, kind: q.kind })) as unknown;
-    const definition = (q.kind === GBT_EVALUATION_KIND ? gbtEvaluationQuery : gbtLevelQuery) as unknown as QueryDefinition<unknown, unknown>;
+    const definition = getQueryDefinition(q.kind);
     const roundSpec = definition.parseSpec(json);
     if (q.kind === GBT_EVALUATION_KIND) evaluation = roundSpec as GbtEvaluationSpec;
     const fields = definition.fields(roundSpec).map((f) => f.name);
@@ -318,8 +320,11 @@ describe('gbt-evaluation: whole fits through the kind', () => {
       const shops = customerShops([150, 400, 900], label === 'binary' ? 53 : 59);
       const spec = label === 'binary' ? binarySpec() : numericSpec();
       const { model, kinds } = federatedFit(spec, shops, K);
+      // Levels, one leaf-overlap round after each tree from the second (the last one just before the evaluation), then the evaluation.
       expect(kinds.at(-1)).toBe(GBT_EVALUATION_KIND);
-      expect(kinds.slice(0, -1).every((k) => k === GBT_LEVEL_KIND)).toBe(true);
+      expect(kinds.at(-2)).toBe(GBT_LEAF_OVERLAP_KIND);
+      expect(kinds.slice(0, -1).every((k) => k === GBT_LEVEL_KIND || k === GBT_LEAF_OVERLAP_KIND)).toBe(true);
+      expect(kinds.filter((k) => k === GBT_LEAF_OVERLAP_KIND)).toHaveLength(spec.trees - 1);
       expect(model.rounds).toBe(kinds.length);
       expect(model.holdoutPercent).toBe(25);
       const gbt = { ...gbtSpecOf(spec), minLeafSubjects: K };
@@ -359,7 +364,8 @@ describe('gbt-evaluation: whole fits through the kind', () => {
     const shops = customerShops([150, 400], 61);
     const spec = binarySpec({ holdoutPercent: 0 });
     const { model, kinds } = federatedFit(spec, shops, K);
-    expect(kinds.every((k) => k === GBT_LEVEL_KIND)).toBe(true);
+    expect(kinds.every((k) => k === GBT_LEVEL_KIND || k === GBT_LEAF_OVERLAP_KIND)).toBe(true);
+    expect(kinds.filter((k) => k === GBT_LEAF_OVERLAP_KIND)).toHaveLength(spec.trees - 1);
     expect(model.evaluation).toBeUndefined();
     expect(model.holdoutPercent).toBe(0);
     expect(model.trainingRows).toBe(shops.flatMap((s) => gbtRows(spec, s)).length);

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalSpecJson } from '../../analytics/canonical-json.js';
 import { QuerySpecError } from '../../analytics/errors.js';
 import {
+  GBT_LEAF_OVERLAP_KIND,
   GBT_LEVEL_KIND,
   advanceGbtFit,
   gbtFitDefinition,
@@ -28,6 +29,7 @@ import {
 import { gbtPredict } from '../../analytics/gbt-tree.js';
 import { checkModelRules } from '../../analytics/model-rules.js';
 import type { ReleasedTotals } from '../../analytics/query-definition.js';
+import { getQueryDefinition } from '../../analytics/registry.js';
 import type { ShopData } from '../../analytics/shop-data.js';
 import { roundView } from '../../client-sdk/index.js';
 import { DEFAULT_FIELD_CLASSIFICATION, DEFAULT_PURPOSES, type PurposeDefinition } from '../../compliance/index.js';
@@ -71,23 +73,27 @@ function release(fields: readonly string[], summed: readonly bigint[], k: number
 }
 
 /** Publishes rounds as the fit runner does (through canonical JSON), lets each shop compute, sums, checks and advances. */
-function federatedFit(spec: GbtFitSpec, shops: readonly ShopData[], k: (round: number) => number): { model: GbtFitModel; rounds: number; levels: GbtLevelSpec[] } {
+function federatedFit(spec: GbtFitSpec, shops: readonly ShopData[], k: (round: number) => number): { model: GbtFitModel; rounds: number; levels: GbtLevelSpec[]; kinds: string[] } {
   let state = gbtFitDefinition.initialState(spec);
   const levels: GbtLevelSpec[] = [];
+  const kinds: string[] = [];
   for (let round = 1; round < 100; round++) {
     const q = gbtFitDefinition.roundQuery(spec, state, round, 'fit-test');
-    expect(q.kind).toBe(GBT_LEVEL_KIND);
-    const level = gbtLevelQuery.parseSpec(JSON.parse(canonicalSpecJson({ ...q.spec, kind: q.kind })));
-    levels.push(level);
-    const fields = gbtLevelQuery.fields(level).map((f) => f.name);
-    const vectors = shops.map((shop) => gbtLevelQuery.computeLocal(level, shop));
+    // Levels, and after every tree from the second its leaf-overlap round.
+    expect([GBT_LEVEL_KIND, GBT_LEAF_OVERLAP_KIND]).toContain(q.kind);
+    kinds.push(q.kind);
+    const def = getQueryDefinition(q.kind);
+    const roundSpec = def.parseSpec(JSON.parse(canonicalSpecJson({ ...q.spec, kind: q.kind })));
+    if (q.kind === GBT_LEVEL_KIND) levels.push(roundSpec as GbtLevelSpec);
+    const fields = def.fields(roundSpec).map((f) => f.name);
+    const vectors = shops.map((shop) => def.computeLocal(roundSpec, shop));
     const summed = fields.map((_, i) => vectors.reduce((a, v) => a + (v[i] as bigint), 0n));
     const totals = new Map(fields.map((f, i) => [f, summed[i] as bigint]));
-    expect(gbtLevelQuery.inputViolation?.(level, totals, shops.length)).toBeUndefined();
-    expect(checkModelRules(gbtLevelQuery.modelRules!(level), totals, k(round), 0.2).refusal).toBeNull();
-    const result = gbtLevelQuery.finalise(level, release(fields, summed, k(round)));
+    expect(def.inputViolation?.(roundSpec, totals, shops.length)).toBeUndefined();
+    expect(checkModelRules(def.modelRules!(roundSpec), totals, k(round), 0.2).refusal).toBeNull();
+    const result = def.finalise(roundSpec, release(fields, summed, k(round)));
     const next = gbtFitDefinition.advance(spec, JSON.parse(JSON.stringify(state)) as GbtFitState, result, round);
-    if (next.done) return { model: JSON.parse(canonicalSpecJson(next.model)) as GbtFitModel, rounds: round, levels };
+    if (next.done) return { model: JSON.parse(canonicalSpecJson(next.model)) as GbtFitModel, rounds: round, levels, kinds };
     state = next.state;
   }
   throw new Error('the fit did not end');
@@ -242,8 +248,11 @@ describe('gradient-boosted-trees: a fit through the kind', () => {
         label === 'numeric'
           ? fitSpec({ learningRate: 0.5 })
           : fitSpec({ label: { name: 'promo', type: 'binary' }, variables: [VARIABLES[0], VARIABLES[2], { name: 'units', type: 'numeric', edges: [150, 175, 200, 225] }], learningRate: 0.5 });
-      const { model, rounds, levels } = federatedFit(spec, shops, () => 10);
-      expect(rounds).toBe(levels.length);
+      const { model, rounds, levels, kinds } = federatedFit(spec, shops, () => 10);
+      // One overlap round after each tree from the second, right after its last level.
+      expect(rounds).toBe(levels.length + spec.trees - 1);
+      expect(kinds.filter((kind) => kind === GBT_LEAF_OVERLAP_KIND)).toHaveLength(spec.trees - 1);
+      expect(kinds.at(-1)).toBe(GBT_LEAF_OVERLAP_KIND);
       expect(model.minLeafSubjects).toBe(10);
       expect(model.trainingRows).toBe(610);
       const rows = shops.flatMap((s) => gbtRows(spec, s));
@@ -297,8 +306,10 @@ describe('gradient-boosted-trees: a fit through the kind', () => {
     const declared = fitSpec({ minLeafSubjects: 5 });
     expect(() => federatedFit(declared, shops, () => 10)).toThrow(/minLeafSubjects 5 is below the purpose's k = 10/);
     // k raised between rounds (the key holder restarted with a larger k): the trees grown before hold leaves below it.
+    // The leaf-overlap round after tree 2 (under k = 300) prunes tree 2 to its root, which still shares fewer than 300
+    // rows with a leaf of tree 1: the fit stops there, and no model is stored.
     const spec = fitSpec({ trees: 2, depth: 1 });
-    expect(() => federatedFit(spec, shops, (round) => (round === 1 ? 10 : 300))).toThrow(/leaf holds \d+ subjects, fewer than 300/);
+    expect(() => federatedFit(spec, shops, (round) => (round === 1 ? 10 : 300))).toThrow(/root shares \d+ rows with leaf \d+ of tree 1, fewer than minLeafSubjects 300/);
     // And a withheld level is not advanced on.
     const level = gbtLevelQuery.parseSpec({ ...gbtFitDefinition.roundQuery(spec, gbtFitDefinition.initialState(spec), 1, 'f').spec, kind: GBT_LEVEL_KIND });
     expect(() => gbtLevelQuery.finalise(level, { cells: { all: { suppressed: true } }, minSubjects: 10 })).toThrow(/withheld/);

@@ -5,8 +5,12 @@
  * level set, written from the rules in docs/gradient-boosted-trees.md rather
  * than with the library's histogram code, including the bin rule (candidate
  * splits of one variable at a node differ by no row or by at least
- * minLeafSubjects rows), here counted from the rows. Used by
- * test/analytics/gbt-exactness.test.ts and test/integration/gbt-fit.test.ts.
+ * minLeafSubjects rows), here counted from the rows, and the cross-tree
+ * rule (after every tree from the second, while one of its leaves shares 1 …
+ * minLeafSubjects − 1 rows with a leaf of an earlier tree, the parent of the
+ * violating leaf with the largest id becomes a leaf), its intersections
+ * counted from the rows too. Used by test/analytics/gbt-exactness.test.ts and
+ * test/integration/gbt-fit.test.ts.
  */
 import type { GbtSpec } from '../../analytics/gbt-spec.js';
 import type { GbtRow } from '../../analytics/gbt-tree.js';
@@ -32,8 +36,26 @@ function orderLevels<L extends { j: number; ratio: number }>(levels: L[], absolu
   return runs.flatMap((run) => run.sort((a, b) => a.j - b.j));
 }
 
-/** The pooled fit of `spec` on `rows`: the trees (heap-numbered nodes, sorted by id) and every row's final margin. */
-export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: PooledNode[][]; margins: number[] } {
+export interface PooledOptions {
+  /** Apply the cross-tree leaf rule (default true); false gives the fit without it, for showing what it prevents. */
+  readonly leafOverlap?: boolean;
+  /**
+   * Trees grown before these (elsewhere, e.g. over other rows): per earlier
+   * tree, the leaf id each row reaches. The rule compares the new trees'
+   * leaves with theirs too.
+   */
+  readonly earlierLeaves?: readonly (readonly number[])[];
+}
+
+/**
+ * The pooled fit of `spec` on `rows`: the trees (heap-numbered nodes, sorted
+ * by id) and every row's final margin. Throws when a tree reduced to its
+ * root still shares 1 … minLeafSubjects − 1 rows with an earlier leaf.
+ */
+export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[], options: PooledOptions = {}): { trees: PooledNode[][]; margins: number[] } {
+  const leafOverlap = options.leafOverlap ?? true;
+  /** Per earlier tree, the leaf id of every row. */
+  const leafOfRow: (readonly number[])[] = [...(options.earlierLeaves ?? [])];
   const margins = rows.map(() => spec.baseMargin);
   const trees: PooledNode[][] = [];
   const sc = (g: number, h: number): number => (h + spec.l2 > 0 ? (g * g) / (h + spec.l2) : 0);
@@ -56,14 +78,13 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: Pool
       }
       return { g, h };
     };
-    const nodes: PooledNode[] = [];
-    const leafOf = new Map<number, number>(); // row → leaf value
+    let nodes: PooledNode[] = [];
+    const rowsAt = new Map<number, number[]>(); // node id → its rows
     const grow = (id: number, depth: number, idx: number[]): void => {
       const all = sum(idx);
+      rowsAt.set(id, idx);
       const leaf = (): void => {
-        const value = leafValue(all.g, all.h);
-        nodes.push({ id, kind: 'leaf', subjects: idx.length, value });
-        for (const i of idx) leafOf.set(i, value);
+        nodes.push({ id, kind: 'leaf', subjects: idx.length, value: leafValue(all.g, all.h) });
       };
       if (depth >= spec.depth || idx.length < 2 * spec.minLeafSubjects) return leaf();
       let best: { gain: number; children: number; node: PooledNode; left: number[]; right: number[] } | undefined;
@@ -135,9 +156,41 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[]): { trees: Pool
       0,
       rows.map((_, i) => i),
     );
-    rows.forEach((_, i) => {
-      margins[i]! += leafOf.get(i) as number;
-    });
+    if (leafOverlap) {
+      // Is `id` below `parent`? Walk up the heap.
+      const below = (id: number, parent: number): boolean => {
+        let at = id;
+        while (at > parent) at = (at - 1) >> 1;
+        return at === parent && id !== parent;
+      };
+      // A leaf's rows split over each earlier tree's leaves: some part of 1..minLeafSubjects-1 rows?
+      const violates = (idx: readonly number[]): boolean =>
+        leafOfRow.some((earlier) => {
+          const parts = new Map<number, number>();
+          for (const i of idx) parts.set(earlier[i]!, (parts.get(earlier[i]!) ?? 0) + 1);
+          return [...parts.values()].some((c) => c > 0 && c < spec.minLeafSubjects);
+        });
+      for (;;) {
+        const bad = nodes.filter((n) => n.kind === 'leaf' && violates(rowsAt.get(n.id)!)).map((n) => n.id);
+        if (bad.length === 0) break;
+        const worst = Math.max(...bad);
+        if (worst === 0) throw new Error(`tree ${t + 1}: its root shares 1..${spec.minLeafSubjects - 1} rows with a leaf of an earlier tree`);
+        const parent = (worst - 1) >> 1;
+        const idx = rowsAt.get(parent)!;
+        const s = sum(idx);
+        nodes = nodes.filter((n) => n.id !== parent && !below(n.id, parent));
+        nodes.push({ id: parent, kind: 'leaf', subjects: idx.length, value: leafValue(s.g, s.h) });
+      }
+    }
+    const leafIdOf: number[] = rows.map(() => -1);
+    for (const n of nodes) {
+      if (n.kind !== 'leaf') continue;
+      for (const i of rowsAt.get(n.id)!) {
+        margins[i]! += n.value;
+        leafIdOf[i] = n.id;
+      }
+    }
+    leafOfRow.push(leafIdOf);
     trees.push(nodes.sort((a, b) => a.id - b.id));
   }
   return { trees, margins };

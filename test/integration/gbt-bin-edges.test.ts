@@ -115,7 +115,10 @@ describe('federated bin edges on a real cluster', () => {
     const model = fit.model!;
     const kinds = [...rounds.values()];
     expect(kinds[0]).toBe('gbt-bin-grid');
-    expect(kinds.slice(1).every((k) => k === 'gbt-level')).toBe(true);
+    // Then levels, and a leaf-overlap round after each tree from the second (the last round).
+    expect(kinds.slice(1).every((k) => k === 'gbt-level' || k === 'gbt-leaf-overlap')).toBe(true);
+    expect(kinds.filter((k) => k === 'gbt-leaf-overlap')).toHaveLength(FIT.trees - 1);
+    expect(kinds.at(-1)).toBe('gbt-leaf-overlap');
     expect(model.rounds).toBe(rounds.size);
     expect(model.minLeafSubjects).toBe(K);
     expect(model.trainingRows).toBe(pooled.length);

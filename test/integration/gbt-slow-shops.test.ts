@@ -24,7 +24,9 @@
  *    all rows, its children's splits and leaves over the two shops' rows
  *    (each a pooled fit of depth 1 on the rows reaching it), tree 2 over the
  *    two shops' rows at tree 1's margins (a pooled tree on the residual
- *    labels y − tree 1, the same gradients for squared loss). Tree 1's root
+ *    labels y − tree 1, the same gradients for squared loss), pruned by the
+ *    leaf-overlap rule against tree 1's leaves on those rows (the last
+ *    round's counts are the two shops'). Tree 1's root
  *    thus records all rows, the rest of the model and `trainingRows` the
  *    remaining shops' rows. The two clusters are separate: a release over
  *    two shops beside an earlier release of the purpose over three (another
@@ -296,8 +298,9 @@ function goesLeft(node: Extract<PooledNode, { kind: 'split' }>, row: GbtRow): bo
  * root split over `all`, each child's split and leaves a pooled fit of
  * depth 1 over the `rest` rows reaching it (renumbered under the child),
  * tree 2 a pooled tree over `rest` on the labels minus tree 1 (for squared
- * loss the gradient m − y at margin tree 1 is 0 − (y − tree 1)). Returns the
- * trees and the final margin of each `rest` row.
+ * loss the gradient m − y at margin tree 1 is 0 − (y − tree 1)), pruned by
+ * the leaf-overlap rule against the tree 1 leaves the `rest` rows reach.
+ * Returns the trees and the final margin of each `rest` row.
  */
 function pooledWithDropout(all: readonly GbtRow[], rest: readonly GbtRow[]): { trees: PooledNode[][]; margins: number[] } {
   expect(SPEC.loss).toBe('squared');
@@ -316,7 +319,12 @@ function pooledWithDropout(all: readonly GbtRow[], rest: readonly GbtRow[]): { t
   }
   tree1.sort((a, b) => a.id - b.id);
   const first = rest.map((r) => treeValue(tree1, r));
-  const second = pooledFit({ ...SPEC, trees: 1 }, rest.map((r, i) => ({ x: r.x, y: r.y - (first[i] as number) })));
+  const leafOf = (r: GbtRow): number => {
+    let id = 0;
+    for (let node = tree1.find((n) => n.id === id); node?.kind === 'split'; node = tree1.find((n) => n.id === id)) id = goesLeft(node, r) ? 2 * id + 1 : 2 * id + 2;
+    return id;
+  };
+  const second = pooledFit({ ...SPEC, trees: 1 }, rest.map((r, i) => ({ x: r.x, y: r.y - (first[i] as number) })), { earlierLeaves: [rest.map(leafOf)] });
   return { trees: [tree1, second.trees[0] as PooledNode[]], margins: rest.map((_, i) => (first[i] as number) + (second.margins[i] as number)) };
 }
 
