@@ -19,6 +19,7 @@
  * @module
  */
 import { QuerySpecError } from './errors.js';
+import type { GbtBinGridResult } from './gbt-round-results.js';
 import { GBT_GRID_CELLS, gbtGridCell } from './gbt-bin-edges.js';
 import { isGbtRangeVariable, type GbtRangeVariable } from './gbt-spec.js';
 import {
@@ -38,15 +39,7 @@ import type { ShopData } from './shop-data.js';
 /** A parsed `gbt-bin-grid` spec: the fit's spec as written (with its ranges), the fit and the round. */
 export type GbtBinGridSpec = GbtFitRoundSpec<typeof GBT_BIN_GRID_KIND>;
 
-/** What the round's release gives the fit runner. */
-export interface GbtBinGridResult {
-  /** Rows over all shops. */
-  readonly n: number;
-  /** The k the key holder released the round under. */
-  readonly minSubjects: number | undefined;
-  /** Per variable that gives a range: its GBT_GRID_CELLS cell counts, summed over the shops. */
-  readonly cells: Readonly<Record<string, readonly number[]>>;
-}
+export type { GbtBinGridResult } from './gbt-round-results.js';
 
 const ROWS_FIELD = 'n';
 const ROUND_CELL = 'all';

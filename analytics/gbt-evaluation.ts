@@ -24,6 +24,7 @@
  * @module
  */
 import { gbtGradientBound } from './gbt-local.js';
+import type { GbtEvaluationResult } from './gbt-round-results.js';
 import { gbtMargin, type GbtRow } from './gbt-tree.js';
 import { GBT_EVALUATION_KIND, gbtInputFields, gbtRoundModel, gbtRows, gbtRowScope, gbtSpecOf, parseGbtForestSpec, type GbtForestSpec } from './gradient-boosted-trees.js';
 import { atMost, firstBroken, totalOf, withRoundingSlack } from './input-relations.js';
@@ -33,7 +34,6 @@ import {
   scoreHistogramInputViolation,
   scoreHistogramModelRules,
   scoreHistogramSums,
-  type ModelEvaluation,
   type ScoreHistogramShape,
 } from './model-evaluation.js';
 import type { ModelRules } from './model-rules.js';
@@ -55,23 +55,7 @@ const SCALE = BigInt(REAL_SCALE_BITS);
 /** A parsed `gbt-evaluation` spec: the fit's spec, the fit and round, and the finished forest. */
 export type GbtEvaluationSpec = GbtForestSpec<typeof GBT_EVALUATION_KIND>;
 
-/** A numeric label's evaluation on the held-out rows. */
-export interface GbtRegressionEvaluation {
-  readonly n: number;
-  /** √(Σ(y − ŷ)² / n); null (with `withheld` saying why) when n < k. */
-  readonly rmse: number | null;
-  /** Σ|y − ŷ| / n; null when n < k. */
-  readonly mae: number | null;
-  readonly withheld: readonly { readonly what: string; readonly reasonCode: 'FEWER_THAN_K_SUBJECTS' }[];
-}
-
-/** The evaluation stored with a model: a binary label's is the score-histogram round's. */
-export type GbtEvaluation = ModelEvaluation | GbtRegressionEvaluation;
-
-/** What the round gives the fit runner: null when the key holder withheld the held-out rows (fewer than k). */
-export interface GbtEvaluationResult {
-  readonly evaluation: GbtEvaluation | null;
-}
+export type { GbtEvaluation, GbtEvaluationResult, GbtRegressionEvaluation } from './gbt-round-results.js';
 
 /** Parses untrusted JSON as a `gbt-evaluation` round spec. Throws QuerySpecError naming the path. */
 export function parseGbtEvaluationSpec(json: unknown): GbtEvaluationSpec {

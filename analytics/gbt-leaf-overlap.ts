@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { GbtLeafOverlapResult } from './gbt-round-results.js';
 import type { GbtTree } from './gbt-tree.js';
 import { gbtLeafOverlapCounts, type GbtLeafOverlapCount } from './gbt-prune.js';
 import { GBT_LEAF_OVERLAP_KIND, gbtInputFields, gbtRoundModel, gbtRows, gbtRowScope, parseGbtForestSpec, type GbtForestSpec } from './gradient-boosted-trees.js';
@@ -28,17 +29,7 @@ import type { ShopData } from './shop-data.js';
 /** A parsed `gbt-leaf-overlap` spec: the fit's spec, the fit and round, and the complete trees (at least 2). */
 export type GbtLeafOverlapSpec = GbtForestSpec<typeof GBT_LEAF_OVERLAP_KIND>;
 
-/** What the round's release gives the fit runner. */
-export interface GbtLeafOverlapResult {
-  /** Rows over all shops. */
-  readonly n: number;
-  /** The k the key holder released the round under. */
-  readonly minSubjects: number | undefined;
-  /** Rows of each leaf of the last tree, by node id. */
-  readonly leafRows: Readonly<Record<string, number>>;
-  /** Every intersection of a leaf of the last tree with a leaf of an earlier tree (zeros included). */
-  readonly overlaps: readonly GbtLeafOverlapCount[];
-}
+export type { GbtLeafOverlapResult } from './gbt-round-results.js';
 
 const ROWS_FIELD = 'n';
 const ROUND_CELL = 'all';

@@ -43,7 +43,6 @@ import { levelText, type RowValue } from './formula.js';
 import { GBT_SCALE_BITS, decodeGbtLevel, gbtBinPrefix, gbtGradientBound, gbtLevelFields, gbtLevelLocal, type GbtLevelHistograms } from './gbt-local.js';
 import { GBT_DEFAULTS, GBT_KIND, GBT_LIMITS, gbtBinCount, gbtWithEdges, isGbtRangeVariable, parseGbtWrittenSpec, type GbtSpec, type GbtVariable, type GbtWrittenSpec } from './gbt-spec.js';
 import { GBT_GRID_CELLS, chooseGbtEdges } from './gbt-bin-edges.js';
-import type { GbtBinGridResult } from './gbt-bin-grid.js';
 import { advanceGbtLevel, gbtLeafValue, gbtOpenNodeSums, type GbtSums } from './gbt-split.js';
 import { assertReleasableGbtModel, emptyGbtModel, gbtFrontier, gbtNodeDepth, startGbtTree, type GbtModel, type GbtNode, type GbtRow, type GbtSplit, type GbtTree } from './gbt-tree.js';
 import { absAtMost, atMost, equals, firstBroken, signedTotalOf, totalOf, withRoundingSlack, type RelationCheck } from './input-relations.js';
@@ -57,9 +56,8 @@ import { parseWith } from './spec-parse.js';
 import { AGE_BANDS } from './customer-groups.js';
 import { isHoldout } from './customer-features.js';
 import type { RowScope } from './row-scope.js';
-import type { GbtEvaluation, GbtEvaluationResult } from './gbt-evaluation.js';
 import { gbtImportance } from './gbt-importance.js';
-import type { GbtLeafOverlapResult } from './gbt-leaf-overlap.js';
+import type { GbtBinGridResult, GbtEvaluation, GbtEvaluationResult, GbtLeafOverlapResult } from './gbt-round-results.js';
 import { pruneGbtTreeByOverlap } from './gbt-prune.js';
 
 export const GBT_LEVEL_KIND = 'gbt-level';
