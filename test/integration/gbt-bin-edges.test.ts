@@ -14,11 +14,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGbtFitSpec, gbtSpecOf, type GbtFitModel } from '../../analytics/gradient-boosted-trees.js';
-import { gbtPredict, type GbtRow } from '../../analytics/gbt-tree.js';
+import type { GbtRow } from '../../analytics/gbt-tree.js';
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants } from '../../harness/shops.js';
-import { pooledFit, type PooledNode } from '../helpers/pooled-gbt.js';
+import { expectSameTrees } from '../helpers/gbt-compare.js';
+import { pooledFit } from '../helpers/pooled-gbt.js';
 import { gridCounts, referenceEdges } from '../helpers/reference-bin-edges.js';
 import { BRANDS, SALES_PURPOSE, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 
@@ -74,8 +75,6 @@ async function drive(get: () => Promise<FitView>, nodes: readonly MerchantNode[]
     if (!answered) await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const rel = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
 
 describe('federated bin edges on a real cluster', () => {
   let cluster: Cluster;
@@ -136,31 +135,9 @@ describe('federated bin edges on a real cluster', () => {
     });
     const reference = pooledFit({ ...declared, minLeafSubjects: K }, rows);
     expect(model.trees).toHaveLength(FIT.trees);
-    let priceSplits = 0;
-    let worstLeaf = 0;
-    model.trees.forEach((tree, t) => {
-      const want = reference.trees[t] as PooledNode[];
-      expect(tree.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? -1 : n.subjects])).toEqual(want.map((n) => [n.id, n.kind, n.subjects]));
-      tree.nodes.forEach((node, i) => {
-        const w = want[i] as PooledNode;
-        if (node.kind === 'split' && w.kind === 'split') {
-          expect(node.split.variable).toBe(w.variable);
-          if (node.split.type === 'numeric') expect(node.split.threshold).toBe(w.threshold);
-          else expect(node.split.levels).toEqual(w.levels);
-          if (node.split.variable === 'price') priceSplits++;
-        } else if (node.kind === 'leaf' && w.kind === 'leaf') {
-          expect(node.subjects).toBeGreaterThanOrEqual(K);
-          worstLeaf = Math.max(worstLeaf, rel(node.value, w.value));
-        }
-      });
-    });
+    const { leaf: worstLeaf, prediction: worstPrediction, splitsOn } = expectSameTrees(model, reference.trees, rows, reference.margins, K);
+    const priceSplits = splitsOn.get('price') ?? 0;
     expect(priceSplits).toBeGreaterThanOrEqual(1);
-    expect(worstLeaf).toBeLessThan(1e-9);
-    let worstPrediction = 0;
-    rows.forEach((row, i) => {
-      worstPrediction = Math.max(worstPrediction, rel(gbtPredict(model, row), reference.margins[i] as number));
-    });
-    expect(worstPrediction).toBeLessThan(1e-9);
     console.log(`gbt bin edges: ${rounds.size} rounds (1 grid), price edges ${edges.join(', ')}, ${priceSplits} price splits, worst relative difference to the pooled fit: leaf ${worstLeaf.toExponential(2)}, prediction ${worstPrediction.toExponential(2)}`);
   });
 

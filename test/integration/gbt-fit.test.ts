@@ -33,6 +33,7 @@ import { api, startCluster, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants, makeShops } from '../../harness/shops.js';
 import { consentedViews } from '../helpers/gbt-in-process.js';
 import { pooledBinaryEvaluation, pooledGains, pooledMargin } from '../helpers/pooled-gbt-evaluation.js';
+import { expectSameTrees, relativeDifference } from '../helpers/gbt-compare.js';
 import { pooledFit, type PooledNode } from '../helpers/pooled-gbt.js';
 import { BRANDS, SALES_PURPOSE, salesRegistry, storeWeekRows, writeStoreWeekShops, type StoreWeekRow } from '../helpers/store-week.js';
 
@@ -103,14 +104,12 @@ function pooledRows(rows: readonly StoreWeekRow[], fit: 'numeric' | 'binary'): G
   });
 }
 
-const rel = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
-
 /** The model's importance lists every variable once, largest gain first, each within 1e-9 relative of the pooled trees' total gain. */
 function expectImportance(model: GbtFitModel, trees: readonly PooledNode[][]): void {
   const gains = pooledGains(trees, model.variables.map((v) => v.name));
   const importance = model.importance ?? [];
   expect(importance.map((i) => i.variable).sort()).toEqual([...gains.keys()].sort());
-  for (const { variable, gain } of importance) expect(rel(gain, gains.get(variable) as number)).toBeLessThan(1e-9);
+  for (const { variable, gain } of importance) expect(relativeDifference(gain, gains.get(variable) as number)).toBeLessThan(1e-9);
   expect(importance.map((i) => i.gain)).toEqual(importance.map((i) => i.gain).sort((a, b) => b - a));
   expect(importance[0]?.gain).toBeGreaterThan(0);
 }
@@ -162,32 +161,9 @@ describe('federated gradient-boosted trees on a real cluster', () => {
     const rows = pooledRows(pooled, name);
     const reference = pooledFit({ ...spec, minLeafSubjects: K }, rows);
     expect(model.trees).toHaveLength(spec.trees);
-    let splits = 0;
-    let worstLeaf = 0;
-    model.trees.forEach((tree, t) => {
-      const want = reference.trees[t] as PooledNode[];
-      expect(tree.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? -1 : n.subjects])).toEqual(want.map((n) => [n.id, n.kind, n.subjects]));
-      tree.nodes.forEach((node, i) => {
-        const w = want[i] as PooledNode;
-        if (node.kind === 'split' && w.kind === 'split') {
-          splits++;
-          expect(node.split.variable).toBe(w.variable);
-          if (node.split.type === 'numeric') expect(node.split.threshold).toBe(w.threshold);
-          else expect(node.split.levels).toEqual(w.levels);
-        } else if (node.kind === 'leaf' && w.kind === 'leaf') {
-          expect(node.subjects).toBeGreaterThanOrEqual(K);
-          worstLeaf = Math.max(worstLeaf, rel(node.value, w.value));
-        }
-      });
-    });
+    const want = reference.margins.map((m) => (name === 'binary' ? 1 / (1 + Math.exp(-m)) : m));
+    const { leaf: worstLeaf, prediction: worstPrediction, splits } = expectSameTrees(model, reference.trees, rows, want, K);
     expect(splits).toBeGreaterThanOrEqual(2);
-    expect(worstLeaf).toBeLessThan(1e-9);
-    let worstPrediction = 0;
-    rows.forEach((row, i) => {
-      const m = reference.margins[i] as number;
-      worstPrediction = Math.max(worstPrediction, rel(gbtPredict(model, row), name === 'binary' ? 1 / (1 + Math.exp(-m)) : m));
-    });
-    expect(worstPrediction).toBeLessThan(1e-9);
     // No hold-out on a table: no evaluation; importance is the pooled fit's total gain per variable.
     expect(model.holdoutPercent).toBe(0);
     expect(model.evaluation).toBeUndefined();
@@ -271,7 +247,7 @@ describe('a gradient-boosted-trees customer model with a hold-out, on a real clu
     const reference = pooledFit(gbt, train);
     expect(model.trees.map((t) => t.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? -1 : n.subjects]))).toEqual(reference.trees.map((t) => t.map((n) => [n.id, n.kind, n.subjects])));
     const margins = held.map((r) => pooledMargin(reference.trees, gbt.baseMargin, r));
-    const worst = Math.max(...held.map((r, i) => rel(gbtPredict(model, r), 1 / (1 + Math.exp(-(margins[i] as number))))));
+    const worst = Math.max(...held.map((r, i) => relativeDifference(gbtPredict(model, r), 1 / (1 + Math.exp(-(margins[i] as number))))));
     expect(worst).toBeLessThan(1e-9);
     const want = pooledBinaryEvaluation(margins.map((margin, i) => ({ margin, y: (held[i] as GbtRow).y })), K);
     const got = model.evaluation as ModelEvaluation;
