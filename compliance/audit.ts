@@ -19,6 +19,8 @@ export { registersFromConfig } from './audit-registers.js';
 export type { AuditRegisters } from './audit-registers.js';
 
 export { deriveSections } from './audit-sections.js';
+export { consentFigures } from './consent-figures.js';
+export type { ConsentFigures, ConsentPeriodFigures, PurposeConsentFigures } from './consent-figures.js';
 
 export { auditBundleSchema, exportAuditBundle } from './audit-bundle.js';
 export type { AuditBundle } from './audit-bundle.js';

@@ -10,8 +10,10 @@
 import { z } from 'zod';
 import { toHex } from '../crypto/index.js';
 import {
+  AUDIT_ID_RE,
   AuditLogError,
   DEFAULT_FIELD_CLASSIFICATION,
+  consentFigures,
   auditBundleSchema,
   deriveSections,
   registersFromConfig,
@@ -41,6 +43,8 @@ const entriesQuery = z.object({
   to: z.coerce.number().int().min(0),
   type: z.string().regex(/^[a-z][a-z.]{0,63}$/).optional(),
   actor: z.string().min(1).max(128).optional(),
+  /** Only entries about this query (its `queryId`, or a retried round's `failedQueryId`). */
+  queryId: z.string().regex(AUDIT_ID_RE).optional(),
 }).strict();
 const inclusionQuery = z.object({ seq: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1).optional() }).strict();
 const exportBody = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).strict().meta({ id: 'AuditRange' });
@@ -70,6 +74,16 @@ export const jobViewSchema = z.object({
   }).nullable(),
 }).meta({ id: 'Job' });
 
+/** Figures that count what they say: subject-rounds are summed over rounds, distinct subjects only bounded from below. */
+const consentFigureFields = {
+  rounds: z.number().int().describe('Rounds (queries, including every round of a model fit and every retry) with an accepted contribution'),
+  shops: z.number().int().describe('Shops with an accepted contribution'),
+  subjectRoundsIncluded: z.number().int().describe('Included subjects summed over contributions: subject-rounds (one customer in N rounds counts N times), NOT distinct subjects'),
+  subjectRoundsExcluded: z.number().int().describe('Excluded subjects summed over contributions: subject-rounds, NOT distinct subjects'),
+  largestRoundIncluded: z.number().int().describe('The most subjects included in any single round, all its shops together'),
+  distinctIncludedAtLeast: z.number().int().describe('Lower bound of the distinct consented (shop, customer) pairs included: each shop\'s largest single-round count, summed over shops. The exact distinct count cannot be derived: the coordinator never sees who was included'),
+};
+
 const consentEvidenceSchema = z.object({
   size: z.number().int(),
   derivedFrom: z.number().int(),
@@ -80,9 +94,15 @@ const consentEvidenceSchema = z.object({
     piaIds: z.array(z.string()),
     queriesRun: z.number().int(),
     contributions: z.number().int(),
-    subjectsIncluded: z.number().int(),
-    subjectsExcluded: z.number().int(),
-    excludedByReason: counts,
+    subjectsIncluded: z.number().int().describe('Same as subjectRoundsIncluded: summed over rounds, NOT distinct subjects (kept for existing readers)'),
+    subjectsExcluded: z.number().int().describe('Same as subjectRoundsExcluded: summed over rounds, NOT distinct subjects (kept for existing readers)'),
+    excludedByReason: counts.describe('Excluded subjects by reason, summed over contributions (subject-rounds)'),
+    ...consentFigureFields,
+    periods: z.array(z.object({
+      period: z.string().describe('UTC month YYYY-MM of the accepted contributions'),
+      contributions: z.number().int(),
+      ...consentFigureFields,
+    })).describe('The same figures per UTC month, ascending; a month\'s lower bound is not additive across months'),
   })),
 }).meta({ id: 'ConsentEvidence' });
 
@@ -169,7 +189,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
     const start = Math.max(0, size - MAX_DERIVED_ENTRIES);
     const entries: AuditEntry[] = [];
     for (let s = start; s < size; s += MAX_AUDIT_PAGE) entries.push(...(await audit.log.entries(s, Math.min(size, s + MAX_AUDIT_PAGE))));
-    return { size, derivedFrom: start, sections: deriveSections(entries, await registers()) };
+    return { size, derivedFrom: start, entries, sections: deriveSections(entries, await registers()) };
   };
 
   const renders = deps.renders ?? new RenderSlots();
@@ -231,7 +251,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'GET', url: '/v1/audit/entries', operationId: 'listAuditEntries', tag: 'audit',
-      summary: `Entries with seq in [from, to) (at most ${MAX_AUDIT_PAGE}), optionally only of one type or actor; each as its exact canonical text`,
+      summary: `Entries with seq in [from, to) (at most ${MAX_AUDIT_PAGE}), optionally only of one type, actor or query; each as its exact canonical text`,
       roles: ['compliance'],
       query: entriesQuery,
       responses: {
@@ -242,14 +262,15 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
       },
       problems: ['AUDIT_RANGE_INVALID'],
       handler: async ({ query }) => {
-        const { from, to, type, actor } = query;
+        const { from, to, type, actor, queryId } = query;
         if (to < from || to - from > MAX_AUDIT_PAGE) throw new HttpProblem('AUDIT_RANGE_INVALID', `need from <= to and at most ${MAX_AUDIT_PAGE} entries`);
         const size = await audit.log.size();
         const rows = await audit.log.entryRows(Math.min(from, size), Math.min(to, size));
         const wanted = rows.filter((r) => {
-          if (type === undefined && actor === undefined) return true;
-          const e = JSON.parse(r.entryJson) as { type: string; actor: string };
-          return (type === undefined || e.type === type) && (actor === undefined || e.actor === actor);
+          if (type === undefined && actor === undefined && queryId === undefined) return true;
+          const e = JSON.parse(r.entryJson) as { type: string; actor: string; details: { queryId?: unknown; failedQueryId?: unknown } };
+          return (type === undefined || e.type === type) && (actor === undefined || e.actor === actor)
+            && (queryId === undefined || e.details.queryId === queryId || e.details.failedQueryId === queryId);
         });
         return { size, entries: wanted.map((r) => ({ seq: r.seq, entry: r.entryJson })) };
       },
@@ -285,11 +306,12 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'GET', url: '/v1/compliance/consent-evidence', operationId: 'getConsentEvidence', tag: 'compliance',
-      summary: 'Consent evidence per purpose, derived from the log: contributions, attested subjects included and excluded by reason, PIAs',
+      summary: 'Consent evidence per purpose and month, derived from the log: contributions, rounds, attested subjects included and excluded summed over rounds (subject-rounds, not distinct subjects), a lower bound of the distinct subjects included, PIAs',
       roles: ['compliance'],
       responses: { 200: { description: 'Consent evidence', schema: consentEvidenceSchema } },
       handler: async () => {
-        const { size, derivedFrom, sections } = await derived();
+        const { size, derivedFrom, entries, sections } = await derived();
+        const figures = new Map(consentFigures(entries).map((f) => [f.purpose, f]));
         const register = new Map(sections.processingRegister.map((r) => [r.purpose, r]));
         const names = new Set<string | null>([...sections.processingRegister.map((r) => r.purpose), ...sections.consentSummary.map((r) => r.purpose)]);
         return {
@@ -300,6 +322,7 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
             const rows = sections.consentSummary.filter((c) => c.purpose === purpose);
             const excludedByReason: Record<string, number> = {};
             for (const r of rows) for (const [k, v] of Object.entries(r.excludedByReason)) excludedByReason[k] = (excludedByReason[k] ?? 0) + v;
+            const f = figures.get(purpose);
             return {
               purpose,
               registered: reg?.registered ?? false,
@@ -310,6 +333,13 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
               subjectsIncluded: rows.reduce((s, r) => s + r.subjectsIncluded, 0),
               subjectsExcluded: rows.reduce((s, r) => s + r.subjectsExcluded, 0),
               excludedByReason,
+              rounds: f?.rounds ?? 0,
+              shops: f?.shops ?? 0,
+              subjectRoundsIncluded: f?.subjectRoundsIncluded ?? 0,
+              subjectRoundsExcluded: f?.subjectRoundsExcluded ?? 0,
+              largestRoundIncluded: f?.largestRoundIncluded ?? 0,
+              distinctIncludedAtLeast: f?.distinctIncludedAtLeast ?? 0,
+              periods: (f?.periods ?? []).map((p) => ({ ...p })),
             };
           }),
         };
