@@ -6,7 +6,7 @@
  * last tree, and per earlier tree the rows each leaf of the last tree shares
  * with each of its leaves. Only the sums over all shops are decrypted, for
  * the fit runner alone (`fit-round`), which prunes the last tree until every
- * intersection holds no row or at least minLeafSubjects (gbt-prune.ts): then
+ * intersection holds no row or at least k rows (gbt-prune.ts): then
  * any two leaves of the model differ by no row or at least that many.
  *
  * The rows are exactly those the level rounds read (gradient-boosted-trees.ts's

@@ -1,16 +1,16 @@
 /**
  * The cross-tree rule of gradient-boosted trees: a leaf of a tree and a leaf
- * of an earlier tree share no row or at least minLeafSubjects rows. When
- * every pair of leaves of different trees meets it, any two leaves of the
- * model differ by no row or by at least minLeafSubjects rows (L_i ∖ L_j is a
+ * of an earlier tree share no row or at least k rows (the purpose's k, the
+ * disclosure threshold; leaves themselves hold at least minLeafSubjects ≥ k).
+ * When every pair of leaves of different trees meets it, any two leaves of
+ * the model differ by no row or by at least k rows (L_i ∖ L_j is a
  * union of such intersections), so no pair of published leaf values gives
  * the gradient sum of 1 … k − 1 subjects.
  *
  * Each shop counts the intersections of the last tree's leaves with the
  * earlier trees' leaves on its rows (`gbtLeafOverlapCounts`), the fit runner
  * learns their sums from a `gbt-leaf-overlap` round (gbt-leaf-overlap.ts)
- * and prunes the last tree here: while some leaf shares 1 … minLeafSubjects
- * − 1 rows with a leaf of an earlier tree, the violating leaf with the
+ * and prunes the last tree here: while some leaf shares 1 … k − 1 rows with a leaf of an earlier tree, the violating leaf with the
  * largest node id has its parent turned into a leaf (every leaf below that
  * parent merges into it, their intersection counts add up). The rule is
  * deterministic and depends on the counts alone.
@@ -66,28 +66,28 @@ function isBelow(id: number, ancestor: number): boolean {
   return at === ancestor && id !== ancestor;
 }
 
-/** The first intersection of `counts` holding 1 … minLeafSubjects − 1 rows, if any. */
-function smallOverlap(counts: ReadonlyMap<string, number> | undefined, minLeafSubjects: number): [string, number] | undefined {
-  for (const entry of counts ?? []) if (entry[1] > 0 && entry[1] < minLeafSubjects) return entry;
+/** The first intersection of `counts` holding 1 … k − 1 rows, if any. */
+function smallOverlap(counts: ReadonlyMap<string, number> | undefined, k: number): [string, number] | undefined {
+  for (const entry of counts ?? []) if (entry[1] > 0 && entry[1] < k) return entry;
   return undefined;
 }
 
 /**
  * The last tree of a model pruned until each of its leaves shares no row or
- * at least `minLeafSubjects` rows with every leaf of every earlier tree.
+ * at least `k` rows with every leaf of every earlier tree.
  * `overlaps` are the intersections of its leaves with the earlier trees'
  * leaves (absent pairs share no row); `leafValue(id)` is the value of split
  * node `id` turned into a leaf (−η·G/(H + λ) from its sums, which the fit
  * runner keeps); its subjects are the split node's.
  *
  * Throws RangeError when the root itself would have to merge (a tree
- * reduced to its root still shares 1 … minLeafSubjects − 1 rows with an
+ * reduced to its root still shares 1 … k − 1 rows with an
  * earlier leaf: the rows changed between trees), when a count names a node
- * that is not a leaf of the tree, or when `minLeafSubjects` is not a
+ * that is not a leaf of the tree, or when `k` is not a
  * positive integer.
  */
-export function pruneGbtTreeByOverlap(tree: GbtTree, overlaps: readonly GbtLeafOverlapCount[], minLeafSubjects: number, leafValue: (id: number) => number): GbtTree {
-  if (!Number.isInteger(minLeafSubjects) || minLeafSubjects < 1) throw new RangeError(`minLeafSubjects: expected a positive integer, got ${minLeafSubjects}`);
+export function pruneGbtTreeByOverlap(tree: GbtTree, overlaps: readonly GbtLeafOverlapCount[], k: number, leafValue: (id: number) => number): GbtTree {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k: expected a positive integer, got ${k}`);
   const nodes = new Map<number, GbtNode>(tree.nodes.map((n) => [n.id, n]));
   if (tree.nodes.some((n) => n.kind === 'open')) throw new RangeError('tree: the tree is still growing');
   const counts = new Map<number, Map<string, number>>();
@@ -100,13 +100,13 @@ export function pruneGbtTreeByOverlap(tree: GbtTree, overlaps: readonly GbtLeafO
     m.set(key, (m.get(key) ?? 0) + o.rows);
   }
   for (;;) {
-    const violating = [...nodes.values()].filter((n) => n.kind === 'leaf' && smallOverlap(counts.get(n.id), minLeafSubjects) !== undefined).map((n) => n.id);
+    const violating = [...nodes.values()].filter((n) => n.kind === 'leaf' && smallOverlap(counts.get(n.id), k) !== undefined).map((n) => n.id);
     if (violating.length === 0) break;
     const id = Math.max(...violating);
     if (id === 0) {
-      const [key, rows] = smallOverlap(counts.get(0), minLeafSubjects) as [string, number];
+      const [key, rows] = smallOverlap(counts.get(0), k) as [string, number];
       const [s, leaf] = key.split('.');
-      throw new RangeError(`the tree's root shares ${rows} rows with leaf ${leaf} of tree ${Number(s) + 1}, fewer than minLeafSubjects ${minLeafSubjects}: the rows changed between trees`);
+      throw new RangeError(`the tree's root shares ${rows} rows with leaf ${leaf} of tree ${Number(s) + 1}, fewer than k = ${k}: the rows changed between trees`);
     }
     const parent = (id - 1) >> 1;
     const split = nodes.get(parent) as GbtNode;

@@ -6,7 +6,7 @@
  * state keeps and every later round carries. After every tree from the
  * second, a `gbt-leaf-overlap` round (gbt-leaf-overlap.ts) counts the rows
  * each of its leaves shares with each leaf of the earlier trees, and the fit
- * runner prunes it until every such count is 0 or at least minLeafSubjects
+ * runner prunes it until every such count is 0 or at least the purpose's k
  * (gbt-prune.ts), so no two leaves of the model differ by 1 … k − 1 subjects;
  * the state keeps the sums of the growing tree's nodes for that. gbt-spec.ts, gbt-tree.ts,
  * gbt-local.ts, gbt-split.ts hold the computation; this file reads the rows,
@@ -169,6 +169,12 @@ export interface GbtFitState {
   readonly trees: readonly GbtTree[];
   /** The minimum subjects per leaf in force, once a release stated the purpose's k. */
   readonly minLeafSubjects?: number;
+  /**
+   * The largest k a release of the fit stated (absent in states saved before
+   * it was kept): two leaves of different trees share no row or at least
+   * this many.
+   */
+  readonly disclosureK?: number;
   /** Edges found by the bin-grid round for the variables that give a range, by name. */
   readonly edges?: Readonly<Record<string, readonly number[]>>;
   /** The finished model, while its held-out rows are scored (the `gbt-evaluation` round). */
@@ -696,6 +702,15 @@ function gbtMinLeafSubjects(spec: GbtFitSpec, state: GbtFitState, releasedK: num
   return Math.max(spec.minLeafSubjects ?? k, k, state.minLeafSubjects ?? 1);
 }
 
+/**
+ * The largest k stated by the fit's releases so far, this one's included
+ * (minLeafSubjects when no release stated one): the fewest rows two leaves
+ * of different trees may share when they share any.
+ */
+function gbtDisclosureK(state: GbtFitState, releasedK: number | undefined, minLeafSubjects: number): number {
+  return Math.max(releasedK ?? minLeafSubjects, state.disclosureK ?? 1);
+}
+
 /** Whether the fit still has to find edges: some variable gives a range and no bin-grid round was released yet. */
 function needsGbtEdges(spec: GbtFitSpec, state: GbtFitState): boolean {
   return state.edges === undefined && spec.variables.some(isGbtRangeVariable);
@@ -710,6 +725,7 @@ function needsGbtEdges(spec: GbtFitSpec, state: GbtFitState): boolean {
  */
 export function gbtStateWithEdges(spec: GbtFitSpec, state: GbtFitState, result: GbtBinGridResult): GbtFitState {
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
+  const disclosureK = gbtDisclosureK(state, result.minSubjects, minLeafSubjects);
   const edges: Record<string, readonly number[]> = {};
   for (const v of spec.variables) {
     if (!isGbtRangeVariable(v)) continue;
@@ -721,7 +737,7 @@ export function gbtStateWithEdges(spec: GbtFitSpec, state: GbtFitState, result: 
     }
     edges[v.name] = found;
   }
-  return { ...state, edges, minLeafSubjects };
+  return { ...state, edges, minLeafSubjects, disclosureK };
 }
 
 /** The sums of every open node of a level, as the fit state keeps them. */
@@ -752,40 +768,42 @@ export function awaitsGbtLeafOverlap(state: GbtFitState): boolean {
 export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtLevelResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
   const gbt = gbtSpecOf(spec, state.edges);
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
+  const disclosureK = gbtDisclosureK(state, result.minSubjects, minLeafSubjects);
   const nodeSums = { ...state.nodeSums, ...frontierSums(result) };
   const next = advanceGbtLevel({ ...gbt, minLeafSubjects }, { ...emptyGbtModel(gbt), trees: state.trees }, result.histograms);
   // advanceGbtLevel starts the next tree as soon as one is complete.
   const completed = next.done || next.model.trees.length > state.trees.length;
-  if (!completed) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects, nodeSums } };
+  if (!completed) return { done: false, state: { ...state, trees: next.model.trees, minLeafSubjects, disclosureK, nodeSums } };
   const trees = next.done ? next.model.trees : next.model.trees.slice(0, -1);
   // From the second tree on, the leaves are compared with the earlier trees' before anything else.
-  if (trees.length >= 2) return { done: false, state: { ...state, trees, minLeafSubjects, nodeSums } };
-  if (!next.done) return { done: false, state: { ...withoutNodeSums(state), trees: next.model.trees, minLeafSubjects } };
-  return finishGbtTrees(spec, withoutNodeSums(state), trees, minLeafSubjects, round);
+  if (trees.length >= 2) return { done: false, state: { ...state, trees, minLeafSubjects, disclosureK, nodeSums } };
+  if (!next.done) return { done: false, state: { ...withoutNodeSums(state), trees: next.model.trees, minLeafSubjects, disclosureK } };
+  return finishGbtTrees(spec, { ...withoutNodeSums(state), disclosureK }, trees, minLeafSubjects, round);
 }
 
 /**
  * The state after a `gbt-leaf-overlap` round: the last tree pruned until
- * each of its leaves shares no row or at least minLeafSubjects rows with
- * every leaf of every earlier tree (gbt-prune.ts; a split turned leaf takes
+ * each of its leaves shares no row or at least k rows (the largest k the
+ * fit's releases stated) with every leaf of every earlier tree (gbt-prune.ts; a split turned leaf takes
  * its value and subjects from the sums the state kept), then the next tree
  * started, or the finished model. Throws RangeError when the tree's root
- * itself shares 1 … minLeafSubjects − 1 rows with an earlier leaf (the rows
+ * itself shares 1 … k − 1 rows with an earlier leaf (the rows
  * changed between trees: the fit stops) or a merged split's sums are missing.
  */
 export function gbtStateAfterLeafOverlap(spec: GbtFitSpec, state: GbtFitState, result: GbtLeafOverlapResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
   if (!awaitsGbtLeafOverlap(state)) throw new RangeError('state: no complete tree awaits its leaf overlap');
   const gbt = gbtSpecOf(spec, state.edges);
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
+  const disclosureK = gbtDisclosureK(state, result.minSubjects, minLeafSubjects);
   const sumsOf = (id: number): GbtSums => {
     const s = state.nodeSums?.[String(id)];
     if (s === undefined) throw new RangeError(`state: no sums of node ${id} of the last tree`);
     return { n: BigInt(s.n), g: BigInt(s.g), h: BigInt(s.h) };
   };
   const last = state.trees.at(-1) as GbtTree;
-  const pruned = pruneGbtTreeByOverlap(last, result.overlaps, minLeafSubjects, (id) => gbtLeafValue(sumsOf(id), gbt));
+  const pruned = pruneGbtTreeByOverlap(last, result.overlaps, disclosureK, (id) => gbtLeafValue(sumsOf(id), gbt));
   const trees = [...state.trees.slice(0, -1), pruned];
-  const rest = withoutNodeSums(state);
+  const rest = { ...withoutNodeSums(state), disclosureK };
   if (trees.length < gbt.trees) return { done: false, state: { ...rest, trees: startGbtTree({ ...emptyGbtModel(gbt), trees }).trees, minLeafSubjects } };
   return finishGbtTrees(spec, rest, trees, minLeafSubjects, round);
 }

@@ -8,8 +8,9 @@
  * the round's JSON), the release rules, input relations and sensitivity, the
  * fit runner's refusals, and whole fits through the registered round kinds
  * whose every pair of leaves of different trees differs by 0 or at least
- * minLeafSubjects rows, counted from the pooled rows, while the pooled fit
- * without the rule has such pairs on the same data.
+ * k rows (the released k, also when minLeafSubjects is larger), counted
+ * from the pooled rows, while the pooled fit without the rule has such pairs
+ * on the same data.
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalSpecJson } from '../../analytics/canonical-json.js';
@@ -269,7 +270,7 @@ describe('gbt-leaf-overlap: the round', () => {
 
 describe('gbt-leaf-overlap: whole fits', () => {
   for (const label of ['numeric', 'binary'] as const) {
-    it(`${label} label: no two leaves of different trees differ by 1 … minLeafSubjects − 1 rows; the model equals the pooled fit under the same rule, and the data without it give such pairs`, () => {
+    it(`${label} label: no two leaves of different trees differ by 1 … k − 1 rows; the model equals the pooled fit under the same rule, and the data without it give such pairs`, () => {
       const tables = tableRows([150, 400, 900], label === 'numeric' ? 31 : 37);
       const shops = tables.map(shopOf);
       const spec =
@@ -302,4 +303,24 @@ describe('gbt-leaf-overlap: whole fits', () => {
       );
     });
   }
+
+  it('the rule runs at the released k, not at a larger declared minLeafSubjects: every leaf holds 2k, no two leaves of different trees are 1 … k − 1 apart, and more leaves survive than under a rule at 2k', () => {
+    const shops = tableRows([150, 400, 900], 31).map(shopOf);
+    const spec = fitSpec({ trees: 12, depth: 3, learningRate: 0.3, minLeafSubjects: 2 * K });
+    const { model } = federatedFit(spec, shops);
+    expect(model.minLeafSubjects).toBe(2 * K);
+    const rows = shops.flatMap((s) => gbtRows(spec, s));
+    const gbt = gbtSpecOf(spec);
+    expect(gbt.minLeafSubjects).toBe(2 * K);
+    expect(model.trees.flatMap((t) => t.nodes).every((n) => n.kind !== 'leaf' || n.subjects >= 2 * K)).toBe(true);
+    expect(closePairs(asPooled(model), rows, K).close).toBe(0);
+    // The pooled fit with the rule at k, counted from the rows: the same trees.
+    const atK = pooledFit(gbt, rows, { overlapSubjects: K });
+    expect(model.trees.map((t) => t.nodes.map((n) => [n.id, n.kind, n.kind === 'open' ? -1 : n.subjects]))).toEqual(atK.trees.map((t) => t.map((n) => [n.id, n.kind, n.subjects])));
+    // A rule at minLeafSubjects would keep fewer leaves on the same data.
+    const leaves = (trees: readonly PooledNode[][]) => trees.flat().filter((n) => n.kind === 'leaf').length;
+    const at2K = pooledFit(gbt, rows, { overlapSubjects: 2 * K });
+    expect(leaves(asPooled(model))).toBeGreaterThan(leaves(at2K.trees));
+    console.info(`gbt leaf overlap at k = ${K} with minLeafSubjects ${2 * K}: ${leaves(asPooled(model))} leaves; at ${2 * K}: ${leaves(at2K.trees)}`);
+  });
 });

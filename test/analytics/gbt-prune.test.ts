@@ -2,9 +2,9 @@
  * The cross-tree leaf rule (analytics/gbt-prune.ts): counting the rows a
  * leaf of the last tree shares with each leaf of the earlier trees, and
  * pruning the last tree until every such intersection holds no row or at
- * least minLeafSubjects. Hand cases, and a property over generated rows and
+ * least k (the purpose's). Hand cases, and a property over generated rows and
  * trees: after pruning, any two leaves of different trees differ by 0 or at
- * least minLeafSubjects rows, counted here from the rows.
+ * least k rows, counted here from the rows.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -51,7 +51,7 @@ describe('gbt-prune: pruning', () => {
   const value = (id: number): number => 1000 + id;
   const prune = (earlier: readonly GbtTree[], last: GbtTree, m: number): GbtTree => pruneGbtTreeByOverlap(last, gbtLeafOverlapCounts(VARIABLES, [...earlier, last], rows).overlaps, m, value);
 
-  it('leaves a tree alone when every intersection is 0 or at least minLeafSubjects, and prunes up to the root when needed', () => {
+  it('leaves a tree alone when every intersection is 0 or at least k, and prunes up to the root when needed', () => {
     // Last tree: 40, then 70 (leaves 1: [0, 40), 5: [40, 70), 6: [70, 100)). Leaf 5 shares 10 rows with tree 1's leaf 1.
     const last: GbtTree = { nodes: [split(0, 100, 40), leaf(1, 40), split(2, 60, 70), leaf(5, 30), leaf(6, 30)] };
     expect(prune([t1], last, 10)).toEqual(last);
@@ -77,7 +77,7 @@ describe('gbt-prune: pruning', () => {
     expect(prune([t1, t2], last, 10)).toEqual({ nodes: [split(0, 100, 50), split(1, 50, 20), leaf(2, 50, 1002), leaf(3, 20), leaf(4, 30)] });
   });
 
-  it('stops when the root itself shares 1 … minLeafSubjects − 1 rows with an earlier leaf, and refuses what no fit sends', () => {
+  it('stops when the root itself shares 1 … k − 1 rows with an earlier leaf, and refuses what no fit sends', () => {
     const last: GbtTree = { nodes: [split(0, 100, 40), leaf(1, 40), leaf(2, 60)] };
     // Rows changed between trees: leaf 1 shares 3 rows with tree 1's leaf 1, leaf 2 none; the root then 3.
     const overlaps: GbtLeafOverlapCount[] = [
@@ -85,10 +85,10 @@ describe('gbt-prune: pruning', () => {
       { tree: 0, leaf: 2, lastLeaf: 1, rows: 37 },
       { tree: 0, leaf: 2, lastLeaf: 2, rows: 60 },
     ];
-    expect(() => pruneGbtTreeByOverlap(last, overlaps, 10, value)).toThrow(/the tree's root shares 3 rows with leaf 1 of tree 1, fewer than minLeafSubjects 10/);
+    expect(() => pruneGbtTreeByOverlap(last, overlaps, 10, value)).toThrow(/the tree's root shares 3 rows with leaf 1 of tree 1, fewer than k = 10/);
     expect(() => pruneGbtTreeByOverlap(last, [{ tree: 0, leaf: 1, lastLeaf: 0, rows: 3 }], 10, value)).toThrow(/node 0 is not a leaf/);
     expect(() => pruneGbtTreeByOverlap(last, [{ tree: 0, leaf: 1, lastLeaf: 1, rows: -1 }], 10, value)).toThrow(/not a count/);
-    expect(() => pruneGbtTreeByOverlap(last, overlaps, 0, value)).toThrow(/minLeafSubjects/);
+    expect(() => pruneGbtTreeByOverlap(last, overlaps, 0, value)).toThrow(/^k: /);
     expect(() => pruneGbtTreeByOverlap({ nodes: [{ id: 0, kind: 'open' }] }, [], 10, value)).toThrow(/still growing/);
   });
 });
@@ -128,7 +128,7 @@ function leafSets(tree: GbtTree, rows: readonly GbtRow[]): Set<number>[] {
 }
 
 describe('gbt-prune: property', () => {
-  it('after pruning, any two leaves of different trees differ by 0 or at least minLeafSubjects rows', () => {
+  it('after pruning, any two leaves of different trees differ by 0 or at least k rows', () => {
     // So the property is not vacuous: runs in which some tree was pruned.
     let pruned = 0;
     fc.assert(

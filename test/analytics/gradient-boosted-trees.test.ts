@@ -309,7 +309,7 @@ describe('gradient-boosted-trees: a fit through the kind', () => {
     // The leaf-overlap round after tree 2 (under k = 300) prunes tree 2 to its root, which still shares fewer than 300
     // rows with a leaf of tree 1: the fit stops there, and no model is stored.
     const spec = fitSpec({ trees: 2, depth: 1 });
-    expect(() => federatedFit(spec, shops, (round) => (round === 1 ? 10 : 300))).toThrow(/root shares \d+ rows with leaf \d+ of tree 1, fewer than minLeafSubjects 300/);
+    expect(() => federatedFit(spec, shops, (round) => (round === 1 ? 10 : 300))).toThrow(/root shares \d+ rows with leaf \d+ of tree 1, fewer than k = 300/);
     // And a withheld level is not advanced on.
     const level = gbtLevelQuery.parseSpec({ ...gbtFitDefinition.roundQuery(spec, gbtFitDefinition.initialState(spec), 1, 'f').spec, kind: GBT_LEVEL_KIND });
     expect(() => gbtLevelQuery.finalise(level, { cells: { all: { suppressed: true } }, minSubjects: 10 })).toThrow(/withheld/);

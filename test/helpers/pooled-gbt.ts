@@ -7,7 +7,7 @@
  * splits of one variable at a node differ by no row or by at least
  * minLeafSubjects rows), here counted from the rows, and the cross-tree
  * rule (after every tree from the second, while one of its leaves shares 1 …
- * minLeafSubjects − 1 rows with a leaf of an earlier tree, the parent of the
+ * k − 1 rows with a leaf of an earlier tree, k the purpose's, the parent of the
  * violating leaf with the largest id becomes a leaf), its intersections
  * counted from the rows too. Used by test/analytics/gbt-exactness.test.ts and
  * test/integration/gbt-fit.test.ts.
@@ -45,15 +45,28 @@ export interface PooledOptions {
    * leaves with theirs too.
    */
   readonly earlierLeaves?: readonly (readonly number[])[];
+  /**
+   * The fewest rows two leaves of different trees may share when they share
+   * any: the purpose's k (default: spec.minLeafSubjects, for fits whose
+   * minLeafSubjects is k).
+   */
+  readonly overlapSubjects?: number;
+  /**
+   * Not what the fit does: choose only splits whose children already share
+   * 0 or ≥ overlapSubjects rows with every earlier leaf (instead of pruning
+   * afterwards), to measure what such a search would keep.
+   */
+  readonly searchOverlap?: boolean;
 }
 
 /**
  * The pooled fit of `spec` on `rows`: the trees (heap-numbered nodes, sorted
  * by id) and every row's final margin. Throws when a tree reduced to its
- * root still shares 1 … minLeafSubjects − 1 rows with an earlier leaf.
+ * root still shares 1 … overlapSubjects − 1 rows with an earlier leaf.
  */
 export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[], options: PooledOptions = {}): { trees: PooledNode[][]; margins: number[] } {
   const leafOverlap = options.leafOverlap ?? true;
+  const overlapSubjects = options.overlapSubjects ?? spec.minLeafSubjects;
   /** Per earlier tree, the leaf id of every row. */
   const leafOfRow: (readonly number[])[] = [...(options.earlierLeaves ?? [])];
   const margins = rows.map(() => spec.baseMargin);
@@ -78,6 +91,13 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[], options: Poole
       }
       return { g, h };
     };
+    // A leaf's rows split over each earlier tree's leaves: some part of 1..k-1 rows?
+    const violates = (idx: readonly number[]): boolean =>
+      leafOfRow.some((earlier) => {
+        const parts = new Map<number, number>();
+        for (const i of idx) parts.set(earlier[i]!, (parts.get(earlier[i]!) ?? 0) + 1);
+        return [...parts.values()].some((c) => c > 0 && c < overlapSubjects);
+      });
     let nodes: PooledNode[] = [];
     const rowsAt = new Map<number, number[]>(); // node id → its rows
     const grow = (id: number, depth: number, idx: number[]): void => {
@@ -90,6 +110,7 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[], options: Poole
       let best: { gain: number; children: number; node: PooledNode; left: number[]; right: number[] } | undefined;
       const consider = (variable: string, left: number[], right: number[], extra: { threshold?: number; levels?: string[] }): void => {
         if (left.length < spec.minLeafSubjects || right.length < spec.minLeafSubjects) return;
+        if (options.searchOverlap === true && (violates(left) || violates(right))) return;
         const l = sum(left);
         const r = sum(right);
         const children = sc(l.g, l.h) + sc(r.g, r.h);
@@ -163,18 +184,11 @@ export function pooledFit(spec: GbtSpec, rows: readonly GbtRow[], options: Poole
         while (at > parent) at = (at - 1) >> 1;
         return at === parent && id !== parent;
       };
-      // A leaf's rows split over each earlier tree's leaves: some part of 1..minLeafSubjects-1 rows?
-      const violates = (idx: readonly number[]): boolean =>
-        leafOfRow.some((earlier) => {
-          const parts = new Map<number, number>();
-          for (const i of idx) parts.set(earlier[i]!, (parts.get(earlier[i]!) ?? 0) + 1);
-          return [...parts.values()].some((c) => c > 0 && c < spec.minLeafSubjects);
-        });
       for (;;) {
         const bad = nodes.filter((n) => n.kind === 'leaf' && violates(rowsAt.get(n.id)!)).map((n) => n.id);
         if (bad.length === 0) break;
         const worst = Math.max(...bad);
-        if (worst === 0) throw new Error(`tree ${t + 1}: its root shares 1..${spec.minLeafSubjects - 1} rows with a leaf of an earlier tree`);
+        if (worst === 0) throw new Error(`tree ${t + 1}: its root shares 1..${overlapSubjects - 1} rows with a leaf of an earlier tree`);
         const parent = (worst - 1) >> 1;
         const idx = rowsAt.get(parent)!;
         const s = sum(idx);
