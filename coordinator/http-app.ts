@@ -193,7 +193,10 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     ...(deps.jobLeaseMs === undefined ? {} : { leaseMs: deps.jobLeaseMs }),
   });
   app.addHook('onReady', async () => jobs.startSweeping());
-  app.addHook('onClose', async () => jobs.stop());
+  // A clean close hands the jobs running here over to the other coordinators (http-jobs.ts).
+  app.addHook('onClose', async () => {
+    await jobs.shutdown();
+  });
   // On PostgreSQL rate limits count in the database, so that every coordinator on it enforces one limit per key.
   const windows = deps.rateWindows ?? sharedRateWindows(deps.store.db, deps.logger);
   const counted = (name: string) => (windows ? { windows, name } : undefined);

@@ -15,6 +15,13 @@
  * and whenever someone looks at the job) and run again from the start, or,
  * after `maxAttempts`, marked failed with `JOB_ABANDONED`. Only the newest
  * `keepFinished` finished jobs are kept, with their results.
+ *
+ * A coordinator that shuts down ({@link JobRegistry.shutdown}) claims
+ * nothing more, lets the jobs it runs finish for a short grace period, and
+ * hands the rest back: their claim is cleared (`claimed_by` NULL), so the
+ * next coordinator that sweeps or is asked about the job runs it at once,
+ * without waiting for a lease to run out and without counting the
+ * handed-over run as an attempt.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -50,7 +57,7 @@ export interface Job {
   readonly error: JobError | null;
   /** The summary the job's runner returned, once done. */
   readonly result: Record<string, unknown> | null;
-  /** 1 for the first run, one more for each takeover. */
+  /** 1 for the first run, one more for each takeover of a job whose holder died (a job handed over at shutdown keeps its count). */
   readonly attempts: number;
   /** The coordinator running it now, if any. */
   readonly claimedBy: string | null;
@@ -79,6 +86,16 @@ export interface JobRegistryOptions {
   readonly maxAttempts?: number;
   /** The database is this process's alone (default: on PGlite): another holder's claim is void at once. */
   readonly ownedDatabase?: boolean;
+  /** On {@link JobRegistry.shutdown}, how long jobs running here may take to finish before they are handed over (default 5 s). */
+  readonly shutdownGraceMs?: number;
+}
+
+/** What {@link JobRegistry.shutdown} did with the jobs this coordinator held. */
+export interface JobHandOver {
+  /** Jobs that finished here during the grace period. */
+  readonly finished: readonly string[];
+  /** Jobs handed back unclaimed, for another coordinator to run at once. */
+  readonly released: readonly string[];
 }
 
 interface JobRow {
@@ -100,7 +117,7 @@ interface JobRow {
 }
 
 const COLUMNS = `job_id, kind, owner, params_json, status, progress_done, progress_total, progress_step, attempts, claimed_by,
-  created_at, finished_at, error_json, result_json, coalesce(claimed_until <= clock_timestamp(), false) AS expired`;
+  created_at, finished_at, error_json, result_json, (claimed_until IS NULL OR claimed_until <= clock_timestamp()) AS expired`;
 
 function toJob(r: JobRow): Job {
   return {
@@ -145,6 +162,7 @@ export class JobRegistry {
   private readonly keepFinished: number;
   private readonly maxAttempts: number;
   private readonly owned: boolean;
+  private readonly shutdownGraceMs: number;
   private readonly runners = new Map<string, JobRunner<never>>();
   /** Jobs running in this process, with their attempt. */
   private readonly running = new Map<string, number>();
@@ -163,6 +181,8 @@ export class JobRegistry {
     this.keepFinished = options.keepFinished ?? 20;
     this.maxAttempts = options.maxAttempts ?? 2;
     this.owned = options.ownedDatabase ?? db.backend === 'pglite';
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 5_000;
+    if (!Number.isSafeInteger(this.shutdownGraceMs) || this.shutdownGraceMs < 0) throw new RangeError('shutdownGraceMs must be an integer >= 0');
   }
 
   /** Says how jobs of `kind` run; every coordinator that may take such jobs over defines it. */
@@ -170,18 +190,23 @@ export class JobRegistry {
     this.runners.set(kind, runner);
   }
 
-  /** Stores a queued job, starts running it here in the background, and returns it at once. */
+  /**
+   * Stores a queued job, starts running it here in the background, and
+   * returns it at once. Once this registry is stopped the job is stored
+   * unclaimed instead, for another coordinator to run.
+   */
   async start<P>(kind: string, owner: string, totalSteps: number, params: P): Promise<Job> {
     if (!this.runners.has(kind)) throw new Error(`no runner for jobs of kind ${kind}`);
     const jobId = `job-${randomBytes(8).toString('hex')}`;
+    const claim = !this.stopped;
     const rows = await this.db.query<JobRow>(
       `INSERT INTO jobs (job_id, kind, owner, params_json, status, progress_total, claimed_by, claimed_until)
-       VALUES ($1, $2, $3, $4, 'queued', $5, $6, clock_timestamp() + $7::int * interval '1 millisecond')
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE clock_timestamp() + $7::int * interval '1 millisecond' END)
        RETURNING ${COLUMNS}`,
-      [jobId, kind, owner, JSON.stringify(params), totalSteps, this.coordinatorId, this.leaseMs],
+      [jobId, kind, owner, JSON.stringify(params), totalSteps, claim ? this.coordinatorId : null, this.leaseMs],
     );
     const job = toJob(rows[0]!);
-    setImmediate(() => void this.run(job, JSON.stringify(params)));
+    if (claim) setImmediate(() => void this.run(job, JSON.stringify(params)));
     return job;
   }
 
@@ -213,8 +238,9 @@ export class JobRegistry {
   }
 
   /**
-   * Takes over the jobs whose holder's lease ran out and runs them here, or
-   * fails those that have had `maxAttempts` runs. Returns the ids of both.
+   * Takes over the jobs whose holder's lease ran out, or that a coordinator
+   * handed back at shutdown, and runs them here; fails those whose holder
+   * died on their `maxAttempts`th run. Returns the ids of both.
    */
   async sweep(): Promise<{ taken: string[]; failed: string[] }> {
     if (this.stopped) return { taken: [], failed: [] };
@@ -222,7 +248,7 @@ export class JobRegistry {
     const failed = await this.db.query<{ job_id: string }>(
       `UPDATE jobs SET status = 'failed', finished_at = clock_timestamp(), claimed_by = NULL, claimed_until = NULL, error_json = $4,
               progress_step = 'abandoned'
-        WHERE ${abandoned} AND attempts >= $3 RETURNING job_id`,
+        WHERE ${abandoned} AND claimed_by IS NOT NULL AND attempts >= $3 RETURNING job_id`,
       [this.coordinatorId, this.owned, this.maxAttempts, JSON.stringify(ABANDONED)],
     );
     for (const f of failed) this.log.warn({ jobId: f.job_id }, 'job abandoned by its coordinator; marked failed');
@@ -231,10 +257,11 @@ export class JobRegistry {
       if (this.stopped) break;
       const rows = await this.db.query<JobRow>(
         `UPDATE jobs SET claimed_by = $1, claimed_until = clock_timestamp() + $4::int * interval '1 millisecond',
-                attempts = attempts + 1, status = 'queued', progress_done = 0, progress_step = 'queued'
+                attempts = attempts + CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
+                status = 'queued', progress_done = 0, progress_step = 'queued'
           WHERE job_id = (
             SELECT job_id FROM jobs
-             WHERE ${abandoned} AND attempts < $3 AND kind IN (SELECT jsonb_array_elements_text($5::jsonb))
+             WHERE ${abandoned} AND (claimed_by IS NULL OR attempts < $3) AND kind IN (SELECT jsonb_array_elements_text($5::jsonb))
              ORDER BY created_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
           RETURNING ${COLUMNS}`,
         [this.coordinatorId, this.owned, this.maxAttempts, this.leaseMs, JSON.stringify([...this.runners.keys()])],
@@ -242,7 +269,7 @@ export class JobRegistry {
       const row = rows[0];
       if (!row) break;
       taken.push(row.job_id);
-      this.log.warn({ jobId: row.job_id, attempt: row.attempts }, 'taking over a job whose coordinator stopped');
+      this.log.warn({ jobId: row.job_id, attempt: row.attempts }, 'taking over a job whose coordinator stopped or handed it over');
       const job = toJob(row);
       setImmediate(() => void this.run(job, row.params_json));
     }
@@ -270,12 +297,58 @@ export class JobRegistry {
   /**
    * Stops sweeping and renewing. The jobs still running here keep their
    * claim only until it runs out; another coordinator then takes them over.
+   * (A coordinator that dies does no more than this; one that shuts down
+   * calls {@link shutdown}.)
    */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.sweeping;
+  }
+
+  /**
+   * A clean shutdown: stops claiming (as {@link stop}), waits up to
+   * `graceMs` (default the registry's `shutdownGraceMs`) for the jobs
+   * running here to finish, then hands back every job this coordinator still
+   * holds: claim cleared, status `queued`, progress reset, attempt count
+   * unchanged. Another coordinator runs them at its next sweep, or at once
+   * when someone asks for the job. A run still going here is not stopped,
+   * but its writes are fenced off like those of a run taken over.
+   */
+  async shutdown(graceMs = this.shutdownGraceMs): Promise<JobHandOver> {
+    await this.stop();
+    const finished: string[] = [];
+    const onFinished = (j: { jobId: string; status: JobStatus | 'lost' }) => {
+      if (j.status !== 'lost') finished.push(j.jobId);
+    };
+    this.events.on('finished', onFinished);
+    try {
+      if (this.running.size > 0 && graceMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<void>((resolve) => {
+          const check = () => {
+            if (this.running.size > 0) return;
+            this.events.off('finished', check);
+            resolve();
+          };
+          this.events.on('finished', check);
+          check();
+        });
+        await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+      }
+    } finally {
+      this.events.off('finished', onFinished);
+    }
+    const rows = await this.db.query<{ job_id: string }>(
+      `UPDATE jobs SET claimed_by = NULL, claimed_until = NULL, status = 'queued', progress_done = 0, progress_step = 'queued'
+        WHERE claimed_by = $1 AND status IN ('queued', 'running') RETURNING job_id`,
+      [this.coordinatorId],
+    );
+    const released = rows.map((r) => r.job_id);
+    for (const jobId of released) this.log.info({ jobId }, 'job handed over at shutdown; another coordinator runs it');
+    return { finished, released };
   }
 
   /** Resolves when a job that runs in this process has finished (its final state), for tests and synchronous callers. */
@@ -315,6 +388,11 @@ export class JobRegistry {
     const attempt = job.attempts;
     const fence = [job.jobId, this.coordinatorId, attempt] as const;
     const runner = this.runners.get(job.kind);
+    if (this.stopped) {
+      // Claimed just before this registry stopped: not started here; a shutdown hands it over.
+      this.events.emit('finished', { jobId: job.jobId, status: 'lost' });
+      return;
+    }
     this.running.set(job.jobId, attempt);
     this.events.emit('running', { jobId: job.jobId, attempt });
     let outcome: JobStatus | 'lost' = 'lost';
@@ -323,6 +401,7 @@ export class JobRegistry {
       `UPDATE jobs SET status = 'running' WHERE job_id = $1 AND claimed_by = $2 AND attempts = $3 AND status = 'queued'`,
       [...fence],
     );
+
     const progress: ProgressFn = (done, step) => {
       writes = writes.then(() => this.db.query(
         `UPDATE jobs SET progress_done = $4, progress_step = $5 WHERE job_id = $1 AND claimed_by = $2 AND attempts = $3 AND status = 'running'`,

@@ -138,6 +138,12 @@ export interface CoordinatorOptions {
   readonly maxConcurrentRenders?: number;
   /** How long a claim on a running export job lasts unless renewed (default 30 s). */
   readonly jobLeaseMs?: number;
+  /**
+   * On close, how long running export jobs may take to finish before they
+   * are handed over to another coordinator (default 5 s; see "Shutdown" in
+   * docs/operations.md).
+   */
+  readonly jobShutdownGraceMs?: number;
   readonly logger?: Logger;
 }
 
@@ -297,7 +303,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     // Rate-limit counters in PostgreSQL: one count per key for every coordinator on it, HTTP and gRPC alike.
     const rateWindows = sharedRateWindows(db, log);
     const limits = new GrpcRateLimiter(options.grpcRateLimit, rateWindows);
-    const jobs = new JobRegistry(db, log, { coordinatorId, ...(options.jobLeaseMs === undefined ? {} : { leaseMs: options.jobLeaseMs }) });
+    const jobs = new JobRegistry(db, log, {
+      coordinatorId,
+      ...(options.jobLeaseMs === undefined ? {} : { leaseMs: options.jobLeaseMs }),
+      ...(options.jobShutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.jobShutdownGraceMs }),
+    });
     const intake = new MeteredContributionIntake(metrics, ctx, store, layouts, audit, {
       streamTimeoutMs: options.streamTimeoutMs ?? 60_000,
       ...(options.maxStreamBytes !== undefined ? { maxStreamBytes: options.maxStreamBytes } : {}),
