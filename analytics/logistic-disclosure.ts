@@ -11,19 +11,23 @@
  * (2^40 per unit, signed values as +/− pairs) that is A·2^40, A²/4·2^40 and
  * 40·2^40, plus two units for the rounding of each shop's total; each part
  * of a pair is given the whole bound, which over-counts when a total changes
- * sign and so only adds noise.
+ * sign and so only adds noise. A spec that declares `gradientClip` G bounds
+ * each row's gradient vector to norm G, so a gradient field moves by at most
+ * min(A, G) (logistic-clipping.ts); features beyond A are either refused or
+ * clipped to A by the shop, so the other bounds hold either way.
  *
  * @module
  */
 import type { SubjectSensitivity } from './query-definition.js';
 import { REAL_SCALE_BITS } from './signed-real.js';
+import { gradientComponentBound } from './logistic-clipping.js';
 
 function fixedBound(x: number): bigint {
   return BigInt(Math.ceil(x * 2 ** REAL_SCALE_BITS)) + 2n;
 }
 
 /** Per-customer sensitivity of every field of a round's layout. */
-export function logisticRoundSubjectSensitivity(spec: { readonly maxFeatureAbs: number; readonly features: readonly string[] }): SubjectSensitivity {
+export function logisticRoundSubjectSensitivity(spec: { readonly maxFeatureAbs: number; readonly gradientClip?: number | undefined; readonly features: readonly string[] }): SubjectSensitivity {
   const a = spec.maxFeatureAbs;
   const d = spec.features.length;
   const perField: Record<string, bigint> = { n: 1n };
@@ -32,7 +36,8 @@ export function logisticRoundSubjectSensitivity(spec: { readonly maxFeatureAbs: 
     perField[`${name}-`] = bound;
   };
   pair('ll', fixedBound(40));
-  for (let j = 0; j < d; j++) pair(`g.${j}`, fixedBound(a));
+  const g = gradientComponentBound(spec);
+  for (let j = 0; j < d; j++) pair(`g.${j}`, fixedBound(g));
   for (let j = 0; j < d; j++) for (let k = j; k < d; k++) pair(`h.${j}.${k}`, fixedBound((a * a) / 4));
   return { perField, disjointCells: true };
 }

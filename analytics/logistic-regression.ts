@@ -47,6 +47,16 @@ import { fixedToReal, joinSigned, realToFixed, signedFieldSpecs, splitSigned } f
 import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
 import { CUSTOMER_FEATURE_TEXT } from './model-guide.js';
+import {
+  clippedFeatures,
+  clippingMembers,
+  declaredClipping,
+  gradientComponentBound,
+  gradientNormViolation,
+  gradientScale,
+  perRowBoundAtScale,
+  type FeatureClip,
+} from './logistic-clipping.js';
 import { purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 export const LOGISTIC_ROUND_KIND = 'logistic-irls-round';
@@ -64,10 +74,11 @@ const common = {
   label: z.enum(CUSTOMER_LABEL_NAMES as [CustomerLabel, ...CustomerLabel[]]),
   holdoutPercent: z.number().int().min(0).max(50).default(20),
   l2: z.number().min(0).max(1e6).default(0),
-  /** Largest |feature| a row may have; rows beyond it are refused, never clamped. */
+  /** Largest |feature| a row may have; rows beyond it are refused, or clipped under `featureClip: 'clip'`. */
   maxFeatureAbs: z.number().positive().max(1e6).default(1000),
   /** Most training rows one shop may have. */
   maxRows: z.number().int().positive().max(2 ** 31).default(2 ** 24),
+  ...clippingMembers,
 };
 
 const roundSchema = z.strictObject({
@@ -110,6 +121,10 @@ export interface LogisticModel {
   readonly trainingRows: number;
   readonly logLikelihood: number;
   readonly converged: boolean;
+  /** Set when the fit clipped features to ±maxFeatureAbs. */
+  readonly featureClip?: FeatureClip;
+  /** Set when the fit clipped each row's gradient to this norm. */
+  readonly gradientClip?: number;
 }
 
 export interface LogisticState {
@@ -149,6 +164,10 @@ export interface LogisticRoundShape {
   readonly features: readonly string[];
   readonly maxRows: number;
   readonly maxFeatureAbs: number;
+  /** `clip`: features beyond ±maxFeatureAbs are clipped at the shop; absent or `decline`: the shop refuses the round. */
+  readonly featureClip?: FeatureClip | undefined;
+  /** The largest norm of one row's gradient x · (y − p); longer ones are scaled down to it (logistic-clipping.ts). */
+  readonly gradientClip?: number | undefined;
   /**
    * Set when rows are rows of customers (each order): the most rows of one
    * customer. The release rules then count customers, not rows.
@@ -194,7 +213,7 @@ export function logisticRoundFields(spec: LogisticRoundShape): FieldSpec[] {
   const d = spec.features.length;
   const scale = 40n;
   const rows = BigInt(spec.maxRows);
-  const gMax = rows << (bitsFor(spec.maxFeatureAbs) + scale);
+  const gMax = rows << (bitsFor(gradientComponentBound(spec)) + scale);
   const hMax = rows << (2n * bitsFor(spec.maxFeatureAbs) + scale);
   const llMax = rows << (bitsFor(LOG_LIKELIHOOD_TERM_MAX) + scale);
   return [
@@ -249,9 +268,12 @@ export function computeLogisticRoundLocal(spec: LogisticRoundSpec, data: ShopDat
 
 /**
  * The round's sums over `rows` at `beta`: row count, log-likelihood,
- * gradient, Hessian and the counts the release rules check. Throws
- * RangeError naming a feature beyond maxFeatureAbs or the row count beyond
- * maxRows.
+ * gradient, Hessian and the counts the release rules check. Features are
+ * clipped to ±maxFeatureAbs under `featureClip: 'clip'` and each row's
+ * gradient to norm `gradientClip` when declared (logistic-clipping.ts); the
+ * Hessian and log-likelihood use the clipped features, the Hessian is not
+ * clipped. Throws RangeError naming a feature beyond maxFeatureAbs (when the
+ * spec declines) or the row count beyond maxRows.
  */
 export function logisticRoundSums(
   spec: LogisticRoundShape,
@@ -266,18 +288,16 @@ export function logisticRoundSums(
   const h = new Array<number>((d * (d + 1)) / 2).fill(0);
   let ll = 0;
   for (const row of rows) {
-    row.x.forEach((v, j) => {
-      if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${spec.features[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
-    });
-    const t = row.x.reduce((s, v, j) => s + v * beta[j]!, 0);
+    const x = clippedFeatures(spec, spec.features, row.x);
+    const t = x.reduce((s, v, j) => s + v * beta[j]!, 0);
     const p = sigmoid(t);
     ll += logLikelihoodTerm(t, row.y);
-    const r = row.y - p;
     const w = p * (1 - p);
+    const r = (row.y - p) * gradientScale(spec, x, row.y - p);
     let idx = 0;
     for (let j = 0; j < d; j++) {
-      g[j]! += row.x[j]! * r;
-      for (let k = j; k < d; k++) h[idx++]! += w * row.x[j]! * row.x[k]!;
+      g[j]! += x[j]! * r;
+      for (let k = j; k < d; k++) h[idx++]! += w * x[j]! * x[k]!;
     }
   }
   const values: bigint[] = [BigInt(rows.length), ...splitSigned(realToFixed(ll))];
@@ -315,12 +335,17 @@ const ROUND_SCALE = 40n;
  *   semidefinite matrices is non-negative;
  * - −40 · n ≤ ll ≤ 0.
  *
+ * Features beyond F are clipped to it under `featureClip: 'clip'`, so the
+ * bounds hold as they are. With `gradientClip` G every row's gradient
+ * vector has norm at most G, so also |g_j| ≤ min(F, G) · nz_j and
+ * ‖g‖ ≤ G · n (the triangle inequality over rows).
+ *
  * Sums are computed in doubles and rounded once to 2^-40 per shop, so the
  * upper bounds carry a slack of 2^-20 relative (far above the doubles'
  * accumulated error for 2^31 rows) plus one unit per shop; the signs of
  * h_jj and ll are exact (sums of terms of one sign).
  */
-export function logisticRoundInputViolation(spec: Pick<LogisticRoundShape, 'features' | 'maxFeatureAbs' | 'perSubject'>, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
+export function logisticRoundInputViolation(spec: Pick<LogisticRoundShape, 'features' | 'maxFeatureAbs' | 'gradientClip' | 'perSubject'>, totals: ReadonlyMap<string, bigint>, contributors: number): string | undefined {
   const d = spec.features.length;
   const n = totalOf(totals, 'n');
   const perRows = spec.perSubject === undefined;
@@ -329,6 +354,9 @@ export function logisticRoundInputViolation(spec: Pick<LogisticRoundShape, 'feat
     return perRows && !isIntercept(f) ? totalOf(totals, supportField(f)) : n;
   };
   const f1 = BigInt(Math.ceil(spec.maxFeatureAbs));
+  const clip = spec.gradientClip;
+  const gradientBound = (nz: bigint): bigint => (clip !== undefined && clip < spec.maxFeatureAbs ? perRowBoundAtScale(clip, nz) : (f1 * nz) << ROUND_SCALE);
+  const gradientText = clip !== undefined && clip < spec.maxFeatureAbs ? 'gradientClip' : 'maxFeatureAbs';
   const f2 = BigInt(Math.ceil((spec.maxFeatureAbs * spec.maxFeatureAbs) / 4));
   const c = BigInt(contributors);
   const upTo = (limit: bigint): bigint => withRoundingSlack(limit, contributors);
@@ -358,10 +386,15 @@ export function logisticRoundInputViolation(spec: Pick<LogisticRoundShape, 'feat
     const nz = support(j);
     const hjj = h(j, j);
     const broken = firstBroken([
-      absAtMost(`g.${j}`, signedTotalOf(totals, `g.${j}`), `maxFeatureAbs x the rows where ${spec.features[j]} is nonzero (at scale 2^40)`, upTo((f1 * nz) << ROUND_SCALE)),
+      absAtMost(`g.${j}`, signedTotalOf(totals, `g.${j}`), `${gradientText} x the rows where ${spec.features[j]} is nonzero (at scale 2^40)`, upTo(gradientBound(nz))),
       atLeast(`h.${j}.${j}`, hjj, '0', 0n),
       atMost(`h.${j}.${j}`, hjj, `maxFeatureAbs^2/4 x the rows where ${spec.features[j]} is nonzero (at scale 2^40)`, upTo((f2 * nz) << ROUND_SCALE)),
     ]);
+    if (broken !== undefined) return broken;
+  }
+  if (clip !== undefined) {
+    const gradient = Array.from({ length: d }, (_, j) => signedTotalOf(totals, `g.${j}`));
+    const broken = gradientNormViolation(gradient, contributors, upTo(perRowBoundAtScale(clip, n)));
     if (broken !== undefined) return broken;
   }
   for (let j = 0; j < d; j++) {
@@ -520,7 +553,23 @@ const LOGISTIC_REGRESSION_GUIDE: KindGuideBody = {
     },
     { name: 'holdoutPercent', type: 'integer', required: false, default: '20', description: 'Share of customers (by pseudonym) held out for evaluation, 0 to 50.' },
     { name: 'l2', type: 'number', required: false, default: '0', description: 'L2 penalty on the coefficients other than intercept, 0 to 1e6.' },
-    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, not clamped), at most 1e6.', sample: 100 },
+    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, or clipped under featureClip clip), at most 1e6.', sample: 100 },
+    {
+      name: 'featureClip',
+      type: 'string',
+      required: false,
+      default: 'decline',
+      description: 'What a shop does with a feature beyond ±maxFeatureAbs: decline (refuse the round) or clip (move it to the bound, so shops with outliers still answer).',
+      values: ['decline', 'clip'],
+      sample: 'clip',
+    },
+    {
+      name: 'gradientClip',
+      type: 'number',
+      required: false,
+      description: 'Largest Euclidean norm of one row\'s gradient x·(y − p); a longer one is scaled down to it. The key holder then refuses a round whose gradient exceeds gradientClip × its rows. At most 1e6; absent, nothing is clipped.',
+      sample: 1,
+    },
     { name: 'maxRows', type: 'integer', required: false, default: String(2 ** 24), description: 'Most training rows one shop may have, at most 2^31.', sample: 1_000_000 },
     { name: 'maxRounds', type: 'integer', required: false, default: '25', description: 'Most Newton rounds, 1 to 100.', sample: 10 },
     { name: 'tolerance', type: 'number', required: false, default: '1e-8', description: 'Stop when the largest Newton step is below it (at most 1).', sample: 1e-6 },
@@ -547,6 +596,7 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
       l2: spec.l2,
       maxFeatureAbs: spec.maxFeatureAbs,
       maxRows: spec.maxRows,
+      ...declaredClipping(spec),
       fitId,
       round,
       beta: state.beta,
@@ -572,6 +622,7 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
         trainingRows: result.n,
         logLikelihood: result.logLikelihood,
         converged,
+        ...declaredClipping(spec),
       },
     };
   },

@@ -1,0 +1,171 @@
+/**
+ * Declared clipping of a logistic round (analytics/logistic-clipping.ts):
+ * specs without it parse, lay out and compute exactly as before; with
+ * `featureClip: 'clip'` a shop with features beyond ±maxFeatureAbs answers
+ * with the sums of its clipped rows; with `gradientClip` G each row's
+ * gradient is scaled to norm G, the gradient fields are bounded by
+ * min(F, G) per row, and the key holder's relations hold for any honest
+ * shops and refuse a pooled gradient beyond G per row. Expected values are
+ * computed here from the rule (test/helpers/pooled-logistic-clipped.ts).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  LOGISTIC_FIT_KIND,
+  LOGISTIC_ROUND_KIND,
+  logisticFitDefinition,
+  logisticRoundFields,
+  logisticRoundInputViolation,
+  logisticRoundQuery,
+  logisticRoundSensitivity,
+  logisticRoundSums,
+  type LogisticRoundShape,
+} from '../../analytics/logistic-regression.js';
+import type { FieldSpec } from '../../analytics/query-definition.js';
+import { clipRow, rowGradient } from '../helpers/pooled-logistic-clipped.js';
+
+type Row = { x: number[]; y: 0 | 1 };
+
+function pooled(fields: readonly FieldSpec[], perShop: readonly (readonly bigint[])[]): Map<string, bigint> {
+  const sum = fields.map(() => 0n);
+  for (const values of perShop) values.forEach((v, i) => (sum[i] = sum[i]! + v));
+  return new Map(fields.map((f, i) => [f.name, sum[i]!]));
+}
+
+/** A field's signed value as a real (scale 2^40). */
+function real(fields: readonly FieldSpec[], values: readonly bigint[], name: string): number {
+  const at = (n: string) => values[fields.findIndex((f) => f.name === n)]!;
+  return Number(at(`${name}+`) - at(`${name}-`)) / 2 ** 40;
+}
+
+const base = { features: ['intercept', 'a', 'b'], maxRows: 1000, maxFeatureAbs: 2 };
+const rows: Row[] = Array.from({ length: 40 }, (_, i) => ({ x: [1, ((i % 9) - 4) * 0.45, i % 4 === 0 ? 0 : ((i * 37) % 11) * 0.35 - 1.75], y: (i % 3 === 1 ? 1 : 0) }));
+const beta = [0.3, -0.4, 0.25];
+
+describe('spec members', () => {
+  const spec = { kind: LOGISTIC_FIT_KIND, purpose: 'churn-modelling', features: ['intercept', 'orders'], label: 'churning' };
+
+  it('are absent from a spec that does not declare them, and from its rounds (canonical JSON unchanged)', () => {
+    const parsed = logisticFitDefinition.parseFitSpec(spec);
+    expect(Object.keys(parsed).sort()).toEqual(['features', 'holdoutPercent', 'kind', 'l2', 'label', 'maxFeatureAbs', 'maxRounds', 'maxRows', 'purpose', 'tolerance']);
+    const round = logisticFitDefinition.roundQuery(parsed, logisticFitDefinition.initialState(parsed), 1, 'f').spec;
+    expect('featureClip' in round || 'gradientClip' in round).toBe(false);
+    expect(logisticRoundQuery.parseSpec({ kind: LOGISTIC_ROUND_KIND, ...round })).toEqual({ kind: LOGISTIC_ROUND_KIND, ...round });
+  });
+
+  it('are parsed, checked and handed to every round when declared', () => {
+    const parsed = logisticFitDefinition.parseFitSpec({ ...spec, featureClip: 'clip', gradientClip: 0.5 });
+    expect([parsed.featureClip, parsed.gradientClip]).toEqual(['clip', 0.5]);
+    const round = logisticFitDefinition.roundQuery(parsed, logisticFitDefinition.initialState(parsed), 1, 'f').spec;
+    expect([round.featureClip, round.gradientClip]).toEqual(['clip', 0.5]);
+    expect(logisticRoundQuery.parseSpec({ kind: LOGISTIC_ROUND_KIND, ...round })).toEqual({ kind: LOGISTIC_ROUND_KIND, ...round });
+    for (const bad of [{ featureClip: 'clamp' }, { gradientClip: 0 }, { gradientClip: -1 }, { gradientClip: 2e6 }]) {
+      expect(() => logisticFitDefinition.parseFitSpec({ ...spec, ...bad }), JSON.stringify(bad)).toThrow();
+    }
+  });
+
+  it('leave the layout unchanged unless a gradient clip below maxFeatureAbs narrows the gradient fields', () => {
+    expect(logisticRoundFields({ ...base, featureClip: 'clip' })).toEqual(logisticRoundFields(base));
+    const clipped = logisticRoundFields({ ...base, gradientClip: 0.5 });
+    const plain = logisticRoundFields(base);
+    expect(clipped.map((f) => f.name)).toEqual(plain.map((f) => f.name));
+    for (const [i, f] of clipped.entries()) {
+      if (f.name.startsWith('g.')) expect(f.max).toBe(BigInt(base.maxRows) << 41n); // ⌈log2(0.5 + 1)⌉ = 1 bit
+      else expect(f.max).toBe(plain[i]!.max);
+    }
+    const sensitivity = logisticRoundSensitivity({ ...base, gradientClip: 0.5 }).perField;
+    expect(sensitivity['g.0+']).toBe(BigInt(2 ** 39) + 2n);
+    expect(logisticRoundSensitivity(base).perField['g.0+']).toBe(BigInt(2 * 2 ** 40) + 2n);
+  });
+});
+
+describe('feature clipping at the shop', () => {
+  const outliers: Row[] = [...rows, { x: [1, 7.5, -0.5], y: 1 }, { x: [1, -3, -9], y: 0 }];
+
+  it('without it, a row beyond maxFeatureAbs refuses the round (as before)', () => {
+    expect(() => logisticRoundSums(base, beta, outliers)).toThrow(/feature a: \|7\.5\| exceeds maxFeatureAbs 2/);
+    expect(() => logisticRoundSums({ ...base, featureClip: 'decline' }, beta, outliers)).toThrow(RangeError);
+  });
+
+  it('with it, the shop answers with exactly the sums of its rows clipped to ±maxFeatureAbs', () => {
+    const clippedByHand = outliers.map((r) => ({ x: clipRow(r.x, { maxFeatureAbs: 2, clipFeatures: true }), y: r.y }));
+    expect(clippedByHand[40]!.x).toEqual([1, 2, -0.5]);
+    expect(logisticRoundSums({ ...base, featureClip: 'clip' }, beta, outliers)).toEqual(logisticRoundSums(base, beta, clippedByHand));
+  });
+});
+
+describe('gradient clipping at the shop', () => {
+  const spec: LogisticRoundShape = { ...base, featureClip: 'clip', gradientClip: 0.6 };
+  const fields = logisticRoundFields(spec);
+
+  it('scales each row\'s gradient to norm G and leaves the Hessian, log-likelihood and counts as they were', () => {
+    const values = logisticRoundSums(spec, beta, rows);
+    const expected = [0, 0, 0];
+    let clipped = 0;
+    for (const r of rows) {
+      const g = rowGradient(r.x, r.y, beta, { maxFeatureAbs: 2, clipFeatures: true, gradientClip: 0.6 });
+      if (g.clipped) clipped++;
+      g.g.forEach((v, j) => (expected[j]! += v));
+    }
+    expect(clipped).toBeGreaterThan(5);
+    expect(clipped).toBeLessThan(rows.length - 5);
+    for (let j = 0; j < 3; j++) expect(Math.abs(real(fields, values, `g.${j}`) - expected[j]!)).toBeLessThan(1e-9);
+    const unclipped = logisticRoundSums(base, beta, rows);
+    const plainFields = logisticRoundFields(base);
+    for (const [i, f] of fields.entries()) {
+      if (!f.name.startsWith('g.')) expect([f.name, values[i]]).toEqual([f.name, unclipped[plainFields.findIndex((p) => p.name === f.name)]]);
+    }
+  });
+
+  const row = fc.record({
+    x: fc.array(fc.oneof(fc.constant(0), fc.constant(2), fc.constant(-50), fc.double({ min: -6, max: 6, noNaN: true })), { minLength: 2, maxLength: 2 }),
+    y: fc.constantFrom(0 as const, 1 as const),
+  });
+
+  it('keeps the key holder\'s relations for any honest shops: rows beyond F, saturated p, G above and below F', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(row, { maxLength: 30 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constantFrom(-1e3, 1e3, 0)), { minLength: 3, maxLength: 3 }),
+        fc.constantFrom(1e-3, 0.6, 1.5, 10),
+        (shopRows, b, g) => {
+          const shape: LogisticRoundShape = { ...base, featureClip: 'clip', gradientClip: g };
+          const layout = logisticRoundFields(shape);
+          const perShop = shopRows.map((rs) => logisticRoundSums(shape, b, rs.map((r) => ({ x: [1, ...r.x], y: r.y }))));
+          expect(logisticRoundInputViolation(shape, pooled(layout, perShop), perShop.length)).toBeUndefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  describe('refuses a pooled gradient beyond the declared clip', () => {
+    const perShop = [logisticRoundSums(spec, beta, rows), logisticRoundSums(spec, beta, rows.slice(10))];
+    const honest = pooled(fields, perShop);
+    const n = Number(honest.get('n'));
+    const unit = (x: number) => BigInt(Math.round(x * 2 ** 40));
+    const withGradient = (g: number[]) => {
+      const out = new Map(honest);
+      g.forEach((v, j) => {
+        out.set(`g.${j}+`, v > 0 ? unit(v) : 0n);
+        out.set(`g.${j}-`, v < 0 ? unit(-v) : 0n);
+      });
+      return out;
+    };
+
+    it('one component beyond G x its support', () => {
+      expect(logisticRoundInputViolation(spec, honest, 2)).toBeUndefined();
+      const nzA = Number(honest.get('nz(a)'));
+      // Below what maxFeatureAbs alone would allow (2 per row), above 0.6 per row.
+      expect(logisticRoundInputViolation({ ...spec, gradientClip: undefined }, withGradient([0, 0.61 * nzA, 0]), 2)).toBeUndefined();
+      expect(logisticRoundInputViolation(spec, withGradient([0, 0.61 * nzA, 0]), 2)).toMatch(/^\|g\.1\| is \d+, above gradientClip x the rows where a is nonzero/);
+    });
+
+    it('the whole vector beyond G x n though every component is within it', () => {
+      const each = (0.6 * n) / Math.sqrt(2) * 1.01;
+      expect(logisticRoundInputViolation(spec, withGradient([each, -each, 0]), 2)).toMatch(/^\|g\|\^2 .* is \d+, above gradientClip\^2 x n\^2/);
+      const inside = (0.6 * n) / Math.sqrt(2) * 0.999;
+      expect(logisticRoundInputViolation(spec, withGradient([inside, -inside, 0]), 2)).toBeUndefined();
+    });
+  });
+});
