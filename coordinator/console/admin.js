@@ -1,8 +1,9 @@
 // Administrator pages: users (create with role and granted purposes, revoke),
-// the purpose and PIA registry, and enrolled merchants.
+// the purpose and PIA registry, and merchants (status, revocation, enrolment tokens).
 
 import { api } from './api.js';
 import { clear, h, table } from './dom.js';
+import { issueEnrolmentToken, TokenIssueError } from './enrolment-token.js';
 import { fmt, t } from './i18n.js';
 
 const ROLES = ['marketer', 'compliance', 'admin', 'merchant'];
@@ -81,9 +82,83 @@ export async function registryPage(main) {
     table(t('c.piaTitle'), [t('c.piaId'), t('q.purpose'), t('c.assessed'), t('c.retainUntil')], pias.pias.map((p) => [p.id, p.purpose, fmt.day(p.assessedAt), fmt.day(p.retainUntil)]))));
 }
 
+/**
+ * Enrolled merchants with their status (a revoked shop is marked so and
+ * offers no revoke), revocation after a confirmation naming the shop, and
+ * one-time enrolment tokens made in this browser from the authority's seed
+ * file (see enrolment-token.js); a token is shown once and kept nowhere.
+ */
 export async function merchantsPage(main) {
-  const { merchants } = await api('GET', '/v1/merchants');
-  main.append(h('h1', {}, t('nav.merchants')), h('section', { class: 'card' },
-    table(t('nav.merchants'), [t('s.merchant'), t('s.enrolled'), t('s.contributions'), t('s.last'), t('s.key')],
-      merchants.map((m) => [m.merchantId, fmt.time(m.enrolledAt), String(m.contributions), m.lastContributionAt ? fmt.time(m.lastContributionAt) : '—', h('code', {}, m.keyDigest.slice(0, 16))]))));
+  const list = h('section', { class: 'card', id: 'm-list' });
+  let known = [];
+  const refresh = async () => {
+    known = (await api('GET', '/v1/merchants')).merchants;
+    renderMerchants(list, known, refresh);
+  };
+  main.append(h('h1', {}, t('nav.merchants')), list, tokenCard(() => known));
+  await refresh();
+}
+
+/** The merchants table; `refresh` reloads it after a revocation. */
+function renderMerchants(list, merchants, refresh) {
+  clear(list);
+  const out = h('div', { 'aria-live': 'polite', id: 'm-out' });
+  const status = (m) => (m.revokedAt
+    ? h('span', { class: 'badge bad' }, `${t('mc.revoked')} ${fmt.time(m.revokedAt)}`)
+    : h('span', { class: 'badge ok' }, t('mc.active')));
+  const action = (m) => {
+    if (m.revokedAt) return '';
+    return h('button', { type: 'button', class: 'small', 'aria-label': t('mc.revokeNamed', { id: m.merchantId }), onclick: async () => {
+      // Revocation refuses the shop's later contributions at once and cannot be undone: ask first, naming the shop.
+      if (!window.confirm(t('mc.confirmRevoke', { id: m.merchantId }))) return;
+      clear(out);
+      try {
+        await api('POST', `/v1/merchants/${encodeURIComponent(m.merchantId)}/revoke`, {});
+        await refresh();
+      } catch (err) {
+        out.append(h('p', { role: 'alert', class: 'error' }, `${err.code ?? t('error')}: ${err.message}`));
+      }
+    } }, t('mc.revoke'));
+  };
+  list.append(table(t('nav.merchants'), [t('s.merchant'), t('mc.status'), t('s.enrolled'), t('s.contributions'), t('s.last'), t('s.key'), t('mc.action')],
+    merchants.map((m) => [m.merchantId, status(m), fmt.time(m.enrolledAt), String(m.contributions), m.lastContributionAt ? fmt.time(m.lastContributionAt) : '—',
+      h('code', {}, m.keyDigest.slice(0, 16)), action(m)]), { id: 'm-table' }), out);
+  if (merchants.length === 0) list.append(h('p', { class: 'muted' }, t('mc.none')));
+}
+
+/** The form that makes an enrolment token; `known()` is the merchants listed, whose ids a token would not enrol. */
+function tokenCard(known) {
+  const merchantId = h('input', { id: 'et-merchant', type: 'text', spellcheck: 'false', autocomplete: 'off', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._-]{0,127}' });
+  const days = h('input', { id: 'et-days', type: 'number', min: '1', max: '3650', value: '7', required: true });
+  const seed = h('input', { id: 'et-seed', type: 'file', required: true, 'aria-describedby': 'et-seed-help' });
+  const out = h('div', { 'aria-live': 'polite', id: 'et-out' });
+  const form = h('form', { class: 'card', id: 'et-form' }, h('h2', {}, t('mc.tokenTitle')), h('p', { class: 'muted' }, t('mc.tokenIntro')),
+    h('div', { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'et-merchant' }, t('s.merchant')), merchantId),
+      h('div', { class: 'field' }, h('label', { for: 'et-days' }, t('mc.days')), days),
+      h('div', { class: 'field' }, h('label', { for: 'et-seed' }, t('mc.seed')), seed, h('small', { id: 'et-seed-help' }, t('mc.seedHelp')))),
+    h('button', { type: 'submit', class: 'primary' }, t('mc.issue')), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out);
+    const id = merchantId.value.trim();
+    const file = seed.files?.[0];
+    try {
+      if (known().some((m) => m.merchantId === id)) throw Object.assign(new Error(t('mc.alreadyEnrolled', { id })), { code: 'MERCHANT_ENROLLED' });
+      const authoritySeed = file && file.size === 32 ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(0);
+      const issued = await issueEnrolmentToken({ authoritySeed, merchantId: id, days: Number(days.value) });
+      out.append(h('div', { class: 'notice', role: 'status' },
+        h('p', {}, t('mc.issued', { id, tokenId: issued.tokenId, expires: fmt.time(issued.expiresAt) })),
+        h('label', { for: 'et-token' }, t('mc.token')), h('input', { id: 'et-token', readonly: true, value: issued.token, size: 60, autocomplete: 'off' }),
+        h('p', { class: 'muted' }, t('mc.tokenOnce')),
+        h('p', { class: 'muted' }, t('mc.authority', { key: issued.authorityKey }))));
+    } catch (err) {
+      const text = err instanceof TokenIssueError ? t(`mc.err.${err.code}`) : err.message;
+      out.append(h('p', { role: 'alert', class: 'error' }, `${err.code ?? t('error')}: ${text}`));
+    } finally {
+      // The seed leaves the form as soon as it was used; nothing of it is kept.
+      seed.value = '';
+    }
+  });
+  return form;
 }

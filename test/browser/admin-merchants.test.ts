@@ -1,0 +1,167 @@
+/**
+ * The administrator's merchants page in a real headless Chromium (Debian
+ * `chromium` through playwright-core) against a coordinator app on PGlite:
+ * each shop's status, revocation only after a confirmation naming the shop
+ * (a revoked shop shows as revoked and offers no revoke), and an enrolment
+ * token made in the page from the authority seed file: its key evidence
+ * verifies against the authority's public key, the seed and the token are
+ * sent nowhere, and after a reload the token is gone. Screenshots land in
+ * test-output/browser/.
+ *
+ * Without Chromium the suite is skipped with the reason in its name.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrolmentEvidence, generateSigningKeyPair, toHex, verifyKeyEvidence } from '../../crypto/index.js';
+import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
+
+// Code inside page.evaluate runs in the browser; the project's lib has no DOM types.
+declare const localStorage: Record<string, string>;
+declare const sessionStorage: Record<string, string>;
+
+const CHROMIUM = process.env.FEDMART_CHROMIUM ?? '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const SHOTS = resolve(import.meta.dirname, '../../test-output/browser');
+
+let fx: HttpFixture;
+let context: BrowserContext;
+let profile: string;
+let origin: string;
+/** Every request the browser made, with its body. */
+const sent: { url: string; body: string }[] = [];
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${origin}/console/`);
+  await page.getByLabel(/API 令牌|API token/).fill(token);
+  await page.getByRole('button', { name: /^(登录|Sign in)$/ }).click();
+  await page.locator('#who').filter({ hasText: /\S/ }).waitFor();
+}
+
+const revokedAt = async (id: string): Promise<string | null> => {
+  const res = await fx.call(fx.users.admin.token, 'GET', `/v1/merchants/${id}`);
+  expect(res.status).toBe(200);
+  return res.body.revokedAt as string | null;
+};
+
+describe.skipIf(!HAVE_CHROMIUM)(`merchants page in Chromium${HAVE_CHROMIUM ? '' : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`}`, () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    fx = await startHttpFixture();
+    await fx.app.listen({ host: '127.0.0.1', port: 0 });
+    origin = `http://127.0.0.1:${(fx.app.server.address() as AddressInfo).port}`;
+    const { chromium } = await import('playwright-core');
+    profile = mkdtempSync(join(tmpdir(), 'fedmart-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+      viewport: { width: 1280, height: 900 },
+      locale: 'zh-CN',
+    });
+    context.on('request', (req) => {
+      sent.push({ url: req.url(), body: req.postData() ?? '' });
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await fx?.close();
+  });
+
+  it('shows each shop active, revokes one only after a confirmation naming it, then shows it revoked without a revoke button', async () => {
+    const page = await context.newPage();
+    await signIn(page, fx.users.admin.token);
+    await page.goto(`${origin}/console/#/merchants`);
+    const row = (id: string) => page.locator('#m-table tbody tr', { has: page.locator('th', { hasText: new RegExp(`^${id}$`) }) });
+    await row('shop-02').getByRole('button', { name: '撤销商家 shop-02' }).waitFor();
+    expect(await row('shop-01').locator('td').nth(0).textContent()).toBe('正常');
+    expect(await row('shop-02').locator('td').nth(0).textContent()).toBe('正常');
+    const dialogs: string[] = [];
+    let answer = false;
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    });
+    // Dismissed: nothing happens.
+    await row('shop-02').getByRole('button', { name: '撤销商家 shop-02' }).click();
+    await expect.poll(() => dialogs.length).toBe(1);
+    expect(await revokedAt('shop-02')).toBeNull();
+    expect(await row('shop-02').locator('td').nth(0).textContent()).toBe('正常');
+    // Accepted: revoked, marked so, no button left.
+    answer = true;
+    await row('shop-02').getByRole('button', { name: '撤销商家 shop-02' }).click();
+    await row('shop-02').getByText(/^已撤销 /).waitFor();
+    expect(dialogs).toHaveLength(2);
+    expect(dialogs[1]).toContain('撤销商家 shop-02？');
+    expect(await revokedAt('shop-02')).toMatch(/^\d{4}-/);
+    expect(await row('shop-02').getByRole('button').count()).toBe(0);
+    expect(await row('shop-02').locator('.badge.ok').count()).toBe(0);
+    expect(await row('shop-01').locator('td').nth(0).textContent()).toBe('正常');
+    expect(await revokedAt('shop-01')).toBeNull();
+    expect(await fx.lastEntry()).toMatchObject({ type: 'merchant.revoked', actor: fx.users.admin.id, details: { merchantId: 'shop-02' } });
+    await page.screenshot({ path: join(SHOTS, 'admin-merchants-revoked.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('issues an enrolment token from the seed file, shown once: it verifies, nothing of it or the seed is sent, and a reload shows it no more', async () => {
+    const authority = generateSigningKeyPair();
+    const seed = authority.secretKey.slice(0, 32);
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-authority-'));
+    const seedFile = join(dir, 'authority.seed');
+    writeFileSync(seedFile, seed, { mode: 0o600 });
+    try {
+      const page = await context.newPage();
+      await signIn(page, fx.users.admin.token);
+      await page.goto(`${origin}/console/#/merchants`);
+      await page.locator('#m-table').waitFor();
+      const before = sent.length;
+      // An enrolled (here revoked) shop gets no token: it could never enrol with it.
+      await page.getByLabel('店铺', { exact: true }).fill('shop-02');
+      await page.getByLabel('注册机构种子文件').setInputFiles(seedFile);
+      await page.getByRole('button', { name: '签发令牌' }).click();
+      await page.locator('#et-out [role=alert]').filter({ hasText: 'MERCHANT_ENROLLED' }).waitFor();
+      expect(await page.locator('#et-token').count()).toBe(0);
+      // A new shop gets one.
+      await page.getByLabel('店铺', { exact: true }).fill('shop-03');
+      await page.getByLabel('有效天数').fill('5');
+      await page.getByLabel('注册机构种子文件').setInputFiles(seedFile);
+      const issuedAt = Date.now();
+      await page.getByRole('button', { name: '签发令牌' }).click();
+      const token = await page.locator('#et-token').inputValue();
+      expect(token).toMatch(/^fmet1\./);
+      expect(await page.locator('#et-out').textContent()).toContain('只显示这一次');
+      expect(await page.locator('#et-out').textContent()).toContain(toHex(authority.publicKey));
+      expect(await page.getByLabel('注册机构种子文件').inputValue()).toBe('');
+      await page.screenshot({ path: join(SHOTS, 'admin-merchants-token.png'), fullPage: true });
+
+      const node = generateSigningKeyPair();
+      const evidence = enrolmentEvidence(token, 'shop-03', node.publicKey);
+      const verified = verifyKeyEvidence(evidence, authority.publicKey, 'shop-03', node.publicKey, Date.now());
+      expect(await page.locator('#et-out').textContent()).toContain(verified.tokenIdHex);
+      const expires = evidence.statement.expiresUnixMs;
+      expect(expires).toBeGreaterThanOrEqual(issuedAt - 60_000 + 5 * 86_400_000);
+      expect(expires).toBeLessThanOrEqual(Date.now() + 5 * 86_400_000);
+
+      // Neither the seed (in any spelling) nor the token left the browser.
+      const seedSpellings = [toHex(seed), Buffer.from(seed).toString('base64'), Buffer.from(seed).toString('base64url')];
+      for (const r of sent.slice(before)) {
+        for (const secret of [token, ...seedSpellings]) expect(r.url + r.body, r.url).not.toContain(secret);
+      }
+      // Kept nowhere: not after a reload, not in the browser's storage.
+      await page.reload();
+      await page.locator('#m-table').waitFor();
+      expect(await page.locator('#et-token').count()).toBe(0);
+      expect(await page.content()).not.toContain(token);
+      const stored = await page.evaluate(() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]));
+      expect(stored).not.toContain(token);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
