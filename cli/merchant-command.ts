@@ -6,6 +6,7 @@ import { errorCodeOf, quoteUntrusted } from '../protos/index.js';
 import { cliLogger } from './logger.js';
 import { DEFAULT_ENC_ZERO_POOL_SIZE, MAX_ENC_ZERO_POOL_SIZE, toHex } from '../crypto/index.js';
 import { DEPLOYMENT_FILES, deploymentDirOption, pemOption } from './deployment.js';
+import { scoreFileText, scoreFormatOf, type ScoreFormat } from './score-file.js';
 
 export const MERCHANT_HELP = `fedmart merchant — run a merchant node for one shop
 
@@ -14,6 +15,7 @@ Usage: fedmart merchant [run] --id MERCHANT_ID --data DIR --coordinator HOST:POR
        fedmart merchant rotate-key --id MERCHANT_ID --data DIR --coordinator HOST:PORT [--state DIR]
        fedmart merchant access --data DIR --customer CUSTOMER_ID [--state DIR]
        fedmart merchant score --id MERCHANT_ID --data DIR --coordinator HOST:PORT --model FIT_ID --out FILE
+                        [--format csv|json]
        fedmart merchant consents import --from FILE.csv --data DIR --controller NAME
                         --notice-file VERSION=PATH [--notice-file VERSION=PATH ...] [--notice-id ID]
                         [--state DIR] [--encoding utf-8|gb18030]
@@ -61,7 +63,9 @@ probability, per consented customer) and gradient-boosted-trees (the probability
 binary label or the prediction of a numeric one, per consented customer or per row of
 the declared table, read as the fit read them: its data, asOf, aggregates and
 variables). FILE has a header, then customer_id,score or row,score (row: the row's
-number in the table, from 1). A row missing a variable is left out: how many is
+number in the table, from 1); with --format json (the default for a FILE ending in
+.json) it is one JSON object: model, kind, purpose, label, output (probability or
+prediction), idColumn, leftOut and scores [{id, score}]. A row missing a variable is left out: how many is
 printed, never which. Exit 1 with one line when the fit is unknown (MODEL_UNKNOWN),
 has no model yet (MODEL_NOT_READY), is of a kind not scored here (MODEL_NOT_SCORABLE),
 or reads what this shop does not export or its purpose does not allow
@@ -98,6 +102,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     'notice-file': { type: 'string', multiple: true },
     'notice-id': { type: 'string' },
     encoding: { type: 'string' },
+    format: { type: 'string' },
   });
   if (values.help) {
     console.log(MERCHANT_HELP);
@@ -211,12 +216,17 @@ async function merchantNodeFrom(
 async function scoreCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const out = requireString(values, 'out');
   const modelId = requireString(values, 'model');
+  let format: ScoreFormat;
+  try {
+    format = scoreFormatOf(typeof values.format === 'string' ? values.format : undefined, out);
+  } catch (err) {
+    throw new UsageError(`--${(err as Error).message}`);
+  }
   const node = await merchantNodeFrom(values);
   try {
     const scored = await node.scoreCustomers(modelId);
     const { scores } = scored;
-    const lines = [`${scored.idColumn},score`, ...scores.map((s) => `${csvCell(s.id)},${s.score.toFixed(6)}`)];
-    writeFileSync(out, lines.join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(out, scoreFileText(scored, format), { mode: 0o600 });
     const mean = scores.reduce((a, s) => a + s.score, 0) / Math.max(1, scores.length);
     const what = scored.idColumn === 'customer_id' ? 'customers' : 'rows';
     const leftOut = scored.leftOut > 0 ? `; ${scored.leftOut} ${what} left out (a variable missing)` : '';
@@ -231,10 +241,6 @@ async function scoreCommand(values: Record<string, string | boolean | undefined>
   }
 }
 
-/** A CSV cell: quoted when it holds a comma, quote or line break (a shop's customer ids are its own text). */
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 async function rotateKeyCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const merchantId = requireString(values, 'id');

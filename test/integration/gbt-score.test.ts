@@ -128,6 +128,14 @@ describe('scoring a gradient-boosted-trees customer model at the shop', () => {
     expect(lines.slice(1).sort()).toEqual(scored.scores.map((s) => `${s.id},${s.score.toFixed(6)}`).sort());
     expect(run.stdout).toContain(`scored ${scored.scores.length} customers with gradient-boosted-trees (probability of returned_any)`);
     if (scored.leftOut > 0) expect(run.stdout).toContain(`${scored.leftOut} customers left out`);
+
+    // A .json file gets the scores as computed, with what they are.
+    const jsonFile = join(out, 'scores.json');
+    const jsonRun = await cli(['--id', shop.shopId, '--data', shop.dir, '--coordinator', cluster.coordinator.grpcAddress, '--model', fit.fitId, '--out', jsonFile]);
+    expect(jsonRun.code, jsonRun.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(jsonFile, 'utf8')) as { model: string; output: string; idColumn: string; leftOut: number; scores: { id: string; score: number }[] };
+    expect(doc).toMatchObject({ model: fit.fitId, output: 'probability', idColumn: 'customer_id', leftOut: scored.leftOut });
+    expect([...doc.scores].sort((a, b) => a.id.localeCompare(b.id))).toEqual([...scored.scores].map((s) => ({ id: s.id, score: s.score })).sort((a, b) => a.id.localeCompare(b.id)));
   }, 120_000);
 
   it('refuses an unknown fit and a fit without a model yet, with their codes and one line from the CLI', async () => {
