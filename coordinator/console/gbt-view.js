@@ -1,5 +1,6 @@
 // A gradient-boosted-trees model in the console: what it was fitted on, the
-// first trees as nested lists of their splits and leaves, the variables'
+// trees as nested lists of their splits and leaves, a few at a time with
+// buttons to page through the rest, the variables'
 // importance by split gain, and its held-out evaluation. Plain DOM from h():
 // every text (variable names and levels come from the fit's spec) becomes a
 // text node, never HTML, and the chart's labels are escaped by charts.js.
@@ -9,7 +10,7 @@ import { h, svg, table } from './dom.js';
 import { evaluationSection } from './evaluation-view.js';
 import { fmt, t } from './i18n.js';
 
-/** Trees drawn in full; the rest are counted. */
+/** Trees drawn at a time; the buttons page through the rest. */
 export const TREES_SHOWN = 3;
 
 const num = (v, digits) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '—');
@@ -42,6 +43,34 @@ function treeView(tree, index, count) {
     h('ul', { 'aria-label': heading }, nodeItem(byId, 0, null)));
 }
 
+/**
+ * The trees, TREES_SHOWN at a time from the first, with "earlier" and
+ * "later" buttons (disabled at either end) and which trees are shown.
+ */
+function treesSection(trees) {
+  const pages = Math.max(1, Math.ceil(trees.length / TREES_SHOWN));
+  const status = h('p', { class: 'muted', id: 'gbt-trees-shown', 'aria-live': 'polite' });
+  const figures = h('div', { class: 'gbt-tree-page' });
+  const prev = h('button', { type: 'button', id: 'gbt-prev' }, t('m.gbtPrev'));
+  const next = h('button', { type: 'button', id: 'gbt-next' }, t('m.gbtNext'));
+  let page = 0;
+  const show = () => {
+    const from = page * TREES_SHOWN;
+    const shown = trees.slice(from, from + TREES_SHOWN);
+    figures.replaceChildren(...shown.map((tree, i) => treeView(tree, from + i, trees.length)));
+    status.textContent = shown.length === 0 ? '' : t('m.gbtTreesRange', { from: from + 1, to: from + shown.length, n: trees.length });
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+  };
+  prev.addEventListener('click', () => { if (page > 0) { page--; show(); } });
+  next.addEventListener('click', () => { if (page < pages - 1) { page++; show(); } });
+  show();
+  return h('div', { id: 'gbt-trees' }, h('h3', {}, t('m.gbtTreesHeading')), status,
+    pages > 1 ? h('div', { class: 'gbt-pager' }, prev, ' ', next) : null,
+    h('p', { class: 'muted' }, t('m.gbtHowToRead')),
+    figures);
+}
+
 /** Total split gain per variable, largest first; null when the model carries none. */
 function importanceOf(model) {
   if (!Array.isArray(model.importance) || model.importance.length === 0) return null;
@@ -69,12 +98,7 @@ export function gbtModelView(model) {
     [t('m.gbtTrainingRows'), fmt.num(model.trainingRows)],
   ]));
 
-  const shown = trees.slice(0, TREES_SHOWN);
-  const treesBox = h('div', { id: 'gbt-trees' }, h('h3', {}, t('m.gbtTreesHeading')),
-    trees.length > shown.length ? h('p', { class: 'muted' }, t('m.gbtTreesShown', { shown: shown.length, n: trees.length })) : null,
-    h('p', { class: 'muted' }, t('m.gbtHowToRead')),
-    ...shown.map((tree, i) => treeView(tree, i, trees.length)));
-  out.append(treesBox);
+  out.append(treesSection(trees));
 
   const importance = importanceOf(model);
   if (importance && importance.length > 0) {

@@ -114,7 +114,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`gradient-boosted-trees model view in Chromium${
     })))) as Shown[];
     const shownTrees = Math.min(3, model.trees.length);
     expect(await page.locator('figure.gbt-tree').count()).toBe(shownTrees);
-    expect(await page.locator('#gbt-trees').textContent()).toContain(`The first 3 of ${model.trees.length} trees are shown.`);
+    expect(await page.locator('#gbt-trees-shown').textContent()).toBe(`Trees 1–${shownTrees} of ${model.trees.length}`);
     const want = model.trees.slice(0, shownTrees).flatMap((tree, t) => tree.nodes.map((n: Node) => ({
       tree: t,
       id: n.id,
@@ -132,6 +132,29 @@ describe.skipIf(!HAVE_CHROMIUM)(`gradient-boosted-trees model view in Chromium${
     expect(await page.locator('figure.gbt-tree li[data-node="2"] > .gbt-branch').first().textContent()).toBe('no: ');
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, '14-gbt-model-view.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('pages through the trees three at a time: later trees shown node by node, the buttons disabled at either end', async () => {
+    expect(model.trees.length).toBeGreaterThan(3);
+    const page = await rendered(model);
+    expect(await page.locator('#gbt-prev').isDisabled()).toBe(true);
+    expect(await page.locator('#gbt-next').isDisabled()).toBe(false);
+    await page.locator('#gbt-next').click();
+    await page.locator('figure.gbt-tree[data-tree="3"]').waitFor();
+    const last = Math.min(6, model.trees.length);
+    expect(await page.locator('#gbt-trees-shown').textContent()).toBe(`Trees 4–${last} of ${model.trees.length}`);
+    const trees = await page.evaluate(() => [...document.querySelectorAll('figure.gbt-tree')].map((f) => Number(f.dataset.tree)));
+    expect(trees).toEqual(Array.from({ length: last - 3 }, (_, i) => 3 + i));
+    // Tree 4's nodes, each with its split or leaf value, as in its JSON.
+    const nodes = await page.evaluate(() => [...document.querySelectorAll('figure.gbt-tree[data-tree="3"] li[data-node]')].map((li) => [Number(li.dataset.node), li.querySelector(':scope > .gbt-condition')?.textContent ?? li.querySelector(':scope > .gbt-value')?.textContent]));
+    expect(nodes.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      model.trees[3]!.nodes.map((n: Node) => [n.id, n.kind === 'split' ? (n.split.type === 'numeric' ? `${n.split.variable} < ${n.split.threshold}` : `${n.split.variable} ∈ {${n.split.levels.join(', ')}}`) : n.kind === 'leaf' ? `leaf ${n.value.toFixed(4)}` : null]),
+    );
+    expect(await page.locator('#gbt-next').isDisabled()).toBe(last === model.trees.length);
+    await page.locator('#gbt-prev').click();
+    await page.locator('figure.gbt-tree[data-tree="0"]').waitFor();
+    expect(await page.locator('#gbt-prev').isDisabled()).toBe(true);
     await page.close();
   });
 
