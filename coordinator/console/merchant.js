@@ -16,6 +16,8 @@ export async function shopPage(main, ctx) {
   const [m, bench] = await Promise.all([api('GET', `/v1/merchants/${encodeURIComponent(id)}`), api('GET', `/v1/merchants/${encodeURIComponent(id)}/benchmark`)]);
   main.append(h('h1', {}, t('s.title', { id })), h('section', { class: 'card' },
     table(t('s.status'), [t('a.item'), t('a.value')], [
+      // A revoked shop must not look active: its later contributions are refused.
+      [t('mc.status'), m.revokedAt ? h('span', { class: 'badge bad' }, `${t('mc.revoked')} ${fmt.time(m.revokedAt)}`) : h('span', { class: 'badge ok' }, t('mc.active'))],
       [t('s.enrolled'), fmt.time(m.enrolledAt)],
       [t('s.contributions'), String(m.contributions)],
       [t('s.last'), m.lastContributionAt ? fmt.time(m.lastContributionAt) : '—'],

@@ -2,7 +2,8 @@
  * The administrator's merchants page in a real headless Chromium (Debian
  * `chromium` through playwright-core) against a coordinator app on PGlite:
  * each shop's status, revocation only after a confirmation naming the shop
- * (a revoked shop shows as revoked and offers no revoke), and an enrolment
+ * (a revoked shop shows as revoked, to its operator too, and offers no
+ * revoke), in Chinese and English, and an enrolment
  * token made in the page from the authority seed file: its key evidence
  * verifies against the authority's public key, the seed and the token are
  * sent nowhere, and after a reload the token is gone. Screenshots land in
@@ -105,7 +106,27 @@ describe.skipIf(!HAVE_CHROMIUM)(`merchants page in Chromium${HAVE_CHROMIUM ? '' 
     expect(await revokedAt('shop-01')).toBeNull();
     expect(await fx.lastEntry()).toMatchObject({ type: 'merchant.revoked', actor: fx.users.admin.id, details: { merchantId: 'shop-02' } });
     await page.screenshot({ path: join(SHOTS, 'admin-merchants-revoked.png'), fullPage: true });
+    // In English too.
+    await page.getByRole('button', { name: 'English' }).click();
+    await row('shop-02').getByText(/^revoked /).waitFor();
+    expect(await row('shop-01').locator('td').nth(0).textContent()).toBe('active');
+    await page.getByRole('button', { name: '中文' }).click();
+    await row('shop-01').getByText('正常').waitFor();
     await page.close();
+  });
+
+  it("shows a shop's operator their shop as revoked", async () => {
+    const operator = await fx.call(fx.users.admin.token, 'POST', '/v1/users', { role: 'merchant', userId: 'ops-shop-02', merchantId: 'shop-02' });
+    expect(operator.status).toBe(201);
+    const page = await context.newPage();
+    await signIn(page, operator.body.token as string);
+    await page.getByText(/^已撤销 /).waitFor();
+    expect(await page.locator('.badge.ok').count()).toBe(0);
+    await page.close();
+    const other = await context.newPage();
+    await signIn(other, fx.users.merchant.token);
+    await other.locator('.badge.ok').filter({ hasText: '正常' }).waitFor();
+    await other.close();
   });
 
   it('issues an enrolment token from the seed file, shown once: it verifies, nothing of it or the seed is sent, and a reload shows it no more', async () => {
