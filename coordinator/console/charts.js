@@ -20,6 +20,15 @@ function niceMax(v) {
   return 10 * p;
 }
 
+/** The top of a count axis: four equal whole-number steps of 1, 2 or 5 times a power of ten. */
+function countMax(v) {
+  if (!(v > 0)) return 4;
+  const raw = v / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return Math.max(1, m * p) * 4;
+  return 40 * p;
+}
+
 function svgOpen(w, h, title, desc, id) {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="100%" style="max-width:${w}px" role="img" aria-labelledby="${id}-t ${id}-d" class="chart"><title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`;
 }
@@ -31,9 +40,11 @@ function nextId() {
 }
 
 /**
- * Vertical bar chart. `values[i]` null draws a hatched "suppressed" placeholder,
- * labelled `suppressedLabels[i]` (why that bar is withheld) or `suppressedLabel`,
- * with `suppressedTitles[i]` (the full explanation) as its tooltip.
+ * Vertical bar chart; bar heights are proportional to the values, from 0 to
+ * the top tick. `values[i]` null draws no bar but an empty hatched slot
+ * (class `slot suppressed`), labelled `suppressedLabels[i]` (why that value
+ * is withheld) or `suppressedLabel`, with `suppressedTitles[i]` (the full
+ * explanation) as its tooltip.
  * @param {{title: string, labels: string[], values: (number|null)[], format?: (v: number) => string, suppressedLabel?: string, suppressedLabels?: (string|undefined)[], suppressedTitles?: (string|undefined)[]}} o
  */
 export function barChart({ title, labels, values, format = (v) => String(v), suppressedLabel = 'suppressed', suppressedLabels = [], suppressedTitles = [] }) {
@@ -46,15 +57,14 @@ export function barChart({ title, labels, values, format = (v) => String(v), sup
   const plotH = h - top - bottom;
   const plotW = w - left - 16;
   const present = values.filter((v) => v !== null);
-  let max = niceMax(Math.max(0, ...present));
   // Counts get whole-number ticks.
-  if (present.every((v) => Number.isInteger(v)) && max >= 4) max = Math.ceil(max / 4) * 4;
+  const max = present.every((v) => Number.isInteger(v)) ? countMax(Math.max(0, ...present)) : niceMax(Math.max(0, ...present));
   const slot = plotW / Math.max(1, labels.length);
   const barW = Math.min(64, slot * 0.6);
   const withheldLabel = (i) => suppressedLabels[i] ?? suppressedLabel;
   const desc = labels.map((l, i) => `${l}: ${values[i] === null ? withheldLabel(i) : format(values[i])}`).join('; ');
   let s = svgOpen(w, h, title, desc, id);
-  s += `<defs><pattern id="${id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="${MUTED}" stroke-width="2"/></pattern></defs>`;
+  s += hatch(id);
   for (let k = 0; k <= 4; k++) {
     const y = top + plotH - (plotH * k) / 4;
     s += `<line x1="${left}" x2="${w - 16}" y1="${y}" y2="${y}" stroke="${GRID}"/>`;
@@ -64,8 +74,8 @@ export function barChart({ title, labels, values, format = (v) => String(v), sup
     const x = left + slot * i + (slot - barW) / 2;
     const v = values[i];
     if (v === null) {
-      s += `<rect class="bar suppressed" x="${x}" y="${top + plotH - 24}" width="${barW}" height="24" fill="url(#${id}-hatch)" stroke="${MUTED}"><title>${esc(`${label}: ${suppressedTitles[i] ?? withheldLabel(i)}`)}</title></rect>`;
-      s += `<text x="${x + barW / 2}" y="${top + plotH - 30}" text-anchor="middle" font-size="11" fill="${MUTED}">${esc(withheldLabel(i))}</text>`;
+      // No value, so no bar: a hatched slot over the whole plot height, with the reason written in it.
+      s += withheldSlot(id, left + slot * i + 4, top, slot - 8, plotH, withheldLabel(i), `${label}: ${suppressedTitles[i] ?? withheldLabel(i)}`);
     } else {
       const bh = (plotH * Math.max(0, v)) / max;
       s += `<rect class="bar" x="${x}" y="${top + plotH - bh}" width="${barW}" height="${bh}" fill="${BAR}"><title>${esc(`${label}: ${format(v)}`)}</title></rect>`;
@@ -75,6 +85,44 @@ export function barChart({ title, labels, values, format = (v) => String(v), sup
   });
   s += `<line x1="${left}" x2="${w - 16}" y1="${top + plotH}" y2="${top + plotH}" stroke="${INK}"/>`;
   return `${s}</svg>`;
+}
+
+/**
+ * A withheld value's place: an empty hatched slot of the full plot height
+ * (never a bar, whose height would suggest a value), its short reason
+ * written across it and the full explanation as its tooltip.
+ */
+function withheldSlot(id, x, y, w, h, label, tooltip) {
+  let s = `<rect class="slot suppressed" x="${x}" y="${y}" width="${w}" height="${h}" fill="url(#${id}-hatch)" fill-opacity="0.35" stroke="${MUTED}" stroke-dasharray="3 3"><title>${esc(tooltip)}</title></rect>`;
+  const words = wrap(label, Math.max(6, Math.floor(w / 6.2)));
+  const cy = y + h / 2 - ((words.length - 1) * 13) / 2;
+  s += `<text class="slot-label" x="${x + w / 2}" y="${cy}" text-anchor="middle" font-size="11" fill="${INK}">`;
+  words.forEach((line, k) => {
+    s += `<tspan x="${x + w / 2}" dy="${k === 0 ? 0 : 13}">${esc(line)}</tspan>`;
+  });
+  return `${s}</text>`;
+}
+
+/** Splits `text` into lines of at most about `n` characters (at spaces; CJK text, which has none, per character). */
+function wrap(text, n) {
+  const str = String(text);
+  if (str.length <= n) return [str];
+  const parts = str.includes(' ') ? str.split(' ') : [...str];
+  const lines = [];
+  let line = '';
+  for (const p of parts) {
+    const next = line === '' ? p : str.includes(' ') ? `${line} ${p}` : `${line}${p}`;
+    if (next.length > n && line !== '') {
+      lines.push(line);
+      line = p;
+    } else line = next;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+function hatch(id) {
+  return `<defs><pattern id="${id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="${MUTED}" stroke-width="2"/></pattern></defs>`;
 }
 
 /** Sequential blue scale, light to dark; text flips to white on dark cells. */
@@ -230,5 +278,161 @@ export function stackedBar({ title, parts }) {
     const ly = 52 + 20 * Math.floor(i / 3);
     s += `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${colours[i % colours.length]}"/><text x="${lx + 18}" y="${ly}" font-size="12" fill="${INK}">${esc(`${p.label}: ${p.value}`)}</text>`;
   });
+  return `${s}</svg>`;
+}
+
+/**
+ * Histogram: one bar per bin, bins side by side over their ranges (drawn
+ * equally wide, since the last bin is often open-ended; the edges are
+ * written at the boundaries). Heights are proportional to the counts, from 0
+ * to the top tick. A null count draws no bar but an empty hatched slot with
+ * `suppressedLabels[j]` written in it and `suppressedTitles[j]` as its tooltip.
+ * @param {{title: string, edges: number[], values: (number|null)[], formatEdge?: (v: number) => string, format?: (v: number) => string, suppressedLabels?: (string|undefined)[], suppressedTitles?: (string|undefined)[], xLabel?: string, yLabel?: string, suppressedLabel?: string}} o
+ */
+export function histogramChart({ title, edges, values, formatEdge = (v) => String(v), format = (v) => String(v), suppressedLabels = [], suppressedTitles = [], xLabel = '', yLabel = '', suppressedLabel = 'suppressed' }) {
+  const id = nextId();
+  const w = 680;
+  const h = 320;
+  const left = 60;
+  const right = 20;
+  const top = 28;
+  const bottom = 64;
+  const plotH = h - top - bottom;
+  const plotW = w - left - right;
+  const n = values.length;
+  const present = values.filter((v) => v !== null);
+  const max = present.every((v) => Number.isInteger(v)) ? countMax(Math.max(0, ...present)) : niceMax(Math.max(0, ...present));
+  const bw = plotW / Math.max(1, n);
+  const range = (j) => `${formatEdge(edges[j])}–${formatEdge(edges[j + 1])}`;
+  const label = (j) => suppressedLabels[j] ?? suppressedLabel;
+  const desc = values.map((v, j) => `${range(j)}: ${v === null ? label(j) : format(v)}`).join('; ');
+  let s = svgOpen(w, h, title, desc, id) + hatch(id);
+  for (let k = 0; k <= 4; k++) {
+    const y = top + plotH - (plotH * k) / 4;
+    s += `<line x1="${left}" x2="${w - right}" y1="${y}" y2="${y}" stroke="${GRID}"/>`;
+    s += `<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="11" fill="${MUTED}">${esc(format((max * k) / 4))}</text>`;
+  }
+  values.forEach((v, j) => {
+    const x = left + bw * j;
+    if (v === null) {
+      s += withheldSlot(id, x + 1, top, bw - 2, plotH, label(j), `${range(j)}: ${suppressedTitles[j] ?? label(j)}`);
+    } else {
+      const bh = (plotH * Math.max(0, v)) / max;
+      s += `<rect class="bar" data-bin="${j}" x="${x + 1}" y="${top + plotH - bh}" width="${bw - 2}" height="${bh}" fill="${BAR}"><title>${esc(`${range(j)}: ${format(v)}`)}</title></rect>`;
+      s += `<text x="${x + bw / 2}" y="${top + plotH - bh - 6}" text-anchor="middle" font-size="11" fill="${INK}">${esc(format(v))}</text>`;
+    }
+  });
+  edges.forEach((e, j) => {
+    const x = left + bw * j;
+    const anchor = j === 0 ? 'start' : j === edges.length - 1 ? 'end' : 'middle';
+    s += `<line x1="${x}" x2="${x}" y1="${top + plotH}" y2="${top + plotH + 5}" stroke="${INK}"/><text x="${x}" y="${top + plotH + 18}" text-anchor="${anchor}" font-size="10" fill="${INK}">${esc(formatEdge(e))}</text>`;
+  });
+  s += `<line x1="${left}" x2="${w - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="${INK}"/>`;
+  s += `<text x="${left + plotW / 2}" y="${h - 12}" text-anchor="middle" font-size="11" fill="${INK}">${esc(xLabel)}</text>`;
+  s += `<text x="14" y="${top + plotH / 2}" text-anchor="middle" font-size="11" fill="${INK}" transform="rotate(-90 14 ${top + plotH / 2})">${esc(yLabel)}</text>`;
+  return `${s}</svg>`;
+}
+
+/**
+ * Heat map of counts (e.g. customers by recency and frequency score): the
+ * colour's depth is the cell's share of the largest count. `cells[i][j]`
+ * null with a `suppressedLabels[i][j]` is a withheld cell, drawn hatched with
+ * that reason; null without one is an empty cell. `cellTexts[i][j]` replaces
+ * the number written in a cell (e.g. "≥ 12" for a partial sum), and
+ * `cellTitles[i][j]` / `suppressedTitles[i][j]` are tooltips.
+ * @param {{title: string, rows: string[], cols: string[], cells: (number|null)[][], format?: (v: number) => string, cellTexts?: (string|undefined)[][], cellTitles?: (string|undefined)[][], suppressedLabels?: (string|undefined)[][], suppressedTitles?: (string|undefined)[][], rowLabel?: string, colLabel?: string}} o
+ */
+export function countHeatMap({ title, rows, cols, cells, format = (v) => String(v), cellTexts = [], cellTitles = [], suppressedLabels = [], suppressedTitles = [], rowLabel = '', colLabel = '' }) {
+  const id = nextId();
+  const cw = 120;
+  const ch = 44;
+  const left = 150;
+  const top = 52;
+  const w = left + cw * cols.length + 12;
+  const h = top + ch * rows.length + 12;
+  const max = Math.max(0, ...cells.flat().filter((v) => v !== null));
+  const withheld = suppressedLabels.flat().filter(Boolean).length;
+  const filled = cells.flat().filter((v) => v !== null).length;
+  let s = svgOpen(w, h, title, `${rows.length} × ${cols.length}; ${filled} cells with values, ${withheld} withheld; ` +
+    rows.map((r, i) => cols.map((c, j) => `${r}, ${c}: ${cells[i]?.[j] == null ? (suppressedLabels[i]?.[j] ?? '—') : (cellTexts[i]?.[j] ?? format(cells[i][j]))}`).join('; ')).join('; '), id) + hatch(id);
+  s += `<text x="${left}" y="14" font-size="11" fill="${MUTED}">${esc(colLabel)}</text><text x="4" y="${top - 8}" font-size="11" fill="${MUTED}">${esc(rowLabel)}</text>`;
+  cols.forEach((c, j) => {
+    s += `<text x="${left + cw * j + cw / 2}" y="${top - 10}" text-anchor="middle" font-size="11" fill="${INK}">${esc(c)}</text>`;
+  });
+  rows.forEach((r, i) => {
+    s += `<text x="${left - 6}" y="${top + ch * i + ch / 2 + 4}" text-anchor="end" font-size="11" fill="${INK}">${esc(r)}</text>`;
+    cols.forEach((c, j) => {
+      const v = cells[i]?.[j] ?? null;
+      const x = left + cw * j;
+      const y = top + ch * i;
+      const reason = suppressedLabels[i]?.[j];
+      if (v === null && reason) {
+        s += withheldSlot(id, x, y, cw - 2, ch - 2, reason, `${r}, ${c}: ${suppressedTitles[i]?.[j] ?? reason}`);
+      } else if (v === null) {
+        s += `<rect class="cell empty" x="${x}" y="${y}" width="${cw - 2}" height="${ch - 2}" fill="#f6f8fa" stroke="${GRID}"/>`;
+      } else {
+        const { fill, text } = heat(max > 0 ? v / max : 0);
+        const shown = cellTexts[i]?.[j] ?? format(v);
+        s += `<rect class="cell" data-value="${v}" x="${x}" y="${y}" width="${cw - 2}" height="${ch - 2}" fill="${fill}"><title>${esc(`${r}, ${c}: ${cellTitles[i]?.[j] ?? shown}`)}</title></rect>`;
+        s += `<text x="${x + cw / 2 - 1}" y="${y + ch / 2 + 4}" text-anchor="middle" font-size="12" fill="${text}">${esc(shown)}</text>`;
+      }
+    });
+  });
+  return `${s}</svg>`;
+}
+
+/**
+ * Bubble scatter (e.g. k-means centroids on two features): each point at
+ * (x, y) with a circle whose area is proportional to `size` (the largest
+ * has radius 26), labelled with `label`.
+ * @param {{title: string, points: {x: number, y: number, size: number, label: string}[], xLabel?: string, yLabel?: string, format?: (v: number) => string}} o
+ */
+export function scatterChart({ title, points, xLabel = '', yLabel = '', format = (v) => String(Number(v.toPrecision(4))) }) {
+  const id = nextId();
+  const w = 560;
+  const h = 420;
+  const left = 64;
+  const right = 40;
+  const top = 36;
+  const bottom = 56;
+  const rMax = 26;
+  // Each axis: the values with some room for the bubbles, widened to whole steps of 1, 2 or 5 times a power of ten.
+  const axis = (vs) => {
+    let lo = vs.length ? Math.min(...vs) : 0;
+    let hi = vs.length ? Math.max(...vs) : 1;
+    const pad = (hi - lo) * 0.15 || Math.abs(hi) * 0.15 || 1;
+    lo -= pad;
+    hi += pad;
+    const raw = (hi - lo) / 4;
+    const p = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * p).find((v) => v >= raw) ?? 10 * p;
+    const a = Math.floor(lo / step) * step;
+    const b = Math.ceil(hi / step) * step;
+    const ticks = [];
+    for (let v = a; v <= b + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
+    return { a, b, ticks };
+  };
+  const ax = axis(points.map((p) => p.x));
+  const ay = axis(points.map((p) => p.y));
+  const [x0, x1, y0, y1] = [ax.a, ax.b, ay.a, ay.b];
+  const px = (v) => left + ((v - x0) / (x1 - x0)) * (w - left - right);
+  const py = (v) => h - bottom - ((v - y0) / (y1 - y0)) * (h - top - bottom);
+  const sMax = Math.max(0, ...points.map((p) => p.size));
+  const radius = (size) => (sMax > 0 ? rMax * Math.sqrt(Math.max(0, size) / sMax) : 4);
+  let s = svgOpen(w, h, title, points.map((p) => `${p.label}: ${xLabel} ${format(p.x)}, ${yLabel} ${format(p.y)}, ${p.size}`).join('; '), id);
+  for (const vx of ax.ticks) {
+    s += `<line x1="${px(vx)}" x2="${px(vx)}" y1="${top}" y2="${h - bottom}" stroke="${GRID}"/><text x="${px(vx)}" y="${h - bottom + 16}" text-anchor="middle" font-size="10" fill="${MUTED}">${esc(format(vx))}</text>`;
+  }
+  for (const vy of ay.ticks) {
+    s += `<line x1="${left}" x2="${w - right}" y1="${py(vy)}" y2="${py(vy)}" stroke="${GRID}"/><text x="${left - 6}" y="${py(vy) + 4}" text-anchor="end" font-size="10" fill="${MUTED}">${esc(format(vy))}</text>`;
+  }
+  const colours = ['#1f5fa8', '#b35900', '#6e40aa', '#a40e26', '#176f2c', '#57606a', '#8a6d00', '#005f73'];
+  points.forEach((p, i) => {
+    const c = colours[i % colours.length];
+    s += `<circle class="point" cx="${px(p.x).toFixed(2)}" cy="${py(p.y).toFixed(2)}" r="${radius(p.size).toFixed(2)}" fill="${c}" fill-opacity="0.45" stroke="${c}" stroke-width="2"><title>${esc(`${p.label}: ${xLabel} ${format(p.x)}, ${yLabel} ${format(p.y)} (${p.size})`)}</title></circle>`;
+    s += `<text x="${px(p.x).toFixed(2)}" y="${(py(p.y) + 4).toFixed(2)}" text-anchor="middle" font-size="12" font-weight="600" fill="${INK}">${esc(p.label)}</text>`;
+  });
+  s += `<text x="${left + (w - left - right) / 2}" y="${h - 14}" text-anchor="middle" font-size="11" fill="${INK}">${esc(xLabel)}</text>`;
+  s += `<text x="14" y="${top + (h - top - bottom) / 2}" text-anchor="middle" font-size="11" fill="${INK}" transform="rotate(-90 14 ${top + (h - top - bottom) / 2})">${esc(yLabel)}</text>`;
   return `${s}</svg>`;
 }

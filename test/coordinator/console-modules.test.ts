@@ -133,7 +133,7 @@ describe('charts.js', () => {
     const svg = barChart({ title: '<b>t</b>', labels: ['<script>x</script>', 'b'], values: [null, 3] });
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;script&gt;');
-    expect(svg).toContain('class="bar suppressed"');
+    expect(svg).toContain('class="slot suppressed"');
     expect(svg.match(/class="bar"/g)).toHaveLength(1);
     const heat = heatMap({ title: 'r', rows: ['2025-01'], cols: ['M0', 'M1'], cells: [[1, null]] });
     expect(heat).toContain('100%');
@@ -194,11 +194,11 @@ describe('reasons in i18n.js', () => {
 
   it('label each withheld bar with its own reason', () => {
     const svg = barChart({ title: 't', labels: ['a', 'b', 'c'], values: [null, 3, null], suppressedLabels: ['fewer than 10 customers', undefined, '<one shop>'], suppressedTitles: ['Fewer than 10 customers are behind this cell', undefined, undefined] });
-    expect(svg).toContain('>fewer than 10 customers</text>');
+    expect(svg).toContain('>fewer than 10 customers</tspan>');
     expect(svg).toContain('<title>a: Fewer than 10 customers are behind this cell</title>');
     expect(svg).toContain('&lt;one shop&gt;');
     expect(svg).not.toContain('<one shop>');
-    expect(svg.match(/class="bar suppressed"/g)).toHaveLength(2);
+    expect(svg.match(/class="slot suppressed"/g)).toHaveLength(2);
   });
 });
 
