@@ -23,6 +23,7 @@ import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.j
 // Code inside page.evaluate runs in the browser; the project's lib has no DOM types.
 declare const localStorage: Record<string, string>;
 declare const sessionStorage: Record<string, string>;
+declare const document: { querySelectorAll(selector: string): Iterable<any> };
 
 const CHROMIUM = process.env.FEDMART_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -140,6 +141,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`merchants page in Chromium${HAVE_CHROMIUM ? '' 
       await signIn(page, fx.users.admin.token);
       await page.goto(`${origin}/console/#/merchants`);
       await page.locator('#m-table').waitFor();
+      // Every control has an accessible name.
+      expect(await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label') && !String(el.textContent).trim())
+        .map((el) => String(el.outerHTML).slice(0, 80)))).toEqual([]);
       const before = sent.length;
       // An enrolled (here revoked) shop gets no token: it could never enrol with it.
       await page.getByLabel('店铺', { exact: true }).fill('shop-02');
