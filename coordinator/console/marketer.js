@@ -10,6 +10,12 @@ import { clear, h, saveBlob, svg, table, toCsv } from './dom.js';
 import { explain, failureText, fmt, t, withheldLabel } from './i18n.js';
 import { evaluationSection } from './evaluation-view.js';
 import { gbtModelView } from './gbt-view.js';
+import { histogramResult } from './histogram-view.js';
+import { kmeansModelView } from './kmeans-view.js';
+import { pcaResult } from './pca-view.js';
+import { recentTable } from './query-list.js';
+import { rfmResult } from './rfm-view.js';
+import { reasonsOf, withheldByCell, withheldSection, withheldVars } from './withheld.js';
 import { USER_KINDS, fitTemplate, specProblem, specTemplate } from './spec-templates.js';
 
 const GROUPINGS = ['lifecycle_stage', 'age_band', 'city_level'];
@@ -34,7 +40,7 @@ function statusBadge(status) {
 
 export async function queriesPage(main, ctx) {
   if (ctx.params[0]) return queryDetail(main, ctx, ctx.params[0]);
-  const [purposes, kinds, list] = await Promise.all([grantedPurposes(ctx.me), api('GET', '/v1/kinds'), api('GET', '/v1/queries')]);
+  const [purposes, kinds, list, fits] = await Promise.all([grantedPurposes(ctx.me), api('GET', '/v1/kinds'), api('GET', '/v1/queries'), api('GET', '/v1/fits')]);
   const kindOptions = USER_KINDS.filter((k) => kinds.queryKinds.includes(k));
 
   const purpose = h('select', { id: 'purpose', name: 'purpose', required: true }, ...purposes.map((p) => h('option', { value: p }, p)));
@@ -103,12 +109,8 @@ export async function queriesPage(main, ctx) {
   main.append(form);
   sync();
 
-  const rows = list.queries.slice().reverse().slice(0, 50).map((q) => [
-    h('a', { href: `#/queries/${encodeURIComponent(q.queryId)}` }, q.queryId),
-    t(`kind.${q.kind}`), q.purpose, statusBadge(q.status), `${q.contributions} / ${q.targetMerchants}`, fmt.time(q.createdAt),
-  ]);
-  main.append(h('section', { class: 'card' }, h('h2', {}, t('q.recent')),
-    rows.length === 0 ? h('p', {}, t('q.none')) : table(t('q.recent'), [t('q.id'), t('q.kind'), t('q.purpose'), t('q.status'), t('q.merchants'), t('q.created')], rows)));
+  // Queries and fits in one list; a fit is one row with its rounds folded inside it.
+  main.append(h('section', { class: 'card' }, h('h2', {}, t('q.recent')), recentTable(list.queries, fits.fits)));
 }
 
 function progressBlock() {
@@ -152,26 +154,6 @@ function failureCard(title, v, vars) {
     explained && v.statusReason ? h('details', {}, h('summary', {}, t('q.details')), h('p', { class: 'muted' }, v.statusReason)) : null);
 }
 
-/** The withheld cells a released result lists (`result.withheld` of a table), by cell name. */
-function withheldByCell(q) {
-  const list = Array.isArray(q.result?.withheld) ? q.result.withheld : [];
-  return new Map(list.filter((w) => w && typeof w.cell === 'string' && typeof w.reasonCode === 'string').map((w) => [w.cell, w]));
-}
-
-/** The values a withheld cell's reason is filled with: those the coordinator used, else the query's thresholds. */
-function withheldVars(w, q) {
-  return { k: w?.params?.k ?? q.minSubjects, m: q.minMerchants, p: w?.params?.p ?? null };
-}
-
-/** A table of the withheld cells of a result with why, in the current language; null when none. */
-function withheldSection(q, cellLabel = (cell) => cell) {
-  const withheld = [...withheldByCell(q).values()];
-  if (withheld.length === 0) return null;
-  return h('section', { id: 'withheld' }, table(t('q.withheld'), [t('q.cell'), t('q.why')],
-    withheld.map((w) => [cellLabel(w.cell), h('span', {}, h('strong', {}, withheldLabel(w.reasonCode, withheldVars(w, q))), ' — ', explain(w.reasonCode, withheldVars(w, q)))]),
-    { id: 'withheld-table' }));
-}
-
 /** Renders a released result by its kind, then why any cell was withheld. */
 export function renderResult(container, q) {
   clear(container);
@@ -179,6 +161,10 @@ export function renderResult(container, q) {
   container.append(card);
   const r = q.result;
   if (q.kind === 'segment-stats' && Array.isArray(r?.rows)) return segmentResult(card, q);
+  // These views list their withheld cells themselves, with the cells' own names.
+  if (q.kind === 'rfm' && Array.isArray(r?.cells) && Array.isArray(r?.recency)) return rfmResult(card, q);
+  if (q.kind === 'histogram' && Array.isArray(r?.bins)) return histogramResult(card, q);
+  if (q.kind === 'pca' && r && Array.isArray(r.eigenvalues)) return pcaResult(card, q);
   if (q.kind === 'cohort-retention' && Array.isArray(r?.cohorts)) retentionResult(card, q);
   else if (q.kind === 'ab-lift' && r && 'absoluteLift' in r) liftResult(card, q);
   else {
@@ -257,12 +243,21 @@ function retentionResult(card, q) {
     rowLabel: t('q.cohort'),
     colLabel: t('q.monthsSince'),
   })));
+  // Each withheld cell with its own reason: cohorts are cells `cohort.YYYY-MM`, their months `cohort.YYYY-MM.mK`, churn `churn.STAGE`.
+  const reasons = reasonsOf(q);
+  const listed = withheldByCell(q);
+  const monthCell = (c, k) => {
+    const m = c.months[k];
+    if (!m) return '';
+    if (m.retention !== null) return fmt.pct(m.retention);
+    return listed.has(`cohort.${c.cohort}.m${k}`) ? reasons.node(`cohort.${c.cohort}.m${k}`) : '—';
+  };
   card.append(table(t('q.retentionTitle'), [t('q.cohort'), t('metric.customers'), ...cols],
-    cohorts.map((c) => [c.cohort, c.suppressed ? t('suppressed') : fmt.num(c.customers), ...cols.map((_, k) => (c.months[k] ? (c.months[k].retention === null ? '—' : fmt.pct(c.months[k].retention)) : ''))])));
+    cohorts.map((c) => [c.cohort, c.suppressed ? reasons.node(`cohort.${c.cohort}`) : fmt.num(c.customers), ...cols.map((_, k) => monthCell(c, k))])));
   const churn = q.result.churn ?? [];
   if (churn.length > 0) {
     card.append(table(t('q.churn'), [t('group.lifecycle_stage'), t('q.buyers'), t('q.churned'), t('q.churnRate')],
-      churn.map((c) => [t(`stage.${c.stage}`), c.suppressed ? t('suppressed') : fmt.num(c.buyers), fmt.num(c.churned), fmt.pct(c.churnRate)])));
+      churn.map((c) => [t(`stage.${c.stage}`), c.suppressed ? reasons.node(`churn.${c.stage}`) : fmt.num(c.buyers), fmt.num(c.churned), fmt.pct(c.churnRate)])));
   }
   const csv = () => toCsv(['cohort', 'customers', 'months_since', 'month', 'active', 'retention'],
     cohorts.flatMap((c) => c.months.map((m) => [c.cohort, c.customers, m.monthsSince, m.month, m.active, m.retention])));
@@ -284,8 +279,9 @@ function liftResult(card, q) {
     const campaign = q.spec?.campaignId;
     card.append(h('p', { class: 'muted', id: 'lift-suppressed' }, t('q.liftSuppressed'), campaign ? ` ${t('q.liftCheckCampaign', { id: campaign })}` : null));
   }
+  const reasons = reasonsOf(q);
   card.append(table(t('q.arms'), [t('q.arm'), t('metric.customers'), t('q.successes'), t('q.rate')],
-    [['treatment', r.treatment], ['control', r.control]].map(([k, a]) => [`${t(`q.${k}`)} (${a.label})`, a.suppressed ? t('suppressed') : fmt.num(a.customers), fmt.num(a.successes), fmt.pct(a.rate)])));
+    [['treatment', r.treatment], ['control', r.control]].map(([k, a]) => [`${t(`q.${k}`)} (${a.label})`, a.suppressed ? reasons.node(k) : fmt.num(a.customers), fmt.num(a.successes), fmt.pct(a.rate)])));
   const csv = () => toCsv(['arm', 'label', 'customers', 'successes', 'rate'], [['treatment', r.treatment], ['control', r.control]].map(([k, a]) => [k, a.label, a.customers, a.successes, a.rate]));
   card.append(h('button', { type: 'button', id: 'download-csv', onclick: () => saveBlob(new Blob([csv()], { type: 'text/csv;charset=utf-8' }), `${q.queryId}.csv`) }, t('q.downloadCsv')));
 }
@@ -336,9 +332,7 @@ async function fitDetail(main, ctx, id) {
   if (Array.isArray(model.coefficients)) {
     card.append(table(t('m.coefficients'), [t('m.feature'), 'β', t('m.stdError')], model.features.map((f, j) => [f, model.coefficients[j].toFixed(6), model.standardErrors?.[j]?.toFixed(6) ?? ''])));
   }
-  if (Array.isArray(model.centroids)) {
-    card.append(table(t('m.centroids'), [t('m.cluster'), t('m.size'), ...model.features], model.centroids.map((c, i) => [String(i + 1), fmt.num(model.sizes?.[i]), ...c.map((x) => x.toFixed(4))])));
-  }
+  if (Array.isArray(model.centroids) && Array.isArray(model.features)) card.append(kmeansModelView(model));
   if (model.kind === 'gradient-boosted-trees') card.append(gbtModelView(model));
   const ev = evaluationSection(fit.evaluation);
   if (ev) card.append(...ev);
