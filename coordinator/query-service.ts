@@ -152,6 +152,7 @@ export class QueryService {
         thresholds: { minMerchants: q.minMerchants, minSubjects: effectiveMinSubjects(deps.minSubjects, purpose) },
         disclosureMode: purpose.disclosure?.mode ?? 'exact',
         termsDigest: toHex(blake2b256(Buffer.from(termsJson, 'utf8'))),
+        ...(q.fitId === null ? {} : { fitId: q.fitId, fitRound: q.fitRound ?? 0 }),
       },
     }, tx).then(() => req.alsoInTx?.(tx, q)));
   }
