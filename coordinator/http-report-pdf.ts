@@ -15,6 +15,8 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { readPdfOutline } from './pdf-outline.js';
+import type { OutlineItem } from './pdf-outline.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
@@ -58,26 +60,67 @@ function withoutScripts(html: string): string {
   return head ? html.slice(0, head.index + head[0].length) + meta + html.slice(head.index + head[0].length) : meta + html;
 }
 
-/** Renders `html` to PDF bytes. Throws when Chromium is missing, fails or takes longer than `timeoutMs`. */
+/** A contents-page slot for a heading's page number (`compliance/audit-report-front.ts`). */
+const CONTENTS_SLOT = /<span class="toc-page" data-title="([^"]*)"><\/span>/g;
+
+const unescapeHtml = (text: string): string =>
+  text.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
+
+/** Whitespace collapsed and a word repeated right after itself dropped (Chromium's outline sometimes repeats a heading's first word). */
+const normalTitle = (text: string): string =>
+  text.split(/\s+/).filter((word, i, words) => word !== '' && word !== words[i - 1]).join(' ');
+
+/**
+ * Puts page numbers into the contents slots of `html`: each slot gets the
+ * page of the first outline item with its title. Slots whose heading the
+ * outline lacks stay empty.
+ */
+export function fillContentsPages(html: string, outline: readonly OutlineItem[]): string {
+  const pages = new Map<string, number>();
+  for (const item of outline) if (!pages.has(normalTitle(item.title))) pages.set(normalTitle(item.title), item.page);
+  return html.replace(CONTENTS_SLOT, (slot, title: string) => {
+    const page = pages.get(normalTitle(unescapeHtml(title)));
+    return page === undefined ? slot : `<span class="toc-page" data-title="${title}">${page}</span>`;
+  });
+}
+
+/** One headless print of `html` to PDF, with the headings as the PDF's bookmarks. */
+async function printOnce(chromium: string, html: string, dir: string, name: string, timeoutMs: number): Promise<Buffer> {
+  const input = join(dir, `${name}.html`);
+  const output = join(dir, `${name}.pdf`);
+  writeFileSync(input, withoutScripts(html));
+  await new Promise<void>((resolve, reject) => {
+    execFile(chromium, [
+      ...headlessFlags(join(dir, 'profile')),
+      '--no-pdf-header-footer',
+      '--generate-pdf-document-outline',
+      `--print-to-pdf=${output}`,
+      pathToFileURL(input).href,
+    ], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve()));
+  });
+  const pdf = readFileSync(output);
+  if (pdf.subarray(0, 5).toString('latin1') !== '%PDF-') throw new Error('Chromium did not write a PDF');
+  return pdf;
+}
+
+/**
+ * Renders `html` to PDF bytes, its headings as bookmarks. When the page has
+ * a contents list with page-number slots, it is printed twice: the first
+ * print's outline gives each heading's page, the second prints the contents
+ * with them (the contents page's length does not change, so neither do the
+ * pages). Throws when Chromium is missing, fails or takes longer than
+ * `timeoutMs` for a print.
+ */
 export async function renderPdf(html: string, options: { chromium?: string | null; timeoutMs?: number } = {}): Promise<Buffer> {
   const chromium = options.chromium === undefined ? findChromium() : options.chromium;
   if (!chromium) throw new Error('no Chromium found for PDF rendering');
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-pdf-'));
   try {
-    const input = join(dir, 'report.html');
-    const output = join(dir, 'report.pdf');
-    writeFileSync(input, withoutScripts(html));
-    await new Promise<void>((resolve, reject) => {
-      execFile(chromium, [
-        ...headlessFlags(join(dir, 'profile')),
-        '--no-pdf-header-footer',
-        `--print-to-pdf=${output}`,
-        pathToFileURL(input).href,
-      ], { timeout: options.timeoutMs ?? 60_000, maxBuffer: 4 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve()));
-    });
-    const pdf = readFileSync(output);
-    if (pdf.subarray(0, 5).toString('latin1') !== '%PDF-') throw new Error('Chromium did not write a PDF');
-    return pdf;
+    const first = await printOnce(chromium, html, dir, 'report', timeoutMs);
+    if (!new RegExp(CONTENTS_SLOT.source).test(html)) return first;
+    const filled = fillContentsPages(html, readPdfOutline(first));
+    return filled === html ? first : await printOnce(chromium, filled, dir, 'report-paged', timeoutMs);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
