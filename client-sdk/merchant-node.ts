@@ -37,7 +37,6 @@ import {
 import type { ShopData } from '../analytics/index.js';
 import {
   PurposeError,
-  rightsEventForCoordinator,
   type ConsentAttestation,
   type RoundReceipt,
 } from '../compliance/index.js';
@@ -62,6 +61,7 @@ import {
 } from '../protos/index.js';
 import type { KeyEvidence } from '../crypto/index.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
+import { rightsReportEvents } from './rights-report-events.js';
 import { ModelScoringError, scoreModel, type LocalScores } from './model-scoring.js';
 
 /** File in the state folder holding the node's key evidence (no secret; 0600 anyway). */
@@ -468,26 +468,25 @@ export class MerchantNode {
   }
 
   /**
-   * Tells the coordinator which data-subject requests this shop handled, as
-   * type and day only (never who). Each request is reported once.
+   * Tells the coordinator which data-subject requests this shop received and
+   * handled, as type, days and an opaque reference only (never who; see
+   * rights-report-events.ts). Each request is reported once while pending
+   * and once when handled.
    */
   async reportRightsRequests(): Promise<number> {
     const file = this.reportedFile();
     const reported = new Set<string>(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as string[]) : []);
-    const pending = this.options.compliance.ledger.requests().filter((r) => !reported.has(r.requestId));
-    if (pending.length === 0) return 0;
+    const { events, keys } = rightsReportEvents(this.options.compliance.ledger.requests(), reported, this.options.compliance.pseudonymKey);
+    if (events.length === 0) return 0;
     const unsigned = {
       merchantId: this.options.merchantId,
-      events: pending.map((r) => {
-        const e = rightsEventForCoordinator(r);
-        return { type: e.type, handledUnixMs: BigInt(Date.parse(e.at)) };
-      }),
+      events,
       createdUnixMs: BigInt(Date.now()),
       nonce: Buffer.from(randomBytes(16)),
     };
     const signature = Buffer.from(signDigest(rightsReportDigest(unsigned), this.signing.secretKey));
     const res = await callUnary(this.client.reportRightsEvents.bind(this.client), { ...unsigned, signature });
-    for (const r of pending) reported.add(r.requestId);
+    for (const k of keys) reported.add(k);
     writeFileSync(file, JSON.stringify([...reported].sort()), { mode: 0o600 });
     return res.recorded;
   }

@@ -132,9 +132,6 @@ export const AUDIT_EVENT_SCHEMAS = {
     /** The purpose's disclosure mode and the hex BLAKE2b-256 of the terms sent to the shops (absent in entries made before terms). */
     disclosureMode: z.enum(['exact', 'dp']).optional(),
     termsDigest: digest.optional(),
-    /** The model fit this query is a round of, and the round's number (absent for a marketer's own query and in entries made before rounds named their fit). */
-    fitId: id.optional(),
-    fitRound: count.optional(),
   }),
   /**
    * A contribution passed every check and was durably stored. Counts come
@@ -185,8 +182,19 @@ export const AUDIT_EVENT_SCHEMAS = {
    * A shop handled a data-subject rights request. Only the shop, the type and
    * the UTC day (as `rightsEventForCoordinator` gives it): never the person,
    * and no exact time that could be matched against their other traces.
+   * Newer nodes add the day received, whether it is still pending (`day` is
+   * then the day received) and `requestRef`, 32 hex digits the shop derives
+   * from its own request id under its pseudonym key, which links a request's
+   * pending and handled reports (absent in entries of older nodes).
    */
-  'rights.request': z.strictObject({ shopId: id, requestType: z.enum(RIGHTS_REQUEST_TYPES), day: isoDate }),
+  'rights.request': z.strictObject({
+    shopId: id,
+    requestType: z.enum(RIGHTS_REQUEST_TYPES),
+    day: isoDate,
+    receivedDay: isoDate.optional(),
+    status: z.enum(['pending', 'handled']).optional(),
+    requestRef: z.string().regex(/^[0-9a-f]{32}$/, 'expected 32 lower-case hex digits').optional(),
+  }),
   /** A configuration value changed; only digests, since values may be secrets. */
   'config.changed': z.strictObject({ key: slug, oldDigest: digest.nullable(), newDigest: digest }),
   /** A caller failed authentication. No address or credential is recorded. */

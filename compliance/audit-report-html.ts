@@ -20,74 +20,16 @@ import type { AuditBundle } from './audit-bundle.js';
 import { verifyAuditBundle } from './audit-bundle-verify.js';
 import type { AuditBundleVerification } from './audit-bundle-verify.js';
 import { parseAuditEntry } from './audit-events.js';
+import type { AuditEntry } from './audit-events.js';
+import { groupFits } from './audit-report-fits.js';
+import { contents, executiveSummary, signatories } from './audit-report-front.js';
+import type { ContentsLine } from './audit-report-front.js';
+import { escapeHtml, inlineList, section, table, time, timeMarkup, timeOneLine } from './audit-report-markup.js';
+import type { Cell, SectionHead } from './audit-report-markup.js';
+import { fitAppendix, fitAppendixHead, fitsTable, queryEvidence } from './audit-report-queries-html.js';
+import { summarizeAuditReport } from './audit-report-summary.js';
 
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Markup built here from escaped parts, put into a cell as is. */
-interface Markup {
-  readonly html: string;
-}
-
-type Cell = string | number | boolean | null | undefined | Markup | readonly (string | number)[];
-
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
-const BEIJING_OFFSET_MS = 8 * 3600_000;
-
-/**
- * An ISO-8601 instant as Beijing time (UTC+8, no daylight saving), e.g.
- * `2026-12-07 18:30:05 (北京时间)`; null for anything that is not a full
- * instant (a bare date such as a rights request's day stays as logged).
- */
-export function beijingTime(iso: string): string | null {
-  if (!ISO_INSTANT.test(iso)) return null;
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return null;
-  const local = new Date(ms + BEIJING_OFFSET_MS).toISOString();
-  return `${local.slice(0, 10)} ${local.slice(11, 19)} (北京时间)`;
-}
-
-/** Beijing time for the reader, the logged UTC instant for machines (attribute) and for exact comparison (small second line). */
-function timeMarkup(iso: string): string {
-  const local = beijingTime(iso);
-  if (local === null) return escapeHtml(iso);
-  const utc = escapeHtml(iso);
-  return `<time datetime="${utc}" title="${utc}">${escapeHtml(local)}</time><br><span class="utc">UTC ${utc}</span>`;
-}
-
-const time = (iso: string | null | undefined): Cell => (iso === null || iso === undefined ? null : { html: timeMarkup(iso) });
-
-/** Long hex (digests, keys) and base64 tokens wrap inside their cell instead of widening it. */
-const LONG_TOKEN = /^[0-9A-Za-z+/=]{32,}$/;
-
-const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9_./:-]*$/;
-
-/** Break opportunities after the separators inside identifiers (`order_total`, `fedmart.test/audit`), so cells wrap between word parts, never inside them. */
-function breakable(value: string | number): string {
-  const text = String(value);
-  if (!IDENTIFIER.test(text)) return escapeHtml(text);
-  return text.split(/(?<=[_./:])/).map(escapeHtml).join('<wbr>');
-}
-
-function cell(value: Cell): string {
-  if (value === null || value === undefined) return '<td class="none">—</td>';
-  if (Array.isArray(value)) return `<td>${value.length === 0 ? '—' : value.map(breakable).join('<br>')}</td>`;
-  if (typeof value === 'boolean') return `<td>${value ? '是 yes' : '否 no'}</td>`;
-  if (typeof value === 'object') return `<td>${(value as Markup).html}</td>`;
-  if (typeof value === 'string' && LONG_TOKEN.test(value)) return `<td class="mono hex">${escapeHtml(value)}</td>`;
-  return `<td>${breakable(value)}</td>`;
-}
-
-function table(headers: readonly string[], rows: readonly (readonly Cell[])[], options: { readonly widths?: readonly number[]; readonly className?: string } = {}): string {
-  if (rows.length === 0) return '<p class="none">无记录 / none</p>';
-  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n');
-  const cols = options.widths ? `<colgroup>${options.widths.map((w) => `<col style="width:${w}%">`).join('')}</colgroup>` : '';
-  const cls = options.className ? ` class="${escapeHtml(options.className)}"` : '';
-  return `<table${cls}>${cols}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
+export { beijingTime, escapeHtml } from './audit-report-markup.js';
 
 /** SHA-256 of the raw public key, in groups of four hex digits; null when the key is not 64 hex digits. */
 export function keyFingerprint(publicKeyHex: string): string | null {
@@ -96,14 +38,6 @@ export function keyFingerprint(publicKeyHex: string): string | null {
   return digest.match(/.{4}/g)!.join(' ');
 }
 
-/** A section whose table needs a wide page is printed on a landscape A4 page. */
-function section(id: string, zh: string, en: string, body: string, options: { readonly wide?: boolean } = {}): string {
-  return `<section id="${escapeHtml(id)}"${options.wide ? ' class="wide"' : ''}><h2>${escapeHtml(zh)} <span class="en">${escapeHtml(en)}</span></h2>\n${body}\n</section>`;
-}
-
-const noiseText = (n: { readonly mechanism: string; readonly epsilon: number; readonly delta: number } | null): string | null =>
-  n === null ? null : `${n.mechanism} ε=${n.epsilon} δ=${n.delta}`;
-
 const counts = (c: Readonly<Record<string, number>>): string[] => Object.entries(c).map(([k, v]) => `${k}: ${v}`);
 
 const STYLE = `
@@ -111,25 +45,58 @@ const STYLE = `
 @page wide{size:A4 landscape}
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",system-ui,sans-serif;margin:2rem;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:2px solid #444;padding-bottom:.2rem;margin-top:2rem}
+h3{font-size:1rem;margin:1.2rem 0 .3rem}
 .en{color:#555;font-weight:normal;font-size:.9em}
 table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0}
 th,td{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:top;word-break:normal;overflow-wrap:break-word}
-table.wide{table-layout:fixed;font-size:.72rem}table.wide .utc{font-size:.62rem}table.wide th,table.wide td{padding:.2rem .25rem}
+table.wide,table.rounds{table-layout:fixed}
+table.wide{font-size:.72rem}table.wide .utc{font-size:.62rem}table.wide th,table.wide td{padding:.2rem .25rem}
+table.entries{table-layout:fixed;font-size:.7rem;line-height:1.25}table.entries th,table.entries td{padding:.1rem .3rem}table.entries .utc{font-size:.64rem}
+table.rounds{font-size:.62rem;line-height:1.3}table.rounds th,table.rounds td{padding:.15rem .2rem}table.rounds .utc{font-size:.55rem}table.rounds .hex{font-size:.58rem}
+table.rounds tbody{break-inside:avoid}table.rounds tr.figures td{border-bottom:0}table.rounds tr.digests td{border-top:0;color:#444;padding-top:0}
 td.hex,.hex{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.78rem;overflow-wrap:anywhere;word-break:break-all}
 .note{color:#555;font-size:.75rem}.utc{color:#666;font-size:.72rem;font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 th{background:#eee}td.none,.none{color:#888}
 .status{padding:.6rem 1rem;border-radius:4px;font-weight:bold;margin:1rem 0}
-.ok{background:#e3f4e3;border:1px solid #3a8a3a}.bad{background:#fbe3e3;border:1px solid #b33}
+.ok{background:#e3f4e3;border:1px solid #3a8a3a}.bad{background:#fbe3e3;border:1px solid #b33}.fail{color:#b33}
 code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8rem;overflow-wrap:anywhere;word-break:break-all}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;max-width:100%;font-size:.8rem;background:#f6f6f6;padding:.5rem}
-@media print{body{margin:0}section{break-inside:avoid-page}section.wide{page:wide}}
+ol.toc{list-style:none;padding:0;margin:.5rem 0}ol.toc li{margin:.3rem 0}ol.toc a{display:flex;align-items:baseline;color:inherit;text-decoration:none}
+.toc-title{flex:none;max-width:85%}.toc-dots{flex:1;border-bottom:1px dotted #888;margin:0 .4rem}.toc-page{flex:none;min-width:2em;text-align:right}
+li.toc-2{padding-left:1.5rem;font-size:.9em}
+.signers{display:flex;gap:2.5rem;margin-top:1rem;break-inside:avoid}.signer{flex:1}.signer-role{font-weight:bold;min-height:3.2em}
+.sign-line{display:flex;align-items:flex-end;margin:1.6rem 0 0}.sign-line .blank{flex:1;border-bottom:1px solid #333;margin-left:.5rem;height:1em}
+@media print{body{margin:0}h2,h3{break-after:avoid}pre,table.entries tr{break-inside:avoid}section.wide{page:wide}section.new-page{break-before:page}}
 `;
+
+/** Headings of the report's sections, in order: what the contents page lists and the PDF outline shows. */
+const HEADS = {
+  contents: { id: 'contents', zh: '目录', en: 'Contents' },
+  summary: { id: 'summary', zh: '执行摘要', en: 'Executive summary' },
+  meta: { id: 'meta', zh: '报告信息', en: 'Report' },
+  ropa: { id: 'ropa', zh: '个人信息处理活动记录', en: 'Record of processing activities' },
+  queries: { id: 'queries', zh: '查询证据', en: 'Per-query evidence' },
+  fits: { id: 'fits', zh: '模型训练', en: 'Model fits' },
+  consent: { id: 'consent', zh: '同意情况汇总', en: 'Consent summary' },
+  rights: { id: 'rights', zh: '个人权利请求', en: 'Data-subject rights requests' },
+  pias: { id: 'pias', zh: '个人信息保护影响评估', en: 'Personal-information protection impact assessments (PIAs)' },
+  classification: { id: 'classification', zh: '数据分类分级', en: 'Data classification and grading' },
+  security: { id: 'security', zh: '安全事件', en: 'Security events' },
+  checkpoint: { id: 'checkpoint', zh: '签名检查点', en: 'Signed checkpoint' },
+  signatures: { id: 'signatures', zh: '签署', en: 'Signatures' },
+  appendixFits: { id: 'appendix-a', zh: '附录 A 模型训练各轮证据', en: 'Appendix A: evidence of each fit round' },
+  appendixEntries: { id: 'appendix-b', zh: '附录 B 审计日志条目', en: 'Appendix B: audit log entries' },
+} as const satisfies Record<string, SectionHead>;
 
 /**
  * Renders the bundle as one HTML page. `verification` is the result to
  * display; by default the bundle is verified here (requires `await
  * cryptoReady()`). The page renders whatever the bundle contains, so a
  * failed verification is shown prominently at the top.
+ *
+ * Order: title and verification result, contents, executive summary, the
+ * sections, the signatory block, then appendix A (each model fit's rounds)
+ * and appendix B (the log entries).
  */
 export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly verification?: AuditBundleVerification } = {}): string {
   if (typeof bundle !== 'object' || bundle === null) throw new TypeError('bundle must be an AuditBundle');
@@ -138,6 +105,16 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
   const status = v.ok
     ? `<div class="status ok">验证通过 / Verified: checkpoint signature, ${v.summary.entries} inclusion proofs, the neighbouring entries that show no entry of the range is missing, recomputed sections and bundle signature all check out (log size ${v.summary.size}, root <span class="mono">${escapeHtml(v.summary.root)}</span>).</div>`
     : `<div class="status bad">验证失败 / Verification FAILED at <code>${escapeHtml(v.firstBroken)}</code>: ${escapeHtml(v.reason)}. 本报告内容不可信 / Do not rely on this report.</div>`;
+
+  const parsed: (AuditEntry | null)[] = bundle.entries.map((item) => {
+    try {
+      return parseAuditEntry(item.entry);
+    } catch {
+      return null;
+    }
+  });
+  const grouping = groupFits(parsed.filter((e): e is AuditEntry => e !== null), s.queries);
+  const summary = summarizeAuditReport(s, grouping);
 
   const signingKey: Cell = {
     html:
@@ -163,39 +140,13 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
 
   const ropa = table(
     ['用途 purpose', '已登记 registered', '说明 description', '法律依据 legal basis', '字段 fields', '个人信息类别 categories', '敏感字段 sensitive', '接收方 recipients', '保存期限(天) retention (days)', '查询次数 queries run', '影响评估 PIAs'],
-    s.processingRegister.map((r) => [r.purpose, r.registered, r.description, r.legalBasis, r.fields, r.dataCategories, r.sensitiveFields, r.recipients, r.retentionDays, r.queriesRun, r.piaIds]),
-    { className: 'wide', widths: [11, 7, 15, 9, 11, 10, 8, 9, 7, 6, 7] },
+    s.processingRegister.map((r) => [r.purpose, r.registered, r.description, r.legalBasis, inlineList(r.fields), inlineList(r.dataCategories), inlineList(r.sensitiveFields), r.recipients, r.retentionDays, r.queriesRun, r.piaIds]),
+    { className: 'wide', widths: [9, 7, 14, 8, 19, 10, 6, 9, 7, 5, 6] },
   );
 
-  const queries = s.queries
-    .map((q) =>
-      `<h3>查询 Query <code>${escapeHtml(q.queryId)}</code> — ${escapeHtml(q.status)}</h3>\n` +
-      table(
-        ['项目 item', '值 value'],
-        [
-          ['用途 purpose', q.purpose],
-          ['请求方 requester', q.requester],
-          ['法律依据 legal basis', q.legalBasis],
-          ['类型 kind', q.kind],
-          ['创建时间 created at', time(q.createdAt)],
-          ['规格摘要 spec digest', q.specDigest],
-          ['门限 thresholds (m merchants / k subjects)', q.thresholds === null ? null : `${q.thresholds.minMerchants} / ${q.thresholds.minSubjects}`],
-          ['贡献商家 contributing merchants', q.merchants],
-          ['纳入主体(已同意) consented subjects included', q.subjectsIncluded],
-          ['排除主体 subjects excluded by reason', counts(q.excludedByReason)],
-          ['拒收贡献 contributions rejected', q.contributionsRejected],
-          ['抑制单元格 suppressed cells', q.suppressedCells],
-          ['抑制原因 suppression reasons', q.suppressionReasons],
-          ['失败原因 failure reason', q.failureReason],
-          ['发布策略 release policy', q.release === null ? null : `${q.release.policy.minMerchants} / ${q.release.policy.minSubjects}`],
-          ['隐私噪声 noise spent', noiseText(q.release?.noise ?? null)],
-          ['发布摘要 release digest', q.release?.releaseDigest ?? null],
-          ['发现 findings', q.findings],
-          ['证据条目 evidence entries (seq)', q.evidenceSeqs],
-        ],
-      ),
-    )
-    .join('\n');
+  const queries = grouping.ownQueries.length === 0
+    ? '<p class="none">无业务查询 / no queries besides the model fits\' rounds</p>'
+    : `<p class="note">业务方发起的查询；模型训练的各轮查询见“模型训练”一节与附录 A / Queries a marketer asked; the rounds of model fits are under "Model fits" and in appendix A.</p>\n${grouping.ownQueries.map(queryEvidence).join('\n')}`;
 
   const consent = table(
     ['用途 purpose', '贡献数 contributions', '纳入主体 included', '排除主体 excluded', '排除原因 by reason'],
@@ -235,15 +186,21 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
 
   const entries = table(
     ['序号 seq', '时间 time', '事件 type', '操作者 actor'],
-    bundle.entries.map((item) => {
-      try {
-        const e = parseAuditEntry(item.entry);
-        return [item.seq, time(e.time), e.type, e.actor];
-      } catch {
-        return [item.seq, null, '(无效条目 invalid entry)', null];
-      }
+    bundle.entries.map((item, i) => {
+      const e = parsed[i];
+      return e === null || e === undefined ? [item.seq, null, '(无效条目 invalid entry)', null] : [item.seq, timeOneLine(e.time), e.type, e.actor];
     }),
+    { className: 'entries', widths: [8, 58, 22, 12] },
   );
+
+  const fitHeads = grouping.fits.map((f, i) => fitAppendixHead(f, i + 1));
+  if (grouping.unattributedRounds.length > 0) fitHeads.push(fitAppendixHead(null, grouping.fits.length + 1));
+  const toc: ContentsLine[] = [
+    ...[HEADS.summary, HEADS.meta, HEADS.ropa, HEADS.queries, HEADS.fits, HEADS.consent, HEADS.rights, HEADS.pias, HEADS.classification, HEADS.security, HEADS.checkpoint, HEADS.signatures, HEADS.appendixFits]
+      .map((head): ContentsLine => ({ head, level: 1 })),
+    ...fitHeads.map((head): ContentsLine => ({ head, level: 2 })),
+    { head: HEADS.appendixEntries, level: 1 },
+  ];
 
   return `<!DOCTYPE html>
 <html lang="zh-CN">
@@ -257,16 +214,25 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
 <h1>合规审计报告 <span class="en">Compliance audit report</span></h1>
 <p class="en">依据《个人信息保护法》第五十一条、第五十四条及《个人信息保护合规审计管理办法》 / Under PIPL arts. 51 and 54 and the CAC Personal Information Protection Compliance Audit Measures.</p>
 ${status}
-${section('meta', '报告信息', 'Report', meta)}
-${section('ropa', '个人信息处理活动记录', 'Record of processing activities', ropa, { wide: true })}
-${section('queries', '查询证据', 'Per-query evidence', queries || '<p class="none">无记录 / none</p>')}
-${section('consent', '同意情况汇总', 'Consent summary', consent)}
-${section('rights', '个人权利请求', 'Data-subject rights requests', rights)}
-${section('pias', '个人信息保护影响评估', 'Personal-information protection impact assessments (PIAs)', pias, { wide: true })}
-${section('classification', '数据分类分级', 'Data classification and grading', classification)}
-${section('security', '安全事件', 'Security events', security)}
-${section('entries', '审计日志条目', 'Audit log entries', entries)}
-${section('checkpoint', '签名检查点', 'Signed checkpoint', `<pre>${escapeHtml(bundle.checkpoint)}</pre>`)}
+${section(HEADS.contents, contents(toc))}
+${section(HEADS.summary, executiveSummary(summary, bundle.range, v), { newPage: true })}
+${section(HEADS.meta, meta, { newPage: true })}
+${section(HEADS.ropa, ropa, { wide: true })}
+${section(HEADS.queries, queries, { newPage: true })}
+${section(HEADS.fits, fitsTable(grouping), { wide: true })}
+${section(HEADS.consent, consent)}
+${section(HEADS.rights, rights)}
+${section(HEADS.pias, pias, { wide: true })}
+${section(HEADS.classification, classification)}
+${section(HEADS.security, security)}
+${section(HEADS.checkpoint, `<pre>${escapeHtml(bundle.checkpoint)}</pre>`)}
+${section(HEADS.signatures, signatories())}
+<section id="${HEADS.appendixFits.id}" class="wide new-page appendix"><h2>${escapeHtml(HEADS.appendixFits.zh)} <span class="en">${escapeHtml(HEADS.appendixFits.en)}</span></h2>
+${fitAppendix(grouping)}
+</section>
+<section id="${HEADS.appendixEntries.id}" class="new-page appendix"><h2>${escapeHtml(HEADS.appendixEntries.zh)} <span class="en">${escapeHtml(HEADS.appendixEntries.en)}</span></h2>
+${entries}
+</section>
 </body>
 </html>
 `;

@@ -20,6 +20,8 @@ export type { AuditRegisters } from './audit-registers.js';
 
 export { deriveSections } from './audit-sections.js';
 export { consentFigures } from './consent-figures.js';
+export { rightsRegister } from './audit-sections-rights.js';
+export type { RightsRegister, RightsRegisterRow } from './audit-sections-rights.js';
 export type { ConsentFigures, ConsentPeriodFigures, PurposeConsentFigures } from './consent-figures.js';
 
 export { auditBundleSchema, exportAuditBundle } from './audit-bundle.js';

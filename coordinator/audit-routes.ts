@@ -14,6 +14,7 @@ import {
   AuditLogError,
   DEFAULT_FIELD_CLASSIFICATION,
   consentFigures,
+  rightsRegister,
   auditBundleSchema,
   deriveSections,
   registersFromConfig,
@@ -109,9 +110,19 @@ const consentEvidenceSchema = z.object({
 const rightsSchema = z.object({
   size: z.number().int(),
   derivedFrom: z.number().int(),
-  total: z.number().int(),
+  total: z.number().int().describe('Requests: a request reported pending and later handled counts once'),
   byType: counts,
-  requests: z.array(z.object({ seq: z.number().int(), shopId: z.string(), requestType: z.string(), day: z.string() })),
+  byStatus: z.object({ pending: z.number().int(), handled: z.number().int(), unreported: z.number().int() }).describe('Requests by status; unreported: from nodes that did not report it'),
+  requests: z.array(z.object({
+    seq: z.number().int().describe('Seq of the entry of the latest report of the request'),
+    shopId: z.string(),
+    requestType: z.string(),
+    day: z.string().describe('UTC day of the latest report: handled, or received while pending'),
+    status: z.enum(['pending', 'handled']).nullable().describe('Null when the shop did not report it (older nodes)'),
+    receivedDay: z.string().nullable(),
+    responseDays: z.number().int().nullable().describe('Whole days from received to handled; null while pending or when not reported'),
+    reportSeqs: z.array(z.number().int()),
+  })),
 }).meta({ id: 'RightsRegister' });
 
 /** What an export job stores as its summary; the bundle, HTML and PDF are its files. */
@@ -347,13 +358,13 @@ export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
     }),
     defineRoute({
       method: 'GET', url: '/v1/compliance/rights-requests', operationId: 'getRightsRegister', tag: 'compliance',
-      summary: 'Register of data-subject rights requests handled by shops (type and day only, never the person)',
+      summary: 'Register of data-subject rights requests reported by shops, with status and response time in days (type and days only, never the person)',
       roles: ['compliance'],
       responses: { 200: { description: 'Rights-request register', schema: rightsSchema } },
       handler: async () => {
-        const { size, derivedFrom, sections } = await derived();
-        const r = sections.rightsRequests;
-        return { size, derivedFrom, total: r.total, byType: { ...r.byType }, requests: r.requests.map((q) => ({ ...q })) };
+        const { size, derivedFrom, entries } = await derived();
+        const r = rightsRegister(entries);
+        return { size, derivedFrom, total: r.total, byType: { ...r.byType }, byStatus: { ...r.byStatus }, requests: r.requests.map((q) => ({ ...q, reportSeqs: [...q.reportSeqs] })) };
       },
     }),
     defineRoute({

@@ -105,8 +105,8 @@ async function listOpenQueries(deps: MerchantRpcDeps, req: ListOpenQueriesReques
 
 /**
  * `ReportRightsEvents`: records the data-subject requests an enrolled shop
- * handled (type and day only), each as a `rights.request` audit entry, once
- * per signed report (its nonce).
+ * handled or has pending (type, days and an opaque reference only), each as a
+ * `rights.request` audit entry, once per signed report (its nonce).
  */
 async function reportRightsEvents(deps: MerchantRpcDeps, req: ReportRightsEventsRequest, call: RpcPeer): Promise<ReportRightsEventsResponse> {
   const { store, audit, limits } = deps;
@@ -122,6 +122,12 @@ async function reportRightsEvents(deps: MerchantRpcDeps, req: ReportRightsEvents
   for (const e of req.events) {
     if (!(RIGHTS_REQUEST_TYPES as readonly string[]).includes(e.type)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TYPE_INVALID', `unknown rights request type ${quoteUntrusted(e.type)}`);
     if (e.handledUnixMs <= 0n || e.handledUnixMs > BigInt(now + 5 * 60_000)) throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TIME_INVALID', 'handled_unix_ms out of range');
+    if (e.receivedUnixMs < 0n || e.receivedUnixMs > e.handledUnixMs || (e.pending && e.receivedUnixMs !== e.handledUnixMs)) {
+      throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_TIME_INVALID', 'received_unix_ms must be 0 or at most handled_unix_ms (equal to it while pending)');
+    }
+    if (e.receivedUnixMs === 0n ? e.pending || e.requestRef.length !== 0 : e.requestRef.length !== 16) {
+      throw new RpcError(status.INVALID_ARGUMENT, 'EVENT_REF_INVALID', 'request_ref must be 16 bytes with received_unix_ms, and empty (and pending false) without it');
+    }
   }
   if (req.signature.length !== 64 || !verifyDigest(req.signature, rightsReportDigest(req), key)) {
     await limits.peer(call.getPeer());
@@ -137,13 +143,23 @@ async function reportRightsEvents(deps: MerchantRpcDeps, req: ReportRightsEvents
       await audit.record({
         type: 'rights.request',
         actor: req.merchantId,
-        details: { shopId: req.merchantId, requestType: e.type as RightsRequestType, day: new Date(Number(e.handledUnixMs)).toISOString().slice(0, 10) },
+        details: {
+          shopId: req.merchantId,
+          requestType: e.type as RightsRequestType,
+          day: utcDay(e.handledUnixMs),
+          ...(e.receivedUnixMs === 0n ? {} : { receivedDay: utcDay(e.receivedUnixMs), status: e.pending ? 'pending' as const : 'handled' as const, requestRef: e.requestRef.toString('hex') }),
+        },
       }, tx);
     }
     return req.events.length;
   });
   if (recorded < 0) throw new RpcError(status.ALREADY_EXISTS, 'REPORT_REPLAYED', 'this report was already recorded');
   return { recorded };
+}
+
+/** `YYYY-MM-DD` of a Unix-ms time. */
+function utcDay(unixMs: bigint): string {
+  return new Date(Number(unixMs)).toISOString().slice(0, 10);
 }
 
 /** `GetModel`: a fitted model, so the shop can score its own customers locally. */

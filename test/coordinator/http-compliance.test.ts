@@ -3,10 +3,14 @@
  * fastify's inject: consent evidence whose figures say what they count
  * (subject-rounds summed over rounds, a lower bound of distinct subjects),
  * checked against counts the test takes from the customers it has each
- * round include, and the audit timeline searched by query id.
+ * round include; the rights-request register with status and response
+ * time; the audit timeline searched by query id; and a bundle holding the
+ * new rights entries still verifying offline.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditBundle } from '../../compliance/index.js';
+import { toHex } from '../../crypto/index.js';
 import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
 const d = (label: string): string => createHash('sha256').update(label).digest('hex');
@@ -39,6 +43,14 @@ beforeAll(async () => {
       });
     }
   }
+  // Rights requests: one from an older node (no status), one pending then handled 6 days after receipt, one still pending.
+  const rights = [
+    { shopId: 'shop-01', requestType: 'access', day: '2025-05-02' },
+    { shopId: 'shop-01', requestType: 'deletion', day: '2025-05-03', receivedDay: '2025-05-03', status: 'pending', requestRef: 'a'.repeat(32) },
+    { shopId: 'shop-02', requestType: 'withdrawal', day: '2025-05-05', receivedDay: '2025-05-05', status: 'pending', requestRef: 'b'.repeat(32) },
+    { shopId: 'shop-01', requestType: 'deletion', day: '2025-05-09', receivedDay: '2025-05-03', status: 'handled', requestRef: 'a'.repeat(32) },
+  ] as const;
+  for (const details of rights) await fx.audit.record({ type: 'rights.request', actor: details.shopId, details });
 });
 
 afterAll(async () => {
@@ -96,5 +108,29 @@ describe('GET /v1/audit/entries?queryId=', () => {
     expect(entries.every((e: { details: { queryId: string } }) => e.details.queryId === 'q-fit-r3')).toBe(true);
     const bad = await fx.call(fx.users.compliance.token, 'GET', `/v1/audit/entries?from=0&to=10&queryId=${encodeURIComponent('a b')}`);
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('GET /v1/compliance/rights-requests', () => {
+  it('shows each request once, with its status and the days from received to handled', async () => {
+    const res = await fx.call(fx.users.compliance.token, 'GET', '/v1/compliance/rights-requests');
+    expect(res.status).toBe(200);
+    expect(res.body.total).toBe(3);
+    expect(res.body.byStatus).toEqual({ pending: 1, handled: 1, unreported: 1 });
+    expect(res.body.byType).toEqual({ access: 1, deletion: 1, withdrawal: 1 });
+    const rows = res.body.requests.map((q: Record<string, unknown>) => [q.shopId, q.requestType, q.status, q.receivedDay, q.day, q.responseDays]);
+    expect(rows).toEqual([
+      ['shop-01', 'access', null, null, '2025-05-02', null],
+      ['shop-02', 'withdrawal', 'pending', '2025-05-05', '2025-05-05', null],
+      ['shop-01', 'deletion', 'handled', '2025-05-03', '2025-05-09', 6],
+    ]);
+  });
+
+  it('exports a bundle holding those entries that verifies offline under the coordinator key', async () => {
+    const res = await fx.call(fx.users.compliance.token, 'POST', '/v1/audit/exports', { from: '2000-01-01T00:00:00Z', to: new Date(Date.now() + 60_000).toISOString() });
+    expect(res.status).toBe(200);
+    const v = verifyAuditBundle(res.body, { publicKeyHex: toHex(fx.audit.publicKey) });
+    expect(v.ok, v.ok ? '' : `${v.firstBroken}: ${v.reason}`).toBe(true);
+    expect(res.body.sections.rightsRequests.total).toBe(4);
   });
 });

@@ -63,7 +63,7 @@ describeBackends('compliance core in a round', (backend) => {
     raw = new RawSubmitter(cluster.coordinator.grpcAddress);
   });
 
-  it('reports handled rights requests once, as type and day only', async () => {
+  it('reports handled rights requests once, as type, days and an opaque reference only', async () => {
     let reported = 0;
     for (const m of merchants) reported += await m.reportRightsRequests();
     expect(reported).toBeGreaterThan(0);
@@ -71,7 +71,16 @@ describeBackends('compliance core in a round', (backend) => {
     const entries = await cluster.coordinator.audit.log.entries(0, await cluster.coordinator.audit.log.size());
     const rights = entries.filter((e) => e.type === 'rights.request');
     expect(rights).toHaveLength(reported);
-    for (const e of rights) expect(Object.keys(e.details).sort()).toEqual(['day', 'requestType', 'shopId']);
+    for (const e of rights) {
+      expect(Object.keys(e.details).sort()).toEqual(['day', 'receivedDay', 'requestRef', 'requestType', 'shopId', 'status']);
+      if (e.type !== 'rights.request') continue;
+      // The synthetic shops handle every request, between 6 hours and 10 days after receipt.
+      expect(e.details.status).toBe('handled');
+      const days = (Date.parse(e.details.day) - Date.parse(e.details.receivedDay!)) / 86_400_000;
+      expect(days).toBeGreaterThanOrEqual(0);
+      expect(days).toBeLessThanOrEqual(11);
+    }
+    expect(new Set(rights.map((e) => (e.type === 'rights.request' ? `${e.details.shopId}/${e.details.requestRef}` : ''))).size).toBe(rights.length);
   });
 
   afterAll(async () => {

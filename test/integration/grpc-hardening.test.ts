@@ -236,7 +236,7 @@ describe('gRPC rate limits', () => {
 
   function report(m: MerchantNode) {
     const key = loadOrCreateSigningKey(join(m.stateDir, 'signing.seed'));
-    const r = { merchantId: m.merchantId, events: [{ type: 'access', handledUnixMs: BigInt(Date.now() - 1000) }], createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(32)) };
+    const r = { merchantId: m.merchantId, events: [{ type: 'access', handledUnixMs: BigInt(Date.now() - 1000), receivedUnixMs: 0n, pending: false, requestRef: Buffer.alloc(0) }], createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(32)) };
     return { ...r, signature: Buffer.from(signDigest(rightsReportDigest(r), key.secretKey)) };
   }
 

@@ -192,7 +192,18 @@ export interface SubmitContributionResponse {
 export interface RightsEvent {
   /** One of: access, correction, deletion, withdrawal, marketing-opt-out. */
   type: string;
+  /** 00:00 UTC of the day the request was handled, or received while it is pending. */
   handledUnixMs: bigint;
+  /** 00:00 UTC of the day the request was received; 0 from nodes that do not say. */
+  receivedUnixMs: bigint;
+  /** The shop has not handled the request yet (it reports it again once handled). */
+  pending: boolean;
+  /**
+   * 16 bytes the shop derives from its own request id under its pseudonym key,
+   * linking the pending and the handled report of one request; never the person.
+   * Empty from nodes that do not say.
+   */
+  requestRef: Buffer;
 }
 
 export interface ReportRightsEventsRequest {
@@ -2243,7 +2254,7 @@ export const SubmitContributionResponse: MessageFns<SubmitContributionResponse> 
 };
 
 function createBaseRightsEvent(): RightsEvent {
-  return { type: "", handledUnixMs: 0n };
+  return { type: "", handledUnixMs: 0n, receivedUnixMs: 0n, pending: false, requestRef: Buffer.alloc(0) };
 }
 
 export const RightsEvent: MessageFns<RightsEvent> = {
@@ -2256,6 +2267,18 @@ export const RightsEvent: MessageFns<RightsEvent> = {
         throw new globalThis.Error("value provided for field message.handledUnixMs of type int64 too large");
       }
       writer.uint32(16).int64(message.handledUnixMs);
+    }
+    if (message.receivedUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.receivedUnixMs) !== message.receivedUnixMs) {
+        throw new globalThis.Error("value provided for field message.receivedUnixMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.receivedUnixMs);
+    }
+    if (message.pending !== false) {
+      writer.uint32(32).bool(message.pending);
+    }
+    if (message.requestRef.length !== 0) {
+      writer.uint32(42).bytes(message.requestRef);
     }
     return writer;
   },
@@ -2289,6 +2312,30 @@ export const RightsEvent: MessageFns<RightsEvent> = {
             message.handledUnixMs = reader.int64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.receivedUnixMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pending = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestRef = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2309,6 +2356,17 @@ export const RightsEvent: MessageFns<RightsEvent> = {
         : isSet(object.handled_unix_ms)
         ? BigInt(object.handled_unix_ms)
         : 0n,
+      receivedUnixMs: isSet(object.receivedUnixMs)
+        ? BigInt(object.receivedUnixMs)
+        : isSet(object.received_unix_ms)
+        ? BigInt(object.received_unix_ms)
+        : 0n,
+      pending: isSet(object.pending) ? globalThis.Boolean(object.pending) : false,
+      requestRef: isSet(object.requestRef)
+        ? Buffer.from(bytesFromBase64(object.requestRef))
+        : isSet(object.request_ref)
+        ? Buffer.from(bytesFromBase64(object.request_ref))
+        : Buffer.alloc(0),
     };
   },
 
@@ -2319,6 +2377,15 @@ export const RightsEvent: MessageFns<RightsEvent> = {
     }
     if (message.handledUnixMs !== 0n) {
       obj.handledUnixMs = message.handledUnixMs.toString();
+    }
+    if (message.receivedUnixMs !== 0n) {
+      obj.receivedUnixMs = message.receivedUnixMs.toString();
+    }
+    if (message.pending !== false) {
+      obj.pending = message.pending;
+    }
+    if (message.requestRef.length !== 0) {
+      obj.requestRef = base64FromBytes(message.requestRef);
     }
     return obj;
   },
@@ -2332,6 +2399,11 @@ export const RightsEvent: MessageFns<RightsEvent> = {
     message.handledUnixMs = (object.handledUnixMs !== undefined && object.handledUnixMs !== null)
       ? BigInt(object.handledUnixMs)
       : 0n;
+    message.receivedUnixMs = (object.receivedUnixMs !== undefined && object.receivedUnixMs !== null)
+      ? BigInt(object.receivedUnixMs)
+      : 0n;
+    message.pending = object.pending ?? false;
+    message.requestRef = object.requestRef ?? Buffer.alloc(0);
     return message;
   },
 };
