@@ -88,6 +88,10 @@ class Writer {
   }
   /** u32 byte length, then the UTF-8 bytes, encoded in place. */
   utf8(v: string, name: PathOf): void {
+    this.utf8Item(v, name, -1);
+  }
+  /** As utf8, for element `index` of the list at `list` (-1: the value at `list` itself); the path is built only for an error. */
+  utf8Item(v: string, list: PathOf, index: number): void {
     const lengthAt = this.reserve(4 + v.length * 3);
     const at = lengthAt + 4;
     // ASCII (field names, ids) is its own UTF-8: copied without encodeInto and the view it writes through.
@@ -102,7 +106,8 @@ class Writer {
       buf[at + i] = c;
     }
     this.size = at + written;
-    this.u32At(lengthAt, written, name);
+    if (written > MAX_U32) throw new RangeError(`${index < 0 ? list() : `${list()}[${index}]`} is too long to encode (${written} > ${MAX_U32})`);
+    this.view.setUint32(lengthAt, written, false);
   }
   /** sign byte, u32 length and minimal big-endian magnitude (empty for 0), written in place. */
   bigint(v: bigint): void {
@@ -145,10 +150,6 @@ class Writer {
       this.buf[i] = x % 256;
       x = Math.floor(x / 256);
     }
-  }
-  private u32At(at: number, v: number, name: PathOf): void {
-    if (v > MAX_U32) throw new RangeError(`${name()} is too long to encode (${v} > ${MAX_U32})`);
-    this.view.setUint32(at, v, false);
   }
   i64(v: number): void {
     const at = this.reserve(8);
@@ -197,7 +198,18 @@ function encodeList(w: Writer, list: readonly unknown[], path: PathOf, depth: nu
   w.byte(TAG_LIST);
   w.u32(list.length, path);
   for (let i = 0; i < list.length; i++) {
-    encodeValue(w, list[i], () => `${path()}[${i}]`, depth);
+    const item = list[i];
+    // Strings and bigints (a slot layout's thousands of field names and bounds) are written here, without a
+    // path closure per element; the closure is made only for the other types, or when a string is refused.
+    if (typeof item === 'string' && isWellFormed(item)) {
+      w.byte(TAG_STRING);
+      w.utf8Item(item, path, i);
+    } else if (typeof item === 'bigint') {
+      w.byte(TAG_BIGINT);
+      w.bigint(item);
+    } else {
+      encodeValue(w, item, () => `${path()}[${i}]`, depth);
+    }
   }
 }
 
