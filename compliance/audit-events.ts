@@ -132,6 +132,9 @@ export const AUDIT_EVENT_SCHEMAS = {
     /** The purpose's disclosure mode and the hex BLAKE2b-256 of the terms sent to the shops (absent in entries made before terms). */
     disclosureMode: z.enum(['exact', 'dp']).optional(),
     termsDigest: digest.optional(),
+    /** The model fit this query is a round of, and the round's number (absent for a marketer's own query and in entries made before rounds named their fit). */
+    fitId: id.optional(),
+    fitRound: count.optional(),
   }),
   /**
    * A contribution passed every check and was durably stored. Counts come
