@@ -293,7 +293,7 @@ export function histogramChart({ title, edges, values, formatEdge = (v) => Strin
   const id = nextId();
   const w = 680;
   const h = 320;
-  const left = 60;
+  const left = 74;
   const right = 20;
   const top = 28;
   const bottom = 64;
@@ -329,7 +329,7 @@ export function histogramChart({ title, edges, values, formatEdge = (v) => Strin
   });
   s += `<line x1="${left}" x2="${w - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="${INK}"/>`;
   s += `<text x="${left + plotW / 2}" y="${h - 12}" text-anchor="middle" font-size="11" fill="${INK}">${esc(xLabel)}</text>`;
-  s += `<text x="14" y="${top + plotH / 2}" text-anchor="middle" font-size="11" fill="${INK}" transform="rotate(-90 14 ${top + plotH / 2})">${esc(yLabel)}</text>`;
+  s += `<text x="12" y="${top + plotH / 2}" text-anchor="middle" font-size="11" fill="${INK}" transform="rotate(-90 12 ${top + plotH / 2})">${esc(yLabel)}</text>`;
   return `${s}</svg>`;
 }
 
