@@ -154,6 +154,42 @@ describe.skipIf(!HAVE_CHROMIUM)(`web console in Chromium${HAVE_CHROMIUM ? '' : `
     await page.close();
   });
 
+  it('a marketer opens an RFM and a histogram result as charts with their tables beside them, each withheld cell with its own reason', async () => {
+    const page = await context.newPage();
+    await signIn(page, tokens.marketer.token);
+    /** Runs `kind` with the form's own example spec; the released query as the API returns it. */
+    const run = async (kind: string): Promise<{ queryId: string; result: any }> => {
+      await page.goto(`${origin}/console/#/queries`);
+      await page.getByLabel('查询类型').selectOption(kind);
+      await page.getByRole('button', { name: '运行查询' }).click();
+      await page.waitForURL(/#\/queries\/q-[0-9a-f]+$/);
+      await page.locator('#result-card svg.chart').waitFor({ timeout: 90_000 });
+      const id = /q-[0-9a-f]+$/.exec(page.url())![0];
+      return (await api<{ queryId: string; result: any }>(cluster, 'GET', `/v1/queries/${id}`)).body;
+    };
+    const rfm = await run('rfm');
+    expect(await page.locator('#result-card pre.json').count()).toBe(0);
+    expect(await page.locator('#result-card .chart-with-table svg.chart').getAttribute('role')).toBe('img');
+    expect(await page.locator('#result-table tbody tr').count()).toBe(rfm.result.cells.length);
+    const rfmWithheld = rfm.result.cells.filter((c: { suppressed: boolean }) => c.suppressed).length;
+    expect(await page.locator('#result-table .withheld').count()).toBe(rfmWithheld);
+    // Every withheld cell of the release is listed with its own reason code's label.
+    expect(rfm.result.withheld.filter((w: { cell: string }) => /^r\d+f\d+m\d+$/.test(w.cell))).toHaveLength(rfmWithheld);
+    await shot(page, '12-marketer-rfm');
+    const hist = await run('histogram');
+    expect(await page.locator('#result-card pre.json').count()).toBe(0);
+    const bins = hist.result.bins as { suppressed: boolean; count: number | null }[];
+    expect(await page.locator('#result-table tbody tr').count()).toBe(bins.length);
+    const heights = await page.evaluate(() => [...document.querySelectorAll('#result-card svg.chart rect.bar')].map((b) => [Number(b.getAttribute('data-bin')), Number(b.getAttribute('height'))]));
+    const open = bins.map((b, j) => [j, b.count] as const).filter(([j]) => !bins[j]!.suppressed);
+    expect(heights.map(([j]) => j)).toEqual(open.map(([j]) => j));
+    const [j0, h0] = heights.find(([, hh]) => hh! > 0)!;
+    for (const [j, hh] of heights) expect(hh!).toBeCloseTo((bins[j!]!.count! * h0!) / bins[j0!]!.count!, 6);
+    expect(await page.locator('#result-card svg.chart rect.slot.suppressed').count()).toBe(bins.length - open.length);
+    await shot(page, '13-marketer-histogram');
+    await page.close();
+  });
+
   it('a marketer fits a churn-propensity model and sees its ROC curve from the held-out score histograms', async () => {
     const page = await context.newPage();
     await signIn(page, tokens.marketer.token);
