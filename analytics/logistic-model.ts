@@ -16,6 +16,11 @@
  * least k rows. No hold-out split (every row trains): evaluate with a
  * separate purpose-approved query.
  *
+ * A spec may declare `gradientClip` (logistic-clipping.ts): each row's
+ * gradient is scaled to that norm at most, and the key holder bounds the
+ * pooled gradient by it. A row beyond a design column's bound is still
+ * refused (no feature clipping).
+ *
  * @module
  */
 import { z } from 'zod';
@@ -42,6 +47,7 @@ import { parseWith } from './spec-parse.js';
 import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 import { FORMULA_SECTIONS, formulaMembers } from './model-guide.js';
 import { CITY_LEVELS } from './customer-groups.js';
+import { clippingMembers } from './logistic-clipping.js';
 
 export const LOGISTIC_MODEL_KIND = 'logistic-model';
 export const LOGISTIC_MODEL_ROUND_KIND = 'logistic-model-round';
@@ -55,6 +61,7 @@ const fitMembers = {
   purpose: purposeSchema,
   ...modelDataSchema,
   l2: z.number().min(0).max(1e6).optional(),
+  gradientClip: clippingMembers.gradientClip,
 };
 
 const fitSchema = z.strictObject({
@@ -78,6 +85,8 @@ export interface LogisticModelSpec extends ModelData {
   readonly kind: typeof LOGISTIC_MODEL_KIND;
   readonly purpose: string;
   readonly l2: number;
+  /** Largest norm of one row's gradient; longer ones are scaled down to it (logistic-clipping.ts). */
+  readonly gradientClip?: number;
   readonly maxRounds: number;
   readonly tolerance: number;
 }
@@ -87,6 +96,7 @@ export interface LogisticModelRoundSpec extends ModelData {
   readonly kind: typeof LOGISTIC_MODEL_ROUND_KIND;
   readonly purpose: string;
   readonly l2: number;
+  readonly gradientClip?: number;
   readonly fitId: string;
   readonly round: number;
   readonly beta: readonly number[];
@@ -107,6 +117,8 @@ export interface LogisticModelResult {
   readonly trainingRows: number;
   readonly logLikelihood: number;
   readonly converged: boolean;
+  /** Set when the fit clipped each row's gradient to this norm. */
+  readonly gradientClip?: number;
 }
 
 /** The fit's state between rounds: the logistic fit's own. */
@@ -119,7 +131,7 @@ function coefficientNames(spec: ModelData): string[] {
 }
 
 /** The round shape: features as the round's field names know them. */
-function roundShape(spec: ModelData) {
+function roundShape(spec: ModelData & { readonly gradientClip?: number }) {
   const d = modelDesign(spec);
   const bounds = columnBounds(spec);
   const maxFeatureAbs = Math.max(1, ...bounds);
@@ -130,7 +142,13 @@ function roundShape(spec: ModelData) {
   if (maxRows > 2 ** 31) throw new QuerySpecError('bounds.maxRows', 'a logistic round takes at most 2^31 rows per shop');
   const perSubject = spec.bounds.maxRowsPerCustomer;
   if (perSubject !== undefined && perSubject > BigInt(maxRows)) throw new QuerySpecError('bounds.maxRowsPerCustomer', 'at most bounds.maxRows');
-  return { features: [...(d.intercept ? ['intercept'] : []), ...d.columns.map((c) => c.name)], maxRows, maxFeatureAbs, ...(perSubject === undefined ? {} : { perSubject: Number(perSubject) }) };
+  return {
+    features: [...(d.intercept ? ['intercept'] : []), ...d.columns.map((c) => c.name)],
+    maxRows,
+    maxFeatureAbs,
+    ...(perSubject === undefined ? {} : { perSubject: Number(perSubject) }),
+    ...(spec.gradientClip === undefined ? {} : { gradientClip: spec.gradientClip }),
+  };
 }
 
 function parseData(raw: Parameters<typeof normaliseModelData>[0]): ModelData {
@@ -142,7 +160,7 @@ function parseData(raw: Parameters<typeof normaliseModelData>[0]): ModelData {
 export function parseLogisticModelSpec(json: unknown): LogisticModelSpec {
   const raw = parseWith(fitSchema, json);
   const data = parseData(raw);
-  return { kind: LOGISTIC_MODEL_KIND, purpose: raw.purpose, ...data, l2: raw.l2 ?? 0, maxRounds: raw.maxRounds ?? 25, tolerance: raw.tolerance ?? 1e-10 };
+  return { kind: LOGISTIC_MODEL_KIND, purpose: raw.purpose, ...data, l2: raw.l2 ?? 0, ...gradientClipOf(raw), maxRounds: raw.maxRounds ?? 25, tolerance: raw.tolerance ?? 1e-10 };
 }
 
 export function parseLogisticModelRoundSpec(json: unknown): LogisticModelRoundSpec {
@@ -150,7 +168,12 @@ export function parseLogisticModelRoundSpec(json: unknown): LogisticModelRoundSp
   const data = parseData(raw);
   const d = coefficientNames(data).length;
   if (raw.beta.length !== d) throw new QuerySpecError('beta', `expected ${d} coefficients`);
-  return { kind: LOGISTIC_MODEL_ROUND_KIND, purpose: raw.purpose, ...data, l2: raw.l2 ?? 0, fitId: raw.fitId, round: raw.round, beta: raw.beta };
+  return { kind: LOGISTIC_MODEL_ROUND_KIND, purpose: raw.purpose, ...data, l2: raw.l2 ?? 0, ...gradientClipOf(raw), fitId: raw.fitId, round: raw.round, beta: raw.beta };
+}
+
+/** `{ gradientClip }` when the spec declares one, else nothing (specs without it keep their canonical JSON). */
+function gradientClipOf(spec: { readonly gradientClip?: number | undefined }): { gradientClip?: number } {
+  return spec.gradientClip === undefined ? {} : { gradientClip: spec.gradientClip };
 }
 
 /**
@@ -212,6 +235,7 @@ function modelDataJson(spec: LogisticModelSpec): Record<string, unknown> {
       ...(spec.bounds.maxRowsPerCustomer === undefined ? {} : { maxRowsPerCustomer: spec.bounds.maxRowsPerCustomer.toString() }),
     },
     l2: spec.l2,
+    ...gradientClipOf(spec),
   };
 }
 
@@ -226,6 +250,13 @@ const LOGISTIC_MODEL_GUIDE: KindGuideBody = {
     purposeMember('churn-modelling'),
     ...formulaMembers('model', { 'log1p(n_orders)': 10 }),
     { name: 'l2', type: 'number', required: false, default: '0', description: 'L2 penalty on the coefficients other than the intercept, 0 to 1e6.' },
+    {
+      name: 'gradientClip',
+      type: 'number',
+      required: false,
+      description: 'Largest Euclidean norm of one row\'s gradient x·(y − p); a longer one is scaled down to it. The key holder then refuses a round whose gradient exceeds gradientClip × its rows. At most 1e6; absent, nothing is clipped.',
+      sample: 1,
+    },
     { name: 'maxRounds', type: 'integer', required: false, default: '25', description: 'Most Newton rounds, 1 to 100.' },
     { name: 'tolerance', type: 'number', required: false, default: '1e-10', description: 'Stop when the largest Newton step is below it (at most 1).', sample: 1e-8 },
   ],
@@ -272,6 +303,7 @@ export const logisticModelFitDefinition: IterativeModelDefinition<LogisticModelS
         trainingRows: result.n,
         logLikelihood: result.logLikelihood,
         converged,
+        ...gradientClipOf(spec),
       },
     };
   },

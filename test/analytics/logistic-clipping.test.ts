@@ -8,8 +8,15 @@
  * shops and refuse a pooled gradient beyond G per row. Expected values are
  * computed here from the rule (test/helpers/pooled-logistic-clipped.ts).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { kindGuides } from '../../analytics/kind-guide.js';
+import { LOGISTIC_MODEL_KIND, LOGISTIC_MODEL_ROUND_KIND, logisticModelFitDefinition, logisticModelRoundQuery, logisticModelRows, type LogisticModelRoundSpec } from '../../analytics/logistic-model.js';
+import { loadShopData } from '../../client-sdk/load-shop-data.js';
+import { writeSynth } from '../../synth/index.js';
 import {
   LOGISTIC_FIT_KIND,
   LOGISTIC_ROUND_KIND,
@@ -168,4 +175,49 @@ describe('gradient clipping at the shop', () => {
       expect(logisticRoundInputViolation(spec, withGradient([inside, -inside, 0]), 2)).toBeUndefined();
     });
   });
+});
+
+describe('logistic-model with a gradient clip', () => {
+  /** The guide's example without its declared city levels (the synthetic shops' cities are not declared levels). */
+  const example = (() => {
+    const g = kindGuides().find((k) => k.kind === LOGISTIC_MODEL_KIND)!;
+    const { levels: _, ...rest } = g.example as Record<string, unknown>;
+    return { ...rest, kind: LOGISTIC_MODEL_KIND, formula: String(g.example.formula).replace(' + C(city_level)', '') };
+  })();
+  const roundOf = (json: Record<string, unknown>): LogisticModelRoundSpec => {
+    const fit = logisticModelFitDefinition.parseFitSpec(json);
+    const round = logisticModelFitDefinition.roundQuery(fit, logisticModelFitDefinition.initialState(fit), 1, 'f');
+    expect(round.kind).toBe(LOGISTIC_MODEL_ROUND_KIND);
+    return logisticModelRoundQuery.parseSpec({ ...round.spec, kind: round.kind });
+  };
+
+  it('is absent unless declared, and then clips each row\'s gradient and bounds the pooled one', async () => {
+    expect('gradientClip' in roundOf(example)).toBe(false);
+    const spec = roundOf({ ...example, gradientClip: 0.5 });
+    expect(spec.gradientClip).toBe(0.5);
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-logistic-clip-'));
+    const manifest = await writeSynth(dir, { shops: 3, seed: 'logistic-model-clip' });
+    const shops = await Promise.all(manifest.shops.map((s) => loadShopData(join(dir, s.dir))));
+    const fields = logisticModelRoundQuery.fields(spec);
+    const perShop = shops.map((shop) => logisticModelRoundQuery.computeLocal(spec, shop));
+    const d = spec.beta.length;
+    const expected = new Array<number>(d).fill(0);
+    let clipped = 0;
+    for (const shop of shops) {
+      for (const r of logisticModelRows(spec, shop)) {
+        const g = rowGradient(r.x, r.y, spec.beta, { maxFeatureAbs: Infinity, clipFeatures: false, gradientClip: 0.5 });
+        if (g.clipped) clipped++;
+        g.g.forEach((v, j) => (expected[j]! += v));
+      }
+    }
+    expect(clipped).toBeGreaterThan(0);
+    const totals = pooled(fields, perShop);
+    for (let j = 0; j < d; j++) expect(Math.abs(Number(totals.get(`g.${j}+`)! - totals.get(`g.${j}-`)!) / 2 ** 40 - expected[j]!)).toBeLessThan(1e-6);
+    expect(logisticModelRoundQuery.inputViolation!(spec, totals, shops.length)).toBeUndefined();
+    const n = Number(totals.get('n'));
+    const beyond = new Map(totals);
+    beyond.set('g.0+', BigInt(Math.round(0.51 * n * 2 ** 40)));
+    beyond.set('g.0-', 0n);
+    expect(logisticModelRoundQuery.inputViolation!(spec, beyond, shops.length)).toMatch(/above gradientClip x/);
+  }, 120_000);
 });
