@@ -136,9 +136,12 @@ function heat(v) {
 
 /**
  * Heat map of rates in [0, 1] (e.g. retention by cohort and months since).
- * @param {{title: string, rows: string[], cols: string[], cells: (number|null)[][], rowLabel?: string, colLabel?: string}} o
+ * A null cell with a `withheldTitles[i][j]` is a withheld cell: hatched
+ * (class `cell suppressed`), its reason as the tooltip; other null cells are
+ * empty.
+ * @param {{title: string, rows: string[], cols: string[], cells: (number|null)[][], rowLabel?: string, colLabel?: string, withheldTitles?: (string|undefined)[][]}} o
  */
-export function heatMap({ title, rows, cols, cells, rowLabel = '', colLabel = '' }) {
+export function heatMap({ title, rows, cols, cells, rowLabel = '', colLabel = '', withheldTitles = [] }) {
   const id = nextId();
   const cw = 44;
   const ch = 24;
@@ -147,7 +150,8 @@ export function heatMap({ title, rows, cols, cells, rowLabel = '', colLabel = ''
   const w = left + cw * cols.length + 12;
   const h = top + ch * rows.length + 12;
   const filled = cells.flat().filter((v) => v !== null).length;
-  let s = svgOpen(w, h, title, `${rows.length} rows by ${cols.length} columns, ${filled} cells with values`, id);
+  const withheld = withheldTitles.flat().filter(Boolean).length;
+  let s = svgOpen(w, h, title, `${rows.length} rows by ${cols.length} columns, ${filled} cells with values${withheld ? `, ${withheld} withheld` : ''}`, id) + hatch(id);
   s += `<text x="${left}" y="14" font-size="11" fill="${MUTED}">${esc(colLabel)}</text><text x="4" y="${top - 6}" font-size="11" fill="${MUTED}">${esc(rowLabel)}</text>`;
   cols.forEach((c, j) => {
     s += `<text x="${left + cw * j + cw / 2}" y="${top - 8}" text-anchor="middle" font-size="11" fill="${INK}">${esc(c)}</text>`;
@@ -158,7 +162,10 @@ export function heatMap({ title, rows, cols, cells, rowLabel = '', colLabel = ''
       const v = cells[i]?.[j] ?? null;
       const x = left + cw * j;
       const y = top + ch * i;
-      if (v === null) {
+      const why = withheldTitles[i]?.[j];
+      if (v === null && why) {
+        s += `<rect class="cell suppressed" x="${x}" y="${y}" width="${cw - 2}" height="${ch - 2}" fill="url(#${id}-hatch)" stroke="${MUTED}" stroke-dasharray="2 2"><title>${esc(`${r}, ${cols[j]}: ${why}`)}</title></rect>`;
+      } else if (v === null) {
         s += `<rect class="cell empty" x="${x}" y="${y}" width="${cw - 2}" height="${ch - 2}" fill="#f6f8fa" stroke="${GRID}"/>`;
       } else {
         const { fill, text } = heat(v);
@@ -401,7 +408,8 @@ export function scatterChart({ title, points, xLabel = '', yLabel = '', format =
     let lo = vs.length ? Math.min(...vs) : 0;
     let hi = vs.length ? Math.max(...vs) : 1;
     const pad = (hi - lo) * 0.15 || Math.abs(hi) * 0.15 || 1;
-    lo -= pad;
+    // Quantities that cannot be negative (counts, money, rates) keep a floor of 0.
+    lo = lo >= 0 ? Math.max(0, lo - pad) : lo - pad;
     hi += pad;
     const raw = (hi - lo) / 4;
     const p = 10 ** Math.floor(Math.log10(raw));

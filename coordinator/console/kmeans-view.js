@@ -1,10 +1,11 @@
 // A k-means model: the centroids in the features' own units (the model
 // clusters scaled features: orders / 10, yuan / 100, ...), each cluster's
-// customers, and a bubble chart of the centroids on the first two features
-// with areas proportional to the clusters' sizes, its table beside it.
+// customers, and a bubble chart of the centroids on two features (the first
+// two, or a pair the marketer picks) with areas proportional to the
+// clusters' sizes, its table beside it.
 
 import { scatterChart } from './charts.js';
-import { h, svg, table } from './dom.js';
+import { clear, h, svg, table } from './dom.js';
 import { fmt, t } from './i18n.js';
 
 /**
@@ -41,7 +42,7 @@ const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPre
 
 /**
  * The centroid table and, with two features or more, the scatter of the
- * centroids on the first two.
+ * centroids on two of them (the first two until the marketer picks others).
  * @param {{features: string[], centroids: number[][], sizes?: number[], droppedClusters?: number}} model
  * @returns {HTMLElement}
  */
@@ -53,17 +54,32 @@ export function kmeansModelView(model) {
     { id: 'centroid-table' }));
   const parts = [];
   if (features.length >= 2) {
-    const [a, b] = features;
-    const title = t('m.centroidChart', { x: featureHeading(a), y: featureHeading(b) });
-    const chart = svg(scatterChart({
-      title,
-      points: model.centroids.map((c, i) => ({ x: inUnits(a, c[0]), y: inUnits(b, c[1]), size: model.sizes?.[i] ?? 0, label: String(i + 1) })),
-      xLabel: featureHeading(a),
-      yLabel: featureHeading(b),
-    }), title);
-    chart.classList.add('chart-side');
-    parts.push(h('div', { class: 'chart-with-table' }, chart, centroidTable));
-    if (features.length > 2) parts.push(h('p', { class: 'muted' }, t('m.centroidFirstTwo', { n: features.length })));
+    const box = h('div', { class: 'chart-side', 'aria-live': 'polite' });
+    const pick = (id, selected) => h('select', { id }, ...features.map((f, j) => h('option', { value: String(j), ...(j === selected ? { selected: true } : {}) }, featureHeading(f))));
+    const xs = pick('centroid-x', 0);
+    const ys = pick('centroid-y', 1);
+    const draw = () => {
+      clear(box);
+      const a = Number(xs.value);
+      const b = Number(ys.value);
+      const title = t('m.centroidChart', { x: featureHeading(features[a]), y: featureHeading(features[b]) });
+      box.append(svg(scatterChart({
+        title,
+        points: model.centroids.map((c, i) => ({ x: inUnits(features[a], c[a]), y: inUnits(features[b], c[b]), size: model.sizes?.[i] ?? 0, label: String(i + 1) })),
+        xLabel: featureHeading(features[a]),
+        yLabel: featureHeading(features[b]),
+      }), title));
+    };
+    xs.addEventListener('change', draw);
+    ys.addEventListener('change', draw);
+    // With two features the axes are fixed; with more, the marketer picks the pair.
+    if (features.length > 2) {
+      parts.push(h('div', { class: 'row' },
+        h('div', { class: 'field inline' }, h('label', { for: 'centroid-x' }, t('m.xAxis')), xs),
+        h('div', { class: 'field inline' }, h('label', { for: 'centroid-y' }, t('m.yAxis')), ys)));
+    }
+    parts.push(h('div', { class: 'chart-with-table' }, box, centroidTable));
+    draw();
   } else parts.push(centroidTable);
   if (scaled) parts.push(h('p', { class: 'muted' }, t('m.centroidUnits')));
   if (model.droppedClusters) parts.push(h('p', { class: 'muted' }, t('m.droppedClusters', { n: model.droppedClusters })));

@@ -235,6 +235,10 @@ function retentionResult(card, q) {
   }
   const width = Math.max(0, ...cohorts.map((c) => c.months.length));
   const cols = Array.from({ length: width }, (_, k) => `M${k}`);
+  // Each withheld cell with its own reason: cohorts are cells `cohort.YYYY-MM`, their months `cohort.YYYY-MM.mK`, churn `churn.STAGE`.
+  const reasons = reasonsOf(q);
+  const listed = withheldByCell(q);
+  const monthWithheld = (c, k) => (listed.has(`cohort.${c.cohort}.m${k}`) ? `cohort.${c.cohort}.m${k}` : c.suppressed && c.months[k] ? `cohort.${c.cohort}` : null);
   card.append(svg(heatMap({
     title: t('q.retentionTitle'),
     rows: cohorts.map((c) => c.cohort),
@@ -242,10 +246,11 @@ function retentionResult(card, q) {
     cells: cohorts.map((c) => cols.map((_, k) => c.months[k]?.retention ?? null)),
     rowLabel: t('q.cohort'),
     colLabel: t('q.monthsSince'),
+    withheldTitles: cohorts.map((c) => cols.map((_, k) => {
+      const cell = c.months[k]?.retention === null ? monthWithheld(c, k) : null;
+      return cell ? `${reasons.label(cell)} — ${reasons.why(cell)}` : undefined;
+    })),
   })));
-  // Each withheld cell with its own reason: cohorts are cells `cohort.YYYY-MM`, their months `cohort.YYYY-MM.mK`, churn `churn.STAGE`.
-  const reasons = reasonsOf(q);
-  const listed = withheldByCell(q);
   const monthCell = (c, k) => {
     const m = c.months[k];
     if (!m) return '';

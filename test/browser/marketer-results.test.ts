@@ -248,6 +248,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`marketer result views in Chromium${HAVE_CHROMIU
     expect(circles.map((c) => c[0]!).map((x, i, a) => Math.sign(x - a[0]!))).toEqual([0, 1, 1]);
     expect(circles[1]![0]!).toBeGreaterThan(circles[2]![0]!);
     expect(circles[2]![1]!).toBeLessThan(circles[1]![1]!);
+    // Another pair: return rate (2, 10, 30 %) across.
+    await page.locator('#centroid-x').selectOption({ label: '退货率（%）' });
+    await expect.poll(() => page.locator('#kmeans-model svg.chart title').first().textContent()).toContain('退货率（%） × 平均订单金额（元）');
+    const across = await page.evaluate(() => [...document.querySelectorAll('#kmeans-model svg.chart circle.point')].map((c) => Number(c.getAttribute('cx'))));
+    expect((across[2]! - across[0]!) / (across[1]! - across[0]!)).toBeCloseTo((30 - 2) / (10 - 2), 1);
     await page.screenshot({ path: join(SHOTS, 'marketer-kmeans-zh.png'), fullPage: true });
     await page.close();
   });
@@ -287,6 +292,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`marketer result views in Chromium${HAVE_CHROMIU
     };
     const page = await shown('en', 'result', retention);
     await page.locator('#result-card table').first().waitFor();
+    // In the heat map: hatched, with the cell's own reason (a withheld cohort's months carry the cohort's).
+    const hatched = await page.evaluate(() => [...document.querySelectorAll('#result-card svg.chart rect.cell.suppressed')].map((c) => c.querySelector('title').textContent));
+    const full = (code: SuppressionReasonCode) => `${withheldLabel(code, { k: K, p: P }).en} — ${explainReason(code, { k: K, p: P }).en}`;
+    expect(hatched).toEqual([`2025-01, M1: ${full('DOMINANCE')}`, `2025-02, M0: ${full('FEWER_THAN_K_SUBJECTS')}`, `2025-02, M1: ${full('FEWER_THAN_K_SUBJECTS')}`, `2025-03, M0: ${full('SECONDARY')}`]);
     const texts = await page.locator('#result-card .withheld').allTextContents();
     expect(texts).toEqual([
       `suppressed: ${withheldLabel('DOMINANCE', { k: K, p: P }).en}`,
