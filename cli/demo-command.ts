@@ -7,7 +7,7 @@
  * mutual TLS), as a real deployment would be.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { createDeployment, DEPLOYMENT_FILES } from './deployment.js';
 import { CoordinatorHttpClient, waitForFit, waitForQuery } from './http-client.js';
 import { fitRoundLimit, fitRoundText } from './query-command.js';
 import { spawnService, type ServiceProcess } from '../bench/spawn-service.js';
+import { findChromium, renderPdf } from '../coordinator/http-report-pdf.js';
 
 export const DEMO_HELP = `fedmart demo — run the whole system locally and check it against the pooled answer
 
@@ -35,7 +36,7 @@ Usage: fedmart demo [--shops N] [--seed S] [--dir DIR] [--keep]
   --dir DIR   work folder (default: a new temporary folder)
   --keep      keep the work folder (data, keys, database, logs) afterwards
   --report F  where to write the signed audit report (default out/demo/audit-report.json;
-              the .html report and CSV tables go beside it)
+              the .html report and CSV tables go beside it, and the .pdf when Chromium is installed)
 
 Exit code 0 when the released table, the churn model and the formula model match the pooled
 plaintext answers and the audit report verifies.`;
@@ -224,6 +225,17 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       console.log(`  consent for ${row.purpose}: ${row.subjectsIncluded} subjects included, ${row.subjectsExcluded} excluded (${reasons})`);
     }
     step(`audit report: ${written[0]} and ${written[1]}`);
+    const chromium = findChromium();
+    if (chromium === null) step('no headless Chromium installed: the PDF report is skipped (install Debian chromium and fonts-noto-cjk)');
+    else {
+      const pdfFile = written[1]!.replace(/\.html$/, '.pdf');
+      try {
+        writeFileSync(pdfFile, await renderPdf(readFileSync(written[1]!, 'utf8'), { chromium }));
+        step(`PDF report (A4, contents and page numbers): ${pdfFile}`);
+      } catch (err) {
+        step(`PDF report not written: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    }
     step(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (!signatureOk || diff === null || diff.value > 1e-9) {
       console.error(`demo: released table differs from the pooled answer (largest relative difference ${diff?.value ?? 'n/a'})`);

@@ -178,6 +178,10 @@ describe.skipIf(!CHROMIUM || !PDFTOPPM)(`PDF audit report${CHROMIUM && PDFTOPPM 
     const all = spawnSync('pdftotext', [file, '-'], { encoding: 'utf8' }).stdout;
     expect(all).toContain('北京时间');
     expect(all).toContain(bundle.body.publicKey.slice(0, 16));
+    // Contents on the first page with the executive summary's page number; the summary and the signatory block.
+    const first = spawnSync('pdftotext', ['-layout', '-f', '1', '-l', '1', file, '-'], { encoding: 'utf8' }).stdout;
+    expect(first).toMatch(/执行摘要 Executive summary[ .]*2\s*$/m);
+    for (const text of ['subject-rounds', 'DP budget', '签名 signature', '附录 A']) expect(all).toContain(text);
 
     // Nothing runs past the right margin (12 mm): the checkpoint's signature line and long hex wrap inside their boxes.
     const boxes = spawnSync('pdftotext', ['-bbox', file, '-'], { encoding: 'utf8' }).stdout;
