@@ -15,6 +15,7 @@ import {
   type SignedRelease,
 } from '../protos/index.js';
 import { expectServing } from '../protos/grpc-health.js';
+import { injectTraceContext } from '../protos/tracing.js';
 
 export class KeyHolderClient {
   private readonly client: KeyHolderServiceClient;
@@ -61,10 +62,14 @@ export class KeyHolderClient {
     return bundle;
   }
 
-  /** Streams a release request; resolves with the signed release or rejects with the key holder's status. */
+  /**
+   * Streams a release request; resolves with the signed release or rejects
+   * with the key holder's status. The active span's trace context goes with
+   * it (W3C `traceparent` metadata; none without tracing).
+   */
   release(parts: Iterable<ReleasePart>, timeoutMs = 120_000): Promise<SignedRelease> {
     return new Promise((resolve, reject) => {
-      const call = this.client.release(new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null, res?: SignedRelease) => {
+      const call = this.client.release(injectTraceContext(new Metadata()), { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null, res?: SignedRelease) => {
         if (err) reject(err);
         else if (!res) reject(new Error('empty release response'));
         else resolve(res);
