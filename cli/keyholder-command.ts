@@ -47,6 +47,11 @@ Without TLS the key holder listens only on a loopback address (127.0.0.0/8, ::1,
 A scrape token (at least 16 characters) in FEDMART_METRICS_TOKEN makes /metrics require
 Authorization: Bearer <token> (see docs/operations.md).
 
+FEDMART_OTEL=1 turns on OpenTelemetry tracing (spans of gRPC calls and releases,
+continuing the coordinator's trace), exported over OTLP/HTTP to
+OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318), or printed with
+FEDMART_OTEL_EXPORTER=console.
+
 Prints one JSON line {"event":"ready",...} on stdout when listening; logs go to stderr.`;
 
 export async function keyholderCommand(argv: readonly string[]): Promise<number> {
@@ -93,6 +98,7 @@ export async function keyholderCommand(argv: readonly string[]): Promise<number>
     enrolmentAuthorityPublicKeyHex: await enrolmentAuthorityOption(values, deployment),
     coordinatorRequestKeyHex: await coordinatorRequestKeyOption(values, deployment),
     ...(metricsListen === undefined ? {} : { metrics: { listen: metricsListen, token: metricsToken } }),
+    ...(process.env.FEDMART_OTEL === '1' ? { tracing: {} } : {}),
     logger: cliLogger('keyholder'),
   });
   emit({

@@ -22,6 +22,7 @@ import {
 import { RoundError, rpcErrorOf } from '../round/index.js';
 import type { ContributionForRelease, KeyHolder } from './key-holder.js';
 import type { ReleaseObserver } from './metrics.js';
+import { annotateKeyHolderSpan } from './tracing.js';
 
 /** Upper bound on contributions in one release request. */
 export const MAX_RELEASE_CONTRIBUTIONS = 10_000;
@@ -109,6 +110,8 @@ export function keyHolderServiceImplementation(
       const started = process.hrtime.bigint();
       try {
         const { header, contributions } = await readRelease(call, keyHolder, limits);
+        // The call's span (tracing.ts): the checked, signed request's ids and counts, nothing of its contents.
+        annotateKeyHolderSpan({ 'fedmart.query.id': header.queryId, 'fedmart.query.kind': header.kind, 'fedmart.contributions': contributions.length });
         const released = await keyHolder.release(header, contributions);
         log.info({ queryId: header.queryId, merchants: contributions.length }, 'release signed');
         observer?.released(Number(process.hrtime.bigint() - started) / 1e9);

@@ -24,6 +24,7 @@ import {
   KeyEvidenceError,
   type HeContext,
 } from '../crypto/index.js';
+import { keyHolderSpan, keyHolderStep } from './tracing.js';
 import { checkModelRules, readsNoCustomers, type ReleaseDocument } from '../analytics/index.js';
 import {
   DEFAULT_MAX_SATURATION,
@@ -269,7 +270,12 @@ export class KeyHolder {
    * when anything about the request or a contribution does not hold.
    */
   release(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
-    const run = () => this.releaseNow(header, contributions);
+    // One span per release as run (a no-op without tracing): ids and counts only.
+    const run = () => keyHolderSpan('fedmart.keyholder.release', {
+      'fedmart.query.id': header.queryId,
+      'fedmart.query.kind': header.kind,
+      'fedmart.contributions': contributions.length,
+    }, (span) => this.releaseNow(header, contributions, (repeated) => span.setAttribute('fedmart.release.repeated', repeated)));
     const p = this.releaseQueue.then(run, run);
     this.releaseQueue = p.catch(() => undefined);
     return p;
@@ -279,38 +285,52 @@ export class KeyHolder {
    * One release, step by step; every step before `ledger.record` refuses
    * without decrypting, and every step after it refuses without releasing.
    */
-  private async releaseNow(header: ReleaseHeader, contributions: readonly ContributionForRelease[]): Promise<SignedRelease> {
-    const terms = this.termsOf(header);
-    const cutoff = new Date(Number(header.cutoffUnixMs));
-    // An int64 from the wire: a time Date cannot hold would reach the attestation check as Invalid Date.
-    if (!Number.isFinite(cutoff.getTime())) refuse('HEADER_INVALID', 'the release header\'s cutoff_unix_ms is not a representable time');
-    const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff };
-    const shops = this.verifyContributions(round, contributions);
-    const policy = this.admit(header, terms, shops);
+  private async releaseNow(header: ReleaseHeader, contributions: readonly ContributionForRelease[], onRepeated: (repeated: boolean) => void): Promise<SignedRelease> {
+    const checked = keyHolderStep('fedmart.keyholder.verify', () => {
+      const terms = this.termsOf(header);
+      const cutoff = new Date(Number(header.cutoffUnixMs));
+      // An int64 from the wire: a time Date cannot hold would reach the attestation check as Invalid Date.
+      if (!Number.isFinite(cutoff.getTime())) refuse('HEADER_INVALID', 'the release header\'s cutoff_unix_ms is not a representable time');
+      const round: RoundBinding = { queryId: header.queryId, paramSet: header.paramSet, keyId: this.keyId, terms, cutoff };
+      const shops = this.verifyContributions(round, contributions);
+      const policy = this.admit(header, terms, shops);
 
-    const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
-    const contributionDigests = sorted.map((c) => toHex(blake2b256(c.ciphertexts)));
-    const repeated = this.repeatedRelease(header.queryId, contributionDigests);
-    if (repeated) return repeated;
-    const population = this.checkEarlierReleases(header, terms, policy, shops);
+      const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
+      const contributionDigests = sorted.map((c) => toHex(blake2b256(c.ciphertexts)));
+      const repeated = this.repeatedRelease(header.queryId, contributionDigests);
+      if (repeated) return { repeated, terms: undefined } as const;
+      const population = this.checkEarlierReleases(header, terms, policy, shops);
+      return { terms, round, shops, policy, sorted, contributionDigests, population } as const;
+    });
+    onRepeated(checked.terms === undefined);
+    if (checked.terms === undefined) return checked.repeated;
+    const { terms, round, shops, policy, sorted, contributionDigests, population } = checked;
 
     // Re-add ciphertext by ciphertext and compare with the coordinator's sum.
-    const sums = sumPackedContributions(this.ctx, sorted.map((c) => c.ciphertexts), terms.layout.ciphertextCount);
-    const aggregateDigest = blake2b256(Buffer.concat(sums));
-    if (!constantTimeEqual(aggregateDigest, header.aggregateDigest)) {
-      refuse('AGGREGATE_MISMATCH', 'the coordinator\'s aggregate differs from the sum of the contributions it sent');
-    }
-
-    this.ledger.record(header.queryId, contributionDigests);
-    this.decryptions++;
-    const byField = this.checkedTotals(header, terms, shops.merchants.size, await this.decryptAggregate(sums));
-    const doc = this.disclose(round, policy, shops, population, byField, {
-      merchants: sorted.map((c) => c.header.merchantId),
-      contributionDigests,
-      aggregateDigest,
+    const { sums, aggregateDigest } = keyHolderStep('fedmart.keyholder.aggregate', () => {
+      const added = sumPackedContributions(this.ctx, sorted.map((c) => c.ciphertexts), terms.layout.ciphertextCount);
+      const digest = blake2b256(Buffer.concat(added));
+      if (!constantTimeEqual(digest, header.aggregateDigest)) {
+        refuse('AGGREGATE_MISMATCH', 'the coordinator\'s aggregate differs from the sum of the contributions it sent');
+      }
+      return { sums: added, aggregateDigest: digest };
     });
-    const { releaseJson, signature } = signRelease(doc, this.keys.signing.secretKey);
-    this.disclosure.storeRelease(header.queryId, { releaseJson, signature: toHex(signature) });
+
+    const byField = await keyHolderSpan('fedmart.keyholder.decrypt', { 'fedmart.ciphertexts': sums.length }, async () => {
+      this.ledger.record(header.queryId, contributionDigests);
+      this.decryptions++;
+      return this.checkedTotals(header, terms, shops.merchants.size, await this.decryptAggregate(sums));
+    });
+    const { releaseJson, signature } = keyHolderStep('fedmart.keyholder.disclose', () => {
+      const doc = this.disclose(round, policy, shops, population, byField, {
+        merchants: sorted.map((c) => c.header.merchantId),
+        contributionDigests,
+        aggregateDigest,
+      });
+      const signed = signRelease(doc, this.keys.signing.secretKey);
+      this.disclosure.storeRelease(header.queryId, { releaseJson: signed.releaseJson, signature: toHex(signed.signature) });
+      return signed;
+    });
     this.releasesSigned++;
     return {
       releaseJson,

@@ -14,6 +14,7 @@ import { loadOrCreateKeys } from './key-store.js';
 import { KeyHolderMetrics } from './metrics.js';
 import { startMetricsListener, type KeyHolderMetricsListenOptions, type RunningMetricsListener } from './metrics-http.js';
 import { ReleaseLedger } from './release-ledger.js';
+import { startKeyHolderTracing, traceKeyHolderService, type KeyHolderTracingOptions } from './tracing.js';
 
 export interface KeyHolderOptions {
   /** Folder for keys and the release ledger. */
@@ -56,6 +57,13 @@ export interface KeyHolderOptions {
    * loopback unless a scrape token and `tls` are both given (see metrics-http.ts).
    */
   readonly metrics?: KeyHolderMetricsListenOptions;
+  /**
+   * OpenTelemetry spans of gRPC calls and releases (off when absent;
+   * `fedmart keyholder` sets it for FEDMART_OTEL=1). See tracing.ts. One
+   * tracing setup per process: in a process that has one already, leave
+   * this out; the spans go to that one.
+   */
+  readonly tracing?: KeyHolderTracingOptions;
 }
 
 /** Default keepalive of the key holder's gRPC server. */
@@ -119,6 +127,15 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     throw err;
   }
 
+  // Registered before any call is answered, shut down last.
+  let tracing;
+  try {
+    tracing = options.tracing ? await startKeyHolderTracing(options.tracing) : undefined;
+  } catch (err) {
+    await keyHolder.close();
+    ctx.close();
+    throw err;
+  }
   const server = new Server({
     'grpc.max_receive_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': KEYHOLDER_MAX_MESSAGE_BYTES,
@@ -127,7 +144,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
     'grpc.max_connection_idle_ms': options.keepalive?.maxConnectionIdleMs ?? KEYHOLDER_KEEPALIVE_DEFAULTS.maxConnectionIdleMs,
   });
   const metrics = options.metrics ? new KeyHolderMetrics(keyHolder, { processMetrics: options.metrics.processMetrics !== false }) : undefined;
-  server.addService(keyHolderServiceDefinition, keyHolderServiceImplementation(keyHolder, log, { ...DEFAULT_RELEASE_STREAM_LIMITS, ...options.releaseStream }, metrics));
+  server.addService(keyHolderServiceDefinition, traceKeyHolderService(KEYHOLDER_SERVICE_NAME, keyHolderServiceImplementation(keyHolder, log, { ...DEFAULT_RELEASE_STREAM_LIMITS, ...options.releaseStream }, metrics)));
   // grpc.health.v1: SERVING once keys, ledger and SEAL worker are up (they are by now), NOT_SERVING from the start of close().
   const health = new GrpcHealth([KEYHOLDER_SERVICE_NAME]);
   health.addTo(server);
@@ -142,6 +159,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
       server.forceShutdown();
       await keyHolder.close();
       ctx.close();
+      await tracing?.shutdown();
       throw err;
     }
   }
@@ -149,7 +167,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   const signingPublicKeyHex = toHex(keys.signing.publicKey);
-  log.info({ address, tls: options.tls !== undefined, clientCertificates: options.tls?.clientCa !== undefined, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes(), ...(metricsListener ? { metrics: `${metricsListener.url}/metrics`, metricsToken: options.metrics?.token !== undefined } : {}) }, 'key holder listening');
+  log.info({ address, tracing: tracing !== undefined, tls: options.tls !== undefined, clientCertificates: options.tls?.clientCa !== undefined, keyId: toHex(keyHolder.keyId), policy, purposes: keyHolder.disclosure.purposes(), ...(metricsListener ? { metrics: `${metricsListener.url}/metrics`, metricsToken: options.metrics?.token !== undefined } : {}) }, 'key holder listening');
   return {
     address,
     port,
@@ -163,6 +181,7 @@ export async function startKeyHolder(options: KeyHolderOptions): Promise<Running
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await keyHolder.close();
       ctx.close();
+      await tracing?.shutdown();
     },
   };
 }
