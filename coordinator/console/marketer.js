@@ -171,8 +171,20 @@ export function renderResult(container, q) {
     card.append(h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(r, null, 2)));
     card.append(h('button', { type: 'button', onclick: () => saveBlob(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }), `${q.queryId}.json`) }, t('q.downloadJson')));
   }
-  const section = withheldSection(q);
+  const section = withheldSection(q, readableCell);
   if (section) card.append(section);
+}
+
+/** A withheld cell's name as people read it: `cohort.2025-09.m2` is "2025-09 · M2", `churn.loyal` the stage, an arm its name. */
+function readableCell(cell) {
+  const month = /^cohort\.(\d{4}-\d{2})\.m(\d+)$/.exec(cell);
+  if (month) return `${month[1]} · M${month[2]}`;
+  const cohort = /^cohort\.(\d{4}-\d{2})$/.exec(cell);
+  if (cohort) return cohort[1];
+  const churn = /^churn\.([a-z_-]+)$/.exec(cell);
+  if (churn) return `${t('q.churn')} · ${t(`stage.${churn[1]}`)}`;
+  if (cell === 'treatment' || cell === 'control') return t(`q.${cell}`);
+  return cell;
 }
 
 function groupLabel(row) {

@@ -303,6 +303,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`marketer result views in Chromium${HAVE_CHROMIU
       `suppressed: ${withheldLabel('SECONDARY', { k: K, p: P }).en}`,
       `suppressed: ${withheldLabel('SECONDARY', { k: K, p: P }).en}`,
     ]);
+    expect(await page.locator('#withheld-table tbody th').allTextContents()).toEqual(['2025-01 · M1', '2025-02', '2025-03', 'Churn by lifecycle stage · Loyal']);
     await page.close();
   });
 
