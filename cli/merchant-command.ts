@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { MerchantNode, ModelScoringError, defaultStateDir, loadShopCompliance, loadShopData, readReceipts, type MerchantNodeOptions } from '../client-sdk/index.js';
+import { MerchantNode, ModelScoringError, defaultStateDir, loadShopCompliance, loadShopData, readReceipts, startMerchantTracing, type MerchantNodeOptions } from '../client-sdk/index.js';
 import { ConsentImportError, importConsentCsv, noticeHash, type ConsentImportEncoding } from '../client-sdk/index.js';
 import { emit, integer, parse, requireString, strings, UsageError } from './args.js';
 import { errorCodeOf, quoteUntrusted } from '../protos/index.js';
@@ -46,6 +46,11 @@ Without --coordinator-ca only a coordinator on a loopback address (127.0.0.0/8, 
 localhost) is contacted, in plaintext.
 
 Raw rows never leave this process: only encrypted, signed statistics are sent.
+
+FEDMART_OTEL=1 turns on OpenTelemetry tracing of "run" (a span per answered query
+with its compute, encrypt and send steps; ids and codes only), exported over
+OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318), or
+printed with FEDMART_OTEL_EXPORTER=console.
 Handled data-subject requests (rights-requests.jsonl) are reported as type and day only.
 
 "access" answers a data-subject access request (PIPL art. 45) at the shop: the
@@ -133,6 +138,8 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
   const pollMs = integer(values, 'poll-ms', 500, 50, 3_600_000);
   const encryptionPool = integer(values, 'encryption-pool', DEFAULT_ENC_ZERO_POOL_SIZE, 0, MAX_ENC_ZERO_POOL_SIZE);
   const pin = values['keyholder-key'];
+  // FEDMART_OTEL=1: spans of each answer (compute, encrypt, send), see client-sdk/merchant-node-tracing.ts.
+  const tracing = process.env.FEDMART_OTEL === '1' ? await startMerchantTracing() : undefined;
   const node = await merchantNodeFrom(values, {
     ...(typeof pin === 'string' ? { keyholderSigningKeyHex: pin } : {}),
     ...(enrolmentToken ? { enrolmentToken } : {}),
@@ -172,6 +179,7 @@ export async function merchantCommand(argv: readonly string[]): Promise<number> 
     return MERCHANT_REVOKED_EXIT;
   } finally {
     node.close();
+    await tracing?.shutdown();
   }
   return 0;
 }

@@ -4,6 +4,7 @@
  * queries with encrypted, signed statistics.
  */
 export { MerchantNode, CHUNK_BYTES, readReceipts, type MerchantNodeOptions } from './merchant-node.js';
+export { startMerchantTracing, MERCHANT_TRACER_NAME, type MerchantTracingOptions } from './merchant-node-tracing.js';
 export { ModelScoringError, type LocalScores, type ModelScoringCode } from './model-scoring.js';
 export { loadOrCreateSigningKey } from './signing-key.js';
 export { loadShopData, loadPooledData } from './load-shop-data.js';

@@ -41,7 +41,8 @@ import {
   type RoundReceipt,
 } from '../compliance/index.js';
 import type { ShopCompliance } from './consent-source.js';
-import { DeclinedError, attestationFor, contribute, localStatistic, signedHeader, type LocalStatistic } from '../round/index.js';
+import { DeclinedError, attestationFor, localStatistic, signedHeader, type LocalStatistic } from '../round/index.js';
+import { merchantSpan, merchantStep, recordAnswer, sendSpan } from './merchant-node-tracing.js';
 import {
   MerchantServiceClient,
   callUnary,
@@ -366,11 +367,22 @@ export class MerchantNode {
   /**
    * As `buildContribution`; ciphertexts the pool cannot make are encrypted
    * fresh in the SEAL worker when the node has one (a worker fault is
-   * retried once on a fresh worker), else in this thread.
+   * retried once on a fresh worker), else in this thread. The shop's side
+   * of `contribute` (round/contribute.ts), step by step in the spans
+   * `fedmart.merchant.compute` and `fedmart.merchant.encrypt`
+   * (merchant-node-tracing.ts).
    */
   async buildContributionAsync(query: OpenQuery): Promise<BuiltContribution> {
     this.checkUnderCurrentKey(query);
-    return contribute(this.ctx, query, this.options.merchantId, this.options, { encrypt: (slots) => this.encryptAsync(slots), sign: this.sign });
+    const stat = merchantStep('fedmart.merchant.compute', () => localStatistic(this.ctx, query, this.options));
+    const attestation = attestationFor(stat, this.options.merchantId);
+    const ciphertexts = await merchantSpan('fedmart.merchant.encrypt', { 'fedmart.ciphertexts': stat.slots.length }, async (span) => {
+      const freshBefore = this.freshCount;
+      const made = await this.encryptAsync(stat.slots);
+      span.setAttribute('fedmart.ciphertexts.pooled', stat.slots.length - (this.freshCount - freshBefore));
+      return made;
+    });
+    return { header: signedHeader(stat, this.options.merchantId, attestation, ciphertexts, this.sign), ciphertexts, attestation, recordIds: stat.recordIds };
   }
 
   private readonly sign = (digest: Uint8Array): Uint8Array => signDigest(digest, this.signing.secretKey);
@@ -420,6 +432,15 @@ export class MerchantNode {
 
   /** Answers one open query unless already answered; records the receipt durably. */
   async answer(query: OpenQuery): Promise<AnswerOutcome> {
+    // One root span per answer (a no-op without tracing): the query's id and kind, the outcome and its code.
+    return merchantSpan('fedmart.merchant.answer', { 'fedmart.query.id': query.queryId, 'fedmart.query.kind': query.kind }, async (span) => {
+      const outcome = await this.answerNow(query);
+      recordAnswer(span, outcome);
+      return outcome;
+    }, true);
+  }
+
+  private async answerNow(query: OpenQuery): Promise<AnswerOutcome> {
     if (this.hasAnswered(query.queryId)) return { queryId: query.queryId, outcome: 'already-answered' };
     let built;
     try {
@@ -434,7 +455,7 @@ export class MerchantNode {
     }
     const { header, ciphertexts, attestation, recordIds } = built;
     try {
-      const receipt = await this.submit(header, ciphertexts);
+      const receipt = await sendSpan(ciphertexts.reduce((n, c) => n + c.length, 0), () => this.submit(header, ciphertexts));
       // The receipt stays at the shop: it answers data-subject access requests
       // (which rounds a customer's data went into, in aggregate).
       const stored: StoredReceipt = {
