@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signEnvelope, toHex } from '../../crypto/index.js';
+import { randomBytes, signDigest, signEnvelope, toHex } from '../../crypto/index.js';
 import {
   DEFAULT_PURPOSE_REGISTRY,
   parseAttestation,
@@ -22,7 +22,7 @@ import {
 } from '../../compliance/index.js';
 import { canonicalSpecJson } from '../../analytics/index.js';
 import { loadOrCreateSigningKey, type MerchantNode } from '../../client-sdk/index.js';
-import { envelopeOf, type ContributionHeader } from '../../protos/index.js';
+import { MerchantServiceClient, envelopeOf, errorCodeOf, rightsReportDigest, type ContributionHeader } from '../../protos/index.js';
 import { api, startCluster, waitForFinal, type Cluster } from '../../harness/cluster.js';
 import { chunks, RawSubmitter } from '../helpers/raw-client.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
@@ -81,6 +81,30 @@ describeBackends('compliance core in a round', (backend) => {
       expect(days).toBeLessThanOrEqual(11);
     }
     expect(new Set(rights.map((e) => (e.type === 'rights.request' ? `${e.details.shopId}/${e.details.requestRef}` : ''))).size).toBe(rights.length);
+  });
+
+  it('refuses rights reports whose days or reference do not fit together, before checking the signature', async () => {
+    const m = merchants[0]!;
+    const key = loadOrCreateSigningKey(join(m.stateDir, 'signing.seed'));
+    const client = new MerchantServiceClient(cluster.coordinator.grpcAddress, credentials.createInsecure());
+    const day = (s: string) => BigInt(Date.parse(`${s}T00:00:00.000Z`));
+    const send = (event: { receivedUnixMs: bigint; pending: boolean; requestRef: Buffer }) => {
+      const r = { merchantId: m.merchantId, events: [{ type: 'access', handledUnixMs: day('2025-05-04'), ...event }], createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(16)) };
+      const req = { ...r, signature: Buffer.from(signDigest(rightsReportDigest(r), key.secretKey)) };
+      return new Promise<string | undefined>((done) => client.reportRightsEvents(req, (err) => done(err ? `${err.code}:${errorCodeOf(err)}` : 'OK')));
+    };
+    try {
+      const ref = Buffer.alloc(16, 7);
+      expect(await send({ receivedUnixMs: day('2025-05-05'), pending: false, requestRef: ref })).toBe(`${status.INVALID_ARGUMENT}:EVENT_TIME_INVALID`);
+      expect(await send({ receivedUnixMs: day('2025-05-01'), pending: true, requestRef: ref })).toBe(`${status.INVALID_ARGUMENT}:EVENT_TIME_INVALID`);
+      expect(await send({ receivedUnixMs: day('2025-05-01'), pending: false, requestRef: Buffer.alloc(0) })).toBe(`${status.INVALID_ARGUMENT}:EVENT_REF_INVALID`);
+      expect(await send({ receivedUnixMs: 0n, pending: false, requestRef: ref })).toBe(`${status.INVALID_ARGUMENT}:EVENT_REF_INVALID`);
+      expect(await send({ receivedUnixMs: day('2025-05-01'), pending: false, requestRef: ref })).toBe('OK');
+      const last = (await cluster.coordinator.audit.log.entries((await cluster.coordinator.audit.log.size()) - 1, await cluster.coordinator.audit.log.size()))[0]!;
+      expect(last).toMatchObject({ type: 'rights.request', details: { day: '2025-05-04', receivedDay: '2025-05-01', status: 'handled', requestRef: '07'.repeat(16) } });
+    } finally {
+      client.close();
+    }
   });
 
   afterAll(async () => {
