@@ -226,7 +226,7 @@ ${section(HEADS.pias, pias, { wide: true })}
 ${section(HEADS.classification, classification)}
 ${section(HEADS.security, security)}
 ${section(HEADS.checkpoint, `<pre>${escapeHtml(bundle.checkpoint)}</pre>`)}
-${section(HEADS.signatures, signatories())}
+${section(HEADS.signatures, signatories(), { newPage: true })}
 <section id="${HEADS.appendixFits.id}" class="wide new-page appendix"><h2>${escapeHtml(HEADS.appendixFits.zh)} <span class="en">${escapeHtml(HEADS.appendixFits.en)}</span></h2>
 ${fitAppendix(grouping)}
 </section>

@@ -19,7 +19,7 @@ const noiseText = (n: { readonly mechanism: string; readonly epsilon: number; re
 /** One query's evidence as an item / value table. */
 export function queryEvidence(q: QueryEvidence): string {
   return (
-    `<h3>查询 Query <code>${escapeHtml(q.queryId)}</code> — ${escapeHtml(q.status)}</h3>\n` +
+    `<div class="query"><h3>查询 Query <code>${escapeHtml(q.queryId)}</code> — ${escapeHtml(q.status)}</h3>\n` +
     table(
       ['项目 item', '值 value'],
       [
@@ -44,7 +44,8 @@ export function queryEvidence(q: QueryEvidence): string {
         ['证据条目 evidence entries (seq)', seqRanges(q.evidenceSeqs)],
       ],
       { widths: [32, 68] },
-    )
+    ) +
+    '</div>'
   );
 }
 
@@ -62,8 +63,8 @@ function outcome(f: FitEvidence): Cell {
 }
 
 function rounds(f: FitEvidence): Cell {
-  const lines = [`${f.rounds.length} 轮查询 round queries`];
-  if (f.modelRounds !== null) lines.push(`模型 model: ${f.modelRounds}`);
+  const lines = [`本报告内轮次查询 round queries in this report: ${f.rounds.length}`];
+  if (f.modelRounds !== null) lines.push(`模型轮数 rounds of the model: ${f.modelRounds}`);
   if (f.retries > 0) lines.push(`重试 retried: ${f.retries}`);
   if (f.incompleteRounds > 0) lines.push(`缺席 incomplete: ${f.incompleteRounds}`);
   return { html: lines.map(escapeHtml).join('<br>') };

@@ -216,7 +216,14 @@ describe.skipIf(!CHROMIUM || !POPPLER)(`audit report PDF${CHROMIUM && POPPLER ? 
       expect([heading, Number(/(\d+)\s*$/.exec(line!)?.[1])]).toEqual([heading, pageOf(heading)]);
     }
     // Bookmarks: the headings are the PDF's outline.
-    expect(readPdfOutline(pdf).map((o) => o.title.replace(/\s+/g, ' '))).toEqual(expect.arrayContaining(['执行摘要 Executive summary', '签署 Signatures']));
+    const outline = readPdfOutline(pdf).map((o) => o.title.replace(/\s+/g, ' '));
+    expect(outline).toEqual(expect.arrayContaining(['执行摘要 Executive summary', '签署 Signatures', 'A.1 训练 fit-a Fit rounds, logistic-regression']));
+    // No heading laid out twice (Chromium repeats a title's words when a kept-together block moves to the next page).
+    expect(outline.filter((t) => t.split(' ')[0] === t.split(' ')[1])).toEqual([]);
+    // The signatory block: both signers' four lines on the page of its heading.
+    const signing = pageText[pageOf('签署 Signatures') - 1]!;
+    expect(signing.split('签名 signature')).toHaveLength(3);
+    expect(signing).toContain('个人信息处理者代表');
 
     // The executive summary, on its own page.
     const summary = pageText[pageOf('执行摘要 Executive summary') - 1]!;
