@@ -59,6 +59,7 @@ import type { RowScope } from './row-scope.js';
 import { gbtImportance } from './gbt-importance.js';
 import type { GbtBinGridResult, GbtEvaluation, GbtEvaluationResult, GbtLeafOverlapResult } from './gbt-round-results.js';
 import { pruneGbtTreeByOverlap } from './gbt-prune.js';
+import { gbtBaseMarginFromRoot, gbtLevelAtBaseMargin } from './gbt-base-margin.js';
 
 export const GBT_LEVEL_KIND = 'gbt-level';
 /** The first round of a fit some of whose numeric variables give a range: the shops count their rows on a fine grid (gbt-bin-grid.ts). */
@@ -123,7 +124,13 @@ export type GbtRoundTree = { readonly nodes: readonly GbtRoundNode[] };
  * the fit runner parses it again every round.
  */
 export interface GbtFitSpec
-  extends Pick<GbtWrittenSpec, 'kind' | 'purpose' | 'variables' | 'trees' | 'depth' | 'learningRate' | 'l2' | 'bins' | 'minSplitGain' | 'baseMargin' | 'maxRows'> {
+  extends Pick<GbtWrittenSpec, 'kind' | 'purpose' | 'variables' | 'trees' | 'depth' | 'learningRate' | 'l2' | 'bins' | 'minSplitGain' | 'maxRows'> {
+  /**
+   * The margin before the first tree, or `auto`: found from the first
+   * level's root sums (the label's log-odds or mean, gbt-base-margin.ts) and
+   * kept in the fit state; every later round carries the number.
+   */
+  readonly baseMargin: number | 'auto';
   /** `customers` or a business table the shops declare. */
   readonly data: string;
   readonly asOf?: string;
@@ -175,6 +182,8 @@ export interface GbtFitState {
    * this many.
    */
   readonly disclosureK?: number;
+  /** The base margin found from the first level, when the spec says `auto`. */
+  readonly baseMargin?: number;
   /** Edges found by the bin-grid round for the variables that give a range, by name. */
   readonly edges?: Readonly<Record<string, readonly number[]>>;
   /** The finished model, while its held-out rows are scored (the `gbt-evaluation` round). */
@@ -261,6 +270,9 @@ function parseBody(json: Record<string, unknown>): { readonly body: GbtSpecBody;
   const picked = (keys: readonly string[]) => Object.fromEntries(keys.filter((k) => Object.hasOwn(json, k)).map((k) => [k, json[k]]));
   const source = parseWith(dataSchema, picked(DATA_MEMBERS));
   const rest = Object.fromEntries(Object.entries(json).filter(([k]) => !(DATA_MEMBERS as readonly string[]).includes(k)));
+  // `auto` is the fit's to resolve; the trees are computed with a number (0 until the first level finds it).
+  const autoMargin = rest['baseMargin'] === 'auto';
+  if (autoMargin) delete rest['baseMargin'];
   // k = 1 here: the purpose's k is not known when a spec is parsed; the fit holds minLeafSubjects to it once a release states it.
   const gbt = parseGbtWrittenSpec({ ...rest, kind: GBT_KIND }, 1);
   const declaredMinLeaf = Object.hasOwn(rest, 'minLeafSubjects') ? gbt.minLeafSubjects : undefined;
@@ -324,7 +336,7 @@ function parseBody(json: Record<string, unknown>): { readonly body: GbtSpecBody;
     bins: gbt.bins,
     ...(declaredMinLeaf === undefined ? {} : { minLeafSubjects: declaredMinLeaf }),
     minSplitGain: gbt.minSplitGain,
-    baseMargin: gbt.baseMargin,
+    baseMargin: autoMargin ? 'auto' : gbt.baseMargin,
     maxRows: gbt.maxRows,
   };
   return { body, derived: makeDerived(gbt, data) };
@@ -711,6 +723,20 @@ function gbtDisclosureK(state: GbtFitState, releasedK: number | undefined, minLe
   return Math.max(releasedK ?? minLeafSubjects, state.disclosureK ?? 1);
 }
 
+/**
+ * The gbt-spec.ts form of the fit's spec in `state`: the edges found, and
+ * the base margin found when the spec says `auto` (0 until the first level).
+ */
+function gbtFitSpecAt(spec: GbtFitSpec, state: GbtFitState): GbtSpec {
+  const gbt = gbtSpecOf(spec, state.edges);
+  return spec.baseMargin === 'auto' ? { ...gbt, baseMargin: state.baseMargin ?? 0 } : gbt;
+}
+
+/** A round's `baseMargin`: the spec's number, or with `auto` the one found (`auto` until the first level: the shops compute it at 0). */
+function roundBaseMargin(spec: GbtFitSpec, state: GbtFitState): number | 'auto' {
+  return spec.baseMargin === 'auto' ? (state.baseMargin ?? 'auto') : spec.baseMargin;
+}
+
 /** Whether the fit still has to find edges: some variable gives a range and no bin-grid round was released yet. */
 function needsGbtEdges(spec: GbtFitSpec, state: GbtFitState): boolean {
   return state.edges === undefined && spec.variables.some(isGbtRangeVariable);
@@ -766,7 +792,13 @@ export function awaitsGbtLeafOverlap(state: GbtFitState): boolean {
  * released.
  */
 export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtLevelResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
-  const gbt = gbtSpecOf(spec, state.edges);
+  if (spec.baseMargin === 'auto' && state.baseMargin === undefined) {
+    // The first level, computed at margin 0: the root's sums give the base margin, and the level is read at it.
+    if (state.trees.length !== 1 || state.trees[0]!.nodes.length !== 1) throw new RangeError('state: the base margin is found from the first level of the first tree');
+    const b = gbtBaseMarginFromRoot(gbtSpecOf(spec, state.edges), result.histograms);
+    return advanceGbtFit(spec, { ...state, baseMargin: b }, { ...result, histograms: gbtLevelAtBaseMargin(gbtSpecOf(spec, state.edges), result.histograms, b) }, round);
+  }
+  const gbt = gbtFitSpecAt(spec, state);
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
   const disclosureK = gbtDisclosureK(state, result.minSubjects, minLeafSubjects);
   const nodeSums = { ...state.nodeSums, ...frontierSums(result) };
@@ -792,7 +824,7 @@ export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtL
  */
 export function gbtStateAfterLeafOverlap(spec: GbtFitSpec, state: GbtFitState, result: GbtLeafOverlapResult, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
   if (!awaitsGbtLeafOverlap(state)) throw new RangeError('state: no complete tree awaits its leaf overlap');
-  const gbt = gbtSpecOf(spec, state.edges);
+  const gbt = gbtFitSpecAt(spec, state);
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
   const disclosureK = gbtDisclosureK(state, result.minSubjects, minLeafSubjects);
   const sumsOf = (id: number): GbtSums => {
@@ -814,7 +846,7 @@ export function gbtStateAfterLeafOverlap(spec: GbtFitSpec, state: GbtFitState, r
  * evaluation round.
  */
 function finishGbtTrees(spec: GbtFitSpec, state: GbtFitState, trees: readonly GbtTree[], minLeafSubjects: number, round: number): { readonly done: false; readonly state: GbtFitState } | { readonly done: true; readonly model: GbtFitModel } {
-  const gbt = gbtSpecOf(spec, state.edges);
+  const gbt = gbtFitSpecAt(spec, state);
   const finished: GbtModel = { ...emptyGbtModel(gbt), trees };
   // No model is stored unless every leaf holds at least minLeafSubjects (≥ k) subjects.
   assertReleasableGbtModel(finished, minLeafSubjects);
@@ -852,8 +884,8 @@ const GBT_GUIDE: KindGuideBody = {
     'quantiles, every bin holding at least minLeafSubjects rows), categorical ones by level. Each round grows one level of one tree: every shop sends, per open node, variable and bin, its encrypted row count and ' +
     'gradient and Hessian sums at the current model; only sums over all shops are decrypted, for the fit runner alone, which picks the best ' +
     'split of every node. After every tree from the second, one more round counts the rows each of its leaves shares with each leaf of the earlier ' +
-    'trees, and the tree is pruned (a leaf\'s parent made a leaf) until every such count is 0 or at least minLeafSubjects, so no two leaves of ' +
-    'the model differ by fewer than minLeafSubjects subjects. Every leaf holds at least minLeafSubjects subjects (never fewer than the purpose\'s k), or no model is stored. ' +
+    'trees, and the tree is pruned (a leaf\'s parent made a leaf) until every such count is 0 or at least the purpose\'s k, so no two leaves of ' +
+    'the model differ by 1 to k − 1 subjects. Every leaf holds at least minLeafSubjects subjects (never fewer than the purpose\'s k), or no model is stored. ' +
     'Rows are customers (data: customers) or rows of a business table; a row missing a value is left out. With data: customers, holdoutPercent ' +
     'of the customers (by pseudonym, as the logistic fit splits them) never train: after the last tree they score the model in a last round, ' +
     'published under the rules of the logistic fit\'s evaluation (binary label: AUC, log-loss and rates at 0.5 from merged score histograms; ' +
@@ -906,7 +938,16 @@ const GBT_GUIDE: KindGuideBody = {
     { name: 'bins', type: 'integer', required: false, default: String(GBT_DEFAULTS.bins), description: `Most bins of one variable (edges + 1, or levels; a range gets at most this many), ${GBT_LIMITS.minBins} to ${GBT_LIMITS.maxBins}.`, sample: 32 },
     { name: 'minLeafSubjects', type: 'integer', required: false, default: "the purpose's k", description: "Fewest subjects in every leaf; at least the purpose's k (a smaller value stops the fit).", sample: 50 },
     { name: 'minSplitGain', type: 'number', required: false, default: String(GBT_DEFAULTS.minSplitGain), description: 'A split is made only when its gain exceeds it.', sample: 0.5 },
-    { name: 'baseMargin', type: 'number', required: false, default: String(GBT_DEFAULTS.baseMargin), description: 'The margin before the first tree (log-odds for a binary label, the prediction for a numeric one; at most maxAbs).', sample: -1 },
+    {
+      name: 'baseMargin',
+      type: 'number or "auto"',
+      required: false,
+      default: String(GBT_DEFAULTS.baseMargin),
+      description:
+        'The margin before the first tree (log-odds for a binary label, the prediction for a numeric one; at most maxAbs), or "auto": the log-odds of the training label mean (binary) or the mean (numeric), ' +
+        'found from the first level without a round of its own (it is the mean over the root\'s rows, at least k) and stored with the model.',
+      sample: 'auto',
+    },
     { name: 'maxRows', type: 'integer', required: false, default: String(GBT_DEFAULTS.maxRows), description: `Most rows of one shop, at most 2^31.`, sample: 1_000_000 },
   ],
   sections: [],
@@ -941,7 +982,7 @@ export const gbtFitDefinition: IterativeModelDefinition<GbtFitSpec, GbtFitState,
     const { kind: _kind, ...written } = spec;
     // A variable gives a range: the first round counts rows on its grid; every later round carries the edges found.
     if (needsGbtEdges(spec, state)) return { kind: GBT_BIN_GRID_KIND, spec: { ...written, fitId, round } };
-    const body = { ...written, variables: gbtSpecOf(spec, state.edges ?? {}).variables };
+    const body = { ...written, variables: gbtSpecOf(spec, state.edges ?? {}).variables, baseMargin: roundBaseMargin(spec, state) };
     // The trees are finished: the last round scores the held-out rows with them.
     if (state.model !== undefined) return { kind: GBT_EVALUATION_KIND, spec: { ...body, fitId, round, forest: gbtRoundForest(state.model.trees) } };
     // A tree from the second is complete: its leaves are compared with the earlier trees' before the next level.

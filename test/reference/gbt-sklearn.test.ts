@@ -21,8 +21,8 @@
  *
  * fedmart: the federated fit driven through the kind's own functions, each
  * shop's encoded level added as integers (the plaintext stand-in for the
- * encrypted sum), with baseMargin the log-odds of the training label mean
- * (scikit-learn's starting point). scikit-learn: the pooled training rows,
+ * encrypted sum), with baseMargin "auto": the log-odds of the training label
+ * mean found from the first level (scikit-learn's starting point). scikit-learn: the pooled training rows,
  * max_iter = trees, max_depth = depth, learning_rate, l2_regularization = l2,
  * min_samples_leaf = minLeafSubjects, max_bins = 16, max_leaf_nodes = None,
  * early_stopping = False.
@@ -171,13 +171,15 @@ describe.skipIf(!HAVE_SKLEARN)('gradient-boosted-trees against scikit-learn Hist
       label: { name: 'y', type: 'binary' },
       variables: VARIABLES.map((name) => ({ name, type: 'numeric', edges })),
       bins: BINS,
-      baseMargin: Math.log(mean / (1 - mean)),
+      // Found by the fit from its first level: the log-odds of the training label mean, scikit-learn's start.
+      baseMargin: 'auto',
       ...HYPER,
     });
     const model = federatedFit(spec, shops);
     // Every training row trained, none held out.
     expect(model.trainingRows).toBe(TRAIN_ROWS);
     expect(model.trees).toHaveLength(HYPER.trees);
+    expect(Math.abs(model.baseMargin - Math.log(mean / (1 - mean)))).toBeLessThanOrEqual(1e-12);
 
     const asGbtRow = (r: Row): GbtRow => ({ x: Object.fromEntries(VARIABLES.map((v) => [v, r[v]])), y: r.y });
     const ours = test.map((r) => gbtPredict(model, asGbtRow(r)));
@@ -195,7 +197,7 @@ describe.skipIf(!HAVE_SKLEARN)('gradient-boosted-trees against scikit-learn Hist
     const aucOurs = rankAuc(ours, labels);
     const aucSklearn = rankAuc(theirs, labels);
     // The same boosting without the leaf-overlap rule, and with it, from the pooled rows.
-    const gbt = { ...gbtSpecOf(spec), minLeafSubjects: HYPER.minLeafSubjects };
+    const gbt = { ...gbtSpecOf(spec), minLeafSubjects: HYPER.minLeafSubjects, baseMargin: Math.log(mean / (1 - mean)) };
     const pooledTrain = train.map(asGbtRow);
     const unruled = pooledFit(gbt, pooledTrain, { leafOverlap: false }).trees;
     const aucUnruled = rankAuc(test.map((r) => sigmoid(pooledMargin(unruled, gbt.baseMargin, asGbtRow(r)))), labels);
