@@ -168,6 +168,8 @@ export class JobRegistry {
   private readonly running = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
+  /** Sweeps under way (from the timer or from {@link get}); {@link stop} waits for them. */
+  private readonly sweeps = new Set<Promise<unknown>>();
   private stopped = false;
 
   constructor(
@@ -242,7 +244,14 @@ export class JobRegistry {
    * handed back at shutdown, and runs them here; fails those whose holder
    * died on their `maxAttempts`th run. Returns the ids of both.
    */
-  async sweep(): Promise<{ taken: string[]; failed: string[] }> {
+  sweep(): Promise<{ taken: string[]; failed: string[] }> {
+    const sweep = this.sweepNow();
+    this.sweeps.add(sweep);
+    void sweep.finally(() => this.sweeps.delete(sweep)).catch(() => undefined);
+    return sweep;
+  }
+
+  private async sweepNow(): Promise<{ taken: string[]; failed: string[] }> {
     if (this.stopped) return { taken: [], failed: [] };
     const abandoned = `status IN ('queued', 'running') AND (claimed_until IS NULL OR claimed_until <= clock_timestamp() OR ($2::boolean AND claimed_by <> $1))`;
     const failed = await this.db.query<{ job_id: string }>(
@@ -305,6 +314,7 @@ export class JobRegistry {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.sweeping;
+    await Promise.allSettled([...this.sweeps]);
   }
 
   /**
