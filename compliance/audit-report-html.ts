@@ -148,10 +148,20 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
     ? '<p class="none">无业务查询 / no queries besides the model fits\' rounds</p>'
     : `<p class="note">业务方发起的查询；模型训练的各轮查询见“模型训练”一节与附录 A / Queries a marketer asked; the rounds of model fits are under "Model fits" and in appendix A.</p>\n${grouping.ownQueries.map(queryEvidence).join('\n')}`;
 
-  const consent = table(
-    ['用途 purpose', '贡献数 contributions', '纳入主体 included', '排除主体 excluded', '排除原因 by reason'],
-    s.consentSummary.map((r) => [r.purpose ?? '(范围外创建 created before range)', r.contributions, r.subjectsIncluded, r.subjectsExcluded, counts(r.excludedByReason)]),
-  );
+  // Rows may carry figures added after this renderer: any further numeric field is shown as it is named.
+  const knownConsent = new Set(['purpose', 'contributions', 'subjectsIncluded', 'subjectsExcluded', 'excludedByReason']);
+  const moreConsent = (r: object): string[] =>
+    Object.entries(r).flatMap(([k, v]) => (knownConsent.has(k) || typeof v !== 'number' ? [] : [`${k}: ${v}`]));
+  const consentHasMore = s.consentSummary.some((r) => moreConsent(r).length > 0);
+  const consent =
+    '<p class="note">纳入 / 排除数为各轮次之和（主体·轮次），同一人每轮计一次，并非不同人数 / Included and excluded are summed over rounds (subject-rounds): a person counts once per round, so these are not counts of distinct people.</p>' +
+    table(
+      ['用途 purpose', '贡献数 contributions', '纳入主体·轮次 subject-rounds included', '排除主体·轮次 subject-rounds excluded', '排除原因 by reason', ...(consentHasMore ? ['其他 more'] : [])],
+      s.consentSummary.map((r) => [
+        r.purpose ?? '(范围外创建 created before range)', r.contributions, r.subjectsIncluded, r.subjectsExcluded, counts(r.excludedByReason),
+        ...(consentHasMore ? [moreConsent(r)] : []),
+      ]),
+    );
 
   const rights =
     `<p>合计 total: ${escapeHtml(s.rightsRequests.total)}；按类型 by type: ${escapeHtml(counts(s.rightsRequests.byType).join(', ') || '—')}</p>\n` +

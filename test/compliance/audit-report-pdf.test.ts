@@ -166,6 +166,15 @@ describe('model fits in the audit report', () => {
     expect(seqRanges([9, 3, 4, 5, 7, 8, 1])).toBe('1, 3–5, 7–9');
   });
 
+  it('labels the consent summary as subject-rounds and shows figures a newer bundle adds, only when present', () => {
+    expect(html).toContain('<th>纳入主体·轮次 subject-rounds included</th>');
+    expect(html).not.toContain('<th>其他 more</th>');
+    const rows = bundle.sections.consentSummary.map((r) => ({ ...r, largestRoundIncluded: 310 }));
+    const page = renderAuditReportHtml({ ...bundle, sections: { ...bundle.sections, consentSummary: rows } }, { verification: verifyAuditBundle(bundle) });
+    expect(page).toContain('<th>其他 more</th>');
+    expect(page).toContain('largestRoundIncluded: 310');
+  });
+
   it('fills contents slots by outline title, tolerating a repeated first word', () => {
     const page = '<span class="toc-page" data-title="签署 Signatures"></span><span class="toc-page" data-title="A &#38; B"></span><span class="toc-page" data-title="missing"></span>';
     expect(fillContentsPages(page, [{ title: '签署  签署 Signatures', page: 14 }, { title: 'A & B', page: 3 }, { title: 'A & B', page: 9 }])).toBe(
