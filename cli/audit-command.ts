@@ -12,7 +12,7 @@ import { HTTP_CLIENT_OPTIONS, httpClientFrom, ApiError, type CoordinatorHttpClie
 export const AUDIT_HELP = `fedmart audit — export and verify signed audit reports (合规审计报告)
 
 Usage:
-  fedmart audit export [--from ISO] [--to ISO] --out FILE [--no-pdf] [--http URL] [--token T]
+  fedmart audit export [--from ISO] [--to ISO] --out FILE [--no-pdf] [--key HEX] [--http URL] [--token T]
   fedmart audit verify FILE [--from ISO] [--to ISO] [--key HEX] [--json]
 
 export   runs an export job on the coordinator (progress on stderr) for a signed bundle
@@ -20,7 +20,8 @@ export   runs an export job on the coordinator (progress on stderr) for a signed
          reaching past the latest entry ends at that entry's time) and writes
          FILE (JSON), FILE's .html report, a folder of CSV tables and, when the
          coordinator renders PDFs (headless Chromium), FILE's .pdf beside it.
-         The export itself is logged.
+         The export itself is logged. It is verified as verify does, against
+         --key when given, else with the same warning on stderr.
 verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
          inclusion proof of every entry, that no entry of the range is left out
          (the entries just before and after the range are proven to lie outside
@@ -47,8 +48,13 @@ verify   checks FILE offline: schema, bundle signature, signed checkpoint, the
   --ca FILE    the one CA to trust for https:// (default: the file FEDMART_CA names)
   --token T    a compliance officer's API token (default FEDMART_API_TOKEN)`;
 
+/** Printed on stderr by audit verify or export without --key (verification still runs). */
+export function unpinnedKeyWarning(sub: 'verify' | 'export'): string {
+  return `fedmart audit ${sub}: WARNING: the audit log's signing key is NOT PINNED; the bundle is checked against the key it carries, so anyone could have signed it. Pin the coordinator's audit key with --key HEX (the "audit signing key" fedmart init printed; coordinator.auditSigningPublicKey in the deployment folder's deployment.json).\n`;
+}
+
 /** Printed on stderr by audit verify without --key (verification still runs). */
-export const UNPINNED_KEY_WARNING = `fedmart audit verify: WARNING: the audit log's signing key is NOT PINNED; the bundle is checked against the key it carries, so anyone could have signed it. Pin the coordinator's audit key with --key HEX (the "audit signing key" fedmart init printed; coordinator.auditSigningPublicKey in the deployment folder's deployment.json).\n`;
+export const UNPINNED_KEY_WARNING = unpinnedKeyWarning('verify');
 
 function sidecarPaths(out: string): { html: string; csvDir: string } {
   const stem = basename(out).replace(/\.json$/i, '');
@@ -163,6 +169,7 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
       }
       const client = httpClientFrom(values);
       const { bundle, pdf } = await exportJob(client, new Date(from).toISOString(), new Date(to).toISOString(), values['no-pdf'] !== true);
+      if (typeof values.key !== 'string') process.stderr.write(unpinnedKeyWarning('export'));
       const verification = verifyAuditBundle(bundle, typeof values.key === 'string' ? { publicKeyHex: values.key } : {});
       const written = writeAuditReport(out, bundle, verification);
       if (pdf) {

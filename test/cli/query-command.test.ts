@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../crypto/index.js';
 import { findChromium } from '../../coordinator/http-report-pdf.js';
 import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
@@ -104,6 +105,12 @@ describe('fedmart audit export', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^export job-[0-9a-f]+: done \(\d\/\d\)$/m);
     expect(r.stdout).toMatch(/^intact: /m);
+    // Checked against the key the bundle carries: said on stderr, in one line.
+    expect(r.stderr.split('\n').filter((l) => /NOT PINNED/.test(l))).toHaveLength(1);
+    expect(r.stderr).toMatch(/^fedmart audit export: WARNING: the audit log's signing key is NOT PINNED/m);
+    const pinned = await fedmart(fx.users.compliance.token, 'audit', 'export', '--out', join(dir, 'pinned.json'), '--no-pdf', '--key', toHex(fx.audit.publicKey));
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(pinned.stderr).not.toMatch(/NOT PINNED/);
     expect(JSON.parse(readFileSync(out, 'utf8')).format).toBe('fedmart-audit-bundle/2');
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('合规审计报告');
     if (CHROMIUM) expect(readFileSync(join(dir, 'report.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
