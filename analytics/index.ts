@@ -57,6 +57,7 @@ export {
   LOGISTIC_FIT_KIND,
   logisticFitDefinition,
   logisticRoundQuery,
+  logisticModelFeatures,
   logisticScore,
   newtonStep,
   HessianNotPositiveDefiniteError,

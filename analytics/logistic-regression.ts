@@ -123,6 +123,8 @@ export interface LogisticModel {
   readonly converged: boolean;
   /** Set when the fit clipped features to ±maxFeatureAbs. */
   readonly featureClip?: FeatureClip;
+  /** With featureClip clip: the bound the features were clipped to, which the evaluation and scoring clip to as well. */
+  readonly maxFeatureAbs?: number;
   /** Set when the fit clipped each row's gradient to this norm. */
   readonly gradientClip?: number;
 }
@@ -623,6 +625,7 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
         logLikelihood: result.logLikelihood,
         converged,
         ...declaredClipping(spec),
+        ...(spec.featureClip === 'clip' ? { maxFeatureAbs: spec.maxFeatureAbs } : {}),
       },
     };
   },
@@ -631,6 +634,17 @@ export const logisticFitDefinition: IterativeModelDefinition<LogisticFitSpec, Lo
 /** A shop's local score for one row under a fitted model. */
 export function logisticScore(model: Pick<LogisticModel, 'coefficients'>, x: readonly number[]): number {
   return sigmoid(logisticLink(model, x));
+}
+
+/**
+ * A row's features as a model reads them: clipped to ±maxFeatureAbs when
+ * the fit clipped them (`featureClip: 'clip'`), so held-out rows and a
+ * shop's own customers are scored as the training rows were read.
+ */
+export function logisticModelFeatures(model: Pick<LogisticModel, 'featureClip' | 'maxFeatureAbs'>, x: readonly number[]): readonly number[] {
+  if (model.featureClip !== 'clip' || model.maxFeatureAbs === undefined) return x;
+  const f = model.maxFeatureAbs;
+  return x.map((v) => Math.min(f, Math.max(-f, v)));
 }
 
 /** The linear predictor xᵀβ of one row. */

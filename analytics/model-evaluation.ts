@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { atMost, equals, firstBroken, totalOf, withRoundingSlack } from './input-relations.js';
 import { CUSTOMER_FEATURE_NAMES, CUSTOMER_LABEL_NAMES, featureInputFields, featureRows, isHoldout, type CustomerFeature, type CustomerLabel } from './customer-features.js';
 import type { ModelRules } from './model-rules.js';
-import { logLikelihoodTerm, logisticLink } from './logistic-regression.js';
+import { logLikelihoodTerm, logisticLink, logisticModelFeatures } from './logistic-regression.js';
 import { assertWithinBounds, type FieldSpec, type QueryDefinition, type ReleasedTotals } from './query-definition.js';
 import { fixedToReal, realToFixed } from './signed-real.js';
 import { parseWith } from './spec-parse.js';
@@ -39,6 +39,8 @@ const specSchema = z.strictObject({
   maxRows: z.number().int().positive().max(2 ** 31).default(2 ** 24),
   /** Optional link to the fit whose model is evaluated. */
   fitId: z.string().min(1).max(128).optional(),
+  /** The bound a fit with featureClip clip clipped its features to: held-out rows are clipped to it too. */
+  clipFeaturesAt: z.number().positive().max(1e6).optional(),
 }).refine((s) => s.coefficients.length === s.features.length, { path: ['coefficients'], message: 'one coefficient per feature' });
 
 export type ScoreHistogramSpec = z.infer<typeof specSchema>;
@@ -90,7 +92,8 @@ export function scoreBin(score: number, bins: number): number {
 
 export function computeScoreHistogramLocal(spec: ScoreHistogramSpec, data: ShopData): bigint[] {
   const rows = featureRows(data, spec.features, spec.label, { holdoutPercent: spec.holdoutPercent, part: 'holdout' });
-  return scoreHistogramSums(spec, rows.map((row) => ({ link: logisticLink(spec, row.x), y: row.y })));
+  const clip = spec.clipFeaturesAt === undefined ? {} : { featureClip: 'clip' as const, maxFeatureAbs: spec.clipFeaturesAt };
+  return scoreHistogramSums(spec, rows.map((row) => ({ link: logisticLink(spec, logisticModelFeatures(clip, row.x)), y: row.y })));
 }
 
 /**

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { LOGISTIC_FIT_KIND, featureRows, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
+import { LOGISTIC_FIT_KIND, featureRows, logisticModelFeatures, logisticScore, type LogisticModel, type ShopData } from '../analytics/index.js';
 import { QuerySpecError } from '../analytics/errors.js';
 import { GBT_KIND, GBT_LIMITS } from '../analytics/gbt-spec.js';
 import { gbtPredict, type GbtRow } from '../analytics/gbt-tree.js';
@@ -132,7 +132,7 @@ function scoreLogistic(downloaded: DownloadedModel, shop: ScoringShop, now: Date
     label: model.label,
     output: 'probability',
     idColumn: 'customer_id',
-    scores: rows.map((r) => ({ id: idOf.get(r.customerId) ?? r.customerId, score: logisticScore(model, r.x) })),
+    scores: rows.map((r) => ({ id: idOf.get(r.customerId) ?? r.customerId, score: logisticScore(model, logisticModelFeatures(model, r.x)) })),
     leftOut: 0,
     model,
   };

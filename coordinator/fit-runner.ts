@@ -489,7 +489,11 @@ export class FitRunner {
     await this.queries.create({
       origin: 'fit-runner',
       kind: SCORE_HISTOGRAM_KIND,
-      spec: { purpose: fit.purpose, features: m.features, label: m.label, coefficients: m.coefficients, holdoutPercent: m.holdoutPercent, fitId: fit.fitId },
+      spec: {
+        purpose: fit.purpose, features: m.features, label: m.label, coefficients: m.coefficients, holdoutPercent: m.holdoutPercent, fitId: fit.fitId,
+        // Held-out rows are read as the training rows were: clipped when the fit clipped.
+        ...(m.featureClip === 'clip' && m.maxFeatureAbs !== undefined ? { clipFeaturesAt: m.maxFeatureAbs } : {}),
+      },
       targetMerchants: fit.targetMerchants,
       minMerchants: fit.minMerchants,
       deadlineSeconds: wait?.seconds ?? await this.measuredDeadline(fit),

@@ -26,8 +26,11 @@ import {
   logisticRoundQuery,
   logisticRoundSensitivity,
   logisticRoundSums,
+  logisticModelFeatures,
   type LogisticRoundShape,
 } from '../../analytics/logistic-regression.js';
+import { SCORE_HISTOGRAM_KIND, scoreHistogramQuery, scoreHistogramSums } from '../../analytics/model-evaluation.js';
+import { featureRows } from '../../analytics/customer-features.js';
 import type { FieldSpec } from '../../analytics/query-definition.js';
 import { clipRow, rowGradient } from '../helpers/pooled-logistic-clipped.js';
 
@@ -219,5 +222,37 @@ describe('logistic-model with a gradient clip', () => {
     beyond.set('g.0+', BigInt(Math.round(0.51 * n * 2 ** 40)));
     beyond.set('g.0-', 0n);
     expect(logisticModelRoundQuery.inputViolation!(spec, beyond, shops.length)).toMatch(/above gradientClip x/);
+  }, 120_000);
+});
+
+describe('scoring a model fitted on clipped features', () => {
+  it('clips held-out rows and customers to the bound the fit clipped to, and leaves the rows of other models as they are', async () => {
+    expect(logisticModelFeatures({ featureClip: 'clip', maxFeatureAbs: 3 }, [1, -7, 3.5, -2])).toEqual([1, -3, 3, -2]);
+    expect(logisticModelFeatures({ featureClip: 'decline', maxFeatureAbs: 3 }, [1, -7])).toEqual([1, -7]);
+    expect(logisticModelFeatures({}, [1, -7])).toEqual([1, -7]);
+    // The model records the bound only when it clipped.
+    const fitJson = { kind: LOGISTIC_FIT_KIND, purpose: 'churn-modelling', features: ['intercept', 'orders', 'avg_order_value'], label: 'churning', maxFeatureAbs: 3 };
+    const finish = (json: Record<string, unknown>) => {
+      const spec = logisticFitDefinition.parseFitSpec(json);
+      const state = logisticFitDefinition.initialState(spec);
+      const next = logisticFitDefinition.advance(spec, { ...state, beta: [0.1, 0.2, -0.1] }, { n: 100, logLikelihood: -50, gradient: [0, 0, 0], hessian: [[25, 1, 0], [1, 25, 0], [0, 0, 25]] }, 3);
+      return next.done ? next.model : undefined;
+    };
+    expect(finish({ ...fitJson, featureClip: 'clip' })).toMatchObject({ featureClip: 'clip', maxFeatureAbs: 3 });
+    expect(finish(fitJson)).not.toHaveProperty('maxFeatureAbs');
+    // A score-histogram round with clipFeaturesAt: the sums of the held-out rows clipped, computed here.
+    const dir = mkdtempSync(join(tmpdir(), 'fedmart-logistic-clip-eval-'));
+    const manifest = await writeSynth(dir, { shops: 1, seed: 'logistic-clip-eval' });
+    const shop = await loadShopData(join(dir, manifest.shops[0]!.dir));
+    const base = { kind: SCORE_HISTOGRAM_KIND, purpose: 'churn-modelling', features: fitJson.features, label: 'churning', coefficients: [-1, 0.4, 0.3], holdoutPercent: 20 };
+    const clipped = scoreHistogramQuery.parseSpec({ ...base, clipFeaturesAt: 3 });
+    const rows = featureRows(shop, clipped.features, clipped.label, { holdoutPercent: 20, part: 'holdout' });
+    expect(rows.some((r) => r.x.some((v) => Math.abs(v) > 3))).toBe(true);
+    const link = (x: readonly number[]) => x.reduce((a, v, j) => a + v * clipped.coefficients[j]!, 0);
+    const clip = (x: readonly number[]) => x.map((v) => Math.min(3, Math.max(-3, v)));
+    expect(scoreHistogramQuery.computeLocal(clipped, shop)).toEqual(scoreHistogramSums(clipped, rows.map((r) => ({ link: link(clip(r.x)), y: r.y }))));
+    const plain = scoreHistogramQuery.parseSpec(base);
+    expect(scoreHistogramQuery.computeLocal(plain, shop)).toEqual(scoreHistogramSums(plain, rows.map((r) => ({ link: link(r.x), y: r.y }))));
+    expect(scoreHistogramQuery.computeLocal(plain, shop)).not.toEqual(scoreHistogramQuery.computeLocal(clipped, shop));
   }, 120_000);
 });

@@ -24,7 +24,23 @@ interface FitView {
   status: string;
   statusReason: string | null;
   round: number;
-  model: { coefficients: number[]; standardErrors: number[]; rounds: number; trainingRows: number; featureClip?: string; gradientClip?: number } | null;
+  model: { coefficients: number[]; standardErrors: number[]; rounds: number; trainingRows: number; featureClip?: string; gradientClip?: number; maxFeatureAbs?: number } | null;
+  evaluation: { auc: number; n: number } | null;
+}
+
+/** AUC by ranks over every (positive, negative) pair, ties counting one half. */
+function exactAuc(scores: readonly { s: number; y: number }[]): number {
+  const sorted = [...scores].sort((a, b) => a.s - b.s);
+  let rankSum = 0;
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1]!.s === sorted[i]!.s) j++;
+    for (let t = i; t <= j; t++) if (sorted[t]!.y === 1) rankSum += (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  const pos = scores.filter((r) => r.y === 1).length;
+  const neg = scores.length - pos;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
 describe('federated logistic regression with declared clipping', () => {
@@ -88,6 +104,24 @@ describe('federated logistic regression with declared clipping', () => {
     expect(pooledClippedSums(train, model.coefficients, CLIPPING).clippedRows).toBeGreaterThan(0);
     const unclipped = pooledLogistic(train, FEATURES.length);
     expect(Math.max(...model.coefficients.map((b, j) => relErr(b, unclipped.beta[j]!)))).toBeGreaterThan(1e-3);
+    // The held-out rows and a shop's own customers are read as the training rows were: clipped to ±maxFeatureAbs.
+    expect(model.maxFeatureAbs).toBe(CLIPPING.maxFeatureAbs);
+    const clip = (x: readonly number[]) => x.map((v) => Math.min(CLIPPING.maxFeatureAbs, Math.max(-CLIPPING.maxFeatureAbs, v)));
+    const score = (x: readonly number[]) => 1 / (1 + Math.exp(-x.reduce((a, v, j) => a + v * model.coefficients[j]!, 0)));
+    const holdout = await pooledRows(shops, ids, FEATURES, 'holdout');
+    expect(holdout.filter((r) => r.x.some((v) => Math.abs(v) > CLIPPING.maxFeatureAbs)).length).toBeGreaterThan(0);
+    const ev = fit.evaluation!;
+    expect(ev.n).toBe(holdout.length);
+    const clippedAuc = exactAuc(holdout.map((r) => ({ s: score(clip(r.x)), y: r.y })));
+    expect(Math.abs(ev.auc - clippedAuc)).toBeLessThan(1e-3);
+    const { scores: local } = await merchants[0]!.scoreCustomers(fitId);
+    const own = await pooledRows({ ...shops, shopDirs: shops.shopDirs.slice(0, 1) }, [shops.shopDirs[0]!.shopId], FEATURES, 'all');
+    expect(own.filter((r) => r.x.some((v) => Math.abs(v) > CLIPPING.maxFeatureAbs)).length).toBeGreaterThan(0);
+    const expected = own.map((r) => score(clip(r.x))).sort((a, b) => a - b);
+    const got = local.map((s) => s.score).sort((a, b) => a - b);
+    expect(got).toHaveLength(expected.length);
+    expect(Math.max(...got.map((g, i) => Math.abs(g - expected[i]!)))).toBeLessThan(1e-12);
+    console.log(`logistic with clipping: held-out AUC ${ev.auc.toFixed(4)} (pooled over clipped rows ${clippedAuc.toFixed(4)}, unclipped ${exactAuc(holdout.map((r) => ({ s: score(r.x), y: r.y }))).toFixed(4)})`);
     console.log(`logistic with clipping: ${model.rounds} rounds, ${pooledClippedSums(train, model.coefficients, CLIPPING).clippedRows} of ${train.length} rows' gradients clipped at the end, largest relative coefficient difference from the pooled clipped fit ${worst.toExponential(2)}`);
   }, 480_000);
 });
