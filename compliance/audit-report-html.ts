@@ -82,10 +82,10 @@ const HEADS = {
   pias: { id: 'pias', zh: '个人信息保护影响评估', en: 'Personal-information protection impact assessments (PIAs)' },
   classification: { id: 'classification', zh: '数据分类分级', en: 'Data classification and grading' },
   security: { id: 'security', zh: '安全事件', en: 'Security events' },
-  checkpoint: { id: 'checkpoint', zh: '签名检查点', en: 'Signed checkpoint' },
   signatures: { id: 'signatures', zh: '签署', en: 'Signatures' },
   appendixFits: { id: 'appendix-a', zh: '附录 A 模型训练各轮证据', en: 'Appendix A: evidence of each fit round' },
   appendixEntries: { id: 'appendix-b', zh: '附录 B 审计日志条目', en: 'Appendix B: audit log entries' },
+  checkpoint: { id: 'checkpoint', zh: '附录 C 签名检查点', en: 'Appendix C: signed checkpoint' },
 } as const satisfies Record<string, SectionHead>;
 
 /**
@@ -95,8 +95,8 @@ const HEADS = {
  * failed verification is shown prominently at the top.
  *
  * Order: title and verification result, contents, executive summary, the
- * sections, the signatory block, then appendix A (each model fit's rounds)
- * and appendix B (the log entries).
+ * sections, the signatory block, then appendix A (each model fit's rounds),
+ * appendix B (the log entries) and appendix C (the signed checkpoint).
  */
 export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly verification?: AuditBundleVerification } = {}): string {
   if (typeof bundle !== 'object' || bundle === null) throw new TypeError('bundle must be an AuditBundle');
@@ -206,10 +206,11 @@ export function renderAuditReportHtml(bundle: AuditBundle, options: { readonly v
   const fitHeads = grouping.fits.map((f, i) => fitAppendixHead(f, i + 1));
   if (grouping.unattributedRounds.length > 0) fitHeads.push(fitAppendixHead(null, grouping.fits.length + 1));
   const toc: ContentsLine[] = [
-    ...[HEADS.summary, HEADS.meta, HEADS.ropa, HEADS.queries, HEADS.fits, HEADS.consent, HEADS.rights, HEADS.pias, HEADS.classification, HEADS.security, HEADS.checkpoint, HEADS.signatures, HEADS.appendixFits]
+    ...[HEADS.summary, HEADS.meta, HEADS.ropa, HEADS.queries, HEADS.fits, HEADS.consent, HEADS.rights, HEADS.pias, HEADS.classification, HEADS.security, HEADS.signatures, HEADS.appendixFits]
       .map((head): ContentsLine => ({ head, level: 1 })),
     ...fitHeads.map((head): ContentsLine => ({ head, level: 2 })),
     { head: HEADS.appendixEntries, level: 1 },
+    { head: HEADS.checkpoint, level: 1 },
   ];
 
   return `<!DOCTYPE html>
@@ -235,7 +236,6 @@ ${section(HEADS.rights, rights)}
 ${section(HEADS.pias, pias, { wide: true })}
 ${section(HEADS.classification, classification)}
 ${section(HEADS.security, security)}
-${section(HEADS.checkpoint, `<pre>${escapeHtml(bundle.checkpoint)}</pre>`)}
 ${section(HEADS.signatures, signatories(), { newPage: true })}
 <section id="${HEADS.appendixFits.id}" class="wide new-page appendix"><h2>${escapeHtml(HEADS.appendixFits.zh)} <span class="en">${escapeHtml(HEADS.appendixFits.en)}</span></h2>
 ${fitAppendix(grouping)}
@@ -243,6 +243,7 @@ ${fitAppendix(grouping)}
 <section id="${HEADS.appendixEntries.id}" class="new-page appendix"><h2>${escapeHtml(HEADS.appendixEntries.zh)} <span class="en">${escapeHtml(HEADS.appendixEntries.en)}</span></h2>
 ${entries}
 </section>
+${section(HEADS.checkpoint, `<p class="note">本报告所列条目均由此检查点（日志大小与根哈希）及其签名证明 / The log size and root hash every entry's inclusion proof leads to, signed by the audit key.</p><pre>${escapeHtml(bundle.checkpoint)}</pre>`)}
 </body>
 </html>
 `;

@@ -15,7 +15,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readPdfOutline } from './pdf-outline.js';
+import { readPdfOutline, undoubledTitle, undoubleOutlineTitles } from './pdf-outline.js';
 import type { OutlineItem } from './pdf-outline.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
@@ -66,9 +66,8 @@ const CONTENTS_SLOT = /<span class="toc-page" data-title="([^"]*)"><\/span>/g;
 const unescapeHtml = (text: string): string =>
   text.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
 
-/** Whitespace collapsed and a word repeated right after itself dropped (Chromium's outline sometimes repeats a heading's first word). */
-const normalTitle = (text: string): string =>
-  text.split(/\s+/).filter((word, i, words) => word !== '' && word !== words[i - 1]).join(' ');
+/** Titles compared with whitespace collapsed and Chromium's repeats undone. */
+const normalTitle = (text: string): string => undoubledTitle(text);
 
 /**
  * Puts page numbers into the contents slots of `html`: each slot gets the
@@ -104,7 +103,8 @@ async function printOnce(chromium: string, html: string, dir: string, name: stri
 }
 
 /**
- * Renders `html` to PDF bytes, its headings as bookmarks. When the page has
+ * Renders `html` to PDF bytes, its headings as bookmarks (their titles with
+ * Chromium's repeats undone). When the page has
  * a contents list with page-number slots, it is printed twice: the first
  * print's outline gives each heading's page, the second prints the contents
  * with them (the contents page's length does not change, so neither do the
@@ -118,9 +118,9 @@ export async function renderPdf(html: string, options: { chromium?: string | nul
   const dir = mkdtempSync(join(tmpdir(), 'fedmart-pdf-'));
   try {
     const first = await printOnce(chromium, html, dir, 'report', timeoutMs);
-    if (!new RegExp(CONTENTS_SLOT.source).test(html)) return first;
+    if (!new RegExp(CONTENTS_SLOT.source).test(html)) return undoubleOutlineTitles(first);
     const filled = fillContentsPages(html, readPdfOutline(first));
-    return filled === html ? first : await printOnce(chromium, filled, dir, 'report-paged', timeoutMs);
+    return undoubleOutlineTitles(filled === html ? first : await printOnce(chromium, filled, dir, 'report-paged', timeoutMs));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

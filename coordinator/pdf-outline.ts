@@ -135,3 +135,50 @@ export function readPdfOutline(pdf: Buffer): OutlineItem[] {
     return [];
   }
 }
+
+/**
+ * A heading's text with the repeats Chromium's outline writer adds undone:
+ * when a heading is laid out twice (moved to the next page to stay with
+ * what follows it), its outline title repeats runs of its words
+ * (`附录 C 附录 C Appendix C`, `查询 Query 查询 Query q-1 — released — released`).
+ * Any run of words directly followed by the same run is kept once.
+ */
+export function undoubledTitle(title: string): string {
+  const words = title.split(/\s+/).filter((w) => w !== '');
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let k = Math.floor(words.length / 2); k >= 1 && !changed; k--) {
+      for (let i = 0; i + 2 * k <= words.length; i++) {
+        if (words.slice(i, i + k).join(' ') === words.slice(i + k, i + 2 * k).join(' ')) {
+          words.splice(i + k, k);
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+  return words.join(' ');
+}
+
+/**
+ * The PDF with its outline titles undoubled (see `undoubledTitle`),
+ * rewritten in place: a UTF-16 title is shorter once undoubled, so it is
+ * written into the same bytes with the rest of its hex string blank (spaces
+ * inside a hex string are ignored), and no object moves. Titles that are
+ * not hex strings, or would not fit, stay as they are.
+ */
+export function undoubleOutlineTitles(pdf: Buffer): Buffer {
+  const text = pdf.toString('latin1');
+  const fixed = text.replace(/\/Title\s*<([0-9A-Fa-f\s]*)>/g, (whole, inner: string) => {
+    const digits = inner.replace(/\s+/g, '');
+    if (!/^fe?ff/i.test(digits) || digits.length % 4 !== 0) return whole;
+    const bytes = Buffer.from(digits, 'hex');
+    const title = decodeText([...bytes]);
+    const clean = undoubledTitle(title);
+    if (clean === title.replace(/\s+/g, ' ').trim()) return whole;
+    const hex = 'FEFF' + Buffer.from(clean, 'utf16le').swap16().toString('hex').toUpperCase();
+    if (hex.length > inner.length) return whole;
+    return whole.slice(0, whole.length - inner.length - 1) + hex + ' '.repeat(inner.length - hex.length) + '>';
+  });
+  return fixed === text ? pdf : Buffer.from(fixed, 'latin1');
+}

@@ -23,7 +23,7 @@ import { groupFits } from '../../compliance/audit-report-fits.js';
 import { summarizeAuditReport } from '../../compliance/audit-report-summary.js';
 import { seqRanges } from '../../compliance/audit-report-markup.js';
 import { fillContentsPages, findChromium, renderPdf } from '../../coordinator/http-report-pdf.js';
-import { readPdfOutline } from '../../coordinator/pdf-outline.js';
+import { readPdfOutline, undoubledTitle, undoubleOutlineTitles } from '../../coordinator/pdf-outline.js';
 import { KEY_NAME, ORIGIN, START, d, logKeyPair, minuteClock } from './audit-fixtures.js';
 
 const CHROMIUM = findChromium();
@@ -177,10 +177,26 @@ describe('model fits in the audit report', () => {
 
   it('fills contents slots by outline title, tolerating a repeated first word', () => {
     const page = '<span class="toc-page" data-title="签署 Signatures"></span><span class="toc-page" data-title="A &#38; B"></span><span class="toc-page" data-title="missing"></span>';
+    expect(fillContentsPages('<span class="toc-page" data-title="附录 C 签名检查点 Appendix C"></span>', [{ title: '附录 C 签名检查点 附录 C 签名检查点 Appendix C', page: 20 }])).toBe(
+      '<span class="toc-page" data-title="附录 C 签名检查点 Appendix C">20</span>',
+    );
     expect(fillContentsPages(page, [{ title: '签署  签署 Signatures', page: 14 }, { title: 'A & B', page: 3 }, { title: 'A & B', page: 9 }])).toBe(
       '<span class="toc-page" data-title="签署 Signatures">14</span><span class="toc-page" data-title="A &#38; B">3</span><span class="toc-page" data-title="missing"></span>',
     );
     expect(readPdfOutline(Buffer.from('%PDF-1.4 not really'))).toEqual([]);
+  });
+
+  it("undoes the repeats in Chromium's outline titles, rewriting a PDF's titles in the same bytes", () => {
+    expect(undoubledTitle('附录 C 签名检查点 附录 C 签名检查点 Appendix C: signed checkpoint')).toBe('附录 C 签名检查点 Appendix C: signed checkpoint');
+    expect(undoubledTitle('查询 Query 查询 Query q-1 — released — released')).toBe('查询 Query q-1 — released');
+    expect(undoubledTitle('执行摘要  Executive summary')).toBe('执行摘要 Executive summary');
+    const hex = (t: string): string => 'FEFF' + Buffer.from(t, 'utf16le').swap16().toString('hex').toUpperCase();
+    const pdf = Buffer.from(`1 0 obj\n<</Title <${hex('签署 签署 Signatures')}>\n/Dest [2 0 R /XYZ 0 0 0]>>\nendobj\n3 0 obj\n<</Title (plain)>>\nendobj\n`, 'latin1');
+    const fixed = undoubleOutlineTitles(pdf);
+    expect(fixed.length).toBe(pdf.length);
+    expect(fixed.toString('latin1')).toContain(`/Title <${hex('签署 Signatures')}   `);
+    expect(fixed.toString('latin1')).toContain('/Title (plain)');
+    expect(fixed.toString('latin1').indexOf('3 0 obj')).toBe(pdf.toString('latin1').indexOf('3 0 obj'));
   });
 });
 
