@@ -74,7 +74,9 @@ prediction), idColumn, leftOut and scores [{id, score}]. A row missing a variabl
 printed, never which. Exit 1 with one line when the fit is unknown (MODEL_UNKNOWN),
 has no model yet (MODEL_NOT_READY), is of a kind not scored here (MODEL_NOT_SCORABLE),
 or reads what this shop does not export or its purpose does not allow
-(DATA_CANNOT_SCORE).
+(DATA_CANNOT_SCORE). Models go to enrolled, unrevoked shops only: the request
+is signed with the key in --state, so give the --state folder of the node that
+enrolled (MODEL_ACCESS_REFUSED otherwise).
 
 "consents import" builds DATA/consents.jsonl from a plain CSV consent table, one
 row per consent (customer_id, purpose, granted_at, expires_at, withdrawn_at,

@@ -57,6 +57,7 @@ import {
   type PublicKeyBundle,
   type SubmitContributionResponse,
   rightsReportDigest,
+  modelRequestDigest,
   keyEvidenceToWire,
   keyRotationToWire,
 } from '../protos/index.js';
@@ -522,11 +523,18 @@ export class MerchantNode {
   async scoreCustomers(modelId: string): Promise<LocalScores> {
     let res: GetModelResponse;
     try {
-      res = await callUnary(this.client.getModel.bind(this.client), { modelId });
+      // Models go to enrolled shops only: the request is signed with this node's current key.
+      const unsigned = { modelId, merchantId: this.options.merchantId, createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(16)) };
+      const signature = Buffer.from(signDigest(modelRequestDigest(unsigned), this.signing.secretKey));
+      res = await callUnary(this.client.getModel.bind(this.client), { ...unsigned, signature });
     } catch (err) {
       const code = errorCodeOf(err);
       if (code === 'MODEL_UNKNOWN') throw new ModelScoringError('MODEL_UNKNOWN', `the coordinator knows no fit ${modelId}`);
       if (code === 'MODEL_NOT_READY') throw new ModelScoringError('MODEL_NOT_READY', `fit ${modelId} has no model to score yet: ${quoteUntrusted((err as ServiceError).details ?? '')}`);
+      if (code === 'SIGNATURE_INVALID' || code === 'MERCHANT_NOT_ENROLLED' || code === 'MERCHANT_REVOKED') {
+        const why = code === 'MERCHANT_REVOKED' ? `merchant ${this.options.merchantId} is revoked` : `this node's key is not the one enrolled for ${this.options.merchantId} (${code}): score with the --state folder of the node that enrolled`;
+        throw new ModelScoringError('MODEL_ACCESS_REFUSED', `the coordinator gives models to enrolled shops only; ${why}`);
+      }
       throw err;
     }
     if (!constantTimeEqual(blake2b256(Buffer.from(res.modelJson, 'utf8')), res.modelDigest)) throw new ModelScoringError('MODEL_DIGEST_MISMATCH', 'model_digest does not match model_json');

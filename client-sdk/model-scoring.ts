@@ -36,7 +36,9 @@ export type ModelScoringCode =
   /** The model_digest does not match model_json. */
   | 'MODEL_DIGEST_MISMATCH'
   /** This shop's data cannot be read as the spec says (a variable it does not export, a field its purpose does not allow). */
-  | 'DATA_CANNOT_SCORE';
+  | 'DATA_CANNOT_SCORE'
+  /** The coordinator gives models to enrolled, unrevoked shops only, and refused this node's signed request. */
+  | 'MODEL_ACCESS_REFUSED';
 
 /** A model this node refuses to score, with a code and a message naming fields, never values. */
 export class ModelScoringError extends Error {

@@ -29,6 +29,7 @@ import {
   type RpcLogger,
   type SubmitContributionResponse,
   rightsReportDigest,
+  modelRequestDigest,
   quoteUntrusted,
 } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -162,10 +163,30 @@ function utcDay(unixMs: bigint): string {
   return new Date(Number(unixMs)).toISOString().slice(0, 10);
 }
 
-/** `GetModel`: a fitted model, so the shop can score its own customers locally. */
+/** How far a signed model request's time may be from the coordinator's clock. */
+const MODEL_REQUEST_SKEW_MS = 5 * 60_000;
+
+/**
+ * `GetModel`: a fitted model, so the shop can score its own customers
+ * locally. Only for an enrolled, unrevoked merchant whose current key signed
+ * the request (modelRequestDigest) within MODEL_REQUEST_SKEW_MS: a model is
+ * a released result of its purpose, not for whoever learnt a fit id.
+ */
 async function getModel(deps: MerchantRpcDeps, req: GetModelRequest, call: RpcPeer): Promise<GetModelResponse> {
-  await deps.limits.peer(call.getPeer());
+  const { store, audit, limits } = deps;
+  await limits.peer(call.getPeer());
   checkRpcId(req.modelId, 'model_id');
+  checkRpcId(req.merchantId, 'merchant_id');
+  const merchant = await store.merchantState(req.merchantId);
+  if (!merchant) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_NOT_ENROLLED', `merchant ${req.merchantId} is not enrolled`);
+  if (req.nonce.length < 16 || req.nonce.length > 64) throw new RpcError(status.INVALID_ARGUMENT, 'NONCE_INVALID', 'nonce must be 16..64 bytes');
+  const skew = Number(req.createdUnixMs) - Date.now();
+  if (!(Math.abs(skew) <= MODEL_REQUEST_SKEW_MS)) throw new RpcError(status.INVALID_ARGUMENT, 'REQUEST_TIME_INVALID', 'created_unix_ms must be within 5 minutes of the coordinator\'s clock');
+  if (req.signature.length !== 64 || !verifyDigest(req.signature, modelRequestDigest(req), merchant.signingPublicKey)) {
+    await audit.record({ type: 'auth.failed', actor: 'coordinator', details: { surface: 'grpc', route: 'GetModel', reason: 'SIGNATURE_INVALID' } });
+    throw new RpcError(status.UNAUTHENTICATED, 'SIGNATURE_INVALID', 'the request signature does not verify under the enrolled key');
+  }
+  if (merchant.revokedAt !== null) throw new RpcError(status.PERMISSION_DENIED, 'MERCHANT_REVOKED', `merchant ${req.merchantId} is revoked`);
   const fit = await deps.fits.get(req.modelId);
   if (!fit) throw new RpcError(status.NOT_FOUND, 'MODEL_UNKNOWN', `no model ${req.modelId}`);
   // A fit still running (or failed) has no model yet: said apart from an unknown id, so a shop knows to wait.

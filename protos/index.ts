@@ -40,4 +40,5 @@ export {
 export { envelopeOf } from './envelope.js';
 export { checkPublicKeyBundle } from './public-key-bundle.js';
 export { rightsReportDigest } from './rights-report.js';
+export { modelRequestDigest } from './model-request.js';
 export { keyEvidenceToWire, keyEvidenceFromWire, keyRotationToWire, keyRotationFromWire, releaseRequestDigest, signReleaseRequest } from './key-evidence.js';

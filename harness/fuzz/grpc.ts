@@ -46,6 +46,7 @@ import {
   RotateKeyRequest,
   type MerchantKeyEvidence,
   rightsReportDigest,
+  modelRequestDigest,
   type ContributionHeader,
 } from '../../protos/index.js';
 import { loadOrCreateSigningKey } from '../../client-sdk/index.js';
@@ -140,6 +141,8 @@ async function makeMerchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Ar
   const mkey = loadOrCreateSigningKey(join(m.stateDir, 'signing.seed'));
   const report = { merchantId: m.merchantId, events: [{ type: 'access', handledUnixMs: BigInt(Date.now() - 60_000) }], createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(32)) };
   const signed = ReportRightsEventsRequest.fromPartial({ ...report, signature: Buffer.from(signDigest(rightsReportDigest(report), mkey.secretKey)) });
+  // A model request signed by an enrolled merchant, so mutations reach the checks behind the signature.
+  const modelRequest = { modelId: 'fit-0000', merchantId: m.merchantId, createdUnixMs: BigInt(Date.now()), nonce: Buffer.from(randomBytes(16)) };
   // The merchant fuzz-enrol rotating to a new key (valid once it is enrolled).
   const { rotation } = rotateKeyEvidence(evidence, key.secretKey, generateSigningKeyPair());
   const rotate = RotateKeyRequest.fromPartial({ merchantId: 'fuzz-enrol', rotation: keyRotationToWire(rotation) });
@@ -148,7 +151,7 @@ async function makeMerchantSeeds(c: FuzzCluster): Promise<Record<string, Uint8Ar
     rotateKey: [RotateKeyRequest.encode(rotate).finish()],
     listOpenQueries: [ListOpenQueriesRequest.encode({ merchantId: m.merchantId }).finish()],
     reportRightsEvents: [ReportRightsEventsRequest.encode(signed).finish()],
-    getModel: [GetModelRequest.encode({ modelId: 'fit-0000' }).finish()],
+    getModel: [GetModelRequest.encode({ ...modelRequest, signature: Buffer.from(signDigest(modelRequestDigest(modelRequest), mkey.secretKey)) }).finish()],
   };
 }
 

@@ -11,14 +11,15 @@
  * model yet, are refused with their codes, and the CLI says so in one line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GbtFitModel } from '../../analytics/gradient-boosted-trees.js';
 import { LIFECYCLE_STAGES } from '../../analytics/shop-data.js';
-import { ModelScoringError, loadShopCompliance, loadShopData, type MerchantNode } from '../../client-sdk/index.js';
+import { ModelScoringError, defaultStateDir, loadShopCompliance, loadShopData, type MerchantNode } from '../../client-sdk/index.js';
+import { PSEUDONYM_KEY_FILE } from '../../client-sdk/pseudonym-key.js';
 import { DEFAULT_PURPOSE_REGISTRY, getPurpose } from '../../compliance/index.js';
 import { api, startCluster, type Cluster } from '../../harness/cluster.js';
 import { makeMerchants, makeShops, type SynthShops } from '../../harness/shops.js';
@@ -51,6 +52,25 @@ interface FitView {
   statusReason: string | null;
   round: number;
   model: GbtFitModel | null;
+}
+
+/**
+ * A state folder for the CLI as the running node's would be: its signing key
+ * and key evidence (the in-process node keeps them in a folder of its own) and
+ * the shop's pseudonym key (in the export's default state folder here).
+ */
+function nodeState(nodeStateDir: string, shopDir: string, parent: string): string {
+  const dir = mkdtempSync(join(parent, 'state-'));
+  for (const f of readdirSync(nodeStateDir)) if (statSync(join(nodeStateDir, f)).isFile()) copyFileSync(join(nodeStateDir, f), join(dir, f));
+  copyFileSync(join(defaultStateDir(shopDir), PSEUDONYM_KEY_FILE), join(dir, PSEUDONYM_KEY_FILE));
+  return dir;
+}
+
+/** A state folder with the shop's pseudonym key but a signing key of its own, never enrolled. */
+function strangerState(shopDir: string, parent: string): string {
+  const dir = mkdtempSync(join(parent, 'stranger-'));
+  copyFileSync(join(defaultStateDir(shopDir), PSEUDONYM_KEY_FILE), join(dir, PSEUDONYM_KEY_FILE));
+  return dir;
 }
 
 /** Runs `fedmart merchant score ...`; resolves with the exit code and output once it ends. */
@@ -121,7 +141,7 @@ describe('scoring a gradient-boosted-trees customer model at the shop', () => {
     // The CLI writes the same scores, one line per customer, and says how many were left out.
     const file = join(out, 'scores.csv');
     const shop = shops.shopDirs[0]!;
-    const run = await cli(['--id', shop.shopId, '--data', shop.dir, '--coordinator', cluster.coordinator.grpcAddress, '--model', fit.fitId, '--out', file]);
+    const run = await cli(['--id', shop.shopId, '--data', shop.dir, '--state', nodeState(merchants[0]!.stateDir, shop.dir, out), '--coordinator', cluster.coordinator.grpcAddress, '--model', fit.fitId, '--out', file]);
     expect(run.code, run.stderr).toBe(0);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines[0]).toBe('customer_id,score');
@@ -131,7 +151,7 @@ describe('scoring a gradient-boosted-trees customer model at the shop', () => {
 
     // A .json file gets the scores as computed, with what they are.
     const jsonFile = join(out, 'scores.json');
-    const jsonRun = await cli(['--id', shop.shopId, '--data', shop.dir, '--coordinator', cluster.coordinator.grpcAddress, '--model', fit.fitId, '--out', jsonFile]);
+    const jsonRun = await cli(['--id', shop.shopId, '--data', shop.dir, '--state', nodeState(merchants[0]!.stateDir, shop.dir, out), '--coordinator', cluster.coordinator.grpcAddress, '--model', fit.fitId, '--out', jsonFile]);
     expect(jsonRun.code, jsonRun.stderr).toBe(0);
     const doc = JSON.parse(readFileSync(jsonFile, 'utf8')) as { model: string; output: string; idColumn: string; leftOut: number; scores: { id: string; score: number }[] };
     expect(doc).toMatchObject({ model: fit.fitId, output: 'probability', idColumn: 'customer_id', leftOut: scored.leftOut });
@@ -152,11 +172,17 @@ describe('scoring a gradient-boosted-trees customer model at the shop', () => {
 
     const shop = shops.shopDirs[0]!;
     for (const [id, code] of [['fit-0123456789abcdef', 'MODEL_UNKNOWN'], [running.body.fitId, 'MODEL_NOT_READY']] as const) {
-      const run = await cli(['--id', shop.shopId, '--data', shop.dir, '--coordinator', cluster.coordinator.grpcAddress, '--model', id, '--out', join(out, `${code}.csv`)]);
+      const run = await cli(['--id', shop.shopId, '--data', shop.dir, '--state', nodeState(merchants[0]!.stateDir, shop.dir, out), '--coordinator', cluster.coordinator.grpcAddress, '--model', id, '--out', join(out, `${code}.csv`)]);
       expect(run.code).toBe(1);
       const said = plainLines(run.stderr);
       expect(said, run.stderr).toHaveLength(1);
       expect(said[0]).toMatch(new RegExp(`^fedmart merchant: cannot score with ${id}: .*\\[${code}\\]$`));
     }
+    // A node whose --state holds another key than the one enrolled (the default folder, never enrolled here) gets no model.
+    const stranger = await cli(['--id', shop.shopId, '--data', shop.dir, '--state', strangerState(shop.dir, out), '--coordinator', cluster.coordinator.grpcAddress, '--model', running.body.fitId, '--out', join(out, 'stranger.csv')]);
+    expect(stranger.code).toBe(1);
+    const said = plainLines(stranger.stderr);
+    expect(said, stranger.stderr).toHaveLength(1);
+    expect(said[0]).toMatch(/^fedmart merchant: cannot score with .*: the coordinator gives models to enrolled shops only; this node's key is not the one enrolled for shop-\d+ \(SIGNATURE_INVALID\).*\[MODEL_ACCESS_REFUSED\]$/);
   }, 120_000);
 });

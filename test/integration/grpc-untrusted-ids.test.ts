@@ -8,7 +8,7 @@
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContributionChunk, EnrollRequest, KeyHolderServiceClient, MerchantServiceClient, ReleasePart, ReportRightsEventsRequest, RotateKeyRequest, callUnary, errorCodeOf, quoteUntrusted } from '../../protos/index.js';
+import { ContributionChunk, EnrollRequest, GetModelRequest, KeyHolderServiceClient, MerchantServiceClient, ReleasePart, ReportRightsEventsRequest, RotateKeyRequest, callUnary, errorCodeOf, quoteUntrusted } from '../../protos/index.js';
 import { UNTRUSTED_ECHO_MAX, escapeUntrusted } from '../../protos/untrusted-text.js';
 import { startCluster, type Cluster } from '../../harness/cluster.js';
 import { RawSubmitter } from '../helpers/raw-client.js';
@@ -82,7 +82,8 @@ describe('gRPC ids of any length and content', () => {
   });
 
   it('GetModel', async () => {
-    expectRefused(await failure(callUnary(bind(merchant.getModel), { modelId: HOSTILE_ID })), 'MODEL_ID_INVALID');
+    expectRefused(await failure(callUnary(bind(merchant.getModel), GetModelRequest.fromPartial({ modelId: HOSTILE_ID }))), 'MODEL_ID_INVALID');
+    expectRefused(await failure(callUnary(bind(merchant.getModel), GetModelRequest.fromPartial({ modelId: 'fit-0123', merchantId: HOSTILE_ID }))), 'MERCHANT_ID_INVALID');
   });
 
   it('SubmitContribution', async () => {

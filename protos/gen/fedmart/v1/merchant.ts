@@ -222,6 +222,17 @@ export interface ReportRightsEventsResponse {
 export interface GetModelRequest {
   /** The fit id, which is the model's version. */
   modelId: string;
+  /** The enrolled, unrevoked merchant asking: models go to shops only. */
+  merchantId: string;
+  /** Within five minutes of the coordinator's clock. */
+  createdUnixMs: bigint;
+  /** 16..64 fresh random bytes. */
+  nonce: Buffer;
+  /**
+   * Ed25519 signature by the merchant's current key over the canonical
+   * statement of the fields above (protos/model-request.ts).
+   */
+  signature: Buffer;
 }
 
 export interface GetModelResponse {
@@ -2622,13 +2633,28 @@ export const ReportRightsEventsResponse: MessageFns<ReportRightsEventsResponse> 
 };
 
 function createBaseGetModelRequest(): GetModelRequest {
-  return { modelId: "" };
+  return { modelId: "", merchantId: "", createdUnixMs: 0n, nonce: Buffer.alloc(0), signature: Buffer.alloc(0) };
 }
 
 export const GetModelRequest: MessageFns<GetModelRequest> = {
   encode(message: GetModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.modelId !== "") {
       writer.uint32(10).string(message.modelId);
+    }
+    if (message.merchantId !== "") {
+      writer.uint32(18).string(message.merchantId);
+    }
+    if (message.createdUnixMs !== 0n) {
+      if (BigInt.asIntN(64, message.createdUnixMs) !== message.createdUnixMs) {
+        throw new globalThis.Error("value provided for field message.createdUnixMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.createdUnixMs);
+    }
+    if (message.nonce.length !== 0) {
+      writer.uint32(34).bytes(message.nonce);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(42).bytes(message.signature);
     }
     return writer;
   },
@@ -2654,6 +2680,38 @@ export const GetModelRequest: MessageFns<GetModelRequest> = {
             message.modelId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.merchantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createdUnixMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nonce = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2673,6 +2731,18 @@ export const GetModelRequest: MessageFns<GetModelRequest> = {
         : isSet(object.model_id)
         ? globalThis.String(object.model_id)
         : "",
+      merchantId: isSet(object.merchantId)
+        ? globalThis.String(object.merchantId)
+        : isSet(object.merchant_id)
+        ? globalThis.String(object.merchant_id)
+        : "",
+      createdUnixMs: isSet(object.createdUnixMs)
+        ? BigInt(object.createdUnixMs)
+        : isSet(object.created_unix_ms)
+        ? BigInt(object.created_unix_ms)
+        : 0n,
+      nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
@@ -2680,6 +2750,18 @@ export const GetModelRequest: MessageFns<GetModelRequest> = {
     const obj: any = {};
     if (message.modelId !== "") {
       obj.modelId = message.modelId;
+    }
+    if (message.merchantId !== "") {
+      obj.merchantId = message.merchantId;
+    }
+    if (message.createdUnixMs !== 0n) {
+      obj.createdUnixMs = message.createdUnixMs.toString();
+    }
+    if (message.nonce.length !== 0) {
+      obj.nonce = base64FromBytes(message.nonce);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
     }
     return obj;
   },
@@ -2690,6 +2772,12 @@ export const GetModelRequest: MessageFns<GetModelRequest> = {
   fromPartial<I extends Exact<DeepPartial<GetModelRequest>, I>>(object: I): GetModelRequest {
     const message = createBaseGetModelRequest();
     message.modelId = object.modelId ?? "";
+    message.merchantId = object.merchantId ?? "";
+    message.createdUnixMs = (object.createdUnixMs !== undefined && object.createdUnixMs !== null)
+      ? BigInt(object.createdUnixMs)
+      : 0n;
+    message.nonce = object.nonce ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -2942,7 +3030,7 @@ export const MerchantServiceService = {
   },
   /**
    * A fitted model, so the shop can score its own customers locally; scores
-   * never leave the shop.
+   * never leave the shop. Asked by an enrolled, unrevoked merchant, signed.
    */
   getModel: {
     path: "/fedmart.v1.MerchantService/GetModel" as const,
@@ -2980,7 +3068,7 @@ export interface MerchantServiceServer extends UntypedServiceImplementation {
   reportRightsEvents: handleUnaryCall<ReportRightsEventsRequest, ReportRightsEventsResponse>;
   /**
    * A fitted model, so the shop can score its own customers locally; scores
-   * never leave the shop.
+   * never leave the shop. Asked by an enrolled, unrevoked merchant, signed.
    */
   getModel: handleUnaryCall<GetModelRequest, GetModelResponse>;
 }
@@ -3095,7 +3183,7 @@ export interface MerchantServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * A fitted model, so the shop can score its own customers locally; scores
-   * never leave the shop.
+   * never leave the shop. Asked by an enrolled, unrevoked merchant, signed.
    */
   getModel(
     request: GetModelRequest,
