@@ -4,6 +4,10 @@
  * with a UTF-8 byte-order mark so that spreadsheet software shows the
  * Chinese headers correctly.
  *
+ * Times are given twice: the logged UTC instant, and Beijing time (UTC+8)
+ * beside it for the reader. Per-round subject counts summed over rounds are
+ * labelled subject-rounds: a customer in ten rounds counts ten times.
+ *
  * Cells that a spreadsheet would run as a formula (starting with = + - @ or
  * a tab/CR) get a leading apostrophe (OWASP "CSV injection"): register text
  * comes from configuration and must not execute on a reviewer's machine.
@@ -11,6 +15,7 @@
  * @module
  */
 import type { AuditBundle } from './audit-bundle.js';
+import { beijingTime } from './audit-report-markup.js';
 
 /** The files `renderAuditCsv` produces. */
 export interface AuditCsvFiles {
@@ -49,13 +54,13 @@ export function renderAuditCsv(bundle: AuditBundle): AuditCsvFiles {
   const s = bundle.sections;
   const queries = csv(
     [
-      '查询 query', '用途 purpose', '请求方 requester', '法律依据 legal basis', '类型 kind', '创建时间 created at', '规格摘要 spec digest',
+      '查询 query', '用途 purpose', '请求方 requester', '法律依据 legal basis', '类型 kind', '创建时间(UTC) created at (UTC)', '创建时间(北京时间) created at (Beijing, UTC+8)', '规格摘要 spec digest',
       '最少商家 min merchants', '最少主体 min subjects', '商家 merchants', '纳入主体 subjects included', '排除 excluded by reason',
       '拒收贡献 contributions rejected', '抑制单元格 suppressed cells', '抑制原因 suppression reasons', '状态 status', '失败原因 failure reason',
       '噪声机制 noise mechanism', 'epsilon', 'delta', '发布摘要 release digest', '发现 findings', '证据序号 evidence seqs',
     ],
     s.queries.map((q) => [
-      q.queryId, q.purpose, q.requester, q.legalBasis, q.kind, q.createdAt, q.specDigest,
+      q.queryId, q.purpose, q.requester, q.legalBasis, q.kind, q.createdAt, q.createdAt === null ? null : (beijingTime(q.createdAt)?.replace(' (北京时间)', '') ?? null), q.specDigest,
       q.thresholds?.minMerchants ?? null, q.thresholds?.minSubjects ?? null, q.merchants, q.subjectsIncluded, counts(q.excludedByReason),
       q.contributionsRejected, q.suppressedCells, q.suppressionReasons, q.status, q.failureReason,
       q.release?.noise?.mechanism ?? null, q.release?.noise?.epsilon ?? null, q.release?.noise?.delta ?? null, q.release?.releaseDigest ?? null,
@@ -69,7 +74,7 @@ export function renderAuditCsv(bundle: AuditBundle): AuditCsvFiles {
     ]),
   );
   const consent = csv(
-    ['用途 purpose', '贡献数 contributions', '纳入主体 subjects included', '排除主体 subjects excluded', '排除原因 excluded by reason'],
+    ['用途 purpose', '贡献数 contributions', '纳入主体轮次(按轮相加，非人数) subject-rounds included (summed over rounds, not people)', '排除主体轮次 subject-rounds excluded', '排除原因 excluded by reason'],
     s.consentSummary.map((r) => [r.purpose, r.contributions, r.subjectsIncluded, r.subjectsExcluded, counts(r.excludedByReason)]),
   );
   const sec = s.securityEvents;

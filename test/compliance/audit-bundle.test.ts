@@ -838,6 +838,17 @@ describe('rendering', () => {
     expect(lines(files['queries.csv'])[0]).toContain('"查询 query"');
     expect(files['queries.csv'].startsWith('\uFEFF')).toBe(true);
     expect(files['security-events.csv']).toContain('"contribution.rejected reason","SIGNATURE_INVALID","1"');
+    // Each query's creation time in UTC as logged and in Beijing time beside it: 8 hours later, computed here.
+    const header = lines(files['queries.csv'])[0]!.split('","');
+    const utcAt = header.findIndex((h) => h.startsWith('创建时间(UTC)'));
+    expect(header[utcAt + 1]).toContain('Beijing, UTC+8');
+    for (const [i, q] of bundle.sections.queries.entries()) {
+      const cells = lines(files['queries.csv'])[i + 1]!.slice(1, -1).split('","');
+      expect(cells[utcAt]).toBe(q.createdAt ?? '');
+      if (q.createdAt === null) continue;
+      expect(cells[utcAt + 1]).toBe(new Date(Date.parse(q.createdAt) + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' '));
+    }
+    expect(lines(files['consent-summary.csv'])[0]).toContain('subject-rounds included (summed over rounds, not people)');
 
     const registers = scenarioRegisters();
     const b = { ...bundle, sections: { ...bundle.sections, processingRegister: [{ ...bundle.sections.processingRegister[0]!, description: '=HYPERLINK("http://x")' }] } };
