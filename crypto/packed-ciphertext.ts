@@ -117,9 +117,13 @@ export function writeSealCiphertext(coefficients: SplitCoefficients, layout: Pac
   return out;
 }
 
-/** Reads the coefficients of validated SEAL bytes as uint32 halves. */
-export function readSealCoefficients(sealBytes: Uint8Array, layout: PackedLayout): SplitCoefficients {
-  const out = allocateCoefficients(layout);
+/**
+ * Reads the coefficients of validated SEAL bytes as uint32 halves, into
+ * `into` when given (every coefficient of the layout is written, so scratch
+ * storage needs no clearing first).
+ */
+export function readSealCoefficients(sealBytes: Uint8Array, layout: PackedLayout, into?: SplitCoefficients): SplitCoefficients {
+  const out = into ?? allocateCoefficients(layout);
   const view = new DataView(sealBytes.buffer, sealBytes.byteOffset, sealBytes.byteLength);
   for (let i = 0, off = layout.seal.dataOffset; i < layout.coefficientCount; i++, off += 8) {
     out.lo[i] = view.getUint32(off, true);
