@@ -77,7 +77,7 @@ describe('OpenAPI document', () => {
     expect(create.responses['400'].description).toContain('PURPOSE_UNKNOWN');
     expect(create.responses['403'].description).toContain('PURPOSE_NOT_GRANTED');
     const entries = doc.paths['/v1/audit/entries'].get;
-    expect(entries.parameters.map((p: any) => [p.name, p.in, p.required])).toEqual([['from', 'query', true], ['to', 'query', true], ['type', 'query', false], ['actor', 'query', false]]);
+    expect(entries.parameters.map((p: any) => [p.name, p.in, p.required])).toEqual([['from', 'query', true], ['to', 'query', true], ['type', 'query', false], ['actor', 'query', false], ['queryId', 'query', false]]);
     expect(doc.paths['/v1/jobs/{id}/report.pdf'].get.responses['200'].content).toHaveProperty('application/pdf');
     expect(doc.paths['/v1/audit/export-jobs'].post.responses['202'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Job' });
   });
