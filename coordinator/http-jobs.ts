@@ -351,11 +351,19 @@ export class JobRegistry {
     } finally {
       this.events.off('finished', onFinished);
     }
-    const rows = await this.db.query<{ job_id: string }>(
-      `UPDATE jobs SET claimed_by = NULL, claimed_until = NULL, status = 'queued', progress_done = 0, progress_step = 'queued'
-        WHERE claimed_by = $1 AND status IN ('queued', 'running') RETURNING job_id`,
-      [this.coordinatorId],
-    );
+    let rows: { job_id: string }[];
+    try {
+      rows = await this.db.query<{ job_id: string }>(
+        `UPDATE jobs SET claimed_by = NULL, claimed_until = NULL, status = 'queued', progress_done = 0, progress_step = 'queued'
+          WHERE claimed_by = $1 AND status IN ('queued', 'running') RETURNING job_id`,
+        [this.coordinatorId],
+      );
+    } catch (err) {
+      // The database is gone (closed first, or unreachable): nothing can be handed over, and the jobs this process
+      // held are taken over when their leases run out, as after a crash. Shutting down goes on.
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'jobs not handed over at shutdown: the database did not answer; their leases run out instead');
+      return { finished, released: [] };
+    }
     const released = rows.map((r) => r.job_id);
     for (const jobId of released) this.log.info({ jobId }, 'job handed over at shutdown; another coordinator runs it');
     return { finished, released };
