@@ -1,9 +1,8 @@
 // Administrator pages: users (create with role and granted purposes, revoke),
-// the purpose and PIA registry, and merchants (status, revocation, enrolment tokens).
+// the purpose and PIA registry, and merchants (status, revocation, the command that makes an enrolment token).
 
 import { api } from './api.js';
 import { clear, h, table } from './dom.js';
-import { issueEnrolmentToken, TokenIssueError } from './enrolment-token.js';
 import { fmt, t } from './i18n.js';
 
 const ROLES = ['marketer', 'compliance', 'admin', 'merchant'];
@@ -85,8 +84,7 @@ export async function registryPage(main) {
 /**
  * Enrolled merchants with their status (a revoked shop is marked so and
  * offers no revoke), revocation after a confirmation naming the shop, and
- * one-time enrolment tokens made in this browser from the authority's seed
- * file (see enrolment-token.js); a token is shown once and kept nowhere.
+ * the command that makes a one-time enrolment token offline (tokenCard).
  */
 export async function merchantsPage(main) {
   const list = h('section', { class: 'card', id: 'm-list' });
@@ -126,39 +124,38 @@ function renderMerchants(list, merchants, refresh) {
   if (merchants.length === 0) list.append(h('p', { class: 'muted' }, t('mc.none')));
 }
 
-/** The form that makes an enrolment token; `known()` is the merchants listed, whose ids a token would not enrol. */
+/**
+ * Enrolment tokens are made offline with `fedmart enrol-token`, on the
+ * administrator's machine: the card builds that command for a shop. The
+ * console never asks for the enrolment authority's seed, because a page the
+ * coordinator serves must not hold it: a compromised coordinator could serve
+ * a page that keeps the seed and then enrol shops of its own making, which
+ * the key holder's check of every merchant key against the authority exists
+ * to prevent (docs/merchant-identity.md). `known()` is the merchants listed,
+ * whose ids a token would not enrol.
+ */
 function tokenCard(known) {
   const merchantId = h('input', { id: 'et-merchant', type: 'text', spellcheck: 'false', autocomplete: 'off', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._-]{0,127}' });
   const days = h('input', { id: 'et-days', type: 'number', min: '1', max: '3650', value: '7', required: true });
-  const seed = h('input', { id: 'et-seed', type: 'file', required: true, 'aria-describedby': 'et-seed-help' });
   const out = h('div', { 'aria-live': 'polite', id: 'et-out' });
-  const form = h('form', { class: 'card', id: 'et-form' }, h('h2', {}, t('mc.tokenTitle')), h('p', { class: 'muted' }, t('mc.tokenIntro')),
+  const form = h('form', { class: 'card', id: 'et-form' }, h('h2', {}, t('mc.tokenTitle')), h('p', { class: 'muted' }, t('mc.tokenOffline')),
     h('div', { class: 'row' },
       h('div', { class: 'field' }, h('label', { for: 'et-merchant' }, t('s.merchant')), merchantId),
-      h('div', { class: 'field' }, h('label', { for: 'et-days' }, t('mc.days')), days),
-      h('div', { class: 'field' }, h('label', { for: 'et-seed' }, t('mc.seed')), seed, h('small', { id: 'et-seed-help' }, t('mc.seedHelp')))),
-    h('button', { type: 'submit', class: 'primary' }, t('mc.issue')), out);
-  form.addEventListener('submit', async (ev) => {
+      h('div', { class: 'field' }, h('label', { for: 'et-days' }, t('mc.days')), days)),
+    h('button', { type: 'submit', class: 'primary' }, t('mc.showCommand')), out);
+  form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clear(out);
     const id = merchantId.value.trim();
-    const file = seed.files?.[0];
-    try {
-      if (known().some((m) => m.merchantId === id)) throw Object.assign(new Error(t('mc.alreadyEnrolled', { id })), { code: 'MERCHANT_ENROLLED' });
-      const authoritySeed = file && file.size === 32 ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(0);
-      const issued = await issueEnrolmentToken({ authoritySeed, merchantId: id, days: Number(days.value) });
-      out.append(h('div', { class: 'notice', role: 'status' },
-        h('p', {}, t('mc.issued', { id, tokenId: issued.tokenId, expires: fmt.time(issued.expiresAt) })),
-        h('label', { for: 'et-token' }, t('mc.token')), h('input', { id: 'et-token', readonly: true, value: issued.token, size: 60, autocomplete: 'off' }),
-        h('p', { class: 'muted' }, t('mc.tokenOnce')),
-        h('p', { class: 'muted' }, t('mc.authority', { key: issued.authorityKey }))));
-    } catch (err) {
-      const text = err instanceof TokenIssueError ? t(`mc.err.${err.code}`) : err.message;
-      out.append(h('p', { role: 'alert', class: 'error' }, `${err.code ?? t('error')}: ${text}`));
-    } finally {
-      // The seed leaves the form as soon as it was used; nothing of it is kept.
-      seed.value = '';
+    if (known().some((m) => m.merchantId === id)) {
+      out.append(h('p', { role: 'alert', class: 'error' }, `MERCHANT_ENROLLED: ${t('mc.alreadyEnrolled', { id })}`));
+      return;
     }
+    const n = Math.max(1, Math.min(3650, Math.floor(Number(days.value) || 7)));
+    out.append(h('div', { class: 'notice', role: 'status' },
+      h('p', {}, t('mc.runOffline')),
+      h('pre', { id: 'et-command' }, `fedmart enrol-token --deployment DIR --merchant ${id} --expires-days ${n}`),
+      h('p', { class: 'muted' }, t('mc.tokenOnce'))));
   });
   return form;
 }

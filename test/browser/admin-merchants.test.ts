@@ -3,26 +3,22 @@
  * `chromium` through playwright-core) against a coordinator app on PGlite:
  * each shop's status, revocation only after a confirmation naming the shop
  * (a revoked shop shows as revoked, to its operator too, and offers no
- * revoke), in Chinese and English, and an enrolment
- * token made in the page from the authority seed file: its key evidence
- * verifies against the authority's public key, the seed and the token are
- * sent nowhere, and after a reload the token is gone. Screenshots land in
- * test-output/browser/.
+ * revoke), in Chinese and English, and the enrolment-token card, which never
+ * asks for the authority's seed (a page the coordinator serves must not hold
+ * it) and shows the offline fedmart enrol-token command instead, sending
+ * nothing. Screenshots land in test-output/browser/.
  *
  * Without Chromium the suite is skipped with the reason in its name.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolmentEvidence, generateSigningKeyPair, toHex, verifyKeyEvidence } from '../../crypto/index.js';
 import { startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
 // Code inside page.evaluate runs in the browser; the project's lib has no DOM types.
-declare const localStorage: Record<string, string>;
-declare const sessionStorage: Record<string, string>;
 declare const document: { querySelectorAll(selector: string): Iterable<any> };
 
 const CHROMIUM = process.env.FEDMART_CHROMIUM ?? '/usr/bin/chromium';
@@ -130,64 +126,30 @@ describe.skipIf(!HAVE_CHROMIUM)(`merchants page in Chromium${HAVE_CHROMIUM ? '' 
     await other.close();
   });
 
-  it('issues an enrolment token from the seed file, shown once: it verifies, nothing of it or the seed is sent, and a reload shows it no more', async () => {
-    const authority = generateSigningKeyPair();
-    const seed = authority.secretKey.slice(0, 32);
-    const dir = mkdtempSync(join(tmpdir(), 'fedmart-authority-'));
-    const seedFile = join(dir, 'authority.seed');
-    writeFileSync(seedFile, seed, { mode: 0o600 });
-    try {
-      const page = await context.newPage();
-      await signIn(page, fx.users.admin.token);
-      await page.goto(`${origin}/console/#/merchants`);
-      await page.locator('#m-table').waitFor();
-      // Every control has an accessible name.
-      expect(await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
-        .filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label') && !String(el.textContent).trim())
-        .map((el) => String(el.outerHTML).slice(0, 80)))).toEqual([]);
-      const before = sent.length;
-      // An enrolled (here revoked) shop gets no token: it could never enrol with it.
-      await page.getByLabel('店铺', { exact: true }).fill('shop-02');
-      await page.getByLabel('注册机构种子文件').setInputFiles(seedFile);
-      await page.getByRole('button', { name: '签发令牌' }).click();
-      await page.locator('#et-out [role=alert]').filter({ hasText: 'MERCHANT_ENROLLED' }).waitFor();
-      expect(await page.locator('#et-token').count()).toBe(0);
-      // A new shop gets one.
-      await page.getByLabel('店铺', { exact: true }).fill('shop-03');
-      await page.getByLabel('有效天数').fill('5');
-      await page.getByLabel('注册机构种子文件').setInputFiles(seedFile);
-      const issuedAt = Date.now();
-      await page.getByRole('button', { name: '签发令牌' }).click();
-      const token = await page.locator('#et-token').inputValue();
-      expect(token).toMatch(/^fmet1\./);
-      expect(await page.locator('#et-out').textContent()).toContain('只显示这一次');
-      expect(await page.locator('#et-out').textContent()).toContain(toHex(authority.publicKey));
-      expect(await page.getByLabel('注册机构种子文件').inputValue()).toBe('');
-      await page.screenshot({ path: join(SHOTS, 'admin-merchants-token.png'), fullPage: true });
-
-      const node = generateSigningKeyPair();
-      const evidence = enrolmentEvidence(token, 'shop-03', node.publicKey);
-      const verified = verifyKeyEvidence(evidence, authority.publicKey, 'shop-03', node.publicKey, Date.now());
-      expect(await page.locator('#et-out').textContent()).toContain(verified.tokenIdHex);
-      const expires = evidence.statement.expiresUnixMs;
-      expect(expires).toBeGreaterThanOrEqual(issuedAt - 60_000 + 5 * 86_400_000);
-      expect(expires).toBeLessThanOrEqual(Date.now() + 5 * 86_400_000);
-
-      // Neither the seed (in any spelling) nor the token left the browser.
-      const seedSpellings = [toHex(seed), Buffer.from(seed).toString('base64'), Buffer.from(seed).toString('base64url')];
-      for (const r of sent.slice(before)) {
-        for (const secret of [token, ...seedSpellings]) expect(r.url + r.body, r.url).not.toContain(secret);
-      }
-      // Kept nowhere: not after a reload, not in the browser's storage.
-      await page.reload();
-      await page.locator('#m-table').waitFor();
-      expect(await page.locator('#et-token').count()).toBe(0);
-      expect(await page.content()).not.toContain(token);
-      const stored = await page.evaluate(() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]));
-      expect(stored).not.toContain(token);
-      await page.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('never asks for the enrolment authority\'s seed: it shows the offline fedmart enrol-token command for a new shop, none for a listed one, and sends nothing', async () => {
+    const page = await context.newPage();
+    await signIn(page, fx.users.admin.token);
+    await page.goto(`${origin}/console/#/merchants`);
+    await page.locator('#m-table').waitFor();
+    // Every control has an accessible name, and none takes a file (a seed).
+    expect(await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label') && !String(el.textContent).trim())
+      .map((el) => String(el.outerHTML).slice(0, 80)))).toEqual([]);
+    expect(await page.locator('input[type=file]').count()).toBe(0);
+    const before = sent.length;
+    // A listed (here revoked) shop gets no command: a token could never enrol it.
+    await page.getByLabel('店铺', { exact: true }).fill('shop-02');
+    await page.getByRole('button', { name: '生成命令' }).click();
+    await page.locator('#et-out [role=alert]').filter({ hasText: 'MERCHANT_ENROLLED' }).waitFor();
+    expect(await page.locator('#et-command').count()).toBe(0);
+    // A new shop gets the command to run where the seed is kept.
+    await page.getByLabel('店铺', { exact: true }).fill('shop-03');
+    await page.getByLabel('有效天数').fill('5');
+    await page.getByRole('button', { name: '生成命令' }).click();
+    expect(await page.locator('#et-command').textContent()).toBe('fedmart enrol-token --deployment DIR --merchant shop-03 --expires-days 5');
+    expect(await page.locator('#et-form').textContent()).toContain('控制台从不索取该种子');
+    expect(sent.slice(before)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'admin-merchants-token.png'), fullPage: true });
+    await page.close();
   });
 });

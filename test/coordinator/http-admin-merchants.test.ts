@@ -1,25 +1,12 @@
 /**
  * The administrator's merchants: the list shows each shop's status, revoking
  * is for administrators only, is audited once and shows as revoked, refusals
- * are problem+json; and the console's enrolment tokens (made in the browser
- * from the authority seed) are the tokens of crypto/enrolment-token.ts: they
- * parse canonically and their key evidence verifies against the authority's
- * public key alone, as the coordinator's Enroll and the key holder check it.
+ * are problem+json. (Enrolment tokens are made offline with fedmart
+ * enrol-token; the console only shows that command, never asking for the
+ * authority's seed.)
  */
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  KeyEvidenceError,
-  canonicalEncode as nodeCanonicalEncode,
-  cryptoReady,
-  enrolmentEvidence,
-  generateSigningKeyPair,
-  parseEnrolmentToken,
-  signingKeyPairFromSeed,
-  toHex,
-  verifyKeyEvidence,
-} from '../../crypto/index.js';
-import { canonicalEncode, issueEnrolmentToken, TokenIssueError } from '../../coordinator/console/enrolment-token.js';
+import { cryptoReady } from '../../crypto/index.js';
 import { BOOTSTRAP_TOKEN, startHttpFixture, type HttpFixture } from '../../harness/http-fixture.js';
 
 let fx: HttpFixture;
@@ -87,56 +74,5 @@ describe('merchants over HTTP', () => {
     expect([res.status, res.body.code, String(res.headers['content-type'])]).toEqual([409, 'SELF_REVOKE', expect.stringMatching(/^application\/problem\+json/)]);
     const me = await fx.call(fx.users.admin.token, 'GET', '/v1/me');
     expect(me.status).toBe(200);
-  });
-});
-
-describe("the console's enrolment tokens (enrolment-token.js)", () => {
-  it('encodes statements exactly as crypto/canonical.ts does', () => {
-    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), fc.maxSafeInteger(), fc.maxSafeNat());
-    fc.assert(fc.property(fc.array(value, { maxLength: 6 }), (values) =>
-      toHex(canonicalEncode('fedmart/v1/enrolment-token', values)) === toHex(nodeCanonicalEncode('fedmart/v1/enrolment-token', values))), { numRuns: 300 });
-  });
-
-  it("makes tokens whose evidence verifies against the authority's public key, for that merchant only", async () => {
-    const authority = generateSigningKeyPair();
-    const seed = authority.secretKey.slice(0, 32);
-    expect(toHex(signingKeyPairFromSeed(seed).publicKey)).toBe(toHex(authority.publicKey));
-    const now = Date.now();
-    const issued = await issueEnrolmentToken({ authoritySeed: seed, merchantId: 'shop-new.7', days: 3, nowMs: now });
-    expect(issued.authorityKey).toBe(toHex(authority.publicKey));
-    const parsed = parseEnrolmentToken(issued.token);
-    expect(parsed.statement.merchantId).toBe('shop-new.7');
-    expect(parsed.statement.expiresUnixMs).toBe(now + 3 * 86_400_000);
-    expect(toHex(parsed.statement.tokenId)).toBe(issued.tokenId);
-    expect(issued.expiresAt).toBe(new Date(now + 3 * 86_400_000).toISOString());
-
-    const node = generateSigningKeyPair();
-    const evidence = enrolmentEvidence(issued.token, 'shop-new.7', node.publicKey);
-    expect(verifyKeyEvidence(evidence, authority.publicKey, 'shop-new.7', node.publicKey, now).tokenIdHex).toBe(issued.tokenId);
-    const code = (f: () => unknown): string => {
-      try {
-        f();
-        return 'accepted';
-      } catch (err) {
-        return err instanceof KeyEvidenceError ? err.code : String(err);
-      }
-    };
-    expect(code(() => verifyKeyEvidence(evidence, generateSigningKeyPair().publicKey, 'shop-new.7', node.publicKey, now))).toBe('AUTHORITY_SIGNATURE_INVALID');
-    expect(code(() => enrolmentEvidence(issued.token, 'shop-other', node.publicKey))).toBe('TOKEN_MERCHANT_MISMATCH');
-    expect(code(() => verifyKeyEvidence(evidence, authority.publicKey, 'shop-new.7', node.publicKey, now + 4 * 86_400_000))).toBe('TOKEN_EXPIRED');
-    // Each token is fresh: another one for the same shop has another id and token key.
-    const second = await issueEnrolmentToken({ authoritySeed: seed, merchantId: 'shop-new.7' });
-    expect(second.tokenId).not.toBe(issued.tokenId);
-    expect(parseEnrolmentToken(second.token).statement.expiresUnixMs - Date.now()).toBeGreaterThan(7 * 86_400_000 - 60_000);
-  });
-
-  it('refuses a seed of the wrong size, a bad merchant id and bad days with coded errors', async () => {
-    const seed = new Uint8Array(32).fill(7);
-    const codeOf = async (p: Promise<unknown>): Promise<string> => p.then(() => 'issued', (err: unknown) => (err instanceof TokenIssueError ? err.code : String(err)));
-    expect(await codeOf(issueEnrolmentToken({ authoritySeed: new Uint8Array(31), merchantId: 'shop-1' }))).toBe('SEED_INVALID');
-    expect(await codeOf(issueEnrolmentToken({ authoritySeed: seed, merchantId: '-shop' }))).toBe('MERCHANT_ID_INVALID');
-    expect(await codeOf(issueEnrolmentToken({ authoritySeed: seed, merchantId: 'shop:1' }))).toBe('MERCHANT_ID_INVALID');
-    expect(await codeOf(issueEnrolmentToken({ authoritySeed: seed, merchantId: 'shop-1', days: 0 }))).toBe('DAYS_INVALID');
-    expect(await codeOf(issueEnrolmentToken({ authoritySeed: seed, merchantId: 'shop-1', days: 1.5 }))).toBe('DAYS_INVALID');
   });
 });
