@@ -643,8 +643,8 @@ export function logisticScore(model: Pick<LogisticModel, 'coefficients'>, x: rea
  */
 export function logisticModelFeatures(model: Pick<LogisticModel, 'featureClip' | 'maxFeatureAbs'>, x: readonly number[]): readonly number[] {
   if (model.featureClip !== 'clip' || model.maxFeatureAbs === undefined) return x;
-  const f = model.maxFeatureAbs;
-  return x.map((v) => Math.min(f, Math.max(-f, v)));
+  // The shops' own clipping of the training rows (a clip never refuses, so no feature names are needed).
+  return clippedFeatures({ maxFeatureAbs: model.maxFeatureAbs, featureClip: 'clip' }, [], x);
 }
 
 /** The linear predictor xᵀβ of one row. */
