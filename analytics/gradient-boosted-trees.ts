@@ -795,8 +795,9 @@ export function advanceGbtFit(spec: GbtFitSpec, state: GbtFitState, result: GbtL
   if (spec.baseMargin === 'auto' && state.baseMargin === undefined) {
     // The first level, computed at margin 0: the root's sums give the base margin, and the level is read at it.
     if (state.trees.length !== 1 || state.trees[0]!.nodes.length !== 1) throw new RangeError('state: the base margin is found from the first level of the first tree');
-    const b = gbtBaseMarginFromRoot(gbtSpecOf(spec, state.edges), result.histograms);
-    return advanceGbtFit(spec, { ...state, baseMargin: b }, { ...result, histograms: gbtLevelAtBaseMargin(gbtSpecOf(spec, state.edges), result.histograms, b) }, round);
+    const atZero = gbtSpecOf(spec, state.edges);
+    const b = gbtBaseMarginFromRoot(atZero, result.histograms);
+    return advanceGbtFit(spec, { ...state, baseMargin: b }, { ...result, histograms: gbtLevelAtBaseMargin(atZero, result.histograms, b) }, round);
   }
   const gbt = gbtFitSpecAt(spec, state);
   const minLeafSubjects = gbtMinLeafSubjects(spec, state, result.minSubjects);
