@@ -18,7 +18,11 @@ export interface ServiceProcess {
 }
 
 export function spawnService(args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // FEDMART_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each service into DIR (read with
+  // Chrome's DevTools or bench/profile-summary.ts) when the service exits.
+  const profileDir = process.env['FEDMART_BENCH_CPU_PROF'];
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile);
   child.stderr.pipe(log);
   const events: Record<string, unknown>[] = [];
