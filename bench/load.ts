@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HeContext, cryptoReady, DEFAULT_HE_PARAM_SET } from '../crypto/index.js';
+import { MAX_ROUND_CONTRIBUTORS } from '../round/index.js';
 import { createScratchDatabase } from './scratch-database.js';
 import { percentile } from './stats.js';
 import { fitLine, growthExponent, loadChartSvg, type LineFit } from './load-chart.js';
@@ -60,8 +61,8 @@ export const LOAD_HELP = `npm run bench:load — many merchant nodes against one
 
 Usage: npm run bench:load -- [options]
 
-  --merchants LIST     merchant counts to run, comma-separated (default 10,100,1000; each 3..1024,
-                       the most ciphertexts one sum keeps noise budget for)
+  --merchants LIST     merchant counts to run, comma-separated (default 10,100,1000; each 3..10000,
+                       a round's most; above 1024 the sums go in stages)
   --concurrency N|all  contributions in flight at once (default all: every merchant at once)
   --repeat R           rounds per merchant count (default 1)
   --db TARGET          pglite (default: a fresh PGlite folder per round), memory://, or a
@@ -218,7 +219,7 @@ async function runRound(
     await pool(merchants, Math.min(concurrency, 64), (m) => enrolMerchant(m, identities.authoritySeed));
     const enrolSeconds = (performance.now() - t) / 1000;
 
-    const maxContributors = Math.min(1024, Math.max(...o.merchants));
+    const maxContributors = Math.max(...o.merchants);
     const created = await http<{ queryId?: string }>(coordinator.http, 'POST', '/v1/queries', {
       kind: 'segment-stats', spec: { purpose: 'marketing-analytics', groupBy: 'lifecycle_stage' },
       targetMerchants: n, minMerchants: 3, maxContributors, deadlineSeconds: 3600,
@@ -421,7 +422,7 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | 'help' 
     if (!Number.isInteger(x) || x < min || x > max) throw new RangeError(`--${name}: expected an integer ${min}..${max}, got ${v}`);
     return x;
   };
-  const merchants = values.merchants.split(',').map((v) => int('merchants', v.trim(), 3, 1024));
+  const merchants = values.merchants.split(',').map((v) => int('merchants', v.trim(), 3, MAX_ROUND_CONTRIBUTORS));
   return {
     merchants,
     concurrency: values.concurrency === 'all' ? 0 : int('concurrency', values.concurrency, 1, 100_000),

@@ -4,6 +4,7 @@
  * for every role) and the query and model kinds on offer.
  */
 import { z } from 'zod';
+import { MAX_ROUND_CONTRIBUTORS } from '../round/index.js';
 import { toHex } from '../crypto/index.js';
 import { disclosureRoleOf, explainReason, getModelDefinition, getQueryDefinition, listModelKinds, listQueryKinds, type DisclosureRole, type ReasonParams } from '../analytics/index.js';
 import type { PurposeDefinition } from '../compliance/index.js';
@@ -28,9 +29,9 @@ const iso = z.string().meta({ format: 'date-time' });
 export const createQueryBody = z.object({
   kind: z.string().min(1).max(64),
   spec: z.record(z.string(), z.unknown()),
-  targetMerchants: z.number().int().min(1).max(10_000).optional(),
-  minMerchants: z.number().int().min(2).max(10_000).optional(),
-  maxContributors: z.number().int().min(1).max(10_000).optional(),
+  targetMerchants: z.number().int().min(1).max(MAX_ROUND_CONTRIBUTORS).optional(),
+  minMerchants: z.number().int().min(2).max(MAX_ROUND_CONTRIBUTORS).optional(),
+  maxContributors: z.number().int().min(1).max(MAX_ROUND_CONTRIBUTORS).optional(),
   deadlineSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
   /** Consent cutoff (ISO-8601); defaults to the time of creation. */
   cutoff: z.iso.datetime({ offset: true }).optional(),

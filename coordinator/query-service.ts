@@ -12,7 +12,7 @@
  */
 import { blake2b256, randomBytes, toHex, type HeContext } from '../crypto/index.js';
 import { canonicalSpecJson, disclosureRoleOf } from '../analytics/index.js';
-import { RoundError, RoundTerms, definitionOf } from '../round/index.js';
+import { RoundTerms, definitionOf } from '../round/index.js';
 import { PiaMissingError, PurposeFieldError, assertFieldsAllowed, assertPiaRecorded, disclosureTerms, type PurposeDefinition } from '../compliance/index.js';
 import type { PublicKeyBundle } from '../protos/index.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -86,9 +86,9 @@ export class QueryService {
 
   /**
    * Checks the query, stores it and records `query.created`. Throws
-   * RequestError (QUERY_KIND_UNKNOWN, QUERY_KIND_INTERNAL, OVERFLOW_RISK,
-   * CUTOFF_INVALID and those of `checkPurpose`) or RoundError (SPEC_INVALID,
-   * LAYOUT_INVALID) for a request it refuses.
+   * RequestError (QUERY_KIND_UNKNOWN, QUERY_KIND_INTERNAL, CUTOFF_INVALID
+   * and those of `checkPurpose`) or RoundError (SPEC_INVALID, LAYOUT_INVALID:
+   * no layout, or more than MAX_ROUND_CONTRIBUTORS) for a request it refuses.
    */
   async create(req: CreateQueryRequest): Promise<QueryRecord> {
     const { deps } = this;
@@ -103,16 +103,8 @@ export class QueryService {
       throw new RequestError('QUERY_KIND_INTERNAL', `${req.kind} is a step of a model fit: only the fit runner creates it, and its values stay with the fit runner; start a fit with POST /v1/fits instead`);
     }
     const maxContributors = req.maxContributors ?? 100;
-    const tooManyAddends = () => new RequestError('OVERFLOW_RISK', `maxContributors ${maxContributors} exceeds ${deps.ctx.paramSet.maxAddends}, the most ciphertexts a sum under ${deps.ctx.paramSet.name} keeps noise budget for`);
-    let terms: RoundTerms;
-    try {
-      terms = RoundTerms.fromSpec(deps.ctx, req.kind, { ...req.spec, kind: req.kind }, maxContributors);
-    } catch (err) {
-      // SPEC_INVALID and LAYOUT_INVALID go on as they are; a layout that fails because of too many contributors says so.
-      if (err instanceof RoundError && err.code === 'LAYOUT_INVALID' && maxContributors > deps.ctx.paramSet.maxAddends) throw tooManyAddends();
-      throw err;
-    }
-    if (maxContributors > deps.ctx.paramSet.maxAddends) throw tooManyAddends();
+    // RoundTerms refuses more than MAX_ROUND_CONTRIBUTORS (LAYOUT_INVALID); beyond maxAddends the sums go in stages (stageContributors).
+    const terms = RoundTerms.fromSpec(deps.ctx, req.kind, { ...req.spec, kind: req.kind }, maxContributors);
     const { spec, specJson, specDigest } = terms;
     const now = new Date();
     const purpose = await this.checkPurpose(definition.purposeOf(spec), definition.inputFields(spec), now);

@@ -28,6 +28,7 @@ import {
   keyEvidenceFromJson,
   keyEvidenceUpTo,
   sumPackedContributions,
+  byMerchantId,
   toHex,
   type HeContext,
   type SigningKeyPair,
@@ -251,7 +252,9 @@ export class RoundCloser {
   private aggregateDigest(q: QueryRecord, contributions: readonly StoredContribution[]): Uint8Array {
     const layout = this.layouts.layoutOf(q);
     const running = this.work.sums.sumsFor(q.queryId, contributions.map((c) => c.merchantId), layout.ciphertextCount);
-    const sums = running ?? sumPackedContributions(this.ctx, contributions.map((c) => c.ciphertexts), layout.ciphertextCount);
+    // In merchant-id order as the key holder adds them: more than maxAddends are cut into the same stages.
+    const ordered = running ? [] : [...contributions].sort(byMerchantId);
+    const sums = running ?? sumPackedContributions(this.ctx, ordered.map((c) => c.ciphertexts), layout.ciphertextCount);
     this.log.info({ queryId: q.queryId, contributions: contributions.length, from: running ? 'running sum' : 'stored contributions' }, 'aggregate added');
     return blake2b256(Buffer.concat(sums));
   }

@@ -20,6 +20,10 @@
  * query is finished, and from time to time the sums of queries finished
  * by another coordinator.
  *
+ * A sum holds at most the parameter set's `maxAddends` contributions: the
+ * accumulator refuses the next one, and the sum is given up. A round of more
+ * is added at close, in stages (crypto/sum-contributions.ts).
+ *
  * The merchants counted per query also tell the intake when a query may
  * have reached its target, so the round closer need not count the stored
  * contributions after every contribution.

@@ -61,7 +61,7 @@ export {
 } from './envelope.js';
 export type { ContributionEnvelope } from './envelope.js';
 export { loadOrCreateSeedFile } from './seed-file.js';
-export { sumPackedContributions } from './sum-contributions.js';
+export { sumPackedContributions, sumStageSizes, byMerchantId } from './sum-contributions.js';
 export {
   issueEnrolmentToken,
   parseEnrolmentToken,

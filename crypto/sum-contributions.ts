@@ -3,11 +3,46 @@
  * back to back: ciphertext i of every contribution goes into sum i. Used
  * identically by the coordinator and the key holder, so that both arrive at
  * byte-identical sums and can compare them by digest.
+ *
+ * ## Stages
+ *
+ * One sum keeps noise budget for at most `paramSet.maxAddends` (1024)
+ * ciphertexts. A round with more contributions is added in *stages*: the
+ * contributions, in the order given, are cut into consecutive runs of
+ * `maxAddends`, and each run is summed on its own. The key holder decrypts
+ * every stage sum and adds the decoded totals in BigInt; a stage's totals
+ * never leave it (keyholder/key-holder.ts). Both parties pass the
+ * contributions in merchant-id order (`byMerchantId`), so they cut the same
+ * stages. A round of at most `maxAddends` contributions is one stage, whose
+ * sums are exactly the unstaged sums.
  */
 import { CiphertextAccumulator } from './ciphertext-accumulator.js';
 import type { HeContext } from './context.js';
 
-/** Returns one packed sum per ciphertext position. Throws CiphertextFormatError on any invalid ciphertext. */
+/**
+ * Sizes of the stages `count` contributions are added in, `maxAddends` at
+ * most each, in order: [] for 0, [count] while count <= maxAddends.
+ * @throws RangeError naming the argument for a negative count or a maxAddends below 1
+ */
+export function sumStageSizes(count: number, maxAddends: number): number[] {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${String(count)}`);
+  if (!Number.isSafeInteger(maxAddends) || maxAddends < 1) throw new RangeError(`maxAddends must be a positive integer, got ${String(maxAddends)}`);
+  const sizes: number[] = [];
+  for (let left = count; left > 0; left -= maxAddends) sizes.push(Math.min(left, maxAddends));
+  return sizes;
+}
+
+/** Code-unit order of merchant ids: the order both parties add contributions in (not a database collation). */
+export function byMerchantId<T extends { readonly merchantId: string }>(a: T, b: T): number {
+  return a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0;
+}
+
+/**
+ * Returns the packed sums stage by stage (see Stages above): for stage s and
+ * ciphertext position i, `sums[s * ciphertextCount + i]`. With at most
+ * `maxAddends` contributions that is one sum per position.
+ * Throws CiphertextFormatError on any invalid ciphertext.
+ */
 export function sumPackedContributions(ctx: HeContext, contributions: readonly Uint8Array[], ciphertextCount: number): Uint8Array[] {
   if (!Number.isSafeInteger(ciphertextCount) || ciphertextCount < 1) throw new RangeError('ciphertextCount must be a positive integer');
   const length = ctx.packedCiphertextByteLength;
@@ -16,10 +51,17 @@ export function sumPackedContributions(ctx: HeContext, contributions: readonly U
     if (c.length !== ciphertextCount * length) throw new RangeError(`contributions[${j}] must hold ${ciphertextCount} packed ciphertexts of ${length} bytes`);
   });
   const sums: Uint8Array[] = [];
-  for (let i = 0; i < ciphertextCount; i++) {
-    const acc = new CiphertextAccumulator(ctx);
-    for (const c of contributions) acc.add(c.subarray(i * length, (i + 1) * length));
-    sums.push(acc.sumPacked());
+  let first = 0;
+  // No contributions: one stage of empty sums, as before stages existed.
+  const stages = contributions.length === 0 ? [0] : sumStageSizes(contributions.length, ctx.paramSet.maxAddends);
+  for (const size of stages) {
+    const stage = contributions.slice(first, first + size);
+    first += size;
+    for (let i = 0; i < ciphertextCount; i++) {
+      const acc = new CiphertextAccumulator(ctx);
+      for (const c of stage) acc.add(c.subarray(i * length, (i + 1) * length));
+      sums.push(acc.sumPacked());
+    }
   }
   return sums;
 }

@@ -19,13 +19,13 @@ import {
   type RpcLogger,
   type SignedRelease,
 } from '../protos/index.js';
-import { RoundError, rpcErrorOf } from '../round/index.js';
+import { MAX_ROUND_CONTRIBUTORS, RoundError, rpcErrorOf } from '../round/index.js';
 import type { ContributionForRelease, KeyHolder } from './key-holder.js';
 import type { ReleaseObserver } from './metrics.js';
 import { annotateKeyHolderSpan } from './tracing.js';
 
-/** Upper bound on contributions in one release request. */
-export const MAX_RELEASE_CONTRIBUTIONS = 10_000;
+/** Most contributions one release request may carry: a round's most. */
+export const MAX_RELEASE_CONTRIBUTIONS = MAX_ROUND_CONTRIBUTORS;
 
 export const keyHolderServiceDefinition = hardenService(KeyHolderServiceService);
 
@@ -33,11 +33,11 @@ export const keyHolderServiceDefinition = hardenService(KeyHolderServiceService)
 export interface ReleaseStreamLimits {
   /** Longest wait for the next message of a stream (default 30 s): a stalled peer is cut off. */
   readonly idleTimeoutMs: number;
-  /** Most bytes of contributions one request may carry (default 1 GiB of ciphertext: about 1,000 merchants × 8 ciphertexts). */
+  /** Most bytes of contributions one request may carry (default 2 GiB of ciphertext: 10,000 merchants × 1 ciphertext, or 2,000 × 8). */
   readonly maxBytes: number;
 }
 
-export const DEFAULT_RELEASE_STREAM_LIMITS: ReleaseStreamLimits = { idleTimeoutMs: 30_000, maxBytes: 1024 * 1024 * 1024 };
+export const DEFAULT_RELEASE_STREAM_LIMITS: ReleaseStreamLimits = { idleTimeoutMs: 30_000, maxBytes: 2 * 1024 * 1024 * 1024 };
 
 /** The header and contributions of one Release stream, read under `limits`; throws RpcError. */
 async function readRelease(

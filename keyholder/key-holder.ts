@@ -18,6 +18,8 @@ import {
   publicKeyBundleDigest,
   signDigest,
   sumPackedContributions,
+  sumStageSizes,
+  byMerchantId,
   toHex,
   verifyDigest,
   verifyKeyEvidence,
@@ -295,7 +297,8 @@ export class KeyHolder {
       const shops = this.verifyContributions(round, contributions);
       const policy = this.admit(header, terms, shops);
 
-      const sorted = [...contributions].sort((a, b) => (a.header.merchantId < b.header.merchantId ? -1 : 1));
+      // Merchant-id order: the order the coordinator adds in, so that both cut the same stages.
+      const sorted = [...contributions].sort((a, b) => byMerchantId(a.header, b.header));
       const contributionDigests = sorted.map((c) => toHex(blake2b256(c.ciphertexts)));
       const repeated = this.repeatedRelease(header.queryId, contributionDigests);
       if (repeated) return { repeated, terms: undefined } as const;
@@ -306,7 +309,7 @@ export class KeyHolder {
     if (checked.terms === undefined) return checked.repeated;
     const { terms, round, shops, policy, sorted, contributionDigests, population } = checked;
 
-    // Re-add ciphertext by ciphertext and compare with the coordinator's sum.
+    // Re-add ciphertext by ciphertext (in stages of maxAddends) and compare with the coordinator's sum.
     const { sums, aggregateDigest } = keyHolderStep('fedmart.keyholder.aggregate', () => {
       const added = sumPackedContributions(this.ctx, sorted.map((c) => c.ciphertexts), terms.layout.ciphertextCount);
       const digest = blake2b256(Buffer.concat(added));
@@ -378,7 +381,8 @@ export class KeyHolder {
       refuse('TOO_FEW_MERCHANTS', `${merchants} merchants contributed; at least ${policy.minMerchants} are required before anything is decrypted`);
     }
     if (merchants > header.maxContributors) refuse('TOO_MANY_MERCHANTS', `more contributions than max_contributors ${header.maxContributors}`);
-    terms.layout.assertNoWrap(merchants);
+    // Each stage sum holds at most maxAddends contributions (crypto/sum-contributions.ts).
+    terms.layout.assertNoWrap(Math.min(merchants, this.ctx.paramSet.maxAddends));
     // A release over business tables only (no customer read) has no consented subjects; its cells' rows carry k.
     const customerFree = readsNoCustomers(definition.inputFields(spec), definition.rowScope?.(spec));
     if (!customerFree && shops.attestedSubjects < policy.minSubjects) {
@@ -448,13 +452,30 @@ export class KeyHolder {
     return population;
   }
 
-  /** The decrypted totals by field, refused (INPUT_OUT_OF_BOUNDS) when honest shops could not have summed to them. */
+  /**
+   * The decrypted totals by field, refused (INPUT_OUT_OF_BOUNDS) when honest
+   * shops could not have summed to them. `slots` holds the stage sums one
+   * after the other (crypto/sum-contributions.ts); each stage is checked
+   * against its own shops' bounds and the totals are added here, so no
+   * stage's figures leave this function.
+   */
   private checkedTotals(header: ReleaseHeader, terms: RoundTerms, merchants: number, slots: BigUint64Array[]): Map<string, bigint> {
     const { definition, spec, layout, purpose } = terms;
-    const totals = layout.decode(slots);
-    // A shop that skips its own bound checks can put any value below t in a slot: refuse what honest shops cannot sum to.
-    const violation = layout.boundsViolation(slots, merchants, totals);
-    if (violation) refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants} shops exceed what the query's declared bounds allow (${violation}); a shop sent values outside them, and nothing is released`);
+    const stages = sumStageSizes(merchants, this.ctx.paramSet.maxAddends);
+    const perStage = layout.ciphertextCount;
+    if (slots.length !== stages.length * perStage) refuse('AGGREGATE_MISMATCH', `expected ${stages.length} stage sums of ${perStage} ciphertexts, decrypted ${slots.length}`);
+    const totals: bigint[] = layout.fields.map(() => 0n);
+    stages.forEach((shops, s) => {
+      const stageSlots = slots.slice(s * perStage, (s + 1) * perStage);
+      const stageTotals = layout.decode(stageSlots);
+      // A shop that skips its own bound checks can put any value below t in a slot: refuse what honest shops cannot sum to.
+      const violation = layout.boundsViolation(stageSlots, shops, stageTotals);
+      if (violation) {
+        const where = stages.length > 1 ? ` in stage ${s + 1} of ${stages.length} (${shops} shops)` : '';
+        refuse('INPUT_OUT_OF_BOUNDS', `purpose '${purpose}', ${header.kind}: the decrypted sums of ${merchants} shops exceed what the query's declared bounds allow${where} (${violation}); a shop sent values outside them, and nothing is released`);
+      }
+      stageTotals.forEach((t, i) => (totals[i] = (totals[i] as bigint) + t));
+    });
     const byField = new Map(layout.fields.map((f, i) => [f.name, totals[i] ?? 0n]));
     // Nor what honest shops' sums never hold together, field against field (analytics/input-relations.ts).
     const broken = definition.inputViolation?.(spec, byField, merchants);

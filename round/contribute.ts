@@ -116,7 +116,7 @@ function checkDisclosureTerms(query: OpenQuery, purpose: PurposeDefinition): Dis
  * DeclinedError when the shop will not answer it, PurposeError
  * (compliance) when the purpose is not registered here.
  */
-export function localStatistic(space: Pick<HeContext, 'plainModulus' | 'slotCount'>, query: OpenQuery, shop: ShopSide): LocalStatistic {
+export function localStatistic(space: Pick<HeContext, 'plainModulus' | 'slotCount' | 'paramSet'>, query: OpenQuery, shop: ShopSide): LocalStatistic {
   const terms = RoundTerms.of(space, query);
   const { definition, spec } = terms;
   const purpose = getPurpose(shop.compliance.registry, terms.purpose);
@@ -200,7 +200,7 @@ export function signedHeader(
 
 /** The shop's whole side of one round: statistic, attestation, encryption and signature. */
 export async function contribute(
-  space: Pick<HeContext, 'plainModulus' | 'slotCount'>,
+  space: Pick<HeContext, 'plainModulus' | 'slotCount' | 'paramSet'>,
   query: OpenQuery,
   merchantId: string,
   shop: ShopSide,

@@ -7,7 +7,7 @@
  * the table of round error codes with their gRPC mapping.
  */
 export { ROUND_ERRORS, RoundError, type RoundErrorCode } from './errors.js';
-export { RoundTerms, definitionOf, parsedSpec } from './round-terms.js';
+export { RoundTerms, definitionOf, parsedSpec, stageContributors, MAX_ROUND_CONTRIBUTORS } from './round-terms.js';
 export {
   checkBinding,
   checkCiphertextShape,

@@ -31,6 +31,28 @@ import { RoundError } from './errors.js';
 export interface PlaintextSpace {
   readonly plainModulus: bigint;
   readonly slotCount: number;
+  /** The parameter set's noise limit: sums hold at most `maxAddends` contributions, more are added in stages. */
+  readonly paramSet: { readonly maxAddends: number };
+}
+
+/**
+ * Most contributions one round may have. Sums beyond the parameter set's
+ * `maxAddends` go in stages, so the noise budget no longer bounds this; what
+ * does is that the coordinator reads a round's contributions at close and
+ * the key holder receives them in one request (about 1.2 GB at 10,000
+ * one-ciphertext contributions).
+ */
+export const MAX_ROUND_CONTRIBUTORS = 10_000;
+
+/**
+ * Contributions in one homomorphic sum of a round of `maxContributors`:
+ * all of them up to the parameter set's `maxAddends`, else `maxAddends`
+ * (the round is summed in stages, crypto/sum-contributions.ts). The limbs
+ * need room for one stage's sum, not the whole round's: the key holder adds
+ * the stages' decrypted totals in BigInt.
+ */
+export function stageContributors(space: PlaintextSpace, maxContributors: number): number {
+  return Math.min(maxContributors, space.paramSet.maxAddends);
 }
 
 /** A round as a query states it. */
@@ -40,7 +62,7 @@ export interface RoundQuery {
   readonly specJson: string;
   /** When given, must be the BLAKE2b-256 of `specJson` (SPEC_DIGEST_MISMATCH otherwise). */
   readonly specDigest?: Uint8Array;
-  /** Most contributions the round's sum may hold; bounds the limb width. */
+  /** Most contributions the round may have; with `maxAddends` (stages) it bounds the limb width. */
   readonly maxContributors: number;
 }
 
@@ -89,13 +111,16 @@ export class RoundTerms {
   ) {
     this.specDigest = blake2b256(Buffer.from(this.specJson, 'utf8'));
     this.purpose = definition.purposeOf(spec);
+    if (!Number.isSafeInteger(maxContributors) || maxContributors < 1 || maxContributors > MAX_ROUND_CONTRIBUTORS) {
+      throw new RoundError('LAYOUT_INVALID', `max_contributors must be an integer from 1 to ${MAX_ROUND_CONTRIBUTORS}, got ${String(maxContributors)}`);
+    }
     try {
       this.layout = new SlotLayout(definition.fields(spec), {
         plainModulus: space.plainModulus,
         slotCount: space.slotCount,
-        maxContributors,
+        maxContributors: stageContributors(space, maxContributors),
       });
-      this.layout.assertNoWrap(maxContributors);
+      this.layout.assertNoWrap(stageContributors(space, maxContributors));
     } catch (err) {
       // e.g. max_contributors so large that the sum could wrap the plaintext modulus
       throw new RoundError('LAYOUT_INVALID', err instanceof Error ? err.message : 'no slot layout for this spec');

@@ -134,7 +134,9 @@ describe('RoundTerms', () => {
     ['spec JSON that does not parse', { kind: SPEC.kind, specJson: '{"kind":', maxContributors: 10 }, 'SPEC_INVALID'],
     ['a spec its kind refuses', { kind: SPEC.kind, specJson: '{"kind":"segment-stats","groupBy":"nope"}', maxContributors: 10 }, 'SPEC_INVALID'],
     ['an unknown kind', { kind: 'no-such-kind', specJson: '{}', maxContributors: 10 }, 'QUERY_KIND_UNKNOWN'],
-    ['so many contributors that sums could wrap t', { kind: SPEC.kind, specJson: JSON.stringify(SPEC), maxContributors: 2 ** 40 }, 'LAYOUT_INVALID'],
+    ['more contributors than a round may have (sums beyond 1024 go in stages, but a round is at most 10,000)', { kind: SPEC.kind, specJson: JSON.stringify(SPEC), maxContributors: 10_001 }, 'LAYOUT_INVALID'],
+    ['2^40 contributors', { kind: SPEC.kind, specJson: JSON.stringify(SPEC), maxContributors: 2 ** 40 }, 'LAYOUT_INVALID'],
+    ['no contributors', { kind: SPEC.kind, specJson: JSON.stringify(SPEC), maxContributors: 0 }, 'LAYOUT_INVALID'],
   ])('refuses %s', (_what, q, code) => {
     expect(codeOf(() => RoundTerms.of(ctx, q))).toBe(code);
   });
