@@ -135,6 +135,17 @@ describe('BLAKE2b', () => {
     );
   });
 
+  it('matches BLAKE2b-256 from hashlib on a ciphertext-sized and a 1 MiB input', () => {
+    // hashlib.blake2b(bytes(i % 251 for i in range(123000)), digest_size=32) and of bytes((7i + 3) % 256 for i < 2^20).
+    const ciphertextSized = Uint8Array.from({ length: 123_000 }, (_, i) => i % 251);
+    const mebibyte = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7 + 3) % 256);
+    const first = blake2b256(ciphertextSized);
+    expect(toHex(first)).toBe('54569f933f17d194aa6248333e33db239eb805bdf1ecc0a102a15a3537df1454');
+    expect(toHex(blake2b256(mebibyte))).toBe('65c804268df52a2d78034f9a50113d0c5d9a5e592ea3735012ebc798f3271a6b');
+    // Each digest is the caller's own copy: a later digest does not change an earlier one.
+    expect(toHex(first)).toBe('54569f933f17d194aa6248333e33db239eb805bdf1ecc0a102a15a3537df1454');
+  });
+
   it('matches keyed BLAKE2b-256 from hashlib', () => {
     const key = Uint8Array.from({ length: 32 }, (_, i) => i);
     expect(toHex(blake2b256(new TextEncoder().encode('fedmart'), key))).toBe(
