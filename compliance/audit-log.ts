@@ -173,6 +173,40 @@ export class AuditLog {
     return built;
   }
 
+  /**
+   * Appends `events` in order as `append` does each, through the store's
+   * `appendEntries` when it has one (one hold of its lock, one write) and
+   * else one after another. Every event is validated before anything is
+   * stored: an invalid one throws AuditEntryError and stores none of them.
+   */
+  async appendMany(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    if (!Array.isArray(events)) throw new TypeError('events must be an array');
+    if (events.length === 0) return [];
+    const appendEntries = this.store.appendEntries?.bind(this.store);
+    if (appendEntries === undefined) {
+      const out: AuditEntry[] = [];
+      for (const e of events) out.push(await this.append(e));
+      return out;
+    }
+    const now = this.clock();
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('clock() must return a valid Date');
+    const clean = events.map((e) => validateAuditEvent(e));
+    const make = (c: AuditEvent, s: number, time: string): AuditEntry => ({ seq: s, time, type: c.type, actor: c.actor, details: c.details }) as AuditEntry;
+    // As in append: everything but the seq is checked before the store's lock is taken.
+    for (const c of clean) parseAuditEntry(canonicalSpecJson(make(c, 0, now.toISOString())));
+    const built: AuditEntry[] = [];
+    const seqs = await appendEntries(clean.map((c, i) => (s: number, previousEntryJson: string | undefined) => {
+      const entry = make(c, s, stampAfter(now.getTime(), previousEntryJson));
+      built[i] = entry;
+      const entryJson = canonicalSpecJson(entry);
+      return { entryJson, leafHash: leafHash(auditLeafData(entryJson)) };
+    }));
+    if (seqs.length !== clean.length || seqs.some((s, i) => built[i]?.seq !== s || (i > 0 && s !== (seqs[i - 1] as number) + 1))) {
+      throw new AuditLogError('STORE_MISBEHAVED', `store returned seqs ${seqs.join(',')} for entries built as ${built.map((b) => b.seq).join(',')}`);
+    }
+    return built;
+  }
+
   /** Number of entries. */
   size(): Promise<number> {
     return this.store.size();

@@ -59,6 +59,13 @@ export interface AuditStore {
    * are serialised.
    */
   appendEntry(build: AuditEntryBuilder): Promise<number>;
+  /**
+   * As `appendEntry` for each of `builds` in order, atomically and under one
+   * hold of the append lock: entry i gets seq first + i and is built from
+   * the text of the one before it. Optional: `AuditLog.appendMany` falls
+   * back to one `appendEntry` after another.
+   */
+  appendEntries?(builds: readonly AuditEntryBuilder[]): Promise<number[]>;
   /** Number of entries. */
   size(): Promise<number>;
   /** Leaf hashes of entries 0 .. upToSize-1, in order. Rejects if upToSize > size(). */

@@ -10,7 +10,7 @@
  * the lock once and read the head once.
  */
 import type { AuditEntryBuilder, AuditStore, StoredAuditEntry, StoredCheckpoint } from '../compliance/index.js';
-import type { Database, SqlExecutor } from './database.js';
+import type { Database, SqlExecutor, SqlValue } from './database.js';
 
 export class SqlAuditStore implements AuditStore {
   /** The store of each open transaction, so its appends share what the lock made certain. */
@@ -43,6 +43,12 @@ export class SqlAuditStore implements AuditStore {
   }
 
   async appendEntry(build: AuditEntryBuilder): Promise<number> {
+    return (await this.appendEntries([build]))[0] as number;
+  }
+
+  /** Several entries under one hold of the lock and in one INSERT (a batch of contributions' entries). */
+  async appendEntries(builds: readonly AuditEntryBuilder[]): Promise<number[]> {
+    if (builds.length === 0) return [];
     const append = async (tx: SqlExecutor, locked: boolean) => {
       let last = locked ? this.head : undefined;
       if (last === undefined) {
@@ -52,13 +58,22 @@ export class SqlAuditStore implements AuditStore {
         const rows = await tx.query<{ seq: string | number; entry_json: string }>('SELECT seq, entry_json FROM audit_entries ORDER BY seq DESC LIMIT 1');
         last = rows[0] === undefined ? null : { seq: Number(rows[0].seq), entryJson: rows[0].entry_json };
       }
-      const seq = last === null ? 0 : last.seq + 1;
-      const { entryJson, leafHash } = build(seq, last?.entryJson);
+      const params: SqlValue[] = [];
+      const tuples: string[] = [];
+      let newest = last;
+      for (const build of builds) {
+        const seq = newest === null ? 0 : newest.seq + 1;
+        const { entryJson, leafHash } = build(seq, newest?.entryJson);
+        tuples.push(`($${params.length + 1}, $${params.length + 2}, $${params.length + 3})`);
+        params.push(seq, entryJson, leafHash);
+        newest = { seq, entryJson };
+      }
       // Forgotten until the insert succeeded: a failed one leaves the transaction to roll back.
       if (locked) this.head = undefined;
-      await tx.query('INSERT INTO audit_entries (seq, entry_json, leaf_hash) VALUES ($1, $2, $3)', [seq, entryJson, leafHash]);
-      if (locked) this.head = { seq, entryJson };
-      return seq;
+      await tx.query(`INSERT INTO audit_entries (seq, entry_json, leaf_hash) VALUES ${tuples.join(', ')}`, params);
+      if (locked) this.head = newest;
+      const first = last === null ? 0 : last.seq + 1;
+      return builds.map((_, i) => first + i);
     };
     return this.tx ? append(this.tx, true) : this.db.transaction((tx) => append(tx, false));
   }

@@ -50,6 +50,11 @@ export class AuditTrail {
     return tx ? this.logOver(this.store.within(tx)).append(event) : this.log.append(event);
   }
 
+  /** Appends `events` in order inside `tx`, under one hold of the append lock and in one INSERT. */
+  recordMany(events: readonly AuditEvent[], tx: SqlExecutor): Promise<AuditEntry[]> {
+    return this.logOver(this.store.within(tx)).appendMany(events);
+  }
+
   /** Signs a checkpoint of the current log (or returns the latest if the log did not grow). */
   checkpoint(): Promise<string> {
     return this.withCheckpointLock((log) => log.checkpoint());

@@ -12,7 +12,7 @@
  * database error, or one item's audit entry that cannot be written), its
  * items are stored one by one, so one bad item costs the others nothing.
  */
-import type { CoordinatorStore, InsertContributionOutcome, NewContribution } from './store.js';
+import type { AuditRecorder, CoordinatorStore, InsertContributionOutcome, NewContribution } from './store.js';
 
 /** Most contributions stored in one transaction by default. */
 export const DEFAULT_MAX_BATCH = 32;
@@ -23,19 +23,39 @@ interface Waiting {
   readonly reject: (err: unknown) => void;
 }
 
+/** What a {@link ContributionBatches} reports to and stores through, besides the store. */
+export interface ContributionBatchesOptions {
+  /** Told the size of every committed transaction (for metrics). */
+  readonly onBatch?: (contributions: number) => void;
+  /** Appends the items' `auditEvent`s, once per transaction. */
+  readonly recorder?: AuditRecorder;
+  /**
+   * Transactions in flight at once (default 1). On PostgreSQL two overlap
+   * their contribution INSERTs, the heavy part, and queue only for the audit
+   * log's lock and the commit; PGlite has one connection, so 1 there.
+   */
+  readonly concurrency?: number;
+}
+
 export class ContributionBatches {
   readonly #queue: Waiting[] = [];
-  #draining = false;
+  #inFlight = 0;
+  readonly #concurrency: number;
+  readonly #onBatch: ((contributions: number) => void) | undefined;
+  readonly #recorder: AuditRecorder | undefined;
   /** Transactions committed and contributions they carried, for metrics and tests. */
   readonly stats = { batches: 0, contributions: 0, largest: 0 };
 
   constructor(
     private readonly store: CoordinatorStore,
     private readonly maxBatch = DEFAULT_MAX_BATCH,
-    /** Told the size of every committed transaction (for metrics). */
-    private readonly onBatch?: (contributions: number) => void,
+    options: ContributionBatchesOptions = {},
   ) {
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    this.#concurrency = options.concurrency ?? 1;
+    if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) throw new RangeError(`options.concurrency must be a positive integer, got ${String(options.concurrency)}`);
+    this.#onBatch = options.onBatch;
+    this.#recorder = options.recorder;
   }
 
   /**
@@ -48,44 +68,49 @@ export class ContributionBatches {
     const staged = item.ciphertextsFile === undefined ? { ...item, ciphertextsFile: await this.store.stageCiphertexts(item.ciphertexts) } : item;
     return new Promise((resolve, reject) => {
       this.#queue.push({ item: staged, resolve, reject });
-      if (!this.#draining) void this.#drain();
+      this.#pump();
     });
   }
 
-  async #drain(): Promise<void> {
-    this.#draining = true;
+  /** Starts transactions for what is queued, up to the concurrency; each one, when done, starts the next. */
+  #pump(): void {
+    while (this.#inFlight < this.#concurrency && this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.maxBatch);
+      this.#inFlight++;
+      void this.#store(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  /** One batch in one transaction; if it fails as a whole, its items one by one. Never rejects. */
+  async #store(batch: Waiting[]): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.maxBatch);
+      const outcomes = await this.store.insertContributions(batch.map((w) => w.item), this.#recorder);
+      this.#count(batch.length);
+      batch.forEach((w, i) => w.resolve(outcomes[i] as InsertContributionOutcome));
+    } catch (err) {
+      if (batch.length === 1) {
+        (batch[0] as Waiting).reject(err);
+        return;
+      }
+      for (const w of batch) {
         try {
-          const outcomes = await this.store.insertContributions(batch.map((w) => w.item));
-          this.#count(batch.length);
-          batch.forEach((w, i) => w.resolve(outcomes[i] as InsertContributionOutcome));
-        } catch (err) {
-          if (batch.length === 1) {
-            (batch[0] as Waiting).reject(err);
-            continue;
-          }
-          for (const w of batch) {
-            try {
-              // The failed batch deleted the staged files: each item writes its own again.
-              const { ciphertextsFile: _deleted, ...item } = w.item;
-              const [outcome] = await this.store.insertContributions([item]);
-              this.#count(1);
-              w.resolve(outcome as InsertContributionOutcome);
-            } catch (one) {
-              w.reject(one);
-            }
-          }
+          // The failed batch deleted the staged files: each item writes its own again.
+          const { ciphertextsFile: _deleted, ...item } = w.item;
+          const [outcome] = await this.store.insertContributions([item], this.#recorder);
+          this.#count(1);
+          w.resolve(outcome as InsertContributionOutcome);
+        } catch (one) {
+          w.reject(one);
         }
       }
-    } finally {
-      this.#draining = false;
     }
   }
 
   #count(n: number): void {
-    this.onBatch?.(n);
+    this.#onBatch?.(n);
     this.stats.batches++;
     this.stats.contributions += n;
     this.stats.largest = Math.max(this.stats.largest, n);

@@ -100,7 +100,12 @@ export class ContributionIntake {
     private readonly options: IntakeOptions,
     private readonly sums: RunningSums,
   ) {
-    this.batches = new ContributionBatches(store, options.maxBatch, options.onBatch);
+    this.batches = new ContributionBatches(store, options.maxBatch, {
+      onBatch: options.onBatch,
+      recorder: this.audit,
+      // PostgreSQL overlaps two transactions' contribution INSERTs; PGlite runs one transaction at a time anyway.
+      concurrency: store.db.backend === 'postgres' ? 2 : 1,
+    });
   }
 
   /** Contributions ready together are stored together (group commit). */
@@ -276,7 +281,7 @@ export class ContributionIntake {
       attestationJson: Buffer.from(h.consentAttestation).toString('utf8'),
       subjectsIncluded: a.attestation.subjectsIncluded,
       keySequence: a.keySequence,
-      inTx: (tx) => this.audit.record(accepted, tx),
+      auditEvent: accepted,
     });
     if (!outcome.ok) {
       if (outcome.reason === 'duplicate') throw new RpcError(status.ALREADY_EXISTS, 'DUPLICATE_CONTRIBUTION', 'this contribution or one from the same merchant is already stored');

@@ -4,6 +4,7 @@
  */
 import { toHex } from '../crypto/index.js';
 import { ContributionHeader } from '../protos/index.js';
+import type { AuditEvent } from '../compliance/index.js';
 import { CiphertextFilesError } from './ciphertext-files.js';
 import { isUniqueViolation, textArray, type Database, type SqlExecutor, type SqlValue } from './database.js';
 
@@ -113,8 +114,15 @@ export interface NewContribution {
   readonly keySequence?: number;
   /** A file `stageCiphertexts` already wrote these ciphertexts to. */
   readonly ciphertextsFile?: string | null;
-  /** Runs in the storing transaction right after this row is inserted (its audit entry). */
+  /** Runs in the storing transaction right after this row is inserted. */
   readonly inTx?: (tx: SqlExecutor) => Promise<unknown>;
+  /** Its audit entry, appended in the storing transaction with the batch's others (see {@link AuditRecorder}). */
+  readonly auditEvent?: AuditEvent;
+}
+
+/** Appends audit events inside a transaction, all under one hold of the log's lock (`AuditTrail`). */
+export interface AuditRecorder {
+  recordMany(events: readonly AuditEvent[], tx: SqlExecutor): Promise<unknown>;
 }
 
 export type InsertContributionOutcome =
@@ -412,9 +420,13 @@ export class CoordinatorStore {
    * one commit, one hold of the audit log's lock), each under the same
    * conditions as {@link insertContribution}, with one outcome per item in
    * order. Each item's `inTx` runs in the transaction after its row is
-   * inserted, in item order. If anything throws, nothing is stored.
+   * inserted, in item order; then the `auditEvent`s of the stored items go
+   * to `recorder` in one call (one INSERT of the audit entries, not one
+   * round trip each). If anything throws, nothing is stored.
+   * @throws TypeError when an item carries an auditEvent and no recorder is given
    */
-  async insertContributions(items: readonly NewContribution[]): Promise<InsertContributionOutcome[]> {
+  async insertContributions(items: readonly NewContribution[], recorder?: AuditRecorder): Promise<InsertContributionOutcome[]> {
+    if (recorder === undefined && items.some((c) => c.auditEvent !== undefined)) throw new TypeError('recorder is required for items that carry an auditEvent');
     if (items.length === 0) return [];
     // On PGlite the bytes go to files first, and the rows name them: see ciphertext-files.ts.
     const files = this.db.ciphertextFiles;
@@ -473,6 +485,7 @@ export class CoordinatorStore {
            VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING query_id, merchant_id, received_at`,
           params,
         )).map((r) => [keyOf(r.query_id, r.merchant_id), r.received_at]));
+        const events: AuditEvent[] = [];
         for (const i of candidates) {
           const c = items[i] as NewContribution;
           const storedAt = inserted.get(keyOf(c.queryId, c.merchantId));
@@ -481,8 +494,10 @@ export class CoordinatorStore {
             continue;
           }
           await c.inTx?.(tx);
+          if (c.auditEvent !== undefined) events.push(c.auditEvent);
           out[i] = { ok: true, storedAt };
         }
+        if (events.length > 0) await recorder?.recordMany(events, tx);
         return out;
       });
       return outcomes;

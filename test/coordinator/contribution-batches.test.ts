@@ -116,7 +116,78 @@ describeBackends('contribution batches', (backend) => {
     expect(await store.sweepCiphertextFiles()).toBe(0);
   });
 
-  it('refuses a batch size that is not a positive integer', () => {
+  /** `db` whose transactions count their statements and how many are open at once. */
+  function countingDatabase() {
+    const seen = { statements: [] as string[], open: 0, mostOpen: 0 };
+    const counted = new Proxy(db, {
+      get(target, key) {
+        if (key === 'transaction') {
+          return (fn: Parameters<Database['transaction']>[0], options?: Parameters<Database['transaction']>[1]) => target.transaction(async (tx) => {
+            seen.open++;
+            seen.mostOpen = Math.max(seen.mostOpen, seen.open);
+            try {
+              return await fn({ query: (sql, params) => (seen.statements.push(sql), tx.query(sql, params)) });
+            } finally {
+              seen.open--;
+            }
+          }, options);
+        }
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return { counted, seen };
+  }
+
+  const acceptedEvent = (queryId: string, merchantId: string) => ({ type: 'contribution.accepted', actor: merchantId, details: {
+    merchantId, queryId, envelopeDigest: '00'.repeat(32), attestationDigest: '00'.repeat(32), subjectsIncluded: 20, excludedByReason: {},
+  } }) as const;
+
+  it('appends a batch\'s audit entries in one INSERT when they come as auditEvents, each with its own entry', async () => {
+    await openQuery('q-events');
+    const { counted, seen } = countingDatabase();
+    const batches = new ContributionBatches(new CoordinatorStore(counted), 8, { recorder: audit });
+    const items = Array.from({ length: 9 }, (_, m) => {
+      const { inTx: _inTx, ...rest } = item('q-events', `shop-${m + 1}`);
+      return { ...rest, auditEvent: acceptedEvent('q-events', `shop-${m + 1}`) };
+    });
+    // Staged first, so the first goes alone and the other eight together.
+    const staged = await Promise.all(items.map(async (i) => ({ ...i, ciphertextsFile: await store.stageCiphertexts(i.ciphertexts) })));
+    expect((await Promise.all(staged.map((i) => batches.insert(i)))).every((o) => o.ok)).toBe(true);
+    expect(batches.stats).toEqual({ batches: 2, contributions: 9, largest: 8 });
+    // One audit INSERT per transaction, not one per contribution.
+    expect(seen.statements.filter((q) => q.startsWith('INSERT INTO audit_entries'))).toHaveLength(2);
+    expect(await accepted('q-events')).toEqual(items.map((i) => i.merchantId).sort());
+    const entries = (await audit.log.entries(0, await audit.log.size())).filter((e) => e.type === 'contribution.accepted' && e.details.queryId === 'q-events');
+    expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => (entries[0]?.seq ?? 0) + i));
+    expect((await audit.log.verifyStoredLog()).ok).toBe(true);
+    // An auditEvent with nowhere to go is a programming error, not an entry silently lost.
+    await expect(new CoordinatorStore(db).insertContributions([items[0]!])).rejects.toThrow(TypeError);
+  });
+
+  it('runs up to `concurrency` transactions at once, each item with its own outcome and entry', async () => {
+    await openQuery('q-parallel');
+    const { counted, seen } = countingDatabase();
+    const concurrency = db.backend === 'postgres' ? 2 : 1;
+    const batches = new ContributionBatches(new CoordinatorStore(counted), 4, { recorder: audit, concurrency });
+    const items = Array.from({ length: 30 }, (_, m) => {
+      const { inTx: _inTx, ...rest } = item('q-parallel', `shop-${m + 1}`);
+      return { ...rest, auditEvent: acceptedEvent('q-parallel', `shop-${m + 1}`) };
+    });
+    // The last is shop-4 sent again (with its own staged file, as every send has).
+    const staged = await Promise.all([...items, items[3]!].map(async (i) => ({ ...i, ciphertextsFile: await store.stageCiphertexts(i.ciphertexts) })));
+    const outcomes = await Promise.all(staged.map((i) => batches.insert(i)));
+    expect(outcomes.slice(0, 30).every((o) => o.ok)).toBe(true);
+    expect(outcomes[30]).toEqual({ ok: false, reason: 'duplicate' });
+    expect(seen.mostOpen).toBe(concurrency);
+    expect(batches.stats.contributions).toBe(31); // every item went through a transaction, the duplicate too
+    expect((await store.contributions('q-parallel')).map((c) => c.merchantId).sort()).toEqual(items.map((i) => i.merchantId).sort());
+    expect(await accepted('q-parallel')).toEqual(items.map((i) => i.merchantId).sort());
+    expect((await audit.log.verifyStoredLog()).ok).toBe(true);
+  });
+
+  it('refuses a batch size or concurrency that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new ContributionBatches(store, bad)).toThrow(RangeError);
+    for (const bad of [0, -1, 1.5]) expect(() => new ContributionBatches(store, 4, { concurrency: bad })).toThrow(/concurrency/);
   });
 });
