@@ -89,6 +89,36 @@ export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } {
 }
 
 /** The 1, 5 and 15 minute load averages, or null without /proc. */
+/** The machine's CPU time counters (`/proc/stat`, all CPUs, in ticks), or null without /proc. */
+export interface CpuTimes {
+  readonly busy: number;
+  readonly idle: number;
+  /** Time the hypervisor gave to other guests while this one wanted to run. */
+  readonly steal: number;
+}
+
+export function machineCpuTimes(): CpuTimes | null {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+  } catch {
+    return null;
+  }
+}
+
+/** Shares of the machine's CPU time between two readings, in percent: busy, idle and stolen by the hypervisor. */
+export function cpuShares(from: CpuTimes | null, to: CpuTimes | null): { readonly busyPercent: number; readonly idlePercent: number; readonly stealPercent: number } | null {
+  if (!from || !to) return null;
+  const busy = to.busy - from.busy;
+  const idle = to.idle - from.idle;
+  const steal = to.steal - from.steal;
+  const all = busy + idle + steal;
+  if (all <= 0) return null;
+  const pct = (v: number) => Math.round((1000 * v) / all) / 10;
+  return { busyPercent: pct(busy), idlePercent: pct(idle), stealPercent: pct(steal) };
+}
+
 export function loadAverage(): [number, number, number] | null {
   try {
     const [a, b, c] = readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);

@@ -49,6 +49,8 @@ import {
   ProcessSampler,
   cpuSecondsOf,
   loadAverage,
+  machineCpuTimes,
+  cpuShares,
   memoryOf,
   startCoordinatorProcess,
   createIdentities,
@@ -132,6 +134,14 @@ export interface RoundFigure {
   readonly keyholder: { readonly cpuSecondsRound: number; readonly rssMiBPeakRound: number };
   readonly loadGeneratorCpuSeconds: number;
   readonly loadAverage: { readonly before: readonly number[] | null; readonly after: readonly number[] | null };
+  /**
+   * The whole machine's CPU from the first submission to the release: busy,
+   * idle, and stolen by the hypervisor (time other guests of the host took;
+   * figures from runs with much steal are slower for reasons outside fedmart).
+   */
+  readonly machineCpu: { readonly busyPercent: number; readonly idlePercent: number; readonly stealPercent: number } | null;
+  /** Transactions the intake stored the round's contributions in (group commit), from the coordinator's metrics. */
+  readonly intakeTransactions: number | null;
   /** RSS (MiB) and CPU seconds of the coordinator every 100 ms, from the first submission on. */
   readonly timeline: readonly (readonly [number, number, number])[];
 }
@@ -164,6 +174,18 @@ async function roundDatabase(db: string, dir: string, name: string): Promise<{ t
   if (!/^postgres(ql)?:\/\//.test(db)) throw new Error(`--db: expected pglite, memory:// or a postgres:// URL, got ${db}`);
   const scratch = await createScratchDatabase(db, 'fedmart_load');
   return { target: scratch.url, drop: scratch.drop };
+}
+
+/** Transactions that stored contributions so far (`fedmart_contribution_batch_size_count`), or null if unreadable. */
+async function transactionsOf(base: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${LOAD_API_TOKEN}` } });
+    const line = (await res.text()).split('\n').find((l) => l.startsWith('fedmart_contribution_batch_size_count'));
+    const n = Number(line?.split(' ')[1]);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
 }
 
 async function http<T>(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -241,6 +263,7 @@ async function runRound(
     const sampler = new ProcessSampler(pid);
     const khSampler = new ProcessSampler(khPid);
     const loadBefore = loadAverage();
+    const cpuBefore = machineCpuTimes();
     const before = sampler.sample();
     const khCpu0 = cpuSecondsOf(khPid);
     const self0 = process.cpuUsage();
@@ -284,12 +307,14 @@ async function runRound(
     // A round short of its target stays open until its deadline (an hour): look for 20 s, then report it.
     if (accepted < n) waitUntil.at = Math.min(waitUntil.at, Date.now() + 20_000);
     const { state, at: tReleased } = await final;
+    const batches = await transactionsOf(coordinator.http);
     sampler.sample();
     const tReleasedSampler = sampler.now();
     const cpuReleased = cpuSecondsOf(pid);
     const khCpu1 = cpuSecondsOf(khPid);
     const self = process.cpuUsage(self0);
     const loadAfter = loadAverage();
+    const machineCpu = cpuShares(cpuBefore, machineCpuTimes());
     sampler.stop();
     khSampler.stop();
     let releasedMerchants = 0;
@@ -344,6 +369,8 @@ async function runRound(
       keyholder: { cpuSecondsRound: round2(khCpu1 - khCpu0), rssMiBPeakRound: round1(khSampler.peakRssKiB(0, Infinity) / 1024) },
       loadGeneratorCpuSeconds: round2((self.user + self.system) / 1e6),
       loadAverage: { before: loadBefore, after: loadAfter },
+      machineCpu,
+      intakeTransactions: batches,
       timeline: sampler.samples.filter((s) => s.t >= t0Sampler).map((s) => [Math.round(s.t - t0Sampler), round1(s.rssKiB / 1024), round2(s.cpuS - before.cpuS)] as const),
     };
     progress(`${label}: ${figure.releaseStatus} after ${figure.roundLatencySeconds} s; coordinator ${figure.coordinator.cpuMsPerContribution} ms CPU per contribution, peak RSS ${figure.coordinator.rssMiB.peakIntake} MiB intake / ${figure.coordinator.rssMiB.peakClose} MiB close`);
@@ -446,14 +473,14 @@ function writeChart(file: string, figures: readonly RoundFigure[], db: string, c
 
 function table(figures: readonly RoundFigure[], fits: LoadFits): string {
   const lines = [
-    'merchants  run  outcomes                      round s  intake s  contrib/s  MiB/s  ack p50/p99 ms  coord CPU ms/contrib  coord RSS MiB before/median intake/peak intake/peak close  all contributions MiB  keyholder CPU s',
+    'merchants  run  outcomes                      round s  intake s  contrib/s  MiB/s  ack p50/p99 ms  coord CPU ms/contrib  coord RSS MiB before/median intake/peak intake/peak close  all contributions MiB  keyholder CPU s  intake tx  steal %',
   ];
   for (const f of figures) {
     const sends = Object.values(f.attempts).reduce((a, b) => a + b, 0);
     const refusedSends = Object.entries(f.attempts).filter(([k]) => k !== 'ACCEPTED').map(([k, v]) => `${k} ${v}`).join(', ');
     const outcomes = Object.entries(f.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') + (sends > f.merchants ? ` (${sends} sends; refused: ${refusedSends})` : '');
     const r = f.coordinator.rssMiB;
-    lines.push(`${String(f.merchants).padStart(9)}  ${String(f.repetition).padStart(3)}  ${outcomes.padEnd(28)}  ${f.roundLatencySeconds.toFixed(2).padStart(7)}  ${f.intakeSeconds.toFixed(2).padStart(8)}  ${f.contributionsPerSecond.toFixed(1).padStart(9)}  ${f.mibPerSecond.toFixed(2).padStart(5)}  ${`${f.ackLatencyMs.p50}/${f.ackLatencyMs.p99}`.padStart(14)}  ${f.coordinator.cpuMsPerContribution.toFixed(2).padStart(20)}  ${`${r.beforeRound}/${r.medianIntake}/${r.peakIntake}/${r.peakClose}`.padStart(56)}  ${f.coordinator.allContributionsMiB.toFixed(1).padStart(20)}  ${f.keyholder.cpuSecondsRound.toFixed(2).padStart(15)}`);
+    lines.push(`${String(f.merchants).padStart(9)}  ${String(f.repetition).padStart(3)}  ${outcomes.padEnd(28)}  ${f.roundLatencySeconds.toFixed(2).padStart(7)}  ${f.intakeSeconds.toFixed(2).padStart(8)}  ${f.contributionsPerSecond.toFixed(1).padStart(9)}  ${f.mibPerSecond.toFixed(2).padStart(5)}  ${`${f.ackLatencyMs.p50}/${f.ackLatencyMs.p99}`.padStart(14)}  ${f.coordinator.cpuMsPerContribution.toFixed(2).padStart(20)}  ${`${r.beforeRound}/${r.medianIntake}/${r.peakIntake}/${r.peakClose}`.padStart(56)}  ${f.coordinator.allContributionsMiB.toFixed(1).padStart(20)}  ${f.keyholder.cpuSecondsRound.toFixed(2).padStart(15)}  ${String(f.intakeTransactions ?? '–').padStart(9)}  ${(f.machineCpu ? f.machineCpu.stealPercent.toFixed(1) : '–').padStart(7)}`);
   }
   const line = (name: string, fit: LineFit & { exponent: number }, unit: string, scale: number, slopeUnit: string) =>
     `${name}: ${(fit.intercept * scale).toFixed(2)} ${unit} fixed + ${(fit.slope * scale).toFixed(3)} ${slopeUnit} per merchant (R² ${fit.r2.toFixed(4)}; log-log exponent ${fit.exponent.toFixed(2)})`;
