@@ -83,7 +83,8 @@ export function releaseRequestParts(q: QueryRecord, contributions: readonly Stor
       contribution: {
         header: c.header,
         merchantSigningKey: Buffer.from(c.signingPublicKey),
-        ciphertexts: Buffer.from(c.ciphertexts),
+        // A view, not a copy: a round's ciphertexts are held once (1.2 GB at 10,000 contributions).
+        ciphertexts: Buffer.from(c.ciphertexts.buffer, c.ciphertexts.byteOffset, c.ciphertexts.byteLength),
         keyEvidence: evidenceFor(c),
       },
     })),
