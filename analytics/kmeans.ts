@@ -23,6 +23,7 @@ import { QuerySpecError } from './errors.js';
 import { ORDERS_DATA, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
 import { CUSTOMER_FEATURE_TEXT } from './model-guide.js';
 import { purposeMember, type KindGuideBody } from './kind-guide-types.js';
+import { clippedFeatures, clippingMembers, type FeatureClip } from './logistic-clipping.js';
 
 export const KMEANS_FIT_KIND = 'kmeans';
 export const FEATURE_MOMENTS_KIND = 'feature-moments';
@@ -44,6 +45,8 @@ const common = {
   features: featureList.optional(),
   model: modelSchema,
   maxFeatureAbs: z.number().positive().max(1e6).default(1000),
+  /** `decline` (default): a row beyond maxFeatureAbs refuses the round; `clip`: its feature is moved to ±maxFeatureAbs (logistic-clipping.ts). */
+  featureClip: clippingMembers.featureClip,
   maxRows: z.number().int().positive().max(2 ** 31).default(2 ** 24),
   fitId: z.string().min(1).max(128).optional(),
   round: z.number().int().min(1).max(1000).optional(),
@@ -64,6 +67,7 @@ const fitSchema = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
   maxRounds: z.number().int().min(2).max(200).default(50),
   maxFeatureAbs: common.maxFeatureAbs,
+  featureClip: common.featureClip,
   maxRows: common.maxRows,
 });
 
@@ -139,6 +143,10 @@ export interface KmeansModel {
   readonly converged: boolean;
   /** Clusters dropped because a round held fewer than k customers in them (or in one feature's support within them). */
   readonly droppedClusters: number;
+  /** Set when the fit clipped features to ±maxFeatureAbs; rows assigned to the clusters later should be clipped alike. */
+  readonly featureClip?: FeatureClip;
+  /** With featureClip clip: the bound the features were clipped to. */
+  readonly maxFeatureAbs?: number;
 }
 
 export interface KmeansState {
@@ -152,17 +160,18 @@ function bitsFor(x: number): bigint {
   return BigInt(Math.ceil(Math.log2(x + 1)));
 }
 
-function rowsOf(spec: VariableSource & { maxFeatureAbs: number; maxRows: number }, data: ShopData): number[][] {
+/**
+ * The shop's rows for a round: each feature within ±maxFeatureAbs, moved to
+ * the bound under `featureClip: 'clip'`; otherwise a row beyond it refuses
+ * the round (RangeError naming the feature). Either way no row adds more
+ * than the bound to a sum, which the key holder checks at decode.
+ */
+function rowsOf(spec: VariableSource & { maxFeatureAbs: number; featureClip?: FeatureClip | undefined; maxRows: number }, data: ShopData): number[][] {
   const m = modelOf(spec);
   const names = kmeansVariables(spec);
   const rows = m === undefined ? featureRows(data, spec.features ?? [], 'repeat', { holdoutPercent: 0, part: 'all' }).map((r) => r.x) : modelRows(m, data);
   if (rows.length > spec.maxRows) throw new RangeError(`field n: ${rows.length} rows exceed maxRows ${spec.maxRows}`);
-  for (const x of rows) {
-    x.forEach((v, j) => {
-      if (Math.abs(v) > spec.maxFeatureAbs) throw new RangeError(`feature ${names[j]}: |${v}| exceeds maxFeatureAbs ${spec.maxFeatureAbs}`);
-    });
-  }
-  return rows;
+  return rows.map((x) => [...clippedFeatures(spec, names, x)]);
 }
 
 // ---- round 1: feature moments ------------------------------------------------
@@ -436,7 +445,16 @@ const KMEANS_GUIDE: KindGuideBody = {
     { name: 'k', type: 'integer', required: true, description: 'Number of clusters, 2 to 20.' },
     { name: 'seed', type: 'integer', required: false, default: '1', description: 'Seed of the initial centroids, 0 to 2^32 - 1.' },
     { name: 'maxRounds', type: 'integer', required: false, default: '50', description: 'Most rounds, 2 to 200.', sample: 20 },
-    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have, at most 1e6.', sample: 100 },
+    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, or clipped under featureClip clip), at most 1e6.', sample: 100 },
+    {
+      name: 'featureClip',
+      type: 'string',
+      required: false,
+      default: 'decline',
+      description: 'What a shop does with a feature beyond ±maxFeatureAbs: decline (refuse the round) or clip (move it to the bound, so shops with outliers still answer).',
+      values: ['decline', 'clip'],
+      sample: 'clip',
+    },
     { name: 'maxRows', type: 'integer', required: false, default: String(2 ** 24), description: 'Most rows one shop may have, at most 2^31.', sample: 1_000_000 },
   ],
   sections: [],
@@ -453,7 +471,8 @@ export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, Kmeans
   initialState: () => ({ centroids: null, initialCentroids: null }),
   roundQuery: (spec, state, round, fitId) => {
     const variables = spec.model === undefined ? { features: spec.features } : { model: spec.model };
-    const common = { purpose: spec.purpose, ...variables, maxFeatureAbs: spec.maxFeatureAbs, maxRows: spec.maxRows, fitId, round };
+    const clip = spec.featureClip === undefined ? {} : { featureClip: spec.featureClip };
+    const common = { purpose: spec.purpose, ...variables, maxFeatureAbs: spec.maxFeatureAbs, ...clip, maxRows: spec.maxRows, fitId, round };
     if (state.centroids === null) return { kind: FEATURE_MOMENTS_KIND, spec: common };
     return { kind: KMEANS_ROUND_KIND, spec: { ...common, centroids: state.centroids } };
   },
@@ -492,6 +511,7 @@ export const kmeansFitDefinition: IterativeModelDefinition<KmeansFitSpec, Kmeans
         rounds: round,
         converged,
         droppedClusters: dropped,
+        ...(spec.featureClip === 'clip' ? { featureClip: 'clip' as const, maxFeatureAbs: spec.maxFeatureAbs } : {}),
       },
     };
   },
