@@ -43,6 +43,7 @@ import { assertWithinBounds } from './query-definition.js';
 import { ROW_CONTENT_FIELDS, type RowScope } from './row-scope.js';
 import type { ColumnValue, ShopData } from './shop-data.js';
 import { parseWith } from './spec-parse.js';
+import { atLeast, atMost, equals, firstBroken, totalOf, type RelationCheck } from './input-relations.js';
 import { AS_OF, purposeMember, type KindGuideBody } from './kind-guide-types.js';
 
 /** Query kind string, also the `kind` member of the spec JSON. */
@@ -509,6 +510,35 @@ const CATEGORY_LEVELS_GUIDE: KindGuideBody = {
   example: { purpose: 'marketing-analytics', data: 'customers', variable: 'brand', asOf: AS_OF },
 };
 
+/**
+ * Relations every honest sum satisfies (the key holder refuses a release
+ * that breaks one, `INPUT_OUT_OF_BOUNDS`): each field of a bucket is the
+ * bucket's subjects times a value of one level, so a name chunk is at most
+ * 2^64 − 1 times the subjects, the byte length from 1 (an empty text is a
+ * missing value, never a level) to 64 times them and the check at most
+ * 2^32 − 1 times them; and `all.subjects` is exactly the buckets' subjects
+ * added up. The fields' own bounds are per shop and much looser: without
+ * these a shop could put a level's worth of bytes into a bucket it gives no
+ * subjects, or inflate `all`.
+ */
+export function categoryLevelsInputViolation(spec: CategoryLevelsSpec, totals: ReadonlyMap<string, bigint>): string | undefined {
+  const checks: RelationCheck[] = [];
+  let subjects = 0n;
+  for (let b = 0; b < spec.buckets; b++) {
+    const n = bucketFieldNames(b);
+    const c = totalOf(totals, n.subjects);
+    subjects += c;
+    for (const chunk of n.chunks) checks.push(atMost(chunk, totalOf(totals, chunk), `2^64 - 1 x ${n.subjects}`, CHUNK_MAX * c));
+    const bytes = totalOf(totals, n.bytes);
+    checks.push(
+      atMost(n.bytes, bytes, `${MAX_LEVEL_BYTES} x ${n.subjects}`, BigInt(MAX_LEVEL_BYTES) * c),
+      atLeast(n.bytes, bytes, n.subjects, c),
+      atMost(n.check, totalOf(totals, n.check), `2^32 - 1 x ${n.subjects}`, CHECK_MAX * c),
+    );
+  }
+  return firstBroken([equals('all.subjects', totalOf(totals, 'all.subjects'), 'the buckets\' subjects added up', subjects), ...checks]);
+}
+
 /** The `category-levels` query definition registered under its kind. */
 export const categoryLevelsQuery: QueryDefinition<CategoryLevelsSpec, CategoryLevelsResult, typeof CATEGORY_LEVELS_KIND> = {
   kind: CATEGORY_LEVELS_KIND,
@@ -523,4 +553,5 @@ export const categoryLevelsQuery: QueryDefinition<CategoryLevelsSpec, CategoryLe
   margins: categoryLevelsMargins,
   rowScope: categoryLevelsRowScope,
   cellIntegrity: categoryLevelsCellIntegrity,
+  inputViolation: categoryLevelsInputViolation,
 };

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getQueryDefinition, rowContents, type Customer, type ShopData } from '../../analytics/index.js';
-import { MAX_LEVEL_BYTES, categoryLevelsCellIntegrity, categoryLevelsCells, categoryLevelsFields, categoryLevelsQuery, computeCategoryLevelsLocal, categoryLevelsRowScope, decodeBucket, finaliseCategoryLevels, levelBucket, parseCategoryLevelsSpec, type CategoryLevelsSpec } from '../../analytics/category-levels.js';
+import { MAX_LEVEL_BYTES, categoryLevelsCellIntegrity, categoryLevelsInputViolation, categoryLevelsCells, categoryLevelsFields, categoryLevelsQuery, computeCategoryLevelsLocal, categoryLevelsRowScope, decodeBucket, finaliseCategoryLevels, levelBucket, parseCategoryLevelsSpec, type CategoryLevelsSpec } from '../../analytics/category-levels.js';
 import { QuerySpecError } from '../../analytics/errors.js';
 import { linearModelQuery } from '../../analytics/linear-model.js';
 import type { ReleasedTotals } from '../../analytics/query-definition.js';
@@ -139,6 +139,8 @@ describe('category-levels buckets (property)', () => {
           const inBucket = new Map<number, string[]>();
           for (const l of pooled.keys()) inBucket.set(levelBucket(l, salt, buckets), [...(inBucket.get(levelBucket(l, salt, buckets)) ?? []), l]);
           const totals = summed(spec, shops);
+          // Honest sums, mixed buckets included, break no relation.
+          expect(categoryLevelsInputViolation(spec, totals)).toBeUndefined();
           const cells = categoryLevelsCells(spec);
           for (let b = 0; b < buckets; b++) {
             const held = inBucket.get(b) ?? [];
@@ -236,6 +238,26 @@ describe('category-levels at a shop', () => {
 });
 
 describe('category-levels at the key holder', () => {
+  it('refuses sums no honest shops make: a level\'s bytes without subjects, a bad byte length or check, an inflated all', () => {
+    const spec = parseCategoryLevelsSpec({ ...base, buckets: 8 });
+    const honest = summed(spec, [shopOf('a', new Map([['Acme', 3], ['Blue', 2]])), shopOf('b', new Map([['Acme', 4]]))]);
+    expect(categoryLevelsInputViolation(spec, honest)).toBeUndefined();
+    const empty = [...Array(8).keys()].find((b) => honest.get(`bucket.${b}.subjects`) === 0n)!;
+    const full = [...Array(8).keys()].find((b) => (honest.get(`bucket.${b}.subjects`) ?? 0n) > 0n)!;
+    const tampered = (changes: Record<string, (v: bigint) => bigint>) => {
+      const t = new Map(honest);
+      for (const [name, f] of Object.entries(changes)) t.set(name, f(t.get(name)!));
+      return categoryLevelsInputViolation(spec, t);
+    };
+    expect(tampered({ [`bucket.${empty}.name.0`]: () => 0x41636d65n << 32n })).toMatch(new RegExp(`^bucket\\.${empty}\\.name\\.0 is \\d+, above 2\\^64 - 1 x bucket\\.${empty}\\.subjects \\(0\\)`));
+    expect(tampered({ [`bucket.${full}.bytes`]: (v) => v * 100n })).toMatch(new RegExp(`^bucket\\.${full}\\.bytes is \\d+, above 64 x`));
+    expect(tampered({ [`bucket.${full}.bytes`]: () => 0n })).toMatch(new RegExp(`^bucket\\.${full}\\.bytes is 0, below bucket\\.${full}\\.subjects`));
+    expect(tampered({ [`bucket.${full}.check`]: (v) => v + (1n << 40n) })).toMatch(/check is \d+, above 2\^32 - 1 x/);
+    expect(tampered({ 'all.subjects': (v) => v + 1n })).toMatch(/^all\.subjects is \d+, not the buckets' subjects added up/);
+    // Through the definition, as the key holder calls it.
+    expect(categoryLevelsQuery.inputViolation?.(spec, honest, 2)).toBeUndefined();
+  });
+
   const policy = effectivePolicy('p', undefined, { minMerchants: 3, minSubjects: 10, dominance: null });
 
   it('withholds a mixed bucket however large (LEVELS_COLLIDE), small buckets as usual, and protects them in the margin', () => {
