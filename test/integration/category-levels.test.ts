@@ -21,6 +21,7 @@ import { DEFAULT_PURPOSE_REGISTRY, type PurposeRegistry } from '../../compliance
 import type { MerchantNode } from '../../client-sdk/index.js';
 import { api, startCluster, waitForFinal, type Cluster, type QueryState } from '../../harness/cluster.js';
 import { makeMerchants, makeShops } from '../../harness/shops.js';
+import { SlotLayout } from '../../crypto/index.js';
 
 const AS_OF = '2026-01-01T00:00:00Z';
 const PURPOSE = 'marketing-analytics';
@@ -244,4 +245,31 @@ describe('category-levels over five shops, k = 10', () => {
     expect(Math.abs(r.intercept!.estimate - (mean(reference!) + 1))).toBeLessThan(1e-9);
     r.coefficients.forEach((c, i) => expect(Math.abs(c.estimate - (mean(others[i]!) - mean(reference!))), c.feature).toBeLessThan(1e-9));
   });
+
+  it('refuses a round where one shop inflates the total of all buckets (INPUT_OUT_OF_BOUNDS), releasing nothing', async () => {
+    const created = await api<{ queryId: string }>(cluster, 'POST', '/v1/queries', {
+      kind: 'category-levels', spec: { purpose: PURPOSE, data: 'customers', variable: 'brand', asOf: AS_OF, salt: salts.plain + 1 }, targetMerchants: 5,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const [evil, ...honest] = merchants;
+    // The malicious shop's encoder: its own values with all.subjects (the last field, one limb) raised by 1,000,
+    // far inside the field's own bound, so only the relation to the buckets' subjects catches it.
+    const encode = Object.getOwnPropertyDescriptor(SlotLayout.prototype, 'encode')!.value as SlotLayout['encode'];
+    SlotLayout.prototype.encode = function (this: SlotLayout, values: readonly bigint[]): BigUint64Array[] {
+      const poisoned = [...values];
+      poisoned[poisoned.length - 1] = (poisoned[poisoned.length - 1] as bigint) + 1000n;
+      return encode.call(this, poisoned);
+    };
+    try {
+      expect((await evil!.answerOpenQueries()).map((o) => o.outcome)).toEqual(['submitted']);
+    } finally {
+      SlotLayout.prototype.encode = encode;
+    }
+    for (const m of honest) await m.answerOpenQueries();
+    const q = await waitForFinal(cluster, created.body.queryId);
+    expect(q.status).toBe('failed');
+    expect(q.statusReason).toContain('INPUT_OUT_OF_BOUNDS');
+    expect(q.statusReason).toMatch(/all\.subjects is \d+, not the buckets' subjects added up/);
+    expect(q.result ?? null).toBeNull();
+  }, 180_000);
 });
