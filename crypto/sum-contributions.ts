@@ -8,8 +8,9 @@
  *
  * One sum keeps noise budget for at most `paramSet.maxAddends` (1024)
  * ciphertexts. A round with more contributions is added in *stages*: the
- * contributions, in the order given, are cut into consecutive runs of
- * `maxAddends`, and each run is summed on its own. The key holder decrypts
+ * contributions, in the order given, are cut into the fewest consecutive
+ * runs of at most `maxAddends`, as equal as possible (`sumStageSizes`),
+ * and each run is summed on its own. The key holder decrypts
  * every stage sum and adds the decoded totals in BigInt; a stage's totals
  * never leave it (keyholder/key-holder.ts). Both parties pass the
  * contributions in merchant-id order (`byMerchantId`), so they cut the same
@@ -20,16 +21,22 @@ import { CiphertextAccumulator } from './ciphertext-accumulator.js';
 import type { HeContext } from './context.js';
 
 /**
- * Sizes of the stages `count` contributions are added in, `maxAddends` at
- * most each, in order: [] for 0, [count] while count <= maxAddends.
+ * Sizes of the stages `count` contributions are added in, in order: the
+ * fewest stages of at most `maxAddends` ([count] while count <=
+ * maxAddends, [] for 0), as equal as possible, the larger ones first
+ * (1,025 at 1,024 → 513 + 512). Equal stages matter: the key holder decrypts
+ * every stage sum, and a stage of one or a few shops (1,024 + 1) would put a
+ * single shop's figures in its memory; with equal stages none holds fewer
+ * than half of maxAddends.
  * @throws RangeError naming the argument for a negative count or a maxAddends below 1
  */
 export function sumStageSizes(count: number, maxAddends: number): number[] {
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${String(count)}`);
   if (!Number.isSafeInteger(maxAddends) || maxAddends < 1) throw new RangeError(`maxAddends must be a positive integer, got ${String(maxAddends)}`);
-  const sizes: number[] = [];
-  for (let left = count; left > 0; left -= maxAddends) sizes.push(Math.min(left, maxAddends));
-  return sizes;
+  const stages = Math.ceil(count / maxAddends);
+  const base = Math.floor(count / Math.max(stages, 1));
+  const larger = count - base * stages;
+  return Array.from({ length: stages }, (_, i) => base + (i < larger ? 1 : 0));
 }
 
 /** Code-unit order of merchant ids: the order both parties add contributions in (not a database collation). */

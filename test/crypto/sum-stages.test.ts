@@ -1,7 +1,7 @@
 /**
  * Staged sums (crypto/sum-contributions.ts): more contributions than one
- * sum keeps noise budget for are cut, in the order given, into runs of
- * `maxAddends`, each summed on its own; the stage sums decrypt to the
+ * sum keeps noise budget for are cut, in the order given, into the fewest
+ * runs of at most `maxAddends`, as equal as possible, each summed on its own; the stage sums decrypt to the
  * stages' own totals. Checked against the accumulator and the decrypted
  * plaintext, and the stage sizes as a property.
  */
@@ -29,15 +29,21 @@ beforeAll(async () => {
 afterAll(() => ctx?.close());
 
 describe('sumStageSizes', () => {
-  it('cuts count into full stages of maxAddends and one remainder, in order', () => {
+  it('cuts count into the fewest stages of at most maxAddends, as equal as possible, larger ones first', () => {
     fc.assert(fc.property(fc.nat(20_000), fc.integer({ min: 1, max: 5000 }), (count, max) => {
       const sizes = sumStageSizes(count, max);
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(count);
       expect(sizes.length).toBe(Math.ceil(count / max));
-      sizes.slice(0, -1).forEach((s) => expect(s).toBe(max));
       for (const s of sizes) expect(s).toBeGreaterThanOrEqual(1);
+      for (const s of sizes) expect(s).toBeLessThanOrEqual(max);
+      if (sizes.length > 0) expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      sizes.slice(1).forEach((s, i) => expect(s).toBeLessThanOrEqual(sizes[i]!));
+      // Beyond one stage, none holds fewer than half of maxAddends: no stage sum is of a few shops.
+      if (sizes.length > 1) for (const s of sizes) expect(s).toBeGreaterThanOrEqual(Math.floor(max / 2));
     }));
-    expect(sumStageSizes(1030, 1024)).toEqual([1024, 6]);
+    expect(sumStageSizes(1030, 1024)).toEqual([515, 515]);
+    expect(sumStageSizes(1025, 1024)).toEqual([513, 512]);
+    expect(sumStageSizes(10_000, 1024)).toEqual([1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]);
     expect(sumStageSizes(1024, 1024)).toEqual([1024]);
     expect(sumStageSizes(0, 1024)).toEqual([]);
   });
@@ -57,7 +63,7 @@ describe('byMerchantId', () => {
 });
 
 describe('sumPackedContributions beyond maxAddends', () => {
-  it('adds 1,030 contributions as a stage of 1,024 and a stage of 6, each decrypting to its own total', () => {
+  it('adds 1,030 contributions as two stages of 515, each decrypting to its own total', () => {
     expect(ctx.paramSet.maxAddends).toBe(1024);
     const enc = new HeEncryptor(ctx, keys.publicKey);
     const dec = new HeDecryptor(ctx, keys.secretKey);
@@ -70,15 +76,17 @@ describe('sumPackedContributions beyond maxAddends', () => {
       expect(sums).toHaveLength(2);
 
       const stageTotal = (from: number, to: number) => contributions.slice(from, to).reduce((t, _, i) => t + BigInt(((from + i) % cts.length) + 1), 0n);
-      expect(dec.decryptPacked(sums[0]!)[0]).toBe(stageTotal(0, 1024));
-      expect(dec.decryptPacked(sums[1]!)[17]).toBe(stageTotal(1024, 1030));
+      expect(dec.decryptPacked(sums[0]!)[0]).toBe(stageTotal(0, 515));
+      expect(dec.decryptPacked(sums[1]!)[17]).toBe(stageTotal(515, 1030));
 
       const first = new CiphertextAccumulator(ctx);
-      for (const c of contributions.slice(0, 1024)) first.add(c);
+      for (const c of contributions.slice(0, 515)) first.add(c);
       expect(sums[0]).toEqual(first.sumPacked());
 
       // Up to maxAddends: one sum per ciphertext position, as before stages.
-      expect(sumPackedContributions(ctx, contributions.slice(0, 1024), 1)).toEqual([sums[0]]);
+      const whole = new CiphertextAccumulator(ctx);
+      for (const c of contributions.slice(0, 1024)) whole.add(c);
+      expect(sumPackedContributions(ctx, contributions.slice(0, 1024), 1)).toEqual([whole.sumPacked()]);
     } finally {
       enc.close();
       dec.close();
@@ -93,7 +101,8 @@ describe('sumPackedContributions beyond maxAddends', () => {
       const b = enc.encryptPacked(new BigUint64Array(ctx.slotCount).fill(3n));
       const both = Buffer.concat([a, b]);
       const sums = sumPackedContributions(ctx, Array.from({ length: 1025 }, () => both), 2);
-      expect(sums.map((s) => dec.decryptPacked(s)[0])).toEqual([2048n, 3072n, 2n, 3n]);
+      // 1,025 contributions: stages of 513 and 512.
+      expect(sums.map((s) => dec.decryptPacked(s)[0])).toEqual([2n * 513n, 3n * 513n, 2n * 512n, 3n * 512n]);
     } finally {
       enc.close();
       dec.close();

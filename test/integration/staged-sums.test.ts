@@ -3,7 +3,7 @@
  * for (the parameter set's maxAddends, 1024): 1,030 enrolled merchant
  * identities, each with its own key, channel, encryption, attestation and
  * signature, answer one segment query against a real coordinator and key
- * holder over gRPC. Both add the contributions in two stages (1,024 and 6,
+ * holder over gRPC. Both add the contributions in two stages (515 and 515,
  * in merchant-id order); the key holder decrypts each stage, checks it
  * against its own shops' bounds and adds the totals. The released totals
  * must equal the plaintext sum of every merchant's own statistic.
