@@ -72,7 +72,13 @@ describe('input relations on honest shops', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedmart-relations-'));
     const manifest = await writeSynth(dir, { shops: 5, seed: 4711 });
-    shops = await Promise.all(manifest.shops.map((s) => loadShopData(join(dir, s.dir))));
+    // category-levels' guide example reads a categorical customer column `brand` the synthetic shops do not
+    // declare: give their customers one (a few levels, and missing values).
+    const brands = ['Acme', 'Blue Lake', '青山', 'Cedar', ''];
+    shops = (await Promise.all(manifest.shops.map((s) => loadShopData(join(dir, s.dir))))).map((shop, s) => ({
+      ...shop,
+      customers: shop.customers.map((c, i) => ({ ...c, extra: { ...c.extra, brand: brands[(i + s) % brands.length] as string } })),
+    }));
   }, 120_000);
 
   it('hold for the guide example of every kind that declares them, on five synthetic shops', () => {
@@ -89,7 +95,7 @@ describe('input relations on honest shops', () => {
     expect(checked).toEqual(expect.arrayContaining([
       'segment-stats', 'cohort-retention', 'histogram', 'ab-lift', 'merchant-benchmark', 'rfm', 'funnel',
       'linear-regression', 'pca', 'linear-model', 'logistic-regression (logistic-irls-round)', 'logistic-model (logistic-model-round)', 'kmeans (feature-moments)',
-      'gradient-boosted-trees (gbt-level)',
+      'gradient-boosted-trees (gbt-level)', 'category-levels',
     ]));
   });
 
@@ -273,7 +279,13 @@ describe('table kinds catch a shop that', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedmart-relations-tables-'));
     const manifest = await writeSynth(dir, { shops: 3, seed: 99 });
-    shops = await Promise.all(manifest.shops.map((s) => loadShopData(join(dir, s.dir))));
+    // category-levels' guide example reads a categorical customer column `brand` the synthetic shops do not
+    // declare: give their customers one (a few levels, and missing values).
+    const brands = ['Acme', 'Blue Lake', '青山', 'Cedar', ''];
+    shops = (await Promise.all(manifest.shops.map((s) => loadShopData(join(dir, s.dir))))).map((shop, s) => ({
+      ...shop,
+      customers: shop.customers.map((c, i) => ({ ...c, extra: { ...c.extra, brand: brands[(i + s) % brands.length] as string } })),
+    }));
   }, 120_000);
 
   const honestTotals = (kind: string, json: Record<string, unknown>) => {
