@@ -33,7 +33,7 @@ import type { SigningKeyPair } from '../crypto/index.js';
 import { canonicalSpecJson } from '../analytics/canonical-json.js';
 import { AuditEntryError, auditLeafData, isoTime, parseAuditEntry, validateAuditEvent } from './audit-events.js';
 import type { AuditEntry, AuditEvent } from './audit-events.js';
-import type { AuditStore } from './audit-store.js';
+import type { AuditEntryBuilder, AuditStore } from './audit-store.js';
 import { MerkleTree, leafHash } from './merkle.js';
 import { signCheckpoint, verifyCheckpoint } from './checkpoint.js';
 import type { ParsedCheckpoint } from './checkpoint.js';
@@ -152,25 +152,13 @@ export class AuditLog {
    * (nothing is stored).
    */
   async append(event: AuditEvent): Promise<AuditEntry> {
-    const clean = validateAuditEvent(event);
-    const now = this.clock();
-    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('clock() must return a valid Date');
-    const make = (s: number, time: string): AuditEntry => ({ seq: s, time, type: clean.type, actor: clean.actor, details: clean.details }) as AuditEntry;
-    // Validate everything but the seq before taking the store's append lock,
-    // so that the builder below cannot fail inside it (its time is the
-    // clock's or a later valid one; it fails only if the previous entry is
-    // stamped at LAST_ENTRY_TIME).
-    parseAuditEntry(canonicalSpecJson(make(0, now.toISOString())));
-    let built: AuditEntry | undefined;
-    const seq = await this.store.appendEntry((s, previousEntryJson) => {
-      built = make(s, stampAfter(now.getTime(), previousEntryJson));
-      const entryJson = canonicalSpecJson(built);
-      return { entryJson, leafHash: leafHash(auditLeafData(entryJson)) };
-    });
-    if (built === undefined || built.seq !== seq) {
-      throw new AuditLogError('STORE_MISBEHAVED', `store returned seq ${seq} for an entry built as ${built?.seq ?? 'nothing'}`);
+    const { builders, built } = this.#prepare([event]);
+    const seq = await this.store.appendEntry(builders[0] as AuditEntryBuilder);
+    const entry = built[0];
+    if (entry === undefined || entry.seq !== seq) {
+      throw new AuditLogError('STORE_MISBEHAVED', `store returned seq ${seq} for an entry built as ${entry?.seq ?? 'nothing'}`);
     }
-    return built;
+    return entry;
   }
 
   /**
@@ -188,23 +176,36 @@ export class AuditLog {
       for (const e of events) out.push(await this.append(e));
       return out;
     }
+    const { builders, built } = this.#prepare(events);
+    const seqs = await appendEntries(builders);
+    if (seqs.length !== events.length || seqs.some((s, i) => built[i]?.seq !== s || (i > 0 && s !== (seqs[i - 1] as number) + 1))) {
+      throw new AuditLogError('STORE_MISBEHAVED', `store returned seqs ${seqs.join(',')} for entries built as ${built.map((b) => b.seq).join(',')}`);
+    }
+    return built;
+  }
+
+  /**
+   * Validates `events` and stamps them with the current time, then returns
+   * one builder per event for the store, which fills `built` (by index) as
+   * it calls them. Everything but the seq is checked here, before the
+   * store's append lock is taken, so that a builder cannot fail inside it
+   * (its time is the clock's or a later valid one; it fails only if the
+   * previous entry is stamped at LAST_ENTRY_TIME).
+   */
+  #prepare(events: readonly AuditEvent[]): { builders: AuditEntryBuilder[]; built: AuditEntry[] } {
+    const clean = events.map((e) => validateAuditEvent(e));
     const now = this.clock();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('clock() must return a valid Date');
-    const clean = events.map((e) => validateAuditEvent(e));
     const make = (c: AuditEvent, s: number, time: string): AuditEntry => ({ seq: s, time, type: c.type, actor: c.actor, details: c.details }) as AuditEntry;
-    // As in append: everything but the seq is checked before the store's lock is taken.
     for (const c of clean) parseAuditEntry(canonicalSpecJson(make(c, 0, now.toISOString())));
     const built: AuditEntry[] = [];
-    const seqs = await appendEntries(clean.map((c, i) => (s: number, previousEntryJson: string | undefined) => {
+    const builders = clean.map((c, i): AuditEntryBuilder => (s, previousEntryJson) => {
       const entry = make(c, s, stampAfter(now.getTime(), previousEntryJson));
       built[i] = entry;
       const entryJson = canonicalSpecJson(entry);
       return { entryJson, leafHash: leafHash(auditLeafData(entryJson)) };
-    }));
-    if (seqs.length !== clean.length || seqs.some((s, i) => built[i]?.seq !== s || (i > 0 && s !== (seqs[i - 1] as number) + 1))) {
-      throw new AuditLogError('STORE_MISBEHAVED', `store returned seqs ${seqs.join(',')} for entries built as ${built.map((b) => b.seq).join(',')}`);
-    }
-    return built;
+    });
+    return { builders, built };
   }
 
   /** Number of entries. */
