@@ -23,7 +23,7 @@ import { QuerySpecError } from './errors.js';
 import { ORDERS_DATA, modelDataSchema, modelDesign, modelInputFields, modelRowScope, modelRows, normaliseModelData, type ModelData } from './model-data.js';
 import { CUSTOMER_FEATURE_TEXT } from './model-guide.js';
 import { purposeMember, type KindGuideBody } from './kind-guide-types.js';
-import { clippedFeatures, clippingMembers, type FeatureClip } from './logistic-clipping.js';
+import { FEATURE_CLIP_GUIDE_MEMBERS, clippedFeatures, clippingMembers, type FeatureClip } from './logistic-clipping.js';
 
 export const KMEANS_FIT_KIND = 'kmeans';
 export const FEATURE_MOMENTS_KIND = 'feature-moments';
@@ -445,16 +445,7 @@ const KMEANS_GUIDE: KindGuideBody = {
     { name: 'k', type: 'integer', required: true, description: 'Number of clusters, 2 to 20.' },
     { name: 'seed', type: 'integer', required: false, default: '1', description: 'Seed of the initial centroids, 0 to 2^32 - 1.' },
     { name: 'maxRounds', type: 'integer', required: false, default: '50', description: 'Most rounds, 2 to 200.', sample: 20 },
-    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, or clipped under featureClip clip), at most 1e6.', sample: 100 },
-    {
-      name: 'featureClip',
-      type: 'string',
-      required: false,
-      default: 'decline',
-      description: 'What a shop does with a feature beyond ±maxFeatureAbs: decline (refuse the round) or clip (move it to the bound, so shops with outliers still answer).',
-      values: ['decline', 'clip'],
-      sample: 'clip',
-    },
+    ...FEATURE_CLIP_GUIDE_MEMBERS,
     { name: 'maxRows', type: 'integer', required: false, default: String(2 ** 24), description: 'Most rows one shop may have, at most 2^31.', sample: 1_000_000 },
   ],
   sections: [],

@@ -21,6 +21,7 @@
  */
 import { z } from 'zod';
 import { atMost, type RelationCheck } from './input-relations.js';
+import type { GuideMember } from './kind-guide-types.js';
 
 /** What a shop does with a feature beyond ±maxFeatureAbs. */
 export type FeatureClip = 'decline' | 'clip';
@@ -32,6 +33,20 @@ export const clippingMembers = {
   /** Largest Euclidean norm of one row's gradient x · (y − p); longer vectors are scaled down to it. */
   gradientClip: z.number().positive().max(1e6).optional(),
 };
+
+/** The guide's members for `maxFeatureAbs` and `featureClip`, as every kind that declares both describes them. */
+export const FEATURE_CLIP_GUIDE_MEMBERS: readonly GuideMember[] = [
+  { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, or clipped under featureClip clip), at most 1e6.', sample: 100 },
+  {
+    name: 'featureClip',
+    type: 'string',
+    required: false,
+    default: 'decline',
+    description: 'What a shop does with a feature beyond ±maxFeatureAbs: decline (refuse the round) or clip (move it to the bound, so shops with outliers still answer).',
+    values: ['decline', 'clip'],
+    sample: 'clip',
+  },
+];
 
 /** The clipping a round declares. */
 export interface LogisticClipping {

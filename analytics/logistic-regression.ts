@@ -48,6 +48,7 @@ import { parseWith } from './spec-parse.js';
 import type { ShopData } from './shop-data.js';
 import { CUSTOMER_FEATURE_TEXT } from './model-guide.js';
 import {
+  FEATURE_CLIP_GUIDE_MEMBERS,
   clippedFeatures,
   clippingMembers,
   declaredClipping,
@@ -555,16 +556,7 @@ const LOGISTIC_REGRESSION_GUIDE: KindGuideBody = {
     },
     { name: 'holdoutPercent', type: 'integer', required: false, default: '20', description: 'Share of customers (by pseudonym) held out for evaluation, 0 to 50.' },
     { name: 'l2', type: 'number', required: false, default: '0', description: 'L2 penalty on the coefficients other than intercept, 0 to 1e6.' },
-    { name: 'maxFeatureAbs', type: 'number', required: false, default: '1000', description: 'Largest |feature| a row may have (a row beyond it is refused, or clipped under featureClip clip), at most 1e6.', sample: 100 },
-    {
-      name: 'featureClip',
-      type: 'string',
-      required: false,
-      default: 'decline',
-      description: 'What a shop does with a feature beyond ±maxFeatureAbs: decline (refuse the round) or clip (move it to the bound, so shops with outliers still answer).',
-      values: ['decline', 'clip'],
-      sample: 'clip',
-    },
+    ...FEATURE_CLIP_GUIDE_MEMBERS,
     {
       name: 'gradientClip',
       type: 'number',
